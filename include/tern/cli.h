@@ -1,0 +1,31 @@
+/*
+ * cli: the command-line front end. Each command lives in its own
+ * src/cli/cmd-NAME.c and is listed in the table in cli.c.
+ */
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+#include "tern/core.h"
+
+struct cli_cmd {
+	const char *name;
+	const char *usage; /* arguments, for --help and usage errors */
+	const char *summary;
+	/* Returns an exit status (TERN_EXIT_*). argv[0] is the command. */
+	int (*exec)(struct tern *t, int argc, char **argv);
+};
+
+/* Entry point: parses global options and runs a command. */
+int cli_main(int argc, char **argv);
+
+/* Print "usage: tern NAME USAGE" to stderr and return TERN_EXIT_USAGE. */
+int cli_usage(const struct cli_cmd *cmd);
+const struct cli_cmd *cli_find(const char *name);
+
+/* Print "tern: cause" to stderr, free it, return status. */
+int cli_fail(int status, char *cause);
+
+/* Commands. */
+int cmd_ls(struct tern *t, int argc, char **argv);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * core: what the cli and the full-screen client share: the root context
+ * (rc, data directory, store), folder specs, and the account drivers.
+ *
+ * The context is made by main() and passed down; there are no other
+ * mutable globals.
+ */
+#ifndef TERN_CORE_H
+#define TERN_CORE_H
+
+#include <stdint.h>
+
+#include "tern/rc.h"
+#include "tern/store.h"
+
+/* Exit statuses (DESIGN.md). */
+#define TERN_EXIT_OK 0
+#define TERN_EXIT_FAIL 1
+#define TERN_EXIT_USAGE 2
+
+/* The name of the built-in account of local folders. */
+#define TERN_LOCAL_ACCOUNT "local"
+
+struct tern {
+	struct rc *rc;
+	char *rc_path;
+	char *datadir;
+	struct store *store; /* opened on first use by tern_store() */
+	int verbose;
+	int progress; /* show progress on stderr (it is a terminal) */
+};
+
+/* Open the store on first use; NULL with cause on failure. */
+struct store *tern_store(struct tern *t, char **cause);
+void tern_free(struct tern *t);
+
+/* A resolved "ACCOUNT/FOLDER" (or "ACCOUNT", folder NULL). */
+struct folder_ref {
+	struct rc_account *account; /* NULL for the local account */
+	const char *account_name;
+	char *folder; /* malloc'd, NULL if none given */
+	int64_t account_id;
+	int64_t folder_id; /* 0 if folder is NULL or not in the store */
+};
+
+/*
+ * Parse spec ("work", "work/INBOX", "local/Archive/2024") against the rc
+ * and the store. An unknown account is an error (returns 2 as a usage
+ * error); an unknown folder is not (folder_id is 0). Returns 0, 1 (runtime
+ * failure) or 2 (usage error) with cause.
+ */
+int folder_ref_parse(
+    struct tern *t, const char *spec, struct folder_ref *r, char **cause);
+void folder_ref_clear(struct folder_ref *r);
+
+/* Sync progress, reported while an account syncs. */
+struct sync_progress {
+	const char *account;
+	const char *folder;
+	const char *what; /* "downloading", "index", ... */
+	uint64_t done;
+	uint64_t total; /* 0 if unknown */
+	uint64_t bytes;
+};
+
+struct sync_opts {
+	void (*progress)(void *arg, const struct sync_progress *p);
+	void *arg;
+	int watch; /* keep running and sync as mail arrives */
+	int wakefd; /* readable: stop waiting (IDLE), -1 if none */
+};
+
+/* One table of operations for every kind of account. */
+struct driver_ops {
+	const char *name;
+	/*
+	 * Sync the account per its policy. On success *summary (if not NULL)
+	 * gets a malloc'd one-line summary ("37 new, 37 removed from server").
+	 */
+	int (*sync)(struct tern *t, struct rc_account *a,
+	    const struct sync_opts *o, char **summary, char **cause);
+	/* Download the raw bytes of a stored message; NULL if all are local. */
+	int (*fetch)(
+	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
+};
+
+/* The driver for a protocol, or NULL if none is built in. */
+const struct driver_ops *core_driver(enum rc_protocol p);
+
+/* Strftime into out as "YYYY-MM-DD HH:MM" local time. */
+void core_format_date(int64_t t, char *out, size_t len);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * rc: the configuration file.
+ *
+ *	set KEY = VALUE
+ *	account NAME
+ *	    KEY VALUE
+ *	bind MAP KEY FUNCTION
+ *
+ * Values may be "double quoted" (with \" and \\ escapes) or 'single quoted';
+ * '#' starts a comment outside quotes. Errors name FILE:LINE.
+ * All memory belongs to the struct rc and is released by rc_free().
+ */
+#ifndef TERN_RC_H
+#define TERN_RC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rc_protocol { RC_PROTO_POP3, RC_PROTO_IMAP, RC_PROTO_LOCAL };
+enum rc_tls { RC_TLS_ON, RC_TLS_STARTTLS, RC_TLS_OFF };
+
+struct rc_account {
+	char *name;
+	enum rc_protocol protocol;
+	char *host;
+	unsigned port; /* 0: the protocol's default for tls */
+	enum rc_tls tls;
+	int tls_verify; /* 1 unless "tls_verify no" */
+	char *cafile;
+	char *user;
+	char *password;
+	char *passcmd;
+	int keep; /* pop3: leave messages on the server */
+	unsigned keep_days; /* pop3 with keep: 0 = forever */
+	int delete_remote; /* pop3 with keep: local delete -> DELE */
+	uint64_t max_message_size;
+	char *smtp; /* smtp[s]://host[:port] */
+	char *smtp_user;
+	char *smtp_passcmd;
+	char *from;
+	char *sent; /* folder names; NULL: SPECIAL-USE or default */
+	char *drafts;
+	char *trash;
+	char **folders; /* imap: only these folders (NULL: all) */
+	size_t nfolders;
+	int line; /* where the block starts, for messages */
+};
+
+struct rc_bind {
+	char *map; /* index, pager, ... */
+	char *key;
+	char *function;
+};
+
+struct rc {
+	char *path;
+	char *theme;
+	char *
+	    mailcap; /* html converter command, e.g. "w3m -dump -T text/html" */
+	char *editor; /* overrides $VISUAL/$EDITOR */
+	int sort_threads; /* index view threaded by default */
+	struct rc_account *accounts;
+	size_t naccounts;
+	struct rc_bind *binds;
+	size_t nbinds;
+};
+
+/*
+ * Parse the rc file at path. A missing file is not an error when
+ * missing_ok is set (an empty rc results). Returns 0, or -1 with
+ * cause "PATH:LINE: what is wrong".
+ */
+int rc_load(const char *path, int missing_ok, struct rc **rcp, char **cause);
+/* Parse from memory (tests, fuzzing); name is used in messages. */
+int rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
+    char **cause);
+void rc_free(struct rc **rcp);
+
+/* Default path: $XDG_CONFIG_HOME/tern/rc or ~/.config/tern/rc (malloc'd). */
+char *rc_default_path(void);
+/* Data directory: $XDG_DATA_HOME/tern or ~/.local/share/tern (malloc'd). */
+char *rc_data_dir(void);
+
+struct rc_account *rc_find_account(struct rc *rc, const char *name);
+const char *rc_protocol_name(enum rc_protocol p);
+/* The effective port for an account (explicit, or the default). */
+unsigned rc_account_port(const struct rc_account *a);
+
+/*
+ * The account's password: "password" as written, or the first line that
+ * "passcmd" prints (run through /bin/sh because the user wrote it).
+ * Returns a malloc'd string, or NULL with cause.
+ */
+char *rc_account_password(const struct rc_account *a, char **cause);
+
+#endif

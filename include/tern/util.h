@@ -1,0 +1,98 @@
+/*
+ * util: allocation that cannot fail, bounded growable buffers, and small
+ * string helpers shared by every module.
+ *
+ * Allocation failure aborts (x* functions), so callers need no NULL checks.
+ * Limits that input can hit (a buffer's maximum size) are reported instead:
+ * a hostile server must never make tern allocate what it claims.
+ *
+ * Errors travel as "char **cause": a function that fails returns -1 and,
+ * when cause is not NULL, stores a malloc'd message the caller frees.
+ */
+#ifndef TERN_UTIL_H
+#define TERN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#if defined(__GNUC__)
+#define TERN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define TERN_NORETURN __attribute__((noreturn))
+#else
+#define TERN_PRINTF(a, b)
+#define TERN_NORETURN
+#endif
+
+#define TERN_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) TERN_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) TERN_PRINTF(1, 0);
+
+/* Set *cause (when cause is not NULL) to a formatted message; returns -1. */
+int set_cause(char **cause, const char *fmt, ...) TERN_PRINTF(2, 3);
+
+/* Print "tern: MSG" to stderr. */
+void tern_warnx(const char *fmt, ...) TERN_PRINTF(1, 2);
+
+/* Print "tern: MSG" to stderr and exit with status. */
+TERN_NORETURN void tern_fatalx(int status, const char *fmt, ...)
+    TERN_PRINTF(2, 3);
+
+/*
+ * A growable byte buffer with a hard maximum. data is always NUL-terminated
+ * (the NUL is not counted in len) so text can be used as a C string.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* 0: no limit beyond SIZE_MAX/2 */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+/* Append; returns -1 (and appends nothing) if max would be exceeded. */
+int buf_add(struct buf *b, const void *data, size_t len);
+int buf_addc(struct buf *b, char c);
+int buf_adds(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) TERN_PRINTF(2, 3);
+/* Remove the first n bytes. */
+void buf_consume(struct buf *b, size_t n);
+/* Take ownership of the data (NUL-terminated); the buffer is left empty. */
+char *buf_steal(struct buf *b, size_t *lenp);
+
+/* Case-insensitive ASCII comparisons, independent of locale. */
+int ascii_strcasecmp(const char *a, const char *b);
+int ascii_strncasecmp(const char *a, const char *b, size_t n);
+
+/* Parse a decimal unsigned number no larger than max; -1 on any error. */
+int parse_uint64(const char *s, size_t len, uint64_t max, uint64_t *out);
+
+/*
+ * Append s to out with control characters made visible: C0 (except tab and,
+ * when keep_newline is set, newline) as ^X, DEL as ^?, C1 and ESC as <U+XXXX>,
+ * bidirectional overrides and isolates as <U+XXXX>, invalid UTF-8 as U+FFFD.
+ */
+void text_visible(struct buf *out, const char *s, size_t len, int keep_newline);
+/* Convenience: a malloc'd visible copy of a NUL-terminated string. */
+char *text_visible_dup(const char *s);
+
+/* Write all of buf to fd (retrying on EINTR/short writes); -1 on error. */
+int write_all(int fd, const void *buf, size_t len);
+/* Read a whole file (at most max bytes); -1 with cause on error. */
+int read_file(const char *path, size_t max, struct buf *out, char **cause);
+/* mkdir -p with the given mode for missing components. */
+int mkdir_p(const char *path, mode_t mode, char **cause);
+
+/* Monotonic milliseconds. */
+uint64_t now_ms(void);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * Global options, the command table and dispatch.
+ */
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tern/cli.h"
+#include "tern/net.h"
+#include "tern/util.h"
+
+static const struct cli_cmd commands[] = {
+	{ "ls", "[ACCOUNT[/FOLDER]]",
+	    "list accounts, an account's folders, or a folder's messages",
+	    cmd_ls },
+};
+
+const struct cli_cmd *
+cli_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < TERN_NELEM(commands); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+int
+cli_usage(const struct cli_cmd *cmd)
+{
+	fprintf(stderr, "usage: tern %s %s\n", cmd->name, cmd->usage);
+	return TERN_EXIT_USAGE;
+}
+
+int
+cli_fail(int status, char *cause)
+{
+	tern_warnx("%s", cause ? cause : "failed");
+	free(cause);
+	return status;
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "usage: tern [-v] [-F rcfile] [--demo] [COMMAND [ARGS]]\n"
+	    "\n"
+	    "With no command, tern opens the full-screen client.\n"
+	    "\n"
+	    "Commands:\n");
+	for (i = 0; i < TERN_NELEM(commands); i++)
+		fprintf(f, "  %-8s %-36s %s\n", commands[i].name,
+		    commands[i].usage, commands[i].summary);
+	fprintf(f,
+	    "\n"
+	    "Options:\n"
+	    "  -F FILE      read FILE instead of $XDG_CONFIG_HOME/tern/rc\n"
+	    "  -v           more detail on stderr\n"
+	    "  --version    print the version and exit\n"
+	    "  --help       print this help and exit\n"
+	    "\n"
+	    "The store is kept in $XDG_DATA_HOME/tern. See tern(1), tern-rc(5).\n");
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tern t;
+	const struct cli_cmd *cmd;
+	char *cause = NULL;
+	int ch, status, missing_ok;
+
+	setlocale(LC_ALL, "");
+	memset(&t, 0, sizeof t);
+	/* '+': stop at the command name; its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+F:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'F':
+			free(t.rc_path);
+			t.rc_path = xstrdup(optarg);
+			break;
+		case 'v':
+			t.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			free(t.rc_path);
+			return TERN_EXIT_OK;
+		case 'V':
+			printf("tern %s\n", TERN_VERSION);
+			free(t.rc_path);
+			return TERN_EXIT_OK;
+		default:
+			usage(stderr);
+			free(t.rc_path);
+			return TERN_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (argc == 0) {
+		/* The full-screen client comes with the ui module. */
+		usage(stderr);
+		free(t.rc_path);
+		return TERN_EXIT_USAGE;
+	}
+	if ((cmd = cli_find(argv[0])) == NULL) {
+		tern_warnx(
+		    "unknown command '%s' (tern --help lists them)", argv[0]);
+		free(t.rc_path);
+		return TERN_EXIT_USAGE;
+	}
+
+	/* A missing default rc is fine (no accounts); a missing -F is not. */
+	missing_ok = t.rc_path == NULL;
+	if (t.rc_path == NULL)
+		t.rc_path = rc_default_path();
+	if (rc_load(t.rc_path, missing_ok, &t.rc, &cause) != 0) {
+		status = cli_fail(TERN_EXIT_USAGE, cause);
+		tern_free(&t);
+		return status;
+	}
+	t.datadir = rc_data_dir();
+	t.progress = isatty(STDERR_FILENO);
+	net_global_init();
+	optind = 1;
+	status = cmd->exec(&t, argc, argv);
+	tern_free(&t);
+	net_global_cleanup();
+	return status;
+}

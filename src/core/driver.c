@@ -1,0 +1,18 @@
+/*
+ * The table of account drivers, one per protocol.
+ */
+#include <stddef.h>
+
+#include "tern/core.h"
+
+const struct driver_ops *
+core_driver(enum rc_protocol p)
+{
+	switch (p) {
+	case RC_PROTO_POP3:
+	case RC_PROTO_IMAP:
+	case RC_PROTO_LOCAL:
+		break;
+	}
+	return NULL;
+}

@@ -1,0 +1,311 @@
+/*
+ * Connections through libcurl's CONNECT_ONLY mode.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "tern/net.h"
+#include "tern/util.h"
+
+struct net_conn {
+	CURLM *multi;
+	CURL *easy;
+	curl_socket_t fd;
+	long io_timeout_ms;
+	char *peer;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+void
+net_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void
+net_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static int
+is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 ||
+	    strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	    strcmp(host, "[::1]") == 0;
+}
+
+/* Turn a libcurl failure during connect into a message a user can act on. */
+static int
+connect_cause(
+    struct net_conn *c, const struct net_params *p, CURLcode rc, char **cause)
+{
+	const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_LOGIN_DENIED:
+		return set_cause(cause,
+		    "%s: login failed for %s: check the user and password",
+		    c->peer, p->user ? p->user : "");
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return set_cause(cause,
+		    "%s: the server's certificate is not trusted (%s); add its "
+		    "CA with 'cafile' in the rc",
+		    c->peer, detail);
+	case CURLE_USE_SSL_FAILED:
+		return set_cause(cause,
+		    "%s: the server did not agree to STARTTLS; nothing was sent "
+		    "in plaintext (use tls on for implicit TLS)",
+		    c->peer);
+	case CURLE_SSL_CONNECT_ERROR:
+		return set_cause(
+		    cause, "%s: TLS handshake failed: %s", c->peer, detail);
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return set_cause(
+		    cause, "%s: cannot resolve the host name", c->peer);
+	case CURLE_COULDNT_CONNECT:
+		return set_cause(
+		    cause, "%s: cannot connect: %s", c->peer, detail);
+	case CURLE_OPERATION_TIMEDOUT:
+		return set_cause(cause, "%s: connection timed out", c->peer);
+	case CURLE_SSL_CACERT_BADFILE:
+		return set_cause(cause, "cannot read cafile %s: %s",
+		    p->cafile ? p->cafile : "", detail);
+	default:
+		return set_cause(cause, "%s: %s", c->peer, detail);
+	}
+}
+
+int
+net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
+{
+	struct net_conn *c = xcalloc(1, sizeof *c);
+	const char *scheme_tls = p->tls == RC_TLS_ON ? "s" : "";
+	CURLcode result = CURLE_OK;
+	CURLMsg *msg;
+	curl_socket_t fd;
+	char *url;
+	int running = 1, left;
+
+	c->fd = CURL_SOCKET_BAD;
+	c->io_timeout_ms = p->io_timeout_ms ? p->io_timeout_ms : 120000;
+	if (strchr(p->host, ':') != NULL)
+		c->peer = xasprintf("[%s]:%u", p->host, p->port);
+	else
+		c->peer = xasprintf("%s:%u", p->host, p->port);
+	url = xasprintf("%s%s://%s/", p->scheme, scheme_tls, c->peer);
+	if (p->tls == RC_TLS_OFF && !p->quiet && !is_loopback(p->host))
+		tern_warnx("warning: %s: tls is off, the password and mail "
+		           "travel in plaintext",
+		    c->peer);
+
+	c->multi = curl_multi_init();
+	c->easy = curl_easy_init();
+	if (c->multi == NULL || c->easy == NULL) {
+		set_cause(cause, "cannot initialise libcurl");
+		goto fail;
+	}
+	curl_easy_setopt(c->easy, CURLOPT_URL, url);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	    p->connect_timeout_ms ? p->connect_timeout_ms : 30000L);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
+	    p->connect_timeout_ms ? p->connect_timeout_ms * 2 : 60000L);
+	curl_easy_setopt(c->easy, CURLOPT_USERNAME, p->user ? p->user : "");
+	curl_easy_setopt(
+	    c->easy, CURLOPT_PASSWORD, p->password ? p->password : "");
+	curl_easy_setopt(
+	    c->easy, CURLOPT_PROTOCOLS_STR, "imap,imaps,pop3,pop3s");
+	if (p->tls == RC_TLS_STARTTLS)
+		curl_easy_setopt(
+		    c->easy, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, p->verify ? 1L : 0L);
+	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, p->verify ? 2L : 0L);
+	if (p->cafile != NULL)
+		curl_easy_setopt(c->easy, CURLOPT_CAINFO, p->cafile);
+	if (getenv("TERN_CURL_VERBOSE") != NULL)
+		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 1L);
+	curl_multi_add_handle(c->multi, c->easy);
+
+	while (running) {
+		CURLMcode mc = curl_multi_perform(c->multi, &running);
+
+		if (mc != CURLM_OK) {
+			set_cause(
+			    cause, "%s: %s", c->peer, curl_multi_strerror(mc));
+			goto fail;
+		}
+		if (running &&
+		    curl_multi_poll(c->multi, NULL, 0, 1000, NULL) !=
+		        CURLM_OK) {
+			set_cause(cause, "%s: poll failed", c->peer);
+			goto fail;
+		}
+	}
+	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+		if (msg->msg == CURLMSG_DONE)
+			result = msg->data.result;
+	}
+	if (result != CURLE_OK) {
+		connect_cause(c, p, result, cause);
+		goto fail;
+	}
+	if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &fd) !=
+	        CURLE_OK ||
+	    fd == CURL_SOCKET_BAD) {
+		set_cause(cause, "%s: no connection after login", c->peer);
+		goto fail;
+	}
+	c->fd = fd;
+	free(url);
+	*cp = c;
+	return 0;
+fail:
+	free(url);
+	net_close(&c);
+	return -1;
+}
+
+void
+net_close(struct net_conn **cp)
+{
+	struct net_conn *c = *cp;
+
+	if (c == NULL)
+		return;
+	if (c->multi != NULL && c->easy != NULL)
+		curl_multi_remove_handle(c->multi, c->easy);
+	if (c->easy != NULL)
+		curl_easy_cleanup(c->easy);
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
+	free(c->peer);
+	free(c);
+	*cp = NULL;
+}
+
+/* Wait for fd to be ready; 1 ready, 0 timeout, 2 wakefd, -1 error. */
+static int
+wait_fd(int fd, short events, int timeout_ms, int wakefd)
+{
+	struct pollfd pfd[2];
+	int n;
+
+	pfd[0].fd = fd;
+	pfd[0].events = events;
+	pfd[1].fd = wakefd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		n = poll(pfd, wakefd >= 0 ? 2 : 1, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (wakefd >= 0 && (pfd[1].revents & POLLIN))
+		return 2;
+	return 1;
+}
+
+int
+net_send(struct net_conn *c, const void *buf, size_t len, char **cause)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_send(c->easy, p, len, &n);
+
+		if (rc == CURLE_AGAIN) {
+			int w =
+			    wait_fd(c->fd, POLLOUT, (int)c->io_timeout_ms, -1);
+
+			if (w == 0)
+				return set_cause(
+				    cause, "%s: timed out sending", c->peer);
+			if (w < 0)
+				return set_cause(cause, "%s: poll: %s", c->peer,
+				    strerror(errno));
+			continue;
+		}
+		if (rc != CURLE_OK)
+			return set_cause(cause, "%s: sending failed: %s",
+			    c->peer, curl_easy_strerror(rc));
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+ssize_t
+net_read_wait(struct net_conn *c, void *buf, size_t len, int timeout_ms,
+    int wakefd, char **cause)
+{
+	uint64_t deadline =
+	    timeout_ms >= 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+
+	for (;;) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_recv(c->easy, buf, len, &n);
+		int w, left = -1;
+
+		if (rc == CURLE_OK) {
+			if (n == 0)
+				return set_cause(cause,
+				    "%s: connection closed by the server",
+				    c->peer);
+			return (ssize_t)n;
+		}
+		if (rc != CURLE_AGAIN)
+			return set_cause(cause, "%s: receiving failed: %s",
+			    c->peer, curl_easy_strerror(rc));
+		if (timeout_ms >= 0) {
+			uint64_t now = now_ms();
+
+			if (now >= deadline)
+				return 0;
+			left = (int)(deadline - now);
+		}
+		w = wait_fd(c->fd, POLLIN, left, wakefd);
+		if (w < 0)
+			return set_cause(
+			    cause, "%s: poll: %s", c->peer, strerror(errno));
+		if (w == 0 || w == 2)
+			return 0;
+	}
+}
+
+ssize_t
+net_read(struct net_conn *c, void *buf, size_t len, char **cause)
+{
+	ssize_t n =
+	    net_read_wait(c, buf, len, (int)c->io_timeout_ms, -1, cause);
+
+	if (n == 0)
+		return set_cause(cause,
+		    "%s: the server sent nothing for %ld seconds; gave up",
+		    c->peer, c->io_timeout_ms / 1000);
+	return n;
+}
+
+int
+net_fd(struct net_conn *c)
+{
+	return (int)c->fd;
+}
+
+const char *
+net_peer(struct net_conn *c)
+{
+	return c->peer;
+}

@@ -1,0 +1,645 @@
+/*
+ * The rc file parser. Line oriented: each line is split into words with
+ * shell-like quoting, then the first word says what the line is. Every
+ * error names the file and line, and parsing stops at the first one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tern/rc.h"
+#include "tern/util.h"
+
+#define RC_MAX_SIZE (1024 * 1024)
+#define RC_MAX_WORDS 64
+
+struct words {
+	char *w[RC_MAX_WORDS];
+	size_t n;
+};
+
+static void
+words_free(struct words *ws)
+{
+	size_t i;
+
+	for (i = 0; i < ws->n; i++)
+		free(ws->w[i]);
+	ws->n = 0;
+}
+
+/* Split one line into words; returns -1 with a reason on a quoting error. */
+static int
+split_line(const char *s, size_t len, struct words *ws, const char **why)
+{
+	size_t i = 0;
+	struct buf w;
+
+	ws->n = 0;
+	buf_init(&w, 0);
+	for (;;) {
+		int have = 0;
+
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+			i++;
+		if (i == len || s[i] == '#')
+			break;
+		buf_reset(&w);
+		while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') {
+			char q = s[i];
+
+			if (q == '#' && !have)
+				break;
+			have = 1;
+			if (q == '"' || q == '\'') {
+				i++;
+				while (i < len && s[i] != q) {
+					/* As in sh: \ quotes only " and \ */
+					if (q == '"' && s[i] == '\\' &&
+					    i + 1 < len &&
+					    (s[i + 1] == '"' ||
+					        s[i + 1] == '\\'))
+						i++;
+					(void)buf_addc(&w, s[i]);
+					i++;
+				}
+				if (i == len) {
+					*why = "unterminated quote";
+					goto fail;
+				}
+				i++;
+				continue;
+			}
+			if ((unsigned char)q < 0x20 && q != '\t') {
+				*why = "control character in line";
+				goto fail;
+			}
+			(void)buf_addc(&w, q);
+			i++;
+		}
+		if (!have)
+			break;
+		if (ws->n == RC_MAX_WORDS) {
+			*why = "too many words on one line";
+			goto fail;
+		}
+		ws->w[ws->n++] = w.data ? xstrndup(w.data, w.len) : xstrdup("");
+	}
+	buf_free(&w);
+	return 0;
+fail:
+	buf_free(&w);
+	words_free(ws);
+	return -1;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0 ||
+	    strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0 ||
+	    strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+valid_account_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		        (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		        *s == '.' || *s == '@'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+account_free(struct rc_account *a)
+{
+	size_t i;
+
+	free(a->name);
+	free(a->host);
+	free(a->cafile);
+	free(a->user);
+	free(a->password);
+	free(a->passcmd);
+	free(a->smtp);
+	free(a->smtp_user);
+	free(a->smtp_passcmd);
+	free(a->from);
+	free(a->sent);
+	free(a->drafts);
+	free(a->trash);
+	for (i = 0; i < a->nfolders; i++)
+		free(a->folders[i]);
+	free(a->folders);
+}
+
+void
+rc_free(struct rc **rcp)
+{
+	struct rc *rc = *rcp;
+	size_t i;
+
+	if (rc == NULL)
+		return;
+	for (i = 0; i < rc->naccounts; i++)
+		account_free(&rc->accounts[i]);
+	free(rc->accounts);
+	for (i = 0; i < rc->nbinds; i++) {
+		free(rc->binds[i].map);
+		free(rc->binds[i].key);
+		free(rc->binds[i].function);
+	}
+	free(rc->binds);
+	free(rc->path);
+	free(rc->theme);
+	free(rc->mailcap);
+	free(rc->editor);
+	free(rc);
+	*rcp = NULL;
+}
+
+const char *
+rc_protocol_name(enum rc_protocol p)
+{
+	switch (p) {
+	case RC_PROTO_POP3:
+		return "pop3";
+	case RC_PROTO_IMAP:
+		return "imap";
+	case RC_PROTO_LOCAL:
+		return "local";
+	}
+	return "?";
+}
+
+unsigned
+rc_account_port(const struct rc_account *a)
+{
+	if (a->port != 0)
+		return a->port;
+	if (a->protocol == RC_PROTO_POP3)
+		return a->tls == RC_TLS_ON ? 995 : 110;
+	return a->tls == RC_TLS_ON ? 993 : 143;
+}
+
+struct rc_account *
+rc_find_account(struct rc *rc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rc->naccounts; i++) {
+		if (strcmp(rc->accounts[i].name, name) == 0)
+			return &rc->accounts[i];
+	}
+	return NULL;
+}
+
+/* Replace *slot with a copy of v. */
+static void
+set_str(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = xstrdup(v);
+}
+
+static int
+account_key(struct rc_account *a, struct words *ws, const char **why)
+{
+	const char *k = ws->w[0], *v;
+	uint64_t n;
+	size_t i;
+
+	if (ws->n < 2) {
+		*why = "missing value";
+		return -1;
+	}
+	v = ws->w[1];
+	if (strcmp(k, "folders") == 0) {
+		for (i = 1; i < ws->n; i++) {
+			a->folders = xreallocarray(
+			    a->folders, a->nfolders + 1, sizeof *a->folders);
+			a->folders[a->nfolders++] = xstrdup(ws->w[i]);
+		}
+		return 0;
+	}
+	if (ws->n > 2) {
+		*why = "too many values (quote a value that has spaces)";
+		return -1;
+	}
+	if (strcmp(k, "protocol") == 0) {
+		if (strcmp(v, "pop3") == 0)
+			a->protocol = RC_PROTO_POP3;
+		else if (strcmp(v, "imap") == 0)
+			a->protocol = RC_PROTO_IMAP;
+		else {
+			*why = "protocol must be pop3 or imap";
+			return -1;
+		}
+	} else if (strcmp(k, "host") == 0)
+		set_str(&a->host, v);
+	else if (strcmp(k, "port") == 0) {
+		if (parse_uint64(v, strlen(v), 65535, &n) != 0 || n == 0) {
+			*why = "port must be a number from 1 to 65535";
+			return -1;
+		}
+		a->port = (unsigned)n;
+	} else if (strcmp(k, "tls") == 0) {
+		if (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0)
+			a->tls = RC_TLS_ON;
+		else if (strcmp(v, "starttls") == 0)
+			a->tls = RC_TLS_STARTTLS;
+		else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0)
+			a->tls = RC_TLS_OFF;
+		else {
+			*why = "tls must be on, starttls or off";
+			return -1;
+		}
+	} else if (strcmp(k, "tls_verify") == 0) {
+		if (parse_bool(v, &a->tls_verify) != 0) {
+			*why = "tls_verify must be yes or no";
+			return -1;
+		}
+	} else if (strcmp(k, "cafile") == 0)
+		set_str(&a->cafile, v);
+	else if (strcmp(k, "user") == 0)
+		set_str(&a->user, v);
+	else if (strcmp(k, "password") == 0)
+		set_str(&a->password, v);
+	else if (strcmp(k, "passcmd") == 0)
+		set_str(&a->passcmd, v);
+	else if (strcmp(k, "keep") == 0) {
+		if (parse_bool(v, &a->keep) != 0) {
+			*why = "keep must be yes or no";
+			return -1;
+		}
+	} else if (strcmp(k, "keep_days") == 0) {
+		if (parse_uint64(v, strlen(v), 36500, &n) != 0) {
+			*why =
+			    "keep_days must be a number of days (0 to 36500)";
+			return -1;
+		}
+		a->keep_days = (unsigned)n;
+	} else if (strcmp(k, "delete_remote") == 0) {
+		if (parse_bool(v, &a->delete_remote) != 0) {
+			*why = "delete_remote must be yes or no";
+			return -1;
+		}
+	} else if (strcmp(k, "max_message_size") == 0) {
+		if (parse_uint64(v, strlen(v), UINT64_MAX / 2, &n) != 0 ||
+		    n == 0) {
+			*why = "max_message_size must be a number of bytes";
+			return -1;
+		}
+		a->max_message_size = n;
+	} else if (strcmp(k, "smtp") == 0) {
+		if (strncmp(v, "smtp://", 7) != 0 &&
+		    strncmp(v, "smtps://", 8) != 0) {
+			*why = "smtp must be an smtp:// or smtps:// URL";
+			return -1;
+		}
+		set_str(&a->smtp, v);
+	} else if (strcmp(k, "smtp_user") == 0)
+		set_str(&a->smtp_user, v);
+	else if (strcmp(k, "smtp_passcmd") == 0)
+		set_str(&a->smtp_passcmd, v);
+	else if (strcmp(k, "from") == 0)
+		set_str(&a->from, v);
+	else if (strcmp(k, "sent") == 0)
+		set_str(&a->sent, v);
+	else if (strcmp(k, "drafts") == 0)
+		set_str(&a->drafts, v);
+	else if (strcmp(k, "trash") == 0)
+		set_str(&a->trash, v);
+	else {
+		*why = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+account_check(struct rc_account *a, const char **why)
+{
+	if ((int)a->protocol == -1)
+		*why = "no protocol (add: protocol pop3 or protocol imap)";
+	else if (a->host == NULL)
+		*why = "no host";
+	else if (a->user == NULL)
+		*why = "no user";
+	else if (a->password != NULL && a->passcmd != NULL)
+		*why = "both password and passcmd: keep one";
+	else if (a->protocol != RC_PROTO_POP3 &&
+	    (a->keep || a->keep_days || a->delete_remote))
+		*why =
+		    "keep, keep_days and delete_remote are for pop3 accounts";
+	else if (!a->keep && (a->keep_days || a->delete_remote))
+		*why = "keep_days and delete_remote need keep yes";
+	else
+		return 0;
+	return -1;
+}
+
+static int
+top_set(struct rc *rc, struct words *ws, const char **why)
+{
+	const char *k, *v;
+
+	if (ws->n != 4 || strcmp(ws->w[2], "=") != 0) {
+		*why = "expected: set KEY = VALUE";
+		return -1;
+	}
+	k = ws->w[1];
+	v = ws->w[3];
+	if (strcmp(k, "theme") == 0) {
+		if (*v == '\0' || strchr(v, '/') != NULL || *v == '.') {
+			*why = "theme must be a theme name, not a path";
+			return -1;
+		}
+		set_str(&rc->theme, v);
+	} else if (strcmp(k, "html_filter") == 0 || strcmp(k, "mailcap") == 0)
+		set_str(&rc->mailcap, v);
+	else if (strcmp(k, "editor") == 0)
+		set_str(&rc->editor, v);
+	else if (strcmp(k, "threads") == 0) {
+		if (parse_bool(v, &rc->sort_threads) != 0) {
+			*why = "threads must be yes or no";
+			return -1;
+		}
+	} else {
+		*why = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
+    char **cause)
+{
+	struct rc *rc = xcalloc(1, sizeof *rc);
+	struct rc_account *cur = NULL;
+	struct words ws = { .n = 0 };
+	const char *why = NULL, *p = text, *end = text + len;
+	int line = 0, rc_ok = -1;
+
+	rc->path = xstrdup(name);
+	rc->theme = xstrdup("default");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		line++;
+		if (memchr(p, '\0', l) != NULL) {
+			why = "NUL byte in line";
+			goto fail;
+		}
+		if (split_line(p, l, &ws, &why) != 0)
+			goto fail;
+		p += l + (nl != NULL);
+		if (ws.n == 0)
+			continue;
+		if (strcmp(ws.w[0], "account") == 0) {
+			if (cur != NULL && account_check(cur, &why) != 0) {
+				line = cur->line;
+				goto fail;
+			}
+			if (ws.n != 2) {
+				why = "expected: account NAME";
+				goto fail;
+			}
+			if (!valid_account_name(ws.w[1])) {
+				why =
+				    "account names use letters, digits and - _ . @";
+				goto fail;
+			}
+			if (strcmp(ws.w[1], "local") == 0) {
+				why =
+				    "'local' is the built-in account of local folders";
+				goto fail;
+			}
+			if (rc_find_account(rc, ws.w[1]) != NULL) {
+				why =
+				    "an account of that name is already defined";
+				goto fail;
+			}
+			rc->accounts = xreallocarray(rc->accounts,
+			    rc->naccounts + 1, sizeof *rc->accounts);
+			cur = &rc->accounts[rc->naccounts++];
+			memset(cur, 0, sizeof *cur);
+			cur->name = xstrdup(ws.w[1]);
+			cur->protocol = (enum rc_protocol) - 1;
+			cur->tls = RC_TLS_ON;
+			cur->tls_verify = 1;
+			cur->max_message_size = 256ULL * 1024 * 1024;
+			cur->line = line;
+		} else if (strcmp(ws.w[0], "set") == 0) {
+			if (top_set(rc, &ws, &why) != 0) {
+				if (why == NULL)
+					why = "unknown setting";
+				goto fail;
+			}
+		} else if (strcmp(ws.w[0], "bind") == 0) {
+			struct rc_bind *b;
+
+			if (ws.n != 4) {
+				why = "expected: bind MAP KEY FUNCTION";
+				goto fail;
+			}
+			rc->binds = xreallocarray(
+			    rc->binds, rc->nbinds + 1, sizeof *rc->binds);
+			b = &rc->binds[rc->nbinds++];
+			b->map = xstrdup(ws.w[1]);
+			b->key = xstrdup(ws.w[2]);
+			b->function = xstrdup(ws.w[3]);
+		} else if (cur != NULL) {
+			if (account_key(cur, &ws, &why) != 0) {
+				if (why == NULL) {
+					set_cause(cause,
+					    "%s:%d: unknown key '%s'", name,
+					    line, ws.w[0]);
+					goto out;
+				}
+				goto fail;
+			}
+		} else {
+			set_cause(cause, "%s:%d: unknown command '%s'", name,
+			    line, ws.w[0]);
+			goto out;
+		}
+		words_free(&ws);
+	}
+	if (cur != NULL && account_check(cur, &why) != 0) {
+		line = cur->line;
+		goto fail;
+	}
+	*rcp = rc;
+	rc = NULL;
+	rc_ok = 0;
+	goto out;
+fail:
+	set_cause(cause, "%s:%d: %s", name, line, why);
+out:
+	words_free(&ws);
+	rc_free(&rc);
+	return rc_ok;
+}
+
+int
+rc_load(const char *path, int missing_ok, struct rc **rcp, char **cause)
+{
+	struct buf b;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	buf_init(&b, RC_MAX_SIZE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && missing_ok)
+			return rc_parse(path, "", 0, rcp, cause);
+		return set_cause(
+		    cause, "cannot open %s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return set_cause(cause, "%s: %s", path, strerror(errno));
+	}
+	close(fd);
+	if (read_file(path, RC_MAX_SIZE, &b, cause) != 0) {
+		buf_free(&b);
+		return -1;
+	}
+	if (rc_parse(path, b.data ? b.data : "", b.len, rcp, cause) != 0) {
+		buf_free(&b);
+		return -1;
+	}
+	buf_free(&b);
+	for (i = 0; i < (*rcp)->naccounts; i++) {
+		if ((*rcp)->accounts[i].password != NULL &&
+		    (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) !=
+		        0) {
+			set_cause(cause,
+			    "%s:%d: account %s has a password but the file is "
+			    "readable or writable by others; chmod 600 %s, or use "
+			    "passcmd",
+			    path, (*rcp)->accounts[i].line,
+			    (*rcp)->accounts[i].name, path);
+			rc_free(rcp);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static char *
+xdg_dir(const char *var, const char *fallback)
+{
+	const char *v = getenv(var), *home;
+
+	if (v != NULL && *v == '/')
+		return xasprintf("%s/tern", v);
+	home = getenv("HOME");
+	if (home == NULL || *home == '\0')
+		home = "/";
+	return xasprintf("%s/%s/tern", home, fallback);
+}
+
+char *
+rc_default_path(void)
+{
+	char *dir = xdg_dir("XDG_CONFIG_HOME", ".config");
+	char *p = xasprintf("%s/rc", dir);
+
+	free(dir);
+	return p;
+}
+
+char *
+rc_data_dir(void)
+{
+	return xdg_dir("XDG_DATA_HOME", ".local/share");
+}
+
+char *
+rc_account_password(const struct rc_account *a, char **cause)
+{
+	struct buf out;
+	int fds[2], status;
+	pid_t pid;
+	char *nl, tmp[4096];
+
+	if (a->password != NULL)
+		return xstrdup(a->password);
+	if (a->passcmd == NULL) {
+		set_cause(
+		    cause, "account %s has no password or passcmd", a->name);
+		return NULL;
+	}
+	if (pipe(fds) != 0) {
+		set_cause(cause, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		set_cause(cause, "fork: %s", strerror(errno));
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c", a->passcmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	buf_init(&out, 64 * 1024);
+	for (;;) {
+		ssize_t n = read(fds[0], tmp, sizeof tmp);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		(void)buf_add(&out, tmp, (size_t)n);
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		set_cause(cause, "account %s: passcmd failed (exit %d)",
+		    a->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		buf_free(&out);
+		return NULL;
+	}
+	if (out.data == NULL || out.len == 0) {
+		set_cause(
+		    cause, "account %s: passcmd printed nothing", a->name);
+		buf_free(&out);
+		return NULL;
+	}
+	nl = strchr(out.data, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	nl = strchr(out.data, '\r');
+	if (nl != NULL)
+		*nl = '\0';
+	return buf_steal(&out, NULL);
+}

@@ -1,0 +1,330 @@
+/*
+ * Messages, their raw bytes and cached parts.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store-private.h"
+
+#define MSG_COLS \
+	"id, folder_id, uid, uidvalidity, modseq, flags, keywords, date,    \
+	 internaldate, size, from_, to_, cc, subject, message_id,            \
+	 in_reply_to, refs, content_type, has_attach, has_body, pop3_uidl,   \
+	 fetched_at "
+
+void
+store_msg_clear(struct store_msg *m)
+{
+	free(m->keywords);
+	free(m->from);
+	free(m->to);
+	free(m->cc);
+	free(m->subject);
+	free(m->message_id);
+	free(m->in_reply_to);
+	free(m->refs);
+	free(m->content_type);
+	free(m->pop3_uidl);
+	memset(m, 0, sizeof *m);
+}
+
+static void
+msg_row(sqlite3_stmt *st, struct store_msg *m)
+{
+	m->id = sqlite3_column_int64(st, 0);
+	m->folder_id = sqlite3_column_int64(st, 1);
+	m->uid = (uint32_t)sqlite3_column_int64(st, 2);
+	m->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
+	m->modseq = (uint64_t)sqlite3_column_int64(st, 4);
+	m->flags = (unsigned)sqlite3_column_int(st, 5);
+	m->keywords = store_column_text(st, 6);
+	m->date = sqlite3_column_int64(st, 7);
+	m->internaldate = sqlite3_column_int64(st, 8);
+	m->size = sqlite3_column_int64(st, 9);
+	m->from = store_column_text(st, 10);
+	m->to = store_column_text(st, 11);
+	m->cc = store_column_text(st, 12);
+	m->subject = store_column_text(st, 13);
+	m->message_id = store_column_text(st, 14);
+	m->in_reply_to = store_column_text(st, 15);
+	m->refs = store_column_text(st, 16);
+	m->content_type = store_column_text(st, 17);
+	m->has_attach = sqlite3_column_int(st, 18);
+	m->has_body = sqlite3_column_int(st, 19);
+	m->pop3_uidl = store_column_text(st, 20);
+	m->fetched_at = sqlite3_column_int64(st, 21);
+}
+
+int
+store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
+    size_t rawlen, char **cause)
+{
+	static const char ins[] =
+	    "INSERT INTO message (folder_id, uid, uidvalidity, modseq, flags,"
+	    " keywords, date, internaldate, size, from_, to_, cc, subject,"
+	    " message_id, in_reply_to, refs, content_type, has_attach,"
+	    " has_body, pop3_uidl, fetched_at)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	static const char setuid[] = "UPDATE message SET uid = id WHERE id = ?";
+	sqlite3_stmt *st;
+	int own_uid = m->uid == 0;
+
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if ((st = store_stmt(s, ins, cause)) == NULL)
+		goto fail;
+	/* A non-IMAP message gets its row id as UID: -1 holds the place
+	 * until the id is known (one row at a time, in one transaction). */
+	sqlite3_bind_int64(st, 1, m->folder_id);
+	if (own_uid)
+		sqlite3_bind_int64(st, 2, -1);
+	else
+		sqlite3_bind_int64(st, 2, m->uid);
+	sqlite3_bind_int64(st, 3, m->uidvalidity);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->modseq);
+	sqlite3_bind_int(st, 5, (int)m->flags);
+	store_bind_text(st, 6, m->keywords);
+	sqlite3_bind_int64(st, 7, m->date);
+	sqlite3_bind_int64(st, 8, m->internaldate);
+	sqlite3_bind_int64(
+	    st, 9, raw != NULL ? (sqlite3_int64)rawlen : m->size);
+	store_bind_text(st, 10, m->from);
+	store_bind_text(st, 11, m->to);
+	store_bind_text(st, 12, m->cc);
+	store_bind_text(st, 13, m->subject);
+	store_bind_text(st, 14, m->message_id);
+	store_bind_text(st, 15, m->in_reply_to);
+	store_bind_text(st, 16, m->refs);
+	store_bind_text(st, 17, m->content_type);
+	sqlite3_bind_int(st, 18, m->has_attach);
+	sqlite3_bind_int(st, 19, raw != NULL);
+	store_bind_text(st, 20, m->pop3_uidl);
+	sqlite3_bind_int64(st, 21, m->fetched_at ? m->fetched_at : time(NULL));
+	if (store_step_done(s, st, "storing a message", cause) != 0)
+		goto fail;
+	m->id = sqlite3_last_insert_rowid(s->db);
+	if (own_uid) {
+		if ((st = store_stmt(s, setuid, cause)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, m->id);
+		if (store_step_done(s, st, "storing a message", cause) != 0)
+			goto fail;
+		m->uid = (uint32_t)m->id;
+	}
+	if (raw != NULL) {
+		m->size = (int64_t)rawlen;
+		m->has_body = 1;
+		if (store_msg_set_raw(s, m->id, raw, rawlen, cause) != 0)
+			goto fail;
+	}
+	return store_commit(s, cause);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int
+store_msg_get(struct store *s, int64_t folder_id, uint32_t uid,
+    struct store_msg *m, char **cause)
+{
+	static const char q[] =
+	    "SELECT " MSG_COLS "FROM message WHERE folder_id = ? AND uid = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, uid);
+	memset(m, 0, sizeof *m);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		msg_row(st, m);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_error(s, "reading a message", cause);
+}
+
+int
+store_msg_get_id(struct store *s, int64_t id, struct store_msg *m, char **cause)
+{
+	static const char q[] = "SELECT " MSG_COLS "FROM message WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	memset(m, 0, sizeof *m);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		msg_row(st, m);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_error(s, "reading a message", cause);
+}
+
+int
+store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
+{
+	static const char q[] = "SELECT raw FROM body WHERE message_id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc, found = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		(void)buf_add(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+		found = 1;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, "reading a message body", cause);
+	return found;
+}
+
+int
+store_msg_set_raw(
+    struct store *s, int64_t id, const void *raw, size_t len, char **cause)
+{
+	static const char q[] =
+	    "INSERT OR REPLACE INTO body (message_id, raw) VALUES (?, ?)";
+	static const char upd[] =
+	    "UPDATE message SET has_body = 1, size = ? WHERE id = ?";
+	sqlite3_stmt *st;
+
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if ((st = store_stmt(s, q, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob64(st, 2, raw, len, SQLITE_STATIC);
+	if (store_step_done(s, st, "storing a message body", cause) != 0)
+		goto fail;
+	if ((st = store_stmt(s, upd, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)len);
+	sqlite3_bind_int64(st, 2, id);
+	if (store_step_done(s, st, "storing a message body", cause) != 0)
+		goto fail;
+	return store_commit(s, cause);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int
+store_msg_set_flags(struct store *s, int64_t id, unsigned flags, char **cause)
+{
+	static const char q[] = "UPDATE message SET flags = ? WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)flags);
+	sqlite3_bind_int64(st, 2, id);
+	return store_step_done(s, st, "changing flags", cause);
+}
+
+int
+store_msg_delete(struct store *s, int64_t id, char **cause)
+{
+	static const char q[] = "DELETE FROM message WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(s, st, "deleting a message", cause);
+}
+
+int
+store_msg_move(struct store *s, int64_t id, int64_t folder_id, char **cause)
+{
+	static const char q[] = "UPDATE message SET folder_id = ? WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, id);
+	return store_step_done(s, st, "moving a message", cause);
+}
+
+int
+store_msg_foreach(struct store *s, int64_t folder_id, store_msg_cb cb,
+    void *arg, char **cause)
+{
+	/* Not cached: callbacks may run other statements, even this one. */
+	static const char q[] = "SELECT " MSG_COLS "FROM message "
+	                        "WHERE folder_id = ? ORDER BY date, id";
+	sqlite3_stmt *st;
+	struct store_msg m;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK)
+		return store_error(s, "listing messages", cause);
+	sqlite3_bind_int64(st, 1, folder_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		msg_row(st, &m);
+		ret = cb(arg, &m);
+		store_msg_clear(&m);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_error(s, "listing messages", cause);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_part_set(struct store *s, int64_t msg_id, const char *section,
+    const void *data, size_t len, char **cause)
+{
+	static const char q[] = "INSERT OR REPLACE INTO part "
+	                        "(message_id, section, data) VALUES (?, ?, ?)";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, msg_id);
+	store_bind_text(st, 2, section);
+	sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
+	return store_step_done(s, st, "storing a message part", cause);
+}
+
+int
+store_part_get(struct store *s, int64_t msg_id, const char *section,
+    struct buf *out, char **cause)
+{
+	static const char q[] =
+	    "SELECT data FROM part WHERE message_id = ? AND section = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc, found = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, msg_id);
+	store_bind_text(st, 2, section);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		(void)buf_add(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+		found = 1;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, "reading a message part", cause);
+	return found;
+}

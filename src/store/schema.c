@@ -1,0 +1,126 @@
+/*
+ * The schema and its forward migrations. Each entry upgrades from version
+ * i to i+1 and runs in the same transaction as the user_version bump, so a
+ * crash mid-migration leaves the old version intact.
+ */
+#include <stdlib.h>
+
+#include "store-private.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1: the first schema */
+	"CREATE TABLE account ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  protocol TEXT NOT NULL,"
+	"  quota_used INTEGER,"
+	"  quota_limit INTEGER);"
+	"CREATE TABLE folder ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  special TEXT,"
+	"  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+	"  uidnext INTEGER NOT NULL DEFAULT 0,"
+	"  highestmodseq INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (account_id, name));"
+	"CREATE TABLE message ("
+	"  id INTEGER PRIMARY KEY,"
+	"  folder_id INTEGER NOT NULL REFERENCES folder(id) ON DELETE CASCADE,"
+	"  uid INTEGER NOT NULL DEFAULT 0,"
+	"  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+	"  modseq INTEGER NOT NULL DEFAULT 0,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  keywords TEXT,"
+	"  date INTEGER NOT NULL DEFAULT 0,"
+	"  internaldate INTEGER NOT NULL DEFAULT 0,"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  from_ TEXT, to_ TEXT, cc TEXT, subject TEXT,"
+	"  message_id TEXT, in_reply_to TEXT, refs TEXT, content_type TEXT,"
+	"  has_attach INTEGER NOT NULL DEFAULT 0,"
+	"  has_body INTEGER NOT NULL DEFAULT 0,"
+	"  pop3_uidl TEXT,"
+	"  fetched_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX message_by_date ON message(folder_id, date, id);"
+	"CREATE UNIQUE INDEX message_by_uid ON message(folder_id, uid);"
+	"CREATE INDEX message_by_msgid ON message(message_id);"
+	"CREATE TABLE body ("
+	"  message_id INTEGER PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,"
+	"  raw BLOB NOT NULL);"
+	"CREATE TABLE part ("
+	"  message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,"
+	"  section TEXT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (message_id, section));"
+	/* POP3: one row per UIDL ever downloaded, kept after a local delete so
+	 * a message left on the server is never fetched twice. */
+	"CREATE TABLE pop3_uidl ("
+	"  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	"  uidl TEXT NOT NULL,"
+	"  message_id INTEGER REFERENCES message(id) ON DELETE SET NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (account_id, uidl));"
+	/* Offline changes, replayed in id order. */
+	"CREATE TABLE pending ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	"  op TEXT NOT NULL,"
+	"  folder TEXT,"
+	"  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+	"  uid INTEGER NOT NULL DEFAULT 0,"
+	"  arg TEXT,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	"  raw BLOB NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  sent_at INTEGER);",
+};
+
+int store_migrate(struct store *s, char **cause);
+
+int
+store_migrate(struct store *s, char **cause)
+{
+	sqlite3_stmt *st;
+	int version, rc;
+	size_t i;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_error(s, "reading the schema version", cause);
+	rc = sqlite3_step(st);
+	version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (version < 0)
+		return store_error(s, "reading the schema version", cause);
+	if ((size_t)version > TERN_NELEM(migrations))
+		return set_cause(cause,
+		    "%s has schema version %d, newer than this tern knows (%zu);"
+		    " upgrade tern",
+		    s->path, version, TERN_NELEM(migrations));
+	for (i = (size_t)version; i < TERN_NELEM(migrations); i++) {
+		char *sql, *err = NULL;
+
+		sql =
+		    xasprintf("BEGIN IMMEDIATE; %s; PRAGMA user_version = %zu;"
+		              " COMMIT;",
+		        migrations[i], i + 1);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			set_cause(cause,
+			    "%s: upgrading the schema to version %zu: %s",
+			    s->path, i + 1, err ? err : sqlite3_errstr(rc));
+			sqlite3_free(err);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,89 @@
+"""The command skeleton: --version, --help, tern ls, and rc errors with
+exit 2 naming the file and line."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ternlib  # noqa: E402
+
+
+class Cli(unittest.TestCase):
+    def setUp(self):
+        self.t = ternlib.Tern()
+
+    def tearDown(self):
+        self.t.cleanup()
+
+    def test_version_help(self):
+        r = self.t.run("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^tern \d+\.\d+\.\d+\n$")
+        r = self.t.run("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage: tern", r.stdout.decode())
+        self.assertIn(" ls ", r.stdout.decode())
+
+    def test_unknown_command_is_usage_error(self):
+        r = self.t.run("frobnicate")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"tern: unknown command 'frobnicate'", r.stderr)
+
+    def test_ls_accounts(self):
+        self.t.write_rc("account home\n protocol pop3\n host h\n user u\n"
+                        " passcmd true\naccount work\n protocol imap\n"
+                        " host h\n user u\n passcmd true\n")
+        self.assertEqual(self.t.out("ls"),
+                         "home\tpop3\nwork\timap\nlocal\tlocal\n")
+
+    def test_no_rc_is_fine(self):
+        self.assertEqual(self.t.out("ls"), "local\tlocal\n")
+
+    def test_bad_rc_names_file_and_line(self):
+        self.t.write_rc("account a\n protocol imap\n host h\n user u\n"
+                        " passcmd true\n bogus 1\n")
+        r = self.t.run("ls")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.decode(),
+                         "tern: %s:6: unknown key 'bogus'\n" % self.t.rc)
+        self.t.write_rc("account a\n protocol smtp\n")
+        r = self.t.run("ls")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(":2: protocol must be pop3 or imap", r.stderr.decode())
+
+    def test_readable_rc_with_password_refused(self):
+        self.t.write_rc("account a\n protocol imap\n host h\n user u\n"
+                        " password hunter2\n", mode=0o644)
+        r = self.t.run("ls")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"readable", r.stderr)
+        self.assertNotIn(b"hunter2", r.stderr)
+        os.chmod(self.t.rc, 0o600)
+        self.assertEqual(self.t.run("ls").returncode, 0)
+
+    def test_minus_F(self):
+        other = os.path.join(self.t.dir, "other.rc")
+        with open(other, "w") as f:
+            f.write("account x\n protocol imap\n host h\n user u\n"
+                    " passcmd true\n")
+        self.assertEqual(self.t.out("-F", other, "ls"),
+                         "x\timap\nlocal\tlocal\n")
+        r = self.t.run("-F", other + ".missing", "ls")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"cannot open", r.stderr)
+
+    def test_ls_folders_and_messages_from_store(self):
+        self.t.write_rc("account a\n protocol pop3\n host h\n user u\n"
+                        " passcmd true\n")
+        self.assertEqual(self.t.out("ls", "a"), "INBOX\t0\t0\n")
+        self.assertEqual(self.t.out("ls", "a/INBOX"), "")
+        r = self.t.run("ls", "nope/INBOX")
+        self.assertEqual(r.returncode, 2)
+        r = self.t.run("ls", "a/Nope")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no folder 'Nope'", r.stderr)
+
+
+if __name__ == "__main__":
+    ternlib.main()

@@ -1,0 +1,240 @@
+/*
+ * rc parser: the format of DESIGN.md, and every error names FILE:LINE.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/test.h"
+#include "tern/rc.h"
+#include "tern/util.h"
+
+static struct rc *
+parse_ok(const char *text)
+{
+	struct rc *rc = NULL;
+	char *cause = NULL;
+
+	if (rc_parse("rc", text, strlen(text), &rc, &cause) != 0) {
+		printf("# unexpected error: %s\n", cause);
+		free(cause);
+		return NULL;
+	}
+	return rc;
+}
+
+/* Parse text that must fail; returns the cause (malloc'd). */
+static char *
+parse_err(const char *text)
+{
+	struct rc *rc = NULL;
+	char *cause = NULL;
+
+	if (rc_parse("rc", text, strlen(text), &rc, &cause) == 0) {
+		rc_free(&rc);
+		return xstrdup("(parsed without error)");
+	}
+	return cause;
+}
+
+static void
+test_design_example(void)
+{
+	static const char text[] =
+	    "set theme = default            # a file in share/themes/\n"
+	    "\n"
+	    "account home                   # a block\n"
+	    "    protocol  pop3\n"
+	    "    host      pop.example.net\n"
+	    "    port      995\n"
+	    "    tls       on\n"
+	    "    cafile    /path/ca.pem\n"
+	    "    user      alice\n"
+	    "    passcmd   \"pass show mail/home\"\n"
+	    "    keep      yes\n"
+	    "    keep_days 14\n"
+	    "    delete_remote yes\n"
+	    "\n"
+	    "account work\n"
+	    "    protocol  imap\n"
+	    "    host      imap.example.com\n"
+	    "    user      alice@example.com\n"
+	    "    passcmd   \"secret-tool lookup mail work\"\n"
+	    "    smtp      smtps://smtp.example.com:465\n"
+	    "    from      \"Alice Example <alice@example.com>\"\n"
+	    "    tls starttls\n";
+	struct rc *rc = parse_ok(text);
+	struct rc_account *a;
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	CHECK_STR(rc->theme, "default");
+	CHECK(rc->naccounts == 2);
+	a = rc_find_account(rc, "home");
+	CHECK(a != NULL && a->protocol == RC_PROTO_POP3);
+	CHECK(
+	    a != NULL && a->port == 995 && a->keep == 1 && a->keep_days == 14);
+	CHECK(a != NULL && a->delete_remote == 1 && a->tls == RC_TLS_ON);
+	CHECK_STR(a->passcmd, "pass show mail/home");
+	CHECK_STR(a->cafile, "/path/ca.pem");
+	a = rc_find_account(rc, "work");
+	CHECK(a != NULL && a->protocol == RC_PROTO_IMAP);
+	CHECK(a != NULL && a->tls == RC_TLS_STARTTLS &&
+	    rc_account_port(a) == 143);
+	CHECK_STR(a->from, "Alice Example <alice@example.com>");
+	CHECK_STR(a->smtp, "smtps://smtp.example.com:465");
+	CHECK(rc_find_account(rc, "nope") == NULL);
+	rc_free(&rc);
+	CHECK(rc == NULL);
+}
+
+static void
+test_quoting(void)
+{
+	struct rc *rc =
+	    parse_ok("account a\nprotocol imap\nhost h\n"
+	             "user 'it''s'\npassword \"a \\\"b\\\" # c\"\n");
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	CHECK_STR(rc->accounts[0].user, "its");
+	CHECK_STR(rc->accounts[0].password, "a \"b\" # c");
+	CHECK(rc_account_port(&rc->accounts[0]) == 993);
+	rc_free(&rc);
+}
+
+static void
+test_errors(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "account a\nprotocol smtp\n",
+		    "rc:2: protocol must be pop3 or imap" },
+		{ "account a\nprotocol imap\nuser u\n", "rc:1: no host" },
+		{ "account a\nprotocol imap\nhost h\n", "rc:1: no user" },
+		{ "account a\nhost h\nuser u\n", "rc:1: no protocol" },
+		{ "account a\nprotocol imap\nhost h\nuser u\ncolour red\n",
+		    "rc:5: unknown key 'colour'" },
+		{ "set colour = red\n", "rc:1: unknown setting" },
+		{ "set theme red\n", "rc:1: expected: set KEY = VALUE" },
+		{ "frobnicate\n", "rc:1: unknown command 'frobnicate'" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nport 99999\n",
+		    "rc:5: port must be" },
+		{ "account a\nprotocol imap\nhost h\nuser \"u\n",
+		    "rc:4: unterminated quote" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nkeep yes\n",
+		    "rc:1: keep, keep_days and delete_remote are for pop3" },
+		{ "account a\nprotocol pop3\nhost h\nuser u\nkeep_days 3\n",
+		    "rc:1: keep_days and delete_remote need keep yes" },
+		{ "account local\n", "rc:1: 'local' is the built-in account" },
+		{ "account a/b\n", "rc:1: account names use" },
+		{ "account a\nprotocol imap\nhost h\nuser u\naccount a\n",
+		    "rc:5: an account of that name" },
+		{ "account a\nprotocol imap\nhost h\nuser u\ntls maybe\n",
+		    "rc:5: tls must be" },
+		{ "set theme = ../../etc/passwd\n", "rc:1: theme must be" },
+	};
+	size_t i;
+
+	for (i = 0; i < TERN_NELEM(cases); i++) {
+		char *cause = parse_err(cases[i].text);
+		int ok =
+		    strncmp(cause, cases[i].want, strlen(cases[i].want)) == 0;
+
+		if (!ok)
+			printf("# case %zu: got '%s'\n", i, cause);
+		CHECK(ok);
+		free(cause);
+	}
+}
+
+static void
+test_password_permissions(void)
+{
+	char path[] = "/tmp/tern-rc-XXXXXX";
+	static const char text[] =
+	    "account a\nprotocol imap\nhost h\nuser u\npassword secret\n";
+	struct rc *rc = NULL;
+	char *cause = NULL;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+	close(fd);
+	chmod(path, 0644);
+	CHECK(rc_load(path, 0, &rc, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "readable") != NULL &&
+	    strstr(cause, ":1:") != NULL);
+	free(cause);
+	cause = NULL;
+	chmod(path, 0600);
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	if (rc != NULL) {
+		char *pw = rc_account_password(&rc->accounts[0], &cause);
+
+		CHECK_STR(pw, "secret");
+		free(pw);
+	}
+	rc_free(&rc);
+	unlink(path);
+	CHECK(rc_load(path, 0, &rc, &cause) == -1);
+	free(cause);
+	CHECK(rc_load(path, 1, &rc, &cause) == 0 && rc->naccounts == 0);
+	rc_free(&rc);
+}
+
+static void
+test_passcmd(void)
+{
+	struct rc *rc = parse_ok("account a\nprotocol imap\nhost h\nuser u\n"
+	                         "passcmd \"printf 'pw1\\nsecond\\n'\"\n"
+	                         "account b\nprotocol imap\nhost h\nuser u\n"
+	                         "passcmd false\n");
+	char *cause = NULL, *pw;
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	pw = rc_account_password(&rc->accounts[0], &cause);
+	CHECK_STR(pw, "pw1");
+	free(pw);
+	pw = rc_account_password(&rc->accounts[1], &cause);
+	CHECK(pw == NULL && cause != NULL && strstr(cause, "passcmd failed"));
+	free(cause);
+	rc_free(&rc);
+}
+
+static void
+test_hostile(void)
+{
+	char *cause;
+	struct rc *rc = NULL;
+	static const char nul[] = "set theme = a\0b\n";
+
+	CHECK(rc_parse("rc", nul, sizeof nul - 1, &rc, &cause) == -1);
+	free(cause);
+	cause =
+	    parse_err("account a\nprotocol imap\nhost h\nuser u\n"
+	              "folders a b c d e f g h i j k l m n o p q r s t u v w "
+	              "x y z a b c d e f g h i j k l m n o p q r s t u v w x "
+	              "y z a b c d e f g h i j k l\n");
+	CHECK(strstr(cause, "too many words") != NULL);
+	free(cause);
+}
+
+int
+main(void)
+{
+	test_design_example();
+	test_quoting();
+	test_errors();
+	test_password_permissions();
+	test_passcmd();
+	test_hostile();
+	return test_done();
+}

@@ -1,0 +1,230 @@
+/*
+ * store: schema, accounts, folders, messages, durability of what was
+ * committed, and clear errors for locked and damaged stores.
+ */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/test.h"
+#include "tern/store.h"
+#include "tern/util.h"
+
+static char dir[] = "/tmp/tern-store-XXXXXX";
+
+static int
+count_cb(void *arg, const struct store_msg *m)
+{
+	(*(int *)arg)++;
+	return m->uid == 0; /* a UID must always be set */
+}
+
+static void
+test_basic(void)
+{
+	struct store *s = NULL;
+	struct store_msg m, got;
+	struct store_folder *v = NULL;
+	struct buf raw;
+	char *cause = NULL, flags[8];
+	int64_t acct, inbox, arch;
+	size_t n = 0;
+	int count = 0;
+
+	CHECK(store_open(dir, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	acct = store_account(s, "home", "pop3", &cause);
+	CHECK(acct > 0);
+	CHECK(store_account(s, "home", "pop3", &cause) == acct);
+	CHECK(store_account_find(s, "nope", &cause) == 0);
+	inbox = store_folder(s, acct, "INBOX", 0, &cause);
+	CHECK(inbox > 0);
+	CHECK(store_folder(s, acct, "Archive", 0, &cause) == 0);
+	arch = store_folder(s, acct, "Archive", 1, &cause);
+	CHECK(arch > 0 && arch != inbox);
+
+	memset(&m, 0, sizeof m);
+	m.folder_id = inbox;
+	m.subject = "Hello";
+	m.from = "Alice <a@example.net>";
+	m.date = 1700000000;
+	m.pop3_uidl = "uidl-1";
+	CHECK(store_msg_insert(
+	          s, &m, "Subject: Hello\r\n\r\nbody\r\n", 24, &cause) == 0);
+	CHECK(m.id > 0 && m.uid == (uint32_t)m.id && m.size == 24);
+	m.id = 0;
+	m.uid = 0;
+	m.subject = "Second";
+	CHECK(store_msg_insert(s, &m, NULL, 0, &cause) == 0);
+	CHECK(m.uid > 0);
+
+	CHECK(store_msg_get(s, inbox, m.uid, &got, &cause) == 1);
+	CHECK_STR(got.subject, "Second");
+	CHECK(got.has_body == 0);
+	store_msg_clear(&got);
+	CHECK(store_msg_get(s, inbox, 999999, &got, &cause) == 0);
+
+	buf_init(&raw, 0);
+	CHECK(store_msg_raw(s, m.id - 1, &raw, &cause) == 1);
+	CHECK(raw.len == 24 && memcmp(raw.data, "Subject: Hello", 14) == 0);
+	buf_free(&raw);
+
+	CHECK(store_msg_set_flags(
+	          s, m.id, STORE_F_SEEN | STORE_F_FLAGGED, &cause) == 0);
+	CHECK(store_msg_get_id(s, m.id, &got, &cause) == 1);
+	store_flags_str(got.flags, flags);
+	CHECK_STR(flags, "FS");
+	store_msg_clear(&got);
+
+	CHECK(store_folder_list(s, acct, &v, &n, &cause) == 0);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK_STR(v[0].name, "INBOX");
+		CHECK(v[0].total == 2 && v[0].unseen == 1);
+	}
+	store_folder_list_free(v, n);
+
+	CHECK(store_msg_move(s, m.id, arch, &cause) == 0);
+	CHECK(store_msg_foreach(s, inbox, count_cb, &count, &cause) == 0);
+	CHECK(count == 1);
+
+	CHECK(store_account_quota(s, acct, 100, 1000, &cause) == 0);
+	{
+		int64_t u, l;
+
+		CHECK(store_account_get_quota(s, acct, &u, &l, &cause) == 0 &&
+		    u == 100 && l == 1000);
+	}
+	store_close(&s);
+	CHECK(s == NULL);
+
+	/* Reopen: everything committed is there, the schema is not redone. */
+	CHECK(store_open(dir, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	CHECK(store_account_find(s, "home", &cause) == acct);
+	count = 0;
+	CHECK(store_msg_foreach(s, arch, count_cb, &count, &cause) == 0);
+	CHECK(count == 1);
+	store_close(&s);
+}
+
+static void
+test_flags(void)
+{
+	unsigned add = 0, del = 0;
+	char out[8];
+
+	CHECK(store_flags_parse("+S -F +T", &add, &del) == 0);
+	CHECK(
+	    add == (STORE_F_SEEN | STORE_F_DELETED) && del == STORE_F_FLAGGED);
+	CHECK(store_flags_parse("+X", &add, &del) == -1);
+	store_flags_str(STORE_F_ALL, out);
+	CHECK_STR(out, "DFPRST");
+	store_flags_str(0, out);
+	CHECK_STR(out, "-");
+}
+
+static void
+test_transactions(void)
+{
+	struct store *s = NULL;
+	struct store_msg m;
+	char *cause = NULL;
+	int64_t acct, inbox;
+	int count = 0;
+
+	CHECK(store_open(dir, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	acct = store_account(s, "tx", "pop3", &cause);
+	inbox = store_folder(s, acct, "INBOX", 1, &cause);
+	CHECK(store_begin(s, &cause) == 0);
+	memset(&m, 0, sizeof m);
+	m.folder_id = inbox;
+	CHECK(store_msg_insert(s, &m, "x", 1, &cause) == 0);
+	store_rollback(s);
+	CHECK(store_msg_foreach(s, inbox, count_cb, &count, &cause) == 0);
+	CHECK(count == 0);
+	store_close(&s);
+}
+
+static void
+test_locked(void)
+{
+	struct store *s = NULL, *s2 = NULL;
+	char *cause = NULL;
+	sqlite3 *db;
+	char *path = xasprintf("%s/tern.db", dir);
+
+	CHECK(store_open(dir, &s, &cause) == 0);
+	/* Another process holding the write lock. */
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(
+	    sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(store_open(dir, &s2, &cause) == 0 || cause != NULL);
+	free(cause);
+	cause = NULL;
+	if (s != NULL) {
+		CHECK(store_begin(s, &cause) == -1);
+		CHECK(cause != NULL && strstr(cause, "locked") != NULL);
+		if (cause)
+			printf("# %s\n", cause);
+		free(cause);
+		cause = NULL;
+	}
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	store_close(&s);
+	store_close(&s2);
+	free(path);
+}
+
+static void
+test_corrupt(void)
+{
+	char bad[] = "/tmp/tern-bad-XXXXXX";
+	struct store *s = NULL;
+	char *cause = NULL, *path;
+	int fd;
+
+	CHECK(mkdtemp(bad) != NULL);
+	path = xasprintf("%s/tern.db", bad);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	CHECK(write(fd, "this is not a database, it is a text file....", 46) ==
+	    46);
+	for (int i = 0; i < 100; i++)
+		CHECK(
+		    write(fd, "garbage garbage garbage garbage garbage garbag",
+		        46) == 46);
+	close(fd);
+	CHECK(store_open(bad, &s, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "damaged") != NULL);
+	if (cause)
+		printf("# %s\n", cause);
+	free(cause);
+	unlink(path);
+	free(path);
+	rmdir(bad);
+}
+
+int
+main(void)
+{
+	char *cmd;
+
+	if (mkdtemp(dir) == NULL)
+		return 99;
+	test_flags();
+	test_basic();
+	test_transactions();
+	test_locked();
+	test_corrupt();
+	cmd = xasprintf("rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# cleanup failed\n");
+	free(cmd);
+	return test_done();
+}
