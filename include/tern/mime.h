@@ -17,16 +17,16 @@
 
 /* The header fields an index needs, decoded to UTF-8. */
 struct mime_envelope {
-	int64_t date;	    /* Date: as seconds since the epoch, 0 if none */
-	char *from;	    /* "Display Name <addr>", or "addr" */
-	char *to;	    /* the same, comma separated */
+	int64_t date; /* Date: as seconds since the epoch, 0 if none */
+	char *from; /* "Display Name <addr>", or "addr" */
+	char *to; /* the same, comma separated */
 	char *cc;
 	char *subject;
-	char *message_id;   /* with angle brackets, as written */
+	char *message_id; /* with angle brackets, as written */
 	char *in_reply_to;
-	char *refs;	    /* References: message ids separated by spaces */
+	char *refs; /* References: message ids separated by spaces */
 	char *content_type; /* "type/subtype", lower case */
-	int has_attach;	    /* multipart/mixed or an attachment is visible */
+	int has_attach; /* multipart/mixed or an attachment is visible */
 };
 
 /*
@@ -34,8 +34,8 @@ struct mime_envelope {
  * IMAP's BODY.PEEK[HEADER.FIELDS (...)] returns it, or the whole message).
  * Never fails: missing fields are NULL. Free with mime_envelope_clear().
  */
-void mime_envelope_parse(const char *raw, size_t len,
-    struct mime_envelope *env);
+void mime_envelope_parse(
+    const char *raw, size_t len, struct mime_envelope *env);
 void mime_envelope_clear(struct mime_envelope *env);
 
 #endif

@@ -155,4 +155,33 @@ int store_part_set(struct store *s, int64_t msg_id, const char *section,
 int store_part_get(struct store *s, int64_t msg_id, const char *section,
     struct buf *out, char **cause); /* 1 found, 0 not, -1 error */
 
+/*
+ * Pending offline operations of an account, replayed in id order by the
+ * account's driver, which deletes each once the server confirmed it.
+ * op: "flags" (arg "+S -F"), "move" (arg: target folder), "expunge"
+ * (uid 0: every \Deleted message of ours in folder), "create", "rename"
+ * (arg: new name), "delete" (folder operations; uid 0).
+ */
+struct store_pending {
+	int64_t id;
+	int64_t account_id;
+	char *op;
+	char *folder;
+	uint32_t uidvalidity;
+	uint32_t uid;
+	char *arg;
+	int64_t created;
+};
+
+void store_pending_clear(struct store_pending *p);
+int store_pending_add(
+    struct store *s, const struct store_pending *p, char **cause);
+/* All pending operations of an account, oldest first. */
+int store_pending_list(struct store *s, int64_t account_id,
+    struct store_pending **v, size_t *n, char **cause);
+void store_pending_list_free(struct store_pending *v, size_t n);
+int store_pending_delete(struct store *s, int64_t id, char **cause);
+/* How many operations wait for the server (the ui asks before quitting). */
+int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
+
 #endif
