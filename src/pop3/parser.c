@@ -78,8 +78,7 @@ parser_pop(struct pop3_parser *p)
 }
 
 static int
-parser_status(struct pop3_parser *p, pop3_parser_cb cb, void *arg,
-    char **cause)
+parser_status(struct pop3_parser *p, pop3_parser_cb cb, void *arg, char **cause)
 {
 	enum pop3_reply kind = p->queue[p->head];
 	const char *l = p->line.data;
@@ -100,8 +99,8 @@ parser_status(struct pop3_parser *p, pop3_parser_cb cb, void *arg,
 		parser_pop(p);
 		return cb(arg, POP3_EV_ERR, l, n);
 	}
-	return set_cause(cause,
-	    "the server sent a reply that is neither +OK nor -ERR");
+	return set_cause(
+	    cause, "the server sent a reply that is neither +OK nor -ERR");
 }
 
 /* One line of a multi-line reply, in p->line without its line end. */
@@ -125,8 +124,8 @@ parser_list_line(struct pop3_parser *p, pop3_parser_cb cb, void *arg)
 /* Accumulate a line; 1 when it is complete (line end stripped), 0 when
  * more is needed. */
 static int
-parser_take_line(struct pop3_parser *p, const char **data, size_t *len,
-    char **cause)
+parser_take_line(
+    struct pop3_parser *p, const char **data, size_t *len, char **cause)
 {
 	const char *nl = memchr(*data, '\n', *len);
 	size_t take = nl != NULL ? (size_t)(nl - *data) + 1 : *len;

@@ -46,6 +46,11 @@
 #define HASH_PREFIX "sha256:" /* identity of a message without UIDL */
 #define PROGRESS_MS 200
 
+/* The envelope comes from the mime module; a build without it stores
+ * messages unindexed. */
+#pragma weak mime_envelope_parse
+#pragma weak mime_envelope_clear
+
 enum pop3_state {
 	ST_CONNECT,
 	ST_CAPA,
@@ -157,7 +162,7 @@ struct session {
 static void
 session_state(struct session *s, enum pop3_state to)
 {
-	if (s->t->verbose)
+	if (s->t->verbose && s->state != to)
 		fprintf(stderr, "tern: pop3 %s: %s -> %s\n", s->a->name,
 		    state_names[s->state], state_names[to]);
 	s->state = to;
@@ -212,8 +217,8 @@ session_progress(struct session *s, int force)
 }
 
 /* Record a failure from a reply handler; returns -1 to stop the parser. */
-static int
-session_fail(struct session *s, const char *fmt, ...) TERN_PRINTF(2, 3);
+static int session_fail(struct session *s, const char *fmt, ...)
+    TERN_PRINTF(2, 3);
 
 static int
 session_fail(struct session *s, const char *fmt, ...)
@@ -264,8 +269,7 @@ session_msg(struct session *s, uint32_t msgno)
 		if (n > MAX_MESSAGES + 1)
 			n = MAX_MESSAGES + 1;
 		s->msgs = xreallocarray(s->msgs, n, sizeof *s->msgs);
-		memset(s->msgs + s->nmsgs, 0,
-		    (n - s->nmsgs) * sizeof *s->msgs);
+		memset(s->msgs + s->nmsgs, 0, (n - s->nmsgs) * sizeof *s->msgs);
 		s->nmsgs = n;
 	}
 	return &s->msgs[msgno];
@@ -280,8 +284,7 @@ parse_listing_line(const char *l, size_t len, uint32_t *msgno,
 	uint64_t n;
 
 	if (sp == NULL ||
-	    parse_uint64(l, (size_t)(sp - l), MAX_MESSAGES, &n) != 0 ||
-	    n == 0)
+	    parse_uint64(l, (size_t)(sp - l), MAX_MESSAGES, &n) != 0 || n == 0)
 		return -1;
 	*msgno = (uint32_t)n;
 	*rest = sp + 1;
@@ -415,8 +418,9 @@ session_message(struct session *s, uint32_t msgno)
 
 	memset(&sm, 0, sizeof sm);
 	memset(&env, 0, sizeof env);
-	mime_envelope_parse(
-	    s->body.data, header_len(s->body.data, s->body.len), &env);
+	if (mime_envelope_parse != NULL)
+		mime_envelope_parse(
+		    s->body.data, header_len(s->body.data, s->body.len), &env);
 	sm.folder_id = s->inbox_id;
 	sm.date = env.date;
 	sm.internaldate = s->now;
@@ -437,8 +441,8 @@ session_message(struct session *s, uint32_t msgno)
 			goto out;
 		s->in_txn = 1;
 	}
-	if (store_msg_insert(s->store, &sm, s->body.data, s->body.len,
-	        &cause) != 0)
+	if (store_msg_insert(
+	        s->store, &sm, s->body.data, s->body.len, &cause) != 0)
 		goto out;
 	u.uidl = m->id;
 	u.message_id = sm.id;
@@ -454,7 +458,8 @@ session_message(struct session *s, uint32_t msgno)
 		ret = session_commit(s);
 out:
 	sm.pop3_uidl = NULL;
-	mime_envelope_clear(&env);
+	if (mime_envelope_clear != NULL)
+		mime_envelope_clear(&env);
 	if (cause != NULL) {
 		session_fail(s, "%s", cause);
 		free(cause);
@@ -482,8 +487,8 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 	switch (c->kind) {
 	case CMD_CAPA:
 		if (ev == POP3_EV_LINE) {
-			if (len == 10 && ascii_strncasecmp(data, "PIPELINING",
-			                     10) == 0)
+			if (len == 10 &&
+			    ascii_strncasecmp(data, "PIPELINING", 10) == 0)
 				s->cap_pipelining = 1;
 		}
 		break;
@@ -491,10 +496,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 		if (ev == POP3_EV_ERR)
 			s->has_uidl = 0;
 		else if (ev == POP3_EV_LINE) {
-			if (parse_listing_line(data, len, &msgno, &rest,
-			        &restlen) != 0)
-				return session_fail(s,
-				    "the server sent a malformed UIDL line");
+			if (parse_listing_line(
+			        data, len, &msgno, &rest, &restlen) != 0)
+				return session_fail(
+				    s, "the server sent a malformed UIDL line");
 			m = session_msg(s, msgno);
 			free(m->id);
 			m->id = NULL;
@@ -511,12 +516,12 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			return session_fail(
 			    s, "the server refused LIST: %.*s", (int)len, data);
 		if (ev == POP3_EV_LINE) {
-			if (parse_listing_line(data, len, &msgno, &rest,
-			        &restlen) != 0 ||
-			    parse_uint64(rest, restlen, UINT64_MAX / 2,
-			        &size) != 0)
-				return session_fail(s,
-				    "the server sent a malformed LIST line");
+			if (parse_listing_line(
+			        data, len, &msgno, &rest, &restlen) != 0 ||
+			    parse_uint64(
+			        rest, restlen, UINT64_MAX / 2, &size) != 0)
+				return session_fail(
+				    s, "the server sent a malformed LIST line");
 			m = session_msg(s, msgno);
 			m->listed = 1;
 			m->size = size;
@@ -600,8 +605,8 @@ session_pump(struct session *s, char *rbuf, char **cause)
 		return 0;
 	if ((n = net_read(s->conn, rbuf, READ_CHUNK, cause)) < 0)
 		return -1;
-	r = pop3_parser_feed(&s->parser, rbuf, (size_t)n, session_event, s,
-	    cause);
+	r = pop3_parser_feed(
+	    &s->parser, rbuf, (size_t)n, session_event, s, cause);
 	if (r != 0) {
 		if (s->err != NULL) {
 			free(*cause);
@@ -690,8 +695,7 @@ session_plan(struct session *s, char **cause)
 
 			while (lo < hi) {
 				size_t mid = (lo + hi) / 2;
-				int c = strcmp(
-				    s->msgs[order[mid]].id, k->uidl);
+				int c = strcmp(s->msgs[order[mid]].id, k->uidl);
 
 				if (c == 0) {
 					in_listing = 1;
@@ -703,8 +707,9 @@ session_plan(struct session *s, char **cause)
 					hi = mid;
 			}
 		}
-		if (!in_listing && store_pop3_uidl_delete(s->store,
-		                       s->account_id, k->uidl, cause) != 0) {
+		if (!in_listing &&
+		    store_pop3_uidl_delete(
+		        s->store, s->account_id, k->uidl, cause) != 0) {
 			store_rollback(s->store);
 			goto out;
 		}
@@ -800,8 +805,8 @@ session_lock(struct session *s, char **cause)
 			    "again when it has finished",
 			    s->a->name);
 		else
-			set_cause(cause, "locking %s: %s", path,
-			    strerror(errno));
+			set_cause(
+			    cause, "locking %s: %s", path, strerror(errno));
 		goto out;
 	}
 	ret = 0;
@@ -971,11 +976,12 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 	}
 	if (summary != NULL) {
 		if (s.ntoo_big > 0)
-			*summary = xasprintf("%llu new, %llu removed from "
-			                     "server, %llu too large left there",
-			    (unsigned long long)s.nnew,
-			    (unsigned long long)s.nremoved,
-			    (unsigned long long)s.ntoo_big);
+			*summary =
+			    xasprintf("%llu new, %llu removed from "
+			              "server, %llu too large left there",
+			        (unsigned long long)s.nnew,
+			        (unsigned long long)s.nremoved,
+			        (unsigned long long)s.ntoo_big);
 		else
 			*summary =
 			    xasprintf("%llu new, %llu removed from server",

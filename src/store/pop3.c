@@ -79,8 +79,8 @@ store_pop3_uidl_put(struct store *s, int64_t account_id,
 }
 
 int
-store_pop3_uidl_set_state(struct store *s, int64_t account_id,
-    const char *uidl, int state, char **cause)
+store_pop3_uidl_set_state(struct store *s, int64_t account_id, const char *uidl,
+    int state, char **cause)
 {
 	static const char q[] = "UPDATE pop3_uidl SET state = ?"
 	                        " WHERE account_id = ? AND uidl = ?";
