@@ -38,8 +38,8 @@
 #include "tern/util.h"
 
 #define WINDOW 32 /* commands in flight with PIPELINING */
-#define BATCH_MSGS 64 /* messages per store transaction */
-#define BATCH_BYTES (8 * 1024 * 1024)
+#define BATCH_MSGS 256 /* messages per store transaction */
+#define BATCH_BYTES (16 * 1024 * 1024)
 #define LINE_MAX_POP3 8192 /* longest status or listing line */
 #define MAX_MESSAGES 1000000 /* longest listing we accept */
 #define READ_CHUNK (64 * 1024)
@@ -71,7 +71,15 @@ static const char *const state_names[] = {
 	"failed",
 };
 
-enum cmd_kind { CMD_CAPA, CMD_UIDL, CMD_LIST, CMD_RETR, CMD_DELE, CMD_QUIT };
+enum cmd_kind {
+	CMD_CAPA,
+	CMD_UIDL,
+	CMD_LIST,
+	CMD_RETR,
+	CMD_DELE,
+	CMD_RSET,
+	CMD_QUIT,
+};
 
 static const char *const cmd_names[] = {
 	"CAPA",
@@ -79,6 +87,7 @@ static const char *const cmd_names[] = {
 	"LIST",
 	"RETR",
 	"DELE",
+	"RSET",
 	"QUIT",
 };
 
@@ -130,6 +139,7 @@ struct session {
 	size_t window;
 	struct buf out; /* commands not yet sent */
 
+	int net_broken; /* a send or read failed: the stream is unusable */
 	int cap_pipelining;
 	int has_uidl;
 	int quit_ok;
@@ -242,6 +252,7 @@ session_cmd(struct session *s, enum cmd_kind kind, uint32_t msgno)
 		POP3_REPLY_LIST,
 		POP3_REPLY_LIST,
 		POP3_REPLY_DATA,
+		POP3_REPLY_LINE,
 		POP3_REPLY_LINE,
 		POP3_REPLY_LINE,
 	};
@@ -568,7 +579,11 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			           "%u: %.*s",
 			    s->a->name, c->msgno, (int)len, data);
 		break;
+	case CMD_RSET:
+		break;
 	case CMD_QUIT:
+		if (s->state == ST_FAILED)
+			break;
 		if (ev == POP3_EV_OK)
 			s->quit_ok = 1;
 		else
@@ -578,7 +593,7 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			    (int)len, data);
 		break;
 	}
-	if (c->kind == CMD_QUIT || c->kind == CMD_DELE) {
+	if (c->kind == CMD_QUIT || c->kind == CMD_DELE || c->kind == CMD_RSET) {
 		if (ev == POP3_EV_OK || ev == POP3_EV_ERR)
 			done = 1;
 	}
@@ -597,17 +612,23 @@ session_pump(struct session *s, char *rbuf, char **cause)
 	int r;
 
 	if (s->out.len > 0) {
-		if (net_send(s->conn, s->out.data, s->out.len, cause) != 0)
+		if (net_send(s->conn, s->out.data, s->out.len, cause) != 0) {
+			s->net_broken = 1;
 			return -1;
+		}
 		buf_reset(&s->out);
 	}
 	if (s->icount == 0)
 		return 0;
-	if ((n = net_read(s->conn, rbuf, READ_CHUNK, cause)) < 0)
+	if ((n = net_read(s->conn, rbuf, READ_CHUNK, cause)) < 0) {
+		s->net_broken = 1;
 		return -1;
+	}
 	r = pop3_parser_feed(
 	    &s->parser, rbuf, (size_t)n, session_event, s, cause);
 	if (r != 0) {
+		/* Replies may be half read: nothing more can be said. */
+		s->net_broken = 1;
 		if (s->err != NULL) {
 			free(*cause);
 			*cause = s->err;
@@ -906,6 +927,25 @@ session_run(struct session *s, char *rbuf, char **cause)
 	return 0;
 }
 
+/*
+ * Leave after a failure that was not the server's: RSET undoes any DELE
+ * sent in this session and QUIT ends it politely, so that even a server
+ * that would apply deletions on a dropped connection deletes nothing.
+ * Only when the stream is in step (no reply outstanding).
+ */
+static void
+session_abort(struct session *s, char *rbuf)
+{
+	char *cause = NULL;
+
+	if (s->conn == NULL || s->net_broken || s->icount > 0)
+		return;
+	session_cmd(s, CMD_RSET, 0);
+	session_cmd(s, CMD_QUIT, 0);
+	(void)session_drain(s, rbuf, &cause);
+	free(cause);
+}
+
 static void
 session_free(struct session *s)
 {
@@ -972,6 +1012,7 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 			}
 		}
 		session_state(&s, ST_FAILED);
+		session_abort(&s, rbuf);
 		goto out;
 	}
 	if (summary != NULL) {

@@ -5,6 +5,7 @@ against a scripted fake server, what Dovecot will not do (duplicate UIDLs,
 ignored DELE, no UIDL, no PIPELINING, oversized lines and messages, a
 connection dropped in the middle of RETR)."""
 
+import fcntl
 import os
 import re
 import sqlite3
@@ -152,21 +153,22 @@ class Pop3Dovecot(unittest.TestCase):
         self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
 
     def test_kill9_at_each_step(self):
-        # 70 messages: more than one commit batch, so every point is
-        # reached with work both before and after it.
+        # 300 messages: more than one commit batch (256), so every point
+        # is reached with work both before and after it.
         self.t.write_rc(self.t.account(self.dc, "home", "pop3",
                                        user="frank"))
-        points = ["pop3-retr:3", "pop3-retr:66", "pop3-after-commit:1",
+        points = ["pop3-retr:3", "pop3-retr:270", "pop3-after-commit:1",
                   "pop3-after-commit:2", "pop3-after-dele:1",
-                  "pop3-after-dele:70"]
+                  "pop3-after-dele:300"]
         want = []
         for point in points:
-            want += self.deliver(70, "frank")
+            want += self.deliver(300, "frank")
             r = self.sync(env={"TERN_FAULT": point})
             self.assertEqual(r.returncode, -9, (point, r.stderr))
             r = self.sync()
             self.assertEqual(r.returncode, 0, (point, r.stderr))
             got = stored(self.t, "home")
+            self.assertEqual(len(got), len(want), point)
             self.assertEqual(msgids(got), msgids(want), point)
             self.assertEqual(self.dc.count("frank"), 0, point)
 
@@ -261,6 +263,24 @@ class Pop3Fake(unittest.TestCase):
         r = self.sync()
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"does not support UIDL", r.stderr)
+        # It leaves in step: RSET undoes nothing here, QUIT is polite.
+        self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
+        self.assertEqual(len(f.messages), 1)
+
+    def test_lock(self):
+        self.serve(self.msgs(2))
+        out, _ = self.sync_ok()
+        with db(self.t) as c:
+            (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
+                               ).fetchone()
+        path = os.path.join(self.t.data, "tern", "pop3-%d.lock" % aid)
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            r = self.sync()
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"being synced by another tern", r.stderr)
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 0 new, 0 removed from server")
 
     def test_no_pipelining(self):
         f = self.serve(self.msgs(4))
