@@ -46,11 +46,6 @@
 #define HASH_PREFIX "sha256:" /* identity of a message without UIDL */
 #define PROGRESS_MS 200
 
-/* The envelope comes from the mime module; a build without it stores
- * messages unindexed. */
-#pragma weak mime_envelope_parse
-#pragma weak mime_envelope_clear
-
 enum pop3_state {
 	ST_CONNECT,
 	ST_CAPA,
@@ -429,9 +424,8 @@ session_message(struct session *s, uint32_t msgno)
 
 	memset(&sm, 0, sizeof sm);
 	memset(&env, 0, sizeof env);
-	if (mime_envelope_parse != NULL)
-		mime_envelope_parse(
-		    s->body.data, header_len(s->body.data, s->body.len), &env);
+	mime_envelope_parse(
+	    s->body.data, header_len(s->body.data, s->body.len), &env);
 	sm.folder_id = s->inbox_id;
 	sm.date = env.date;
 	sm.internaldate = s->now;
@@ -469,8 +463,7 @@ session_message(struct session *s, uint32_t msgno)
 		ret = session_commit(s);
 out:
 	sm.pop3_uidl = NULL;
-	if (mime_envelope_clear != NULL)
-		mime_envelope_clear(&env);
+	mime_envelope_clear(&env);
 	if (cause != NULL) {
 		session_fail(s, "%s", cause);
 		free(cause);
