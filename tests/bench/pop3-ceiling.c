@@ -49,7 +49,8 @@ status(char *line, size_t max)
 		if (boff == blen)
 			fill();
 		nl = memchr(buf + boff, '\n', blen - boff);
-		size_t take = nl ? (size_t)(nl - (buf + boff)) + 1 : blen - boff;
+		size_t take =
+		    nl ? (size_t)(nl - (buf + boff)) + 1 : blen - boff;
 		if (n + take < max) {
 			memcpy(line + n, buf + boff, take);
 			n += take;
