@@ -471,6 +471,17 @@ out:
 	return ret;
 }
 
+/* Server text for a message: bounded, control characters made visible. */
+static char *
+server_text(const char *data, size_t len)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	text_visible(&b, data, len > 200 ? 200 : len, 0);
+	return buf_steal(&b, NULL);
+}
+
 /* The parser's callback: one event of the reply to the oldest command. */
 static int
 session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
@@ -482,7 +493,8 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 	size_t restlen;
 	uint32_t msgno;
 	uint64_t size;
-	int done = ev == POP3_EV_END || ev == POP3_EV_ERR;
+	char *text = NULL;
+	int done = ev == POP3_EV_END || ev == POP3_EV_ERR, ret = 0;
 
 	if (s->icount == 0)
 		return session_fail(s, "reply without a command");
@@ -516,9 +528,12 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 		}
 		break;
 	case CMD_LIST:
-		if (ev == POP3_EV_ERR)
-			return session_fail(
-			    s, "the server refused LIST: %.*s", (int)len, data);
+		if (ev == POP3_EV_ERR) {
+			text = server_text(data, len);
+			ret = session_fail(
+			    s, "the server refused LIST: %s", text);
+			goto out;
+		}
 		if (ev == POP3_EV_LINE) {
 			if (parse_listing_line(
 			        data, len, &msgno, &rest, &restlen) != 0 ||
@@ -557,9 +572,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			if (session_message(s, c->msgno) != 0)
 				return -1;
 		} else if (ev == POP3_EV_ERR) {
+			text = server_text(data, len);
 			tern_warnx("%s: the server refused to send message "
-			           "%u: %.*s",
-			    s->a->name, c->msgno, (int)len, data);
+			           "%u: %s",
+			    s->a->name, c->msgno, text);
 			s->retr_done++;
 		}
 		break;
@@ -567,10 +583,12 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 		if (ev == POP3_EV_OK) {
 			m->dele_ok = 1;
 			fault_check(s, "pop3-after-dele");
-		} else
+		} else {
+			text = server_text(data, len);
 			tern_warnx("%s: the server refused to delete message "
-			           "%u: %.*s",
-			    s->a->name, c->msgno, (int)len, data);
+			           "%u: %s",
+			    s->a->name, c->msgno, text);
+		}
 		break;
 	case CMD_RSET:
 		break;
@@ -579,11 +597,14 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			break;
 		if (ev == POP3_EV_OK)
 			s->quit_ok = 1;
-		else
-			return session_fail(s,
+		else {
+			text = server_text(data, len);
+			ret = session_fail(s,
 			    "the server refused QUIT, so no message was "
-			    "deleted there: %.*s",
-			    (int)len, data);
+			    "deleted there: %s",
+			    text);
+			goto out;
+		}
 		break;
 	}
 	if (c->kind == CMD_QUIT || c->kind == CMD_DELE || c->kind == CMD_RSET) {
@@ -594,7 +615,9 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 		s->ihead = (s->ihead + 1) % POP3_PARSER_QUEUE;
 		s->icount--;
 	}
-	return 0;
+out:
+	free(text);
+	return ret;
 }
 
 /* Send what is queued, then read and handle one chunk of replies. */

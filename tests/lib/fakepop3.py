@@ -9,6 +9,7 @@ Misbehaviour, set as attributes before or between connections:
   uidl=False        no UIDL (not in CAPA, and the command fails)
   pipelining=False  PIPELINING not advertised
   ignore_dele=True  DELE answers +OK but QUIT deletes nothing
+  refuse_dele=TEXT  DELE answers "-ERR TEXT"
   drop_in_retr=N    close the connection half way through RETR N
   long_line=N       the UIDL listing carries a line of N characters
   list_sizes={n: s} LIST reports size s for message n (a lying server)
@@ -107,6 +108,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 if n not in live:
                     self.send("-ERR no such message\r\n")
                     continue
+                if srv.refuse_dele is not None:
+                    self.send("-ERR %s\r\n" % srv.refuse_dele)
+                    continue
                 deleted.add(n)
                 self.send("+OK deleted\r\n")
             elif cmd == "QUIT":
@@ -144,6 +148,7 @@ class FakePOP3:
         self.uidl = True
         self.pipelining = True
         self.ignore_dele = False
+        self.refuse_dele = None
         self.drop_in_retr = 0
         self.long_line = 0
         self.list_sizes = {}

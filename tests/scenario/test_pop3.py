@@ -245,6 +245,20 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(len(stored(self.t, "fake")), 2)
         self.assertEqual(sum(l.startswith("RETR") for l in f.log), 2)
 
+    def test_refused_dele(self):
+        f = self.serve(self.msgs(2))
+        f.refuse_dele = "not now\x1b[31m"
+        out, err = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 0 removed from server")
+        self.assertEqual(err.count("refused to delete"), 2)
+        self.assertNotIn("\x1b", err)  # server text made visible
+        # Stored but not deleted: deleted next time, not downloaded again.
+        f.refuse_dele = None
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 0 new, 2 removed from server")
+        self.assertEqual(f.messages, [])
+        self.assertEqual(len(stored(self.t, "fake")), 2)
+
     def test_no_uidl(self):
         f = self.serve(self.msgs(3))
         f.uidl = False
