@@ -33,8 +33,8 @@ static const struct {
 
 /* Capability atoms from item first to last. */
 static void
-set_caps(struct imap_conn *c, const struct imap_resp *r, size_t first,
-    size_t last)
+set_caps(
+    struct imap_conn *c, const struct imap_resp *r, size_t first, size_t last)
 {
 	size_t i, k;
 
@@ -99,8 +99,8 @@ dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
 	}
 	/* Tagged: "t<number>" is ours. */
 	if (imap_str(r, 0)[0] != 't' ||
-	    parse_uint64(imap_str(r, 0) + 1, r->items[0].len - 1, UINT32_MAX,
-	        &tag) != 0)
+	    parse_uint64(
+	        imap_str(r, 0) + 1, r->items[0].len - 1, UINT32_MAX, &tag) != 0)
 		return set_cause(cause, "%s: protocol error: unknown tag %s",
 		    c->peer, imap_str(r, 0));
 	for (pp = &c->inflight; *pp != NULL; pp = &(*pp)->next) {
@@ -332,7 +332,7 @@ imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
 	/* libcurl consumed the capabilities it saw before login. */
 	if (imap_simple(c, cause, "CAPABILITY") != 0)
 		goto fail;
-	en = (c->caps & IMAP_CAP_QRESYNC) ? "QRESYNC"
+	en = (c->caps & IMAP_CAP_QRESYNC)    ? "QRESYNC"
 	    : (c->caps & IMAP_CAP_CONDSTORE) ? "CONDSTORE"
 	                                     : NULL;
 	if (en != NULL && (c->caps & IMAP_CAP_ENABLE)) {

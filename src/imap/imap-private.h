@@ -76,8 +76,8 @@ void imap_logout(struct imap_conn **cp);
  * Send a command (the tag is added); waits first if too many are in
  * flight. The command belongs to the connection until imap_cmd_free().
  */
-struct imap_cmd *imap_send(struct imap_conn *c, char **cause,
-    const char *fmt, ...) TERN_PRINTF(3, 4);
+struct imap_cmd *imap_send(
+    struct imap_conn *c, char **cause, const char *fmt, ...) TERN_PRINTF(3, 4);
 /* Send raw bytes (continuation data, DONE). */
 int imap_send_raw(struct imap_conn *c, const char *s, char **cause);
 /* Read until cmd has completed; -1 on a connection or protocol error. */
@@ -113,8 +113,8 @@ int imap_uidset_parse(struct imap_uidset *s, const char *set, uint32_t star);
 void imap_uidset_format(struct buf *out, const uint32_t *v, size_t n);
 
 /* Server flags (a FLAGS list) to store flags and a keyword string. */
-void imap_flags_parse(const struct imap_resp *r, size_t list, unsigned *flags,
-    char **keywords);
+void imap_flags_parse(
+    const struct imap_resp *r, size_t list, unsigned *flags, char **keywords);
 /* Store flag bits as an IMAP flag list body ("\Seen \Flagged"). */
 void imap_flags_format(struct buf *out, unsigned flags);
 

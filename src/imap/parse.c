@@ -155,8 +155,7 @@ static int
 is_status(const char *s)
 {
 	return ascii_strcasecmp(s, "OK") == 0 ||
-	    ascii_strcasecmp(s, "NO") == 0 ||
-	    ascii_strcasecmp(s, "BAD") == 0 ||
+	    ascii_strcasecmp(s, "NO") == 0 || ascii_strcasecmp(s, "BAD") == 0 ||
 	    ascii_strcasecmp(s, "BYE") == 0 ||
 	    ascii_strcasecmp(s, "PREAUTH") == 0;
 }
@@ -356,7 +355,8 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 			break;
 		case PS_QUOTED:
 			if (c == '\r' || c == '\n' || c == '\0')
-				return fail(p, cause, "unterminated quoted string");
+				return fail(
+				    p, cause, "unterminated quoted string");
 			if (c == '\\') {
 				p->state = PS_QUOTED_ESC;
 				break;
@@ -371,7 +371,8 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 			break;
 		case PS_QUOTED_ESC:
 			if (c == '\r' || c == '\n' || c == '\0')
-				return fail(p, cause, "unterminated quoted string");
+				return fail(
+				    p, cause, "unterminated quoted string");
 			if (buf_addc(&p->data, (char)c) != 0)
 				return fail(p, cause, "out of buffer");
 			p->state = PS_QUOTED;
@@ -383,7 +384,8 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 			break;
 		case PS_LIT_SIZE:
 			if (c >= '0' && c <= '9') {
-				p->litlen = p->litlen * 10 + (uint64_t)(c - '0');
+				p->litlen =
+				    p->litlen * 10 + (uint64_t)(c - '0');
 				p->litdigits++;
 				if (p->litlen > p->lim.max_literal ||
 				    p->litdigits > 20)
@@ -411,11 +413,13 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 				break;
 			}
 			if (c != '\n')
-				return fail(p, cause, "no line end after literal size");
+				return fail(
+				    p, cause, "no line end after literal size");
 			/* FALLTHROUGH */
 		case PS_LIT_LF:
 			if (c != '\n')
-				return fail(p, cause, "no line end after literal size");
+				return fail(
+				    p, cause, "no line end after literal size");
 			if (p->literals + p->litlen > 2 * p->lim.max_literal)
 				return fail(p, cause, "response too large");
 			p->literals += (size_t)p->litlen;

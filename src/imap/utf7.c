@@ -169,8 +169,8 @@ imap_utf7_decode(const char *name)
 				if (u >= 0xd800 && u < 0xdc00)
 					hi = u;
 				else if (u >= 0xdc00 && u < 0xe000 && hi) {
-					utf8_encode(&out, 0x10000 +
-					        ((hi - 0xd800) << 10) +
+					utf8_encode(&out,
+					    0x10000 + ((hi - 0xd800) << 10) +
 					        (u - 0xdc00));
 					hi = 0;
 				} else {

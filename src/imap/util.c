@@ -147,8 +147,8 @@ static const struct {
 };
 
 void
-imap_flags_parse(const struct imap_resp *r, size_t list, unsigned *flags,
-    char **keywords)
+imap_flags_parse(
+    const struct imap_resp *r, size_t list, unsigned *flags, char **keywords)
 {
 	struct buf kw;
 	size_t i, k;

@@ -10,8 +10,8 @@
 #include "store-private.h"
 
 int
-store_imap_uids(struct store *s, int64_t folder_id, uint32_t **v, size_t *n,
-    char **cause)
+store_imap_uids(
+    struct store *s, int64_t folder_id, uint32_t **v, size_t *n, char **cause)
 {
 	static const char q[] = "SELECT uid FROM message WHERE folder_id = ?"
 	                        " AND uid > 0 ORDER BY uid";
@@ -168,9 +168,8 @@ store_imap_reattach(struct store *s, int64_t folder_id, char **cause)
 	    "UPDATE part SET message_id = (SELECT new FROM imap_pairs"
 	    " WHERE old = part.message_id)"
 	    " WHERE message_id IN (SELECT old FROM imap_pairs)";
-	static const char flag[] =
-	    "UPDATE message SET has_body = 1"
-	    " WHERE id IN (SELECT new FROM imap_pairs)";
+	static const char flag[] = "UPDATE message SET has_body = 1"
+	                           " WHERE id IN (SELECT new FROM imap_pairs)";
 	static const char drop[] =
 	    "DELETE FROM message WHERE folder_id = ? AND uid < 0";
 	sqlite3_stmt *st;
