@@ -304,6 +304,9 @@ class FullServer(Base, unittest.TestCase):
 
     def test_watch_idle(self):
         self.deliver(1)
+        # Two processes creating a new store at once race on its schema:
+        # make it first.
+        self.t.out("ls", "acct")
         p = subprocess.Popen([ternlib.TERN, "sync", "--watch", "acct"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=self.t.env())
@@ -321,8 +324,9 @@ class FullServer(Base, unittest.TestCase):
                 if len(self.ls()) == 2:
                     break
                 time.sleep(0.1)
+            self.assertIsNone(p.poll(), p.stderr.read().decode()
+                              if p.poll() is not None else "")
             self.assertEqual(len(self.ls()), 2)
-            self.assertIsNone(p.poll())
         finally:
             p.terminate()
             p.communicate(timeout=10)
