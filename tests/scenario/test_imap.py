@@ -264,6 +264,38 @@ class Base:
         self.assertIn("Job", f)
         self.assertNotIn("Work", f)
 
+    def test_queued_folder_operations(self):
+        c = self.client()
+        c.create("Old")
+        c.create("Gone")
+        self.sync()
+        db = self.db()
+        acct = db.execute("SELECT id FROM account WHERE name = 'acct'"
+                          ).fetchone()[0]
+        for op, folder, arg in (("create", "Neu & Café", None),
+                                ("rename", "Old", "Older"),
+                                ("delete", "Gone", None),
+                                ("delete", "Never-was", None)):
+            db.execute("INSERT INTO pending (account_id, op, folder, arg,"
+                       " created) VALUES (?, ?, ?, ?, 0)",
+                       (acct, op, folder, arg))
+        db.commit()
+        db.close()
+        out = self.sync()
+        self.assertIn("delete Never-was", out)
+        f = self.folders()
+        self.assertIn("Neu & Café", f)
+        self.assertIn("Older", f)
+        self.assertNotIn("Old", f)
+        self.assertNotIn("Gone", f)
+        names = b" ".join(c.list()[1])
+        self.assertIn(b"Neu &- Caf&AOk-", names)
+        self.assertNotIn(b'"Gone"', names)
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 0)
+        db.close()
+
 
 class FullServer(Base, unittest.TestCase):
     """Dovecot with CONDSTORE, QRESYNC, MOVE, UIDPLUS, ESEARCH, IDLE."""
