@@ -1062,6 +1062,44 @@ watch(struct isync *is, char **cause)
 	}
 }
 
+/*
+ * Watch until wakefd, reconnecting when the connection drops (waiting
+ * longer each time, up to five minutes). A refusal by the server ends it.
+ */
+static int
+watch_forever(struct isync *is, char **cause)
+{
+	int delay = 1;
+
+	for (;;) {
+		char *err = NULL;
+		struct pollfd pfd;
+
+		if (is->c != NULL && watch(is, &err) == 0)
+			return 0;
+		if (err != NULL && strstr(err, " failed: ") != NULL) {
+			*cause = err;
+			return -1;
+		}
+		free(err);
+		txn_rollback(is);
+		imap_close(&is->c);
+		free(is->selected);
+		is->selected = NULL;
+		pfd.fd = is->o->wakefd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, delay * 1000) > 0)
+			return 0;
+		delay = delay * 2 > 300 ? 300 : delay * 2;
+		err = NULL;
+		if (connect_account(is, &err) != 0) {
+			free(err);
+			continue;
+		}
+		delay = 1;
+	}
+}
+
 static int
 imap_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
     char **summary, char **cause)
@@ -1093,7 +1131,7 @@ imap_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		note(&is, "reconnected after: %s", err);
 		free(err);
 	}
-	if (o != NULL && o->watch && watch(&is, cause) != 0) {
+	if (o != NULL && o->watch && watch_forever(&is, cause) != 0) {
 		ret = -1;
 		goto out;
 	}
