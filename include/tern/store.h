@@ -205,5 +205,11 @@ int store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
     uint32_t uid, uint32_t uidvalidity, char **cause);
 int store_imap_detach(struct store *s, int64_t folder_id, char **cause);
 int store_imap_reattach(struct store *s, int64_t folder_id, char **cause);
+/* A folder's UIDVALIDITY and HIGHESTMODSEQ (no counting of messages). */
+int store_imap_folder_state(struct store *s, int64_t folder_id,
+    uint32_t *uidvalidity, uint64_t *highestmodseq, char **cause);
+/* The ids and names of an account's folders (both arrays malloc'd). */
+int store_imap_folders(struct store *s, int64_t account_id, int64_t **ids,
+    char ***names, size_t *n, char **cause);
 
 #endif

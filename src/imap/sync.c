@@ -553,21 +553,22 @@ out:
 static int
 sync_folder(struct isync *is, const char *name, char **cause)
 {
-	struct store_folder f;
+	uint32_t f_uidvalidity = 0;
+	uint64_t f_highestmodseq = 0;
 	uint32_t *have = NULL, *want = NULL;
 	size_t nhave = 0, nwant = 0, i, j;
 	int64_t folder_id;
 	int ok, ret = -1, rebuild = 0;
 
-	memset(&f, 0, sizeof f);
 	if ((folder_id = store_folder(is->s, is->account_id, name, 1, cause)) <
 	        0 ||
-	    store_folder_get(is->s, folder_id, &f, cause) != 0)
+	    store_imap_folder_state(
+	        is->s, folder_id, &f_uidvalidity, &f_highestmodseq, cause) != 0)
 		goto out;
 	if (store_imap_uids(is->s, folder_id, &have, &nhave, cause) != 0)
 		goto out;
-	if (select_folder(is, name, folder_id, nhave ? f.uidvalidity : 0,
-	        f.highestmodseq, &ok, cause) != 0 ||
+	if (select_folder(is, name, folder_id, nhave ? f_uidvalidity : 0,
+	        f_highestmodseq, &ok, cause) != 0 ||
 	    txn_commit(is, cause) != 0)
 		goto out;
 	if (!ok) {
@@ -575,7 +576,7 @@ sync_folder(struct isync *is, const char *name, char **cause)
 		goto out;
 	}
 	progress(is, "checking");
-	if (f.uidvalidity != 0 && f.uidvalidity != is->uidvalidity) {
+	if (f_uidvalidity != 0 && f_uidvalidity != is->uidvalidity) {
 		/* Recreated: the old UIDs mean nothing now. */
 		note(is, "%s: UIDVALIDITY changed, index rebuilt", name);
 		if (store_imap_detach(is->s, folder_id, cause) != 0 ||
@@ -584,7 +585,7 @@ sync_folder(struct isync *is, const char *name, char **cause)
 			goto out;
 		nhave = 0;
 		rebuild = 1;
-	} else if (f.uidvalidity == 0 &&
+	} else if (f_uidvalidity == 0 &&
 	    store_folder_set_imap(
 	        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
 		goto out;
@@ -594,14 +595,14 @@ sync_folder(struct isync *is, const char *name, char **cause)
 		uint32_t max = have[nhave - 1];
 
 		is->mode = FM_FLAGS;
-		if (is->c->enabled_qresync && f.highestmodseq)
+		if (is->c->enabled_qresync && f_highestmodseq)
 			; /* arrived with SELECT */
-		else if (is->c->enabled_condstore && f.highestmodseq &&
+		else if (is->c->enabled_condstore && f_highestmodseq &&
 		    is->highestmodseq) {
-			if (is->highestmodseq != f.highestmodseq &&
+			if (is->highestmodseq != f_highestmodseq &&
 			    imap_simple(is->c, cause,
 			        "UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %llu)",
-			        max, (unsigned long long)f.highestmodseq) != 0)
+			        max, (unsigned long long)f_highestmodseq) != 0)
 				goto out;
 		} else if (imap_simple(is->c, cause,
 		               "UID FETCH 1:%u (UID FLAGS)", max) != 0)
@@ -646,7 +647,6 @@ out:
 	if (ret != 0)
 		txn_rollback(is);
 	is->mode = FM_NONE;
-	store_folder_clear(&f);
 	free(have);
 	free(want);
 	return ret;
@@ -684,7 +684,8 @@ wanted(struct isync *is, const char *name)
 static int
 sync_list(struct isync *is, char **cause)
 {
-	struct store_folder *v = NULL;
+	int64_t *ids = NULL;
+	char **names = NULL;
 	size_t n = 0, i, k;
 	int ret = -1;
 
@@ -694,17 +695,19 @@ sync_list(struct isync *is, char **cause)
 	            ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
 	            : "LIST \"\" \"*\"") != 0)
 		return -1;
-	if (store_folder_list(is->s, is->account_id, &v, &n, cause) != 0)
-		return -1;
+	if (store_imap_folders(
+	        is->s, is->account_id, &ids, &names, &n, cause) != 0)
+		goto out;
 	if (store_begin(is->s, cause) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < is->nfolders; k++) {
-			if (strcmp(v[i].name, is->folders[k].name) == 0)
+			if (strcmp(names[i], is->folders[k].name) == 0 &&
+			    !is->folders[k].noselect)
 				break;
 		}
-		if (k == is->nfolders || !wanted(is, v[i].name)) {
-			if (store_folder_delete(is->s, v[i].id, cause) != 0)
+		if (k == is->nfolders || !wanted(is, names[i])) {
+			if (store_folder_delete(is->s, ids[i], cause) != 0)
 				goto fail;
 		}
 	}
@@ -725,7 +728,10 @@ sync_list(struct isync *is, char **cause)
 fail:
 	store_rollback(is->s);
 out:
-	store_folder_list_free(v, n);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(ids);
 	return ret;
 }
 

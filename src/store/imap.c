@@ -206,3 +206,58 @@ fail:
 	store_rollback(s);
 	return -1;
 }
+
+int
+store_imap_folder_state(struct store *s, int64_t folder_id,
+    uint32_t *uidvalidity, uint64_t *highestmodseq, char **cause)
+{
+	static const char q[] =
+	    "SELECT uidvalidity, highestmodseq FROM folder WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
+		*highestmodseq = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return set_cause(cause, "no such folder");
+	if (rc != SQLITE_ROW)
+		return store_error(s, "reading a folder", cause);
+	return 0;
+}
+
+int
+store_imap_folders(struct store *s, int64_t account_id, int64_t **ids,
+    char ***names, size_t *n, char **cause)
+{
+	static const char q[] =
+	    "SELECT id, name FROM folder WHERE account_id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	*ids = NULL;
+	*names = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, account_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
+		*names = xreallocarray(*names, *n + 1, sizeof **names);
+		(*ids)[*n] = sqlite3_column_int64(st, 0);
+		(*names)[*n] = store_column_text(st, 1);
+		if ((*names)[*n] == NULL)
+			(*names)[*n] = xstrdup("");
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, "listing folders", cause);
+	return 0;
+}
