@@ -412,6 +412,8 @@ def describe_machine():
         return line
 
     mem = first("/proc/meminfo", "MemTotal")
+    if mem.endswith(" kB"):
+        mem = "%.1f GiB" % (int(mem.split()[0]) / 1048576)
     try:
         with open("/etc/debian_version") as f:
             deb = "Debian " + f.read().strip()
