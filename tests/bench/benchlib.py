@@ -14,7 +14,6 @@ import imaplib
 import os
 import platform
 import pty
-import re
 import select
 import shlex
 import shutil
@@ -60,6 +59,8 @@ def need_packages():
         want.append("dovecot-pop3d")
     if not os.path.exists("/usr/lib/dovecot/imap"):
         want.append("dovecot-imapd")
+    if shutil.which("tmux") is None:
+        want.append("tmux")  # ui-bench drives the full-screen client in it
     if shutil.which("cc") is None:
         want.append("gcc")
     want = sorted(set(want))
