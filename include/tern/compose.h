@@ -86,13 +86,14 @@ const char *compose_editor(const char *rc_editor);
 int compose_edit(struct compose *c, const char *editor, char **cause);
 
 /*
- * Build the message to send. Bcc is not written; every To, Cc and Bcc
- * address is added to rcpts (a NULL-terminated malloc'd vector of
- * addr-specs, free with compose_strv_free) when rcpts is not NULL. now is
- * the time for Date (0: the current time).
+ * Build the message. Bcc is written only with keep_bcc (the copy queued
+ * in the outbox, which compose_prepare_raw strips before sending); every
+ * To, Cc and Bcc address is added to rcpts (a NULL-terminated malloc'd
+ * vector of addr-specs, free with compose_strv_free) when rcpts is not
+ * NULL. now is the time for Date (0: the current time).
  */
-int compose_build(const struct compose *c, int64_t now, struct buf *out,
-    char ***rcpts, char **cause);
+int compose_build(const struct compose *c, int64_t now, int keep_bcc,
+    struct buf *out, char ***rcpts, char **cause);
 void compose_strv_free(char **v);
 
 /*

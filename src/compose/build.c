@@ -501,8 +501,8 @@ attach_part(struct buf *out, const char *path, char **cause)
 }
 
 int
-compose_build(const struct compose *c, int64_t now, struct buf *out,
-    char ***rcpts, char **cause)
+compose_build(const struct compose *c, int64_t now, int keep_bcc,
+    struct buf *out, char ***rcpts, char **cause)
 {
 	char **v = NULL, date[64], *msgid = NULL, *boundary = NULL, *spec;
 	size_t n = 0, i;
@@ -532,6 +532,8 @@ compose_build(const struct compose *c, int64_t now, struct buf *out,
 		compose_header_add(out, "To", c->to, 1);
 	if (c->cc != NULL && *c->cc != '\0')
 		compose_header_add(out, "Cc", c->cc, 1);
+	if (keep_bcc && c->bcc != NULL && *c->bcc != '\0')
+		compose_header_add(out, "Bcc", c->bcc, 1);
 	compose_header_add(out, "Subject", c->subject ? c->subject : "", 0);
 	msgid = compose_message_id(c->from);
 	buf_printf(out, "Message-ID: %s\r\n", msgid);

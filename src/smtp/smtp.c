@@ -27,8 +27,8 @@ struct transfer {
 	int eof; /* every byte was handed to libcurl */
 	int in_data; /* the server said 354 */
 	int final; /* the reply after the message, 0 if none */
-	int last; /* the last reply code */
-	char reply[REPLY_MAX]; /* the last reply line, visible */
+	int fail; /* the first reply code >= 400 */
+	char reply[REPLY_MAX]; /* that reply's last line, visible */
 	int trace;
 };
 
@@ -67,11 +67,14 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 	/* A continuation line ("250-...") is not the reply's end. */
 	if (size > 3 && data[3] == '-')
 		return 0;
-	x->last = code;
 	if (x->in_data && x->final == 0)
 		x->final = code;
 	if (code == 354)
 		x->in_data = 1;
+	/* After a refusal come QUIT and its 221: the refusal is the news. */
+	if (code < 400 || x->fail != 0)
+		return 0;
+	x->fail = code;
 	while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
 		size--;
 	if (size > REPLY_MAX - 1)
@@ -175,18 +178,18 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 		    "the connection broke after the whole message was sent "
 		    "(%s); the server may have accepted it",
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	} else if (rc == CURLE_LOGIN_DENIED || x.last == 530 || x.last == 534 ||
-	    x.last == 535 || x.last == 538) {
+	} else if (rc == CURLE_LOGIN_DENIED || x.fail == 530 || x.fail == 534 ||
+	    x.fail == 535 || x.fail == 538) {
 		result = SMTP_TEMPFAIL;
 		set_cause(reason,
 		    "login refused%s%s%s: check smtp_user and "
 		    "the password",
 		    x.reply[0] ? " (" : "", x.reply, x.reply[0] ? ")" : "");
-	} else if (x.last >= 500) {
+	} else if (x.fail >= 500) {
 		result = SMTP_REFUSED;
 		set_cause(
 		    reason, "the server refused the message: %s", x.reply);
-	} else if (x.last >= 400) {
+	} else if (x.fail >= 400) {
 		result = SMTP_TEMPFAIL;
 		set_cause(
 		    reason, "the server deferred the message: %s", x.reply);
