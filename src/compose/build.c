@@ -319,9 +319,9 @@ compose_param_add(struct buf *out, const char *name, const char *value)
 		buf_free(&enc);
 		return;
 	}
-	/* Continuations of about 60 characters, never splitting a %XX. */
+	/* Continuations of about 50 characters, never splitting a %XX. */
 	for (i = 0, seg = 0; i < enc.len; seg++) {
-		n = enc.len - i < 60 ? enc.len - i : 60;
+		n = enc.len - i < 50 ? enc.len - i : 50;
 		if (n < enc.len - i) {
 			if (enc.data[i + n - 1] == '%')
 				n -= 1;
