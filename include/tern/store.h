@@ -189,7 +189,7 @@ int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
  * accepted by the server. A row is claimed (state SENDING, committed)
  * before the SMTP transfer and marked SENT when the server accepted it;
  * a row still SENDING when the next run looks (a crash during or right
- * after DATA) becomes UNKNOWN and is never sent again unless the user
+ * after DATA) is made UNKNOWN by the sender and is never sent again unless the user
  * says so (store_outbox_requeue). SENT rows wait for their Sent copy and
  * are then deleted.
  */
@@ -231,8 +231,6 @@ int store_outbox_claim(struct store *s, int64_t id, char **cause);
 /* Set the state (and last_error, NULL to clear); SENT sets sent_at. */
 int store_outbox_set_state(
     struct store *s, int64_t id, int state, const char *error, char **cause);
-/* SENDING rows of an account left by an earlier run -> UNKNOWN. */
-int store_outbox_recover(struct store *s, int64_t account_id, char **cause);
 /* FAILED or UNKNOWN -> QUEUED (the user asked to send it again). */
 int store_outbox_requeue(struct store *s, int64_t id, char **cause);
 int store_outbox_delete(struct store *s, int64_t id, char **cause);

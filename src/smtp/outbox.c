@@ -262,6 +262,9 @@ send_one(struct rc_account *a, const struct smtp_params *p,
 	return r;
 }
 
+static const char unknown_why[] =
+    "interrupted during sending: the server may have accepted it";
+
 int
 smtp_outbox_flush(struct tern *t, struct rc_account *a, smtp_outcome_cb cb,
     void *arg, char **cause)
@@ -275,14 +278,25 @@ smtp_outbox_flush(struct tern *t, struct rc_account *a, smtp_outcome_cb cb,
 	memset(&p, 0, sizeof p);
 	if ((acct = account_id(t, a, cause)) < 0)
 		return -1;
-	/* Left "sending" by a run that did not finish: maybe delivered. */
-	if (store_outbox_recover(t->store, acct, cause) != 0 ||
-	    store_outbox_list(t->store, acct, 1, &v, &n, cause) != 0)
+	if (store_outbox_list(t->store, acct, 1, &v, &n, cause) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		struct store_outbox *o = &v[i];
 		char *reason = NULL, *where = NULL, *err = NULL;
 		enum smtp_result r;
+
+		if (o->state == STORE_OUTBOX_SENDING) {
+			/*
+			 * Left "sending" by a run that did not finish (or
+			 * one still running): it may have been delivered.
+			 */
+			if (store_outbox_set_state(t->store, o->id,
+			        STORE_OUTBOX_UNKNOWN, unknown_why, cause) != 0)
+				goto out;
+			report(cb, arg, a, o->id, SMTP_UNKNOWN, unknown_why,
+			    NULL, NULL);
+			continue;
+		}
 
 		if (o->state == STORE_OUTBOX_SENT) {
 			/* Accepted earlier; only the copy was missing. */

@@ -42,7 +42,8 @@ read_cb(char *out, size_t size, size_t nmemb, void *arg)
 		n = x->len - x->off;
 	memcpy(out, x->data + x->off, n);
 	x->off += n;
-	if (n == 0)
+	/* libcurl knows the size: it may never ask past the last byte. */
+	if (x->off == x->len)
 		x->eof = 1;
 	return n;
 }

@@ -184,21 +184,6 @@ store_outbox_set_state(
 }
 
 int
-store_outbox_recover(struct store *s, int64_t account_id, char **cause)
-{
-	static const char q[] =
-	    "UPDATE outbox SET state = 4, last_error = coalesce(last_error,"
-	    " 'interrupted during sending: the server may have accepted it')"
-	    " WHERE account_id = ? AND state = 1";
-	sqlite3_stmt *st = store_stmt(s, q, cause);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, account_id);
-	return update(s, st, "updating the outbox", cause) < 0 ? -1 : 0;
-}
-
-int
 store_outbox_requeue(struct store *s, int64_t id, char **cause)
 {
 	static const char q[] = "UPDATE outbox SET state = 0"
