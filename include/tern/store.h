@@ -185,7 +185,7 @@ int store_pending_delete(struct store *s, int64_t id, char **cause);
 int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
 
 /*
- * Outbox (src/store/outbox.c): every message to send, from queued to
+ * Outbox (src/store/outbox.c, src/store/address.c): every message to send, from queued to
  * accepted by the server. A row is claimed (state SENDING, committed)
  * before the SMTP transfer and marked SENT when the server accepted it;
  * a row still SENDING when the next run looks (a crash during or right
@@ -240,6 +240,13 @@ const char *store_outbox_state_name(int state);
  * The ids of an account's messages with the given Message-ID (to mark
  * the original of a reply as answered); *v is malloc'd.
  */
+/*
+ * Address completion: up to limit (0: 20) distinct senders of stored
+ * mail ("Name <addr>" as indexed) containing text, most frequent first;
+ * *v is NULL-terminated, each string and *v malloc'd.
+ */
+int store_senders(struct store *s, const char *text, size_t limit, char ***v,
+    size_t *n, char **cause);
 int store_msg_find_msgid(struct store *s, int64_t account_id,
     const char *message_id, int64_t **v, size_t *n, char **cause);
 

@@ -446,8 +446,8 @@ load_original(struct tern *t, const char *spec, const char *uidstr,
 		folder_ref_clear(r);
 		if (found < 0)
 			return cli_fail(TERN_EXIT_FAIL, cause);
-		tern_warnx("message %llu of %s is not downloaded yet; "
-		           "run tern sync online first",
+		tern_warnx("the body of message %llu in %s is not in the "
+		           "store and cannot be fetched now",
 		    (unsigned long long)uid, spec);
 		return TERN_EXIT_FAIL;
 	}

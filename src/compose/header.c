@@ -15,6 +15,9 @@
 
 #include "compose-private.h"
 
+/* RFC 2047 says 75; mail in the wild is longer, but not this long. */
+#define ENCODED_WORD_MAX 2048
+
 int
 compose_has_8bit(const char *s, size_t len)
 {
@@ -204,7 +207,8 @@ decode_word(struct buf *out, const char *s)
 	    q1[2] != '?')
 		return 0;
 	q2 = q1 + 3;
-	if ((end = strstr(q2, "?=")) == NULL)
+	/* Bounded: a header full of "=?" openers stays linear. */
+	if ((end = memmem(q2, strnlen(q2, ENCODED_WORD_MAX), "?=", 2)) == NULL)
 		return 0;
 	for (p = q2; p < end; p++) {
 		if (*p == ' ' || *p == '\t')
