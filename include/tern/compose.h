@@ -85,14 +85,20 @@ const char *compose_editor(const char *rc_editor);
  */
 int compose_edit(struct compose *c, const char *editor, char **cause);
 
+/* compose_build flags. */
+#define COMPOSE_KEEP_BCC 0x1 /* write Bcc (the copy queued in the outbox) */
+#define COMPOSE_DRAFT \
+	0x2 /* a postponed draft: Bcc kept, no recipient
+                             needed */
+
 /*
- * Build the message. Bcc is written only with keep_bcc (the copy queued
- * in the outbox, which compose_prepare_raw strips before sending); every
+ * Build the message. Bcc is written only with COMPOSE_KEEP_BCC or
+ * COMPOSE_DRAFT (compose_prepare_raw strips it before sending); every
  * To, Cc and Bcc address is added to rcpts (a NULL-terminated malloc'd
  * vector of addr-specs, free with compose_strv_free) when rcpts is not
  * NULL. now is the time for Date (0: the current time).
  */
-int compose_build(const struct compose *c, int64_t now, int keep_bcc,
+int compose_build(const struct compose *c, int64_t now, int flags,
     struct buf *out, char ***rcpts, char **cause);
 void compose_strv_free(char **v);
 

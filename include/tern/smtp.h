@@ -87,6 +87,15 @@ typedef void (*smtp_outcome_cb)(void *arg, const struct smtp_outcome *o);
 int smtp_outbox_flush(struct tern *t, struct rc_account *a, smtp_outcome_cb cb,
     void *arg, char **cause);
 
+/*
+ * Postpone: keep raw (built with COMPOSE_DRAFT) in the account's Drafts
+ * folder (`drafts`, default "Drafts"), flagged draft: on the server when
+ * the driver can append, else in the store (local/Drafts for IMAP).
+ * *where (malloc'd) names the folder.
+ */
+int smtp_draft_save(struct tern *t, struct rc_account *a, const char *raw,
+    size_t len, char **where, char **cause);
+
 /* The account a message's From belongs to (its `from` address), or NULL. */
 struct rc_account *smtp_account_for(struct rc *rc, const char *raw, size_t len);
 

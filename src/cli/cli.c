@@ -27,11 +27,11 @@ static const struct cli_cmd commands[] = {
 	    cmd_purge },
 	{ "send", "[-a ACCOUNT] [FILE] | --list | --retry ID | --drop ID",
 	    "queue a message (stdin by default) and send it", cmd_send },
-	{ "compose", "[-a ACCOUNT] [ADDRESS...]",
+	{ "compose", "[-a ACCOUNT] [--postpone] [ADDRESS...]",
 	    "write a new message in the editor and send it", cmd_compose },
-	{ "reply", "[-a|--all] ACCOUNT/FOLDER UID",
+	{ "reply", "[-a|--all] [--postpone] ACCOUNT/FOLDER UID",
 	    "reply (to all) in the editor and send", cmd_reply },
-	{ "forward", "[--attach] ACCOUNT/FOLDER UID ADDRESS...",
+	{ "forward", "[--attach] [--postpone] ACCOUNT/FOLDER UID ADDRESS...",
 	    "forward inline (or as an attachment) and send", cmd_forward },
 };
 

@@ -1,9 +1,9 @@
 /*
  * tern send [-a ACCOUNT] [FILE]
  * tern send --list | --retry ID | --drop ID
- * tern compose [-a ACCOUNT] [ADDRESS...]
- * tern reply [-a|--all] ACCOUNT/FOLDER UID
- * tern forward [--attach] ACCOUNT/FOLDER UID ADDRESS...
+ * tern compose [-a ACCOUNT] [--postpone] [ADDRESS...]
+ * tern reply [-a|--all] [--postpone] ACCOUNT/FOLDER UID
+ * tern forward [--attach] [--postpone] ACCOUNT/FOLDER UID ADDRESS...
  *
  * Every message is queued in the outbox first, then sent at once; when
  * the server cannot be reached it stays queued for the next sync (exit
@@ -320,10 +320,29 @@ cmd_send(struct tern *t, int argc, char **argv)
 	return status;
 }
 
-/* Edit the draft, build it, queue and send; the exit status. */
+/* Keep the edited draft in Drafts instead of sending it. */
+static int
+postpone(struct tern *t, struct rc_account *a, struct compose *c)
+{
+	struct buf out;
+	char *cause = NULL, *where = NULL;
+	int status = TERN_EXIT_OK;
+
+	buf_init(&out, COMPOSE_MESSAGE_MAX);
+	if (compose_build(c, 0, COMPOSE_DRAFT, &out, NULL, &cause) != 0 ||
+	    smtp_draft_save(t, a, out.data, out.len, &where, &cause) != 0)
+		status = cli_fail(TERN_EXIT_FAIL, cause);
+	else
+		tern_warnx("postponed to %s", where);
+	free(where);
+	buf_free(&out);
+	return status;
+}
+
+/* Edit the draft, build it, queue and send (or postpone); exit status. */
 static int
 edit_and_send(struct tern *t, struct rc_account *a, struct compose *c,
-    enum smtp_result *resultp)
+    int postponing, enum smtp_result *resultp)
 {
 	struct buf out;
 	char *cause = NULL;
@@ -337,9 +356,11 @@ edit_and_send(struct tern *t, struct rc_account *a, struct compose *c,
 	}
 	if (compose_edit(c, compose_editor(t->rc->editor), &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
+	if (postponing)
+		return postpone(t, a, c);
 	buf_init(&out, COMPOSE_MESSAGE_MAX);
 	/* Bcc stays in the queued copy; it is removed when sent. */
-	if (compose_build(c, 0, 1, &out, NULL, &cause) != 0) {
+	if (compose_build(c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0) {
 		buf_free(&out);
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	}
@@ -371,17 +392,21 @@ cmd_compose(struct tern *t, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "account", required_argument, NULL, 'a' },
+		{ "postpone", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rc_account *a = NULL;
 	struct compose c;
-	int ch, status;
+	int ch, status, postponing = 0;
 
 	while ((ch = getopt_long(argc, argv, "a:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			if ((a = find_account(t, optarg)) == NULL)
 				return TERN_EXIT_USAGE;
+			break;
+		case 'P':
+			postponing = 1;
 			break;
 		default:
 			return cli_usage(cli_find("compose"));
@@ -392,7 +417,7 @@ cmd_compose(struct tern *t, int argc, char **argv)
 	compose_init(&c);
 	compose_new(&c, a->from);
 	c.to = join_args(argc - optind, argv + optind);
-	status = edit_and_send(t, a, &c, NULL);
+	status = edit_and_send(t, a, &c, postponing, NULL);
 	compose_clear(&c);
 	return status;
 }
@@ -468,6 +493,7 @@ cmd_reply(struct tern *t, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "postpone", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct folder_ref r;
@@ -475,12 +501,15 @@ cmd_reply(struct tern *t, int argc, char **argv)
 	struct rc_account *a;
 	struct compose c;
 	struct buf raw;
-	int ch, all = 0, status;
+	int ch, all = 0, status, postponing = 0;
 
 	while ((ch = getopt_long(argc, argv, "a", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			all = 1;
+			break;
+		case 'P':
+			postponing = 1;
 			break;
 		default:
 			return cli_usage(cli_find("reply"));
@@ -500,7 +529,7 @@ cmd_reply(struct tern *t, int argc, char **argv)
 		compose_init(&c);
 		compose_reply(&c, raw.data, raw.len, a->from, all);
 		/* The answered flag is set when the reply is sent (outbox). */
-		status = edit_and_send(t, a, &c, NULL);
+		status = edit_and_send(t, a, &c, postponing, NULL);
 		compose_clear(&c);
 	}
 	store_msg_clear(&m);
@@ -514,6 +543,7 @@ cmd_forward(struct tern *t, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "attach", no_argument, NULL, 'A' },
+		{ "postpone", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct folder_ref r;
@@ -523,12 +553,15 @@ cmd_forward(struct tern *t, int argc, char **argv)
 	struct buf raw;
 	enum smtp_result result = SMTP_OFFLINE;
 	char *cause = NULL;
-	int ch, attach = 0, status;
+	int ch, attach = 0, status, postponing = 0;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			attach = 1;
+			break;
+		case 'P':
+			postponing = 1;
 			break;
 		default:
 			return cli_usage(cli_find("forward"));
@@ -548,7 +581,7 @@ cmd_forward(struct tern *t, int argc, char **argv)
 		compose_init(&c);
 		compose_forward(&c, raw.data, raw.len, a->from, attach);
 		c.to = join_args(argc - optind - 2, argv + optind + 2);
-		status = edit_and_send(t, a, &c, &result);
+		status = edit_and_send(t, a, &c, postponing, &result);
 		compose_clear(&c);
 		/* Passed (forwarded), as Maildir's P says. */
 		if (status == TERN_EXIT_OK && result == SMTP_SENT &&

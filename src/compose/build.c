@@ -501,8 +501,8 @@ attach_part(struct buf *out, const char *path, char **cause)
 }
 
 int
-compose_build(const struct compose *c, int64_t now, int keep_bcc,
-    struct buf *out, char ***rcpts, char **cause)
+compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
+    char ***rcpts, char **cause)
 {
 	char **v = NULL, date[64], *msgid = NULL, *boundary = NULL, *spec;
 	size_t n = 0, i;
@@ -520,7 +520,7 @@ compose_build(const struct compose *c, int64_t now, int keep_bcc,
 	    add_rcpts(&v, &n, c->cc, cause) != 0 ||
 	    add_rcpts(&v, &n, c->bcc, cause) != 0)
 		goto out;
-	if (n == 0) {
+	if (n == 0 && !(flags & COMPOSE_DRAFT)) {
 		set_cause(cause, "no recipients: fill in To, Cc or Bcc");
 		goto out;
 	}
@@ -532,7 +532,8 @@ compose_build(const struct compose *c, int64_t now, int keep_bcc,
 		compose_header_add(out, "To", c->to, 1);
 	if (c->cc != NULL && *c->cc != '\0')
 		compose_header_add(out, "Cc", c->cc, 1);
-	if (keep_bcc && c->bcc != NULL && *c->bcc != '\0')
+	if ((flags & (COMPOSE_KEEP_BCC | COMPOSE_DRAFT)) && c->bcc != NULL &&
+	    *c->bcc != '\0')
 		compose_header_add(out, "Bcc", c->bcc, 1);
 	compose_header_add(out, "Subject", c->subject ? c->subject : "", 0);
 	msgid = compose_message_id(c->from);

@@ -98,27 +98,28 @@ decoded(const char *raw, size_t len, const char *name)
 	return d;
 }
 
-/* Keep the copy in the store; *where says which folder. */
+/*
+ * Keep a copy in the store's folder (removing outbox row outbox_id, if
+ * not 0, in the same transaction); *where says which folder.
+ */
 static int
-copy_local(struct tern *t, struct rc_account *a, const char *raw, size_t len,
-    int64_t outbox_id, char **where, char **cause)
+copy_local(struct tern *t, struct rc_account *a, const char *folder,
+    const char *raw, size_t len, unsigned flags, int64_t outbox_id,
+    char **where, char **cause)
 {
 	struct store *s = t->store;
 	struct store_msg m;
-	const char *acct_name = a->name, *folder;
+	const char *acct_name = a->name;
 	int64_t acct;
 	int ret = -1;
 
 	memset(&m, 0, sizeof m);
-	folder = a->sent != NULL ? a->sent : "Sent";
 	/*
 	 * An IMAP account's folders mirror the server: a copy the server
 	 * does not have would not survive its next sync there.
 	 */
-	if (a->protocol == RC_PROTO_IMAP) {
+	if (a->protocol == RC_PROTO_IMAP)
 		acct_name = TERN_LOCAL_ACCOUNT;
-		folder = "Sent";
-	}
 	if (store_begin(s, cause) != 0)
 		return -1;
 	acct = store_account(s, acct_name,
@@ -129,7 +130,7 @@ copy_local(struct tern *t, struct rc_account *a, const char *raw, size_t len,
 		goto out;
 	if ((m.folder_id = store_folder(s, acct, folder, 1, cause)) < 0)
 		goto out;
-	m.flags = STORE_F_SEEN;
+	m.flags = flags;
 	m.date = m.internaldate = m.fetched_at = (int64_t)time(NULL);
 	m.from = decoded(raw, len, "From");
 	m.to = decoded(raw, len, "To");
@@ -138,11 +139,15 @@ copy_local(struct tern *t, struct rc_account *a, const char *raw, size_t len,
 	m.message_id = compose_header_get(raw, len, "Message-ID");
 	m.in_reply_to = compose_header_get(raw, len, "In-Reply-To");
 	m.refs = compose_header_get(raw, len, "References");
-	m.content_type = xstrdup("text/plain");
+	m.content_type = compose_header_get(raw, len, "Content-Type");
+	if (m.content_type != NULL)
+		m.content_type[strcspn(m.content_type, "; \t")] = '\0';
+	m.has_attach = m.content_type != NULL &&
+	    ascii_strcasecmp(m.content_type, "multipart/mixed") == 0;
 	if (store_msg_insert(s, &m, raw, len, cause) != 0)
 		goto out;
 	/* The copy and the end of the outbox row commit together. */
-	if (store_outbox_delete(s, outbox_id, cause) != 0)
+	if (outbox_id != 0 && store_outbox_delete(s, outbox_id, cause) != 0)
 		goto out;
 	ret = store_commit(s, cause);
 	if (ret == 0)
@@ -154,24 +159,47 @@ out:
 	return ret;
 }
 
-/* The Sent copy of an accepted message, then the row goes. */
+/*
+ * A copy in the account's folder: on the server through the driver's
+ * append, else in the store. outbox_id as for copy_local.
+ */
 static int
-file_copy(struct tern *t, struct rc_account *a, const struct store_outbox *o,
+file_copy(struct tern *t, struct rc_account *a, const char *folder,
+    const char *raw, size_t len, unsigned flags, int64_t outbox_id,
     char **where, char **cause)
 {
 	const struct driver_ops *d = core_driver(a->protocol);
 
 	*where = NULL;
+	if (tern_store(t, cause) == NULL)
+		return -1;
 	if (d != NULL && d->append != NULL) {
-		const char *folder = a->sent != NULL ? a->sent : "Sent";
-
-		if (d->append(
-		        t, a, folder, o->raw, o->len, STORE_F_SEEN, cause) != 0)
+		if (d->append(t, a, folder, raw, len, flags, cause) != 0)
 			return -1;
 		*where = xasprintf("%s/%s", a->name, folder);
-		return store_outbox_delete(t->store, o->id, cause);
+		return outbox_id != 0
+		    ? store_outbox_delete(t->store, outbox_id, cause)
+		    : 0;
 	}
-	return copy_local(t, a, o->raw, o->len, o->id, where, cause);
+	return copy_local(
+	    t, a, folder, raw, len, flags, outbox_id, where, cause);
+}
+
+/* The Sent copy of an accepted message, then its outbox row goes. */
+static int
+file_sent(struct tern *t, struct rc_account *a, const struct store_outbox *o,
+    char **where, char **cause)
+{
+	return file_copy(t, a, a->sent != NULL ? a->sent : "Sent", o->raw,
+	    o->len, STORE_F_SEEN, o->id, where, cause);
+}
+
+int
+smtp_draft_save(struct tern *t, struct rc_account *a, const char *raw,
+    size_t len, char **where, char **cause)
+{
+	return file_copy(t, a, a->drafts != NULL ? a->drafts : "Drafts", raw,
+	    len, STORE_F_DRAFT | STORE_F_SEEN, 0, where, cause);
 }
 
 /* The original of a reply (by In-Reply-To) gets the answered flag. */
@@ -300,7 +328,7 @@ smtp_outbox_flush(struct tern *t, struct rc_account *a, smtp_outcome_cb cb,
 
 		if (o->state == STORE_OUTBOX_SENT) {
 			/* Accepted earlier; only the copy was missing. */
-			if (file_copy(t, a, o, &where, &err) != 0)
+			if (file_sent(t, a, o, &where, &err) != 0)
 				report(cb, arg, a, o->id, SMTP_SENT, NULL, NULL,
 				    err);
 			else
@@ -334,7 +362,7 @@ smtp_outbox_flush(struct tern *t, struct rc_account *a, smtp_outcome_cb cb,
 			        STORE_OUTBOX_SENT, NULL, cause) != 0)
 				goto out;
 			mark_answered(t, a, o->raw, o->len, acct);
-			if (file_copy(t, a, o, &where, &err) != 0)
+			if (file_sent(t, a, o, &where, &err) != 0)
 				report(cb, arg, a, o->id, r, NULL, NULL, err);
 			else
 				report(cb, arg, a, o->id, r, NULL, where, NULL);

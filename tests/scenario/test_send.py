@@ -85,9 +85,10 @@ class SendTest(unittest.TestCase):
         self.servers.append(s)
         return s.start() if start else s
 
-    def configure(self, server, extra="", scheme="smtp", tls="on"):
+    def configure(self, server, extra="", scheme="smtp", tls="on",
+                  protocol="pop3"):
         rc = self.tern.account(
-            self.dovecot, protocol="pop3", tls=tls,
+            self.dovecot, protocol=protocol, tls=tls,
             extra=(f"    smtp {scheme}://127.0.0.1:{server.port}\n"
                    f"    from \"Alice Ünïcode <alice@example.net>\"\n"
                    + extra))
@@ -435,6 +436,57 @@ class SendTest(unittest.TestCase):
         box = self.outbox()
         self.assertEqual(box[0][1], "unknown")
         self.assertIn("interrupted", box[0][7])
+
+    def test_imap_account_sent_copy(self):
+        # Until the IMAP driver appends to the server's Sent, the copy is
+        # kept in the local Sent folder, never in the server's mirror.
+        s = self.smtpd()
+        self.configure(s, protocol="imap")
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: imap\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(s.messages()), 1)
+        sent = self.ls("local/Sent")
+        self.assertEqual([x[4] for x in sent], ["imap"])
+        self.assertEqual(self.ls("acct/Sent"), [])
+
+    def test_postpone_to_drafts(self):
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="later",
+                                            bcc="carol@example.org",
+                                            body="unfinished\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"postponed to acct/Drafts", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox(), [])
+        drafts = self.ls("acct/Drafts")
+        self.assertEqual(len(drafts), 1)
+        self.assertEqual(drafts[0][1], "DS")
+        self.assertEqual(drafts[0][4], "later")
+        db = sqlite3.connect(os.path.join(self.tern.data, "tern", "tern.db"))
+        raw = db.execute("SELECT raw FROM body WHERE message_id = ?",
+                         (int(drafts[0][0]),)).fetchone()[0]
+        db.close()
+        self.assertIn(b"\r\nBcc: carol@example.org\r\n", raw)
+        self.assertIn(b"\r\nSubject: later\r\n", raw)
+
+    def test_cancelled_by_editor(self):
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("compose", "bob@example.org",
+                          env={"EDITOR": "false", "VISUAL": "false"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"nothing was sent", r.stderr)
+        r = self.tern.run("compose", "bob@example.org",
+                          env={"EDITOR": "truncate -s 0",
+                               "VISUAL": "truncate -s 0"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"the draft is empty", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox(), [])
+        self.assertEqual(self.ls("acct/Sent"), [])
 
 
 if __name__ == "__main__":

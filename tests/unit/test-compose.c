@@ -415,7 +415,8 @@ test_build(void)
 	CHECK(lines_within(b.data, 998));
 
 	/* Kept in the outbox copy, stripped again before sending. */
-	CHECK(compose_build(&c, 1700000000, 1, &b, NULL, &cause) == 0);
+	CHECK(compose_build(
+	          &c, 1700000000, COMPOSE_KEEP_BCC, &b, NULL, &cause) == 0);
 	CHECK(strstr(b.data, "\r\nBcc: Carol <carol@example.org>\r\n") != NULL);
 	buf_init(&sent, 0);
 	rcpts = NULL;
@@ -443,6 +444,8 @@ test_build(void)
 	CHECK(compose_build(&c, 0, 0, &b, NULL, &cause) == -1);
 	free(cause);
 	cause = NULL;
+	/* A draft may have no recipient yet. */
+	CHECK(compose_build(&c, 0, COMPOSE_DRAFT, &b, NULL, &cause) == 0);
 	c.to = xstrdup("nodomain");
 	CHECK(compose_build(&c, 0, 0, &b, NULL, &cause) == -1);
 	free(cause);
