@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "tern/compose.h"
+#include "tern/mime.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
 
@@ -85,19 +86,6 @@ envelope_from(struct rc_account *a, const char *raw, size_t len)
 	return spec != NULL ? spec : xstrdup("");
 }
 
-/* A header of raw decoded for the index, or NULL. */
-static char *
-decoded(const char *raw, size_t len, const char *name)
-{
-	char *v = compose_header_get(raw, len, name), *d;
-
-	if (v == NULL)
-		return NULL;
-	d = compose_header_decode(v);
-	free(v);
-	return d;
-}
-
 /*
  * Keep a copy in the store's folder (removing outbox row outbox_id, if
  * not 0, in the same transaction); *where says which folder.
@@ -108,6 +96,7 @@ copy_local(struct tern *t, struct rc_account *a, const char *folder,
     char **where, char **cause)
 {
 	struct store *s = t->store;
+	struct mime_envelope env;
 	struct store_msg m;
 	const char *acct_name = a->name;
 	int64_t acct;
@@ -130,20 +119,21 @@ copy_local(struct tern *t, struct rc_account *a, const char *folder,
 		goto out;
 	if ((m.folder_id = store_folder(s, acct, folder, 1, cause)) < 0)
 		goto out;
+	/* Indexed like any message the drivers store. */
+	mime_envelope_parse(raw, len, &env);
 	m.flags = flags;
-	m.date = m.internaldate = m.fetched_at = (int64_t)time(NULL);
-	m.from = decoded(raw, len, "From");
-	m.to = decoded(raw, len, "To");
-	m.cc = decoded(raw, len, "Cc");
-	m.subject = decoded(raw, len, "Subject");
-	m.message_id = compose_header_get(raw, len, "Message-ID");
-	m.in_reply_to = compose_header_get(raw, len, "In-Reply-To");
-	m.refs = compose_header_get(raw, len, "References");
-	m.content_type = compose_header_get(raw, len, "Content-Type");
-	if (m.content_type != NULL)
-		m.content_type[strcspn(m.content_type, "; \t")] = '\0';
-	m.has_attach = m.content_type != NULL &&
-	    ascii_strcasecmp(m.content_type, "multipart/mixed") == 0;
+	m.internaldate = m.fetched_at = (int64_t)time(NULL);
+	m.date = env.date ? env.date : m.internaldate;
+	m.from = env.from;
+	m.to = env.to;
+	m.cc = env.cc;
+	m.subject = env.subject;
+	m.message_id = env.message_id;
+	m.in_reply_to = env.in_reply_to;
+	m.refs = env.refs;
+	m.content_type = env.content_type;
+	m.has_attach = env.has_attach;
+	memset(&env, 0, sizeof env); /* m owns the strings now */
 	if (store_msg_insert(s, &m, raw, len, cause) != 0)
 		goto out;
 	/* The copy and the end of the outbox row commit together. */
