@@ -52,17 +52,20 @@ compose_header_end(const char *raw, size_t len)
 void
 compose_add_crlf(struct buf *out, const char *s, size_t len)
 {
-	size_t i;
+	size_t i = 0, run;
 
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\r') {
-			if (i + 1 < len && s[i + 1] == '\n')
-				i++;
-			buf_add(out, "\r\n", 2);
-		} else if (s[i] == '\n')
-			buf_add(out, "\r\n", 2);
-		else
-			buf_addc(out, s[i]);
+	while (i < len) {
+		/* Copy the run up to the next line end in one go. */
+		for (run = i; run < len && s[run] != '\r' && s[run] != '\n';
+		     run++)
+			;
+		buf_add(out, s + i, run - i);
+		if (run == len)
+			break;
+		if (s[run] == '\r' && run + 1 < len && s[run + 1] == '\n')
+			run++;
+		buf_add(out, "\r\n", 2);
+		i = run + 1;
 	}
 }
 
