@@ -474,6 +474,69 @@ test_complete(void)
 	CHECK_STR(date, "Tue, 14 Nov 2023 22:13:20 +0000");
 }
 
+/* Hostile originals: deep nesting, endless encoded-word openers, noise. */
+static void
+test_hostile(void)
+{
+	struct compose c;
+	struct buf b, out;
+	char **rcpts = NULL, *cause = NULL;
+	uint64_t t0, x = 42;
+	size_t i, k;
+
+	buf_init(&b, 0);
+	for (i = 0; i < 200; i++)
+		buf_printf(&b,
+		    "Content-Type: multipart/mixed; boundary=\"b%zu\"\n\n--b%zu\n",
+		    i, i);
+	buf_adds(&b, "Content-Type: text/plain\n\ndeep\n");
+	compose_init(&c);
+	compose_reply(&c, b.data, b.len, "a@x.org", 1);
+	CHECK(strstr(c.body, "no text part") != NULL);
+
+	buf_reset(&b);
+	buf_adds(&b, "Subject: ");
+	for (i = 0; i < 100000; i++)
+		buf_adds(&b, "=?a?q?");
+	buf_adds(&b, "\nFrom: \"\\\n\n");
+	t0 = now_ms();
+	compose_reply(&c, b.data, b.len, NULL, 1);
+	compose_forward(&c, b.data, b.len, NULL, 0);
+	CHECK(now_ms() - t0 < 5000);
+
+	/* Noise through every parser: no crash, no hang. */
+	for (k = 0; k < 300; k++) {
+		buf_reset(&b);
+		buf_adds(&b, k % 2 ? "To: a@b.c\n" : "");
+		for (i = 0; i < 400; i++) {
+			static const char alphabet[] =
+			    "=?<>\"(),:;@\\ \t\r\n-abQB\x80\xff";
+
+			x = x * 6364136223846793005ULL + 1;
+			buf_addc(
+			    &b, alphabet[(x >> 33) % (sizeof alphabet - 1)]);
+		}
+		compose_reply(&c, b.data, b.len, "a@b.c", 1);
+		compose_forward(&c, b.data, b.len, NULL, 0);
+		if (compose_draft_parse(&c, b.data, b.len, &cause) != 0) {
+			free(cause);
+			cause = NULL;
+		}
+		buf_init(&out, 0);
+		if (compose_prepare_raw(b.data, b.len, &out, &rcpts, &cause) ==
+		    0)
+			compose_strv_free(rcpts);
+		else
+			free(cause);
+		cause = NULL;
+		rcpts = NULL;
+		buf_free(&out);
+	}
+	CHECK(1);
+	compose_clear(&c);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -485,5 +548,6 @@ main(void)
 	test_draft();
 	test_build();
 	test_complete();
+	test_hostile();
 	return test_done();
 }
