@@ -209,8 +209,19 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 			result = SMTP_TEMPFAIL;
 			break;
 		}
-		set_cause(reason, "%s: %s", p->url,
-		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		if (rc == CURLE_USE_SSL_FAILED)
+			set_cause(reason,
+			    "%s: the server did not agree to STARTTLS; nothing "
+			    "was sent in plaintext (use smtps://, or tls off)",
+			    p->url);
+		else if (rc == CURLE_PEER_FAILED_VERIFICATION)
+			set_cause(reason,
+			    "%s: the server's certificate is not trusted (%s); "
+			    "add its CA with 'cafile' in the rc",
+			    p->url, errbuf);
+		else
+			set_cause(reason, "%s: %s", p->url,
+			    errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
 	curl_slist_free_all(list);
 	curl_easy_cleanup(h);

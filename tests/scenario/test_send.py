@@ -389,6 +389,22 @@ class SendTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(s.messages()), 1)
 
+    def test_starttls_required_unless_tls_off(self):
+        s = self.smtpd(tls=None)
+        self.configure(s)
+        msg = (b"From: alice@example.net\nTo: bob@example.org\n"
+               b"Subject: plain\n\nx\n")
+        r = self.tern.run("send", input=msg)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"STARTTLS", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox()[0][1], "queued")
+        # With tls off the user chose plaintext: it goes.
+        self.configure(s, tls="off")
+        self.tern.run("sync", "acct")
+        self.assertEqual(len(s.messages()), 1)
+        self.assertEqual(self.outbox(), [])
+
     def test_connection_lost_after_data_is_not_resent(self):
         s = self.smtpd(after_data="drop")
         self.configure(s)
