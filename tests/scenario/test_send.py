@@ -1,6 +1,7 @@
 """Sending: compose, reply, forward, attachments, the outbox, refusals and
 authentication, against Debian's aiosmtpd on loopback (tests/lib/smtpd.py)
-and a real Dovecot for the POP3 account.
+and a real Dovecot for the POP3 account (the originals of replies and
+forwards are downloaded from it by tern sync).
 
 The editor is a small script (EDITOR) that edits the draft the way a user
 would: it sets header lines and adds text, from environment variables.
@@ -101,30 +102,18 @@ class SendTest(unittest.TestCase):
         return {"EDITOR": cmd, "VISUAL": cmd, "EDIT_SET": sets,
                 "EDIT_BODY": body}
 
-    def store_insert(self, raw, folder="INBOX", account="acct"):
-        """Put a message into the store as a download would."""
-        self.tern.out("ls", account)  # creates the store and the account
+    def download(self, raw):
+        """Deliver raw to the POP3 mailbox and sync it into the store;
+        returns its UID there."""
+        self.dovecot.deliver(raw)
+        self.tern.out("sync", "acct")
+        msgid = parse(raw)["Message-ID"]
         db = sqlite3.connect(os.path.join(self.tern.data, "tern", "tern.db"))
-        with db:
-            acct = db.execute("SELECT id FROM account WHERE name = ?",
-                              (account,)).fetchone()[0]
-            db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
-                       " VALUES (?, ?)", (acct, folder))
-            fid = db.execute("SELECT id FROM folder WHERE account_id = ?"
-                             " AND name = ?", (acct, folder)).fetchone()[0]
-            msg = parse(raw)
-            cur = db.execute(
-                "INSERT INTO message (folder_id, uid, date, size, from_,"
-                " subject, message_id, has_body) VALUES (?, -1, ?, ?, ?,"
-                " ?, ?, 1)",
-                (fid, 1700000000, len(raw), str(msg["From"]),
-                 str(msg["Subject"]), msg["Message-ID"]))
-            mid = cur.lastrowid
-            db.execute("UPDATE message SET uid = id WHERE id = ?", (mid,))
-            db.execute("INSERT INTO body (message_id, raw) VALUES (?, ?)",
-                       (mid, raw))
+        row = db.execute("SELECT uid FROM message WHERE message_id = ?",
+                         (msgid,)).fetchone()
         db.close()
-        return mid
+        self.assertIsNotNone(row, "the sync did not store the message")
+        return row[0]
 
     def outbox(self):
         out = self.tern.out("send", "--list")
@@ -219,7 +208,7 @@ class SendTest(unittest.TestCase):
             extra_headers="References: <root@example.org>\n"
                           "Cc: dave@example.org\n",
             body="Shall we meet at noon?\n")
-        uid = self.store_insert(original)
+        uid = self.download(original)
         r = self.tern.run("reply", "acct/INBOX", str(uid),
                           env=self.edit_env(body="Yes, noon is fine.\n"))
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -255,7 +244,7 @@ class SendTest(unittest.TestCase):
         original = ternlib.make_message(
             2, subject="Report", sender="Bob <bob@example.org>",
             msgid="<orig2@example.org>", body="The numbers are in.\n")
-        uid = self.store_insert(original)
+        uid = self.download(original)
         r = self.tern.run("forward", "acct/INBOX", str(uid),
                           "carol@example.org",
                           env=self.edit_env(body="FYI\n"))
