@@ -455,6 +455,31 @@ class SendTest(unittest.TestCase):
         self.assertEqual([x[4] for x in sent], ["imap"])
         self.assertEqual(self.ls("acct/Sent"), [])
 
+    def test_imap_reply_sets_answered_on_the_server(self):
+        s = self.smtpd()
+        self.configure(s, protocol="imap")
+        original = ternlib.make_message(
+            5, subject="imap question", sender="Bob <bob@example.org>",
+            msgid="<imapq@example.org>", body="Are you there?\n")
+        self.dovecot.deliver(original)
+        self.tern.out("sync", "acct")
+        uid = [x for x in self.ls("acct/INBOX")
+               if x[4] == "imap question"][0][0]
+        # The body is fetched from the server for the quote.
+        r = self.tern.run("reply", "acct/INBOX", uid,
+                          env=self.edit_env(body="Here.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = parse(s.messages()[0][1])
+        self.assertEqual(m["In-Reply-To"], "<imapq@example.org>")
+        self.assertIn("> Are you there?", text(m))
+        line = [x for x in self.ls("acct/INBOX") if x[0] == uid][0]
+        self.assertIn("R", line[1])
+        # The next sync tells the server: \Answered is Maildir's R.
+        self.tern.out("sync", "acct")
+        cur = os.path.join(self.dovecot.maildir(), "cur")
+        flags = [n.split(":2,")[1] for n in os.listdir(cur) if ":2," in n]
+        self.assertTrue(any("R" in f for f in flags), flags)
+
     def test_postpone_to_drafts(self):
         s = self.smtpd()
         self.configure(s)
