@@ -120,12 +120,19 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
 	return TERN_EXIT_OK;
 }
 
-/* Sync, then send the outbox (whether or not the sync worked). */
+/*
+ * Sync, then send the outbox (whether or not the sync worked). A watch
+ * runs until stopped: the outbox goes first then.
+ */
 static int
 sync_one(struct tern *t, struct rc_account *a, int watch)
 {
-	int status = sync_account(t, a, watch);
+	int status = TERN_EXIT_OK;
 
+	if (watch && sync_outbox(t, a) != TERN_EXIT_OK)
+		status = TERN_EXIT_FAIL;
+	if (sync_account(t, a, watch) != TERN_EXIT_OK)
+		status = TERN_EXIT_FAIL;
 	if (sync_outbox(t, a) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
 	return status;

@@ -283,107 +283,143 @@ send_one(struct rc_account *a, const struct smtp_params *p,
 static const char unknown_why[] =
     "interrupted during sending: the server may have accepted it";
 
+struct flush {
+	struct tern *t;
+	struct rc_account *a;
+	int64_t acct;
+	struct smtp_params p;
+	int have_params;
+	smtp_outcome_cb cb;
+	void *arg;
+};
+
+/*
+ * Send one queued message (or file the copy of one accepted earlier).
+ * Returns 1 to go on, 0 to stop (the server is away), -1 on a store
+ * error.
+ */
+static int
+flush_one(struct flush *f, struct store_outbox *o, char **cause)
+{
+	struct tern *t = f->t;
+	struct rc_account *a = f->a;
+	char *reason = NULL, *where = NULL, *err = NULL;
+	enum smtp_result r;
+	int claimed, ret = -1;
+
+	if (o->state == STORE_OUTBOX_SENT) {
+		/* Accepted earlier; only the copy was missing. */
+		if (file_sent(t, a, o, &where, &err) != 0)
+			report(f->cb, f->arg, a, o->id, SMTP_SENT, NULL, NULL,
+			    err);
+		else
+			report(f->cb, f->arg, a, o->id, SMTP_SENT, NULL, where,
+			    NULL);
+		ret = 1;
+		goto out;
+	}
+	if (!f->have_params) {
+		if (smtp_params_account(a, &f->p, &reason) != 0) {
+			report(f->cb, f->arg, a, o->id, SMTP_TEMPFAIL, reason,
+			    NULL, NULL);
+			ret = store_outbox_set_state(t->store, o->id,
+			          STORE_OUTBOX_QUEUED, reason, cause) != 0
+			    ? -1
+			    : 0;
+			goto out;
+		}
+		f->have_params = 1;
+	}
+	if ((claimed = store_outbox_claim(t->store, o->id, cause)) <= 0) {
+		ret = claimed < 0 ? -1 : 1; /* 0: another tern has it */
+		goto out;
+	}
+	r = send_one(a, &f->p, o, &reason);
+	switch (r) {
+	case SMTP_SENT:
+		if (store_outbox_set_state(
+		        t->store, o->id, STORE_OUTBOX_SENT, NULL, cause) != 0)
+			goto out;
+		mark_answered(t, a, o->raw, o->len, f->acct);
+		if (file_sent(t, a, o, &where, &err) != 0)
+			report(f->cb, f->arg, a, o->id, r, NULL, NULL, err);
+		else
+			report(f->cb, f->arg, a, o->id, r, NULL, where, NULL);
+		break;
+	case SMTP_OFFLINE:
+	case SMTP_TEMPFAIL:
+		if (store_outbox_set_state(t->store, o->id, STORE_OUTBOX_QUEUED,
+		        reason, cause) != 0)
+			goto out;
+		report(f->cb, f->arg, a, o->id, r, reason, NULL, NULL);
+		break;
+	case SMTP_REFUSED:
+	case SMTP_UNKNOWN:
+		if (store_outbox_set_state(t->store, o->id,
+		        r == SMTP_REFUSED ? STORE_OUTBOX_FAILED
+		                          : STORE_OUTBOX_UNKNOWN,
+		        reason, cause) != 0)
+			goto out;
+		report(f->cb, f->arg, a, o->id, r, reason, NULL, NULL);
+		break;
+	}
+	/* The next message would find the server just as absent. */
+	ret = r == SMTP_OFFLINE ? 0 : 1;
+out:
+	free(reason);
+	free(where);
+	free(err);
+	return ret;
+}
+
 int
 smtp_outbox_flush(struct tern *t, struct rc_account *a, smtp_outcome_cb cb,
     void *arg, char **cause)
 {
-	struct store_outbox *v = NULL;
-	struct smtp_params p;
+	struct store_outbox *v = NULL, o;
+	struct flush f;
 	size_t n = 0, i;
-	int64_t acct;
-	int ret = -1, have_params = 0, claimed;
+	int ret = -1, found, go = 1;
 
-	memset(&p, 0, sizeof p);
-	if ((acct = account_id(t, a, cause)) < 0)
+	memset(&f, 0, sizeof f);
+	f.t = t;
+	f.a = a;
+	f.cb = cb;
+	f.arg = arg;
+	if ((f.acct = account_id(t, a, cause)) < 0)
 		return -1;
-	if (store_outbox_list(t->store, acct, 1, &v, &n, cause) != 0)
+	/* Only the list here: each message's bytes are read when sent. */
+	if (store_outbox_list(t->store, f.acct, 0, &v, &n, cause) != 0)
 		goto out;
-	for (i = 0; i < n; i++) {
-		struct store_outbox *o = &v[i];
-		char *reason = NULL, *where = NULL, *err = NULL;
-		enum smtp_result r;
-
-		if (o->state == STORE_OUTBOX_SENDING) {
+	for (i = 0; i < n && go > 0; i++) {
+		if (v[i].state == STORE_OUTBOX_SENDING) {
 			/*
 			 * Left "sending" by a run that did not finish (or
 			 * one still running): it may have been delivered.
 			 */
-			if (store_outbox_set_state(t->store, o->id,
+			if (store_outbox_set_state(t->store, v[i].id,
 			        STORE_OUTBOX_UNKNOWN, unknown_why, cause) != 0)
 				goto out;
-			report(cb, arg, a, o->id, SMTP_UNKNOWN, unknown_why,
+			report(cb, arg, a, v[i].id, SMTP_UNKNOWN, unknown_why,
 			    NULL, NULL);
 			continue;
 		}
-
-		if (o->state == STORE_OUTBOX_SENT) {
-			/* Accepted earlier; only the copy was missing. */
-			if (file_sent(t, a, o, &where, &err) != 0)
-				report(cb, arg, a, o->id, SMTP_SENT, NULL, NULL,
-				    err);
-			else
-				report(cb, arg, a, o->id, SMTP_SENT, NULL,
-				    where, NULL);
-			free(where);
-			free(err);
+		if (v[i].state != STORE_OUTBOX_QUEUED &&
+		    v[i].state != STORE_OUTBOX_SENT)
 			continue;
-		}
-		if (o->state != STORE_OUTBOX_QUEUED)
-			continue;
-		if (!have_params) {
-			if (smtp_params_account(a, &p, &reason) != 0) {
-				report(cb, arg, a, o->id, SMTP_TEMPFAIL, reason,
-				    NULL, NULL);
-				store_outbox_set_state(t->store, o->id,
-				    STORE_OUTBOX_QUEUED, reason, NULL);
-				free(reason);
-				break;
-			}
-			have_params = 1;
-		}
-		if ((claimed = store_outbox_claim(t->store, o->id, cause)) < 0)
+		if ((found = store_outbox_get(t->store, v[i].id, &o, cause)) <
+		    0)
 			goto out;
-		if (claimed == 0)
-			continue; /* another tern has it */
-		r = send_one(a, &p, o, &reason);
-		switch (r) {
-		case SMTP_SENT:
-			if (store_outbox_set_state(t->store, o->id,
-			        STORE_OUTBOX_SENT, NULL, cause) != 0)
-				goto out;
-			mark_answered(t, a, o->raw, o->len, acct);
-			if (file_sent(t, a, o, &where, &err) != 0)
-				report(cb, arg, a, o->id, r, NULL, NULL, err);
-			else
-				report(cb, arg, a, o->id, r, NULL, where, NULL);
-			break;
-		case SMTP_OFFLINE:
-		case SMTP_TEMPFAIL:
-			if (store_outbox_set_state(t->store, o->id,
-			        STORE_OUTBOX_QUEUED, reason, cause) != 0)
-				goto out;
-			report(cb, arg, a, o->id, r, reason, NULL, NULL);
-			break;
-		case SMTP_REFUSED:
-		case SMTP_UNKNOWN:
-			if (store_outbox_set_state(t->store, o->id,
-			        r == SMTP_REFUSED ? STORE_OUTBOX_FAILED
-			                          : STORE_OUTBOX_UNKNOWN,
-			        reason, cause) != 0)
-				goto out;
-			report(cb, arg, a, o->id, r, reason, NULL, NULL);
-			break;
-		}
-		free(reason);
-		free(where);
-		free(err);
-		/* The next message would find the server just as absent. */
-		if (r == SMTP_OFFLINE)
-			break;
+		if (found == 0)
+			continue; /* dropped meanwhile */
+		go = flush_one(&f, &o, cause);
+		store_outbox_clear(&o);
+		if (go < 0)
+			goto out;
 	}
 	ret = 0;
 out:
-	smtp_params_clear(&p);
+	smtp_params_clear(&f.p);
 	store_outbox_list_free(v, n);
 	return ret;
 }
