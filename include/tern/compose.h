@@ -76,6 +76,12 @@ void compose_draft_write(const struct compose *c, struct buf *out);
 int compose_draft_parse(
     struct compose *c, const char *text, size_t len, char **cause);
 
+/*
+ * Keep the draft in a new private file (in $TMPDIR or /tmp) when it could
+ * not be sent or saved, so no work is lost; returns its malloc'd path.
+ */
+char *compose_draft_keep(const struct compose *c, char **cause);
+
 /* The editor: rc's "editor", else $VISUAL, else $EDITOR, else vi. */
 const char *compose_editor(const char *rc_editor);
 /*

@@ -320,6 +320,22 @@ cmd_send(struct tern *t, int argc, char **argv)
 	return status;
 }
 
+/* The draft could not be sent: say why, and where the text is kept. */
+static int
+keep_draft(const struct compose *c, char *cause)
+{
+	char *why = NULL, *path = compose_draft_keep(c, &why);
+
+	if (path != NULL)
+		tern_warnx("%s; the draft is kept in %s", cause, path);
+	else
+		tern_warnx("%s; the draft could not be kept: %s", cause, why);
+	free(cause);
+	free(why);
+	free(path);
+	return TERN_EXIT_FAIL;
+}
+
 /* Keep the edited draft in Drafts instead of sending it. */
 static int
 postpone(struct tern *t, struct rc_account *a, struct compose *c)
@@ -362,7 +378,7 @@ edit_and_send(struct tern *t, struct rc_account *a, struct compose *c,
 	/* Bcc stays in the queued copy; it is removed when sent. */
 	if (compose_build(c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0) {
 		buf_free(&out);
-		return cli_fail(TERN_EXIT_FAIL, cause);
+		return keep_draft(c, cause);
 	}
 	status = queue_and_send(t, a, out.data, out.len, resultp);
 	buf_free(&out);

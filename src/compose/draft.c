@@ -815,13 +815,14 @@ run_editor(const char *editor, const char *path, char **cause)
 	return 0;
 }
 
-int
-compose_edit(struct compose *c, const char *editor, char **cause)
+/* Write the draft to a new private file; its malloc'd path, or NULL. */
+static char *
+draft_file(const struct compose *c, char **cause)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char *path;
 	struct buf b;
-	int fd, ret = -1, keep = 0;
+	int fd;
 
 	if (tmpdir == NULL || *tmpdir == '\0')
 		tmpdir = "/tmp";
@@ -830,14 +831,36 @@ compose_edit(struct compose *c, const char *editor, char **cause)
 		set_cause(cause, "cannot create a draft in %s: %s", tmpdir,
 		    strerror(errno));
 		free(path);
-		return -1;
+		return NULL;
 	}
-	buf_init(&b, COMPOSE_MESSAGE_MAX);
+	buf_init(&b, 0);
 	compose_draft_write(c, &b);
 	if (write_all(fd, b.data, b.len) != 0 || close(fd) != 0) {
 		set_cause(cause, "cannot write %s: %s", path, strerror(errno));
-		goto out;
+		unlink(path);
+		free(path);
+		path = NULL;
 	}
+	buf_free(&b);
+	return path;
+}
+
+char *
+compose_draft_keep(const struct compose *c, char **cause)
+{
+	return draft_file(c, cause);
+}
+
+int
+compose_edit(struct compose *c, const char *editor, char **cause)
+{
+	char *path;
+	struct buf b;
+	int ret = -1, keep = 0;
+
+	if ((path = draft_file(c, cause)) == NULL)
+		return -1;
+	buf_init(&b, COMPOSE_MESSAGE_MAX);
 	if (run_editor(editor, path, cause) != 0)
 		goto out;
 	buf_reset(&b);

@@ -518,6 +518,22 @@ class SendTest(unittest.TestCase):
         self.assertEqual(self.outbox(), [])
         self.assertEqual(self.ls("acct/Sent"), [])
 
+    def test_unsendable_draft_is_kept(self):
+        s = self.smtpd()
+        self.configure(s)
+        env = self.edit_env(to="nodomain", body="precious words\n")
+        env["TMPDIR"] = self.tern.dir
+        r = self.tern.run("compose", env=env)
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("'nodomain' is not an address", err)
+        path = err.split("the draft is kept in ")[1].strip()
+        with open(path) as f:
+            kept = f.read()
+        self.assertIn("To: nodomain\n", kept)
+        self.assertIn("precious words", kept)
+        self.assertEqual(s.messages(), [])
+
 
 if __name__ == "__main__":
     ternlib.main()
