@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -788,31 +789,48 @@ static int
 run_editor(const char *editor, const char *path, char **cause)
 {
 	char *cmd = xasprintf("%s \"$1\"", editor);
+	struct sigaction ign, oint, oquit;
 	pid_t pid;
-	int status;
+	int status, ret = 0;
 
+	/*
+	 * While the editor runs, ^C and ^\ are its keys, not a reason for
+	 * tern to die and leave the draft behind (as system() does).
+	 */
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
 	/*
 	 * The editor setting is the user's own command line; the file name
 	 * travels as "$1", never inside the command text.
 	 */
 	if ((pid = fork()) < 0) {
-		free(cmd);
-		return set_cause(cause, "fork: %s", strerror(errno));
+		ret = set_cause(cause, "fork: %s", strerror(errno));
+		goto out;
 	}
 	if (pid == 0) {
+		sigaction(SIGINT, &oint, NULL);
+		sigaction(SIGQUIT, &oquit, NULL);
 		execl("/bin/sh", "sh", "-c", cmd, "sh", path, (char *)NULL);
 		_exit(127);
 	}
-	free(cmd);
 	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return set_cause(cause, "waitpid: %s", strerror(errno));
+		if (errno != EINTR) {
+			ret = set_cause(cause, "waitpid: %s", strerror(errno));
+			goto out;
+		}
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return set_cause(cause,
+		ret = set_cause(cause,
 		    "the editor (%s) failed (status %d); nothing was sent",
 		    editor, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return 0;
+out:
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	free(cmd);
+	return ret;
 }
 
 /* Write the draft to a new private file; its malloc'd path, or NULL. */
