@@ -104,6 +104,7 @@ int compose_edit(struct compose *c, const char *editor, char **cause);
  * vector of addr-specs, free with compose_strv_free) when rcpts is not
  * NULL. now is the time for Date (0: the current time).
  */
+/* out should be unbounded (max 0): the size is checked at the end. */
 int compose_build(const struct compose *c, int64_t now, int flags,
     struct buf *out, char ***rcpts, char **cause);
 void compose_strv_free(char **v);

@@ -344,7 +344,7 @@ postpone(struct tern *t, struct rc_account *a, struct compose *c)
 	char *cause = NULL, *where = NULL;
 	int status = TERN_EXIT_OK;
 
-	buf_init(&out, COMPOSE_MESSAGE_MAX);
+	buf_init(&out, 0);
 	if (compose_build(c, 0, COMPOSE_DRAFT, &out, NULL, &cause) != 0 ||
 	    smtp_draft_save(t, a, out.data, out.len, &where, &cause) != 0)
 		status = cli_fail(TERN_EXIT_FAIL, cause);
@@ -374,7 +374,7 @@ edit_and_send(struct tern *t, struct rc_account *a, struct compose *c,
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	if (postponing)
 		return postpone(t, a, c);
-	buf_init(&out, COMPOSE_MESSAGE_MAX);
+	buf_init(&out, 0);
 	/* Bcc stays in the queued copy; it is removed when sent. */
 	if (compose_build(c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0) {
 		buf_free(&out);

@@ -597,8 +597,10 @@ compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
 	buf_printf(out, "\r\n--%s--\r\n", boundary);
 	ret = 0;
 out:
-	if (ret == 0 && out->max != 0 && out->len >= out->max)
-		ret = set_cause(cause, "the message is too large");
+	if (ret == 0 && out->len > COMPOSE_MESSAGE_MAX)
+		ret = set_cause(cause,
+		    "the message is too large (more than %u MiB)",
+		    COMPOSE_MESSAGE_MAX >> 20);
 	if (ret == 0 && rcpts != NULL) {
 		*rcpts = v;
 		v = NULL;

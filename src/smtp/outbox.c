@@ -51,10 +51,11 @@ smtp_outbox_queue(struct tern *t, struct rc_account *a, const char *raw,
 	char **rcpts = NULL;
 	int64_t id = -1, acct;
 
-	buf_init(&full, COMPOSE_MESSAGE_MAX);
-	buf_init(&sendable, COMPOSE_MESSAGE_MAX);
+	/* Unbounded here (LF to CRLF can grow it), checked right after. */
+	buf_init(&full, 0);
+	buf_init(&sendable, 0);
 	compose_complete_raw(raw, len, a->from, &full);
-	if (full.max != 0 && full.len >= full.max) {
+	if (full.len > COMPOSE_MESSAGE_MAX) {
 		set_cause(cause, "the message is too large");
 		goto out;
 	}
