@@ -658,9 +658,14 @@ mime_params_parse(const char *s, size_t len, struct mime_params *p)
 		ne = i;
 		while (ne > ns && is_space(s[ne - 1]))
 			ne--;
-		if (i >= len || s[i] != '=' || ne == ns) {
+		if (ne == ns) {
+			/* "=value" with no name: skip to the next ';'. */
+			while (i < len && s[i] != ';')
+				i++;
 			continue;
 		}
+		if (i >= len || s[i] != '=')
+			continue;
 		i++;
 		while (i < len && is_space(s[i]))
 			i++;

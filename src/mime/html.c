@@ -461,8 +461,14 @@ tag(struct html *h, const char *name, int close, const char *s, size_t len)
 		return;
 	}
 	if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) {
-		if (!close && h->para.len > 0)
-			add_text(h, "  ", 2), h->space = 1;
+		if (!close && h->para.len > 0 && !h->skip) {
+			/* Cells apart by a tab, whatever the source had. */
+			while (h->para.len > 0 &&
+			    h->para.data[h->para.len - 1] == ' ')
+				h->para.len--;
+			(void)buf_addc(&h->para, '\t');
+			h->space = 0;
+		}
 		return;
 	}
 	if (strcmp(name, "pre") == 0) {

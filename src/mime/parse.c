@@ -610,7 +610,7 @@ mime_part_decode(
 		return set_cause(cause, "no part %zu in this message", i);
 	p = &m->parts[i];
 	s = m->raw + p->body_off;
-	buf_init(&tmp, out->max);
+	buf_init(&tmp, 0);
 	switch (p->enc) {
 	case ENC_BASE64:
 		mime_decode_base64(s, p->body_len, &tmp);

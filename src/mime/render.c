@@ -150,7 +150,7 @@ mime_flowed(
 {
 	struct buf para;
 	size_t i = 0;
-	int pdepth = -1;
+	int pdepth = -1, joined = 0;
 
 	buf_init(&para, 0);
 	while (i < len) {
@@ -185,11 +185,13 @@ mime_flowed(
 				    (void)buf_addc(out, '\n');
 			buf_reset(&para);
 			pdepth = -1;
+			joined = 0;
 		}
 		if (flowed && delsp)
 			ce--;
 		(void)buf_add(&para, s + j, ce - j);
 		pdepth = depth;
+		joined++;
 		if (!flowed || next >= len) {
 			char pfx[80];
 			size_t pl = 0;
@@ -205,8 +207,7 @@ mime_flowed(
 					pl--;
 				(void)buf_add(out, pfx, pl);
 				(void)buf_addc(out, '\n');
-			} else if (memchr(para.data, ' ', para.len) == NULL ||
-			    width == 0)
+			} else if (joined == 1 || width == 0)
 				(void)buf_add(out, pfx, pl),
 				    (void)buf_add(out, para.data, para.len),
 				    (void)buf_addc(out, '\n');
@@ -215,6 +216,7 @@ mime_flowed(
 				    out, para.data, para.len, width, pfx, pl);
 			buf_reset(&para);
 			pdepth = -1;
+			joined = 0;
 		}
 		i = next;
 	}
