@@ -87,6 +87,27 @@ struct driver_ops {
 /* The driver for a protocol, or NULL if none is built in. */
 const struct driver_ops *core_driver(enum rc_protocol p);
 
+/*
+ * Operations shared by the cli and the full-screen client. Each applies to
+ * the store at once; for an IMAP account it is also queued (store
+ * "pending" table) and replayed on the server at the next sync, in order.
+ * Returns 0, or -1 with cause (nothing changed on failure).
+ */
+int core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
+    size_t n, unsigned add, unsigned del, char **cause);
+/*
+ * Move to another folder of the same account; the target is created in
+ * the store if missing.
+ */
+int core_move(struct tern *t, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, const char *to_folder, char **cause);
+/*
+ * Remove the messages flagged deleted (\Deleted, T): local and POP3
+ * messages leave the store (POP3 with delete_remote: DELE at next sync);
+ * IMAP: UID EXPUNGE queued.
+ */
+int core_purge(struct tern *t, const struct folder_ref *r, char **cause);
+
 /* Strftime into out as "YYYY-MM-DD HH:MM" local time. */
 void core_format_date(int64_t t, char *out, size_t len);
 
