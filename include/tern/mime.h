@@ -160,9 +160,10 @@ int mime_attachment_open(const struct mime_msg *m, size_t i,
  * Threading (JWZ's algorithm, with a subject fallback for replies that
  * lost their references). The caller fills the inputs (strings may be
  * NULL) and gets, for each message, the index of its parent message (-1
- * for a thread root), its depth, and its position in display order
- * (threads by the date of their first message, replies by date).
- * Time is O(n log n) in the number of messages and references.
+ * for none), its depth, and its position in display order (threads by
+ * the date of their first message, replies by date). Replies to a message
+ * that is not in the set share its place: parent -1 but depth 1, listed
+ * together. Time is O(n log n) in the number of messages and references.
  */
 struct mime_thread_msg {
 	/* in */

@@ -209,7 +209,7 @@ utf8_columns(const char *s, size_t len)
 }
 
 static void
-prefix(struct html *h, struct buf *b, int first)
+prefix(struct html *h, struct buf *b)
 {
 	int i;
 
@@ -219,7 +219,6 @@ prefix(struct html *h, struct buf *b, int first)
 		(void)buf_addc(b, ' ');
 	for (i = 0; i < h->indent; i++)
 		(void)buf_addc(b, ' ');
-	(void)first;
 }
 
 /* Wrap text at width with the current prefix; words longer stay whole. */
@@ -273,7 +272,7 @@ flush_para(struct html *h)
 		(void)buf_addc(h->out, '\n');
 	h->blank = 0;
 	buf_init(&pfx, 0);
-	prefix(h, &pfx, 1);
+	prefix(h, &pfx);
 	mime_wrap(h->out, h->para.data, h->para.len, h->width,
 	    pfx.data ? pfx.data : "", pfx.len);
 	buf_free(&pfx);
@@ -296,7 +295,7 @@ add_text(struct html *h, const char *s, size_t len)
 					(void)buf_addc(h->out, '\n');
 				h->blank = 0;
 				buf_init(&pfx, 0);
-				prefix(h, &pfx, 0);
+				prefix(h, &pfx);
 				(void)buf_add(
 				    h->out, pfx.data ? pfx.data : "", pfx.len);
 				buf_free(&pfx);

@@ -193,9 +193,10 @@ set_encoding(struct part *p, const struct mime_header *h)
 		p->enc = ENC_UU;
 	{
 		struct buf b;
+		size_t n = strlen(v);
 
-		buf_init(&b, 64);
-		mime_utf8_sanitize(&b, v, strlen(v));
+		buf_init(&b, 0);
+		mime_utf8_sanitize(&b, v, n > 64 ? 64 : n);
 		p->encoding = b.len ? buf_steal(&b, NULL) : xstrdup("7bit");
 		buf_free(&b);
 	}
