@@ -55,6 +55,7 @@ struct tctx {
 	struct cont *c;
 	size_t nc, capc;
 	struct ht ids;
+	size_t nids; /* containers in ids */
 };
 
 static long
@@ -73,6 +74,27 @@ cont_new(struct tctx *t, const char *id, size_t idlen)
 	c->msg = -1;
 	c->parent = c->eparent = c->child = c->next = -1;
 	return (long)t->nc++;
+}
+
+/* Double the id table; every container with an id goes back in. */
+static void
+rehash(struct tctx *t)
+{
+	size_t size = (t->ids.mask + 1) * 2, i;
+
+	free(t->ids.slot);
+	t->ids.slot = xcalloc(size, sizeof *t->ids.slot);
+	t->ids.mask = size - 1;
+	for (i = 0; i < t->nc; i++) {
+		size_t h;
+
+		if (t->c[i].id == NULL)
+			continue;
+		h = (size_t)hash(t->c[i].id, t->c[i].idlen) & t->ids.mask;
+		while (t->ids.slot[h] != 0)
+			h = (h + 1) & t->ids.mask;
+		t->ids.slot[h] = (long)i + 1;
+	}
 }
 
 /* The container for id, made if needed. */
@@ -95,6 +117,8 @@ cont_get(struct tctx *t, const char *id, size_t idlen)
 	}
 	c = cont_new(t, id, idlen);
 	t->ids.slot[i] = c + 1;
+	if (++t->nids * 2 > t->ids.mask)
+		rehash(t);
 	return c;
 }
 
@@ -184,16 +208,12 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 
 	memset(&t, 0, sizeof t);
 	for (i = 0; i < n; i++) {
-		const char *r = v[i].refs;
-
-		tokens += 2;
-		for (; r != NULL && *r != '\0'; r++)
-			tokens += *r == ' ';
-		tokens++;
 		v[i].parent = -1;
 		v[i].depth = 0;
 		v[i].order = 0;
 	}
+	/* Most ids are the messages' own; the table grows if need be. */
+	tokens = 2 * n;
 	while (hsize < tokens * 2)
 		hsize *= 2;
 	t.ids.slot = xcalloc(hsize, sizeof *t.ids.slot);
