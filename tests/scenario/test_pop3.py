@@ -7,8 +7,10 @@ connection dropped in the middle of RETR)."""
 
 import fcntl
 import os
+import pty
 import re
 import sqlite3
+import subprocess
 import sys
 import time
 import unittest
@@ -172,7 +174,32 @@ class Pop3Dovecot(unittest.TestCase):
             self.assertEqual(msgids(got), msgids(want), point)
             self.assertEqual(self.dc.count("frank"), 0, point)
 
-    def test_offline_ls_and_lock(self):
+    def test_progress_on_a_terminal(self):
+        self.deliver(40, "alice")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3"))
+        master, slave = pty.openpty()
+        p = subprocess.Popen([ternlib.TERN, "sync", "home"],
+                             env=self.t.env(), stdout=subprocess.PIPE,
+                             stderr=slave)
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                d = os.read(master, 4096)
+            except OSError:
+                break
+            if not d:
+                break
+            err += d
+        os.close(master)
+        out = p.stdout.read()
+        p.stdout.close()
+        self.assertEqual(p.wait(), 0, err)
+        self.assertEqual(out, b"home: 40 new, 40 removed from server\n")
+        self.assertIn(b"home/INBOX: downloading 40/40, ", err)
+        self.assertIn(b"MiB/s", err)
+
+    def test_offline_ls_and_mv(self):
         dc = ternlib.Dovecot().start()
         try:
             raws = []
