@@ -1044,6 +1044,8 @@ static int
 session_connect(struct session *s, char **cause)
 {
 	struct net_params p;
+	const char *env;
+	uint64_t ms;
 	char *password;
 	int ret;
 
@@ -1058,6 +1060,10 @@ session_connect(struct session *s, char **cause)
 	p.cafile = s->a->cafile;
 	p.user = s->a->user;
 	p.password = password;
+	/* A test hook: a short silence timeout for the stalled-server test. */
+	if ((env = getenv("TERN_IO_TIMEOUT_MS")) != NULL &&
+	    parse_uint64(env, strlen(env), 3600000, &ms) == 0 && ms > 0)
+		p.io_timeout_ms = (long)ms;
 	ret = net_connect(&p, &s->conn, cause);
 	explicit_bzero(password, strlen(password));
 	free(password);

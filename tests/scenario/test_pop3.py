@@ -351,6 +351,20 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(err.count("larger than max_message_size"), 2)
         self.assertEqual([u for u, _ in f.messages], ["big", "big2"])
 
+    def test_silent_server(self):
+        f = self.serve(self.msgs(3))
+        f.stall_in_retr = 2
+        t0 = time.monotonic()
+        r = self.sync(env={"TERN_IO_TIMEOUT_MS": "1000"})
+        self.assertLess(time.monotonic() - t0, 30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"sent nothing for 1 seconds", r.stderr)
+        self.assertEqual(len(f.messages), 3)
+        f.stall_in_retr = 0
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 3 removed from server")
+        self.assertEqual(len(stored(self.t, "fake")), 3)
+
     def test_drop_mid_retr(self):
         f = self.serve(self.msgs(5))
         f.drop_in_retr = 3
