@@ -862,6 +862,23 @@ cmp_msgno_id(const void *a, const void *b, void *arg)
 	return strcmp(m[*(const uint32_t *)a].id, m[*(const uint32_t *)b].id);
 }
 
+/* 1 if the stored message of k has the size LIST gives for m, else 0. */
+static int
+session_same_size(struct session *s, const struct store_pop3_uidl *k,
+    const struct msg *m, char **cause)
+{
+	struct store_msg sm;
+	int r, same;
+
+	if (k->message_id <= 0)
+		return 0;
+	if ((r = store_msg_get_id(s->store, k->message_id, &sm, cause)) < 0)
+		return -1;
+	same = r == 1 && sm.size >= 0 && (uint64_t)sm.size == m->size;
+	store_msg_clear(&sm);
+	return same;
+}
+
 /*
  * Decide what to do with each listed message, from the policy and what
  * the store knows.
@@ -875,7 +892,7 @@ session_plan(struct session *s, char **cause)
 	uint64_t maxsize = a->max_message_size;
 	int64_t age;
 	size_t j;
-	int ret = -1, in_listing;
+	int ret = -1, in_listing, r;
 
 	if (a->keep && !s->has_uidl)
 		return set_cause(cause,
@@ -948,6 +965,20 @@ session_plan(struct session *s, char **cause)
 		if (!m->listed)
 			continue;
 		k = m->id != NULL ? session_known(s, m->id) : NULL;
+		if (k != NULL && k->state == STORE_POP3_GONE && !m->dup) {
+			/* Deleted, QUIT confirmed it, and listed again: the
+			 * server ignored the DELE (the same size as ours:
+			 * delete again) or reused the UIDL for another
+			 * message (download it; never delete unread mail). */
+			if ((r = session_same_size(s, k, m, cause)) < 0)
+				goto out;
+			if (r == 0) {
+				tern_warnx("%s: the server reuses UIDL %s for "
+				           "a new message",
+				    a->name, m->id);
+				k = NULL;
+			}
+		}
 		if (k == NULL) {
 			if (m->id == NULL && a->keep) {
 				tern_warnx("%s: message %u has no usable "

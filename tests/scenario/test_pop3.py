@@ -286,6 +286,17 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(f.messages, [])
         self.assertEqual(len(stored(self.t, "fake")), 2)
 
+    def test_reused_uidl(self):
+        f = self.serve([("1", ternlib.make_message(1))])
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 1 new, 1 removed from server")
+        # A server that numbers its UIDLs: "1" is now another message.
+        f.messages = [("1", ternlib.make_message(2, body="longer\r\n"))]
+        out, err = self.sync_ok()
+        self.assertEqual(out, "fake: 1 new, 1 removed from server")
+        self.assertIn("reuses UIDL 1", err)
+        self.assertEqual(len(stored(self.t, "fake")), 2)
+
     def test_no_uidl(self):
         f = self.serve(self.msgs(3))
         f.uidl = False
