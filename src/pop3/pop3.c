@@ -16,8 +16,12 @@
  *	GONE	deleted: QUIT was answered +OK after the DELE.
  *
  * Commits are batched (BATCH_MSGS messages or BATCH_BYTES bytes in one
- * transaction); a batch's DELEs are queued only after its commit returned.
- * With PIPELINING (RFC 2449) up to WINDOW commands are in flight.
+ * transaction) by a writer thread, so the store's fsyncs overlap the
+ * transfer; a batch's DELEs are queued only after its commit returned.
+ * With PIPELINING (RFC 2449) up to WINDOW commands are in flight, one at a
+ * time otherwise. A failure before QUIT leaves every DELE of the session
+ * unapplied (the connection is dropped, or RSET then QUIT when the stream
+ * is still in step), and keeps the messages that arrived whole.
  */
 #include <sys/file.h>
 
