@@ -50,6 +50,7 @@
 #define READ_CHUNK (64 * 1024)
 #define WRITER_JOBS 256 /* messages waiting for the writer */
 #define WRITER_BYTES (8 * 1024 * 1024) /* bytes waiting for the writer */
+#define PRESIZE_MAX (4 * 1024 * 1024) /* trust LIST sizes up to this */
 #define HASH_PREFIX "sha256:" /* identity of a message without UIDL */
 #define PROGRESS_MS 200
 
@@ -531,7 +532,7 @@ writer_main(void *arg)
 		job = w->q[w->qhead];
 		w->qhead = (w->qhead + 1) % WRITER_JOBS;
 		w->qcount--;
-		w->qbytes -= job.body.len;
+		w->qbytes -= job.body.cap;
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
 
@@ -637,7 +638,7 @@ writer_queue(struct session *s, uint32_t msgno)
 	j->msgno = msgno;
 	j->body = s->body;
 	w->qcount++;
-	w->qbytes += s->body.len;
+	w->qbytes += s->body.cap;
 	pthread_cond_broadcast(&w->cond);
 out:
 	pthread_mutex_unlock(&w->lock);
@@ -743,8 +744,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			buf_reset(&s->body);
 			s->body_over = 0;
 			if (m->size > 0 && m->size < s->a->max_message_size &&
+			    m->size < PRESIZE_MAX &&
 			    s->body.cap < m->size + 1) {
-				/* Grow once rather than by doubling. */
+				/* Grow once rather than by doubling; only so
+				 * far on the server's word. */
 				(void)buf_add(&s->body, "", 0);
 				s->body.data = xreallocarray(
 				    s->body.data, (size_t)m->size + 1, 1);
