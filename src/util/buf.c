@@ -110,7 +110,7 @@ buf_steal(struct buf *b, size_t *lenp)
 
 	if (b->data == NULL) {
 		(void)buf_grow(b, 0);
-		b->data[0] = '\0'; /* an empty buffer is "" too */
+		b->data[0] = '\0'; /* an empty buffer is "", not garbage */
 	}
 	p = b->data;
 	if (lenp != NULL)
