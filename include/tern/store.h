@@ -184,6 +184,33 @@ int store_pending_delete(struct store *s, int64_t id, char **cause);
 /* How many operations wait for the server (the ui asks before quitting). */
 int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
 
+/*
+ * pop3: what the POP3 driver knows of each UIDL it ever downloaded
+ * (src/store/pop3.c). A row outlives a local delete (message_id becomes
+ * 0), so a message left on the server is never downloaded twice.
+ */
+#define STORE_POP3_KEPT 0 /* stored, left on the server */
+#define STORE_POP3_DELE 1 /* stored, to be deleted on the server */
+#define STORE_POP3_GONE 2 /* deleted on the server (QUIT confirmed it) */
+
+struct store_pop3_uidl {
+	char *uidl;
+	int64_t message_id; /* 0: deleted locally */
+	int64_t first_seen; /* unix time of the first download */
+	int state; /* STORE_POP3_* */
+};
+
+/* Every row of an account, sorted by uidl (bytewise, as strcmp). */
+int store_pop3_uidl_list(struct store *s, int64_t account_id,
+    struct store_pop3_uidl **v, size_t *n, char **cause);
+void store_pop3_uidl_list_free(struct store_pop3_uidl *v, size_t n);
+/* Insert or replace the row of u->uidl. */
+int store_pop3_uidl_put(struct store *s, int64_t account_id,
+    const struct store_pop3_uidl *u, char **cause);
+int store_pop3_uidl_set_state(struct store *s, int64_t account_id,
+    const char *uidl, int state, char **cause);
+int store_pop3_uidl_delete(
+    struct store *s, int64_t account_id, const char *uidl, char **cause);
 
 /*
  * IMAP (src/store/imap.c): the UID map of a folder. Rows are keyed by
