@@ -184,4 +184,67 @@ int store_pending_delete(struct store *s, int64_t id, char **cause);
 /* How many operations wait for the server (the ui asks before quitting). */
 int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
 
+/*
+ * The full-screen client's index (src/store/index.c): message ids of a
+ * folder in sort order, one light row at a time for what is on screen, and
+ * the threading keys. Only what the screen needs is ever loaded.
+ */
+enum store_sort {
+	STORE_SORT_DATE,
+	STORE_SORT_FROM,
+	STORE_SORT_SUBJECT,
+	STORE_SORT_SIZE,
+};
+
+struct store_index_row {
+	int64_t id;
+	uint32_t uid;
+	unsigned flags;
+	int64_t date;
+	int64_t size;
+	int has_attach;
+	int has_body;
+	char *from;
+	char *subject;
+};
+
+void store_index_row_clear(struct store_index_row *r);
+/*
+ * The ids of a folder's messages in sort order (ties by id). When match is
+ * not NULL only messages whose sender, subject, recipients or stored body
+ * contain it (ASCII case-insensitive) are listed. *ids is malloc'd.
+ */
+int store_index_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    const char *match, int64_t **ids, size_t *n, char **cause);
+/* One row by message id: 1 found, 0 gone, -1 error. */
+int store_index_row(
+    struct store *s, int64_t id, struct store_index_row *r, char **cause);
+
+/* What threading needs of each message of a folder. */
+struct store_thread_key {
+	int64_t id;
+	int64_t date;
+	char *message_id;
+	char *parent; /* In-Reply-To, else the last of References, or NULL */
+};
+int store_index_thread_keys(struct store *s, int64_t folder_id,
+    struct store_thread_key **v, size_t *n, char **cause);
+void store_index_thread_keys_free(struct store_thread_key *v, size_t n);
+
+struct store_account_info {
+	int64_t id;
+	char *name;
+	char *protocol;
+};
+/* Every account the store knows, by id. */
+int store_account_list(struct store *s, struct store_account_info **v,
+    size_t *n, char **cause);
+void store_account_list_free(struct store_account_info *v, size_t n);
+
+/*
+ * A number that changes whenever another connection (a sync worker)
+ * commits to the database; -1 on error.
+ */
+int64_t store_data_version(struct store *s);
+
 #endif
