@@ -27,5 +27,9 @@ int cli_fail(int status, char *cause);
 
 /* Commands. */
 int cmd_ls(struct tern *t, int argc, char **argv);
+int cmd_sync(struct tern *t, int argc, char **argv);
+int cmd_flag(struct tern *t, int argc, char **argv);
+int cmd_mv(struct tern *t, int argc, char **argv);
+int cmd_purge(struct tern *t, int argc, char **argv);
 
 #endif

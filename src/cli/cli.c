@@ -15,9 +15,17 @@
 #include "tern/util.h"
 
 static const struct cli_cmd commands[] = {
+	{ "sync", "[--watch] [ACCOUNT...]",
+	    "download new mail, push queued changes", cmd_sync },
 	{ "ls", "[ACCOUNT[/FOLDER]]",
 	    "list accounts, an account's folders, or a folder's messages",
 	    cmd_ls },
+	{ "flag", "ACCOUNT/FOLDER UID... +FLAGS -FLAGS",
+	    "change flags (letters of DFPRST)", cmd_flag },
+	{ "mv", "ACCOUNT/FOLDER UID... FOLDER",
+	    "move messages to another folder", cmd_mv },
+	{ "purge", "ACCOUNT/FOLDER", "remove the messages flagged deleted (T)",
+	    cmd_purge },
 };
 
 const struct cli_cmd *
@@ -146,11 +154,17 @@ cli_main(int argc, char **argv)
 	t.datadir = rc_data_dir();
 	t.progress = isatty(STDERR_FILENO);
 	net_global_init();
+<<<<<<< HEAD
 	optind = 1;
 	if (cmd == NULL)
 		status = ui_main(&t, &uo);
 	else
 		status = cmd->exec(&t, argc, argv);
+=======
+	/* 0 makes glibc's getopt start afresh for the command's options. */
+	optind = 0;
+	status = cmd->exec(&t, argc, argv);
+>>>>>>> main
 	tern_free(&t);
 	net_global_cleanup();
 	return status;

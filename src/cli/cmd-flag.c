@@ -1,0 +1,161 @@
+/*
+ * tern flag ACCOUNT/FOLDER UID... +S -F ...
+ * tern mv ACCOUNT/FOLDER UID... FOLDER
+ * tern purge ACCOUNT/FOLDER
+ *
+ * Applied to the store at once; for IMAP accounts replayed on the server
+ * at the next sync.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/cli.h"
+#include "tern/util.h"
+
+/* Parse a UID argument; 0 on error (no message has UID 0). */
+static uint32_t
+parse_uid(const char *s)
+{
+	uint64_t v;
+
+	if (parse_uint64(s, strlen(s), UINT32_MAX, &v) != 0)
+		return 0;
+	return (uint32_t)v;
+}
+
+static int
+open_folder(struct tern *t, const char *spec, struct folder_ref *r)
+{
+	char *cause = NULL;
+	int status = folder_ref_parse(t, spec, r, &cause);
+
+	if (status != 0)
+		return cli_fail(status, cause);
+	if (r->folder == NULL) {
+		folder_ref_clear(r);
+		tern_warnx("'%s': name a folder as ACCOUNT/FOLDER", spec);
+		return TERN_EXIT_USAGE;
+	}
+	if (r->folder_id == 0) {
+		tern_warnx(
+		    "no folder '%s' in account %s", r->folder, r->account_name);
+		folder_ref_clear(r);
+		return TERN_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int
+cmd_flag(struct tern *t, int argc, char **argv)
+{
+	struct folder_ref r;
+	uint32_t *uids;
+	unsigned add = 0, del = 0;
+	size_t n = 0;
+	char *cause = NULL;
+	int i, status;
+
+	if (argc < 4)
+		return cli_usage(cli_find("flag"));
+	uids = xcalloc((size_t)argc, sizeof *uids);
+	for (i = 2; i < argc; i++) {
+		if (argv[i][0] == '+' || argv[i][0] == '-') {
+			if (store_flags_parse(argv[i], &add, &del) != 0) {
+				tern_warnx("'%s': flags are letters of DFPRST "
+				           "after + or -",
+				    argv[i]);
+				free(uids);
+				return TERN_EXIT_USAGE;
+			}
+		} else if ((uids[n++] = parse_uid(argv[i])) == 0) {
+			tern_warnx("'%s' is not a UID", argv[i]);
+			free(uids);
+			return TERN_EXIT_USAGE;
+		}
+	}
+	if (n == 0 || (add | del) == 0) {
+		free(uids);
+		return cli_usage(cli_find("flag"));
+	}
+	if ((status = open_folder(t, argv[1], &r)) != 0) {
+		free(uids);
+		return status;
+	}
+	status = TERN_EXIT_OK;
+	if (core_flag(t, &r, uids, n, add, del, &cause) != 0)
+		status = cli_fail(TERN_EXIT_FAIL, cause);
+	folder_ref_clear(&r);
+	free(uids);
+	return status;
+}
+
+int
+cmd_mv(struct tern *t, int argc, char **argv)
+{
+	struct folder_ref r;
+	const char *target, *slash;
+	uint32_t *uids;
+	size_t n = 0;
+	char *cause = NULL, *acct;
+	int i, status;
+
+	if (argc < 4)
+		return cli_usage(cli_find("mv"));
+	target = argv[argc - 1];
+	uids = xcalloc((size_t)argc, sizeof *uids);
+	for (i = 2; i < argc - 1; i++) {
+		if ((uids[n++] = parse_uid(argv[i])) == 0) {
+			tern_warnx("'%s' is not a UID", argv[i]);
+			free(uids);
+			return TERN_EXIT_USAGE;
+		}
+	}
+	if ((status = open_folder(t, argv[1], &r)) != 0) {
+		free(uids);
+		return status;
+	}
+	/* "ACCOUNT/FOLDER" when the first part names an account. */
+	if ((slash = strchr(target, '/')) != NULL) {
+		acct = xstrndup(target, (size_t)(slash - target));
+		if (strcmp(acct, r.account_name) == 0)
+			target = slash + 1;
+		else if (rc_find_account(t->rc, acct) != NULL ||
+		    strcmp(acct, TERN_LOCAL_ACCOUNT) == 0) {
+			tern_warnx("moving from %s to account %s is not "
+			           "supported by this tern",
+			    r.account_name, acct);
+			free(acct);
+			free(uids);
+			folder_ref_clear(&r);
+			return TERN_EXIT_USAGE;
+		}
+		free(acct);
+	}
+	status = TERN_EXIT_OK;
+	if (*target == '\0') {
+		tern_warnx("no target folder");
+		status = TERN_EXIT_USAGE;
+	} else if (core_move(t, &r, uids, n, target, &cause) != 0)
+		status = cli_fail(TERN_EXIT_FAIL, cause);
+	folder_ref_clear(&r);
+	free(uids);
+	return status;
+}
+
+int
+cmd_purge(struct tern *t, int argc, char **argv)
+{
+	struct folder_ref r;
+	char *cause = NULL;
+	int status;
+
+	if (argc != 2)
+		return cli_usage(cli_find("purge"));
+	if ((status = open_folder(t, argv[1], &r)) != 0)
+		return status;
+	if (core_purge(t, &r, &cause) != 0)
+		status = cli_fail(TERN_EXIT_FAIL, cause);
+	folder_ref_clear(&r);
+	return status;
+}

@@ -1,0 +1,122 @@
+/*
+ * tern sync [--watch] [ACCOUNT...]: run each account's driver, showing
+ * progress on stderr when it is a terminal, and one summary line per
+ * account at the end.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/cli.h"
+#include "tern/util.h"
+
+struct progress_state {
+	uint64_t started;
+	int shown;
+};
+
+static void
+show_progress(void *arg, const struct sync_progress *p)
+{
+	struct progress_state *ps = arg;
+	double secs = (double)(now_ms() - ps->started) / 1000.0;
+	double rate = secs > 0 ? (double)p->bytes / secs / 1048576.0 : 0;
+
+	if (p->total)
+		fprintf(stderr,
+		    "\r%s/%s: %s %llu/%llu, %.1f MiB, %.1f MiB/s\033[K",
+		    p->account, p->folder ? p->folder : "", p->what,
+		    (unsigned long long)p->done, (unsigned long long)p->total,
+		    (double)p->bytes / 1048576.0, rate);
+	else
+		fprintf(stderr, "\r%s/%s: %s %llu\033[K", p->account,
+		    p->folder ? p->folder : "", p->what,
+		    (unsigned long long)p->done);
+	ps->shown = 1;
+}
+
+static int
+sync_one(struct tern *t, struct rc_account *a, int watch)
+{
+	const struct driver_ops *d = core_driver(a->protocol);
+	struct progress_state ps = { now_ms(), 0 };
+	struct sync_opts o;
+	char *summary = NULL, *cause = NULL;
+	int rc;
+
+	if (d == NULL || d->sync == NULL) {
+		tern_warnx("%s: this tern cannot sync %s accounts", a->name,
+		    rc_protocol_name(a->protocol));
+		return TERN_EXIT_FAIL;
+	}
+	memset(&o, 0, sizeof o);
+	o.wakefd = -1;
+	o.watch = watch;
+	if (t->progress) {
+		o.progress = show_progress;
+		o.arg = &ps;
+	}
+	rc = d->sync(t, a, &o, &summary, &cause);
+	if (ps.shown)
+		fputs("\r\033[K", stderr);
+	if (rc != 0) {
+		tern_warnx("%s: %s", a->name, cause ? cause : "sync failed");
+		free(cause);
+		free(summary);
+		return TERN_EXIT_FAIL;
+	}
+	printf("%s: %s\n", a->name, summary ? summary : "done");
+	fflush(stdout);
+	free(summary);
+	return TERN_EXIT_OK;
+}
+
+int
+cmd_sync(struct tern *t, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "watch", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, i, watch = 0, status = TERN_EXIT_OK;
+	size_t j;
+
+	while ((ch = getopt_long(argc, argv, "w", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'w':
+			watch = 1;
+			break;
+		default:
+			return cli_usage(cli_find("sync"));
+		}
+	}
+	for (i = optind; i < argc; i++) {
+		if (rc_find_account(t->rc, argv[i]) == NULL) {
+			tern_warnx(
+			    "no account '%s' in %s", argv[i], t->rc_path);
+			return TERN_EXIT_USAGE;
+		}
+	}
+	if (watch && argc - optind != 1) {
+		tern_warnx("--watch takes exactly one account");
+		return TERN_EXIT_USAGE;
+	}
+	if (optind == argc) {
+		if (t->rc->naccounts == 0) {
+			tern_warnx(
+			    "no accounts in %s; see tern-rc(5)", t->rc_path);
+			return TERN_EXIT_USAGE;
+		}
+		for (j = 0; j < t->rc->naccounts; j++) {
+			if (sync_one(t, &t->rc->accounts[j], 0) != 0)
+				status = TERN_EXIT_FAIL;
+		}
+		return status;
+	}
+	for (i = optind; i < argc; i++) {
+		if (sync_one(t, rc_find_account(t->rc, argv[i]), watch) != 0)
+			status = TERN_EXIT_FAIL;
+	}
+	return status;
+}

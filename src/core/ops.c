@@ -1,0 +1,217 @@
+/*
+ * Flag, move and purge: applied to the store at once, and for IMAP
+ * accounts queued for the server, all in one transaction so a failure
+ * changes nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/core.h"
+#include "tern/util.h"
+
+static int
+is_imap(const struct folder_ref *r)
+{
+	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
+}
+
+/* "+SF -T" from two masks. */
+static char *
+flags_arg(unsigned add, unsigned del)
+{
+	char a[8] = "", d[8] = "";
+
+	if (add)
+		store_flags_str(add, a);
+	if (del)
+		store_flags_str(del, d);
+	return xasprintf("%s%s%s%s%s", add ? "+" : "", a, add && del ? " " : "",
+	    del ? "-" : "", d);
+}
+
+static int
+need_folder(const struct folder_ref *r, char **cause)
+{
+	if (r->folder == NULL)
+		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
+	if (r->folder_id == 0)
+		return set_cause(cause, "no folder '%s' in account %s",
+		    r->folder, r->account_name);
+	return 0;
+}
+
+static int
+queue(struct store *s, const struct folder_ref *r, const char *op,
+    const char *folder, const struct store_msg *m, const char *arg,
+    char **cause)
+{
+	struct store_pending p;
+
+	memset(&p, 0, sizeof p);
+	p.account_id = r->account_id;
+	p.op = (char *)op;
+	p.folder = (char *)folder;
+	p.uidvalidity = m != NULL ? m->uidvalidity : 0;
+	p.uid = m != NULL ? m->uid : 0;
+	p.arg = (char *)arg;
+	return store_pending_add(s, &p, cause);
+}
+
+int
+core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
+    size_t n, unsigned add, unsigned del, char **cause)
+{
+	struct store *s;
+	struct store_msg m;
+	char *arg = NULL;
+	size_t i;
+	int found;
+
+	if (need_folder(r, cause) != 0 || (s = tern_store(t, cause)) == NULL)
+		return -1;
+	arg = flags_arg(add, del);
+	if (store_begin(s, cause) != 0)
+		goto fail_nobegin;
+	for (i = 0; i < n; i++) {
+		found = store_msg_get(s, r->folder_id, uids[i], &m, cause);
+		if (found < 0)
+			goto fail;
+		if (found == 0) {
+			set_cause(cause, "no message %u in %s/%s", uids[i],
+			    r->account_name, r->folder);
+			goto fail;
+		}
+		if (store_msg_set_flags(
+		        s, m.id, (m.flags | add) & ~del, cause) != 0 ||
+		    (is_imap(r) &&
+		        queue(s, r, "flags", r->folder, &m, arg, cause) != 0)) {
+			store_msg_clear(&m);
+			goto fail;
+		}
+		store_msg_clear(&m);
+	}
+	if (store_commit(s, cause) != 0)
+		goto fail_nobegin;
+	free(arg);
+	return 0;
+fail:
+	store_rollback(s);
+fail_nobegin:
+	free(arg);
+	return -1;
+}
+
+int
+core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
+    size_t n, const char *to_folder, char **cause)
+{
+	struct store *s;
+	struct store_msg m;
+	int64_t target;
+	size_t i;
+	int found;
+
+	if (need_folder(from, cause) != 0 || (s = tern_store(t, cause)) == NULL)
+		return -1;
+	if (strcmp(from->folder, to_folder) == 0)
+		return set_cause(
+		    cause, "%s is already in %s", "the message", to_folder);
+	if (store_begin(s, cause) != 0)
+		return -1;
+	target = store_folder(s, from->account_id, to_folder, 1, cause);
+	if (target < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		found = store_msg_get(s, from->folder_id, uids[i], &m, cause);
+		if (found < 0)
+			goto fail;
+		if (found == 0) {
+			set_cause(cause, "no message %u in %s/%s", uids[i],
+			    from->account_name, from->folder);
+			goto fail;
+		}
+		if (is_imap(from)) {
+			/*
+			 * The server gives the message its new UID; the next
+			 * sync indexes it in the target folder.
+			 */
+			if (queue(s, from, "move", from->folder, &m, to_folder,
+			        cause) != 0 ||
+			    store_msg_delete(s, m.id, cause) != 0) {
+				store_msg_clear(&m);
+				goto fail;
+			}
+		} else if (store_msg_move(s, m.id, target, cause) != 0) {
+			store_msg_clear(&m);
+			goto fail;
+		}
+		store_msg_clear(&m);
+	}
+	return store_commit(s, cause);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+struct purge_list {
+	int64_t *ids;
+	uint32_t *uids;
+	uint32_t *uidvalidity;
+	size_t n;
+};
+
+static int
+purge_collect(void *arg, const struct store_msg *m)
+{
+	struct purge_list *l = arg;
+
+	if (m->flags & STORE_F_DELETED) {
+		l->ids = xreallocarray(l->ids, l->n + 1, sizeof *l->ids);
+		l->uids = xreallocarray(l->uids, l->n + 1, sizeof *l->uids);
+		l->uidvalidity = xreallocarray(
+		    l->uidvalidity, l->n + 1, sizeof *l->uidvalidity);
+		l->ids[l->n] = m->id;
+		l->uids[l->n] = m->uid;
+		l->uidvalidity[l->n] = m->uidvalidity;
+		l->n++;
+	}
+	return 0;
+}
+
+int
+core_purge(struct tern *t, const struct folder_ref *r, char **cause)
+{
+	struct purge_list l = { NULL, NULL, NULL, 0 };
+	struct store *s;
+	size_t i;
+	int ret = -1;
+
+	if (need_folder(r, cause) != 0 || (s = tern_store(t, cause)) == NULL)
+		return -1;
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if (store_msg_foreach(s, r->folder_id, purge_collect, &l, cause) != 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		if (is_imap(r)) {
+			struct store_msg m;
+
+			memset(&m, 0, sizeof m);
+			m.uid = l.uids[i];
+			m.uidvalidity = l.uidvalidity[i];
+			if (queue(s, r, "expunge", r->folder, &m, NULL,
+			        cause) != 0)
+				goto out;
+		}
+		if (store_msg_delete(s, l.ids[i], cause) != 0)
+			goto out;
+	}
+	ret = store_commit(s, cause);
+out:
+	if (ret != 0)
+		store_rollback(s);
+	free(l.ids);
+	free(l.uids);
+	free(l.uidvalidity);
+	return ret;
+}
