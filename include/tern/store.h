@@ -237,8 +237,8 @@ struct store_account_info {
 	char *protocol;
 };
 /* Every account the store knows, by id. */
-int store_account_list(struct store *s, struct store_account_info **v,
-    size_t *n, char **cause);
+int store_account_list(
+    struct store *s, struct store_account_info **v, size_t *n, char **cause);
 void store_account_list_free(struct store_account_info *v, size_t n);
 
 /*

@@ -154,17 +154,12 @@ cli_main(int argc, char **argv)
 	t.datadir = rc_data_dir();
 	t.progress = isatty(STDERR_FILENO);
 	net_global_init();
-<<<<<<< HEAD
-	optind = 1;
+	/* 0 makes glibc's getopt start afresh for the command's options. */
+	optind = 0;
 	if (cmd == NULL)
 		status = ui_main(&t, &uo);
 	else
 		status = cmd->exec(&t, argc, argv);
-=======
-	/* 0 makes glibc's getopt start afresh for the command's options. */
-	optind = 0;
-	status = cmd->exec(&t, argc, argv);
->>>>>>> main
 	tern_free(&t);
 	net_global_cleanup();
 	return status;

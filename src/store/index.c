@@ -9,10 +9,10 @@
 #include "store-private.h"
 
 #define IDS_SELECT "SELECT id FROM message WHERE folder_id = ?1"
-#define IDS_MATCH                                                            \
-	" AND (from_ LIKE ?2 ESCAPE '\\' OR subject LIKE ?2 ESCAPE '\\'"     \
-	" OR to_ LIKE ?2 ESCAPE '\\' OR cc LIKE ?2 ESCAPE '\\'"              \
-	" OR id IN (SELECT message_id FROM body WHERE CAST(raw AS TEXT)"     \
+#define IDS_MATCH \
+	" AND (from_ LIKE ?2 ESCAPE '\\' OR subject LIKE ?2 ESCAPE '\\'" \
+	" OR to_ LIKE ?2 ESCAPE '\\' OR cc LIKE ?2 ESCAPE '\\'" \
+	" OR id IN (SELECT message_id FROM body WHERE CAST(raw AS TEXT)" \
 	" LIKE ?2 ESCAPE '\\'))"
 
 /* Indexed by [match][sort]; literals, as the statement cache wants. */
@@ -202,8 +202,8 @@ store_index_thread_keys_free(struct store_thread_key *v, size_t n)
 }
 
 int
-store_account_list(struct store *s, struct store_account_info **v, size_t *n,
-    char **cause)
+store_account_list(
+    struct store *s, struct store_account_info **v, size_t *n, char **cause)
 {
 	static const char sql[] =
 	    "SELECT id, name, protocol FROM account ORDER BY id";

@@ -173,9 +173,9 @@ purge_and_sync(struct ui *u)
 			free(cause);
 		} else
 			ui_message(u, 0, "Deleted messages purged%s",
-			    u->accts[u->folders[u->fcur].account].drv ?
-			        "; syncing" :
-			        "");
+			    u->accts[u->folders[u->fcur].account].drv
+			        ? "; syncing"
+			        : "");
 		folder_ref_clear(&ref);
 	}
 	changed(u);
@@ -219,7 +219,8 @@ static void
 index_search(struct ui *u, enum ui_fn fn)
 {
 	char *pat = NULL;
-	int dir = fn == UI_FN_SEARCH_PREV || fn == UI_FN_SEARCH_REVERSE ? -1 : 1;
+	int dir =
+	    fn == UI_FN_SEARCH_PREV || fn == UI_FN_SEARCH_REVERSE ? -1 : 1;
 
 	if (fn == UI_FN_SEARCH || fn == UI_FN_SEARCH_REVERSE) {
 		if (ui_prompt(u, dir > 0 ? "Search: " : "Search backward: ",

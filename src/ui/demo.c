@@ -88,7 +88,8 @@ demo_body(struct demo *d, struct buf *b, const char *quote_from, int n)
 		buf_adds(b, i % 3 == 2 ? "\n\n" : "\n");
 	}
 	if (quote_from != NULL) {
-		buf_printf(b, "\nOn a day not long ago, %s wrote:\n", quote_from);
+		buf_printf(
+		    b, "\nOn a day not long ago, %s wrote:\n", quote_from);
 		for (i = 0; i < 3; i++)
 			buf_printf(b, "> %s\n",
 			    lines[demo_rand(d, TERN_NELEM(lines))]);
@@ -134,8 +135,9 @@ demo_msg(struct demo *d, int64_t folder, int64_t date, const char *from,
 		    "VGhlc2UgYXJlIHRoZSBub3RlcyBmcm9tIHRoZSBkZW1vLgo=\r\n"
 		    "--b1--\r\n");
 	} else {
-		buf_adds(&raw, "Content-Type: text/plain; charset=utf-8\r\n"
-		               "Content-Transfer-Encoding: 8bit\r\n\r\n");
+		buf_adds(&raw,
+		    "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n");
 		buf_add(&raw, body.data, body.len);
 	}
 	memset(&m, 0, sizeof m);
@@ -177,7 +179,8 @@ demo_folder(struct demo *d, const char *name, int n, int threaded,
 
 		refs[0] = '\0';
 		for (j = 0; j < len && i < n; j++, i++) {
-			const char *from = people[demo_rand(d, TERN_NELEM(people))];
+			const char *from =
+			    people[demo_rand(d, TERN_NELEM(people))];
 			unsigned flags = STORE_F_SEEN;
 			int64_t date = start + (int64_t)i * 5400 +
 			    (int64_t)demo_rand(d, 3000);
@@ -188,8 +191,8 @@ demo_folder(struct demo *d, const char *name, int n, int threaded,
 				flags |= STORE_F_FLAGGED;
 			if (demo_rand(d, 7) == 0)
 				flags |= STORE_F_REPLIED;
-			snprintf(subj, sizeof subj, "%s%s", j ? "Re: " : "",
-			    topic);
+			snprintf(
+			    subj, sizeof subj, "%s%s", j ? "Re: " : "", topic);
 			if (demo_msg(d, folder, date, from, subj,
 			        j ? prev : NULL, j ? refs : NULL, flags,
 			        demo_rand(d, 15) == 0, msgid, sizeof msgid,
@@ -228,15 +231,15 @@ ui_demo_create(const char *dir, char **cause)
 		return -1;
 	if (store_begin(d.s, cause) != 0)
 		goto out;
-	if ((d.account = store_account(d.s, TERN_LOCAL_ACCOUNT, "local",
-	         cause)) < 0 ||
+	if ((d.account = store_account(
+	         d.s, TERN_LOCAL_ACCOUNT, "local", cause)) < 0 ||
 	    demo_folder(&d, "INBOX", 240, 1, DEMO_EPOCH, 14, cause) != 0 ||
 	    demo_folder(&d, "Lists/tern-devel", 160, 1, DEMO_EPOCH - 86400 * 9,
 	        30, cause) != 0 ||
 	    demo_folder(&d, "Archive", 100, 0, DEMO_EPOCH - 86400 * 400, 0,
 	        cause) != 0 ||
-	    demo_folder(&d, "Sent", 25, 0, DEMO_EPOCH - 86400 * 20, 0,
-	        cause) != 0) {
+	    demo_folder(&d, "Sent", 25, 0, DEMO_EPOCH - 86400 * 20, 0, cause) !=
+	        0) {
 		store_rollback(d.s);
 		goto out;
 	}

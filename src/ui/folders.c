@@ -46,8 +46,8 @@ accounts_update(struct ui *u)
 		if (j == u->naccts)
 			j = account_add(u, v[i].name, NULL);
 		u->accts[j].id = v[i].id;
-		store_account_get_quota(u->s, v[i].id,
-		    &u->accts[j].quota_used, &u->accts[j].quota_limit, NULL);
+		store_account_get_quota(u->s, v[i].id, &u->accts[j].quota_used,
+		    &u->accts[j].quota_limit, NULL);
 	}
 	store_account_list_free(v, n);
 }
@@ -119,8 +119,8 @@ ui_folders_load(struct ui *u)
 char *
 ui_folder_spec(struct ui *u, size_t i)
 {
-	return xasprintf("%s/%s", u->accts[u->folders[i].account].name,
-	    u->folders[i].name);
+	return xasprintf(
+	    "%s/%s", u->accts[u->folders[i].account].name, u->folders[i].name);
 }
 
 ssize_t
@@ -188,9 +188,9 @@ ui_folders_draw(struct ui *u, int y, int x, int h, int w)
 		if (lines[l].folder == (size_t)-1) {
 			struct ui_account *a = &u->accts[lines[l].account];
 			s = xasprintf("%s%s", a->name,
-			    a->drv == NULL ? "" :
-			    a->online      ? " ●" :
-			                     " ○");
+			    a->drv == NULL  ? ""
+			        : a->online ? " ●"
+			                    : " ○");
 			ui_put(y + (int)row, x, w, s, attr | A_BOLD);
 		} else {
 			struct ui_folder *f = &u->folders[lines[l].folder];
@@ -208,8 +208,8 @@ ui_folders_draw(struct ui *u, int y, int x, int h, int w)
 			else if (f->unseen > 0)
 				attr |= A_BOLD;
 			s = xasprintf(" %s", f->name);
-			ui_put(y + (int)row, x, w - cw > 0 ? w - cw : 0, s,
-			    attr);
+			ui_put(
+			    y + (int)row, x, w - cw > 0 ? w - cw : 0, s, attr);
 			if (cw > 0 && w - cw > 0)
 				ui_put(y + (int)row, x + w - cw, cw, cnt, attr);
 		}

@@ -79,8 +79,8 @@ index_thread(struct ui *u)
 	       *next = NULL, *last = NULL, *stack = NULL, out = 0;
 	char *cause = NULL;
 
-	if (store_index_thread_keys(u->s, u->folders[u->fcur].id, &k, &n,
-	        &cause) != 0) {
+	if (store_index_thread_keys(
+	        u->s, u->folders[u->fcur].id, &k, &n, &cause) != 0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 		return -1;
@@ -277,16 +277,16 @@ static void
 draw_row(struct ui *u, size_t pos, int y, int x, int w)
 {
 	const struct store_index_row *r = ui_index_row(u, pos);
-	char flags[5], date[32], size[16], *name, *subj;
+	char flags[5], date[32], size[32], *name, *subj;
 	int attr, fw, col;
 
 	if (r == NULL) {
 		ui_put(y, x, w, "  (gone)", u->attr[UI_C_INDEX]);
 		return;
 	}
-	flags[0] = r->flags & STORE_F_DELETED ? 'D' :
-	    !(r->flags & STORE_F_SEEN)         ? 'N' :
-	                                         ' ';
+	flags[0] = r->flags & STORE_F_DELETED ? 'D'
+	    : !(r->flags & STORE_F_SEEN)      ? 'N'
+	                                      : ' ';
 	flags[1] = r->flags & STORE_F_FLAGGED ? '!' : ' ';
 	flags[2] = r->flags & STORE_F_REPLIED ? 'r' : ' ';
 	flags[3] = r->has_attach ? '@' : ' ';
@@ -337,7 +337,7 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		col += fw + 1;
 	}
 	if (w - col > 7 + 10) {
-		char sz[16];
+		char sz[40];
 
 		snprintf(sz, sizeof sz, "%6s ", size);
 		ui_put(y, x + col, 7, sz, attr);
@@ -401,16 +401,16 @@ ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 
 	if (u->nids == 0 || u->nfolders == 0)
 		return 0;
-	if (store_index_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE,
-	        pat, &m, &n, &cause) != 0) {
+	if (store_index_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat,
+	        &m, &n, &cause) != 0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 		return 0;
 	}
 	qsort(m, n, sizeof *m, cmp_id);
 	for (k = 1; k <= u->nids && n > 0; k++) {
-		i = dir > 0 ? (from + k) % u->nids :
-		              (from + u->nids - k % u->nids) % u->nids;
+		i = dir > 0 ? (from + k) % u->nids
+		            : (from + u->nids - k % u->nids) % u->nids;
 		if (bsearch(&u->ids[i], m, n, sizeof *m, cmp_id) != NULL) {
 			if ((dir > 0 && i <= from) || (dir < 0 && i >= from))
 				ui_message(u, 0, "Search wrapped");
@@ -441,9 +441,9 @@ ui_index_key(struct ui *u, enum ui_fn fn)
 	case UI_FN_HALF_DOWN:
 		if (fn == UI_FN_HALF_DOWN)
 			page = page / 2 ? page / 2 : 1;
-		u->cur = u->cur + page < u->nids ? u->cur + page :
-		    u->nids                      ? u->nids - 1 :
-		                                   0;
+		u->cur = u->cur + page < u->nids ? u->cur + page
+		    : u->nids                    ? u->nids - 1
+		                                 : 0;
 		u->top += page;
 		break;
 	case UI_FN_PAGE_UP:

@@ -13,7 +13,7 @@
 #include "ui-private.h"
 
 #define UI_KEYCODE 0x40000000
-#define CTRL(c) ((c) & 0x1f)
+#define CTRL(c) ((c)&0x1f)
 
 static const struct {
 	const char *name;
@@ -65,8 +65,7 @@ static const struct {
 	[UI_FN_FULL_HEADERS] = { "display-toggle-weed",
 	    "show all header fields or the usual few" },
 	[UI_FN_NEXT_FOLDER] = { "next-folder", "open the next folder" },
-	[UI_FN_PREV_FOLDER] = { "previous-folder",
-	    "open the previous folder" },
+	[UI_FN_PREV_FOLDER] = { "previous-folder", "open the previous folder" },
 };
 
 static const char *const map_names[UI_MAP_COUNT] = { "index", "pager",
@@ -311,9 +310,9 @@ ui_keys_init(struct ui *u)
 			ui_message(u, 1, "%s: bind %s %s %s: unknown %s",
 			    rc->path ? rc->path : "rc", b->map, b->key,
 			    b->function,
-			    fn == UI_FN_COUNT ? "function" :
-			    key == -1         ? "key" :
-			                        "map");
+			    fn == UI_FN_COUNT ? "function"
+			        : key == -1   ? "key"
+			                      : "map");
 			continue;
 		}
 		for (int k = 0; k < UI_MAP_COUNT; k++) {
@@ -344,9 +343,9 @@ ui_key_fn(struct ui *u, enum ui_map map, int key)
 			return u->binds[map][i].fn;
 	}
 	if (map == UI_MAP_FOLDERS)
-		return ui_key_fn(u, UI_MAP_INDEX, key) == UI_FN_HELP ?
-		    UI_FN_HELP :
-		    UI_FN_NONE;
+		return ui_key_fn(u, UI_MAP_INDEX, key) == UI_FN_HELP
+		    ? UI_FN_HELP
+		    : UI_FN_NONE;
 	return UI_FN_NONE;
 }
 
@@ -375,7 +374,8 @@ help_lines(struct ui *u, size_t *np)
 					continue;
 				if (keys.len)
 					buf_adds(&keys, " ");
-				buf_adds(&keys, ui_key_name(k, name, sizeof name));
+				buf_adds(
+				    &keys, ui_key_name(k, name, sizeof name));
 			}
 			if (keys.len > 0) {
 				v = xreallocarray(v, n + 1, sizeof *v);

@@ -133,8 +133,8 @@ pager_build(struct ui *u)
 	p->loading = 0;
 	r = store_msg_get_id(u->s, p->id, &m, &cause);
 	if (r != 1) {
-		buf_adds(&b, r == 0 ? "This message is no longer in the store."
-		                    : cause);
+		buf_adds(&b,
+		    r == 0 ? "This message is no longer in the store." : cause);
 		goto done;
 	}
 	r = m.has_body ? store_msg_raw(u->s, p->id, &raw, &cause) : 0;
@@ -142,14 +142,16 @@ pager_build(struct ui *u)
 		size_t he;
 
 		body_offset(raw.data, raw.len, &he);
+		if (he > 0 && raw.data[he - 1] == '\r')
+			he--;
 		add_text(&b, raw.data, he);
 		buf_adds(&b, "\n\n");
 	} else {
 		add_header(&b, "From", m.from);
 		add_header(&b, "To", m.to);
 		add_header(&b, "Cc", m.cc);
-		core_format_date(m.date ? m.date : m.internaldate, date,
-		    sizeof date);
+		core_format_date(
+		    m.date ? m.date : m.internaldate, date, sizeof date);
 		add_header(&b, "Date", date);
 		add_header(&b, "Subject", m.subject ? m.subject : "");
 		buf_addc(&b, '\n');
@@ -167,15 +169,17 @@ pager_build(struct ui *u)
 		     i++)
 			;
 		if (p->failed)
-			buf_adds(&b, "[the body could not be downloaded; "
-			             "the status line says why]\n");
+			buf_adds(&b,
+			    "[the body could not be downloaded; "
+			    "the status line says why]\n");
 		else if (i < u->nfolders &&
 		    ui_worker_fetch(u, u->folders[i].account, p->id) == 0) {
 			buf_adds(&b, "loading…\n");
 			p->loading = 1;
 		} else
-			buf_adds(&b, "[not downloaded yet, and the account is "
-			             "offline]\n");
+			buf_adds(&b,
+			    "[not downloaded yet, and the account is "
+			    "offline]\n");
 	}
 done:
 	free(p->text);
@@ -288,10 +292,11 @@ pager_search(struct ui *u, const char *pat, int dir)
 	if (p->hit == 0 && dir > 0)
 		start = p->top == 0 ? p->nlines - 1 : p->top - 1;
 	for (k = 1; k <= p->nlines; k++) {
-		size_t l = dir > 0 ? (start + k) % p->nlines :
-		                     (start + p->nlines - k) % p->nlines;
+		size_t l = dir > 0 ? (start + k) % p->nlines
+		                   : (start + p->nlines - k) % p->nlines;
 		size_t a = p->lines[l];
-		size_t e = l + 1 < p->nlines ? p->lines[l + 1] : strlen(p->text);
+		size_t e =
+		    l + 1 < p->nlines ? p->lines[l + 1] : strlen(p->text);
 
 		if (contains(p->text + a, e - a, pat)) {
 			p->hit = l + 1;
@@ -348,8 +353,8 @@ ui_pager_key(struct ui *u, enum ui_fn fn)
 		break;
 	case UI_FN_SEARCH:
 	case UI_FN_SEARCH_REVERSE:
-		if (ui_prompt(u, fn == UI_FN_SEARCH ? "Search: " :
-		                                      "Search backward: ",
+		if (ui_prompt(u,
+		        fn == UI_FN_SEARCH ? "Search: " : "Search backward: ",
 		        NULL, 0, &pat) != 0 ||
 		    *pat == '\0') {
 			free(pat);

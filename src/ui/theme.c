@@ -56,8 +56,8 @@ theme_mono(struct ui *u)
 static int
 colour_parse(const char *s, int *c)
 {
-	static const char *const names[] = { "black", "red", "green",
-		"yellow", "blue", "magenta", "cyan", "white" };
+	static const char *const names[] = { "black", "red", "green", "yellow",
+		"blue", "magenta", "cyan", "white" };
 	uint64_t v;
 
 	if (strcmp(s, "default") == 0) {
@@ -111,8 +111,8 @@ theme_find(const char *name)
 	if (xdg != NULL && *xdg == '/')
 		cand[0] = xasprintf("%s/tern/themes/%s.theme", xdg, name);
 	else
-		cand[0] = xasprintf("%s/.config/tern/themes/%s.theme",
-		    home ? home : "", name);
+		cand[0] = xasprintf(
+		    "%s/.config/tern/themes/%s.theme", home ? home : "", name);
 	cand[1] = xasprintf("%s/themes/%s.theme", TERN_DATADIR, name);
 	cand[2] = xasprintf("%s/share/themes/%s.theme", TERN_SRCDIR, name);
 	for (i = 0; i < TERN_NELEM(cand); i++) {
@@ -143,8 +143,9 @@ ui_theme_load(struct ui *u, const char *name, char **cause)
 	u->colors = colour;
 	buf_init(&text, THEME_MAX);
 	if ((path = theme_find(name)) == NULL) {
-		set_cause(cause, "theme '%s' not found (looked in"
-		                 " ~/.config/tern/themes, %s/themes)",
+		set_cause(cause,
+		    "theme '%s' not found (looked in"
+		    " ~/.config/tern/themes, %s/themes)",
 		    name, TERN_DATADIR);
 		goto out;
 	}
@@ -185,8 +186,9 @@ ui_theme_load(struct ui *u, const char *name, char **cause)
 			else if (strcmp(w[i], "dim") == 0)
 				attr |= A_DIM;
 			else {
-				set_cause(cause, "%s:%d: unknown attribute '%s'",
-				    path, lineno, w[i]);
+				set_cause(cause,
+				    "%s:%d: unknown attribute '%s'", path,
+				    lineno, w[i]);
 				goto out;
 			}
 		}

@@ -200,8 +200,8 @@ void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
 /* Put s (UTF-8) at y, x clipped and padded to width columns. */
 void ui_put(int y, int x, int width, const char *s, int attr);
-int ui_prompt(struct ui *u, const char *prompt, const char *init,
-    int complete, char **out);
+int ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
+    char **out);
 int ui_confirm(struct ui *u, const char *question);
 
 /* index.c */

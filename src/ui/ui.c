@@ -210,12 +210,13 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 		if (plen < COLS)
 			ui_put(LINES - 1, plen, COLS - plen, shown, A_NORMAL);
 		w = wcswidth(line, len);
-		move(LINES - 1, plen + (w > 0 ? w : 0) < COLS ?
-		        plen + (w > 0 ? w : 0) :
-		        COLS - 1);
+		move(LINES - 1,
+		    plen + (w > 0 ? w : 0) < COLS ? plen + (w > 0 ? w : 0)
+		                                  : COLS - 1);
 		refresh();
 		key = ui_getkey();
-		if (key == '\n' || key == '\r' || key == (UI_KEYCODE | KEY_ENTER)) {
+		if (key == '\n' || key == '\r' ||
+		    key == (UI_KEYCODE | KEY_ENTER)) {
 			*out = xstrdup(shown);
 			ret = 0;
 			break;
@@ -278,10 +279,10 @@ draw_title(struct ui *u)
 		hint = "q:Back  j/k:Scroll";
 		break;
 	default:
-		hint = u->folders_focus ?
-		    "Enter:Open  j/k:Move  q:Back  ?:Help" :
-		    "q:Quit  d:Del  u:Undel  s:Save  F:Flag  c:Folder  "
-		    "/:Search  l:Limit  $:Sync  ?:Help";
+		hint = u->folders_focus
+		    ? "Enter:Open  j/k:Move  q:Back  ?:Help"
+		    : "q:Quit  d:Del  u:Undel  s:Save  F:Flag  c:Folder  "
+		      "/:Search  l:Limit  $:Sync  ?:Help";
 	}
 	s = xasprintf(" tern%s  %s  %s", u->demo ? " (demo)" : "",
 	    spec ? spec : "", hint);
@@ -304,8 +305,8 @@ draw_status(struct ui *u)
 		buf_printf(&b, "-- %s/%s  [%lld msgs, %lld new", a->name,
 		    f->name, (long long)f->total, (long long)f->unseen);
 		if (u->limit != NULL)
-			buf_printf(&b, ", %zu shown, limit: %s", u->nids,
-			    u->limit);
+			buf_printf(
+			    &b, ", %zu shown, limit: %s", u->nids, u->limit);
 		buf_printf(&b, "]  sort:%s%s%s", sorts[u->sort],
 		    u->reverse ? "-rev" : "", u->threaded ? " threads" : "");
 		if (a->quota_limit > 0) {
@@ -386,8 +387,9 @@ draw_firstrun(struct ui *u)
 			free(line);
 			line = l2;
 		}
-		ui_put(y++, 1, COLS - 1, line,
-		    y == 2 ? u->attr[UI_C_HEADER] : A_NORMAL);
+		ui_put(y, 1, COLS - 1, line,
+		    y == 1 ? u->attr[UI_C_HEADER] : (int)A_NORMAL);
+		y++;
 		free(line);
 		p = nl ? nl + 1 : p + strlen(p);
 	}
@@ -435,7 +437,7 @@ draw(struct ui *u)
 		draw_status(u);
 	}
 	ui_put(LINES - 1, 0, COLS, u->msg ? u->msg : "",
-	    u->msg_error ? u->attr[UI_C_ERROR] : A_NORMAL);
+	    u->msg_error ? u->attr[UI_C_ERROR] : (int)A_NORMAL);
 	refresh();
 	u->dirty = 0;
 }
@@ -450,8 +452,8 @@ ui_use_demo(struct ui *u, char **cause)
 	if (base != NULL && *base == '/')
 		dir = xasprintf("%s/tern-demo", base);
 	else
-		dir = xasprintf("%s/.local/share/tern-demo",
-		    home ? home : "/tmp");
+		dir = xasprintf(
+		    "%s/.local/share/tern-demo", home ? home : "/tmp");
 	if (ui_demo_create(dir, cause) != 0) {
 		free(dir);
 		return -1;
@@ -533,8 +535,8 @@ handle_key(struct ui *u, int key)
 		fn = ui_key_fn(u, UI_MAP_PAGER, key);
 		break;
 	default:
-		fn = ui_key_fn(u, u->folders_focus ? UI_MAP_FOLDERS : UI_MAP_INDEX,
-		    key);
+		fn = ui_key_fn(
+		    u, u->folders_focus ? UI_MAP_FOLDERS : UI_MAP_INDEX, key);
 	}
 	if (fn == UI_FN_NONE) {
 		char name[32];
@@ -689,8 +691,8 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	set_escdelay(25);
 	curs_set(0);
 	ui_keys_init(&u);
-	if (ui_theme_load(&u, t->rc->theme ? t->rc->theme : "default",
-	        &cause) != 0) {
+	if (ui_theme_load(
+	        &u, t->rc->theme ? t->rc->theme : "default", &cause) != 0) {
 		ui_message(&u, 1, "%s", cause);
 		free(cause);
 		cause = NULL;

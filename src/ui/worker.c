@@ -51,8 +51,7 @@ post(struct ui *u, struct ui_event *ev)
 }
 
 static void
-post_new(struct ui_worker *w, enum ui_ev_kind kind, int64_t msg_id,
-    char *text)
+post_new(struct ui_worker *w, enum ui_ev_kind kind, int64_t msg_id, char *text)
 {
 	struct ui_event *ev = xcalloc(1, sizeof *ev);
 
@@ -136,7 +135,8 @@ worker_main(void *arg)
 		if (id != 0) {
 			if (drv->fetch == NULL)
 				post_new(w, UI_EV_FETCH_FAILED, id,
-				    xstrdup("this account cannot fetch bodies"));
+				    xstrdup(
+				        "this account cannot fetch bodies"));
 			else if (drv->fetch(&w->t, w->rc, id, &cause) != 0)
 				post_new(w, UI_EV_FETCH_FAILED, id, cause);
 			else
@@ -199,8 +199,8 @@ ui_workers_start(struct ui *u)
 		w->t.progress = 0;
 		pthread_mutex_init(&w->lock, NULL);
 		if (pipe(w->wake) != 0) {
-			ui_message(u, 1, "%s: cannot start its worker",
-			    a->name);
+			ui_message(
+			    u, 1, "%s: cannot start its worker", a->name);
 			pthread_mutex_destroy(&w->lock);
 			free(w);
 			continue;
@@ -214,8 +214,8 @@ ui_workers_start(struct ui *u)
 		if (pthread_create(&w->th, NULL, worker_main, w) == 0)
 			w->started = 1;
 		else
-			ui_message(u, 1, "%s: cannot start its worker",
-			    a->name);
+			ui_message(
+			    u, 1, "%s: cannot start its worker", a->name);
 	}
 }
 
@@ -325,7 +325,8 @@ ui_events_drain(struct ui *u)
 			free(a->error);
 			a->error = ev->text;
 			ev->text = NULL;
-			ui_message(u, 1, "%s: %s (retrying)", a->name, a->error);
+			ui_message(
+			    u, 1, "%s: %s (retrying)", a->name, a->error);
 			break;
 		case UI_EV_FETCHED:
 		case UI_EV_FETCH_FAILED:
