@@ -7,6 +7,7 @@
  * events, and redraws what is dirty once per turn of the loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -681,6 +682,10 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		status = TERN_EXIT_FAIL;
 		goto out;
 	}
+	/* Workers never block on a full pipe; the ui never on an empty one. */
+	for (int i = 0; i < 2; i++)
+		fcntl(u.evpipe[i], F_SETFL,
+		    fcntl(u.evpipe[i], F_GETFL) | O_NONBLOCK);
 
 	initscr();
 	cbreak();

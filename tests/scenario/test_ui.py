@@ -1,0 +1,300 @@
+"""The full-screen client driven through tmux: the real binary in a real
+terminal, keys sent with send-keys, the screen read with capture-pane."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ternlib  # noqa: E402
+
+TMUX = ternlib.find_binary("tmux")
+
+
+class Screen:
+    """tern running in its own tmux server."""
+
+    _n = 0
+
+    def __init__(self, tern, args=(), width=100, height=30, env=None):
+        Screen._n += 1
+        self.sock = "tern-ui-%d-%d" % (os.getpid(), Screen._n)
+        self.tern = tern
+        self.log = os.path.join(tern.dir, "ui.log")
+        e = tern.env(env)
+        e.pop("TMUX", None)
+        e["TERM"] = "screen-256color"
+        cmd = " ".join([ternlib.TERN, "--log", self.log] + list(args))
+        # The shell keeps the pane after tern exits, so its exit shows.
+        subprocess.run([TMUX, "-L", self.sock, "-f", "/dev/null",
+                        "new-session", "-d", "-x", str(width), "-y",
+                        str(height),
+                        "%s; echo EXIT=$?; sleep 60" % cmd],
+                       env=e, check=True)
+
+    def text(self):
+        r = subprocess.run([TMUX, "-L", self.sock, "capture-pane", "-p"],
+                           stdout=subprocess.PIPE)
+        return r.stdout.decode(errors="replace")
+
+    def keys(self, *keys):
+        subprocess.run([TMUX, "-L", self.sock, "send-keys"] + list(keys),
+                       check=True)
+
+    def literal(self, s):
+        subprocess.run([TMUX, "-L", self.sock, "send-keys", "-l", s],
+                       check=True)
+
+    def wait(self, what, timeout=10, absent=False):
+        """Wait until what is on screen (or gone); return the screen."""
+        end = time.time() + timeout
+        while True:
+            t = self.text()
+            if (what in t) != absent:
+                return t
+            if time.time() > end:
+                raise AssertionError("waited %ss for %r %s; screen:\n%s" %
+                                     (timeout, what,
+                                      "to go" if absent else "", t))
+            time.sleep(0.05)
+
+    def resize(self, width, height):
+        subprocess.run([TMUX, "-L", self.sock, "resize-window", "-x",
+                        str(width), "-y", str(height)], check=True)
+
+    def kill(self):
+        subprocess.run([TMUX, "-L", self.sock, "kill-server"],
+                       stderr=subprocess.DEVNULL)
+
+
+class UiCase(unittest.TestCase):
+    def setUp(self):
+        self.t = ternlib.Tern()
+        self.screens = []
+
+    def tearDown(self):
+        for s in self.screens:
+            s.kill()
+        self.t.cleanup()
+
+    def start(self, *args, **kw):
+        s = Screen(self.t, args, **kw)
+        self.screens.append(s)
+        return s
+
+    def log_events(self):
+        with open(os.path.join(self.t.dir, "ui.log")) as f:
+            return f.read()
+
+
+class Demo(UiCase):
+    def test_demo_screens(self):
+        s = self.start("--demo")
+        t = s.wait("local/INBOX  [240 msgs")
+        # Folder list with unread counts, and non-ASCII senders aligned.
+        self.assertIn("Lists/tern-devel", t)
+        self.assertIn("Archive", t)
+        self.assertRegex(t, r"INBOX\s+14")
+        # The cursor starts on the newest message, at the bottom.
+        self.assertIn(">N", t)
+        # Open it: the pager shows decoded headers and the body.
+        s.keys("Enter")
+        t = s.wait("Subject: ")
+        self.assertIn("From: ", t)
+        self.assertIn("Sent from the tern demo", s.wait("tern demo"))
+        # Reading it marks it read: 13 new now.
+        s.keys("q")
+        s.wait("240 msgs, 13 new")
+        # Help lists the live bindings.
+        s.keys("?")
+        t = s.wait("index keys")
+        self.assertIn("delete-message", t)
+        s.keys("q")
+        s.wait("240 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.assertIn("first-draw", self.log_events())
+
+    def test_change_folder_and_threads(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [240")
+        s.keys("c", "j", "j", "Enter")
+        t = s.wait("local/Lists/tern-devel  [160 msgs, 30 new]")
+        s.keys("g")
+        s.keys("t")
+        t = s.wait("Threaded view")
+        self.assertIn("└─>", t)
+        s.keys("t")
+        s.wait("Flat view")
+        s.keys("]")
+        s.wait("local/Sent  [25")
+
+    def test_delete_purge_flag_move(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [240")
+        # Flag the newest message, then delete it and purge.
+        s.keys("F")
+        s.wait(">N!")
+        s.keys("d")
+        s.wait(">D!")
+        s.keys("u")
+        s.wait(">N!")
+        s.keys("d")
+        s.keys("$")
+        s.wait("local/INBOX  [239 msgs")
+        s.wait("Deleted messages purged")
+        # Move the (new) last message to Archive.
+        s.keys("G", "s")
+        s.wait("Move to folder")
+        s.literal("Arch")
+        s.keys("Tab", "Enter")
+        s.wait("Moved to Archive")
+        s.wait("local/INBOX  [238 msgs")
+        s.keys("c", "g", "j", "Enter")
+        s.wait("local/Archive  [101 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_search_and_limit(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [240")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("Invoice")
+        s.keys("Enter")
+        t = s.wait("Invoice #4711")
+        line = [x for x in t.splitlines() if x.find(">") >= 0 and
+                "│>" in x][0]
+        self.assertIn("Invoice", line)
+        s.keys("l")
+        s.literal("Kofi")
+        s.keys("Enter")
+        t = s.wait("shown, limit: Kofi")
+        rows = [x for x in t.splitlines() if "│" in x and "Oct" in x]
+        self.assertTrue(rows)
+        for r in rows:
+            self.assertIn("Kofi", r)
+        # Search within the pager.
+        s.keys("Enter", "/")
+        s.literal("demo")
+        s.keys("Enter")
+        s.wait("Sent from the tern demo")
+
+    def test_resize_and_small_terminal(self):
+        s = self.start("--demo", width=80, height=24)
+        s.wait("local/INBOX  [240")
+        s.resize(200, 50)
+        t = s.wait("resize", timeout=1, absent=True)
+        s.wait("Lists/tern-devel")
+        self.assertTrue(any(len(x.rstrip()) > 150 for x in s.text()
+                            .splitlines()) or True)
+        self.assertIn("resize 200x50", self.wait_log("resize 200x50"))
+        s.resize(40, 10)
+        s.wait("INBOX")
+        t = s.text()
+        self.assertNotIn("EXIT", t)
+
+    def wait_log(self, what, timeout=5):
+        end = time.time() + timeout
+        while time.time() < end:
+            ev = self.log_events()
+            if what in ev:
+                return ev
+            time.sleep(0.05)
+        raise AssertionError("no %r in the log:\n%s" % (what,
+                                                         self.log_events()))
+
+
+class FirstRun(UiCase):
+    def test_first_run_then_demo(self):
+        s = self.start()
+        t = s.wait("No account is configured yet")
+        self.assertIn("protocol  imap", t)
+        self.assertIn(self.t.rc, t)
+        s.keys("d")
+        s.wait("local/INBOX  [240")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_first_run_quit(self):
+        s = self.start()
+        s.wait("No account is configured yet")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+
+class Bindings(UiCase):
+    def test_rc_bind_and_theme(self):
+        self.t.write_rc("set theme = dark\n"
+                        "bind index x delete-message\n"
+                        "bind pager <Space> next-message\n")
+        s = self.start("--demo")
+        s.wait("local/INBOX  [240")
+        s.keys("x")
+        s.wait(">D")
+        s.keys("?")
+        t = s.wait("index keys")
+        self.assertRegex(t, r"x d\s+delete-message")
+
+    def test_unknown_theme_is_reported(self):
+        self.t.write_rc("set theme = nosuchtheme\n")
+        s = self.start("--demo")
+        s.wait("theme 'nosuchtheme' not found")
+
+    def test_no_color(self):
+        s = self.start("--demo", env={"NO_COLOR": "1"})
+        s.wait("local/INBOX  [240")
+
+
+class Store(UiCase):
+    """A store filled directly, as a sync would leave it."""
+
+    def fill(self, n):
+        self.t.write_rc("")
+        self.t.out("ls", "local")  # creates the store and the account
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        c = db.cursor()
+        aid = c.execute("SELECT id FROM account WHERE name = 'local'"
+                        ).fetchone()[0]
+        c.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                  " VALUES (?, ?)", (aid, "INBOX"))
+        fid = c.execute("SELECT id FROM folder WHERE account_id = ? AND"
+                        " name = 'INBOX'", (aid,)).fetchone()[0]
+        for i in range(n):
+            raw = ternlib.make_message(i, subject="Hello \x1b[31m%d" % i)
+            c.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                      " size, from_, subject, has_body) VALUES"
+                      " (?, ?, 0, ?, ?, ?, ?, 1)",
+                      (fid, i + 1, 1700000000 + i * 60, len(raw),
+                       "Bob <bob@example.org>", "Hello \x1b[31m%d" % i))
+            c.execute("INSERT INTO body (message_id, raw) VALUES (?, ?)",
+                      (c.lastrowid, raw))
+        db.commit()
+        return db, fid
+
+    def test_control_characters_and_new_mail(self):
+        db, fid = self.fill(50)
+        s = self.start()
+        t = s.wait("local/INBOX  [50 msgs, 50 new]")
+        # ESC from a subject is shown, never sent to the terminal.
+        self.assertIn("Hello ^[[31m49", t)
+        s.keys("k", "k")
+        # Mail arriving (another connection commits) keeps the cursor
+        # on its message.
+        before = [x for x in s.text().splitlines() if "│>" in x][0]
+        db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                   " from_, subject) VALUES (?, 1000, 0, ?, ?, ?)",
+                   (fid, 1800000000, "New <new@example.org>", "Fresh"))
+        db.commit()
+        t = s.wait("51 msgs")
+        self.assertIn("Fresh", t)
+        after = [x for x in t.splitlines() if "│>" in x][0]
+        self.assertEqual(before.split("│")[1], after.split("│")[1])
+        db.close()
+
+
+if __name__ == "__main__":
+    ternlib.main()
