@@ -485,15 +485,25 @@ ui_start_client(struct ui *u)
 static void
 ui_check_store(struct ui *u)
 {
-	int64_t v = store_data_version(u->s);
+	int64_t v = store_data_version(u->s), total, open;
 
 	u->last_check = now_ms();
 	if (v == u->data_version)
 		return;
 	u->data_version = v;
 	ui_log(u, "store changed");
+	total = u->nfolders ? u->folders[u->fcur].total : 0;
+	open = u->nfolders ? u->folders[u->fcur].id : 0;
 	ui_folders_load(u);
 	ui_index_load(u, 1);
+	if (u->nfolders && u->folders[u->fcur].id == open &&
+	    u->folders[u->fcur].total > total) {
+		int64_t n = u->folders[u->fcur].total - total;
+
+		ui_message(u, 0, "%lld new message%s in %s", (long long)n,
+		    n == 1 ? "" : "s", u->folders[u->fcur].name);
+		ui_log(u, "new-mail %lld", (long long)n);
+	}
 	if (u->mode == UI_PAGER && u->pager.loading)
 		ui_pager_reload(u);
 	u->dirty = 1;
