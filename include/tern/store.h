@@ -216,6 +216,16 @@ void store_index_row_clear(struct store_index_row *r);
  */
 int store_index_ids(struct store *s, int64_t folder_id, enum store_sort sort,
     const char *match, int64_t **ids, size_t *n, char **cause);
+/* How many messages a folder holds; -1 on error. */
+int64_t store_index_count(struct store *s, int64_t folder_id, char **cause);
+/*
+ * Keyset paging for the date and size orders: up to max ids that come
+ * before (key, id) in the order (key = date or size), nearest first, with
+ * each one's key in keys. INT64_MAX, INT64_MAX starts from the end.
+ */
+int store_index_ids_before(struct store *s, int64_t folder_id,
+    enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
+    int64_t *keys, size_t *n, char **cause);
 /* One row by message id: 1 found, 0 gone, -1 error. */
 int store_index_row(
     struct store *s, int64_t id, struct store_index_row *r, char **cause);

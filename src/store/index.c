@@ -98,6 +98,60 @@ out:
 	return ret;
 }
 
+int64_t
+store_index_count(struct store *s, int64_t folder_id, char **cause)
+{
+	static const char sql[] =
+	    "SELECT count(*) FROM message WHERE folder_id = ?";
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if ((st = store_stmt(s, sql, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		store_error(s, "counting messages", cause);
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+store_index_ids_before(struct store *s, int64_t folder_id, enum store_sort sort,
+    int64_t key, int64_t id, size_t max, int64_t *ids, int64_t *keys, size_t *n,
+    char **cause)
+{
+	static const char by_date[] =
+	    "SELECT id, date FROM message WHERE folder_id = ?1"
+	    " AND (date, id) < (?2, ?3) ORDER BY date DESC, id DESC LIMIT ?4";
+	static const char by_size[] =
+	    "SELECT id, size FROM message WHERE folder_id = ?1"
+	    " AND (size, id) < (?2, ?3) ORDER BY size DESC, id DESC LIMIT ?4";
+	sqlite3_stmt *st;
+	size_t got = 0;
+	int rc = SQLITE_DONE;
+
+	if ((st = store_stmt(s, sort == STORE_SORT_SIZE ? by_size : by_date,
+	         cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, key);
+	sqlite3_bind_int64(st, 3, id);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[got] = sqlite3_column_int64(st, 0);
+		keys[got++] = sqlite3_column_int64(st, 1);
+	}
+	if (got < max && rc != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, "listing the folder", cause);
+	}
+	sqlite3_reset(st);
+	*n = got;
+	return 0;
+}
+
 int
 store_index_row(
     struct store *s, int64_t id, struct store_index_row *r, char **cause)

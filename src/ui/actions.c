@@ -80,8 +80,20 @@ flag_current(struct ui *u, unsigned add, unsigned del)
 			ret = 0;
 		folder_ref_clear(&ref);
 	}
+	if (ret == 0 && u->nfolders > 0) {
+		/* Counting a big folder again costs more than a key may:
+		 * adjust the unread count by what changed. */
+		unsigned nf = (r.flags | add) & ~del;
+
+		if ((r.flags & STORE_F_SEEN) && !(nf & STORE_F_SEEN))
+			u->folders[u->fcur].unseen++;
+		else if (!(r.flags & STORE_F_SEEN) && (nf & STORE_F_SEEN))
+			u->folders[u->fcur].unseen--;
+	}
 	store_index_row_clear(&r);
-	changed(u);
+	u->changes = 1;
+	ui_index_cache_clear(u);
+	u->data_version = store_data_version(u->s);
 	return ret;
 }
 

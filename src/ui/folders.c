@@ -137,7 +137,7 @@ ui_folder_find(struct ui *u, size_t account, const char *name)
 void
 ui_folder_open(struct ui *u, size_t i)
 {
-	uint64_t t = now_ms();
+	uint64_t t = ui_now_us();
 
 	if (i >= u->nfolders)
 		return;
@@ -146,9 +146,9 @@ ui_folder_open(struct ui *u, size_t i)
 	u->limit = NULL;
 	u->top = 0;
 	ui_index_load(u, 0);
-	ui_log(u, "folder-open %s/%s rows=%zu %llu ms",
+	ui_log(u, "folder-open %s/%s rows=%zu %.3f ms",
 	    u->accts[u->folders[i].account].name, u->folders[i].name, u->nids,
-	    (unsigned long long)(now_ms() - t));
+	    (double)(ui_now_us() - t) / 1000);
 }
 
 void

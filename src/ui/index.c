@@ -33,6 +33,102 @@ ui_index_free(struct ui *u)
 	u->nids = u->cur = u->top = 0;
 }
 
+#define FIRST_CHUNK 512
+#define CHUNK 8192
+
+/* The index came out shorter than counted (mail left meanwhile): close
+ * the gap at the front. */
+static void
+index_shift(struct ui *u)
+{
+	size_t gap = u->lo;
+
+	memmove(u->ids, u->ids + gap, (u->nids - gap) * sizeof *u->ids);
+	u->nids -= gap;
+	u->cur = u->cur >= gap ? u->cur - gap : 0;
+	u->top = u->top >= gap ? u->top - gap : 0;
+	u->lo = 0;
+	u->partial = 0;
+}
+
+int
+ui_index_more(struct ui *u)
+{
+	int64_t ids[CHUNK], keys[CHUNK];
+	size_t want, got = 0, i;
+	char *cause = NULL;
+
+	if (!u->partial)
+		return 0;
+	want = u->lo < CHUNK ? u->lo : CHUNK;
+	if (want == 0 ||
+	    store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
+	        u->lo_key, u->lo_id, want, ids, keys, &got, &cause) != 0) {
+		free(cause);
+		index_shift(u);
+		return 0;
+	}
+	for (i = 0; i < got; i++)
+		u->ids[u->lo - 1 - i] = ids[i];
+	u->lo -= got;
+	if (got > 0) {
+		u->lo_key = keys[got - 1];
+		u->lo_id = ids[got - 1];
+	}
+	if (got < want || u->lo == 0) {
+		index_shift(u);
+		ui_log(u, "index-complete rows=%zu", u->nids);
+	}
+	return u->partial;
+}
+
+void
+ui_index_complete(struct ui *u)
+{
+	while (ui_index_more(u))
+		;
+}
+
+/*
+ * Open the default views (date or size order, oldest first) from the end
+ * the cursor starts at: count, load a screenful or so, and leave the
+ * rest to ui_index_more() between keys.
+ */
+static int
+index_load_partial(struct ui *u)
+{
+	int64_t ids[FIRST_CHUNK], keys[FIRST_CHUNK], n;
+	size_t want, got = 0, i;
+	char *cause = NULL;
+
+	/* The folder list counted it a moment ago; if mail came or went
+	 * since, the store's data_version changes and the index reloads. */
+	n = u->folders[u->fcur].total;
+	want = (size_t)n < FIRST_CHUNK ? (size_t)n : FIRST_CHUNK;
+	if (store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
+	        INT64_MAX, INT64_MAX, want, ids, keys, &got, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	free(u->ids);
+	free(u->depth);
+	u->depth = NULL;
+	u->nids = (size_t)n;
+	u->ids = xcalloc(u->nids ? u->nids : 1, sizeof *u->ids);
+	for (i = 0; i < got; i++)
+		u->ids[u->nids - 1 - i] = ids[i];
+	u->lo = u->nids - got;
+	u->partial = 1;
+	if (got > 0) {
+		u->lo_key = keys[got - 1];
+		u->lo_id = ids[got - 1];
+	}
+	if (got < want || u->lo == 0)
+		index_shift(u);
+	return 0;
+}
+
 const struct store_index_row *
 ui_index_row(struct ui *u, size_t pos)
 {
@@ -40,6 +136,10 @@ ui_index_row(struct ui *u, size_t pos)
 	int64_t id;
 	char *cause = NULL;
 
+	if (pos >= u->nids)
+		return NULL;
+	if (u->partial && pos < u->lo)
+		ui_index_complete(u);
 	if (pos >= u->nids)
 		return NULL;
 	id = u->ids[pos];
@@ -173,7 +273,7 @@ ui_index_load(struct ui *u, int keep)
 	int64_t keep_id = 0, *ids = NULL;
 	size_t n = 0, i;
 	char *cause = NULL;
-	uint64_t t = now_ms();
+	uint64_t t = ui_now_us();
 
 	if (keep && u->cur < u->nids)
 		keep_id = u->ids[u->cur];
@@ -182,8 +282,14 @@ ui_index_load(struct ui *u, int keep)
 		ui_index_free(u);
 		return;
 	}
+	u->partial = 0;
+	u->lo = 0;
 	if (u->threaded && u->limit == NULL && u->sort == STORE_SORT_DATE) {
 		if (index_thread(u) != 0)
+			return;
+	} else if (keep_id == 0 && u->limit == NULL && !u->reverse &&
+	    (u->sort == STORE_SORT_DATE || u->sort == STORE_SORT_SIZE)) {
+		if (index_load_partial(u) != 0)
 			return;
 	} else {
 		if (store_index_ids(u->s, u->folders[u->fcur].id, u->sort,
@@ -216,8 +322,8 @@ ui_index_load(struct ui *u, int keep)
 			u->cur = u->nids ? u->nids - 1 : 0;
 	} else
 		u->cur = u->nids && !u->reverse ? u->nids - 1 : 0;
-	ui_log(u, "index-load rows=%zu %llu ms", u->nids,
-	    (unsigned long long)(now_ms() - t));
+	ui_log(u, "index-load rows=%zu%s %.3f ms", u->nids,
+	    u->partial ? " partial" : "", (double)(ui_now_us() - t) / 1000);
 	u->dirty = 1;
 }
 
@@ -401,6 +507,7 @@ ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 
 	if (u->nids == 0 || u->nfolders == 0)
 		return 0;
+	ui_index_complete(u);
 	if (store_index_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat,
 	        &m, &n, &cause) != 0) {
 		ui_message(u, 1, "%s", cause);

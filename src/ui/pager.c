@@ -197,15 +197,15 @@ ui_pager_open(struct ui *u, int64_t id)
 {
 	struct ui_pager *p = &u->pager;
 	int full = p->full_headers;
-	uint64_t t = now_ms();
+	uint64_t t = ui_now_us();
 
 	ui_pager_free(u);
 	p->id = id;
 	p->full_headers = full;
 	pager_build(u);
 	u->mode = UI_PAGER;
-	ui_log(u, "pager-open id=%lld lines=%zu %llu ms", (long long)id,
-	    p->nlines, (unsigned long long)(now_ms() - t));
+	ui_log(u, "pager-open id=%lld lines=%zu %.3f ms", (long long)id,
+	    p->nlines, (double)(ui_now_us() - t) / 1000);
 }
 
 void

@@ -168,6 +168,11 @@ struct ui {
 	int reverse;
 	int threaded;
 	char *limit;
+	/* While partial, only ids[lo..nids) are loaded; (lo_key, lo_id)
+	 * is the sort key of ids[lo], where the next chunk continues. */
+	int partial;
+	size_t lo;
+	int64_t lo_key, lo_id;
 	struct store_index_row cache[UI_ROWCACHE];
 
 	enum ui_mode mode, prev_mode;
@@ -195,6 +200,8 @@ struct ui {
 };
 
 /* ui.c */
+/* Monotonic microseconds, for the event log. */
+uint64_t ui_now_us(void);
 void ui_log(struct ui *u, const char *fmt, ...) TERN_PRINTF(2, 3);
 void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
@@ -209,6 +216,10 @@ void ui_index_load(struct ui *u, int keep);
 void ui_index_draw(struct ui *u, int y, int x, int h, int w);
 const struct store_index_row *ui_index_row(struct ui *u, size_t pos);
 void ui_index_cache_clear(struct ui *u);
+/* Load one more chunk of a partly loaded index; 1 if more remain. */
+int ui_index_more(struct ui *u);
+/* Load the rest of a partly loaded index now. */
+void ui_index_complete(struct ui *u);
 void ui_index_free(struct ui *u);
 int ui_index_key(struct ui *u, enum ui_fn fn);
 int ui_index_search(struct ui *u, const char *pat, int dir, size_t from);

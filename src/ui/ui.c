@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,17 +25,26 @@
 
 #define UI_KEYCODE 0x40000000
 
+uint64_t
+ui_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 void
 ui_log(struct ui *u, const char *fmt, ...)
 {
 	va_list ap;
-	uint64_t ms;
+	uint64_t us;
 
 	if (u->log == NULL)
 		return;
-	ms = now_ms() - u->t0;
-	fprintf(u->log, "%llu.%03llu ", (unsigned long long)(ms / 1000),
-	    (unsigned long long)(ms % 1000));
+	us = ui_now_us() - u->t0;
+	fprintf(u->log, "%llu.%06llu ", (unsigned long long)(us / 1000000),
+	    (unsigned long long)(us % 1000000));
 	va_start(ap, fmt);
 	vfprintf(u->log, fmt, ap);
 	va_end(ap);
@@ -472,7 +482,8 @@ static void
 ui_start_client(struct ui *u)
 {
 	u->mode = UI_INDEX;
-	ui_folders_load(u);
+	if (u->nfolders == 0)
+		ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_open(u, 0);
 	else
@@ -532,8 +543,10 @@ handle_key(struct ui *u, int key)
 			if (ui_use_demo(u, &cause) != 0) {
 				ui_message(u, 1, "demo: %s", cause);
 				free(cause);
-			} else
+			} else {
+				ui_folders_load(u);
 				ui_start_client(u);
+			}
 		}
 		u->dirty = 1;
 		return;
@@ -581,7 +594,8 @@ ui_loop(struct ui *u)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = u->evpipe[0];
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 1000) < 0 && errno != EINTR)
+		/* A partly loaded index goes on loading between keys. */
+		if (poll(pfd, 2, u->partial ? 0 : 1000) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN)
 			ui_events_drain(u);
@@ -591,18 +605,20 @@ ui_loop(struct ui *u)
 		while ((key = ui_getkey()) != -1) {
 			char name[32];
 
-			t = now_ms();
+			t = ui_now_us();
 			handle_key(u, key);
 			if (u->quit)
 				break;
 			if (u->dirty)
 				draw(u);
-			ui_log(u, "key %s handled %llu ms",
+			ui_log(u, "key %s handled %.3f ms",
 			    ui_key_name(key, name, sizeof name),
-			    (unsigned long long)(now_ms() - t));
+			    (double)(ui_now_us() - t) / 1000);
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR))
 			break;
+		if (u->partial && !ui_index_more(u))
+			u->dirty = 1;
 	}
 	return 0;
 }
@@ -624,28 +640,12 @@ peak_rss_kib(void)
 	return v;
 }
 
+/* No account in the rc and no folder in the store: explain, offer the
+ * demo. */
 static int
 ui_first_run(struct ui *u)
 {
-	struct store_account_info *v = NULL;
-	size_t n = 0, i;
-	int empty = 1;
-
-	if (u->t->rc->naccounts > 0)
-		return 0;
-	if (store_account_list(u->s, &v, &n, NULL) != 0)
-		return 1;
-	for (i = 0; i < n && empty; i++) {
-		struct store_folder *fv = NULL;
-		size_t nf = 0;
-
-		if (store_folder_list(u->s, v[i].id, &fv, &nf, NULL) == 0 &&
-		    nf > 0)
-			empty = 0;
-		store_folder_list_free(fv, nf);
-	}
-	store_account_list_free(v, n);
-	return empty;
+	return u->t->rc->naccounts == 0 && u->nfolders == 0;
 }
 
 int
@@ -657,7 +657,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 
 	memset(&u, 0, sizeof u);
 	u.t = t;
-	u.t0 = now_ms();
+	u.t0 = ui_now_us();
 	u.sidebar = 1;
 	u.threaded = t->rc->sort_threads;
 	u.evpipe[0] = u.evpipe[1] = -1;
@@ -712,6 +712,9 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		free(cause);
 		cause = NULL;
 	}
+	ui_log(&u, "store-open");
+	ui_folders_load(&u);
+	ui_log(&u, "folders-loaded n=%zu", u.nfolders);
 	if (!u.demo && ui_first_run(&u))
 		u.mode = UI_FIRSTRUN;
 	else
