@@ -241,6 +241,17 @@ int store_index_thread_keys(struct store *s, int64_t folder_id,
     struct store_thread_key **v, size_t *n, char **cause);
 void store_index_thread_keys_free(struct store_thread_key *v, size_t n);
 
+/*
+ * The folders of an account like store_folder_list(), without counting
+ * their messages (total and unseen are -1): counting a big folder takes
+ * longer than a first screen may.
+ */
+int store_index_folder_names(struct store *s, int64_t account_id,
+    struct store_folder **v, size_t *n, char **cause);
+/* A folder's message and unread counts. */
+int store_index_folder_counts(struct store *s, int64_t folder_id,
+    int64_t *total, int64_t *unseen, char **cause);
+
 struct store_account_info {
 	int64_t id;
 	char *name;

@@ -309,3 +309,61 @@ store_data_version(struct store *s)
 	sqlite3_reset(st);
 	return v;
 }
+
+int
+store_index_folder_names(struct store *s, int64_t account_id,
+    struct store_folder **v, size_t *n, char **cause)
+{
+	static const char sql[] =
+	    "SELECT id, name, special FROM folder WHERE account_id = ?"
+	    " ORDER BY name <> 'INBOX', name";
+	sqlite3_stmt *st;
+	struct store_folder *fv = NULL;
+	size_t nf = 0;
+	int rc;
+
+	if ((st = store_stmt(s, sql, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, account_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fv = xreallocarray(fv, nf + 1, sizeof *fv);
+		memset(&fv[nf], 0, sizeof fv[nf]);
+		fv[nf].id = sqlite3_column_int64(st, 0);
+		fv[nf].account_id = account_id;
+		fv[nf].name = store_column_text(st, 1);
+		fv[nf].special = store_column_text(st, 2);
+		fv[nf].total = fv[nf].unseen = -1;
+		nf++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_folder_list_free(fv, nf);
+		return store_error(s, "listing folders", cause);
+	}
+	*v = fv;
+	*n = nf;
+	return 0;
+}
+
+int
+store_index_folder_counts(struct store *s, int64_t folder_id, int64_t *total,
+    int64_t *unseen, char **cause)
+{
+	static const char sql[] =
+	    "SELECT count(*) FROM message WHERE folder_id = ?1 AND"
+	    " (flags & 16) = 0";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((*total = store_index_count(s, folder_id, cause)) < 0)
+		return -1;
+	if ((st = store_stmt(s, sql, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	rc = sqlite3_step(st);
+	*unseen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_error(s, "counting unread messages", cause);
+	return 0;
+}

@@ -50,6 +50,8 @@ changed(struct ui *u)
 	u->changes = 1;
 	ui_index_cache_clear(u);
 	ui_folders_load(u);
+	if (u->nfolders > 0)
+		ui_folder_count(u, u->fcur);
 	u->data_version = store_data_version(u->s);
 }
 
@@ -85,10 +87,14 @@ flag_current(struct ui *u, unsigned add, unsigned del)
 		 * adjust the unread count by what changed. */
 		unsigned nf = (r.flags | add) & ~del;
 
-		if ((r.flags & STORE_F_SEEN) && !(nf & STORE_F_SEEN))
-			u->folders[u->fcur].unseen++;
+		struct ui_folder *f = &u->folders[u->fcur];
+
+		if (f->unseen < 0)
+			;
+		else if ((r.flags & STORE_F_SEEN) && !(nf & STORE_F_SEEN))
+			f->unseen++;
 		else if (!(r.flags & STORE_F_SEEN) && (nf & STORE_F_SEEN))
-			u->folders[u->fcur].unseen--;
+			f->unseen--;
 	}
 	store_index_row_clear(&r);
 	u->changes = 1;

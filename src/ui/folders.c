@@ -72,17 +72,49 @@ ui_folders_free(struct ui *u)
 	u->naccts = 0;
 }
 
+/*
+ * Count one more folder whose counts are not known (or stale); 1 if more
+ * remain. The main loop calls this between keys, so the folder list
+ * shows at once and its numbers follow.
+ */
+int
+ui_folders_count_more(struct ui *u)
+{
+	while (u->count_next < u->nfolders) {
+		struct ui_folder *f = &u->folders[u->count_next++];
+
+		if (!f->stale)
+			continue;
+		if (store_index_folder_counts(
+		        u->s, f->id, &f->total, &f->unseen, NULL) == 0)
+			f->stale = 0;
+		u->dirty = 1;
+		break;
+	}
+	return u->count_next < u->nfolders;
+}
+
+/* The counts of folder i, now (the open folder needs its total). */
+void
+ui_folder_count(struct ui *u, size_t i)
+{
+	struct ui_folder *f = &u->folders[i];
+
+	if (f->stale &&
+	    store_index_folder_counts(
+	        u->s, f->id, &f->total, &f->unseen, NULL) == 0)
+		f->stale = 0;
+}
+
 void
 ui_folders_load(struct ui *u)
 {
 	int64_t open_id = u->nfolders ? u->folders[u->fcur].id : 0;
 	int64_t sel_id = u->nfolders ? u->folders[u->fsel].id : 0;
-	size_t i, j;
+	struct ui_folder *old = u->folders;
+	size_t i, j, k, nold = u->nfolders;
 
 	accounts_update(u);
-	for (i = 0; i < u->nfolders; i++)
-		free(u->folders[i].name);
-	free(u->folders);
 	u->folders = NULL;
 	u->nfolders = 0;
 	for (i = 0; i < u->naccts; i++) {
@@ -90,7 +122,8 @@ ui_folders_load(struct ui *u)
 		size_t n = 0;
 
 		if (u->accts[i].id <= 0 ||
-		    store_folder_list(u->s, u->accts[i].id, &v, &n, NULL) != 0)
+		    store_index_folder_names(
+		        u->s, u->accts[i].id, &v, &n, NULL) != 0)
 			continue;
 		u->folders = xreallocarray(
 		    u->folders, u->nfolders + n, sizeof *u->folders);
@@ -101,11 +134,22 @@ ui_folders_load(struct ui *u)
 			f->id = v[j].id;
 			f->name = v[j].name;
 			v[j].name = NULL;
-			f->total = v[j].total;
-			f->unseen = v[j].unseen;
+			/* Show the last counts until the new ones come. */
+			f->total = f->unseen = -1;
+			for (k = 0; k < nold; k++) {
+				if (old[k].id == f->id) {
+					f->total = old[k].total;
+					f->unseen = old[k].unseen;
+				}
+			}
+			f->stale = 1;
 		}
 		store_folder_list_free(v, n);
 	}
+	for (k = 0; k < nold; k++)
+		free(old[k].name);
+	free(old);
+	u->count_next = 0;
 	u->fcur = u->fsel = 0;
 	for (i = 0; i < u->nfolders; i++) {
 		if (u->folders[i].id == open_id)

@@ -36,49 +36,52 @@ ui_index_free(struct ui *u)
 #define FIRST_CHUNK 512
 #define CHUNK 8192
 
-/* The index came out shorter than counted (mail left meanwhile): close
- * the gap at the front. */
+/*
+ * Prepend rows older than the loaded ones (ids and keys come nearest
+ * first). Positions count from the oldest loaded row, so the cursor and
+ * the window move down by what was added and stay on their messages.
+ */
 static void
-index_shift(struct ui *u)
+index_prepend(struct ui *u, const int64_t *ids, const int64_t *keys, size_t got)
 {
-	size_t gap = u->lo;
+	size_t i;
 
-	memmove(u->ids, u->ids + gap, (u->nids - gap) * sizeof *u->ids);
-	u->nids -= gap;
-	u->cur = u->cur >= gap ? u->cur - gap : 0;
-	u->top = u->top >= gap ? u->top - gap : 0;
-	u->lo = 0;
-	u->partial = 0;
+	if (got == 0)
+		return;
+	u->ids = xreallocarray(u->ids, u->nids + got, sizeof *u->ids);
+	memmove(u->ids + got, u->ids, u->nids * sizeof *u->ids);
+	for (i = 0; i < got; i++)
+		u->ids[got - 1 - i] = ids[i];
+	u->nids += got;
+	if (u->nids > got) {
+		u->cur += got;
+		u->top += got;
+	}
+	u->lo_key = keys[got - 1];
+	u->lo_id = ids[got - 1];
 }
 
 int
 ui_index_more(struct ui *u)
 {
 	int64_t ids[CHUNK], keys[CHUNK];
-	size_t want, got = 0, i;
+	size_t got = 0;
 	char *cause = NULL;
 
 	if (!u->partial)
 		return 0;
-	want = u->lo < CHUNK ? u->lo : CHUNK;
-	if (want == 0 ||
-	    store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
-	        u->lo_key, u->lo_id, want, ids, keys, &got, &cause) != 0) {
+	if (store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
+	        u->lo_key, u->lo_id, CHUNK, ids, keys, &got, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
 		free(cause);
-		index_shift(u);
-		return 0;
+		got = 0;
 	}
-	for (i = 0; i < got; i++)
-		u->ids[u->lo - 1 - i] = ids[i];
-	u->lo -= got;
-	if (got > 0) {
-		u->lo_key = keys[got - 1];
-		u->lo_id = ids[got - 1];
-	}
-	if (got < want || u->lo == 0) {
-		index_shift(u);
+	index_prepend(u, ids, keys, got);
+	if (got < CHUNK) {
+		u->partial = 0;
 		ui_log(u, "index-complete rows=%zu", u->nids);
 	}
+	u->dirty = 1;
 	return u->partial;
 }
 
@@ -91,22 +94,19 @@ ui_index_complete(struct ui *u)
 
 /*
  * Open the default views (date or size order, oldest first) from the end
- * the cursor starts at: count, load a screenful or so, and leave the
- * rest to ui_index_more() between keys.
+ * the cursor starts at: a screenful or so now, the rest from
+ * ui_index_more() between keys. Nothing is counted first.
  */
 static int
 index_load_partial(struct ui *u)
 {
-	int64_t ids[FIRST_CHUNK], keys[FIRST_CHUNK], n;
-	size_t want, got = 0, i;
+	int64_t ids[FIRST_CHUNK], keys[FIRST_CHUNK];
+	size_t got = 0;
 	char *cause = NULL;
 
-	/* The folder list counted it a moment ago; if mail came or went
-	 * since, the store's data_version changes and the index reloads. */
-	n = u->folders[u->fcur].total;
-	want = (size_t)n < FIRST_CHUNK ? (size_t)n : FIRST_CHUNK;
 	if (store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
-	        INT64_MAX, INT64_MAX, want, ids, keys, &got, &cause) != 0) {
+	        INT64_MAX, INT64_MAX, FIRST_CHUNK, ids, keys, &got,
+	        &cause) != 0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 		return -1;
@@ -114,18 +114,10 @@ index_load_partial(struct ui *u)
 	free(u->ids);
 	free(u->depth);
 	u->depth = NULL;
-	u->nids = (size_t)n;
-	u->ids = xcalloc(u->nids ? u->nids : 1, sizeof *u->ids);
-	for (i = 0; i < got; i++)
-		u->ids[u->nids - 1 - i] = ids[i];
-	u->lo = u->nids - got;
-	u->partial = 1;
-	if (got > 0) {
-		u->lo_key = keys[got - 1];
-		u->lo_id = ids[got - 1];
-	}
-	if (got < want || u->lo == 0)
-		index_shift(u);
+	u->ids = NULL;
+	u->nids = 0;
+	index_prepend(u, ids, keys, got);
+	u->partial = got == FIRST_CHUNK;
 	return 0;
 }
 
@@ -138,10 +130,7 @@ ui_index_row(struct ui *u, size_t pos)
 
 	if (pos >= u->nids)
 		return NULL;
-	if (u->partial && pos < u->lo)
-		ui_index_complete(u);
-	if (pos >= u->nids)
-		return NULL;
+
 	id = u->ids[pos];
 	r = &u->cache[(uint64_t)id % UI_ROWCACHE];
 	if (r->id == id)
@@ -283,7 +272,6 @@ ui_index_load(struct ui *u, int keep)
 		return;
 	}
 	u->partial = 0;
-	u->lo = 0;
 	if (u->threaded && u->limit == NULL && u->sort == STORE_SORT_DATE) {
 		if (index_thread(u) != 0)
 			return;
@@ -535,6 +523,10 @@ ui_index_key(struct ui *u, enum ui_fn fn)
 {
 	size_t page = LINES > 4 ? (size_t)LINES - 3 : 1;
 
+	/* Going up past what is loaded needs the rest of the folder. */
+	if (u->partial &&
+	    (fn == UI_FN_FIRST || fn == UI_FN_NEXT_UNREAD || u->cur < page + 1))
+		ui_index_complete(u);
 	switch (fn) {
 	case UI_FN_NEXT:
 		if (u->cur + 1 < u->nids)

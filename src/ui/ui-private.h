@@ -118,7 +118,8 @@ struct ui_folder {
 	size_t account;
 	int64_t id;
 	char *name;
-	int64_t total, unseen;
+	int64_t total, unseen; /* -1 until counted */
+	int stale; /* counts to be taken again */
 };
 
 /* The row cache: the rows on screen, keyed by message id. */
@@ -157,6 +158,7 @@ struct ui {
 	size_t nfolders;
 	size_t fcur; /* open folder */
 	size_t fsel; /* sidebar cursor */
+	size_t count_next; /* next folder ui_folders_count_more() counts */
 	int folders_focus;
 	int sidebar;
 
@@ -168,10 +170,9 @@ struct ui {
 	int reverse;
 	int threaded;
 	char *limit;
-	/* While partial, only ids[lo..nids) are loaded; (lo_key, lo_id)
-	 * is the sort key of ids[lo], where the next chunk continues. */
+	/* While partial, older rows than ids[0] are still to be loaded;
+	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues. */
 	int partial;
-	size_t lo;
 	int64_t lo_key, lo_id;
 	struct store_index_row cache[UI_ROWCACHE];
 
@@ -237,6 +238,8 @@ void ui_folders_free(struct ui *u);
 void ui_folders_draw(struct ui *u, int y, int x, int h, int w);
 int ui_folders_key(struct ui *u, enum ui_fn fn);
 void ui_folder_open(struct ui *u, size_t i);
+int ui_folders_count_more(struct ui *u);
+void ui_folder_count(struct ui *u, size_t i);
 /* "account/folder" of the open folder, malloc'd. */
 char *ui_folder_spec(struct ui *u, size_t i);
 ssize_t ui_folder_find(struct ui *u, size_t account, const char *name);

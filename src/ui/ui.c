@@ -313,8 +313,14 @@ draw_status(struct ui *u)
 	buf_init(&b, 0);
 	if (f != NULL) {
 		a = &u->accts[f->account];
-		buf_printf(&b, "-- %s/%s  [%lld msgs, %lld new", a->name,
-		    f->name, (long long)f->total, (long long)f->unseen);
+		if (f->total >= 0)
+			buf_printf(&b, "-- %s/%s  [%lld msgs", a->name, f->name,
+			    (long long)f->total);
+		else
+			buf_printf(&b, "-- %s/%s  [%zu%s msgs", a->name,
+			    f->name, u->nids, u->partial ? "+" : "");
+		if (f->unseen >= 0)
+			buf_printf(&b, ", %lld new", (long long)f->unseen);
 		if (u->limit != NULL)
 			buf_printf(
 			    &b, ", %zu shown, limit: %s", u->nids, u->limit);
@@ -506,6 +512,8 @@ ui_check_store(struct ui *u)
 	total = u->nfolders ? u->folders[u->fcur].total : 0;
 	open = u->nfolders ? u->folders[u->fcur].id : 0;
 	ui_folders_load(u);
+	if (u->nfolders > 0)
+		ui_folder_count(u, u->fcur);
 	ui_index_load(u, 1);
 	if (u->nfolders && u->folders[u->fcur].id == open &&
 	    u->folders[u->fcur].total > total) {
@@ -576,7 +584,7 @@ handle_key(struct ui *u, int key)
 static int
 ui_loop(struct ui *u)
 {
-	int first = 1;
+	int first = 1, busy;
 
 	while (!u->quit) {
 		struct pollfd pfd[2];
@@ -595,7 +603,8 @@ ui_loop(struct ui *u)
 		pfd[1].fd = u->evpipe[0];
 		pfd[1].events = POLLIN;
 		/* A partly loaded index goes on loading between keys. */
-		if (poll(pfd, 2, u->partial ? 0 : 1000) < 0 && errno != EINTR)
+		busy = u->partial || u->count_next < u->nfolders;
+		if (poll(pfd, 2, busy ? 0 : 1000) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN)
 			ui_events_drain(u);
@@ -619,6 +628,8 @@ ui_loop(struct ui *u)
 			break;
 		if (u->partial && !ui_index_more(u))
 			u->dirty = 1;
+		else if (!u->partial && u->count_next < u->nfolders)
+			ui_folders_count_more(u);
 	}
 	return 0;
 }
