@@ -334,7 +334,7 @@ draw_status(struct ui *u)
 			buf_printf(&b, "  quota %s/%s", used, lim);
 		}
 		if (a->drv == NULL)
-			buf_adds(&b, "  local");
+			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
 		else if (a->syncing && a->total > 0) {
 			char bar[21];
 			uint64_t done = a->done > a->total ? a->total : a->done;
@@ -664,7 +664,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 {
 	struct ui u;
 	char *cause = NULL;
-	int status = TERN_EXIT_OK;
+	int status = TERN_EXIT_OK, saved_stderr = -1, errfd;
 
 	memset(&u, 0, sizeof u);
 	u.t = t;
@@ -708,6 +708,16 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		fcntl(u.evpipe[i], F_SETFL,
 		    fcntl(u.evpipe[i], F_GETFL) | O_NONBLOCK);
 
+	/* Whatever a driver or library prints on stderr must not land on
+	 * the screen: it goes to the log (or nowhere) until the end. */
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	errfd =
+	    u.log != NULL ? dup(fileno(u.log)) : open("/dev/null", O_WRONLY);
+	if (errfd >= 0) {
+		dup2(errfd, STDERR_FILENO);
+		close(errfd);
+	}
 	initscr();
 	cbreak();
 	noecho();
@@ -734,6 +744,11 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	ui_loop(&u);
 	ui_workers_stop(&u);
 	endwin();
+	if (saved_stderr >= 0) {
+		fflush(stderr);
+		dup2(saved_stderr, STDERR_FILENO);
+		close(saved_stderr);
+	}
 	ui_log(&u, "exit peak-rss-kib=%ld", peak_rss_kib());
 out:
 	ui_pager_free(&u);

@@ -300,5 +300,53 @@ class Store(UiCase):
         db.close()
 
 
+class Offline(UiCase):
+    """An IMAP account whose server is not there: the store is usable,
+    the status line says offline, changes wait in the queue and quitting
+    asks about them."""
+
+    def test_offline_changes_pending(self):
+        port = ternlib.free_ports(1)[0]
+        self.t.write_rc("account work\n protocol imap\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n password x\n"
+                        % port)
+        os.chmod(self.t.rc, 0o600)
+        self.t.out("ls", "work")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'work'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        db.execute("UPDATE folder SET uidvalidity = 7 WHERE account_id = ?",
+                   (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        for i in range(3):
+            db.execute("INSERT INTO message (folder_id, uid, uidvalidity,"
+                       " flags, date, from_, subject) VALUES"
+                       " (?, ?, 7, 0, ?, 'Carol <c@example.org>', ?)",
+                       (fid, 10 + i, 1700000000 + i, "Stored %d" % i))
+        db.commit()
+        db.close()
+        s = self.start()
+        t = s.wait("work/INBOX  [3 msgs")
+        s.wait("offline")
+        self.assertIn("Stored 2", t)
+        # A body never downloaded says so instead of hanging.
+        s.keys("Enter")
+        t = s.wait("Subject: Stored 2")
+        self.assertTrue("loading" in t or "not downloaded yet" in t, t)
+        s.keys("q", "F")
+        s.wait(">N!")
+        s.keys("q")
+        s.wait("not on the server yet")
+        s.keys("n")
+        s.wait("[3 msgs")
+        s.keys("q")
+        s.wait("not on the server yet")
+        s.keys("y")
+        s.wait("EXIT=0")
+
+
 if __name__ == "__main__":
     ternlib.main()
