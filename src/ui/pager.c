@@ -24,18 +24,31 @@ ui_pager_free(struct ui *u)
 	memset(&u->pager, 0, sizeof u->pager);
 }
 
-/* Cut the text into lines no wider than w columns. */
+/* Append a line start to the pager's table. */
+static void
+line_add(struct ui_pager *p, size_t *cap, size_t off)
+{
+	if (p->nlines == *cap)
+		p->lines = xreallocarray(p->lines, *cap *= 2, sizeof *p->lines);
+	p->lines[p->nlines++] = off;
+}
+
+/*
+ * Cut the text into lines no wider than w columns, at the last space
+ * when there is one (a word longer than the line is cut where it must).
+ */
 static void
 pager_wrap(struct ui_pager *p, int w)
 {
 	const char *s = p->text;
-	size_t n = 0, cap = 64, i = 0, len = strlen(s);
+	size_t cap = 64, i = 0, len = strlen(s), start = 0, brk = 0;
 	mbstate_t mbs;
-	int col = 0;
+	int col = 0, brkcol = 0;
 
 	free(p->lines);
 	p->lines = xreallocarray(NULL, cap, sizeof *p->lines);
-	p->lines[n++] = 0;
+	p->nlines = 0;
+	line_add(p, &cap, 0);
 	memset(&mbs, 0, sizeof mbs);
 	while (i < len) {
 		wchar_t wc;
@@ -51,25 +64,33 @@ pager_wrap(struct ui_pager *p, int w)
 		if (cw < 0)
 			cw = 1;
 		if (wc != L'\n' && col + cw > w && col > 0) {
-			if (n == cap)
-				p->lines = xreallocarray(
-				    p->lines, cap *= 2, sizeof *p->lines);
-			p->lines[n++] = i;
-			col = 0;
+			if (brk > start && wc != L' ') {
+				/* Break after the last space. */
+				line_add(p, &cap, brk);
+				col -= brkcol;
+				start = brk;
+			} else {
+				line_add(p, &cap, i);
+				col = 0;
+				start = i;
+			}
+			brk = start;
 		}
 		i += r;
 		if (wc == L'\n') {
 			if (i >= len)
 				break;
-			if (n == cap)
-				p->lines = xreallocarray(
-				    p->lines, cap *= 2, sizeof *p->lines);
-			p->lines[n++] = i;
+			line_add(p, &cap, i);
 			col = 0;
-		} else
+			start = brk = i;
+		} else {
 			col += cw;
+			if (wc == L' ') {
+				brk = i;
+				brkcol = col;
+			}
+		}
 	}
-	p->nlines = n;
 	p->width = w;
 }
 
