@@ -264,6 +264,8 @@ ui_index_load(struct ui *u, int keep)
 	char *cause = NULL;
 	uint64_t t = ui_now_us();
 
+	size_t row = u->cur >= u->top ? u->cur - u->top : 0, oldcur = u->cur;
+
 	if (keep && u->cur < u->nids)
 		keep_id = u->ids[u->cur];
 	ui_index_cache_clear(u);
@@ -275,10 +277,31 @@ ui_index_load(struct ui *u, int keep)
 	if (u->threaded && u->limit == NULL && u->sort == STORE_SORT_DATE) {
 		if (index_thread(u) != 0)
 			return;
-	} else if (keep_id == 0 && u->limit == NULL && !u->reverse &&
+	} else if (u->limit == NULL && !u->reverse &&
 	    (u->sort == STORE_SORT_DATE || u->sort == STORE_SORT_SIZE)) {
 		if (index_load_partial(u) != 0)
 			return;
+		if (keep_id != 0) {
+			/* Load from the end until the cursor's message is
+			 * in; it is usually near the end. */
+			u->cur = u->top = 0;
+			for (;;) {
+				for (i = u->nids; i > 0; i--) {
+					if (u->ids[i - 1] == keep_id)
+						break;
+				}
+				if (i > 0 || !u->partial)
+					break;
+				ui_index_more(u);
+			}
+			u->cur = i > 0         ? i - 1
+			    : oldcur < u->nids ? oldcur
+			    : u->nids          ? u->nids - 1
+			                       : 0;
+			u->top = u->cur >= row ? u->cur - row : 0;
+			keep_id = 0;
+			goto done;
+		}
 	} else {
 		if (store_index_ids(u->s, u->folders[u->fcur].id, u->sort,
 		        u->limit, &ids, &n, &cause) != 0) {
@@ -308,8 +331,10 @@ ui_index_load(struct ui *u, int keep)
 		}
 		if (i == u->nids && u->cur >= u->nids)
 			u->cur = u->nids ? u->nids - 1 : 0;
+		u->top = u->cur >= row ? u->cur - row : 0;
 	} else
 		u->cur = u->nids && !u->reverse ? u->nids - 1 : 0;
+done:
 	ui_log(u, "index-load rows=%zu%s %.3f ms", u->nids,
 	    u->partial ? " partial" : "", (double)(ui_now_us() - t) / 1000);
 	u->dirty = 1;
