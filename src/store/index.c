@@ -188,17 +188,26 @@ store_index_row(
 	return store_error(s, "reading a message", cause);
 }
 
-/* The last message id of a References: header, malloc'd, or NULL. */
-static char *
-last_ref(const char *refs)
+uint64_t
+store_index_msgid_hash(const char *s, size_t len)
 {
-	const char *open, *close;
+	uint64_t h = 1469598103934665603ULL;
 
-	if (refs == NULL || (open = strrchr(refs, '<')) == NULL)
-		return NULL;
-	if ((close = strchr(open, '>')) == NULL)
-		return NULL;
-	return xstrndup(open, (size_t)(close - open + 1));
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* The hash of the last <...> in s, or 0. */
+static uint64_t
+last_ref_hash(const unsigned char *us)
+{
+	const char *s = (const char *)us, *open, *close;
+
+	if (s == NULL || (open = strrchr(s, '<')) == NULL ||
+	    (close = strchr(open, '>')) == NULL)
+		return 0;
+	return store_index_msgid_hash(open, (size_t)(close - open + 1));
 }
 
 int
@@ -218,7 +227,7 @@ store_index_thread_keys(struct store *s, int64_t folder_id,
 	sqlite3_bind_int64(st, 1, folder_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_thread_key *k;
-		char *irt;
+		const unsigned char *mid;
 
 		if (nk == cap) {
 			cap = cap ? cap * 2 : 1024;
@@ -227,32 +236,22 @@ store_index_thread_keys(struct store *s, int64_t folder_id,
 		k = &kv[nk++];
 		k->id = sqlite3_column_int64(st, 0);
 		k->date = sqlite3_column_int64(st, 1);
-		k->message_id = store_column_text(st, 2);
-		irt = store_column_text(st, 3);
-		k->parent = last_ref(irt);
-		free(irt);
-		if (k->parent == NULL)
-			k->parent =
-			    last_ref((const char *)sqlite3_column_text(st, 4));
+		mid = sqlite3_column_text(st, 2);
+		k->msgid = mid ? store_index_msgid_hash((const char *)mid,
+		                     strlen((const char *)mid))
+		               : 0;
+		if ((k->parent = last_ref_hash(sqlite3_column_text(st, 3))) ==
+		    0)
+			k->parent = last_ref_hash(sqlite3_column_text(st, 4));
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		store_index_thread_keys_free(kv, nk);
+		free(kv);
 		return store_error(s, "threading the folder", cause);
 	}
 	*v = kv;
 	*n = nk;
 	return 0;
-}
-
-void
-store_index_thread_keys_free(struct store_thread_key *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].message_id);
-		free(v[i].parent);
-	}
-	free(v);
 }
 
 int

@@ -144,16 +144,6 @@ ui_index_row(struct ui *u, size_t pos)
 	return r;
 }
 
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /*
  * Thread the folder: a message's parent is the message its In-Reply-To
  * (or last Reference) names, when that one is older in date order (which
@@ -174,6 +164,7 @@ index_thread(struct ui *u)
 		free(cause);
 		return -1;
 	}
+	ui_log(u, "thread-keys n=%zu", n);
 	for (cap = 16; cap < n * 2; cap *= 2)
 		;
 	tab = xcalloc(cap, sizeof *tab); /* index + 1, 0 empty */
@@ -184,11 +175,10 @@ index_thread(struct ui *u)
 	for (i = 0; i < n; i++) {
 		size_t h, p = 0;
 
-		if (k[i].parent != NULL) {
-			for (h = hash_str(k[i].parent) & (cap - 1); tab[h];
+		if (k[i].parent != 0) {
+			for (h = k[i].parent & (cap - 1); tab[h];
 			     h = (h + 1) & (cap - 1)) {
-				if (strcmp(k[tab[h] - 1].message_id,
-				        k[i].parent) == 0) {
+				if (k[tab[h] - 1].msgid == k[i].parent) {
 					p = tab[h];
 					break;
 				}
@@ -202,11 +192,10 @@ index_thread(struct ui *u)
 				next[last[p - 1] - 1] = i + 1;
 			last[p - 1] = i + 1;
 		}
-		if (k[i].message_id != NULL) {
-			for (h = hash_str(k[i].message_id) & (cap - 1); tab[h];
+		if (k[i].msgid != 0) {
+			for (h = k[i].msgid & (cap - 1); tab[h];
 			     h = (h + 1) & (cap - 1)) {
-				if (strcmp(k[tab[h] - 1].message_id,
-				        k[i].message_id) == 0)
+				if (k[tab[h] - 1].msgid == k[i].msgid)
 					break;
 			}
 			if (tab[h] == 0)
@@ -215,6 +204,7 @@ index_thread(struct ui *u)
 	}
 	free(u->ids);
 	free(u->depth);
+	ui_log(u, "thread-linked");
 	u->ids = xcalloc(n ? n : 1, sizeof *u->ids);
 	u->depth = xcalloc(n ? n : 1, 1);
 	stack = xcalloc(n ? n : 1, sizeof *stack);
@@ -246,7 +236,7 @@ index_thread(struct ui *u)
 		}
 	}
 	u->nids = out;
-	store_index_thread_keys_free(k, n);
+	free(k);
 	free(tab);
 	free(parent);
 	free(first);

@@ -110,9 +110,10 @@ test_index(void)
 	CHECK(store_index_row(s, 999999, &r, &cause) == 0);
 
 	CHECK(store_index_thread_keys(s, f, &k, &n, &cause) == 0);
-	CHECK(n == 4 && k[0].id == b && k[0].parent != NULL &&
-	    strcmp(k[0].parent, "<a@x>") == 0);
-	store_index_thread_keys_free(k, n);
+	CHECK(n == 4 && k[0].id == b &&
+	    k[0].parent == store_index_msgid_hash("<a@x>", 5) &&
+	    k[3].msgid == k[0].parent && k[1].parent == k[0].msgid);
+	free(k);
 
 	CHECK(store_index_folder_names(s, acct, &fv, &n, &cause) == 0);
 	CHECK(n == 2 && strcmp(fv[0].name, "INBOX") == 0 && fv[0].total == -1);
