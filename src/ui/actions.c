@@ -98,6 +98,9 @@ flag_current(struct ui *u, unsigned add, unsigned del)
 	}
 	store_index_row_clear(&r);
 	u->changes = 1;
+	/* The account's worker replays the queued change now. */
+	if (ret == 0 && u->nfolders > 0)
+		ui_worker_sync_now(u, u->folders[u->fcur].account);
 	ui_index_cache_clear(u);
 	u->data_version = store_data_version(u->s);
 	return ret;
@@ -163,8 +166,10 @@ save_message(struct ui *u)
 		else if (core_move(u->t, &ref, &r.uid, 1, to, &cause) != 0) {
 			ui_message(u, 1, "%s", cause);
 			free(cause);
-		} else
+		} else {
 			ui_message(u, 0, "Moved to %s", to);
+			ui_worker_sync_now(u, u->folders[u->fcur].account);
+		}
 		folder_ref_clear(&ref);
 	}
 	store_index_row_clear(&r);
@@ -292,6 +297,10 @@ ui_act(struct ui *u, enum ui_fn fn)
 		return;
 	switch (fn) {
 	case UI_FN_NONE:
+		break;
+	case UI_FN_MARK_SEEN:
+		if (u->mode == UI_PAGER)
+			mark_seen(u);
 		break;
 	case UI_FN_OPEN:
 		if (u->mode == UI_INDEX)

@@ -66,6 +66,7 @@ static const struct {
 	    "show all header fields or the usual few" },
 	[UI_FN_NEXT_FOLDER] = { "next-folder", "open the next folder" },
 	[UI_FN_PREV_FOLDER] = { "previous-folder", "open the previous folder" },
+	[UI_FN_MARK_SEEN] = { "mark-read", "mark the message read" },
 };
 
 static const char *const map_names[UI_MAP_COUNT] = { "index", "pager",
@@ -298,7 +299,8 @@ ui_keys_init(struct ui *u)
 		int m;
 
 		for (j = 0; j < UI_FN_COUNT; j++) {
-			if (strcmp(fns[j].name, b->function) == 0)
+			if (fns[j].name != NULL &&
+			    strcmp(fns[j].name, b->function) == 0)
 				fn = (enum ui_fn)j;
 		}
 		for (m = 0; m < UI_MAP_COUNT; m++) {

@@ -76,6 +76,7 @@ enum ui_fn {
 	UI_FN_FULL_HEADERS,
 	UI_FN_NEXT_FOLDER,
 	UI_FN_PREV_FOLDER,
+	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
 

@@ -27,6 +27,7 @@ struct ui_worker {
 	int wake[2];
 	pthread_mutex_t lock;
 	int stop;
+	int woken; /* wake() was called since the sync began */
 	int64_t *fetch;
 	size_t nfetch;
 	uint64_t last_progress;
@@ -114,6 +115,7 @@ worker_main(void *arg)
 	struct ui_worker *w = arg;
 	const struct driver_ops *drv = w->drv;
 	uint64_t backoff = 0;
+	int woken;
 
 	for (;;) {
 		struct sync_opts o;
@@ -150,11 +152,19 @@ worker_main(void *arg)
 		o.wakefd = w->wake[0];
 		post_new(w, UI_EV_PROGRESS, 0, xstrdup("connecting"));
 		r = drv->sync(&w->t, w->rc, &o, &summary, &cause);
+		pthread_mutex_lock(&w->lock);
+		woken = w->woken;
+		w->woken = 0;
+		pthread_mutex_unlock(&w->lock);
 		drain(w->wake[0]);
 		if (r == 0) {
 			post_new(w, UI_EV_SYNCED, 0, summary);
 			backoff = 0;
-			worker_wait(w, RESYNC_MS);
+			/* Woken (a change to replay, a body to fetch): go on
+			 * at once. A driver that returned by itself (no
+			 * watching) syncs again after a while. */
+			if (!woken)
+				worker_wait(w, RESYNC_MS);
 		} else {
 			post_new(w, UI_EV_ERROR, 0,
 			    cause ? cause : xstrdup("sync failed"));
@@ -174,6 +184,9 @@ wake(struct ui_worker *w)
 {
 	char c = 'w';
 
+	pthread_mutex_lock(&w->lock);
+	w->woken = 1;
+	pthread_mutex_unlock(&w->lock);
 	if (write(w->wake[1], &c, 1) < 0 && errno != EAGAIN)
 		return;
 }
@@ -339,6 +352,8 @@ ui_events_drain(struct ui *u)
 				u->pager.failed =
 				    ev->kind == UI_EV_FETCH_FAILED;
 				ui_pager_reload(u);
+				if (!u->pager.failed)
+					ui_act(u, UI_FN_MARK_SEEN);
 			}
 			ui_index_cache_clear(u);
 			break;

@@ -2,7 +2,9 @@
 terminal, keys sent with send-keys, the screen read with capture-pane."""
 
 import os
+import imaplib
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -59,6 +61,19 @@ class Screen:
                 raise AssertionError("waited %ss for %r %s; screen:\n%s" %
                                      (timeout, what,
                                       "to go" if absent else "", t))
+            time.sleep(0.05)
+
+    def cursor_line(self):
+        lines = [x for x in self.text().splitlines() if "│>" in x]
+        return lines[0] if lines else ""
+
+    def wait_cursor(self, what, timeout=10):
+        """Wait until the index cursor's line shows what."""
+        end = time.time() + timeout
+        while what not in self.cursor_line():
+            if time.time() > end:
+                raise AssertionError("cursor not on %r; screen:\n%s" %
+                                     (what, self.text()))
             time.sleep(0.05)
 
     def resize(self, width, height):
@@ -284,6 +299,7 @@ class Store(UiCase):
         # ESC from a subject is shown, never sent to the terminal.
         self.assertIn("Hello ^[[31m49", t)
         s.keys("k", "k")
+        s.wait_cursor("Hello ^[[31m47")
         # Mail arriving (another connection commits) keeps the cursor
         # on its message.
         before = [x for x in s.text().splitlines() if "│>" in x][0]
@@ -335,7 +351,8 @@ class Offline(UiCase):
         # A body never downloaded says so instead of hanging.
         s.keys("Enter")
         t = s.wait("Subject: Stored 2")
-        self.assertTrue("loading" in t or "not downloaded yet" in t, t)
+        self.assertTrue("loading" in t or "not downloaded yet" in t or
+                        "could not be downloaded" in t, t)
         s.keys("q", "F")
         s.wait(">N!")
         s.keys("q")
@@ -346,6 +363,133 @@ class Offline(UiCase):
         s.wait("not on the server yet")
         s.keys("y")
         s.wait("EXIT=0")
+
+
+USERS = {"u%d" % i: "pw%d" % i for i in range(6)}
+
+
+class Imap(UiCase):
+    """The client on an IMAP account of a real Dovecot: the worker syncs
+    while the index is open, bodies come when a message is opened, flags,
+    deletes and moves reach the server, IDLE pushes new mail."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = ternlib.Dovecot(users=USERS)
+        cls.dovecot.start()
+        cls.next_user = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.cleanup()
+
+    def setUp(self):
+        super().setUp()
+        cls = type(self)
+        self.user = "u%d" % cls.next_user
+        cls.next_user += 1
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user))
+
+    def deliver(self, n, folder="INBOX", **kw):
+        return self.dovecot.deliver(ternlib.make_message(n, **kw),
+                                    user=self.user, folder=folder)
+
+    def imap(self):
+        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
+                              ssl_context=ctx)
+        c.login(self.user, USERS[self.user])
+        return c
+
+    def server_flags(self, folder="INBOX"):
+        c = self.imap()
+        try:
+            c.select(folder)
+            typ, data = c.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS"
+                                " (SUBJECT)])")
+            out = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    subj = item[1].decode().strip().split(": ", 1)[1]
+                    out[subj] = item[0].decode()
+            return out
+        finally:
+            c.logout()
+
+    def until(self, pred, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            v = pred()
+            if v:
+                return v
+            time.sleep(0.1)
+        self.fail("condition not met in %ss" % timeout)
+
+    def test_read_flag_delete_move_idle(self):
+        for i in range(1, 4):
+            self.deliver(i, body="Body of message %d.\n" % i)
+        self.deliver(10, folder="Archive")
+        s = self.start()
+        # The worker syncs while the client is up; the index appears.
+        t = s.wait("acct/INBOX  [3 msgs", timeout=20)
+        s.wait("Message 3")
+        s.wait("online")
+        self.assertIn("Archive", s.text())
+        # Reading fetches the body from the server.
+        s.keys("Enter")
+        s.wait("Body of message 3.", timeout=20)
+        s.keys("q")
+        self.until(lambda: "\\Seen" in self.server_flags()["Message 3"])
+        # Flag: applied at once, then on the server.
+        s.keys("F")
+        s.wait("> !   ")
+        self.until(lambda: "\\Flagged" in
+                   self.server_flags()["Message 3"])
+        # Move the first message to Archive.
+        s.keys("g", "s")
+        s.wait("Move to folder")
+        s.literal("Archive")
+        s.keys("Enter")
+        s.wait("Message 1", absent=True)
+        self.until(lambda: "Message 1" in self.server_flags("Archive"))
+        s.wait(" Archive")
+        # Delete and purge: gone from the server.
+        s.keys("G", "d", "$")
+        s.wait("acct/INBOX  [1 msgs")
+        self.until(lambda: "Message 3" not in self.server_flags())
+        # New mail while the index is open arrives by IDLE.
+        self.deliver(7, subject="Pushed by IDLE")
+        t = s.wait("Pushed by IDLE", timeout=30)
+        self.assertIn("new message", t)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_offline_start(self):
+        dovecot = ternlib.Dovecot(users={"off": "pw"})
+        dovecot.start()
+        try:
+            dovecot.deliver(ternlib.make_message(
+                1, subject="Kept for offline", body="Readable offline.\n"),
+                user="off")
+            self.t.write_rc(self.t.account(dovecot, name="acct",
+                                           user="off"))
+            # Online once: the index, and the body of the message read.
+            s = self.start()
+            s.wait("Kept for offline", timeout=20)
+            s.keys("Enter")
+            s.wait("Readable offline.", timeout=20)
+            s.keys("q", "q")
+            s.wait("EXIT=0")
+        finally:
+            dovecot.cleanup()
+        s = self.start()
+        t = s.wait("acct/INBOX  [1 msgs")
+        self.assertIn("Kept for offline", t)
+        t = s.wait("offline", timeout=20)
+        s.keys("Enter")
+        s.wait("Readable offline.")
+        s.wait("error:")
 
 
 if __name__ == "__main__":
