@@ -21,7 +21,8 @@ class Screen:
 
     _n = 0
 
-    def __init__(self, tern, args=(), width=100, height=30, env=None):
+    def __init__(self, tern, args=(), width=100, height=30, env=None,
+                 shell=False):
         Screen._n += 1
         self.sock = "tern-ui-%d-%d" % (os.getpid(), Screen._n)
         self.tern = tern
@@ -31,11 +32,19 @@ class Screen:
         e["TERM"] = "screen-256color"
         cmd = " ".join([ternlib.TERN, "--log", self.log] + list(args))
         # The shell keeps the pane after tern exits, so its exit shows.
+        # An interactive shell (job control, for ^Z) gets the command
+        # typed in instead.
+        run = "bash --norc --noprofile -i" if shell else \
+            "%s; echo EXIT=$?; sleep 60" % cmd
         subprocess.run([TMUX, "-L", self.sock, "-f", "/dev/null",
                         "new-session", "-d", "-x", str(width), "-y",
-                        str(height),
-                        "%s; echo EXIT=$?; sleep 60" % cmd],
-                       env=e, check=True)
+                        str(height), run], env=e, check=True)
+        if shell:
+            end = time.time() + 10
+            while not self.text().strip() and time.time() < end:
+                time.sleep(0.05)  # the prompt
+            self.literal(cmd + "; echo EXIT=$?")
+            self.keys("Enter")
 
     def text(self):
         r = subprocess.run([TMUX, "-L", self.sock, "capture-pane", "-p"],
@@ -213,6 +222,21 @@ class Demo(UiCase):
         s.wait("INBOX")
         t = s.text()
         self.assertNotIn("EXIT", t)
+
+    def test_suspend_and_resume(self):
+        s = self.start("--demo", shell=True)
+        s.wait("local/INBOX  [240")
+        s.keys("C-z")
+        t = s.wait("Stopped")
+        self.assertNotIn("local/INBOX  [240", t)
+        s.literal("fg")
+        s.keys("Enter")
+        s.wait("local/INBOX  [240")
+        s.keys("j")
+        s.keys("q")
+        # The shell is back (its "; echo" ran when tern stopped).
+        s.wait("local/INBOX  [240", absent=True)
+        self.wait_log("peak-rss")
 
     def wait_log(self, what, timeout=5):
         end = time.time() + timeout
