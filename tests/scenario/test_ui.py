@@ -489,6 +489,23 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_pop3_download_read_delete(self):
+        self.t.write_rc(self.t.account(self.dovecot, name="home",
+                                       protocol="pop3", user=self.user))
+        for i in range(1, 3):
+            self.deliver(i, body="POP3 body %d.\n" % i)
+        s = self.start()
+        s.wait("home/INBOX  [2 msgs", timeout=20)
+        # Downloaded and deleted on the server (keep no, the default).
+        self.until(lambda: self.dovecot.count(self.user) == 0)
+        s.keys("Enter")
+        s.wait("POP3 body 2.")
+        s.keys("q", "d", "$")
+        s.wait("home/INBOX  [1 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.assertNotIn("Message 2", self.t.out("ls", "home/INBOX"))
+
     def test_offline_start(self):
         dovecot = ternlib.Dovecot(users={"off": "pw"})
         dovecot.start()
