@@ -209,6 +209,71 @@ demo_folder(struct demo *d, const char *name, int n, int threaded,
 	return 0;
 }
 
+static const char welcome_body[] =
+    "Welcome to the tern demo.\r\n"
+    "\r\n"
+    "Everything here is generated: try every key, nothing is sent anywhere\r\n"
+    "and the demo is made afresh each time it starts.\r\n"
+    "\r\n"
+    "  j k        next / previous message (here: scroll)\r\n"
+    "  J K        next / previous message without leaving the pager\r\n"
+    "  q          back to the index; q again quits\r\n"
+    "  c          the folder list; ] and [ open the next and previous\r\n"
+    "  / n        search; l limits the index to what matches\r\n"
+    "  d u $      delete, undelete, purge\r\n"
+    "  s F N      move to a folder, flag, toggle new\r\n"
+    "  o t        sort order, threads\r\n"
+    "  ?          every key as bound now\r\n"
+    "\r\n"
+    "The file attached below can be saved or opened from the pager.\r\n"
+    "When you are ready for your own mail, write ~/.config/tern/rc as\r\n"
+    "tern-rc(5) describes and start tern without --demo.\r\n";
+
+/* The newest message of the demo's INBOX: a letter about the keys. */
+static int
+demo_welcome(struct demo *d, char **cause)
+{
+	int64_t folder = store_folder(d->s, d->account, "INBOX", 1, cause);
+	struct store_msg m;
+	struct buf raw;
+	int64_t date = DEMO_EPOCH + 86400 * 30;
+	int ret;
+
+	if (folder < 0)
+		return -1;
+	buf_init(&raw, 0);
+	buf_adds(&raw,
+	    "From: tern <demo@tern.example>\r\n"
+	    "To: You <you@tern.example>\r\n"
+	    "Date: Wed, 21 Oct 2026 09:00:00 +0000\r\n"
+	    "Subject: Welcome to tern: a tour of the keys\r\n"
+	    "Message-ID: <welcome@tern.example>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"w1\"\r\n\r\n"
+	    "--w1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+	buf_adds(&raw, welcome_body);
+	buf_adds(&raw,
+	    "\r\n--w1\r\nContent-Type: text/plain; name=\"keys.txt\"\r\n"
+	    "Content-Disposition: attachment; filename=\"keys.txt\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "VGhlIGtleXMgb2YgdGVybiBhcmUgbGlzdGVkIGJ5ID8K\r\n"
+	    "--w1--\r\n");
+	memset(&m, 0, sizeof m);
+	m.folder_id = folder;
+	m.date = m.internaldate = m.fetched_at = date;
+	m.size = (int64_t)raw.len;
+	m.from = (char *)"tern <demo@tern.example>";
+	m.to = (char *)"You <you@tern.example>";
+	m.subject = (char *)"Welcome to tern: a tour of the keys";
+	m.message_id = (char *)"<welcome@tern.example>";
+	m.content_type = (char *)"multipart/mixed";
+	m.has_attach = 1;
+	m.has_body = 1;
+	ret = store_msg_insert(d->s, &m, raw.data, raw.len, cause);
+	buf_free(&raw);
+	return ret;
+}
+
 int
 ui_demo_create(const char *dir, char **cause)
 {
@@ -239,7 +304,8 @@ ui_demo_create(const char *dir, char **cause)
 	    demo_folder(&d, "Archive", 100, 0, DEMO_EPOCH - 86400 * 400, 0,
 	        cause) != 0 ||
 	    demo_folder(&d, "Sent", 25, 0, DEMO_EPOCH - 86400 * 20, 0, cause) !=
-	        0) {
+	        0 ||
+	    demo_welcome(&d, cause) != 0) {
 		store_rollback(d.s);
 		goto out;
 	}

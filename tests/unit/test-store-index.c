@@ -143,7 +143,7 @@ test_demo(void)
 	CHECK(n == 4);
 	if (n == 4) {
 		CHECK_STR(fv[0].name, "INBOX");
-		CHECK(fv[0].total == 240 && fv[0].unseen == 14);
+		CHECK(fv[0].total == 241 && fv[0].unseen == 15);
 	}
 	store_folder_list_free(fv, n);
 	store_close(&s);
