@@ -239,4 +239,94 @@ int store_imap_folder_state(struct store *s, int64_t folder_id,
 int store_imap_folders(struct store *s, int64_t account_id, int64_t **ids,
     char ***names, size_t *n, char **cause);
 
+/*
+ * The full-screen client's index (src/store/index.c): message ids of a
+ * folder in sort order, one light row at a time for what is on screen, and
+ * the threading keys. Only what the screen needs is ever loaded.
+ */
+enum store_sort {
+	STORE_SORT_DATE,
+	STORE_SORT_FROM,
+	STORE_SORT_SUBJECT,
+	STORE_SORT_SIZE,
+};
+
+struct store_index_row {
+	int64_t id;
+	uint32_t uid;
+	unsigned flags;
+	int64_t date;
+	int64_t size;
+	int has_attach;
+	int has_body;
+	char *from;
+	char *subject;
+};
+
+void store_index_row_clear(struct store_index_row *r);
+/*
+ * The ids of a folder's messages in sort order (ties by id). When match is
+ * not NULL only messages whose sender, subject, recipients or stored body
+ * contain it (ASCII case-insensitive) are listed. *ids is malloc'd.
+ */
+int store_index_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    const char *match, int64_t **ids, size_t *n, char **cause);
+/* How many messages a folder holds; -1 on error. */
+int64_t store_index_count(struct store *s, int64_t folder_id, char **cause);
+/*
+ * Keyset paging for the date and size orders: up to max ids that come
+ * before (key, id) in the order (key = date or size), nearest first, with
+ * each one's key in keys. INT64_MAX, INT64_MAX starts from the end.
+ */
+int store_index_ids_before(struct store *s, int64_t folder_id,
+    enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
+    int64_t *keys, size_t *n, char **cause);
+/* One row by message id: 1 found, 0 gone, -1 error. */
+int store_index_row(
+    struct store *s, int64_t id, struct store_index_row *r, char **cause);
+
+/*
+ * What threading needs of each message of a folder, oldest first: its
+ * Message-ID and its parent's (In-Reply-To, else the last References
+ * entry) as 64-bit hashes (0: none), so a 100,000-message folder threads
+ * without a string per message.
+ */
+struct store_thread_key {
+	int64_t id;
+	int64_t date;
+	uint64_t msgid;
+	uint64_t parent;
+};
+int store_index_thread_keys(struct store *s, int64_t folder_id,
+    struct store_thread_key **v, size_t *n, char **cause);
+/* The hash store_index_thread_keys uses, of a message id <...>. */
+uint64_t store_index_msgid_hash(const char *s, size_t len);
+
+/*
+ * The folders of an account like store_folder_list(), without counting
+ * their messages (total and unseen are -1): counting a big folder takes
+ * longer than a first screen may.
+ */
+int store_index_folder_names(struct store *s, int64_t account_id,
+    struct store_folder **v, size_t *n, char **cause);
+/* A folder's message and unread counts. */
+int store_index_folder_counts(struct store *s, int64_t folder_id,
+    int64_t *total, int64_t *unseen, char **cause);
+
+struct store_account_info {
+	int64_t id;
+	char *name;
+	char *protocol;
+};
+/* Every account the store knows, by id. */
+int store_account_list(
+    struct store *s, struct store_account_info **v, size_t *n, char **cause);
+void store_account_list_free(struct store_account_info *v, size_t n);
+
+/*
+ * A number that changes whenever another connection (a sync worker)
+ * commits to the database; -1 on error.
+ */
+int64_t store_data_version(struct store *s);
+
 #endif

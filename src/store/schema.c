@@ -80,6 +80,14 @@ static const char *const migrations[] = {
 	"  last_error TEXT,"
 	"  created INTEGER NOT NULL,"
 	"  sent_at INTEGER);",
+	/* 1 -> 2: the full-screen client's index. Unread counts read
+	 * (folder_id, flags) alone; each sort order of a folder is an index
+	 * walk instead of a sort of every row. */
+	"CREATE INDEX message_by_flags ON message(folder_id, flags);"
+	"CREATE INDEX message_by_from ON message(folder_id, from_ COLLATE NOCASE);"
+	"CREATE INDEX message_by_subject ON message(folder_id,"
+	"  subject COLLATE NOCASE);"
+	"CREATE INDEX message_by_size ON message(folder_id, size);",
 };
 
 int store_migrate(struct store *s, char **cause);
