@@ -32,5 +32,9 @@ int cmd_flag(struct tern *t, int argc, char **argv);
 int cmd_mv(struct tern *t, int argc, char **argv);
 int cmd_purge(struct tern *t, int argc, char **argv);
 int cmd_cat(struct tern *t, int argc, char **argv);
+int cmd_send(struct tern *t, int argc, char **argv);
+int cmd_compose(struct tern *t, int argc, char **argv);
+int cmd_reply(struct tern *t, int argc, char **argv);
+int cmd_forward(struct tern *t, int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef TERN_CORE_H
 #define TERN_CORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tern/rc.h"
@@ -82,6 +83,13 @@ struct driver_ops {
 	/* Download the raw bytes of a stored message; NULL if all are local. */
 	int (*fetch)(
 	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
+	/*
+	 * Store a copy of raw in the server's folder (APPEND), creating the
+	 * folder if missing; flags as STORE_F_*. NULL: the account keeps
+	 * copies in the store only.
+	 */
+	int (*append)(struct tern *t, struct rc_account *a, const char *folder,
+	    const char *raw, size_t len, unsigned flags, char **cause);
 };
 
 /* The driver for a protocol, or NULL if none is built in. */

@@ -329,4 +329,70 @@ void store_account_list_free(struct store_account_info *v, size_t n);
  */
 int64_t store_data_version(struct store *s);
 
+/*
+ * Outbox (src/store/outbox.c, src/store/address.c): every message to
+ * send, from queued to accepted by the server. A row is claimed (state
+ * SENDING, committed) before the SMTP transfer and marked SENT when the
+ * server accepted it; a row still SENDING when the next run looks (a
+ * crash during or right after DATA) is made UNKNOWN by the sender and is
+ * never sent again unless the user says so (store_outbox_requeue). SENT
+ * rows wait for their Sent copy and are then deleted.
+ */
+#define STORE_OUTBOX_QUEUED 0 /* to send at the next chance */
+#define STORE_OUTBOX_SENDING 1 /* a transfer is (or was) under way */
+#define STORE_OUTBOX_SENT 2 /* accepted; the Sent copy is still due */
+#define STORE_OUTBOX_FAILED 3 /* refused by the server; kept */
+#define STORE_OUTBOX_UNKNOWN 4 /* may have been accepted; kept */
+
+struct store_outbox {
+	int64_t id;
+	int64_t account_id;
+	char *raw; /* NULL unless asked for */
+	size_t len;
+	int state;
+	int attempts;
+	char *last_error;
+	int64_t created;
+	int64_t sent_at;
+};
+
+void store_outbox_clear(struct store_outbox *o);
+void store_outbox_list_free(struct store_outbox *v, size_t n);
+/* Queue raw for the account; returns the new id, or -1 with cause. */
+int64_t store_outbox_add(struct store *s, int64_t account_id, const void *raw,
+    size_t len, char **cause);
+/* The rows of an account (0: every account), oldest first. */
+int store_outbox_list(struct store *s, int64_t account_id, int with_raw,
+    struct store_outbox **v, size_t *n, char **cause);
+/* 1 found, 0 not, -1 error. */
+int store_outbox_get(
+    struct store *s, int64_t id, struct store_outbox *o, char **cause);
+/*
+ * QUEUED -> SENDING, counting the attempt. Returns 1 when this caller
+ * owns the transfer, 0 when the row is in another state (another process
+ * took it), -1 on error.
+ */
+int store_outbox_claim(struct store *s, int64_t id, char **cause);
+/* Set the state (and last_error, NULL to clear); SENT sets sent_at. */
+int store_outbox_set_state(
+    struct store *s, int64_t id, int state, const char *error, char **cause);
+/* FAILED or UNKNOWN -> QUEUED (the user asked to send it again). */
+int store_outbox_requeue(struct store *s, int64_t id, char **cause);
+int store_outbox_delete(struct store *s, int64_t id, char **cause);
+/* The state's name: queued, sending, sent, failed, unknown. */
+const char *store_outbox_state_name(int state);
+/*
+ * Address completion: up to limit (0: 20) distinct senders of stored
+ * mail ("Name <addr>" as indexed) containing text, most frequent first;
+ * *v is NULL-terminated, each string and *v malloc'd.
+ */
+int store_senders(struct store *s, const char *text, size_t limit, char ***v,
+    size_t *n, char **cause);
+/*
+ * The ids of an account's messages with the given Message-ID (to mark
+ * the original of a reply as answered); *v is malloc'd.
+ */
+int store_msg_find_msgid(struct store *s, int64_t account_id,
+    const char *message_id, int64_t **v, size_t *n, char **cause);
+
 #endif

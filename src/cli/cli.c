@@ -28,6 +28,15 @@ static const struct cli_cmd commands[] = {
 	    "move messages to another folder", cmd_mv },
 	{ "purge", "ACCOUNT/FOLDER", "remove the messages flagged deleted (T)",
 	    cmd_purge },
+	{ "send", "[-a ACCOUNT] [FILE]",
+	    "queue a message and send it (--list, --retry ID, --drop ID)",
+	    cmd_send },
+	{ "compose", "[-a ACCOUNT] [--postpone] [ADDRESS...]",
+	    "write a new message in the editor and send it", cmd_compose },
+	{ "reply", "[-a|--all] [--postpone] ACCOUNT/FOLDER UID",
+	    "reply (to all) in the editor and send", cmd_reply },
+	{ "forward", "[--attach] [--postpone] ACCOUNT/FOLDER UID ADDRESS...",
+	    "forward inline (or as an attachment) and send", cmd_forward },
 };
 
 const struct cli_cmd *
