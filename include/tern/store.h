@@ -161,6 +161,30 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  * op: "flags" (arg "+S -F"), "move" (arg: target folder), "expunge"
  * (uid 0: every \Deleted message of ours in folder), "create", "rename"
  * (arg: new name), "delete" (folder operations; uid 0).
+ *
+ * Operations that cross accounts (core/transfer.c, the archive module):
+ *
+ * "expunge" with a uid (folder, uidvalidity, uid): remove that one
+ *	message. It is always queued after a "flags" "+T" of the same UID.
+ *	Replay with UID EXPUNGE of that UID alone; without UIDPLUS, a plain
+ *	EXPUNGE is only safe when no other message of the folder carries
+ *	\Deleted (check with UID SEARCH DELETED first, else keep the op).
+ * "tolocal" (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a local
+ *	or POP3 folder): an IMAP-to-store move made while the body was not
+ *	stored. Replay: download the body (the driver's fetch), then call
+ *	core_transfer() for that UID with the same target (keep 0), which
+ *	commits the copy and queues "flags" +T and "expunge" of the UID;
+ *	then delete this op. A UID the server no longer has: drop the op.
+ * "tolocal-copy": the same with keep 1 (the server is left untouched).
+ * "append" (folder: the IMAP folder; arg: a message row id in decimal,
+ *	uid 0): APPEND that row's raw bytes (store_msg_raw) with its flags
+ *	(\Seen, \Answered, \Flagged, \Draft, \Deleted and keywords) and
+ *	its internaldate; the row is a copy source and stays. If the row is
+ *	gone, drop the op. If arg is NULL the bytes were imported into the
+ *	op itself: store_pending_raw() gives them, and they go with the op.
+ * "append-move": the same, and once the server answered OK delete the
+ *	source row (store_msg_delete) in the same transaction as the op.
+ *	A failed APPEND (NO/BAD) keeps both; nothing is lost either way.
  */
 struct store_pending {
 	int64_t id;
@@ -183,5 +207,16 @@ void store_pending_list_free(struct store_pending *v, size_t n);
 int store_pending_delete(struct store *s, int64_t id, char **cause);
 /* How many operations wait for the server (the ui asks before quitting). */
 int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
+
+/*
+ * Archive imports (store/archive.c).
+ */
+/*
+ * Is a message with this Message-ID (NULL: none) and exactly these bytes
+ * already in the folder? An entry whose body is not stored (IMAP index)
+ * counts when the Message-ID is the same. 1 yes, 0 no, -1 error.
+ */
+int store_msg_find_same(struct store *s, int64_t folder_id,
+    const char *message_id, const void *raw, size_t len, char **cause);
 
 #endif
