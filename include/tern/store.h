@@ -218,5 +218,19 @@ int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
  */
 int store_msg_find_same(struct store *s, int64_t folder_id,
     const char *message_id, const void *raw, size_t len, char **cause);
+/*
+ * Queue p (an "append" with arg NULL) together with the bytes to append,
+ * their flags and internal date (table pending_raw, schema version 2).
+ */
+int store_pending_add_raw(struct store *s, const struct store_pending *p,
+    const void *raw, size_t len, unsigned flags, int64_t internaldate,
+    const char *message_id, char **cause);
+/* The bytes of a queued "append": 1 found, 0 none, -1 error. */
+int store_pending_raw(struct store *s, int64_t pending_id, struct buf *out,
+    unsigned *flags, int64_t *internaldate, char **cause);
+/* Is an APPEND of exactly these bytes already queued for folder? 1/0/-1. */
+int store_pending_find_same(struct store *s, int64_t account_id,
+    const char *folder, const char *message_id, const void *raw, size_t len,
+    char **cause);
 
 #endif

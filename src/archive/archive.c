@@ -416,10 +416,29 @@ import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
 	mime_envelope_parse(raw, len, &env);
 	found = store_msg_find_same(
 	    im->s, im->folder_id, env.message_id, raw, len, im->cause);
+	if (found == 0 && is_imap(im->r))
+		found = store_pending_find_same(im->s, im->r->account_id,
+		    im->r->folder, env.message_id, raw, len, im->cause);
 	if (found < 0)
 		goto out;
 	if (found > 0) {
 		im->st->skipped++;
+		ret = 0;
+		goto out;
+	}
+	if (is_imap(im->r)) {
+		/* The server numbers it: the next sync indexes it. */
+		struct store_pending p;
+
+		memset(&p, 0, sizeof p);
+		p.account_id = im->r->account_id;
+		p.op = (char *)"append";
+		p.folder = im->r->folder;
+		if (store_pending_add_raw(im->s, &p, raw, len,
+		        flags & STORE_F_ALL, date ? date : env.date,
+		        env.message_id, im->cause) != 0)
+			goto out;
+		im->st->queued++;
 		ret = 0;
 		goto out;
 	}
@@ -444,7 +463,8 @@ import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
 out:
 	mime_envelope_clear(&env);
 	if (ret == 0) {
-		uint64_t done = im->st->messages + im->st->skipped;
+		uint64_t done =
+		    im->st->messages + im->st->skipped + im->st->queued;
 
 		if (done % 200 == 0 || done == im->total)
 			progress(
@@ -551,10 +571,6 @@ archive_import(struct tern *t, const struct folder_ref *r, const char *path,
 	memset(st, 0, sizeof *st);
 	if (r->folder == NULL)
 		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
-	if (is_imap(r))
-		return set_cause(cause,
-		    "importing into an IMAP folder is not supported yet; "
-		    "import into a local folder and move the messages");
 	if (stat(path, &sb) != 0)
 		return set_cause(cause, "%s: %s", path, strerror(errno));
 	memset(&im, 0, sizeof im);

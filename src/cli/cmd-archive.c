@@ -134,6 +134,12 @@ cmd_import(struct tern *t, int argc, char **argv)
 	if (archive_import(t, &r, argv[optind + 1], &o, &st, &cause) != 0) {
 		end_progress(t);
 		status = cli_fail(TERN_EXIT_FAIL, cause);
+	} else if (r.account != NULL && r.account->protocol == RC_PROTO_IMAP) {
+		end_progress(t);
+		printf("%llu message%s queued for %s/%s (appended at the next "
+		       "sync), %llu already there\n",
+		    (unsigned long long)st.queued, st.queued == 1 ? "" : "s",
+		    r.account_name, r.folder, (unsigned long long)st.skipped);
 	} else {
 		end_progress(t);
 		printf("%llu message%s imported into %s/%s, %llu already "

@@ -80,6 +80,16 @@ static const char *const migrations[] = {
 	"  last_error TEXT,"
 	"  created INTEGER NOT NULL,"
 	"  sent_at INTEGER);",
+	/* 1 -> 2: the bytes of an APPEND queued by an import (the op's arg
+	 * is NULL), deleted with the op once the server has them. */
+	"CREATE TABLE pending_raw ("
+	"  pending_id INTEGER PRIMARY KEY"
+	"    REFERENCES pending(id) ON DELETE CASCADE,"
+	"  raw BLOB NOT NULL,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  internaldate INTEGER NOT NULL DEFAULT 0,"
+	"  message_id TEXT);"
+	"CREATE INDEX pending_raw_by_msgid ON pending_raw(message_id);",
 };
 
 int store_migrate(struct store *s, char **cause);

@@ -374,6 +374,32 @@ class Local(unittest.TestCase):
         self.assertEqual(len(md), 2)
         self.assertEqual(len(md.get_folder("Archive.2024")), 3)
 
+    def test_import_into_imap_queues_appends(self):
+        self.t.out("ls", "work")
+        msgs = self.messages(3)
+        p = self.write_mbox("i.mbox", msgs, flags=["RF", "", ""])
+        self.imap_row(7)  # the server already has <imap7@example.org>
+        msgs.append(lf(ternlib.make_message(
+            4, msgid="<imap7@example.org>")))
+        p2 = self.write_mbox("j.mbox", msgs[3:])
+        out = self.t.out("import", "work/INBOX", p)
+        self.assertIn("3 messages queued for work/INBOX", out)
+        out = self.t.out("import", "work/INBOX", p)
+        self.assertIn("0 messages queued for work/INBOX", out)
+        self.assertIn("3 already there", out)
+        self.assertIn("1 already there", self.t.out("import", "work/INBOX",
+                                                     p2))
+        rows = self.db.execute(
+            "SELECT p.op, p.folder, p.arg, r.raw, r.flags FROM pending p"
+            " JOIN pending_raw r ON r.pending_id = p.id ORDER BY p.id"
+            ).fetchall()
+        self.assertEqual([r[:3] for r in rows], [("append", "INBOX", None)] * 3)
+        self.assertEqual([bytes(r[3]) for r in rows[1:]], msgs[1:3])
+        self.assertIn(b"\nStatus: R\n", bytes(rows[0][3]))
+        self.assertEqual(rows[0][4], 0x12)  # flagged, seen
+        # The store's index is the server's: nothing appears before sync.
+        self.assertEqual([r[0] for r in self.ls("work/INBOX")], ["7"])
+
     def test_export_imap_offline_needs_cached_only(self):
         self.t.out("ls", "work")
         body = ternlib.make_message(3)
