@@ -146,5 +146,13 @@ int core_folder_delete(
 int core_transfer(struct tern *t, const struct folder_ref *from,
     const uint32_t *uids, size_t n, const struct folder_ref *to, int keep,
     char **note, char **cause);
+/*
+ * Finish the queued IMAP-to-store transfers ("tolocal", "tolocal-copy")
+ * of an account whose bodies can now be downloaded: each commits its copy
+ * and queues the server-side removal, in place of its op. Run before the
+ * driver's sync replays the queue. Stops quietly at the first download
+ * that fails (offline).
+ */
+int core_transfer_replay(struct tern *t, struct rc_account *a, char **cause);
 
 #endif

@@ -220,3 +220,100 @@ out:
 	free(target_spec);
 	return ret;
 }
+
+/*
+ * Finish one queued "tolocal" op: 2 done (the op is gone with it), 0
+ * nothing left to do (delete the op), 1 keep it (offline), -1 error.
+ */
+static int
+replay_tolocal(struct tern *t, struct store *s, struct rc_account *a,
+    int64_t account_id, const struct store_pending *p, char **cause)
+{
+	const struct driver_ops *d = core_driver(a->protocol);
+	struct folder_ref from, to;
+	struct store_msg m;
+	char *fcause = NULL;
+	int found, ret = -1;
+
+	memset(&from, 0, sizeof from);
+	memset(&to, 0, sizeof to);
+	from.account = a;
+	from.account_name = a->name;
+	from.account_id = account_id;
+	from.folder = xstrdup(p->folder ? p->folder : "");
+	if ((from.folder_id =
+	            store_folder(s, account_id, from.folder, 0, cause)) < 0)
+		goto out;
+	found = from.folder_id == 0
+	    ? 0
+	    : store_msg_get(s, from.folder_id, p->uid, &m, cause);
+	if (found < 0)
+		goto out;
+	/* Gone, or the folder was recreated: nothing left to move. */
+	if (found == 0 ||
+	    (p->uidvalidity != 0 && m.uidvalidity != p->uidvalidity)) {
+		if (found)
+			store_msg_clear(&m);
+		ret = 0;
+		goto out;
+	}
+	if (!m.has_body &&
+	    (d == NULL || d->fetch == NULL ||
+	        d->fetch(t, a, m.id, &fcause) != 0)) {
+		free(fcause);
+		store_msg_clear(&m);
+		ret = 1;
+		goto out;
+	}
+	store_msg_clear(&m);
+	if (p->arg == NULL || folder_ref_parse(t, p->arg, &to, cause) != 0)
+		goto out;
+	/* The copy and the end of the op commit together. */
+	if (store_begin(s, cause) != 0)
+		goto out;
+	if (core_transfer(t, &from, &p->uid, 1, &to,
+	        strcmp(p->op, "tolocal-copy") == 0, NULL, cause) != 0 ||
+	    store_pending_delete(s, p->id, cause) != 0) {
+		store_rollback(s);
+		goto out;
+	}
+	ret = store_commit(s, cause) == 0 ? 2 : -1;
+out:
+	folder_ref_clear(&from);
+	folder_ref_clear(&to);
+	return ret;
+}
+
+int
+core_transfer_replay(struct tern *t, struct rc_account *a, char **cause)
+{
+	struct store_pending *v = NULL;
+	struct store *s;
+	int64_t account_id;
+	size_t n = 0, i;
+	int ret = -1, rc;
+
+	if ((s = tern_store(t, cause)) == NULL)
+		return -1;
+	account_id =
+	    store_account(s, a->name, rc_protocol_name(a->protocol), cause);
+	if (account_id < 0 ||
+	    store_pending_list(s, account_id, &v, &n, cause) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].op, "tolocal") != 0 &&
+		    strcmp(v[i].op, "tolocal-copy") != 0)
+			continue;
+		rc = replay_tolocal(t, s, a, account_id, &v[i], cause);
+		if (rc < 0)
+			goto out;
+		if (rc == 1)
+			break; /* offline: the rest waits too */
+		if (rc == 0 && store_pending_delete(s, v[i].id, cause) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	store_pending_list_free(v, n);
+	return ret;
+}
