@@ -148,6 +148,21 @@ class LocalImap(unittest.TestCase):
         self.assertTrue(on_server or here)
         self.assertFalse(on_server and here)
 
+    def test_export_downloads_missing_bodies(self):
+        # The sync indexed headers only; export fetches the bodies.
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        self.assertEqual(db.execute("SELECT count(*) FROM message WHERE"
+                                    " has_body = 1").fetchone()[0], 0)
+        db.close()
+        p = os.path.join(self.t.dir, "acct.mbox")
+        self.assertIn("3 messages exported",
+                      self.t.out("export", "acct/INBOX", "--mbox", p))
+        self.t.out("import", "local/Restored", p)
+        self.assertEqual(self.raws("Restored"),
+                         [self.raw[1], self.raw[2], self.raw[3]])
+        self.assertEqual([r[1] for r in self.ls("local/Restored")],
+                         ["S", "S", "S"])
+
 
 if __name__ == "__main__":
     ternlib.main()
