@@ -110,6 +110,25 @@ out:
 	return ret;
 }
 
+/* Is an "append-move" of message row idarg queued? 1, 0, or -1. */
+static int
+queued_move(
+    struct store *s, int64_t account_id, const char *idarg, char **cause)
+{
+	struct store_pending *v;
+	size_t n, i;
+	int found = 0;
+
+	if (store_pending_list(s, account_id, &v, &n, cause) != 0)
+		return -1;
+	for (i = 0; i < n && !found; i++) {
+		found = strcmp(v[i].op, "append-move") == 0 &&
+		    v[i].arg != NULL && strcmp(v[i].arg, idarg) == 0;
+	}
+	store_pending_list_free(v, n);
+	return found;
+}
+
 int
 core_transfer(struct tern *t, const struct folder_ref *from,
     const uint32_t *uids, size_t n, const struct folder_ref *to, int keep,
@@ -189,6 +208,19 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 		if (is_imap(to)) {
 			/* The driver deletes the source once appended. */
 			idarg = xasprintf("%lld", (long long)m.id);
+			found = keep
+			    ? 0
+			    : queued_move(s, to->account_id, idarg, cause);
+			if (found != 0) {
+				if (found > 0)
+					found = set_cause(cause,
+					    "message %u is already queued to "
+					    "move to %s",
+					    m.uid, to->account_name);
+				free(idarg);
+				store_msg_clear(&m);
+				goto out;
+			}
 			found = queue(s, to->account_id,
 			    keep ? "append" : "append-move", to->folder, 0, 0,
 			    idarg, cause);

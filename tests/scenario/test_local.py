@@ -207,6 +207,9 @@ class Local(unittest.TestCase):
         self.assertEqual(len(self.ls("local/Saved")), 1)
         mid = self.db.execute("SELECT id FROM message WHERE uid = ? AND"
                               " has_body = 1", (int(uid),)).fetchone()[0]
+        r = self.t.run("mv", "local/Saved", uid, "work/Other")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"already queued", r.stderr)
         self.t.out("cp", "local/Saved", uid, "work/Archive")
         self.assertEqual(self.db.execute(
             "SELECT op, folder, uid, arg FROM pending ORDER BY id"
