@@ -136,6 +136,10 @@ class Local(unittest.TestCase):
         self.t.out("import", "home/INBOX", self.write_mbox("p.mbox", msgs))
         uids = [r[0] for r in self.ls("home/INBOX")]
         self.db.execute("UPDATE message SET pop3_uidl = 'UIDL-' || uid")
+        self.db.execute("INSERT INTO pop3_uidl (account_id, uidl,"
+                        " message_id, first_seen) SELECT f.account_id,"
+                        " m.pop3_uidl, m.id, 1700000000 FROM message m"
+                        " JOIN folder f ON f.id = m.folder_id")
         self.db.commit()
         self.t.out("mv", "home/INBOX", uids[0], uids[1], "local/Kept")
         self.assertEqual([r[0] for r in self.ls("local/Kept")], uids[:2])
@@ -146,6 +150,10 @@ class Local(unittest.TestCase):
             "SELECT pop3_uidl FROM message m JOIN folder f ON"
             " f.id = m.folder_id WHERE f.name = 'Kept'")),
             ["UIDL-" + uids[0], "UIDL-" + uids[1]])
+        self.assertEqual(self.db.execute(
+            "SELECT count(*) FROM pop3_uidl u JOIN message m ON"
+            " m.id = u.message_id WHERE m.uid = u.message_id").fetchone()[0],
+            3)
         # Back into a POP3 folder, and a copy that leaves the source.
         self.t.out("mv", "local/Kept", uids[0], "home/Saved")
         self.assertEqual([r[0] for r in self.ls("home/Saved")], [uids[0]])
