@@ -138,7 +138,7 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 	struct store_msg m;
 	struct buf raw;
 	char *target_spec = NULL, *idarg;
-	int64_t target;
+	int64_t target = 0;
 	size_t i;
 	int found, queued = 0, ret = -1, in_tx = 0;
 
@@ -163,8 +163,9 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 	if (core_folder_name_check(to->folder, cause) != 0 ||
 	    (s = tern_store(t, cause)) == NULL)
 		return -1;
-	if ((target = store_folder(s, to->account_id, to->folder, 1, cause)) <
-	    0)
+	if (!is_imap(to) &&
+	    (target = store_folder(s, to->account_id, to->folder, 1, cause)) <
+	        0)
 		return -1;
 	target_spec = xasprintf("%s/%s", to->account_name, to->folder);
 	buf_init(&raw, 0);
@@ -202,6 +203,10 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 	if (store_begin(s, cause) != 0)
 		goto out;
 	in_tx = 1;
+	/* A new IMAP folder is made on the server before anything goes in. */
+	if (is_imap(to) && to->folder_id == 0 &&
+	    core_folder_create(t, to, cause) != 0)
+		goto out;
 	for (i = 0; i < n; i++) {
 		if (store_msg_get(s, from->folder_id, uids[i], &m, cause) != 1)
 			goto out;

@@ -223,6 +223,7 @@ class Local(unittest.TestCase):
             "SELECT op, folder, uid, arg FROM pending ORDER BY id"
             ).fetchall(),
             [("append-move", "INBOX", 0, str(mid)),
+             ("create", "Archive", 0, None),
              ("append", "Archive", 0, str(mid))])
 
     # -- export and import ----------------------------------------------

@@ -50,6 +50,7 @@ class LocalImap(unittest.TestCase):
     def sync(self):
         r = self.t.run("sync", "acct")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
+        return r.stdout.decode() + r.stderr.decode()
 
     def ls(self, spec):
         return [line.split("\t") for line in
@@ -133,20 +134,56 @@ class LocalImap(unittest.TestCase):
         self.assertEqual(self.dovecot.count(self.user), 2)
         self.assertEqual(self.uids(), u[1:])
 
-    def test_local_to_imap_never_loses_the_message(self):
+    def test_move_to_local_and_back(self):
         u = self.uids()
         self.t.out("mv", "acct/INBOX", u[0], "local/Out")
         self.sync()
+        self.assertEqual(self.dovecot.count(self.user), 2)
+        before = self.quota_used()
         uid = self.ls("local/Out")[0][0]
         out = self.t.out("mv", "local/Out", uid, "acct/INBOX")
         self.assertIn("queued", out)
         # Until the server has accepted it, the local copy stays.
         self.assertEqual(self.raws("Out"), [self.raw[1]])
         self.sync()
-        on_server = self.dovecot.count(self.user) == 3
-        here = self.raws("Out") == [self.raw[1]]
-        self.assertTrue(on_server or here)
-        self.assertFalse(on_server and here)
+        self.assertEqual(self.raws("Out"), [])
+        self.assertEqual(self.dovecot.count(self.user), 3)
+        self.assertGreater(self.quota_used(), before + 50)
+        rows = self.ls("acct/INBOX")
+        self.assertEqual(sorted(r[4] for r in rows),
+                         ["Message 1", "Message 2", "Message 3"])
+        # The same bytes and flags as before the round trip.
+        p = os.path.join(self.t.dir, "back.mbox")
+        self.t.out("export", "acct/INBOX", "--mbox", p)
+        self.t.out("import", "local/Check", p)
+        self.assertEqual(sorted(self.raws("Check")),
+                         sorted(self.raw.values()))
+        self.assertEqual([r[1] for r in rows], ["S", "S", "S"])
+
+    def test_copy_to_new_imap_folder_and_import(self):
+        u = self.uids()
+        self.t.out("cp", "acct/INBOX", u[0], "local/Keep")
+        uid = self.ls("local/Keep")[0][0]
+        self.t.out("cp", "local/Keep", uid, "acct/Archive")
+        extra = [ternlib.make_message(n, body="imported %d\n" % n)
+                 for n in (50, 51)]
+        md = os.path.join(self.t.dir, "md")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(md, sub))
+        for i, raw in enumerate(extra):
+            with open(os.path.join(md, "cur", "%d.x:2,F" % i), "wb") as f:
+                f.write(raw)
+        self.assertIn("2 messages queued",
+                      self.t.out("import", "acct/INBOX", md))
+        self.sync()
+        self.assertEqual(self.raws("Keep"), [self.raw[1]])
+        self.assertEqual(self.dovecot.count(self.user, "Archive"), 1)
+        self.assertEqual(self.dovecot.count(self.user), 5)
+        flags = sorted(r[1] for r in self.ls("acct/INBOX"))
+        self.assertEqual(flags, ["F", "F", "S", "S", "S"])
+        # Importing again: the server has them now, nothing is queued.
+        self.assertIn("0 messages queued",
+                      self.t.out("import", "acct/INBOX", md))
 
     def test_export_downloads_missing_bodies(self):
         # The sync indexed headers only; export fetches the bodies.
