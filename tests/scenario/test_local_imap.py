@@ -13,7 +13,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(6)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(12)}
 BIG = "".join("%06d quota filler line of a largish message\n" % i
               for i in range(2000))  # about 100 KB
 
@@ -133,6 +133,25 @@ class LocalImap(unittest.TestCase):
         self.assertEqual(self.raws("Later"), [self.raw[1]])
         self.assertEqual(self.dovecot.count(self.user), 2)
         self.assertEqual(self.uids(), u[1:])
+
+    def test_offline_move_of_a_message_deleted_meanwhile(self):
+        u = self.uids()
+        self.t.write_rc(self.rc_online.replace(
+            "port %d" % self.dovecot.imaps_port, "port 9"))
+        self.t.out("mv", "acct/INBOX", u[0], u[1], "local/Later")
+        self.t.write_rc(self.rc_online)
+        # Another client removes the first one before tern is back.
+        base = self.dovecot.maildir(self.user)
+        for sub in ("cur", "new"):
+            for name in os.listdir(os.path.join(base, sub)):
+                with open(os.path.join(base, sub, name), "rb") as f:
+                    if f.read() == self.raw[1]:
+                        os.unlink(os.path.join(base, sub, name))
+        self.sync()
+        self.sync()
+        self.assertEqual(self.raws("Later"), [self.raw[2]])
+        self.assertEqual(self.dovecot.count(self.user), 1)
+        self.assertEqual(self.uids(), u[2:])
 
     def test_move_to_local_and_back(self):
         u = self.uids()
