@@ -171,10 +171,11 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  *	\Deleted (check with UID SEARCH DELETED first, else keep the op).
  * "tolocal" (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a local
  *	or POP3 folder): an IMAP-to-store move made while the body was not
- *	stored. Replay: download the body (the driver's fetch), then call
- *	core_transfer() for that UID with the same target (keep 0), which
- *	commits the copy and queues "flags" +T and "expunge" of the UID;
- *	then delete this op. A UID the server no longer has: drop the op.
+ *	stored. core_transfer_replay(), run before the driver's sync, downloads
+ *	the body (the driver's fetch) and calls core_transfer() for that UID
+ *	(keep 0), which commits the copy and queues "flags" +T and "expunge"
+ *	of the UID, in the same transaction that deletes this op. A UID that
+ *	is gone drops the op. The driver's own replay keeps these ops.
  * "tolocal-copy": the same with keep 1 (the server is left untouched).
  * "append" (folder: the IMAP folder; arg: a message row id in decimal,
  *	uid 0): APPEND that row's raw bytes (store_msg_raw) with its flags
