@@ -179,13 +179,14 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  * "tolocal-copy": the same with keep 1 (the server is left untouched).
  * "append" (folder: the IMAP folder; arg: a message row id in decimal,
  *	uid 0): APPEND that row's raw bytes (store_msg_raw) with its flags
- *	(\Seen, \Answered, \Flagged, \Draft, \Deleted and keywords) and
- *	its internaldate; the row is a copy source and stays. If the row is
+ *	(\Seen, \Answered, \Flagged, \Draft, \Deleted; not keywords) and
+ *	its internaldate; the row is a copy source and stays (imap/append.c). If the row is
  *	gone, drop the op. If arg is NULL the bytes were imported into the
  *	op itself: store_pending_raw() gives them, and they go with the op.
  * "append-move": the same, and once the server answered OK delete the
- *	source row (store_msg_delete) in the same transaction as the op.
- *	A failed APPEND (NO/BAD) keeps both; nothing is lost either way.
+ *	source row (store_msg_delete), then the op (a crash between leaves
+ *	an op whose source is gone: dropped). A refused APPEND (NO/BAD)
+ *	keeps both; nothing is lost either way.
  */
 struct store_pending {
 	int64_t id;
