@@ -246,6 +246,9 @@ mbox_walk(const char *d, size_t len, enum archive_mbox_kind kind,
 				break;
 			}
 			flags = header_flags(d + start, end - start, &skip);
+			/* Nothing but Status: lines: they are the message. */
+			if (skip == end - start)
+				skip = 0;
 			if (memchr(d + start, '\n', end - start) == NULL) {
 				ret = set_cause(cause,
 				    "bad mbox: message %zu has no header",

@@ -169,6 +169,13 @@ test_parse(void)
 	CHECK_TEXT(s.msg[1], "X: 2\r\n\r\nc\r\n");
 	seen_free(&s);
 
+	/* A message of nothing but Status: lines keeps them. */
+	CHECK(parse("From a Tue Nov 14 22:13:20 2023\nStatus: RO\n\n",
+	          ARCHIVE_MBOXRD, &s, &cause) == 0);
+	CHECK(s.n == 1);
+	CHECK_TEXT(s.msg[0], "Status: RO\n");
+	seen_free(&s);
+
 	/* An empty file is an empty mbox. */
 	CHECK(parse("", ARCHIVE_MBOXRD, &s, &cause) == 0 && s.n == 0);
 
