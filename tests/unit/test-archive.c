@@ -10,42 +10,6 @@
 #include "tern/store.h"
 #include "tern/util.h"
 
-/*
- * Compare texts that hold newlines: TAP takes one line per check, so a
- * mismatch is shown escaped on comment lines.
- */
-#define CHECK_TEXT(a, b) check_text((a), (b), #a, __LINE__)
-
-static void
-show(const char *what, const char *s)
-{
-	printf("#   %s: \"", what);
-	for (; s != NULL && *s != '\0'; s++) {
-		if (*s == '\n')
-			printf("\\n");
-		else if (*s == '\r')
-			printf("\\r");
-		else
-			putchar(*s);
-	}
-	printf("\"\n");
-}
-
-static void
-check_text(const char *got, const char *want, const char *expr, int line)
-{
-	int ok = got != NULL && want != NULL && strcmp(got, want) == 0;
-
-	test_count++;
-	printf("%s %d - %s (line %d)\n", ok ? "ok" : "not ok", test_count, expr,
-	    line);
-	if (!ok) {
-		test_failed++;
-		show("got", got);
-		show("want", want);
-	}
-}
-
 static char *
 quote(const char *s)
 {
@@ -79,19 +43,19 @@ test_quoting(void)
 	size_t i;
 
 	q = quote("a\nFrom b\n>From c\n>>From d\nFromage\n> From e\n");
-	CHECK_TEXT(q, "a\n>From b\n>>From c\n>>>From d\nFromage\n> From e\n");
+	CHECK_STR(q, "a\n>From b\n>>From c\n>>>From d\nFromage\n> From e\n");
 	free(q);
 	u = unquote(">From b\n>>From c\n>>>From d\n", ARCHIVE_MBOXRD);
-	CHECK_TEXT(u, "From b\n>From c\n>>From d\n");
+	CHECK_STR(u, "From b\n>From c\n>>From d\n");
 	free(u);
 	/* mboxo only ever quoted "From ". */
 	u = unquote(">From b\n>>From c\n", ARCHIVE_MBOXO);
-	CHECK_TEXT(u, "From b\n>>From c\n");
+	CHECK_STR(u, "From b\n>>From c\n");
 	free(u);
 	for (i = 0; i < TERN_NELEM(samples); i++) {
 		q = quote(samples[i]);
 		u = unquote(q, ARCHIVE_MBOXRD);
-		CHECK_TEXT(u, samples[i]);
+		CHECK_STR(u, samples[i]);
 		free(q);
 		free(u);
 	}
@@ -150,13 +114,13 @@ test_parse(void)
 
 	CHECK(parse(mbox, ARCHIVE_MBOXRD, &s, &cause) == 0);
 	CHECK(s.n == 2);
-	CHECK_TEXT(s.msg[0],
+	CHECK_STR(s.msg[0],
 	    "Subject: one\n\nbody\nFrom the start\n\n"
 	    "From this line is in a body, it has no time\n");
 	CHECK(s.flags[0] == (STORE_F_SEEN | STORE_F_REPLIED | STORE_F_FLAGGED));
 	CHECK(s.date[0] == 1700000000);
 	/* mutt's Status: further down is kept, and counts. */
-	CHECK_TEXT(s.msg[1], "Subject: two\nStatus: R\n\nsecond\n");
+	CHECK_STR(s.msg[1], "Subject: two\nStatus: R\n\nsecond\n");
 	CHECK(s.flags[1] == STORE_F_SEEN);
 	seen_free(&s);
 
@@ -165,15 +129,15 @@ test_parse(void)
 	            "From a Tue Nov 14 22:13:20 2023\r\nX: 2\r\n\r\nc\r\n\r\n",
 	          ARCHIVE_MBOXRD, &s, &cause) == 0);
 	CHECK(s.n == 2);
-	CHECK_TEXT(s.msg[0], "X: 1\r\n\r\nb\r\n");
-	CHECK_TEXT(s.msg[1], "X: 2\r\n\r\nc\r\n");
+	CHECK_STR(s.msg[0], "X: 1\r\n\r\nb\r\n");
+	CHECK_STR(s.msg[1], "X: 2\r\n\r\nc\r\n");
 	seen_free(&s);
 
 	/* A message of nothing but Status: lines keeps them. */
 	CHECK(parse("From a Tue Nov 14 22:13:20 2023\nStatus: RO\n\n",
 	          ARCHIVE_MBOXRD, &s, &cause) == 0);
 	CHECK(s.n == 1);
-	CHECK_TEXT(s.msg[0], "Status: RO\n");
+	CHECK_STR(s.msg[0], "Status: RO\n");
 	seen_free(&s);
 
 	/* An empty file is an empty mbox. */
@@ -233,7 +197,7 @@ test_round_trip(void)
 	          b.data, b.len, ARCHIVE_MBOXRD, seen_cb, &s, &cause) == 0);
 	CHECK(s.n == 3);
 	for (i = 0; i < 2 && (int)i < s.n; i++) {
-		CHECK_TEXT(s.msg[i], bodies[i]);
+		CHECK_STR(s.msg[i], bodies[i]);
 		CHECK(s.flags[i] == flags[i]);
 	}
 	/* A message without a final newline gains one: mbox needs it. */
