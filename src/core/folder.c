@@ -71,6 +71,7 @@ queue_folder(struct store *s, const struct folder_ref *r, const char *op,
 int
 core_folder_create(struct tern *t, const struct folder_ref *r, char **cause)
 {
+	const char *slash;
 	struct store *s;
 
 	if (r->folder == NULL)
@@ -82,6 +83,18 @@ core_folder_create(struct tern *t, const struct folder_ref *r, char **cause)
 		    cause, "%s/%s already exists", r->account_name, r->folder);
 	if ((s = tern_store(t, cause)) == NULL || store_begin(s, cause) != 0)
 		return -1;
+	/* "A/B/C" makes A and A/B too, as IMAP servers do. */
+	for (slash = strchr(r->folder, '/'); slash != NULL;
+	     slash = strchr(slash + 1, '/')) {
+		char *parent = xstrndup(r->folder, (size_t)(slash - r->folder));
+		int64_t id = store_folder(s, r->account_id, parent, 1, cause);
+
+		free(parent);
+		if (id < 0) {
+			store_rollback(s);
+			return -1;
+		}
+	}
 	if (store_folder(s, r->account_id, r->folder, 1, cause) < 0 ||
 	    (is_imap(r) &&
 	        queue_folder(s, r, "create", r->folder, NULL, cause) != 0)) {

@@ -114,6 +114,13 @@ class Local(unittest.TestCase):
         self.assertEqual(self.folders("local"), ["INBOX", "Y2024"])
         self.assertEqual(self.db.execute(
             "SELECT count(*) FROM message").fetchone()[0], 0)
+        # POP3 folders live in the store only, like local ones.
+        self.t.out("folder", "create", "home/Lists/tern")
+        self.t.out("folder", "rename", "home/Lists", "Groups")
+        self.assertEqual(self.folders("home"),
+                         ["INBOX", "Groups", "Groups/tern"])
+        self.t.out("folder", "delete", "home/Groups/tern")
+        self.assertEqual(self.folders("home"), ["INBOX", "Groups"])
         self.assertEqual(self.t.run("folder", "create").returncode, 2)
         self.assertEqual(self.t.run("folder", "frob", "local/X").returncode,
                          2)
@@ -373,7 +380,10 @@ class Local(unittest.TestCase):
         d = self.path("all-mbox")
         self.assertIn("5 messages exported",
                       self.t.out("export", "local", "--mbox", d))
-        self.assertEqual(sorted(os.listdir(d)), ["Archive.2024", "INBOX"])
+        # The parent folder made for Archive/2024 is there, empty.
+        self.assertEqual(sorted(os.listdir(d)),
+                         ["Archive", "Archive.2024", "INBOX"])
+        self.assertEqual(os.path.getsize(os.path.join(d, "Archive")), 0)
         mb = mailbox.mbox(os.path.join(d, "Archive.2024"))
         self.assertEqual(len(mb), 3)
         mb.close()
