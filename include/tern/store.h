@@ -161,6 +161,32 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  * op: "flags" (arg "+S -F"), "move" (arg: target folder), "expunge"
  * (uid 0: every \Deleted message of ours in folder), "create", "rename"
  * (arg: new name), "delete" (folder operations; uid 0).
+ *
+ * Operations that cross accounts (core/transfer.c, the archive module):
+ *
+ * "expunge" with a uid (folder, uidvalidity, uid): remove that one
+ *	message. It is always queued after a "flags" "+T" of the same UID.
+ *	Replay with UID EXPUNGE of that UID alone; without UIDPLUS, a plain
+ *	EXPUNGE is only safe when no other message of the folder carries
+ *	\Deleted (check with UID SEARCH DELETED first, else keep the op).
+ * "tolocal" (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a local
+ *	or POP3 folder): an IMAP-to-store move made while the body was not
+ *	stored. core_transfer_replay(), run before the driver's sync, downloads
+ *	the body (the driver's fetch) and calls core_transfer() for that UID
+ *	(keep 0), which commits the copy and queues "flags" +T and "expunge"
+ *	of the UID, in the same transaction that deletes this op. A UID that
+ *	is gone drops the op. The driver's own replay keeps these ops.
+ * "tolocal-copy": the same with keep 1 (the server is left untouched).
+ * "append" (folder: the IMAP folder; arg: a message row id in decimal,
+ *	uid 0): APPEND that row's raw bytes (store_msg_raw) with its flags
+ *	(\Seen, \Answered, \Flagged, \Draft, \Deleted; not keywords) and
+ *	its internaldate; the row is a copy source and stays (imap/append.c). If the row is
+ *	gone, drop the op. If arg is NULL the bytes were imported into the
+ *	op itself: store_pending_raw() gives them, and they go with the op.
+ * "append-move": the same, and once the server answered OK delete the
+ *	source row (store_msg_delete), then the op (a crash between leaves
+ *	an op whose source is gone: dropped). A refused APPEND (NO/BAD)
+ *	keeps both; nothing is lost either way.
  */
 struct store_pending {
 	int64_t id;
@@ -394,5 +420,30 @@ int store_senders(struct store *s, const char *text, size_t limit, char ***v,
  */
 int store_msg_find_msgid(struct store *s, int64_t account_id,
     const char *message_id, int64_t **v, size_t *n, char **cause);
+
+/*
+ * Archive imports (store/archive.c).
+ */
+/*
+ * Is a message with this Message-ID (NULL: none) and exactly these bytes
+ * already in the folder? An entry whose body is not stored (IMAP index)
+ * counts when the Message-ID is the same. 1 yes, 0 no, -1 error.
+ */
+int store_msg_find_same(struct store *s, int64_t folder_id,
+    const char *message_id, const void *raw, size_t len, char **cause);
+/*
+ * Queue p (an "append" with arg NULL) together with the bytes to append,
+ * their flags and internal date (table pending_raw, schema version 2).
+ */
+int store_pending_add_raw(struct store *s, const struct store_pending *p,
+    const void *raw, size_t len, unsigned flags, int64_t internaldate,
+    const char *message_id, char **cause);
+/* The bytes of a queued "append": 1 found, 0 none, -1 error. */
+int store_pending_raw(struct store *s, int64_t pending_id, struct buf *out,
+    unsigned *flags, int64_t *internaldate, char **cause);
+/* Is an APPEND of exactly these bytes already queued for folder? 1/0/-1. */
+int store_pending_find_same(struct store *s, int64_t account_id,
+    const char *folder, const char *message_id, const void *raw, size_t len,
+    char **cause);
 
 #endif
