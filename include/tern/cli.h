@@ -36,5 +36,9 @@ int cmd_send(struct tern *t, int argc, char **argv);
 int cmd_compose(struct tern *t, int argc, char **argv);
 int cmd_reply(struct tern *t, int argc, char **argv);
 int cmd_forward(struct tern *t, int argc, char **argv);
+int cmd_cp(struct tern *t, int argc, char **argv);
+int cmd_folder(struct tern *t, int argc, char **argv);
+int cmd_export(struct tern *t, int argc, char **argv);
+int cmd_import(struct tern *t, int argc, char **argv);
 
 #endif

@@ -105,6 +105,13 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
 		o.progress = show_progress;
 		o.arg = &ps;
 	}
+	/* Moves to local folders queued offline go first. */
+	if (a->protocol == RC_PROTO_IMAP &&
+	    core_transfer_replay(t, a, &cause) != 0) {
+		tern_warnx("%s: %s", a->name, cause);
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
 	rc = d->sync(t, a, &o, &summary, &cause);
 	if (ps.shown)
 		fputs("\r\033[K", stderr);
