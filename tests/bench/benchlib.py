@@ -167,9 +167,13 @@ def build_ceiling(directory, name):
     return exe
 
 
-def pop3_ceiling(exe, dc, user):
-    """All RETRs pipelined, bytes discarded: (Sample, messages, bytes)."""
-    s, out = timed([exe, str(dc.pop3_port), user, dc.users[user]])
+def pop3_ceiling(exe, dc, user, dele=False):
+    """All RETRs pipelined, bytes discarded: (Sample, messages, bytes).
+
+    With dele, each RETR is followed by a DELE and the QUIT applies them.
+    """
+    s, out = timed([exe, str(dc.pop3_port), user, dc.users[user]] +
+                   (["dele"] if dele else []))
     n, nbytes = out.split()[:2]
     return s, int(n), int(nbytes)
 
