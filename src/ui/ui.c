@@ -329,8 +329,8 @@ draw_status(struct ui *u)
 		if (a->quota_limit > 0) {
 			char used[16], lim[16];
 
-			human_size(a->quota_used * 1024, used, sizeof used);
-			human_size(a->quota_limit * 1024, lim, sizeof lim);
+			human_size(a->quota_used, used, sizeof used);
+			human_size(a->quota_limit, lim, sizeof lim);
 			buf_printf(&b, "  quota %s/%s", used, lim);
 		}
 		if (a->drv == NULL)

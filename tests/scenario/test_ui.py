@@ -405,7 +405,7 @@ class Imap(UiCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dovecot = ternlib.Dovecot(users=USERS)
+        cls.dovecot = ternlib.Dovecot(users=USERS, quota="1G")
         cls.dovecot.start()
         cls.next_user = 0
 
@@ -466,6 +466,8 @@ class Imap(UiCase):
         s.wait("Message 3")
         s.wait("online")
         self.assertIn("Archive", s.text())
+        # The quota the server reported, in the status line.
+        self.assertRegex(s.wait("quota "), r"quota \S+/1\.0G")
         # Reading fetches the body from the server.
         s.keys("Enter")
         s.wait("Body of message 3.", timeout=20)
