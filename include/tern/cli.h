@@ -31,5 +31,6 @@ int cmd_sync(struct tern *t, int argc, char **argv);
 int cmd_flag(struct tern *t, int argc, char **argv);
 int cmd_mv(struct tern *t, int argc, char **argv);
 int cmd_purge(struct tern *t, int argc, char **argv);
+int cmd_cat(struct tern *t, int argc, char **argv);
 
 #endif

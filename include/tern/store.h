@@ -219,8 +219,8 @@ int store_pop3_uidl_delete(
  * Message-ID where that is unambiguous and drops them.
  */
 /* The UIDs of a folder, ascending (malloc'd). */
-int store_imap_uids(struct store *s, int64_t folder_id, uint32_t **v,
-    size_t *n, char **cause);
+int store_imap_uids(
+    struct store *s, int64_t folder_id, uint32_t **v, size_t *n, char **cause);
 /* Insert a header-index row, or update flags/modseq if the UID exists. */
 int store_imap_upsert(struct store *s, struct store_msg *m, char **cause);
 int store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,

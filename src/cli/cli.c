@@ -20,6 +20,8 @@ static const struct cli_cmd commands[] = {
 	{ "ls", "[ACCOUNT[/FOLDER]]",
 	    "list accounts, an account's folders, or a folder's messages",
 	    cmd_ls },
+	{ "cat", "[--raw] [--headers] ACCOUNT/FOLDER UID",
+	    "show a message as the pager does, or its exact bytes", cmd_cat },
 	{ "flag", "ACCOUNT/FOLDER UID... +FLAGS -FLAGS",
 	    "change flags (letters of DFPRST)", cmd_flag },
 	{ "mv", "ACCOUNT/FOLDER UID... FOLDER",
