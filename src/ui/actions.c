@@ -298,6 +298,11 @@ ui_act(struct ui *u, enum ui_fn fn)
 	switch (fn) {
 	case UI_FN_NONE:
 		break;
+	case UI_FN_SAVE_ATTACHMENT:
+	case UI_FN_OPEN_ATTACHMENT:
+		if (u->mode == UI_PAGER)
+			ui_attachment(u, fn == UI_FN_OPEN_ATTACHMENT);
+		break;
 	case UI_FN_MARK_SEEN:
 		if (u->mode == UI_PAGER)
 			mark_seen(u);

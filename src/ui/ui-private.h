@@ -76,6 +76,8 @@ enum ui_fn {
 	UI_FN_FULL_HEADERS,
 	UI_FN_NEXT_FOLDER,
 	UI_FN_PREV_FOLDER,
+	UI_FN_SAVE_ATTACHMENT,
+	UI_FN_OPEN_ATTACHMENT,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
@@ -100,6 +102,7 @@ struct ui_event {
 };
 
 struct ui_worker;
+struct mime_msg;
 
 struct ui_account {
 	char *name;
@@ -137,6 +140,8 @@ struct ui_pager {
 	int failed;
 	size_t hit; /* line of the last search hit + 1, 0 if none */
 	int width; /* the lines were cut for this width */
+	struct mime_msg *mm; /* the parsed message, for its attachments */
+	size_t natt;
 };
 
 enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_FIRSTRUN };
@@ -192,6 +197,8 @@ struct ui {
 	int attr[UI_C_COUNT];
 	struct ui_bind *binds[UI_MAP_COUNT];
 	size_t nbinds[UI_MAP_COUNT];
+
+	char *tmpdir; /* attachments opened this session, removed at exit */
 
 	int evpipe[2];
 	pthread_mutex_t evlock;
@@ -255,6 +262,10 @@ int ui_help_key(struct ui *u, enum ui_fn fn);
 
 /* theme.c */
 int ui_theme_load(struct ui *u, const char *name, char **cause);
+
+/* attach.c */
+void ui_attachment(struct ui *u, int open);
+void ui_attach_cleanup(struct ui *u);
 
 /* actions.c */
 void ui_act(struct ui *u, enum ui_fn fn);

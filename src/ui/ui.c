@@ -283,8 +283,11 @@ draw_title(struct ui *u)
 
 	switch (u->mode) {
 	case UI_PAGER:
-		hint = "q:Back  J/K:Next/Prev  /:Search  h:Headers  d:Del  "
-		       "s:Save  r:Reply  ?:Help";
+		hint = u->pager.natt > 0
+		    ? "q:Back  J/K:Next/Prev  S:Save attachment  o:Open it  "
+		      "/:Search  h:Headers  ?:Help"
+		    : "q:Back  J/K:Next/Prev  /:Search  h:Headers  d:Del  "
+		      "s:Save  r:Reply  ?:Help";
 		break;
 	case UI_HELP:
 		hint = "q:Back  j/k:Scroll";
@@ -752,6 +755,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	ui_log(&u, "exit peak-rss-kib=%ld", peak_rss_kib());
 out:
 	ui_pager_free(&u);
+	ui_attach_cleanup(&u);
 	ui_index_free(&u);
 	ui_folders_free(&u);
 	ui_keys_free(&u);

@@ -244,6 +244,33 @@ class Demo(UiCase):
         s.wait("local/INBOX  [241", absent=True)
         self.wait_log("peak-rss")
 
+    def test_attachment_save_and_open(self):
+        out = os.path.join(self.t.dir, "saved")
+        os.makedirs(out)
+        opened = os.path.join(self.t.dir, "opened")
+        opener = os.path.join(self.t.dir, "opener")
+        with open(opener, "w") as f:
+            f.write("#!/bin/sh\ncp \"$1\" '%s'\n" % opened)
+        os.chmod(opener, 0o755)
+        s = self.start("--demo", env={"TERN_OPENER": opener})
+        s.wait("local/INBOX  [241")
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("G")
+        s.wait("keys.txt")
+        s.keys("S")
+        s.wait("Save into directory:")
+        s.keys("C-u")
+        s.literal(out)
+        s.keys("Enter")
+        s.wait("Saved to")
+        with open(os.path.join(out, "keys.txt")) as f:
+            self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
+        s.keys("o")
+        s.wait("Opened")
+        with open(opened) as f:
+            self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
+
     def wait_log(self, what, timeout=5):
         end = time.time() + timeout
         while time.time() < end:
