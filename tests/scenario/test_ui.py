@@ -2,6 +2,7 @@
 terminal, keys sent with send-keys, the screen read with capture-pane."""
 
 import os
+import re
 import imaplib
 import sqlite3
 import ssl
@@ -29,7 +30,9 @@ class Screen:
         self.log = os.path.join(tern.dir, "ui.log")
         e = tern.env(env)
         e.pop("TMUX", None)
-        e["TERM"] = "screen-256color"
+        e.setdefault("TERM", "screen-256color")
+        if env and "TERM" in env:
+            e["TERM"] = env["TERM"]
         cmd = " ".join([ternlib.TERN, "--log", self.log] + list(args))
         # The shell keeps the pane after tern exits, so its exit shows.
         # An interactive shell (job control, for ^Z) gets the command
@@ -322,6 +325,16 @@ class Bindings(UiCase):
         s = self.start("--demo", env={"NO_COLOR": "1"})
         s.wait("local/INBOX  [241")
 
+    def test_terminals_with_fewer_colours(self):
+        self.t.write_rc("set theme = dark\n")  # 256-colour numbers
+        for term in ("xterm", "vt100"):
+            s = self.start("--demo", env={"TERM": term})
+            s.wait("local/INBOX  [241")
+            s.keys("Enter")
+            s.wait("Welcome to the tern demo.")
+            s.keys("q", "q")
+            s.wait("EXIT=0")
+
 
 class Store(UiCase):
     """A store filled directly, as a sync would leave it."""
@@ -500,6 +513,11 @@ class Imap(UiCase):
         s.wait("Body of message 3.", timeout=20)
         s.keys("q")
         self.until(lambda: "\\Seen" in self.server_flags()["Message 3"])
+        # The folder list counts it read.
+        end = time.time() + 10
+        while not re.search(r"INBOX +2│", s.text()) and time.time() < end:
+            time.sleep(0.05)
+        self.assertRegex(s.text(), r"INBOX +2│")
         # Flag: applied at once, then on the server.
         s.keys("F")
         s.wait("> !   ")
