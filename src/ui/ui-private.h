@@ -90,6 +90,7 @@ enum ui_ev_kind {
 	UI_EV_ERROR,
 	UI_EV_FETCHED,
 	UI_EV_FETCH_FAILED,
+	UI_EV_INDEX, /* the loader's answer: ids (and depth) in order */
 };
 
 struct ui_event {
@@ -98,10 +99,15 @@ struct ui_event {
 	int64_t msg_id;
 	uint64_t done, total;
 	char *text; /* malloc'd: what, summary or error */
+	uint64_t gen;
+	int64_t *ids;
+	uint8_t *depth;
+	size_t n;
 	struct ui_event *next;
 };
 
 struct ui_worker;
+struct ui_loader;
 struct mime_msg;
 
 struct ui_account {
@@ -180,6 +186,13 @@ struct ui {
 	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues. */
 	int partial;
 	int64_t lo_key, lo_id;
+	int64_t ids_folder; /* the folder ids[] belongs to */
+	uint64_t load_gen; /* the index load the loader's answer must match */
+	int loading_index; /* a load is on its way from the loader */
+	uint64_t load_t0;
+	int64_t load_keep; /* keep the cursor on this one when it comes */
+	int64_t load_cur_id; /* ...if the cursor is still on this one */
+	struct ui_loader *loader;
 	struct store_index_row cache[UI_ROWCACHE];
 
 	enum ui_mode mode, prev_mode;
@@ -225,6 +238,19 @@ void ui_index_load(struct ui *u, int keep);
 void ui_index_draw(struct ui *u, int y, int x, int h, int w);
 const struct store_index_row *ui_index_row(struct ui *u, size_t pos);
 void ui_index_cache_clear(struct ui *u);
+/* Folders this big are sorted and threaded by the background loader. */
+#define UI_ASYNC_MIN 20000
+int ui_thread_order(struct store *s, int64_t folder_id, int reverse,
+    int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
+int ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    int reverse, int threaded, const char *limit, int64_t **idsp,
+    uint8_t **depthp, size_t *np, char **cause);
+/* Take ids (and depth) as the index, the cursor kept on keep_id. */
+void ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
+    int64_t keep_id, size_t row);
+/* The loader's answer to load gen (ids or an error; all owned). */
+void ui_index_loaded(struct ui *u, uint64_t gen, int64_t *ids, uint8_t *depth,
+    size_t n, char *error);
 /* Load one more chunk of a partly loaded index; 1 if more remain. */
 int ui_index_more(struct ui *u);
 /* Load the rest of a partly loaded index now. */
@@ -270,7 +296,12 @@ void ui_attach_cleanup(struct ui *u);
 /* actions.c */
 void ui_act(struct ui *u, enum ui_fn fn);
 
+/* loader.c */
+int ui_loader_request(struct ui *u, int64_t folder_id);
+void ui_loader_stop(struct ui *u);
+
 /* worker.c */
+void ui_post_event(struct ui *u, struct ui_event *ev);
 void ui_workers_start(struct ui *u);
 void ui_workers_stop(struct ui *u);
 void ui_worker_sync_now(struct ui *u, size_t account);

@@ -517,6 +517,7 @@ ui_check_store(struct ui *u)
 	ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_count(u, u->fcur);
+	ui_index_cache_clear(u);
 	ui_index_load(u, 1);
 	if (u->nfolders && u->folders[u->fcur].id == open &&
 	    u->folders[u->fcur].total > total) {
@@ -745,6 +746,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		ui_start_client(&u);
 	u.dirty = 1;
 	ui_loop(&u);
+	ui_loader_stop(&u);
 	ui_workers_stop(&u);
 	endwin();
 	if (saved_stderr >= 0) {

@@ -36,8 +36,8 @@ struct ui_worker {
 	struct tern t;
 };
 
-static void
-post(struct ui *u, struct ui_event *ev)
+void
+ui_post_event(struct ui *u, struct ui_event *ev)
 {
 	char c = 'e';
 
@@ -60,7 +60,7 @@ post_new(struct ui_worker *w, enum ui_ev_kind kind, int64_t msg_id, char *text)
 	ev->account = w->account;
 	ev->msg_id = msg_id;
 	ev->text = text;
-	post(w->u, ev);
+	ui_post_event(w->u, ev);
 }
 
 static void
@@ -81,7 +81,7 @@ worker_progress(void *arg, const struct sync_progress *p)
 	ev->total = p->total;
 	ev->text = xasprintf("%s%s%s", p->what ? p->what : "syncing",
 	    p->folder ? " " : "", p->folder ? p->folder : "");
-	post(w->u, ev);
+	ui_post_event(w->u, ev);
 }
 
 static void
@@ -306,9 +306,16 @@ ui_events_drain(struct ui *u)
 	u->evtail = &u->evhead;
 	pthread_mutex_unlock(&u->evlock);
 	for (; ev != NULL; ev = next) {
-		struct ui_account *a = &u->accts[ev->account];
+		struct ui_account *a =
+		    ev->account < u->naccts ? &u->accts[ev->account] : NULL;
 
 		next = ev->next;
+		/* Only the loader's answers belong to no account. */
+		if (a == NULL && ev->kind != UI_EV_INDEX) {
+			free(ev->text);
+			free(ev);
+			continue;
+		}
 		switch (ev->kind) {
 		case UI_EV_PROGRESS:
 			if (ev->text && strcmp(ev->text, "connecting") != 0)
@@ -340,6 +347,11 @@ ui_events_drain(struct ui *u)
 			ev->text = NULL;
 			ui_message(
 			    u, 1, "%s: %s (retrying)", a->name, a->error);
+			break;
+		case UI_EV_INDEX:
+			ui_index_loaded(
+			    u, ev->gen, ev->ids, ev->depth, ev->n, ev->text);
+			ev->text = NULL;
 			break;
 		case UI_EV_FETCHED:
 		case UI_EV_FETCH_FAILED:
