@@ -362,6 +362,55 @@ class Store(UiCase):
         db.commit()
         return db, fid
 
+    def test_big_folder_order_in_background(self):
+        """25,000 messages: sorting and threading run in the loader;
+        the index stays usable and the cursor keeps its message."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject, message_id, in_reply_to) VALUES"
+            " (?, ?, 16, ?, ?, ?, ?, ?)",
+            [(fid, i + 1, 1700000000 + i, "Sender %05d <s@x>" % (i % 500),
+              "Topic %d" % (i // 2), "<m%d@x>" % i,
+              "<m%d@x>" % (i - 1) if i % 2 else None)
+             for i in range(25000)])
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [25000 msgs")
+        s.wait_cursor("Topic 12499")
+        s.keys("k")
+        s.wait_cursor("Sender 00498")
+        s.keys("t")
+        s.wait("sort:date threads")
+        self.wait_log("index-load async")
+        t = s.wait("└─>")
+        # Still on its message (the reply to 24997).
+        s.wait_cursor("Sender 00498")
+        s.keys("t", "o")
+        self.wait_log("index-load queued")
+        s.wait("sort:from")
+        s.wait_cursor("Sender 00498")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def wait_log(self, what, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            with open(os.path.join(self.t.dir, "ui.log")) as f:
+                if what in f.read():
+                    return
+            time.sleep(0.05)
+        raise AssertionError("no %r in the log" % what)
+
     def test_control_characters_and_new_mail(self):
         db, fid = self.fill(50)
         s = self.start()
