@@ -368,11 +368,13 @@ ui_index_load(struct ui *u, int keep)
 			u->top = u->cur >= row ? u->cur - row : 0;
 		} else
 			u->cur = u->nids ? u->nids - 1 : 0;
-	} else if (u->folders[u->fcur].total >= UI_ASYNC_MIN &&
+	} else if ((u->folders[u->fcur].total >= UI_ASYNC_MIN ||
+	               u->folders[u->fcur].total < 0) &&
 	    ui_loader_request(u, folder) == 0) {
-		/* Sorting or threading a big folder takes longer than a
-		 * key may: the loader does it while the old order stays
-		 * usable, and ui_index_loaded() puts the result in. */
+		/* Sorting or threading a big folder (or one not counted
+		 * yet) takes longer than a key may: the loader does it while
+		 * the old order stays usable, and ui_index_loaded() puts the
+		 * result in. */
 		u->loading_index = 1;
 		u->load_t0 = t;
 		u->load_keep = u->load_cur_id = keep_id;

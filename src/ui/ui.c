@@ -70,7 +70,8 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 void
 ui_put(int y, int x, int width, const char *s, int attr)
 {
-	wchar_t wbuf[512];
+	wchar_t sbuf[512], *wbuf = sbuf;
+	size_t wmax = TERN_NELEM(sbuf);
 	struct buf vis;
 	mbstate_t mbs;
 	const char *p, *end;
@@ -79,13 +80,18 @@ ui_put(int y, int x, int width, const char *s, int attr)
 
 	if (width <= 0)
 		return;
+	/* A very wide terminal needs more than the stack buffer. */
+	if ((size_t)width >= wmax) {
+		wmax = (size_t)width + 1;
+		wbuf = xreallocarray(NULL, wmax, sizeof *wbuf);
+	}
 	buf_init(&vis, 0);
 	if (s != NULL)
 		text_visible(&vis, s, strlen(s), 0);
 	memset(&mbs, 0, sizeof mbs);
 	p = vis.data;
 	end = vis.data + vis.len;
-	while (p < end && n < TERN_NELEM(wbuf) - 1) {
+	while (p < end && n < wmax - 1) {
 		wchar_t wc;
 		size_t r = mbrtowc(&wc, p, (size_t)(end - p), &mbs);
 		int w;
@@ -121,6 +127,8 @@ ui_put(int y, int x, int width, const char *s, int attr)
 		addch(' ');
 	attrset(A_NORMAL);
 	buf_free(&vis);
+	if (wbuf != sbuf)
+		free(wbuf);
 }
 
 /* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
