@@ -68,8 +68,7 @@ run_opener(struct ui *u, const char *path)
 
 	if (op == NULL || *op == '\0')
 		op = "xdg-open";
-	def_prog_mode();
-	endwin();
+	ui_shell_begin(u);
 	if ((pid = fork()) == 0) {
 		execlp(op, op, path, (char *)NULL);
 		_exit(127);
@@ -77,9 +76,7 @@ run_opener(struct ui *u, const char *path)
 	if (pid > 0)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-	reset_prog_mode();
-	clearok(curscr, TRUE);
-	refresh();
+	ui_shell_end(u);
 	if (pid < 0)
 		ui_message(u, 1, "cannot start %s: %s", op, strerror(errno));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

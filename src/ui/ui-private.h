@@ -91,6 +91,7 @@ enum ui_ev_kind {
 	UI_EV_FETCHED,
 	UI_EV_FETCH_FAILED,
 	UI_EV_INDEX, /* the loader's answer: ids (and depth) in order */
+	UI_EV_NOTE, /* a line for the message line (done: an error) */
 };
 
 struct ui_event {
@@ -202,6 +203,7 @@ struct ui {
 	char *search;
 	char *msg;
 	int msg_error;
+	uint64_t msg_at; /* when msg was set (ms) */
 	int changes; /* changes made in this session */
 	int64_t data_version;
 	uint64_t last_check;
@@ -212,6 +214,8 @@ struct ui {
 	size_t nbinds[UI_MAP_COUNT];
 
 	char *tmpdir; /* attachments opened this session, removed at exit */
+	int saved_stderr; /* the real stderr, for programs run in the open */
+	int log_stderr; /* where stderr went while such a program ran */
 
 	int evpipe[2];
 	pthread_mutex_t evlock;
@@ -293,8 +297,16 @@ int ui_theme_load(struct ui *u, const char *name, char **cause);
 void ui_attachment(struct ui *u, int open);
 void ui_attach_cleanup(struct ui *u);
 
+/* compose.c */
+void ui_compose(struct ui *u, enum ui_fn fn);
+/* Give the terminal to a program (editor, opener) and take it back. */
+void ui_shell_begin(struct ui *u);
+void ui_shell_end(struct ui *u);
+
 /* actions.c */
 void ui_act(struct ui *u, enum ui_fn fn);
+/* Change the flags of the message under the cursor (or in the pager). */
+int ui_flag_current(struct ui *u, unsigned add, unsigned del);
 
 /* loader.c */
 int ui_loader_request(struct ui *u, int64_t folder_id);
@@ -306,6 +318,8 @@ void ui_workers_start(struct ui *u);
 void ui_workers_stop(struct ui *u);
 void ui_worker_sync_now(struct ui *u, size_t account);
 int ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id);
+/* The worker of the account with this rc block, or -1 if none. */
+ssize_t ui_account_of_rc(struct ui *u, const struct rc_account *a);
 void ui_events_drain(struct ui *u);
 
 #endif

@@ -62,6 +62,7 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 	u->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	u->msg_error = error;
+	u->msg_at = now_ms();
 	u->dirty = 1;
 	if (error)
 		ui_log(u, "error %s", u->msg);
@@ -676,7 +677,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 {
 	struct ui u;
 	char *cause = NULL;
-	int status = TERN_EXIT_OK, saved_stderr = -1, errfd;
+	int status = TERN_EXIT_OK, errfd;
 
 	memset(&u, 0, sizeof u);
 	u.t = t;
@@ -684,6 +685,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	u.sidebar = 1;
 	u.threaded = t->rc->sort_threads;
 	u.evpipe[0] = u.evpipe[1] = -1;
+	u.saved_stderr = u.log_stderr = -1;
 	u.evtail = &u.evhead;
 	pthread_mutex_init(&u.evlock, NULL);
 	if (o->log != NULL && (u.log = fopen(o->log, "a")) == NULL) {
@@ -723,7 +725,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	/* Whatever a driver or library prints on stderr must not land on
 	 * the screen: it goes to the log (or nowhere) until the end. */
 	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
+	u.saved_stderr = dup(STDERR_FILENO);
 	errfd =
 	    u.log != NULL ? dup(fileno(u.log)) : open("/dev/null", O_WRONLY);
 	if (errfd >= 0) {
@@ -757,10 +759,11 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	ui_loader_stop(&u);
 	ui_workers_stop(&u);
 	endwin();
-	if (saved_stderr >= 0) {
+	if (u.saved_stderr >= 0) {
 		fflush(stderr);
-		dup2(saved_stderr, STDERR_FILENO);
-		close(saved_stderr);
+		dup2(u.saved_stderr, STDERR_FILENO);
+		close(u.saved_stderr);
+		u.saved_stderr = -1;
 	}
 	ui_log(&u, "exit peak-rss-kib=%ld", peak_rss_kib());
 out:

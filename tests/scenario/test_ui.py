@@ -4,6 +4,7 @@ terminal, keys sent with send-keys, the screen read with capture-pane."""
 import os
 import re
 import imaplib
+import json
 import sqlite3
 import ssl
 import subprocess
@@ -13,6 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
+from smtpd import Smtpd  # noqa: E402
 
 TMUX = ternlib.find_binary("tmux")
 
@@ -590,6 +592,49 @@ class Imap(UiCase):
         self.assertIn("new message", t)
         s.keys("q")
         s.wait("EXIT=0")
+
+    def test_reply_is_sent_by_the_worker(self):
+        smtpd = Smtpd(user=self.user, password=USERS[self.user],
+                      tls="starttls", cert=self.dovecot.cafile,
+                      key=os.path.join(self.dovecot.dir, "key.pem"))
+        smtpd.start()
+        self.addCleanup(smtpd.cleanup)
+        self.t.write_rc(self.t.account(
+            self.dovecot, name="acct", user=self.user,
+            extra="    smtp smtp://127.0.0.1:%d\n"
+                  "    from \"Alice <alice@example.net>\"\n" % smtpd.port))
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nprintf 'My answer.\\n' >> \"$1\"\n")
+        os.chmod(editor, 0o755)
+        self.deliver(1, body="Question?\n")
+        s = self.start(env={"EDITOR": editor, "VISUAL": editor})
+        s.wait("Message 1", timeout=20)
+        # The body is not here yet: r has it downloaded first.
+        s.keys("r")
+        self.until(self.body_stored)
+        s.keys("r")
+        try:
+            msgs = self.until(lambda: smtpd.messages())
+        except AssertionError:
+            raise AssertionError("nothing sent; screen:\n%s\nlog:\n%s\n"
+                                 "server:\n%s" % (s.text(), self.log_events(),
+                                                  smtpd.log()))
+        env, raw = msgs[0]
+        self.assertIn(b"Subject: Re: Message 1", raw)
+        self.assertIn(b"My answer.", raw)
+        self.assertIn(b"> Question?", raw)
+        self.assertIn("bob@example.org", json.dumps(env))
+        s.wait("acct: sent")
+        # Marked replied.
+        s.wait_cursor("  r  2023")
+
+    def body_stored(self):
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            return db.execute("SELECT count(*) FROM body").fetchone()[0]
+        finally:
+            db.close()
 
     def test_pop3_download_read_delete(self):
         self.t.write_rc(self.t.account(self.dovecot, name="home",
