@@ -504,9 +504,16 @@ ui_start_client(struct ui *u)
 		ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_open(u, 0);
-	else
-		ui_message(u, 0, "No folders yet: press $ to sync");
 	ui_workers_start(u);
+	if (u->nfolders == 0) {
+		int syncing = 0;
+
+		for (size_t i = 0; i < u->naccts; i++)
+			syncing |= u->accts[i].w != NULL;
+		ui_message(u, 0, "%s",
+		    syncing ? "No folders yet: fetching the folder list…"
+		            : "No folders yet, and no account can sync");
+	}
 	u->data_version = store_data_version(u->s);
 }
 
