@@ -179,10 +179,11 @@ mime_flowed(
 			if (pdepth > 0)
 				pfx[pl++] = ' ';
 			mime_wrap(out, para.data ? para.data : "", para.len,
-			    width, pfx, pl);
-			if (para.len == 0)
-				(void)buf_add(out, pfx, pl),
-				    (void)buf_addc(out, '\n');
+			    width, pfx, pl, 0);
+			if (para.len == 0) {
+				(void)buf_add(out, pfx, pl);
+				(void)buf_addc(out, '\n');
+			}
 			buf_reset(&para);
 			pdepth = -1;
 			joined = 0;
@@ -207,13 +208,13 @@ mime_flowed(
 					pl--;
 				(void)buf_add(out, pfx, pl);
 				(void)buf_addc(out, '\n');
-			} else if (joined == 1 || width == 0)
-				(void)buf_add(out, pfx, pl),
-				    (void)buf_add(out, para.data, para.len),
-				    (void)buf_addc(out, '\n');
-			else
-				mime_wrap(
-				    out, para.data, para.len, width, pfx, pl);
+			} else if (joined == 1 || width == 0) {
+				(void)buf_add(out, pfx, pl);
+				(void)buf_add(out, para.data, para.len);
+				(void)buf_addc(out, '\n');
+			} else
+				mime_wrap(out, para.data, para.len, width, pfx,
+				    pl, 0);
 			buf_reset(&para);
 			pdepth = -1;
 			joined = 0;
@@ -487,7 +488,8 @@ mime_render(struct mime_msg *m, const struct mime_render_opts *o,
 	buf_init(&r.txt, 0);
 	if (m->n > 0) {
 		render_headers(&r, m->parts[0].hdr_off, m->parts[0].hdr_len);
-		(void)buf_addc(&r.txt, '\n');
+		if (r.txt.len > 0)
+			(void)buf_addc(&r.txt, '\n');
 		render_part(&r, 0);
 	}
 	if (m->truncated) {

@@ -406,7 +406,8 @@ test_render_corpus(void)
 	    "caf\xc3\xa9\n");
 	HAS(t, "  * First item\n  * Second item\n");
 	HAS(t, "  1. One\n  2. Two\n");
-	HAS(t, "Read the article[1] or https://example.com/[2].");
+	HAS(t, "Read the article[1] or https://example.com/.");
+	HASNT(t, "[2]");
 	HAS(t, "[1] https://example.com/article\n");
 	HAS(t, "> Quoted words\n");
 	HAS(t, "  keep   this\n    spacing\n");
@@ -558,6 +559,49 @@ test_render_corpus(void)
 	free(t);
 	t = render("garbage.eml", NULL);
 	CHECK(clean_text(t, strlen(t)));
+	free(t);
+}
+
+static char *
+render_str(const char *raw, unsigned width)
+{
+	struct mime_msg *m = mime_parse(raw, strlen(raw));
+	struct mime_render_opts o = { 0, NULL, width };
+	struct buf out;
+
+	buf_init(&out, 0);
+	(void)mime_render(m, &o, &out, NULL);
+	mime_free(&m);
+	return buf_steal(&out, NULL);
+}
+
+static void
+test_html_details(void)
+{
+	char *t = render_str("Content-Type: text/html\n\n"
+	                     "<UL><LI>a<UL><LI>nested one</LI><LI>nested two "
+	                     "with a longer text that wraps</LI></UL></LI>"
+	                     "<LI>b</LI></UL>Intro<BR/>next<p>x&nbsp;y "
+	                     "<a href=\"mailto:x@y.z\">x@y.z</a> "
+	                     "<a href=\"https://a.b/?q=1&amp;r=2\">amp</a>"
+	                     "<a href=\"javascript:evil()\">js</a>",
+	    30);
+
+	/* No header shown: the text starts at once. */
+	CHECK(strncmp(t, "  * a\n", 6) == 0);
+	HAS(t,
+	    "    * nested one\n    * nested two with a longer\n"
+	    "      text that wraps\n  * b\n\nIntro\n");
+	HAS(t, "Intro\nnext\n\nx\xc2\xa0y x@y.z amp[1]js\n");
+	HAS(t, "[1] https://a.b/?q=1&r=2\n");
+	HASNT(t, "javascript");
+	free(t);
+	/* Broken markup: an unclosed tag, a stray '<', an endless comment. */
+	t = render_str("Content-Type: text/html\n\n"
+	               "1 < 2 and <b>bold<p>para<!-- never closed <p>x",
+	    72);
+	HAS(t, "1 < 2 and bold\n\npara\n");
+	HASNT(t, "never");
 	free(t);
 }
 
@@ -1205,6 +1249,7 @@ main(void)
 	test_envelope_limits();
 	test_render_corpus();
 	test_full_headers();
+	test_html_details();
 	test_html_filter();
 	test_parts_and_attachments();
 	test_save();
