@@ -606,6 +606,36 @@ test_html_details(void)
 }
 
 static void
+test_flowed_details(void)
+{
+	/* delsp=yes: the space before a soft break is not part of the text. */
+	char *t = render_str("Content-Type: text/plain; format=flowed; "
+	                     "delsp=yes\n\n"
+	                     "Spl \nit wo \nrd\n",
+	    20);
+
+	CHECK_STR(t, "Split word\n");
+	free(t);
+	t = render_str("Content-Type: text/plain; format=flowed\n\n"
+	               ">> deep \n>> quote\n> one \n> level\n"
+	               "\n"
+	               "a fixed line that is far longer than the width "
+	               "and is not wrapped at all\n",
+	    20);
+	HAS(t, ">> deep quote\n> one level\n\n");
+	HAS(t,
+	    "a fixed line that is far longer than the width and is not "
+	    "wrapped at all\n");
+	free(t);
+	/* Quoted-printable soft breaks with spaces before the newline. */
+	t = render_str("Content-Transfer-Encoding: quoted-printable\n\n"
+	               "soft=  \r\nbreak, =3D, =e9, and =\n",
+	    72);
+	CHECK_STR(t, "softbreak, =, \xc3\xa9, and \n");
+	free(t);
+}
+
+static void
 test_full_headers(void)
 {
 	struct mime_render_opts o = { 1, NULL, 0 };
@@ -1250,6 +1280,7 @@ main(void)
 	test_render_corpus();
 	test_full_headers();
 	test_html_details();
+	test_flowed_details();
 	test_html_filter();
 	test_parts_and_attachments();
 	test_save();
