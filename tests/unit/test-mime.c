@@ -636,6 +636,28 @@ test_flowed_details(void)
 }
 
 static void
+test_alternative_details(void)
+{
+	/* An empty text/plain alternative: the HTML one is shown. */
+	char *t = render_str("Content-Type: multipart/alternative; boundary=a\n"
+	                     "\n--a\nContent-Type: text/plain\n\n\r\n"
+	                     "--a\nContent-Type: text/html\n\n<p>rich</p>\n"
+	                     "--a--\n",
+	    72);
+
+	CHECK_STR(t, "rich\n");
+	free(t);
+	/* Neither text: the last alternative (the richest, RFC 2046). */
+	t = render_str("Content-Type: multipart/alternative; boundary=a\n"
+	               "\n--a\nContent-Type: text/enriched\n\nfirst\n"
+	               "--a\nContent-Type: text/x-other\n\nsecond\n"
+	               "--a--\n",
+	    72);
+	CHECK_STR(t, "second\n");
+	free(t);
+}
+
+static void
 test_full_headers(void)
 {
 	struct mime_render_opts o = { 1, NULL, 0 };
@@ -1281,6 +1303,7 @@ main(void)
 	test_full_headers();
 	test_html_details();
 	test_flowed_details();
+	test_alternative_details();
 	test_html_filter();
 	test_parts_and_attachments();
 	test_save();
