@@ -30,7 +30,5 @@ void compose_add_crlf(struct buf *out, const char *s, size_t len);
 /* Convert from charset to UTF-8, appending; -1 if iconv cannot. */
 int compose_to_utf8(
     struct buf *out, const char *charset, const char *s, size_t len);
-/* A parameter of a structured field value (charset, boundary), or NULL. */
-char *compose_param_get(const char *value, const char *name);
 
 #endif

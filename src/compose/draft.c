@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "compose-private.h"
+#include "tern/mime.h"
 
 #define QUOTE_MAX (1024u * 1024) /* text quoted from an original */
-#define MIME_DEPTH 8
 #define REFS_MAX 20
 
 void
@@ -79,225 +79,30 @@ compose_new(struct compose *c, const char *from)
 	c->body = xstrdup("");
 }
 
-char *
-compose_param_get(const char *value, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = value, *e;
-	int quoted = 0;
-
-	while (p != NULL && *p != '\0') {
-		if (*p == '"')
-			quoted = !quoted;
-		if (*p++ != ';' || quoted)
-			continue;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (ascii_strncasecmp(p, name, n) != 0)
-			continue;
-		e = p + n;
-		while (*e == ' ' || *e == '\t')
-			e++;
-		if (*e != '=')
-			continue;
-		e++;
-		while (*e == ' ' || *e == '\t')
-			e++;
-		if (*e == '"') {
-			struct buf b;
-
-			buf_init(&b, 0);
-			for (e++; *e != '\0' && *e != '"'; e++) {
-				if (*e == '\\' && e[1] != '\0')
-					e++;
-				buf_addc(&b, *e);
-			}
-			return buf_steal(&b, NULL);
-		}
-		return xstrndup(e, strcspn(e, "; \t"));
-	}
-	return NULL;
-}
-
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Undo a transfer encoding into out. */
-static void
-decode_body(struct buf *out, const char *s, size_t len, const char *cte)
-{
-	size_t i;
-
-	if (cte != NULL && ascii_strcasecmp(cte, "base64") == 0) {
-		unsigned acc = 0;
-		int bits = 0, v;
-
-		for (i = 0; i < len; i++) {
-			char ch = s[i];
-
-			if (ch >= 'A' && ch <= 'Z')
-				v = ch - 'A';
-			else if (ch >= 'a' && ch <= 'z')
-				v = ch - 'a' + 26;
-			else if (ch >= '0' && ch <= '9')
-				v = ch - '0' + 52;
-			else if (ch == '+')
-				v = 62;
-			else if (ch == '/')
-				v = 63;
-			else
-				continue;
-			acc = (acc << 6) | (unsigned)v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				buf_addc(out, (char)((acc >> bits) & 0xff));
-			}
-		}
-		return;
-	}
-	if (cte != NULL && ascii_strcasecmp(cte, "quoted-printable") == 0) {
-		for (i = 0; i < len; i++) {
-			int a, b;
-
-			if (s[i] != '=') {
-				buf_addc(out, s[i]);
-				continue;
-			}
-			if (i + 1 < len && s[i + 1] == '\n') {
-				i++;
-				continue;
-			}
-			if (i + 2 < len && s[i + 1] == '\r' &&
-			    s[i + 2] == '\n') {
-				i += 2;
-				continue;
-			}
-			if (i + 2 < len &&
-			    (a = hexv((unsigned char)s[i + 1])) >= 0 &&
-			    (b = hexv((unsigned char)s[i + 2])) >= 0) {
-				buf_addc(out, (char)(a * 16 + b));
-				i += 2;
-				continue;
-			}
-			buf_addc(out, s[i]);
-		}
-		return;
-	}
-	buf_add(out, s, len);
-}
-
 /*
- * The first text/plain part of a message (not an attachment), decoded to
- * UTF-8 in out; 0 if found, -1 if there is none.
+ * The original's text as the pager shows it (text preferred over HTML,
+ * charsets converted, control characters visible), without the header
+ * lines mime_render puts first.
  */
-static int
-find_text(struct buf *out, const char *raw, size_t len, int depth)
-{
-	char *ct = compose_header_get(raw, len, "Content-Type");
-	char *cte = compose_header_get(raw, len, "Content-Transfer-Encoding");
-	char *cd = compose_header_get(raw, len, "Content-Disposition");
-	size_t hend = compose_header_end(raw, len);
-	int ret = -1;
-
-	if (ct != NULL && ascii_strncasecmp(ct, "multipart/", 10) == 0) {
-		char *boundary = compose_param_get(ct, "boundary");
-		char *delim;
-		const char *p, *part = NULL, *end = raw + len;
-		size_t dlen;
-
-		if (boundary == NULL || depth >= MIME_DEPTH) {
-			free(boundary);
-			goto out;
-		}
-		delim = xasprintf("--%s", boundary);
-		dlen = strlen(delim);
-		for (p = raw + hend; p < end && ret != 0;) {
-			const char *eol = memchr(p, '\n', (size_t)(end - p));
-			const char *next = eol != NULL ? eol + 1 : end;
-
-			if ((size_t)(end - p) >= dlen &&
-			    memcmp(p, delim, dlen) == 0) {
-				if (part != NULL) {
-					/* The CRLF before a delimiter is
-					 * the delimiter's. */
-					const char *pe = p;
-
-					if (pe > part && pe[-1] == '\n')
-						pe--;
-					if (pe > part && pe[-1] == '\r')
-						pe--;
-					ret = find_text(out, part,
-					    (size_t)(pe - part), depth + 1);
-				}
-				if (p + dlen + 1 < end && p[dlen] == '-' &&
-				    p[dlen + 1] == '-')
-					break;
-				part = next;
-			}
-			p = next;
-		}
-		free(delim);
-		free(boundary);
-		goto out;
-	}
-	if (ct != NULL && ascii_strncasecmp(ct, "text/plain", 10) != 0)
-		goto out;
-	if (cd != NULL && ascii_strncasecmp(cd, "attachment", 10) == 0)
-		goto out;
-	{
-		struct buf dec;
-		char *charset = ct ? compose_param_get(ct, "charset") : NULL;
-
-		buf_init(&dec, 0);
-		decode_body(&dec, raw + hend, len - hend, cte);
-		if (compose_to_utf8(out, charset ? charset : "us-ascii",
-		        dec.data ? dec.data : "", dec.len) != 0)
-			buf_add(out, dec.data, dec.len);
-		buf_free(&dec);
-		free(charset);
-		ret = 0;
-	}
-out:
-	free(ct);
-	free(cte);
-	free(cd);
-	return ret;
-}
-
-/* The original's text with LF line ends and control characters visible. */
 static char *
 original_text(const char *raw, size_t len)
 {
-	struct buf t, v;
-	size_t i, j = 0;
+	struct mime_render_opts o;
+	struct mime_msg *m = mime_parse(raw, len);
+	struct buf t;
+	const char *body;
+	char *cause = NULL, *text;
 
-	buf_init(&t, 0);
-	if (find_text(&t, raw, len, 0) != 0) {
-		buf_free(&t);
-		return xstrdup("[the message has no text part]\n");
-	}
-	if (t.len > QUOTE_MAX)
-		t.len = QUOTE_MAX;
-	for (i = 0; i < t.len; i++) {
-		if (t.data[i] == '\r' && i + 1 < t.len && t.data[i + 1] == '\n')
-			continue;
-		t.data[j++] = t.data[i];
-	}
-	t.len = j;
-	buf_init(&v, 0);
-	text_visible(&v, t.data ? t.data : "", t.len, 1);
+	memset(&o, 0, sizeof o);
+	buf_init(&t, QUOTE_MAX);
+	/* Past the maximum the text is cut short, which is fine for a quote. */
+	if (mime_render(m, &o, &t, &cause) != 0)
+		free(cause);
+	mime_free(&m);
+	body = t.data != NULL ? strstr(t.data, "\n\n") : NULL;
+	text = xstrdup(body != NULL ? body + 2 : "");
 	buf_free(&t);
-	return buf_steal(&v, NULL);
+	return text;
 }
 
 /* A header of the original, decoded; NULL if it has none. */

@@ -495,10 +495,8 @@ class SendTest(unittest.TestCase):
         self.assertEqual(len(drafts), 1)
         self.assertEqual(drafts[0][1], "DS")
         self.assertEqual(drafts[0][4], "later")
-        db = sqlite3.connect(os.path.join(self.tern.data, "tern", "tern.db"))
-        raw = db.execute("SELECT raw FROM body WHERE message_id = ?",
-                         (int(drafts[0][0]),)).fetchone()[0]
-        db.close()
+        raw = self.tern.run("cat", "--raw", "acct/Drafts", drafts[0][0],
+                            check=True).stdout
         self.assertIn(b"\r\nBcc: carol@example.org\r\n", raw)
         self.assertIn(b"\r\nSubject: later\r\n", raw)
 
