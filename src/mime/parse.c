@@ -398,7 +398,12 @@ classify(struct mime_msg *m, int pi, int hidden)
 	} else if (p->uu) {
 		p->role = ROLE_ATTACHMENT;
 	} else {
-		int text = strncmp(p->type, "text/", 5) == 0;
+		/* Delivery reports are text for people too. */
+		int text = strncmp(p->type, "text/", 5) == 0 ||
+		    strcmp(p->type, "message/delivery-status") == 0 ||
+		    strcmp(p->type, "message/global-delivery-status") == 0 ||
+		    strcmp(p->type, "message/disposition-notification") == 0 ||
+		    strcmp(p->type, "message/feedback-report") == 0;
 		int attach = p->disposition != NULL &&
 		    strcmp(p->disposition, "attachment") == 0;
 

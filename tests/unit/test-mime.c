@@ -535,6 +535,13 @@ test_render_corpus(void)
 	HASNT(t, "attached log");
 	free(t);
 
+	t = render("bounce.eml", NULL);
+	HAS(t, "could not\nbe delivered to one or more recipients.\n");
+	HAS(t, "Final-Recipient: rfc822; nobody@example.net\nAction: failed\n");
+	HAS(t, "To: nobody@example.net\nSubject: hello\n");
+	HASNT(t, "Attachment");
+	free(t);
+
 	t = render("rfc2231-latin1.eml", NULL);
 	HAS(t,
 	    "[-- Attachment 1: Gr\xc3\xbc\xc3\x9f"
@@ -1236,7 +1243,8 @@ test_fuzz(void)
 		"broken-base64.eml", "uuencode.eml", "hostile.eml",
 		"8bit-headers.eml", "deep.eml", "digest.eml", "charsets.eml",
 		"signed.eml", "nul-bytes.eml", "header-only.eml", "empty.eml",
-		"garbage.eml", "text-attachment.eml", "rfc2231-latin1.eml" };
+		"garbage.eml", "text-attachment.eml", "rfc2231-latin1.eml",
+		"bounce.eml" };
 	const char *env = getenv("TERN_FUZZ_ITERATIONS");
 	size_t iters = env ? strtoul(env, NULL, 10) : 1500, c, k, bad = 0;
 	uint64_t t0 = now_ms();
