@@ -331,7 +331,7 @@ ui_index_load(struct ui *u, int keep)
 		if (index_load_partial(u) != 0)
 			return;
 		if (keep_id != 0) {
-			int chunks = 0;
+			int chunks = 0; /* past the first screenful or so */
 
 			/* Load from the end until the cursor's message is
 			 * in; it is usually near the end. When it is not,
@@ -344,7 +344,7 @@ ui_index_load(struct ui *u, int keep)
 				}
 				if (i > 0 || !u->partial)
 					break;
-				if (++chunks > 2 &&
+				if (++chunks > 0 &&
 				    u->folders[u->fcur].total >= UI_ASYNC_MIN &&
 				    ui_loader_request(u, folder) == 0) {
 					u->cur = u->nids ? u->nids - 1 : 0;
