@@ -232,7 +232,14 @@ class Pop3Dovecot(unittest.TestCase):
             dc.cleanup()
         ls = self.t.out("ls", "home/INBOX").splitlines()
         self.assertEqual(len(ls), 3)
-        self.t.out("mv", "home/INBOX", ls[0].split("\t")[0], "Archive")
+        self.assertIn("Message 900", ls[0])
+        # The server is gone: cat reads the store.
+        uid = ls[0].split("\t")[0]
+        r = self.t.run("cat", "--raw", "home/INBOX", uid, check=True)
+        self.assertEqual(r.stdout, raws[0])
+        self.assertIn("This is message 900.",
+                      self.t.out("cat", "home/INBOX", uid))
+        self.t.out("mv", "home/INBOX", uid, "Archive")
         self.assertEqual(len(self.t.out("ls", "home/Archive").splitlines()), 1)
         self.assertEqual(sorted(stored(self.t, "home")), sorted(raws))
         r = self.sync()
