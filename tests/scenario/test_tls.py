@@ -1,0 +1,205 @@
+"""TLS fails closed, for IMAP and POP3, through the connection layer.
+
+A scripted server (tests/lib/fakeserver.py) plays what Dovecot will not:
+STARTTLS hidden or refused, a PREAUTH greeting, bytes injected after the
+STARTTLS reply, a certificate for another host or from an unknown issuer.
+It records every byte the client sent, so each test checks that no
+credential and no command but the capability query and STARTTLS itself
+went out in plaintext, and that the error says why.
+"""
+
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import fakeserver  # noqa: E402
+import ternlib  # noqa: E402
+
+NETPROBE = os.environ.get("TERN_NETPROBE",
+                          os.path.join(os.path.dirname(ternlib.TERN),
+                                       "tests", "netprobe"))
+USER = "alice"
+PASSWORD = "s3cr3t-PW"
+SECRETS = (PASSWORD.encode(), USER.encode(),
+           base64.b64encode(b"\0" + USER.encode() + b"\0" +
+                            PASSWORD.encode()),
+           base64.b64encode(USER.encode()), base64.b64encode(
+               PASSWORD.encode()))
+# All a client may say before TLS: ask for capabilities, ask for TLS.
+PLAINTEXT_OK = {"imap": ("CAPABILITY", "STARTTLS"), "pop3": ("CAPA", "STLS")}
+
+
+class TLS(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tern-tls-")
+        cls.certs = fakeserver.Certs(cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def probe(self, proto, tls, cert="good", cafile=None, verify=True,
+              **server):
+        """Run netprobe against a fake server; (result, server)."""
+        srv = fakeserver.FakeServer(proto, getattr(self.certs, cert),
+                                    user=USER, password=PASSWORD, **server)
+        with srv:
+            r = subprocess.run(
+                [NETPROBE] + ([] if verify else ["-k"]) +
+                [proto, "127.0.0.1", str(srv.port), tls,
+                 cafile or self.certs.good[0], USER, PASSWORD],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        ternlib.check_sanitizers("netprobe", r.stderr)
+        self.assertEqual(srv.errors, [])
+        return r, srv
+
+    def assert_refused(self, r, srv, proto, why, hello_only=False):
+        """Exit 1, a message containing why, nothing secret sent at all,
+        and nothing in plaintext but the capability query and STARTTLS
+        (with hello_only: nothing but a TLS ClientHello)."""
+        err = r.stderr.decode(errors="replace")
+        self.assertEqual(r.returncode, 1, err)
+        self.assertIn(why, err)
+        self.assertEqual(len(srv.conns), 1)
+        self.assertEqual(srv.logins, 0)
+        c = srv.conns[0]
+        for s in SECRETS:
+            self.assertNotIn(s, c.sent_everything())
+        if hello_only:
+            self.assertTrue(c.plain.startswith(b"\x16\x03"), c.plain)
+            return
+        for line in c.plain.split(b"\r\n"):
+            if not line:
+                continue
+            words = line.decode(errors="replace").split()
+            cmd = words[1] if proto == "imap" and len(words) > 1 else words[0]
+            self.assertIn(cmd.upper(), PLAINTEXT_OK[proto],
+                          "sent in plaintext: %r" % line)
+
+    def assert_ok(self, r, srv, proto):
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(srv.logins, 1)
+        c = srv.conns[0]
+        for s in SECRETS:
+            self.assertNotIn(s, c.plain)
+        # The recorder works: the login went, inside TLS.
+        self.assertIn(SECRETS[2], c.secure)
+
+    # The control: a well-behaved server, STARTTLS and implicit TLS.
+
+    def test_starttls_works(self):
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.probe(proto, "starttls")
+                self.assert_ok(r, srv, proto)
+                self.assertTrue(srv.conns[0].plain)
+
+    def test_implicit_tls_works(self):
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.probe(proto, "on", implicit_tls=True)
+                self.assert_ok(r, srv, proto)
+                self.assertEqual(srv.conns[0].plain, b"")
+
+    # STARTTLS stripped, refused, impossible.
+
+    def test_starttls_hidden(self):
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.probe(proto, "starttls",
+                                    advertise_starttls=False)
+                self.assert_refused(r, srv, proto, "does not offer")
+
+    def test_starttls_refused(self):
+        for proto, word in (("imap", "NO STARTTLS"), ("pop3", "-ERR")):
+            with self.subTest(proto=proto):
+                r, srv = self.probe(proto, "starttls", starttls="refuse")
+                self.assert_refused(r, srv, proto, "refused")
+                self.assertIn(word, r.stderr.decode())
+
+    def test_preauth_greeting(self):
+        # CVE-2020-14093: a PREAUTH greeting leaves no moment for STARTTLS;
+        # going on would run the session in plaintext.
+        r, srv = self.probe("imap", "starttls", greeting="preauth")
+        self.assert_refused(r, srv, "imap", "PREAUTH")
+
+    def test_preauth_without_starttls_offer(self):
+        r, srv = self.probe("imap", "starttls", greeting="preauth",
+                            advertise_starttls=False)
+        self.assert_refused(r, srv, "imap", "PREAUTH")
+
+    # Response injection (CVE-2021-22947 and the USENIX 2021 study).
+
+    def test_injection_after_starttls_reply(self):
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.probe(proto, "starttls", starttls="inject")
+                self.assert_refused(r, srv, proto, "response injection")
+
+    def test_injection_in_a_later_packet(self):
+        # Plaintext where the TLS handshake should be: the handshake fails.
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.probe(proto, "starttls",
+                                    starttls="inject-late")
+                self.assert_refused(r, srv, proto, "TLS handshake failed")
+
+    def test_plaintext_server_for_implicit_tls(self):
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.probe(proto, "on")
+                self.assert_refused(r, srv, proto, "TLS handshake failed",
+                                    hello_only=True)
+
+    # Certificates.
+
+    def test_wrong_host_certificate(self):
+        # Trusted (it is its own cafile), but for wrong.example.
+        for proto, tls in (("imap", "on"), ("imap", "starttls"),
+                           ("pop3", "on"), ("pop3", "starttls")):
+            with self.subTest(proto=proto, tls=tls):
+                r, srv = self.probe(proto, tls, cert="wrong_host",
+                                    cafile=self.certs.wrong_host[0],
+                                    implicit_tls=tls == "on")
+                self.assert_refused(r, srv, proto, "for another host name")
+
+    def test_untrusted_certificate(self):
+        for proto, tls in (("imap", "on"), ("pop3", "starttls")):
+            with self.subTest(proto=proto, tls=tls):
+                r, srv = self.probe(proto, tls, cert="untrusted",
+                                    implicit_tls=tls == "on")
+                self.assert_refused(r, srv, proto, "not trusted")
+                self.assertIn("self-signed", r.stderr.decode())
+
+    def test_no_cafile_uses_system_store(self):
+        # Without cafile the test certificate is unknown: refused.
+        r, srv = self.probe("imap", "on", cafile="-", implicit_tls=True)
+        self.assert_refused(r, srv, "imap", "not trusted")
+
+    def test_verify_off_is_loud(self):
+        # tls_verify no connects to an untrusted server, and says so on
+        # every connection.
+        for proto, tls in (("imap", "on"), ("pop3", "starttls")):
+            with self.subTest(proto=proto, tls=tls):
+                for _ in range(2):
+                    r, srv = self.probe(proto, tls, cert="untrusted",
+                                        verify=False,
+                                        implicit_tls=tls == "on")
+                    self.assert_ok(r, srv, proto)
+                    self.assertIn(b"tls_verify is off", r.stderr)
+                    self.assertIn(b"NOT checked", r.stderr)
+
+    def test_verify_on_is_quiet(self):
+        r, srv = self.probe("imap", "on", implicit_tls=True)
+        self.assert_ok(r, srv, "imap")
+        self.assertEqual(r.stderr, b"")
+
+
+if __name__ == "__main__":
+    ternlib.main()
