@@ -216,8 +216,8 @@ connect_cause(
 			    "certificate lists",
 			    c->peer, p->host, detail);
 		return set_cause(cause,
-		    "%s: the server's certificate is not trusted (%s); add its "
-		    "CA with 'cafile' in the rc",
+		    "%s: the server's certificate is not trusted (%s); if the "
+		    "server uses its own CA, add it with 'cafile' in the rc",
 		    c->peer, detail);
 	case CURLE_USE_SSL_FAILED:
 		return set_cause(cause,

@@ -182,6 +182,16 @@ class TLS(unittest.TestCase):
         r, srv = self.probe("imap", "on", cafile="-", implicit_tls=True)
         self.assert_refused(r, srv, "imap", "not trusted")
 
+    def test_bad_cafile(self):
+        # A cafile that is missing or holds no certificate is an error, not
+        # a silent fall-back to no verification or to the system store.
+        for ca in ("/nonexistent/ca.pem", "/dev/null", self.certs.good[1]):
+            with self.subTest(cafile=ca):
+                r, srv = self.probe("imap", "on", cafile=ca,
+                                    implicit_tls=True)
+                self.assert_refused(r, srv, "imap", "cannot read cafile",
+                                    hello_only=bool(srv.conns[0].plain))
+
     def test_verify_off_is_loud(self):
         # tls_verify no connects to an untrusted server, and says so on
         # every connection.
