@@ -56,6 +56,9 @@ class Certs:
                                    ["localhost", "127.0.0.1"])
 
 
+HANGUP = "hangup"
+
+
 class Conn:
     """One client connection: what it sent, and how TLS went."""
 
@@ -104,6 +107,12 @@ class Conn:
         self._rbuf = b""
         return True
 
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
     def sent_everything(self):
         return self.plain + self.secure
 
@@ -117,12 +126,19 @@ class FakeServer:
     is answered: "ok", "refuse" (NO / -ERR), "inject" (the OK and an
     extra untagged response in one write, the classic response
     injection), or "inject-late" (the extra response a moment later, in a
-    packet of its own, where the client expects the TLS handshake). greeting: "ok" or, for IMAP, "preauth".
+    packet of its own, where the client expects the TLS handshake).
+
+    script: what to answer after the greeting, per command name (IMAP: the
+    word after the tag, "UID FETCH" for UID commands; POP3: the command),
+    consulted before the built-in answers. A value is a str, sent with
+    {tag} replaced by the command's tag, or a callable f(conn, tag, line)
+    that sends what it likes and may return HANGUP to cut the connection
+    there. srv.commands lists every command line received, in order. greeting: "ok" or, for IMAP, "preauth".
     """
 
     def __init__(self, proto, cert, implicit_tls=False,
                  advertise_starttls=True, starttls="ok", greeting="ok",
-                 user="alice", password="secret"):
+                 user="alice", password="secret", script=None):
         assert proto in ("imap", "pop3")
         self.proto = proto
         self.cert = cert
@@ -132,6 +148,8 @@ class FakeServer:
         self.greeting = greeting
         self.user = user
         self.password = password
+        self.script = script or {}
+        self.commands = []  # every command line received, decoded
         self.conns = []
         self.logins = 0  # successful logins
         self.errors = []  # exceptions in the server thread
@@ -190,6 +208,16 @@ class FakeServer:
                 except OSError:
                     pass
 
+    def _scripted(self, c, key, tag, line):
+        """Answer from the script; None if it has nothing for key."""
+        if key not in self.script:
+            return None
+        act = self.script[key]
+        if callable(act):
+            return act(c, tag, line) or "handled"
+        c.send(act.replace("{tag}", tag))
+        return "handled"
+
     def _check_plain(self, blob):
         """A SASL PLAIN blob: is it our user and password?"""
         try:
@@ -208,9 +236,19 @@ class FakeServer:
             line = c.readline()
             if line is None:
                 return
-            words = line.decode(errors="replace").split(" ")
+            text = line.decode(errors="replace")
+            self.commands.append(text)
+            words = text.split(" ")
             tag = words[0]
             cmd = words[1].upper() if len(words) > 1 else ""
+            key = cmd
+            if cmd == "UID" and len(words) > 2:
+                key = "UID " + words[2].upper()
+            done = self._scripted(c, key, tag, text)
+            if done == HANGUP:
+                return
+            if done:
+                continue
             if cmd == "CAPABILITY":
                 caps = "IMAP4rev1 AUTH=PLAIN SASL-IR"
                 if self.advertise_starttls and not c.tls:
@@ -262,8 +300,15 @@ class FakeServer:
             line = c.readline()
             if line is None:
                 return
-            words = line.decode(errors="replace").split(" ")
+            text = line.decode(errors="replace")
+            self.commands.append(text)
+            words = text.split(" ")
             cmd = words[0].upper()
+            done = self._scripted(c, cmd, "", text)
+            if done == HANGUP:
+                return
+            if done:
+                continue
             if cmd == "CAPA":
                 caps = "+OK\r\nUSER\r\nSASL PLAIN\r\nUIDL\r\n"
                 if self.advertise_starttls and not c.tls:

@@ -205,6 +205,49 @@ class TLS(unittest.TestCase):
                     self.assertIn(b"tls_verify is off", r.stderr)
                     self.assertIn(b"NOT checked", r.stderr)
 
+    def test_scripted_answers_after_login(self):
+        # What the protocol engines build on: a scripted reply after login,
+        # and a connection cut in the middle of a literal.
+        r, srv = self.probe("imap", "on", implicit_tls=True, script={
+            "CAPABILITY": lambda c, tag, line: (
+                c.send("* CAPABILITY IMAP4rev1 X-SCRIPTED\r\n"
+                       "%s OK done\r\n" % tag) if tag == "T1" else
+                c.send("* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\n"
+                       "%s OK done\r\n" % tag))})
+        self.assert_ok(r, srv, "imap")
+        self.assertIn(b"X-SCRIPTED", r.stdout)
+        self.assertEqual(srv.commands[-1], "T1 CAPABILITY")
+
+        def cut(c, tag, line):
+            if tag != "T1":
+                c.send("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n%s OK\r\n"
+                       % tag)
+                return None
+            c.send("* 1 FETCH (BODY[] {1000}\r\nonly a part")
+            return fakeserver.HANGUP
+
+        r, srv = self.probe("imap", "on", implicit_tls=True,
+                            script={"CAPABILITY": cut})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"connection closed by the server", r.stderr)
+        # POP3: libcurl asks CAPA before login, netprobe after it; the
+        # second answer stops in the middle of the multi-line reply.
+        calls = []
+
+        def capa(c, tag, line):
+            calls.append(line)
+            if len(calls) == 1:
+                c.send("+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n")
+                return None
+            c.send("+OK\r\nX-SCRIPTED\r\n")
+            return fakeserver.HANGUP
+
+        r, srv = self.probe("pop3", "on", implicit_tls=True,
+                            script={"CAPA": capa})
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(srv.logins, 1)
+        self.assertIn(b"connection closed by the server", r.stderr)
+
     def test_verify_on_is_quiet(self):
         r, srv = self.probe("imap", "on", implicit_tls=True)
         self.assert_ok(r, srv, "imap")
