@@ -6,11 +6,13 @@ documented exit status, never a crash, a hang or raw control bytes on the
 terminal, and nothing in the store is lost."""
 
 import os
+import random
 import resource
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -308,6 +310,47 @@ class HostileStore(unittest.TestCase):
         r = self.t.run("ls", "home/INBOX", env={"XDG_DATA_HOME": other})
         self.failed(r, "not a tern store")
         no_raw_controls(self, r.stderr)
+
+    def test_kill_9_during_commits(self):
+        # A move of 2000 messages killed at random moments: after each kill
+        # the store is intact and the move happened wholly or not at all.
+        db = sqlite3.connect(self.dbpath)
+        fid = db.execute("SELECT folder_id FROM message").fetchone()[0]
+        db.executemany("INSERT INTO message (folder_id, uid, uidvalidity, "
+                       "flags, date, from_, subject) VALUES (?, ?, 1, 0, "
+                       "1700000000, 'Bob <b@example.org>', 'bulk')",
+                       [(fid, 1000 + i) for i in range(2000)])
+        db.commit()
+        db.close()
+        uids = [line.split("\t")[0] for line in
+                self.t.out("ls", "home/INBOX").splitlines()]
+        total = len(uids)
+        rnd = random.Random(9)
+        here, there = "home/INBOX", "Archive"
+        kills = 0
+        # A move takes about 65 ms here: most kills land inside it.
+        for _ in range(16):
+            p = subprocess.Popen([ternlib.TERN, "mv", here] + uids + [there],
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=self.t.env())
+            time.sleep(rnd.uniform(0.005, 0.09))
+            p.kill()
+            err = p.communicate()[1]
+            ternlib.check_sanitizers("tern mv", err)
+            kills += p.returncode == -signal.SIGKILL
+            db = sqlite3.connect(self.dbpath)
+            self.assertEqual(
+                db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            counts = dict(db.execute(
+                "SELECT f.name, count(m.id) FROM folder f LEFT JOIN "
+                "message m ON m.folder_id = f.id GROUP BY f.id"))
+            db.close()
+            self.assertEqual(sum(counts.values()), total)
+            # All or nothing: every message on one side.
+            self.assertIn(counts.get("INBOX", 0), (0, total), counts)
+            if counts.get("INBOX", 0) == 0:
+                here, there = "home/Archive", "INBOX"
+        self.assertGreater(kills, 3)
 
     def test_disk_full_during_commit(self):
         # RLIMIT_FSIZE binds root too: every write past 32 KiB fails with
