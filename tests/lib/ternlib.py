@@ -85,10 +85,12 @@ class Dovecot:
         if self.root:
             self.mail_user, self.mail_group = "nobody", "nogroup"
             login_user, internal_user = "dovenull", "dovecot"
+            internal_group = "dovecot"
         else:
             self.mail_user = pwd.getpwuid(os.getuid()).pw_name
             self.mail_group = grp.getgrgid(os.getgid()).gr_name
             login_user = internal_user = self.mail_user
+            internal_group = self.mail_group
         self.uid = pwd.getpwnam(self.mail_user).pw_uid
         self.gid = grp.getgrnam(self.mail_group).gr_gid
         with open(os.path.join(self.dir, "passwd"), "w") as f:
@@ -122,8 +124,10 @@ ssl_cert = <{self.cafile}
 ssl_key = <{key}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_login_user = {login_user}
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd

@@ -1,0 +1,239 @@
+/*
+ * Address lists (RFC 5322 section 3.4 and the obsolete forms): display
+ * names as phrases or quoted strings (with encoded words inside either),
+ * comments ("addr (Name)"), groups ("team: a, b;"), source routes.
+ *
+ * One pass with a small state per mailbox; comments nest with a counter,
+ * not recursion. The output is for people: "Name <addr>" or "addr".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime-private.h"
+
+struct mailbox {
+	struct buf phrase; /* words outside <>, single spaces */
+	struct buf angle; /* inside <> */
+	struct buf comment; /* the first comment */
+	int has_angle;
+	int quoted; /* the phrase holds a quoted string */
+};
+
+static void
+mb_init(struct mailbox *m)
+{
+	buf_init(&m->phrase, 0);
+	buf_init(&m->angle, 0);
+	buf_init(&m->comment, 0);
+	m->has_angle = 0;
+	m->quoted = 0;
+}
+
+static void
+mb_reset(struct mailbox *m)
+{
+	buf_reset(&m->phrase);
+	buf_reset(&m->angle);
+	buf_reset(&m->comment);
+	m->has_angle = 0;
+	m->quoted = 0;
+}
+
+static void
+mb_free(struct mailbox *m)
+{
+	buf_free(&m->phrase);
+	buf_free(&m->angle);
+	buf_free(&m->comment);
+}
+
+static void
+phrase_space(struct mailbox *m)
+{
+	if (m->phrase.len > 0 && m->phrase.data[m->phrase.len - 1] != ' ')
+		(void)buf_addc(&m->phrase, ' ');
+}
+
+static void
+trim(struct buf *b)
+{
+	size_t s = 0;
+
+	while (b->len > 0 &&
+	    (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
+		b->data[--b->len] = '\0';
+	while (s < b->len && (b->data[s] == ' ' || b->data[s] == '\t'))
+		s++;
+	buf_consume(b, s);
+}
+
+static void
+decode_into(struct buf *out, const struct buf *in)
+{
+	struct buf d;
+	size_t i;
+
+	buf_init(&d, 0);
+	mime_decode_words(in->data ? in->data : "", in->len, &d);
+	for (i = 0; i < d.len; i++) {
+		if (d.data[i] == '\r' || d.data[i] == '\n')
+			d.data[i] = ' ';
+	}
+	trim(&d);
+	/* A name that is only quotes or spaces says nothing. */
+	(void)buf_add(out, d.data ? d.data : "", d.len);
+	buf_free(&d);
+}
+
+static void
+mb_emit(struct mailbox *m, struct buf *out)
+{
+	struct buf name, addr;
+
+	buf_init(&name, 0);
+	buf_init(&addr, 0);
+	trim(&m->phrase);
+	trim(&m->comment);
+	if (m->has_angle) {
+		/* Drop an obsolete source route: <@a,@b:user@host>. */
+		const char *a = m->angle.data ? m->angle.data : "";
+		const char *colon = strrchr(a, ':');
+
+		if (*a == '@' && colon != NULL)
+			a = colon + 1;
+		mime_utf8_sanitize(&addr, a, strlen(a));
+		decode_into(&name, m->phrase.len ? &m->phrase : &m->comment);
+	} else if (m->phrase.len > 0 && !m->quoted &&
+	    memchr(m->phrase.data, '@', m->phrase.len) != NULL) {
+		/* A bare addr-spec, perhaps with spaces: "joe @ example.com". */
+		size_t i;
+
+		for (i = 0; i < m->phrase.len; i++) {
+			if (m->phrase.data[i] != ' ')
+				(void)buf_addc(&addr, m->phrase.data[i]);
+		}
+		{
+			char *s = buf_steal(&addr, NULL);
+
+			buf_init(&addr, 0);
+			mime_utf8_sanitize(&addr, s, strlen(s));
+			free(s);
+		}
+		decode_into(&name, &m->comment);
+	} else {
+		/* No address at all: keep whatever words there are. */
+		decode_into(&name, m->phrase.len ? &m->phrase : &m->comment);
+	}
+	/* A display name equal to the address adds nothing. */
+	if (name.len > 0 && addr.len > 0 && strcmp(name.data, addr.data) == 0)
+		buf_reset(&name);
+	if (name.len > 0 || addr.len > 0) {
+		if (out->len > 0)
+			(void)buf_adds(out, ", ");
+		if (name.len > 0 && addr.len > 0)
+			(void)buf_printf(out, "%s <%s>", name.data, addr.data);
+		else if (addr.len > 0)
+			(void)buf_add(out, addr.data, addr.len);
+		else
+			(void)buf_add(out, name.data, name.len);
+	}
+	buf_free(&name);
+	buf_free(&addr);
+	mb_reset(m);
+}
+
+void
+mime_address_list(const char *s, size_t len, struct buf *out)
+{
+	struct mailbox m;
+	size_t i = 0;
+	int ingroup = 0;
+
+	mb_init(&m);
+	while (i < len) {
+		char c = s[i];
+
+		if (c == '"') {
+			phrase_space(&m);
+			for (i++; i < len && s[i] != '"'; i++) {
+				if (s[i] == '\\' && i + 1 < len)
+					i++;
+				if (s[i] != '\r' && s[i] != '\n')
+					(void)buf_addc(&m.phrase, s[i]);
+			}
+			m.quoted = 1;
+			i++;
+			continue;
+		}
+		if (c == '(') {
+			int depth = 0;
+			int first = m.comment.len == 0;
+
+			for (; i < len; i++) {
+				if (s[i] == '\\' && i + 1 < len) {
+					i++;
+					if (first)
+						(void)buf_addc(
+						    &m.comment, s[i]);
+					continue;
+				}
+				if (s[i] == '(') {
+					if (depth++ == 0)
+						continue;
+				} else if (s[i] == ')') {
+					if (--depth == 0)
+						break;
+				}
+				if (first)
+					(void)buf_addc(&m.comment, s[i]);
+			}
+			i++;
+			continue;
+		}
+		if (c == '<') {
+			m.has_angle = 1;
+			buf_reset(&m.angle);
+			for (i++; i < len && s[i] != '>'; i++) {
+				if (s[i] == '"' || s[i] == ' ' ||
+				    s[i] == '\t' || s[i] == '\r' ||
+				    s[i] == '\n')
+					continue;
+				(void)buf_addc(&m.angle, s[i]);
+			}
+			i++;
+			continue;
+		}
+		if (c == ',') {
+			mb_emit(&m, out);
+			i++;
+			continue;
+		}
+		if (c == ':' && !m.has_angle && !ingroup) {
+			/* The group's name is not an address. */
+			mb_reset(&m);
+			ingroup = 1;
+			i++;
+			continue;
+		}
+		if (c == ';' && ingroup) {
+			mb_emit(&m, out);
+			ingroup = 0;
+			i++;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			phrase_space(&m);
+			i++;
+			continue;
+		}
+		if (m.has_angle) {
+			/* Junk after <addr>: ignore it. */
+			i++;
+			continue;
+		}
+		(void)buf_addc(&m.phrase, c);
+		i++;
+	}
+	mb_emit(&m, out);
+	mb_free(&m);
+}

@@ -1,0 +1,107 @@
+/*
+ * Internals shared by the files of the mime module: header splitting,
+ * charset conversion, RFC 2047/2231 decoding, addresses and dates.
+ *
+ * Every function here takes (pointer, length) input that may hold any
+ * bytes, NULs included, and appends valid UTF-8 to a struct buf.
+ */
+#ifndef TERN_MIME_PRIVATE_H
+#define TERN_MIME_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/mime.h"
+#include "tern/util.h"
+
+/* Limits against hostile input. */
+#define MIME_MAX_HEADER (256 * 1024) /* bytes of one header block */
+#define MIME_MAX_FIELDS 1000 /* fields kept per header block */
+#define MIME_MAX_PARAMS 64 /* parameters kept per field */
+#define MIME_MAX_REFS 64 /* message ids kept from References */
+
+/* One header field: pointers into the message, value still folded. */
+struct mime_field {
+	const char *name;
+	size_t namelen;
+	const char *value;
+	size_t valuelen;
+};
+
+struct mime_header {
+	struct mime_field *v;
+	size_t n;
+	size_t body; /* offset of the body in the parsed bytes */
+};
+
+/* Split the header block at the start of raw; h->body says where it ends. */
+void mime_header_parse(const char *raw, size_t len, struct mime_header *h);
+void mime_header_free(struct mime_header *h);
+/* The first field called name, or NULL. */
+const struct mime_field *mime_header_find(
+    const struct mime_header *h, const char *name);
+/* The field's value unfolded (line breaks removed), trimmed; malloc'd. */
+char *mime_field_unfold(const struct mime_field *f, size_t *lenp);
+/* Unfolded value of the first field called name, or NULL. */
+char *mime_header_get(
+    const struct mime_header *h, const char *name, size_t *lenp);
+
+/* UTF-8: the length of the valid sequence at s, 0 if invalid. */
+size_t mime_utf8_seq(const unsigned char *s, size_t len);
+int mime_utf8_valid(const char *s, size_t len);
+/* Append s, each invalid byte (and NUL) replaced by U+FFFD. */
+void mime_utf8_sanitize(struct buf *out, const char *s, size_t len);
+
+/*
+ * Append s converted from charset to UTF-8. A NULL, unknown or bogus
+ * charset means: UTF-8 if it is valid UTF-8, else windows-1252. Bytes that
+ * do not convert become U+FFFD.
+ */
+void mime_charset_convert(
+    const char *charset, const char *s, size_t len, struct buf *out);
+
+/* Decode RFC 2047 encoded words (and raw 8-bit text) to UTF-8. */
+void mime_decode_words(const char *s, size_t len, struct buf *out);
+/* Malloc'd decoded copy of an unfolded header value. */
+char *mime_decode_header(const char *s, size_t len);
+
+/* Transfer decodings, appending to out; tolerant of broken input. */
+void mime_decode_base64(const char *s, size_t len, struct buf *out);
+void mime_decode_qp(const char *s, size_t len, struct buf *out, int header);
+
+/* A structured field value: "token; name=value; ..." (RFC 2045, 2231). */
+struct mime_param {
+	char *name; /* lower case */
+	char *value; /* decoded to UTF-8 */
+};
+
+struct mime_params {
+	char *value; /* the leading token, lower case ("text/plain") */
+	struct mime_param *v;
+	size_t n;
+};
+
+void mime_params_parse(const char *s, size_t len, struct mime_params *p);
+void mime_params_free(struct mime_params *p);
+const char *mime_param_get(const struct mime_params *p, const char *name);
+
+/* An address list to "Name <addr>, addr, ..." in UTF-8. */
+void mime_address_list(const char *s, size_t len, struct buf *out);
+
+/* A date in RFC 5322 or a common broken form; 0 if none is found. */
+int64_t mime_date_parse(const char *s, size_t len);
+
+/* "type/subtype" in lower case from a parsed Content-Type, or NULL. */
+char *mime_content_type_value(const struct mime_params *p);
+/*
+ * Whether a message shows an attachment: multipart/mixed, a part with
+ * Content-Disposition: attachment, or a non-text body. raw holds the
+ * message (or just its header), h its parsed header.
+ */
+int mime_has_attachment(const char *raw, size_t len,
+    const struct mime_header *h, const char *content_type);
+
+/* Append the message ids (<...>) found in s, space separated. */
+void mime_msgids(const char *s, size_t len, size_t max, struct buf *out);
+
+#endif
