@@ -659,6 +659,11 @@ mime_params_parse(const char *s, size_t len, struct mime_params *p)
 		while (ne > ns && is_space(s[ne - 1]))
 			ne--;
 		if (i >= len || s[i] != '=' || ne == ns) {
+			/* No name or no '=': drop it up to the next ';'. A
+			 * bare '=' must be passed over too, or this loop would
+			 * never advance ("; =x"). */
+			while (i < len && s[i] != ';')
+				i++;
 			continue;
 		}
 		i++;
