@@ -3,8 +3,8 @@ will not produce: STARTTLS hidden or refused, a PREAUTH greeting, bytes
 injected after the STARTTLS reply, certificates for the wrong host or from
 an unknown issuer.
 
-It listens on a free port of 127.0.0.1 in a thread, serves connections one
-after another, and records every byte each client sent, split into what
+It listens on a free port of 127.0.0.1 in a thread, serves each
+connection in a thread of its own, and records every byte each client sent, split into what
 came before TLS (plaintext, on the wire for anyone to read) and what came
 inside TLS, so a test can assert that no credential ever went out in the
 clear. Everything else about the protocols is the least a client needs to
@@ -159,6 +159,7 @@ class FakeServer:
         self.lsock.listen(8)
         self.port = self.lsock.getsockname()[1]
         self._stop = False
+        self._sessions = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def start(self):
@@ -173,6 +174,13 @@ class FakeServer:
         except OSError:
             pass
         self.thread.join(10)
+        for c in self.conns:  # wake sessions still waiting for a line
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in self._sessions:
+            t.join(10)
         self.lsock.close()
 
     def __enter__(self):
@@ -193,20 +201,24 @@ class FakeServer:
             s.settimeout(10)
             c = Conn(s)
             self.conns.append(c)
-            try:
-                if not self.implicit_tls or c.starttls(self.cert):
-                    if self.proto == "imap":
-                        self._imap(c)
-                    else:
-                        self._pop3(c)
-            except Exception as e:  # noqa: BLE001 -- recorded for the test
-                if not isinstance(e, (OSError, ssl.SSLError)):
-                    self.errors.append(repr(e))
-            finally:
-                try:
-                    c.sock.close()
-                except OSError:
-                    pass
+            # A thread per connection: a client may hold two at once.
+            t = threading.Thread(target=self._session, args=(c,),
+                                 daemon=True)
+            self._sessions.append(t)
+            t.start()
+
+    def _session(self, c):
+        try:
+            if not self.implicit_tls or c.starttls(self.cert):
+                if self.proto == "imap":
+                    self._imap(c)
+                else:
+                    self._pop3(c)
+        except Exception as e:  # noqa: BLE001 -- recorded for the test
+            if not isinstance(e, (OSError, ssl.SSLError)):
+                self.errors.append(repr(e))
+        finally:
+            c.close()
 
     def _scripted(self, c, key, tag, line):
         """Answer from the script; None if it has nothing for key."""
