@@ -108,8 +108,11 @@ buf_steal(struct buf *b, size_t *lenp)
 {
 	char *p;
 
-	if (b->data == NULL)
+	if (b->data == NULL) {
+		/* Never used: still hand out "", terminated as promised. */
 		(void)buf_grow(b, 0);
+		b->data[0] = '\0';
+	}
 	p = b->data;
 	if (lenp != NULL)
 		*lenp = b->len;

@@ -162,6 +162,25 @@ test_visible(void)
 	}
 }
 
+static void
+test_empty_buffers(void)
+{
+	struct mime_envelope e;
+	struct buf b;
+	char *p;
+	size_t len = 1;
+
+	/* An empty buffer handed out is "", NUL-terminated (the envelope of
+	 * an empty Subject at the end of the input read past its end). */
+	buf_init(&b, 0);
+	p = buf_steal(&b, &len);
+	CHECK(p != NULL && p[0] == '\0' && len == 0);
+	free(p);
+	mime_envelope_parse("F:\r\nSubject:", 12, &e);
+	CHECK(e.subject == NULL || strlen(e.subject) == 0);
+	mime_envelope_clear(&e);
+}
+
 int
 main(void)
 {
@@ -170,5 +189,6 @@ main(void)
 	test_param_loops();
 	test_pathological_headers();
 	test_visible();
+	test_empty_buffers();
 	return test_done();
 }
