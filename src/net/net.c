@@ -338,6 +338,11 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 		goto fail;
 	}
 	c->fd = fd;
+	/* The watch is done: spare the connection the per-record trace. */
+	if (!c->watch.verbose) {
+		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 0L);
+		curl_easy_setopt(c->easy, CURLOPT_DEBUGFUNCTION, NULL);
+	}
 	free(url);
 	*cp = c;
 	return 0;
