@@ -184,4 +184,59 @@ int store_pending_delete(struct store *s, int64_t id, char **cause);
 /* How many operations wait for the server (the ui asks before quitting). */
 int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
 
+/*
+ * pop3: what the POP3 driver knows of each UIDL it ever downloaded
+ * (src/store/pop3.c). A row outlives a local delete (message_id becomes
+ * 0), so a message left on the server is never downloaded twice.
+ */
+#define STORE_POP3_KEPT 0 /* stored, left on the server */
+#define STORE_POP3_DELE 1 /* stored, to be deleted on the server */
+#define STORE_POP3_GONE 2 /* deleted on the server (QUIT confirmed it) */
+
+struct store_pop3_uidl {
+	char *uidl;
+	int64_t message_id; /* 0: deleted locally */
+	int64_t first_seen; /* unix time of the first download */
+	int state; /* STORE_POP3_* */
+};
+
+/* Every row of an account, sorted by uidl (bytewise, as strcmp). */
+int store_pop3_uidl_list(struct store *s, int64_t account_id,
+    struct store_pop3_uidl **v, size_t *n, char **cause);
+void store_pop3_uidl_list_free(struct store_pop3_uidl *v, size_t n);
+/* Insert or replace the row of u->uidl. */
+int store_pop3_uidl_put(struct store *s, int64_t account_id,
+    const struct store_pop3_uidl *u, char **cause);
+int store_pop3_uidl_set_state(struct store *s, int64_t account_id,
+    const char *uidl, int state, char **cause);
+int store_pop3_uidl_delete(
+    struct store *s, int64_t account_id, const char *uidl, char **cause);
+
+/*
+ * IMAP (src/store/imap.c): the UID map of a folder. Rows are keyed by
+ * (folder, UID); a UIDVALIDITY change detaches the old rows (negative
+ * UIDs) until the new index is in, then re-attaches their bodies by
+ * Message-ID where that is unambiguous and drops them.
+ */
+/* The UIDs of a folder, ascending (malloc'd). */
+int store_imap_uids(struct store *s, int64_t folder_id, uint32_t **v,
+    size_t *n, char **cause);
+/* Insert a header-index row, or update flags/modseq if the UID exists. */
+int store_imap_upsert(struct store *s, struct store_msg *m, char **cause);
+int store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
+    unsigned flags, const char *keywords, uint64_t modseq, char **cause);
+int store_imap_delete_uid(
+    struct store *s, int64_t folder_id, uint32_t uid, char **cause);
+/* Give a row its new UID (after COPYUID); ignored if it would collide. */
+int store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
+    uint32_t uid, uint32_t uidvalidity, char **cause);
+int store_imap_detach(struct store *s, int64_t folder_id, char **cause);
+int store_imap_reattach(struct store *s, int64_t folder_id, char **cause);
+/* A folder's UIDVALIDITY and HIGHESTMODSEQ (no counting of messages). */
+int store_imap_folder_state(struct store *s, int64_t folder_id,
+    uint32_t *uidvalidity, uint64_t *highestmodseq, char **cause);
+/* The ids and names of an account's folders (both arrays malloc'd). */
+int store_imap_folders(struct store *s, int64_t account_id, int64_t **ids,
+    char ***names, size_t *n, char **cause);
+
 #endif

@@ -12,6 +12,18 @@
 
 static int test_count, test_failed;
 
+/* Print s with control characters escaped: TAP lines must stay lines. */
+static inline void
+test_print_escaped(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\x%02x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+}
+
 #define CHECK(cond) \
 	do { \
 		test_count++; \
@@ -28,14 +40,17 @@ static int test_count, test_failed;
 	do { \
 		const char *a_ = (a), *b_ = (b); \
 		test_count++; \
-		if (a_ != NULL && b_ != NULL && strcmp(a_, b_) == 0) \
-			printf("ok %d - %s == \"%s\"\n", test_count, #a, b_); \
-		else { \
+		if (a_ != NULL && b_ != NULL && strcmp(a_, b_) == 0) { \
+			printf("ok %d - %s == \"", test_count, #a); \
+			test_print_escaped(b_); \
+			printf("\"\n"); \
+		} else { \
 			test_failed++; \
-			printf("not ok %d - %s: got \"%s\", want \"%s\" " \
-			       "(%s:%d)\n", \
-			    test_count, #a, a_ ? a_ : "(null)", \
-			    b_ ? b_ : "(null)", __FILE__, __LINE__); \
+			printf("not ok %d - %s: got \"", test_count, #a); \
+			test_print_escaped(a_ ? a_ : "(null)"); \
+			printf("\", want \""); \
+			test_print_escaped(b_ ? b_ : "(null)"); \
+			printf("\" (%s:%d)\n", __FILE__, __LINE__); \
 		} \
 	} while (0)
 

@@ -1,0 +1,408 @@
+/*
+ * The IMAP connection engine: commands are tagged, pipelined with at most
+ * IMAP_MAX_INFLIGHT waiting, and matched to their completions by tag.
+ * Untagged responses go to the handler the caller installed (and
+ * CAPABILITY is tracked here). Reading feeds whatever the socket returned
+ * to the push parser, so a response may arrive in any number of pieces.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap-private.h"
+#include "tern/util.h"
+
+#define IMAP_RBUF 65536
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} caps[] = {
+	{ "CONDSTORE", IMAP_CAP_CONDSTORE },
+	{ "QRESYNC", IMAP_CAP_QRESYNC },
+	{ "UIDPLUS", IMAP_CAP_UIDPLUS },
+	{ "MOVE", IMAP_CAP_MOVE },
+	{ "LIST-STATUS", IMAP_CAP_LIST_STATUS },
+	{ "SPECIAL-USE", IMAP_CAP_SPECIAL_USE },
+	{ "ESEARCH", IMAP_CAP_ESEARCH },
+	{ "LITERAL+", IMAP_CAP_LITERALPLUS },
+	{ "IDLE", IMAP_CAP_IDLE },
+	{ "QUOTA", IMAP_CAP_QUOTA },
+	{ "ENABLE", IMAP_CAP_ENABLE },
+	{ "IMAP4rev2", IMAP_CAP_IMAP4REV2 },
+};
+
+/* Capability atoms from item first to last. */
+static void
+set_caps(
+    struct imap_conn *c, const struct imap_resp *r, size_t first, size_t last)
+{
+	size_t i, k;
+
+	c->caps = 0;
+	for (i = first; i < last; i = imap_next(r, i)) {
+		for (k = 0; k < TERN_NELEM(caps); k++) {
+			if (imap_is(r, i, caps[k].name))
+				c->caps |= caps[k].bit;
+		}
+	}
+}
+
+static char *
+code_string(const struct imap_resp *r, size_t code)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = code + 1; i < imap_next(r, code); i++) {
+		if (r->items[i].type == IMAP_LIST)
+			continue;
+		if (b.len)
+			(void)buf_addc(&b, ' ');
+		(void)buf_add(&b, imap_str(r, i), r->items[i].len);
+	}
+	if (b.data == NULL)
+		return xstrdup("");
+	return buf_steal(&b, NULL);
+}
+
+static int
+dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
+{
+	struct imap_cmd **pp, *cmd;
+	uint64_t tag;
+	size_t i;
+
+	if (r->kind == IMAP_CONTINUATION) {
+		c->continuation = 1;
+		return 0;
+	}
+	if (r->kind == IMAP_UNTAGGED) {
+		if (imap_is(r, 1, "CAPABILITY"))
+			set_caps(c, r, 2, r->nitems);
+		else if (r->nitems > 2 && r->items[2].type == IMAP_CODE &&
+		    imap_is(r, 3, "CAPABILITY"))
+			set_caps(c, r, 4, imap_next(r, 2));
+		else if (imap_is(r, 1, "BYE"))
+			c->bye = 1;
+		else if (imap_is(r, 1, "ENABLED")) {
+			for (i = 2; i < r->nitems; i++) {
+				if (imap_is(r, i, "QRESYNC"))
+					c->enabled_qresync = 1;
+				if (imap_is(r, i, "CONDSTORE"))
+					c->enabled_condstore = 1;
+			}
+		}
+		if (c->untagged != NULL)
+			return c->untagged(c->arg, r, cause);
+		return 0;
+	}
+	/* Tagged: "t<number>" is ours. */
+	if (imap_str(r, 0)[0] != 't' ||
+	    parse_uint64(
+	        imap_str(r, 0) + 1, r->items[0].len - 1, UINT32_MAX, &tag) != 0)
+		return set_cause(cause, "%s: protocol error: unknown tag %s",
+		    c->peer, imap_str(r, 0));
+	for (pp = &c->inflight; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->tag == tag)
+			break;
+	}
+	if ((cmd = *pp) == NULL)
+		return set_cause(cause, "%s: protocol error: unknown tag %s",
+		    c->peer, imap_str(r, 0));
+	*pp = cmd->next;
+	cmd->next = NULL;
+	c->ninflight--;
+	if (imap_is(r, 1, "OK"))
+		cmd->status = IMAP_OK;
+	else if (imap_is(r, 1, "NO"))
+		cmd->status = IMAP_NO;
+	else
+		cmd->status = IMAP_BAD;
+	for (i = 2; i < r->nitems; i = imap_next(r, i)) {
+		if (r->items[i].type == IMAP_CODE) {
+			free(cmd->code);
+			cmd->code = code_string(r, i);
+			if (imap_is(r, i + 1, "CAPABILITY"))
+				set_caps(c, r, i + 2, imap_next(r, i));
+		} else if (r->items[i].type == IMAP_TEXT) {
+			free(cmd->text);
+			cmd->text = text_visible_dup(imap_str(r, i));
+		}
+	}
+	if (cmd->text == NULL)
+		cmd->text = xstrdup("");
+	return 0;
+}
+
+/* Read once from the network (waiting up to timeout) and parse. */
+static int
+read_some(struct imap_conn *c, int timeout_ms, int wakefd, char **cause)
+{
+	ssize_t n;
+
+	if (c->roff < c->rlen)
+		goto parse;
+	if (timeout_ms == -2)
+		n = net_read(c->net, c->rbuf, IMAP_RBUF, cause);
+	else
+		n = net_read_wait(
+		    c->net, c->rbuf, IMAP_RBUF, timeout_ms, wakefd, cause);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	c->rlen = (size_t)n;
+	c->roff = 0;
+parse:
+	while (c->roff < c->rlen) {
+		size_t used;
+		int rc = imap_parser_feed(c->parser, c->rbuf + c->roff,
+		    c->rlen - c->roff, &used, cause);
+
+		if (rc < 0) {
+			char *was = cause ? *cause : NULL;
+
+			if (cause != NULL)
+				*cause = xasprintf("%s: %s", c->peer,
+				    was ? was : "protocol error");
+			free(was);
+			return -1;
+		}
+		c->roff += used;
+		if (rc == 1) {
+			const struct imap_resp *r =
+			    imap_parser_response(c->parser);
+
+			rc = dispatch(c, r, cause);
+			imap_parser_next(c->parser);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return 1;
+}
+
+int
+imap_poll(struct imap_conn *c, int timeout_ms, int wakefd, char **cause)
+{
+	return read_some(c, timeout_ms, wakefd, cause);
+}
+
+int
+imap_wait(struct imap_conn *c, struct imap_cmd *cmd, char **cause)
+{
+	while (cmd->status == IMAP_PENDING) {
+		if (c->bye && c->roff >= c->rlen)
+			return set_cause(cause,
+			    "%s: the server closed the connection", c->peer);
+		if (read_some(c, -2, -1, cause) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+imap_wait_all(struct imap_conn *c, char **cause)
+{
+	while (c->inflight != NULL) {
+		if (read_some(c, -2, -1, cause) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+imap_send_raw(struct imap_conn *c, const char *s, char **cause)
+{
+	return net_send(c->net, s, strlen(s), cause);
+}
+
+struct imap_cmd *
+imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
+{
+	struct imap_cmd *cmd, **pp;
+	va_list ap;
+	char *body, *line;
+	int rc;
+
+	while (c->ninflight >= IMAP_MAX_INFLIGHT) {
+		if (read_some(c, -2, -1, cause) < 0)
+			return NULL;
+	}
+	va_start(ap, fmt);
+	body = xvasprintf(fmt, ap);
+	va_end(ap);
+	cmd = xcalloc(1, sizeof *cmd);
+	cmd->tag = ++c->next_tag;
+	line = xasprintf("t%u %s\r\n", cmd->tag, body);
+	rc = net_send(c->net, line, strlen(line), cause);
+	free(line);
+	free(body);
+	if (rc != 0) {
+		free(cmd);
+		return NULL;
+	}
+	for (pp = &c->inflight; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = cmd;
+	c->ninflight++;
+	return cmd;
+}
+
+void
+imap_cmd_free(struct imap_cmd **cmdp)
+{
+	struct imap_cmd *cmd = *cmdp;
+
+	if (cmd == NULL)
+		return;
+	/* Still in flight (an error path): the connection is dropped, and
+	 * imap_close() frees it. */
+	if (cmd->status == IMAP_PENDING) {
+		*cmdp = NULL;
+		return;
+	}
+	free(cmd->text);
+	free(cmd->code);
+	free(cmd);
+	*cmdp = NULL;
+}
+
+int
+imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
+{
+	struct imap_cmd *cmd;
+	va_list ap;
+	char *body;
+	int ret = -1;
+
+	va_start(ap, fmt);
+	body = xvasprintf(fmt, ap);
+	va_end(ap);
+	cmd = imap_send(c, cause, "%s", body);
+	if (cmd == NULL || imap_wait(c, cmd, cause) != 0)
+		goto out;
+	if (cmd->status != IMAP_OK) {
+		char *sp = strchr(body, ' ');
+		size_t n = sp ? (size_t)(sp - body) : strlen(body);
+
+		set_cause(cause, "%s: %.*s failed: %s", c->peer, (int)n, body,
+		    cmd->text);
+		goto out;
+	}
+	ret = 0;
+out:
+	imap_cmd_free(&cmd);
+	free(body);
+	return ret;
+}
+
+int
+imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
+{
+	struct imap_conn *c = xcalloc(1, sizeof *c);
+	struct net_params np;
+	struct imap_limits lim;
+	char *password = NULL;
+	const char *en;
+
+	*cp = NULL;
+	if ((password = rc_account_password(a, cause)) == NULL)
+		goto fail;
+	memset(&np, 0, sizeof np);
+	np.scheme = "imap";
+	np.host = a->host;
+	np.port = rc_account_port(a);
+	np.tls = a->tls;
+	np.verify = a->tls_verify;
+	np.cafile = a->cafile;
+	np.user = a->user;
+	np.password = password;
+	if (net_connect(&np, &c->net, cause) != 0)
+		goto fail;
+	c->peer = xstrdup(net_peer(c->net));
+	memset(&lim, 0, sizeof lim);
+	if (a->max_message_size != 0 && a->max_message_size < SIZE_MAX / 4)
+		lim.max_literal = (size_t)a->max_message_size;
+	else
+		lim.max_literal = 256 * 1024 * 1024;
+	c->parser = imap_parser_new(&lim);
+	c->rbuf = xmalloc(IMAP_RBUF);
+	/* libcurl consumed the capabilities it saw before login. */
+	if (imap_simple(c, cause, "CAPABILITY") != 0)
+		goto fail;
+	en = (c->caps & IMAP_CAP_QRESYNC)    ? "QRESYNC"
+	    : (c->caps & IMAP_CAP_CONDSTORE) ? "CONDSTORE"
+	                                     : NULL;
+	if (en != NULL && (c->caps & IMAP_CAP_ENABLE)) {
+		if (imap_simple(c, cause, "ENABLE %s", en) != 0)
+			goto fail;
+	}
+	if (en != NULL && !(c->caps & IMAP_CAP_ENABLE) &&
+	    strcmp(en, "CONDSTORE") == 0)
+		c->enabled_condstore = 1; /* used implicitly by MODSEQ */
+	if (c->enabled_qresync)
+		c->enabled_condstore = 1;
+	free(password);
+	*cp = c;
+	return 0;
+fail:
+	free(password);
+	imap_close(&c);
+	return -1;
+}
+
+void
+imap_close(struct imap_conn **cp)
+{
+	struct imap_conn *c = *cp;
+	struct imap_cmd *cmd, *next;
+
+	if (c == NULL)
+		return;
+	for (cmd = c->inflight; cmd != NULL; cmd = next) {
+		next = cmd->next;
+		free(cmd->text);
+		free(cmd->code);
+		free(cmd);
+	}
+	net_close(&c->net);
+	imap_parser_free(&c->parser);
+	free(c->rbuf);
+	free(c->peer);
+	free(c);
+	*cp = NULL;
+}
+
+void
+imap_logout(struct imap_conn **cp)
+{
+	struct imap_conn *c = *cp;
+
+	if (c == NULL)
+		return;
+	if (!c->bye && c->inflight == NULL) {
+		c->untagged = NULL;
+		(void)imap_simple(c, NULL, "LOGOUT");
+	}
+	imap_close(cp);
+}
+
+char *
+imap_quote_mailbox(const char *name)
+{
+	char *enc = imap_utf7_encode(name), *p;
+	struct buf b;
+
+	buf_init(&b, 0);
+	(void)buf_addc(&b, '"');
+	for (p = enc; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			(void)buf_addc(&b, '\\');
+		(void)buf_addc(&b, *p);
+	}
+	(void)buf_addc(&b, '"');
+	free(enc);
+	return buf_steal(&b, NULL);
+}

@@ -1,0 +1,121 @@
+/*
+ * Internals of the IMAP module: the connection engine (tags, pipelining,
+ * dispatch of responses) shared by the sync, fetch and replay code.
+ */
+#ifndef TERN_IMAP_PRIVATE_H
+#define TERN_IMAP_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap-parse.h"
+#include "tern/core.h"
+#include "tern/net.h"
+
+/* Capabilities tern uses. */
+#define IMAP_CAP_CONDSTORE 0x001
+#define IMAP_CAP_QRESYNC 0x002
+#define IMAP_CAP_UIDPLUS 0x004
+#define IMAP_CAP_MOVE 0x008
+#define IMAP_CAP_LIST_STATUS 0x010
+#define IMAP_CAP_SPECIAL_USE 0x020
+#define IMAP_CAP_ESEARCH 0x040
+#define IMAP_CAP_LITERALPLUS 0x080
+#define IMAP_CAP_IDLE 0x100
+#define IMAP_CAP_QUOTA 0x200
+#define IMAP_CAP_ENABLE 0x400
+#define IMAP_CAP_IMAP4REV2 0x800
+
+/* How many commands may wait for their completion at once. */
+#define IMAP_MAX_INFLIGHT 8
+
+enum imap_status { IMAP_PENDING, IMAP_OK, IMAP_NO, IMAP_BAD };
+
+/* A command sent and, once done, its completion. */
+struct imap_cmd {
+	unsigned tag;
+	enum imap_status status;
+	char *text; /* the completion's text */
+	char *code; /* its [response code] as "WORD arg arg", or NULL */
+	struct imap_cmd *next;
+};
+
+/*
+ * Called for each untagged response while commands run; return -1 with
+ * cause to abort (the connection is then unusable).
+ */
+typedef int (*imap_untagged_cb)(
+    void *arg, const struct imap_resp *r, char **cause);
+
+struct imap_conn {
+	struct net_conn *net;
+	struct imap_parser *parser;
+	char *rbuf;
+	size_t rlen, roff;
+	unsigned next_tag;
+	struct imap_cmd *inflight; /* oldest first */
+	size_t ninflight;
+	unsigned caps;
+	int enabled_qresync;
+	int enabled_condstore;
+	int continuation; /* a '+' arrived */
+	int bye;
+	char delim; /* hierarchy delimiter, 0 if none */
+	imap_untagged_cb untagged;
+	void *arg;
+	char *peer;
+};
+
+/* Connect, log in, learn capabilities and ENABLE what tern uses. */
+int imap_open(struct rc_account *a, struct imap_conn **cp, char **cause);
+void imap_close(struct imap_conn **cp);
+/* Send LOGOUT (best effort) and close. */
+void imap_logout(struct imap_conn **cp);
+
+/*
+ * Send a command (the tag is added); waits first if too many are in
+ * flight. The command belongs to the connection until imap_cmd_free().
+ */
+struct imap_cmd *imap_send(
+    struct imap_conn *c, char **cause, const char *fmt, ...) TERN_PRINTF(3, 4);
+/* Send raw bytes (continuation data, DONE). */
+int imap_send_raw(struct imap_conn *c, const char *s, char **cause);
+/* Read until cmd has completed; -1 on a connection or protocol error. */
+int imap_wait(struct imap_conn *c, struct imap_cmd *cmd, char **cause);
+/* Read and dispatch responses until none is in flight. */
+int imap_wait_all(struct imap_conn *c, char **cause);
+/*
+ * Read and dispatch what arrives within timeout_ms (-1: for ever), or until
+ * wakefd is readable. Returns 1 if something was read, 0 on timeout/wake.
+ */
+int imap_poll(struct imap_conn *c, int timeout_ms, int wakefd, char **cause);
+void imap_cmd_free(struct imap_cmd **cmdp);
+/* Send, wait, require OK; -1 with cause (server's text) otherwise. */
+int imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
+    TERN_PRINTF(3, 4);
+
+/* A mailbox name (UTF-8) as a quoted modified UTF-7 string (malloc'd). */
+char *imap_quote_mailbox(const char *name);
+char *imap_utf7_encode(const char *name);
+char *imap_utf7_decode(const char *name);
+
+/* A sorted set of UIDs. */
+struct imap_uidset {
+	uint32_t *v;
+	size_t n, cap;
+};
+void imap_uidset_add(struct imap_uidset *s, uint32_t uid);
+void imap_uidset_free(struct imap_uidset *s);
+void imap_uidset_sort(struct imap_uidset *s);
+/* Parse "1:5,7,9:*" (star as max) into s; -1 on a bad or huge set. */
+int imap_uidset_parse(struct imap_uidset *s, const char *set, uint32_t star);
+/* Append v[0..n) (sorted) as a compact sequence set to out. */
+void imap_uidset_format(struct buf *out, const uint32_t *v, size_t n);
+
+/* Server flags (a FLAGS list) to store flags and a keyword string. */
+void imap_flags_parse(
+    const struct imap_resp *r, size_t list, unsigned *flags, char **keywords);
+/* Store flag bits as an IMAP flag list body ("\Seen \Flagged"). */
+void imap_flags_format(struct buf *out, unsigned flags);
+
+#endif

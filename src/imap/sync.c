@@ -1,0 +1,1233 @@
+/*
+ * The IMAP driver: sync (queued changes, folder list, header index, flags,
+ * vanished messages, quota, and IDLE with --watch) and fetch (a body on
+ * demand).
+ *
+ * Everything is keyed by (UIDVALIDITY, UID). Each folder is reconciled
+ * against a UID SEARCH of the server: UIDs the store lacks are indexed
+ * newest first, in pipelined batches committed as they arrive, so an
+ * interrupted sync resumes from what is stored; UIDs the server lacks are
+ * removed from the store. Flags come from QRESYNC's SELECT, a CONDSTORE
+ * CHANGEDSINCE fetch, or a plain FLAGS fetch, whichever the server offers.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imap-private.h"
+#include "tern/imap.h"
+#include "tern/mime.h"
+#include "tern/store.h"
+#include "tern/util.h"
+
+#define HEADER_FIELDS \
+	"DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES CONTENT-TYPE"
+/* UIDs per UID FETCH of the index, and rows per store transaction. */
+#define INDEX_BATCH 1000
+#define COMMIT_ROWS 4000
+/* How often to re-issue IDLE, and to poll without IDLE (seconds). */
+#define IDLE_RENEW 1500
+#define NOOP_INTERVAL 30
+
+enum fetch_mode { FM_NONE, FM_INDEX, FM_FLAGS, FM_BODY, FM_PROBE };
+
+struct folder_entry {
+	char *name;
+	char *special;
+	int noselect;
+};
+
+struct isync {
+	struct tern *t;
+	struct rc_account *a;
+	const struct sync_opts *o;
+	struct store *s;
+	int64_t account_id;
+	struct imap_conn *c;
+
+	/* The selected folder. */
+	char *selected;
+	int64_t folder_id;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+	uint32_t exists;
+	int changed; /* EXISTS, EXPUNGE or a flag change arrived */
+
+	enum fetch_mode mode;
+	struct imap_uidset search;
+	int rows; /* rows written in the open transaction */
+	int in_txn;
+	uint64_t done, total, bytes;
+	struct buf body;
+	uint32_t want_uid;
+	int got_body;
+	int probe_found;
+	char *copyuid;
+
+	struct folder_entry *folders;
+	size_t nfolders;
+	int64_t q_used, q_limit;
+
+	uint64_t nnew, nflags, nvanished;
+	struct buf notes;
+};
+
+/* "17-Jul-1996 02:44:25 -0700" to seconds since the epoch; 0 if bad. */
+static int64_t
+parse_internaldate(const char *s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct tm tm;
+	char mon[4];
+	int day, year, hh, mm, ss, zone;
+	const char *m;
+	time_t t;
+
+	memset(&tm, 0, sizeof tm);
+	while (*s == ' ')
+		s++;
+	if (sscanf(s, "%d-%3s-%d %d:%d:%d %d", &day, mon, &year, &hh, &mm, &ss,
+	        &zone) != 7)
+		return 0;
+	if ((m = strstr(months, mon)) == NULL || (m - months) % 3 != 0)
+		return 0;
+	tm.tm_mday = day;
+	tm.tm_mon = (int)((m - months) / 3);
+	tm.tm_year = year - 1900;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return 0;
+	/* +HHMM east of UTC: subtract to get UTC. */
+	return (int64_t)t -
+	    (zone / 100 * 3600 + (zone < 0 ? -1 : 1) * (abs(zone) % 100) * 60);
+}
+
+static void note(struct isync *is, const char *fmt, ...) TERN_PRINTF(2, 3);
+
+static void
+note(struct isync *is, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (is->notes.len)
+		(void)buf_adds(&is->notes, "; ");
+	(void)buf_adds(&is->notes, s);
+	free(s);
+}
+
+static void
+progress(struct isync *is, const char *what)
+{
+	struct sync_progress p;
+
+	if (is->o == NULL || is->o->progress == NULL)
+		return;
+	memset(&p, 0, sizeof p);
+	p.account = is->a->name;
+	p.folder = is->selected;
+	p.what = what;
+	p.done = is->done;
+	p.total = is->total;
+	p.bytes = is->bytes;
+	is->o->progress(is->o->arg, &p);
+}
+
+static int
+txn_begin(struct isync *is, char **cause)
+{
+	if (is->in_txn)
+		return 0;
+	if (store_begin(is->s, cause) != 0)
+		return -1;
+	is->in_txn = 1;
+	is->rows = 0;
+	return 0;
+}
+
+static int
+txn_commit(struct isync *is, char **cause)
+{
+	if (!is->in_txn)
+		return 0;
+	is->in_txn = 0;
+	return store_commit(is->s, cause);
+}
+
+static void
+txn_rollback(struct isync *is)
+{
+	if (is->in_txn)
+		store_rollback(is->s);
+	is->in_txn = 0;
+}
+
+/* A row of the header index from one FETCH response. */
+static int
+index_row(struct isync *is, uint32_t uid, unsigned flags, char *keywords,
+    uint64_t modseq, int64_t internaldate, int64_t size, const char *hdr,
+    size_t hdrlen, char **cause)
+{
+	struct mime_envelope env;
+	struct store_msg m;
+	int rc;
+
+	memset(&env, 0, sizeof env);
+	mime_envelope_parse(hdr, hdrlen, &env);
+	memset(&m, 0, sizeof m);
+	m.folder_id = is->folder_id;
+	m.uid = uid;
+	m.uidvalidity = is->uidvalidity;
+	m.modseq = modseq;
+	m.flags = flags;
+	m.keywords = keywords;
+	m.date = env.date;
+	m.internaldate = internaldate;
+	m.size = size;
+	m.from = env.from;
+	m.to = env.to;
+	m.cc = env.cc;
+	m.subject = env.subject;
+	m.message_id = env.message_id;
+	m.in_reply_to = env.in_reply_to;
+	m.refs = env.refs;
+	m.content_type = env.content_type;
+	m.has_attach = env.has_attach;
+	if (txn_begin(is, cause) != 0) {
+		mime_envelope_clear(&env);
+		return -1;
+	}
+	rc = store_imap_upsert(is->s, &m, cause);
+	mime_envelope_clear(&env);
+	if (rc != 0)
+		return -1;
+	is->nnew++;
+	is->done++;
+	is->bytes += hdrlen;
+	if (++is->rows >= COMMIT_ROWS) {
+		if (txn_commit(is, cause) != 0)
+			return -1;
+		progress(is, "index");
+	}
+	return 0;
+}
+
+static int
+on_fetch(struct isync *is, const struct imap_resp *r, char **cause)
+{
+	size_t i, list = 2, hdr = 0, body = 0, flist = 0;
+	uint64_t v, uid = 0, modseq = 0, size = 0;
+	int64_t internaldate = 0;
+	unsigned flags = 0;
+	char *keywords = NULL;
+	int rc = 0;
+
+	if (r->nitems <= 3 || r->items[3].type != IMAP_LIST) {
+		is->changed = 1;
+		return 0;
+	}
+	list = 3;
+	for (i = list + 1; i < imap_next(r, list); i = imap_next(r, i)) {
+		size_t val = imap_next(r, i);
+
+		if (val >= imap_next(r, list))
+			break;
+		if (imap_is(r, i, "UID") &&
+		    imap_num(r, val, UINT32_MAX, &v) == 0)
+			uid = v;
+		else if (imap_is(r, i, "FLAGS"))
+			flist = val;
+		else if (imap_is(r, i, "MODSEQ") &&
+		    r->items[val].type == IMAP_LIST &&
+		    imap_num(r, val + 1, INT64_MAX, &v) == 0)
+			modseq = v;
+		else if (imap_is(r, i, "RFC822.SIZE") &&
+		    imap_num(r, val, INT64_MAX, &v) == 0)
+			size = v;
+		else if (imap_is(r, i, "INTERNALDATE") &&
+		    r->items[val].type == IMAP_STRING)
+			internaldate = parse_internaldate(imap_str(r, val));
+		else if (r->items[i].type == IMAP_ATOM &&
+		    ascii_strncasecmp(imap_str(r, i), "BODY[HEADER", 11) == 0)
+			hdr = val;
+		else if (imap_is(r, i, "BODY[]"))
+			body = val;
+		i = val; /* the loop steps over the value */
+	}
+	if (uid == 0) {
+		/* Without a UID it is an unsolicited change (IDLE). */
+		is->changed = 1;
+		return 0;
+	}
+	if (flist != 0)
+		imap_flags_parse(r, flist, &flags, &keywords);
+	switch (is->mode) {
+	case FM_INDEX:
+		if (hdr != 0 && r->items[hdr].type != IMAP_LIST) {
+			size_t len = 0;
+			const char *h = imap_astr(r, hdr, &len);
+
+			rc = index_row(is, (uint32_t)uid, flags, keywords,
+			    modseq, internaldate, (int64_t)size, h ? h : "",
+			    len, cause);
+			break;
+		}
+		/* FALLTHROUGH */
+	case FM_NONE:
+	case FM_FLAGS:
+		if (flist == 0)
+			break;
+		if (txn_begin(is, cause) != 0) {
+			rc = -1;
+			break;
+		}
+		rc = store_imap_set_flags(is->s, is->folder_id, (uint32_t)uid,
+		    flags, keywords, modseq, cause);
+		if (rc == 0 && is->mode != FM_INDEX)
+			is->nflags++;
+		if (rc == 0 && ++is->rows >= COMMIT_ROWS)
+			rc = txn_commit(is, cause);
+		break;
+	case FM_BODY:
+		if (uid == is->want_uid && body != 0) {
+			size_t len = 0;
+			const char *b = imap_astr(r, body, &len);
+
+			buf_reset(&is->body);
+			if (b != NULL)
+				(void)buf_add(&is->body, b, len);
+			is->got_body = 1;
+		}
+		break;
+	case FM_PROBE:
+		if (uid == is->want_uid)
+			is->probe_found = 1;
+		break;
+	}
+	free(keywords);
+	return rc;
+}
+
+static void
+on_list(struct isync *is, const struct imap_resp *r)
+{
+	struct folder_entry *f;
+	size_t i, attrs = 2, name;
+	const char *n;
+
+	if (attrs >= r->nitems || r->items[attrs].type != IMAP_LIST)
+		return;
+	name = imap_next(r, imap_next(r, attrs));
+	if (name >= r->nitems)
+		return;
+	if (is->c->delim == 0 &&
+	    r->items[imap_next(r, attrs)].type == IMAP_STRING)
+		is->c->delim = imap_str(r, imap_next(r, attrs))[0];
+	n = imap_astr(r, name, NULL);
+	if (n == NULL || *n == '\0' || strpbrk(n, "\r\n") != NULL)
+		return;
+	is->folders =
+	    xreallocarray(is->folders, is->nfolders + 1, sizeof *is->folders);
+	f = &is->folders[is->nfolders++];
+	memset(f, 0, sizeof *f);
+	/* INBOX is case-insensitive; keep one spelling. */
+	if (ascii_strcasecmp(n, "INBOX") == 0)
+		f->name = xstrdup("INBOX");
+	else
+		f->name = imap_utf7_decode(n);
+	for (i = attrs + 1; i < imap_next(r, attrs); i++) {
+		static const char *const special[] = { "\\Sent", "\\Trash",
+			"\\Drafts", "\\Junk", "\\Archive", "\\All",
+			"\\Flagged" };
+		size_t k;
+
+		if (imap_is(r, i, "\\Noselect") ||
+		    imap_is(r, i, "\\NonExistent"))
+			f->noselect = 1;
+		for (k = 0; k < TERN_NELEM(special); k++) {
+			if (imap_is(r, i, special[k]) && f->special == NULL)
+				f->special = xstrdup(special[k]);
+		}
+	}
+}
+
+static int
+on_untagged(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct isync *is = arg;
+	uint64_t v;
+	size_t i;
+
+	if (r->nitems > 2 && imap_num(r, 1, UINT32_MAX, &v) == 0) {
+		if (imap_is(r, 2, "EXISTS")) {
+			if (v != is->exists)
+				is->changed = 1;
+			is->exists = (uint32_t)v;
+		} else if (imap_is(r, 2, "EXPUNGE"))
+			is->changed = 1;
+		else if (imap_is(r, 2, "FETCH"))
+			return on_fetch(is, r, cause);
+		return 0;
+	}
+	if (imap_is(r, 1, "VANISHED")) {
+		is->changed = 1;
+		return 0;
+	}
+	if ((imap_is(r, 1, "OK") || imap_is(r, 1, "NO")) && r->nitems > 2 &&
+	    r->items[2].type == IMAP_CODE) {
+		if (imap_is(r, 3, "UIDVALIDITY") &&
+		    imap_num(r, 4, UINT32_MAX, &v) == 0)
+			is->uidvalidity = (uint32_t)v;
+		else if (imap_is(r, 3, "UIDNEXT") &&
+		    imap_num(r, 4, UINT32_MAX, &v) == 0)
+			is->uidnext = (uint32_t)v;
+		else if (imap_is(r, 3, "HIGHESTMODSEQ") &&
+		    imap_num(r, 4, INT64_MAX, &v) == 0)
+			is->highestmodseq = v;
+		else if (imap_is(r, 3, "COPYUID")) {
+			free(is->copyuid);
+			is->copyuid = xasprintf("%s %s %s",
+			    imap_astr(r, 4, NULL) ? imap_str(r, 4) : "",
+			    imap_astr(r, 5, NULL) ? imap_str(r, 5) : "",
+			    imap_astr(r, 6, NULL) ? imap_str(r, 6) : "");
+		}
+		return 0;
+	}
+	if (imap_is(r, 1, "SEARCH")) {
+		for (i = 2; i < r->nitems; i++) {
+			if (imap_num(r, i, UINT32_MAX, &v) == 0 && v > 0)
+				imap_uidset_add(&is->search, (uint32_t)v);
+		}
+		return 0;
+	}
+	if (imap_is(r, 1, "ESEARCH")) {
+		for (i = 2; i < r->nitems; i = imap_next(r, i)) {
+			if (imap_is(r, i, "ALL") && i + 1 < r->nitems &&
+			    imap_uidset_parse(&is->search, imap_str(r, i + 1),
+			        UINT32_MAX) != 0)
+				return set_cause(
+				    cause, "protocol error: bad ESEARCH set");
+		}
+		return 0;
+	}
+	if (imap_is(r, 1, "LIST")) {
+		on_list(is, r);
+		return 0;
+	}
+	if (imap_is(r, 1, "QUOTA")) {
+		size_t l = imap_next(r, 2);
+
+		if (l >= r->nitems || r->items[l].type != IMAP_LIST)
+			return 0;
+		for (i = l + 1; i + 2 < imap_next(r, l); i++) {
+			uint64_t used, limit;
+
+			if (imap_is(r, i, "STORAGE") &&
+			    imap_num(r, i + 1, INT64_MAX / 1024, &used) == 0 &&
+			    imap_num(r, i + 2, INT64_MAX / 1024, &limit) == 0) {
+				is->q_used = (int64_t)used * 1024;
+				is->q_limit = (int64_t)limit * 1024;
+			}
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* SELECT a folder (QRESYNC parameters when we know its state). */
+static int
+select_folder(struct isync *is, const char *name, int64_t folder_id,
+    uint32_t known_uidvalidity, uint64_t known_modseq, int *ok, char **cause)
+{
+	struct imap_cmd *cmd;
+	char *q = imap_quote_mailbox(name);
+	int ret = -1;
+
+	*ok = 0;
+	free(is->selected);
+	is->selected = NULL;
+	is->folder_id = folder_id;
+	is->uidvalidity = is->uidnext = 0;
+	is->highestmodseq = 0;
+	is->exists = 0;
+	is->mode = FM_NONE;
+	if (is->c->enabled_qresync && known_uidvalidity && known_modseq) {
+		/* Flag changes arrive as FETCH during SELECT. */
+		is->mode = FM_FLAGS;
+		cmd = imap_send(is->c, cause, "SELECT %s (QRESYNC (%u %llu))",
+		    q, known_uidvalidity, (unsigned long long)known_modseq);
+	} else
+		cmd = imap_send(is->c, cause, "SELECT %s", q);
+	if (cmd == NULL || imap_wait(is->c, cmd, cause) != 0)
+		goto out;
+	is->mode = FM_NONE;
+	if (cmd->status != IMAP_OK) {
+		note(is, "%s: cannot select: %s", name, cmd->text);
+		ret = 0;
+		goto out;
+	}
+	if (is->uidvalidity == 0) {
+		set_cause(
+		    cause, "%s: no UIDVALIDITY for %s", is->c->peer, name);
+		goto out;
+	}
+	is->selected = xstrdup(name);
+	*ok = 1;
+	ret = 0;
+out:
+	imap_cmd_free(&cmd);
+	free(q);
+	return ret;
+}
+
+/* The UIDs of the selected folder, into is->search. */
+static int
+search_all(struct isync *is, char **cause)
+{
+	imap_uidset_free(&is->search);
+	if (imap_simple(is->c, cause,
+	        (is->c->caps & IMAP_CAP_ESEARCH) ? "UID SEARCH RETURN (ALL) ALL"
+	                                         : "UID SEARCH ALL") != 0)
+		return -1;
+	imap_uidset_sort(&is->search);
+	return 0;
+}
+
+/* Fetch the header index of uids (ascending), newest first. */
+static int
+fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
+{
+	struct imap_cmd **cmds;
+	size_t ncmds = 0, hi = n, i;
+	struct buf set;
+	int ret = -1;
+
+	if (n == 0)
+		return 0;
+	cmds = xcalloc((n + INDEX_BATCH - 1) / INDEX_BATCH, sizeof *cmds);
+	buf_init(&set, 0);
+	is->mode = FM_INDEX;
+	is->done = 0;
+	is->total = n;
+	while (hi > 0) {
+		size_t lo = hi > INDEX_BATCH ? hi - INDEX_BATCH : 0;
+
+		buf_reset(&set);
+		imap_uidset_format(&set, uids + lo, hi - lo);
+		cmds[ncmds] = imap_send(is->c, cause,
+		    "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE%s "
+		    "BODY.PEEK[HEADER.FIELDS (" HEADER_FIELDS ")])",
+		    set.data, is->c->enabled_condstore ? " MODSEQ" : "");
+		if (cmds[ncmds] == NULL)
+			goto out;
+		ncmds++;
+		hi = lo;
+	}
+	if (imap_wait_all(is->c, cause) != 0)
+		goto out;
+	for (i = 0; i < ncmds; i++) {
+		if (cmds[i]->status != IMAP_OK) {
+			set_cause(cause, "%s: UID FETCH failed: %s",
+			    is->c->peer, cmds[i]->text);
+			goto out;
+		}
+	}
+	ret = txn_commit(is, cause);
+out:
+	is->mode = FM_NONE;
+	for (i = 0; i < ncmds; i++)
+		imap_cmd_free(&cmds[i]);
+	free(cmds);
+	buf_free(&set);
+	return ret;
+}
+
+/* Bring one folder of the store in line with the server. */
+static int
+sync_folder(struct isync *is, const char *name, char **cause)
+{
+	uint32_t f_uidvalidity = 0;
+	uint64_t f_highestmodseq = 0;
+	uint32_t *have = NULL, *want = NULL;
+	size_t nhave = 0, nwant = 0, i, j;
+	int64_t folder_id;
+	int ok, ret = -1, rebuild = 0;
+
+	if ((folder_id = store_folder(is->s, is->account_id, name, 1, cause)) <
+	        0 ||
+	    store_imap_folder_state(
+	        is->s, folder_id, &f_uidvalidity, &f_highestmodseq, cause) != 0)
+		goto out;
+	if (store_imap_uids(is->s, folder_id, &have, &nhave, cause) != 0)
+		goto out;
+	if (select_folder(is, name, folder_id, nhave ? f_uidvalidity : 0,
+	        f_highestmodseq, &ok, cause) != 0 ||
+	    txn_commit(is, cause) != 0)
+		goto out;
+	if (!ok) {
+		ret = 0;
+		goto out;
+	}
+	progress(is, "checking");
+	if (f_uidvalidity != 0 && f_uidvalidity != is->uidvalidity) {
+		/* Recreated: the old UIDs mean nothing now. */
+		note(is, "%s: UIDVALIDITY changed, index rebuilt", name);
+		if (store_imap_detach(is->s, folder_id, cause) != 0 ||
+		    store_folder_set_imap(
+		        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
+			goto out;
+		nhave = 0;
+		rebuild = 1;
+	} else if (f_uidvalidity == 0 &&
+	    store_folder_set_imap(
+	        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
+		goto out;
+
+	/* Flags of what we have. */
+	if (nhave > 0 && !rebuild) {
+		uint32_t max = have[nhave - 1];
+
+		is->mode = FM_FLAGS;
+		if (is->c->enabled_qresync && f_highestmodseq)
+			; /* arrived with SELECT */
+		else if (is->c->enabled_condstore && f_highestmodseq &&
+		    is->highestmodseq) {
+			if (is->highestmodseq != f_highestmodseq &&
+			    imap_simple(is->c, cause,
+			        "UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %llu)",
+			        max, (unsigned long long)f_highestmodseq) != 0)
+				goto out;
+		} else if (imap_simple(is->c, cause,
+		               "UID FETCH 1:%u (UID FLAGS)", max) != 0)
+			goto out;
+		is->mode = FM_NONE;
+		if (txn_commit(is, cause) != 0)
+			goto out;
+	}
+
+	/* Vanished and new, from the server's UIDs. */
+	if (search_all(is, cause) != 0)
+		goto out;
+	if (txn_begin(is, cause) != 0)
+		goto out;
+	want = xreallocarray(NULL, is->search.n + 1, sizeof *want);
+	for (i = 0, j = 0; i < is->search.n || j < nhave;) {
+		if (j >= nhave ||
+		    (i < is->search.n && is->search.v[i] < have[j]))
+			want[nwant++] = is->search.v[i++];
+		else if (i >= is->search.n || have[j] < is->search.v[i]) {
+			if (store_imap_delete_uid(
+			        is->s, folder_id, have[j], cause) != 0)
+				goto out;
+			is->nvanished++;
+			j++;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	if (txn_commit(is, cause) != 0)
+		goto out;
+	if (fetch_index(is, want, nwant, cause) != 0)
+		goto out;
+	if (store_imap_reattach(is->s, folder_id, cause) != 0)
+		goto out;
+	if (store_folder_set_imap(is->s, folder_id, is->uidvalidity,
+	        is->uidnext, is->highestmodseq, cause) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret != 0)
+		txn_rollback(is);
+	is->mode = FM_NONE;
+	free(have);
+	free(want);
+	return ret;
+}
+
+static void
+folders_free(struct isync *is)
+{
+	size_t i;
+
+	for (i = 0; i < is->nfolders; i++) {
+		free(is->folders[i].name);
+		free(is->folders[i].special);
+	}
+	free(is->folders);
+	is->folders = NULL;
+	is->nfolders = 0;
+}
+
+static int
+wanted(struct isync *is, const char *name)
+{
+	size_t i;
+
+	if (is->a->nfolders == 0 || strcmp(name, "INBOX") == 0)
+		return 1;
+	for (i = 0; i < is->a->nfolders; i++) {
+		if (strcmp(is->a->folders[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* LIST, and make the store's folders match. */
+static int
+sync_list(struct isync *is, char **cause)
+{
+	int64_t *ids = NULL;
+	char **names = NULL;
+	size_t n = 0, i, k;
+	int ret = -1;
+
+	folders_free(is);
+	if (imap_simple(is->c, cause,
+	        (is->c->caps & IMAP_CAP_SPECIAL_USE)
+	            ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+	            : "LIST \"\" \"*\"") != 0)
+		return -1;
+	if (store_imap_folders(
+	        is->s, is->account_id, &ids, &names, &n, cause) != 0)
+		goto out;
+	if (store_begin(is->s, cause) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < is->nfolders; k++) {
+			if (strcmp(names[i], is->folders[k].name) == 0 &&
+			    !is->folders[k].noselect)
+				break;
+		}
+		if (k == is->nfolders || !wanted(is, names[i])) {
+			if (store_folder_delete(is->s, ids[i], cause) != 0)
+				goto fail;
+		}
+	}
+	for (k = 0; k < is->nfolders; k++) {
+		int64_t id;
+
+		if (is->folders[k].noselect || !wanted(is, is->folders[k].name))
+			continue;
+		id = store_folder(
+		    is->s, is->account_id, is->folders[k].name, 1, cause);
+		if (id < 0 ||
+		    store_folder_set_special(
+		        is->s, id, is->folders[k].special, cause) != 0)
+			goto fail;
+	}
+	ret = store_commit(is->s, cause);
+	goto out;
+fail:
+	store_rollback(is->s);
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(ids);
+	return ret;
+}
+
+static int
+sync_quota(struct isync *is, char **cause)
+{
+	struct imap_cmd *cmd;
+	int ret = -1;
+
+	if (!(is->c->caps & IMAP_CAP_QUOTA))
+		return 0;
+	is->q_used = is->q_limit = -1;
+	if ((cmd = imap_send(is->c, cause, "GETQUOTAROOT INBOX")) == NULL ||
+	    imap_wait(is->c, cmd, cause) != 0)
+		goto out;
+	if (cmd->status == IMAP_OK && is->q_limit >= 0 &&
+	    store_account_quota(
+	        is->s, is->account_id, is->q_used, is->q_limit, cause) != 0)
+		goto out;
+	ret = 0;
+out:
+	imap_cmd_free(&cmd);
+	return ret;
+}
+
+/* Does the selected folder still hold uid? 1 yes, 0 no, -1 error. */
+static int
+probe(struct isync *is, uint32_t uid, char **cause)
+{
+	is->mode = FM_PROBE;
+	is->want_uid = uid;
+	is->probe_found = 0;
+	if (imap_simple(is->c, cause, "UID FETCH %u (UID)", uid) != 0) {
+		is->mode = FM_NONE;
+		return -1;
+	}
+	is->mode = FM_NONE;
+	return is->probe_found;
+}
+
+/*
+ * Expunge uid (already \Deleted). Without UIDPLUS, EXPUNGE would remove
+ * every \Deleted message: do it only when uid is the only one.
+ */
+static int
+expunge_uid(struct isync *is, uint32_t uid, char **cause)
+{
+	if (is->c->caps & IMAP_CAP_UIDPLUS)
+		return imap_simple(is->c, cause, "UID EXPUNGE %u", uid);
+	imap_uidset_free(&is->search);
+	if (imap_simple(is->c, cause, "UID SEARCH DELETED") != 0)
+		return -1;
+	if (is->search.n == 1 && is->search.v[0] == uid)
+		return imap_simple(is->c, cause, "EXPUNGE");
+	note(is,
+	    "%s: UID %u left flagged deleted (other deleted messages "
+	    "would be expunged too)",
+	    is->selected, uid);
+	return 0;
+}
+
+/*
+ * Replay one queued change. Returns 0 when it is done or dropped (the row
+ * is then deleted), 1 to keep it queued, -1 on a connection error.
+ */
+static int
+replay_one(struct isync *is, const struct store_pending *p, char **cause)
+{
+	char *q = NULL, *q2 = NULL;
+	struct buf fl;
+	unsigned add = 0, del = 0;
+	int ok, rc, ret = -1;
+
+	buf_init(&fl, 0);
+	if (strcmp(p->op, "create") == 0 || strcmp(p->op, "delete") == 0 ||
+	    strcmp(p->op, "rename") == 0) {
+		struct imap_cmd *cmd;
+
+		q = imap_quote_mailbox(p->folder ? p->folder : "");
+		if (strcmp(p->op, "rename") == 0) {
+			q2 = imap_quote_mailbox(p->arg ? p->arg : "");
+			cmd = imap_send(is->c, cause, "RENAME %s %s", q, q2);
+		} else if (strcmp(p->op, "create") == 0)
+			cmd = imap_send(is->c, cause, "CREATE %s", q);
+		else
+			cmd = imap_send(is->c, cause, "DELETE %s", q);
+		if (cmd == NULL || imap_wait(is->c, cmd, cause) != 0)
+			goto out;
+		if (cmd->status != IMAP_OK)
+			note(is, "%s %s: %s (dropped)", p->op, p->folder,
+			    cmd->text);
+		imap_cmd_free(&cmd);
+		/* A subscription is a nicety: its failure is not one. */
+		if (strcmp(p->op, "create") == 0)
+			(void)imap_simple(is->c, NULL, "SUBSCRIBE %s", q);
+		ret = 0;
+		goto out;
+	}
+	if (p->folder == NULL)
+		goto drop;
+	if (is->selected == NULL || strcmp(is->selected, p->folder) != 0) {
+		if (select_folder(is, p->folder, 0, 0, 0, &ok, cause) != 0)
+			goto out;
+		if (!ok)
+			goto drop;
+	}
+	if (p->uidvalidity != 0 && p->uidvalidity != is->uidvalidity) {
+		note(is, "%s %s/%u dropped: the folder was recreated", p->op,
+		    p->folder, p->uid);
+		goto drop;
+	}
+	if (p->uid != 0) {
+		if ((rc = probe(is, p->uid, cause)) < 0)
+			goto out;
+		if (rc == 0) {
+			note(is, "%s %s/%u dropped: the message is gone", p->op,
+			    p->folder, p->uid);
+			goto drop;
+		}
+	}
+	if (strcmp(p->op, "flags") == 0) {
+		if (p->uid == 0 || p->arg == NULL ||
+		    store_flags_parse(p->arg, &add, &del) != 0)
+			goto drop;
+		if (add) {
+			imap_flags_format(&fl, add);
+			if (imap_simple(is->c, cause,
+			        "UID STORE %u +FLAGS.SILENT (%s)", p->uid,
+			        fl.data) != 0)
+				goto out;
+		}
+		if (del) {
+			buf_reset(&fl);
+			imap_flags_format(&fl, del);
+			if (imap_simple(is->c, cause,
+			        "UID STORE %u -FLAGS.SILENT (%s)", p->uid,
+			        fl.data) != 0)
+				goto out;
+		}
+	} else if (strcmp(p->op, "move") == 0) {
+		if (p->uid == 0 || p->arg == NULL)
+			goto drop;
+		q2 = imap_quote_mailbox(p->arg);
+		if (is->c->caps & IMAP_CAP_MOVE) {
+			if (imap_simple(is->c, cause, "UID MOVE %u %s", p->uid,
+			        q2) != 0)
+				goto out;
+		} else {
+			if (imap_simple(is->c, cause, "UID COPY %u %s", p->uid,
+			        q2) != 0 ||
+			    imap_simple(is->c, cause,
+			        "UID STORE %u +FLAGS.SILENT (\\Deleted)",
+			        p->uid) != 0 ||
+			    expunge_uid(is, p->uid, cause) != 0)
+				goto out;
+		}
+	} else if (strcmp(p->op, "expunge") == 0) {
+		if (p->uid == 0) {
+			if (imap_simple(is->c, cause, "EXPUNGE") != 0)
+				goto out;
+		} else {
+			if (imap_simple(is->c, cause,
+			        "UID STORE %u +FLAGS.SILENT (\\Deleted)",
+			        p->uid) != 0 ||
+			    expunge_uid(is, p->uid, cause) != 0)
+				goto out;
+		}
+	} else {
+		note(is, "unknown queued operation '%s' dropped", p->op);
+	}
+drop:
+	ret = 0;
+out:
+	/* A server refusal (not a dropped connection) keeps it queued. */
+	if (ret < 0 && is->c != NULL && !is->c->bye && cause != NULL &&
+	    *cause != NULL && strstr(*cause, " failed: ") != NULL) {
+		note(is, "%s %s/%u kept queued: %s", p->op,
+		    p->folder ? p->folder : "", p->uid, *cause);
+		free(*cause);
+		*cause = NULL;
+		ret = 1;
+	}
+	buf_free(&fl);
+	free(q);
+	free(q2);
+	return ret;
+}
+
+static int
+replay(struct isync *is, char **cause)
+{
+	struct store_pending *v = NULL;
+	size_t n = 0, i;
+	int ret = -1, rc;
+
+	if (store_pending_list(is->s, is->account_id, &v, &n, cause) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((rc = replay_one(is, &v[i], cause)) < 0)
+			goto out;
+		if (rc == 0 && store_pending_delete(is->s, v[i].id, cause) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	store_pending_list_free(v, n);
+	return ret;
+}
+
+static void
+isync_clear(struct isync *is)
+{
+	txn_rollback(is);
+	imap_logout(&is->c);
+	free(is->selected);
+	imap_uidset_free(&is->search);
+	buf_free(&is->body);
+	free(is->copyuid);
+	folders_free(is);
+	buf_free(&is->notes);
+}
+
+static int
+isync_init(struct isync *is, struct tern *t, struct rc_account *a,
+    const struct sync_opts *o, char **cause)
+{
+	memset(is, 0, sizeof *is);
+	is->t = t;
+	is->a = a;
+	is->o = o;
+	buf_init(&is->body, 0);
+	buf_init(&is->notes, 64 * 1024);
+	if ((is->s = tern_store(t, cause)) == NULL)
+		return -1;
+	if ((is->account_id = store_account(is->s, a->name, "imap", cause)) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+connect_account(struct isync *is, char **cause)
+{
+	if (imap_open(is->a, &is->c, cause) != 0)
+		return -1;
+	is->c->untagged = on_untagged;
+	is->c->arg = is;
+	return 0;
+}
+
+/* One pass over the account on an open connection. */
+static int
+sync_pass(struct isync *is, char **cause)
+{
+	size_t k;
+
+	if (replay(is, cause) != 0 || sync_list(is, cause) != 0)
+		return -1;
+	for (k = 0; k < is->nfolders; k++) {
+		if (is->folders[k].noselect || !wanted(is, is->folders[k].name))
+			continue;
+		if (sync_folder(is, is->folders[k].name, cause) != 0)
+			return -1;
+	}
+	return sync_quota(is, cause);
+}
+
+/* Is fd readable now? */
+static int
+fd_ready(int fd)
+{
+	struct pollfd pfd;
+
+	if (fd < 0)
+		return 0;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, 0) > 0;
+}
+
+/*
+ * Wait for changes to INBOX (IDLE, or NOOP every NOOP_INTERVAL) and
+ * sync them, until wakefd is readable.
+ */
+static int
+watch(struct isync *is, char **cause)
+{
+	for (;;) {
+		struct imap_cmd *cmd = NULL;
+		uint64_t start = now_ms();
+		int rc;
+
+		if (replay(is, cause) != 0 ||
+		    sync_folder(is, "INBOX", cause) != 0)
+			return -1;
+		is->changed = 0;
+		if (is->c->caps & IMAP_CAP_IDLE) {
+			if ((cmd = imap_send(is->c, cause, "IDLE")) == NULL)
+				return -1;
+			is->c->continuation = 0;
+			while (!is->c->continuation &&
+			    cmd->status == IMAP_PENDING) {
+				if (imap_poll(is->c, -1, -1, cause) < 0)
+					return -1;
+			}
+			if (cmd->status != IMAP_PENDING) {
+				imap_cmd_free(&cmd);
+				return set_cause(
+				    cause, "%s: IDLE refused", is->c->peer);
+			}
+		}
+		while (!is->changed && !fd_ready(is->o->wakefd)) {
+			int left = (cmd ? IDLE_RENEW : NOOP_INTERVAL) * 1000 -
+			    (int)(now_ms() - start);
+
+			if (left <= 0)
+				break;
+			rc = imap_poll(is->c, left, is->o->wakefd, cause);
+			if (rc < 0) {
+				imap_cmd_free(&cmd);
+				return -1;
+			}
+		}
+		if (cmd != NULL) {
+			if (imap_send_raw(is->c, "DONE\r\n", cause) != 0 ||
+			    imap_wait(is->c, cmd, cause) != 0) {
+				imap_cmd_free(&cmd);
+				return -1;
+			}
+			imap_cmd_free(&cmd);
+		} else if (imap_simple(is->c, cause, "NOOP") != 0)
+			return -1;
+		if (fd_ready(is->o->wakefd))
+			return 0;
+	}
+}
+
+/*
+ * Watch until wakefd, reconnecting when the connection drops (waiting
+ * longer each time, up to five minutes). A refusal by the server ends it.
+ */
+static int
+watch_forever(struct isync *is, char **cause)
+{
+	int delay = 1;
+
+	for (;;) {
+		char *err = NULL;
+		struct pollfd pfd;
+
+		if (is->c != NULL && watch(is, &err) == 0)
+			return 0;
+		if (err != NULL && strstr(err, " failed: ") != NULL) {
+			*cause = err;
+			return -1;
+		}
+		free(err);
+		txn_rollback(is);
+		imap_close(&is->c);
+		free(is->selected);
+		is->selected = NULL;
+		pfd.fd = is->o->wakefd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, delay * 1000) > 0)
+			return 0;
+		delay = delay * 2 > 300 ? 300 : delay * 2;
+		err = NULL;
+		if (connect_account(is, &err) != 0) {
+			free(err);
+			continue;
+		}
+		delay = 1;
+	}
+}
+
+static int
+imap_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
+    char **summary, char **cause)
+{
+	struct isync is;
+	int ret = -1, attempt;
+
+	if (isync_init(&is, t, a, o, cause) != 0)
+		goto out;
+	for (attempt = 0;; attempt++) {
+		char *err = NULL;
+
+		if (connect_account(&is, cause) != 0)
+			goto out;
+		if (sync_pass(&is, &err) == 0) {
+			ret = 0;
+			break;
+		}
+		/* A dropped connection: resume from what is stored. */
+		txn_rollback(&is);
+		imap_close(&is.c);
+		free(is.selected);
+		is.selected = NULL;
+		if (attempt >= 2 || err == NULL ||
+		    strstr(err, " failed: ") != NULL) {
+			*cause = err;
+			goto out;
+		}
+		note(&is, "reconnected after: %s", err);
+		free(err);
+	}
+	if (o != NULL && o->watch && watch_forever(&is, cause) != 0) {
+		ret = -1;
+		goto out;
+	}
+	if (summary != NULL) {
+		*summary = xasprintf("%llu new, %llu flag updates, %llu "
+		                     "removed%s%s",
+		    (unsigned long long)is.nnew, (unsigned long long)is.nflags,
+		    (unsigned long long)is.nvanished, is.notes.len ? "; " : "",
+		    is.notes.len ? is.notes.data : "");
+	}
+out:
+	isync_clear(&is);
+	return ret;
+}
+
+static int
+imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
+{
+	struct isync is;
+	struct store_msg m;
+	struct store_folder f;
+	int ok, ret = -1, found;
+
+	memset(&m, 0, sizeof m);
+	memset(&f, 0, sizeof f);
+	if (isync_init(&is, t, a, NULL, cause) != 0)
+		goto out;
+	if ((found = store_msg_get_id(is.s, msg_id, &m, cause)) < 0)
+		goto out;
+	if (found == 0) {
+		set_cause(cause, "no such message in the store");
+		goto out;
+	}
+	if (store_folder_get(is.s, m.folder_id, &f, cause) != 0)
+		goto out;
+	if (connect_account(&is, cause) != 0)
+		goto out;
+	if (select_folder(&is, f.name, f.id, 0, 0, &ok, cause) != 0)
+		goto out;
+	if (!ok) {
+		set_cause(cause, "%s: cannot open folder %s: %s", is.c->peer,
+		    f.name, is.notes.data ? is.notes.data : "");
+		goto out;
+	}
+	if ((m.uidvalidity ? m.uidvalidity : f.uidvalidity) != is.uidvalidity) {
+		set_cause(cause,
+		    "%s: the folder %s was recreated on the "
+		    "server; run tern sync",
+		    is.c->peer, f.name);
+		goto out;
+	}
+	is.mode = FM_BODY;
+	is.want_uid = m.uid;
+	if (imap_simple(is.c, cause, "UID FETCH %u (UID BODY.PEEK[])", m.uid) !=
+	    0)
+		goto out;
+	is.mode = FM_NONE;
+	if (!is.got_body) {
+		set_cause(cause,
+		    "%s: message %u is no longer in %s; run tern "
+		    "sync",
+		    is.c->peer, m.uid, f.name);
+		goto out;
+	}
+	if (store_begin(is.s, cause) != 0)
+		goto out;
+	if (store_msg_set_raw(is.s, m.id, is.body.data, is.body.len, cause) !=
+	        0 ||
+	    store_msg_set_flags(is.s, m.id, m.flags | STORE_F_SEEN, cause) !=
+	        0) {
+		store_rollback(is.s);
+		goto out;
+	}
+	if (store_commit(is.s, cause) != 0)
+		goto out;
+	/* Opening a message marks it seen on the server too. */
+	if (!(m.flags & STORE_F_SEEN) &&
+	    imap_simple(
+	        is.c, cause, "UID STORE %u +FLAGS.SILENT (\\Seen)", m.uid) != 0)
+		goto out;
+	ret = 0;
+out:
+	store_msg_clear(&m);
+	store_folder_clear(&f);
+	isync_clear(&is);
+	return ret;
+}
+
+const struct driver_ops imap_driver = {
+	.name = "imap",
+	.sync = imap_sync,
+	.fetch = imap_fetch,
+};

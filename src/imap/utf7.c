@@ -1,0 +1,190 @@
+/*
+ * Modified UTF-7 mailbox names (RFC 3501 section 5.1.3). Names are kept
+ * as UTF-8 in the store and encoded only on the wire.
+ */
+#include <string.h>
+
+#include "imap-private.h"
+#include "tern/util.h"
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+/* Decode one UTF-8 sequence; returns its length, 0 if invalid. */
+static size_t
+utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else
+		return 0;
+	if (n > len)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
+	    (n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
+	    (n == 4 && c < 0x10000))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+static void
+utf8_encode(struct buf *out, uint32_t c)
+{
+	char s[4];
+	size_t n;
+
+	if (c < 0x80) {
+		s[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		s[0] = (char)(0xc0 | (c >> 6));
+		s[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		s[0] = (char)(0xe0 | (c >> 12));
+		s[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		s[0] = (char)(0xf0 | (c >> 18));
+		s[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		s[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+		s[3] = (char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	(void)buf_add(out, s, n);
+}
+
+char *
+imap_utf7_encode(const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t len = strlen(name), i = 0;
+	struct buf out;
+
+	buf_init(&out, 0);
+	while (i < len) {
+		uint32_t bits = 0;
+		int nbits = 0;
+
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			if (s[i] == '&')
+				(void)buf_adds(&out, "&-");
+			else
+				(void)buf_addc(&out, (char)s[i]);
+			i++;
+			continue;
+		}
+		(void)buf_addc(&out, '&');
+		while (i < len && (s[i] < 0x20 || s[i] >= 0x7f)) {
+			uint32_t cp, units[2];
+			size_t n = utf8_decode(s + i, len - i, &cp), k, nu;
+
+			if (n == 0) {
+				cp = 0xfffd;
+				n = 1;
+			}
+			i += n;
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				units[0] = 0xd800 | (cp >> 10);
+				units[1] = 0xdc00 | (cp & 0x3ff);
+				nu = 2;
+			} else {
+				units[0] = cp;
+				nu = 1;
+			}
+			for (k = 0; k < nu; k++) {
+				bits = (bits << 16) | units[k];
+				nbits += 16;
+				while (nbits >= 6) {
+					nbits -= 6;
+					(void)buf_addc(
+					    &out, b64[(bits >> nbits) & 0x3f]);
+				}
+			}
+		}
+		if (nbits > 0)
+			(void)buf_addc(&out, b64[(bits << (6 - nbits)) & 0x3f]);
+		(void)buf_addc(&out, '-');
+	}
+	if (out.data == NULL)
+		return xstrdup("");
+	return buf_steal(&out, NULL);
+}
+
+char *
+imap_utf7_decode(const char *name)
+{
+	size_t len = strlen(name), i = 0;
+	struct buf out;
+
+	buf_init(&out, 0);
+	while (i < len) {
+		uint32_t bits = 0, hi = 0;
+		int nbits = 0;
+
+		if (name[i] != '&') {
+			(void)buf_addc(&out, name[i++]);
+			continue;
+		}
+		i++;
+		if (i < len && name[i] == '-') {
+			(void)buf_addc(&out, '&');
+			i++;
+			continue;
+		}
+		while (i < len && name[i] != '-') {
+			const char *p = strchr(b64, name[i]);
+
+			if (p == NULL || name[i] == '\0')
+				break;
+			bits = (bits << 6) | (uint32_t)(p - b64);
+			nbits += 6;
+			i++;
+			if (nbits >= 16) {
+				uint32_t u = (bits >> (nbits - 16)) & 0xffff;
+
+				nbits -= 16;
+				if (u >= 0xd800 && u < 0xdc00)
+					hi = u;
+				else if (u >= 0xdc00 && u < 0xe000 && hi) {
+					utf8_encode(&out,
+					    0x10000 + ((hi - 0xd800) << 10) +
+					        (u - 0xdc00));
+					hi = 0;
+				} else {
+					utf8_encode(&out,
+					    u >= 0xd800 && u < 0xe000 ? 0xfffd
+					                              : u);
+					hi = 0;
+				}
+			}
+		}
+		if (i < len && name[i] == '-')
+			i++;
+	}
+	if (out.data == NULL)
+		return xstrdup("");
+	return buf_steal(&out, NULL);
+}

@@ -1,0 +1,263 @@
+/*
+ * What the IMAP driver needs beyond the generic message calls: the UID
+ * map of a folder, upserts keyed by (folder, UID), flag updates by UID,
+ * and the rebuild of a folder whose UIDVALIDITY changed.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store-private.h"
+
+int
+store_imap_uids(
+    struct store *s, int64_t folder_id, uint32_t **v, size_t *n, char **cause)
+{
+	static const char q[] = "SELECT uid FROM message WHERE folder_id = ?"
+	                        " AND uid > 0 ORDER BY uid";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	size_t cap = 0;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			*v = xreallocarray(*v, cap, sizeof **v);
+		}
+		(*v)[(*n)++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(*v);
+		*v = NULL;
+		*n = 0;
+		return store_error(s, "reading UIDs", cause);
+	}
+	return 0;
+}
+
+int
+store_imap_upsert(struct store *s, struct store_msg *m, char **cause)
+{
+	static const char q[] =
+	    "INSERT INTO message (folder_id, uid, uidvalidity, modseq, flags,"
+	    " keywords, date, internaldate, size, from_, to_, cc, subject,"
+	    " message_id, in_reply_to, refs, content_type, has_attach,"
+	    " fetched_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+	    " ON CONFLICT (folder_id, uid) DO UPDATE SET"
+	    " uidvalidity = excluded.uidvalidity, modseq = excluded.modseq,"
+	    " flags = excluded.flags, keywords = excluded.keywords";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, m->folder_id);
+	sqlite3_bind_int64(st, 2, m->uid);
+	sqlite3_bind_int64(st, 3, m->uidvalidity);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->modseq);
+	sqlite3_bind_int(st, 5, (int)m->flags);
+	store_bind_text(st, 6, m->keywords);
+	sqlite3_bind_int64(st, 7, m->date);
+	sqlite3_bind_int64(st, 8, m->internaldate);
+	sqlite3_bind_int64(st, 9, m->size);
+	store_bind_text(st, 10, m->from);
+	store_bind_text(st, 11, m->to);
+	store_bind_text(st, 12, m->cc);
+	store_bind_text(st, 13, m->subject);
+	store_bind_text(st, 14, m->message_id);
+	store_bind_text(st, 15, m->in_reply_to);
+	store_bind_text(st, 16, m->refs);
+	store_bind_text(st, 17, m->content_type);
+	sqlite3_bind_int(st, 18, m->has_attach);
+	sqlite3_bind_int64(st, 19, time(NULL));
+	return store_step_done(s, st, "storing a message", cause);
+}
+
+int
+store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
+    unsigned flags, const char *keywords, uint64_t modseq, char **cause)
+{
+	static const char q[] =
+	    "UPDATE message SET flags = (flags & ~63) | ?, keywords = ?,"
+	    " modseq = max(modseq, ?) WHERE folder_id = ? AND uid = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)(flags & STORE_F_ALL));
+	store_bind_text(st, 2, keywords);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(st, 4, folder_id);
+	sqlite3_bind_int64(st, 5, uid);
+	return store_step_done(s, st, "changing flags", cause);
+}
+
+int
+store_imap_delete_uid(
+    struct store *s, int64_t folder_id, uint32_t uid, char **cause)
+{
+	static const char q[] =
+	    "DELETE FROM message WHERE folder_id = ? AND uid = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, uid);
+	return store_step_done(s, st, "removing a message", cause);
+}
+
+int
+store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
+    uint32_t uid, uint32_t uidvalidity, char **cause)
+{
+	static const char q[] =
+	    "UPDATE OR IGNORE message SET uid = ?, uidvalidity = ?"
+	    " WHERE folder_id = ? AND uid = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, uid);
+	sqlite3_bind_int64(st, 2, uidvalidity);
+	sqlite3_bind_int64(st, 3, folder_id);
+	sqlite3_bind_int64(st, 4, old_uid);
+	return store_step_done(s, st, "renumbering a message", cause);
+}
+
+int
+store_imap_detach(struct store *s, int64_t folder_id, char **cause)
+{
+	static const char q[] = "UPDATE message SET uid = -id"
+	                        " WHERE folder_id = ? AND uid > 0";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	return store_step_done(s, st, "detaching a folder's UIDs", cause);
+}
+
+int
+store_imap_reattach(struct store *s, int64_t folder_id, char **cause)
+{
+	/* Pairs (old row with a body, new row) whose Message-ID occurs once
+	 * among the old rows and once among the new ones. */
+	static const char pairs[] =
+	    "CREATE TEMP TABLE IF NOT EXISTS imap_pairs (old INTEGER,"
+	    " new INTEGER);"
+	    "DELETE FROM imap_pairs;";
+	static const char fill[] =
+	    "INSERT INTO imap_pairs SELECT o.id, n.id FROM message o"
+	    " JOIN message n ON n.folder_id = o.folder_id"
+	    "  AND n.message_id = o.message_id AND n.uid > 0"
+	    " WHERE o.folder_id = ? AND o.uid < 0 AND o.has_body = 1"
+	    "  AND o.message_id IS NOT NULL"
+	    "  AND (SELECT count(*) FROM message x WHERE x.folder_id ="
+	    "   o.folder_id AND x.message_id = o.message_id) = 2";
+	static const char body[] =
+	    "UPDATE body SET message_id = (SELECT new FROM imap_pairs"
+	    " WHERE old = body.message_id)"
+	    " WHERE message_id IN (SELECT old FROM imap_pairs)";
+	static const char part[] =
+	    "UPDATE part SET message_id = (SELECT new FROM imap_pairs"
+	    " WHERE old = part.message_id)"
+	    " WHERE message_id IN (SELECT old FROM imap_pairs)";
+	static const char flag[] = "UPDATE message SET has_body = 1"
+	                           " WHERE id IN (SELECT new FROM imap_pairs)";
+	static const char drop[] =
+	    "DELETE FROM message WHERE folder_id = ? AND uid < 0";
+	sqlite3_stmt *st;
+	char *err = NULL;
+
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if (sqlite3_exec(s->db, pairs, NULL, NULL, &err) != SQLITE_OK) {
+		set_cause(cause, "%s: %s", s->path, err ? err : "error");
+		sqlite3_free(err);
+		goto fail;
+	}
+	if ((st = store_stmt(s, fill, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, folder_id);
+	if (store_step_done(s, st, "re-attaching bodies", cause) != 0)
+		goto fail;
+	if ((st = store_stmt(s, body, cause)) == NULL ||
+	    store_step_done(s, st, "re-attaching bodies", cause) != 0)
+		goto fail;
+	if ((st = store_stmt(s, part, cause)) == NULL ||
+	    store_step_done(s, st, "re-attaching bodies", cause) != 0)
+		goto fail;
+	if ((st = store_stmt(s, flag, cause)) == NULL ||
+	    store_step_done(s, st, "re-attaching bodies", cause) != 0)
+		goto fail;
+	if ((st = store_stmt(s, drop, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, folder_id);
+	if (store_step_done(s, st, "re-attaching bodies", cause) != 0)
+		goto fail;
+	return store_commit(s, cause);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int
+store_imap_folder_state(struct store *s, int64_t folder_id,
+    uint32_t *uidvalidity, uint64_t *highestmodseq, char **cause)
+{
+	static const char q[] =
+	    "SELECT uidvalidity, highestmodseq FROM folder WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
+		*highestmodseq = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return set_cause(cause, "no such folder");
+	if (rc != SQLITE_ROW)
+		return store_error(s, "reading a folder", cause);
+	return 0;
+}
+
+int
+store_imap_folders(struct store *s, int64_t account_id, int64_t **ids,
+    char ***names, size_t *n, char **cause)
+{
+	static const char q[] =
+	    "SELECT id, name FROM folder WHERE account_id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	*ids = NULL;
+	*names = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, account_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof **ids);
+		*names = xreallocarray(*names, *n + 1, sizeof **names);
+		(*ids)[*n] = sqlite3_column_int64(st, 0);
+		(*names)[*n] = store_column_text(st, 1);
+		if ((*names)[*n] == NULL)
+			(*names)[*n] = xstrdup("");
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, "listing folders", cause);
+	return 0;
+}

@@ -1,0 +1,448 @@
+"""IMAP accounts against a real Dovecot: folders, header index, flags both
+ways, a second client changing things meanwhile, UIDVALIDITY changes,
+offline queue replay, the fallbacks when extensions are hidden, a dropped
+connection mid-FETCH, IDLE with --watch, quota, a wrong password."""
+
+import imaplib
+import os
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ternlib  # noqa: E402
+
+USERS = {"u%d" % i: "pw%d" % i for i in range(12)}
+HIDDEN = "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE"
+
+
+def msg(n, **kw):
+    return ternlib.make_message(n, **kw)
+
+
+class Base:
+    """Tests every server variant runs; subclasses choose the server."""
+    capability = None
+    users_taken = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = ternlib.Dovecot(users=USERS,
+                                      imap_capability=cls.capability,
+                                      quota="1G")
+        cls.dovecot.start()
+        cls.next_user = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.cleanup()
+
+    def setUp(self):
+        cls = type(self)
+        self.user = "u%d" % cls.next_user
+        cls.next_user += 1
+        self.t = ternlib.Tern()
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user))
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            try:
+                c.logout()
+            except Exception:
+                pass
+        self.t.cleanup()
+
+    # helpers
+    def deliver(self, n, folder="INBOX", flags="", **kw):
+        return self.dovecot.deliver(msg(n, **kw), user=self.user,
+                                    folder=folder, flags=flags)
+
+    def client(self):
+        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
+                              ssl_context=ctx)
+        c.login(self.user, USERS[self.user])
+        self.clients.append(c)
+        return c
+
+    def sync(self):
+        r = self.t.run("sync", "acct")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        return r.stdout.decode()
+
+    def ls(self, folder="INBOX"):
+        return [line.split("\t") for line in
+                self.t.out("ls", "acct/" + folder).splitlines()]
+
+    def folders(self):
+        out = {}
+        for line in self.t.out("ls", "acct").splitlines():
+            f = line.split("\t")
+            if len(f) == 3:
+                out[f[0]] = (int(f[1]), int(f[2]))
+        return out
+
+    def db(self):
+        return sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+
+    def server_flags(self, c, folder="INBOX"):
+        c.select('"%s"' % folder)
+        typ, data = c.uid("FETCH", "1:*", "(FLAGS)")
+        out = {}
+        for item in data:
+            if not item:
+                continue
+            s = item.decode() if isinstance(item, bytes) else item[0].decode()
+            uid = int(s.split("UID ")[1].split()[0].rstrip(")"))
+            out[uid] = s.split("FLAGS (")[1].split(")")[0]
+        return out
+
+    # tests
+    def test_index_folders_and_no_bodies(self):
+        for i in range(1, 31):
+            self.deliver(i, flags="S" if i % 3 == 0 else "")
+        self.deliver(100, folder="Archive", subject="=?utf-8?q?caf=C3=A9?=")
+        self.dovecot.maildir(self.user, "Entw&APw-rfe")
+        out = self.sync()
+        self.assertIn("31 new", out)
+        f = self.folders()
+        self.assertEqual(f["INBOX"], (30, 20))
+        self.assertEqual(f["Archive"], (1, 1))
+        self.assertIn("Entwürfe", f)
+        rows = self.ls()
+        self.assertEqual(len(rows), 30)
+        self.assertEqual(rows[0][4], "Message 1")
+        self.assertEqual(rows[2][1], "S")
+        self.assertEqual(rows[0][3], "Bob <bob@example.org>")
+        self.assertEqual(self.ls("Archive")[0][4], "café")
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM body")
+                         .fetchone()[0], 0)
+        self.assertEqual(db.execute(
+            "SELECT count(*) FROM message WHERE size > 0 AND "
+            "internaldate > 0 AND message_id LIKE '<msg%'").fetchone()[0],
+            31)
+        db.close()
+        self.assertIn("0 new", self.sync())
+        self.assertEqual(len(self.ls()), 30)
+
+    def test_second_client_changes(self):
+        for i in range(1, 11):
+            self.deliver(i)
+        self.sync()
+        c = self.client()
+        c.select("INBOX")
+        c.uid("STORE", "2", "+FLAGS", "(\\Seen \\Flagged)")
+        c.uid("STORE", "3", "+FLAGS", "($Label1)")
+        c.uid("STORE", "4", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        self.deliver(11)
+        self.deliver(12)
+        out = self.sync()
+        self.assertIn("2 new", out)
+        self.assertIn("1 removed", out)
+        rows = {int(r[0]): r for r in self.ls()}
+        self.assertEqual(sorted(rows), [1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12])
+        self.assertEqual(rows[2][1], "FS")
+        db = self.db()
+        self.assertEqual(db.execute(
+            "SELECT keywords FROM message WHERE uid = 3").fetchone()[0],
+            "$Label1")
+        db.close()
+        # Flags removed by the other client come back too.
+        c.uid("STORE", "2", "-FLAGS", "(\\Flagged)")
+        self.sync()
+        rows = {int(r[0]): r for r in self.ls()}
+        self.assertEqual(rows[2][1], "S")
+
+    def test_offline_queue_replay(self):
+        self.dovecot.maildir(self.user, "Archive")
+        for i in range(1, 7):
+            self.deliver(i)
+        self.sync()
+        # Offline: no server in the rc.
+        self.t.out("flag", "acct/INBOX", "1", "+SF")
+        self.t.out("mv", "acct/INBOX", "2", "Archive")
+        self.t.out("flag", "acct/INBOX", "3", "+S")
+        self.t.out("flag", "acct/INBOX", "5", "+T")
+        self.t.out("purge", "acct/INBOX")
+        # Applied to the store at once.
+        rows = {int(r[0]): r for r in self.ls()}
+        self.assertEqual(rows[1][1], "FS")
+        self.assertNotIn(2, rows)
+        self.assertNotIn(5, rows)
+        # Meanwhile another client expunges message 3.
+        c = self.client()
+        c.select("INBOX")
+        c.uid("STORE", "3", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        out = self.sync()
+        self.assertIn("dropped", out)
+        flags = self.server_flags(c)
+        self.assertEqual(sorted(flags), [1, 4, 6])
+        self.assertIn("\\Flagged", flags[1])
+        self.assertIn("\\Seen", flags[1])
+        arch = self.server_flags(c, "Archive")
+        self.assertEqual(len(arch), 1)
+        self.assertEqual([r[4] for r in self.ls("Archive")], ["Message 2"])
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 0)
+        db.close()
+        rows = {int(r[0]): r for r in self.ls()}
+        self.assertEqual(sorted(rows), [1, 4, 6])
+
+    def test_uidvalidity_change(self):
+        self.dovecot.maildir(self.user, "Lists")
+        for i in range(1, 4):
+            self.deliver(i, folder="Lists")
+        self.sync()
+        db = self.db()
+        mid = db.execute("SELECT m.id FROM message m JOIN folder f ON "
+                         "f.id = m.folder_id WHERE f.name = 'Lists' AND "
+                         "m.uid = 2").fetchone()[0]
+        db.execute("INSERT INTO body (message_id, raw) VALUES (?, ?)",
+                   (mid, msg(2)))
+        db.execute("UPDATE message SET has_body = 1 WHERE id = ?", (mid,))
+        db.commit()
+        old = db.execute("SELECT uidvalidity FROM folder WHERE name = "
+                         "'Lists'").fetchone()[0]
+        db.close()
+        # Recreate the mailbox: new UIDVALIDITY, the same messages.
+        c = self.client()
+        c.delete("Lists")
+        time.sleep(1.1)  # Dovecot's UIDVALIDITY is a time stamp
+        c.create("Lists")
+        for i in (3, 2, 1, 4):
+            c.append("Lists", None, None, msg(i))
+        out = self.sync()
+        self.assertIn("UIDVALIDITY changed", out)
+        db = self.db()
+        new = db.execute("SELECT uidvalidity FROM folder WHERE name = "
+                         "'Lists'").fetchone()[0]
+        self.assertNotEqual(old, new)
+        rows = db.execute(
+            "SELECT m.uid, m.subject, m.has_body, m.uidvalidity FROM "
+            "message m JOIN folder f ON f.id = m.folder_id WHERE "
+            "f.name = 'Lists' ORDER BY m.uid").fetchall()
+        self.assertEqual([r[1] for r in rows],
+                         ["Message 3", "Message 2", "Message 1",
+                          "Message 4"])
+        self.assertEqual([r[2] for r in rows], [0, 1, 0, 0])
+        self.assertTrue(all(r[3] == new for r in rows))
+        self.assertEqual(db.execute(
+            "SELECT count(*) FROM body").fetchone()[0], 1)
+        db.close()
+        c.select("Lists")
+        self.assertEqual(c.search(None, "ALL")[1][0].split(),
+                         [b"1", b"2", b"3", b"4"])
+
+    def test_move_and_create_on_server_side(self):
+        c = self.client()
+        c.create("Work")
+        for i in range(1, 4):
+            self.deliver(i)
+        self.sync()
+        self.assertIn("Work", self.folders())
+        self.t.out("mv", "acct/INBOX", "1", "3", "Work")
+        self.sync()
+        self.assertEqual([r[4] for r in self.ls("Work")],
+                         ["Message 1", "Message 3"])
+        self.assertEqual([r[4] for r in self.ls()], ["Message 2"])
+        c.select("INBOX")
+        self.assertEqual(len(c.search(None, "ALL")[1][0].split()), 1)
+        c.rename("Work", "Job")
+        self.sync()
+        f = self.folders()
+        self.assertIn("Job", f)
+        self.assertNotIn("Work", f)
+
+    def test_queued_folder_operations(self):
+        c = self.client()
+        c.create("Old")
+        c.create("Gone")
+        self.sync()
+        db = self.db()
+        acct = db.execute("SELECT id FROM account WHERE name = 'acct'"
+                          ).fetchone()[0]
+        for op, folder, arg in (("create", "Neu & Café", None),
+                                ("rename", "Old", "Older"),
+                                ("delete", "Gone", None),
+                                ("delete", "Never-was", None)):
+            db.execute("INSERT INTO pending (account_id, op, folder, arg,"
+                       " created) VALUES (?, ?, ?, ?, 0)",
+                       (acct, op, folder, arg))
+        db.commit()
+        db.close()
+        out = self.sync()
+        self.assertIn("delete Never-was", out)
+        f = self.folders()
+        self.assertIn("Neu & Café", f)
+        self.assertIn("Older", f)
+        self.assertNotIn("Old", f)
+        self.assertNotIn("Gone", f)
+        names = b" ".join(c.list()[1])
+        self.assertIn(b"Neu &- Caf&AOk-", names)
+        self.assertNotIn(b'"Gone"', names)
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 0)
+        db.close()
+
+
+class FullServer(Base, unittest.TestCase):
+    """Dovecot with CONDSTORE, QRESYNC, MOVE, UIDPLUS, ESEARCH, IDLE."""
+
+    def test_wrong_password(self):
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user, password="nope"))
+        r = self.t.run("sync", "acct")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("login failed", r.stderr.decode())
+
+    def test_quota(self):
+        self.deliver(1, body="x" * 300000)
+        self.sync()
+        out = self.t.out("ls", "acct")
+        self.assertRegex(out, r"quota: \d+(\.\d)? KiB of 1 GiB")
+
+    def test_dropped_mid_fetch(self):
+        for i in range(1, 401):
+            self.deliver(i)
+        proxy = CuttingProxy(self.dovecot.imaps_port, cut_after=60000)
+        try:
+            rc = self.t.account(self.dovecot, name="acct", user=self.user)
+            rc = rc.replace("port %d" % self.dovecot.imaps_port,
+                            "port %d" % proxy.port)
+            self.t.write_rc(rc)
+            out = self.sync()
+            self.assertIn("reconnected", out)
+            self.assertEqual(proxy.connections, 2)
+        finally:
+            proxy.close()
+        db = self.db()
+        self.assertEqual(db.execute(
+            "SELECT count(*), count(DISTINCT uid) FROM message")
+            .fetchone(), (400, 400))
+        db.close()
+        self.assertIn("0 new", self.sync())
+
+    def test_watch_idle(self):
+        self.deliver(1)
+        # Two processes creating a new store at once race on its schema:
+        # make it first.
+        self.t.out("ls", "acct")
+        p = subprocess.Popen([ternlib.TERN, "sync", "--watch", "acct"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=self.t.env())
+        try:
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                try:
+                    if len(self.ls()) == 1:
+                        break
+                except AssertionError:
+                    pass
+                time.sleep(0.1)
+            self.deliver(2)
+            while time.time() < deadline:
+                if len(self.ls()) == 2:
+                    break
+                time.sleep(0.1)
+            self.assertIsNone(p.poll(), p.stderr.read().decode()
+                              if p.poll() is not None else "")
+            self.assertEqual(len(self.ls()), 2)
+        finally:
+            p.terminate()
+            p.communicate(timeout=10)
+
+
+class HiddenExtensions(Base, unittest.TestCase):
+    """No CONDSTORE, QRESYNC, MOVE, UIDPLUS or ESEARCH: the fallbacks."""
+    capability = HIDDEN
+
+    def test_expunge_without_uidplus_spares_others(self):
+        for i in range(1, 5):
+            self.deliver(i)
+        self.sync()
+        c = self.client()
+        c.select("INBOX")
+        c.uid("STORE", "4", "+FLAGS", "(\\Deleted)")  # not ours
+        self.t.out("flag", "acct/INBOX", "1", "+T")
+        self.t.out("purge", "acct/INBOX")
+        out = self.sync()
+        self.assertIn("left flagged deleted", out)
+        flags = self.server_flags(c)
+        self.assertEqual(sorted(flags), [1, 2, 3, 4])
+
+
+class CondstoreOnly(Base, unittest.TestCase):
+    """CONDSTORE without QRESYNC: CHANGEDSINCE and a search for vanished."""
+    capability = HIDDEN + " CONDSTORE UIDPLUS ESEARCH"
+
+
+class CuttingProxy:
+    """Forwards TCP to a port; cuts the first connection after cut_after
+    bytes from the server."""
+
+    def __init__(self, port, cut_after):
+        self.target = port
+        self.cut_after = cut_after
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            server = socket.create_connection(("127.0.0.1", self.target))
+            limit = self.cut_after if self.connections == 1 else None
+            threading.Thread(target=self.pipe, args=(client, server, None),
+                             daemon=True).start()
+            threading.Thread(target=self.pipe, args=(server, client, limit),
+                             daemon=True).start()
+
+    def pipe(self, src, dst, limit):
+        sent = 0
+        try:
+            while True:
+                data = src.recv(16384)
+                if not data:
+                    break
+                if limit is not None and sent + len(data) > limit:
+                    dst.sendall(data[:limit - sent])
+                    break
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+if __name__ == "__main__":
+    ternlib.main()

@@ -1,0 +1,343 @@
+"""POP3 accounts against the real Dovecot: each policy (keep no, keep yes,
+keep_days, delete_remote), offline reading, kill -9 at each step of a sync
+followed by a clean sync, STARTTLS and implicit TLS, a wrong password; and
+against a scripted fake server, what Dovecot will not do (duplicate UIDLs,
+ignored DELE, no UIDL, no PIPELINING, oversized lines and messages, a
+connection dropped in the middle of RETR)."""
+
+import fcntl
+import os
+import re
+import sqlite3
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ternlib  # noqa: E402
+from fakepop3 import FakePOP3  # noqa: E402
+
+
+def db(t):
+    c = sqlite3.connect(os.path.join(t.data, "tern", "tern.db"))
+    c.execute("PRAGMA foreign_keys = ON")
+    return c
+
+
+def stored(t, account):
+    """The raw bytes of every message of an account, in store order."""
+    with db(t) as c:
+        return [bytes(r[0]) for r in c.execute(
+            "SELECT b.raw FROM body b JOIN message m ON m.id = b.message_id"
+            " JOIN folder f ON f.id = m.folder_id"
+            " JOIN account a ON a.id = f.account_id"
+            " WHERE a.name = ? ORDER BY m.id", (account,))]
+
+
+def msgids(raws):
+    return sorted(re.search(rb"Message-ID: (\S+)", r).group(1) for r in raws)
+
+
+class Pop3Dovecot(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dc = ternlib.Dovecot(users={"alice": "secret", "bob": "pw b",
+                                        "carol": "c", "dave": "d",
+                                        "erin": "e", "frank": "f"})
+        cls.dc.start()
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dc.cleanup()
+
+    def setUp(self):
+        self.t = ternlib.Tern()
+
+    def tearDown(self):
+        self.t.cleanup()
+
+    def deliver(self, count, user="alice"):
+        raws = []
+        for _ in range(count):
+            Pop3Dovecot.n += 1
+            raw = ternlib.make_message(
+                Pop3Dovecot.n, body="Body %d\r\n.leading dot\r\n..two\r\n"
+                % Pop3Dovecot.n)
+            self.dc.deliver(raw, user=user)
+            raws.append(raw)
+        return raws
+
+    def sync(self, name="home", env=None):
+        return self.t.run("sync", name, env=env)
+
+    def sync_ok(self, name="home"):
+        r = self.sync(name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().strip()
+
+    def test_keep_no(self):
+        raws = self.deliver(5, "bob")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="bob"))
+        self.assertEqual(self.sync_ok(), "home: 5 new, 5 removed from server")
+        self.assertEqual(self.dc.count("bob"), 0)
+        # The exact bytes, dot-unstuffed, in server order.
+        self.assertEqual(stored(self.t, "home"), raws)
+        ls = self.t.out("ls", "home/INBOX").splitlines()
+        self.assertEqual(len(ls), 5)
+        self.assertEqual(self.sync_ok(), "home: 0 new, 0 removed from server")
+        self.assertEqual(len(stored(self.t, "home")), 5)
+
+    def test_keep_yes_and_keep_days(self):
+        raws = self.deliver(3, "carol")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="carol",
+                                       extra="    keep yes\n"
+                                             "    keep_days 2\n"))
+        self.assertEqual(self.sync_ok(), "home: 3 new, 0 removed from server")
+        self.assertEqual(self.dc.count("carol"), 3)
+        self.assertEqual(self.sync_ok(), "home: 0 new, 0 removed from server")
+        raws += self.deliver(1, "carol")
+        self.assertEqual(self.sync_ok(), "home: 1 new, 0 removed from server")
+        self.assertEqual(stored(self.t, "home"), raws)
+        # Three days ago for the first two downloads: past keep_days.
+        with db(self.t) as c:
+            old = int(time.time()) - 3 * 86400
+            rows = c.execute("SELECT uidl FROM pop3_uidl ORDER BY first_seen,"
+                             " uidl LIMIT 2").fetchall()
+            for (u,) in rows:
+                c.execute("UPDATE pop3_uidl SET first_seen = ? WHERE uidl = ?",
+                          (old, u))
+                c.execute("UPDATE message SET fetched_at = ?"
+                          " WHERE pop3_uidl = ?", (old, u))
+        self.assertEqual(self.sync_ok(), "home: 0 new, 2 removed from server")
+        self.assertEqual(self.dc.count("carol"), 2)
+        # The local copies stay.
+        self.assertEqual(len(stored(self.t, "home")), 4)
+        self.assertEqual(self.sync_ok(), "home: 0 new, 0 removed from server")
+
+    def test_delete_remote(self):
+        self.deliver(3, "dave")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="dave",
+                                       extra="    keep yes\n"
+                                             "    delete_remote yes\n"))
+        self.assertEqual(self.sync_ok(), "home: 3 new, 0 removed from server")
+        uid = self.t.out("ls", "home/INBOX").splitlines()[1].split("\t")[0]
+        self.t.out("flag", "home/INBOX", uid, "+T")
+        self.t.out("purge", "home/INBOX")
+        self.assertEqual(len(stored(self.t, "home")), 2)
+        self.assertEqual(self.dc.count("dave"), 3)
+        self.assertEqual(self.sync_ok(), "home: 0 new, 1 removed from server")
+        self.assertEqual(self.dc.count("dave"), 2)
+        # Without delete_remote a local delete stays local, and the
+        # message is not downloaded again.
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="dave",
+                                       extra="    keep yes\n"))
+        uid = self.t.out("ls", "home/INBOX").splitlines()[0].split("\t")[0]
+        self.t.out("flag", "home/INBOX", uid, "+T")
+        self.t.out("purge", "home/INBOX")
+        self.assertEqual(self.sync_ok(), "home: 0 new, 0 removed from server")
+        self.assertEqual(self.dc.count("dave"), 2)
+        self.assertEqual(len(stored(self.t, "home")), 1)
+
+    def test_starttls_and_wrong_password(self):
+        raws = self.deliver(2, "erin")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", tls="starttls",
+                                       user="erin"))
+        self.assertEqual(self.sync_ok(), "home: 2 new, 2 removed from server")
+        self.assertEqual(stored(self.t, "home"), raws)
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="erin",
+                                       password="wrong"))
+        r = self.sync()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"login failed for erin", r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+
+    def test_kill9_at_each_step(self):
+        # 300 messages: more than one commit batch (256), so every point
+        # is reached with work both before and after it.
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3",
+                                       user="frank"))
+        points = ["pop3-retr:3", "pop3-retr:270", "pop3-after-commit:1",
+                  "pop3-after-commit:2", "pop3-after-dele:1",
+                  "pop3-after-dele:300"]
+        want = []
+        for point in points:
+            want += self.deliver(300, "frank")
+            r = self.sync(env={"TERN_FAULT": point})
+            self.assertEqual(r.returncode, -9, (point, r.stderr))
+            r = self.sync()
+            self.assertEqual(r.returncode, 0, (point, r.stderr))
+            got = stored(self.t, "home")
+            self.assertEqual(len(got), len(want), point)
+            self.assertEqual(msgids(got), msgids(want), point)
+            self.assertEqual(self.dc.count("frank"), 0, point)
+
+    def test_offline_ls_and_lock(self):
+        dc = ternlib.Dovecot().start()
+        try:
+            raws = []
+            for i in range(3):
+                raws.append(ternlib.make_message(900 + i))
+                dc.deliver(raws[-1])
+            self.t.write_rc(self.t.account(dc, "home", "pop3"))
+            self.assertEqual(self.sync_ok(),
+                             "home: 3 new, 3 removed from server")
+        finally:
+            dc.cleanup()
+        ls = self.t.out("ls", "home/INBOX").splitlines()
+        self.assertEqual(len(ls), 3)
+        self.t.out("mv", "home/INBOX", ls[0].split("\t")[0], "Archive")
+        self.assertEqual(len(self.t.out("ls", "home/Archive").splitlines()), 1)
+        self.assertEqual(sorted(stored(self.t, "home")), sorted(raws))
+        r = self.sync()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"cannot connect", r.stderr)
+
+
+class Pop3Fake(unittest.TestCase):
+    def setUp(self):
+        self.t = ternlib.Tern()
+        self.fake = None
+
+    def tearDown(self):
+        if self.fake:
+            self.fake.close()
+        self.t.cleanup()
+
+    def serve(self, msgs, extra=""):
+        self.fake = FakePOP3(msgs)
+        self.t.write_rc(self.fake.rc("fake", extra))
+        return self.fake
+
+    def sync(self, env=None):
+        return self.t.run("sync", "fake", env=env)
+
+    def sync_ok(self):
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().strip(), r.stderr.decode()
+
+    @staticmethod
+    def msgs(n, start=1):
+        return [("u%d" % i, ternlib.make_message(i))
+                for i in range(start, start + n)]
+
+    def test_duplicate_uidls(self):
+        m = self.msgs(3)
+        m[1] = ("u1", m[1][1])
+        f = self.serve(m)
+        out, err = self.sync_ok()
+        self.assertEqual(out, "fake: 3 new, 1 removed from server")
+        self.assertIn("UIDL u1 for more than one message", err)
+        self.assertEqual([u for u, _ in f.messages], ["u1", "u1"])
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+        self.assertEqual(len(stored(self.t, "fake")), 3)
+
+    def test_ignored_dele(self):
+        f = self.serve(self.msgs(2))
+        f.ignore_dele = True
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 2 removed from server")
+        # Still listed: deleted again, never downloaded again.
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 0 new, 2 removed from server")
+        self.assertEqual(len(stored(self.t, "fake")), 2)
+        self.assertEqual(sum(l.startswith("RETR") for l in f.log), 2)
+
+    def test_refused_dele(self):
+        f = self.serve(self.msgs(2))
+        f.refuse_dele = "not now\x1b[31m"
+        out, err = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 0 removed from server")
+        self.assertEqual(err.count("refused to delete"), 2)
+        self.assertNotIn("\x1b", err)  # server text made visible
+        # Stored but not deleted: deleted next time, not downloaded again.
+        f.refuse_dele = None
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 0 new, 2 removed from server")
+        self.assertEqual(f.messages, [])
+        self.assertEqual(len(stored(self.t, "fake")), 2)
+
+    def test_no_uidl(self):
+        f = self.serve(self.msgs(3))
+        f.uidl = False
+        # A crash after the DELE, before QUIT: the next sync downloads the
+        # messages again (it cannot know them otherwise) but recognises
+        # their content and stores none twice.
+        r = self.sync(env={"TERN_FAULT": "pop3-after-dele:2"})
+        self.assertEqual(r.returncode, -9)
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 0 new, 3 removed from server")
+        self.assertEqual(f.messages, [])
+        self.assertEqual(len(stored(self.t, "fake")), 3)
+        # keep yes needs UIDL.
+        f.messages = self.msgs(1, 10)
+        self.t.write_rc(f.rc("fake", "    keep yes\n"))
+        r = self.sync()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"does not support UIDL", r.stderr)
+        # It leaves in step: RSET undoes nothing here, QUIT is polite.
+        self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
+        self.assertEqual(len(f.messages), 1)
+
+    def test_lock(self):
+        self.serve(self.msgs(2))
+        out, _ = self.sync_ok()
+        with db(self.t) as c:
+            (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
+                               ).fetchone()
+        path = os.path.join(self.t.data, "tern", "pop3-%d.lock" % aid)
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            r = self.sync()
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"being synced by another tern", r.stderr)
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+
+    def test_no_pipelining(self):
+        f = self.serve(self.msgs(4))
+        f.pipelining = False
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 4 new, 4 removed from server")
+        self.assertEqual(f.messages, [])
+
+    def test_oversized_line(self):
+        f = self.serve(self.msgs(2))
+        f.long_line = 20000
+        r = self.sync()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"line longer than", r.stderr)
+        self.assertEqual(len(f.messages), 2)
+        self.assertEqual(stored(self.t, "fake"), [])
+
+    def test_oversized_message(self):
+        big = ternlib.make_message(5, body="x" * 5000 + "\r\n")
+        f = self.serve(self.msgs(2) + [("big", big), ("big2", big)],
+                       "    max_message_size 4000\n")
+        # Message 4 lies about its size: caught while it arrives.
+        f.list_sizes = {4: 100}
+        out, err = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 2 removed from server, "
+                              "2 too large left there")
+        self.assertEqual(err.count("larger than max_message_size"), 2)
+        self.assertEqual([u for u, _ in f.messages], ["big", "big2"])
+
+    def test_drop_mid_retr(self):
+        f = self.serve(self.msgs(5))
+        f.drop_in_retr = 3
+        r = self.sync()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"connection closed by the server", r.stderr)
+        self.assertEqual(len(f.messages), 5)
+        # Messages that arrived whole were kept; the rest come next time.
+        f.drop_in_retr = 0
+        out, _ = self.sync_ok()
+        self.assertEqual(f.messages, [])
+        self.assertEqual(msgids(stored(self.t, "fake")),
+                         msgids([m for _, m in self.msgs(5)]))
+
+
+if __name__ == "__main__":
+    ternlib.main()
