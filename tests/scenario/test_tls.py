@@ -254,5 +254,71 @@ class TLS(unittest.TestCase):
         self.assertEqual(r.stderr, b"")
 
 
+class ThroughTern(unittest.TestCase):
+    """The same through tern sync: the rc's tls and tls_verify reach the
+    connection layer of both protocol engines."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tern-tls-")
+        cls.certs = fakeserver.Certs(cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def sync(self, proto, tls, verify="yes", cert="good", **server):
+        t = ternlib.Tern()
+        self.addCleanup(t.cleanup)
+        # An empty mailbox, for the sessions that get that far.
+        script = {"UIDL": "+OK\r\n.\r\n", "STAT": "+OK 0 0\r\n",
+                  "LIST": "+OK\r\n.\r\n"} if proto == "pop3" else {}
+        srv = fakeserver.FakeServer(proto, getattr(self.certs, cert),
+                                    user=USER, password=PASSWORD,
+                                    script=script, **server)
+        with srv:
+            t.write_rc("account acct\n protocol %s\n host 127.0.0.1\n"
+                       " port %d\n tls %s\n tls_verify %s\n cafile %s\n"
+                       " user %s\n password %s\n"
+                       % (proto, srv.port, tls, verify, self.certs.good[0],
+                          USER, PASSWORD))
+            r = t.run("sync", "acct", timeout=60)
+        self.assertEqual(srv.errors, [])
+        return r, srv
+
+    def test_stripped_starttls(self):
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.sync(proto, "starttls",
+                                   advertise_starttls=False)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(b"tern: acct: ", r.stderr)
+                self.assertIn(b"does not offer", r.stderr)
+                self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+                for s in SECRETS:
+                    self.assertNotIn(s, srv.conns[0].sent_everything())
+
+    def test_preauth(self):
+        r, srv = self.sync("imap", "starttls", greeting="preauth")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"PREAUTH", r.stderr)
+        self.assertEqual(srv.commands, ["A001 CAPABILITY"])
+
+    def test_verify_off_warns_and_on_refuses(self):
+        for proto in ("imap", "pop3"):
+            with self.subTest(proto=proto):
+                r, srv = self.sync(proto, "on", verify="no",
+                                   cert="untrusted", implicit_tls=True)
+                self.assertIn(b"tls_verify is off", r.stderr)
+                self.assertEqual(srv.logins, 1)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                r, srv = self.sync(proto, "on", cert="untrusted",
+                                   implicit_tls=True)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(b"not trusted", r.stderr)
+                self.assertNotIn(b"tls_verify", r.stderr)
+                self.assertEqual(srv.logins, 0)
+
+
 if __name__ == "__main__":
     ternlib.main()
