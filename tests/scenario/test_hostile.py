@@ -16,6 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import fakeserver  # noqa: E402
 import ternlib  # noqa: E402
 
 RC = "account home\n protocol pop3\n host 127.0.0.1\n user u\n passcmd true\n"
@@ -382,6 +383,55 @@ class HostileStore(unittest.TestCase):
         self.assertNotIn(b"opening", r.stderr)
         self.assert_intact()
         self.assertNotIn("Archive", self.t.out("ls", "home"))
+
+class HostileFolderNames(unittest.TestCase):
+    """An IMAP server lists folders named to escape a directory, to run a
+    shell, or to drive the terminal: they stay names in the store, are
+    shown visibly, and nothing is created or run outside the store."""
+
+    def test_names_are_never_paths_or_shell_words(self):
+        t = ternlib.Tern()
+        self.addCleanup(t.cleanup)
+        marker = os.path.join(t.dir, "pwned")
+        certs = fakeserver.Certs(t.dir)
+        names = ["INBOX", "../../escape", "/abs", "a/b", "..",
+                 "`touch %s`" % marker, "$(touch %s)" % marker,
+                 "a;touch %s" % marker, "\x1b]0;owned\x07\x1b[2J"]
+        listing = "".join('* LIST () "/" "%s"\r\n' % n for n in names)
+
+        def select(c, tag, line):
+            c.send("* 0 EXISTS\r\n* OK [UIDVALIDITY 5] x\r\n"
+                   "* OK [UIDNEXT 1] x\r\n%s OK [READ-WRITE] done\r\n"
+                   % tag)
+
+        srv = fakeserver.FakeServer(
+            "imap", certs.good, implicit_tls=True, user="alice",
+            password="pw", script={"LIST": listing + "{tag} OK done\r\n",
+                                   "SELECT": select, "EXAMINE": select})
+        with srv:
+            t.write_rc("account acct\n protocol imap\n host 127.0.0.1\n"
+                       " port %d\n tls on\n cafile %s\n user alice\n"
+                       " password pw\n" % (srv.port, certs.good[0]))
+            r = t.run("sync", "acct", timeout=60)
+        self.assertEqual(srv.errors, [])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        no_raw_controls(self, r.stdout + r.stderr)
+        out = t.run("ls", "acct", check=True).stdout
+        no_raw_controls(self, out)
+        shown = [line.split("\t")[0] for line in out.decode().splitlines()]
+        for n in names[:-1]:
+            self.assertIn(n, shown)
+        self.assertIn("^[]0;owned^G^[[2J", shown)
+        # Nothing ran, nothing was made beside the rc and the store.
+        self.assertFalse(os.path.exists(marker))
+        made = sorted(os.path.relpath(os.path.join(d, f), t.dir)
+                      for d, _, fs in os.walk(t.dir) for f in fs
+                      if not f.endswith(".pem") and not f.endswith(".key"))
+        self.assertEqual([m for m in made if not m.startswith(
+            os.path.join("data", "tern", "tern.db"))], ["config/tern/rc"])
+        for parent in (os.path.dirname(t.dir), "/"):
+            self.assertFalse(os.path.exists(os.path.join(parent, "escape")))
+
 
 if __name__ == "__main__":
     ternlib.main()
