@@ -433,5 +433,83 @@ class HostileFolderNames(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(parent, "escape")))
 
 
+def pop3_mailbox(msgs):
+    """A fakeserver script for a POP3 mailbox of msgs (raw bytes): UIDL,
+    LIST, RETR and DELE as a server does them."""
+    deleted = set()
+
+    def uidl(c, tag, line):
+        c.send("+OK\r\n" + "".join("%d u%d\r\n" % (i, i)
+                                    for i in range(1, len(msgs) + 1)
+                                    if i not in deleted) + ".\r\n")
+
+    def lst(c, tag, line):
+        c.send("+OK\r\n" + "".join("%d %d\r\n" % (i, len(m))
+                                    for i, m in enumerate(msgs, 1)
+                                    if i not in deleted) + ".\r\n")
+
+    def retr(c, tag, line):
+        m = msgs[int(line.split()[1]) - 1]
+        c.send(b"+OK\r\n" + m.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+
+    def dele(c, tag, line):
+        deleted.add(int(line.split()[1]))
+        c.send("+OK\r\n")
+
+    def rset(c, tag, line):
+        deleted.clear()
+        c.send("+OK\r\n")
+
+    return {"UIDL": uidl, "LIST": lst, "RETR": retr, "DELE": dele,
+            "RSET": rset,
+            "STAT": "+OK %d %d\r\n" % (len(msgs), sum(map(len, msgs)))}
+
+
+class HostileStorePop3(unittest.TestCase):
+    def test_disk_full_during_download_sends_no_dele(self):
+        # The store cannot grow past 64 KiB; 40 messages of 3 KB do not
+        # fit. The commit fails, so no DELE may go out; the next sync,
+        # with room, gets every message exactly once and only then deletes.
+        t = ternlib.Tern()
+        self.addCleanup(t.cleanup)
+        certs = fakeserver.Certs(t.dir)
+        msgs = [ternlib.make_message(i, body="x" * 3000 + "\n")
+                for i in range(1, 41)]
+        srv = fakeserver.FakeServer("pop3", certs.good, implicit_tls=True,
+                                    user="alice", password="pw",
+                                    script=pop3_mailbox(msgs))
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+
+        with srv:
+            t.write_rc("account acct\n protocol pop3\n host 127.0.0.1\n"
+                       " port %d\n tls on\n cafile %s\n user alice\n"
+                       " password pw\n" % (srv.port, certs.good[0]))
+            t.out("ls", "acct")
+            r = subprocess.run([ternlib.TERN, "sync", "acct"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=t.env(), timeout=60, preexec_fn=limit)
+            ternlib.check_sanitizers("tern sync", r.stderr)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(b"cannot write the store", r.stderr)
+            self.assertGreater(sum(c.startswith("RETR")
+                                   for c in srv.commands), 0)
+            self.assertFalse([c for c in srv.commands
+                              if c.startswith("DELE")], srv.commands)
+            first = len(srv.commands)
+            out = t.out("sync", "acct")
+            self.assertIn("40 new", out)
+            dele = [c for c in srv.commands[first:] if c.startswith("DELE")]
+            self.assertEqual(len(dele), 40)
+        self.assertEqual(srv.errors, [])
+        rows = t.out("ls", "acct/INBOX").splitlines()
+        self.assertEqual(len(rows), 40)
+        subjects = sorted(r.split("\t")[4] for r in rows)
+        self.assertEqual(subjects, sorted("Message %d" % i
+                                          for i in range(1, 41)))
+
+
 if __name__ == "__main__":
     ternlib.main()
