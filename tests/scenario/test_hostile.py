@@ -433,6 +433,13 @@ class HostileFolderNames(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(parent, "escape")))
 
 
+RSS_OF_CHILD = ("import resource, subprocess, sys\n"
+                "r = subprocess.run(sys.argv[1:])\n"
+                "print('maxrss_kb=%d' % resource.getrusage("
+                "resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+                "sys.exit(r.returncode)\n")
+
+
 def pop3_mailbox(msgs):
     """A fakeserver script for a POP3 mailbox of msgs (raw bytes): UIDL,
     LIST, RETR and DELE as a server does them."""
@@ -509,6 +516,42 @@ class HostileStorePop3(unittest.TestCase):
         subjects = sorted(r.split("\t")[4] for r in rows)
         self.assertEqual(subjects, sorted("Message %d" % i
                                           for i in range(1, 41)))
+
+    def test_millions_of_uidl_lines(self):
+        # Two million UIDL lines: refused quickly and in bounded memory,
+        # nothing downloaded, nothing deleted.
+        t = ternlib.Tern()
+        self.addCleanup(t.cleanup)
+        certs = fakeserver.Certs(t.dir)
+        n = 2000000
+        uidl = ("+OK\r\n" + "".join("%d u%d\r\n" % (i, i)
+                                     for i in range(1, n + 1)) + ".\r\n")
+        uidl = uidl.encode()
+        srv = fakeserver.FakeServer(
+            "pop3", certs.good, implicit_tls=True, user="alice",
+            password="pw", script={"UIDL": lambda c, tag, line: c.send(uidl),
+                                   "STAT": "+OK %d %d\r\n" % (n, n * 100)})
+        with srv:
+            t.write_rc("account acct\n protocol pop3\n host 127.0.0.1\n"
+                       " port %d\n tls on\n cafile %s\n user alice\n"
+                       " password pw\n" % (srv.port, certs.good[0]))
+            t0 = time.time()
+            # A small parent whose only child is tern reports its peak.
+            r = subprocess.run(
+                [sys.executable, "-c", RSS_OF_CHILD, ternlib.TERN, "sync",
+                 "acct"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=t.env(), timeout=120)
+            took = time.time() - t0
+        ternlib.check_sanitizers("tern sync", r.stderr)
+        rss_mb = int(r.stderr.splitlines()[-1].split(b"=")[1]) / 1024
+        print("2,000,000 UIDL lines: exit %d in %.1f s, peak RSS %.0f MB"
+              % (r.returncode, took, rss_mb), file=sys.stderr)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertLess(took, 60)
+        self.assertLess(rss_mb, 600)
+        self.assertFalse([c for c in srv.commands
+                          if c.startswith(("RETR", "DELE"))])
+        self.assertEqual(t.out("ls", "acct/INBOX"), "")
 
 
 if __name__ == "__main__":
