@@ -217,6 +217,23 @@ atom_char(struct imap_parser *p, unsigned char c)
 	return 1;
 }
 
+/* Bytes that continue the current atom, quoted string or text as is. */
+static int
+plain(struct imap_parser *p, unsigned char c)
+{
+	switch (p->state) {
+	case PS_ATOM:
+		return c != '[' && atom_char(p, c);
+	case PS_QUOTED:
+		return c != '"' && c != '\\' && c != '\r' && c != '\n' &&
+		    c != '\0';
+	case PS_TEXT:
+		return c != '\r' && c != '\n';
+	default:
+		return 0;
+	}
+}
+
 static int
 push(struct imap_parser *p, enum imap_item_type type)
 {
@@ -270,6 +287,24 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 			if (p->litlen == 0 && item_end(p) != 0)
 				return fail(p, cause, "bad literal");
 			continue;
+		}
+		if (p->state == PS_ATOM || p->state == PS_QUOTED ||
+		    p->state == PS_TEXT) {
+			/* Copy a run of ordinary bytes at once. */
+			size_t j = i, run;
+
+			while (j < len && plain(p, (unsigned char)data[j]))
+				j++;
+			if ((run = j - i) > 0) {
+				if (p->line + run > p->lim.max_line)
+					return fail(
+					    p, cause, "response line too long");
+				p->line += run;
+				if (buf_add(&p->data, data + i, run) != 0)
+					return fail(p, cause, "out of buffer");
+				i = j;
+				continue;
+			}
 		}
 		if (++p->line > p->lim.max_line)
 			return fail(p, cause, "response line too long");

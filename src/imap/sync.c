@@ -11,7 +11,6 @@
  * CHANGEDSINCE fetch, or a plain FLAGS fetch, whichever the server offers.
  */
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,24 +73,54 @@ struct isync {
 	struct buf notes;
 };
 
+/* Read n digits at *sp; -1 if they are not there. */
+static int
+digits(const char **sp, int n)
+{
+	int v = 0;
+
+	while (n-- > 0) {
+		if (**sp < '0' || **sp > '9')
+			return -1;
+		v = v * 10 + (*(*sp)++ - '0');
+	}
+	return v;
+}
+
 /* "17-Jul-1996 02:44:25 -0700" to seconds since the epoch; 0 if bad. */
 static int64_t
 parse_internaldate(const char *s)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	struct tm tm;
-	char mon[4];
-	int day, year, hh, mm, ss, zone;
 	const char *m;
+	int day, year, hh, mm, ss, zh, zm, sign;
 	time_t t;
 
 	memset(&tm, 0, sizeof tm);
 	while (*s == ' ')
 		s++;
-	if (sscanf(s, "%d-%3s-%d %d:%d:%d %d", &day, mon, &year, &hh, &mm, &ss,
-	        &zone) != 7)
+	day = digits(&s, 1);
+	if (*s >= '0' && *s <= '9')
+		day = day * 10 + digits(&s, 1);
+	if (day < 1 || *s++ != '-' || strlen(s) < 3)
 		return 0;
-	if ((m = strstr(months, mon)) == NULL || (m - months) % 3 != 0)
+	for (m = months; *m != '\0'; m += 3) {
+		if (ascii_strncasecmp(m, s, 3) == 0)
+			break;
+	}
+	if (*m == '\0')
+		return 0;
+	s += 3;
+	if (*s++ != '-' || (year = digits(&s, 4)) < 0 || *s++ != ' ' ||
+	    (hh = digits(&s, 2)) < 0 || *s++ != ':' ||
+	    (mm = digits(&s, 2)) < 0 || *s++ != ':' ||
+	    (ss = digits(&s, 2)) < 0 || *s++ != ' ')
+		return 0;
+	if (*s != '+' && *s != '-')
+		return 0;
+	sign = *s++ == '-' ? -1 : 1;
+	if ((zh = digits(&s, 2)) < 0 || (zm = digits(&s, 2)) < 0)
 		return 0;
 	tm.tm_mday = day;
 	tm.tm_mon = (int)((m - months) / 3);
@@ -101,12 +130,9 @@ parse_internaldate(const char *s)
 	tm.tm_sec = ss;
 	if ((t = timegm(&tm)) == (time_t)-1)
 		return 0;
-	/* +HHMM east of UTC: subtract to get UTC. */
-	return (int64_t)t -
-	    (zone / 100 * 3600 + (zone < 0 ? -1 : 1) * (abs(zone) % 100) * 60);
+	/* +HHMM is east of UTC: subtract it to get UTC. */
+	return (int64_t)t - sign * (zh * 3600 + zm * 60);
 }
-
-static void note(struct isync *is, const char *fmt, ...) TERN_PRINTF(2, 3);
 
 static void
 note(struct isync *is, const char *fmt, ...)
@@ -806,6 +832,17 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 	int ok, rc, ret = -1;
 
 	buf_init(&fl, 0);
+	/* core_transfer_replay() finishes these once a body can be had. */
+	if (strcmp(p->op, "tolocal") == 0 ||
+	    strcmp(p->op, "tolocal-copy") == 0) {
+		ret = 1;
+		goto out;
+	}
+	/* No SELECT: the target need not be open, nor exist yet. */
+	if (strcmp(p->op, "append") == 0 || strcmp(p->op, "append-move") == 0) {
+		ret = imap_append_replay(is->c, is->s, p, cause);
+		goto out;
+	}
 	if (strcmp(p->op, "create") == 0 || strcmp(p->op, "delete") == 0 ||
 	    strcmp(p->op, "rename") == 0) {
 		struct imap_cmd *cmd;

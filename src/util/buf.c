@@ -109,9 +109,8 @@ buf_steal(struct buf *b, size_t *lenp)
 	char *p;
 
 	if (b->data == NULL) {
-		/* Never used: still hand out "", terminated as promised. */
 		(void)buf_grow(b, 0);
-		b->data[0] = '\0';
+		b->data[0] = '\0'; /* an empty buffer is "", not garbage */
 	}
 	p = b->data;
 	if (lenp != NULL)

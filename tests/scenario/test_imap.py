@@ -264,6 +264,39 @@ class Base:
         self.assertIn("Job", f)
         self.assertNotIn("Work", f)
 
+    def test_body_on_demand(self):
+        raw = msg(1, body="Hello body\n")
+        self.dovecot.deliver(raw, user=self.user)
+        self.deliver(2)
+        self.sync()
+        tool = os.path.join(os.path.dirname(ternlib.TERN), "tests",
+                            "imapfetch")
+
+        def fetch(uid):
+            return subprocess.run([tool, self.t.rc, "acct/INBOX", str(uid)],
+                                  env=self.t.env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=60)
+        r = fetch(1)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout, raw)
+        rows = {int(x[0]): x for x in self.ls()}
+        self.assertEqual((rows[1][1], rows[2][1]), ("S", "-"))
+        flags = self.server_flags(self.client())
+        self.assertIn("\\Seen", flags[1])
+        self.assertNotIn("\\Seen", flags[2])
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM body")
+                         .fetchone()[0], 1)
+        db.close()
+        # Offline: what is stored reads, the rest fails and says so.
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user).replace(
+            "port %d" % self.dovecot.imaps_port, "port 1"))
+        self.assertEqual(fetch(1).stdout, raw)
+        r = fetch(2)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot connect", r.stderr.decode())
+
     def test_queued_folder_operations(self):
         c = self.client()
         c.create("Old")
