@@ -655,7 +655,8 @@ test_parts_and_attachments(void)
 	{
 		struct mime_envelope e;
 
-		load("text-attachment.eml", &raw);
+		m = load("text-attachment.eml", &raw);
+		mime_free(&m);
 		mime_envelope_parse(raw.data, raw.len, &e);
 		CHECK(e.has_attach == 1);
 		mime_envelope_clear(&e);
