@@ -126,6 +126,11 @@ class Demo(UiCase):
         # Folder list with unread counts, and non-ASCII senders aligned.
         self.assertIn("Lists/tern-devel", t)
         self.assertIn("Archive", t)
+        # Counts arrive in idle turns after the first screen: wait.
+        end = time.time() + 10
+        while not re.search(r"INBOX\s+15", t) and time.time() < end:
+            time.sleep(0.05)
+            t = s.text()
         self.assertRegex(t, r"INBOX\s+15")
         # The cursor starts on the newest message, at the bottom.
         self.assertIn(">N", t)
