@@ -641,6 +641,27 @@ class Imap(UiCase):
         finally:
             db.close()
 
+    def test_save_to_local_folder(self):
+        # s with ACCOUNT/FOLDER moves to another account: an IMAP message
+        # to a local folder is downloaded, committed, then expunged.
+        for i in range(1, 3):
+            self.deliver(i, body="Keep me %d.\n" % i)
+        s = self.start()
+        s.wait("acct/INBOX  [2 msgs", timeout=20)
+        s.wait("online")
+        s.keys("G", "s")
+        s.wait("Move to folder")
+        s.literal("local/Kept")
+        s.keys("Enter")
+        s.wait("acct/INBOX  [1 msgs")
+        self.until(lambda: "Message 2" not in self.server_flags())
+        self.assertIn("Message 2", self.t.out("ls", "local/Kept"))
+        raw = self.t.out("cat", "--raw", "local/Kept",
+                         self.t.out("ls", "local/Kept").split("\t")[0])
+        self.assertIn("Keep me 2.", raw)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_pop3_download_read_delete(self):
         self.t.write_rc(self.t.account(self.dovecot, name="home",
                                        protocol="pop3", user=self.user))
