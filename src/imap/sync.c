@@ -56,6 +56,7 @@ struct isync {
 
 	enum fetch_mode mode;
 	struct imap_uidset search;
+	struct imap_uidset vanished; /* since the last SELECT */
 	int rows; /* rows written in the open transaction */
 	int in_txn;
 	uint64_t done, total, bytes;
@@ -403,6 +404,11 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 		return 0;
 	}
 	if (imap_is(r, 1, "VANISHED")) {
+		i = r->items[2].type == IMAP_LIST ? imap_next(r, 2) : 2;
+		if (i < r->nitems && r->items[i].type == IMAP_ATOM &&
+		    imap_uidset_parse(&is->vanished, imap_str(r, i), 0) != 0)
+			return set_cause(
+			    cause, "protocol error: bad VANISHED set");
 		is->changed = 1;
 		return 0;
 	}
@@ -483,6 +489,7 @@ select_folder(struct isync *is, const char *name, int64_t folder_id,
 	is->uidvalidity = is->uidnext = 0;
 	is->highestmodseq = 0;
 	is->exists = 0;
+	imap_uidset_free(&is->vanished);
 	is->mode = FM_NONE;
 	if (is->c->enabled_qresync && known_uidvalidity && known_modseq) {
 		/* Flag changes arrive as FETCH during SELECT. */
@@ -575,25 +582,31 @@ out:
 	return ret;
 }
 
-/* Bring one folder of the store in line with the server. */
+/*
+ * Bring one folder of the store in line with the server.
+ *
+ * After a complete earlier sync and with QRESYNC, SELECT brings the
+ * changed flags and the vanished UIDs, and only UIDs from the stored
+ * UIDNEXT on can be new: nothing else is asked. Otherwise a UID SEARCH of
+ * the whole folder is compared with the stored UIDs.
+ */
 static int
 sync_folder(struct isync *is, const char *name, char **cause)
 {
-	uint32_t f_uidvalidity = 0;
+	uint32_t f_uidvalidity = 0, f_uidnext = 0;
 	uint64_t f_highestmodseq = 0;
 	uint32_t *have = NULL, *want = NULL;
 	size_t nhave = 0, nwant = 0, i, j;
-	int64_t folder_id;
-	int ok, ret = -1, rebuild = 0;
+	int64_t folder_id, n;
+	int ok, ret = -1, rebuild = 0, complete, quick, partial = 0;
 
 	if ((folder_id = store_folder(is->s, is->account_id, name, 1, cause)) <
 	        0 ||
-	    store_imap_folder_state(
-	        is->s, folder_id, &f_uidvalidity, &f_highestmodseq, cause) != 0)
+	    store_imap_folder_state(is->s, folder_id, &f_uidvalidity,
+	        &f_uidnext, &f_highestmodseq, cause) != 0)
 		goto out;
-	if (store_imap_uids(is->s, folder_id, &have, &nhave, cause) != 0)
-		goto out;
-	if (select_folder(is, name, folder_id, nhave ? f_uidvalidity : 0,
+	complete = f_uidnext > 0 && f_highestmodseq > 0;
+	if (select_folder(is, name, folder_id, complete ? f_uidvalidity : 0,
 	        f_highestmodseq, &ok, cause) != 0 ||
 	    txn_commit(is, cause) != 0)
 		goto out;
@@ -609,21 +622,23 @@ sync_folder(struct isync *is, const char *name, char **cause)
 		    store_folder_set_imap(
 		        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
 			goto out;
-		nhave = 0;
 		rebuild = 1;
 	} else if (f_uidvalidity == 0 &&
 	    store_folder_set_imap(
 	        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
 		goto out;
+	quick = !rebuild && complete && is->c->enabled_qresync &&
+	    is->highestmodseq > 0;
+	if (!rebuild && !quick &&
+	    store_imap_uids(is->s, folder_id, &have, &nhave, cause) != 0)
+		goto out;
 
-	/* Flags of what we have. */
-	if (nhave > 0 && !rebuild) {
+	/* Flags of what we have (with QRESYNC they came with SELECT). */
+	if (nhave > 0 && !quick) {
 		uint32_t max = have[nhave - 1];
 
 		is->mode = FM_FLAGS;
-		if (is->c->enabled_qresync && f_highestmodseq)
-			; /* arrived with SELECT */
-		else if (is->c->enabled_condstore && f_highestmodseq &&
+		if (is->c->enabled_condstore && f_highestmodseq &&
 		    is->highestmodseq) {
 			if (is->highestmodseq != f_highestmodseq &&
 			    imap_simple(is->c, cause,
@@ -638,21 +653,51 @@ sync_folder(struct isync *is, const char *name, char **cause)
 			goto out;
 	}
 
-	/* Vanished and new, from the server's UIDs. */
-	if (search_all(is, cause) != 0)
-		goto out;
 	if (txn_begin(is, cause) != 0)
 		goto out;
+	if (quick) {
+		for (i = 0; i < is->vanished.n; i++) {
+			if ((n = store_imap_delete_uid(is->s, folder_id,
+			         is->vanished.v[i], cause)) < 0)
+				goto out;
+			is->nvanished += (uint64_t)n;
+		}
+		if (is->uidnext == f_uidnext)
+			goto done; /* nothing new */
+		imap_uidset_free(&is->search);
+		if (imap_simple(is->c, cause,
+		        (is->c->caps & IMAP_CAP_ESEARCH)
+		            ? "UID SEARCH RETURN (ALL) UID %u:*"
+		            : "UID SEARCH UID %u:*",
+		        f_uidnext) != 0)
+			goto out;
+		imap_uidset_sort(&is->search);
+		/* "N:*" is the last UID even below N. */
+		for (i = 0, j = 0; i < is->search.n; i++) {
+			if (is->search.v[i] >= f_uidnext)
+				is->search.v[j++] = is->search.v[i];
+		}
+		is->search.n = j;
+		if (store_imap_uids(is->s, folder_id, &have, &nhave, cause) !=
+		    0)
+			goto out;
+		partial = 1;
+	} else if (search_all(is, cause) != 0)
+		goto out;
+
+	/* New: on the server, not stored; vanished: the other way. */
 	want = xreallocarray(NULL, is->search.n + 1, sizeof *want);
 	for (i = 0, j = 0; i < is->search.n || j < nhave;) {
 		if (j >= nhave ||
 		    (i < is->search.n && is->search.v[i] < have[j]))
 			want[nwant++] = is->search.v[i++];
 		else if (i >= is->search.n || have[j] < is->search.v[i]) {
-			if (store_imap_delete_uid(
-			        is->s, folder_id, have[j], cause) != 0)
-				goto out;
-			is->nvanished++;
+			if (!partial) {
+				if (store_imap_delete_uid(
+				        is->s, folder_id, have[j], cause) < 0)
+					goto out;
+				is->nvanished++;
+			}
 			j++;
 		} else {
 			i++;
@@ -663,7 +708,9 @@ sync_folder(struct isync *is, const char *name, char **cause)
 		goto out;
 	if (fetch_index(is, want, nwant, cause) != 0)
 		goto out;
-	if (store_imap_reattach(is->s, folder_id, cause) != 0)
+done:
+	if (txn_commit(is, cause) != 0 ||
+	    store_imap_reattach(is->s, folder_id, cause) != 0)
 		goto out;
 	if (store_folder_set_imap(is->s, folder_id, is->uidvalidity,
 	        is->uidnext, is->highestmodseq, cause) != 0)
@@ -974,6 +1021,7 @@ isync_clear(struct isync *is)
 	imap_logout(&is->c);
 	free(is->selected);
 	imap_uidset_free(&is->search);
+	imap_uidset_free(&is->vanished);
 	buf_free(&is->body);
 	free(is->copyuid);
 	folders_free(is);
