@@ -112,6 +112,12 @@ imap_parser_next(struct imap_parser *p)
 	memset(&p->resp, 0, sizeof p->resp);
 }
 
+void
+imap_parser_set_max_literal(struct imap_parser *p, size_t max)
+{
+	p->lim.max_literal = max;
+}
+
 const struct imap_resp *
 imap_parser_response(struct imap_parser *p)
 {

@@ -1265,9 +1265,11 @@ imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
 	}
 	is.mode = FM_BODY;
 	is.want_uid = m.uid;
+	imap_allow_bodies(is.c, 1);
 	if (imap_simple(is.c, cause, "UID FETCH %u (UID BODY.PEEK[])", m.uid) !=
 	    0)
 		goto out;
+	imap_allow_bodies(is.c, 0);
 	is.mode = FM_NONE;
 	if (!is.got_body) {
 		set_cause(cause,
