@@ -235,6 +235,8 @@ plain(struct imap_parser *p, unsigned char c)
 		    c != '\0';
 	case PS_TEXT:
 		return c != '\r' && c != '\n';
+	case PS_ATOM_BRACKET:
+		return c != ']' && c != '\r' && c != '\n' && c != '\0';
 	default:
 		return 0;
 	}
@@ -295,7 +297,7 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 			continue;
 		}
 		if (p->state == PS_ATOM || p->state == PS_QUOTED ||
-		    p->state == PS_TEXT) {
+		    p->state == PS_TEXT || p->state == PS_ATOM_BRACKET) {
 			/* Copy a run of ordinary bytes at once. */
 			size_t j = i, run;
 
