@@ -15,6 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import fakeimap  # noqa: E402
 import ternlib  # noqa: E402
 
 USERS = {"u%d" % i: "pw%d" % i for i in range(12)}
@@ -419,6 +420,50 @@ class HiddenExtensions(Base, unittest.TestCase):
 class CondstoreOnly(Base, unittest.TestCase):
     """CONDSTORE without QRESYNC: CHANGEDSINCE and a search for vanished."""
     capability = HIDDEN + " CONDSTORE UIDPLUS ESEARCH"
+
+
+class HostileServer(unittest.TestCase):
+    """A scripted server sends what no real one would: tern stops with a
+    protocol error, allocates nothing it claims, and keeps the store."""
+
+    def run_against(self, reply):
+        server = fakeimap.FakeImap(reply)
+        t = ternlib.Tern()
+        try:
+            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
+                       " port %d\n tls off\n user a\n password b\n"
+                       % server.port)
+            r = t.run("sync", "fake", timeout=60)
+            self.listing = t.run("ls", "fake/INBOX").stdout.decode()
+            return r.returncode, r.stderr.decode()
+        finally:
+            server.close()
+            t.cleanup()
+
+    def test_hostile_fetch_replies(self):
+        cases = [
+            b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] "
+            b"{99999999999999}\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] {-1}\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] {2000000}\r\n" +
+            b"x" * 2000000 + b")\r\n",
+            b"* 1 FETCH " + b"(" * 100000 + b")" * 100000 + b"\r\n",
+            b"* 1 FETCH (UID 1 FLAGS (\\Seen \"unterminated\r\n",
+            b"* 1 FETCH (UID 1 X " + b"y" * (10 * 1024 * 1024) + b")\r\n",
+        ]
+        for reply in cases:
+            status, err = self.run_against(reply)
+            self.assertEqual(status, 1, err)
+            self.assertIn("protocol error", err)
+
+    def test_harmless_oddities(self):
+        # Literal+ size, NIL, odd spacing, an unknown item: all accepted.
+        status, err = self.run_against(
+            b"* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 10 X-UNKNOWN NIL"
+            b" BODY[HEADER.FIELDS (SUBJECT)] {15+}\r\nSubject: hi\r\n\r\n)"
+            b"\r\n")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(self.listing.split("\t")[1::3], ["S", "hi\n"])
 
 
 class CuttingProxy:
