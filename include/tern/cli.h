@@ -31,5 +31,14 @@ int cmd_sync(struct tern *t, int argc, char **argv);
 int cmd_flag(struct tern *t, int argc, char **argv);
 int cmd_mv(struct tern *t, int argc, char **argv);
 int cmd_purge(struct tern *t, int argc, char **argv);
+int cmd_cat(struct tern *t, int argc, char **argv);
+int cmd_send(struct tern *t, int argc, char **argv);
+int cmd_compose(struct tern *t, int argc, char **argv);
+int cmd_reply(struct tern *t, int argc, char **argv);
+int cmd_forward(struct tern *t, int argc, char **argv);
+int cmd_cp(struct tern *t, int argc, char **argv);
+int cmd_folder(struct tern *t, int argc, char **argv);
+int cmd_export(struct tern *t, int argc, char **argv);
+int cmd_import(struct tern *t, int argc, char **argv);
 
 #endif

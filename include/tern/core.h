@@ -8,6 +8,7 @@
 #ifndef TERN_CORE_H
 #define TERN_CORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tern/rc.h"
@@ -82,6 +83,13 @@ struct driver_ops {
 	/* Download the raw bytes of a stored message; NULL if all are local. */
 	int (*fetch)(
 	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
+	/*
+	 * Store a copy of raw in the server's folder (APPEND), creating the
+	 * folder if missing; flags as STORE_F_*. NULL: the account keeps
+	 * copies in the store only.
+	 */
+	int (*append)(struct tern *t, struct rc_account *a, const char *folder,
+	    const char *raw, size_t len, unsigned flags, char **cause);
 };
 
 /* The driver for a protocol, or NULL if none is built in. */
@@ -110,5 +118,49 @@ int core_purge(struct tern *t, const struct folder_ref *r, char **cause);
 
 /* Strftime into out as "YYYY-MM-DD HH:MM" local time. */
 void core_format_date(int64_t t, char *out, size_t len);
+
+/*
+ * Folders and moves between accounts (core/folder.c, core/transfer.c).
+ *
+ * Folder names may nest with '/' ("Archive/2024"). For the local account
+ * and POP3 accounts a folder lives only in the store; for IMAP accounts
+ * the change is applied to the store at once and queued for the server
+ * ("create", "rename", "delete" pending operations).
+ */
+/* Is name usable as a folder name? 0, or -1 with cause. */
+int core_folder_name_check(const char *name, char **cause);
+int core_folder_create(
+    struct tern *t, const struct folder_ref *r, char **cause);
+/* Renames the folder and every folder nested under it. */
+int core_folder_rename(struct tern *t, const struct folder_ref *r,
+    const char *newname, char **cause);
+/* INBOX cannot be deleted; a folder that holds mail needs force. */
+int core_folder_delete(
+    struct tern *t, const struct folder_ref *r, int force, char **cause);
+
+/*
+ * Move (keep == 0) or copy (keep != 0) messages to a folder of another
+ * account (to->folder is created in the store when missing). Store-only
+ * accounts (local, POP3) move rows; a POP3 message keeps its UIDL, so it
+ * is never downloaded again. IMAP to a store-only folder: the body is
+ * downloaded when not stored, the copy committed, and only then (for a
+ * move) the server copy is flagged \Deleted and that UID alone queued
+ * for expunge; without the body and a working fetch the whole transfer is
+ * queued ("tolocal"). A store-only folder to IMAP: queued "append"
+ * ("append-move" for a move: the source leaves the store only once the
+ * server accepted the message). *note (if not NULL) gets a malloc'd line
+ * for the user when something was queued rather than done, else NULL.
+ */
+int core_transfer(struct tern *t, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, const struct folder_ref *to, int keep,
+    char **note, char **cause);
+/*
+ * Finish the queued IMAP-to-store transfers ("tolocal", "tolocal-copy")
+ * of an account whose bodies can now be downloaded: each commits its copy
+ * and queues the server-side removal, in place of its op. Run before the
+ * driver's sync replays the queue. Stops quietly at the first download
+ * that fails (offline).
+ */
+int core_transfer_replay(struct tern *t, struct rc_account *a, char **cause);
 
 #endif

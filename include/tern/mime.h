@@ -38,4 +38,147 @@ void mime_envelope_parse(
     const char *raw, size_t len, struct mime_envelope *env);
 void mime_envelope_clear(struct mime_envelope *env);
 
+/*
+ * A parsed message: a tree of parts (RFC 2045-2049) over a private copy of
+ * the raw bytes. Parsing never fails: broken structure is read as well as
+ * it can be (missing boundaries, no closing delimiter, bad encodings).
+ * Depth (MIME_MAX_DEPTH) and part count (MIME_MAX_PARTS) are bounded.
+ */
+#define MIME_MAX_DEPTH 32
+#define MIME_MAX_PARTS 1000
+
+struct mime_msg;
+
+struct mime_msg *mime_parse(const char *raw, size_t len);
+void mime_free(struct mime_msg **mp);
+
+/*
+ * One part. Strings belong to the message. section is IMAP's part number
+ * ("1", "2.1"; "" for the top multipart); filename is decoded to UTF-8 as
+ * the message gives it and is not safe as a path (see
+ * mime_attachment_save) nor to print (control characters are raw).
+ */
+struct mime_part {
+	const char *section;
+	const char *type; /* "text/plain", lower case */
+	const char *charset; /* or NULL */
+	const char *filename; /* or NULL */
+	const char *disposition; /* "attachment", "inline" or NULL */
+	const char *encoding; /* "base64", ... lower case; "7bit" if none */
+	size_t raw_size; /* encoded bytes in the message */
+	int depth; /* 0 for the top of the message */
+	int attachment; /* shown as an attachment line */
+};
+
+size_t mime_part_count(const struct mime_msg *m);
+/* The part at index i (0 <= i < count), in the message's order. */
+const struct mime_part *mime_part_at(const struct mime_msg *m, size_t i);
+/* The index of the part with this section, or -1. */
+long mime_part_find(const struct mime_msg *m, const char *section);
+/* Append the part's bytes with its transfer encoding undone. */
+int mime_part_decode(
+    const struct mime_msg *m, size_t i, struct buf *out, char **cause);
+
+/* The parts shown as attachments, in order; they belong to the message. */
+struct mime_attachment {
+	size_t part; /* index for mime_part_at / mime_part_decode */
+	const char *section;
+	const char *filename; /* decoded, or NULL */
+	const char *type;
+	size_t size; /* decoded bytes */
+};
+
+size_t mime_attachments(struct mime_msg *m, const struct mime_attachment **v);
+
+/* How mime_render shows a message. */
+struct mime_render_opts {
+	int full_headers; /* every header field, not just the usual five */
+	/*
+	 * A command (the user's, from the rc: "w3m -dump -T text/html") run
+	 * through /bin/sh that reads HTML on stdin and writes text; NULL or
+	 * empty: the built-in converter. Nothing from the message is passed
+	 * to it but the HTML on its stdin.
+	 */
+	const char *html_filter;
+	unsigned width; /* reflow format=flowed and HTML text; 0: 72 */
+};
+
+/*
+ * Append the text the pager shows: the decoded headers, the body (text
+ * preferred over HTML, flowed text reflowed, HTML converted), forwarded
+ * messages with their headers, one line per attachment. The text is valid
+ * UTF-8 with every control character but tab and newline made visible.
+ * Fails only when out's maximum is reached.
+ */
+int mime_render(struct mime_msg *m, const struct mime_render_opts *o,
+    struct buf *out, char **cause);
+
+/*
+ * Save part i into directory dir under its decoded name made safe: the
+ * last path component only, no control characters, no leading dot, never
+ * overwriting a file (a number is added instead). *path_out gets the
+ * malloc'd path written.
+ */
+int mime_attachment_save(const struct mime_msg *m, size_t i, const char *dir,
+    char **path_out, char **cause);
+/* The name mime_attachment_save would use (malloc'd, never empty). */
+char *mime_attachment_name(const struct mime_msg *m, size_t i);
+
+/*
+ * Mailcap (RFC 1524). files is a colon-separated list of mailcap files
+ * (NULL: $MAILCAPS, or ~/.mailcap:/etc/mailcap). Finds the first entry
+ * whose type matches and whose test= (if any) succeeds.
+ */
+struct mime_mailcap {
+	char *type;
+	char *command; /* as written, with %s for the file */
+	int needsterminal;
+	int copiousoutput;
+};
+
+int mime_mailcap_find(const char *files, const char *type,
+    struct mime_mailcap *mc, char **cause); /* 1 found, 0 none, -1 */
+void mime_mailcap_clear(struct mime_mailcap *mc);
+/*
+ * Run a mailcap command on a file: through /bin/sh (it is the user's
+ * command), with %s replaced by a reference to "$1" and the path passed as
+ * that argument (likewise %t and "$2"), so no message-supplied string is
+ * ever parsed by the shell. Without %s the file is its stdin. Waits for
+ * it; returns its exit status, or -1 with cause.
+ */
+int mime_mailcap_run(const struct mime_mailcap *mc, const char *path,
+    const char *type, char **cause);
+/*
+ * Save part i to a fresh private temporary directory and run the mailcap
+ * entry for its type on it. Returns as mime_mailcap_run; 0 entries found
+ * is an error with cause.
+ */
+int mime_attachment_open(const struct mime_msg *m, size_t i,
+    const char *mailcap_files, char **cause);
+
+/*
+ * Threading (JWZ's algorithm, with a subject fallback for replies that
+ * lost their references). The caller fills the inputs (strings may be
+ * NULL) and gets, for each message, the index of its parent message (-1
+ * for none), its depth, and its position in display order (threads by
+ * the date of their first message, replies by date). Replies to a message
+ * that is not in the set share its place: parent -1 but depth 1, listed
+ * together. Time is O(n log n) in the number of messages and references.
+ */
+struct mime_thread_msg {
+	/* in */
+	int64_t id;
+	const char *message_id;
+	const char *in_reply_to;
+	const char *refs; /* space separated, as in struct mime_envelope */
+	const char *subject;
+	int64_t date;
+	/* out */
+	long parent;
+	int depth;
+	size_t order;
+};
+
+void mime_thread(struct mime_thread_msg *v, size_t n);
+
 #endif

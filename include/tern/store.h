@@ -161,6 +161,32 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  * op: "flags" (arg "+S -F"), "move" (arg: target folder), "expunge"
  * (uid 0: every \Deleted message of ours in folder), "create", "rename"
  * (arg: new name), "delete" (folder operations; uid 0).
+ *
+ * Operations that cross accounts (core/transfer.c, the archive module):
+ *
+ * "expunge" with a uid (folder, uidvalidity, uid): remove that one
+ *	message. It is always queued after a "flags" "+T" of the same UID.
+ *	Replay with UID EXPUNGE of that UID alone; without UIDPLUS, a plain
+ *	EXPUNGE is only safe when no other message of the folder carries
+ *	\Deleted (check with UID SEARCH DELETED first, else keep the op).
+ * "tolocal" (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a local
+ *	or POP3 folder): an IMAP-to-store move made while the body was not
+ *	stored. core_transfer_replay(), run before the driver's sync, downloads
+ *	the body (the driver's fetch) and calls core_transfer() for that UID
+ *	(keep 0), which commits the copy and queues "flags" +T and "expunge"
+ *	of the UID, in the same transaction that deletes this op. A UID that
+ *	is gone drops the op. The driver's own replay keeps these ops.
+ * "tolocal-copy": the same with keep 1 (the server is left untouched).
+ * "append" (folder: the IMAP folder; arg: a message row id in decimal,
+ *	uid 0): APPEND that row's raw bytes (store_msg_raw) with its flags
+ *	(\Seen, \Answered, \Flagged, \Draft, \Deleted; not keywords) and
+ *	its internaldate; the row is a copy source and stays (imap/append.c). If the row is
+ *	gone, drop the op. If arg is NULL the bytes were imported into the
+ *	op itself: store_pending_raw() gives them, and they go with the op.
+ * "append-move": the same, and once the server answered OK delete the
+ *	source row (store_msg_delete), then the op (a crash between leaves
+ *	an op whose source is gone: dropped). A refused APPEND (NO/BAD)
+ *	keeps both; nothing is lost either way.
  */
 struct store_pending {
 	int64_t id;
@@ -240,5 +266,186 @@ int store_imap_folder_state(struct store *s, int64_t folder_id,
 /* The ids and names of an account's folders (both arrays malloc'd). */
 int store_imap_folders(struct store *s, int64_t account_id, int64_t **ids,
     char ***names, size_t *n, char **cause);
+
+/*
+ * The full-screen client's index (src/store/index.c): message ids of a
+ * folder in sort order, one light row at a time for what is on screen, and
+ * the threading keys. Only what the screen needs is ever loaded.
+ */
+enum store_sort {
+	STORE_SORT_DATE,
+	STORE_SORT_FROM,
+	STORE_SORT_SUBJECT,
+	STORE_SORT_SIZE,
+};
+
+struct store_index_row {
+	int64_t id;
+	uint32_t uid;
+	unsigned flags;
+	int64_t date;
+	int64_t size;
+	int has_attach;
+	int has_body;
+	char *from;
+	char *subject;
+};
+
+void store_index_row_clear(struct store_index_row *r);
+/*
+ * The ids of a folder's messages in sort order (ties by id). When match is
+ * not NULL only messages whose sender, subject, recipients or stored body
+ * contain it (ASCII case-insensitive) are listed. *ids is malloc'd.
+ */
+int store_index_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    const char *match, int64_t **ids, size_t *n, char **cause);
+/* How many messages a folder holds; -1 on error. */
+int64_t store_index_count(struct store *s, int64_t folder_id, char **cause);
+/*
+ * Keyset paging for the date and size orders: up to max ids that come
+ * before (key, id) in the order (key = date or size), nearest first, with
+ * each one's key in keys. INT64_MAX, INT64_MAX starts from the end.
+ */
+int store_index_ids_before(struct store *s, int64_t folder_id,
+    enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
+    int64_t *keys, size_t *n, char **cause);
+/* One row by message id: 1 found, 0 gone, -1 error. */
+int store_index_row(
+    struct store *s, int64_t id, struct store_index_row *r, char **cause);
+
+/*
+ * What threading needs of each message of a folder, oldest first: its
+ * Message-ID and its parent's (In-Reply-To, else the last References
+ * entry) as 64-bit hashes (0: none), so a 100,000-message folder threads
+ * without a string per message.
+ */
+struct store_thread_key {
+	int64_t id;
+	int64_t date;
+	uint64_t msgid;
+	uint64_t parent;
+};
+int store_index_thread_keys(struct store *s, int64_t folder_id,
+    struct store_thread_key **v, size_t *n, char **cause);
+/* The hash store_index_thread_keys uses, of a message id <...>. */
+uint64_t store_index_msgid_hash(const char *s, size_t len);
+
+/*
+ * The folders of an account like store_folder_list(), without counting
+ * their messages (total and unseen are -1): counting a big folder takes
+ * longer than a first screen may.
+ */
+int store_index_folder_names(struct store *s, int64_t account_id,
+    struct store_folder **v, size_t *n, char **cause);
+/* A folder's message and unread counts. */
+int store_index_folder_counts(struct store *s, int64_t folder_id,
+    int64_t *total, int64_t *unseen, char **cause);
+
+struct store_account_info {
+	int64_t id;
+	char *name;
+	char *protocol;
+};
+/* Every account the store knows, by id. */
+int store_account_list(
+    struct store *s, struct store_account_info **v, size_t *n, char **cause);
+void store_account_list_free(struct store_account_info *v, size_t n);
+
+/*
+ * A number that changes whenever another connection (a sync worker)
+ * commits to the database; -1 on error.
+ */
+int64_t store_data_version(struct store *s);
+
+/*
+ * Outbox (src/store/outbox.c, src/store/address.c): every message to
+ * send, from queued to accepted by the server. A row is claimed (state
+ * SENDING, committed) before the SMTP transfer and marked SENT when the
+ * server accepted it; a row still SENDING when the next run looks (a
+ * crash during or right after DATA) is made UNKNOWN by the sender and is
+ * never sent again unless the user says so (store_outbox_requeue). SENT
+ * rows wait for their Sent copy and are then deleted.
+ */
+#define STORE_OUTBOX_QUEUED 0 /* to send at the next chance */
+#define STORE_OUTBOX_SENDING 1 /* a transfer is (or was) under way */
+#define STORE_OUTBOX_SENT 2 /* accepted; the Sent copy is still due */
+#define STORE_OUTBOX_FAILED 3 /* refused by the server; kept */
+#define STORE_OUTBOX_UNKNOWN 4 /* may have been accepted; kept */
+
+struct store_outbox {
+	int64_t id;
+	int64_t account_id;
+	char *raw; /* NULL unless asked for */
+	size_t len;
+	int state;
+	int attempts;
+	char *last_error;
+	int64_t created;
+	int64_t sent_at;
+};
+
+void store_outbox_clear(struct store_outbox *o);
+void store_outbox_list_free(struct store_outbox *v, size_t n);
+/* Queue raw for the account; returns the new id, or -1 with cause. */
+int64_t store_outbox_add(struct store *s, int64_t account_id, const void *raw,
+    size_t len, char **cause);
+/* The rows of an account (0: every account), oldest first. */
+int store_outbox_list(struct store *s, int64_t account_id, int with_raw,
+    struct store_outbox **v, size_t *n, char **cause);
+/* 1 found, 0 not, -1 error. */
+int store_outbox_get(
+    struct store *s, int64_t id, struct store_outbox *o, char **cause);
+/*
+ * QUEUED -> SENDING, counting the attempt. Returns 1 when this caller
+ * owns the transfer, 0 when the row is in another state (another process
+ * took it), -1 on error.
+ */
+int store_outbox_claim(struct store *s, int64_t id, char **cause);
+/* Set the state (and last_error, NULL to clear); SENT sets sent_at. */
+int store_outbox_set_state(
+    struct store *s, int64_t id, int state, const char *error, char **cause);
+/* FAILED or UNKNOWN -> QUEUED (the user asked to send it again). */
+int store_outbox_requeue(struct store *s, int64_t id, char **cause);
+int store_outbox_delete(struct store *s, int64_t id, char **cause);
+/* The state's name: queued, sending, sent, failed, unknown. */
+const char *store_outbox_state_name(int state);
+/*
+ * Address completion: up to limit (0: 20) distinct senders of stored
+ * mail ("Name <addr>" as indexed) containing text, most frequent first;
+ * *v is NULL-terminated, each string and *v malloc'd.
+ */
+int store_senders(struct store *s, const char *text, size_t limit, char ***v,
+    size_t *n, char **cause);
+/*
+ * The ids of an account's messages with the given Message-ID (to mark
+ * the original of a reply as answered); *v is malloc'd.
+ */
+int store_msg_find_msgid(struct store *s, int64_t account_id,
+    const char *message_id, int64_t **v, size_t *n, char **cause);
+
+/*
+ * Archive imports (store/archive.c).
+ */
+/*
+ * Is a message with this Message-ID (NULL: none) and exactly these bytes
+ * already in the folder? An entry whose body is not stored (IMAP index)
+ * counts when the Message-ID is the same. 1 yes, 0 no, -1 error.
+ */
+int store_msg_find_same(struct store *s, int64_t folder_id,
+    const char *message_id, const void *raw, size_t len, char **cause);
+/*
+ * Queue p (an "append" with arg NULL) together with the bytes to append,
+ * their flags and internal date (table pending_raw, schema version 2).
+ */
+int store_pending_add_raw(struct store *s, const struct store_pending *p,
+    const void *raw, size_t len, unsigned flags, int64_t internaldate,
+    const char *message_id, char **cause);
+/* The bytes of a queued "append": 1 found, 0 none, -1 error. */
+int store_pending_raw(struct store *s, int64_t pending_id, struct buf *out,
+    unsigned *flags, int64_t *internaldate, char **cause);
+/* Is an APPEND of exactly these bytes already queued for folder? 1/0/-1. */
+int store_pending_find_same(struct store *s, int64_t account_id,
+    const char *folder, const char *message_id, const void *raw, size_t len,
+    char **cause);
 
 #endif

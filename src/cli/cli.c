@@ -11,6 +11,7 @@
 #include "config.h"
 #include "tern/cli.h"
 #include "tern/net.h"
+#include "tern/ui.h"
 #include "tern/util.h"
 
 static const struct cli_cmd commands[] = {
@@ -19,12 +20,32 @@ static const struct cli_cmd commands[] = {
 	{ "ls", "[ACCOUNT[/FOLDER]]",
 	    "list accounts, an account's folders, or a folder's messages",
 	    cmd_ls },
+	{ "cat", "[--raw] [--headers] ACCOUNT/FOLDER UID",
+	    "show a message as the pager does, or its exact bytes", cmd_cat },
 	{ "flag", "ACCOUNT/FOLDER UID... +FLAGS -FLAGS",
 	    "change flags (letters of DFPRST)", cmd_flag },
-	{ "mv", "ACCOUNT/FOLDER UID... FOLDER",
+	{ "mv", "ACCOUNT/FOLDER UID... [ACCOUNT/]FOLDER",
 	    "move messages to another folder", cmd_mv },
+	{ "cp", "ACCOUNT/FOLDER UID... ACCOUNT/FOLDER",
+	    "copy messages to a folder of another account", cmd_cp },
+	{ "folder", "create|rename|delete [--force] ACCOUNT/FOLDER [NEWNAME]",
+	    "make, rename or remove a folder", cmd_folder },
+	{ "export",
+	    "ACCOUNT[/FOLDER] (--mbox FILE | --maildir DIR) [--cached-only]",
+	    "write a backup of exact bytes", cmd_export },
+	{ "import", "[--mboxo|--mboxrd] ACCOUNT/FOLDER (FILE | DIR)",
+	    "read an mbox or a Maildir into a folder", cmd_import },
 	{ "purge", "ACCOUNT/FOLDER", "remove the messages flagged deleted (T)",
 	    cmd_purge },
+	{ "send", "[-a ACCOUNT] [FILE]",
+	    "queue a message and send it (--list, --retry ID, --drop ID)",
+	    cmd_send },
+	{ "compose", "[-a ACCOUNT] [--postpone] [ADDRESS...]",
+	    "write a new message in the editor and send it", cmd_compose },
+	{ "reply", "[-a|--all] [--postpone] ACCOUNT/FOLDER UID",
+	    "reply (to all) in the editor and send", cmd_reply },
+	{ "forward", "[--attach] [--postpone] ACCOUNT/FOLDER UID ADDRESS...",
+	    "forward inline (or as an attachment) and send", cmd_forward },
 };
 
 const struct cli_cmd *
@@ -73,6 +94,8 @@ usage(FILE *f)
 	    "Options:\n"
 	    "  -F FILE      read FILE instead of $XDG_CONFIG_HOME/tern/rc\n"
 	    "  -v           more detail on stderr\n"
+	    "  --demo       open the client on a store of generated demo mail\n"
+	    "  --log FILE   append timestamped client events to FILE\n"
 	    "  --version    print the version and exit\n"
 	    "  --help       print this help and exit\n"
 	    "\n"
@@ -85,15 +108,19 @@ cli_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "demo", no_argument, NULL, 'D' },
+		{ "log", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tern t;
+	struct ui_opts uo;
 	const struct cli_cmd *cmd;
 	char *cause = NULL;
 	int ch, status, missing_ok;
 
 	setlocale(LC_ALL, "");
 	memset(&t, 0, sizeof t);
+	memset(&uo, 0, sizeof uo);
 	/* '+': stop at the command name; its options are its own. */
 	while ((ch = getopt_long(argc, argv, "+F:vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -103,6 +130,12 @@ cli_main(int argc, char **argv)
 			break;
 		case 'v':
 			t.verbose++;
+			break;
+		case 'D':
+			uo.demo = 1;
+			break;
+		case 'L':
+			uo.log = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -121,13 +154,8 @@ cli_main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
-	if (argc == 0) {
-		/* The full-screen client comes with the ui module. */
-		usage(stderr);
-		free(t.rc_path);
-		return TERN_EXIT_USAGE;
-	}
-	if ((cmd = cli_find(argv[0])) == NULL) {
+	cmd = NULL;
+	if (argc > 0 && (cmd = cli_find(argv[0])) == NULL) {
 		tern_warnx(
 		    "unknown command '%s' (tern --help lists them)", argv[0]);
 		free(t.rc_path);
@@ -148,7 +176,10 @@ cli_main(int argc, char **argv)
 	net_global_init();
 	/* 0 makes glibc's getopt start afresh for the command's options. */
 	optind = 0;
-	status = cmd->exec(&t, argc, argv);
+	if (cmd == NULL)
+		status = ui_main(&t, &uo);
+	else
+		status = cmd->exec(&t, argc, argv);
 	tern_free(&t);
 	net_global_cleanup();
 	return status;

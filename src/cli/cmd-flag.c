@@ -1,6 +1,7 @@
 /*
  * tern flag ACCOUNT/FOLDER UID... +S -F ...
- * tern mv ACCOUNT/FOLDER UID... FOLDER
+ * tern mv ACCOUNT/FOLDER UID... [ACCOUNT/]FOLDER
+ * tern cp ACCOUNT/FOLDER UID... ACCOUNT/FOLDER
  * tern purge ACCOUNT/FOLDER
  *
  * Applied to the store at once; for IMAP accounts replayed on the server
@@ -90,18 +91,23 @@ cmd_flag(struct tern *t, int argc, char **argv)
 	return status;
 }
 
-int
-cmd_mv(struct tern *t, int argc, char **argv)
+/*
+ * mv and cp: the target is "FOLDER" (same account) or "ACCOUNT/FOLDER"
+ * when the first part names an account.
+ */
+static int
+move_or_copy(struct tern *t, int argc, char **argv, int keep)
 {
-	struct folder_ref r;
+	const char *name = keep ? "cp" : "mv";
+	struct folder_ref r, to;
 	const char *target, *slash;
 	uint32_t *uids;
 	size_t n = 0;
-	char *cause = NULL, *acct;
-	int i, status;
+	char *cause = NULL, *acct, *note = NULL;
+	int i, status, other = 0;
 
 	if (argc < 4)
-		return cli_usage(cli_find("mv"));
+		return cli_usage(cli_find(name));
 	target = argv[argc - 1];
 	uids = xcalloc((size_t)argc, sizeof *uids);
 	for (i = 2; i < argc - 1; i++) {
@@ -115,32 +121,52 @@ cmd_mv(struct tern *t, int argc, char **argv)
 		free(uids);
 		return status;
 	}
-	/* "ACCOUNT/FOLDER" when the first part names an account. */
+	memset(&to, 0, sizeof to);
 	if ((slash = strchr(target, '/')) != NULL) {
 		acct = xstrndup(target, (size_t)(slash - target));
 		if (strcmp(acct, r.account_name) == 0)
 			target = slash + 1;
 		else if (rc_find_account(t->rc, acct) != NULL ||
-		    strcmp(acct, TERN_LOCAL_ACCOUNT) == 0) {
-			tern_warnx("moving from %s to account %s is not "
-			           "supported by this tern",
-			    r.account_name, acct);
-			free(acct);
-			free(uids);
-			folder_ref_clear(&r);
-			return TERN_EXIT_USAGE;
-		}
+		    strcmp(acct, TERN_LOCAL_ACCOUNT) == 0)
+			other = 1;
 		free(acct);
 	}
-	status = TERN_EXIT_OK;
-	if (*target == '\0') {
+	if (other) {
+		status = folder_ref_parse(t, target, &to, &cause);
+		if (status != 0)
+			status = cli_fail(status, cause);
+		else if (core_transfer(
+		             t, &r, uids, n, &to, keep, &note, &cause) != 0)
+			status = cli_fail(TERN_EXIT_FAIL, cause);
+		else if (note != NULL)
+			printf("%s\n", note);
+	} else if (*target == '\0') {
 		tern_warnx("no target folder");
+		status = TERN_EXIT_USAGE;
+	} else if (keep) {
+		tern_warnx("cp copies to another account (ACCOUNT/FOLDER); "
+		           "within %s use mv",
+		    r.account_name);
 		status = TERN_EXIT_USAGE;
 	} else if (core_move(t, &r, uids, n, target, &cause) != 0)
 		status = cli_fail(TERN_EXIT_FAIL, cause);
+	free(note);
+	folder_ref_clear(&to);
 	folder_ref_clear(&r);
 	free(uids);
 	return status;
+}
+
+int
+cmd_mv(struct tern *t, int argc, char **argv)
+{
+	return move_or_copy(t, argc, argv, 0);
+}
+
+int
+cmd_cp(struct tern *t, int argc, char **argv)
+{
+	return move_or_copy(t, argc, argv, 1);
 }
 
 int

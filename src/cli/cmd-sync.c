@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tern/cli.h"
+#include "tern/smtp.h"
 #include "tern/util.h"
 
 struct progress_state {
@@ -36,8 +37,55 @@ show_progress(void *arg, const struct sync_progress *p)
 	ps->shown = 1;
 }
 
+/* Report what sending the outbox did. */
+static void
+sync_outcome(void *arg, const struct smtp_outcome *o)
+{
+	int *failed = arg;
+
+	switch (o->result) {
+	case SMTP_SENT:
+		printf("%s: sent outbox message %lld\n", o->account,
+		    (long long)o->id);
+		if (o->copy_error != NULL) {
+			tern_warnx("%s: the Sent copy of %lld failed: %s",
+			    o->account, (long long)o->id, o->copy_error);
+			*failed = 1;
+		}
+		break;
+	case SMTP_OFFLINE:
+		tern_warnx(
+		    "%s: outbox kept for later: %s", o->account, o->reason);
+		break;
+	default:
+		tern_warnx("%s: outbox message %lld not sent: %s (tern send "
+		           "--list)",
+		    o->account, (long long)o->id, o->reason);
+		*failed = 1;
+		break;
+	}
+}
+
+/* After an account's sync: send what waits in its outbox. */
 static int
-sync_one(struct tern *t, struct rc_account *a, int watch)
+sync_outbox(struct tern *t, struct rc_account *a)
+{
+	char *cause = NULL;
+	int failed = 0;
+
+	if (a->smtp == NULL)
+		return TERN_EXIT_OK;
+	if (smtp_outbox_flush(t, a, sync_outcome, &failed, &cause) != 0) {
+		tern_warnx("%s: outbox: %s", a->name, cause);
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
+	fflush(stdout);
+	return failed ? TERN_EXIT_FAIL : TERN_EXIT_OK;
+}
+
+static int
+sync_account(struct tern *t, struct rc_account *a, int watch)
 {
 	const struct driver_ops *d = core_driver(a->protocol);
 	struct progress_state ps = { now_ms(), 0 };
@@ -57,6 +105,13 @@ sync_one(struct tern *t, struct rc_account *a, int watch)
 		o.progress = show_progress;
 		o.arg = &ps;
 	}
+	/* Moves to local folders queued offline go first. */
+	if (a->protocol == RC_PROTO_IMAP &&
+	    core_transfer_replay(t, a, &cause) != 0) {
+		tern_warnx("%s: %s", a->name, cause);
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
 	rc = d->sync(t, a, &o, &summary, &cause);
 	if (ps.shown)
 		fputs("\r\033[K", stderr);
@@ -70,6 +125,24 @@ sync_one(struct tern *t, struct rc_account *a, int watch)
 	fflush(stdout);
 	free(summary);
 	return TERN_EXIT_OK;
+}
+
+/*
+ * Sync, then send the outbox (whether or not the sync worked). A watch
+ * runs until stopped: the outbox goes first then.
+ */
+static int
+sync_one(struct tern *t, struct rc_account *a, int watch)
+{
+	int status = TERN_EXIT_OK;
+
+	if (watch && sync_outbox(t, a) != TERN_EXIT_OK)
+		status = TERN_EXIT_FAIL;
+	if (sync_account(t, a, watch) != TERN_EXIT_OK)
+		status = TERN_EXIT_FAIL;
+	if (sync_outbox(t, a) != TERN_EXIT_OK)
+		status = TERN_EXIT_FAIL;
+	return status;
 }
 
 int

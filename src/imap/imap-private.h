@@ -126,4 +126,12 @@ void imap_flags_parse(
 /* Store flag bits as an IMAP flag list body ("\Seen \Flagged"). */
 void imap_flags_format(struct buf *out, unsigned flags);
 
+/*
+ * Replay a queued "append" or "append-move" (store.h): 0 when done or
+ * nothing is left to do, -1 with cause (" failed: " when the server
+ * refused, which keeps the op queued).
+ */
+int imap_append_replay(struct imap_conn *c, struct store *s,
+    const struct store_pending *p, char **cause);
+
 #endif

@@ -879,6 +879,17 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 	int ok, rc, ret = -1;
 
 	buf_init(&fl, 0);
+	/* core_transfer_replay() finishes these once a body can be had. */
+	if (strcmp(p->op, "tolocal") == 0 ||
+	    strcmp(p->op, "tolocal-copy") == 0) {
+		ret = 1;
+		goto out;
+	}
+	/* No SELECT: the target need not be open, nor exist yet. */
+	if (strcmp(p->op, "append") == 0 || strcmp(p->op, "append-move") == 0) {
+		ret = imap_append_replay(is->c, is->s, p, cause);
+		goto out;
+	}
 	if (strcmp(p->op, "create") == 0 || strcmp(p->op, "delete") == 0 ||
 	    strcmp(p->op, "rename") == 0) {
 		struct imap_cmd *cmd;

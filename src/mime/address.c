@@ -101,7 +101,7 @@ mb_emit(struct mailbox *m, struct buf *out)
 
 		if (*a == '@' && colon != NULL)
 			a = colon + 1;
-		mime_utf8_sanitize(&addr, a, strlen(a));
+		mime_charset_convert(NULL, a, strlen(a), &addr);
 		decode_into(&name, m->phrase.len ? &m->phrase : &m->comment);
 	} else if (m->phrase.len > 0 && !m->quoted &&
 	    memchr(m->phrase.data, '@', m->phrase.len) != NULL) {
@@ -116,7 +116,7 @@ mb_emit(struct mailbox *m, struct buf *out)
 			char *s = buf_steal(&addr, NULL);
 
 			buf_init(&addr, 0);
-			mime_utf8_sanitize(&addr, s, strlen(s));
+			mime_charset_convert(NULL, s, strlen(s), &addr);
 			free(s);
 		}
 		decode_into(&name, &m->comment);

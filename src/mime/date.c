@@ -137,7 +137,7 @@ mime_date_parse(const char *s, size_t len)
 				zm = v % 100;
 			} else if (n <= 2) {
 				zh = v;
-				if (i + 1 + n + 2 < len + 0 &&
+				if (i + 1 + n + 2 < len &&
 				    s[i + 1 + n] == ':' &&
 				    read_num(s, len, i + 2 + n, &zm) == 2)
 					n += 3;

@@ -107,8 +107,15 @@ mime_has_attachment(const char *raw, size_t len, const struct mime_header *h,
 	size_t n;
 	int r = 0;
 
-	(void)raw;
-	(void)len;
+	if (strncmp(content_type, "multipart/", 10) == 0 && h->body < len) {
+		/* The whole message is here: look at what it shows. */
+		struct mime_msg *m = mime_parse(raw, len);
+
+		for (n = 0; n < m->n && !r; n++)
+			r = m->parts[n].role == ROLE_ATTACHMENT;
+		mime_free(&m);
+		return r;
+	}
 	if (strcmp(content_type, "multipart/mixed") == 0)
 		return 1;
 	if (strncmp(content_type, "application/", 12) == 0 ||

@@ -259,7 +259,7 @@ mime_decode_qp(const char *s, size_t len, struct buf *out, int header)
 			continue;
 		}
 		(void)buf_add(out, s + start, i - start);
-		if (i + 2 < len + 0 && hexval(s[i + 1]) >= 0 &&
+		if (i + 2 < len && hexval(s[i + 1]) >= 0 &&
 		    hexval(s[i + 2]) >= 0) {
 			(void)buf_addc(out,
 			    (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
@@ -502,7 +502,7 @@ pct_decode(const char *s, size_t len, struct buf *out)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len + 0 && hexval(s[i + 1]) >= 0 &&
+		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
 		    hexval(s[i + 2]) >= 0) {
 			(void)buf_addc(out,
 			    (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
@@ -658,9 +658,14 @@ mime_params_parse(const char *s, size_t len, struct mime_params *p)
 		ne = i;
 		while (ne > ns && is_space(s[ne - 1]))
 			ne--;
-		if (i >= len || s[i] != '=' || ne == ns) {
+		if (ne == ns) {
+			/* "=value" with no name: skip to the next ';'. */
+			while (i < len && s[i] != ';')
+				i++;
 			continue;
 		}
+		if (i >= len || s[i] != '=')
+			continue;
 		i++;
 		while (i < len && is_space(s[i]))
 			i++;

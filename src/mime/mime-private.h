@@ -101,6 +101,58 @@ char *mime_content_type_value(const struct mime_params *p);
 int mime_has_attachment(const char *raw, size_t len,
     const struct mime_header *h, const char *content_type);
 
+/* The parsed tree (parse.c), shared with rendering and saving. */
+enum part_kind { PART_LEAF, PART_MULTIPART, PART_MESSAGE };
+enum part_enc { ENC_IDENTITY, ENC_QP, ENC_BASE64, ENC_UU };
+enum part_role {
+	ROLE_TEXT, /* shown as text */
+	ROLE_HTML, /* converted and shown */
+	ROLE_ATTACHMENT, /* one line */
+	ROLE_CONTAINER, /* multipart: its children are shown */
+	ROLE_MESSAGE, /* message/rfc822: headers, then its body */
+	ROLE_HIDDEN, /* an alternative not chosen */
+};
+
+struct part {
+	struct mime_part pub;
+	char *section;
+	char *type;
+	char *charset;
+	char *filename;
+	char *disposition;
+	char *encoding;
+	struct mime_params ct;
+	size_t hdr_off, hdr_len; /* header block in raw */
+	size_t body_off, body_len;
+	int parent, first_child, next; /* indices, -1 for none */
+	int depth;
+	int uu; /* a uuencoded block inside a text part */
+	enum part_kind kind;
+	enum part_enc enc;
+	enum part_role role;
+};
+
+struct mime_msg {
+	char *raw;
+	size_t len;
+	struct part *parts;
+	size_t n, cap;
+	int truncated; /* limits hit: some parts are not shown */
+	struct mime_attachment *att;
+	size_t natt;
+	int att_done;
+};
+
+/* Wrap text (no newlines in it) at width, each line starting with pfx. */
+void mime_wrap(struct buf *out, const char *text, size_t len, unsigned width,
+    const char *pfx, size_t pfxlen);
+/* Reflow format=flowed text (RFC 3676) to out. */
+void mime_flowed(
+    const char *s, size_t len, int delsp, unsigned width, struct buf *out);
+/* The built-in HTML to text converter (input UTF-8). */
+void mime_html_to_text(
+    const char *s, size_t len, unsigned width, struct buf *out);
+
 /* Append the message ids (<...>) found in s, space separated. */
 void mime_msgids(const char *s, size_t len, size_t max, struct buf *out);
 

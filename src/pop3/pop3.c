@@ -16,13 +16,18 @@
  *	GONE	deleted: QUIT was answered +OK after the DELE.
  *
  * Commits are batched (BATCH_MSGS messages or BATCH_BYTES bytes in one
- * transaction); a batch's DELEs are queued only after its commit returned.
- * With PIPELINING (RFC 2449) up to WINDOW commands are in flight.
+ * transaction) by a writer thread, so the store's fsyncs overlap the
+ * transfer; a batch's DELEs are queued only after its commit returned.
+ * With PIPELINING (RFC 2449) up to WINDOW commands are in flight, one at a
+ * time otherwise. A failure before QUIT leaves every DELE of the session
+ * unapplied (the connection is dropped, or RSET then QUIT when the stream
+ * is still in step), and keeps the messages that arrived whole.
  */
 #include <sys/file.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +48,9 @@
 #define LINE_MAX_POP3 8192 /* longest status or listing line */
 #define MAX_MESSAGES 1000000 /* longest listing we accept */
 #define READ_CHUNK (64 * 1024)
+#define WRITER_JOBS 256 /* messages waiting for the writer */
+#define WRITER_BYTES (8 * 1024 * 1024) /* bytes waiting for the writer */
+#define PRESIZE_MAX (4 * 1024 * 1024) /* trust LIST sizes up to this */
 #define HASH_PREFIX "sha256:" /* identity of a message without UIDL */
 #define PROGRESS_MS 200
 
@@ -116,6 +124,25 @@ struct fault {
 	unsigned n;
 };
 
+struct job {
+	uint32_t msgno;
+	struct buf body;
+};
+
+struct writer {
+	pthread_t thread;
+	int running;
+	pthread_mutex_t lock; /* guards what follows */
+	pthread_cond_t cond; /* any change */
+	struct job *q; /* ring of WRITER_JOBS */
+	size_t qhead, qcount, qbytes;
+	uint32_t *done; /* committed, DELE allowed */
+	size_t ndone;
+	int stop; /* no more jobs will come */
+	int exited;
+	char *err;
+};
+
 struct session {
 	struct tern *t;
 	struct rc_account *a;
@@ -151,6 +178,8 @@ struct session {
 
 	struct buf body; /* the message being received */
 	int body_over; /* it exceeded max_message_size */
+	struct writer w;
+	/* Owned by the writer during TRANSFER: */
 	uint32_t *batch;
 	size_t nbatch;
 	size_t batch_bytes;
@@ -319,10 +348,29 @@ session_known(struct session *s, const char *id)
 	return bsearch(id, s->known, s->nknown, sizeof *s->known, find_known);
 }
 
-/* Commit the open batch, then queue the DELEs it allows. */
-static int
-session_commit(struct session *s)
+/*
+ * The writer: a thread that stores messages while the session keeps
+ * reading, so the store's writes and fsyncs overlap the transfer instead
+ * of stalling it. The session hands over each whole message (a job) and
+ * takes back, after each commit, the message numbers whose DELE the
+ * commit allows. The queue is bounded in jobs and bytes; while it is full
+ * the session waits. Only the writer touches the store during TRANSFER.
+ */
+
+/* Hand committed message numbers to the session (lock held by caller). */
+static void
+writer_publish(struct session *s, uint32_t msgno)
 {
+	struct writer *w = &s->w;
+
+	w->done[w->ndone++] = msgno;
+}
+
+/* Commit the open batch, then publish the DELEs it allows. */
+static int
+writer_commit(struct session *s)
+{
+	struct writer *w = &s->w;
 	char *cause = NULL;
 	size_t i;
 
@@ -330,16 +378,23 @@ session_commit(struct session *s)
 		return 0;
 	s->in_txn = 0;
 	if (store_commit(s->store, &cause) != 0) {
-		session_fail(s, "%s", cause);
-		free(cause);
+		pthread_mutex_lock(&w->lock);
+		if (w->err == NULL)
+			w->err = cause;
+		else
+			free(cause);
+		pthread_mutex_unlock(&w->lock);
 		s->nbatch = 0;
 		return -1;
 	}
 	fault_check(s, "pop3-after-commit");
+	pthread_mutex_lock(&w->lock);
 	for (i = 0; i < s->nbatch; i++) {
 		if (s->msgs[s->batch[i]].dele_after)
-			s->deleq[s->ndele++] = s->batch[i];
+			writer_publish(s, s->batch[i]);
 	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 	s->nbatch = 0;
 	s->batch_bytes = 0;
 	return 0;
@@ -374,31 +429,22 @@ header_len(const char *data, size_t len)
 	return len;
 }
 
-/* A whole message arrived for msgno: store it in the open batch. */
+/* Store one whole message in the open batch (writer thread). */
 static int
-session_message(struct session *s, uint32_t msgno)
+writer_store(
+    struct session *s, uint32_t msgno, const struct buf *body, char **cause)
 {
 	struct msg *m = &s->msgs[msgno];
 	struct mime_envelope env;
 	struct store_msg sm;
 	struct store_pop3_uidl u;
-	char *cause = NULL;
 	size_t i;
 	int ret = -1;
 
-	s->retr_done++;
-	if (s->body_over) {
-		tern_warnx("%s: message %u is larger than max_message_size "
-		           "(%llu bytes); left on the server",
-		    s->a->name, msgno,
-		    (unsigned long long)s->a->max_message_size);
-		s->ntoo_big++;
-		return 0;
-	}
 	if (m->id == NULL) {
 		/* No UIDL: known by content. One already stored (a crash
 		 * before QUIT, or the same bytes twice) is only deleted. */
-		m->id = content_id(s->body.data, s->body.len);
+		m->id = content_id(body->data, body->len);
 		for (i = 0; i < s->nsession_ids; i++) {
 			if (strcmp(s->session_ids[i], m->id) == 0)
 				break;
@@ -406,15 +452,17 @@ session_message(struct session *s, uint32_t msgno)
 		if (i < s->nsession_ids || session_known(s, m->id) != NULL) {
 			/* Stored by an earlier sync, or in the open batch,
 			 * whose commit the DELE must wait for. */
-			m->dele_after = 1;
 			if (!s->in_txn) {
-				s->deleq[s->ndele++] = msgno;
 				m->dele_after = 0;
+				pthread_mutex_lock(&s->w.lock);
+				writer_publish(s, msgno);
+				pthread_mutex_unlock(&s->w.lock);
 				return 0;
 			}
+			m->dele_after = 1;
 			s->batch[s->nbatch++] = msgno;
 			if (s->nbatch >= BATCH_MSGS)
-				return session_commit(s);
+				return writer_commit(s);
 			return 0;
 		}
 		s->session_ids = xreallocarray(s->session_ids,
@@ -425,7 +473,7 @@ session_message(struct session *s, uint32_t msgno)
 	memset(&sm, 0, sizeof sm);
 	memset(&env, 0, sizeof env);
 	mime_envelope_parse(
-	    s->body.data, header_len(s->body.data, s->body.len), &env);
+	    body->data, header_len(body->data, body->len), &env);
 	sm.folder_id = s->inbox_id;
 	sm.date = env.date;
 	sm.internaldate = s->now;
@@ -442,33 +490,178 @@ session_message(struct session *s, uint32_t msgno)
 	sm.fetched_at = s->now;
 
 	if (!s->in_txn) {
-		if (store_begin(s->store, &cause) != 0)
+		if (store_begin(s->store, cause) != 0)
 			goto out;
 		s->in_txn = 1;
 	}
-	if (store_msg_insert(
-	        s->store, &sm, s->body.data, s->body.len, &cause) != 0)
+	if (store_msg_insert(s->store, &sm, body->data, body->len, cause) != 0)
 		goto out;
 	u.uidl = m->id;
 	u.message_id = sm.id;
 	u.first_seen = s->now;
 	u.state = m->dele_after ? STORE_POP3_DELE : STORE_POP3_KEPT;
-	if (store_pop3_uidl_put(s->store, s->account_id, &u, &cause) != 0)
+	if (store_pop3_uidl_put(s->store, s->account_id, &u, cause) != 0)
 		goto out;
 	s->nnew++;
 	s->batch[s->nbatch++] = msgno;
-	s->batch_bytes += s->body.len;
+	s->batch_bytes += body->len;
 	ret = 0;
 	if (s->nbatch >= BATCH_MSGS || s->batch_bytes >= BATCH_BYTES)
-		ret = session_commit(s);
+		ret = writer_commit(s);
 out:
 	sm.pop3_uidl = NULL;
 	mime_envelope_clear(&env);
-	if (cause != NULL) {
-		session_fail(s, "%s", cause);
-		free(cause);
-	}
 	return ret;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct session *s = arg;
+	struct writer *w = &s->w;
+	struct job job;
+	char *cause = NULL;
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->qcount == 0 && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->qcount == 0)
+			break; /* stopped, and every job is stored */
+		job = w->q[w->qhead];
+		w->qhead = (w->qhead + 1) % WRITER_JOBS;
+		w->qcount--;
+		w->qbytes -= job.body.cap;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+
+		r = writer_store(s, job.msgno, &job.body, &cause);
+		buf_free(&job.body);
+
+		pthread_mutex_lock(&w->lock);
+		if (r != 0) {
+			if (w->err == NULL)
+				w->err = cause != NULL
+				    ? cause
+				    : xstrdup("storing a message failed");
+			else
+				free(cause);
+			cause = NULL;
+			break;
+		}
+	}
+	w->exited = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	/* Keep what is stored whole: no DELE was sent for it. After a
+	 * store error the transaction is rolled back instead. */
+	if (w->err == NULL)
+		(void)writer_commit(s);
+	else if (s->in_txn) {
+		s->in_txn = 0;
+		store_rollback(s->store);
+	}
+	return NULL;
+}
+
+static void
+writer_start(struct session *s)
+{
+	struct writer *w = &s->w;
+
+	w->q = xreallocarray(NULL, WRITER_JOBS, sizeof *w->q);
+	w->done = xreallocarray(NULL, s->nmsgs + 1, sizeof *w->done);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, s) != 0)
+		abort();
+	w->running = 1;
+}
+
+/* Tell the writer no more jobs come; wait until it has stored them. */
+static void
+writer_stop(struct session *s)
+{
+	struct writer *w = &s->w;
+
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->running = 0;
+}
+
+/* Move the DELEs that commits allowed to the session's queue; -1 (and
+ * the cause in s->err) if the writer failed. */
+static int
+writer_collect(struct session *s)
+{
+	struct writer *w = &s->w;
+	size_t i;
+	int ret = 0;
+
+	if (w->q == NULL)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->ndone; i++)
+		s->deleq[s->ndele++] = w->done[i];
+	w->ndone = 0;
+	if (w->err != NULL) {
+		session_fail(s, "%s", w->err);
+		ret = -1;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+/* Hand the message just received to the writer (session thread). */
+static int
+writer_queue(struct session *s, uint32_t msgno)
+{
+	struct writer *w = &s->w;
+	struct job *j;
+	int ret = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while ((w->qcount == WRITER_JOBS || w->qbytes > WRITER_BYTES) &&
+	    !w->exited)
+		pthread_cond_wait(&w->cond, &w->lock);
+	if (w->exited) {
+		ret = session_fail(s, "%s", w->err ? w->err : "writer stopped");
+		goto out;
+	}
+	j = &w->q[(w->qhead + w->qcount) % WRITER_JOBS];
+	j->msgno = msgno;
+	j->body = s->body;
+	w->qcount++;
+	w->qbytes += s->body.cap;
+	pthread_cond_broadcast(&w->cond);
+out:
+	pthread_mutex_unlock(&w->lock);
+	/* A fresh buffer for the next message; the job owns this one. */
+	if (ret == 0)
+		buf_init(&s->body, (size_t)s->a->max_message_size);
+	return ret;
+}
+
+/* A whole message arrived for msgno (session thread). */
+static int
+session_message(struct session *s, uint32_t msgno)
+{
+	s->retr_done++;
+	if (s->body_over) {
+		tern_warnx("%s: message %u is larger than max_message_size "
+		           "(%llu bytes); left on the server",
+		    s->a->name, msgno,
+		    (unsigned long long)s->a->max_message_size);
+		s->ntoo_big++;
+		return 0;
+	}
+	return writer_queue(s, msgno);
 }
 
 /* Server text for a message: bounded, control characters made visible. */
@@ -551,8 +744,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			buf_reset(&s->body);
 			s->body_over = 0;
 			if (m->size > 0 && m->size < s->a->max_message_size &&
+			    m->size < PRESIZE_MAX &&
 			    s->body.cap < m->size + 1) {
-				/* Grow once rather than by doubling. */
+				/* Grow once rather than by doubling; only so
+				 * far on the server's word. */
 				(void)buf_add(&s->body, "", 0);
 				s->body.data = xreallocarray(
 				    s->body.data, (size_t)m->size + 1, 1);
@@ -674,6 +869,23 @@ cmp_msgno_id(const void *a, const void *b, void *arg)
 	return strcmp(m[*(const uint32_t *)a].id, m[*(const uint32_t *)b].id);
 }
 
+/* 1 if the stored message of k has the size LIST gives for m, else 0. */
+static int
+session_same_size(struct session *s, const struct store_pop3_uidl *k,
+    const struct msg *m, char **cause)
+{
+	struct store_msg sm;
+	int r, same;
+
+	if (k->message_id <= 0)
+		return 0;
+	if ((r = store_msg_get_id(s->store, k->message_id, &sm, cause)) < 0)
+		return -1;
+	same = r == 1 && sm.size >= 0 && (uint64_t)sm.size == m->size;
+	store_msg_clear(&sm);
+	return same;
+}
+
 /*
  * Decide what to do with each listed message, from the policy and what
  * the store knows.
@@ -687,7 +899,7 @@ session_plan(struct session *s, char **cause)
 	uint64_t maxsize = a->max_message_size;
 	int64_t age;
 	size_t j;
-	int ret = -1, in_listing;
+	int ret = -1, in_listing, r;
 
 	if (a->keep && !s->has_uidl)
 		return set_cause(cause,
@@ -760,6 +972,20 @@ session_plan(struct session *s, char **cause)
 		if (!m->listed)
 			continue;
 		k = m->id != NULL ? session_known(s, m->id) : NULL;
+		if (k != NULL && k->state == STORE_POP3_GONE && !m->dup) {
+			/* Deleted, QUIT confirmed it, and listed again: the
+			 * server ignored the DELE (the same size as ours:
+			 * delete again) or reused the UIDL for another
+			 * message (download it; never delete unread mail). */
+			if ((r = session_same_size(s, k, m, cause)) < 0)
+				goto out;
+			if (r == 0) {
+				tern_warnx("%s: the server reuses UIDL %s for "
+				           "a new message",
+				    a->name, m->id);
+				k = NULL;
+			}
+		}
 		if (k == NULL) {
 			if (m->id == NULL && a->keep) {
 				tern_warnx("%s: message %u has no usable "
@@ -856,6 +1082,8 @@ static int
 session_connect(struct session *s, char **cause)
 {
 	struct net_params p;
+	const char *env;
+	uint64_t ms;
 	char *password;
 	int ret;
 
@@ -870,6 +1098,10 @@ session_connect(struct session *s, char **cause)
 	p.cafile = s->a->cafile;
 	p.user = s->a->user;
 	p.password = password;
+	/* A test hook: a short silence timeout for the stalled-server test. */
+	if ((env = getenv("TERN_IO_TIMEOUT_MS")) != NULL &&
+	    parse_uint64(env, strlen(env), 3600000, &ms) == 0 && ms > 0)
+		p.io_timeout_ms = (long)ms;
 	ret = net_connect(&p, &s->conn, cause);
 	explicit_bzero(password, strlen(password));
 	free(password);
@@ -907,7 +1139,10 @@ session_run(struct session *s, char *rbuf, char **cause)
 
 	session_state(s, ST_TRANSFER);
 	session_progress(s, 1);
+	writer_start(s);
 	for (;;) {
+		if (writer_collect(s) != 0)
+			return set_cause(cause, "%s", s->err);
 		while (s->icount < s->window) {
 			if (s->dele_next < s->ndele)
 				session_cmd(
@@ -919,11 +1154,10 @@ session_run(struct session *s, char *rbuf, char **cause)
 				break;
 		}
 		if (s->icount == 0) {
-			/* Everything answered: commit the last batch; its
-			 * DELEs may follow. */
-			if (s->in_txn) {
-				if (session_commit(s) != 0)
-					return set_cause(cause, "%s", s->err);
+			/* Everything answered: the writer commits the last
+			 * batch, whose DELEs may then follow. */
+			if (s->w.running) {
+				writer_stop(s);
 				continue;
 			}
 			break;
@@ -966,7 +1200,18 @@ static void
 session_free(struct session *s)
 {
 	uint32_t i;
+	size_t j;
 
+	writer_stop(s);
+	if (s->w.q != NULL) {
+		for (j = 0; j < s->w.qcount; j++)
+			buf_free(&s->w.q[(s->w.qhead + j) % WRITER_JOBS].body);
+		free(s->w.q);
+		free(s->w.done);
+		free(s->w.err);
+		pthread_mutex_destroy(&s->w.lock);
+		pthread_cond_destroy(&s->w.cond);
+	}
 	if (s->in_txn)
 		store_rollback(s->store);
 	net_close(&s->conn);
@@ -992,7 +1237,7 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
     char **summary, char **cause)
 {
 	struct session s;
-	char *rbuf = xmalloc(READ_CHUNK), *err = NULL;
+	char *rbuf = xmalloc(READ_CHUNK);
 	int ret = -1;
 
 	memset(&s, 0, sizeof s);
@@ -1018,15 +1263,10 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		goto out;
 
 	if (session_run(&s, rbuf, cause) != 0) {
-		/* Keep the messages that arrived whole: none of them has
-		 * had a DELE, so this is safe and saves a download. */
-		if (s.in_txn) {
-			s.in_txn = 0;
-			if (store_commit(s.store, &err) != 0) {
-				free(err);
-				store_rollback(s.store);
-			}
-		}
+		/* The writer keeps the messages that arrived whole: none
+		 * of them has had a DELE, so this is safe and saves a
+		 * download. */
+		writer_stop(&s);
 		session_state(&s, ST_FAILED);
 		session_abort(&s, rbuf);
 		goto out;

@@ -80,6 +80,24 @@ static const char *const migrations[] = {
 	"  last_error TEXT,"
 	"  created INTEGER NOT NULL,"
 	"  sent_at INTEGER);",
+	/* 1 -> 2: the full-screen client's index. Unread counts read
+	 * (folder_id, flags) alone; each sort order of a folder is an index
+	 * walk instead of a sort of every row. */
+	"CREATE INDEX message_by_flags ON message(folder_id, flags);"
+	"CREATE INDEX message_by_from ON message(folder_id, from_ COLLATE NOCASE);"
+	"CREATE INDEX message_by_subject ON message(folder_id,"
+	"  subject COLLATE NOCASE);"
+	"CREATE INDEX message_by_size ON message(folder_id, size);",
+	/* 2 -> 3: the bytes of an APPEND queued by an import (the op's arg
+	 * is NULL), deleted with the op once the server has them. */
+	"CREATE TABLE pending_raw ("
+	"  pending_id INTEGER PRIMARY KEY"
+	"    REFERENCES pending(id) ON DELETE CASCADE,"
+	"  raw BLOB NOT NULL,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  internaldate INTEGER NOT NULL DEFAULT 0,"
+	"  message_id TEXT);"
+	"CREATE INDEX pending_raw_by_msgid ON pending_raw(message_id);",
 };
 
 int store_migrate(struct store *s, char **cause);

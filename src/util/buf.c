@@ -108,8 +108,10 @@ buf_steal(struct buf *b, size_t *lenp)
 {
 	char *p;
 
-	if (b->data == NULL)
+	if (b->data == NULL) {
 		(void)buf_grow(b, 0);
+		b->data[0] = '\0'; /* an empty buffer is "", not garbage */
+	}
 	p = b->data;
 	if (lenp != NULL)
 		*lenp = b->len;

@@ -3,7 +3,9 @@
  * RETR 1..N with the same window as tern, find each reply's end and throw
  * the bytes away. Whatever tern does beyond this (TLS aside) is its cost.
  *
- * usage: pop3-ceiling PORT USER PASS
+ * usage: pop3-ceiling PORT USER PASS [dele]
+ * With "dele", each message is also deleted (DELE after its RETR, and the
+ * QUIT that applies them): the ceiling of download-and-delete.
  * Prints "MESSAGES BYTES SECONDS".
  */
 #include <arpa/inet.h>
@@ -115,9 +117,11 @@ main(int argc, char **argv)
 	char line[512], cmd[4096];
 	unsigned long n, sent = 1, got = 0;
 	size_t bytes = 0, len;
+	int dele;
 
-	if (argc != 4)
+	if (argc != 4 && argc != 5)
 		return 2;
+	dele = argc == 5;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sa, 0, sizeof sa);
@@ -139,14 +143,17 @@ main(int argc, char **argv)
 	while (got < n) {
 		len = 0;
 		while (sent <= n && sent - got - 1 < WINDOW) {
-			len += (size_t)snprintf(
-			    cmd + len, sizeof cmd - len, "RETR %lu\r\n", sent);
+			len += (size_t)snprintf(cmd + len, sizeof cmd - len,
+			    dele ? "RETR %lu\r\nDELE %lu\r\n" : "RETR %lu\r\n",
+			    sent, sent);
 			sent++;
 		}
 		if (len)
 			say(cmd);
 		status(line, sizeof line);
 		bytes += body();
+		if (dele)
+			status(line, sizeof line);
 		got++;
 	}
 	say("QUIT\r\n");

@@ -11,6 +11,7 @@ Misbehaviour, set as attributes before or between connections:
   ignore_dele=True  DELE answers +OK but QUIT deletes nothing
   refuse_dele=TEXT  DELE answers "-ERR TEXT"
   drop_in_retr=N    close the connection half way through RETR N
+  stall_in_retr=N   go silent half way through RETR N (until closed)
   long_line=N       the UIDL listing carries a line of N characters
   list_sizes={n: s} LIST reports size s for message n (a lying server)
 """
@@ -97,6 +98,11 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.send("-ERR no such message\r\n")
                     continue
                 data = _stuff(msgs[n - 1][1])
+                if srv.stall_in_retr == n:
+                    self.send(b"+OK\r\n" + data[:len(data) // 2])
+                    self.wfile.flush()
+                    self.rfile.read()  # until the client gives up
+                    return
                 if srv.drop_in_retr == n:
                     self.send(b"+OK\r\n" + data[:len(data) // 2])
                     self.wfile.flush()
@@ -150,6 +156,7 @@ class FakePOP3:
         self.ignore_dele = False
         self.refuse_dele = None
         self.drop_in_retr = 0
+        self.stall_in_retr = 0
         self.long_line = 0
         self.list_sizes = {}
         self.connections = 0

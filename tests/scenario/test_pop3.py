@@ -7,8 +7,10 @@ connection dropped in the middle of RETR)."""
 
 import fcntl
 import os
+import pty
 import re
 import sqlite3
+import subprocess
 import sys
 import time
 import unittest
@@ -172,7 +174,32 @@ class Pop3Dovecot(unittest.TestCase):
             self.assertEqual(msgids(got), msgids(want), point)
             self.assertEqual(self.dc.count("frank"), 0, point)
 
-    def test_offline_ls_and_lock(self):
+    def test_progress_on_a_terminal(self):
+        self.deliver(40, "alice")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3"))
+        master, slave = pty.openpty()
+        p = subprocess.Popen([ternlib.TERN, "sync", "home"],
+                             env=self.t.env(), stdout=subprocess.PIPE,
+                             stderr=slave)
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                d = os.read(master, 4096)
+            except OSError:
+                break
+            if not d:
+                break
+            err += d
+        os.close(master)
+        out = p.stdout.read()
+        p.stdout.close()
+        self.assertEqual(p.wait(), 0, err)
+        self.assertEqual(out, b"home: 40 new, 40 removed from server\n")
+        self.assertIn(b"home/INBOX: downloading 40/40, ", err)
+        self.assertIn(b"MiB/s", err)
+
+    def test_offline_ls_and_mv(self):
         dc = ternlib.Dovecot().start()
         try:
             raws = []
@@ -259,6 +286,17 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(f.messages, [])
         self.assertEqual(len(stored(self.t, "fake")), 2)
 
+    def test_reused_uidl(self):
+        f = self.serve([("1", ternlib.make_message(1))])
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 1 new, 1 removed from server")
+        # A server that numbers its UIDLs: "1" is now another message.
+        f.messages = [("1", ternlib.make_message(2, body="longer\r\n"))]
+        out, err = self.sync_ok()
+        self.assertEqual(out, "fake: 1 new, 1 removed from server")
+        self.assertIn("reuses UIDL 1", err)
+        self.assertEqual(len(stored(self.t, "fake")), 2)
+
     def test_no_uidl(self):
         f = self.serve(self.msgs(3))
         f.uidl = False
@@ -323,6 +361,20 @@ class Pop3Fake(unittest.TestCase):
                               "2 too large left there")
         self.assertEqual(err.count("larger than max_message_size"), 2)
         self.assertEqual([u for u, _ in f.messages], ["big", "big2"])
+
+    def test_silent_server(self):
+        f = self.serve(self.msgs(3))
+        f.stall_in_retr = 2
+        t0 = time.monotonic()
+        r = self.sync(env={"TERN_IO_TIMEOUT_MS": "1000"})
+        self.assertLess(time.monotonic() - t0, 30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"sent nothing for 1 seconds", r.stderr)
+        self.assertEqual(len(f.messages), 3)
+        f.stall_in_retr = 0
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 3 removed from server")
+        self.assertEqual(len(stored(self.t, "fake")), 3)
 
     def test_drop_mid_retr(self):
         f = self.serve(self.msgs(5))

@@ -1,0 +1,95 @@
+/*
+ * archive: backups and migration as mbox and Maildir files, each message
+ * as its exact bytes.
+ *
+ * mbox is written as mboxrd: every body line that matches ^>*From gets one
+ * more '>', which the reader takes off again, so any message round trips
+ * exactly. The reader also takes mboxo (mutt, Thunderbird, Python's
+ * mailbox), where only "From " was quoted. Flags travel as mutt's
+ * "Status:" and "X-Status:" header lines, which tern writes first in the
+ * header and takes off again on import; Maildir keeps them in the file
+ * name (":2,DFPRST").
+ *
+ * Output is written under a temporary name and renamed into place at the
+ * end, so a failure leaves nothing half-written. An import runs in one
+ * store transaction: a bad file imports nothing.
+ */
+#ifndef TERN_ARCHIVE_H
+#define TERN_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/core.h"
+#include "tern/util.h"
+
+enum archive_mbox_kind {
+	ARCHIVE_MBOXRD, /* ^>+From loses one '>' (also reads mboxo) */
+	ARCHIVE_MBOXO, /* only ^>From loses its '>' */
+};
+
+/* Append raw to out with mboxrd quoting (^>*From gets one more '>'). */
+void archive_mbox_quote(struct buf *out, const char *raw, size_t len);
+/* Append s to out with one level of quoting undone. */
+void archive_mbox_unquote(
+    struct buf *out, const char *s, size_t len, enum archive_mbox_kind kind);
+
+/* mutt's Status:/X-Status: lines for flags, ending in CRLF if crlf. */
+void archive_mbox_status(struct buf *out, unsigned flags, int crlf);
+
+/* Called per message: its exact bytes, flags, and the From_ line date. */
+typedef int (*archive_msg_cb)(
+    void *arg, const char *raw, size_t len, unsigned flags, int64_t date);
+
+/*
+ * Split an mbox held in memory and call cb for each message, unquoted,
+ * with tern's own Status:/X-Status: lines taken off (their flags are
+ * passed on; mutt's anywhere in the header count too). A file that is
+ * not an mbox, or is truncated, fails with cause before any message is
+ * passed on. A non-zero return from cb stops the walk and is returned.
+ */
+int archive_mbox_parse(const char *data, size_t len,
+    enum archive_mbox_kind kind, archive_msg_cb cb, void *arg, char **cause);
+
+/* Flags from a Maildir file name ("...:2,FS"); 0 without an info part. */
+unsigned archive_maildir_flags(const char *name);
+
+struct archive_progress {
+	const char *what; /* "export", "import" */
+	const char *folder;
+	uint64_t done;
+	uint64_t total; /* 0 if unknown */
+};
+
+struct archive_opts {
+	int maildir; /* export: Maildir rather than mbox */
+	int cached_only; /* export what is stored, skip missing bodies */
+	enum archive_mbox_kind kind; /* import */
+	void (*progress)(void *arg, const struct archive_progress *p);
+	void *arg;
+};
+
+struct archive_stats {
+	uint64_t messages; /* exported, or imported */
+	uint64_t skipped; /* import: duplicates */
+	uint64_t missing; /* export: bodies left out (--cached-only) */
+	uint64_t queued; /* import into IMAP: APPENDs queued */
+};
+
+/*
+ * Export r (a folder, or every folder of the account when r->folder is
+ * NULL) to path. Missing IMAP bodies are downloaded when the driver can;
+ * those still missing make the export fail unless cached_only is set.
+ */
+int archive_export(struct tern *t, const struct folder_ref *r, const char *path,
+    const struct archive_opts *o, struct archive_stats *st, char **cause);
+
+/*
+ * Import an mbox file or a Maildir directory into r's folder (created
+ * when missing). Messages already there (same Message-ID and bytes) are
+ * skipped.
+ */
+int archive_import(struct tern *t, const struct folder_ref *r, const char *path,
+    const struct archive_opts *o, struct archive_stats *st, char **cause);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * Internals shared by the files of the archive module.
+ */
+#ifndef TERN_ARCHIVE_PRIVATE_H
+#define TERN_ARCHIVE_PRIVATE_H
+
+#include "tern/archive.h"
+
+/* The largest message read from a Maildir file. */
+#define ARCHIVE_MSG_MAX (256u * 1024 * 1024)
+
+/*
+ * The message files of a Maildir (new/ then cur/, each sorted by name),
+ * as paths relative to dir ("cur/NAME"). -1 with cause if dir has neither
+ * cur/ nor new/.
+ */
+int archive_maildir_list(
+    const char *dir, char ***names, size_t *n, char **cause);
+void archive_maildir_list_free(char **names, size_t n);
+/* Make dir/cur, dir/new, dir/tmp. */
+int archive_maildir_make(const char *dir, char **cause);
+/* Write one message into dir/cur under a unique name with its flags. */
+int archive_maildir_write(const char *dir, const void *raw, size_t len,
+    unsigned flags, int64_t date, char **cause);
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * Export a folder or an account to mbox or Maildir, and import either
+ * into a folder.
+ *
+ * Export first makes sure every body is at hand (downloading missing IMAP
+ * bodies when the driver can), then writes everything under a temporary
+ * name and renames it into place, so the result is whole or absent.
+ * Import checks the whole file first and stores every message in one
+ * transaction, so a bad file changes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive-private.h"
+#include "tern/mime.h"
+#include "tern/store.h"
+
+struct ids {
+	int64_t *v;
+	size_t n;
+	size_t missing;
+};
+
+static int
+collect(void *arg, const struct store_msg *m)
+{
+	struct ids *l = arg;
+
+	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = m->id;
+	if (!m->has_body)
+		l->missing++;
+	return 0;
+}
+
+static void
+progress(const struct archive_opts *o, const char *what, const char *folder,
+    uint64_t done, uint64_t total)
+{
+	struct archive_progress p;
+
+	if (o->progress == NULL)
+		return;
+	p.what = what;
+	p.folder = folder;
+	p.done = done;
+	p.total = total;
+	o->progress(o->arg, &p);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a temporary tree we made. */
+static void
+rm_tree(const char *path)
+{
+	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A folder name as one safe file name: "Archive/2024" -> "Archive.2024". */
+static char *
+safe_name(const char *name, int maildirpp)
+{
+	char *s = xstrdup(name), *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '/')
+			*p = '.';
+		else if (maildirpp && *p == '.')
+			*p = '_';
+		else if (!((*p >= 'a' && *p <= 'z') ||
+		             (*p >= 'A' && *p <= 'Z') ||
+		             (*p >= '0' && *p <= '9') || *p == '-' ||
+		             *p == '_' || *p == '@' || *p == '+' || *p == '.' ||
+		             (unsigned char)*p >= 0x80))
+			*p = '_';
+	}
+	if (s[0] == '.')
+		s[0] = '_';
+	return s;
+}
+
+/*
+ * Download the bodies the store does not hold, when the account's driver
+ * can; stop trying at the first failure (offline). Returns how many are
+ * still missing.
+ */
+static size_t
+fetch_missing(
+    struct tern *t, const struct folder_ref *r, struct store *s, struct ids *l)
+{
+	const struct driver_ops *d;
+	struct store_msg m;
+	size_t i, missing = 0;
+	int failed = 0;
+
+	if (l->missing == 0)
+		return 0;
+	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
+	for (i = 0; i < l->n; i++) {
+		char *c = NULL;
+
+		if (store_msg_get_id(s, l->v[i], &m, NULL) != 1)
+			continue;
+		if (!m.has_body) {
+			if (failed || d == NULL || d->fetch == NULL ||
+			    d->fetch(t, r->account, m.id, &c) != 0) {
+				failed = 1;
+				missing++;
+			}
+			free(c);
+		}
+		store_msg_clear(&m);
+	}
+	return missing;
+}
+
+/* "From bob@example.org Tue Nov 14 22:13:20 2023" */
+static void
+from_line(struct buf *out, const struct store_msg *m)
+{
+	const char *f = m->from, *lt, *gt;
+	char date[64];
+	time_t when = (time_t)(m->internaldate ? m->internaldate : m->date);
+	struct tm tm;
+	size_t i, start = out->len;
+
+	(void)buf_adds(out, "From ");
+	if (f != NULL && (lt = strchr(f, '<')) != NULL &&
+	    (gt = strchr(lt, '>')) != NULL && gt > lt + 1)
+		(void)buf_add(out, lt + 1, (size_t)(gt - lt - 1));
+	else if (f != NULL && strchr(f, '@') != NULL && strchr(f, ' ') == NULL)
+		(void)buf_adds(out, f);
+	else
+		(void)buf_adds(out, "MAILER-DAEMON");
+	/* The sender is one word of printable ASCII. */
+	for (i = start + 5; i < out->len; i++) {
+		unsigned char c = (unsigned char)out->data[i];
+
+		if (c <= ' ' || c >= 0x7f)
+			out->data[i] = '_';
+	}
+	if (when <= 0)
+		when = time(NULL);
+	if (gmtime_r(&when, &tm) == NULL ||
+	    strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm) == 0)
+		snprintf(date, sizeof date, "Thu Jan  1 00:00:00 1970");
+	(void)buf_printf(out, " %s\n", date);
+}
+
+struct out {
+	FILE *f; /* mbox */
+	const char *dir; /* Maildir */
+	const char *path; /* for messages */
+};
+
+/* Write every message of a folder (whose bodies are at hand). */
+static int
+export_folder(struct store *s, const struct store_folder *fo, struct out *w,
+    const struct archive_opts *o, struct archive_stats *st, char **cause)
+{
+	struct ids l = { NULL, 0, 0 };
+	struct store_msg m;
+	struct buf raw, b;
+	size_t i;
+	int ret = -1, found;
+
+	buf_init(&raw, 0);
+	buf_init(&b, 0);
+	if (store_msg_foreach(s, fo->id, collect, &l, cause) != 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		if ((found = store_msg_get_id(s, l.v[i], &m, cause)) < 0)
+			goto out;
+		if (found == 0)
+			continue;
+		buf_reset(&raw);
+		if ((found = store_msg_raw(s, m.id, &raw, cause)) <= 0) {
+			store_msg_clear(&m);
+			if (found < 0)
+				goto out;
+			st->missing++;
+			continue;
+		}
+		if (w->f != NULL) {
+			const char *nl = memchr(raw.data, '\n', raw.len);
+
+			buf_reset(&b);
+			from_line(&b, &m);
+			archive_mbox_status(&b, m.flags & STORE_F_ALL,
+			    nl != NULL && nl > raw.data && nl[-1] == '\r');
+			archive_mbox_quote(&b, raw.data, raw.len);
+			if (b.len == 0 || b.data[b.len - 1] != '\n')
+				(void)buf_addc(&b, '\n');
+			(void)buf_addc(&b, '\n');
+			if (fwrite(b.data, 1, b.len, w->f) != b.len) {
+				set_cause(
+				    cause, "%s: %s", w->path, strerror(errno));
+				store_msg_clear(&m);
+				goto out;
+			}
+		} else if (archive_maildir_write(w->dir, raw.data, raw.len,
+		               m.flags & STORE_F_ALL,
+		               m.internaldate ? m.internaldate : m.date,
+		               cause) != 0) {
+			store_msg_clear(&m);
+			goto out;
+		}
+		store_msg_clear(&m);
+		st->messages++;
+		if ((i + 1) % 200 == 0 || i + 1 == l.n)
+			progress(o, "export", fo->name, i + 1, l.n);
+	}
+	ret = 0;
+out:
+	free(l.v);
+	buf_free(&raw);
+	buf_free(&b);
+	return ret;
+}
+
+/* Write one folder as an mbox file at path (through a temporary file). */
+static int
+export_mbox_file(struct store *s, const struct store_folder *fo,
+    const char *path, const struct archive_opts *o, struct archive_stats *st,
+    char **cause)
+{
+	char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+	struct out w = { NULL, NULL, path };
+	int fd, ret = -1;
+
+	if ((fd = mkstemp(tmp)) == -1) {
+		set_cause(cause, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((w.f = fdopen(fd, "w")) == NULL) {
+		set_cause(cause, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+	if (export_folder(s, fo, &w, o, st, cause) != 0)
+		goto fail;
+	if (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0) {
+		set_cause(cause, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (fclose(w.f) != 0) {
+		w.f = NULL;
+		set_cause(cause, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	w.f = NULL;
+	if (rename(tmp, path) != 0) {
+		set_cause(cause, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	ret = 0;
+	goto out;
+fail:
+	if (w.f != NULL)
+		fclose(w.f);
+	unlink(tmp);
+out:
+	free(tmp);
+	return ret;
+}
+
+int
+archive_export(struct tern *t, const struct folder_ref *r, const char *path,
+    const struct archive_opts *o, struct archive_stats *st, char **cause)
+{
+	struct store_folder *v = NULL;
+	struct store *s;
+	size_t n = 0, i, missing = 0;
+	char *tmpdir = NULL;
+	int ret = -1;
+
+	memset(st, 0, sizeof *st);
+	if ((s = tern_store(t, cause)) == NULL)
+		return -1;
+	if (r->folder != NULL && r->folder_id == 0)
+		return set_cause(cause, "no folder '%s' in account %s",
+		    r->folder, r->account_name);
+	if (store_folder_list(s, r->account_id, &v, &n, cause) != 0)
+		return -1;
+	/* Every body first, so an offline export fails before writing. */
+	for (i = 0; i < n; i++) {
+		struct ids l = { NULL, 0, 0 };
+
+		if (r->folder != NULL && v[i].id != r->folder_id)
+			continue;
+		if (store_msg_foreach(s, v[i].id, collect, &l, cause) != 0) {
+			free(l.v);
+			goto out;
+		}
+		missing += fetch_missing(t, r, s, &l);
+		free(l.v);
+	}
+	if (missing > 0 && !o->cached_only) {
+		set_cause(cause,
+		    "%zu message%s of %s%s%s %s not downloaded and cannot be "
+		    "fetched now (offline?); sync while online, or export "
+		    "what is stored with --cached-only",
+		    missing, missing == 1 ? "" : "s", r->account_name,
+		    r->folder ? "/" : "", r->folder ? r->folder : "",
+		    missing == 1 ? "is" : "are");
+		goto out;
+	}
+	if (r->folder != NULL && !o->maildir) {
+		for (i = 0; i < n && v[i].id != r->folder_id; i++)
+			;
+		ret = export_mbox_file(s, &v[i], path, o, st, cause);
+		goto out;
+	}
+	/* A directory: made under a temporary name, renamed at the end. */
+	tmpdir = xasprintf("%s.tmp-XXXXXX", path);
+	if (mkdtemp(tmpdir) == NULL) {
+		set_cause(cause, "%s: %s", tmpdir, strerror(errno));
+		free(tmpdir);
+		tmpdir = NULL;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct out w = { NULL, NULL, NULL };
+		char *name, *sub;
+		int rc;
+
+		if (r->folder != NULL && v[i].id != r->folder_id)
+			continue;
+		if (o->maildir) {
+			/* Maildir++: INBOX at the top, ".A.B" for A/B. */
+			if (r->folder != NULL ||
+			    strcmp(v[i].name, "INBOX") == 0)
+				sub = xstrdup(tmpdir);
+			else {
+				name = safe_name(v[i].name, 1);
+				sub = xasprintf("%s/.%s", tmpdir, name);
+				free(name);
+			}
+			w.dir = sub;
+			rc = archive_maildir_make(sub, cause);
+			if (rc == 0)
+				rc = export_folder(s, &v[i], &w, o, st, cause);
+		} else {
+			name = safe_name(v[i].name, 0);
+			sub = xasprintf("%s/%s", tmpdir, name);
+			free(name);
+			rc = export_mbox_file(s, &v[i], sub, o, st, cause);
+		}
+		free(sub);
+		if (rc != 0)
+			goto out;
+	}
+	if (rename(tmpdir, path) != 0) {
+		if (errno == EEXIST || errno == ENOTEMPTY || errno == ENOTDIR)
+			set_cause(cause,
+			    "%s already exists; name a new directory", path);
+		else
+			set_cause(cause, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	free(tmpdir);
+	tmpdir = NULL;
+	ret = 0;
+out:
+	if (tmpdir != NULL) {
+		rm_tree(tmpdir);
+		free(tmpdir);
+	}
+	store_folder_list_free(v, n);
+	return ret;
+}
+
+struct import {
+	struct tern *t;
+	struct store *s;
+	const struct folder_ref *r;
+	int64_t folder_id;
+	const struct archive_opts *o;
+	struct archive_stats *st;
+	uint64_t total;
+	char **cause;
+};
+
+static int
+is_imap(const struct folder_ref *r)
+{
+	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
+}
+
+/* Store one message (or count it as a duplicate). */
+static int
+import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
+{
+	struct import *im = arg;
+	struct mime_envelope env;
+	struct store_msg m;
+	int found, ret = -1;
+
+	memset(&env, 0, sizeof env);
+	mime_envelope_parse(raw, len, &env);
+	found = store_msg_find_same(
+	    im->s, im->folder_id, env.message_id, raw, len, im->cause);
+	if (found == 0 && is_imap(im->r))
+		found = store_pending_find_same(im->s, im->r->account_id,
+		    im->r->folder, env.message_id, raw, len, im->cause);
+	if (found < 0)
+		goto out;
+	if (found > 0) {
+		im->st->skipped++;
+		ret = 0;
+		goto out;
+	}
+	if (is_imap(im->r)) {
+		/* The server numbers it: the next sync indexes it. */
+		struct store_pending p;
+
+		memset(&p, 0, sizeof p);
+		p.account_id = im->r->account_id;
+		p.op = (char *)"append";
+		p.folder = im->r->folder;
+		if (store_pending_add_raw(im->s, &p, raw, len,
+		        flags & STORE_F_ALL, date ? date : env.date,
+		        env.message_id, im->cause) != 0)
+			goto out;
+		im->st->queued++;
+		ret = 0;
+		goto out;
+	}
+	memset(&m, 0, sizeof m);
+	m.folder_id = im->folder_id;
+	m.flags = flags & STORE_F_ALL;
+	m.date = env.date;
+	m.internaldate = date ? date : env.date;
+	m.from = env.from;
+	m.to = env.to;
+	m.cc = env.cc;
+	m.subject = env.subject;
+	m.message_id = env.message_id;
+	m.in_reply_to = env.in_reply_to;
+	m.refs = env.refs;
+	m.content_type = env.content_type;
+	m.has_attach = env.has_attach;
+	if (store_msg_insert(im->s, &m, raw, len, im->cause) != 0)
+		goto out;
+	im->st->messages++;
+	ret = 0;
+out:
+	mime_envelope_clear(&env);
+	if (ret == 0) {
+		uint64_t done =
+		    im->st->messages + im->st->skipped + im->st->queued;
+
+		if (done % 200 == 0 || done == im->total)
+			progress(
+			    im->o, "import", im->r->folder, done, im->total);
+	}
+	return ret;
+}
+
+static int
+count_one(void *arg, const char *raw, size_t len, unsigned f, int64_t d)
+{
+	(void)raw;
+	(void)len;
+	(void)f;
+	(void)d;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+static int
+import_mbox(struct import *im, const char *path)
+{
+	struct stat sb;
+	void *map = NULL;
+	int fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &sb) != 0) {
+		set_cause(im->cause, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		set_cause(im->cause, "%s is not a file or a directory", path);
+		goto out;
+	}
+	if (sb.st_size > 0 &&
+	    (map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
+	         0)) == MAP_FAILED) {
+		map = NULL;
+		set_cause(im->cause, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* The first walk checks the whole file: a bad one imports nothing. */
+	if (archive_mbox_parse(map, (size_t)sb.st_size, im->o->kind, count_one,
+	        &im->total, im->cause) != 0) {
+		char *c = *im->cause;
+
+		*im->cause = xasprintf("%s: %s", path, c);
+		free(c);
+		goto out;
+	}
+	ret = archive_mbox_parse(
+	    map, (size_t)sb.st_size, im->o->kind, import_one, im, im->cause);
+out:
+	if (map != NULL)
+		munmap(map, (size_t)sb.st_size);
+	if (fd != -1)
+		close(fd);
+	return ret;
+}
+
+static int
+import_maildir(struct import *im, const char *dir)
+{
+	char **names;
+	size_t n, i;
+	int ret = -1;
+
+	if (archive_maildir_list(dir, &names, &n, im->cause) != 0)
+		return -1;
+	im->total = n;
+	for (i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		struct stat sb;
+		struct buf b;
+		int rc;
+
+		buf_init(&b, ARCHIVE_MSG_MAX);
+		rc = read_file(path, ARCHIVE_MSG_MAX, &b, im->cause);
+		if (rc == 0 && b.len == 0)
+			rc = set_cause(im->cause, "%s is empty", path);
+		if (rc == 0)
+			rc = import_one(im, b.data, b.len,
+			    archive_maildir_flags(names[i]),
+			    stat(path, &sb) == 0 ? (int64_t)sb.st_mtime : 0);
+		buf_free(&b);
+		free(path);
+		if (rc != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	archive_maildir_list_free(names, n);
+	return ret;
+}
+
+int
+archive_import(struct tern *t, const struct folder_ref *r, const char *path,
+    const struct archive_opts *o, struct archive_stats *st, char **cause)
+{
+	struct import im;
+	struct stat sb;
+	int ret = -1;
+
+	memset(st, 0, sizeof *st);
+	if (r->folder == NULL)
+		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
+	if (stat(path, &sb) != 0)
+		return set_cause(cause, "%s: %s", path, strerror(errno));
+	memset(&im, 0, sizeof im);
+	im.t = t;
+	im.r = r;
+	im.o = o;
+	im.st = st;
+	im.cause = cause;
+	if ((im.s = tern_store(t, cause)) == NULL ||
+	    store_begin(im.s, cause) != 0)
+		return -1;
+	if ((im.folder_id = r->folder_id) == 0) {
+		if (core_folder_create(t, r, cause) != 0)
+			goto out;
+		im.folder_id =
+		    store_folder(im.s, r->account_id, r->folder, 0, cause);
+		if (im.folder_id <= 0)
+			goto out;
+	}
+	if (S_ISDIR(sb.st_mode))
+		ret = import_maildir(&im, path);
+	else
+		ret = import_mbox(&im, path);
+	if (ret == 0)
+		ret = store_commit(im.s, cause);
+out:
+	if (ret != 0) {
+		store_rollback(im.s);
+		memset(st, 0, sizeof *st);
+	}
+	return ret;
+}

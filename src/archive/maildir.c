@@ -1,0 +1,160 @@
+/*
+ * Maildir reading and writing: one file per message, flags in the name
+ * after ":2," as sorted letters (D draft, F flagged, P passed, R replied,
+ * S seen, T trashed), written to tmp/ and renamed into cur/.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive-private.h"
+#include "tern/store.h"
+
+unsigned
+archive_maildir_flags(const char *name)
+{
+	static const char letters[] = "DFPRST";
+	const char *info = strrchr(name, ':'), *p, *l;
+	unsigned flags = 0;
+
+	if (info == NULL || strncmp(info, ":2,", 3) != 0)
+		return 0;
+	for (p = info + 3; *p != '\0'; p++) {
+		if ((l = strchr(letters, *p)) != NULL)
+			flags |= 1u << (l - letters);
+	}
+	return flags;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+archive_maildir_list_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
+archive_maildir_list(const char *dir, char ***names, size_t *n, char **cause)
+{
+	static const char *subs[] = { "new", "cur" };
+	size_t i, first;
+	int found = 0;
+
+	*names = NULL;
+	*n = 0;
+	for (i = 0; i < TERN_NELEM(subs); i++) {
+		char *path = xasprintf("%s/%s", dir, subs[i]);
+		struct dirent *de;
+		DIR *dp = opendir(path);
+
+		free(path);
+		if (dp == NULL) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			archive_maildir_list_free(*names, *n);
+			return set_cause(
+			    cause, "%s/%s: %s", dir, subs[i], strerror(errno));
+		}
+		found = 1;
+		first = *n;
+		while ((de = readdir(dp)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			*names = xreallocarray(*names, *n + 1, sizeof **names);
+			(*names)[(*n)++] =
+			    xasprintf("%s/%s", subs[i], de->d_name);
+		}
+		closedir(dp);
+		qsort(*names + first, *n - first, sizeof **names, name_cmp);
+	}
+	if (!found)
+		return set_cause(
+		    cause, "%s is not a Maildir (it has no cur/ or new/)", dir);
+	return 0;
+}
+
+int
+archive_maildir_make(const char *dir, char **cause)
+{
+	static const char *subs[] = { "", "/cur", "/new", "/tmp" };
+	size_t i;
+
+	for (i = 0; i < TERN_NELEM(subs); i++) {
+		char *p = xasprintf("%s%s", dir, subs[i]);
+		int rc = mkdir_p(p, 0700, cause);
+
+		free(p);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+archive_maildir_write(const char *dir, const void *raw, size_t len,
+    unsigned flags, int64_t date, char **cause)
+{
+	static unsigned long counter;
+	char host[64], fl[8] = "", *tmp, *cur, *p;
+	struct timeval tv;
+	int fd, ret = -1;
+
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	for (p = host; *p != '\0'; p++) {
+		if (*p == '/' || *p == ':' || *p == '.')
+			*p = '_';
+	}
+	gettimeofday(&tv, NULL);
+	if (flags & STORE_F_ALL)
+		store_flags_str(flags & STORE_F_ALL, fl);
+	tmp =
+	    xasprintf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", dir, (long long)tv.tv_sec,
+	        (long)tv.tv_usec, (long)getpid(), ++counter, host);
+	cur = xasprintf("%s/cur/%s:2,%s", dir, strrchr(tmp, '/') + 1, fl);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1) {
+		set_cause(cause, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, raw, len) != 0) {
+		set_cause(cause, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) != 0 || rename(tmp, cur) != 0) {
+		set_cause(cause, "%s: %s", cur, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	/* The file's time is the message's date, as mutt and Dovecot read. */
+	if (date > 0) {
+		struct timeval times[2];
+
+		times[0].tv_sec = times[1].tv_sec = (time_t)date;
+		times[0].tv_usec = times[1].tv_usec = 0;
+		(void)utimes(cur, times);
+	}
+	ret = 0;
+out:
+	free(tmp);
+	free(cur);
+	return ret;
+}

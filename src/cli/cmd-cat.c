@@ -1,0 +1,169 @@
+/*
+ * tern cat [--raw] [--headers] ACCOUNT/FOLDER UID
+ *
+ * The message as the pager shows it (decoded headers, the text body, a
+ * line per attachment, control characters made visible), or with --raw
+ * its exact stored bytes. A body not in the store yet is fetched through
+ * the account's driver when it can fetch; otherwise cat says how to get
+ * it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "tern/cli.h"
+#include "tern/mime.h"
+#include "tern/util.h"
+
+/* Flowed text and HTML are wrapped to this, or a narrower terminal. */
+#define CAT_WIDTH 72
+
+static unsigned
+out_width(void)
+{
+	struct winsize ws;
+
+	if (isatty(STDOUT_FILENO) &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 &&
+	    ws.ws_col < CAT_WIDTH)
+		return ws.ws_col;
+	return CAT_WIDTH;
+}
+
+/* Get the raw bytes, fetching them if they are not in the store. */
+static int
+cat_raw(struct tern *t, struct folder_ref *r, const char *spec,
+    const struct store_msg *m, struct buf *raw)
+{
+	const struct driver_ops *d;
+	char *cause = NULL;
+	int found;
+
+	if ((found = store_msg_raw(t->store, m->id, raw, &cause)) < 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	if (found)
+		return TERN_EXIT_OK;
+	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
+	if (d == NULL || d->fetch == NULL) {
+		tern_warnx("message %u of %s is not downloaded; run tern sync "
+		           "%s when online",
+		    m->uid, spec, r->account_name);
+		return TERN_EXIT_FAIL;
+	}
+	if (d->fetch(t, r->account, m->id, &cause) != 0) {
+		tern_warnx("message %u of %s is not downloaded and cannot be "
+		           "fetched now: %s",
+		    m->uid, spec, cause ? cause : "failed");
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
+	if ((found = store_msg_raw(t->store, m->id, raw, &cause)) < 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	if (!found) {
+		tern_warnx("message %u of %s could not be downloaded; run tern "
+		           "sync %s",
+		    m->uid, spec, r->account_name);
+		return TERN_EXIT_FAIL;
+	}
+	return TERN_EXIT_OK;
+}
+
+int
+cmd_cat(struct tern *t, int argc, char **argv)
+{
+	struct folder_ref r;
+	struct store_msg m;
+	struct buf raw, out;
+	const char *spec = NULL, *uidarg = NULL;
+	char *cause = NULL;
+	uint64_t uid;
+	int i, rawmode = 0, headers = 0, status, found, opts = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (opts && strcmp(argv[i], "--") == 0)
+			opts = 0;
+		else if (opts && strcmp(argv[i], "--raw") == 0)
+			rawmode = 1;
+		else if (opts &&
+		    (strcmp(argv[i], "--headers") == 0 ||
+		        strcmp(argv[i], "-H") == 0))
+			headers = 1;
+		else if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
+			tern_warnx("cat: unknown option '%s'", argv[i]);
+			return cli_usage(cli_find("cat"));
+		} else if (spec == NULL)
+			spec = argv[i];
+		else if (uidarg == NULL)
+			uidarg = argv[i];
+		else
+			return cli_usage(cli_find("cat"));
+	}
+	if (spec == NULL || uidarg == NULL)
+		return cli_usage(cli_find("cat"));
+	if (parse_uint64(uidarg, strlen(uidarg), UINT32_MAX, &uid) != 0 ||
+	    uid == 0) {
+		tern_warnx("'%s' is not a UID", uidarg);
+		return TERN_EXIT_USAGE;
+	}
+	if ((status = folder_ref_parse(t, spec, &r, &cause)) != 0)
+		return cli_fail(status, cause);
+	memset(&m, 0, sizeof m);
+	buf_init(&raw, 0);
+	buf_init(&out, 0);
+	if (r.folder == NULL) {
+		tern_warnx("'%s': name a folder as ACCOUNT/FOLDER", spec);
+		status = TERN_EXIT_USAGE;
+		goto out;
+	}
+	if (r.folder_id == 0) {
+		tern_warnx(
+		    "no folder '%s' in account %s", r.folder, r.account_name);
+		status = TERN_EXIT_FAIL;
+		goto out;
+	}
+	found = store_msg_get(t->store, r.folder_id, (uint32_t)uid, &m, &cause);
+	if (found < 0) {
+		status = cli_fail(TERN_EXIT_FAIL, cause);
+		goto out;
+	}
+	if (found == 0) {
+		tern_warnx(
+		    "no message %llu in %s", (unsigned long long)uid, spec);
+		status = TERN_EXIT_FAIL;
+		goto out;
+	}
+	if ((status = cat_raw(t, &r, spec, &m, &raw)) != TERN_EXIT_OK)
+		goto out;
+	if (rawmode) {
+		if (write_all(STDOUT_FILENO, raw.data ? raw.data : "",
+		        raw.len) != 0) {
+			tern_warnx("cannot write the message to stdout");
+			status = TERN_EXIT_FAIL;
+		}
+	} else {
+		struct mime_msg *mm =
+		    mime_parse(raw.data ? raw.data : "", raw.len);
+		struct mime_render_opts o;
+
+		memset(&o, 0, sizeof o);
+		o.full_headers = headers;
+		o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
+		o.width = out_width();
+		if (mime_render(mm, &o, &out, &cause) != 0)
+			status = cli_fail(TERN_EXIT_FAIL, cause);
+		else if (write_all(STDOUT_FILENO, out.data ? out.data : "",
+		             out.len) != 0) {
+			tern_warnx("cannot write the message to stdout");
+			status = TERN_EXIT_FAIL;
+		}
+		mime_free(&mm);
+	}
+out:
+	buf_free(&out);
+	buf_free(&raw);
+	store_msg_clear(&m);
+	folder_ref_clear(&r);
+	return status;
+}

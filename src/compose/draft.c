@@ -1,0 +1,715 @@
+/*
+ * Drafts: new messages, replies and forwards made from an original, the
+ * plain text the editor shows, and running the editor.
+ *
+ * The draft a user edits is UTF-8 header lines (From, To, Cc, Bcc,
+ * Subject, one Attach line per file), a blank line and the body; tern
+ * encodes everything when it builds the message. What comes from the
+ * original (names, subject, quoted text) has its control characters made
+ * visible before it reaches the editor.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "compose-private.h"
+#include "tern/mime.h"
+
+#define QUOTE_MAX (1024u * 1024) /* text quoted from an original */
+#define REFS_MAX 20
+
+void
+compose_init(struct compose *c)
+{
+	memset(c, 0, sizeof *c);
+}
+
+void
+compose_clear(struct compose *c)
+{
+	size_t i;
+
+	free(c->from);
+	free(c->to);
+	free(c->cc);
+	free(c->bcc);
+	free(c->subject);
+	free(c->in_reply_to);
+	free(c->references);
+	free(c->body);
+	for (i = 0; i < c->nattach; i++)
+		free(c->attach[i]);
+	free(c->attach);
+	for (i = 0; i < c->nextra; i++)
+		free(c->extra[i]);
+	free(c->extra);
+	free(c->fwd_raw);
+	memset(c, 0, sizeof *c);
+}
+
+void
+compose_attach_add(struct compose *c, const char *path)
+{
+	c->attach = xreallocarray(c->attach, c->nattach + 1, sizeof *c->attach);
+	c->attach[c->nattach++] = xstrdup(path);
+}
+
+int
+compose_attach_remove(struct compose *c, size_t i)
+{
+	if (i >= c->nattach)
+		return -1;
+	free(c->attach[i]);
+	memmove(&c->attach[i], &c->attach[i + 1],
+	    (c->nattach - i - 1) * sizeof *c->attach);
+	c->nattach--;
+	return 0;
+}
+
+void
+compose_new(struct compose *c, const char *from)
+{
+	compose_clear(c);
+	c->from = from != NULL ? xstrdup(from) : NULL;
+	c->body = xstrdup("");
+}
+
+/*
+ * The original's text as the pager shows it (text preferred over HTML,
+ * charsets converted, control characters visible), without the header
+ * lines mime_render puts first.
+ */
+static char *
+original_text(const char *raw, size_t len)
+{
+	struct mime_render_opts o;
+	struct mime_msg *m = mime_parse(raw, len);
+	struct buf t;
+	const char *body;
+	char *cause = NULL, *text;
+
+	memset(&o, 0, sizeof o);
+	buf_init(&t, QUOTE_MAX);
+	/* Past the maximum the text is cut short, which is fine for a quote. */
+	if (mime_render(m, &o, &t, &cause) != 0)
+		free(cause);
+	mime_free(&m);
+	body = t.data != NULL ? strstr(t.data, "\n\n") : NULL;
+	text = xstrdup(body != NULL ? body + 2 : "");
+	buf_free(&t);
+	return text;
+}
+
+/* A header of the original, decoded; NULL if it has none. */
+static char *
+orig_header(const char *raw, size_t len, const char *name)
+{
+	char *v = compose_header_get(raw, len, name), *d;
+
+	if (v == NULL)
+		return NULL;
+	d = compose_header_decode(v);
+	free(v);
+	return d;
+}
+
+/* Subject without leading prefixes such as "Re:" (or "Fwd:", "Fw:"). */
+static const char *
+strip_prefixes(const char *s, int forward)
+{
+	static const char *const re[] = { "re:", "aw:", NULL };
+	static const char *const fw[] = { "fwd:", "fw:", NULL };
+	const char *const *pre = forward ? fw : re;
+	size_t i, n;
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		for (i = 0; pre[i] != NULL; i++) {
+			n = strlen(pre[i]);
+			if (ascii_strncasecmp(s, pre[i], n) == 0) {
+				s += n;
+				again = 1;
+			}
+		}
+		/* "Re[2]:" */
+		if (!forward && ascii_strncasecmp(s, "re[", 3) == 0) {
+			const char *e = s + 3;
+
+			while (*e >= '0' && *e <= '9')
+				e++;
+			if (e[0] == ']' && e[1] == ':') {
+				s = e + 2;
+				again = 1;
+			}
+		}
+	}
+	return s;
+}
+
+/* The first "<...>" of a field, if it is a plausible message id. */
+static char *
+msgid_token(const char *v)
+{
+	const char *lt, *gt, *p;
+
+	if (v == NULL || (lt = strchr(v, '<')) == NULL ||
+	    (gt = strchr(lt, '>')) == NULL || gt - lt > 250)
+		return NULL;
+	for (p = lt + 1; p < gt; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '<')
+			return NULL;
+	}
+	return xstrndup(lt, (size_t)(gt - lt + 1));
+}
+
+struct addr_acc {
+	struct buf list;
+	char **seen;
+	size_t nseen;
+};
+
+/* Add the addresses of a raw list, skipping ones already seen. */
+static void
+acc_add(struct addr_acc *a, const char *rawlist)
+{
+	struct compose_addr *v;
+	size_t n, i, k;
+
+	compose_addr_parse(rawlist, &v, &n);
+	for (i = 0; i < n; i++) {
+		char *name = NULL, *f, *spec;
+
+		for (k = 0; k < a->nseen; k++) {
+			if (ascii_strcasecmp(a->seen[k], v[i].spec) == 0)
+				break;
+		}
+		if (k < a->nseen)
+			continue;
+		a->seen = xreallocarray(a->seen, a->nseen + 1, sizeof *a->seen);
+		a->seen[a->nseen++] = xstrdup(v[i].spec);
+		if (v[i].name != NULL)
+			name = compose_header_decode(v[i].name);
+		spec = text_visible_dup(v[i].spec);
+		f = compose_addr_format(name, spec);
+		if (a->list.len > 0)
+			buf_adds(&a->list, ", ");
+		buf_adds(&a->list, f);
+		free(f);
+		free(spec);
+		free(name);
+	}
+	compose_addr_free(v, n);
+}
+
+static void
+acc_init(struct addr_acc *a, const char *ours)
+{
+	memset(a, 0, sizeof *a);
+	buf_init(&a->list, COMPOSE_HEADER_MAX);
+	/* Our own address counts as seen: a reply never goes to us. */
+	if (ours != NULL) {
+		a->seen = xcalloc(1, sizeof *a->seen);
+		a->seen[a->nseen++] = xstrdup(ours);
+	}
+}
+
+static char *
+acc_done(struct addr_acc *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nseen; i++)
+		free(a->seen[i]);
+	free(a->seen);
+	if (a->list.len == 0) {
+		buf_free(&a->list);
+		return NULL;
+	}
+	return buf_steal(&a->list, NULL);
+}
+
+/* "Name" of an address, decoded; or its addr-spec. */
+static char *
+display_name(const char *rawfrom)
+{
+	struct compose_addr *v;
+	size_t n;
+	char *s;
+
+	compose_addr_parse(rawfrom, &v, &n);
+	if (n == 0)
+		s = xstrdup("someone");
+	else if (v[0].name != NULL)
+		s = compose_header_decode(v[0].name);
+	else
+		s = text_visible_dup(v[0].spec);
+	compose_addr_free(v, n);
+	return s;
+}
+
+void
+compose_reply(
+    struct compose *c, const char *raw, size_t len, const char *from, int all)
+{
+	char *ofrom = compose_header_get(raw, len, "From");
+	char *oreplyto = compose_header_get(raw, len, "Reply-To");
+	char *oto = compose_header_get(raw, len, "To");
+	char *occ = compose_header_get(raw, len, "Cc");
+	char *subject = orig_header(raw, len, "Subject");
+	char *date = orig_header(raw, len, "Date");
+	char *omsgid = compose_header_get(raw, len, "Message-ID");
+	char *msgid = msgid_token(omsgid);
+	char *refs = compose_header_get(raw, len, "References");
+	char *ours = from != NULL ? compose_addr_spec(from) : NULL;
+	char *fromspec = ofrom != NULL ? compose_addr_spec(ofrom) : NULL;
+	char *who, *text, *line, *p;
+	struct addr_acc to, cc;
+	struct buf b;
+	size_t nids = 0, i;
+
+	compose_new(c, from);
+	/* Our own message: the reply goes to where it went. */
+	acc_init(&to, ours);
+	if (ours != NULL && fromspec != NULL &&
+	    ascii_strcasecmp(ours, fromspec) == 0)
+		acc_add(&to, oto);
+	else
+		acc_add(&to, oreplyto != NULL ? oreplyto : ofrom);
+	if (all) {
+		acc_add(&to, oto);
+		/* Cc continues where To stopped: no address twice. */
+		cc = to;
+		cc.list.data = NULL;
+		buf_init(&cc.list, COMPOSE_HEADER_MAX);
+		acc_add(&cc, occ);
+		to.seen = NULL;
+		to.nseen = 0;
+		c->cc = acc_done(&cc);
+	}
+	c->to = acc_done(&to);
+	c->subject =
+	    xasprintf("Re: %s", strip_prefixes(subject ? subject : "", 0));
+
+	/* References: the original's (or its In-Reply-To), then its id. */
+	if (refs == NULL) {
+		char *irt = compose_header_get(raw, len, "In-Reply-To");
+
+		refs = msgid_token(irt);
+		free(irt);
+	}
+	buf_init(&b, 0);
+	if (refs != NULL) {
+		char **ids = NULL;
+
+		for (p = refs; (p = strchr(p, '<')) != NULL; p++) {
+			char *id = msgid_token(p);
+
+			if (id == NULL)
+				continue;
+			ids = xreallocarray(ids, nids + 1, sizeof *ids);
+			ids[nids++] = id;
+			if (nids > 1000)
+				break;
+		}
+		/* The first (the thread's root) and the most recent. */
+		for (i = 0; i < nids; i++) {
+			if (i == 0 || i + REFS_MAX > nids) {
+				if (b.len > 0)
+					buf_addc(&b, ' ');
+				buf_adds(&b, ids[i]);
+			}
+			free(ids[i]);
+		}
+		free(ids);
+	}
+	if (msgid != NULL) {
+		if (b.len > 0)
+			buf_addc(&b, ' ');
+		buf_adds(&b, msgid);
+		c->in_reply_to = xstrdup(msgid);
+	}
+	c->references = b.len > 0 ? buf_steal(&b, NULL) : NULL;
+	buf_free(&b);
+
+	/* The attribution line and the quoted text. */
+	who = display_name(ofrom);
+	text = original_text(raw, len);
+	buf_init(&b, 0);
+	if (date != NULL)
+		buf_printf(&b, "\nOn %s, %s wrote:\n", date, who);
+	else
+		buf_printf(&b, "\n%s wrote:\n", who);
+	for (line = text; *line != '\0';) {
+		size_t n = strcspn(line, "\n");
+
+		buf_adds(&b, line[0] == '>' || n == 0 ? ">" : "> ");
+		buf_add(&b, line, n);
+		buf_addc(&b, '\n');
+		line += n;
+		if (*line == '\n')
+			line++;
+	}
+	free(c->body);
+	c->body = buf_steal(&b, NULL);
+
+	free(who);
+	free(text);
+	free(ofrom);
+	free(oreplyto);
+	free(oto);
+	free(occ);
+	free(subject);
+	free(date);
+	free(msgid);
+	free(omsgid);
+	free(refs);
+	free(ours);
+	free(fromspec);
+}
+
+void
+compose_forward(struct compose *c, const char *raw, size_t len,
+    const char *from, int as_attachment)
+{
+	static const char *const fields[] = { "From", "Date", "Subject", "To",
+		"Cc" };
+	char *subject = orig_header(raw, len, "Subject"), *v, *text;
+	struct buf b;
+	size_t i;
+
+	compose_new(c, from);
+	c->subject =
+	    xasprintf("Fwd: %s", strip_prefixes(subject ? subject : "", 1));
+	free(subject);
+	if (as_attachment) {
+		c->fwd_raw = xmalloc(len + 1);
+		memcpy(c->fwd_raw, raw, len);
+		c->fwd_raw[len] = '\0';
+		c->fwd_len = len;
+		return;
+	}
+	buf_init(&b, 0);
+	buf_adds(&b, "\n---------- Forwarded message ----------\n");
+	for (i = 0; i < TERN_NELEM(fields); i++) {
+		if ((v = orig_header(raw, len, fields[i])) != NULL)
+			buf_printf(&b, "%s: %s\n", fields[i], v);
+		free(v);
+	}
+	buf_addc(&b, '\n');
+	text = original_text(raw, len);
+	buf_adds(&b, text);
+	free(text);
+	free(c->body);
+	c->body = buf_steal(&b, NULL);
+}
+
+void
+compose_draft_write(const struct compose *c, struct buf *out)
+{
+	size_t i;
+
+	buf_printf(out, "From: %s\n", c->from ? c->from : "");
+	buf_printf(out, "To: %s\n", c->to ? c->to : "");
+	buf_printf(out, "Cc: %s\n", c->cc ? c->cc : "");
+	buf_printf(out, "Bcc: %s\n", c->bcc ? c->bcc : "");
+	buf_printf(out, "Subject: %s\n", c->subject ? c->subject : "");
+	for (i = 0; i < c->nattach; i++)
+		buf_printf(out, "Attach: %s\n", c->attach[i]);
+	for (i = 0; i < c->nextra; i++)
+		buf_printf(out, "%s\n", c->extra[i]);
+	buf_addc(out, '\n');
+	buf_adds(out, c->body ? c->body : "");
+}
+
+static void
+set_field(char **field, const char *v)
+{
+	free(*field);
+	*field = *v != '\0' ? xstrdup(v) : NULL;
+}
+
+/* Apply one unfolded header line of a draft; -1 if it is not one. */
+static int
+draft_field(struct compose *c, const char *line, char **cause)
+{
+	const char *colon = strchr(line, ':'), *p, *v;
+	struct stat st;
+	char *path;
+
+	for (p = line; p < (colon ? colon : line); p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			break;
+	}
+	if (colon == NULL || colon == line || p != colon) {
+		char *vis = text_visible_dup(line);
+
+		set_cause(
+		    cause, "'%s' is not a header line (Name: value)", vis);
+		free(vis);
+		return -1;
+	}
+	v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+#define IS(n) \
+	((size_t)(colon - line) == strlen(n) && \
+	    ascii_strncasecmp(line, n, strlen(n)) == 0)
+	if (IS("From"))
+		set_field(&c->from, v);
+	else if (IS("To"))
+		set_field(&c->to, v);
+	else if (IS("Cc"))
+		set_field(&c->cc, v);
+	else if (IS("Bcc"))
+		set_field(&c->bcc, v);
+	else if (IS("Subject"))
+		set_field(&c->subject, v);
+	else if (IS("Attach")) {
+		if (*v == '\0')
+			return 0;
+		if (v[0] == '~' && v[1] == '/' && getenv("HOME") != NULL)
+			path = xasprintf("%s%s", getenv("HOME"), v + 1);
+		else
+			path = xstrdup(v);
+		if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+			set_cause(cause, "cannot attach %s: %s", path,
+			    strerror(errno));
+			free(path);
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			set_cause(cause, "cannot attach %s: not a file", path);
+			free(path);
+			return -1;
+		}
+		compose_attach_add(c, path);
+		free(path);
+	} else if (*v != '\0') {
+		c->extra =
+		    xreallocarray(c->extra, c->nextra + 1, sizeof *c->extra);
+		c->extra[c->nextra++] = xstrdup(line);
+	}
+#undef IS
+	return 0;
+}
+
+int
+compose_draft_parse(
+    struct compose *c, const char *text, size_t len, char **cause)
+{
+	struct compose n;
+	struct buf field;
+	size_t i = 0, start, e, j, k;
+	int ret = -1;
+
+	/* Fill a copy, so a draft with an error changes nothing. */
+	compose_init(&n);
+	buf_init(&field, COMPOSE_HEADER_MAX);
+	while (i < len) {
+		start = i;
+		while (i < len && text[i] != '\n')
+			i++;
+		e = i;
+		if (i < len)
+			i++;
+		if (e > start && text[e - 1] == '\r')
+			e--;
+		if (e == start)
+			break; /* the blank line */
+		if (text[start] == ' ' || text[start] == '\t') {
+			if (field.len == 0) {
+				set_cause(cause,
+				    "the draft starts with a "
+				    "continuation line");
+				goto out;
+			}
+			buf_addc(&field, ' ');
+			while (start < e &&
+			    (text[start] == ' ' || text[start] == '\t'))
+				start++;
+			buf_add(&field, text + start, e - start);
+			continue;
+		}
+		if (field.len > 0 && draft_field(&n, field.data, cause) != 0)
+			goto out;
+		buf_reset(&field);
+		if (buf_add(&field, text + start, e - start) != 0) {
+			set_cause(cause,
+			    "a header line of the draft is too "
+			    "long");
+			goto out;
+		}
+	}
+	if (field.len > 0 && draft_field(&n, field.data, cause) != 0)
+		goto out;
+	/* The body, with LF line ends. */
+	n.body = xmalloc(len - i + 1);
+	for (j = i, k = 0; j < len; j++) {
+		if (text[j] == '\r' && j + 1 < len && text[j + 1] == '\n')
+			continue;
+		n.body[k++] = text[j];
+	}
+	n.body[k] = '\0';
+	/* What the draft does not show stays as it was. */
+	n.in_reply_to = c->in_reply_to;
+	n.references = c->references;
+	n.fwd_raw = c->fwd_raw;
+	n.fwd_len = c->fwd_len;
+	c->in_reply_to = c->references = c->fwd_raw = NULL;
+	compose_clear(c);
+	*c = n;
+	compose_init(&n);
+	ret = 0;
+out:
+	compose_clear(&n);
+	buf_free(&field);
+	return ret;
+}
+
+const char *
+compose_editor(const char *rc_editor)
+{
+	const char *e;
+
+	if (rc_editor != NULL && *rc_editor != '\0')
+		return rc_editor;
+	if ((e = getenv("VISUAL")) != NULL && *e != '\0')
+		return e;
+	if ((e = getenv("EDITOR")) != NULL && *e != '\0')
+		return e;
+	return "vi";
+}
+
+/* Run editor on path; 0 when it exits 0. */
+static int
+run_editor(const char *editor, const char *path, char **cause)
+{
+	char *cmd = xasprintf("%s \"$1\"", editor);
+	struct sigaction ign, oint, oquit;
+	pid_t pid;
+	int status, ret = 0;
+
+	/*
+	 * While the editor runs, ^C and ^\ are its keys, not a reason for
+	 * tern to die and leave the draft behind (as system() does).
+	 */
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	/*
+	 * The editor setting is the user's own command line; the file name
+	 * travels as "$1", never inside the command text.
+	 */
+	if ((pid = fork()) < 0) {
+		ret = set_cause(cause, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		sigaction(SIGINT, &oint, NULL);
+		sigaction(SIGQUIT, &oquit, NULL);
+		execl("/bin/sh", "sh", "-c", cmd, "sh", path, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			ret = set_cause(cause, "waitpid: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		ret = set_cause(cause,
+		    "the editor (%s) failed (status %d); nothing was sent",
+		    editor, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+out:
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	free(cmd);
+	return ret;
+}
+
+/* Write the draft to a new private file; its malloc'd path, or NULL. */
+static char *
+draft_file(const struct compose *c, char **cause)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *path;
+	struct buf b;
+	int fd;
+
+	if (tmpdir == NULL || *tmpdir == '\0')
+		tmpdir = "/tmp";
+	path = xasprintf("%s/tern-draft-XXXXXX.eml", tmpdir);
+	if ((fd = mkstemps(path, 4)) < 0) {
+		set_cause(cause, "cannot create a draft in %s: %s", tmpdir,
+		    strerror(errno));
+		free(path);
+		return NULL;
+	}
+	buf_init(&b, 0);
+	compose_draft_write(c, &b);
+	if (write_all(fd, b.data, b.len) != 0 || close(fd) != 0) {
+		set_cause(cause, "cannot write %s: %s", path, strerror(errno));
+		unlink(path);
+		free(path);
+		path = NULL;
+	}
+	buf_free(&b);
+	return path;
+}
+
+char *
+compose_draft_keep(const struct compose *c, char **cause)
+{
+	return draft_file(c, cause);
+}
+
+int
+compose_edit(struct compose *c, const char *editor, char **cause)
+{
+	char *path;
+	struct buf b;
+	int ret = -1, keep = 0;
+
+	if ((path = draft_file(c, cause)) == NULL)
+		return -1;
+	buf_init(&b, COMPOSE_MESSAGE_MAX);
+	if (run_editor(editor, path, cause) != 0)
+		goto out;
+	buf_reset(&b);
+	if (read_file(path, COMPOSE_MESSAGE_MAX, &b, cause) != 0)
+		goto out;
+	if (b.len == 0) {
+		set_cause(cause, "the draft is empty; nothing was sent");
+		goto out;
+	}
+	if (compose_draft_parse(c, b.data, b.len, cause) != 0) {
+		/* Keep the user's work: say where it is. */
+		char *why = cause != NULL ? *cause : NULL;
+
+		if (cause != NULL) {
+			*cause = xasprintf("%s; the draft is kept in %s",
+			    why ? why : "bad draft", path);
+			free(why);
+		}
+		keep = 1;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (!keep)
+		unlink(path);
+	buf_free(&b);
+	free(path);
+	return ret;
+}

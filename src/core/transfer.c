@@ -1,0 +1,356 @@
+/*
+ * Moves and copies between accounts.
+ *
+ * The rule everywhere: a message is removed from where it was only once
+ * its new copy is durable. A store-only account (local, POP3) holds the
+ * exact bytes, so a move between two of them is a row changing folder.
+ * IMAP to store: the body is downloaded if needed, the copy committed,
+ * and only then is the server copy flagged \Deleted and that UID alone
+ * queued for expunge. Store to IMAP: an APPEND is queued, and the store
+ * copy is deleted by the driver once the server accepted the message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/core.h"
+#include "tern/util.h"
+
+static int
+is_imap(const struct folder_ref *r)
+{
+	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
+}
+
+static int
+queue(struct store *s, int64_t account_id, const char *op, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, const char *arg, char **cause)
+{
+	struct store_pending p;
+
+	memset(&p, 0, sizeof p);
+	p.account_id = account_id;
+	p.op = (char *)op;
+	p.folder = (char *)folder;
+	p.uidvalidity = uidvalidity;
+	p.uid = uid;
+	p.arg = (char *)arg;
+	return store_pending_add(s, &p, cause);
+}
+
+/* Insert a copy of m (raw bytes in raw) into folder_id; id in *new_id. */
+static int
+copy_row(struct store *s, const struct store_msg *m, const struct buf *raw,
+    int64_t folder_id, char **cause)
+{
+	struct store_msg c = *m;
+
+	c.id = 0;
+	c.folder_id = folder_id;
+	c.uid = 0; /* the store's own number */
+	c.uidvalidity = 0;
+	c.modseq = 0;
+	c.flags &= STORE_F_ALL;
+	c.pop3_uidl = NULL;
+	c.fetched_at = 0;
+	return store_msg_insert(s, &c, raw->data, raw->len, cause);
+}
+
+/* One message from an IMAP folder to a store-only folder. */
+static int
+imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
+    struct store_msg *m, int64_t target, const char *target_spec, int keep,
+    int *queued, char **cause)
+{
+	const struct driver_ops *d = core_driver(RC_PROTO_IMAP);
+	struct buf raw;
+	char *fcause = NULL;
+	int found, ret = -1;
+
+	buf_init(&raw, 0);
+	if ((found = store_msg_raw(s, m->id, &raw, cause)) < 0)
+		goto out;
+	if (found == 0 && d != NULL && d->fetch != NULL) {
+		/* Outside our transaction: the driver commits what it got. */
+		if (d->fetch(t, from->account, m->id, &fcause) == 0 &&
+		    (found = store_msg_raw(s, m->id, &raw, cause)) < 0)
+			goto out;
+		free(fcause);
+	}
+	if (store_begin(s, cause) != 0)
+		goto out;
+	if (found == 0) {
+		/* Offline: the whole transfer waits for the next sync. */
+		if (queue(s, from->account_id,
+		        keep ? "tolocal-copy" : "tolocal", from->folder,
+		        m->uidvalidity, m->uid, target_spec, cause) != 0)
+			goto fail;
+		(*queued)++;
+	} else {
+		if (copy_row(s, m, &raw, target, cause) != 0)
+			goto fail;
+		/*
+		 * The copy commits with the queued removal; the server acts
+		 * on it only at replay, long after the copy is durable.
+		 */
+		if (!keep &&
+		    (queue(s, from->account_id, "flags", from->folder,
+		         m->uidvalidity, m->uid, "+T", cause) != 0 ||
+		        queue(s, from->account_id, "expunge", from->folder,
+		            m->uidvalidity, m->uid, NULL, cause) != 0 ||
+		        store_msg_delete(s, m->id, cause) != 0))
+			goto fail;
+	}
+	ret = store_commit(s, cause);
+	goto out;
+fail:
+	store_rollback(s);
+out:
+	buf_free(&raw);
+	return ret;
+}
+
+/* Is an "append-move" of message row idarg queued? 1, 0, or -1. */
+static int
+queued_move(
+    struct store *s, int64_t account_id, const char *idarg, char **cause)
+{
+	struct store_pending *v;
+	size_t n, i;
+	int found = 0;
+
+	if (store_pending_list(s, account_id, &v, &n, cause) != 0)
+		return -1;
+	for (i = 0; i < n && !found; i++) {
+		found = strcmp(v[i].op, "append-move") == 0 &&
+		    v[i].arg != NULL && strcmp(v[i].arg, idarg) == 0;
+	}
+	store_pending_list_free(v, n);
+	return found;
+}
+
+int
+core_transfer(struct tern *t, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, const struct folder_ref *to, int keep,
+    char **note, char **cause)
+{
+	struct store *s;
+	struct store_msg m;
+	struct buf raw;
+	char *target_spec = NULL, *idarg;
+	int64_t target = 0;
+	size_t i;
+	int found, queued = 0, ret = -1, in_tx = 0;
+
+	if (note != NULL)
+		*note = NULL;
+	if (from->folder == NULL || to->folder == NULL)
+		return set_cause(cause, "name folders as ACCOUNT/FOLDER");
+	if (from->folder_id == 0)
+		return set_cause(cause, "no folder '%s' in account %s",
+		    from->folder, from->account_name);
+	if (from->account_id == to->account_id) {
+		if (keep)
+			return set_cause(cause,
+			    "copying within one account is not supported; "
+			    "use mv");
+		return core_move(t, from, uids, n, to->folder, cause);
+	}
+	if (is_imap(from) && is_imap(to))
+		return set_cause(cause,
+		    "moving between two IMAP accounts is not supported; "
+		    "move to a local folder first");
+	if (core_folder_name_check(to->folder, cause) != 0 ||
+	    (s = tern_store(t, cause)) == NULL)
+		return -1;
+	if (!is_imap(to) &&
+	    (target = store_folder(s, to->account_id, to->folder, 1, cause)) <
+	        0)
+		return -1;
+	target_spec = xasprintf("%s/%s", to->account_name, to->folder);
+	buf_init(&raw, 0);
+	/* Check every UID first, so a typo changes nothing. */
+	for (i = 0; i < n; i++) {
+		if ((found = store_msg_get(
+		         s, from->folder_id, uids[i], &m, cause)) < 0)
+			goto out;
+		store_msg_clear(&m);
+		if (found == 0) {
+			set_cause(cause, "no message %u in %s/%s", uids[i],
+			    from->account_name, from->folder);
+			goto out;
+		}
+	}
+	if (is_imap(from)) {
+		/* One message at a time: each may need the network. */
+		for (i = 0; i < n; i++) {
+			if ((found = store_msg_get(s, from->folder_id, uids[i],
+			         &m, cause)) <= 0) {
+				if (found == 0)
+					set_cause(cause, "message %u vanished",
+					    uids[i]);
+				goto out;
+			}
+			found = imap_to_store(t, s, from, &m, target,
+			    target_spec, keep, &queued, cause);
+			store_msg_clear(&m);
+			if (found != 0)
+				goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (store_begin(s, cause) != 0)
+		goto out;
+	in_tx = 1;
+	/* A new IMAP folder is made on the server before anything goes in. */
+	if (is_imap(to) && to->folder_id == 0 &&
+	    core_folder_create(t, to, cause) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (store_msg_get(s, from->folder_id, uids[i], &m, cause) != 1)
+			goto out;
+		if (is_imap(to)) {
+			/* The driver deletes the source once appended. */
+			idarg = xasprintf("%lld", (long long)m.id);
+			found = keep
+			    ? 0
+			    : queued_move(s, to->account_id, idarg, cause);
+			if (found != 0) {
+				if (found > 0)
+					found = set_cause(cause,
+					    "message %u is already queued to "
+					    "move to %s",
+					    m.uid, to->account_name);
+				free(idarg);
+				store_msg_clear(&m);
+				goto out;
+			}
+			found = queue(s, to->account_id,
+			    keep ? "append" : "append-move", to->folder, 0, 0,
+			    idarg, cause);
+			free(idarg);
+			queued++;
+		} else if (keep) {
+			buf_reset(&raw);
+			found = store_msg_raw(s, m.id, &raw, cause);
+			if (found == 0)
+				found = set_cause(cause,
+				    "message %u has no stored body", m.uid);
+			else if (found > 0)
+				found = copy_row(s, &m, &raw, target, cause);
+		} else
+			found = store_msg_move(s, m.id, target, cause);
+		store_msg_clear(&m);
+		if (found != 0)
+			goto out;
+	}
+	ret = store_commit(s, cause);
+	in_tx = 0;
+out:
+	if (in_tx && ret != 0)
+		store_rollback(s);
+	if (ret == 0 && queued > 0 && note != NULL)
+		*note = xasprintf("%d message%s queued for %s at the next sync",
+		    queued, queued == 1 ? "" : "s", target_spec);
+	buf_free(&raw);
+	free(target_spec);
+	return ret;
+}
+
+/*
+ * Finish one queued "tolocal" op: 2 done (the op is gone with it), 0
+ * nothing left to do (delete the op), 1 keep it (offline), -1 error.
+ */
+static int
+replay_tolocal(struct tern *t, struct store *s, struct rc_account *a,
+    int64_t account_id, const struct store_pending *p, char **cause)
+{
+	const struct driver_ops *d = core_driver(a->protocol);
+	struct folder_ref from, to;
+	struct store_msg m;
+	char *fcause = NULL;
+	int found, ret = -1;
+
+	memset(&from, 0, sizeof from);
+	memset(&to, 0, sizeof to);
+	from.account = a;
+	from.account_name = a->name;
+	from.account_id = account_id;
+	from.folder = xstrdup(p->folder ? p->folder : "");
+	if ((from.folder_id =
+	            store_folder(s, account_id, from.folder, 0, cause)) < 0)
+		goto out;
+	found = from.folder_id == 0
+	    ? 0
+	    : store_msg_get(s, from.folder_id, p->uid, &m, cause);
+	if (found < 0)
+		goto out;
+	/* Gone, or the folder was recreated: nothing left to move. */
+	if (found == 0 ||
+	    (p->uidvalidity != 0 && m.uidvalidity != p->uidvalidity)) {
+		if (found)
+			store_msg_clear(&m);
+		ret = 0;
+		goto out;
+	}
+	if (!m.has_body &&
+	    (d == NULL || d->fetch == NULL ||
+	        d->fetch(t, a, m.id, &fcause) != 0)) {
+		free(fcause);
+		store_msg_clear(&m);
+		ret = 1;
+		goto out;
+	}
+	store_msg_clear(&m);
+	if (p->arg == NULL || folder_ref_parse(t, p->arg, &to, cause) != 0)
+		goto out;
+	/* The copy and the end of the op commit together. */
+	if (store_begin(s, cause) != 0)
+		goto out;
+	if (core_transfer(t, &from, &p->uid, 1, &to,
+	        strcmp(p->op, "tolocal-copy") == 0, NULL, cause) != 0 ||
+	    store_pending_delete(s, p->id, cause) != 0) {
+		store_rollback(s);
+		goto out;
+	}
+	ret = store_commit(s, cause) == 0 ? 2 : -1;
+out:
+	folder_ref_clear(&from);
+	folder_ref_clear(&to);
+	return ret;
+}
+
+int
+core_transfer_replay(struct tern *t, struct rc_account *a, char **cause)
+{
+	struct store_pending *v = NULL;
+	struct store *s;
+	int64_t account_id;
+	size_t n = 0, i;
+	int ret = -1, rc;
+
+	if ((s = tern_store(t, cause)) == NULL)
+		return -1;
+	account_id =
+	    store_account(s, a->name, rc_protocol_name(a->protocol), cause);
+	if (account_id < 0 ||
+	    store_pending_list(s, account_id, &v, &n, cause) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].op, "tolocal") != 0 &&
+		    strcmp(v[i].op, "tolocal-copy") != 0)
+			continue;
+		rc = replay_tolocal(t, s, a, account_id, &v[i], cause);
+		if (rc < 0)
+			goto out;
+		if (rc == 1)
+			break; /* offline: the rest waits too */
+		if (rc == 0 && store_pending_delete(s, v[i].id, cause) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	store_pending_list_free(v, n);
+	return ret;
+}

@@ -1,0 +1,507 @@
+/*
+ * Rendering a message to the text the pager and `tern cat` show.
+ *
+ * The tree is walked in order (recursion bounded by the tree's depth):
+ * containers show their children, alternatives the chosen one, text parts
+ * their decoded text (format=flowed reflowed), HTML parts the built-in
+ * conversion or the user's filter, forwarded messages their own headers
+ * and body, and every other part one attachment line. Everything is
+ * collected as UTF-8 and made visible (control characters, bidi
+ * overrides) in one last pass, so nothing raw can slip through a path
+ * that forgot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mime-private.h"
+
+#define FILTER_MAX_OUTPUT (16 * 1024 * 1024)
+#define FILTER_TIMEOUT_MS 20000
+
+struct render {
+	struct mime_msg *m;
+	const struct mime_render_opts *o;
+	unsigned width;
+	struct buf txt;
+};
+
+static void
+ensure_blank(struct buf *b)
+{
+	if (b->len == 0)
+		return;
+	if (b->data[b->len - 1] != '\n')
+		(void)buf_addc(b, '\n');
+	if (b->len < 2 || b->data[b->len - 2] != '\n')
+		(void)buf_addc(b, '\n');
+}
+
+static void
+ensure_newline(struct buf *b)
+{
+	if (b->len > 0 && b->data[b->len - 1] != '\n')
+		(void)buf_addc(b, '\n');
+}
+
+/* CRLF to LF, in place. */
+static void
+crlf(struct buf *b)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < b->len; i++) {
+		if (b->data[i] == '\r' && i + 1 < b->len &&
+		    b->data[i + 1] == '\n')
+			continue;
+		b->data[o++] = b->data[i];
+	}
+	b->len = o;
+	if (b->data != NULL)
+		b->data[o] = '\0';
+}
+
+static void
+human_size(size_t n, char *out, size_t len)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < TERN_NELEM(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%zu B", n);
+	else
+		snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
+/* The header fields of an entity, as the pager shows them. */
+static void
+render_headers(struct render *r, size_t off, size_t len)
+{
+	static const char *const shown[] = { "date", "from", "to", "cc",
+		"subject" };
+	static const char *const names[] = { "Date", "From", "To", "Cc",
+		"Subject" };
+	struct mime_header h;
+	size_t i;
+
+	mime_header_parse(r->m->raw + off, len, &h);
+	if (r->o != NULL && r->o->full_headers) {
+		for (i = 0; i < h.n; i++) {
+			size_t vl;
+			char *v = mime_field_unfold(&h.v[i], &vl);
+			char *d = mime_decode_header(v, vl);
+
+			mime_utf8_sanitize(
+			    &r->txt, h.v[i].name, h.v[i].namelen);
+			(void)buf_adds(&r->txt, ": ");
+			(void)buf_adds(&r->txt, d);
+			(void)buf_addc(&r->txt, '\n');
+			free(d);
+			free(v);
+		}
+	} else {
+		for (i = 0; i < TERN_NELEM(shown); i++) {
+			size_t vl;
+			char *v = mime_header_get(&h, shown[i], &vl);
+
+			if (v == NULL)
+				continue;
+			(void)buf_printf(&r->txt, "%s: ", names[i]);
+			if (i >= 1 && i <= 3) {
+				struct buf a;
+
+				buf_init(&a, 0);
+				mime_address_list(v, vl, &a);
+				(void)buf_add(
+				    &r->txt, a.data ? a.data : "", a.len);
+				buf_free(&a);
+			} else {
+				char *d = mime_decode_header(v, vl);
+
+				(void)buf_adds(&r->txt, d);
+				free(d);
+			}
+			(void)buf_addc(&r->txt, '\n');
+			free(v);
+		}
+	}
+	mime_header_free(&h);
+}
+
+/*
+ * format=flowed (RFC 3676): lines ending in a space continue; quote depth
+ * by leading '>', space-stuffing removed, "-- " stays a line. Paragraphs
+ * are wrapped at the width with their quote prefix.
+ */
+void
+mime_flowed(
+    const char *s, size_t len, int delsp, unsigned width, struct buf *out)
+{
+	struct buf para;
+	size_t i = 0;
+	int pdepth = -1, joined = 0;
+
+	buf_init(&para, 0);
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - s) : len, j = i, ce;
+		size_t next = nl ? e + 1 : len;
+		int depth = 0, flowed;
+
+		while (j < e && s[j] == '>') {
+			depth++;
+			j++;
+		}
+		if (j < e && s[j] == ' ')
+			j++; /* space-stuffing (or the space after quotes) */
+		ce = e;
+		flowed = ce > j && s[ce - 1] == ' ' &&
+		    !(ce - j == 3 && memcmp(s + j, "-- ", 3) == 0);
+		if (pdepth >= 0 && depth != pdepth) {
+			/* A quote change ends the paragraph. */
+			char pfx[80];
+			size_t pl = 0;
+			int k;
+
+			for (k = 0; k < pdepth && pl < sizeof pfx - 2; k++)
+				pfx[pl++] = '>';
+			if (pdepth > 0)
+				pfx[pl++] = ' ';
+			mime_wrap(out, para.data ? para.data : "", para.len,
+			    width, pfx, pl);
+			if (para.len == 0)
+				(void)buf_add(out, pfx, pl),
+				    (void)buf_addc(out, '\n');
+			buf_reset(&para);
+			pdepth = -1;
+			joined = 0;
+		}
+		if (flowed && delsp)
+			ce--;
+		(void)buf_add(&para, s + j, ce - j);
+		pdepth = depth;
+		joined++;
+		if (!flowed || next >= len) {
+			char pfx[80];
+			size_t pl = 0;
+			int k;
+
+			for (k = 0; k < depth && pl < sizeof pfx - 2; k++)
+				pfx[pl++] = '>';
+			if (depth > 0)
+				pfx[pl++] = ' ';
+			if (para.len == 0) {
+				/* An empty line stays. */
+				while (pl > 0 && pfx[pl - 1] == ' ')
+					pl--;
+				(void)buf_add(out, pfx, pl);
+				(void)buf_addc(out, '\n');
+			} else if (joined == 1 || width == 0)
+				(void)buf_add(out, pfx, pl),
+				    (void)buf_add(out, para.data, para.len),
+				    (void)buf_addc(out, '\n');
+			else
+				mime_wrap(
+				    out, para.data, para.len, width, pfx, pl);
+			buf_reset(&para);
+			pdepth = -1;
+			joined = 0;
+		}
+		i = next;
+	}
+	buf_free(&para);
+}
+
+/*
+ * Run the user's HTML filter: HTML on its stdin, text from its stdout,
+ * both through one poll() loop so neither side can deadlock the other,
+ * with an output cap and a time limit.
+ */
+static int
+html_filter(const char *cmd, const char *html, size_t len, struct buf *out)
+{
+	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, status, rc = -1;
+	pid_t pid;
+	size_t sent = 0;
+	uint64_t start = now_ms();
+	struct buf got;
+	struct sigaction ign, old;
+
+	/* A filter that exits early must not kill us with SIGPIPE. */
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old);
+	buf_init(&got, FILTER_MAX_OUTPUT);
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0)
+		goto out;
+	pid = fork();
+	if (pid < 0)
+		goto out;
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(in[0], 0);
+		dup2(o[1], 1);
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	in[0] = o[1] = -1;
+	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+	if (len == 0) {
+		close(in[1]);
+		in[1] = -1;
+	}
+	for (;;) {
+		struct pollfd p[2];
+		int np = 0, r;
+		uint64_t el = now_ms() - start;
+
+		if (el >= FILTER_TIMEOUT_MS) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		p[np].fd = o[0];
+		p[np].events = POLLIN;
+		np++;
+		if (in[1] >= 0) {
+			p[np].fd = in[1];
+			p[np].events = POLLOUT;
+			np++;
+		}
+		r = poll(p, (nfds_t)np, (int)(FILTER_TIMEOUT_MS - el));
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		if (np > 1 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t n = write(in[1], html + sent, len - sent);
+
+			if (n > 0)
+				sent += (size_t)n;
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) ||
+			    sent == len) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			char tmp[65536];
+			ssize_t n = read(o[0], tmp, sizeof tmp);
+
+			if (n == 0)
+				break;
+			if (n < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				break;
+			}
+			if (buf_add(&got, tmp, (size_t)n) != 0) {
+				kill(pid, SIGKILL);
+				break;
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		mime_utf8_sanitize(out, got.data ? got.data : "", got.len);
+		rc = 0;
+	}
+out:
+	if (in[0] >= 0)
+		close(in[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (o[0] >= 0)
+		close(o[0]);
+	if (o[1] >= 0)
+		close(o[1]);
+	buf_free(&got);
+	sigaction(SIGPIPE, &old, NULL);
+	return rc;
+}
+
+static void
+attachment_line(struct render *r, int pi)
+{
+	const struct mime_attachment *v;
+	size_t n = mime_attachments(r->m, &v), i, size = 0;
+	struct part *p = &r->m->parts[pi];
+	char hs[32];
+
+	for (i = 0; i < n; i++) {
+		if (v[i].part == (size_t)pi)
+			size = v[i].size;
+	}
+	human_size(size, hs, sizeof hs);
+	ensure_newline(&r->txt);
+	(void)buf_printf(&r->txt, "[-- Attachment %s: %s (%s, %s) --]\n",
+	    p->section, p->filename ? p->filename : "(no name)", p->type, hs);
+}
+
+/* Decoded, converted, CRLF-normalised text of a range of a part. */
+static void
+part_text(struct render *r, int pi, size_t off, size_t len, struct buf *t)
+{
+	struct part *p = &r->m->parts[pi];
+	struct buf raw;
+
+	buf_init(&raw, 0);
+	switch (p->enc) {
+	case ENC_BASE64:
+		mime_decode_base64(r->m->raw + off, len, &raw);
+		break;
+	case ENC_QP:
+		mime_decode_qp(r->m->raw + off, len, &raw, 0);
+		break;
+	default:
+		(void)buf_add(&raw, r->m->raw + off, len);
+		break;
+	}
+	mime_charset_convert(p->charset, raw.data ? raw.data : "", raw.len, t);
+	buf_free(&raw);
+	crlf(t);
+}
+
+static void
+render_text_range(struct render *r, int pi, size_t off, size_t len)
+{
+	struct part *p = &r->m->parts[pi];
+	const char *fmt = mime_param_get(&p->ct, "format");
+	const char *delsp = mime_param_get(&p->ct, "delsp");
+	struct buf t;
+
+	buf_init(&t, 0);
+	part_text(r, pi, off, len, &t);
+	if (fmt != NULL && ascii_strcasecmp(fmt, "flowed") == 0)
+		mime_flowed(t.data ? t.data : "", t.len,
+		    delsp != NULL && ascii_strcasecmp(delsp, "yes") == 0,
+		    r->width, &r->txt);
+	else
+		(void)buf_add(&r->txt, t.data ? t.data : "", t.len);
+	ensure_newline(&r->txt);
+	buf_free(&t);
+}
+
+static void
+render_part(struct render *r, int pi)
+{
+	struct part *p = &r->m->parts[pi];
+	int c;
+
+	switch (p->role) {
+	case ROLE_HIDDEN:
+		return;
+	case ROLE_CONTAINER:
+		for (c = p->first_child; c >= 0; c = r->m->parts[c].next)
+			render_part(r, c);
+		return;
+	case ROLE_ATTACHMENT:
+		attachment_line(r, pi);
+		return;
+	case ROLE_MESSAGE:
+		ensure_blank(&r->txt);
+		(void)buf_printf(
+		    &r->txt, "[-- Forwarded message %s --]\n", p->section);
+		if ((c = p->first_child) >= 0) {
+			render_headers(
+			    r, r->m->parts[c].hdr_off, r->m->parts[c].hdr_len);
+			(void)buf_addc(&r->txt, '\n');
+			render_part(r, c);
+		}
+		ensure_newline(&r->txt);
+		(void)buf_printf(&r->txt,
+		    "[-- End of forwarded message %s --]\n", p->section);
+		return;
+	case ROLE_TEXT: {
+		size_t off = p->body_off, end = p->body_off + p->body_len;
+
+		ensure_blank(&r->txt);
+		/* Text around uuencoded blocks; the blocks as attachments. */
+		for (c = p->first_child; c >= 0; c = r->m->parts[c].next) {
+			struct part *u = &r->m->parts[c];
+
+			if (!u->uu)
+				continue;
+			if (u->body_off > off)
+				render_text_range(
+				    r, pi, off, u->body_off - off);
+			attachment_line(r, c);
+			off = u->body_off + u->body_len;
+		}
+		if (end > off)
+			render_text_range(r, pi, off, end - off);
+		return;
+	}
+	case ROLE_HTML: {
+		struct buf t;
+		const char *f = r->o ? r->o->html_filter : NULL;
+
+		ensure_blank(&r->txt);
+		buf_init(&t, 0);
+		part_text(r, pi, p->body_off, p->body_len, &t);
+		if (f == NULL || *f == '\0' ||
+		    html_filter(f, t.data ? t.data : "", t.len, &r->txt) != 0) {
+			if (f != NULL && *f != '\0')
+				(void)buf_adds(&r->txt,
+				    "[-- html_filter failed; built-in "
+				    "conversion --]\n");
+			mime_html_to_text(
+			    t.data ? t.data : "", t.len, r->width, &r->txt);
+		}
+		ensure_newline(&r->txt);
+		buf_free(&t);
+		return;
+	}
+	}
+}
+
+int
+mime_render(struct mime_msg *m, const struct mime_render_opts *o,
+    struct buf *out, char **cause)
+{
+	struct render r;
+	struct buf vis;
+	int rc = 0;
+
+	r.m = m;
+	r.o = o;
+	r.width = o != NULL && o->width > 0 ? o->width : 72;
+	buf_init(&r.txt, 0);
+	if (m->n > 0) {
+		render_headers(&r, m->parts[0].hdr_off, m->parts[0].hdr_len);
+		(void)buf_addc(&r.txt, '\n');
+		render_part(&r, 0);
+	}
+	if (m->truncated) {
+		ensure_blank(&r.txt);
+		(void)buf_printf(&r.txt,
+		    "[-- Some parts are not shown: more than %d parts or "
+		    "nesting deeper than %d --]\n",
+		    MIME_MAX_PARTS, MIME_MAX_DEPTH);
+	}
+	buf_init(&vis, 0);
+	text_visible(&vis, r.txt.data ? r.txt.data : "", r.txt.len, 1);
+	if (buf_add(out, vis.data ? vis.data : "", vis.len) != 0)
+		rc = set_cause(cause, "the message is too large to show");
+	buf_free(&vis);
+	buf_free(&r.txt);
+	return rc;
+}

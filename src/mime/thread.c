@@ -1,0 +1,477 @@
+/*
+ * Threading: Jamie Zawinski's algorithm (https://www.jwz.org/doc/threading.html)
+ * made linear where the original is not.
+ *
+ * 1. A container per message id (messages, and ids only referenced).
+ * 2. References link ancestor to descendant; the last reference (or
+ *    In-Reply-To) is the message's parent.
+ * 3. Loops (forged or broken References) are not checked link by link,
+ *    which costs the depth of the tree each time; the parent pointers form
+ *    a functional graph, and one walk over it cuts every cycle.
+ * 4. Empty containers are dropped, their children promoted; an empty root
+ *    with several children stays as the thread's missing root.
+ * 5. Roots whose subject is a reply ("Re: x") join a root with subject x.
+ * 6. Siblings are ordered by date, threads by the date of their root.
+ *
+ * Everything is hashing and one sort: O(n log n) in messages + references.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime-private.h"
+
+struct cont {
+	const char *id;
+	size_t idlen;
+	long msg; /* index into the input, -1 if empty */
+	long parent;
+	long eparent; /* after empty containers are dropped */
+	int64_t date;
+	int state;
+	int deleted;
+	long eff; /* children after promotion */
+	long child, next; /* first child, next sibling (before pruning) */
+};
+
+struct ht {
+	long *slot; /* container index + 1, 0 empty */
+	size_t mask;
+};
+
+static uint64_t
+hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+struct tctx {
+	struct cont *c;
+	size_t nc, capc;
+	struct ht ids;
+	size_t nids; /* containers in ids */
+};
+
+static long
+cont_new(struct tctx *t, const char *id, size_t idlen)
+{
+	struct cont *c;
+
+	if (t->nc == t->capc) {
+		t->capc = t->capc ? t->capc * 2 : 64;
+		t->c = xreallocarray(t->c, t->capc, sizeof *t->c);
+	}
+	c = &t->c[t->nc];
+	memset(c, 0, sizeof *c);
+	c->id = id;
+	c->idlen = idlen;
+	c->msg = -1;
+	c->parent = c->eparent = c->child = c->next = -1;
+	return (long)t->nc++;
+}
+
+/* Double the id table; every container with an id goes back in. */
+static void
+rehash(struct tctx *t)
+{
+	size_t size = (t->ids.mask + 1) * 2, i;
+
+	free(t->ids.slot);
+	t->ids.slot = xcalloc(size, sizeof *t->ids.slot);
+	t->ids.mask = size - 1;
+	for (i = 0; i < t->nc; i++) {
+		size_t h;
+
+		if (t->c[i].id == NULL)
+			continue;
+		h = (size_t)hash(t->c[i].id, t->c[i].idlen) & t->ids.mask;
+		while (t->ids.slot[h] != 0)
+			h = (h + 1) & t->ids.mask;
+		t->ids.slot[h] = (long)i + 1;
+	}
+}
+
+/* The container for id, made if needed. */
+static long
+cont_get(struct tctx *t, const char *id, size_t idlen)
+{
+	size_t i = (size_t)hash(id, idlen) & t->ids.mask;
+	long c;
+
+	for (;;) {
+		long s = t->ids.slot[i];
+
+		if (s == 0)
+			break;
+		c = s - 1;
+		if (t->c[c].idlen == idlen &&
+		    memcmp(t->c[c].id, id, idlen) == 0)
+			return c;
+		i = (i + 1) & t->ids.mask;
+	}
+	c = cont_new(t, id, idlen);
+	t->ids.slot[i] = c + 1;
+	if (++t->nids * 2 > t->ids.mask)
+		rehash(t);
+	return c;
+}
+
+static int
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n > 0 && is_ws(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_ws((*s)[*n - 1]))
+		(*n)--;
+}
+
+/* "Re: Re[2]: Fwd: x" -> "x"; *reply says whether a prefix was there. */
+static const char *
+base_subject(const char *s, size_t *len, int *reply)
+{
+	static const char *const pfx[] = { "re", "fwd", "fw", "aw", "sv",
+		"antw", "vs", "tr", "wg", "r" };
+	size_t n = s ? strlen(s) : 0, k;
+	int again = 1;
+
+	*reply = 0;
+	if (s == NULL) {
+		*len = 0;
+		return "";
+	}
+	while (again) {
+		again = 0;
+		trim(&s, &n);
+		for (k = 0; k < TERN_NELEM(pfx); k++) {
+			size_t pl = strlen(pfx[k]), j = pl;
+
+			if (n <= pl || ascii_strncasecmp(s, pfx[k], pl) != 0)
+				continue;
+			if (s[j] == '[') {
+				while (j < n && s[j] != ']')
+					j++;
+				j++;
+			}
+			if (j < n && s[j] == ':') {
+				s += j + 1;
+				n -= j + 1;
+				*reply = 1;
+				again = 1;
+				break;
+			}
+		}
+	}
+	*len = n;
+	return s;
+}
+
+struct sortent {
+	long parent;
+	int64_t date;
+	long c;
+};
+
+static int
+sortent_cmp(const void *a, const void *b)
+{
+	const struct sortent *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->c < y->c ? -1 : x->c > y->c;
+}
+
+void
+mime_thread(struct mime_thread_msg *v, size_t n)
+{
+	struct tctx t;
+	size_t i, tokens = 0, hsize = 16, nroots = 0;
+	long *stack = NULL, *post = NULL, *first = NULL, *count = NULL, *own;
+	size_t sp, np, order = 0;
+	struct sortent *se = NULL;
+
+	memset(&t, 0, sizeof t);
+	for (i = 0; i < n; i++) {
+		v[i].parent = -1;
+		v[i].depth = 0;
+		v[i].order = 0;
+	}
+	/* Most ids are the messages' own; the table grows if need be. */
+	tokens = 2 * n;
+	while (hsize < tokens * 2)
+		hsize *= 2;
+	t.ids.slot = xcalloc(hsize, sizeof *t.ids.slot);
+	t.ids.mask = hsize - 1;
+
+	/* 1. Containers for messages. */
+	own = xcalloc(n ? n : 1, sizeof *own);
+	for (i = 0; i < n; i++) {
+		const char *id = v[i].message_id;
+		size_t il = id ? strlen(id) : 0;
+		long c;
+
+		trim(&id, &il);
+		c = il > 0 ? cont_get(&t, id, il) : -1;
+		if (c < 0 || t.c[c].msg >= 0)
+			c = cont_new(&t, NULL, 0); /* none, or a duplicate */
+		t.c[c].msg = (long)i;
+		t.c[c].date = v[i].date;
+		own[i] = c;
+	}
+	/* 2. Links from References and In-Reply-To. */
+	for (i = 0; i < n; i++) {
+		const char *r = v[i].refs, *irt = v[i].in_reply_to;
+		size_t il = irt ? strlen(irt) : 0;
+		long prev = -1, c;
+
+		while (r != NULL && *r != '\0') {
+			const char *s;
+
+			while (is_ws(*r))
+				r++;
+			s = r;
+			while (*r != '\0' && !is_ws(*r))
+				r++;
+			if (r == s)
+				break;
+			c = cont_get(&t, s, (size_t)(r - s));
+			if (prev >= 0 && prev != c && t.c[c].parent < 0)
+				t.c[c].parent = prev;
+			prev = c;
+		}
+		trim(&irt, &il);
+		if (il > 0) {
+			c = cont_get(&t, irt, il);
+			if (c != prev && prev >= 0 && t.c[c].parent < 0)
+				t.c[c].parent = prev;
+			prev = c;
+		}
+		/* The last reference is the parent, whatever was guessed. */
+		if (prev >= 0 && prev != own[i])
+			t.c[own[i]].parent = prev;
+	}
+	free(own);
+
+	/* 3. Cut cycles: walk up from each container once. */
+	stack = xreallocarray(NULL, t.nc + 1, sizeof *stack);
+	for (i = 0; i < t.nc; i++) {
+		long c = (long)i;
+
+		sp = 0;
+		while (c >= 0 && t.c[c].state == 0) {
+			t.c[c].state = 1;
+			stack[sp++] = c;
+			c = t.c[c].parent;
+		}
+		if (c >= 0 && t.c[c].state == 1) {
+			/* The path came back to itself: cut the last link. */
+			t.c[stack[sp - 1]].parent = -1;
+		}
+		while (sp > 0)
+			t.c[stack[--sp]].state = 2;
+	}
+
+	/* Child lists. */
+	for (i = t.nc; i-- > 0;) {
+		long p = t.c[i].parent;
+
+		if (p >= 0) {
+			t.c[i].next = t.c[p].child;
+			t.c[p].child = (long)i;
+		}
+	}
+
+	/* 4. Post-order: which empty containers go. */
+	post = xreallocarray(NULL, t.nc + 1, sizeof *post);
+	np = 0;
+	for (i = 0; i < t.nc; i++) {
+		long c;
+
+		if (t.c[i].parent >= 0)
+			continue;
+		sp = 0;
+		stack[sp++] = (long)i;
+		/* Reverse pre-order (node, then children) gives post-order. */
+		while (sp > 0) {
+			long x = stack[--sp];
+
+			post[np++] = x;
+			for (c = t.c[x].child; c >= 0; c = t.c[c].next)
+				stack[sp++] = c;
+		}
+	}
+	for (i = np; i-- > 0;) {
+		long x = post[i], c;
+
+		t.c[x].eff = 0;
+		for (c = t.c[x].child; c >= 0; c = t.c[c].next)
+			t.c[x].eff += t.c[c].deleted ? t.c[c].eff : 1;
+		if (t.c[x].msg < 0 && (t.c[x].parent >= 0 || t.c[x].eff <= 1))
+			t.c[x].deleted = 1;
+		/* A dummy's date: its earliest child's. */
+		if (t.c[x].msg < 0) {
+			int64_t d = INT64_MAX;
+
+			for (c = t.c[x].child; c >= 0; c = t.c[c].next)
+				if (t.c[c].date < d)
+					d = t.c[c].date;
+			t.c[x].date = d == INT64_MAX ? 0 : d;
+		}
+	}
+	/* Effective parents, top down (post[] reversed is pre-order). */
+	for (i = 0; i < np; i++) {
+		long x = post[i], p = t.c[x].parent;
+
+		t.c[x].eparent = p < 0 ? -1
+		    : t.c[p].deleted   ? t.c[p].eparent
+		                       : p;
+	}
+
+	/* 5. Replies that lost their references join by subject. */
+	{
+		struct ht subj;
+		size_t ss = 16;
+
+		for (i = 0; i < t.nc; i++)
+			nroots += !t.c[i].deleted && t.c[i].eparent < 0;
+		while (ss < nroots * 2 + 2)
+			ss *= 2;
+		subj.slot = xcalloc(ss, sizeof *subj.slot);
+		subj.mask = ss - 1;
+		/* Originals first, so replies find them whatever the order. */
+		for (int pass = 0; pass < 2; pass++) {
+			for (i = 0; i < t.nc; i++) {
+				struct cont *x = &t.c[i];
+				long m = x->msg, c;
+				const char *s;
+				size_t sl, h;
+				int reply;
+
+				if (x->deleted || x->eparent >= 0)
+					continue;
+				if (m < 0) {
+					/* A dummy: its first live child's subject. */
+					for (c = x->child; c >= 0 && m < 0;
+					     c = t.c[c].next)
+						m = t.c[c].msg;
+				}
+				if (m < 0)
+					continue;
+				s = base_subject(v[m].subject, &sl, &reply);
+				if (sl == 0 || reply != pass)
+					continue;
+				h = (size_t)hash(s, sl) & subj.mask;
+				for (;;) {
+					long e = subj.slot[h], em;
+					const char *es;
+					size_t esl;
+					int er;
+
+					if (e == 0) {
+						if (!reply)
+							subj.slot[h] =
+							    (long)i + 1;
+						break;
+					}
+					em = t.c[e - 1].msg;
+					if (em < 0)
+						em = t.c[t.c[e - 1].child].msg;
+					es = base_subject(
+					    em >= 0 ? v[em].subject : NULL,
+					    &esl, &er);
+					if (esl == sl &&
+					    memcmp(es, s, sl) == 0) {
+						if (reply && e - 1 != (long)i)
+							x->eparent = e - 1;
+						break;
+					}
+					h = (h + 1) & subj.mask;
+				}
+			}
+		}
+		free(subj.slot);
+	}
+
+	/* 6. Order: one sort by (parent, date). */
+	se = xreallocarray(NULL, t.nc + 1, sizeof *se);
+	np = 0;
+	for (i = 0; i < t.nc; i++) {
+		if (t.c[i].deleted)
+			continue;
+		se[np].parent = t.c[i].eparent;
+		se[np].date = t.c[i].date;
+		se[np].c = (long)i;
+		np++;
+	}
+	qsort(se, np, sizeof *se, sortent_cmp);
+	first = xreallocarray(NULL, t.nc + 1, sizeof *first);
+	count = xcalloc(t.nc + 1, sizeof *count);
+	for (i = 0; i < t.nc; i++)
+		first[i] = -1;
+	for (i = 0; i < np; i++) {
+		long p = se[i].parent;
+
+		if (p >= 0) {
+			if (first[p] < 0)
+				first[p] = (long)i;
+			count[p]++;
+		}
+	}
+	/* Walk: roots are the entries with parent -1, at the start. */
+	{
+		long *depth = xcalloc(t.nc + 1, sizeof *depth);
+		long *mparent = xreallocarray(NULL, t.nc + 1, sizeof *mparent);
+		size_t r;
+
+		for (r = 0; r < np && se[r].parent < 0; r++) {
+			sp = 0;
+			stack[sp++] = se[r].c;
+			depth[se[r].c] = 0;
+			mparent[se[r].c] = -1;
+			while (sp > 0) {
+				long x = stack[--sp], k;
+				long m = t.c[x].msg;
+
+				if (m >= 0) {
+					v[m].order = order++;
+					v[m].depth = (int)depth[x];
+					v[m].parent = mparent[x];
+				}
+				if (first[x] < 0)
+					continue;
+				for (k = count[x]; k-- > 0;) {
+					long y = se[first[x] + k].c;
+
+					depth[y] = depth[x] + 1;
+					mparent[y] = m >= 0 ? m : mparent[x];
+					stack[sp++] = y;
+				}
+			}
+		}
+		free(depth);
+		free(mparent);
+	}
+	free(se);
+	free(first);
+	free(count);
+	free(post);
+	free(stack);
+	free(t.ids.slot);
+	free(t.c);
+}

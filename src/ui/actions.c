@@ -1,0 +1,432 @@
+/*
+ * What the bound functions do. Changes to messages go through the core's
+ * shared operations (core_flag, core_move, core_purge), the same ones the
+ * cli uses: the store changes at once and IMAP accounts queue the change
+ * for the server.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#define NCURSES_WIDECHAR 1
+#include <curses.h>
+
+#include "ui-private.h"
+
+static int64_t
+current_id(struct ui *u)
+{
+	if (u->mode == UI_PAGER)
+		return u->pager.id;
+	if (u->cur < u->nids)
+		return u->ids[u->cur];
+	return 0;
+}
+
+static int
+current_ref(struct ui *u, struct folder_ref *r)
+{
+	char *spec, *cause = NULL;
+	int ret;
+
+	if (u->nfolders == 0) {
+		ui_message(u, 1, "No folder is open");
+		return -1;
+	}
+	spec = ui_folder_spec(u, u->fcur);
+	ret = folder_ref_parse(u->t, spec, r, &cause);
+	free(spec);
+	if (ret != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reload counts and rows after a change this session made. */
+static void
+changed(struct ui *u)
+{
+	u->changes = 1;
+	ui_index_cache_clear(u);
+	ui_folders_load(u);
+	if (u->nfolders > 0)
+		ui_folder_count(u, u->fcur);
+	u->data_version = store_data_version(u->s);
+}
+
+/* Apply a flag change to the current message; 0 or -1. */
+static int
+flag_current(struct ui *u, unsigned add, unsigned del)
+{
+	struct store_index_row r;
+	struct folder_ref ref;
+	char *cause = NULL;
+	int64_t id = current_id(u);
+	int ret = -1;
+
+	if (id == 0) {
+		ui_message(u, 0, "No message here");
+		return -1;
+	}
+	if (store_index_row(u->s, id, &r, &cause) != 1) {
+		ui_message(u, 1, "%s", cause ? cause : "message gone");
+		free(cause);
+		return -1;
+	}
+	if (current_ref(u, &ref) == 0) {
+		if (core_flag(u->t, &ref, &r.uid, 1, add, del, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+		} else
+			ret = 0;
+		folder_ref_clear(&ref);
+	}
+	if (ret == 0 && u->nfolders > 0) {
+		/* Counting a big folder again costs more than a key may:
+		 * adjust the unread count by what changed. */
+		unsigned nf = (r.flags | add) & ~del;
+
+		struct ui_folder *f = &u->folders[u->fcur];
+
+		if (f->unseen < 0)
+			;
+		else if ((r.flags & STORE_F_SEEN) && !(nf & STORE_F_SEEN))
+			f->unseen++;
+		else if (!(r.flags & STORE_F_SEEN) && (nf & STORE_F_SEEN))
+			f->unseen--;
+	}
+	store_index_row_clear(&r);
+	u->changes = 1;
+	/* The account's worker replays the queued change now. */
+	if (ret == 0 && u->nfolders > 0)
+		ui_worker_sync_now(u, u->folders[u->fcur].account);
+	ui_index_cache_clear(u);
+	u->data_version = store_data_version(u->s);
+	return ret;
+}
+
+static unsigned
+current_flags(struct ui *u)
+{
+	struct store_index_row r;
+	unsigned f = 0;
+
+	if (store_index_row(u->s, current_id(u), &r, NULL) == 1)
+		f = r.flags;
+	store_index_row_clear(&r);
+	return f;
+}
+
+static void
+mark_seen(struct ui *u)
+{
+	struct store_index_row r;
+
+	if (store_index_row(u->s, u->pager.id, &r, NULL) == 1 &&
+	    !(r.flags & STORE_F_SEEN) && r.has_body)
+		flag_current(u, STORE_F_SEEN, 0);
+	store_index_row_clear(&r);
+}
+
+static void
+open_message(struct ui *u, size_t pos)
+{
+	if (pos >= u->nids) {
+		ui_message(u, 0, "No messages");
+		return;
+	}
+	u->cur = pos;
+	ui_pager_open(u, u->ids[pos]);
+	mark_seen(u);
+}
+
+static void
+save_message(struct ui *u)
+{
+	struct store_index_row r;
+	struct folder_ref ref;
+	char *to = NULL, *cause = NULL;
+	int64_t id = current_id(u);
+
+	if (id == 0 || store_index_row(u->s, id, &r, NULL) != 1) {
+		ui_message(u, 0, "No message here");
+		return;
+	}
+	if (ui_prompt(u, "Move to folder (Tab completes): ", NULL, 1, &to) !=
+	        0 ||
+	    *to == '\0') {
+		free(to);
+		store_index_row_clear(&r);
+		return;
+	}
+	if (current_ref(u, &ref) == 0) {
+		if (strcmp(to, ref.folder) == 0)
+			ui_message(u, 1, "The message is already in %s", to);
+		else if (core_move(u->t, &ref, &r.uid, 1, to, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+		} else {
+			ui_message(u, 0, "Moved to %s", to);
+			ui_worker_sync_now(u, u->folders[u->fcur].account);
+		}
+		folder_ref_clear(&ref);
+	}
+	store_index_row_clear(&r);
+	changed(u);
+	ui_index_load(u, 1);
+	if (u->mode == UI_PAGER) {
+		if (u->cur < u->nids)
+			open_message(u, u->cur);
+		else
+			u->mode = UI_INDEX;
+	}
+	free(to);
+}
+
+static void
+purge_and_sync(struct ui *u)
+{
+	struct folder_ref ref;
+	char *cause = NULL;
+
+	if (current_ref(u, &ref) == 0) {
+		if (core_purge(u->t, &ref, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+		} else
+			ui_message(u, 0, "Deleted messages purged%s",
+			    u->accts[u->folders[u->fcur].account].drv
+			        ? "; syncing"
+			        : "");
+		folder_ref_clear(&ref);
+	}
+	changed(u);
+	ui_index_load(u, 1);
+	if (u->nfolders > 0)
+		ui_worker_sync_now(u, u->folders[u->fcur].account);
+}
+
+static int64_t
+pending_total(struct ui *u)
+{
+	int64_t n = 0, c;
+
+	for (size_t i = 0; i < u->naccts; i++) {
+		if (u->accts[i].id > 0 &&
+		    (c = store_pending_count(u->s, u->accts[i].id, NULL)) > 0)
+			n += c;
+	}
+	return n;
+}
+
+static void
+quit(struct ui *u)
+{
+	int64_t n = pending_total(u);
+	char *q;
+
+	if (n <= 0) {
+		u->quit = 1;
+		return;
+	}
+	q = xasprintf("%lld change%s not on the server yet (sent at the next"
+	              " sync). Quit?",
+	    (long long)n, n == 1 ? "" : "s");
+	if (ui_confirm(u, q))
+		u->quit = 1;
+	free(q);
+}
+
+static void
+index_search(struct ui *u, enum ui_fn fn)
+{
+	char *pat = NULL;
+	int dir =
+	    fn == UI_FN_SEARCH_PREV || fn == UI_FN_SEARCH_REVERSE ? -1 : 1;
+
+	if (fn == UI_FN_SEARCH || fn == UI_FN_SEARCH_REVERSE) {
+		if (ui_prompt(u, dir > 0 ? "Search: " : "Search backward: ",
+		        NULL, 0, &pat) != 0 ||
+		    *pat == '\0') {
+			free(pat);
+			return;
+		}
+		free(u->search);
+		u->search = pat;
+	} else if (u->search == NULL) {
+		ui_message(u, 0, "No search pattern yet: press /");
+		return;
+	}
+	if (!ui_index_search(u, u->search, dir, u->cur))
+		ui_message(u, 0, "Not found: %s", u->search);
+}
+
+static void
+limit(struct ui *u)
+{
+	char *pat = NULL;
+
+	if (ui_prompt(u, "Limit to messages containing (empty: all): ",
+	        u->limit, 0, &pat) != 0)
+		return;
+	free(u->limit);
+	u->limit = *pat ? pat : NULL;
+	if (u->limit == NULL)
+		free(pat);
+	ui_index_load(u, 1);
+	if (u->limit != NULL)
+		ui_message(u, 0, "%zu message%s match", u->nids,
+		    u->nids == 1 ? "" : "s");
+}
+
+void
+ui_act(struct ui *u, enum ui_fn fn)
+{
+	unsigned f;
+
+	if (u->mode == UI_HELP && ui_help_key(u, fn))
+		return;
+	if (u->mode == UI_PAGER && ui_pager_key(u, fn))
+		return;
+	if (u->mode == UI_PAGER && fn == UI_FN_PAGE_DOWN)
+		fn = UI_FN_NEXT_MESSAGE;
+	if (u->mode == UI_INDEX && u->folders_focus && ui_folders_key(u, fn))
+		return;
+	if (u->mode == UI_INDEX && !u->folders_focus && ui_index_key(u, fn))
+		return;
+	switch (fn) {
+	case UI_FN_NONE:
+		break;
+	case UI_FN_MARK_SEEN:
+		if (u->mode == UI_PAGER)
+			mark_seen(u);
+		break;
+	case UI_FN_OPEN:
+		if (u->mode == UI_INDEX)
+			open_message(u, u->cur);
+		break;
+	case UI_FN_QUIT:
+		if (u->mode == UI_PAGER)
+			u->mode = UI_INDEX;
+		else if (u->mode == UI_HELP)
+			u->mode = u->prev_mode;
+		else
+			quit(u);
+		break;
+	case UI_FN_EXIT:
+		quit(u);
+		break;
+	case UI_FN_HELP:
+		u->prev_mode = u->mode;
+		u->mode = UI_HELP;
+		u->help_top = 0;
+		break;
+	case UI_FN_REDRAW:
+		clearok(curscr, TRUE);
+		ui_index_cache_clear(u);
+		break;
+	case UI_FN_CHANGE_FOLDER:
+		u->mode = UI_INDEX;
+		u->folders_focus = 1;
+		u->sidebar = 1;
+		u->fsel = u->fcur;
+		break;
+	case UI_FN_NEXT_FOLDER:
+		if (u->fcur + 1 < u->nfolders)
+			ui_folder_open(u, u->fcur + 1);
+		break;
+	case UI_FN_PREV_FOLDER:
+		if (u->fcur > 0)
+			ui_folder_open(u, u->fcur - 1);
+		break;
+	case UI_FN_SIDEBAR:
+		u->sidebar = !u->sidebar;
+		break;
+	case UI_FN_SEARCH:
+	case UI_FN_SEARCH_REVERSE:
+	case UI_FN_SEARCH_NEXT:
+	case UI_FN_SEARCH_PREV:
+		index_search(u, fn);
+		break;
+	case UI_FN_LIMIT:
+		limit(u);
+		break;
+	case UI_FN_DELETE:
+		if (flag_current(u, STORE_F_DELETED, 0) != 0)
+			break;
+		if (u->mode == UI_PAGER) {
+			if (u->cur + 1 < u->nids)
+				open_message(u, u->cur + 1);
+			else
+				u->mode = UI_INDEX;
+		} else if (u->cur + 1 < u->nids)
+			u->cur++;
+		break;
+	case UI_FN_UNDELETE:
+		flag_current(u, 0, STORE_F_DELETED);
+		break;
+	case UI_FN_FLAG:
+		f = current_flags(u);
+		flag_current(u, f & STORE_F_FLAGGED ? 0 : STORE_F_FLAGGED,
+		    f & STORE_F_FLAGGED ? STORE_F_FLAGGED : 0);
+		break;
+	case UI_FN_TOGGLE_NEW:
+		f = current_flags(u);
+		flag_current(u, f & STORE_F_SEEN ? 0 : STORE_F_SEEN,
+		    f & STORE_F_SEEN ? STORE_F_SEEN : 0);
+		break;
+	case UI_FN_SYNC:
+		purge_and_sync(u);
+		break;
+	case UI_FN_SAVE:
+		save_message(u);
+		break;
+	case UI_FN_REPLY:
+	case UI_FN_GROUP_REPLY:
+	case UI_FN_FORWARD:
+	case UI_FN_COMPOSE:
+		ui_message(u, 1, "Sending mail is not built into tern yet");
+		break;
+	case UI_FN_SORT:
+		u->sort = (enum store_sort)((u->sort + 1) % 4);
+		ui_index_load(u, 1);
+		break;
+	case UI_FN_SORT_REVERSE:
+		u->reverse = !u->reverse;
+		ui_index_load(u, 1);
+		break;
+	case UI_FN_THREADS:
+		u->threaded = !u->threaded;
+		if (u->threaded && u->sort != STORE_SORT_DATE)
+			u->sort = STORE_SORT_DATE;
+		ui_index_load(u, 1);
+		ui_message(u, 0, u->threaded ? "Threaded view" : "Flat view");
+		break;
+	case UI_FN_NEXT_MESSAGE:
+		if (u->cur + 1 < u->nids)
+			open_message(u, u->cur + 1);
+		else
+			ui_message(u, 0, "Last message");
+		break;
+	case UI_FN_PREV_MESSAGE:
+		if (u->cur > 0)
+			open_message(u, u->cur - 1);
+		else
+			ui_message(u, 0, "First message");
+		break;
+	case UI_FN_NEXT_UNREAD:
+		if (u->mode == UI_PAGER) {
+			size_t save = u->cur;
+
+			u->mode = UI_INDEX;
+			ui_index_key(u, UI_FN_NEXT_UNREAD);
+			u->mode = UI_PAGER;
+			if (u->cur != save)
+				open_message(u, u->cur);
+		}
+		break;
+	default:
+		break;
+	}
+}

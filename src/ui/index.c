@@ -1,0 +1,598 @@
+/*
+ * The index: one line per message of the open folder.
+ *
+ * Only the ids are held for the whole folder (in sort or thread order);
+ * the rows on screen are read one by one through a small cache keyed by
+ * id, so a 100,000-message folder costs 800 KB and a screenful of
+ * lookups, not 100,000 rows.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NCURSES_WIDECHAR 1
+#include <curses.h>
+
+#include "ui-private.h"
+
+void
+ui_index_cache_clear(struct ui *u)
+{
+	for (size_t i = 0; i < UI_ROWCACHE; i++)
+		store_index_row_clear(&u->cache[i]);
+}
+
+void
+ui_index_free(struct ui *u)
+{
+	ui_index_cache_clear(u);
+	free(u->ids);
+	free(u->depth);
+	u->ids = NULL;
+	u->depth = NULL;
+	u->nids = u->cur = u->top = 0;
+}
+
+#define FIRST_CHUNK 512
+#define CHUNK 8192
+
+/*
+ * Prepend rows older than the loaded ones (ids and keys come nearest
+ * first). Positions count from the oldest loaded row, so the cursor and
+ * the window move down by what was added and stay on their messages.
+ */
+static void
+index_prepend(struct ui *u, const int64_t *ids, const int64_t *keys, size_t got)
+{
+	size_t i;
+
+	if (got == 0)
+		return;
+	u->ids = xreallocarray(u->ids, u->nids + got, sizeof *u->ids);
+	memmove(u->ids + got, u->ids, u->nids * sizeof *u->ids);
+	for (i = 0; i < got; i++)
+		u->ids[got - 1 - i] = ids[i];
+	u->nids += got;
+	if (u->nids > got) {
+		u->cur += got;
+		u->top += got;
+	}
+	u->lo_key = keys[got - 1];
+	u->lo_id = ids[got - 1];
+}
+
+int
+ui_index_more(struct ui *u)
+{
+	int64_t ids[CHUNK], keys[CHUNK];
+	size_t got = 0;
+	char *cause = NULL;
+
+	if (!u->partial)
+		return 0;
+	if (store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
+	        u->lo_key, u->lo_id, CHUNK, ids, keys, &got, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		got = 0;
+	}
+	index_prepend(u, ids, keys, got);
+	if (got < CHUNK) {
+		u->partial = 0;
+		ui_log(u, "index-complete rows=%zu", u->nids);
+	}
+	u->dirty = 1;
+	return u->partial;
+}
+
+void
+ui_index_complete(struct ui *u)
+{
+	while (ui_index_more(u))
+		;
+}
+
+/*
+ * Open the default views (date or size order, oldest first) from the end
+ * the cursor starts at: a screenful or so now, the rest from
+ * ui_index_more() between keys. Nothing is counted first.
+ */
+static int
+index_load_partial(struct ui *u)
+{
+	int64_t ids[FIRST_CHUNK], keys[FIRST_CHUNK];
+	size_t got = 0;
+	char *cause = NULL;
+
+	if (store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
+	        INT64_MAX, INT64_MAX, FIRST_CHUNK, ids, keys, &got,
+	        &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	free(u->ids);
+	free(u->depth);
+	u->depth = NULL;
+	u->ids = NULL;
+	u->nids = 0;
+	index_prepend(u, ids, keys, got);
+	u->partial = got == FIRST_CHUNK;
+	return 0;
+}
+
+const struct store_index_row *
+ui_index_row(struct ui *u, size_t pos)
+{
+	struct store_index_row *r;
+	int64_t id;
+	char *cause = NULL;
+
+	if (pos >= u->nids)
+		return NULL;
+
+	id = u->ids[pos];
+	r = &u->cache[(uint64_t)id % UI_ROWCACHE];
+	if (r->id == id)
+		return r;
+	store_index_row_clear(r);
+	if (store_index_row(u->s, id, r, &cause) != 1) {
+		free(cause);
+		store_index_row_clear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * Thread the folder: a message's parent is the message its In-Reply-To
+ * (or last Reference) names, when that one is older in date order (which
+ * also rules out cycles). Roots in date order, each followed by its
+ * replies depth first.
+ */
+static int
+index_thread(struct ui *u)
+{
+	struct store_thread_key *k = NULL;
+	size_t n = 0, i, cap, *tab = NULL, *parent = NULL, *first = NULL,
+	       *next = NULL, *last = NULL, *stack = NULL, out = 0;
+	char *cause = NULL;
+
+	if (store_index_thread_keys(
+	        u->s, u->folders[u->fcur].id, &k, &n, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	ui_log(u, "thread-keys n=%zu", n);
+	for (cap = 16; cap < n * 2; cap *= 2)
+		;
+	tab = xcalloc(cap, sizeof *tab); /* index + 1, 0 empty */
+	parent = xcalloc(n ? n : 1, sizeof *parent);
+	first = xcalloc(n ? n : 1, sizeof *first);
+	next = xcalloc(n ? n : 1, sizeof *next);
+	last = xcalloc(n ? n : 1, sizeof *last);
+	for (i = 0; i < n; i++) {
+		size_t h, p = 0;
+
+		if (k[i].parent != 0) {
+			for (h = k[i].parent & (cap - 1); tab[h];
+			     h = (h + 1) & (cap - 1)) {
+				if (k[tab[h] - 1].msgid == k[i].parent) {
+					p = tab[h];
+					break;
+				}
+			}
+		}
+		parent[i] = p; /* index + 1 of an older message, or 0 */
+		if (p != 0) {
+			if (first[p - 1] == 0)
+				first[p - 1] = i + 1;
+			else
+				next[last[p - 1] - 1] = i + 1;
+			last[p - 1] = i + 1;
+		}
+		if (k[i].msgid != 0) {
+			for (h = k[i].msgid & (cap - 1); tab[h];
+			     h = (h + 1) & (cap - 1)) {
+				if (k[tab[h] - 1].msgid == k[i].msgid)
+					break;
+			}
+			if (tab[h] == 0)
+				tab[h] = i + 1;
+		}
+	}
+	free(u->ids);
+	free(u->depth);
+	ui_log(u, "thread-linked");
+	u->ids = xcalloc(n ? n : 1, sizeof *u->ids);
+	u->depth = xcalloc(n ? n : 1, 1);
+	stack = xcalloc(n ? n : 1, sizeof *stack);
+	for (size_t r = 0; r < n; r++) {
+		size_t root = u->reverse ? n - 1 - r : r, sp = 0;
+
+		if (parent[root] != 0)
+			continue;
+		stack[sp++] = root + 1;
+		while (sp > 0) {
+			size_t m = stack[--sp] - 1, c, depth = 0, q;
+
+			for (q = parent[m]; q != 0 && depth < 255;
+			     q = parent[q - 1])
+				depth++;
+			u->ids[out] = k[m].id;
+			u->depth[out++] = (uint8_t)depth;
+			/* Push children in reverse so the oldest comes out
+			 * first: collect them, then push backwards. */
+			size_t base = sp;
+			for (c = first[m]; c != 0; c = next[c - 1])
+				stack[sp++] = c;
+			for (size_t a = base, b = sp - 1; a < b && sp > base;
+			     a++, b--) {
+				size_t tmp = stack[a];
+				stack[a] = stack[b];
+				stack[b] = tmp;
+			}
+		}
+	}
+	u->nids = out;
+	free(k);
+	free(tab);
+	free(parent);
+	free(first);
+	free(next);
+	free(last);
+	free(stack);
+	return 0;
+}
+
+void
+ui_index_load(struct ui *u, int keep)
+{
+	int64_t keep_id = 0, *ids = NULL;
+	size_t n = 0, i;
+	char *cause = NULL;
+	uint64_t t = ui_now_us();
+
+	size_t row = u->cur >= u->top ? u->cur - u->top : 0, oldcur = u->cur;
+
+	if (keep && u->cur < u->nids)
+		keep_id = u->ids[u->cur];
+	ui_index_cache_clear(u);
+	if (u->nfolders == 0) {
+		ui_index_free(u);
+		return;
+	}
+	u->partial = 0;
+	if (u->threaded && u->limit == NULL && u->sort == STORE_SORT_DATE) {
+		if (index_thread(u) != 0)
+			return;
+	} else if (u->limit == NULL && !u->reverse &&
+	    (u->sort == STORE_SORT_DATE || u->sort == STORE_SORT_SIZE)) {
+		if (index_load_partial(u) != 0)
+			return;
+		if (keep_id != 0) {
+			/* Load from the end until the cursor's message is
+			 * in; it is usually near the end. */
+			u->cur = u->top = 0;
+			for (;;) {
+				for (i = u->nids; i > 0; i--) {
+					if (u->ids[i - 1] == keep_id)
+						break;
+				}
+				if (i > 0 || !u->partial)
+					break;
+				ui_index_more(u);
+			}
+			u->cur = i > 0         ? i - 1
+			    : oldcur < u->nids ? oldcur
+			    : u->nids          ? u->nids - 1
+			                       : 0;
+			u->top = u->cur >= row ? u->cur - row : 0;
+			keep_id = 0;
+			goto done;
+		}
+	} else {
+		if (store_index_ids(u->s, u->folders[u->fcur].id, u->sort,
+		        u->limit, &ids, &n, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+			return;
+		}
+		if (u->reverse) {
+			for (i = 0; i < n / 2; i++) {
+				int64_t tmp = ids[i];
+				ids[i] = ids[n - 1 - i];
+				ids[n - 1 - i] = tmp;
+			}
+		}
+		free(u->ids);
+		free(u->depth);
+		u->depth = NULL;
+		u->ids = ids;
+		u->nids = n;
+	}
+	if (keep_id != 0) {
+		for (i = 0; i < u->nids; i++) {
+			if (u->ids[i] == keep_id) {
+				u->cur = i;
+				break;
+			}
+		}
+		if (i == u->nids && u->cur >= u->nids)
+			u->cur = u->nids ? u->nids - 1 : 0;
+		u->top = u->cur >= row ? u->cur - row : 0;
+	} else
+		u->cur = u->nids && !u->reverse ? u->nids - 1 : 0;
+done:
+	ui_log(u, "index-load rows=%zu%s %.3f ms", u->nids,
+	    u->partial ? " partial" : "", (double)(ui_now_us() - t) / 1000);
+	u->dirty = 1;
+}
+
+static void
+short_date(int64_t d, char *out, size_t len)
+{
+	time_t tt = (time_t)d, now = time(NULL);
+	struct tm tm, tn;
+
+	if (d <= 0 || localtime_r(&tt, &tm) == NULL ||
+	    localtime_r(&now, &tn) == NULL) {
+		snprintf(out, len, "%s", "?");
+		return;
+	}
+	if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
+		strftime(out, len, "%H:%M", &tm);
+	else if (tm.tm_year == tn.tm_year)
+		strftime(out, len, "%b %d", &tm);
+	else
+		strftime(out, len, "%Y-%m-%d", &tm);
+}
+
+/* The display name of an address ("Name <a@b>" -> Name), malloc'd. */
+static char *
+sender_name(const char *from)
+{
+	const char *lt;
+	size_t a, b;
+
+	if (from == NULL)
+		return xstrdup("");
+	if ((lt = strchr(from, '<')) == NULL || lt == from)
+		return xstrdup(from);
+	a = 0;
+	b = (size_t)(lt - from);
+	while (a < b && (from[a] == ' ' || from[a] == '"'))
+		a++;
+	while (b > a && (from[b - 1] == ' ' || from[b - 1] == '"'))
+		b--;
+	if (a == b)
+		return xstrdup(from);
+	return xstrndup(from + a, b - a);
+}
+
+static void
+size_str(int64_t n, char *out, size_t len)
+{
+	if (n < 1000)
+		snprintf(out, len, "%lld", (long long)n);
+	else if (n < 1000 * 1024)
+		snprintf(out, len, "%lldK", (long long)((n + 1023) / 1024));
+	else
+		snprintf(out, len, "%.1fM", (double)n / (1024 * 1024));
+}
+
+static void
+draw_row(struct ui *u, size_t pos, int y, int x, int w)
+{
+	const struct store_index_row *r = ui_index_row(u, pos);
+	char flags[5], date[32], size[32], *name, *subj;
+	int attr, fw, col;
+
+	if (r == NULL) {
+		ui_put(y, x, w, "  (gone)", u->attr[UI_C_INDEX]);
+		return;
+	}
+	flags[0] = r->flags & STORE_F_DELETED ? 'D'
+	    : !(r->flags & STORE_F_SEEN)      ? 'N'
+	                                      : ' ';
+	flags[1] = r->flags & STORE_F_FLAGGED ? '!' : ' ';
+	flags[2] = r->flags & STORE_F_REPLIED ? 'r' : ' ';
+	flags[3] = r->has_attach ? '@' : ' ';
+	flags[4] = '\0';
+	if (pos == u->cur)
+		attr = u->attr[UI_C_CURSOR];
+	else if (r->flags & STORE_F_DELETED)
+		attr = u->attr[UI_C_INDEX_DEL];
+	else if (r->flags & STORE_F_FLAGGED)
+		attr = u->attr[UI_C_INDEX_FLAG];
+	else if (!(r->flags & STORE_F_SEEN))
+		attr = u->attr[UI_C_INDEX_NEW];
+	else
+		attr = u->attr[UI_C_INDEX];
+	short_date(r->date, date, sizeof date);
+	size_str(r->size, size, sizeof size);
+	name = sender_name(r->from);
+	fw = w / 4;
+	if (fw < 12)
+		fw = 12;
+	if (fw > 28)
+		fw = 28;
+	if (u->depth != NULL && u->depth[pos] > 0) {
+		struct buf b;
+		int d = u->depth[pos] > 10 ? 10 : u->depth[pos];
+
+		buf_init(&b, 0);
+		for (int i = 1; i < d; i++)
+			buf_adds(&b, " ");
+		buf_adds(&b, "└─>");
+		buf_adds(&b, r->subject ? r->subject : "");
+		subj = buf_steal(&b, NULL);
+	} else
+		subj = xstrdup(r->subject ? r->subject : "(no subject)");
+
+	/* " NF!@ date       sender         size subject" */
+	col = 0;
+	ui_put(y, x, 1, pos == u->cur ? ">" : " ", attr);
+	col = 1;
+	ui_put(y, x + col, 5, flags, attr);
+	col += 5;
+	if (w - col > 11) {
+		ui_put(y, x + col, 11, date, attr);
+		col += 11;
+	}
+	if (w - col > fw + 1) {
+		ui_put(y, x + col, fw + 1, name, attr);
+		col += fw + 1;
+	}
+	if (w - col > 7 + 10) {
+		char sz[40];
+
+		snprintf(sz, sizeof sz, "%6s ", size);
+		ui_put(y, x + col, 7, sz, attr);
+		col += 7;
+	}
+	if (w - col > 0)
+		ui_put(y, x + col, w - col, subj, attr);
+	free(name);
+	free(subj);
+}
+
+void
+ui_index_draw(struct ui *u, int y, int x, int h, int w)
+{
+	size_t i;
+
+	if (h <= 0)
+		return;
+	/* Keep the cursor on screen, moving the window as little as can be. */
+	if (u->cur < u->top)
+		u->top = u->cur;
+	if (u->cur >= u->top + (size_t)h)
+		u->top = u->cur - (size_t)h + 1;
+	if (u->nids > (size_t)h && u->top > u->nids - (size_t)h)
+		u->top = u->nids - (size_t)h;
+	if (u->nids <= (size_t)h)
+		u->top = 0;
+	for (i = 0; i < (size_t)h; i++) {
+		if (u->top + i < u->nids)
+			draw_row(u, u->top + i, y + (int)i, x, w);
+		else if (i == 0 && u->nids == 0)
+			ui_put(y, x, w,
+			    u->limit ? "  No message matches the limit"
+			             : "  No messages in this folder",
+			    u->attr[UI_C_INDEX]);
+		else
+			ui_put(y + (int)i, x, w, "", u->attr[UI_C_INDEX]);
+	}
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Move the cursor to the next (dir 1) or previous (dir -1) message after
+ * position from that matches pat in its headers or stored body. Returns 1
+ * found, 0 not found.
+ */
+int
+ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
+{
+	int64_t *m = NULL;
+	size_t n = 0, i, k;
+	char *cause = NULL;
+	int found = 0;
+
+	if (u->nids == 0 || u->nfolders == 0)
+		return 0;
+	ui_index_complete(u);
+	if (store_index_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat,
+	        &m, &n, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return 0;
+	}
+	qsort(m, n, sizeof *m, cmp_id);
+	for (k = 1; k <= u->nids && n > 0; k++) {
+		i = dir > 0 ? (from + k) % u->nids
+		            : (from + u->nids - k % u->nids) % u->nids;
+		if (bsearch(&u->ids[i], m, n, sizeof *m, cmp_id) != NULL) {
+			if ((dir > 0 && i <= from) || (dir < 0 && i >= from))
+				ui_message(u, 0, "Search wrapped");
+			u->cur = i;
+			found = 1;
+			break;
+		}
+	}
+	free(m);
+	return found;
+}
+
+int
+ui_index_key(struct ui *u, enum ui_fn fn)
+{
+	size_t page = LINES > 4 ? (size_t)LINES - 3 : 1;
+
+	/* Going up past what is loaded needs the rest of the folder. */
+	if (u->partial &&
+	    (fn == UI_FN_FIRST || fn == UI_FN_NEXT_UNREAD || u->cur < page + 1))
+		ui_index_complete(u);
+	switch (fn) {
+	case UI_FN_NEXT:
+		if (u->cur + 1 < u->nids)
+			u->cur++;
+		break;
+	case UI_FN_PREV:
+		if (u->cur > 0)
+			u->cur--;
+		break;
+	case UI_FN_PAGE_DOWN:
+	case UI_FN_HALF_DOWN:
+		if (fn == UI_FN_HALF_DOWN)
+			page = page / 2 ? page / 2 : 1;
+		u->cur = u->cur + page < u->nids ? u->cur + page
+		    : u->nids                    ? u->nids - 1
+		                                 : 0;
+		u->top += page;
+		break;
+	case UI_FN_PAGE_UP:
+	case UI_FN_HALF_UP:
+		if (fn == UI_FN_HALF_UP)
+			page = page / 2 ? page / 2 : 1;
+		u->cur = u->cur > page ? u->cur - page : 0;
+		u->top = u->top > page ? u->top - page : 0;
+		break;
+	case UI_FN_FIRST:
+		u->cur = 0;
+		break;
+	case UI_FN_LAST:
+		u->cur = u->nids ? u->nids - 1 : 0;
+		break;
+	case UI_FN_NEXT_UNREAD: {
+		size_t i;
+
+		for (i = u->cur + 1; i < u->nids; i++) {
+			const struct store_index_row *r = ui_index_row(u, i);
+
+			if (r != NULL && !(r->flags & STORE_F_SEEN))
+				break;
+			/* Only scan what a person would: a few pages. */
+			if (i - u->cur > 5000)
+				break;
+		}
+		if (i < u->nids && i - u->cur <= 5000)
+			u->cur = i;
+		else
+			ui_message(u, 0, "No new messages below");
+		break;
+	}
+	default:
+		return 0;
+	}
+	return 1;
+}

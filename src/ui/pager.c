@@ -1,0 +1,402 @@
+/*
+ * The pager: one message as text, scrolled by line. The text is built
+ * once per message (decoded headers, the body) with control characters
+ * made visible, then cut into screen lines at the terminal's width.
+ * A body that is not stored yet is asked of the account's worker and
+ * "loading…" shows until it arrives.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#define NCURSES_WIDECHAR 1
+#include <curses.h>
+
+#include "ui-private.h"
+
+#define PAGER_MAX_BODY (64 * 1024 * 1024)
+
+void
+ui_pager_free(struct ui *u)
+{
+	free(u->pager.text);
+	free(u->pager.lines);
+	memset(&u->pager, 0, sizeof u->pager);
+}
+
+/* Append a line start to the pager's table. */
+static void
+line_add(struct ui_pager *p, size_t *cap, size_t off)
+{
+	if (p->nlines == *cap)
+		p->lines = xreallocarray(p->lines, *cap *= 2, sizeof *p->lines);
+	p->lines[p->nlines++] = off;
+}
+
+/*
+ * Cut the text into lines no wider than w columns, at the last space
+ * when there is one (a word longer than the line is cut where it must).
+ */
+static void
+pager_wrap(struct ui_pager *p, int w)
+{
+	const char *s = p->text;
+	size_t cap = 64, i = 0, len = strlen(s), start = 0, brk = 0;
+	mbstate_t mbs;
+	int col = 0, brkcol = 0;
+
+	free(p->lines);
+	p->lines = xreallocarray(NULL, cap, sizeof *p->lines);
+	p->nlines = 0;
+	line_add(p, &cap, 0);
+	memset(&mbs, 0, sizeof mbs);
+	while (i < len) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, s + i, len - i, &mbs);
+		int cw;
+
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&mbs, 0, sizeof mbs);
+			r = 1;
+			wc = L'?';
+		}
+		cw = wc == L'\t' ? 8 - col % 8 : wcwidth(wc);
+		if (cw < 0)
+			cw = 1;
+		if (wc != L'\n' && col + cw > w && col > 0) {
+			if (brk > start && wc != L' ') {
+				/* Break after the last space. */
+				line_add(p, &cap, brk);
+				col -= brkcol;
+				start = brk;
+			} else {
+				line_add(p, &cap, i);
+				col = 0;
+				start = i;
+			}
+			brk = start;
+		}
+		i += r;
+		if (wc == L'\n') {
+			if (i >= len)
+				break;
+			line_add(p, &cap, i);
+			col = 0;
+			start = brk = i;
+		} else {
+			col += cw;
+			if (wc == L' ') {
+				brk = i;
+				brkcol = col;
+			}
+		}
+	}
+	p->width = w;
+}
+
+static void
+add_header(struct buf *b, const char *name, const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return;
+	buf_printf(b, "%s: ", name);
+	text_visible(b, value, strlen(value), 0);
+	buf_addc(b, '\n');
+}
+
+/* Find the end of the header block: offset of the body, or len. */
+static size_t
+body_offset(const char *raw, size_t len, size_t *hdr_end)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (raw[i] == '\n' && raw[i + 1] == '\n') {
+			*hdr_end = i;
+			return i + 2;
+		}
+		if (raw[i] == '\n' && raw[i + 1] == '\r' && i + 2 < len &&
+		    raw[i + 2] == '\n') {
+			*hdr_end = i;
+			return i + 3;
+		}
+	}
+	*hdr_end = len;
+	return len;
+}
+
+/* Append text with CRLF as LF and control characters made visible. */
+static void
+add_text(struct buf *b, const char *s, size_t len)
+{
+	struct buf tmp;
+
+	buf_init(&tmp, 0);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
+			continue;
+		buf_addc(&tmp, s[i]);
+	}
+	text_visible(b, tmp.data ? tmp.data : "", tmp.len, 1);
+	buf_free(&tmp);
+}
+
+static void
+pager_build(struct ui *u)
+{
+	struct ui_pager *p = &u->pager;
+	struct store_msg m;
+	struct buf b, raw;
+	char *cause = NULL, date[64];
+	int r;
+
+	memset(&m, 0, sizeof m);
+	buf_init(&b, 0);
+	buf_init(&raw, PAGER_MAX_BODY);
+	p->loading = 0;
+	r = store_msg_get_id(u->s, p->id, &m, &cause);
+	if (r != 1) {
+		buf_adds(&b,
+		    r == 0 ? "This message is no longer in the store." : cause);
+		goto done;
+	}
+	r = m.has_body ? store_msg_raw(u->s, p->id, &raw, &cause) : 0;
+	if (r == 1 && p->full_headers) {
+		size_t he;
+
+		body_offset(raw.data, raw.len, &he);
+		if (he > 0 && raw.data[he - 1] == '\r')
+			he--;
+		add_text(&b, raw.data, he);
+		buf_adds(&b, "\n\n");
+	} else {
+		add_header(&b, "From", m.from);
+		add_header(&b, "To", m.to);
+		add_header(&b, "Cc", m.cc);
+		core_format_date(
+		    m.date ? m.date : m.internaldate, date, sizeof date);
+		add_header(&b, "Date", date);
+		add_header(&b, "Subject", m.subject ? m.subject : "");
+		buf_addc(&b, '\n');
+	}
+	if (r == 1) {
+		size_t he, off = body_offset(raw.data, raw.len, &he);
+
+		add_text(&b, raw.data + off, raw.len - off);
+	} else if (r < 0) {
+		buf_printf(&b, "[cannot read the body: %s]\n", cause);
+	} else {
+		size_t i;
+
+		for (i = 0; i < u->nfolders && u->folders[i].id != m.folder_id;
+		     i++)
+			;
+		if (p->failed)
+			buf_adds(&b,
+			    "[the body could not be downloaded; "
+			    "the status line says why]\n");
+		else if (i < u->nfolders &&
+		    ui_worker_fetch(u, u->folders[i].account, p->id) == 0) {
+			buf_adds(&b, "loading…\n");
+			p->loading = 1;
+		} else
+			buf_adds(&b,
+			    "[not downloaded yet, and the account is "
+			    "offline]\n");
+	}
+done:
+	free(p->text);
+	p->text = buf_steal(&b, NULL);
+	if (p->text == NULL)
+		p->text = xstrdup("");
+	pager_wrap(p, COLS > 1 ? COLS - 1 : 1);
+	free(cause);
+	buf_free(&raw);
+	store_msg_clear(&m);
+}
+
+void
+ui_pager_open(struct ui *u, int64_t id)
+{
+	struct ui_pager *p = &u->pager;
+	int full = p->full_headers;
+	uint64_t t = ui_now_us();
+
+	ui_pager_free(u);
+	p->id = id;
+	p->full_headers = full;
+	pager_build(u);
+	u->mode = UI_PAGER;
+	ui_log(u, "pager-open id=%lld lines=%zu %.3f ms", (long long)id,
+	    p->nlines, (double)(ui_now_us() - t) / 1000);
+}
+
+void
+ui_pager_reload(struct ui *u)
+{
+	size_t top = u->pager.top;
+
+	pager_build(u);
+	u->pager.top = top < u->pager.nlines ? top : 0;
+}
+
+void
+ui_pager_draw(struct ui *u, int y, int h, int w)
+{
+	struct ui_pager *p = &u->pager;
+	size_t i;
+	int in_header = 1;
+
+	if (p->width != (w > 1 ? w - 1 : 1))
+		pager_wrap(p, w > 1 ? w - 1 : 1);
+	if (p->nlines > (size_t)h && p->top > p->nlines - (size_t)h)
+		p->top = p->nlines - (size_t)h;
+	if (p->nlines <= (size_t)h)
+		p->top = 0;
+	/* Header lines are those before the first empty line. */
+	for (i = 0; i < p->top && i < p->nlines; i++) {
+		if (p->text[p->lines[i]] == '\n')
+			in_header = 0;
+	}
+	for (i = 0; i < (size_t)h; i++) {
+		size_t l = p->top + i, a, e;
+		char *line;
+		int attr = A_NORMAL;
+
+		if (l >= p->nlines) {
+			ui_put(y + (int)i, 0, w, l == p->nlines ? "~" : "",
+			    u->attr[UI_C_QUOTE]);
+			continue;
+		}
+		a = p->lines[l];
+		e = l + 1 < p->nlines ? p->lines[l + 1] : strlen(p->text);
+		if (e > a && p->text[e - 1] == '\n')
+			e--;
+		line = xstrndup(p->text + a, e - a);
+		if (in_header && e == a)
+			in_header = 0;
+		if (in_header)
+			attr = u->attr[UI_C_HEADER];
+		else if (line[0] == '>')
+			attr = u->attr[UI_C_QUOTE];
+		else if (strncmp(line, "[-- ", 4) == 0 ||
+		    strncmp(line, "[attachment", 11) == 0)
+			attr = u->attr[UI_C_ATTACHMENT];
+		if (p->hit == l + 1)
+			attr = u->attr[UI_C_SEARCH];
+		ui_put(y + (int)i, 0, w, line, attr);
+		free(line);
+	}
+}
+
+/* ASCII case-insensitive substring search. */
+static int
+contains(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i + n <= len; i++) {
+		if (ascii_strncasecmp(hay + i, needle, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+pager_search(struct ui *u, const char *pat, int dir)
+{
+	struct ui_pager *p = &u->pager;
+	size_t start = p->hit ? p->hit - 1 : p->top, k;
+
+	if (p->nlines == 0)
+		return 0;
+	if (p->hit == 0 && dir > 0)
+		start = p->top == 0 ? p->nlines - 1 : p->top - 1;
+	for (k = 1; k <= p->nlines; k++) {
+		size_t l = dir > 0 ? (start + k) % p->nlines
+		                   : (start + p->nlines - k) % p->nlines;
+		size_t a = p->lines[l];
+		size_t e =
+		    l + 1 < p->nlines ? p->lines[l + 1] : strlen(p->text);
+
+		if (contains(p->text + a, e - a, pat)) {
+			p->hit = l + 1;
+			p->top = l > 2 ? l - 2 : 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+ui_pager_key(struct ui *u, enum ui_fn fn)
+{
+	struct ui_pager *p = &u->pager;
+	size_t page = LINES > 5 ? (size_t)LINES - 4 : 1;
+	char *pat = NULL;
+
+	switch (fn) {
+	case UI_FN_NEXT:
+		if (p->top + 1 < p->nlines)
+			p->top++;
+		break;
+	case UI_FN_PREV:
+		if (p->top > 0)
+			p->top--;
+		break;
+	case UI_FN_PAGE_DOWN:
+	case UI_FN_HALF_DOWN:
+		if (fn == UI_FN_HALF_DOWN)
+			page = page / 2 ? page / 2 : 1;
+		/* Space at the end of a message goes on to the next one. */
+		if (fn == UI_FN_PAGE_DOWN &&
+		    p->top + (size_t)LINES - 3 >= p->nlines) {
+			return 0; /* ui_act goes on to the next message */
+		}
+		p->top += page;
+		break;
+	case UI_FN_PAGE_UP:
+	case UI_FN_HALF_UP:
+		if (fn == UI_FN_HALF_UP)
+			page = page / 2 ? page / 2 : 1;
+		p->top = p->top > page ? p->top - page : 0;
+		break;
+	case UI_FN_FIRST:
+		p->top = 0;
+		break;
+	case UI_FN_LAST:
+		p->top = p->nlines;
+		break;
+	case UI_FN_FULL_HEADERS:
+		p->full_headers = !p->full_headers;
+		pager_build(u);
+		p->top = 0;
+		break;
+	case UI_FN_SEARCH:
+	case UI_FN_SEARCH_REVERSE:
+		if (ui_prompt(u,
+		        fn == UI_FN_SEARCH ? "Search: " : "Search backward: ",
+		        NULL, 0, &pat) != 0 ||
+		    *pat == '\0') {
+			free(pat);
+			break;
+		}
+		free(u->search);
+		u->search = pat;
+		p->hit = 0;
+		if (!pager_search(u, pat, fn == UI_FN_SEARCH ? 1 : -1))
+			ui_message(u, 0, "Not found: %s", pat);
+		break;
+	case UI_FN_SEARCH_NEXT:
+	case UI_FN_SEARCH_PREV:
+		if (u->search == NULL)
+			ui_message(u, 0, "No search pattern yet: press /");
+		else if (!pager_search(
+		             u, u->search, fn == UI_FN_SEARCH_NEXT ? 1 : -1))
+			ui_message(u, 0, "Not found: %s", u->search);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,269 @@
+/*
+ * Internals shared by the files of the full-screen client.
+ */
+#ifndef TERN_UI_PRIVATE_H
+#define TERN_UI_PRIVATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tern/core.h"
+#include "tern/store.h"
+#include "tern/ui.h"
+
+/* Elements a theme colours. */
+enum ui_elem {
+	UI_C_STATUS,
+	UI_C_INDEX,
+	UI_C_INDEX_NEW,
+	UI_C_INDEX_FLAG,
+	UI_C_INDEX_DEL,
+	UI_C_CURSOR,
+	UI_C_HEADER,
+	UI_C_QUOTE,
+	UI_C_ATTACHMENT,
+	UI_C_SIDEBAR,
+	UI_C_SIDEBAR_SEL,
+	UI_C_ERROR,
+	UI_C_TITLE,
+	UI_C_SEARCH,
+	UI_C_COUNT
+};
+
+/* Key maps. */
+enum ui_map { UI_MAP_INDEX, UI_MAP_PAGER, UI_MAP_FOLDERS, UI_MAP_COUNT };
+
+/* Functions keys are bound to. */
+enum ui_fn {
+	UI_FN_NONE,
+	UI_FN_NEXT,
+	UI_FN_PREV,
+	UI_FN_PAGE_DOWN,
+	UI_FN_PAGE_UP,
+	UI_FN_HALF_DOWN,
+	UI_FN_HALF_UP,
+	UI_FN_FIRST,
+	UI_FN_LAST,
+	UI_FN_OPEN,
+	UI_FN_QUIT,
+	UI_FN_EXIT,
+	UI_FN_CHANGE_FOLDER,
+	UI_FN_SEARCH,
+	UI_FN_SEARCH_REVERSE,
+	UI_FN_SEARCH_NEXT,
+	UI_FN_SEARCH_PREV,
+	UI_FN_LIMIT,
+	UI_FN_DELETE,
+	UI_FN_UNDELETE,
+	UI_FN_SYNC,
+	UI_FN_SAVE,
+	UI_FN_FLAG,
+	UI_FN_TOGGLE_NEW,
+	UI_FN_REPLY,
+	UI_FN_GROUP_REPLY,
+	UI_FN_FORWARD,
+	UI_FN_COMPOSE,
+	UI_FN_REDRAW,
+	UI_FN_HELP,
+	UI_FN_SORT,
+	UI_FN_SORT_REVERSE,
+	UI_FN_THREADS,
+	UI_FN_SIDEBAR,
+	UI_FN_NEXT_MESSAGE,
+	UI_FN_PREV_MESSAGE,
+	UI_FN_NEXT_UNREAD,
+	UI_FN_FULL_HEADERS,
+	UI_FN_NEXT_FOLDER,
+	UI_FN_PREV_FOLDER,
+	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
+	UI_FN_COUNT
+};
+
+/* Worker -> ui events. */
+enum ui_ev_kind {
+	UI_EV_PROGRESS,
+	UI_EV_ONLINE,
+	UI_EV_SYNCED,
+	UI_EV_ERROR,
+	UI_EV_FETCHED,
+	UI_EV_FETCH_FAILED,
+};
+
+struct ui_event {
+	enum ui_ev_kind kind;
+	size_t account;
+	int64_t msg_id;
+	uint64_t done, total;
+	char *text; /* malloc'd: what, summary or error */
+	struct ui_event *next;
+};
+
+struct ui_worker;
+
+struct ui_account {
+	char *name;
+	struct rc_account *rc; /* NULL: local or store-only */
+	int64_t id;
+	const struct driver_ops *drv;
+	struct ui_worker *w;
+	int online;
+	int syncing;
+	char *what;
+	uint64_t done, total;
+	char *error;
+	int64_t quota_used, quota_limit;
+};
+
+struct ui_folder {
+	size_t account;
+	int64_t id;
+	char *name;
+	int64_t total, unseen; /* -1 until counted */
+	int stale; /* counts to be taken again */
+};
+
+/* The row cache: the rows on screen, keyed by message id. */
+#define UI_ROWCACHE 512
+
+struct ui_pager {
+	int64_t id;
+	char *text; /* rendered, visible text */
+	size_t *lines; /* offsets of line starts */
+	size_t nlines;
+	size_t top;
+	int full_headers;
+	int loading;
+	int failed;
+	size_t hit; /* line of the last search hit + 1, 0 if none */
+	int width; /* the lines were cut for this width */
+};
+
+enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_FIRSTRUN };
+
+struct ui_bind {
+	int key;
+	enum ui_fn fn;
+};
+
+struct ui {
+	struct tern *t;
+	struct store *s;
+	FILE *log;
+	uint64_t t0;
+	int demo;
+
+	struct ui_account *accts;
+	size_t naccts;
+	struct ui_folder *folders;
+	size_t nfolders;
+	size_t fcur; /* open folder */
+	size_t fsel; /* sidebar cursor */
+	size_t count_next; /* next folder ui_folders_count_more() counts */
+	int folders_focus;
+	int sidebar;
+
+	int64_t *ids;
+	uint8_t *depth; /* threaded view: nesting of each row, else NULL */
+	size_t nids;
+	size_t cur, top;
+	enum store_sort sort;
+	int reverse;
+	int threaded;
+	char *limit;
+	/* While partial, older rows than ids[0] are still to be loaded;
+	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues. */
+	int partial;
+	int64_t lo_key, lo_id;
+	struct store_index_row cache[UI_ROWCACHE];
+
+	enum ui_mode mode, prev_mode;
+	struct ui_pager pager;
+	size_t help_top;
+
+	char *search;
+	char *msg;
+	int msg_error;
+	int changes; /* changes made in this session */
+	int64_t data_version;
+	uint64_t last_check;
+
+	int colors;
+	int attr[UI_C_COUNT];
+	struct ui_bind *binds[UI_MAP_COUNT];
+	size_t nbinds[UI_MAP_COUNT];
+
+	int evpipe[2];
+	pthread_mutex_t evlock;
+	struct ui_event *evhead, **evtail;
+
+	int dirty;
+	int quit;
+};
+
+/* ui.c */
+/* Monotonic microseconds, for the event log. */
+uint64_t ui_now_us(void);
+void ui_log(struct ui *u, const char *fmt, ...) TERN_PRINTF(2, 3);
+void ui_message(struct ui *u, int error, const char *fmt, ...)
+    TERN_PRINTF(3, 4);
+/* Put s (UTF-8) at y, x clipped and padded to width columns. */
+void ui_put(int y, int x, int width, const char *s, int attr);
+int ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
+    char **out);
+int ui_confirm(struct ui *u, const char *question);
+
+/* index.c */
+void ui_index_load(struct ui *u, int keep);
+void ui_index_draw(struct ui *u, int y, int x, int h, int w);
+const struct store_index_row *ui_index_row(struct ui *u, size_t pos);
+void ui_index_cache_clear(struct ui *u);
+/* Load one more chunk of a partly loaded index; 1 if more remain. */
+int ui_index_more(struct ui *u);
+/* Load the rest of a partly loaded index now. */
+void ui_index_complete(struct ui *u);
+void ui_index_free(struct ui *u);
+int ui_index_key(struct ui *u, enum ui_fn fn);
+int ui_index_search(struct ui *u, const char *pat, int dir, size_t from);
+
+/* pager.c */
+void ui_pager_open(struct ui *u, int64_t id);
+void ui_pager_reload(struct ui *u);
+void ui_pager_draw(struct ui *u, int y, int h, int w);
+void ui_pager_free(struct ui *u);
+int ui_pager_key(struct ui *u, enum ui_fn fn);
+
+/* folders.c */
+void ui_folders_load(struct ui *u);
+void ui_folders_free(struct ui *u);
+void ui_folders_draw(struct ui *u, int y, int x, int h, int w);
+int ui_folders_key(struct ui *u, enum ui_fn fn);
+void ui_folder_open(struct ui *u, size_t i);
+int ui_folders_count_more(struct ui *u);
+void ui_folder_count(struct ui *u, size_t i);
+/* "account/folder" of the open folder, malloc'd. */
+char *ui_folder_spec(struct ui *u, size_t i);
+ssize_t ui_folder_find(struct ui *u, size_t account, const char *name);
+
+/* keys.c */
+void ui_keys_init(struct ui *u);
+void ui_keys_free(struct ui *u);
+enum ui_fn ui_key_fn(struct ui *u, enum ui_map map, int key);
+const char *ui_key_name(int key, char *buf, size_t len);
+void ui_help_draw(struct ui *u, int y, int h, int w);
+int ui_help_key(struct ui *u, enum ui_fn fn);
+
+/* theme.c */
+int ui_theme_load(struct ui *u, const char *name, char **cause);
+
+/* actions.c */
+void ui_act(struct ui *u, enum ui_fn fn);
+
+/* worker.c */
+void ui_workers_start(struct ui *u);
+void ui_workers_stop(struct ui *u);
+void ui_worker_sync_now(struct ui *u, size_t account);
+int ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id);
+void ui_events_drain(struct ui *u);
+
+#endif

@@ -1,0 +1,769 @@
+/*
+ * The full-screen client: setup, the main loop, drawing of the frame
+ * (title, status and message lines), prompts and the event log.
+ *
+ * One thread owns ncurses. It waits in poll() on the terminal and on a
+ * pipe the account workers write to, handles one key or one batch of
+ * events, and redraws what is dirty once per turn of the loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wchar.h>
+#include <wctype.h>
+
+#define NCURSES_WIDECHAR 1
+#include <curses.h>
+
+#include "ui-private.h"
+
+#define UI_KEYCODE 0x40000000
+
+uint64_t
+ui_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+ui_log(struct ui *u, const char *fmt, ...)
+{
+	va_list ap;
+	uint64_t us;
+
+	if (u->log == NULL)
+		return;
+	us = ui_now_us() - u->t0;
+	fprintf(u->log, "%llu.%06llu ", (unsigned long long)(us / 1000000),
+	    (unsigned long long)(us % 1000000));
+	va_start(ap, fmt);
+	vfprintf(u->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', u->log);
+	fflush(u->log);
+}
+
+void
+ui_message(struct ui *u, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(u->msg);
+	va_start(ap, fmt);
+	u->msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	u->msg_error = error;
+	u->dirty = 1;
+	if (error)
+		ui_log(u, "error %s", u->msg);
+}
+
+void
+ui_put(int y, int x, int width, const char *s, int attr)
+{
+	wchar_t wbuf[512];
+	struct buf vis;
+	mbstate_t mbs;
+	const char *p, *end;
+	size_t n = 0;
+	int col = 0;
+
+	if (width <= 0)
+		return;
+	buf_init(&vis, 0);
+	if (s != NULL)
+		text_visible(&vis, s, strlen(s), 0);
+	memset(&mbs, 0, sizeof mbs);
+	p = vis.data;
+	end = vis.data + vis.len;
+	while (p < end && n < TERN_NELEM(wbuf) - 1) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, p, (size_t)(end - p), &mbs);
+		int w;
+
+		if (r == (size_t)-1 || r == (size_t)-2) {
+			memset(&mbs, 0, sizeof mbs);
+			wc = L'?';
+			r = 1;
+		} else if (r == 0)
+			break;
+		p += r;
+		if (wc == L'\t')
+			wc = L' ';
+		w = wcwidth(wc);
+		if (w < 0) {
+			wc = L'?';
+			w = 1;
+		}
+		/* A combining mark with nothing to combine with is dropped. */
+		if (w == 0 && n == 0)
+			continue;
+		if (col + w > width)
+			break;
+		wbuf[n++] = wc;
+		col += w;
+	}
+	wbuf[n] = L'\0';
+	attrset(attr);
+	move(y, x);
+	if (n > 0)
+		addnwstr(wbuf, (int)n);
+	for (; col < width; col++)
+		addch(' ');
+	attrset(A_NORMAL);
+	buf_free(&vis);
+}
+
+/* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
+static int
+ui_getkey(void)
+{
+	wint_t wc;
+	int r = get_wch(&wc);
+
+	if (r == ERR)
+		return -1;
+	if (r == KEY_CODE_YES)
+		return UI_KEYCODE | (int)wc;
+	return (int)wc;
+}
+
+int
+ui_confirm(struct ui *u, const char *question)
+{
+	char *q = xasprintf("%s (y/n) ", question);
+	int key, yes = 0;
+
+	nodelay(stdscr, FALSE);
+	ui_put(LINES - 1, 0, COLS, q, A_BOLD);
+	move(LINES - 1, (int)strlen(q) < COLS ? (int)strlen(q) : COLS - 1);
+	curs_set(1);
+	refresh();
+	for (;;) {
+		key = ui_getkey();
+		if (key == 'y' || key == 'Y') {
+			yes = 1;
+			break;
+		}
+		if (key == 'n' || key == 'N' || key == 27 || key == 'q' ||
+		    key == 7)
+			break;
+	}
+	curs_set(0);
+	nodelay(stdscr, TRUE);
+	free(q);
+	u->dirty = 1;
+	return yes;
+}
+
+/* Complete a folder name from the folder list (first match after cur). */
+static void
+prompt_complete(struct ui *u, wchar_t *line, size_t *len, size_t max)
+{
+	char pre[1024];
+	size_t i, plen;
+	size_t acct = u->nfolders ? u->folders[u->fcur].account : 0;
+
+	line[*len] = L'\0';
+	if (wcstombs(pre, line, sizeof pre) == (size_t)-1)
+		return;
+	plen = strlen(pre);
+	for (i = 0; i < u->nfolders; i++) {
+		const char *name = u->folders[i].name;
+		wchar_t w[256];
+		size_t n;
+
+		if (u->folders[i].account != acct ||
+		    strncmp(name, pre, plen) != 0 || strcmp(name, pre) == 0)
+			continue;
+		n = mbstowcs(w, name, TERN_NELEM(w) - 1);
+		if (n == (size_t)-1 || n >= max)
+			continue;
+		wmemcpy(line, w, n);
+		*len = n;
+		return;
+	}
+}
+
+int
+ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
+    char **out)
+{
+	wchar_t line[256];
+	size_t len = 0;
+	int ret = -1, plen = (int)strlen(prompt);
+
+	*out = NULL;
+	if (init != NULL) {
+		size_t n = mbstowcs(line, init, TERN_NELEM(line) - 1);
+		if (n != (size_t)-1)
+			len = n;
+	}
+	nodelay(stdscr, FALSE);
+	curs_set(1);
+	for (;;) {
+		char shown[1024];
+		int key, w;
+
+		line[len] = L'\0';
+		if (wcstombs(shown, line, sizeof shown) == (size_t)-1)
+			shown[0] = '\0';
+		ui_put(LINES - 1, 0, COLS, prompt, A_BOLD);
+		if (plen < COLS)
+			ui_put(LINES - 1, plen, COLS - plen, shown, A_NORMAL);
+		w = wcswidth(line, len);
+		move(LINES - 1,
+		    plen + (w > 0 ? w : 0) < COLS ? plen + (w > 0 ? w : 0)
+		                                  : COLS - 1);
+		refresh();
+		key = ui_getkey();
+		if (key == '\n' || key == '\r' ||
+		    key == (UI_KEYCODE | KEY_ENTER)) {
+			*out = xstrdup(shown);
+			ret = 0;
+			break;
+		}
+		if (key == 27 || key == 7) /* Esc, ^G */
+			break;
+		if (key == (UI_KEYCODE | KEY_BACKSPACE) || key == 127 ||
+		    key == 8) {
+			if (len > 0)
+				len--;
+			else
+				break;
+		} else if (key == 21) /* ^U */
+			len = 0;
+		else if (key == 23) { /* ^W */
+			while (len > 0 && line[len - 1] == L' ')
+				len--;
+			while (len > 0 && line[len - 1] != L' ')
+				len--;
+		} else if (key == '\t' && complete)
+			prompt_complete(u, line, &len, TERN_NELEM(line) - 1);
+		else if (key == (UI_KEYCODE | KEY_RESIZE))
+			continue;
+		else if (key >= 0 && !(key & UI_KEYCODE) && iswprint(key) &&
+		    len < TERN_NELEM(line) - 1)
+			line[len++] = (wchar_t)key;
+	}
+	curs_set(0);
+	nodelay(stdscr, TRUE);
+	u->dirty = 1;
+	return ret;
+}
+
+static void
+human_size(int64_t n, char *out, size_t len)
+{
+	static const char *units[] = { "B", "K", "M", "G", "T" };
+	double v = (double)n;
+	size_t i = 0;
+
+	while (v >= 1024 && i + 1 < TERN_NELEM(units)) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, len, i && v < 10 ? "%.1f%s" : "%.0f%s", v, units[i]);
+}
+
+static void
+draw_title(struct ui *u)
+{
+	const char *hint;
+	char *s, *spec = u->nfolders ? ui_folder_spec(u, u->fcur) : NULL;
+
+	switch (u->mode) {
+	case UI_PAGER:
+		hint = "q:Back  J/K:Next/Prev  /:Search  h:Headers  d:Del  "
+		       "s:Save  r:Reply  ?:Help";
+		break;
+	case UI_HELP:
+		hint = "q:Back  j/k:Scroll";
+		break;
+	default:
+		hint = u->folders_focus
+		    ? "Enter:Open  j/k:Move  q:Back  ?:Help"
+		    : "q:Quit  d:Del  u:Undel  s:Save  F:Flag  c:Folder  "
+		      "/:Search  l:Limit  $:Sync  ?:Help";
+	}
+	s = xasprintf(" tern%s  %s  %s", u->demo ? " (demo)" : "",
+	    spec ? spec : "", hint);
+	ui_put(0, 0, COLS, s, u->attr[UI_C_TITLE]);
+	free(s);
+	free(spec);
+}
+
+static void
+draw_status(struct ui *u)
+{
+	struct buf b;
+	struct ui_account *a = NULL;
+	struct ui_folder *f = u->nfolders ? &u->folders[u->fcur] : NULL;
+	static const char *sorts[] = { "date", "from", "subject", "size" };
+
+	buf_init(&b, 0);
+	if (f != NULL) {
+		a = &u->accts[f->account];
+		if (f->total >= 0)
+			buf_printf(&b, "-- %s/%s  [%lld msgs", a->name, f->name,
+			    (long long)f->total);
+		else
+			buf_printf(&b, "-- %s/%s  [%zu%s msgs", a->name,
+			    f->name, u->nids, u->partial ? "+" : "");
+		if (f->unseen >= 0)
+			buf_printf(&b, ", %lld new", (long long)f->unseen);
+		if (u->limit != NULL)
+			buf_printf(
+			    &b, ", %zu shown, limit: %s", u->nids, u->limit);
+		buf_printf(&b, "]  sort:%s%s%s", sorts[u->sort],
+		    u->reverse ? "-rev" : "", u->threaded ? " threads" : "");
+		if (a->quota_limit > 0) {
+			char used[16], lim[16];
+
+			human_size(a->quota_used * 1024, used, sizeof used);
+			human_size(a->quota_limit * 1024, lim, sizeof lim);
+			buf_printf(&b, "  quota %s/%s", used, lim);
+		}
+		if (a->drv == NULL)
+			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
+		else if (a->syncing && a->total > 0) {
+			char bar[21];
+			uint64_t done = a->done > a->total ? a->total : a->done;
+			size_t k, fill = (size_t)(done * 20 / a->total);
+
+			for (k = 0; k < 20; k++)
+				bar[k] = k < fill ? '#' : '.';
+			bar[20] = '\0';
+			buf_printf(&b, "  %s %s %llu/%llu [%s]",
+			    a->online ? "online" : "connecting",
+			    a->what ? a->what : "syncing",
+			    (unsigned long long)done,
+			    (unsigned long long)a->total, bar);
+		} else if (a->syncing)
+			buf_printf(&b, "  %s %s",
+			    a->online ? "online" : "connecting",
+			    a->what ? a->what : "syncing…");
+		else
+			buf_adds(&b, a->online ? "  online" : "  offline");
+		if (a->error != NULL)
+			buf_printf(&b, "  error: %s", a->error);
+	}
+	ui_put(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
+	buf_free(&b);
+}
+
+static const char firstrun_text[] =
+    "Welcome to tern.\n"
+    "\n"
+    "No account is configured yet. tern reads its accounts from\n"
+    "  $RC\n"
+    "Create that file (chmod 600 if it holds a password), for example:\n"
+    "\n"
+    "  set theme = default\n"
+    "\n"
+    "  account work\n"
+    "      protocol  imap              # imap | pop3\n"
+    "      host      imap.example.com\n"
+    "      user      alice@example.com\n"
+    "      passcmd   \"pass show mail/work\"\n"
+    "\n"
+    "  account home\n"
+    "      protocol  pop3\n"
+    "      host      pop.example.net\n"
+    "      user      alice\n"
+    "      keep      no                # download, then delete on the server\n"
+    "\n"
+    "Then run 'tern sync' once, or just start tern again: it syncs while\n"
+    "you read. tern-rc(5) describes every setting.\n"
+    "\n"
+    "  d  try tern on a demo store of generated mail (no account needed)\n"
+    "  q  quit\n";
+
+static void
+draw_firstrun(struct ui *u)
+{
+	const char *p = firstrun_text, *nl;
+	int y = 1;
+
+	while (*p != '\0' && y < LINES - 2) {
+		char *line;
+
+		nl = strchr(p, '\n');
+		line = xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		if (strstr(line, "$RC") != NULL) {
+			char *l2 = xasprintf("  %s", u->t->rc_path);
+			free(line);
+			line = l2;
+		}
+		ui_put(y, 1, COLS - 1, line,
+		    y == 1 ? u->attr[UI_C_HEADER] : (int)A_NORMAL);
+		y++;
+		free(line);
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	while (y < LINES - 2)
+		ui_put(y++, 0, COLS, "", A_NORMAL);
+}
+
+static void
+draw(struct ui *u)
+{
+	int h = LINES - 3, sw = 0;
+
+	erase();
+	if (LINES < 5 || COLS < 20) {
+		ui_put(0, 0, COLS, "terminal too small", A_NORMAL);
+		refresh();
+		return;
+	}
+	ui_put(0, 0, COLS, " tern", u->attr[UI_C_TITLE]);
+	if (u->mode == UI_FIRSTRUN) {
+		ui_put(0, 0, COLS, " tern  first run   d:Demo  q:Quit",
+		    u->attr[UI_C_TITLE]);
+		draw_firstrun(u);
+		ui_put(LINES - 2, 0, COLS, "-- no account configured",
+		    u->attr[UI_C_STATUS]);
+	} else {
+		draw_title(u);
+		if (u->mode == UI_PAGER)
+			ui_pager_draw(u, 1, h, COLS);
+		else if (u->mode == UI_HELP)
+			ui_help_draw(u, 1, h, COLS);
+		else {
+			if (u->sidebar && COLS >= 60) {
+				sw = COLS / 4;
+				if (sw > 32)
+					sw = 32;
+				ui_folders_draw(u, 1, 0, h, sw);
+				attrset(u->attr[UI_C_SIDEBAR]);
+				mvvline(1, sw, ACS_VLINE, h);
+				attrset(A_NORMAL);
+				sw++;
+			}
+			ui_index_draw(u, 1, sw, h, COLS - sw);
+		}
+		draw_status(u);
+	}
+	ui_put(LINES - 1, 0, COLS, u->msg ? u->msg : "",
+	    u->msg_error ? u->attr[UI_C_ERROR] : (int)A_NORMAL);
+	refresh();
+	u->dirty = 0;
+}
+
+/* Switch this session to a freshly generated demo store. */
+static int
+ui_use_demo(struct ui *u, char **cause)
+{
+	char *dir = NULL, *base = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+
+	if (base != NULL && *base == '/')
+		dir = xasprintf("%s/tern-demo", base);
+	else
+		dir = xasprintf(
+		    "%s/.local/share/tern-demo", home ? home : "/tmp");
+	if (ui_demo_create(dir, cause) != 0) {
+		free(dir);
+		return -1;
+	}
+	store_close(&u->t->store);
+	free(u->t->datadir);
+	u->t->datadir = dir;
+	if ((u->s = tern_store(u->t, cause)) == NULL)
+		return -1;
+	u->demo = 1;
+	return 0;
+}
+
+static void
+ui_start_client(struct ui *u)
+{
+	u->mode = UI_INDEX;
+	if (u->nfolders == 0)
+		ui_folders_load(u);
+	if (u->nfolders > 0)
+		ui_folder_open(u, 0);
+	else
+		ui_message(u, 0, "No folders yet: press $ to sync");
+	ui_workers_start(u);
+	u->data_version = store_data_version(u->s);
+}
+
+/* Reload what another connection changed (a worker's sync). */
+static void
+ui_check_store(struct ui *u)
+{
+	int64_t v = store_data_version(u->s), total, open;
+
+	u->last_check = now_ms();
+	if (v == u->data_version)
+		return;
+	u->data_version = v;
+	ui_log(u, "store changed");
+	total = u->nfolders ? u->folders[u->fcur].total : 0;
+	open = u->nfolders ? u->folders[u->fcur].id : 0;
+	ui_folders_load(u);
+	if (u->nfolders > 0)
+		ui_folder_count(u, u->fcur);
+	ui_index_load(u, 1);
+	if (u->nfolders && u->folders[u->fcur].id == open &&
+	    u->folders[u->fcur].total > total) {
+		int64_t n = u->folders[u->fcur].total - total;
+
+		ui_message(u, 0, "%lld new message%s in %s", (long long)n,
+		    n == 1 ? "" : "s", u->folders[u->fcur].name);
+		ui_log(u, "new-mail %lld", (long long)n);
+	}
+	if (u->mode == UI_PAGER && u->pager.loading)
+		ui_pager_reload(u);
+	u->dirty = 1;
+}
+
+static void
+handle_key(struct ui *u, int key)
+{
+	enum ui_fn fn;
+
+	if (key == (UI_KEYCODE | KEY_RESIZE)) {
+		u->dirty = 1;
+		ui_log(u, "resize %dx%d", COLS, LINES);
+		return;
+	}
+	if (u->msg != NULL && !u->msg_error) {
+		free(u->msg);
+		u->msg = NULL;
+	}
+	if (u->mode == UI_FIRSTRUN) {
+		char *cause = NULL;
+
+		if (key == 'q' || key == 27)
+			u->quit = 1;
+		else if (key == 'd') {
+			if (ui_use_demo(u, &cause) != 0) {
+				ui_message(u, 1, "demo: %s", cause);
+				free(cause);
+			} else {
+				ui_folders_load(u);
+				ui_start_client(u);
+			}
+		}
+		u->dirty = 1;
+		return;
+	}
+	switch (u->mode) {
+	case UI_PAGER:
+		fn = ui_key_fn(u, UI_MAP_PAGER, key);
+		break;
+	case UI_HELP:
+		fn = ui_key_fn(u, UI_MAP_PAGER, key);
+		break;
+	default:
+		fn = ui_key_fn(
+		    u, u->folders_focus ? UI_MAP_FOLDERS : UI_MAP_INDEX, key);
+	}
+	if (fn == UI_FN_NONE) {
+		char name[32];
+
+		ui_message(u, 0, "Key %s is not bound; ? lists the keys",
+		    ui_key_name(key, name, sizeof name));
+		return;
+	}
+	ui_act(u, fn);
+	u->dirty = 1;
+}
+
+static int
+ui_loop(struct ui *u)
+{
+	int first = 1, busy;
+
+	while (!u->quit) {
+		struct pollfd pfd[2];
+		uint64_t t;
+		int key;
+
+		if (u->dirty) {
+			draw(u);
+			if (first) {
+				ui_log(u, "first-draw rows=%zu", u->nids);
+				first = 0;
+			}
+		}
+		pfd[0].fd = STDIN_FILENO;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = u->evpipe[0];
+		pfd[1].events = POLLIN;
+		/* A partly loaded index goes on loading between keys. */
+		busy = u->partial || u->count_next < u->nfolders;
+		if (poll(pfd, 2, busy ? 0 : 1000) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN)
+			ui_events_drain(u);
+		if (u->mode != UI_FIRSTRUN && now_ms() - u->last_check >= 500)
+			ui_check_store(u);
+		/* ncurses may hold keys already read: drain until ERR. */
+		while ((key = ui_getkey()) != -1) {
+			char name[32];
+
+			t = ui_now_us();
+			handle_key(u, key);
+			if (u->quit)
+				break;
+			if (u->dirty)
+				draw(u);
+			ui_log(u, "key %s handled %.3f ms",
+			    ui_key_name(key, name, sizeof name),
+			    (double)(ui_now_us() - t) / 1000);
+		}
+		if (pfd[0].revents & (POLLHUP | POLLERR))
+			break;
+		if (u->partial && !ui_index_more(u))
+			u->dirty = 1;
+		else if (!u->partial && u->count_next < u->nfolders)
+			ui_folders_count_more(u);
+	}
+	return 0;
+}
+
+static long
+peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			v = strtol(line + 6, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+/* No account in the rc and no folder in the store: explain, offer the
+ * demo. */
+static int
+ui_first_run(struct ui *u)
+{
+	return u->t->rc->naccounts == 0 && u->nfolders == 0;
+}
+
+int
+ui_main(struct tern *t, const struct ui_opts *o)
+{
+	struct ui u;
+	char *cause = NULL;
+	int status = TERN_EXIT_OK, saved_stderr = -1, errfd;
+
+	memset(&u, 0, sizeof u);
+	u.t = t;
+	u.t0 = ui_now_us();
+	u.sidebar = 1;
+	u.threaded = t->rc->sort_threads;
+	u.evpipe[0] = u.evpipe[1] = -1;
+	u.evtail = &u.evhead;
+	pthread_mutex_init(&u.evlock, NULL);
+	if (o->log != NULL && (u.log = fopen(o->log, "a")) == NULL) {
+		tern_warnx("%s: %s", o->log, strerror(errno));
+		return TERN_EXIT_USAGE;
+	}
+	ui_log(&u, "start");
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		tern_warnx("the full-screen client needs a terminal"
+		           " (tern --help lists the commands)");
+		status = TERN_EXIT_USAGE;
+		goto out;
+	}
+	if (o->demo) {
+		if (ui_use_demo(&u, &cause) != 0) {
+			tern_warnx("%s", cause);
+			free(cause);
+			status = TERN_EXIT_FAIL;
+			goto out;
+		}
+	} else if ((u.s = tern_store(t, &cause)) == NULL) {
+		tern_warnx("%s", cause);
+		free(cause);
+		status = TERN_EXIT_FAIL;
+		goto out;
+	}
+	if (pipe(u.evpipe) != 0) {
+		tern_warnx("pipe: %s", strerror(errno));
+		status = TERN_EXIT_FAIL;
+		goto out;
+	}
+	/* Workers never block on a full pipe; the ui never on an empty one. */
+	for (int i = 0; i < 2; i++)
+		fcntl(u.evpipe[i], F_SETFL,
+		    fcntl(u.evpipe[i], F_GETFL) | O_NONBLOCK);
+
+	/* Whatever a driver or library prints on stderr must not land on
+	 * the screen: it goes to the log (or nowhere) until the end. */
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	errfd =
+	    u.log != NULL ? dup(fileno(u.log)) : open("/dev/null", O_WRONLY);
+	if (errfd >= 0) {
+		dup2(errfd, STDERR_FILENO);
+		close(errfd);
+	}
+	initscr();
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	ui_keys_init(&u);
+	if (ui_theme_load(
+	        &u, t->rc->theme ? t->rc->theme : "default", &cause) != 0) {
+		ui_message(&u, 1, "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	ui_log(&u, "store-open");
+	ui_folders_load(&u);
+	ui_log(&u, "folders-loaded n=%zu", u.nfolders);
+	if (!u.demo && ui_first_run(&u))
+		u.mode = UI_FIRSTRUN;
+	else
+		ui_start_client(&u);
+	u.dirty = 1;
+	ui_loop(&u);
+	ui_workers_stop(&u);
+	endwin();
+	if (saved_stderr >= 0) {
+		fflush(stderr);
+		dup2(saved_stderr, STDERR_FILENO);
+		close(saved_stderr);
+	}
+	ui_log(&u, "exit peak-rss-kib=%ld", peak_rss_kib());
+out:
+	ui_pager_free(&u);
+	ui_index_free(&u);
+	ui_folders_free(&u);
+	ui_keys_free(&u);
+	free(u.msg);
+	free(u.search);
+	free(u.limit);
+	if (u.evpipe[0] != -1) {
+		close(u.evpipe[0]);
+		close(u.evpipe[1]);
+	}
+	pthread_mutex_destroy(&u.evlock);
+	if (u.log != NULL)
+		fclose(u.log);
+	return status;
+}

@@ -1,0 +1,365 @@
+/*
+ * Account workers: one thread per account with a driver. A worker has
+ * its own context and store handle (SQLite in WAL mode lets the ui read
+ * while it writes), runs the driver's sync in watch mode (IDLE) and body
+ * fetches the ui asks for, and reports through a queue and a pipe the ui
+ * polls. A worker never touches ncurses. When a sync fails it tries
+ * again after a delay that doubles up to five minutes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ui-private.h"
+
+#define BACKOFF_MAX_MS (300 * 1000)
+#define RESYNC_MS (120 * 1000)
+
+struct ui_worker {
+	struct ui *u;
+	size_t account;
+	pthread_t th;
+	int started;
+	int wake[2];
+	pthread_mutex_t lock;
+	int stop;
+	int woken; /* wake() was called since the sync began */
+	int64_t *fetch;
+	size_t nfetch;
+	uint64_t last_progress;
+	const struct driver_ops *drv;
+	struct rc_account *rc;
+	struct tern t;
+};
+
+static void
+post(struct ui *u, struct ui_event *ev)
+{
+	char c = 'e';
+
+	ev->next = NULL;
+	pthread_mutex_lock(&u->evlock);
+	*u->evtail = ev;
+	u->evtail = &ev->next;
+	pthread_mutex_unlock(&u->evlock);
+	/* The pipe only wakes the ui; a full pipe already will. */
+	if (write(u->evpipe[1], &c, 1) < 0 && errno != EAGAIN)
+		return;
+}
+
+static void
+post_new(struct ui_worker *w, enum ui_ev_kind kind, int64_t msg_id, char *text)
+{
+	struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+	ev->kind = kind;
+	ev->account = w->account;
+	ev->msg_id = msg_id;
+	ev->text = text;
+	post(w->u, ev);
+}
+
+static void
+worker_progress(void *arg, const struct sync_progress *p)
+{
+	struct ui_worker *w = arg;
+	struct ui_event *ev;
+	uint64_t t = now_ms();
+
+	/* At most ten updates a second reach the screen. */
+	if (t - w->last_progress < 100 && p->done != p->total)
+		return;
+	w->last_progress = t;
+	ev = xcalloc(1, sizeof *ev);
+	ev->kind = UI_EV_PROGRESS;
+	ev->account = w->account;
+	ev->done = p->done;
+	ev->total = p->total;
+	ev->text = xasprintf("%s%s%s", p->what ? p->what : "syncing",
+	    p->folder ? " " : "", p->folder ? p->folder : "");
+	post(w->u, ev);
+}
+
+static void
+drain(int fd)
+{
+	char b[64];
+
+	while (read(fd, b, sizeof b) > 0)
+		;
+}
+
+/* Wait up to ms, or until woken; returns at once when asked to stop. */
+static void
+worker_wait(struct ui_worker *w, uint64_t ms)
+{
+	struct pollfd pfd = { .fd = w->wake[0], .events = POLLIN };
+
+	pthread_mutex_lock(&w->lock);
+	if (w->stop || w->nfetch > 0) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	pthread_mutex_unlock(&w->lock);
+	poll(&pfd, 1, (int)ms);
+	drain(w->wake[0]);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct ui_worker *w = arg;
+	const struct driver_ops *drv = w->drv;
+	uint64_t backoff = 0;
+	int woken;
+
+	for (;;) {
+		struct sync_opts o;
+		char *summary = NULL, *cause = NULL;
+		int64_t id = 0;
+		int r;
+
+		pthread_mutex_lock(&w->lock);
+		if (w->stop) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		if (w->nfetch > 0) {
+			id = w->fetch[0];
+			memmove(w->fetch, w->fetch + 1,
+			    --w->nfetch * sizeof *w->fetch);
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (id != 0) {
+			if (drv->fetch == NULL)
+				post_new(w, UI_EV_FETCH_FAILED, id,
+				    xstrdup(
+				        "this account cannot fetch bodies"));
+			else if (drv->fetch(&w->t, w->rc, id, &cause) != 0)
+				post_new(w, UI_EV_FETCH_FAILED, id, cause);
+			else
+				post_new(w, UI_EV_FETCHED, id, NULL);
+			continue;
+		}
+		memset(&o, 0, sizeof o);
+		o.progress = worker_progress;
+		o.arg = w;
+		o.watch = 1;
+		o.wakefd = w->wake[0];
+		post_new(w, UI_EV_PROGRESS, 0, xstrdup("connecting"));
+		r = drv->sync(&w->t, w->rc, &o, &summary, &cause);
+		pthread_mutex_lock(&w->lock);
+		woken = w->woken;
+		w->woken = 0;
+		pthread_mutex_unlock(&w->lock);
+		drain(w->wake[0]);
+		if (r == 0) {
+			post_new(w, UI_EV_SYNCED, 0, summary);
+			backoff = 0;
+			/* Woken (a change to replay, a body to fetch): go on
+			 * at once. A driver that returned by itself (no
+			 * watching) syncs again after a while. */
+			if (!woken)
+				worker_wait(w, RESYNC_MS);
+		} else {
+			post_new(w, UI_EV_ERROR, 0,
+			    cause ? cause : xstrdup("sync failed"));
+			free(summary);
+			backoff = backoff ? backoff * 2 : 2000;
+			if (backoff > BACKOFF_MAX_MS)
+				backoff = BACKOFF_MAX_MS;
+			worker_wait(w, backoff);
+		}
+	}
+	store_close(&w->t.store);
+	return NULL;
+}
+
+static void
+wake(struct ui_worker *w)
+{
+	char c = 'w';
+
+	pthread_mutex_lock(&w->lock);
+	w->woken = 1;
+	pthread_mutex_unlock(&w->lock);
+	if (write(w->wake[1], &c, 1) < 0 && errno != EAGAIN)
+		return;
+}
+
+void
+ui_workers_start(struct ui *u)
+{
+	for (size_t i = 0; i < u->naccts; i++) {
+		struct ui_account *a = &u->accts[i];
+		struct ui_worker *w;
+
+		if (a->drv == NULL || a->rc == NULL || a->w != NULL ||
+		    a->drv->sync == NULL)
+			continue;
+		w = xcalloc(1, sizeof *w);
+		w->u = u;
+		w->account = i;
+		w->drv = a->drv;
+		w->rc = a->rc;
+		w->t = *u->t;
+		w->t.store = NULL;
+		w->t.verbose = 0;
+		w->t.progress = 0;
+		pthread_mutex_init(&w->lock, NULL);
+		if (pipe(w->wake) != 0) {
+			ui_message(
+			    u, 1, "%s: cannot start its worker", a->name);
+			pthread_mutex_destroy(&w->lock);
+			free(w);
+			continue;
+		}
+		for (int k = 0; k < 2; k++) {
+			int fl = fcntl(w->wake[k], F_GETFL);
+			fcntl(w->wake[k], F_SETFL, fl | O_NONBLOCK);
+		}
+		a->w = w;
+		a->syncing = 1;
+		if (pthread_create(&w->th, NULL, worker_main, w) == 0)
+			w->started = 1;
+		else
+			ui_message(
+			    u, 1, "%s: cannot start its worker", a->name);
+	}
+}
+
+void
+ui_workers_stop(struct ui *u)
+{
+	for (size_t i = 0; i < u->naccts; i++) {
+		struct ui_worker *w = u->accts[i].w;
+
+		if (w == NULL)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		w->stop = 1;
+		pthread_mutex_unlock(&w->lock);
+		wake(w);
+	}
+	for (size_t i = 0; i < u->naccts; i++) {
+		struct ui_worker *w = u->accts[i].w;
+		struct timespec ts;
+
+		if (w == NULL)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 3;
+		/* A driver stuck in the network must not keep tern open:
+		 * after a grace period the process exits without it. */
+		if (w->started && pthread_timedjoin_np(w->th, NULL, &ts) != 0) {
+			ui_log(u, "worker %s did not stop", u->accts[i].name);
+			continue;
+		}
+		close(w->wake[0]);
+		close(w->wake[1]);
+		pthread_mutex_destroy(&w->lock);
+		free(w->fetch);
+		free(w);
+		u->accts[i].w = NULL;
+	}
+	ui_events_drain(u);
+}
+
+void
+ui_worker_sync_now(struct ui *u, size_t account)
+{
+	if (account < u->naccts && u->accts[account].w != NULL)
+		wake(u->accts[account].w);
+}
+
+int
+ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id)
+{
+	struct ui_worker *w;
+
+	if (account >= u->naccts || (w = u->accts[account].w) == NULL ||
+	    u->accts[account].drv->fetch == NULL)
+		return -1;
+	pthread_mutex_lock(&w->lock);
+	w->fetch = xreallocarray(w->fetch, w->nfetch + 1, sizeof *w->fetch);
+	w->fetch[w->nfetch++] = msg_id;
+	pthread_mutex_unlock(&w->lock);
+	wake(w);
+	return 0;
+}
+
+void
+ui_events_drain(struct ui *u)
+{
+	struct ui_event *ev, *next;
+	char b[256];
+
+	while (read(u->evpipe[0], b, sizeof b) > 0)
+		;
+	pthread_mutex_lock(&u->evlock);
+	ev = u->evhead;
+	u->evhead = NULL;
+	u->evtail = &u->evhead;
+	pthread_mutex_unlock(&u->evlock);
+	for (; ev != NULL; ev = next) {
+		struct ui_account *a = &u->accts[ev->account];
+
+		next = ev->next;
+		switch (ev->kind) {
+		case UI_EV_PROGRESS:
+			if (ev->text && strcmp(ev->text, "connecting") != 0)
+				a->online = 1;
+			a->syncing = 1;
+			free(a->what);
+			a->what = ev->text;
+			ev->text = NULL;
+			a->done = ev->done;
+			a->total = ev->total;
+			break;
+		case UI_EV_ONLINE:
+			a->online = 1;
+			break;
+		case UI_EV_SYNCED:
+			a->online = 1;
+			a->syncing = 0;
+			free(a->error);
+			a->error = NULL;
+			if (ev->text != NULL)
+				ui_message(u, 0, "%s: %s", a->name, ev->text);
+			ui_log(u, "synced %s", a->name);
+			break;
+		case UI_EV_ERROR:
+			a->online = 0;
+			a->syncing = 0;
+			free(a->error);
+			a->error = ev->text;
+			ev->text = NULL;
+			ui_message(
+			    u, 1, "%s: %s (retrying)", a->name, a->error);
+			break;
+		case UI_EV_FETCHED:
+		case UI_EV_FETCH_FAILED:
+			if (ev->kind == UI_EV_FETCH_FAILED) {
+				ui_message(u, 1, "%s: %s", a->name,
+				    ev->text ? ev->text : "fetch failed");
+			} else
+				a->online = 1;
+			if (u->mode == UI_PAGER && u->pager.id == ev->msg_id) {
+				u->pager.failed =
+				    ev->kind == UI_EV_FETCH_FAILED;
+				ui_pager_reload(u);
+				if (!u->pager.failed)
+					ui_act(u, UI_FN_MARK_SEEN);
+			}
+			ui_index_cache_clear(u);
+			break;
+		}
+		free(ev->text);
+		free(ev);
+		u->dirty = 1;
+	}
+}

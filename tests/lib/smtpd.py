@@ -1,0 +1,202 @@
+"""A real SMTP server for the tests: Debian's aiosmtpd on loopback.
+
+Smtpd starts this file as a program with /usr/bin/python3 (where Debian's
+python3-aiosmtpd lives), on a free port of 127.0.0.1. Every message it
+accepts is written to its directory as N.eml (the exact bytes received)
+and N.json (envelope sender and recipients) before the server answers
+250, so a test sees exactly what was delivered, and how many times.
+
+Options: a user and password to require AUTH (PLAIN and LOGIN, also over
+plain connections); STARTTLS (required before anything else) or implicit
+TLS with a certificate; recipients to refuse with 550; and misbehaviour a
+real server gives only when things break: "drop" closes the connection
+after storing a message, before the reply; "stall" stores it and never
+replies.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SERVER_PYTHON = "/usr/bin/python3"
+
+
+class Smtpd:
+    """The server as a child process; start(), stop(), messages()."""
+
+    def __init__(self, port=None, user=None, password=None, refuse=(),
+                 tls=None, cert=None, key=None, after_data=None):
+        self.dir = tempfile.mkdtemp(prefix="tern-smtpd-")
+        self.port = port or _free_port()
+        self.user, self.password = user, password
+        self.refuse = list(refuse)
+        self.tls, self.cert, self.key = tls, cert, key
+        self.after_data = after_data
+        self.proc = None
+
+    def start(self):
+        args = [SERVER_PYTHON, os.path.abspath(__file__), "--port",
+                str(self.port), "--dir", self.dir]
+        if self.user:
+            args += ["--auth", "%s:%s" % (self.user, self.password)]
+        for r in self.refuse:
+            args += ["--refuse", r]
+        if self.tls:
+            args += ["--tls", self.tls, "--cert", self.cert, "--key",
+                     self.key]
+        if self.after_data:
+            args += ["--after-data", self.after_data]
+        log = open(os.path.join(self.dir, "server.log"), "wb")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=log)
+        log.close()
+        deadline = time.time() + 15
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the SMTP server did not start:\n%s"
+                                   % self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return self
+            except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError("the SMTP server is not listening:"
+                                       "\n%s" % self.log())
+                time.sleep(0.05)
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "server.log"),
+                      errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return "(no log)"
+
+    def messages(self):
+        """[(envelope dict, raw bytes)] in the order received."""
+        out = []
+        names = sorted((n for n in os.listdir(self.dir)
+                        if n.endswith(".json")),
+                       key=lambda n: int(n.split(".")[0]))
+        for n in names:
+            with open(os.path.join(self.dir, n)) as f:
+                env = json.load(f)
+            with open(os.path.join(self.dir, n[:-5] + ".eml"), "rb") as f:
+                out.append((env, f.read()))
+        return out
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.cleanup()
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def serve(argv):
+    import asyncio
+    import ssl
+    from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--auth")
+    ap.add_argument("--refuse", action="append", default=[])
+    ap.add_argument("--tls", choices=["starttls", "implicit"])
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--after-data", choices=["drop", "stall"])
+    o = ap.parse_args(argv)
+    counter = [len([n for n in os.listdir(o.dir) if n.endswith(".json")])]
+
+    class Handler:
+        async def handle_RCPT(self, server, session, envelope, address,
+                              rcpt_options):
+            if address in o.refuse:
+                return "550 5.1.1 <%s>: Recipient address rejected: " \
+                       "User unknown in local recipient table" % address
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 Ok"
+
+        async def handle_DATA(self, server, session, envelope):
+            counter[0] += 1
+            base = os.path.join(o.dir, str(counter[0]))
+            with open(base + ".eml.tmp", "wb") as f:
+                f.write(envelope.original_content)
+            os.rename(base + ".eml.tmp", base + ".eml")
+            with open(base + ".json.tmp", "w") as f:
+                json.dump({"mail_from": envelope.mail_from,
+                           "rcpt_tos": envelope.rcpt_tos,
+                           "authenticated": bool(getattr(
+                               session, "authenticated", False))}, f)
+            os.rename(base + ".json.tmp", base + ".json")
+            if o.after_data == "drop":
+                server.transport.close()
+            elif o.after_data == "stall":
+                await asyncio.sleep(3600)
+            return "250 2.0.0 Ok: queued as %d" % counter[0]
+
+    kw = {"hostname": "tern-test", "decode_data": False}
+    if o.auth:
+        user, password = o.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, data):
+            if (isinstance(data, LoginPassword)
+                    and data.login == user.encode()
+                    and data.password == password.encode()):
+                return AuthResult(success=True)
+            return AuthResult(success=False, handled=False)
+
+        kw.update(authenticator=authenticator, auth_required=True,
+                  auth_require_tls=False)
+    server_ssl = None
+    if o.tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(o.cert, o.key)
+        if o.tls == "starttls":
+            kw.update(tls_context=ctx, require_starttls=True)
+        else:
+            server_ssl = ctx
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    server = loop.run_until_complete(loop.create_server(
+        lambda: SMTP(Handler(), **kw), "127.0.0.1", o.port,
+        ssl=server_ssl, reuse_address=True))
+    try:
+        loop.run_forever()
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])

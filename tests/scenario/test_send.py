@@ -1,0 +1,537 @@
+"""Sending: compose, reply, forward, attachments, the outbox, refusals and
+authentication, against Debian's aiosmtpd on loopback (tests/lib/smtpd.py)
+and a real Dovecot for the POP3 account (the originals of replies and
+forwards are downloaded from it by tern sync).
+
+The editor is a small script (EDITOR) that edits the draft the way a user
+would: it sets header lines and adds text, from environment variables.
+"""
+
+import email
+import email.policy
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import ternlib  # noqa: E402
+from smtpd import Smtpd  # noqa: E402
+
+EDITOR = r'''
+import os, sys
+path = sys.argv[1]
+with open(path, encoding="utf-8") as f:
+    text = f.read()
+head, _, body = text.partition("\n\n")
+lines = head.split("\n")
+for spec in os.environ.get("EDIT_SET", "").split("\x1e"):
+    if not spec:
+        continue
+    name, value = spec.split(":", 1)
+    lines = [l for l in lines if not l.startswith(name + ":")]
+    lines.append(name + ":" + value)
+body = os.environ.get("EDIT_BODY", "") + body
+with open(path, "w", encoding="utf-8") as f:
+    f.write("\n".join(lines) + "\n\n" + body)
+'''
+
+
+def parse(raw):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def text(part):
+    """A text part's content with the LF line ends Python's own have."""
+    return part.get_content().replace("\r\n", "\n")
+
+
+class SendTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = ternlib.Dovecot().start()
+        cls.tmp = tempfile.mkdtemp(prefix="tern-send-")
+        cls.editor = os.path.join(cls.tmp, "edit.py")
+        with open(cls.editor, "w") as f:
+            f.write(EDITOR)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.cleanup()
+        import shutil
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.tern = ternlib.Tern()
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.cleanup()
+        self.tern.cleanup()
+
+    def smtpd(self, start=True, **kw):
+        kw.setdefault("user", "alice")
+        kw.setdefault("password", "secret")
+        kw.setdefault("tls", "starttls")
+        kw.setdefault("cert", self.dovecot.cafile)
+        kw.setdefault("key", os.path.join(self.dovecot.dir, "key.pem"))
+        s = Smtpd(**kw)
+        self.servers.append(s)
+        return s.start() if start else s
+
+    def configure(self, server, extra="", scheme="smtp", tls="on",
+                  protocol="pop3"):
+        rc = self.tern.account(
+            self.dovecot, protocol=protocol, tls=tls,
+            extra=(f"    smtp {scheme}://127.0.0.1:{server.port}\n"
+                   f"    from \"Alice Ünïcode <alice@example.net>\"\n"
+                   + extra))
+        self.tern.write_rc(rc)
+
+    def edit_env(self, body="", **fields):
+        sets = "\x1e".join("%s: %s" % (k.replace("_", "-"), v)
+                           for k, v in fields.items())
+        cmd = "%s %s" % (sys.executable, self.editor)
+        return {"EDITOR": cmd, "VISUAL": cmd, "EDIT_SET": sets,
+                "EDIT_BODY": body}
+
+    def download(self, raw):
+        """Deliver raw to the POP3 mailbox and sync it into the store;
+        returns its UID there."""
+        self.dovecot.deliver(raw)
+        self.tern.out("sync", "acct")
+        msgid = parse(raw)["Message-ID"]
+        db = sqlite3.connect(os.path.join(self.tern.data, "tern", "tern.db"))
+        row = db.execute("SELECT uid FROM message WHERE message_id = ?",
+                         (msgid,)).fetchone()
+        db.close()
+        self.assertIsNotNone(row, "the sync did not store the message")
+        return row[0]
+
+    def outbox(self):
+        out = self.tern.out("send", "--list")
+        return [line.split("\t") for line in out.splitlines()]
+
+    def ls(self, folder):
+        r = self.tern.run("ls", folder)
+        if r.returncode != 0:
+            return []
+        return [line.split("\t") for line in r.stdout.decode().splitlines()]
+
+    # -- tests ---------------------------------------------------------
+
+    def test_compose_new_message(self):
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("compose", "bob@example.org",
+                          env=self.edit_env(subject="Grüße aus Köln",
+                                            body="Hallo Bob,\nschön!\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        msgs = s.messages()
+        self.assertEqual(len(msgs), 1)
+        env, raw = msgs[0]
+        self.assertEqual(env["mail_from"], "alice@example.net")
+        self.assertEqual(env["rcpt_tos"], ["bob@example.org"])
+        self.assertTrue(env["authenticated"])
+        m = parse(raw)
+        self.assertEqual(m["Subject"], "Grüße aus Köln")
+        self.assertEqual(m["From"].addresses[0].display_name,
+                         "Alice Ünïcode")
+        self.assertEqual(m["To"], "bob@example.org")
+        self.assertIsNotNone(m["Date"].datetime)
+        self.assertRegex(m["Message-ID"], r"^<[^<>@]+@example\.net>$")
+        self.assertEqual(m.get_content_type(), "text/plain")
+        self.assertEqual(text(m), "Hallo Bob,\nschön!\n")
+        self.assertIn(m["Content-Transfer-Encoding"], ("8bit",))
+        # The headers themselves are ASCII (RFC 2047).
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        self.assertTrue(all(b < 0x80 for b in head))
+        # The POP3 account's copy is in its local Sent folder.
+        sent = self.ls("acct/Sent")
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(sent[0][1], "S")
+        self.assertEqual(sent[0][4], "Grüße aus Köln")
+        self.assertEqual(self.outbox(), [])
+
+    def test_send_file_with_bcc(self):
+        s = self.smtpd()
+        self.configure(s)
+        msg = ("From: Alice <alice@example.net>\n"
+               "To: Bob <bob@example.org>\n"
+               "Bcc: Carol <carol@example.org>,\n dave@example.org\n"
+               "Subject: plans\n\nsecret plans\n.\n..\nend\n").encode()
+        r = self.tern.run("send", input=msg)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env, raw = s.messages()[0]
+        self.assertEqual(sorted(env["rcpt_tos"]),
+                         ["bob@example.org", "carol@example.org",
+                          "dave@example.org"])
+        self.assertNotIn(b"Bcc", raw)
+        self.assertNotIn(b"carol", raw)
+        self.assertNotIn(b"dave", raw)
+        m = parse(raw)
+        self.assertIsNotNone(m["Message-ID"])
+        self.assertIsNotNone(m["Date"])
+        # Lines of dots survive SMTP's dot-stuffing.
+        self.assertTrue(raw.endswith(b"secret plans\r\n.\r\n..\r\nend\r\n"))
+        # The copy in Sent keeps the Bcc, for the sender's record.
+        self.assertEqual(len(self.ls("acct/Sent")), 1)
+
+    def test_send_picks_account_by_from(self):
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("send", input=b"From: eve@example.org\n"
+                          b"To: bob@example.org\n\nx\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"name one with -a", r.stderr)
+        r = self.tern.run("send", "-a", "acct", input=b"To: bob@example.org"
+                          b"\nSubject: no from\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = parse(s.messages()[0][1])
+        self.assertEqual(m["From"].addresses[0].addr_spec,
+                         "alice@example.net")
+
+    def test_reply_and_answered_flag(self):
+        s = self.smtpd()
+        self.configure(s)
+        original = ternlib.make_message(
+            1, subject="Re: lunch?", sender="Bob Müller <bob@example.org>",
+            to="Alice <alice@example.net>, carol@example.org",
+            msgid="<orig1@example.org>",
+            extra_headers="References: <root@example.org>\n"
+                          "Cc: dave@example.org\n",
+            body="Shall we meet at noon?\n")
+        uid = self.download(original)
+        r = self.tern.run("reply", "acct/INBOX", str(uid),
+                          env=self.edit_env(body="Yes, noon is fine.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env, raw = s.messages()[0]
+        self.assertEqual(env["rcpt_tos"], ["bob@example.org"])
+        m = parse(raw)
+        self.assertEqual(m["Subject"], "Re: lunch?")
+        self.assertEqual(m["In-Reply-To"], "<orig1@example.org>")
+        self.assertEqual(m["References"].split(),
+                         ["<root@example.org>", "<orig1@example.org>"])
+        body = text(m)
+        self.assertTrue(body.startswith("Yes, noon is fine.\n"))
+        self.assertIn("Bob Müller wrote:\n> Shall we meet at noon?", body)
+        # The original is marked answered (R).
+        line = [x for x in self.ls("acct/INBOX") if x[0] == str(uid)][0]
+        self.assertIn("R", line[1])
+
+        # Reply to all: everyone but us, Cc kept.
+        r = self.tern.run("reply", "--all", "acct/INBOX", str(uid),
+                          env=self.edit_env(body="All of us.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env, raw = s.messages()[1]
+        self.assertEqual(sorted(env["rcpt_tos"]),
+                         ["bob@example.org", "carol@example.org",
+                          "dave@example.org"])
+        m = parse(raw)
+        self.assertEqual(m["Cc"], "dave@example.org")
+        self.assertNotIn("alice", str(m["To"]) + str(m["Cc"]))
+
+    def test_forward_inline_and_as_attachment(self):
+        s = self.smtpd()
+        self.configure(s)
+        original = ternlib.make_message(
+            2, subject="Report", sender="Bob <bob@example.org>",
+            msgid="<orig2@example.org>", body="The numbers are in.\n")
+        uid = self.download(original)
+        r = self.tern.run("forward", "acct/INBOX", str(uid),
+                          "carol@example.org",
+                          env=self.edit_env(body="FYI\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env, raw = s.messages()[0]
+        self.assertEqual(env["rcpt_tos"], ["carol@example.org"])
+        m = parse(raw)
+        self.assertEqual(m["Subject"], "Fwd: Report")
+        body = text(m)
+        self.assertIn("---------- Forwarded message ----------", body)
+        self.assertIn("From: Bob <bob@example.org>", body)
+        self.assertIn("The numbers are in.", body)
+        line = [x for x in self.ls("acct/INBOX") if x[0] == str(uid)][0]
+        self.assertIn("P", line[1])
+
+        r = self.tern.run("forward", "--attach", "acct/INBOX", str(uid),
+                          "carol@example.org", "dave@example.org",
+                          env=self.edit_env(body="See attached.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env, raw = s.messages()[1]
+        self.assertEqual(env["rcpt_tos"],
+                         ["carol@example.org", "dave@example.org"])
+        m = parse(raw)
+        self.assertEqual(m["Subject"], "Fwd: Report")
+        self.assertEqual(m.get_content_type(), "multipart/mixed")
+        parts = list(m.iter_parts())
+        self.assertEqual(text(parts[0]), "See attached.\n")
+        self.assertEqual(parts[1].get_content_type(), "message/rfc822")
+        inner = parts[1].get_content()
+        self.assertEqual(inner["Message-ID"], "<orig2@example.org>")
+        self.assertEqual(text(inner), "The numbers are in.\n")
+
+    def test_attachment_with_non_ascii_name(self):
+        s = self.smtpd()
+        self.configure(s)
+        d = tempfile.mkdtemp(dir=self.tern.dir)
+        name = "Prüfbericht für das Jahr 2024 – 日本語のファイル名.pdf"
+        path = os.path.join(d, name)
+        data = b"%PDF-1.4\n" + bytes(range(256)) * 40
+        with open(path, "wb") as f:
+            f.write(data)
+        r = self.tern.run("compose", "bob@example.org",
+                          env=self.edit_env(subject="the report",
+                                            attach=path,
+                                            body="Attached.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw = s.messages()[0][1]
+        self.assertIn(b"filename*0*=utf-8''Pr%C3%BCfbericht", raw)
+        for line in raw.split(b"\r\n"):
+            self.assertLessEqual(len(line), 78)
+        m = parse(raw)
+        atts = list(m.iter_attachments())
+        self.assertEqual(len(atts), 1)
+        self.assertEqual(atts[0].get_filename(), name)
+        self.assertEqual(atts[0].get_content_type(), "application/pdf")
+        self.assertEqual(atts[0]["Content-Transfer-Encoding"], "base64")
+        self.assertEqual(atts[0].get_content(), data)
+        self.assertEqual(text(next(m.iter_parts())), "Attached.\n")
+
+    def test_outbox_while_server_down(self):
+        s = self.smtpd(start=False)
+        self.configure(s)
+        msg = ternlib.make_message(3, sender="alice@example.net",
+                                   to="bob@example.org")
+        r = self.tern.run("send", input=msg)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"queued; will be sent at the next sync", r.stderr)
+        box = self.outbox()
+        self.assertEqual(len(box), 1)
+        self.assertEqual(box[0][1], "queued")
+        self.assertEqual(self.ls("acct/Sent"), [])
+        # Still down: the sync keeps it.
+        self.tern.run("sync", "acct")
+        self.assertEqual(self.outbox()[0][1], "queued")
+        s.start()
+        r = self.tern.run("sync", "acct")
+        self.assertIn(b"sent outbox message", r.stdout)
+        self.tern.run("sync", "acct")
+        self.tern.run("send", "-a", "acct", input=b"To: bob@example.org\n"
+                      b"Subject: second\n\nx\n")
+        msgs = s.messages()
+        self.assertEqual(len(msgs), 2)
+        self.assertEqual(parse(msgs[0][1])["Subject"], "Message 3")
+        self.assertEqual(parse(msgs[1][1])["Subject"], "second")
+        self.assertEqual(self.outbox(), [])
+        self.assertEqual(len(self.ls("acct/Sent")), 2)
+
+    def test_refused_recipient(self):
+        s = self.smtpd(refuse=["nobody@example.org"])
+        self.configure(s)
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org, nobody@example.org\n"
+                          b"Subject: refused\n\nx\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"Recipient address rejected", r.stderr)
+        self.assertIn(b"nobody@example.org", r.stderr)
+        self.assertEqual(s.messages(), [])
+        box = self.outbox()
+        self.assertEqual(len(box), 1)
+        self.assertEqual(box[0][1], "failed")
+        self.assertIn("Recipient address rejected", box[0][7])
+        # Never retried behind the user's back.
+        self.tern.run("sync", "acct")
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox()[0][1], "failed")
+        self.tern.out("send", "--drop", box[0][0])
+        self.assertEqual(self.outbox(), [])
+
+    def test_authentication(self):
+        s = self.smtpd()
+        self.configure(s, extra="    smtp_passcmd \"echo wrong\"\n")
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: auth\n\nx\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"login refused", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox()[0][1], "queued")
+        # Fixed: the next sync sends it.
+        self.configure(s, extra="    smtp_user alice\n"
+                       "    smtp_passcmd \"echo secret\"\n")
+        self.tern.run("sync", "acct")
+        self.assertEqual(len(s.messages()), 1)
+        self.assertTrue(s.messages()[0][0]["authenticated"])
+        self.assertEqual(self.outbox(), [])
+
+    def test_implicit_tls(self):
+        s = self.smtpd(tls="implicit")
+        self.configure(s, scheme="smtps")
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: tls\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(s.messages()), 1)
+
+    def test_starttls_required_unless_tls_off(self):
+        s = self.smtpd(tls=None)
+        self.configure(s)
+        msg = (b"From: alice@example.net\nTo: bob@example.org\n"
+               b"Subject: plain\n\nx\n")
+        r = self.tern.run("send", input=msg)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"STARTTLS", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox()[0][1], "queued")
+        # With tls off the user chose plaintext: it goes.
+        self.configure(s, tls="off")
+        self.tern.run("sync", "acct")
+        self.assertEqual(len(s.messages()), 1)
+        self.assertEqual(self.outbox(), [])
+
+    def test_connection_lost_after_data_is_not_resent(self):
+        s = self.smtpd(after_data="drop")
+        self.configure(s)
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: once\n\nx\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"may have accepted", r.stderr)
+        self.assertEqual(len(s.messages()), 1)
+        box = self.outbox()
+        self.assertEqual(box[0][1], "unknown")
+        # A working server and a sync do not send it twice.
+        s.stop()
+        s.after_data = None
+        s.start()
+        self.tern.run("sync", "acct")
+        self.assertEqual(len(s.messages()), 1)
+        # Only when the user says so.
+        r = self.tern.run("send", "--retry", box[0][0])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(s.messages()), 2)
+        self.assertEqual(self.outbox(), [])
+
+    def test_killed_during_sending_is_not_resent(self):
+        s = self.smtpd(after_data="stall")
+        self.configure(s)
+        p = subprocess.Popen([ternlib.TERN, "send"], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             env=self.tern.env())
+        p.stdin.write(b"From: alice@example.net\nTo: bob@example.org\n"
+                      b"Subject: crash\n\nx\n")
+        p.stdin.close()
+        deadline = time.time() + 20
+        while not s.messages():
+            self.assertLess(time.time(), deadline, "nothing delivered")
+            time.sleep(0.05)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        s.stop()
+        s.after_data = None
+        s.start()
+        r = self.tern.run("sync", "acct")
+        self.assertIn(b"not sent", r.stderr)
+        self.assertEqual(len(s.messages()), 1)
+        box = self.outbox()
+        self.assertEqual(box[0][1], "unknown")
+        self.assertIn("interrupted", box[0][7])
+
+    def test_imap_account_sent_copy(self):
+        # Until the IMAP driver appends to the server's Sent, the copy is
+        # kept in the local Sent folder, never in the server's mirror.
+        s = self.smtpd()
+        self.configure(s, protocol="imap")
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: imap\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(s.messages()), 1)
+        sent = self.ls("local/Sent")
+        self.assertEqual([x[4] for x in sent], ["imap"])
+        self.assertEqual(self.ls("acct/Sent"), [])
+
+    def test_imap_reply_sets_answered_on_the_server(self):
+        s = self.smtpd()
+        self.configure(s, protocol="imap")
+        original = ternlib.make_message(
+            5, subject="imap question", sender="Bob <bob@example.org>",
+            msgid="<imapq@example.org>", body="Are you there?\n")
+        self.dovecot.deliver(original)
+        self.tern.out("sync", "acct")
+        uid = [x for x in self.ls("acct/INBOX")
+               if x[4] == "imap question"][0][0]
+        # The body is fetched from the server for the quote.
+        r = self.tern.run("reply", "acct/INBOX", uid,
+                          env=self.edit_env(body="Here.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = parse(s.messages()[0][1])
+        self.assertEqual(m["In-Reply-To"], "<imapq@example.org>")
+        self.assertIn("> Are you there?", text(m))
+        line = [x for x in self.ls("acct/INBOX") if x[0] == uid][0]
+        self.assertIn("R", line[1])
+        # The next sync tells the server: \Answered is Maildir's R.
+        self.tern.out("sync", "acct")
+        cur = os.path.join(self.dovecot.maildir(), "cur")
+        flags = [n.split(":2,")[1] for n in os.listdir(cur) if ":2," in n]
+        self.assertTrue(any("R" in f for f in flags), flags)
+
+    def test_postpone_to_drafts(self):
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="later",
+                                            bcc="carol@example.org",
+                                            body="unfinished\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"postponed to acct/Drafts", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox(), [])
+        drafts = self.ls("acct/Drafts")
+        self.assertEqual(len(drafts), 1)
+        self.assertEqual(drafts[0][1], "DS")
+        self.assertEqual(drafts[0][4], "later")
+        raw = self.tern.run("cat", "--raw", "acct/Drafts", drafts[0][0],
+                            check=True).stdout
+        self.assertIn(b"\r\nBcc: carol@example.org\r\n", raw)
+        self.assertIn(b"\r\nSubject: later\r\n", raw)
+
+    def test_cancelled_by_editor(self):
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("compose", "bob@example.org",
+                          env={"EDITOR": "false", "VISUAL": "false"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"nothing was sent", r.stderr)
+        r = self.tern.run("compose", "bob@example.org",
+                          env={"EDITOR": "truncate -s 0",
+                               "VISUAL": "truncate -s 0"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"the draft is empty", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox(), [])
+        self.assertEqual(self.ls("acct/Sent"), [])
+
+    def test_unsendable_draft_is_kept(self):
+        s = self.smtpd()
+        self.configure(s)
+        env = self.edit_env(to="nodomain", body="precious words\n")
+        env["TMPDIR"] = self.tern.dir
+        r = self.tern.run("compose", env=env)
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("'nodomain' is not an address", err)
+        path = err.split("the draft is kept in ")[1].strip()
+        with open(path) as f:
+            kept = f.read()
+        self.assertIn("To: nodomain\n", kept)
+        self.assertIn("precious words", kept)
+        self.assertEqual(s.messages(), [])
+
+
+if __name__ == "__main__":
+    ternlib.main()

@@ -1,0 +1,543 @@
+"""The full-screen client driven through tmux: the real binary in a real
+terminal, keys sent with send-keys, the screen read with capture-pane."""
+
+import os
+import imaplib
+import sqlite3
+import ssl
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ternlib  # noqa: E402
+
+TMUX = ternlib.find_binary("tmux")
+
+
+class Screen:
+    """tern running in its own tmux server."""
+
+    _n = 0
+
+    def __init__(self, tern, args=(), width=100, height=30, env=None,
+                 shell=False):
+        Screen._n += 1
+        self.sock = "tern-ui-%d-%d" % (os.getpid(), Screen._n)
+        self.tern = tern
+        self.log = os.path.join(tern.dir, "ui.log")
+        e = tern.env(env)
+        e.pop("TMUX", None)
+        e["TERM"] = "screen-256color"
+        cmd = " ".join([ternlib.TERN, "--log", self.log] + list(args))
+        # The shell keeps the pane after tern exits, so its exit shows.
+        # An interactive shell (job control, for ^Z) gets the command
+        # typed in instead.
+        run = "bash --norc --noprofile -i" if shell else \
+            "%s; echo EXIT=$?; sleep 60" % cmd
+        subprocess.run([TMUX, "-L", self.sock, "-f", "/dev/null",
+                        "new-session", "-d", "-x", str(width), "-y",
+                        str(height), run], env=e, check=True)
+        if shell:
+            end = time.time() + 10
+            while not self.text().strip() and time.time() < end:
+                time.sleep(0.05)  # the prompt
+            self.literal(cmd + "; echo EXIT=$?")
+            self.keys("Enter")
+
+    def text(self):
+        r = subprocess.run([TMUX, "-L", self.sock, "capture-pane", "-p"],
+                           stdout=subprocess.PIPE)
+        return r.stdout.decode(errors="replace")
+
+    def keys(self, *keys):
+        subprocess.run([TMUX, "-L", self.sock, "send-keys"] + list(keys),
+                       check=True)
+
+    def literal(self, s):
+        subprocess.run([TMUX, "-L", self.sock, "send-keys", "-l", s],
+                       check=True)
+
+    def wait(self, what, timeout=10, absent=False):
+        """Wait until what is on screen (or gone); return the screen."""
+        end = time.time() + timeout
+        while True:
+            t = self.text()
+            if (what in t) != absent:
+                return t
+            if time.time() > end:
+                raise AssertionError("waited %ss for %r %s; screen:\n%s" %
+                                     (timeout, what,
+                                      "to go" if absent else "", t))
+            time.sleep(0.05)
+
+    def cursor_line(self):
+        lines = [x for x in self.text().splitlines() if "│>" in x]
+        return lines[0] if lines else ""
+
+    def wait_cursor(self, what, timeout=10):
+        """Wait until the index cursor's line shows what."""
+        end = time.time() + timeout
+        while what not in self.cursor_line():
+            if time.time() > end:
+                raise AssertionError("cursor not on %r; screen:\n%s" %
+                                     (what, self.text()))
+            time.sleep(0.05)
+
+    def resize(self, width, height):
+        subprocess.run([TMUX, "-L", self.sock, "resize-window", "-x",
+                        str(width), "-y", str(height)], check=True)
+
+    def kill(self):
+        subprocess.run([TMUX, "-L", self.sock, "kill-server"],
+                       stderr=subprocess.DEVNULL)
+
+
+class UiCase(unittest.TestCase):
+    def setUp(self):
+        self.t = ternlib.Tern()
+        self.screens = []
+
+    def tearDown(self):
+        for s in self.screens:
+            s.kill()
+        self.t.cleanup()
+
+    def start(self, *args, **kw):
+        s = Screen(self.t, args, **kw)
+        self.screens.append(s)
+        return s
+
+    def log_events(self):
+        with open(os.path.join(self.t.dir, "ui.log")) as f:
+            return f.read()
+
+
+class Demo(UiCase):
+    def test_demo_screens(self):
+        s = self.start("--demo")
+        t = s.wait("local/INBOX  [241 msgs")
+        # Folder list with unread counts, and non-ASCII senders aligned.
+        self.assertIn("Lists/tern-devel", t)
+        self.assertIn("Archive", t)
+        self.assertRegex(t, r"INBOX\s+15")
+        # The cursor starts on the newest message, at the bottom.
+        self.assertIn(">N", t)
+        # Open it: the pager shows decoded headers and the body.
+        s.keys("Enter")
+        t = s.wait("Subject: ")
+        self.assertIn("From: ", t)
+        self.assertIn("Subject: Welcome to tern", t)
+        s.wait("Welcome to the tern demo.")
+        # Reading it marks it read: 14 new now.
+        s.keys("q")
+        s.wait("241 msgs, 14 new")
+        # Help lists the live bindings.
+        s.keys("?")
+        t = s.wait("index keys")
+        self.assertIn("delete-message", t)
+        s.keys("q")
+        s.wait("241 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.assertIn("first-draw", self.log_events())
+
+    def test_change_folder_and_threads(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("c", "j", "j", "Enter")
+        t = s.wait("local/Lists/tern-devel  [160 msgs, 30 new]")
+        s.keys("g")
+        s.keys("t")
+        t = s.wait("Threaded view")
+        self.assertIn("└─>", t)
+        s.keys("t")
+        s.wait("Flat view")
+        s.keys("]")
+        s.wait("local/Sent  [25")
+
+    def test_delete_purge_flag_move(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        # Flag the newest message, then delete it and purge.
+        s.keys("F")
+        s.wait(">N!")
+        s.keys("d")
+        s.wait(">D!")
+        s.keys("u")
+        s.wait(">N!")
+        s.keys("d")
+        s.keys("$")
+        s.wait("local/INBOX  [240 msgs")
+        s.wait("Deleted messages purged")
+        # Move the (new) last message to Archive.
+        s.keys("G", "s")
+        s.wait("Move to folder")
+        s.literal("Arch")
+        s.keys("Tab", "Enter")
+        s.wait("Moved to Archive")
+        s.wait("local/INBOX  [239 msgs")
+        s.keys("c", "g", "j", "Enter")
+        s.wait("local/Archive  [101 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_search_and_limit(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("Invoice")
+        s.keys("Enter")
+        s.wait_cursor("Invoice #4711")
+        # n goes on to the next match, wrapping around the folder.
+        first = s.cursor_line()
+        s.keys("n")
+        end = time.time() + 10
+        while s.cursor_line() == first and time.time() < end:
+            time.sleep(0.05)
+        self.assertIn("Invoice", s.cursor_line())
+        self.assertNotEqual(first, s.cursor_line())
+        s.keys("l")
+        s.literal("Kofi")
+        s.keys("Enter")
+        t = s.wait("shown, limit: Kofi")
+        rows = [x for x in t.splitlines() if "│" in x and "Oct" in x]
+        self.assertTrue(rows)
+        for r in rows:
+            self.assertIn("Kofi", r)
+        # Search within the pager.
+        s.keys("Enter", "/")
+        s.literal("demo")
+        s.keys("Enter")
+        s.wait("Sent from the tern demo")
+
+    def test_resize_and_small_terminal(self):
+        s = self.start("--demo", width=80, height=24)
+        s.wait("local/INBOX  [241")
+        s.resize(200, 50)
+        self.wait_log("resize 200x50")
+        t = s.wait("Lists/tern-devel")
+        # The frame uses the whole width (the title was cut at 80) and
+        # the index the new height.
+        self.assertIn("$:Sync  ?:Help", t)
+        self.assertGreaterEqual(len([x for x in t.splitlines()
+                                     if "│" in x]), 40)
+        s.resize(40, 10)
+        s.wait("INBOX")
+        t = s.text()
+        self.assertNotIn("EXIT", t)
+
+    def test_suspend_and_resume(self):
+        s = self.start("--demo", shell=True)
+        s.wait("local/INBOX  [241")
+        s.keys("C-z")
+        t = s.wait("Stopped")
+        self.assertNotIn("local/INBOX  [241", t)
+        s.literal("fg")
+        s.keys("Enter")
+        s.wait("local/INBOX  [241")
+        s.keys("j")
+        s.keys("q")
+        # The shell is back (its "; echo" ran when tern stopped).
+        s.wait("local/INBOX  [241", absent=True)
+        self.wait_log("peak-rss")
+
+    def wait_log(self, what, timeout=5):
+        end = time.time() + timeout
+        while time.time() < end:
+            ev = self.log_events()
+            if what in ev:
+                return ev
+            time.sleep(0.05)
+        raise AssertionError("no %r in the log:\n%s" % (what,
+                                                         self.log_events()))
+
+
+class FirstRun(UiCase):
+    def test_first_run_then_demo(self):
+        s = self.start()
+        t = s.wait("No account is configured yet")
+        self.assertIn("protocol  imap", t)
+        self.assertIn(self.t.rc, t)
+        s.keys("d")
+        s.wait("local/INBOX  [241")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_first_run_quit(self):
+        s = self.start()
+        s.wait("No account is configured yet")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+
+class Bindings(UiCase):
+    def test_rc_bind_and_theme(self):
+        self.t.write_rc("set theme = dark\n"
+                        "bind index x delete-message\n"
+                        "bind pager <Space> next-message\n")
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("x")
+        s.wait(">D")
+        s.keys("?")
+        t = s.wait("index keys")
+        self.assertRegex(t, r"x d\s+delete-message")
+
+    def test_unknown_theme_is_reported(self):
+        self.t.write_rc("set theme = nosuchtheme\n")
+        s = self.start("--demo")
+        s.wait("theme 'nosuchtheme' not found")
+
+    def test_no_color(self):
+        s = self.start("--demo", env={"NO_COLOR": "1"})
+        s.wait("local/INBOX  [241")
+
+
+class Store(UiCase):
+    """A store filled directly, as a sync would leave it."""
+
+    def fill(self, n):
+        self.t.write_rc("")
+        self.t.out("ls", "local")  # creates the store and the account
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        c = db.cursor()
+        aid = c.execute("SELECT id FROM account WHERE name = 'local'"
+                        ).fetchone()[0]
+        c.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                  " VALUES (?, ?)", (aid, "INBOX"))
+        fid = c.execute("SELECT id FROM folder WHERE account_id = ? AND"
+                        " name = 'INBOX'", (aid,)).fetchone()[0]
+        for i in range(n):
+            raw = ternlib.make_message(i, subject="Hello \x1b[31m%d" % i)
+            c.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                      " size, from_, subject, has_body) VALUES"
+                      " (?, ?, 0, ?, ?, ?, ?, 1)",
+                      (fid, i + 1, 1700000000 + i * 60, len(raw),
+                       "Bob <bob@example.org>", "Hello \x1b[31m%d" % i))
+            c.execute("INSERT INTO body (message_id, raw) VALUES (?, ?)",
+                      (c.lastrowid, raw))
+        db.commit()
+        return db, fid
+
+    def test_control_characters_and_new_mail(self):
+        db, fid = self.fill(50)
+        s = self.start()
+        t = s.wait("local/INBOX  [50 msgs, 50 new]")
+        # ESC from a subject is shown, never sent to the terminal.
+        self.assertIn("Hello ^[[31m49", t)
+        s.keys("k", "k")
+        s.wait_cursor("Hello ^[[31m47")
+        # Mail arriving (another connection commits) keeps the cursor
+        # on its message.
+        before = [x for x in s.text().splitlines() if "│>" in x][0]
+        db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                   " from_, subject) VALUES (?, 1000, 0, ?, ?, ?)",
+                   (fid, 1800000000, "New <new@example.org>", "Fresh"))
+        db.commit()
+        t = s.wait("51 msgs")
+        self.assertIn("1 new message in INBOX", t)
+        after = [x for x in t.splitlines() if "│>" in x][0]
+        self.assertEqual(before.split("│")[1], after.split("│")[1])
+        s.keys("G")
+        self.assertIn("Fresh", s.wait(">N    2027-01-15 New"))
+        db.close()
+
+
+class Offline(UiCase):
+    """An IMAP account whose server is not there: the store is usable,
+    the status line says offline, changes wait in the queue and quitting
+    asks about them."""
+
+    def test_offline_changes_pending(self):
+        port = ternlib.free_ports(1)[0]
+        self.t.write_rc("account work\n protocol imap\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n password x\n"
+                        % port)
+        os.chmod(self.t.rc, 0o600)
+        self.t.out("ls", "work")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'work'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        db.execute("UPDATE folder SET uidvalidity = 7 WHERE account_id = ?",
+                   (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        for i in range(3):
+            db.execute("INSERT INTO message (folder_id, uid, uidvalidity,"
+                       " flags, date, from_, subject) VALUES"
+                       " (?, ?, 7, 0, ?, 'Carol <c@example.org>', ?)",
+                       (fid, 10 + i, 1700000000 + i, "Stored %d" % i))
+        db.commit()
+        db.close()
+        s = self.start()
+        t = s.wait("work/INBOX  [3 msgs")
+        s.wait("offline")
+        self.assertIn("Stored 2", t)
+        # A body never downloaded says so instead of hanging.
+        s.keys("Enter")
+        t = s.wait("Subject: Stored 2")
+        self.assertTrue("loading" in t or "not downloaded yet" in t or
+                        "could not be downloaded" in t, t)
+        s.keys("q", "F")
+        s.wait(">N!")
+        s.keys("q")
+        s.wait("not on the server yet")
+        s.keys("n")
+        s.wait("[3 msgs")
+        s.keys("q")
+        s.wait("not on the server yet")
+        s.keys("y")
+        s.wait("EXIT=0")
+
+
+USERS = {"u%d" % i: "pw%d" % i for i in range(6)}
+
+
+class Imap(UiCase):
+    """The client on an IMAP account of a real Dovecot: the worker syncs
+    while the index is open, bodies come when a message is opened, flags,
+    deletes and moves reach the server, IDLE pushes new mail."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = ternlib.Dovecot(users=USERS)
+        cls.dovecot.start()
+        cls.next_user = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.cleanup()
+
+    def setUp(self):
+        super().setUp()
+        cls = type(self)
+        self.user = "u%d" % cls.next_user
+        cls.next_user += 1
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user))
+
+    def deliver(self, n, folder="INBOX", **kw):
+        return self.dovecot.deliver(ternlib.make_message(n, **kw),
+                                    user=self.user, folder=folder)
+
+    def imap(self):
+        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
+                              ssl_context=ctx)
+        c.login(self.user, USERS[self.user])
+        return c
+
+    def server_flags(self, folder="INBOX"):
+        c = self.imap()
+        try:
+            c.select(folder)
+            typ, data = c.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS"
+                                " (SUBJECT)])")
+            out = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    subj = item[1].decode().strip().split(": ", 1)[1]
+                    out[subj] = item[0].decode()
+            return out
+        finally:
+            c.logout()
+
+    def until(self, pred, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            v = pred()
+            if v:
+                return v
+            time.sleep(0.1)
+        self.fail("condition not met in %ss" % timeout)
+
+    def test_read_flag_delete_move_idle(self):
+        for i in range(1, 4):
+            self.deliver(i, body="Body of message %d.\n" % i)
+        self.deliver(10, folder="Archive")
+        s = self.start()
+        # The worker syncs while the client is up; the index appears.
+        t = s.wait("acct/INBOX  [3 msgs", timeout=20)
+        s.wait("Message 3")
+        s.wait("online")
+        self.assertIn("Archive", s.text())
+        # Reading fetches the body from the server.
+        s.keys("Enter")
+        s.wait("Body of message 3.", timeout=20)
+        s.keys("q")
+        self.until(lambda: "\\Seen" in self.server_flags()["Message 3"])
+        # Flag: applied at once, then on the server.
+        s.keys("F")
+        s.wait("> !   ")
+        self.until(lambda: "\\Flagged" in
+                   self.server_flags()["Message 3"])
+        # Move the first message to Archive.
+        s.keys("g", "s")
+        s.wait("Move to folder")
+        s.literal("Archive")
+        s.keys("Enter")
+        s.wait("Message 1", absent=True)
+        self.until(lambda: "Message 1" in self.server_flags("Archive"))
+        s.wait(" Archive")
+        # Delete and purge: gone from the server.
+        s.keys("G", "d", "$")
+        s.wait("acct/INBOX  [1 msgs")
+        self.until(lambda: "Message 3" not in self.server_flags())
+        # New mail while the index is open arrives by IDLE.
+        self.deliver(7, subject="Pushed by IDLE")
+        t = s.wait("Pushed by IDLE", timeout=30)
+        self.assertIn("new message", t)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_pop3_download_read_delete(self):
+        self.t.write_rc(self.t.account(self.dovecot, name="home",
+                                       protocol="pop3", user=self.user))
+        for i in range(1, 3):
+            self.deliver(i, body="POP3 body %d.\n" % i)
+        s = self.start()
+        s.wait("home/INBOX  [2 msgs", timeout=20)
+        # Downloaded and deleted on the server (keep no, the default).
+        self.until(lambda: self.dovecot.count(self.user) == 0)
+        s.keys("Enter")
+        s.wait("POP3 body 2.")
+        s.keys("q", "d", "$")
+        s.wait("home/INBOX  [1 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.assertNotIn("Message 2", self.t.out("ls", "home/INBOX"))
+
+    def test_offline_start(self):
+        dovecot = ternlib.Dovecot(users={"off": "pw"})
+        dovecot.start()
+        try:
+            dovecot.deliver(ternlib.make_message(
+                1, subject="Kept for offline", body="Readable offline.\n"),
+                user="off")
+            self.t.write_rc(self.t.account(dovecot, name="acct",
+                                           user="off"))
+            # Online once: the index, and the body of the message read.
+            s = self.start()
+            s.wait("Kept for offline", timeout=20)
+            s.keys("Enter")
+            s.wait("Readable offline.", timeout=20)
+            s.keys("q", "q")
+            s.wait("EXIT=0")
+        finally:
+            dovecot.cleanup()
+        s = self.start()
+        t = s.wait("acct/INBOX  [1 msgs")
+        self.assertIn("Kept for offline", t)
+        t = s.wait("offline", timeout=20)
+        s.keys("Enter")
+        s.wait("Readable offline.")
+        s.wait("error:")
+
+
+if __name__ == "__main__":
+    ternlib.main()
