@@ -847,7 +847,8 @@ probe(struct isync *is, uint32_t uid, char **cause)
 
 /*
  * Expunge uid (already \Deleted). Without UIDPLUS, EXPUNGE would remove
- * every \Deleted message: do it only when uid is the only one.
+ * every \Deleted message: do it only when uid is the only one, else
+ * return 1 (it waits until it is).
  */
 static int
 expunge_uid(struct isync *is, uint32_t uid, char **cause)
@@ -859,11 +860,13 @@ expunge_uid(struct isync *is, uint32_t uid, char **cause)
 		return -1;
 	if (is->search.n == 1 && is->search.v[0] == uid)
 		return imap_simple(is->c, cause, "EXPUNGE");
+	if (is->search.n == 0)
+		return 0; /* gone already */
 	note(is,
 	    "%s: UID %u left flagged deleted (other deleted messages "
 	    "would be expunged too)",
 	    is->selected, uid);
-	return 0;
+	return 1;
 }
 
 /*
@@ -969,8 +972,9 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 			    imap_simple(is->c, cause,
 			        "UID STORE %u +FLAGS.SILENT (\\Deleted)",
 			        p->uid) != 0 ||
-			    expunge_uid(is, p->uid, cause) != 0)
+			    expunge_uid(is, p->uid, cause) < 0)
 				goto out;
+			/* Copied: a retry would copy twice, so it is done. */
 		}
 	} else if (strcmp(p->op, "expunge") == 0) {
 		if (p->uid == 0) {
@@ -980,8 +984,12 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 			if (imap_simple(is->c, cause,
 			        "UID STORE %u +FLAGS.SILENT (\\Deleted)",
 			        p->uid) != 0 ||
-			    expunge_uid(is, p->uid, cause) != 0)
+			    (rc = expunge_uid(is, p->uid, cause)) < 0)
 				goto out;
+			if (rc == 1) {
+				ret = 1; /* kept queued */
+				goto out;
+			}
 		}
 	} else {
 		note(is, "unknown queued operation '%s' dropped", p->op);

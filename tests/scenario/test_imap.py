@@ -289,14 +289,22 @@ class Base:
         self.assertEqual(db.execute("SELECT count(*) FROM body")
                          .fetchone()[0], 1)
         db.close()
+        # tern cat fetches through the same driver call.
+        self.assertEqual(self.t.run("cat", "--raw", "acct/INBOX", "2",
+                                    check=True).stdout, msg(2))
+        self.assertIn("\\Seen", self.server_flags(self.client())[2])
+        self.deliver(3)
+        self.sync()
         # Offline: what is stored reads, the rest fails and says so.
         self.t.write_rc(self.t.account(self.dovecot, name="acct",
                                        user=self.user).replace(
             "port %d" % self.dovecot.imaps_port, "port 1"))
         self.assertEqual(fetch(1).stdout, raw)
-        r = fetch(2)
+        r = fetch(3)
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot connect", r.stderr.decode())
+        r = self.t.run("cat", "acct/INBOX", "3")
+        self.assertEqual(r.returncode, 1)
 
     def test_queued_folder_operations(self):
         c = self.client()
@@ -415,6 +423,14 @@ class HiddenExtensions(Base, unittest.TestCase):
         self.assertIn("left flagged deleted", out)
         flags = self.server_flags(c)
         self.assertEqual(sorted(flags), [1, 2, 3, 4])
+        # It waits in the queue until it is the only deleted message.
+        c.uid("STORE", "4", "-FLAGS", "(\\Deleted)")
+        self.assertNotIn("left flagged deleted", self.sync())
+        self.assertEqual(sorted(self.server_flags(c)), [2, 3, 4])
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 0)
+        db.close()
 
 
 class CondstoreOnly(Base, unittest.TestCase):
