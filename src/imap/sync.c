@@ -1170,6 +1170,8 @@ watch_forever(struct isync *is, char **cause)
 {
 	int delay = 1;
 
+	if (fd_ready(is->o->wakefd))
+		return 0;
 	for (;;) {
 		char *err = NULL;
 		struct pollfd pfd;
