@@ -349,6 +349,17 @@ class FullServer(Base, unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("login failed", r.stderr.decode())
 
+    def test_only_named_folders(self):
+        for f in ("Work", "Spam", "Old Stuff"):
+            self.dovecot.maildir(self.user, f)
+            self.deliver(1, folder=f)
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user,
+                                       extra='    folders Work "Old Stuff"\n'))
+        self.sync()
+        self.assertEqual(sorted(self.folders()), ["INBOX", "Old Stuff",
+                                                  "Work"])
+
     def test_quota(self):
         self.deliver(1, body="x" * 300000)
         self.sync()
