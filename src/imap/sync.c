@@ -870,6 +870,40 @@ expunge_uid(struct isync *is, uint32_t uid, char **cause)
 }
 
 /*
+ * UID MOVE or UID COPY to the quoted mailbox q, creating it first when
+ * the server says it does not exist ([TRYCREATE]).
+ */
+static int
+copy_or_move(struct isync *is, uint32_t uid, const char *q, const char *verb,
+    char **cause)
+{
+	struct imap_cmd *cmd;
+	int attempt, ret = -1;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((cmd = imap_send(
+		         is->c, cause, "UID %s %u %s", verb, uid, q)) == NULL ||
+		    imap_wait(is->c, cmd, cause) != 0)
+			goto out;
+		if (cmd->status == IMAP_OK) {
+			ret = 0;
+			goto out;
+		}
+		if (attempt > 0 || cmd->code == NULL ||
+		    ascii_strncasecmp(cmd->code, "TRYCREATE", 9) != 0)
+			break;
+		imap_cmd_free(&cmd);
+		if (imap_simple(is->c, cause, "CREATE %s", q) != 0)
+			goto out;
+		(void)imap_simple(is->c, NULL, "SUBSCRIBE %s", q);
+	}
+	set_cause(cause, "%s: UID %s failed: %s", is->c->peer, verb, cmd->text);
+out:
+	imap_cmd_free(&cmd);
+	return ret;
+}
+
+/*
  * Replay one queued change. Returns 0 when it is done or dropped (the row
  * is then deleted), 1 to keep it queued, -1 on a connection error.
  */
@@ -962,14 +996,12 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 		if (p->uid == 0 || p->arg == NULL)
 			goto drop;
 		q2 = imap_quote_mailbox(p->arg);
-		if (is->c->caps & IMAP_CAP_MOVE) {
-			if (imap_simple(is->c, cause, "UID MOVE %u %s", p->uid,
-			        q2) != 0)
-				goto out;
-		} else {
-			if (imap_simple(is->c, cause, "UID COPY %u %s", p->uid,
-			        q2) != 0 ||
-			    imap_simple(is->c, cause,
+		if ((rc = copy_or_move(is, p->uid, q2,
+		         (is->c->caps & IMAP_CAP_MOVE) ? "MOVE" : "COPY",
+		         cause)) != 0)
+			goto out;
+		if (!(is->c->caps & IMAP_CAP_MOVE)) {
+			if (imap_simple(is->c, cause,
 			        "UID STORE %u +FLAGS.SILENT (\\Deleted)",
 			        p->uid) != 0 ||
 			    expunge_uid(is, p->uid, cause) < 0)

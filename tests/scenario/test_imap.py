@@ -264,6 +264,13 @@ class Base:
         f = self.folders()
         self.assertIn("Job", f)
         self.assertNotIn("Work", f)
+        # Into a folder the server does not have yet.
+        self.t.out("mv", "acct/INBOX", "2", "Brand-New")
+        out = self.sync()
+        self.assertNotIn("kept queued", out)
+        self.assertEqual([r[4] for r in self.ls("Brand-New")],
+                         ["Message 2"])
+        self.assertEqual(self.ls(), [])
 
     def test_body_on_demand(self):
         raw = msg(1, body="Hello body\n")
