@@ -1143,12 +1143,19 @@ fd_ready(int fd)
 static int
 watch(struct isync *is, char **cause)
 {
+	uint64_t last_full = now_ms();
+
 	for (;;) {
 		struct imap_cmd *cmd = NULL;
 		uint64_t start = now_ms();
 		int rc;
 
-		if (replay(is, cause) != 0 ||
+		/* INBOX each time; every folder now and then. */
+		if (start - last_full >= IDLE_RENEW * 1000ULL) {
+			if (sync_pass(is, cause) != 0)
+				return -1;
+			last_full = start;
+		} else if (replay(is, cause) != 0 ||
 		    sync_folder(is, "INBOX", cause) != 0)
 			return -1;
 		is->changed = 0;
@@ -1269,11 +1276,15 @@ imap_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		goto out;
 	}
 	if (summary != NULL) {
-		*summary = xasprintf("%llu new, %llu flag updates, %llu "
-		                     "removed%s%s",
+		char *s = xasprintf("%llu new, %llu flag updates, %llu "
+		                    "removed%s%s",
 		    (unsigned long long)is.nnew, (unsigned long long)is.nflags,
 		    (unsigned long long)is.nvanished, is.notes.len ? "; " : "",
 		    is.notes.len ? is.notes.data : "");
+
+		/* Notes quote folder names and server text: made visible. */
+		*summary = text_visible_dup(s);
+		free(s);
 	}
 out:
 	isync_clear(&is);
