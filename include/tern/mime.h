@@ -54,8 +54,9 @@ void mime_free(struct mime_msg **mp);
 
 /*
  * One part. Strings belong to the message. section is IMAP's part number
- * ("1", "2.1"; "" for the top multipart); filename is decoded to UTF-8 as
- * the message gives it and is not safe as a path (see
+ * ("1", "2.1"; "" for the top multipart; a uuencoded file found inside a
+ * text part is "1.uu1", which IMAP does not know); filename is decoded to
+ * UTF-8 as the message gives it and is not safe as a path (see
  * mime_attachment_save) nor to print (control characters are raw).
  */
 struct mime_part {

@@ -77,6 +77,14 @@ int ascii_strncasecmp(const char *a, const char *b, size_t n);
 int parse_uint64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /*
+ * Decode one UTF-8 sequence at s (len > 0): its length, with the code point
+ * in *cp, or 0 if it is not valid UTF-8 (overlong, surrogate, truncated).
+ */
+size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+/* Whether s is entirely valid UTF-8 (NUL bytes allowed when nul_ok). */
+int utf8_valid(const char *s, size_t len, int nul_ok);
+
+/*
  * Append s to out with control characters made visible: C0 (except tab and,
  * when keep_newline is set, newline) as ^X, DEL as ^?, C1 and ESC as <U+XXXX>,
  * bidirectional overrides and isolates as <U+XXXX>, invalid UTF-8 as U+FFFD.

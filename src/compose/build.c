@@ -61,44 +61,6 @@ base64_lines(struct buf *out, const void *data, size_t len)
 	}
 }
 
-/* Whether s is valid UTF-8 (no overlong forms, no surrogates). */
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n, k;
-	uint32_t c;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 2;
-			c = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 3;
-			c = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 4;
-			c = s[i] & 0x07;
-		} else
-			return 0;
-		if (i + n > len)
-			return 0;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
 const char *
 compose_text_encoding(const char *s, size_t len)
 {
@@ -125,7 +87,7 @@ compose_text_encoding(const char *s, size_t len)
 	if (!ctrl && maxline <= 998) {
 		if (high == 0)
 			return "7bit";
-		if (utf8_valid(p, len))
+		if (utf8_valid((const char *)p, len, 1))
 			return "8bit";
 	}
 	/* Mostly ASCII stays readable as quoted-printable. */
@@ -267,8 +229,7 @@ compose_guess_type(const char *name, const void *data, size_t len)
 			return t;
 		return "application/zip";
 	}
-	if (memchr(data, '\0', len) == NULL &&
-	    utf8_valid((const unsigned char *)data, len))
+	if (memchr(data, '\0', len) == NULL && utf8_valid(data, len, 1))
 		return type_by_extension(name, 1);
 	return type_by_extension(name, 0);
 }

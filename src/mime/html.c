@@ -36,6 +36,7 @@ struct html {
 	int skip; /* inside script/style/title: the tag that ends it */
 	char skipname[16];
 	size_t start; /* out->len when we began */
+	size_t hang; /* width of the list marker starting the paragraph */
 };
 
 static void
@@ -224,10 +225,10 @@ prefix(struct html *h, struct buf *b)
 /* Wrap text at width with the current prefix; words longer stay whole. */
 void
 mime_wrap(struct buf *out, const char *text, size_t len, unsigned width,
-    const char *pfx, size_t pfxlen)
+    const char *pfx, size_t pfxlen, size_t hang)
 {
-	size_t i = 0, col = 0, pcols = utf8_columns(pfx, pfxlen);
-	int linestart = 1;
+	size_t i = 0, col = 0, pcols = utf8_columns(pfx, pfxlen), k;
+	int linestart = 1, first = 1;
 
 	while (i < len) {
 		size_t j = i, wcols;
@@ -242,7 +243,14 @@ mime_wrap(struct buf *out, const char *text, size_t len, unsigned width,
 		if (linestart) {
 			(void)buf_add(out, pfx, pfxlen);
 			col = pcols;
+			if (!first) {
+				/* Continuation lines of a list item hang. */
+				for (k = 0; k < hang; k++)
+					(void)buf_addc(out, ' ');
+				col += hang;
+			}
 			linestart = 0;
+			first = 0;
 		} else {
 			(void)buf_addc(out, ' ');
 			col++;
@@ -274,7 +282,8 @@ flush_para(struct html *h)
 	buf_init(&pfx, 0);
 	prefix(h, &pfx);
 	mime_wrap(h->out, h->para.data, h->para.len, h->width,
-	    pfx.data ? pfx.data : "", pfx.len);
+	    pfx.data ? pfx.data : "", pfx.len, h->hang);
+	h->hang = 0;
 	buf_free(&pfx);
 	buf_reset(&h->para);
 }
@@ -484,7 +493,8 @@ tag(struct html *h, const char *name, int close, const char *s, size_t len)
 		return;
 	}
 	if (strcmp(name, "ul") == 0 || strcmp(name, "ol") == 0) {
-		block(h, h->nlists == 0);
+		/* A blank line around the outermost list only. */
+		block(h, close ? h->nlists <= 1 : h->nlists == 0);
 		if (!close) {
 			if (h->nlists < HTML_MAX_LISTS) {
 				char *start = attr(s, len, "start");
@@ -530,6 +540,7 @@ tag(struct html *h, const char *name, int close, const char *s, size_t len)
 			/* The marker hangs in the indent. */
 			h->indent = saved > 2 ? saved - 2 : 0;
 			(void)buf_adds(&h->para, mark);
+			h->hang = strlen(mark);
 			h->indent = saved;
 			h->space = 0;
 		}
@@ -556,6 +567,11 @@ tag(struct html *h, const char *name, int close, const char *s, size_t len)
 		if (!close) {
 			free(h->href);
 			h->href = attr(s, len, "href");
+			/* The pending space is not part of the link's text. */
+			if (h->space && h->para.len > 0 && !h->pre) {
+				(void)buf_addc(&h->para, ' ');
+				h->space = 0;
+			}
 			h->link_start = h->para.len;
 			return;
 		}

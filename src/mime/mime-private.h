@@ -143,9 +143,12 @@ struct mime_msg {
 	int att_done;
 };
 
-/* Wrap text (no newlines in it) at width, each line starting with pfx. */
+/*
+ * Wrap text (no newlines in it) at width, each line starting with pfx,
+ * lines after the first indented by hang more spaces.
+ */
 void mime_wrap(struct buf *out, const char *text, size_t len, unsigned width,
-    const char *pfx, size_t pfxlen);
+    const char *pfx, size_t pfxlen, size_t hang);
 /* Reflow format=flowed text (RFC 3676) to out. */
 void mime_flowed(
     const char *s, size_t len, int delsp, unsigned width, struct buf *out);

@@ -365,6 +365,18 @@ find_uu(struct mime_msg *m, int pi)
 	free(name);
 }
 
+static int
+blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * What rendering does with each part. Alternatives: the last text/plain
  * wins, else the last text/html, else the last one (RFC 2046 puts the
@@ -386,7 +398,12 @@ classify(struct mime_msg *m, int pi, int hidden)
 	} else if (p->uu) {
 		p->role = ROLE_ATTACHMENT;
 	} else {
-		int text = strncmp(p->type, "text/", 5) == 0;
+		/* Delivery reports are text for people too. */
+		int text = strncmp(p->type, "text/", 5) == 0 ||
+		    strcmp(p->type, "message/delivery-status") == 0 ||
+		    strcmp(p->type, "message/global-delivery-status") == 0 ||
+		    strcmp(p->type, "message/disposition-notification") == 0 ||
+		    strcmp(p->type, "message/feedback-report") == 0;
 		int attach = p->disposition != NULL &&
 		    strcmp(p->disposition, "attachment") == 0;
 
@@ -409,7 +426,10 @@ classify(struct mime_msg *m, int pi, int hidden)
 		for (c = p->first_child; c >= 0; c = m->parts[c].next) {
 			i = (size_t)c;
 			last = (long)i;
-			if (strcmp(m->parts[i].type, "text/plain") == 0)
+			/* An empty text part (some mailers send one) loses. */
+			if (strcmp(m->parts[i].type, "text/plain") == 0 &&
+			    !blank(m->raw + m->parts[i].body_off,
+			        m->parts[i].body_len))
 				plain = (long)i;
 			else if (strcmp(m->parts[i].type, "text/html") == 0)
 				html = (long)i;

@@ -13,11 +13,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mime-private.h"
@@ -179,10 +181,11 @@ mime_flowed(
 			if (pdepth > 0)
 				pfx[pl++] = ' ';
 			mime_wrap(out, para.data ? para.data : "", para.len,
-			    width, pfx, pl);
-			if (para.len == 0)
-				(void)buf_add(out, pfx, pl),
-				    (void)buf_addc(out, '\n');
+			    width, pfx, pl, 0);
+			if (para.len == 0) {
+				(void)buf_add(out, pfx, pl);
+				(void)buf_addc(out, '\n');
+			}
 			buf_reset(&para);
 			pdepth = -1;
 			joined = 0;
@@ -207,13 +210,13 @@ mime_flowed(
 					pl--;
 				(void)buf_add(out, pfx, pl);
 				(void)buf_addc(out, '\n');
-			} else if (joined == 1 || width == 0)
-				(void)buf_add(out, pfx, pl),
-				    (void)buf_add(out, para.data, para.len),
-				    (void)buf_addc(out, '\n');
-			else
-				mime_wrap(
-				    out, para.data, para.len, width, pfx, pl);
+			} else if (joined == 1 || width == 0) {
+				(void)buf_add(out, pfx, pl);
+				(void)buf_add(out, para.data, para.len);
+				(void)buf_addc(out, '\n');
+			} else
+				mime_wrap(out, para.data, para.len, width, pfx,
+				    pl, 0);
 			buf_reset(&para);
 			pdepth = -1;
 			joined = 0;
@@ -236,13 +239,17 @@ html_filter(const char *cmd, const char *html, size_t len, struct buf *out)
 	size_t sent = 0;
 	uint64_t start = now_ms();
 	struct buf got;
-	struct sigaction ign, old;
+	sigset_t pipeset, oldmask;
 
-	/* A filter that exits early must not kill us with SIGPIPE. */
-	memset(&ign, 0, sizeof ign);
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	sigaction(SIGPIPE, &ign, &old);
+	/*
+	 * A filter that exits early must not kill us with SIGPIPE: block it
+	 * in this thread only (write() then fails with EPIPE) and discard
+	 * the pending signal afterwards; the process's handlers are not
+	 * touched, so other threads are not affected.
+	 */
+	sigemptyset(&pipeset);
+	sigaddset(&pipeset, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipeset, &oldmask);
 	buf_init(&got, FILTER_MAX_OUTPUT);
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0)
 		goto out;
@@ -256,7 +263,7 @@ html_filter(const char *cmd, const char *html, size_t len, struct buf *out)
 		dup2(o[1], 1);
 		if (devnull >= 0)
 			dup2(devnull, 2);
-		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
@@ -334,7 +341,13 @@ out:
 	if (o[1] >= 0)
 		close(o[1]);
 	buf_free(&got);
-	sigaction(SIGPIPE, &old, NULL);
+	if (!sigismember(&oldmask, SIGPIPE)) {
+		struct timespec zero = { 0, 0 };
+
+		while (sigtimedwait(&pipeset, NULL, &zero) > 0)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return rc;
 }
 
@@ -487,7 +500,8 @@ mime_render(struct mime_msg *m, const struct mime_render_opts *o,
 	buf_init(&r.txt, 0);
 	if (m->n > 0) {
 		render_headers(&r, m->parts[0].hdr_off, m->parts[0].hdr_len);
-		(void)buf_addc(&r.txt, '\n');
+		if (r.txt.len > 0)
+			(void)buf_addc(&r.txt, '\n');
 		render_part(&r, 0);
 	}
 	if (m->truncated) {

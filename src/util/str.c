@@ -62,8 +62,7 @@ parse_uint64(const char *s, size_t len, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* Decode one UTF-8 sequence; returns its length, or 0 if invalid. */
-static size_t
+size_t
 utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	uint32_t c;
@@ -97,6 +96,27 @@ utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 		return 0;
 	*cp = c;
 	return n;
+}
+
+int
+utf8_valid(const char *s, size_t len, int nul_ok)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			if (p[i] == 0 && !nul_ok)
+				return 0;
+			i++;
+			continue;
+		}
+		if ((n = utf8_decode(p + i, len - i, &cp)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
 }
 
 static int
