@@ -36,6 +36,10 @@ struct folder_entry {
 	char *name;
 	char *special;
 	int noselect;
+	/* From LIST-STATUS, when the server offers it. */
+	int have_status;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
 };
 
 struct isync {
@@ -385,6 +389,40 @@ on_list(struct isync *is, const struct imap_resp *r)
 	}
 }
 
+/* "* STATUS name (UIDVALIDITY n UIDNEXT n HIGHESTMODSEQ n ...)". */
+static void
+on_status(struct isync *is, const struct imap_resp *r)
+{
+	struct folder_entry *f = NULL;
+	size_t i, l = imap_next(r, 2);
+	const char *n = imap_astr(r, 2, NULL);
+	char *name;
+	uint64_t v;
+
+	if (n == NULL || l >= r->nitems || r->items[l].type != IMAP_LIST)
+		return;
+	name = ascii_strcasecmp(n, "INBOX") == 0 ? xstrdup("INBOX")
+	                                         : imap_utf7_decode(n);
+	for (i = 0; i < is->nfolders && f == NULL; i++) {
+		if (strcmp(is->folders[i].name, name) == 0)
+			f = &is->folders[i];
+	}
+	free(name);
+	if (f == NULL)
+		return;
+	for (i = l + 1; i + 1 < imap_next(r, l); i += 2) {
+		if (imap_num(r, i + 1, UINT64_MAX, &v) != 0)
+			continue;
+		if (imap_is(r, i, "UIDVALIDITY") && v <= UINT32_MAX)
+			f->uidvalidity = (uint32_t)v;
+		else if (imap_is(r, i, "UIDNEXT") && v <= UINT32_MAX)
+			f->uidnext = (uint32_t)v;
+		else if (imap_is(r, i, "HIGHESTMODSEQ"))
+			f->highestmodseq = v;
+	}
+	f->have_status = 1;
+}
+
 static int
 on_untagged(void *arg, const struct imap_resp *r, char **cause)
 {
@@ -451,6 +489,10 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 	}
 	if (imap_is(r, 1, "LIST")) {
 		on_list(is, r);
+		return 0;
+	}
+	if (imap_is(r, 1, "STATUS")) {
+		on_status(is, r);
 		return 0;
 	}
 	if (imap_is(r, 1, "QUOTA")) {
@@ -763,10 +805,18 @@ sync_list(struct isync *is, char **cause)
 	int ret = -1;
 
 	folders_free(is);
-	if (imap_simple(is->c, cause,
-	        (is->c->caps & IMAP_CAP_SPECIAL_USE)
-	            ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-	            : "LIST \"\" \"*\"") != 0)
+	if ((is->c->caps & IMAP_CAP_LIST_STATUS) && is->c->enabled_condstore) {
+		/* Enough to skip the folders that did not change. */
+		if (imap_simple(is->c, cause,
+		        "LIST \"\" \"*\" RETURN (%sSTATUS (UIDVALIDITY "
+		        "UIDNEXT HIGHESTMODSEQ))",
+		        (is->c->caps & IMAP_CAP_SPECIAL_USE) ? "SPECIAL-USE "
+		                                             : "") != 0)
+			return -1;
+	} else if (imap_simple(is->c, cause,
+	               (is->c->caps & IMAP_CAP_SPECIAL_USE)
+	                   ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+	                   : "LIST \"\" \"*\"") != 0)
 		return -1;
 	if (store_imap_folders(
 	        is->s, is->account_id, &ids, &names, &n, cause) != 0)
@@ -1106,6 +1156,29 @@ connect_account(struct isync *is, char **cause)
 	return 0;
 }
 
+/*
+ * Did LIST-STATUS say the folder is as stored after a complete sync (same
+ * UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ)? 1 yes, 0 no, -1 error.
+ */
+static int
+unchanged(struct isync *is, const struct folder_entry *f, char **cause)
+{
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;
+	int64_t id;
+
+	if (!f->have_status || f->uidnext == 0 || f->highestmodseq == 0)
+		return 0;
+	if ((id = store_folder(is->s, is->account_id, f->name, 0, cause)) < 0)
+		return -1;
+	if (id == 0 ||
+	    store_imap_folder_state(
+	        is->s, id, &uidvalidity, &uidnext, &modseq, cause) != 0)
+		return id == 0 ? 0 : -1;
+	return uidvalidity == f->uidvalidity && uidnext == f->uidnext &&
+	    modseq == f->highestmodseq;
+}
+
 /* One pass over the account on an open connection. */
 static int
 sync_pass(struct isync *is, char **cause)
@@ -1115,9 +1188,14 @@ sync_pass(struct isync *is, char **cause)
 	if (replay(is, cause) != 0 || sync_list(is, cause) != 0)
 		return -1;
 	for (k = 0; k < is->nfolders; k++) {
-		if (is->folders[k].noselect || !wanted(is, is->folders[k].name))
+		const struct folder_entry *f = &is->folders[k];
+		int rc;
+
+		if (f->noselect || !wanted(is, f->name))
 			continue;
-		if (sync_folder(is, is->folders[k].name, cause) != 0)
+		if ((rc = unchanged(is, f, cause)) < 0)
+			return -1;
+		if (rc == 0 && sync_folder(is, f->name, cause) != 0)
 			return -1;
 	}
 	return sync_quota(is, cause);

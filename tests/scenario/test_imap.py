@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import fakeimap  # noqa: E402
 import ternlib  # noqa: E402
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(12)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(20)}
 HIDDEN = "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE"
 
 
@@ -271,6 +271,26 @@ class Base:
         self.assertEqual([r[4] for r in self.ls("Brand-New")],
                          ["Message 2"])
         self.assertEqual(self.ls(), [])
+
+    def test_changes_in_other_folders(self):
+        self.dovecot.maildir(self.user, "Work")
+        for i in range(1, 4):
+            self.deliver(i, folder="Work")
+        self.deliver(9)
+        self.sync()
+        self.assertIn("0 new", self.sync())
+        c = self.client()
+        c.select("Work")
+        c.uid("STORE", "1", "+FLAGS", "(\\Flagged)")
+        c.uid("STORE", "2", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        self.deliver(4, folder="Work")
+        out = self.sync()
+        self.assertIn("1 new", out)
+        self.assertIn("1 removed", out)
+        rows = {int(r[0]): r[1] for r in self.ls("Work")}
+        self.assertEqual(rows, {1: "F", 3: "-", 4: "-"})
+        self.assertEqual(len(self.ls()), 1)
 
     def test_body_on_demand(self):
         raw = msg(1, body="Hello body\n")
