@@ -106,6 +106,12 @@ flag_current(struct ui *u, unsigned add, unsigned del)
 	return ret;
 }
 
+int
+ui_flag_current(struct ui *u, unsigned add, unsigned del)
+{
+	return flag_current(u, add, del);
+}
+
 static unsigned
 current_flags(struct ui *u)
 {
@@ -298,6 +304,11 @@ ui_act(struct ui *u, enum ui_fn fn)
 	switch (fn) {
 	case UI_FN_NONE:
 		break;
+	case UI_FN_SAVE_ATTACHMENT:
+	case UI_FN_OPEN_ATTACHMENT:
+		if (u->mode == UI_PAGER)
+			ui_attachment(u, fn == UI_FN_OPEN_ATTACHMENT);
+		break;
 	case UI_FN_MARK_SEEN:
 		if (u->mode == UI_PAGER)
 			mark_seen(u);
@@ -386,7 +397,7 @@ ui_act(struct ui *u, enum ui_fn fn)
 	case UI_FN_GROUP_REPLY:
 	case UI_FN_FORWARD:
 	case UI_FN_COMPOSE:
-		ui_message(u, 1, "Sending mail is not built into tern yet");
+		ui_compose(u, fn);
 		break;
 	case UI_FN_SORT:
 		u->sort = (enum store_sort)((u->sort + 1) % 4);

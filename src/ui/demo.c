@@ -225,7 +225,8 @@ static const char welcome_body[] =
     "  o t        sort order, threads\r\n"
     "  ?          every key as bound now\r\n"
     "\r\n"
-    "The file attached below can be saved or opened from the pager.\r\n"
+    "  S o        save or open the file attached below\r\n"
+    "\r\n"
     "When you are ready for your own mail, write ~/.config/tern/rc as\r\n"
     "tern-rc(5) describes and start tern without --demo.\r\n";
 

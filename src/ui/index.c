@@ -145,26 +145,24 @@ ui_index_row(struct ui *u, size_t pos)
 }
 
 /*
- * Thread the folder: a message's parent is the message its In-Reply-To
+ * Thread a folder: a message's parent is the message its In-Reply-To
  * (or last Reference) names, when that one is older in date order (which
- * also rules out cycles). Roots in date order, each followed by its
- * replies depth first.
+ * also rules out cycles). Roots in date order (newest first when
+ * reverse), each followed by its replies depth first. Pure of ui state,
+ * so the background loader can run it on its own store handle.
  */
-static int
-index_thread(struct ui *u)
+int
+ui_thread_order(struct store *s, int64_t folder_id, int reverse, int64_t **idsp,
+    uint8_t **depthp, size_t *np, char **cause)
 {
 	struct store_thread_key *k = NULL;
 	size_t n = 0, i, cap, *tab = NULL, *parent = NULL, *first = NULL,
 	       *next = NULL, *last = NULL, *stack = NULL, out = 0;
-	char *cause = NULL;
+	int64_t *ids;
+	uint8_t *depths;
 
-	if (store_index_thread_keys(
-	        u->s, u->folders[u->fcur].id, &k, &n, &cause) != 0) {
-		ui_message(u, 1, "%s", cause);
-		free(cause);
+	if (store_index_thread_keys(s, folder_id, &k, &n, cause) != 0)
 		return -1;
-	}
-	ui_log(u, "thread-keys n=%zu", n);
 	for (cap = 16; cap < n * 2; cap *= 2)
 		;
 	tab = xcalloc(cap, sizeof *tab); /* index + 1, 0 empty */
@@ -202,14 +200,11 @@ index_thread(struct ui *u)
 				tab[h] = i + 1;
 		}
 	}
-	free(u->ids);
-	free(u->depth);
-	ui_log(u, "thread-linked");
-	u->ids = xcalloc(n ? n : 1, sizeof *u->ids);
-	u->depth = xcalloc(n ? n : 1, 1);
+	ids = xcalloc(n ? n : 1, sizeof *ids);
+	depths = xcalloc(n ? n : 1, 1);
 	stack = xcalloc(n ? n : 1, sizeof *stack);
 	for (size_t r = 0; r < n; r++) {
-		size_t root = u->reverse ? n - 1 - r : r, sp = 0;
+		size_t root = reverse ? n - 1 - r : r, sp = 0;
 
 		if (parent[root] != 0)
 			continue;
@@ -220,8 +215,8 @@ index_thread(struct ui *u)
 			for (q = parent[m]; q != 0 && depth < 255;
 			     q = parent[q - 1])
 				depth++;
-			u->ids[out] = k[m].id;
-			u->depth[out++] = (uint8_t)depth;
+			ids[out] = k[m].id;
+			depths[out++] = (uint8_t)depth;
 			/* Push children in reverse so the oldest comes out
 			 * first: collect them, then push backwards. */
 			size_t base = sp;
@@ -235,7 +230,9 @@ index_thread(struct ui *u)
 			}
 		}
 	}
-	u->nids = out;
+	*idsp = ids;
+	*depthp = depths;
+	*np = out;
 	free(k);
 	free(tab);
 	free(parent);
@@ -246,72 +243,47 @@ index_thread(struct ui *u)
 	return 0;
 }
 
-void
-ui_index_load(struct ui *u, int keep)
+/* Every id of the open folder in the current order (not the partial
+ * path); pure of ui state like ui_thread_order. */
+int
+ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    int reverse, int threaded, const char *limit, int64_t **idsp,
+    uint8_t **depthp, size_t *np, char **cause)
 {
-	int64_t keep_id = 0, *ids = NULL;
+	int64_t *ids = NULL;
 	size_t n = 0, i;
-	char *cause = NULL;
-	uint64_t t = ui_now_us();
 
-	size_t row = u->cur >= u->top ? u->cur - u->top : 0, oldcur = u->cur;
-
-	if (keep && u->cur < u->nids)
-		keep_id = u->ids[u->cur];
-	ui_index_cache_clear(u);
-	if (u->nfolders == 0) {
-		ui_index_free(u);
-		return;
+	*depthp = NULL;
+	if (threaded && limit == NULL && sort == STORE_SORT_DATE)
+		return ui_thread_order(
+		    s, folder_id, reverse, idsp, depthp, np, cause);
+	if (store_index_ids(s, folder_id, sort, limit, &ids, &n, cause) != 0)
+		return -1;
+	if (reverse) {
+		for (i = 0; i < n / 2; i++) {
+			int64_t tmp = ids[i];
+			ids[i] = ids[n - 1 - i];
+			ids[n - 1 - i] = tmp;
+		}
 	}
+	*idsp = ids;
+	*np = n;
+	return 0;
+}
+
+void
+ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
+    int64_t keep_id, size_t row)
+{
+	size_t i;
+
+	free(u->ids);
+	free(u->depth);
+	u->ids = ids;
+	u->depth = depth;
+	u->nids = n;
 	u->partial = 0;
-	if (u->threaded && u->limit == NULL && u->sort == STORE_SORT_DATE) {
-		if (index_thread(u) != 0)
-			return;
-	} else if (u->limit == NULL && !u->reverse &&
-	    (u->sort == STORE_SORT_DATE || u->sort == STORE_SORT_SIZE)) {
-		if (index_load_partial(u) != 0)
-			return;
-		if (keep_id != 0) {
-			/* Load from the end until the cursor's message is
-			 * in; it is usually near the end. */
-			u->cur = u->top = 0;
-			for (;;) {
-				for (i = u->nids; i > 0; i--) {
-					if (u->ids[i - 1] == keep_id)
-						break;
-				}
-				if (i > 0 || !u->partial)
-					break;
-				ui_index_more(u);
-			}
-			u->cur = i > 0         ? i - 1
-			    : oldcur < u->nids ? oldcur
-			    : u->nids          ? u->nids - 1
-			                       : 0;
-			u->top = u->cur >= row ? u->cur - row : 0;
-			keep_id = 0;
-			goto done;
-		}
-	} else {
-		if (store_index_ids(u->s, u->folders[u->fcur].id, u->sort,
-		        u->limit, &ids, &n, &cause) != 0) {
-			ui_message(u, 1, "%s", cause);
-			free(cause);
-			return;
-		}
-		if (u->reverse) {
-			for (i = 0; i < n / 2; i++) {
-				int64_t tmp = ids[i];
-				ids[i] = ids[n - 1 - i];
-				ids[n - 1 - i] = tmp;
-			}
-		}
-		free(u->ids);
-		free(u->depth);
-		u->depth = NULL;
-		u->ids = ids;
-		u->nids = n;
-	}
+	ui_index_cache_clear(u);
 	if (keep_id != 0) {
 		for (i = 0; i < u->nids; i++) {
 			if (u->ids[i] == keep_id) {
@@ -322,12 +294,142 @@ ui_index_load(struct ui *u, int keep)
 		if (i == u->nids && u->cur >= u->nids)
 			u->cur = u->nids ? u->nids - 1 : 0;
 		u->top = u->cur >= row ? u->cur - row : 0;
-	} else
+	} else {
 		u->cur = u->nids && !u->reverse ? u->nids - 1 : 0;
-done:
+		u->top = u->cur;
+	}
+	u->dirty = 1;
+}
+
+void
+ui_index_load(struct ui *u, int keep)
+{
+	int64_t keep_id = 0, *ids = NULL, folder;
+	uint8_t *depth = NULL;
+	size_t n = 0, i;
+	char *cause = NULL;
+	uint64_t t = ui_now_us();
+	size_t row = u->cur >= u->top ? u->cur - u->top : 0, oldcur = u->cur;
+
+	if (u->nfolders == 0) {
+		ui_index_free(u);
+		return;
+	}
+	folder = u->folders[u->fcur].id;
+	if (keep && u->cur < u->nids && u->ids_folder == folder)
+		keep_id = u->ids[u->cur];
+	/* A result still on its way from the loader is out of date now. */
+	u->load_gen++;
+	u->loading_index = 0;
+	if (u->ids_folder != folder) {
+		ui_index_free(u);
+		u->ids_folder = folder;
+	}
+	u->partial = 0;
+	if (!u->threaded && u->limit == NULL && !u->reverse &&
+	    (u->sort == STORE_SORT_DATE || u->sort == STORE_SORT_SIZE)) {
+		if (index_load_partial(u) != 0)
+			return;
+		if (keep_id != 0) {
+			int chunks = 0; /* past the first screenful or so */
+
+			/* Load from the end until the cursor's message is
+			 * in; it is usually near the end. When it is not,
+			 * a big folder goes to the loader instead. */
+			u->cur = u->top = 0;
+			for (;;) {
+				for (i = u->nids; i > 0; i--) {
+					if (u->ids[i - 1] == keep_id)
+						break;
+				}
+				if (i > 0 || !u->partial)
+					break;
+				if (++chunks > 0 &&
+				    u->folders[u->fcur].total >= UI_ASYNC_MIN &&
+				    ui_loader_request(u, folder) == 0) {
+					u->cur = u->nids ? u->nids - 1 : 0;
+					u->partial = 0;
+					u->load_keep = keep_id;
+					u->load_cur_id =
+					    u->nids ? u->ids[u->cur] : 0;
+					u->loading_index = 1;
+					u->load_t0 = t;
+					ui_message(u, 0, "Sorting…");
+					ui_log(u, "index-load queued gen=%llu",
+					    (unsigned long long)u->load_gen);
+					return;
+				}
+				ui_index_more(u);
+			}
+			u->cur = i > 0         ? i - 1
+			    : oldcur < u->nids ? oldcur
+			    : u->nids          ? u->nids - 1
+			                       : 0;
+			u->top = u->cur >= row ? u->cur - row : 0;
+		} else
+			u->cur = u->nids ? u->nids - 1 : 0;
+	} else if ((u->folders[u->fcur].total >= UI_ASYNC_MIN ||
+	               u->folders[u->fcur].total < 0) &&
+	    ui_loader_request(u, folder) == 0) {
+		/* Sorting or threading a big folder (or one not counted
+		 * yet) takes longer than a key may: the loader does it while
+		 * the old order stays usable, and ui_index_loaded() puts the
+		 * result in. */
+		u->loading_index = 1;
+		u->load_t0 = t;
+		u->load_keep = u->load_cur_id = keep_id;
+		ui_message(u, 0, "%s…",
+		    u->threaded    ? "Threading"
+		        : u->limit ? "Searching"
+		                   : "Sorting");
+		ui_log(u, "index-load queued gen=%llu",
+		    (unsigned long long)u->load_gen);
+		return;
+	} else {
+		if (ui_order_ids(u->s, folder, u->sort, u->reverse, u->threaded,
+		        u->limit, &ids, &depth, &n, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+			return;
+		}
+		ui_index_install(u, ids, depth, n, keep_id, row);
+	}
 	ui_log(u, "index-load rows=%zu%s %.3f ms", u->nids,
 	    u->partial ? " partial" : "", (double)(ui_now_us() - t) / 1000);
 	u->dirty = 1;
+}
+
+void
+ui_index_loaded(struct ui *u, uint64_t gen, int64_t *ids, uint8_t *depth,
+    size_t n, char *error)
+{
+	size_t row = u->cur >= u->top ? u->cur - u->top : 0;
+	int64_t keep_id;
+
+	if (gen != u->load_gen || !u->loading_index) {
+		free(ids);
+		free(depth);
+		free(error);
+		return;
+	}
+	u->loading_index = 0;
+	if (error != NULL) {
+		ui_message(u, 1, "%s", error);
+		free(error);
+		return;
+	}
+	/* The message the cursor was on when the order was asked for,
+	 * unless the cursor moved since. */
+	keep_id = u->cur < u->nids ? u->ids[u->cur] : 0;
+	if (keep_id == u->load_cur_id)
+		keep_id = u->load_keep;
+	ui_index_install(u, ids, depth, n, keep_id, row);
+	if (u->msg != NULL && !u->msg_error) {
+		free(u->msg);
+		u->msg = NULL;
+	}
+	ui_log(u, "index-load async rows=%zu %.3f ms", u->nids,
+	    (double)(ui_now_us() - u->load_t0) / 1000);
 }
 
 static void
@@ -479,8 +581,9 @@ ui_index_draw(struct ui *u, int y, int x, int h, int w)
 			draw_row(u, u->top + i, y + (int)i, x, w);
 		else if (i == 0 && u->nids == 0)
 			ui_put(y, x, w,
-			    u->limit ? "  No message matches the limit"
-			             : "  No messages in this folder",
+			    u->loading_index ? "  Loading…"
+			        : u->limit   ? "  No message matches the limit"
+			                     : "  No messages in this folder",
 			    u->attr[UI_C_INDEX]);
 		else
 			ui_put(y + (int)i, x, w, "", u->attr[UI_C_INDEX]);

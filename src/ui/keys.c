@@ -66,6 +66,10 @@ static const struct {
 	    "show all header fields or the usual few" },
 	[UI_FN_NEXT_FOLDER] = { "next-folder", "open the next folder" },
 	[UI_FN_PREV_FOLDER] = { "previous-folder", "open the previous folder" },
+	[UI_FN_SAVE_ATTACHMENT] = { "save-attachment",
+	    "save an attachment into a directory" },
+	[UI_FN_OPEN_ATTACHMENT] = { "open-attachment",
+	    "open an attachment with xdg-open (or $TERN_OPENER)" },
 	[UI_FN_MARK_SEEN] = { "mark-read", "mark the message read" },
 };
 
@@ -144,6 +148,8 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_PAGER, "n", UI_FN_SEARCH_NEXT },
 	{ UI_MAP_PAGER, "N", UI_FN_SEARCH_PREV },
 	{ UI_MAP_PAGER, "h", UI_FN_FULL_HEADERS },
+	{ UI_MAP_PAGER, "S", UI_FN_SAVE_ATTACHMENT },
+	{ UI_MAP_PAGER, "o", UI_FN_OPEN_ATTACHMENT },
 	{ UI_MAP_PAGER, "d", UI_FN_DELETE },
 	{ UI_MAP_PAGER, "u", UI_FN_UNDELETE },
 	{ UI_MAP_PAGER, "s", UI_FN_SAVE },

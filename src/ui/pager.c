@@ -12,6 +12,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/mime.h"
 #include "ui-private.h"
 
 #define PAGER_MAX_BODY (64 * 1024 * 1024)
@@ -19,6 +20,7 @@
 void
 ui_pager_free(struct ui *u)
 {
+	mime_free(&u->pager.mm);
 	free(u->pager.text);
 	free(u->pager.lines);
 	memset(&u->pager, 0, sizeof u->pager);
@@ -159,6 +161,25 @@ pager_build(struct ui *u)
 		goto done;
 	}
 	r = m.has_body ? store_msg_raw(u->s, p->id, &raw, &cause) : 0;
+	mime_free(&p->mm);
+	p->natt = 0;
+	if (r == 1) {
+		struct mime_render_opts o;
+		const struct mime_attachment *av;
+
+		/* The message as the mime module renders it: decoded
+		 * headers, the text body, one line per attachment. */
+		memset(&o, 0, sizeof o);
+		o.full_headers = p->full_headers;
+		o.html_filter = u->t->rc->mailcap;
+		o.width = COLS > 2 && COLS < 200 ? (unsigned)COLS - 2 : 78;
+		p->mm = mime_parse(raw.data, raw.len);
+		if (mime_render(p->mm, &o, &b, &cause) != 0)
+			buf_printf(
+			    &b, "\n[the rest is not shown: %s]\n", cause);
+		p->natt = mime_attachments(p->mm, &av);
+		goto done;
+	}
 	if (r == 1 && p->full_headers) {
 		size_t he;
 

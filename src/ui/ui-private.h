@@ -76,6 +76,8 @@ enum ui_fn {
 	UI_FN_FULL_HEADERS,
 	UI_FN_NEXT_FOLDER,
 	UI_FN_PREV_FOLDER,
+	UI_FN_SAVE_ATTACHMENT,
+	UI_FN_OPEN_ATTACHMENT,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
@@ -88,6 +90,8 @@ enum ui_ev_kind {
 	UI_EV_ERROR,
 	UI_EV_FETCHED,
 	UI_EV_FETCH_FAILED,
+	UI_EV_INDEX, /* the loader's answer: ids (and depth) in order */
+	UI_EV_NOTE, /* a line for the message line (done: an error) */
 };
 
 struct ui_event {
@@ -96,10 +100,16 @@ struct ui_event {
 	int64_t msg_id;
 	uint64_t done, total;
 	char *text; /* malloc'd: what, summary or error */
+	uint64_t gen;
+	int64_t *ids;
+	uint8_t *depth;
+	size_t n;
 	struct ui_event *next;
 };
 
 struct ui_worker;
+struct ui_loader;
+struct mime_msg;
 
 struct ui_account {
 	char *name;
@@ -137,6 +147,8 @@ struct ui_pager {
 	int failed;
 	size_t hit; /* line of the last search hit + 1, 0 if none */
 	int width; /* the lines were cut for this width */
+	struct mime_msg *mm; /* the parsed message, for its attachments */
+	size_t natt;
 };
 
 enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_FIRSTRUN };
@@ -175,6 +187,13 @@ struct ui {
 	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues. */
 	int partial;
 	int64_t lo_key, lo_id;
+	int64_t ids_folder; /* the folder ids[] belongs to */
+	uint64_t load_gen; /* the index load the loader's answer must match */
+	int loading_index; /* a load is on its way from the loader */
+	uint64_t load_t0;
+	int64_t load_keep; /* keep the cursor on this one when it comes */
+	int64_t load_cur_id; /* ...if the cursor is still on this one */
+	struct ui_loader *loader;
 	struct store_index_row cache[UI_ROWCACHE];
 
 	enum ui_mode mode, prev_mode;
@@ -184,6 +203,7 @@ struct ui {
 	char *search;
 	char *msg;
 	int msg_error;
+	uint64_t msg_at; /* when msg was set (ms) */
 	int changes; /* changes made in this session */
 	int64_t data_version;
 	uint64_t last_check;
@@ -192,6 +212,10 @@ struct ui {
 	int attr[UI_C_COUNT];
 	struct ui_bind *binds[UI_MAP_COUNT];
 	size_t nbinds[UI_MAP_COUNT];
+
+	char *tmpdir; /* attachments opened this session, removed at exit */
+	int saved_stderr; /* the real stderr, for programs run in the open */
+	int log_stderr; /* where stderr went while such a program ran */
 
 	int evpipe[2];
 	pthread_mutex_t evlock;
@@ -218,6 +242,19 @@ void ui_index_load(struct ui *u, int keep);
 void ui_index_draw(struct ui *u, int y, int x, int h, int w);
 const struct store_index_row *ui_index_row(struct ui *u, size_t pos);
 void ui_index_cache_clear(struct ui *u);
+/* Folders this big are sorted and threaded by the background loader. */
+#define UI_ASYNC_MIN 20000
+int ui_thread_order(struct store *s, int64_t folder_id, int reverse,
+    int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
+int ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    int reverse, int threaded, const char *limit, int64_t **idsp,
+    uint8_t **depthp, size_t *np, char **cause);
+/* Take ids (and depth) as the index, the cursor kept on keep_id. */
+void ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
+    int64_t keep_id, size_t row);
+/* The loader's answer to load gen (ids or an error; all owned). */
+void ui_index_loaded(struct ui *u, uint64_t gen, int64_t *ids, uint8_t *depth,
+    size_t n, char *error);
 /* Load one more chunk of a partly loaded index; 1 if more remain. */
 int ui_index_more(struct ui *u);
 /* Load the rest of a partly loaded index now. */
@@ -256,14 +293,33 @@ int ui_help_key(struct ui *u, enum ui_fn fn);
 /* theme.c */
 int ui_theme_load(struct ui *u, const char *name, char **cause);
 
+/* attach.c */
+void ui_attachment(struct ui *u, int open);
+void ui_attach_cleanup(struct ui *u);
+
+/* compose.c */
+void ui_compose(struct ui *u, enum ui_fn fn);
+/* Give the terminal to a program (editor, opener) and take it back. */
+void ui_shell_begin(struct ui *u);
+void ui_shell_end(struct ui *u);
+
 /* actions.c */
 void ui_act(struct ui *u, enum ui_fn fn);
+/* Change the flags of the message under the cursor (or in the pager). */
+int ui_flag_current(struct ui *u, unsigned add, unsigned del);
+
+/* loader.c */
+int ui_loader_request(struct ui *u, int64_t folder_id);
+void ui_loader_stop(struct ui *u);
 
 /* worker.c */
+void ui_post_event(struct ui *u, struct ui_event *ev);
 void ui_workers_start(struct ui *u);
 void ui_workers_stop(struct ui *u);
 void ui_worker_sync_now(struct ui *u, size_t account);
 int ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id);
+/* The worker of the account with this rc block, or -1 if none. */
+ssize_t ui_account_of_rc(struct ui *u, const struct rc_account *a);
 void ui_events_drain(struct ui *u);
 
 #endif

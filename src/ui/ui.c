@@ -62,6 +62,7 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 	u->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	u->msg_error = error;
+	u->msg_at = now_ms();
 	u->dirty = 1;
 	if (error)
 		ui_log(u, "error %s", u->msg);
@@ -70,7 +71,8 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 void
 ui_put(int y, int x, int width, const char *s, int attr)
 {
-	wchar_t wbuf[512];
+	wchar_t sbuf[512], *wbuf = sbuf;
+	size_t wmax = TERN_NELEM(sbuf);
 	struct buf vis;
 	mbstate_t mbs;
 	const char *p, *end;
@@ -79,13 +81,18 @@ ui_put(int y, int x, int width, const char *s, int attr)
 
 	if (width <= 0)
 		return;
+	/* A very wide terminal needs more than the stack buffer. */
+	if ((size_t)width >= wmax) {
+		wmax = (size_t)width + 1;
+		wbuf = xreallocarray(NULL, wmax, sizeof *wbuf);
+	}
 	buf_init(&vis, 0);
 	if (s != NULL)
 		text_visible(&vis, s, strlen(s), 0);
 	memset(&mbs, 0, sizeof mbs);
 	p = vis.data;
 	end = vis.data + vis.len;
-	while (p < end && n < TERN_NELEM(wbuf) - 1) {
+	while (p < end && n < wmax - 1) {
 		wchar_t wc;
 		size_t r = mbrtowc(&wc, p, (size_t)(end - p), &mbs);
 		int w;
@@ -121,6 +128,8 @@ ui_put(int y, int x, int width, const char *s, int attr)
 		addch(' ');
 	attrset(A_NORMAL);
 	buf_free(&vis);
+	if (wbuf != sbuf)
+		free(wbuf);
 }
 
 /* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
@@ -283,8 +292,11 @@ draw_title(struct ui *u)
 
 	switch (u->mode) {
 	case UI_PAGER:
-		hint = "q:Back  J/K:Next/Prev  /:Search  h:Headers  d:Del  "
-		       "s:Save  r:Reply  ?:Help";
+		hint = u->pager.natt > 0
+		    ? "q:Back  J/K:Next/Prev  S:Save attachment  o:Open it  "
+		      "/:Search  h:Headers  ?:Help"
+		    : "q:Back  J/K:Next/Prev  /:Search  h:Headers  d:Del  "
+		      "s:Save  r:Reply  ?:Help";
 		break;
 	case UI_HELP:
 		hint = "q:Back  j/k:Scroll";
@@ -329,8 +341,8 @@ draw_status(struct ui *u)
 		if (a->quota_limit > 0) {
 			char used[16], lim[16];
 
-			human_size(a->quota_used * 1024, used, sizeof used);
-			human_size(a->quota_limit * 1024, lim, sizeof lim);
+			human_size(a->quota_used, used, sizeof used);
+			human_size(a->quota_limit, lim, sizeof lim);
 			buf_printf(&b, "  quota %s/%s", used, lim);
 		}
 		if (a->drv == NULL)
@@ -492,9 +504,16 @@ ui_start_client(struct ui *u)
 		ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_open(u, 0);
-	else
-		ui_message(u, 0, "No folders yet: press $ to sync");
 	ui_workers_start(u);
+	if (u->nfolders == 0) {
+		int syncing = 0;
+
+		for (size_t i = 0; i < u->naccts; i++)
+			syncing |= u->accts[i].w != NULL;
+		ui_message(u, 0, "%s",
+		    syncing ? "No folders yet: fetching the folder list…"
+		            : "No folders yet, and no account can sync");
+	}
 	u->data_version = store_data_version(u->s);
 }
 
@@ -514,6 +533,7 @@ ui_check_store(struct ui *u)
 	ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_count(u, u->fcur);
+	ui_index_cache_clear(u);
 	ui_index_load(u, 1);
 	if (u->nfolders && u->folders[u->fcur].id == open &&
 	    u->folders[u->fcur].total > total) {
@@ -664,7 +684,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 {
 	struct ui u;
 	char *cause = NULL;
-	int status = TERN_EXIT_OK, saved_stderr = -1, errfd;
+	int status = TERN_EXIT_OK, errfd;
 
 	memset(&u, 0, sizeof u);
 	u.t = t;
@@ -672,6 +692,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	u.sidebar = 1;
 	u.threaded = t->rc->sort_threads;
 	u.evpipe[0] = u.evpipe[1] = -1;
+	u.saved_stderr = u.log_stderr = -1;
 	u.evtail = &u.evhead;
 	pthread_mutex_init(&u.evlock, NULL);
 	if (o->log != NULL && (u.log = fopen(o->log, "a")) == NULL) {
@@ -711,7 +732,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	/* Whatever a driver or library prints on stderr must not land on
 	 * the screen: it goes to the log (or nowhere) until the end. */
 	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
+	u.saved_stderr = dup(STDERR_FILENO);
 	errfd =
 	    u.log != NULL ? dup(fileno(u.log)) : open("/dev/null", O_WRONLY);
 	if (errfd >= 0) {
@@ -742,16 +763,19 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		ui_start_client(&u);
 	u.dirty = 1;
 	ui_loop(&u);
+	ui_loader_stop(&u);
 	ui_workers_stop(&u);
 	endwin();
-	if (saved_stderr >= 0) {
+	if (u.saved_stderr >= 0) {
 		fflush(stderr);
-		dup2(saved_stderr, STDERR_FILENO);
-		close(saved_stderr);
+		dup2(u.saved_stderr, STDERR_FILENO);
+		close(u.saved_stderr);
+		u.saved_stderr = -1;
 	}
 	ui_log(&u, "exit peak-rss-kib=%ld", peak_rss_kib());
 out:
 	ui_pager_free(&u);
+	ui_attach_cleanup(&u);
 	ui_index_free(&u);
 	ui_folders_free(&u);
 	ui_keys_free(&u);

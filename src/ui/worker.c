@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tern/smtp.h"
 #include "ui-private.h"
 
 #define BACKOFF_MAX_MS (300 * 1000)
@@ -36,8 +37,8 @@ struct ui_worker {
 	struct tern t;
 };
 
-static void
-post(struct ui *u, struct ui_event *ev)
+void
+ui_post_event(struct ui *u, struct ui_event *ev)
 {
 	char c = 'e';
 
@@ -60,7 +61,7 @@ post_new(struct ui_worker *w, enum ui_ev_kind kind, int64_t msg_id, char *text)
 	ev->account = w->account;
 	ev->msg_id = msg_id;
 	ev->text = text;
-	post(w->u, ev);
+	ui_post_event(w->u, ev);
 }
 
 static void
@@ -81,7 +82,29 @@ worker_progress(void *arg, const struct sync_progress *p)
 	ev->total = p->total;
 	ev->text = xasprintf("%s%s%s", p->what ? p->what : "syncing",
 	    p->folder ? " " : "", p->folder ? p->folder : "");
-	post(w->u, ev);
+	ui_post_event(w->u, ev);
+}
+
+/* What sending one outbox message did, for the message line. */
+static void
+worker_outcome(void *arg, const struct smtp_outcome *o)
+{
+	struct ui_worker *w = arg;
+	struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+	ev->kind = UI_EV_NOTE;
+	ev->account = w->account;
+	ev->done = o->result != SMTP_SENT;
+	if (o->result == SMTP_SENT)
+		ev->text = xasprintf("sent%s%s", o->copy ? "; copy in " : "",
+		    o->copy ? o->copy : "");
+	else if (o->result == SMTP_OFFLINE || o->result == SMTP_TEMPFAIL)
+		ev->text = xasprintf("not sent yet (kept in the outbox): %s",
+		    o->reason ? o->reason : "try again later");
+	else
+		ev->text = xasprintf(
+		    "not sent: %s", o->reason ? o->reason : "refused");
+	ui_post_event(w->u, ev);
 }
 
 static void
@@ -144,6 +167,14 @@ worker_main(void *arg)
 			else
 				post_new(w, UI_EV_FETCHED, id, NULL);
 			continue;
+		}
+		/* What waits in the outbox goes first (as tern sync does it
+		 * with --watch). */
+		if (w->rc->smtp != NULL &&
+		    smtp_outbox_flush(
+		        &w->t, w->rc, worker_outcome, w, &cause) != 0) {
+			post_new(w, UI_EV_NOTE, 1, cause);
+			cause = NULL;
 		}
 		memset(&o, 0, sizeof o);
 		o.progress = worker_progress;
@@ -306,9 +337,16 @@ ui_events_drain(struct ui *u)
 	u->evtail = &u->evhead;
 	pthread_mutex_unlock(&u->evlock);
 	for (; ev != NULL; ev = next) {
-		struct ui_account *a = &u->accts[ev->account];
+		struct ui_account *a =
+		    ev->account < u->naccts ? &u->accts[ev->account] : NULL;
 
 		next = ev->next;
+		/* Only the loader's answers belong to no account. */
+		if (a == NULL && ev->kind != UI_EV_INDEX) {
+			free(ev->text);
+			free(ev);
+			continue;
+		}
 		switch (ev->kind) {
 		case UI_EV_PROGRESS:
 			if (ev->text && strcmp(ev->text, "connecting") != 0)
@@ -328,7 +366,10 @@ ui_events_drain(struct ui *u)
 			a->syncing = 0;
 			free(a->error);
 			a->error = NULL;
-			if (ev->text != NULL)
+			/* A summary does not hide what the user was just
+			 * told. */
+			if (ev->text != NULL &&
+			    (u->msg == NULL || now_ms() - u->msg_at > 3000))
 				ui_message(u, 0, "%s: %s", a->name, ev->text);
 			ui_log(u, "synced %s", a->name);
 			break;
@@ -340,6 +381,15 @@ ui_events_drain(struct ui *u)
 			ev->text = NULL;
 			ui_message(
 			    u, 1, "%s: %s (retrying)", a->name, a->error);
+			break;
+		case UI_EV_NOTE:
+			ui_message(u, ev->done != 0 || ev->msg_id != 0,
+			    "%s: %s", a->name, ev->text ? ev->text : "");
+			break;
+		case UI_EV_INDEX:
+			ui_index_loaded(
+			    u, ev->gen, ev->ids, ev->depth, ev->n, ev->text);
+			ev->text = NULL;
 			break;
 		case UI_EV_FETCHED:
 		case UI_EV_FETCH_FAILED:

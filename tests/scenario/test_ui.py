@@ -2,7 +2,9 @@
 terminal, keys sent with send-keys, the screen read with capture-pane."""
 
 import os
+import re
 import imaplib
+import json
 import sqlite3
 import ssl
 import subprocess
@@ -12,6 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
+from smtpd import Smtpd  # noqa: E402
 
 TMUX = ternlib.find_binary("tmux")
 
@@ -29,7 +32,9 @@ class Screen:
         self.log = os.path.join(tern.dir, "ui.log")
         e = tern.env(env)
         e.pop("TMUX", None)
-        e["TERM"] = "screen-256color"
+        e.setdefault("TERM", "screen-256color")
+        if env and "TERM" in env:
+            e["TERM"] = env["TERM"]
         cmd = " ".join([ternlib.TERN, "--log", self.log] + list(args))
         # The shell keeps the pane after tern exits, so its exit shows.
         # An interactive shell (job control, for ^Z) gets the command
@@ -244,6 +249,33 @@ class Demo(UiCase):
         s.wait("local/INBOX  [241", absent=True)
         self.wait_log("peak-rss")
 
+    def test_attachment_save_and_open(self):
+        out = os.path.join(self.t.dir, "saved")
+        os.makedirs(out)
+        opened = os.path.join(self.t.dir, "opened")
+        opener = os.path.join(self.t.dir, "opener")
+        with open(opener, "w") as f:
+            f.write("#!/bin/sh\ncp \"$1\" '%s'\n" % opened)
+        os.chmod(opener, 0o755)
+        s = self.start("--demo", env={"TERN_OPENER": opener})
+        s.wait("local/INBOX  [241")
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("G")
+        s.wait("keys.txt")
+        s.keys("S")
+        s.wait("Save into directory:")
+        s.keys("C-u")
+        s.literal(out)
+        s.keys("Enter")
+        s.wait("Saved to")
+        with open(os.path.join(out, "keys.txt")) as f:
+            self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
+        s.keys("o")
+        s.wait("Opened")
+        with open(opened) as f:
+            self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
+
     def wait_log(self, what, timeout=5):
         end = time.time() + timeout
         while time.time() < end:
@@ -295,6 +327,16 @@ class Bindings(UiCase):
         s = self.start("--demo", env={"NO_COLOR": "1"})
         s.wait("local/INBOX  [241")
 
+    def test_terminals_with_fewer_colours(self):
+        self.t.write_rc("set theme = dark\n")  # 256-colour numbers
+        for term in ("xterm", "vt100"):
+            s = self.start("--demo", env={"TERM": term})
+            s.wait("local/INBOX  [241")
+            s.keys("Enter")
+            s.wait("Welcome to the tern demo.")
+            s.keys("q", "q")
+            s.wait("EXIT=0")
+
 
 class Store(UiCase):
     """A store filled directly, as a sync would leave it."""
@@ -321,6 +363,55 @@ class Store(UiCase):
                       (c.lastrowid, raw))
         db.commit()
         return db, fid
+
+    def test_big_folder_order_in_background(self):
+        """25,000 messages: sorting and threading run in the loader;
+        the index stays usable and the cursor keeps its message."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject, message_id, in_reply_to) VALUES"
+            " (?, ?, 16, ?, ?, ?, ?, ?)",
+            [(fid, i + 1, 1700000000 + i, "Sender %05d <s@x>" % (i % 500),
+              "Topic %d" % (i // 2), "<m%d@x>" % i,
+              "<m%d@x>" % (i - 1) if i % 2 else None)
+             for i in range(25000)])
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [25000 msgs")
+        s.wait_cursor("Topic 12499")
+        s.keys("k")
+        s.wait_cursor("Sender 00498")
+        s.keys("t")
+        s.wait("sort:date threads")
+        self.wait_log("index-load async")
+        t = s.wait("└─>")
+        # Still on its message (the reply to 24997).
+        s.wait_cursor("Sender 00498")
+        s.keys("t", "o")
+        self.wait_log("index-load queued")
+        s.wait("sort:from")
+        s.wait_cursor("Sender 00498")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def wait_log(self, what, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            with open(os.path.join(self.t.dir, "ui.log")) as f:
+                if what in f.read():
+                    return
+            time.sleep(0.05)
+        raise AssertionError("no %r in the log" % what)
 
     def test_control_characters_and_new_mail(self):
         db, fid = self.fill(50)
@@ -405,7 +496,7 @@ class Imap(UiCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dovecot = ternlib.Dovecot(users=USERS)
+        cls.dovecot = ternlib.Dovecot(users=USERS, quota="1G")
         cls.dovecot.start()
         cls.next_user = 0
 
@@ -466,11 +557,18 @@ class Imap(UiCase):
         s.wait("Message 3")
         s.wait("online")
         self.assertIn("Archive", s.text())
+        # The quota the server reported, in the status line.
+        self.assertRegex(s.wait("quota "), r"quota \S+/1\.0G")
         # Reading fetches the body from the server.
         s.keys("Enter")
         s.wait("Body of message 3.", timeout=20)
         s.keys("q")
         self.until(lambda: "\\Seen" in self.server_flags()["Message 3"])
+        # The folder list counts it read.
+        end = time.time() + 10
+        while not re.search(r"INBOX +2│", s.text()) and time.time() < end:
+            time.sleep(0.05)
+        self.assertRegex(s.text(), r"INBOX +2│")
         # Flag: applied at once, then on the server.
         s.keys("F")
         s.wait("> !   ")
@@ -494,6 +592,49 @@ class Imap(UiCase):
         self.assertIn("new message", t)
         s.keys("q")
         s.wait("EXIT=0")
+
+    def test_reply_is_sent_by_the_worker(self):
+        smtpd = Smtpd(user=self.user, password=USERS[self.user],
+                      tls="starttls", cert=self.dovecot.cafile,
+                      key=os.path.join(self.dovecot.dir, "key.pem"))
+        smtpd.start()
+        self.addCleanup(smtpd.cleanup)
+        self.t.write_rc(self.t.account(
+            self.dovecot, name="acct", user=self.user,
+            extra="    smtp smtp://127.0.0.1:%d\n"
+                  "    from \"Alice <alice@example.net>\"\n" % smtpd.port))
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nprintf 'My answer.\\n' >> \"$1\"\n")
+        os.chmod(editor, 0o755)
+        self.deliver(1, body="Question?\n")
+        s = self.start(env={"EDITOR": editor, "VISUAL": editor})
+        s.wait("Message 1", timeout=20)
+        # The body is not here yet: r has it downloaded first.
+        s.keys("r")
+        self.until(self.body_stored)
+        s.keys("r")
+        try:
+            msgs = self.until(lambda: smtpd.messages())
+        except AssertionError:
+            raise AssertionError("nothing sent; screen:\n%s\nlog:\n%s\n"
+                                 "server:\n%s" % (s.text(), self.log_events(),
+                                                  smtpd.log()))
+        env, raw = msgs[0]
+        self.assertIn(b"Subject: Re: Message 1", raw)
+        self.assertIn(b"My answer.", raw)
+        self.assertIn(b"> Question?", raw)
+        self.assertIn("bob@example.org", json.dumps(env))
+        s.wait("acct: sent")
+        # Marked replied.
+        s.wait_cursor("  r  2023")
+
+    def body_stored(self):
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            return db.execute("SELECT count(*) FROM body").fetchone()[0]
+        finally:
+            db.close()
 
     def test_pop3_download_read_delete(self):
         self.t.write_rc(self.t.account(self.dovecot, name="home",
