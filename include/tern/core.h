@@ -163,4 +163,15 @@ int core_transfer(struct tern *t, const struct folder_ref *from,
  */
 int core_transfer_replay(struct tern *t, struct rc_account *a, char **cause);
 
+/*
+ * Move (or, keep != 0, copy) messages to target as a user writes it:
+ * "FOLDER" in the same account, or "ACCOUNT/FOLDER" when the first part
+ * names another account (or "local"): core_move or core_transfer. A copy
+ * within one account is refused. Returns 0, or 1 (runtime failure) or 2
+ * (a target that cannot be) with cause; *note as for core_transfer.
+ */
+int core_move_to(struct tern *t, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, const char *target, int keep, char **note,
+    char **cause);
+
 #endif

@@ -251,16 +251,18 @@ int store_imap_uids(
 int store_imap_upsert(struct store *s, struct store_msg *m, char **cause);
 int store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
     unsigned flags, const char *keywords, uint64_t modseq, char **cause);
-int store_imap_delete_uid(
+/* Returns how many rows went (0 or 1), or -1. */
+int64_t store_imap_delete_uid(
     struct store *s, int64_t folder_id, uint32_t uid, char **cause);
 /* Give a row its new UID (after COPYUID); ignored if it would collide. */
 int store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
     uint32_t uid, uint32_t uidvalidity, char **cause);
 int store_imap_detach(struct store *s, int64_t folder_id, char **cause);
 int store_imap_reattach(struct store *s, int64_t folder_id, char **cause);
-/* A folder's UIDVALIDITY and HIGHESTMODSEQ (no counting of messages). */
+/* A folder's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (no counting). */
 int store_imap_folder_state(struct store *s, int64_t folder_id,
-    uint32_t *uidvalidity, uint64_t *highestmodseq, char **cause);
+    uint32_t *uidvalidity, uint32_t *uidnext, uint64_t *highestmodseq,
+    char **cause);
 /* The ids and names of an account's folders (both arrays malloc'd). */
 int store_imap_folders(struct store *s, int64_t account_id, int64_t **ids,
     char ***names, size_t *n, char **cause);

@@ -81,7 +81,10 @@ archive_maildir_list(const char *dir, char ***names, size_t *n, char **cause)
 			    xasprintf("%s/%s", subs[i], de->d_name);
 		}
 		closedir(dp);
-		qsort(*names + first, *n - first, sizeof **names, name_cmp);
+		/* An empty cur/ leaves *names NULL: qsort may not see it. */
+		if (*n > first)
+			qsort(*names + first, *n - first, sizeof **names,
+			    name_cmp);
 	}
 	if (!found)
 		return set_cause(

@@ -99,12 +99,12 @@ static int
 move_or_copy(struct tern *t, int argc, char **argv, int keep)
 {
 	const char *name = keep ? "cp" : "mv";
-	struct folder_ref r, to;
-	const char *target, *slash;
+	struct folder_ref r;
+	const char *target;
 	uint32_t *uids;
 	size_t n = 0;
-	char *cause = NULL, *acct, *note = NULL;
-	int i, status, other = 0;
+	char *cause = NULL, *note = NULL;
+	int i, status;
 
 	if (argc < 4)
 		return cli_usage(cli_find(name));
@@ -121,37 +121,12 @@ move_or_copy(struct tern *t, int argc, char **argv, int keep)
 		free(uids);
 		return status;
 	}
-	memset(&to, 0, sizeof to);
-	if ((slash = strchr(target, '/')) != NULL) {
-		acct = xstrndup(target, (size_t)(slash - target));
-		if (strcmp(acct, r.account_name) == 0)
-			target = slash + 1;
-		else if (rc_find_account(t->rc, acct) != NULL ||
-		    strcmp(acct, TERN_LOCAL_ACCOUNT) == 0)
-			other = 1;
-		free(acct);
-	}
-	if (other) {
-		status = folder_ref_parse(t, target, &to, &cause);
-		if (status != 0)
-			status = cli_fail(status, cause);
-		else if (core_transfer(
-		             t, &r, uids, n, &to, keep, &note, &cause) != 0)
-			status = cli_fail(TERN_EXIT_FAIL, cause);
-		else if (note != NULL)
-			printf("%s\n", note);
-	} else if (*target == '\0') {
-		tern_warnx("no target folder");
-		status = TERN_EXIT_USAGE;
-	} else if (keep) {
-		tern_warnx("cp copies to another account (ACCOUNT/FOLDER); "
-		           "within %s use mv",
-		    r.account_name);
-		status = TERN_EXIT_USAGE;
-	} else if (core_move(t, &r, uids, n, target, &cause) != 0)
-		status = cli_fail(TERN_EXIT_FAIL, cause);
+	status = core_move_to(t, &r, uids, n, target, keep, &note, &cause);
+	if (status != 0)
+		status = cli_fail(status, cause);
+	else if (note != NULL)
+		printf("%s\n", note);
 	free(note);
-	folder_ref_clear(&to);
 	folder_ref_clear(&r);
 	free(uids);
 	return status;

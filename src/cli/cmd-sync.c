@@ -23,17 +23,19 @@ show_progress(void *arg, const struct sync_progress *p)
 	struct progress_state *ps = arg;
 	double secs = (double)(now_ms() - ps->started) / 1000.0;
 	double rate = secs > 0 ? (double)p->bytes / secs / 1048576.0 : 0;
+	/* The folder name is the server's: shown visibly, like all else. */
+	char *folder = text_visible_dup(p->folder ? p->folder : "");
 
 	if (p->total)
 		fprintf(stderr,
 		    "\r%s/%s: %s %llu/%llu, %.1f MiB, %.1f MiB/s\033[K",
-		    p->account, p->folder ? p->folder : "", p->what,
-		    (unsigned long long)p->done, (unsigned long long)p->total,
-		    (double)p->bytes / 1048576.0, rate);
+		    p->account, folder, p->what, (unsigned long long)p->done,
+		    (unsigned long long)p->total, (double)p->bytes / 1048576.0,
+		    rate);
 	else
-		fprintf(stderr, "\r%s/%s: %s %llu\033[K", p->account,
-		    p->folder ? p->folder : "", p->what,
-		    (unsigned long long)p->done);
+		fprintf(stderr, "\r%s/%s: %s %llu\033[K", p->account, folder,
+		    p->what, (unsigned long long)p->done);
+	free(folder);
 	ps->shown = 1;
 }
 
@@ -121,7 +123,13 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
 		free(summary);
 		return TERN_EXIT_FAIL;
 	}
-	printf("%s: %s\n", a->name, summary ? summary : "done");
+	{
+		/* A summary may quote the server (folder names, replies). */
+		char *v = text_visible_dup(summary ? summary : "done");
+
+		printf("%s: %s\n", a->name, v);
+		free(v);
+	}
 	fflush(stdout);
 	free(summary);
 	return TERN_EXIT_OK;

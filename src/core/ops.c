@@ -215,3 +215,47 @@ out:
 	free(l.uidvalidity);
 	return ret;
 }
+
+int
+core_move_to(struct tern *t, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, const char *target, int keep, char **note,
+    char **cause)
+{
+	struct folder_ref to;
+	const char *slash = strchr(target, '/');
+	char *acct;
+	int other = 0, status;
+
+	if (note != NULL)
+		*note = NULL;
+	if (slash != NULL) {
+		acct = xstrndup(target, (size_t)(slash - target));
+		if (strcmp(acct, from->account_name) == 0)
+			target = slash + 1;
+		else if (rc_find_account(t->rc, acct) != NULL ||
+		    strcmp(acct, TERN_LOCAL_ACCOUNT) == 0)
+			other = 1;
+		free(acct);
+	}
+	if (other) {
+		if ((status = folder_ref_parse(t, target, &to, cause)) != 0)
+			return status;
+		status = core_transfer(t, from, uids, n, &to, keep, note, cause)
+		    ? TERN_EXIT_FAIL
+		    : 0;
+		folder_ref_clear(&to);
+		return status;
+	}
+	if (*target == '\0') {
+		set_cause(cause, "no target folder");
+		return TERN_EXIT_USAGE;
+	}
+	if (keep) {
+		set_cause(cause,
+		    "a copy goes to another account (ACCOUNT/FOLDER); within "
+		    "%s, move",
+		    from->account_name);
+		return TERN_EXIT_USAGE;
+	}
+	return core_move(t, from, uids, n, target, cause) ? TERN_EXIT_FAIL : 0;
+}

@@ -324,9 +324,10 @@ imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
 	c->peer = xstrdup(net_peer(c->net));
 	memset(&lim, 0, sizeof lim);
 	if (a->max_message_size != 0 && a->max_message_size < SIZE_MAX / 4)
-		lim.max_literal = (size_t)a->max_message_size;
+		c->max_body = (size_t)a->max_message_size;
 	else
-		lim.max_literal = 256 * 1024 * 1024;
+		c->max_body = 256 * 1024 * 1024;
+	lim.max_literal = IMAP_MAX_LITERAL;
 	c->parser = imap_parser_new(&lim);
 	c->rbuf = xmalloc(IMAP_RBUF);
 	/* libcurl consumed the capabilities it saw before login. */
@@ -351,6 +352,13 @@ fail:
 	free(password);
 	imap_close(&c);
 	return -1;
+}
+
+void
+imap_allow_bodies(struct imap_conn *c, int on)
+{
+	imap_parser_set_max_literal(
+	    c->parser, on ? c->max_body : IMAP_MAX_LITERAL);
 }
 
 void

@@ -64,6 +64,8 @@ int imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
     size_t *used, char **cause);
 /* The ready response; valid until imap_parser_next(). */
 const struct imap_resp *imap_parser_response(struct imap_parser *p);
+/* Change the literal limit for the responses to come. */
+void imap_parser_set_max_literal(struct imap_parser *p, size_t max);
 /* Drop the ready response and start on the next one. */
 void imap_parser_next(struct imap_parser *p);
 

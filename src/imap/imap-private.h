@@ -61,10 +61,18 @@ struct imap_conn {
 	int continuation; /* a '+' arrived */
 	int bye;
 	char delim; /* hierarchy delimiter, 0 if none */
+	size_t max_body; /* the literal limit when a body is fetched */
 	imap_untagged_cb untagged;
 	void *arg;
 	char *peer;
 };
+
+/*
+ * Literals are held to IMAP_MAX_LITERAL but while a body is fetched
+ * (imap_allow_bodies), when max_message_size (or 256 MiB) applies.
+ */
+#define IMAP_MAX_LITERAL (1024 * 1024)
+void imap_allow_bodies(struct imap_conn *c, int on);
 
 /* Connect, log in, learn capabilities and ENABLE what tern uses. */
 int imap_open(struct rc_account *a, struct imap_conn **cp, char **cause);

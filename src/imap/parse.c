@@ -112,6 +112,12 @@ imap_parser_next(struct imap_parser *p)
 	memset(&p->resp, 0, sizeof p->resp);
 }
 
+void
+imap_parser_set_max_literal(struct imap_parser *p, size_t max)
+{
+	p->lim.max_literal = max;
+}
+
 const struct imap_resp *
 imap_parser_response(struct imap_parser *p)
 {
@@ -229,6 +235,8 @@ plain(struct imap_parser *p, unsigned char c)
 		    c != '\0';
 	case PS_TEXT:
 		return c != '\r' && c != '\n';
+	case PS_ATOM_BRACKET:
+		return c != ']' && c != '\r' && c != '\n' && c != '\0';
 	default:
 		return 0;
 	}
@@ -289,7 +297,7 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 			continue;
 		}
 		if (p->state == PS_ATOM || p->state == PS_QUOTED ||
-		    p->state == PS_TEXT) {
+		    p->state == PS_TEXT || p->state == PS_ATOM_BRACKET) {
 			/* Copy a run of ordinary bytes at once. */
 			size_t j = i, run;
 

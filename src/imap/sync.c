@@ -36,6 +36,10 @@ struct folder_entry {
 	char *name;
 	char *special;
 	int noselect;
+	/* From LIST-STATUS, when the server offers it. */
+	int have_status;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
 };
 
 struct isync {
@@ -56,6 +60,7 @@ struct isync {
 
 	enum fetch_mode mode;
 	struct imap_uidset search;
+	struct imap_uidset vanished; /* since the last SELECT */
 	int rows; /* rows written in the open transaction */
 	int in_txn;
 	uint64_t done, total, bytes;
@@ -384,6 +389,40 @@ on_list(struct isync *is, const struct imap_resp *r)
 	}
 }
 
+/* "* STATUS name (UIDVALIDITY n UIDNEXT n HIGHESTMODSEQ n ...)". */
+static void
+on_status(struct isync *is, const struct imap_resp *r)
+{
+	struct folder_entry *f = NULL;
+	size_t i, l = imap_next(r, 2);
+	const char *n = imap_astr(r, 2, NULL);
+	char *name;
+	uint64_t v;
+
+	if (n == NULL || l >= r->nitems || r->items[l].type != IMAP_LIST)
+		return;
+	name = ascii_strcasecmp(n, "INBOX") == 0 ? xstrdup("INBOX")
+	                                         : imap_utf7_decode(n);
+	for (i = 0; i < is->nfolders && f == NULL; i++) {
+		if (strcmp(is->folders[i].name, name) == 0)
+			f = &is->folders[i];
+	}
+	free(name);
+	if (f == NULL)
+		return;
+	for (i = l + 1; i + 1 < imap_next(r, l); i += 2) {
+		if (imap_num(r, i + 1, UINT64_MAX, &v) != 0)
+			continue;
+		if (imap_is(r, i, "UIDVALIDITY") && v <= UINT32_MAX)
+			f->uidvalidity = (uint32_t)v;
+		else if (imap_is(r, i, "UIDNEXT") && v <= UINT32_MAX)
+			f->uidnext = (uint32_t)v;
+		else if (imap_is(r, i, "HIGHESTMODSEQ"))
+			f->highestmodseq = v;
+	}
+	f->have_status = 1;
+}
+
 static int
 on_untagged(void *arg, const struct imap_resp *r, char **cause)
 {
@@ -403,6 +442,11 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 		return 0;
 	}
 	if (imap_is(r, 1, "VANISHED")) {
+		i = r->items[2].type == IMAP_LIST ? imap_next(r, 2) : 2;
+		if (i < r->nitems && r->items[i].type == IMAP_ATOM &&
+		    imap_uidset_parse(&is->vanished, imap_str(r, i), 0) != 0)
+			return set_cause(
+			    cause, "protocol error: bad VANISHED set");
 		is->changed = 1;
 		return 0;
 	}
@@ -447,6 +491,10 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 		on_list(is, r);
 		return 0;
 	}
+	if (imap_is(r, 1, "STATUS")) {
+		on_status(is, r);
+		return 0;
+	}
 	if (imap_is(r, 1, "QUOTA")) {
 		size_t l = imap_next(r, 2);
 
@@ -483,6 +531,7 @@ select_folder(struct isync *is, const char *name, int64_t folder_id,
 	is->uidvalidity = is->uidnext = 0;
 	is->highestmodseq = 0;
 	is->exists = 0;
+	imap_uidset_free(&is->vanished);
 	is->mode = FM_NONE;
 	if (is->c->enabled_qresync && known_uidvalidity && known_modseq) {
 		/* Flag changes arrive as FETCH during SELECT. */
@@ -575,25 +624,31 @@ out:
 	return ret;
 }
 
-/* Bring one folder of the store in line with the server. */
+/*
+ * Bring one folder of the store in line with the server.
+ *
+ * After a complete earlier sync and with QRESYNC, SELECT brings the
+ * changed flags and the vanished UIDs, and only UIDs from the stored
+ * UIDNEXT on can be new: nothing else is asked. Otherwise a UID SEARCH of
+ * the whole folder is compared with the stored UIDs.
+ */
 static int
 sync_folder(struct isync *is, const char *name, char **cause)
 {
-	uint32_t f_uidvalidity = 0;
+	uint32_t f_uidvalidity = 0, f_uidnext = 0;
 	uint64_t f_highestmodseq = 0;
 	uint32_t *have = NULL, *want = NULL;
 	size_t nhave = 0, nwant = 0, i, j;
-	int64_t folder_id;
-	int ok, ret = -1, rebuild = 0;
+	int64_t folder_id, n;
+	int ok, ret = -1, rebuild = 0, complete, quick, partial = 0;
 
 	if ((folder_id = store_folder(is->s, is->account_id, name, 1, cause)) <
 	        0 ||
-	    store_imap_folder_state(
-	        is->s, folder_id, &f_uidvalidity, &f_highestmodseq, cause) != 0)
+	    store_imap_folder_state(is->s, folder_id, &f_uidvalidity,
+	        &f_uidnext, &f_highestmodseq, cause) != 0)
 		goto out;
-	if (store_imap_uids(is->s, folder_id, &have, &nhave, cause) != 0)
-		goto out;
-	if (select_folder(is, name, folder_id, nhave ? f_uidvalidity : 0,
+	complete = f_uidnext > 0 && f_highestmodseq > 0;
+	if (select_folder(is, name, folder_id, complete ? f_uidvalidity : 0,
 	        f_highestmodseq, &ok, cause) != 0 ||
 	    txn_commit(is, cause) != 0)
 		goto out;
@@ -609,21 +664,23 @@ sync_folder(struct isync *is, const char *name, char **cause)
 		    store_folder_set_imap(
 		        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
 			goto out;
-		nhave = 0;
 		rebuild = 1;
 	} else if (f_uidvalidity == 0 &&
 	    store_folder_set_imap(
 	        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
 		goto out;
+	quick = !rebuild && complete && is->c->enabled_qresync &&
+	    is->highestmodseq > 0;
+	if (!rebuild && !quick &&
+	    store_imap_uids(is->s, folder_id, &have, &nhave, cause) != 0)
+		goto out;
 
-	/* Flags of what we have. */
-	if (nhave > 0 && !rebuild) {
+	/* Flags of what we have (with QRESYNC they came with SELECT). */
+	if (nhave > 0 && !quick) {
 		uint32_t max = have[nhave - 1];
 
 		is->mode = FM_FLAGS;
-		if (is->c->enabled_qresync && f_highestmodseq)
-			; /* arrived with SELECT */
-		else if (is->c->enabled_condstore && f_highestmodseq &&
+		if (is->c->enabled_condstore && f_highestmodseq &&
 		    is->highestmodseq) {
 			if (is->highestmodseq != f_highestmodseq &&
 			    imap_simple(is->c, cause,
@@ -638,21 +695,51 @@ sync_folder(struct isync *is, const char *name, char **cause)
 			goto out;
 	}
 
-	/* Vanished and new, from the server's UIDs. */
-	if (search_all(is, cause) != 0)
-		goto out;
 	if (txn_begin(is, cause) != 0)
 		goto out;
+	if (quick) {
+		for (i = 0; i < is->vanished.n; i++) {
+			if ((n = store_imap_delete_uid(is->s, folder_id,
+			         is->vanished.v[i], cause)) < 0)
+				goto out;
+			is->nvanished += (uint64_t)n;
+		}
+		if (is->uidnext == f_uidnext)
+			goto done; /* nothing new */
+		imap_uidset_free(&is->search);
+		if (imap_simple(is->c, cause,
+		        (is->c->caps & IMAP_CAP_ESEARCH)
+		            ? "UID SEARCH RETURN (ALL) UID %u:*"
+		            : "UID SEARCH UID %u:*",
+		        f_uidnext) != 0)
+			goto out;
+		imap_uidset_sort(&is->search);
+		/* "N:*" is the last UID even below N. */
+		for (i = 0, j = 0; i < is->search.n; i++) {
+			if (is->search.v[i] >= f_uidnext)
+				is->search.v[j++] = is->search.v[i];
+		}
+		is->search.n = j;
+		if (store_imap_uids(is->s, folder_id, &have, &nhave, cause) !=
+		    0)
+			goto out;
+		partial = 1;
+	} else if (search_all(is, cause) != 0)
+		goto out;
+
+	/* New: on the server, not stored; vanished: the other way. */
 	want = xreallocarray(NULL, is->search.n + 1, sizeof *want);
 	for (i = 0, j = 0; i < is->search.n || j < nhave;) {
 		if (j >= nhave ||
 		    (i < is->search.n && is->search.v[i] < have[j]))
 			want[nwant++] = is->search.v[i++];
 		else if (i >= is->search.n || have[j] < is->search.v[i]) {
-			if (store_imap_delete_uid(
-			        is->s, folder_id, have[j], cause) != 0)
-				goto out;
-			is->nvanished++;
+			if (!partial) {
+				if (store_imap_delete_uid(
+				        is->s, folder_id, have[j], cause) < 0)
+					goto out;
+				is->nvanished++;
+			}
 			j++;
 		} else {
 			i++;
@@ -663,7 +750,9 @@ sync_folder(struct isync *is, const char *name, char **cause)
 		goto out;
 	if (fetch_index(is, want, nwant, cause) != 0)
 		goto out;
-	if (store_imap_reattach(is->s, folder_id, cause) != 0)
+done:
+	if (txn_commit(is, cause) != 0 ||
+	    store_imap_reattach(is->s, folder_id, cause) != 0)
 		goto out;
 	if (store_folder_set_imap(is->s, folder_id, is->uidvalidity,
 	        is->uidnext, is->highestmodseq, cause) != 0)
@@ -716,10 +805,18 @@ sync_list(struct isync *is, char **cause)
 	int ret = -1;
 
 	folders_free(is);
-	if (imap_simple(is->c, cause,
-	        (is->c->caps & IMAP_CAP_SPECIAL_USE)
-	            ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-	            : "LIST \"\" \"*\"") != 0)
+	if ((is->c->caps & IMAP_CAP_LIST_STATUS) && is->c->enabled_condstore) {
+		/* Enough to skip the folders that did not change. */
+		if (imap_simple(is->c, cause,
+		        "LIST \"\" \"*\" RETURN (%sSTATUS (UIDVALIDITY "
+		        "UIDNEXT HIGHESTMODSEQ))",
+		        (is->c->caps & IMAP_CAP_SPECIAL_USE) ? "SPECIAL-USE "
+		                                             : "") != 0)
+			return -1;
+	} else if (imap_simple(is->c, cause,
+	               (is->c->caps & IMAP_CAP_SPECIAL_USE)
+	                   ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+	                   : "LIST \"\" \"*\"") != 0)
 		return -1;
 	if (store_imap_folders(
 	        is->s, is->account_id, &ids, &names, &n, cause) != 0)
@@ -800,7 +897,8 @@ probe(struct isync *is, uint32_t uid, char **cause)
 
 /*
  * Expunge uid (already \Deleted). Without UIDPLUS, EXPUNGE would remove
- * every \Deleted message: do it only when uid is the only one.
+ * every \Deleted message: do it only when uid is the only one, else
+ * return 1 (it waits until it is).
  */
 static int
 expunge_uid(struct isync *is, uint32_t uid, char **cause)
@@ -812,11 +910,47 @@ expunge_uid(struct isync *is, uint32_t uid, char **cause)
 		return -1;
 	if (is->search.n == 1 && is->search.v[0] == uid)
 		return imap_simple(is->c, cause, "EXPUNGE");
+	if (is->search.n == 0)
+		return 0; /* gone already */
 	note(is,
 	    "%s: UID %u left flagged deleted (other deleted messages "
 	    "would be expunged too)",
 	    is->selected, uid);
-	return 0;
+	return 1;
+}
+
+/*
+ * UID MOVE or UID COPY to the quoted mailbox q, creating it first when
+ * the server says it does not exist ([TRYCREATE]).
+ */
+static int
+copy_or_move(struct isync *is, uint32_t uid, const char *q, const char *verb,
+    char **cause)
+{
+	struct imap_cmd *cmd;
+	int attempt, ret = -1;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((cmd = imap_send(
+		         is->c, cause, "UID %s %u %s", verb, uid, q)) == NULL ||
+		    imap_wait(is->c, cmd, cause) != 0)
+			goto out;
+		if (cmd->status == IMAP_OK) {
+			ret = 0;
+			goto out;
+		}
+		if (attempt > 0 || cmd->code == NULL ||
+		    ascii_strncasecmp(cmd->code, "TRYCREATE", 9) != 0)
+			break;
+		imap_cmd_free(&cmd);
+		if (imap_simple(is->c, cause, "CREATE %s", q) != 0)
+			goto out;
+		(void)imap_simple(is->c, NULL, "SUBSCRIBE %s", q);
+	}
+	set_cause(cause, "%s: UID %s failed: %s", is->c->peer, verb, cmd->text);
+out:
+	imap_cmd_free(&cmd);
+	return ret;
 }
 
 /*
@@ -912,18 +1046,17 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 		if (p->uid == 0 || p->arg == NULL)
 			goto drop;
 		q2 = imap_quote_mailbox(p->arg);
-		if (is->c->caps & IMAP_CAP_MOVE) {
-			if (imap_simple(is->c, cause, "UID MOVE %u %s", p->uid,
-			        q2) != 0)
-				goto out;
-		} else {
-			if (imap_simple(is->c, cause, "UID COPY %u %s", p->uid,
-			        q2) != 0 ||
-			    imap_simple(is->c, cause,
+		if ((rc = copy_or_move(is, p->uid, q2,
+		         (is->c->caps & IMAP_CAP_MOVE) ? "MOVE" : "COPY",
+		         cause)) != 0)
+			goto out;
+		if (!(is->c->caps & IMAP_CAP_MOVE)) {
+			if (imap_simple(is->c, cause,
 			        "UID STORE %u +FLAGS.SILENT (\\Deleted)",
 			        p->uid) != 0 ||
-			    expunge_uid(is, p->uid, cause) != 0)
+			    expunge_uid(is, p->uid, cause) < 0)
 				goto out;
+			/* Copied: a retry would copy twice, so it is done. */
 		}
 	} else if (strcmp(p->op, "expunge") == 0) {
 		if (p->uid == 0) {
@@ -933,8 +1066,12 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 			if (imap_simple(is->c, cause,
 			        "UID STORE %u +FLAGS.SILENT (\\Deleted)",
 			        p->uid) != 0 ||
-			    expunge_uid(is, p->uid, cause) != 0)
+			    (rc = expunge_uid(is, p->uid, cause)) < 0)
 				goto out;
+			if (rc == 1) {
+				ret = 1; /* kept queued */
+				goto out;
+			}
 		}
 	} else {
 		note(is, "unknown queued operation '%s' dropped", p->op);
@@ -985,6 +1122,7 @@ isync_clear(struct isync *is)
 	imap_logout(&is->c);
 	free(is->selected);
 	imap_uidset_free(&is->search);
+	imap_uidset_free(&is->vanished);
 	buf_free(&is->body);
 	free(is->copyuid);
 	folders_free(is);
@@ -1018,6 +1156,29 @@ connect_account(struct isync *is, char **cause)
 	return 0;
 }
 
+/*
+ * Did LIST-STATUS say the folder is as stored after a complete sync (same
+ * UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ)? 1 yes, 0 no, -1 error.
+ */
+static int
+unchanged(struct isync *is, const struct folder_entry *f, char **cause)
+{
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;
+	int64_t id;
+
+	if (!f->have_status || f->uidnext == 0 || f->highestmodseq == 0)
+		return 0;
+	if ((id = store_folder(is->s, is->account_id, f->name, 0, cause)) < 0)
+		return -1;
+	if (id == 0 ||
+	    store_imap_folder_state(
+	        is->s, id, &uidvalidity, &uidnext, &modseq, cause) != 0)
+		return id == 0 ? 0 : -1;
+	return uidvalidity == f->uidvalidity && uidnext == f->uidnext &&
+	    modseq == f->highestmodseq;
+}
+
 /* One pass over the account on an open connection. */
 static int
 sync_pass(struct isync *is, char **cause)
@@ -1027,9 +1188,14 @@ sync_pass(struct isync *is, char **cause)
 	if (replay(is, cause) != 0 || sync_list(is, cause) != 0)
 		return -1;
 	for (k = 0; k < is->nfolders; k++) {
-		if (is->folders[k].noselect || !wanted(is, is->folders[k].name))
+		const struct folder_entry *f = &is->folders[k];
+		int rc;
+
+		if (f->noselect || !wanted(is, f->name))
 			continue;
-		if (sync_folder(is, is->folders[k].name, cause) != 0)
+		if ((rc = unchanged(is, f, cause)) < 0)
+			return -1;
+		if (rc == 0 && sync_folder(is, f->name, cause) != 0)
 			return -1;
 	}
 	return sync_quota(is, cause);
@@ -1055,12 +1221,19 @@ fd_ready(int fd)
 static int
 watch(struct isync *is, char **cause)
 {
+	uint64_t last_full = now_ms();
+
 	for (;;) {
 		struct imap_cmd *cmd = NULL;
 		uint64_t start = now_ms();
 		int rc;
 
-		if (replay(is, cause) != 0 ||
+		/* INBOX each time; every folder now and then. */
+		if (start - last_full >= IDLE_RENEW * 1000ULL) {
+			if (sync_pass(is, cause) != 0)
+				return -1;
+			last_full = start;
+		} else if (replay(is, cause) != 0 ||
 		    sync_folder(is, "INBOX", cause) != 0)
 			return -1;
 		is->changed = 0;
@@ -1114,6 +1287,8 @@ watch_forever(struct isync *is, char **cause)
 {
 	int delay = 1;
 
+	if (fd_ready(is->o->wakefd))
+		return 0;
 	for (;;) {
 		char *err = NULL;
 		struct pollfd pfd;
@@ -1179,11 +1354,15 @@ imap_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		goto out;
 	}
 	if (summary != NULL) {
-		*summary = xasprintf("%llu new, %llu flag updates, %llu "
-		                     "removed%s%s",
+		char *s = xasprintf("%llu new, %llu flag updates, %llu "
+		                    "removed%s%s",
 		    (unsigned long long)is.nnew, (unsigned long long)is.nflags,
 		    (unsigned long long)is.nvanished, is.notes.len ? "; " : "",
 		    is.notes.len ? is.notes.data : "");
+
+		/* Notes quote folder names and server text: made visible. */
+		*summary = text_visible_dup(s);
+		free(s);
 	}
 out:
 	isync_clear(&is);
@@ -1228,9 +1407,11 @@ imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
 	}
 	is.mode = FM_BODY;
 	is.want_uid = m.uid;
+	imap_allow_bodies(is.c, 1);
 	if (imap_simple(is.c, cause, "UID FETCH %u (UID BODY.PEEK[])", m.uid) !=
 	    0)
 		goto out;
+	imap_allow_bodies(is.c, 0);
 	is.mode = FM_NONE;
 	if (!is.got_body) {
 		set_cause(cause,

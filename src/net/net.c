@@ -1,5 +1,20 @@
 /*
  * Connections through libcurl's CONNECT_ONLY mode.
+ *
+ * TLS fails closed. With tls starttls, CURLOPT_USE_SSL=CURLUSESSL_ALL makes
+ * libcurl 7.88 refuse to go on without TLS in every case a hostile server or
+ * a man in the middle can arrange, and tests/scenario/test_tls.py proves it
+ * for IMAP and POP3 against a scripted server: STARTTLS/STLS hidden from the
+ * capabilities or refused, a PREAUTH greeting (no STARTTLS is possible after
+ * it: CVE-2020-14093), bytes injected after the STARTTLS reply (libcurl
+ * drops the connection since 7.79, CVE-2021-22947), a certificate for
+ * another host or from an unknown issuer. In none of them does a command
+ * other than CAPABILITY/CAPA and STARTTLS/STLS go out in plaintext.
+ *
+ * libcurl reports most of these as one error code. To tell the user which
+ * one happened, a debug callback watches the plaintext part of the
+ * conversation (the greeting, the capabilities, the reply to STARTTLS); it
+ * only observes, the decision is libcurl's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -11,12 +26,26 @@
 #include "tern/net.h"
 #include "tern/util.h"
 
+/* What the plaintext part of a STARTTLS conversation showed. */
+struct net_watch {
+	int imap;
+	int verbose; /* TERN_CURL_VERBOSE: also print the trace */
+	int lines_in; /* server lines seen before TLS */
+	int preauth; /* the IMAP greeting was PREAUTH */
+	int offered; /* STARTTLS/STLS among the capabilities */
+	int sent; /* the client asked for STARTTLS */
+	int answered; /* ... and the server replied */
+	int accepted; /* ... with OK: from here on, TLS (or failure) */
+	char refusal[128]; /* the server's reply when it refused */
+};
+
 struct net_conn {
 	CURLM *multi;
 	CURL *easy;
 	curl_socket_t fd;
 	long io_timeout_ms;
 	char *peer;
+	struct net_watch watch;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -40,22 +69,155 @@ is_loopback(const char *host)
 	    strcmp(host, "[::1]") == 0;
 }
 
+/* Does the line (not NUL-terminated) contain word w, as a whole word? */
+static int
+has_word(const char *line, size_t len, const char *w)
+{
+	size_t wl = strlen(w), i;
+
+	for (i = 0; i + wl <= len; i++) {
+		if ((i == 0 || line[i - 1] == ' ') &&
+		    ascii_strncasecmp(line + i, w, wl) == 0 &&
+		    (i + wl == len || line[i + wl] == ' ' ||
+		        line[i + wl] == '\r' || line[i + wl] == '\n'))
+			return 1;
+	}
+	return 0;
+}
+
+/* One line of the conversation before TLS. */
+static void
+watch_line(struct net_watch *w, int in, const char *l, size_t len)
+{
+	const char *sp;
+
+	if (w->accepted)
+		return;
+	if (!in) {
+		if (has_word(l, len, w->imap ? "STARTTLS" : "STLS"))
+			w->sent = 1;
+		return;
+	}
+	if (w->lines_in++ == 0 && w->imap && len >= 9 &&
+	    ascii_strncasecmp(l, "* PREAUTH", 9) == 0)
+		w->preauth = 1;
+	if (!w->sent) {
+		/* IMAP: "* CAPABILITY ... STARTTLS"; POP3: a CAPA line "STLS". */
+		if (w->imap && len > 13 &&
+		    ascii_strncasecmp(l, "* CAPABILITY ", 13) == 0 &&
+		    has_word(l, len, "STARTTLS"))
+			w->offered = 1;
+		if (!w->imap && has_word(l, len, "STLS") && len >= 4 &&
+		    ascii_strncasecmp(l, "STLS", 4) == 0)
+			w->offered = 1;
+		return;
+	}
+	if (w->imap && len > 0 && l[0] == '*')
+		return; /* untagged: not the reply yet */
+	w->answered = 1;
+	sp = w->imap ? memchr(l, ' ', len) : NULL;
+	if (sp != NULL && (size_t)(l + len - sp) > 3 &&
+	    ascii_strncasecmp(sp + 1, "OK", 2) == 0)
+		w->accepted = 1;
+	else if (!w->imap && len >= 3 && ascii_strncasecmp(l, "+OK", 3) == 0)
+		w->accepted = 1;
+	else {
+		struct buf b;
+
+		/* The reply is the server's text: shown, but made visible. */
+		while (len > 0 && (l[len - 1] == '\r' || l[len - 1] == '\n'))
+			len--;
+		buf_init(&b, 0);
+		text_visible(&b, l, len < 100 ? len : 100, 0);
+		snprintf(
+		    w->refusal, sizeof w->refusal, "%s", b.data ? b.data : "");
+		buf_free(&b);
+	}
+}
+
+/*
+ * libcurl's debug callback, set for every connection: it feeds the watch
+ * and, with TERN_CURL_VERBOSE set, prints the trace as libcurl would. The
+ * trace carries the password (AUTHENTICATE, PASS): it is never stored.
+ */
+static int
+debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct net_watch *w = arg;
+	const char *p = data, *end = data + size, *nl;
+
+	if (w->verbose) {
+		const char *pre = type == CURLINFO_TEXT ? "* "
+		    : type == CURLINFO_HEADER_IN        ? "< "
+		    : type == CURLINFO_HEADER_OUT       ? "> "
+		                                        : NULL;
+
+		if (pre != NULL)
+			fprintf(stderr, "%s%.*s", pre, (int)size, data);
+	}
+	if (type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+		return 0;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		nl = nl != NULL ? nl + 1 : end;
+		watch_line(w, type == CURLINFO_HEADER_IN, p, (size_t)(nl - p));
+		p = nl;
+	}
+	return 0;
+}
+
 /* Turn a libcurl failure during connect into a message a user can act on. */
 static int
 connect_cause(
     struct net_conn *c, const struct net_params *p, CURLcode rc, char **cause)
 {
 	const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+	const struct net_watch *w = &c->watch;
+	const char *stls = w->imap ? "STARTTLS" : "STLS";
 
+	if (p->tls == RC_TLS_STARTTLS) {
+		if (rc == CURLE_USE_SSL_FAILED && w->preauth)
+			return set_cause(cause,
+			    "%s: the server greeted with PREAUTH (logged in "
+			    "without a password), so STARTTLS is impossible; "
+			    "refused to go on without TLS. Use tls on (implicit "
+			    "TLS) for this server",
+			    c->peer);
+		if (rc == CURLE_USE_SSL_FAILED && w->sent && w->answered &&
+		    !w->accepted)
+			return set_cause(cause,
+			    "%s: the server refused %s (\"%s\"); nothing was "
+			    "sent in plaintext. Use tls on (implicit TLS)",
+			    c->peer, stls, w->refusal);
+		if (rc == CURLE_USE_SSL_FAILED && !w->offered)
+			return set_cause(cause,
+			    "%s: the server does not offer %s (or someone on "
+			    "the way removed it); nothing was sent in "
+			    "plaintext. Use tls on (implicit TLS)",
+			    c->peer, stls);
+		if (w->accepted && rc == CURLE_WEIRD_SERVER_REPLY)
+			return set_cause(cause,
+			    "%s: the server sent more data right after its "
+			    "%s reply, before TLS began (response injection); "
+			    "connection dropped, nothing was sent in plaintext",
+			    c->peer, stls);
+	}
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
 		return set_cause(cause,
 		    "%s: login failed for %s: check the user and password",
 		    c->peer, p->user ? p->user : "");
 	case CURLE_PEER_FAILED_VERIFICATION:
+		if (strstr(detail, "subject name") != NULL ||
+		    strstr(detail, "host name") != NULL)
+			return set_cause(cause,
+			    "%s: the server's certificate is for another host "
+			    "name, not %s (%s); connect by a name the "
+			    "certificate lists",
+			    c->peer, p->host, detail);
 		return set_cause(cause,
-		    "%s: the server's certificate is not trusted (%s); add its "
-		    "CA with 'cafile' in the rc",
+		    "%s: the server's certificate is not trusted (%s); if the "
+		    "server uses its own CA, add it with 'cafile' in the rc",
 		    c->peer, detail);
 	case CURLE_USE_SSL_FAILED:
 		return set_cause(cause,
@@ -103,6 +265,15 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 		tern_warnx("warning: %s: tls is off, the password and mail "
 		           "travel in plaintext",
 		    c->peer);
+	/* Never silent, not even with quiet: this is a choice to be reminded
+	 * of at every connection. */
+	if (p->tls != RC_TLS_OFF && !p->verify)
+		tern_warnx("WARNING: %s: tls_verify is off: the server's "
+		           "certificate is NOT checked, anyone on the way can "
+		           "read the password and the mail",
+		    c->peer);
+	c->watch.imap = strcmp(p->scheme, "imap") == 0;
+	c->watch.verbose = getenv("TERN_CURL_VERBOSE") != NULL;
 
 	c->multi = curl_multi_init();
 	c->easy = curl_easy_init();
@@ -130,8 +301,11 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 	curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, p->verify ? 2L : 0L);
 	if (p->cafile != NULL)
 		curl_easy_setopt(c->easy, CURLOPT_CAINFO, p->cafile);
-	if (getenv("TERN_CURL_VERBOSE") != NULL)
-		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 1L);
+	/* The debug callback is only called in verbose mode; it prints only
+	 * when TERN_CURL_VERBOSE is set. */
+	curl_easy_setopt(c->easy, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(c->easy, CURLOPT_DEBUGDATA, &c->watch);
+	curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 1L);
 	curl_multi_add_handle(c->multi, c->easy);
 
 	while (running) {
@@ -164,6 +338,11 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 		goto fail;
 	}
 	c->fd = fd;
+	/* The watch is done: spare the connection the per-record trace. */
+	if (!c->watch.verbose) {
+		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 0L);
+		curl_easy_setopt(c->easy, CURLOPT_DEBUGFUNCTION, NULL);
+	}
 	free(url);
 	*cp = c;
 	return 0;

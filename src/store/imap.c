@@ -97,7 +97,7 @@ store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
 	return store_step_done(s, st, "changing flags", cause);
 }
 
-int
+int64_t
 store_imap_delete_uid(
     struct store *s, int64_t folder_id, uint32_t uid, char **cause)
 {
@@ -109,7 +109,9 @@ store_imap_delete_uid(
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
 	sqlite3_bind_int64(st, 2, uid);
-	return store_step_done(s, st, "removing a message", cause);
+	if (store_step_done(s, st, "removing a message", cause) != 0)
+		return -1;
+	return sqlite3_changes(s->db);
 }
 
 int
@@ -209,10 +211,11 @@ fail:
 
 int
 store_imap_folder_state(struct store *s, int64_t folder_id,
-    uint32_t *uidvalidity, uint64_t *highestmodseq, char **cause)
+    uint32_t *uidvalidity, uint32_t *uidnext, uint64_t *highestmodseq,
+    char **cause)
 {
-	static const char q[] =
-	    "SELECT uidvalidity, highestmodseq FROM folder WHERE id = ?";
+	static const char q[] = "SELECT uidvalidity, uidnext, highestmodseq"
+	                        " FROM folder WHERE id = ?";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 	int rc;
 
@@ -222,7 +225,8 @@ store_imap_folder_state(struct store *s, int64_t folder_id,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
-		*highestmodseq = (uint64_t)sqlite3_column_int64(st, 1);
+		*uidnext = (uint32_t)sqlite3_column_int64(st, 1);
+		*highestmodseq = (uint64_t)sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)

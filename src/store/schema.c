@@ -102,43 +102,65 @@ static const char *const migrations[] = {
 
 int store_migrate(struct store *s, char **cause);
 
+/* The schema version, read inside the caller's transaction; -1 on error. */
+static int
+schema_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
 int
 store_migrate(struct store *s, char **cause)
 {
-	sqlite3_stmt *st;
+	char *sql, *err = NULL;
 	int version, rc;
-	size_t i;
 
-	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_error(s, "reading the schema version", cause);
-	rc = sqlite3_step(st);
-	version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
-	if (version < 0)
-		return store_error(s, "reading the schema version", cause);
-	if ((size_t)version > TERN_NELEM(migrations))
-		return set_cause(cause,
-		    "%s has schema version %d, newer than this tern knows (%zu);"
-		    " upgrade tern",
-		    s->path, version, TERN_NELEM(migrations));
-	for (i = (size_t)version; i < TERN_NELEM(migrations); i++) {
-		char *sql, *err = NULL;
-
-		sql =
-		    xasprintf("BEGIN IMMEDIATE; %s; PRAGMA user_version = %zu;"
-		              " COMMIT;",
-		        migrations[i], i + 1);
+	for (;;) {
+		/*
+		 * The version is read under the write lock: two terns opening
+		 * a new store at once must not both run the same step.
+		 */
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			return store_error(s, "upgrading the schema", cause);
+		if ((version = schema_version(s)) < 0) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return store_error(
+			    s, "reading the schema version", cause);
+		}
+		if ((size_t)version >= TERN_NELEM(migrations)) {
+			sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+			break;
+		}
+		sql = xasprintf("%s; PRAGMA user_version = %d;",
+		    migrations[version], version + 1);
 		rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
 		free(sql);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err);
 		if (rc != SQLITE_OK) {
 			set_cause(cause,
-			    "%s: upgrading the schema to version %zu: %s",
-			    s->path, i + 1, err ? err : sqlite3_errstr(rc));
+			    "%s: upgrading the schema to version %d: %s",
+			    s->path, version + 1,
+			    err ? err : sqlite3_errstr(rc));
 			sqlite3_free(err);
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
 	}
+	if ((size_t)version > TERN_NELEM(migrations))
+		return set_cause(cause,
+		    "%s has schema version %d, newer than this tern knows (%zu);"
+		    " upgrade tern",
+		    s->path, version, TERN_NELEM(migrations));
 	return 0;
 }

@@ -26,7 +26,14 @@ store_error(struct store *s, const char *what, char **cause)
 		    "it aside and sync again",
 		    what, s->path, sqlite3_errmsg(s->db));
 	if (code == SQLITE_FULL || code == SQLITE_IOERR)
-		return set_cause(cause, "%s: cannot write the store %s: %s",
+		return set_cause(cause,
+		    "%s: cannot write the store %s: %s (is the disk full?)",
+		    what, s->path, sqlite3_errmsg(s->db));
+	if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN ||
+	    code == SQLITE_PERM)
+		return set_cause(cause,
+		    "%s: cannot write the store %s: %s; check that you own it "
+		    "and its directory",
 		    what, s->path, sqlite3_errmsg(s->db));
 	return set_cause(
 	    cause, "%s: store error: %s", what, sqlite3_errmsg(s->db));

@@ -152,7 +152,7 @@ save_message(struct ui *u)
 {
 	struct store_index_row r;
 	struct folder_ref ref;
-	char *to = NULL, *cause = NULL;
+	char *to = NULL, *cause = NULL, *note = NULL;
 	int64_t id = current_id(u);
 
 	if (id == 0 || store_index_row(u->s, id, &r, NULL) != 1) {
@@ -169,11 +169,17 @@ save_message(struct ui *u)
 	if (current_ref(u, &ref) == 0) {
 		if (strcmp(to, ref.folder) == 0)
 			ui_message(u, 1, "The message is already in %s", to);
-		else if (core_move(u->t, &ref, &r.uid, 1, to, &cause) != 0) {
+		else if (core_move_to(u->t, &ref, &r.uid, 1, to, 0, &note,
+		             &cause) != 0) {
 			ui_message(u, 1, "%s", cause);
 			free(cause);
 		} else {
-			ui_message(u, 0, "Moved to %s", to);
+			/* A queued transfer says so; else it is done. */
+			if (note != NULL)
+				ui_message(u, 0, "%s", note);
+			else
+				ui_message(u, 0, "Moved to %s", to);
+			free(note);
 			ui_worker_sync_now(u, u->folders[u->fcur].account);
 		}
 		folder_ref_clear(&ref);

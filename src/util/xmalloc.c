@@ -101,16 +101,35 @@ set_cause(char **cause, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Print "tern: MSG" on one line. Messages quote what came from outside (an
+ * rc word, a server's reply, a folder name), so the whole line goes through
+ * text_visible: no escape, C1 or bidi control, and no newline that would
+ * forge a second message, reaches the terminal raw.
+ */
+static void
+vwarnx(const char *fmt, va_list ap)
+{
+	struct buf b;
+	char *msg = xvasprintf(fmt, ap);
+
+	buf_init(&b, 0);
+	buf_adds(&b, "tern: ");
+	text_visible(&b, msg, strlen(msg), 0);
+	buf_addc(&b, '\n');
+	fwrite(b.data, 1, b.len, stderr);
+	buf_free(&b);
+	free(msg);
+}
+
 void
 tern_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tern: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -118,10 +137,8 @@ tern_fatalx(int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tern: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(status);
 }

@@ -294,6 +294,21 @@ def make_message(n=1, subject=None, sender="Bob <bob@example.org>",
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
 
 
+SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer",
+                   b"runtime error:", b"ERROR: UndefinedBehaviorSanitizer")
+
+
+def check_sanitizers(what, stderr):
+    """Fail on any ASan/LSan/UBSan report in a program's stderr (the suite
+    also runs with -Db_sanitize=address,undefined)."""
+    if isinstance(stderr, str):
+        stderr = stderr.encode()
+    for mark in SANITIZER_MARKS:
+        if mark in stderr:
+            raise AssertionError("%s: sanitizer report:\n%s"
+                                 % (what, stderr.decode(errors="replace")))
+
+
 class Tern:
     """The tern binary with its own XDG directories and rc file."""
 
@@ -342,6 +357,7 @@ class Tern:
         r = subprocess.run([TERN] + list(args), input=input,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env=self.env(env), timeout=timeout)
+        check_sanitizers("tern " + " ".join(args), r.stderr)
         if check and r.returncode != 0:
             raise AssertionError("tern %s: exit %d\nstdout: %s\nstderr: %s"
                                  % (" ".join(args), r.returncode,

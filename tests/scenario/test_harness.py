@@ -28,10 +28,12 @@ class Harness(unittest.TestCase):
 
     def probe(self, proto, port, tls, cafile=None, user="alice",
               password="secret"):
-        return subprocess.run(
+        r = subprocess.run(
             [NETPROBE, proto, "127.0.0.1", str(port), tls,
              cafile or self.dc.cafile, user, password],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        ternlib.check_sanitizers("netprobe", r.stderr)
+        return r
 
     def test_imaps_login(self):
         r = self.probe("imap", self.dc.imaps_port, "on")

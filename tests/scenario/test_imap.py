@@ -15,9 +15,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import fakeimap  # noqa: E402
 import ternlib  # noqa: E402
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(12)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(20)}
 HIDDEN = "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE"
 
 
@@ -263,6 +264,33 @@ class Base:
         f = self.folders()
         self.assertIn("Job", f)
         self.assertNotIn("Work", f)
+        # Into a folder the server does not have yet.
+        self.t.out("mv", "acct/INBOX", "2", "Brand-New")
+        out = self.sync()
+        self.assertNotIn("kept queued", out)
+        self.assertEqual([r[4] for r in self.ls("Brand-New")],
+                         ["Message 2"])
+        self.assertEqual(self.ls(), [])
+
+    def test_changes_in_other_folders(self):
+        self.dovecot.maildir(self.user, "Work")
+        for i in range(1, 4):
+            self.deliver(i, folder="Work")
+        self.deliver(9)
+        self.sync()
+        self.assertIn("0 new", self.sync())
+        c = self.client()
+        c.select("Work")
+        c.uid("STORE", "1", "+FLAGS", "(\\Flagged)")
+        c.uid("STORE", "2", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        self.deliver(4, folder="Work")
+        out = self.sync()
+        self.assertIn("1 new", out)
+        self.assertIn("1 removed", out)
+        rows = {int(r[0]): r[1] for r in self.ls("Work")}
+        self.assertEqual(rows, {1: "F", 3: "-", 4: "-"})
+        self.assertEqual(len(self.ls()), 1)
 
     def test_body_on_demand(self):
         raw = msg(1, body="Hello body\n")
@@ -288,14 +316,22 @@ class Base:
         self.assertEqual(db.execute("SELECT count(*) FROM body")
                          .fetchone()[0], 1)
         db.close()
+        # tern cat fetches through the same driver call.
+        self.assertEqual(self.t.run("cat", "--raw", "acct/INBOX", "2",
+                                    check=True).stdout, msg(2))
+        self.assertIn("\\Seen", self.server_flags(self.client())[2])
+        self.deliver(3)
+        self.sync()
         # Offline: what is stored reads, the rest fails and says so.
         self.t.write_rc(self.t.account(self.dovecot, name="acct",
                                        user=self.user).replace(
             "port %d" % self.dovecot.imaps_port, "port 1"))
         self.assertEqual(fetch(1).stdout, raw)
-        r = fetch(2)
+        r = fetch(3)
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot connect", r.stderr.decode())
+        r = self.t.run("cat", "acct/INBOX", "3")
+        self.assertEqual(r.returncode, 1)
 
     def test_queued_folder_operations(self):
         c = self.client()
@@ -339,6 +375,17 @@ class FullServer(Base, unittest.TestCase):
         r = self.t.run("sync", "acct")
         self.assertEqual(r.returncode, 1)
         self.assertIn("login failed", r.stderr.decode())
+
+    def test_only_named_folders(self):
+        for f in ("Work", "Spam", "Old Stuff"):
+            self.dovecot.maildir(self.user, f)
+            self.deliver(1, folder=f)
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user,
+                                       extra='    folders Work "Old Stuff"\n'))
+        self.sync()
+        self.assertEqual(sorted(self.folders()), ["INBOX", "Old Stuff",
+                                                  "Work"])
 
     def test_quota(self):
         self.deliver(1, body="x" * 300000)
@@ -414,11 +461,63 @@ class HiddenExtensions(Base, unittest.TestCase):
         self.assertIn("left flagged deleted", out)
         flags = self.server_flags(c)
         self.assertEqual(sorted(flags), [1, 2, 3, 4])
+        # It waits in the queue until it is the only deleted message.
+        c.uid("STORE", "4", "-FLAGS", "(\\Deleted)")
+        self.assertNotIn("left flagged deleted", self.sync())
+        self.assertEqual(sorted(self.server_flags(c)), [2, 3, 4])
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 0)
+        db.close()
 
 
 class CondstoreOnly(Base, unittest.TestCase):
     """CONDSTORE without QRESYNC: CHANGEDSINCE and a search for vanished."""
     capability = HIDDEN + " CONDSTORE UIDPLUS ESEARCH"
+
+
+class HostileServer(unittest.TestCase):
+    """A scripted server sends what no real one would: tern stops with a
+    protocol error, allocates nothing it claims, and keeps the store."""
+
+    def run_against(self, reply):
+        server = fakeimap.FakeImap(reply)
+        t = ternlib.Tern()
+        try:
+            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
+                       " port %d\n tls off\n user a\n password b\n"
+                       % server.port)
+            r = t.run("sync", "fake", timeout=60)
+            self.listing = t.run("ls", "fake/INBOX").stdout.decode()
+            return r.returncode, r.stderr.decode()
+        finally:
+            server.close()
+            t.cleanup()
+
+    def test_hostile_fetch_replies(self):
+        cases = [
+            b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] "
+            b"{99999999999999}\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] {-1}\r\n",
+            b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] {2000000}\r\n" +
+            b"x" * 2000000 + b")\r\n",
+            b"* 1 FETCH " + b"(" * 100000 + b")" * 100000 + b"\r\n",
+            b"* 1 FETCH (UID 1 FLAGS (\\Seen \"unterminated\r\n",
+            b"* 1 FETCH (UID 1 X " + b"y" * (10 * 1024 * 1024) + b")\r\n",
+        ]
+        for reply in cases:
+            status, err = self.run_against(reply)
+            self.assertEqual(status, 1, err)
+            self.assertIn("protocol error", err)
+
+    def test_harmless_oddities(self):
+        # Literal+ size, NIL, odd spacing, an unknown item: all accepted.
+        status, err = self.run_against(
+            b"* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 10 X-UNKNOWN NIL"
+            b" BODY[HEADER.FIELDS (SUBJECT)] {15+}\r\nSubject: hi\r\n\r\n)"
+            b"\r\n")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(self.listing.split("\t")[1::3], ["S", "hi\n"])
 
 
 class CuttingProxy:

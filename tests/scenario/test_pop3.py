@@ -45,7 +45,8 @@ class Pop3Dovecot(unittest.TestCase):
     def setUpClass(cls):
         cls.dc = ternlib.Dovecot(users={"alice": "secret", "bob": "pw b",
                                         "carol": "c", "dave": "d",
-                                        "erin": "e", "frank": "f"})
+                                        "erin": "e", "frank": "f",
+                                        "grace": "g"})
         cls.dc.start()
         cls.n = 0
 
@@ -199,6 +200,24 @@ class Pop3Dovecot(unittest.TestCase):
         self.assertIn(b"home/INBOX: downloading 40/40, ", err)
         self.assertIn(b"MiB/s", err)
 
+    def test_kill9_keep_yes(self):
+        # Leave on server: never the same message twice, however often
+        # a sync dies.
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="grace",
+                                       extra="    keep yes\n"))
+        want = self.deliver(300, "grace")
+        for point in ["pop3-retr:100", "pop3-after-commit:1",
+                      "pop3-retr:20"]:
+            r = self.sync(env={"TERN_FAULT": point})
+            self.assertEqual(r.returncode, -9, (point, r.stderr))
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.sync_ok(), "home: 0 new, 0 removed from server")
+        got = stored(self.t, "home")
+        self.assertEqual(len(got), 300)
+        self.assertEqual(msgids(got), msgids(want))
+        self.assertEqual(self.dc.count("grace"), 300)
+
     def test_offline_ls_and_mv(self):
         dc = ternlib.Dovecot().start()
         try:
@@ -213,7 +232,14 @@ class Pop3Dovecot(unittest.TestCase):
             dc.cleanup()
         ls = self.t.out("ls", "home/INBOX").splitlines()
         self.assertEqual(len(ls), 3)
-        self.t.out("mv", "home/INBOX", ls[0].split("\t")[0], "Archive")
+        self.assertIn("Message 900", ls[0])
+        # The server is gone: cat reads the store.
+        uid = ls[0].split("\t")[0]
+        r = self.t.run("cat", "--raw", "home/INBOX", uid, check=True)
+        self.assertEqual(r.stdout, raws[0])
+        self.assertIn("This is message 900.",
+                      self.t.out("cat", "home/INBOX", uid))
+        self.t.out("mv", "home/INBOX", uid, "Archive")
         self.assertEqual(len(self.t.out("ls", "home/Archive").splitlines()), 1)
         self.assertEqual(sorted(stored(self.t, "home")), sorted(raws))
         r = self.sync()

@@ -3,7 +3,8 @@
  * (CAPABILITY for IMAP, CAPA for POP3) and print the reply. The scenario
  * tests use it to prove the connection layer against the real server.
  *
- * usage: netprobe imap|pop3 HOST PORT on|starttls|off CAFILE|- USER PASS
+ * usage: netprobe [-k] imap|pop3 HOST PORT on|starttls|off CAFILE|- USER PASS
+ * -k: do not verify the certificate (what "tls_verify no" does).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +21,16 @@ main(int argc, char **argv)
 	char *cause = NULL, buf[4096];
 	const char *cmd;
 	struct buf reply;
-	int status = 1;
+	int status = 1, verify = 1;
 
+	if (argc > 1 && strcmp(argv[1], "-k") == 0) {
+		verify = 0;
+		argc--;
+		argv++;
+	}
 	if (argc != 8) {
 		fprintf(stderr,
-		    "usage: netprobe imap|pop3 HOST PORT TLS CAFILE "
+		    "usage: netprobe [-k] imap|pop3 HOST PORT TLS CAFILE "
 		    "USER PASS\n");
 		return 2;
 	}
@@ -35,7 +41,7 @@ main(int argc, char **argv)
 	p.tls = strcmp(argv[4], "on") == 0     ? RC_TLS_ON
 	    : strcmp(argv[4], "starttls") == 0 ? RC_TLS_STARTTLS
 	                                       : RC_TLS_OFF;
-	p.verify = 1;
+	p.verify = verify;
 	p.cafile = strcmp(argv[5], "-") == 0 ? NULL : argv[5];
 	p.user = argv[6];
 	p.password = argv[7];

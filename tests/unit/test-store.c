@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../lib/test.h"
@@ -210,6 +211,41 @@ test_corrupt(void)
 	rmdir(bad);
 }
 
+/* Several terns opening a new store at once: each one migrates or waits. */
+static void
+test_concurrent_create(void)
+{
+	char fresh[] = "/tmp/tern-race-XXXXXX";
+	pid_t pids[6];
+	size_t i;
+	int ok = 1, status;
+	char *cmd;
+
+	CHECK(mkdtemp(fresh) != NULL);
+	for (i = 0; i < TERN_NELEM(pids); i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct store *s = NULL;
+			char *cause = NULL;
+			int rc = store_open(fresh, &s, &cause);
+
+			if (rc != 0)
+				fprintf(stderr, "# child: %s\n", cause);
+			store_close(&s);
+			_exit(rc == 0 ? 0 : 1);
+		}
+	}
+	for (i = 0; i < TERN_NELEM(pids); i++) {
+		if (waitpid(pids[i], &status, 0) != pids[i] ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			ok = 0;
+	}
+	CHECK(ok);
+	cmd = xasprintf("rm -rf %s", fresh);
+	if (system(cmd) != 0)
+		printf("# cleanup failed\n");
+	free(cmd);
+}
+
 int
 main(void)
 {
@@ -222,6 +258,7 @@ main(void)
 	test_transactions();
 	test_locked();
 	test_corrupt();
+	test_concurrent_create();
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cleanup failed\n");

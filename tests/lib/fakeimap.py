@@ -1,0 +1,80 @@
+"""A scripted IMAP server for misbehaviour a real server will not produce.
+
+It logs anyone in, answers CAPABILITY, ENABLE, LIST, SELECT, UID SEARCH
+and LOGOUT like a small server with one message in INBOX, and answers
+UID FETCH with whatever bytes the test gives (hostile ones). Plain TCP on
+127.0.0.1; one thread per connection.
+"""
+
+import socket
+import threading
+
+CAPS = b"IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE ESEARCH AUTH=PLAIN"
+
+
+class FakeImap:
+    def __init__(self, fetch_reply):
+        """fetch_reply: bytes sent before the tagged OK of a UID FETCH of
+        headers (the tag is appended as '<tag> OK done')."""
+        self.fetch_reply = fetch_reply
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.commands = []
+        self.thread = threading.Thread(target=self.accept, daemon=True)
+        self.thread.start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,),
+                             daemon=True).start()
+
+    def serve(self, conn):
+        f = conn.makefile("rb")
+        try:
+            conn.sendall(b"* OK [CAPABILITY " + CAPS + b"] fake ready\r\n")
+            while True:
+                line = f.readline()
+                if not line:
+                    break
+                parts = line.rstrip(b"\r\n").split(b" ")
+                tag, cmd = parts[0], b" ".join(parts[1:3]).upper()
+                self.commands.append(line)
+                if cmd.startswith(b"CAPABILITY"):
+                    conn.sendall(b"* CAPABILITY " + CAPS + b"\r\n" + tag +
+                                 b" OK done\r\n")
+                elif cmd.startswith(b"AUTHENTICATE") or \
+                        cmd.startswith(b"LOGIN"):
+                    conn.sendall(tag + b" OK [CAPABILITY " + CAPS +
+                                 b"] logged in\r\n")
+                elif cmd.startswith(b"LIST"):
+                    conn.sendall(b'* LIST () "/" INBOX\r\n' + tag +
+                                 b" OK done\r\n")
+                elif cmd.startswith(b"SELECT"):
+                    conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
+                                 b"* OK [UIDNEXT 2] x\r\n" + tag +
+                                 b" OK [READ-WRITE] done\r\n")
+                elif cmd.startswith(b"UID SEARCH"):
+                    conn.sendall(b'* ESEARCH (TAG "' + tag + b'") UID ALL 1'
+                                 b"\r\n" + tag + b" OK done\r\n")
+                elif cmd.startswith(b"UID FETCH"):
+                    conn.sendall(self.fetch_reply)
+                    conn.sendall(tag + b" OK done\r\n")
+                elif cmd.startswith(b"LOGOUT"):
+                    conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
+                    break
+                else:
+                    conn.sendall(tag + b" OK done\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
