@@ -425,9 +425,16 @@ def describe_machine():
     except OSError:
         deb = platform.platform()
     try:
-        rev = subprocess.run(["git", "-C", HERE, "describe", "--always",
-                              "--dirty"], stdout=subprocess.PIPE,
+        rev = subprocess.run(["git", "-C", HERE, "describe", "--always"],
+                             stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL).stdout.decode().strip()
+        # Changed files other than the results themselves.
+        st = subprocess.run(["git", "-C", HERE, "status", "--porcelain",
+                             "--untracked-files=no", "--", ".",
+                             ":!RESULTS.md"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL).stdout.decode()
+        if st.strip():
+            rev += " with local changes"
     except OSError:
         rev = "?"
     return [
