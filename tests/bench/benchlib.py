@@ -430,8 +430,8 @@ def describe_machine():
                              stderr=subprocess.DEVNULL).stdout.decode().strip()
         # Changed files other than the results themselves.
         st = subprocess.run(["git", "-C", HERE, "status", "--porcelain",
-                             "--untracked-files=no", "--", ".",
-                             ":!RESULTS.md"], stdout=subprocess.PIPE,
+                             "--untracked-files=no", "--", ":/",
+                             ":(top,exclude)tests/bench/RESULTS.md"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL).stdout.decode()
         if st.strip():
             rev += " with local changes"
