@@ -127,6 +127,13 @@ void imap_flags_parse(
 void imap_flags_format(struct buf *out, unsigned flags);
 
 /*
+ * APPEND raw to the quoted mailbox q with flags (STORE_F_*) and
+ * internaldate when (0: the server's clock). 0 done; 1 refused, *cause
+ * the server's text; -1 connection error with cause.
+ */
+int imap_append(struct imap_conn *c, const char *q, const char *raw, size_t len,
+    unsigned flags, int64_t when, char **cause);
+/*
  * Replay a queued "append" or "append-move" (store.h): 0 when done or
  * nothing is left to do, -1 with cause (" failed: " when the server
  * refused, which keeps the op queued).

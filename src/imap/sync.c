@@ -1444,8 +1444,83 @@ out:
 	return ret;
 }
 
+/*
+ * Store a copy in the server's folder: Sent and Drafts (the names
+ * smtp/outbox.c passes when the rc names none) are the server's
+ * SPECIAL-USE \\Sent and \\Drafts folders when it has them; a folder the
+ * server does not have is created.
+ */
+static int
+imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
+    const char *raw, size_t len, unsigned flags, char **cause)
+{
+	struct isync is;
+	const char *want = NULL, *name;
+	char *q = NULL, *why = NULL;
+	size_t k;
+	int exists = 0, special = 0, rc, ret = -1;
+
+	if (folder == NULL)
+		folder = (flags & STORE_F_DRAFT)
+		    ? (a->drafts != NULL ? a->drafts : "Drafts")
+		    : (a->sent != NULL ? a->sent : "Sent");
+	if ((flags & STORE_F_DRAFT) && a->drafts == NULL &&
+	    strcmp(folder, "Drafts") == 0)
+		want = "\\Drafts";
+	else if (!(flags & STORE_F_DRAFT) && a->sent == NULL &&
+	    strcmp(folder, "Sent") == 0)
+		want = "\\Sent";
+	name = folder;
+	if (isync_init(&is, t, a, NULL, cause) != 0 ||
+	    connect_account(&is, cause) != 0)
+		goto out;
+	if (imap_simple(is.c, cause,
+	        (is.c->caps & IMAP_CAP_SPECIAL_USE)
+	            ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+	            : "LIST \"\" \"*\"") != 0)
+		goto out;
+	for (k = 0; k < is.nfolders; k++) {
+		struct folder_entry *f = &is.folders[k];
+
+		if (f->noselect)
+			continue;
+		if (want != NULL && f->special != NULL &&
+		    strcmp(f->special, want) == 0 && !special) {
+			name = f->name;
+			exists = special = 1;
+		} else if (!special && strcmp(f->name, name) == 0)
+			exists = 1;
+	}
+	q = imap_quote_mailbox(name);
+	if (!exists) {
+		if (imap_simple(is.c, cause, "CREATE %s", q) != 0)
+			goto out;
+		(void)imap_simple(is.c, NULL, "SUBSCRIBE %s", q);
+	}
+	if ((rc = imap_append(is.c, q, raw, len, flags, 0, &why)) < 0) {
+		*cause = why;
+		why = NULL;
+		goto out;
+	}
+	if (rc > 0) {
+		char *v = text_visible_dup(why);
+
+		set_cause(
+		    cause, "%s: APPEND to %s failed: %s", is.c->peer, name, v);
+		free(v);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(q);
+	free(why);
+	isync_clear(&is);
+	return ret;
+}
+
 const struct driver_ops imap_driver = {
 	.name = "imap",
 	.sync = imap_sync,
 	.fetch = imap_fetch,
+	.append = imap_append_copy,
 };
