@@ -77,7 +77,7 @@ out:
 
 int
 imap_append_replay(struct imap_conn *c, struct store *s,
-    const struct store_pending *p, char **cause)
+    const struct store_pending *p, const char *qarg, char **cause)
 {
 	struct store_msg m;
 	struct buf raw;
@@ -109,7 +109,7 @@ imap_append_replay(struct imap_conn *c, struct store *s,
 		goto out;
 	if (found == 0 || raw.len == 0)
 		goto drop;
-	q = imap_quote_mailbox(p->folder);
+	q = qarg != NULL ? xstrdup(qarg) : imap_quote_mailbox(p->folder);
 	if ((rc = imap_append(c, q, raw.data, raw.len, flags, when, &why)) <
 	    0) {
 		*cause = why;

@@ -480,6 +480,41 @@ class HostileServer(unittest.TestCase):
     """A scripted server sends what no real one would: tern stops with a
     protocol error, allocates nothing it claims, and keeps the store."""
 
+    def test_mailbox_names_go_back_as_the_server_spelled_them(self):
+        # Modified UTF-7 that does not survive a decode and encode: each
+        # is sent back byte for byte, at the sync and at a later fetch.
+        names = [b"&AOk", b"&-&", b"x&Jjo", b"a\x1bb"]
+        hdr = b"Subject: hi\r\n\r\n"
+        fetch = (b"* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 5 INTERNALDATE "
+                 b'"01-Jan-2024 00:00:00 +0000" BODY[HEADER.FIELDS (DATE)] '
+                 b"{%d}\r\n" % len(hdr) + hdr + b")\r\n")
+        lst = b'* LIST () "/" INBOX\r\n' + b"".join(
+            b'* LIST () "/" "%s"\r\n' % n for n in names)
+        server = fakeimap.FakeImap(fetch, list_reply=lst)
+        t = ternlib.Tern()
+        try:
+            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
+                       " port %d\n tls off\n user a\n password b\n"
+                       % server.port)
+            r = t.run("sync", "fake", timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            selects = [c.split(b" ", 2)[2] for c in server.commands
+                       if c.split(b" ")[1].upper() == b"SELECT"]
+            for n in names:
+                self.assertIn(b'"%s"\r\n' % n, selects)
+            self.assertNotIn(b'"&AOk-"\r\n', selects)
+            # The folder shows decoded; a fetch later selects the
+            # server's name, from the store.
+            self.assertEqual(len(t.out("ls", "fake/é").splitlines()), 1)
+            del server.commands[:]
+            t.run("cat", "fake/é", "1", timeout=60)
+            selects = [c.split(b" ", 2)[2] for c in server.commands
+                       if c.split(b" ")[1].upper() == b"SELECT"]
+            self.assertEqual(selects, [b'"&AOk"\r\n'])
+        finally:
+            server.close()
+            t.cleanup()
+
     def run_against(self, reply):
         server = fakeimap.FakeImap(reply)
         t = ternlib.Tern()
