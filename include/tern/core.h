@@ -116,6 +116,15 @@ int core_move(struct tern *t, const struct folder_ref *from,
  */
 int core_purge(struct tern *t, const struct folder_ref *r, char **cause);
 
+struct mime_envelope;
+/*
+ * Fill the index columns of m (date, addresses, subject, message ids,
+ * content type, attachment mark) from a parsed envelope. The strings are
+ * borrowed from env, which must outlive m's use.
+ */
+void core_msg_from_envelope(
+    struct store_msg *m, const struct mime_envelope *env);
+
 /* Strftime into out as "YYYY-MM-DD HH:MM" local time. */
 void core_format_date(int64_t t, char *out, size_t len);
 

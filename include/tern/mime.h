@@ -39,6 +39,13 @@ void mime_envelope_parse(
 void mime_envelope_clear(struct mime_envelope *env);
 
 /*
+ * A header value (unfolded) decoded to UTF-8: RFC 2047 encoded words, and
+ * raw 8-bit text in UTF-8 or windows-1252. Malloc'd; control characters
+ * are kept for the caller to show visibly.
+ */
+char *mime_decode_header(const char *s, size_t len);
+
+/*
  * A parsed message: a tree of parts (RFC 2045-2049) over a private copy of
  * the raw bytes. Parsing never fails: broken structure is read as well as
  * it can be (missing boundaries, no closing delimiter, bad encodings).

@@ -100,6 +100,12 @@ int read_file(const char *path, size_t max, struct buf *out, char **cause);
 /* mkdir -p with the given mode for missing components. */
 int mkdir_p(const char *path, mode_t mode, char **cause);
 
+/*
+ * A size for people: "512 B", "4.2 MiB", "17 GiB" (binary units); with
+ * compact, "512", "4.2K", "17G" for narrow columns.
+ */
+void format_size(int64_t n, int compact, char *out, size_t len);
+
 /* Monotonic milliseconds. */
 uint64_t now_ms(void);
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "archive-private.h"
+#include "tern/core.h"
 #include "tern/mime.h"
 #include "tern/store.h"
 
@@ -445,17 +446,8 @@ import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
 	memset(&m, 0, sizeof m);
 	m.folder_id = im->folder_id;
 	m.flags = flags & STORE_F_ALL;
-	m.date = env.date;
+	core_msg_from_envelope(&m, &env);
 	m.internaldate = date ? date : env.date;
-	m.from = env.from;
-	m.to = env.to;
-	m.cc = env.cc;
-	m.subject = env.subject;
-	m.message_id = env.message_id;
-	m.in_reply_to = env.in_reply_to;
-	m.refs = env.refs;
-	m.content_type = env.content_type;
-	m.has_attach = env.has_attach;
 	if (store_msg_insert(im->s, &m, raw, len, im->cause) != 0)
 		goto out;
 	im->st->messages++;

@@ -46,23 +46,6 @@ ls_message(void *arg, const struct store_msg *m)
 	return 0;
 }
 
-static void
-human_size(int64_t n, char *out, size_t len)
-{
-	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < TERN_NELEM(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0 || v >= 10 || v == (int64_t)v)
-		snprintf(out, len, "%.0f %s", v, units[u]);
-	else
-		snprintf(out, len, "%.1f %s", v, units[u]);
-}
-
 static int
 ls_folders(struct tern *t, struct folder_ref *r)
 {
@@ -85,8 +68,8 @@ ls_folders(struct tern *t, struct folder_ref *r)
 	if (limit > 0) {
 		char u[32], l[32];
 
-		human_size(used, u, sizeof u);
-		human_size(limit, l, sizeof l);
+		format_size(used, 0, u, sizeof u);
+		format_size(limit, 0, l, sizeof l);
 		printf("quota: %s of %s\n", u, l);
 	}
 	return TERN_EXIT_OK;

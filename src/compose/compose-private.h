@@ -27,8 +27,5 @@ int compose_has_8bit(const char *s, size_t len);
 size_t compose_header_end(const char *raw, size_t len);
 /* Append s with CRLF line ends (bare LF and CR made CRLF). */
 void compose_add_crlf(struct buf *out, const char *s, size_t len);
-/* Convert from charset to UTF-8, appending; -1 if iconv cannot. */
-int compose_to_utf8(
-    struct buf *out, const char *charset, const char *s, size_t len);
 
 #endif

@@ -8,12 +8,11 @@
  * pass column 78. Control characters in a value become spaces, so no
  * value can start a new field.
  */
-#include <iconv.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compose-private.h"
+#include "tern/mime.h"
 
 /* RFC 2047 says 75; mail in the wild is longer, but not this long. */
 #define ENCODED_WORD_MAX 2048
@@ -128,170 +127,13 @@ compose_header_get(const char *raw, size_t len, const char *name)
 	return NULL;
 }
 
-static int
-b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int
-compose_to_utf8(struct buf *out, const char *charset, const char *s, size_t len)
-{
-	iconv_t cd;
-	char tmp[1024], *in = (char *)s, *o;
-	size_t inleft = len, oleft;
-	int ret = 0;
-
-	if (ascii_strcasecmp(charset, "utf-8") == 0 ||
-	    ascii_strcasecmp(charset, "us-ascii") == 0)
-		return buf_add(out, s, len);
-	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
-		return -1;
-	while (inleft > 0) {
-		o = tmp;
-		oleft = sizeof tmp;
-		if (iconv(cd, &in, &inleft, &o, &oleft) == (size_t)-1 &&
-		    errno != E2BIG) {
-			/* An invalid byte: show it as U+FFFD and go on. */
-			buf_add(out, tmp, sizeof tmp - oleft);
-			buf_adds(out, "\xef\xbf\xbd");
-			in++;
-			inleft--;
-			continue;
-		}
-		buf_add(out, tmp, sizeof tmp - oleft);
-	}
-	iconv_close(cd);
-	return ret;
-}
-
-/*
- * Decode one encoded word at s ("=?cs?E?text?="); returns its length, or
- * 0 if s does not start one.
- */
-static size_t
-decode_word(struct buf *out, const char *s)
-{
-	const char *cs, *q1, *q2, *end, *p;
-	char *charset, *star;
-	struct buf raw;
-	int enc, v1, v2;
-	size_t n;
-
-	if (s[0] != '=' || s[1] != '?')
-		return 0;
-	cs = s + 2;
-	if ((q1 = strchr(cs, '?')) == NULL || q1 == cs || q1 - cs > 64)
-		return 0;
-	enc = q1[1];
-	if ((enc != 'B' && enc != 'b' && enc != 'Q' && enc != 'q') ||
-	    q1[2] != '?')
-		return 0;
-	q2 = q1 + 3;
-	/* Bounded: a header full of "=?" openers stays linear. */
-	if ((end = memmem(q2, strnlen(q2, ENCODED_WORD_MAX), "?=", 2)) == NULL)
-		return 0;
-	for (p = q2; p < end; p++) {
-		if (*p == ' ' || *p == '\t')
-			return 0;
-	}
-	buf_init(&raw, 0);
-	if (enc == 'B' || enc == 'b') {
-		unsigned acc = 0;
-		int bits = 0;
-
-		for (p = q2; p < end; p++) {
-			if ((v1 = b64_value((unsigned char)*p)) < 0)
-				continue;
-			acc = (acc << 6) | (unsigned)v1;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				buf_addc(&raw, (char)((acc >> bits) & 0xff));
-			}
-		}
-	} else {
-		for (p = q2; p < end; p++) {
-			if (*p == '_')
-				buf_addc(&raw, ' ');
-			else if (*p == '=' && p + 2 < end &&
-			    (v1 = hex_value((unsigned char)p[1])) >= 0 &&
-			    (v2 = hex_value((unsigned char)p[2])) >= 0) {
-				buf_addc(&raw, (char)(v1 * 16 + v2));
-				p += 2;
-			} else
-				buf_addc(&raw, *p);
-		}
-	}
-	charset = xstrndup(cs, (size_t)(q1 - cs));
-	if ((star = strchr(charset, '*')) != NULL)
-		*star = '\0'; /* RFC 2231 language */
-	if (compose_to_utf8(out, charset, raw.data, raw.len) != 0)
-		buf_add(out, raw.data, raw.len);
-	free(charset);
-	buf_free(&raw);
-	n = (size_t)(end + 2 - s);
-	return n;
-}
-
 char *
 compose_header_decode(const char *value)
 {
-	struct buf b;
-	const char *p = value;
-	int last_word = 0;
-	size_t n, ws;
-	char *v;
+	char *d = mime_decode_header(value, strlen(value));
+	char *v = text_visible_dup(d);
 
-	buf_init(&b, COMPOSE_HEADER_MAX);
-	while (*p != '\0') {
-		if ((n = decode_word(&b, p)) > 0) {
-			p += n;
-			last_word = 1;
-			continue;
-		}
-		if (last_word && (*p == ' ' || *p == '\t')) {
-			/* Space between two encoded words is not text. */
-			ws = strspn(p, " \t");
-			if (p[ws] == '=' && p[ws + 1] == '?') {
-				struct buf probe;
-
-				buf_init(&probe, 0);
-				if (decode_word(&probe, p + ws) > 0) {
-					buf_free(&probe);
-					p += ws;
-					continue;
-				}
-				buf_free(&probe);
-			}
-		}
-		last_word = 0;
-		buf_addc(&b, *p++);
-	}
-	v = text_visible_dup(b.data ? b.data : "");
-	buf_free(&b);
+	free(d);
 	return v;
 }
 

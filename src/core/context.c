@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "tern/core.h"
+#include "tern/mime.h"
 #include "tern/util.h"
 
 struct store *
@@ -92,4 +93,19 @@ core_format_date(int64_t t, char *out, size_t len)
 	if (t <= 0 || localtime_r(&tt, &tm) == NULL ||
 	    strftime(out, len, "%Y-%m-%d %H:%M", &tm) == 0)
 		snprintf(out, len, "%s", "unknown date    ");
+}
+
+void
+core_msg_from_envelope(struct store_msg *m, const struct mime_envelope *env)
+{
+	m->date = env->date;
+	m->from = env->from;
+	m->to = env->to;
+	m->cc = env->cc;
+	m->subject = env->subject;
+	m->message_id = env->message_id;
+	m->in_reply_to = env->in_reply_to;
+	m->refs = env->refs;
+	m->content_type = env->content_type;
+	m->has_attach = env->has_attach;
 }

@@ -17,6 +17,7 @@
 
 #include "imap-private.h"
 #include "tern/imap.h"
+#include "tern/core.h"
 #include "tern/mime.h"
 #include "tern/store.h"
 #include "tern/util.h"
@@ -222,18 +223,9 @@ index_row(struct isync *is, uint32_t uid, unsigned flags, char *keywords,
 	m.modseq = modseq;
 	m.flags = flags;
 	m.keywords = keywords;
-	m.date = env.date;
+	core_msg_from_envelope(&m, &env);
 	m.internaldate = internaldate;
 	m.size = size;
-	m.from = env.from;
-	m.to = env.to;
-	m.cc = env.cc;
-	m.subject = env.subject;
-	m.message_id = env.message_id;
-	m.in_reply_to = env.in_reply_to;
-	m.refs = env.refs;
-	m.content_type = env.content_type;
-	m.has_attach = env.has_attach;
 	if (txn_begin(is, cause) != 0) {
 		mime_envelope_clear(&env);
 		return -1;

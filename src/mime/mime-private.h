@@ -62,8 +62,6 @@ void mime_charset_convert(
 
 /* Decode RFC 2047 encoded words (and raw 8-bit text) to UTF-8. */
 void mime_decode_words(const char *s, size_t len, struct buf *out);
-/* Malloc'd decoded copy of an unfolded header value. */
-char *mime_decode_header(const char *s, size_t len);
 
 /* Transfer decodings, appending to out; tolerant of broken input. */
 void mime_decode_base64(const char *s, size_t len, struct buf *out);

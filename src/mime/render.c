@@ -69,23 +69,6 @@ crlf(struct buf *b)
 		b->data[o] = '\0';
 }
 
-static void
-human_size(size_t n, char *out, size_t len)
-{
-	static const char *units[] = { "B", "KiB", "MiB", "GiB" };
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < TERN_NELEM(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, len, "%zu B", n);
-	else
-		snprintf(out, len, "%.1f %s", v, units[u]);
-}
-
 /* The header fields of an entity, as the pager shows them. */
 static void
 render_headers(struct render *r, size_t off, size_t len)
@@ -363,7 +346,7 @@ attachment_line(struct render *r, int pi)
 		if (v[i].part == (size_t)pi)
 			size = v[i].size;
 	}
-	human_size(size, hs, sizeof hs);
+	format_size((int64_t)size, 0, hs, sizeof hs);
 	ensure_newline(&r->txt);
 	(void)buf_printf(&r->txt, "[-- Attachment %s: %s (%s, %s) --]\n",
 	    p->section, p->filename ? p->filename : "(no name)", p->type, hs);

@@ -37,6 +37,7 @@
 
 #include <openssl/sha.h>
 
+#include "tern/core.h"
 #include "tern/mime.h"
 #include "tern/net.h"
 #include "tern/pop3.h"
@@ -475,17 +476,8 @@ writer_store(
 	mime_envelope_parse(
 	    body->data, header_len(body->data, body->len), &env);
 	sm.folder_id = s->inbox_id;
-	sm.date = env.date;
+	core_msg_from_envelope(&sm, &env);
 	sm.internaldate = s->now;
-	sm.from = env.from;
-	sm.to = env.to;
-	sm.cc = env.cc;
-	sm.subject = env.subject;
-	sm.message_id = env.message_id;
-	sm.in_reply_to = env.in_reply_to;
-	sm.refs = env.refs;
-	sm.content_type = env.content_type;
-	sm.has_attach = env.has_attach;
 	sm.pop3_uidl = m->id;
 	sm.fetched_at = s->now;
 

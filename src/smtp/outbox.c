@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "tern/compose.h"
+#include "tern/core.h"
 #include "tern/mime.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
@@ -124,16 +125,9 @@ copy_local(struct tern *t, struct rc_account *a, const char *folder,
 	mime_envelope_parse(raw, len, &env);
 	m.flags = flags;
 	m.internaldate = m.fetched_at = (int64_t)time(NULL);
-	m.date = env.date ? env.date : m.internaldate;
-	m.from = env.from;
-	m.to = env.to;
-	m.cc = env.cc;
-	m.subject = env.subject;
-	m.message_id = env.message_id;
-	m.in_reply_to = env.in_reply_to;
-	m.refs = env.refs;
-	m.content_type = env.content_type;
-	m.has_attach = env.has_attach;
+	core_msg_from_envelope(&m, &env);
+	if (m.date == 0)
+		m.date = m.internaldate;
 	memset(&env, 0, sizeof env); /* m owns the strings now */
 	if (store_msg_insert(s, &m, raw, len, cause) != 0)
 		goto out;

@@ -127,10 +127,15 @@ store_migrate(struct store *s, char **cause)
 	char *sql, *err = NULL;
 	int version, rc;
 
+	/* Up to date: no lock needed, so a reader never waits on a writer. */
+	if ((version = schema_version(s)) < 0)
+		return store_error(s, "reading the schema version", cause);
+	if ((size_t)version >= TERN_NELEM(migrations))
+		goto out;
 	for (;;) {
 		/*
-		 * The version is read under the write lock: two terns opening
-		 * a new store at once must not both run the same step.
+		 * The version is read again under the write lock: two terns
+		 * opening a new store at once must not both run the same step.
 		 */
 		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 		    SQLITE_OK)
@@ -160,6 +165,7 @@ store_migrate(struct store *s, char **cause)
 			return -1;
 		}
 	}
+out:
 	if ((size_t)version > TERN_NELEM(migrations))
 		return set_cause(cause,
 		    "%s has schema version %d, newer than this tern knows (%zu);"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store-private.h"
 
@@ -110,7 +111,7 @@ store_open(const char *dir, struct store **sp, char **cause)
 {
 	struct store *s;
 	char *err = NULL;
-	int rc;
+	int rc, tries;
 
 	if (mkdir_p(dir, 0700, cause) != 0)
 		return -1;
@@ -133,11 +134,22 @@ store_open(const char *dir, struct store **sp, char **cause)
 	 * which the POP3 engine relies on before it sends DELE.
 	 */
 	rc = sqlite3_exec(s->db,
-	    "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA secure_delete = OFF;",
 	    NULL, NULL, &err);
+	/*
+	 * Switching a new database to WAL needs it to itself, and SQLite
+	 * answers BUSY at once, without the busy handler, when another tern
+	 * is opening it too: retry within the usual five seconds.
+	 */
+	for (tries = 0; rc == SQLITE_OK && tries < 100; tries++) {
+		rc = sqlite3_exec(
+		    s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			break;
+		usleep(50000);
+	}
 	if (rc != SQLITE_OK) {
 		sqlite3_free(err);
 		store_error(s, "opening", cause);

@@ -271,20 +271,6 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 }
 
 static void
-human_size(int64_t n, char *out, size_t len)
-{
-	static const char *units[] = { "B", "K", "M", "G", "T" };
-	double v = (double)n;
-	size_t i = 0;
-
-	while (v >= 1024 && i + 1 < TERN_NELEM(units)) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, len, i && v < 10 ? "%.1f%s" : "%.0f%s", v, units[i]);
-}
-
-static void
 draw_title(struct ui *u)
 {
 	const char *hint;
@@ -341,8 +327,8 @@ draw_status(struct ui *u)
 		if (a->quota_limit > 0) {
 			char used[16], lim[16];
 
-			human_size(a->quota_used, used, sizeof used);
-			human_size(a->quota_limit, lim, sizeof lim);
+			format_size(a->quota_used, 1, used, sizeof used);
+			format_size(a->quota_limit, 1, lim, sizeof lim);
 			buf_printf(&b, "  quota %s/%s", used, lim);
 		}
 		if (a->drv == NULL)

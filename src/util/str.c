@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,6 +242,25 @@ mkdir_p(const char *path, mode_t mode, char **cause)
 	}
 	free(p);
 	return rc;
+}
+
+void
+format_size(int64_t n, int compact, char *out, size_t len)
+{
+	static const char *const iec[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const shortu[] = { "", "K", "M", "G", "T" };
+	double v = n < 0 ? 0 : (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < TERN_NELEM(iec)) {
+		v /= 1024;
+		u++;
+	}
+	/* One decimal while it says something: 4.2 MiB, but 42 MiB, 1 GiB. */
+	snprintf(out, len,
+	    u > 0 && v < 10 && v != (double)(int64_t)v ? "%.1f%s%s"
+	                                               : "%.0f%s%s",
+	    v, compact ? "" : " ", compact ? shortu[u] : iec[u]);
 }
 
 uint64_t

@@ -563,7 +563,7 @@ class Imap(UiCase):
         s.wait("online")
         self.assertIn("Archive", s.text())
         # The quota the server reported, in the status line.
-        self.assertRegex(s.wait("quota "), r"quota \S+/1\.0G")
+        self.assertRegex(s.wait("quota "), r"quota \S+/1G")
         # Reading fetches the body from the server.
         s.keys("Enter")
         s.wait("Body of message 3.", timeout=20)
