@@ -163,6 +163,39 @@ class Base:
         rows = {int(r[0]): r for r in self.ls()}
         self.assertEqual(rows[2][1], "S")
 
+    def test_nested_folders_use_the_server_delimiter(self):
+        # Dovecot's Maildir nests with '.'; tern's names nest with '/'.
+        self.deliver(1)
+        self.deliver(2, folder="Archive.2023")
+        self.sync()
+        names = self.folders()
+        self.assertIn("Archive/2023", names)
+        self.assertNotIn("Archive.2023", names)
+        self.assertEqual(self.ls("Archive/2023")[0][4], "Message 2")
+        self.t.out("folder", "create", "acct/Archive/2024")
+        self.t.out("mv", "acct/INBOX", "1", "Archive/2024")
+        self.sync()
+        c = self.client()
+        listed = b" ".join(c.list()[1])
+        self.assertIn(b"Archive.2024", listed)
+        self.assertNotIn(b"Archive/2024", listed)
+        self.assertEqual(len(self.server_flags(c, "Archive.2024")), 1)
+        self.assertEqual(self.server_flags(c), {})
+        self.assertEqual([r[4] for r in self.ls("Archive/2024")],
+                         ["Message 1"])
+        # Rename and delete reach the nested server folder too.
+        self.t.out("folder", "rename", "acct/Archive/2023", "Archive/Old")
+        self.t.out("folder", "delete", "--force", "acct/Archive/2024")
+        self.sync()
+        listed = b" ".join(c.list()[1])
+        self.assertIn(b"Archive.Old", listed)
+        self.assertNotIn(b"Archive.2023", listed)
+        self.assertNotIn(b"Archive.2024", listed)
+        self.assertEqual(len(self.server_flags(c, "Archive.Old")), 1)
+        names = self.folders()
+        self.assertIn("Archive/Old", names)
+        self.assertNotIn("Archive/2024", names)
+
     def test_offline_queue_replay(self):
         self.dovecot.maildir(self.user, "Archive")
         for i in range(1, 7):
