@@ -1522,26 +1522,47 @@ imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
 		want = "\\Sent";
 	name = folder;
 	if (isync_init(&is, t, a, NULL, cause) != 0 ||
-	    connect_account(&is, cause) != 0)
+	    connect_account(&is, cause) != 0 || learn_delim(&is, cause) != 0)
 		goto out;
-	if (imap_simple(is.c, cause,
-	        (is.c->caps & IMAP_CAP_SPECIAL_USE)
-	            ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-	            : "LIST \"\" \"*\"") != 0)
-		goto out;
-	for (k = 0; k < is.nfolders; k++) {
+	if (want != NULL && (is.c->caps & IMAP_CAP_SPECIAL_USE)) {
+		/* Only the special-use folders; else all, marked. */
+		struct imap_cmd *cmd;
+
+		if ((cmd = imap_send(is.c, cause,
+		         "LIST (SPECIAL-USE) \"\" \"*\"")) == NULL ||
+		    imap_wait(is.c, cmd, cause) != 0) {
+			imap_cmd_free(&cmd);
+			goto out;
+		}
+		if (cmd->status != IMAP_OK &&
+		    imap_simple(is.c, cause,
+		        "LIST \"\" \"*\" RETURN (SPECIAL-USE)") != 0) {
+			imap_cmd_free(&cmd);
+			goto out;
+		}
+		imap_cmd_free(&cmd);
+	}
+	for (k = 0; k < is.nfolders && !special; k++) {
 		struct folder_entry *f = &is.folders[k];
 
-		if (f->noselect)
-			continue;
-		if (want != NULL && f->special != NULL &&
-		    strcmp(f->special, want) == 0 && !special) {
+		if (want != NULL && !f->noselect && f->special != NULL &&
+		    strcmp(f->special, want) == 0) {
 			name = f->name;
 			exists = special = 1;
-		} else if (!special && strcmp(f->name, name) == 0)
-			exists = 1;
+		}
 	}
 	q = wire_quote(&is, name);
+	if (!special) {
+		/* Does the server have it? (Exact: q may hold '*' or '%'.) */
+		folders_free(&is);
+		if (imap_simple(is.c, cause, "LIST \"\" %s", q) != 0)
+			goto out;
+		for (k = 0; k < is.nfolders; k++) {
+			if (!is.folders[k].noselect &&
+			    strcmp(is.folders[k].name, name) == 0)
+				exists = 1;
+		}
+	}
 	if (!exists) {
 		if (imap_simple(is.c, cause, "CREATE %s", q) != 0)
 			goto out;

@@ -490,7 +490,8 @@ class SendTest(unittest.TestCase):
         rc = self.tern.account(self.dovecot, protocol="imap", extra=(
             f"    smtp smtp://127.0.0.1:{s.port}\n"
             f"    from alice@example.net\n"))
-        self.tern.write_rc(rc.replace(str(self.dovecot.imaps_port), "1"))
+        self.tern.write_rc(rc.replace(
+            "port %d\n" % self.dovecot.imaps_port, "port 1\n"))
         r = self.tern.run("send", input=b"From: alice@example.net\n"
                           b"To: bob@example.org\nSubject: later\n\nx\n")
         self.assertEqual(len(s.messages()), 1)
@@ -509,10 +510,12 @@ class SendTest(unittest.TestCase):
         d = ternlib.Dovecot(extra_conf=(
             "namespace inbox {\n  inbox = yes\n"
             "  mailbox \"Sent Messages\" {\n    special_use = \\Sent\n"
-            "  }\n}\n")).start()
+            "  }\n  mailbox \"Draft Messages\" {\n"
+            "    special_use = \\Drafts\n  }\n}\n")).start()
         self.addCleanup(d.cleanup)
         m = self.imap(d)
         m.create('"Sent Messages"')
+        m.create('"Draft Messages"')
         s = self.smtpd(cert=d.cafile, key=os.path.join(d.dir, "key.pem"))
         self.tern.write_rc(self.tern.account(d, protocol="imap", extra=(
             f"    smtp smtp://127.0.0.1:{s.port}\n"
@@ -531,6 +534,30 @@ class SendTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(self.server_folder(m, "Outgoing")), 1)
         self.assertEqual(len(self.server_folder(m, "Sent Messages")), 1)
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="su draft"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        drafts = self.server_folder(m, "Draft Messages")
+        self.assertEqual(len(drafts), 1)
+        self.assertIn("\\Draft", drafts[0][0])
+        self.assertNotIn(b'"Drafts"', b" ".join(m.list()[1]))
+
+    def test_imap_postpone_offline_keeps_local_draft(self):
+        # The server cannot be reached: the draft is not lost.
+        s = self.smtpd()
+        self.tern.write_rc(self.tern.account(
+            self.dovecot, protocol="imap", extra=(
+                f"    smtp smtp://127.0.0.1:{s.port}\n"
+                f"    from alice@example.net\n")).replace(
+                    "port %d\n" % self.dovecot.imaps_port, "port 1\n"))
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="offline draft"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"kept in the store instead", r.stderr)
+        self.assertIn(b"postponed to local/Drafts", r.stderr)
+        drafts = self.ls("local/Drafts")
+        self.assertEqual([x[4] for x in drafts], ["offline draft"])
+        self.assertIn("D", drafts[0][1])
 
     def test_imap_postpone_to_server_drafts(self):
         s = self.smtpd()
