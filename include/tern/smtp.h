@@ -13,9 +13,12 @@
  * next sync.
  *
  * After sending, a copy goes to the account's Sent folder: on the server
- * through the driver's append operation, else in the store (the
- * account's own "Sent" for POP3, local/Sent for an IMAP account whose
- * driver cannot append yet); the original of a reply is marked answered.
+ * through the driver's append operation (IMAP: the rc's `sent`, else the
+ * server's SPECIAL-USE \Sent, else "Sent", created if missing), else in
+ * the store (the account's own "Sent" for POP3). When the IMAP server
+ * cannot be reached the message stays in the outbox as "sent" and its
+ * copy is filed at the next flush; the original of a reply is marked
+ * answered.
  */
 #ifndef TERN_SMTP_H
 #define TERN_SMTP_H
@@ -90,7 +93,8 @@ int smtp_outbox_flush(struct tern *t, struct rc_account *a, smtp_outcome_cb cb,
 /*
  * Postpone: keep raw (built with COMPOSE_DRAFT) in the account's Drafts
  * folder (`drafts`, default "Drafts"), flagged draft: on the server when
- * the driver can append, else in the store (local/Drafts for IMAP).
+ * the driver can append, else in the store; for an IMAP server that
+ * cannot be reached, local/Drafts (the offline fallback).
  * *where (malloc'd) names the folder.
  */
 int smtp_draft_save(struct tern *t, struct rc_account *a, const char *raw,

@@ -448,4 +448,14 @@ int store_pending_find_same(struct store *s, int64_t account_id,
     const char *folder, const char *message_id, const void *raw, size_t len,
     char **cause);
 
+/*
+ * IMAP folder names as the server spells them (store/imapname.c, column
+ * folder.imap_name, schema version 4).
+ */
+int store_folder_set_imap_name(
+    struct store *s, int64_t folder_id, const char *wire, char **cause);
+/* The stored spelling of account's folder name: 1 (*wire malloc'd), 0, -1. */
+int store_folder_imap_name(struct store *s, int64_t account_id,
+    const char *name, char **wire, char **cause);
+
 #endif

@@ -29,21 +29,66 @@ append_date(int64_t when, char *out, size_t len)
 }
 
 int
-imap_append_replay(struct imap_conn *c, struct store *s,
-    const struct store_pending *p, char **cause)
+imap_append(struct imap_conn *c, const char *q, const char *raw, size_t len,
+    unsigned flags, int64_t when, char **cause)
 {
 	struct imap_cmd *cmd = NULL;
+	struct buf fl;
+	char date[64], *line = NULL;
+	int ret = -1;
+
+	buf_init(&fl, 0);
+	imap_flags_format(&fl, flags & STORE_F_ALL);
+	append_date(when, date, sizeof date);
+	line = xasprintf("APPEND %s (%s)%s%s%s {%zu%s}", q,
+	    fl.data ? fl.data : "", *date ? " \"" : "", date, *date ? "\"" : "",
+	    len, (c->caps & IMAP_CAP_LITERALPLUS) ? "+" : "");
+	c->continuation = 0;
+	if ((cmd = imap_send(c, cause, "%s", line)) == NULL)
+		goto out;
+	if (!(c->caps & IMAP_CAP_LITERALPLUS)) {
+		/* Wait for "+ go ahead" (or a refusal). */
+		while (!c->continuation && cmd->status == IMAP_PENDING) {
+			if (imap_poll(c, -1, -1, cause) < 0)
+				goto out;
+		}
+		if (cmd->status != IMAP_PENDING)
+			goto answered;
+	}
+	if (net_send(c->net, raw, len, cause) != 0 ||
+	    net_send(c->net, "\r\n", 2, cause) != 0)
+		goto out;
+answered:
+	if (imap_wait(c, cmd, cause) != 0)
+		goto out;
+	if (cmd->status != IMAP_OK) {
+		ret = 1;
+		if (cause != NULL)
+			*cause = xstrdup(cmd->text ? cmd->text : "refused");
+		goto out;
+	}
+	ret = 0;
+out:
+	imap_cmd_free(&cmd);
+	buf_free(&fl);
+	free(line);
+	return ret;
+}
+
+int
+imap_append_replay(struct imap_conn *c, struct store *s,
+    const struct store_pending *p, const char *qarg, char **cause)
+{
 	struct store_msg m;
-	struct buf raw, fl;
+	struct buf raw;
 	unsigned flags = 0;
 	int64_t when = 0, src = 0;
 	uint64_t id;
-	char date[64], *q = NULL, *line = NULL;
-	int found, ret = -1;
+	char *q = NULL, *why = NULL;
+	int found, rc, ret = -1;
 
 	memset(&m, 0, sizeof m);
 	buf_init(&raw, 0);
-	buf_init(&fl, 0);
 	if (p->folder == NULL)
 		goto drop;
 	if (p->arg != NULL) {
@@ -64,34 +109,16 @@ imap_append_replay(struct imap_conn *c, struct store *s,
 		goto out;
 	if (found == 0 || raw.len == 0)
 		goto drop;
-	imap_flags_format(&fl, flags & STORE_F_ALL);
-	append_date(when, date, sizeof date);
-	q = imap_quote_mailbox(p->folder);
-	line = xasprintf("APPEND %s (%s)%s%s%s {%zu%s}", q,
-	    fl.data ? fl.data : "", *date ? " \"" : "", date, *date ? "\"" : "",
-	    raw.len, (c->caps & IMAP_CAP_LITERALPLUS) ? "+" : "");
-	c->continuation = 0;
-	if ((cmd = imap_send(c, cause, "%s", line)) == NULL)
+	q = qarg != NULL ? xstrdup(qarg) : imap_quote_mailbox(p->folder);
+	if ((rc = imap_append(c, q, raw.data, raw.len, flags, when, &why)) <
+	    0) {
+		*cause = why;
+		why = NULL;
 		goto out;
-	if (!(c->caps & IMAP_CAP_LITERALPLUS)) {
-		/* Wait for "+ go ahead" (or a refusal). */
-		while (!c->continuation && cmd->status == IMAP_PENDING) {
-			if (imap_poll(c, -1, -1, cause) < 0)
-				goto out;
-		}
-		if (cmd->status != IMAP_PENDING)
-			goto answered;
 	}
-	if (net_send(c->net, raw.data, raw.len, cause) != 0 ||
-	    net_send(c->net, "\r\n", 2, cause) != 0)
-		goto out;
-answered:
-	if (imap_wait(c, cmd, cause) != 0)
-		goto out;
-	if (cmd->status != IMAP_OK) {
+	if (rc > 0) {
 		/* " failed: " makes the caller keep the op queued. */
-		set_cause(cause, "APPEND to %s failed: %s", p->folder,
-		    cmd->text ? cmd->text : "refused");
+		set_cause(cause, "APPEND to %s failed: %s", p->folder, why);
 		goto out;
 	}
 	/* The server has it: now, and only now, the source of a move goes. */
@@ -101,11 +128,9 @@ answered:
 drop:
 	ret = 0;
 out:
-	imap_cmd_free(&cmd);
 	store_msg_clear(&m);
 	buf_free(&raw);
-	buf_free(&fl);
 	free(q);
-	free(line);
+	free(why);
 	return ret;
 }

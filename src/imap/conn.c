@@ -398,19 +398,28 @@ imap_logout(struct imap_conn **cp)
 }
 
 char *
-imap_quote_mailbox(const char *name)
+imap_quote(const char *s)
 {
-	char *enc = imap_utf7_encode(name), *p;
+	const char *p;
 	struct buf b;
 
 	buf_init(&b, 0);
 	(void)buf_addc(&b, '"');
-	for (p = enc; *p != '\0'; p++) {
+	for (p = s; *p != '\0'; p++) {
 		if (*p == '"' || *p == '\\')
 			(void)buf_addc(&b, '\\');
 		(void)buf_addc(&b, *p);
 	}
 	(void)buf_addc(&b, '"');
-	free(enc);
 	return buf_steal(&b, NULL);
+}
+
+char *
+imap_quote_mailbox(const char *name)
+{
+	char *enc = imap_utf7_encode(name), *q;
+
+	q = imap_quote(enc);
+	free(enc);
+	return q;
 }

@@ -104,6 +104,17 @@ int imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
 
 /* A mailbox name (UTF-8) as a quoted modified UTF-7 string (malloc'd). */
 char *imap_quote_mailbox(const char *name);
+/* s as a quoted string, unchanged otherwise (malloc'd). */
+char *imap_quote(const char *s);
+/*
+ * tern's folder names nest with '/'; on the wire with the server's
+ * hierarchy delimiter (0: none known), in modified UTF-7. A name learned
+ * from LIST is sent back as the server spelled it (which need not survive
+ * a decode and encode); these are for names the user types and for
+ * display.
+ */
+char *imap_name_to_wire(const char *name, char delim);
+char *imap_name_from_wire(const char *wire, char delim);
 char *imap_utf7_encode(const char *name);
 char *imap_utf7_decode(const char *name);
 
@@ -127,11 +138,19 @@ void imap_flags_parse(
 void imap_flags_format(struct buf *out, unsigned flags);
 
 /*
- * Replay a queued "append" or "append-move" (store.h): 0 when done or
+ * APPEND raw to the quoted mailbox q with flags (STORE_F_*) and
+ * internaldate when (0: the server's clock). 0 done; 1 refused, *cause
+ * the server's text; -1 connection error with cause.
+ */
+int imap_append(struct imap_conn *c, const char *q, const char *raw, size_t len,
+    unsigned flags, int64_t when, char **cause);
+/*
+ * Replay a queued "append" or "append-move" (store.h) to the quoted
+ * mailbox q (NULL: p->folder encoded): 0 when done or
  * nothing is left to do, -1 with cause (" failed: " when the server
  * refused, which keeps the op queued).
  */
 int imap_append_replay(struct imap_conn *c, struct store *s,
-    const struct store_pending *p, char **cause);
+    const struct store_pending *p, const char *q, char **cause);
 
 #endif

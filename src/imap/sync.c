@@ -34,7 +34,8 @@
 enum fetch_mode { FM_NONE, FM_INDEX, FM_FLAGS, FM_BODY, FM_PROBE };
 
 struct folder_entry {
-	char *name;
+	char *name; /* tern's: UTF-8, nested with '/' */
+	char *wire; /* the server's, as LIST gave it */
 	char *special;
 	int noselect;
 	/* From LIST-STATUS, when the server offers it. */
@@ -73,6 +74,8 @@ struct isync {
 
 	struct folder_entry *folders;
 	size_t nfolders;
+	int listed; /* folders holds a LIST of this connection */
+	int asked_delim;
 	int64_t q_used, q_limit;
 
 	uint64_t nnew, nflags, nvanished;
@@ -360,11 +363,9 @@ on_list(struct isync *is, const struct imap_resp *r)
 	    xreallocarray(is->folders, is->nfolders + 1, sizeof *is->folders);
 	f = &is->folders[is->nfolders++];
 	memset(f, 0, sizeof *f);
-	/* INBOX is case-insensitive; keep one spelling. */
-	if (ascii_strcasecmp(n, "INBOX") == 0)
-		f->name = xstrdup("INBOX");
-	else
-		f->name = imap_utf7_decode(n);
+	f->wire =
+	    ascii_strcasecmp(n, "INBOX") == 0 ? xstrdup("INBOX") : xstrdup(n);
+	f->name = imap_name_from_wire(n, is->c->delim);
 	for (i = attrs + 1; i < imap_next(r, attrs); i++) {
 		static const char *const special[] = { "\\Sent", "\\Trash",
 			"\\Drafts", "\\Junk", "\\Archive", "\\All",
@@ -388,18 +389,16 @@ on_status(struct isync *is, const struct imap_resp *r)
 	struct folder_entry *f = NULL;
 	size_t i, l = imap_next(r, 2);
 	const char *n = imap_astr(r, 2, NULL);
-	char *name;
 	uint64_t v;
 
 	if (n == NULL || l >= r->nitems || r->items[l].type != IMAP_LIST)
 		return;
-	name = ascii_strcasecmp(n, "INBOX") == 0 ? xstrdup("INBOX")
-	                                         : imap_utf7_decode(n);
+	if (ascii_strcasecmp(n, "INBOX") == 0)
+		n = "INBOX";
 	for (i = 0; i < is->nfolders && f == NULL; i++) {
-		if (strcmp(is->folders[i].name, name) == 0)
+		if (strcmp(is->folders[i].wire, n) == 0)
 			f = &is->folders[i];
 	}
-	free(name);
 	if (f == NULL)
 		return;
 	for (i = l + 1; i + 1 < imap_next(r, l); i += 2) {
@@ -507,13 +506,58 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 	return 0;
 }
 
+/*
+ * The quoted wire name of tern's folder name: the server's own spelling
+ * when LIST gave it (this connection's, else the one stored), else the
+ * name encoded with the server's delimiter.
+ */
+static char *
+wire_quote(struct isync *is, const char *name)
+{
+	char *w = NULL, *back, *q, *err = NULL;
+	size_t k;
+
+	for (k = 0; k < is->nfolders; k++) {
+		if (strcmp(is->folders[k].name, name) == 0)
+			return imap_quote(is->folders[k].wire);
+	}
+	if (store_folder_imap_name(is->s, is->account_id, name, &w, &err) ==
+	    1) {
+		/* Only while it still names this folder (not after a rename). */
+		back = imap_name_from_wire(w, is->c->delim);
+		if (strcmp(back, name) == 0) {
+			q = imap_quote(w);
+			free(back);
+			free(w);
+			return q;
+		}
+		free(back);
+	}
+	free(w);
+	free(err);
+	w = imap_name_to_wire(name, is->c->delim);
+	q = imap_quote(w);
+	free(w);
+	return q;
+}
+
+/* Learn the hierarchy delimiter when no LIST told it yet. */
+static int
+learn_delim(struct isync *is, char **cause)
+{
+	if (is->c->delim != 0 || is->asked_delim)
+		return 0;
+	is->asked_delim = 1;
+	return imap_simple(is->c, cause, "LIST \"\" \"\"");
+}
+
 /* SELECT a folder (QRESYNC parameters when we know its state). */
 static int
 select_folder(struct isync *is, const char *name, int64_t folder_id,
     uint32_t known_uidvalidity, uint64_t known_modseq, int *ok, char **cause)
 {
 	struct imap_cmd *cmd;
-	char *q = imap_quote_mailbox(name);
+	char *q = wire_quote(is, name);
 	int ret = -1;
 
 	*ok = 0;
@@ -766,11 +810,13 @@ folders_free(struct isync *is)
 
 	for (i = 0; i < is->nfolders; i++) {
 		free(is->folders[i].name);
+		free(is->folders[i].wire);
 		free(is->folders[i].special);
 	}
 	free(is->folders);
 	is->folders = NULL;
 	is->nfolders = 0;
+	is->listed = 0;
 }
 
 static int
@@ -810,6 +856,7 @@ sync_list(struct isync *is, char **cause)
 	                   ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
 	                   : "LIST \"\" \"*\"") != 0)
 		return -1;
+	is->listed = 1;
 	if (store_imap_folders(
 	        is->s, is->account_id, &ids, &names, &n, cause) != 0)
 		goto out;
@@ -835,7 +882,9 @@ sync_list(struct isync *is, char **cause)
 		    is->s, is->account_id, is->folders[k].name, 1, cause);
 		if (id < 0 ||
 		    store_folder_set_special(
-		        is->s, id, is->folders[k].special, cause) != 0)
+		        is->s, id, is->folders[k].special, cause) != 0 ||
+		    store_folder_set_imap_name(
+		        is->s, id, is->folders[k].wire, cause) != 0)
 			goto fail;
 	}
 	ret = store_commit(is->s, cause);
@@ -966,16 +1015,18 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 	}
 	/* No SELECT: the target need not be open, nor exist yet. */
 	if (strcmp(p->op, "append") == 0 || strcmp(p->op, "append-move") == 0) {
-		ret = imap_append_replay(is->c, is->s, p, cause);
+		if (p->folder != NULL)
+			q = wire_quote(is, p->folder);
+		ret = imap_append_replay(is->c, is->s, p, q, cause);
 		goto out;
 	}
 	if (strcmp(p->op, "create") == 0 || strcmp(p->op, "delete") == 0 ||
 	    strcmp(p->op, "rename") == 0) {
 		struct imap_cmd *cmd;
 
-		q = imap_quote_mailbox(p->folder ? p->folder : "");
+		q = wire_quote(is, p->folder ? p->folder : "");
 		if (strcmp(p->op, "rename") == 0) {
-			q2 = imap_quote_mailbox(p->arg ? p->arg : "");
+			q2 = wire_quote(is, p->arg ? p->arg : "");
 			cmd = imap_send(is->c, cause, "RENAME %s %s", q, q2);
 		} else if (strcmp(p->op, "create") == 0)
 			cmd = imap_send(is->c, cause, "CREATE %s", q);
@@ -1037,7 +1088,7 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 	} else if (strcmp(p->op, "move") == 0) {
 		if (p->uid == 0 || p->arg == NULL)
 			goto drop;
-		q2 = imap_quote_mailbox(p->arg);
+		q2 = wire_quote(is, p->arg);
 		if ((rc = copy_or_move(is, p->uid, q2,
 		         (is->c->caps & IMAP_CAP_MOVE) ? "MOVE" : "COPY",
 		         cause)) != 0)
@@ -1095,6 +1146,13 @@ replay(struct isync *is, char **cause)
 
 	if (store_pending_list(is->s, is->account_id, &v, &n, cause) != 0)
 		return -1;
+	/* The server's names (and delimiter) for the folders named. */
+	if (n > 0 && !is->listed) {
+		folders_free(is);
+		if (imap_simple(is->c, cause, "LIST \"\" \"*\"") != 0)
+			goto out;
+		is->listed = 1;
+	}
 	for (i = 0; i < n; i++) {
 		if ((rc = replay_one(is, &v[i], cause)) < 0)
 			goto out;
@@ -1381,7 +1439,7 @@ imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
 	}
 	if (store_folder_get(is.s, m.folder_id, &f, cause) != 0)
 		goto out;
-	if (connect_account(&is, cause) != 0)
+	if (connect_account(&is, cause) != 0 || learn_delim(&is, cause) != 0)
 		goto out;
 	if (select_folder(&is, f.name, f.id, 0, 0, &ok, cause) != 0)
 		goto out;
@@ -1436,8 +1494,104 @@ out:
 	return ret;
 }
 
+/*
+ * Store a copy in the server's folder: Sent and Drafts (the names
+ * smtp/outbox.c passes when the rc names none) are the server's
+ * SPECIAL-USE \\Sent and \\Drafts folders when it has them; a folder the
+ * server does not have is created.
+ */
+static int
+imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
+    const char *raw, size_t len, unsigned flags, char **cause)
+{
+	struct isync is;
+	const char *want = NULL, *name;
+	char *q = NULL, *why = NULL;
+	size_t k;
+	int exists = 0, special = 0, rc, ret = -1;
+
+	if (folder == NULL)
+		folder = (flags & STORE_F_DRAFT)
+		    ? (a->drafts != NULL ? a->drafts : "Drafts")
+		    : (a->sent != NULL ? a->sent : "Sent");
+	if ((flags & STORE_F_DRAFT) && a->drafts == NULL &&
+	    strcmp(folder, "Drafts") == 0)
+		want = "\\Drafts";
+	else if (!(flags & STORE_F_DRAFT) && a->sent == NULL &&
+	    strcmp(folder, "Sent") == 0)
+		want = "\\Sent";
+	name = folder;
+	if (isync_init(&is, t, a, NULL, cause) != 0 ||
+	    connect_account(&is, cause) != 0 || learn_delim(&is, cause) != 0)
+		goto out;
+	if (want != NULL && (is.c->caps & IMAP_CAP_SPECIAL_USE)) {
+		/* Only the special-use folders; else all, marked. */
+		struct imap_cmd *cmd;
+
+		if ((cmd = imap_send(is.c, cause,
+		         "LIST (SPECIAL-USE) \"\" \"*\"")) == NULL ||
+		    imap_wait(is.c, cmd, cause) != 0) {
+			imap_cmd_free(&cmd);
+			goto out;
+		}
+		if (cmd->status != IMAP_OK &&
+		    imap_simple(is.c, cause,
+		        "LIST \"\" \"*\" RETURN (SPECIAL-USE)") != 0) {
+			imap_cmd_free(&cmd);
+			goto out;
+		}
+		imap_cmd_free(&cmd);
+	}
+	for (k = 0; k < is.nfolders && !special; k++) {
+		struct folder_entry *f = &is.folders[k];
+
+		if (want != NULL && !f->noselect && f->special != NULL &&
+		    strcmp(f->special, want) == 0) {
+			name = f->name;
+			exists = special = 1;
+		}
+	}
+	q = wire_quote(&is, name);
+	if (!special) {
+		/* Does the server have it? (Exact: q may hold '*' or '%'.) */
+		folders_free(&is);
+		if (imap_simple(is.c, cause, "LIST \"\" %s", q) != 0)
+			goto out;
+		for (k = 0; k < is.nfolders; k++) {
+			if (!is.folders[k].noselect &&
+			    strcmp(is.folders[k].name, name) == 0)
+				exists = 1;
+		}
+	}
+	if (!exists) {
+		if (imap_simple(is.c, cause, "CREATE %s", q) != 0)
+			goto out;
+		(void)imap_simple(is.c, NULL, "SUBSCRIBE %s", q);
+	}
+	if ((rc = imap_append(is.c, q, raw, len, flags, 0, &why)) < 0) {
+		*cause = why;
+		why = NULL;
+		goto out;
+	}
+	if (rc > 0) {
+		char *v = text_visible_dup(why);
+
+		set_cause(
+		    cause, "%s: APPEND to %s failed: %s", is.c->peer, name, v);
+		free(v);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(q);
+	free(why);
+	isync_clear(&is);
+	return ret;
+}
+
 const struct driver_ops imap_driver = {
 	.name = "imap",
 	.sync = imap_sync,
 	.fetch = imap_fetch,
+	.append = imap_append_copy,
 };

@@ -2,6 +2,7 @@
  * Modified UTF-7 mailbox names (RFC 3501 section 5.1.3). Names are kept
  * as UTF-8 in the store and encoded only on the wire.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "imap-private.h"
@@ -150,4 +151,38 @@ imap_utf7_decode(const char *name)
 	if (out.data == NULL)
 		return xstrdup("");
 	return buf_steal(&out, NULL);
+}
+
+char *
+imap_name_to_wire(const char *name, char delim)
+{
+	char *copy = xstrdup(name), *p, *wire;
+
+	if (delim != '\0' && delim != '/') {
+		for (p = copy; *p != '\0'; p++) {
+			if (*p == '/')
+				*p = delim;
+		}
+	}
+	wire = imap_utf7_encode(copy);
+	free(copy);
+	return wire;
+}
+
+char *
+imap_name_from_wire(const char *wire, char delim)
+{
+	char *name, *p;
+
+	/* INBOX is case-insensitive; keep one spelling. */
+	if (ascii_strcasecmp(wire, "INBOX") == 0)
+		return xstrdup("INBOX");
+	name = imap_utf7_decode(wire);
+	if (delim != '\0' && delim != '/') {
+		for (p = name; *p != '\0'; p++) {
+			if (*p == delim)
+				*p = '/';
+		}
+	}
+	return name;
 }

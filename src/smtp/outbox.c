@@ -146,7 +146,10 @@ out:
 
 /*
  * A copy in the account's folder: on the server through the driver's
- * append, else in the store. outbox_id as for copy_local.
+ * append, else in the store. outbox_id as for copy_local. When the
+ * server cannot take it: a Sent copy (outbox_id set) fails, and its
+ * outbox row, already "sent", has the copy filed at the next flush; a
+ * draft (nothing else holds it) is kept in the store instead.
  */
 static int
 file_copy(struct tern *t, struct rc_account *a, const char *folder,
@@ -154,17 +157,25 @@ file_copy(struct tern *t, struct rc_account *a, const char *folder,
     char **where, char **cause)
 {
 	const struct driver_ops *d = core_driver(a->protocol);
+	char *err = NULL;
 
 	*where = NULL;
 	if (tern_store(t, cause) == NULL)
 		return -1;
 	if (d != NULL && d->append != NULL) {
-		if (d->append(t, a, folder, raw, len, flags, cause) != 0)
+		if (d->append(t, a, folder, raw, len, flags, &err) == 0) {
+			*where = xasprintf("%s/%s", a->name, folder);
+			return outbox_id != 0
+			    ? store_outbox_delete(t->store, outbox_id, cause)
+			    : 0;
+		}
+		if (outbox_id != 0) {
+			*cause = err;
 			return -1;
-		*where = xasprintf("%s/%s", a->name, folder);
-		return outbox_id != 0
-		    ? store_outbox_delete(t->store, outbox_id, cause)
-		    : 0;
+		}
+		/* The offline fallback: local/Drafts for an IMAP account. */
+		tern_warnx("%s: %s; kept in the store instead", a->name, err);
+		free(err);
 	}
 	return copy_local(
 	    t, a, folder, raw, len, flags, outbox_id, where, cause);

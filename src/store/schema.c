@@ -98,6 +98,9 @@ static const char *const migrations[] = {
 	"  internaldate INTEGER NOT NULL DEFAULT 0,"
 	"  message_id TEXT);"
 	"CREATE INDEX pending_raw_by_msgid ON pending_raw(message_id);",
+	/* 3 -> 4: an IMAP folder's name as the server spells it on the
+	 * wire (its LIST), which need not round-trip through UTF-8. */
+	"ALTER TABLE folder ADD COLUMN imap_name TEXT;",
 };
 
 int store_migrate(struct store *s, char **cause);

@@ -13,10 +13,12 @@ CAPS = b"IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE ESEARCH AUTH=PLAIN"
 
 
 class FakeImap:
-    def __init__(self, fetch_reply):
+    def __init__(self, fetch_reply, list_reply=b'* LIST () "/" INBOX\r\n'):
         """fetch_reply: bytes sent before the tagged OK of a UID FETCH of
-        headers (the tag is appended as '<tag> OK done')."""
+        headers (the tag is appended as '<tag> OK done'); list_reply the
+        same for LIST."""
         self.fetch_reply = fetch_reply
+        self.list_reply = list_reply
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -54,8 +56,7 @@ class FakeImap:
                     conn.sendall(tag + b" OK [CAPABILITY " + CAPS +
                                  b"] logged in\r\n")
                 elif cmd.startswith(b"LIST"):
-                    conn.sendall(b'* LIST () "/" INBOX\r\n' + tag +
-                                 b" OK done\r\n")
+                    conn.sendall(self.list_reply + tag + b" OK done\r\n")
                 elif cmd.startswith(b"SELECT"):
                     conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
                                  b"* OK [UIDNEXT 2] x\r\n" + tag +

@@ -163,6 +163,39 @@ class Base:
         rows = {int(r[0]): r for r in self.ls()}
         self.assertEqual(rows[2][1], "S")
 
+    def test_nested_folders_use_the_server_delimiter(self):
+        # Dovecot's Maildir nests with '.'; tern's names nest with '/'.
+        self.deliver(1)
+        self.deliver(2, folder="Archive.2023")
+        self.sync()
+        names = self.folders()
+        self.assertIn("Archive/2023", names)
+        self.assertNotIn("Archive.2023", names)
+        self.assertEqual(self.ls("Archive/2023")[0][4], "Message 2")
+        self.t.out("folder", "create", "acct/Archive/2024")
+        self.t.out("mv", "acct/INBOX", "1", "Archive/2024")
+        self.sync()
+        c = self.client()
+        listed = b" ".join(c.list()[1])
+        self.assertIn(b"Archive.2024", listed)
+        self.assertNotIn(b"Archive/2024", listed)
+        self.assertEqual(len(self.server_flags(c, "Archive.2024")), 1)
+        self.assertEqual(self.server_flags(c), {})
+        self.assertEqual([r[4] for r in self.ls("Archive/2024")],
+                         ["Message 1"])
+        # Rename and delete reach the nested server folder too.
+        self.t.out("folder", "rename", "acct/Archive/2023", "Archive/Old")
+        self.t.out("folder", "delete", "--force", "acct/Archive/2024")
+        self.sync()
+        listed = b" ".join(c.list()[1])
+        self.assertIn(b"Archive.Old", listed)
+        self.assertNotIn(b"Archive.2023", listed)
+        self.assertNotIn(b"Archive.2024", listed)
+        self.assertEqual(len(self.server_flags(c, "Archive.Old")), 1)
+        names = self.folders()
+        self.assertIn("Archive/Old", names)
+        self.assertNotIn("Archive/2024", names)
+
     def test_offline_queue_replay(self):
         self.dovecot.maildir(self.user, "Archive")
         for i in range(1, 7):
@@ -479,6 +512,41 @@ class CondstoreOnly(Base, unittest.TestCase):
 class HostileServer(unittest.TestCase):
     """A scripted server sends what no real one would: tern stops with a
     protocol error, allocates nothing it claims, and keeps the store."""
+
+    def test_mailbox_names_go_back_as_the_server_spelled_them(self):
+        # Modified UTF-7 that does not survive a decode and encode: each
+        # is sent back byte for byte, at the sync and at a later fetch.
+        names = [b"&AOk", b"&-&", b"x&Jjo", b"a\x1bb"]
+        hdr = b"Subject: hi\r\n\r\n"
+        fetch = (b"* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 5 INTERNALDATE "
+                 b'"01-Jan-2024 00:00:00 +0000" BODY[HEADER.FIELDS (DATE)] '
+                 b"{%d}\r\n" % len(hdr) + hdr + b")\r\n")
+        lst = b'* LIST () "/" INBOX\r\n' + b"".join(
+            b'* LIST () "/" "%s"\r\n' % n for n in names)
+        server = fakeimap.FakeImap(fetch, list_reply=lst)
+        t = ternlib.Tern()
+        try:
+            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
+                       " port %d\n tls off\n user a\n password b\n"
+                       % server.port)
+            r = t.run("sync", "fake", timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            selects = [c.split(b" ", 2)[2] for c in server.commands
+                       if c.split(b" ")[1].upper() == b"SELECT"]
+            for n in names:
+                self.assertIn(b'"%s"\r\n' % n, selects)
+            self.assertNotIn(b'"&AOk-"\r\n', selects)
+            # The folder shows decoded; a fetch later selects the
+            # server's name, from the store.
+            self.assertEqual(len(t.out("ls", "fake/é").splitlines()), 1)
+            del server.commands[:]
+            t.run("cat", "fake/é", "1", timeout=60)
+            selects = [c.split(b" ", 2)[2] for c in server.commands
+                       if c.split(b" ")[1].upper() == b"SELECT"]
+            self.assertEqual(selects, [b'"&AOk"\r\n'])
+        finally:
+            server.close()
+            t.cleanup()
 
     def run_against(self, reply):
         server = fakeimap.FakeImap(reply)

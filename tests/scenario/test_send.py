@@ -9,6 +9,7 @@ would: it sets header lines and adds text, from environment variables.
 
 import email
 import email.policy
+import imaplib
 import os
 import signal
 import sqlite3
@@ -442,18 +443,137 @@ class SendTest(unittest.TestCase):
         self.assertEqual(box[0][1], "unknown")
         self.assertIn("interrupted", box[0][7])
 
+    def imap(self, dovecot=None):
+        dovecot = dovecot or self.dovecot
+        m = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
+        m.login("alice", dovecot.users["alice"])
+        self.addCleanup(m.logout)
+        return m
+
+    def server_folder(self, m, folder):
+        """(flags, raw) of each message in the server's folder."""
+        typ, _ = m.select('"%s"' % folder, readonly=True)
+        self.assertEqual(typ, "OK", "no folder %s on the server" % folder)
+        typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[])")
+        self.assertEqual(typ, "OK")
+        out = []
+        for item in data:
+            if isinstance(item, tuple):
+                out.append((item[0].decode(), item[1]))
+        return out
+
     def test_imap_account_sent_copy(self):
-        # Until the IMAP driver appends to the server's Sent, the copy is
-        # kept in the local Sent folder, never in the server's mirror.
+        # The copy goes to the server's Sent with APPEND (created when
+        # missing), never to a local folder.
+        m = self.imap()
+        m.delete("Sent")
+        self.assertNotIn(b"Sent", b" ".join(m.list()[1]))
         s = self.smtpd()
         self.configure(s, protocol="imap")
         r = self.tern.run("send", input=b"From: alice@example.net\n"
                           b"To: bob@example.org\nSubject: imap\n\nx\n")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(s.messages()), 1)
-        sent = self.ls("local/Sent")
-        self.assertEqual([x[4] for x in sent], ["imap"])
-        self.assertEqual(self.ls("acct/Sent"), [])
+        msgs = self.server_folder(m, "Sent")
+        self.assertEqual(len(msgs), 1)
+        self.assertIn("\\Seen", msgs[0][0])
+        self.assertIn(b"Subject: imap\r\n", msgs[0][1])
+        self.assertEqual(self.ls("local/Sent"), [])
+        # The next sync mirrors it like any server folder.
+        self.tern.out("sync", "acct")
+        self.assertEqual([x[4] for x in self.ls("acct/Sent")], ["imap"])
+        self.assertEqual(self.outbox(), [])
+
+    def test_imap_sent_copy_waits_for_the_server(self):
+        # SMTP works, IMAP is away: the copy is filed at the next flush.
+        s = self.smtpd()
+        rc = self.tern.account(self.dovecot, protocol="imap", extra=(
+            f"    smtp smtp://127.0.0.1:{s.port}\n"
+            f"    from alice@example.net\n"))
+        self.tern.write_rc(rc.replace(
+            "port %d\n" % self.dovecot.imaps_port, "port 1\n"))
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: later\n\nx\n")
+        self.assertEqual(len(s.messages()), 1)
+        self.assertEqual(self.outbox()[0][1], "sent")
+        self.assertEqual(self.ls("local/Sent"), [])
+        self.tern.write_rc(rc)
+        m = self.imap()
+        m.create("Sent")
+        before = len(self.server_folder(m, "Sent"))
+        self.tern.out("sync", "acct")
+        self.assertEqual(self.outbox(), [])
+        self.assertEqual(len(self.server_folder(m, "Sent")), before + 1)
+        self.assertEqual(len(s.messages()), 1)
+
+    def test_imap_special_use_sent_and_rc_folder(self):
+        d = ternlib.Dovecot(extra_conf=(
+            "namespace inbox {\n  inbox = yes\n"
+            "  mailbox \"Sent Messages\" {\n    special_use = \\Sent\n"
+            "  }\n  mailbox \"Draft Messages\" {\n"
+            "    special_use = \\Drafts\n  }\n}\n")).start()
+        self.addCleanup(d.cleanup)
+        m = self.imap(d)
+        m.create('"Sent Messages"')
+        m.create('"Draft Messages"')
+        s = self.smtpd(cert=d.cafile, key=os.path.join(d.dir, "key.pem"))
+        self.tern.write_rc(self.tern.account(d, protocol="imap", extra=(
+            f"    smtp smtp://127.0.0.1:{s.port}\n"
+            f"    from alice@example.net\n")))
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: su\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.server_folder(m, "Sent Messages")), 1)
+        self.assertNotIn(b'"Sent"', b" ".join(m.list()[1]))
+        # The rc's own name wins over SPECIAL-USE.
+        self.tern.write_rc(self.tern.account(d, protocol="imap", extra=(
+            f"    smtp smtp://127.0.0.1:{s.port}\n"
+            f"    from alice@example.net\n    sent Outgoing\n")))
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: rc\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.server_folder(m, "Outgoing")), 1)
+        self.assertEqual(len(self.server_folder(m, "Sent Messages")), 1)
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="su draft"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        drafts = self.server_folder(m, "Draft Messages")
+        self.assertEqual(len(drafts), 1)
+        self.assertIn("\\Draft", drafts[0][0])
+        self.assertNotIn(b'"Drafts"', b" ".join(m.list()[1]))
+
+    def test_imap_postpone_offline_keeps_local_draft(self):
+        # The server cannot be reached: the draft is not lost.
+        s = self.smtpd()
+        self.tern.write_rc(self.tern.account(
+            self.dovecot, protocol="imap", extra=(
+                f"    smtp smtp://127.0.0.1:{s.port}\n"
+                f"    from alice@example.net\n")).replace(
+                    "port %d\n" % self.dovecot.imaps_port, "port 1\n"))
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="offline draft"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"kept in the store instead", r.stderr)
+        self.assertIn(b"postponed to local/Drafts", r.stderr)
+        drafts = self.ls("local/Drafts")
+        self.assertEqual([x[4] for x in drafts], ["offline draft"])
+        self.assertIn("D", drafts[0][1])
+
+    def test_imap_postpone_to_server_drafts(self):
+        s = self.smtpd()
+        self.configure(s, protocol="imap")
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="imap draft",
+                                            body="unfinished\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"postponed to acct/Drafts", r.stderr)
+        m = self.imap()
+        msgs = [x for x in self.server_folder(m, "Drafts")
+                if b"Subject: imap draft\r\n" in x[1]]
+        self.assertEqual(len(msgs), 1)
+        self.assertIn("\\Draft", msgs[0][0])
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.ls("local/Drafts"), [])
 
     def test_imap_reply_sets_answered_on_the_server(self):
         s = self.smtpd()

@@ -294,6 +294,25 @@ test_utf7(void)
 	s = imap_quote_mailbox("a\"b\\c");
 	CHECK_STR(s, "\"a\\\"b\\\\c\"");
 	free(s);
+	/* tern's '/' is the server's delimiter on the wire, and back. */
+	s = imap_name_to_wire("Archive/2024/é", '.');
+	CHECK_STR(s, "Archive.2024.&AOk-");
+	free(s);
+	s = imap_name_from_wire("Archive.2024.&AOk-", '.');
+	CHECK_STR(s, "Archive/2024/é");
+	free(s);
+	s = imap_name_to_wire("a/b", '/');
+	CHECK_STR(s, "a/b");
+	free(s);
+	s = imap_name_from_wire("inbox", '.');
+	CHECK_STR(s, "INBOX");
+	free(s);
+	s = imap_name_from_wire("INBOX.sub", '.');
+	CHECK_STR(s, "INBOX/sub");
+	free(s);
+	s = imap_quote("&AOk");
+	CHECK_STR(s, "\"&AOk\"");
+	free(s);
 }
 
 static void
