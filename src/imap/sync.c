@@ -459,9 +459,10 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 			 * says about it cannot be trusted into the index. */
 			if (is->selected != NULL && (v == 0 || v > is->exists))
 				return set_cause(cause,
-				    "protocol error: FETCH for message %llu of "
-				    "%u",
-				    (unsigned long long)v, is->exists);
+				    "%s: protocol error: FETCH for message "
+				    "%llu of %u",
+				    is->c->peer, (unsigned long long)v,
+				    is->exists);
 			return on_fetch(is, r, cause);
 		}
 		return 0;

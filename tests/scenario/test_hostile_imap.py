@@ -1,7 +1,7 @@
 """The IMAP engine and POP3 against misbehaving servers and crashes: odd
 untagged responses in the middle of the header index, a connection cut in
-a literal, impossible literal sizes, kill -9 during an index of thousands
-of messages and during the replay of queued changes, invalid UIDLs."""
+a literal, impossible literal sizes, kill -9 during an index of a thousand
+and more messages and during the replay of queued changes, invalid UIDLs."""
 
 import os
 import imaplib
@@ -82,8 +82,10 @@ class ScriptedImap:
         if isinstance(self.mode, bytes):
             conn.sendall(self.mode)
         elif self.mode == "cut":
-            data = b"".join(fetch_item(s, u) for s, u in seqs)
-            conn.sendall(data[:len(fetch_item(*seqs[0])) + 40])
+            # The first response whole, the second cut ten bytes into
+            # its literal.
+            first, second = fetch_item(*seqs[0]), fetch_item(*seqs[1])
+            conn.sendall(first + second[:second.index(b"}\r\n") + 13])
             return False
         elif self.mode == "expunge":
             gone = self.uids[1]
@@ -255,15 +257,15 @@ class KilledResync(unittest.TestCase):
 
     def test_kill9_mid_index(self):
         self.use("k1")
-        n = 2500
+        n = 1500
         for i in range(1, n + 1):
             self.dovecot.deliver(ternlib.make_message(i), user="k1")
-        r = self.sync({"TERN_FAULT": "imap-after-batch:2"})
+        r = self.sync({"TERN_FAULT": "imap-after-batch:1"})
         self.assertEqual(r.returncode, -9, r.stderr)
         db = self.db()
-        # Two batches of the index were committed, newest first.
+        # One batch of the index was committed, the newest messages.
         self.assertEqual(db.execute("SELECT count(*), min(uid) FROM message")
-                         .fetchone(), (2000, n - 1999))
+                         .fetchone(), (1000, n - 999))
         db.close()
         r = self.sync()
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -313,6 +315,74 @@ class KilledResync(unittest.TestCase):
         rows = {int(r.split("\t")[0]): r.split("\t")[1] for r in
                 self.t.out("ls", "acct/INBOX").splitlines()}
         self.assertEqual(rows, {1: "F", 2: "S", 3: "-"})
+
+
+class InvalidUidls(unittest.TestCase):
+    """A POP3 listing with UIDLs RFC 1939 does not allow: such messages
+    are known by their content, none is lost, none deleted unstored."""
+
+    BAD = ["x" * 71, "a\x1bb", "", "u\x7f", "t\x01"]
+
+    def setUp(self):
+        self.t = ternlib.Tern()
+        msgs = [("good1", ternlib.make_message(1))]
+        msgs += [(u, ternlib.make_message(i + 2))
+                 for i, u in enumerate(self.BAD)]
+        msgs.append(("good2", ternlib.make_message(9)))
+        self.fake = FakePOP3(msgs)
+
+    def tearDown(self):
+        self.fake.close()
+        self.t.cleanup()
+
+    def stored(self):
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            return sorted(bytes(r[0]) for r in db.execute(
+                "SELECT raw FROM body"))
+        finally:
+            db.close()
+
+    def sync(self):
+        r = self.t.run("sync", "fake", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().strip(), r.stderr.decode()
+
+    def test_keep_no(self):
+        raws = sorted(m for _, m in self.fake.messages)
+        self.t.write_rc(self.fake.rc("fake"))
+        out, err = self.sync()
+        self.assertEqual(out, "fake: 7 new, 7 removed from server")
+        self.assertEqual(err.count("has an invalid UIDL"), len(self.BAD))
+        self.assertNotIn("\x1b", err)
+        self.assertEqual(self.stored(), raws)
+        # Each DELE came after its message was stored: every one listed
+        # was downloaded first, and nothing is left on the server.
+        log = self.fake.log
+        deles = [int(l.split()[1]) for l in log if l.startswith("DELE")]
+        retrs = [int(l.split()[1]) for l in log if l.startswith("RETR")]
+        self.assertEqual(sorted(deles), list(range(1, 8)))
+        self.assertEqual(sorted(retrs), list(range(1, 8)))
+        self.assertEqual(self.fake.messages, [])
+        out, _ = self.sync()
+        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+
+    def test_keep_yes(self):
+        self.t.write_rc(self.fake.rc("fake", "    keep yes\n"))
+        out, err = self.sync()
+        # keep yes cannot tell a message it has from a new one without a
+        # UIDL: those stay on the server, said so, and are not fetched
+        # again and again.
+        self.assertEqual(out, "fake: 2 new, 0 removed from server")
+        self.assertEqual(err.count("has an invalid UIDL"), len(self.BAD))
+        self.assertEqual(err.count("no usable UIDL; left on the server"),
+                         len(self.BAD))
+        out, _ = self.sync()
+        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+        self.assertEqual(self.stored(), sorted(
+            [self.fake.messages[0][1], self.fake.messages[-1][1]]))
+        self.assertFalse([l for l in self.fake.log if l.startswith("DELE")])
+        self.assertEqual(len(self.fake.messages), 7)
 
 
 if __name__ == "__main__":
