@@ -4,6 +4,7 @@
  * crash mid-migration leaves the old version intact.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "store-private.h"
 
@@ -133,10 +134,21 @@ int
 store_migrate(struct store *s, char **cause)
 {
 	char *sql, *err = NULL;
-	int version, rc;
+	int version, rc, tries;
 
-	/* Up to date: no lock needed, so a reader never waits on a writer. */
-	if ((version = schema_version(s)) < 0)
+	/*
+	 * Up to date: no lock needed, so a reader never waits on a writer.
+	 * While another tern turns a new store to WAL, even a read can be
+	 * answered BUSY without the busy handler: retry for a while.
+	 */
+	for (tries = 0; (version = schema_version(s)) < 0 && tries < 100;
+	     tries++) {
+		if (sqlite3_errcode(s->db) != SQLITE_BUSY &&
+		    sqlite3_errcode(s->db) != SQLITE_LOCKED)
+			break;
+		usleep(50000);
+	}
+	if (version < 0)
 		return store_error(s, "reading the schema version", cause);
 	if ((size_t)version >= TERN_NELEM(migrations))
 		goto out;
