@@ -1594,4 +1594,5 @@ const struct driver_ops imap_driver = {
 	.sync = imap_sync,
 	.fetch = imap_fetch,
 	.append = imap_append_copy,
+	.search = imap_search,
 };
