@@ -27,7 +27,6 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 	uint64_t v;
 	size_t i;
 
-	(void)cause;
 	if (imap_is(r, 1, "LIST")) {
 		/* Only the delimiter: "* LIST (attrs) "/" name". */
 		if (r->nitems > 2 && r->items[2].type == IMAP_LIST &&
@@ -41,6 +40,18 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 			if (imap_num(r, i, UINT32_MAX, &v) == 0 && v > 0)
 				imap_uidset_add(&is->found, (uint32_t)v);
 		}
+	} else if (imap_is(r, 1, "ESEARCH")) {
+		/* "* ESEARCH (TAG "t3") UID ALL 1:5,9" */
+		for (i = 2; i < r->nitems; i = imap_next(r, i)) {
+			if (imap_is(r, i, "ALL") && i + 1 < r->nitems &&
+			    imap_uidset_parse(&is->found, imap_str(r, i + 1),
+			        UINT32_MAX) != 0)
+				return set_cause(cause,
+				    "%s: protocol error: bad ESEARCH set",
+				    is->c->peer);
+		}
+		if (is->found.n > IMAP_SEARCH_MAX)
+			is->found.n = IMAP_SEARCH_MAX;
 	} else if (imap_is(r, 1, "OK") && r->nitems > 4 &&
 	    r->items[2].type == IMAP_CODE && imap_is(r, 3, "UIDVALIDITY") &&
 	    imap_num(r, 4, UINT32_MAX, &v) == 0)
@@ -97,18 +108,21 @@ search_once(struct imap_conn *c, const char *text, int charset,
 {
 	struct imap_cmd *cmd = NULL;
 	const char *cs = charset ? "CHARSET UTF-8 " : "";
+	/* ESEARCH answers with a compact set rather than every UID. */
+	const char *ret_all =
+	    (c->caps & IMAP_CAP_ESEARCH) ? "RETURN (ALL) " : "";
 	size_t len = strlen(text);
 	int ret = -1;
 
 	if (!needs_literal(text)) {
-		if ((cmd = imap_send(c, cause, "UID SEARCH %sTEXT \"%s\"", cs,
-		         text)) == NULL)
+		if ((cmd = imap_send(c, cause, "UID SEARCH %s%sTEXT \"%s\"",
+		         ret_all, cs, text)) == NULL)
 			goto out;
 		goto answered;
 	}
 	c->continuation = 0;
-	if ((cmd = imap_send(c, cause, "UID SEARCH %sTEXT {%zu%s}", cs, len,
-	         (c->caps & IMAP_CAP_LITERALPLUS) ? "+" : "")) == NULL)
+	if ((cmd = imap_send(c, cause, "UID SEARCH %s%sTEXT {%zu%s}", ret_all,
+	         cs, len, (c->caps & IMAP_CAP_LITERALPLUS) ? "+" : "")) == NULL)
 		goto out;
 	if (!(c->caps & IMAP_CAP_LITERALPLUS)) {
 		while (!c->continuation && cmd->status == IMAP_PENDING) {

@@ -15,9 +15,13 @@ USERS = {"s%d" % i: "pw%d" % i for i in range(10)}
 
 
 class SearchTest(unittest.TestCase):
+    """Dovecot as it is: ESEARCH answers, LITERAL+ literals."""
+    capability = None
+
     @classmethod
     def setUpClass(cls):
-        cls.dovecot = ternlib.Dovecot(users=USERS)
+        cls.dovecot = ternlib.Dovecot(users=USERS,
+                                      imap_capability=cls.capability)
         cls.dovecot.start()
         cls.next_user = 0
 
@@ -115,6 +119,12 @@ class SearchTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("popped", r.stdout.decode())
         self.assertNotIn(b"offline", r.stderr)
+
+
+class PlainSearchTest(SearchTest):
+    """Without ESEARCH and LITERAL+: plain SEARCH answers, and a literal
+    waits for the server's go-ahead."""
+    capability = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE"
 
 
 if __name__ == "__main__":
