@@ -25,6 +25,12 @@ const struct cli_cmd *cli_find(const char *name);
 /* Print "tern: cause" to stderr, free it, return status. */
 int cli_fail(int status, char *cause);
 
+/*
+ * One message as tern ls lists it: "UID<TAB>FLAGS<TAB>DATE<TAB>FROM<TAB>
+ * SUBJECT" (cmd-ls.c).
+ */
+void cli_ls_line(const struct store_msg *m);
+
 /* Commands. */
 int cmd_ls(struct tern *t, int argc, char **argv);
 int cmd_sync(struct tern *t, int argc, char **argv);
@@ -40,5 +46,6 @@ int cmd_cp(struct tern *t, int argc, char **argv);
 int cmd_folder(struct tern *t, int argc, char **argv);
 int cmd_export(struct tern *t, int argc, char **argv);
 int cmd_import(struct tern *t, int argc, char **argv);
+int cmd_search(struct tern *t, int argc, char **argv);
 
 #endif

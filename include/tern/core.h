@@ -90,6 +90,13 @@ struct driver_ops {
 	 */
 	int (*append)(struct tern *t, struct rc_account *a, const char *folder,
 	    const char *raw, size_t len, unsigned flags, char **cause);
+	/*
+	 * Search the server's folder for text (headers and bodies): *uids
+	 * (malloc'd, sorted, no duplicates) gets the matching UIDs. NULL: the
+	 * account has no server-side search.
+	 */
+	int (*search)(struct tern *t, struct rc_account *a, const char *folder,
+	    const char *text, uint32_t **uids, size_t *n, char **cause);
 };
 
 /* The driver for a protocol, or NULL if none is built in. */

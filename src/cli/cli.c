@@ -20,6 +20,10 @@ static const struct cli_cmd commands[] = {
 	{ "ls", "[ACCOUNT[/FOLDER]]",
 	    "list accounts, an account's folders, or a folder's messages",
 	    cmd_ls },
+	{ "search", "ACCOUNT/FOLDER TEXT",
+	    "list the messages that contain TEXT, in the store and on the "
+	    "server",
+	    cmd_search },
 	{ "cat", "[--raw] [--headers] ACCOUNT/FOLDER UID",
 	    "show a message as the pager does, or its exact bytes", cmd_cat },
 	{ "flag", "ACCOUNT/FOLDER UID... +FLAGS -FLAGS",

@@ -29,12 +29,11 @@ print_field(const char *s)
 	buf_free(&b);
 }
 
-static int
-ls_message(void *arg, const struct store_msg *m)
+void
+cli_ls_line(const struct store_msg *m)
 {
 	char flags[8], date[32];
 
-	(void)arg;
 	store_flags_str(m->flags & STORE_F_ALL, flags);
 	core_format_date(
 	    m->date ? m->date : m->internaldate, date, sizeof date);
@@ -43,6 +42,13 @@ ls_message(void *arg, const struct store_msg *m)
 	putchar('\t');
 	print_field(m->subject);
 	putchar('\n');
+}
+
+static int
+ls_message(void *arg, const struct store_msg *m)
+{
+	(void)arg;
+	cli_ls_line(m);
 	return 0;
 }
 

@@ -153,4 +153,8 @@ int imap_append(struct imap_conn *c, const char *q, const char *raw, size_t len,
 int imap_append_replay(struct imap_conn *c, struct store *s,
     const struct store_pending *p, const char *q, char **cause);
 
+/* The driver's search (search.c). */
+int imap_search(struct tern *t, struct rc_account *a, const char *folder,
+    const char *text, uint32_t **uids, size_t *n, char **cause);
+
 #endif

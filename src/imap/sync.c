@@ -1630,4 +1630,5 @@ const struct driver_ops imap_driver = {
 	.sync = imap_sync,
 	.fetch = imap_fetch,
 	.append = imap_append_copy,
+	.search = imap_search,
 };

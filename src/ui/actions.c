@@ -274,9 +274,42 @@ index_search(struct ui *u, enum ui_fn fn)
 		ui_message(u, 0, "Not found: %s", u->search);
 }
 
+void
+ui_limit_extra_clear(struct ui *u)
+{
+	free(u->limit_extra);
+	u->limit_extra = NULL;
+	u->nlimit_extra = 0;
+	u->limit_gen++;
+}
+
+void
+ui_limit_searched(struct ui *u, uint64_t gen, int64_t folder_id, int64_t *ids,
+    size_t n, const char *error)
+{
+	if (gen != u->limit_gen || u->limit == NULL || u->nfolders == 0 ||
+	    u->folders[u->fcur].id != folder_id) {
+		free(ids);
+		return;
+	}
+	if (error != NULL) {
+		ui_message(u, 1, "searched the store only: %s", error);
+		free(ids);
+		return;
+	}
+	free(u->limit_extra);
+	u->limit_extra = ids;
+	u->nlimit_extra = n;
+	ui_index_load(u, 1);
+	ui_message(u, 0, "%zu message%s match (server: %zu)", u->nids,
+	    u->nids == 1 ? "" : "s", n);
+}
+
 static void
 limit(struct ui *u)
 {
+	struct ui_folder *f;
+	struct ui_account *a;
 	char *pat = NULL;
 
 	if (ui_prompt(u, "Limit to messages containing (empty: all): ",
@@ -286,8 +319,25 @@ limit(struct ui *u)
 	u->limit = *pat ? pat : NULL;
 	if (u->limit == NULL)
 		free(pat);
+	ui_limit_extra_clear(u);
 	ui_index_load(u, 1);
-	if (u->limit != NULL)
+	if (u->limit == NULL || u->nfolders == 0)
+		return;
+	/* The store's matches now; the server's (bodies never downloaded)
+	 * join them when its answer comes. */
+	f = &u->folders[u->fcur];
+	a = &u->accts[f->account];
+	if (a->drv != NULL && a->drv->search != NULL && a->online &&
+	    ui_worker_search(
+	        u, f->account, f->id, f->name, u->limit, u->limit_gen) == 0)
+		ui_message(u, 0, "%zu message%s match; searching the server…",
+		    u->nids, u->nids == 1 ? "" : "s");
+	else if (a->drv != NULL && a->drv->search != NULL)
+		ui_message(u, 0,
+		    "%zu message%s match (offline: searched the "
+		    "store only)",
+		    u->nids, u->nids == 1 ? "" : "s");
+	else
 		ui_message(u, 0, "%zu message%s match", u->nids,
 		    u->nids == 1 ? "" : "s");
 }

@@ -188,6 +188,7 @@ ui_folder_open(struct ui *u, size_t i)
 	u->fcur = u->fsel = i;
 	free(u->limit);
 	u->limit = NULL;
+	ui_limit_extra_clear(u);
 	u->top = 0;
 	ui_index_load(u, 0);
 	ui_log(u, "folder-open %s/%s rows=%zu %.3f ms",

@@ -243,12 +243,49 @@ ui_thread_order(struct store *s, int64_t folder_id, int reverse, int64_t **idsp,
 	return 0;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The folder's ids in order, kept when in ids[0..n) or extra[0..nextra):
+ * the store's matches joined by the server's. ids is replaced.
+ */
+static int
+join_extra(struct store *s, int64_t folder_id, enum store_sort sort,
+    int64_t **ids, size_t *n, const int64_t *extra, size_t nextra, char **cause)
+{
+	int64_t *all = NULL, *want;
+	size_t nall = 0, nw = *n + nextra, i, k = 0;
+
+	if (store_index_ids(s, folder_id, sort, NULL, &all, &nall, cause) != 0)
+		return -1;
+	want = xreallocarray(NULL, nw + 1, sizeof *want);
+	if (*n > 0)
+		memcpy(want, *ids, *n * sizeof *want);
+	memcpy(want + *n, extra, nextra * sizeof *want);
+	qsort(want, nw, sizeof *want, cmp_id);
+	for (i = 0; i < nall; i++) {
+		if (bsearch(&all[i], want, nw, sizeof *want, cmp_id) != NULL)
+			all[k++] = all[i];
+	}
+	free(want);
+	free(*ids);
+	*ids = all;
+	*n = k;
+	return 0;
+}
+
 /* Every id of the open folder in the current order (not the partial
  * path); pure of ui state like ui_thread_order. */
 int
 ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
-    int reverse, int threaded, const char *limit, int64_t **idsp,
-    uint8_t **depthp, size_t *np, char **cause)
+    int reverse, int threaded, const char *limit, const int64_t *extra,
+    size_t nextra, int64_t **idsp, uint8_t **depthp, size_t *np, char **cause)
 {
 	int64_t *ids = NULL;
 	size_t n = 0, i;
@@ -259,6 +296,12 @@ ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
 		    s, folder_id, reverse, idsp, depthp, np, cause);
 	if (store_index_ids(s, folder_id, sort, limit, &ids, &n, cause) != 0)
 		return -1;
+	if (limit != NULL && nextra > 0 &&
+	    join_extra(s, folder_id, sort, &ids, &n, extra, nextra, cause) !=
+	        0) {
+		free(ids);
+		return -1;
+	}
 	if (reverse) {
 		for (i = 0; i < n / 2; i++) {
 			int64_t tmp = ids[i];
@@ -391,7 +434,8 @@ ui_index_load(struct ui *u, int keep)
 		return;
 	} else {
 		if (ui_order_ids(u->s, folder, u->sort, u->reverse, u->threaded,
-		        u->limit, &ids, &depth, &n, &cause) != 0) {
+		        u->limit, u->limit_extra, u->nlimit_extra, &ids, &depth,
+		        &n, &cause) != 0) {
 			ui_message(u, 1, "%s", cause);
 			free(cause);
 			return;
@@ -592,14 +636,6 @@ ui_index_draw(struct ui *u, int y, int x, int h, int w)
 		else
 			ui_put(y + (int)i, x, w, "", u->attr[UI_C_INDEX]);
 	}
-}
-
-static int
-cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /*

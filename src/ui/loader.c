@@ -24,6 +24,8 @@ struct ui_loader {
 	enum store_sort sort;
 	int reverse, threaded;
 	char *limit;
+	int64_t *extra; /* the server's matches of the limit */
+	size_t nextra;
 	struct store *s;
 	char *datadir;
 };
@@ -36,6 +38,8 @@ loader_main(void *arg)
 	for (;;) {
 		struct ui_event *ev;
 		char *limit, *cause = NULL;
+		int64_t *extra;
+		size_t nextra;
 		uint64_t gen;
 		int64_t folder;
 		enum store_sort sort;
@@ -56,6 +60,10 @@ loader_main(void *arg)
 		threaded = l->threaded;
 		limit = l->limit;
 		l->limit = NULL;
+		extra = l->extra;
+		nextra = l->nextra;
+		l->extra = NULL;
+		l->nextra = 0;
 		pthread_mutex_unlock(&l->lock);
 
 		ev = xcalloc(1, sizeof *ev);
@@ -65,9 +73,11 @@ loader_main(void *arg)
 		if (l->s == NULL && store_open(l->datadir, &l->s, &cause) != 0)
 			ev->text = cause;
 		else if (ui_order_ids(l->s, folder, sort, reverse, threaded,
-		             limit, &ev->ids, &ev->depth, &ev->n, &cause) != 0)
+		             limit, extra, nextra, &ev->ids, &ev->depth, &ev->n,
+		             &cause) != 0)
 			ev->text = cause;
 		free(limit);
+		free(extra);
 		ui_post_event(l->u, ev);
 	}
 	store_close(&l->s);
@@ -103,6 +113,15 @@ ui_loader_request(struct ui *u, int64_t folder_id)
 	l->threaded = u->threaded;
 	free(l->limit);
 	l->limit = u->limit ? xstrdup(u->limit) : NULL;
+	free(l->extra);
+	l->extra = NULL;
+	l->nextra = u->nlimit_extra;
+	if (u->nlimit_extra > 0) {
+		l->extra =
+		    xreallocarray(NULL, u->nlimit_extra, sizeof *l->extra);
+		memcpy(l->extra, u->limit_extra,
+		    u->nlimit_extra * sizeof *l->extra);
+	}
 	l->pending = 1;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
@@ -126,6 +145,7 @@ ui_loader_stop(struct ui *u)
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l->limit);
+	free(l->extra);
 	free(l->datadir);
 	free(l);
 	u->loader = NULL;

@@ -92,6 +92,7 @@ enum ui_ev_kind {
 	UI_EV_FETCH_FAILED,
 	UI_EV_INDEX, /* the loader's answer: ids (and depth) in order */
 	UI_EV_NOTE, /* a line for the message line (done: an error) */
+	UI_EV_SEARCHED, /* server search: ids in folder msg_id, or text */
 };
 
 struct ui_event {
@@ -183,6 +184,12 @@ struct ui {
 	int reverse;
 	int threaded;
 	char *limit;
+	/* Messages the server found for the limit (its bodies were never
+	 * downloaded), shown besides the store's matches; limit_gen names
+	 * the server search whose answer counts. */
+	int64_t *limit_extra;
+	size_t nlimit_extra;
+	uint64_t limit_gen;
 	/* While partial, older rows than ids[0] are still to be loaded;
 	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues. */
 	int partial;
@@ -247,8 +254,8 @@ void ui_index_cache_clear(struct ui *u);
 int ui_thread_order(struct store *s, int64_t folder_id, int reverse,
     int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
 int ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
-    int reverse, int threaded, const char *limit, int64_t **idsp,
-    uint8_t **depthp, size_t *np, char **cause);
+    int reverse, int threaded, const char *limit, const int64_t *extra,
+    size_t nextra, int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
 /* Take ids (and depth) as the index, the cursor kept on keep_id. */
 void ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
     int64_t keep_id, size_t row);
@@ -318,6 +325,17 @@ void ui_workers_start(struct ui *u);
 void ui_workers_stop(struct ui *u);
 void ui_worker_sync_now(struct ui *u, size_t account);
 int ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id);
+/*
+ * Ask the account's worker to search the server's folder for text; the
+ * answer comes as UI_EV_SEARCHED with gen. -1 if the account cannot.
+ */
+int ui_worker_search(struct ui *u, size_t account, int64_t folder_id,
+    const char *folder, const char *text, uint64_t gen);
+/* actions.c: forget the server's matches of the limit. */
+void ui_limit_extra_clear(struct ui *u);
+/* actions.c: the server's answer for the limit (ids owned). */
+void ui_limit_searched(struct ui *u, uint64_t gen, int64_t folder_id,
+    int64_t *ids, size_t n, const char *error);
 /* The worker of the account with this rc block, or -1 if none. */
 ssize_t ui_account_of_rc(struct ui *u, const struct rc_account *a);
 void ui_events_drain(struct ui *u);

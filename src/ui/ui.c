@@ -768,6 +768,7 @@ out:
 	free(u.msg);
 	free(u.search);
 	free(u.limit);
+	free(u.limit_extra);
 	if (u.evpipe[0] != -1) {
 		close(u.evpipe[0]);
 		close(u.evpipe[1]);

@@ -31,6 +31,11 @@ struct ui_worker {
 	int woken; /* wake() was called since the sync began */
 	int64_t *fetch;
 	size_t nfetch;
+	/* A server search asked for (only the latest counts). */
+	int search_pending;
+	int64_t search_folder_id;
+	char *search_folder, *search_text;
+	uint64_t search_gen;
 	uint64_t last_progress;
 	const struct driver_ops *drv;
 	struct rc_account *rc;
@@ -123,13 +128,59 @@ worker_wait(struct ui_worker *w, uint64_t ms)
 	struct pollfd pfd = { .fd = w->wake[0], .events = POLLIN };
 
 	pthread_mutex_lock(&w->lock);
-	if (w->stop || w->nfetch > 0) {
+	if (w->stop || w->nfetch > 0 || w->search_pending) {
 		pthread_mutex_unlock(&w->lock);
 		return;
 	}
 	pthread_mutex_unlock(&w->lock);
 	poll(&pfd, 1, (int)ms);
 	drain(w->wake[0]);
+}
+
+/* Run the server search asked for; the answer goes to the ui. */
+static void
+worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
+    const char *text, uint64_t gen)
+{
+	struct ui_event *ev = xcalloc(1, sizeof *ev);
+	struct store *s;
+	struct store_msg m;
+	uint32_t *uids = NULL;
+	size_t n = 0, i;
+	char *cause = NULL;
+	int found;
+
+	memset(&m, 0, sizeof m);
+	ev->kind = UI_EV_SEARCHED;
+	ev->account = w->account;
+	ev->msg_id = folder_id;
+	ev->gen = gen;
+	if (w->drv->search == NULL)
+		cause = xstrdup("this account cannot search its server");
+	else if (w->drv->search(
+	             &w->t, w->rc, folder, text, &uids, &n, &cause) == 0 &&
+	    (s = tern_store(&w->t, &cause)) != NULL) {
+		/* UIDs to the store's ids; one not stored yet comes with the
+		 * next sync. */
+		ev->ids = xreallocarray(NULL, n + 1, sizeof *ev->ids);
+		for (i = 0; i < n; i++) {
+			found =
+			    store_msg_get(s, folder_id, uids[i], &m, &cause);
+			if (found < 0)
+				break;
+			if (found)
+				ev->ids[ev->n++] = m.id;
+			store_msg_clear(&m);
+		}
+	}
+	if (cause != NULL) {
+		free(ev->ids);
+		ev->ids = NULL;
+		ev->n = 0;
+		ev->text = cause;
+	}
+	free(uids);
+	ui_post_event(w->u, ev);
 }
 
 static void *
@@ -143,7 +194,9 @@ worker_main(void *arg)
 	for (;;) {
 		struct sync_opts o;
 		char *summary = NULL, *cause = NULL;
-		int64_t id = 0;
+		int64_t id = 0, sfolder = 0;
+		char *sname = NULL, *stext = NULL;
+		uint64_t sgen = 0;
 		int r;
 
 		pthread_mutex_lock(&w->lock);
@@ -155,8 +208,21 @@ worker_main(void *arg)
 			id = w->fetch[0];
 			memmove(w->fetch, w->fetch + 1,
 			    --w->nfetch * sizeof *w->fetch);
+		} else if (w->search_pending) {
+			w->search_pending = 0;
+			sfolder = w->search_folder_id;
+			sname = w->search_folder;
+			stext = w->search_text;
+			sgen = w->search_gen;
+			w->search_folder = w->search_text = NULL;
 		}
 		pthread_mutex_unlock(&w->lock);
+		if (sname != NULL) {
+			worker_search(w, sfolder, sname, stext, sgen);
+			free(sname);
+			free(stext);
+			continue;
+		}
 		if (id != 0) {
 			if (drv->fetch == NULL)
 				post_new(w, UI_EV_FETCH_FAILED, id,
@@ -294,6 +360,8 @@ ui_workers_stop(struct ui *u)
 		close(w->wake[1]);
 		pthread_mutex_destroy(&w->lock);
 		free(w->fetch);
+		free(w->search_folder);
+		free(w->search_text);
 		free(w);
 		u->accts[i].w = NULL;
 	}
@@ -318,6 +386,28 @@ ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id)
 	pthread_mutex_lock(&w->lock);
 	w->fetch = xreallocarray(w->fetch, w->nfetch + 1, sizeof *w->fetch);
 	w->fetch[w->nfetch++] = msg_id;
+	pthread_mutex_unlock(&w->lock);
+	wake(w);
+	return 0;
+}
+
+int
+ui_worker_search(struct ui *u, size_t account, int64_t folder_id,
+    const char *folder, const char *text, uint64_t gen)
+{
+	struct ui_worker *w;
+
+	if (account >= u->naccts || (w = u->accts[account].w) == NULL ||
+	    u->accts[account].drv->search == NULL)
+		return -1;
+	pthread_mutex_lock(&w->lock);
+	free(w->search_folder);
+	free(w->search_text);
+	w->search_folder = xstrdup(folder);
+	w->search_text = xstrdup(text);
+	w->search_folder_id = folder_id;
+	w->search_gen = gen;
+	w->search_pending = 1;
 	pthread_mutex_unlock(&w->lock);
 	wake(w);
 	return 0;
@@ -406,6 +496,11 @@ ui_events_drain(struct ui *u)
 					ui_act(u, UI_FN_MARK_SEEN);
 			}
 			ui_index_cache_clear(u);
+			break;
+		case UI_EV_SEARCHED:
+			ui_limit_searched(
+			    u, ev->gen, ev->msg_id, ev->ids, ev->n, ev->text);
+			ev->ids = NULL;
 			break;
 		}
 		free(ev->text);

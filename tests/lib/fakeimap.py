@@ -13,11 +13,13 @@ CAPS = b"IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE ESEARCH AUTH=PLAIN"
 
 
 class FakeImap:
-    def __init__(self, fetch_reply, list_reply=b'* LIST () "/" INBOX\r\n'):
+    def __init__(self, fetch_reply, list_reply=b'* LIST () "/" INBOX\r\n',
+                 badcharset=False):
         """fetch_reply: bytes sent before the tagged OK of a UID FETCH of
         headers (the tag is appended as '<tag> OK done'); list_reply the
-        same for LIST."""
+        same for LIST. badcharset: refuse a UID SEARCH naming a CHARSET."""
         self.fetch_reply = fetch_reply
+        self.badcharset = badcharset
         self.list_reply = list_reply
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -61,6 +63,9 @@ class FakeImap:
                     conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
                                  b"* OK [UIDNEXT 2] x\r\n" + tag +
                                  b" OK [READ-WRITE] done\r\n")
+                elif cmd.startswith(b"UID SEARCH") and self.badcharset \
+                        and b" CHARSET " in line.upper():
+                    conn.sendall(tag + b" NO [BADCHARSET (US-ASCII)] no\r\n")
                 elif cmd.startswith(b"UID SEARCH"):
                     conn.sendall(b'* ESEARCH (TAG "' + tag + b'") UID ALL 1'
                                  b"\r\n" + tag + b" OK done\r\n")

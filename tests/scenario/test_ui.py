@@ -498,7 +498,7 @@ class Offline(UiCase):
         s.wait("EXIT=0")
 
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(6)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(8)}
 
 
 class Imap(UiCase):
@@ -669,6 +669,39 @@ class Imap(UiCase):
         raw = self.t.out("cat", "--raw", "local/Kept",
                          self.t.out("ls", "local/Kept").split("\t")[0])
         self.assertIn("Keep me 2.", raw)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_limit_finds_server_only_body_match(self):
+        # The limit shows the store's matches at once; a message whose
+        # body was never downloaded joins them when the server answers.
+        self.deliver(1, subject="Lunch", body="meet at the quokka cafe\n")
+        self.deliver(2, subject="Weather", body="sunny all week\n")
+        self.deliver(3, subject="quokka photos", body="attached soon\n")
+        s = self.start()
+        s.wait("acct/INBOX  [3 msgs", timeout=20)
+        s.wait("online")
+        self.assertEqual(self.body_stored(), 0)
+        s.keys("l")
+        s.wait("Limit to")
+        s.literal("quokka")
+        s.keys("Enter")
+        t = s.wait("(server: 2)", timeout=20)
+        t = s.wait("2 shown, limit: quokka")
+        rows = [x for x in t.splitlines() if "│" in x]
+        self.assertTrue(any("Lunch" in r for r in rows), t)
+        self.assertTrue(any("quokka photos" in r for r in rows), t)
+        self.assertFalse(any("Weather" in r for r in rows), t)
+        self.assertEqual(self.body_stored(), 0)
+        # A new limit starts over: only the server knows this body word.
+        s.keys("l")
+        s.wait("Limit to")
+        s.keys(*["BSpace"] * len("quokka"))
+        s.literal("sunny")
+        s.keys("Enter")
+        t = s.wait("1 shown, limit: sunny", timeout=20)
+        self.assertIn("Weather", t)
+        self.assertNotIn("Lunch", t)
         s.keys("q")
         s.wait("EXIT=0")
 

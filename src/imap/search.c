@@ -1,0 +1,231 @@
+/*
+ * Server-side search: UID SEARCH TEXT in one folder, opened read-only
+ * (EXAMINE), for the messages whose bodies the store does not hold.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap-private.h"
+#include "tern/store.h"
+#include "tern/util.h"
+
+/* At most this many UIDs are kept from one search; the rest are dropped. */
+#define IMAP_SEARCH_MAX 100000
+/* The longest search text accepted. */
+#define IMAP_SEARCH_TEXT_MAX 1024
+
+struct isearch {
+	struct imap_conn *c;
+	struct imap_uidset found;
+	uint32_t uidvalidity;
+};
+
+static int
+on_untagged(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct isearch *is = arg;
+	uint64_t v;
+	size_t i;
+
+	if (imap_is(r, 1, "LIST")) {
+		/* Only the delimiter: "* LIST (attrs) "/" name". */
+		if (r->nitems > 2 && r->items[2].type == IMAP_LIST &&
+		    imap_next(r, 2) < r->nitems && is->c->delim == 0 &&
+		    r->items[imap_next(r, 2)].type == IMAP_STRING)
+			is->c->delim = imap_str(r, imap_next(r, 2))[0];
+	} else if (imap_is(r, 1, "SEARCH")) {
+		for (i = 2; i < r->nitems; i = imap_next(r, i)) {
+			if (is->found.n >= IMAP_SEARCH_MAX)
+				break;
+			if (imap_num(r, i, UINT32_MAX, &v) == 0 && v > 0)
+				imap_uidset_add(&is->found, (uint32_t)v);
+		}
+	} else if (imap_is(r, 1, "ESEARCH")) {
+		/* "* ESEARCH (TAG "t3") UID ALL 1:5,9" */
+		for (i = 2; i < r->nitems; i = imap_next(r, i)) {
+			if (imap_is(r, i, "ALL") && i + 1 < r->nitems &&
+			    imap_uidset_parse(&is->found, imap_str(r, i + 1),
+			        UINT32_MAX) != 0)
+				return set_cause(cause,
+				    "%s: protocol error: bad ESEARCH set",
+				    is->c->peer);
+		}
+		if (is->found.n > IMAP_SEARCH_MAX)
+			is->found.n = IMAP_SEARCH_MAX;
+	} else if (imap_is(r, 1, "OK") && r->nitems > 4 &&
+	    r->items[2].type == IMAP_CODE && imap_is(r, 3, "UIDVALIDITY") &&
+	    imap_num(r, 4, UINT32_MAX, &v) == 0)
+		is->uidvalidity = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * The quoted wire name: the server's own spelling stored from LIST while
+ * it still names this folder, else the name encoded with the delimiter.
+ */
+static char *
+search_wire(struct store *s, int64_t account_id, char delim, const char *name)
+{
+	char *w = NULL, *back, *q, *err = NULL;
+
+	if (store_folder_imap_name(s, account_id, name, &w, &err) == 1) {
+		back = imap_name_from_wire(w, delim);
+		if (strcmp(back, name) == 0) {
+			q = imap_quote(w);
+			free(back);
+			free(w);
+			return q;
+		}
+		free(back);
+	}
+	free(w);
+	free(err);
+	w = imap_name_to_wire(name, delim);
+	q = imap_quote(w);
+	free(w);
+	return q;
+}
+
+/* Does text need a literal (8-bit, quote or backslash)? */
+static int
+needs_literal(const char *text)
+{
+	for (; *text != '\0'; text++) {
+		if ((unsigned char)*text >= 0x80 || *text == '"' ||
+		    *text == '\\')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * One UID SEARCH; *status the completion (IMAP_OK, IMAP_NO, IMAP_BAD).
+ * -1 with cause on a connection error.
+ */
+static int
+search_once(struct imap_conn *c, const char *text, int charset,
+    enum imap_status *status, char **why, char **cause)
+{
+	struct imap_cmd *cmd = NULL;
+	const char *cs = charset ? "CHARSET UTF-8 " : "";
+	/* ESEARCH answers with a compact set rather than every UID. */
+	const char *ret_all =
+	    (c->caps & IMAP_CAP_ESEARCH) ? "RETURN (ALL) " : "";
+	size_t len = strlen(text);
+	int ret = -1;
+
+	if (!needs_literal(text)) {
+		if ((cmd = imap_send(c, cause, "UID SEARCH %s%sTEXT \"%s\"",
+		         ret_all, cs, text)) == NULL)
+			goto out;
+		goto answered;
+	}
+	c->continuation = 0;
+	if ((cmd = imap_send(c, cause, "UID SEARCH %s%sTEXT {%zu%s}", ret_all,
+	         cs, len, (c->caps & IMAP_CAP_LITERALPLUS) ? "+" : "")) == NULL)
+		goto out;
+	if (!(c->caps & IMAP_CAP_LITERALPLUS)) {
+		while (!c->continuation && cmd->status == IMAP_PENDING) {
+			if (imap_poll(c, -1, -1, cause) < 0)
+				goto out;
+		}
+		if (cmd->status != IMAP_PENDING)
+			goto answered;
+	}
+	if (net_send(c->net, text, len, cause) != 0 ||
+	    net_send(c->net, "\r\n", 2, cause) != 0)
+		goto out;
+answered:
+	if (imap_wait(c, cmd, cause) != 0)
+		goto out;
+	*status = cmd->status;
+	free(*why);
+	*why = xstrdup(cmd->text != NULL ? cmd->text : "");
+	ret = 0;
+out:
+	imap_cmd_free(&cmd);
+	return ret;
+}
+
+int
+imap_search(struct tern *t, struct rc_account *a, const char *folder,
+    const char *text, uint32_t **uids, size_t *n, char **cause)
+{
+	struct isearch is;
+	struct store *s;
+	struct store_folder f;
+	struct imap_cmd *cmd = NULL;
+	enum imap_status st = IMAP_BAD;
+	int64_t account_id, folder_id;
+	char *q = NULL, *why = NULL;
+	size_t len = strlen(text);
+	int ret = -1;
+
+	memset(&is, 0, sizeof is);
+	memset(&f, 0, sizeof f);
+	*uids = NULL;
+	*n = 0;
+	if (len == 0 || len > IMAP_SEARCH_TEXT_MAX ||
+	    strpbrk(text, "\r\n") != NULL || !utf8_valid(text, len, 0)) {
+		set_cause(cause,
+		    "search text must be one line of UTF-8, "
+		    "1 to %d bytes",
+		    IMAP_SEARCH_TEXT_MAX);
+		goto out;
+	}
+	if ((s = tern_store(t, cause)) == NULL ||
+	    (account_id = store_account(s, a->name, "imap", cause)) < 0 ||
+	    (folder_id = store_folder(s, account_id, folder, 0, cause)) < 0)
+		goto out;
+	if (folder_id > 0 && store_folder_get(s, folder_id, &f, cause) != 0)
+		goto out;
+	if (imap_open(a, &is.c, cause) != 0)
+		goto out;
+	is.c->untagged = on_untagged;
+	is.c->arg = &is;
+	if (imap_simple(is.c, cause, "LIST \"\" \"\"") != 0)
+		goto out;
+	q = search_wire(s, account_id, is.c->delim, folder);
+	if ((cmd = imap_send(is.c, cause, "EXAMINE %s", q)) == NULL ||
+	    imap_wait(is.c, cmd, cause) != 0)
+		goto out;
+	if (cmd->status != IMAP_OK) {
+		set_cause(cause, "%s: cannot open folder %s: %s", is.c->peer,
+		    folder, cmd->text);
+		goto out;
+	}
+	if (f.uidvalidity != 0 && is.uidvalidity != f.uidvalidity) {
+		set_cause(cause,
+		    "%s: the folder %s was recreated on the server; run tern "
+		    "sync",
+		    is.c->peer, folder);
+		goto out;
+	}
+	if (search_once(is.c, text, 1, &st, &why, cause) != 0)
+		goto out;
+	if (st != IMAP_OK) {
+		/* BADCHARSET or no CHARSET support: plain TEXT. */
+		imap_uidset_free(&is.found);
+		if (search_once(is.c, text, 0, &st, &why, cause) != 0)
+			goto out;
+	}
+	if (st != IMAP_OK) {
+		set_cause(cause, "%s: SEARCH in %s failed: %s", is.c->peer,
+		    folder, why);
+		goto out;
+	}
+	imap_uidset_sort(&is.found);
+	*uids = is.found.v;
+	*n = is.found.n;
+	memset(&is.found, 0, sizeof is.found);
+	ret = 0;
+out:
+	imap_cmd_free(&cmd);
+	if (is.c != NULL)
+		imap_logout(&is.c);
+	imap_uidset_free(&is.found);
+	store_folder_clear(&f);
+	free(q);
+	free(why);
+	return ret;
+}
