@@ -326,8 +326,12 @@ ui_index_load(struct ui *u, int keep)
 		u->ids_folder = folder;
 	}
 	u->partial = 0;
+	/*
+	 * Only the date order has an index to walk a page at a time; the
+	 * others are sorted whole, in the loader for a big folder.
+	 */
 	if (!u->threaded && u->limit == NULL && !u->reverse &&
-	    (u->sort == STORE_SORT_DATE || u->sort == STORE_SORT_SIZE)) {
+	    u->sort == STORE_SORT_DATE) {
 		if (index_load_partial(u) != 0)
 			return;
 		if (keep_id != 0) {

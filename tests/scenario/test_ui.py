@@ -230,12 +230,19 @@ class Demo(UiCase):
         s.wait("local/INBOX  [241")
         s.resize(200, 50)
         self.wait_log("resize 200x50")
-        t = s.wait("Lists/tern-devel")
         # The frame uses the whole width (the title was cut at 80) and
-        # the index the new height.
+        # the index the new height, once the redraw after the resize is in
+        # (the folder name is on screen at both sizes: wait for the rows).
+        end = time.time() + 10
+        while True:
+            t = s.text()
+            rows = len([x for x in t.splitlines() if "│" in x])
+            if rows >= 40 or time.time() > end:
+                break
+            time.sleep(0.05)
+        self.assertIn("Lists/tern-devel", t)
         self.assertIn("$:Sync  ?:Help", t)
-        self.assertGreaterEqual(len([x for x in t.splitlines()
-                                     if "│" in x]), 40)
+        self.assertGreaterEqual(rows, 40)
         s.resize(40, 10)
         s.wait("INBOX")
         t = s.text()
