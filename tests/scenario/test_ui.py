@@ -739,6 +739,9 @@ class Imap(UiCase):
         names = [p.get_filename() for p in msg.iter_attachments()]
         self.assertEqual(names, ["r\u00e9sum\u00e9 \u00fc.txt"])
         self.assertIn("Hello.", msg.get_body(("plain",)).get_content())
+        s.wait("acct: sent")
+        s.keys("q")
+        s.wait("EXIT=0")
 
     def test_send_screen_cancel_sends_nothing(self):
         smtpd = self.send_setup("From: Alice <alice@example.net>\n"
@@ -764,6 +767,24 @@ class Imap(UiCase):
         n = self.log_events().count("synced acct")
         s.keys("$")
         self.until(lambda: self.log_events().count("synced acct") > n)
+        self.assertEqual(smtpd.messages(), [])
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_send_screen_postpone(self):
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: dave@example.com\nSubject: For later"
+                                "\n\nUnfinished.\n")
+        s = self.send_start()
+        s.keys("b")
+        s.wait("Bcc (Tab completes):")
+        s.literal("erin@example.com")
+        s.keys("Enter")
+        s.keys("P")
+        s.wait("Postponed to")
+        s.wait("y:Send", absent=True)
+        flags = self.until(lambda: self.server_flags("Drafts"))
+        self.assertIn("\\Draft", flags["For later"])
         self.assertEqual(smtpd.messages(), [])
 
     def test_send_screen_detach(self):
