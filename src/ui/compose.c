@@ -115,8 +115,8 @@ send_draw(struct ui *u, const struct compose *c, size_t sel)
 
 	erase();
 	ui_put(0, 0, COLS,
-	    " tern  send  y:Send  q:Cancel  t:To  c:Cc  b:Bcc  s:Subject  "
-	    "a:Attach  D:Detach  e:Edit  P:Postpone",
+	    " tern  send  y:Send  q:Cancel  ?:Help  t:To  c:Cc  b:Bcc  "
+	    "s:Subject  a:Attach  D:Detach  e:Edit  P:Postpone",
 	    u->attr[UI_C_TITLE]);
 	send_field(u, y++, "From:", c->from);
 	send_field(u, y++, "To:", c->to);
@@ -151,6 +151,31 @@ send_draw(struct ui *u, const struct compose *c, size_t sel)
 	ui_put(LINES - 1, 0, COLS, u->msg ? u->msg : "",
 	    u->msg_error ? u->attr[UI_C_ERROR] : (int)A_NORMAL);
 	refresh();
+}
+
+/* The help screen over the send screen, until q or ?. */
+static void
+send_help(struct ui *u)
+{
+	/* The compose keys come last: open the screen at the end. */
+	u->help_top = (size_t)-1 / 2;
+	for (;;) {
+		enum ui_fn fn;
+		int key;
+
+		erase();
+		ui_put(0, 0, COLS, " tern  help  q:Back  j/k:Scroll",
+		    u->attr[UI_C_TITLE]);
+		ui_help_draw(u, 1, LINES - 1, COLS);
+		refresh();
+		if ((key = ui_getkey()) == -1)
+			continue;
+		fn = ui_key_fn(u, UI_MAP_INDEX, key);
+		if (fn == UI_FN_QUIT || fn == UI_FN_HELP ||
+		    ui_key_fn(u, UI_MAP_COMPOSE, key) == UI_FN_QUIT)
+			break;
+		ui_help_key(u, fn);
+	}
 }
 
 /* Edit one field in the prompt; an empty answer empties it. */
@@ -312,6 +337,9 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 			break;
 		case UI_FN_REDRAW:
 			clearok(curscr, TRUE);
+			break;
+		case UI_FN_HELP:
+			send_help(u);
 			break;
 		default:
 			break;

@@ -204,6 +204,7 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_COMPOSE, "P", UI_FN_POSTPONE_MESSAGE },
 	{ UI_MAP_COMPOSE, "q", UI_FN_QUIT },
 	{ UI_MAP_COMPOSE, "^L", UI_FN_REDRAW },
+	{ UI_MAP_COMPOSE, "?", UI_FN_HELP },
 };
 
 static const struct {

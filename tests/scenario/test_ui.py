@@ -792,6 +792,12 @@ class Imap(UiCase):
                                 "To: dave@example.com\nSubject: Two files"
                                 "\n\nSee the file.\n")
         s = self.send_start()
+        # The help screen lists the send screen's keys; q comes back.
+        s.keys("?")
+        s.wait("compose keys")
+        s.wait("send-message")
+        s.keys("q")
+        s.wait("y:Send")
         self.attach(s, "first.txt", "One.\n")
         self.attach(s, "second.txt", "Two.\n")
         s.wait("second.txt")
