@@ -11,6 +11,7 @@
  * CHANGEDSINCE fetch, or a plain FLAGS fetch, whichever the server offers.
  */
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,9 +25,10 @@
 
 #define HEADER_FIELDS \
 	"DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES CONTENT-TYPE"
-/* UIDs per UID FETCH of the index, and rows per store transaction. */
+/* UIDs per UID FETCH of the index, and rows per store transaction: a
+ * batch is committed as it arrives. */
 #define INDEX_BATCH 1000
-#define COMMIT_ROWS 4000
+#define COMMIT_ROWS INDEX_BATCH
 /* How often to re-issue IDLE, and to poll without IDLE (seconds). */
 #define IDLE_RENEW 1500
 #define NOOP_INTERVAL 30
@@ -175,6 +177,27 @@ progress(struct isync *is, const char *what)
 	is->o->progress(is->o->arg, &p);
 }
 
+/*
+ * Fault injection, a test hook: TERN_FAULT=POINT:N kills the process with
+ * SIGKILL the Nth time the engine reaches POINT (imap-after-batch: a batch
+ * of the header index committed; imap-after-replay: a queued change done
+ * on the server, not yet taken off the queue).
+ */
+static void
+fault_check(const char *point)
+{
+	static unsigned count;
+	const char *f = getenv("TERN_FAULT");
+	size_t len = strlen(point);
+	uint64_t n;
+
+	if (f == NULL || strncmp(f, point, len) != 0 || f[len] != ':' ||
+	    parse_uint64(f + len + 1, strlen(f + len + 1), 1000000, &n) != 0)
+		return;
+	if (++count == n)
+		raise(SIGKILL);
+}
+
 static int
 txn_begin(struct isync *is, char **cause)
 {
@@ -240,6 +263,7 @@ index_row(struct isync *is, uint32_t uid, unsigned flags, char *keywords,
 	if (++is->rows >= COMMIT_ROWS) {
 		if (txn_commit(is, cause) != 0)
 			return -1;
+		fault_check("imap-after-batch");
 		progress(is, "index");
 	}
 	return 0;
@@ -426,10 +450,21 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 			if (v != is->exists)
 				is->changed = 1;
 			is->exists = (uint32_t)v;
-		} else if (imap_is(r, 2, "EXPUNGE"))
+		} else if (imap_is(r, 2, "EXPUNGE")) {
 			is->changed = 1;
-		else if (imap_is(r, 2, "FETCH"))
+			if (is->exists > 0)
+				is->exists--;
+		} else if (imap_is(r, 2, "FETCH")) {
+			/* A message the server never announced: whatever it
+			 * says about it cannot be trusted into the index. */
+			if (is->selected != NULL && (v == 0 || v > is->exists))
+				return set_cause(cause,
+				    "%s: protocol error: FETCH for message "
+				    "%llu of %u",
+				    is->c->peer, (unsigned long long)v,
+				    is->exists);
 			return on_fetch(is, r, cause);
+		}
 		return 0;
 	}
 	if (imap_is(r, 1, "VANISHED")) {
@@ -1156,6 +1191,7 @@ replay(struct isync *is, char **cause)
 	for (i = 0; i < n; i++) {
 		if ((rc = replay_one(is, &v[i], cause)) < 0)
 			goto out;
+		fault_check("imap-after-replay");
 		if (rc == 0 && store_pending_delete(is->s, v[i].id, cause) != 0)
 			goto out;
 	}

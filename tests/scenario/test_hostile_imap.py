@@ -1,0 +1,389 @@
+"""The IMAP engine and POP3 against misbehaving servers and crashes: odd
+untagged responses in the middle of the header index, a connection cut in
+a literal, impossible literal sizes, kill -9 during an index of a thousand
+and more messages and during the replay of queued changes, invalid UIDLs."""
+
+import os
+import imaplib
+import socket
+import sqlite3
+import ssl
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ternlib  # noqa: E402
+from fakepop3 import FakePOP3  # noqa: E402
+
+CAPS = b"IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE ESEARCH AUTH=PLAIN"
+
+
+def header(uid):
+    return (b"Subject: m%d\r\nMessage-ID: <m%d@example.org>\r\n\r\n"
+            % (uid, uid))
+
+
+def fetch_item(seq, uid, hdr=True):
+    out = b"* %d FETCH (UID %d FLAGS ()" % (seq, uid)
+    if hdr:
+        h = header(uid)
+        out += (b' RFC822.SIZE 50 INTERNALDATE "01-Jan-2024 00:00:00 +0000"'
+                b" BODY[HEADER.FIELDS (SUBJECT MESSAGE-ID)] {%d}\r\n"
+                % len(h) + h)
+    return out + b")\r\n"
+
+
+def uidset(text):
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition(":")
+        hi = hi or lo
+        lo, hi = int(lo), (10 ** 9 if hi == "*" else int(hi))
+        out.append((min(lo, hi), max(lo, hi)))
+    return out
+
+
+class ScriptedImap:
+    """A mailbox of UIDs in INBOX; the header fetch misbehaves as `mode`
+    says: "good", "beyond" (an extra FETCH for a message past EXISTS),
+    "expunge" (the second message expunged in the middle of the
+    responses), "cut" (the connection cut in the middle of a literal) or
+    any bytes (sent instead of the responses)."""
+
+    def __init__(self, uids):
+        self.uids = list(uids)
+        self.mode = "good"
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.accept, daemon=True)
+        self.thread.start()
+
+    def rc(self):
+        return ("account fake\n protocol imap\n host 127.0.0.1\n"
+                " port %d\n tls off\n user a\n password b\n" % self.port)
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,),
+                             daemon=True).start()
+
+    def header_fetch(self, conn, tag, sets):
+        seqs = [(i + 1, u) for i, u in enumerate(self.uids)
+                if any(lo <= u <= hi for lo, hi in sets)]
+        if isinstance(self.mode, bytes):
+            conn.sendall(self.mode)
+        elif self.mode == "cut":
+            # The first response whole, the second cut ten bytes into
+            # its literal.
+            first, second = fetch_item(*seqs[0]), fetch_item(*seqs[1])
+            conn.sendall(first + second[:second.index(b"}\r\n") + 13])
+            return False
+        elif self.mode == "expunge":
+            gone = self.uids[1]
+            out = fetch_item(*seqs[0]) + b"* 2 EXPUNGE\r\n"
+            with self.lock:
+                self.uids.remove(gone)
+            out += b"".join(fetch_item(s - (s > 2), u)
+                            for s, u in seqs[1:] if u != gone)
+            conn.sendall(out)
+        else:
+            out = b"".join(fetch_item(s, u) for s, u in seqs)
+            if self.mode == "beyond":
+                out += fetch_item(len(self.uids) + 40, 9999)
+            conn.sendall(out)
+        conn.sendall(tag + b" OK done\r\n")
+        return True
+
+    def serve(self, conn):
+        f = conn.makefile("rb")
+        try:
+            conn.sendall(b"* OK [CAPABILITY " + CAPS + b"] fake ready\r\n")
+            while True:
+                line = f.readline()
+                if not line:
+                    break
+                words = line.rstrip(b"\r\n").split(b" ")
+                tag, cmd = words[0], b" ".join(words[1:3]).upper()
+                if cmd.startswith(b"CAPABILITY"):
+                    conn.sendall(b"* CAPABILITY " + CAPS + b"\r\n" + tag +
+                                 b" OK done\r\n")
+                elif cmd.startswith((b"AUTHENTICATE", b"LOGIN")):
+                    conn.sendall(tag + b" OK [CAPABILITY " + CAPS +
+                                 b"] logged in\r\n")
+                elif cmd.startswith(b"LIST"):
+                    conn.sendall(b'* LIST () "/" INBOX\r\n' + tag +
+                                 b" OK done\r\n")
+                elif cmd.startswith(b"SELECT"):
+                    conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
+                                 b"* OK [UIDNEXT %d] x\r\n" %
+                                 (len(self.uids), max(self.uids) + 1) +
+                                 tag + b" OK [READ-WRITE] done\r\n")
+                elif cmd.startswith(b"UID SEARCH"):
+                    conn.sendall(b'* ESEARCH (TAG "' + tag + b'") UID ALL ' +
+                                 b",".join(b"%d" % u for u in self.uids) +
+                                 b"\r\n" + tag + b" OK done\r\n")
+                elif cmd.startswith(b"UID FETCH"):
+                    sets = uidset(words[3].decode())
+                    if b"HEADER" in line.upper():
+                        if not self.header_fetch(conn, tag, sets):
+                            break
+                        continue
+                    conn.sendall(b"".join(
+                        fetch_item(i + 1, u, hdr=False)
+                        for i, u in enumerate(self.uids)
+                        if any(lo <= u <= hi for lo, hi in sets)) +
+                        tag + b" OK done\r\n")
+                elif cmd.startswith(b"LOGOUT"):
+                    conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
+                    break
+                else:
+                    conn.sendall(tag + b" OK done\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class HostileIndex(unittest.TestCase):
+    def setUp(self):
+        self.t = ternlib.Tern()
+        self.srv = ScriptedImap([1, 2, 3])
+        self.t.write_rc(self.srv.rc())
+
+    def tearDown(self):
+        self.srv.close()
+        self.t.cleanup()
+
+    def sync(self):
+        r = self.t.run("sync", "fake", timeout=60)
+        return r.returncode, r.stderr.decode()
+
+    def uids(self):
+        out = self.t.out("ls", "fake/INBOX")
+        uids = [int(line.split("\t")[0]) for line in out.splitlines()]
+        self.assertEqual(len(uids), len(set(uids)), out)
+        return sorted(uids)
+
+    def assertProtocolError(self, status, err):
+        self.assertEqual(status, 1, err)
+        self.assertIn("protocol error", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_fetch_beyond_exists(self):
+        self.assertEqual(self.sync(), (0, ""))
+        self.srv.uids += [4, 5]
+        self.srv.mode = "beyond"
+        self.assertProtocolError(*self.sync())
+        self.assertNotIn(9999, self.uids())
+        self.srv.mode = "good"
+        self.assertEqual(self.sync()[0], 0)
+        self.assertEqual(self.uids(), [1, 2, 3, 4, 5])
+
+    def test_expunge_in_the_middle_of_the_index(self):
+        self.srv.uids += [4, 5]
+        self.srv.mode = "expunge"
+        status, err = self.sync()
+        self.assertEqual(status, 0, err)
+        self.assertTrue(set(self.uids()) >= {1, 3, 4, 5})
+        self.srv.mode = "good"
+        self.assertEqual(self.sync()[0], 0)
+        self.assertEqual(self.uids(), [1, 3, 4, 5])
+
+    def test_cut_in_a_literal_then_a_clean_sync(self):
+        self.srv.uids = list(range(1, 51))
+        self.srv.mode = "cut"
+        status, err = self.sync()
+        self.assertEqual(status, 1, err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertEqual(len(set(self.uids())), len(self.uids()))
+        self.srv.mode = "good"
+        self.assertEqual(self.sync(), (0, ""))
+        self.assertEqual(self.uids(), list(range(1, 51)))
+
+    def test_impossible_literal_sizes(self):
+        self.assertEqual(self.sync(), (0, ""))
+        before = self.t.out("ls", "fake/INBOX")
+        self.srv.uids += [4]
+        for size in (b"18446744073709551616", b"18446744073709551615",
+                     b"99999999999999999999999", b"-5", b"-0",
+                     b"4294967296", b"3000000"):
+            self.srv.mode = (b"* 4 FETCH (UID 4 BODY[HEADER.FIELDS (DATE)]"
+                             b" {" + size + b"}\r\n" + b"x" * 100)
+            status, err = self.sync()
+            self.assertProtocolError(status, err)
+            self.assertEqual(self.t.out("ls", "fake/INBOX"), before)
+
+
+class KilledResync(unittest.TestCase):
+    """kill -9 at the engine's fault points against a real Dovecot."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = ternlib.Dovecot(users={"k1": "p1", "k2": "p2"})
+        cls.dovecot.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.cleanup()
+
+    def setUp(self):
+        self.t = ternlib.Tern()
+
+    def tearDown(self):
+        self.t.cleanup()
+
+    def use(self, user):
+        self.user = user
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=user))
+
+    def sync(self, env=None):
+        return self.t.run("sync", "acct", env=env, timeout=120)
+
+    def db(self):
+        return sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+
+    def test_kill9_mid_index(self):
+        self.use("k1")
+        n = 1500
+        for i in range(1, n + 1):
+            self.dovecot.deliver(ternlib.make_message(i), user="k1")
+        r = self.sync({"TERN_FAULT": "imap-after-batch:1"})
+        self.assertEqual(r.returncode, -9, r.stderr)
+        db = self.db()
+        # One batch of the index was committed, the newest messages.
+        self.assertEqual(db.execute("SELECT count(*), min(uid) FROM message")
+                         .fetchone(), (1000, n - 999))
+        db.close()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        uids = [int(line.split("\t")[0]) for line in
+                self.t.out("ls", "acct/INBOX").splitlines()]
+        self.assertEqual(sorted(uids), list(range(1, n + 1)))
+        self.assertEqual(self.dovecot.count("k1"), n)
+        self.assertIn("0 new", self.sync().stdout.decode())
+
+    def test_kill9_in_the_replay(self):
+        self.use("k2")
+        for i, flags in ((1, ""), (2, ""), (3, "S")):
+            self.dovecot.deliver(ternlib.make_message(i), user="k2",
+                                 flags=flags)
+        self.assertEqual(self.sync().returncode, 0)
+        self.t.out("flag", "acct/INBOX", "1", "+F")
+        self.t.out("flag", "acct/INBOX", "2", "+S")
+        self.t.out("flag", "acct/INBOX", "3", "-S")
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 3)
+        db.close()
+        r = self.sync({"TERN_FAULT": "imap-after-replay:1"})
+        self.assertEqual(r.returncode, -9, r.stderr)
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
+                              ssl_context=ctx)
+        try:
+            c.login("k2", "p2")
+            c.select("INBOX")
+            _, data = c.uid("FETCH", "1:*", "(FLAGS)")
+        finally:
+            c.logout()
+        flags = {}
+        for item in data:
+            s = item.decode()
+            uid = int(s.split("UID ")[1].split()[0].rstrip(")"))
+            flags[uid] = set(s.split("FLAGS (")[1].split(")")[0].split())
+        flags = {u: f - {"\\Recent"} for u, f in flags.items()}
+        self.assertEqual(flags, {1: {"\\Flagged"}, 2: {"\\Seen"}, 3: set()})
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 0)
+        db.close()
+        rows = {int(r.split("\t")[0]): r.split("\t")[1] for r in
+                self.t.out("ls", "acct/INBOX").splitlines()}
+        self.assertEqual(rows, {1: "F", 2: "S", 3: "-"})
+
+
+class InvalidUidls(unittest.TestCase):
+    """A POP3 listing with UIDLs RFC 1939 does not allow: such messages
+    are known by their content, none is lost, none deleted unstored."""
+
+    BAD = ["x" * 71, "a\x1bb", "", "u\x7f", "t\x01"]
+
+    def setUp(self):
+        self.t = ternlib.Tern()
+        msgs = [("good1", ternlib.make_message(1))]
+        msgs += [(u, ternlib.make_message(i + 2))
+                 for i, u in enumerate(self.BAD)]
+        msgs.append(("good2", ternlib.make_message(9)))
+        self.fake = FakePOP3(msgs)
+
+    def tearDown(self):
+        self.fake.close()
+        self.t.cleanup()
+
+    def stored(self):
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            return sorted(bytes(r[0]) for r in db.execute(
+                "SELECT raw FROM body"))
+        finally:
+            db.close()
+
+    def sync(self):
+        r = self.t.run("sync", "fake", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().strip(), r.stderr.decode()
+
+    def test_keep_no(self):
+        raws = sorted(m for _, m in self.fake.messages)
+        self.t.write_rc(self.fake.rc("fake"))
+        out, err = self.sync()
+        self.assertEqual(out, "fake: 7 new, 7 removed from server")
+        self.assertEqual(err.count("has an invalid UIDL"), len(self.BAD))
+        self.assertNotIn("\x1b", err)
+        self.assertEqual(self.stored(), raws)
+        # Each DELE came after its message was stored: every one listed
+        # was downloaded first, and nothing is left on the server.
+        log = self.fake.log
+        deles = [int(l.split()[1]) for l in log if l.startswith("DELE")]
+        retrs = [int(l.split()[1]) for l in log if l.startswith("RETR")]
+        self.assertEqual(sorted(deles), list(range(1, 8)))
+        self.assertEqual(sorted(retrs), list(range(1, 8)))
+        self.assertEqual(self.fake.messages, [])
+        out, _ = self.sync()
+        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+
+    def test_keep_yes(self):
+        self.t.write_rc(self.fake.rc("fake", "    keep yes\n"))
+        out, err = self.sync()
+        # keep yes cannot tell a message it has from a new one without a
+        # UIDL: those stay on the server, said so, and are not fetched
+        # again and again.
+        self.assertEqual(out, "fake: 2 new, 0 removed from server")
+        self.assertEqual(err.count("has an invalid UIDL"), len(self.BAD))
+        self.assertEqual(err.count("no usable UIDL; left on the server"),
+                         len(self.BAD))
+        out, _ = self.sync()
+        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+        self.assertEqual(self.stored(), sorted(
+            [self.fake.messages[0][1], self.fake.messages[-1][1]]))
+        self.assertFalse([l for l in self.fake.log if l.startswith("DELE")])
+        self.assertEqual(len(self.fake.messages), 7)
+
+
+if __name__ == "__main__":
+    ternlib.main()
