@@ -159,8 +159,8 @@ save_message(struct ui *u)
 		ui_message(u, 0, "No message here");
 		return;
 	}
-	if (ui_prompt(u, "Move to folder (Tab completes): ", NULL, 1, &to) !=
-	        0 ||
+	if (ui_prompt(u, "Move to folder (Tab completes): ", NULL,
+	        UI_COMPLETE_FOLDER, &to) != 0 ||
 	    *to == '\0') {
 		free(to);
 		store_index_row_clear(&r);

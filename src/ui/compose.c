@@ -1,11 +1,17 @@
 /*
  * Writing mail from the client: reply, reply to all, forward, and a new
  * message. The draft is made by the compose module and edited in the
- * user's editor with the terminal handed over; the built message goes to
- * the account's outbox, and the account's worker sends it (never the ui
- * thread: the network does not block the keyboard). A draft that cannot
- * be built or queued is kept in a file, and the message line says where.
+ * user's editor with the terminal handed over; then the send screen shows
+ * its fields and attachments to change before it is sent, postponed or
+ * cancelled. The built message goes to the account's outbox, and the
+ * account's worker sends it (never the ui thread: the network does not
+ * block the keyboard). A draft that cannot be built or queued is kept in
+ * a file, and the message line says where.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +96,265 @@ keep(struct ui *u, const struct compose *c, char *cause)
 	free(path);
 }
 
+/* What the send screen ends with. */
+enum send_end { SEND_QUEUE, SEND_POSTPONE, SEND_CANCEL };
+
+static void
+send_field(struct ui *u, int y, const char *label, const char *value)
+{
+	ui_put(y, 0, 10, label, u->attr[UI_C_HEADER]);
+	if (COLS > 10)
+		ui_put(y, 10, COLS - 10, value ? value : "", A_NORMAL);
+}
+
+static void
+send_draw(struct ui *u, const struct compose *c, size_t sel)
+{
+	size_t i, first = 0;
+	int y = 1, rows;
+
+	erase();
+	ui_put(0, 0, COLS,
+	    " tern  send  y:Send  q:Cancel  ?:Help  t:To  c:Cc  b:Bcc  "
+	    "s:Subject  a:Attach  D:Detach  e:Edit  P:Postpone",
+	    u->attr[UI_C_TITLE]);
+	send_field(u, y++, "From:", c->from);
+	send_field(u, y++, "To:", c->to);
+	send_field(u, y++, "Cc:", c->cc);
+	send_field(u, y++, "Bcc:", c->bcc);
+	send_field(u, y++, "Subject:", c->subject);
+	y++;
+	ui_put(y++, 0, COLS,
+	    c->nattach || c->fwd_raw ? "Attachments:" : "No attachments",
+	    u->attr[UI_C_HEADER]);
+	if (c->fwd_raw != NULL)
+		ui_put(y++, 0, COLS, "  the forwarded message",
+		    u->attr[UI_C_ATTACHMENT]);
+	rows = LINES - 1 - y;
+	if (rows > 0 && sel >= (size_t)rows)
+		first = sel - (size_t)rows + 1;
+	for (i = first; i < c->nattach && y < LINES - 1; i++) {
+		struct stat st;
+		char *line;
+
+		if (stat(c->attach[i], &st) == 0)
+			line = xasprintf("%s %zu  %s  (%jd bytes)",
+			    i == sel ? ">" : " ", i + 1, c->attach[i],
+			    (intmax_t)st.st_size);
+		else
+			line = xasprintf("%s %zu  %s  (missing)",
+			    i == sel ? ">" : " ", i + 1, c->attach[i]);
+		ui_put(y++, 0, COLS, line,
+		    i == sel ? u->attr[UI_C_CURSOR] : u->attr[UI_C_ATTACHMENT]);
+		free(line);
+	}
+	ui_put(LINES - 1, 0, COLS, u->msg ? u->msg : "",
+	    u->msg_error ? u->attr[UI_C_ERROR] : (int)A_NORMAL);
+	refresh();
+}
+
+/* The help screen over the send screen, until q or ?. */
+static void
+send_help(struct ui *u)
+{
+	/* The compose keys come last: open the screen at the end. */
+	u->help_top = (size_t)-1 / 2;
+	for (;;) {
+		enum ui_fn fn;
+		int key;
+
+		erase();
+		ui_put(0, 0, COLS, " tern  help  q:Back  j/k:Scroll",
+		    u->attr[UI_C_TITLE]);
+		ui_help_draw(u, 1, LINES - 1, COLS);
+		refresh();
+		if ((key = ui_getkey()) == -1)
+			continue;
+		fn = ui_key_fn(u, UI_MAP_INDEX, key);
+		if (fn == UI_FN_QUIT || fn == UI_FN_HELP ||
+		    ui_key_fn(u, UI_MAP_COMPOSE, key) == UI_FN_QUIT)
+			break;
+		ui_help_key(u, fn);
+	}
+}
+
+/* Edit one field in the prompt; an empty answer empties it. */
+static void
+send_edit(struct ui *u, const char *label, char **field, int complete)
+{
+	char *prompt, *ans = NULL;
+
+	if (*field != NULL && mbstowcs(NULL, *field, 0) >= 999) {
+		ui_message(u, 1,
+		    "%s is too long to edit here: press e to edit the message",
+		    label);
+		return;
+	}
+	prompt = xasprintf("%s%s: ", label,
+	    complete == UI_COMPLETE_ADDRESS ? " (Tab completes)" : "");
+	if (ui_prompt(u, prompt, *field, complete, &ans) == 0) {
+		free(*field);
+		*field = *ans != '\0' ? ans : NULL;
+		if (*field != NULL)
+			ans = NULL;
+	}
+	free(ans);
+	free(prompt);
+}
+
+/* Ask for a file and attach it if it can be read. */
+static void
+send_attach(struct ui *u, struct compose *c)
+{
+	char *ans = NULL, *path = NULL, cwd[4096];
+	const char *home = getenv("HOME");
+	struct stat st;
+	int fd = -1;
+
+	if (ui_prompt(u, "Attach file: ", NULL, 0, &ans) != 0 || *ans == '\0')
+		goto out;
+	if (ans[0] == '~' && ans[1] == '/' && home != NULL)
+		path = xasprintf("%s%s", home, ans + 1);
+	else if (ans[0] != '/' && getcwd(cwd, sizeof cwd) != NULL)
+		path = xasprintf("%s/%s", cwd, ans);
+	else
+		path = xstrdup(ans);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		ui_message(u, 1, "Cannot attach %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		ui_message(u, 1, "Cannot attach %s: not a regular file", path);
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > COMPOSE_ATTACH_MAX) {
+		ui_message(u, 1, "Cannot attach %s: larger than %u MB", path,
+		    COMPOSE_ATTACH_MAX / (1024 * 1024));
+		goto out;
+	}
+	compose_attach_add(c, path);
+	ui_message(u, 0, "Attached %s", path);
+out:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	free(ans);
+}
+
+/*
+ * The send screen: the draft's fields and attachments, changed here until
+ * the user sends (the message built from c is then what is sent),
+ * postpones or cancels.
+ */
+static enum send_end
+send_screen(struct ui *u, struct rc_account *a, struct compose *c)
+{
+	enum send_end end = SEND_CANCEL;
+	size_t sel = 0;
+	struct buf out;
+	char *cause = NULL, *where = NULL;
+
+	buf_init(&out, 0);
+	nodelay(stdscr, FALSE);
+	for (;;) {
+		int key;
+
+		if (c->nattach > 0 && sel >= c->nattach)
+			sel = c->nattach - 1;
+		send_draw(u, c, sel);
+		key = ui_getkey();
+		if (key == -1)
+			continue;
+		switch (ui_key_fn(u, UI_MAP_COMPOSE, key)) {
+		case UI_FN_NEXT:
+			if (sel + 1 < c->nattach)
+				sel++;
+			break;
+		case UI_FN_PREV:
+			if (sel > 0)
+				sel--;
+			break;
+		case UI_FN_EDIT_TO:
+			send_edit(u, "To", &c->to, UI_COMPLETE_ADDRESS);
+			break;
+		case UI_FN_EDIT_CC:
+			send_edit(u, "Cc", &c->cc, UI_COMPLETE_ADDRESS);
+			break;
+		case UI_FN_EDIT_BCC:
+			send_edit(u, "Bcc", &c->bcc, UI_COMPLETE_ADDRESS);
+			break;
+		case UI_FN_EDIT_SUBJECT:
+			send_edit(u, "Subject", &c->subject, 0);
+			break;
+		case UI_FN_ATTACH_FILE:
+			send_attach(u, c);
+			break;
+		case UI_FN_DETACH_FILE:
+			if (compose_attach_remove(c, sel) != 0)
+				ui_message(u, 1, "No attachment to remove");
+			break;
+		case UI_FN_EDIT_MESSAGE:
+			ui_shell_begin(u);
+			if (compose_edit(c, compose_editor(u->t->rc->editor),
+			        &cause) != 0) {
+				ui_message(u, 1, "Not changed: %s", cause);
+				free(cause);
+				cause = NULL;
+			}
+			ui_shell_end(u);
+			break;
+		case UI_FN_SEND_MESSAGE:
+			/* Only a message that builds leaves the screen. */
+			buf_reset(&out);
+			if (compose_build(c, 0, COMPOSE_KEEP_BCC, &out, NULL,
+			        &cause) == 0) {
+				end = SEND_QUEUE;
+				goto out;
+			}
+			ui_message(u, 1, "Not sent: %s", cause);
+			free(cause);
+			cause = NULL;
+			break;
+		case UI_FN_POSTPONE_MESSAGE:
+			buf_reset(&out);
+			if (compose_build(
+			        c, 0, COMPOSE_DRAFT, &out, NULL, &cause) == 0 &&
+			    smtp_draft_save(u->t, a, out.data, out.len, &where,
+			        &cause) == 0) {
+				ui_message(u, 0, "Postponed to %s", where);
+				end = SEND_POSTPONE;
+				goto out;
+			}
+			ui_message(u, 1, "Not postponed: %s", cause);
+			free(cause);
+			cause = NULL;
+			break;
+		case UI_FN_QUIT:
+			if (ui_confirm(u, "Cancel this message?")) {
+				ui_message(u, 0, "Cancelled; nothing was sent");
+				goto out;
+			}
+			break;
+		case UI_FN_REDRAW:
+			clearok(curscr, TRUE);
+			break;
+		case UI_FN_HELP:
+			send_help(u);
+			break;
+		default:
+			break;
+		}
+		/* The prompt and the editor give the keyboard back. */
+		nodelay(stdscr, FALSE);
+	}
+out:
+	nodelay(stdscr, TRUE);
+	u->dirty = 1;
+	free(where);
+	buf_free(&out);
+	return end;
+}
+
 void
 ui_compose(struct ui *u, enum ui_fn fn)
 {
@@ -156,6 +421,8 @@ ui_compose(struct ui *u, enum ui_fn fn)
 		free(cause);
 		goto out;
 	}
+	if (send_screen(u, a, &c) != SEND_QUEUE)
+		goto out;
 	/* Bcc stays in the queued copy; it is removed when sent. */
 	if (compose_build(&c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0 ||
 	    smtp_outbox_queue(u->t, a, out.data, out.len, &cause) < 0) {

@@ -70,11 +70,24 @@ static const struct {
 	    "save an attachment into a directory" },
 	[UI_FN_OPEN_ATTACHMENT] = { "open-attachment",
 	    "open an attachment with xdg-open (or $TERN_OPENER)" },
+	[UI_FN_EDIT_TO] = { "edit-to", "edit the To list (Tab completes)" },
+	[UI_FN_EDIT_CC] = { "edit-cc", "edit the Cc list (Tab completes)" },
+	[UI_FN_EDIT_BCC] = { "edit-bcc", "edit the Bcc list (Tab completes)" },
+	[UI_FN_EDIT_SUBJECT] = { "edit-subject", "edit the subject" },
+	[UI_FN_ATTACH_FILE] = { "attach-file", "attach a file" },
+	[UI_FN_DETACH_FILE] = { "detach-file",
+	    "remove the selected attachment" },
+	[UI_FN_EDIT_MESSAGE] = { "edit-message",
+	    "edit the message again in the editor" },
+	[UI_FN_SEND_MESSAGE] = { "send-message",
+	    "send the message (queued; sent in the background)" },
+	[UI_FN_POSTPONE_MESSAGE] = { "postpone-message",
+	    "keep the message in Drafts" },
 	[UI_FN_MARK_SEEN] = { "mark-read", "mark the message read" },
 };
 
 static const char *const map_names[UI_MAP_COUNT] = { "index", "pager",
-	"folders" };
+	"folders", "compose" };
 
 struct defbind {
 	enum ui_map map;
@@ -175,6 +188,23 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_FOLDERS, "^L", UI_FN_REDRAW },
 	{ UI_MAP_FOLDERS, "?", UI_FN_HELP },
 	{ UI_MAP_FOLDERS, "$", UI_FN_SYNC },
+
+	{ UI_MAP_COMPOSE, "j", UI_FN_NEXT },
+	{ UI_MAP_COMPOSE, "<Down>", UI_FN_NEXT },
+	{ UI_MAP_COMPOSE, "k", UI_FN_PREV },
+	{ UI_MAP_COMPOSE, "<Up>", UI_FN_PREV },
+	{ UI_MAP_COMPOSE, "t", UI_FN_EDIT_TO },
+	{ UI_MAP_COMPOSE, "c", UI_FN_EDIT_CC },
+	{ UI_MAP_COMPOSE, "b", UI_FN_EDIT_BCC },
+	{ UI_MAP_COMPOSE, "s", UI_FN_EDIT_SUBJECT },
+	{ UI_MAP_COMPOSE, "a", UI_FN_ATTACH_FILE },
+	{ UI_MAP_COMPOSE, "D", UI_FN_DETACH_FILE },
+	{ UI_MAP_COMPOSE, "e", UI_FN_EDIT_MESSAGE },
+	{ UI_MAP_COMPOSE, "y", UI_FN_SEND_MESSAGE },
+	{ UI_MAP_COMPOSE, "P", UI_FN_POSTPONE_MESSAGE },
+	{ UI_MAP_COMPOSE, "q", UI_FN_QUIT },
+	{ UI_MAP_COMPOSE, "^L", UI_FN_REDRAW },
+	{ UI_MAP_COMPOSE, "?", UI_FN_HELP },
 };
 
 static const struct {

@@ -32,7 +32,13 @@ enum ui_elem {
 };
 
 /* Key maps. */
-enum ui_map { UI_MAP_INDEX, UI_MAP_PAGER, UI_MAP_FOLDERS, UI_MAP_COUNT };
+enum ui_map {
+	UI_MAP_INDEX,
+	UI_MAP_PAGER,
+	UI_MAP_FOLDERS,
+	UI_MAP_COMPOSE,
+	UI_MAP_COUNT
+};
 
 /* Functions keys are bound to. */
 enum ui_fn {
@@ -78,6 +84,15 @@ enum ui_fn {
 	UI_FN_PREV_FOLDER,
 	UI_FN_SAVE_ATTACHMENT,
 	UI_FN_OPEN_ATTACHMENT,
+	UI_FN_EDIT_TO,
+	UI_FN_EDIT_CC,
+	UI_FN_EDIT_BCC,
+	UI_FN_EDIT_SUBJECT,
+	UI_FN_ATTACH_FILE,
+	UI_FN_DETACH_FILE,
+	UI_FN_EDIT_MESSAGE,
+	UI_FN_SEND_MESSAGE,
+	UI_FN_POSTPONE_MESSAGE,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
@@ -240,6 +255,11 @@ void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
 /* Put s (UTF-8) at y, x clipped and padded to width columns. */
 void ui_put(int y, int x, int width, const char *s, int attr);
+/* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
+int ui_getkey(void);
+/* ui_prompt's complete: what Tab completes (0: nothing). */
+#define UI_COMPLETE_FOLDER 1 /* a folder of the open account */
+#define UI_COMPLETE_ADDRESS 2 /* the last address, from the senders */
 int ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
     char **out);
 int ui_confirm(struct ui *u, const char *question);

@@ -132,8 +132,7 @@ ui_put(int y, int x, int width, const char *s, int attr)
 		free(wbuf);
 }
 
-/* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
-static int
+int
 ui_getkey(void)
 {
 	wint_t wc;
@@ -203,11 +202,51 @@ prompt_complete(struct ui *u, wchar_t *line, size_t *len, size_t max)
 	}
 }
 
+/*
+ * Complete the last address of a list (after the last comma) from the
+ * senders in the store, the most frequent first.
+ */
+static void
+prompt_complete_address(struct ui *u, wchar_t *line, size_t *len, size_t max)
+{
+	char pre[4096], **v = NULL, *cause = NULL;
+	size_t start = *len, n = 0, i;
+	wchar_t w[1024];
+
+	while (start > 0 && line[start - 1] != L',')
+		start--;
+	while (start < *len && line[start] == L' ')
+		start++;
+	line[*len] = L'\0';
+	if (start == *len ||
+	    wcstombs(pre, line + start, sizeof pre) == (size_t)-1)
+		return;
+	if (store_senders(u->s, pre, 20, &v, &n, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		size_t k = mbstowcs(w, v[i], TERN_NELEM(w) - 1);
+
+		if (strcmp(v[i], pre) == 0 || k == (size_t)-1 ||
+		    start + k >= max)
+			continue;
+		wmemcpy(line + start, w, k);
+		*len = start + k;
+		break;
+	}
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
     char **out)
 {
-	wchar_t line[256];
+	/* UTF-8 takes at most 4 bytes a character: shown always holds line. */
+	wchar_t line[1000];
 	size_t len = 0;
 	int ret = -1, plen = (int)strlen(prompt);
 
@@ -220,7 +259,7 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 	nodelay(stdscr, FALSE);
 	curs_set(1);
 	for (;;) {
-		char shown[1024];
+		char shown[4096];
 		int key, w;
 
 		line[len] = L'\0';
@@ -256,8 +295,11 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 				len--;
 			while (len > 0 && line[len - 1] != L' ')
 				len--;
-		} else if (key == '\t' && complete)
+		} else if (key == '\t' && complete == UI_COMPLETE_FOLDER)
 			prompt_complete(u, line, &len, TERN_NELEM(line) - 1);
+		else if (key == '\t' && complete == UI_COMPLETE_ADDRESS)
+			prompt_complete_address(
+			    u, line, &len, TERN_NELEM(line) - 1);
 		else if (key == (UI_KEYCODE | KEY_RESIZE))
 			continue;
 		else if (key >= 0 && !(key & UI_KEYCODE) && iswprint(key) &&

@@ -1,6 +1,8 @@
 """The full-screen client driven through tmux: the real binary in a real
 terminal, keys sent with send-keys, the screen read with capture-pane."""
 
+import email
+import email.policy
 import os
 import re
 import imaplib
@@ -498,7 +500,7 @@ class Offline(UiCase):
         s.wait("EXIT=0")
 
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(8)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(16)}
 
 
 class Imap(UiCase):
@@ -629,6 +631,10 @@ class Imap(UiCase):
         s.keys("r")
         self.until(self.body_stored)
         s.keys("r")
+        # The send screen shows the reply; y sends it.
+        s.wait("y:Send")
+        s.wait("Re: Message 1")
+        s.keys("y")
         try:
             msgs = self.until(lambda: smtpd.messages())
         except AssertionError:
@@ -643,6 +649,171 @@ class Imap(UiCase):
         s.wait("acct: sent")
         # Marked replied.
         s.wait_cursor("  r  2023")
+
+    def send_setup(self, draft):
+        """An account that sends to a local SMTP server, and an editor
+        that writes draft; returns the server."""
+        smtpd = Smtpd(user=self.user, password=USERS[self.user],
+                      tls="starttls", cert=self.dovecot.cafile,
+                      key=os.path.join(self.dovecot.dir, "key.pem"))
+        smtpd.start()
+        self.addCleanup(smtpd.cleanup)
+        self.t.write_rc(self.t.account(
+            self.dovecot, name="acct", user=self.user,
+            extra="    smtp smtp://127.0.0.1:%d\n"
+                  "    from \"Alice <alice@example.net>\"\n" % smtpd.port))
+        self.editor = os.path.join(self.t.dir, "editor")
+        src = os.path.join(self.t.dir, "draft.txt")
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(draft)
+        with open(self.editor, "w") as f:
+            f.write("#!/bin/sh\ncat '%s' > \"$1\"\n" % src)
+        os.chmod(self.editor, 0o755)
+        return smtpd
+
+    def send_start(self):
+        self.deliver(1)
+        s = self.start(env={"EDITOR": self.editor, "VISUAL": self.editor})
+        s.wait("Message 1", timeout=20)
+        s.keys("m")
+        s.wait("y:Send")
+        return s
+
+    def attach(self, s, name, content):
+        path = os.path.join(self.t.dir, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content)
+        s.keys("a")
+        s.wait("Attach file:")
+        s.literal(path)
+        s.keys("Enter")
+        s.wait("Attached ")
+        return path
+
+    def sent(self, s, smtpd):
+        try:
+            return self.until(lambda: smtpd.messages())
+        except AssertionError:
+            raise AssertionError("nothing sent; screen:\n%s\nlog:\n%s\n"
+                                 "server:\n%s" % (s.text(), self.log_events(),
+                                                  smtpd.log()))
+
+    def test_send_screen_changes_what_is_sent(self):
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: dave@example.com\n"
+                                "Subject: First \x1b[31mtry\n\nHello.\n")
+        s = self.send_start()
+        screen = s.wait("dave@example.com")
+        # The escape in the subject is shown made visible, not run.
+        self.assertIn("First ^[[31mtry", screen)
+        s.keys("s")
+        s.wait("Subject: First")
+        s.keys("C-u")
+        s.literal("Changed subject")
+        s.keys("Enter")
+        s.wait("Changed subject")
+        # Cc: Tab completes from the senders in the store.
+        s.keys("c")
+        s.wait("Cc (Tab completes):")
+        s.literal("bo")
+        s.keys("Tab")
+        s.wait("Cc (Tab completes): Bob <bob@example.org>")
+        s.keys("Enter")
+        s.wait("Cc:       Bob <bob@example.org>")
+        # A missing file is refused with a message.
+        s.keys("a")
+        s.wait("Attach file:")
+        s.literal(os.path.join(self.t.dir, "no-such-file"))
+        s.keys("Enter")
+        s.wait("Cannot attach")
+        self.attach(s, "r\u00e9sum\u00e9 \u00fc.txt", "Attached text.\n")
+        s.wait("sum\u00e9 \u00fc.txt")
+        s.keys("y")
+        env, raw = self.sent(s, smtpd)[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        self.assertEqual(str(msg["Subject"]), "Changed subject")
+        self.assertIn("bob@example.org", str(msg["Cc"]))
+        self.assertIn("bob@example.org", json.dumps(env))
+        self.assertIn("dave@example.com", json.dumps(env))
+        self.assertIn(b"filename*", raw)
+        names = [p.get_filename() for p in msg.iter_attachments()]
+        self.assertEqual(names, ["r\u00e9sum\u00e9 \u00fc.txt"])
+        self.assertIn("Hello.", msg.get_body(("plain",)).get_content())
+        s.wait("acct: sent")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_send_screen_cancel_sends_nothing(self):
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: dave@example.com\nSubject: Never\n\n"
+                                "Not to be sent.\n")
+        s = self.send_start()
+        s.keys("q")
+        s.wait("Cancel this message? (y/n)")
+        s.keys("n")
+        s.wait("Cancel this message?", absent=True)
+        s.wait("y:Send")
+        s.keys("q")
+        s.wait("Cancel this message? (y/n)")
+        s.keys("y")
+        s.wait("Cancelled; nothing was sent")
+        # Nothing is queued, and a sync sends nothing.
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            self.assertEqual(
+                db.execute("SELECT count(*) FROM outbox").fetchone()[0], 0)
+        finally:
+            db.close()
+        n = self.log_events().count("synced acct")
+        s.keys("$")
+        self.until(lambda: self.log_events().count("synced acct") > n)
+        self.assertEqual(smtpd.messages(), [])
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_send_screen_postpone(self):
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: dave@example.com\nSubject: For later"
+                                "\n\nUnfinished.\n")
+        s = self.send_start()
+        s.keys("b")
+        s.wait("Bcc (Tab completes):")
+        s.literal("erin@example.com")
+        s.keys("Enter")
+        s.keys("P")
+        s.wait("Postponed to")
+        s.wait("y:Send", absent=True)
+        flags = self.until(lambda: self.server_flags("Drafts"))
+        self.assertIn("\\Draft", flags["For later"])
+        self.assertEqual(smtpd.messages(), [])
+
+    def test_send_screen_detach(self):
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: dave@example.com\nSubject: Two files"
+                                "\n\nSee the file.\n")
+        s = self.send_start()
+        # The help screen lists the send screen's keys; q comes back.
+        s.keys("?")
+        s.wait("compose keys")
+        s.wait("send-message")
+        s.keys("q")
+        s.wait("y:Send")
+        self.attach(s, "first.txt", "One.\n")
+        self.attach(s, "second.txt", "Two.\n")
+        s.wait("second.txt")
+        s.keys("D")
+        s.wait("first.txt", absent=True)
+        s.wait("second.txt")
+        s.keys("D")
+        s.wait("No attachments")
+        s.keys("D")
+        s.wait("No attachment to remove")
+        self.attach(s, "third.txt", "Three.\n")
+        s.keys("y")
+        env, raw = self.sent(s, smtpd)[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        names = [p.get_filename() for p in msg.iter_attachments()]
+        self.assertEqual(names, ["third.txt"])
 
     def body_stored(self):
         db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
