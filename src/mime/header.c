@@ -58,6 +58,9 @@ mime_header_parse(const char *raw, size_t len, struct mime_header *h)
 			h->body = i;
 			goto out;
 		}
+		/* No field reaches past the limit, however long its line. */
+		if (ce > MIME_MAX_HEADER)
+			ce = MIME_MAX_HEADER;
 		if (is_wsp(raw[i])) {
 			/* A continuation line. */
 			if (cur != NULL)
