@@ -452,6 +452,7 @@ ui_act(struct ui *u, enum ui_fn fn)
 	case UI_FN_REPLY:
 	case UI_FN_GROUP_REPLY:
 	case UI_FN_FORWARD:
+	case UI_FN_FORWARD_ATTACH:
 	case UI_FN_COMPOSE:
 		ui_compose(u, fn);
 		break;

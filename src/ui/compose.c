@@ -407,7 +407,9 @@ ui_compose(struct ui *u, enum ui_fn fn)
 		    &c, raw.data, raw.len, a->from, fn == UI_FN_GROUP_REPLY);
 		break;
 	case UI_FN_FORWARD:
-		compose_forward(&c, raw.data, raw.len, a->from, 0);
+	case UI_FN_FORWARD_ATTACH:
+		compose_forward(
+		    &c, raw.data, raw.len, a->from, fn == UI_FN_FORWARD_ATTACH);
 		break;
 	default:
 		compose_new(&c, a->from);

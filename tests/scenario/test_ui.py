@@ -743,6 +743,34 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_forward_as_attachment(self):
+        # A forwards the message as a message/rfc822 attachment holding
+        # the original's exact bytes.
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: erin@example.com\n"
+                                "Subject: Fwd: Message 1\n\nSee below.\n")
+        self.deliver(1, body="The original text.\n")
+        s = self.start(env={"EDITOR": self.editor, "VISUAL": self.editor})
+        s.wait("Message 1", timeout=20)
+        # The body is downloaded first, as for a reply.
+        s.keys("A")
+        self.until(self.body_stored)
+        s.keys("A")
+        s.wait("y:Send")
+        s.wait("the forwarded message")
+        s.keys("y")
+        env, raw = self.sent(s, smtpd)[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        self.assertIn("erin@example.com", json.dumps(env))
+        parts = [p for p in msg.walk()
+                 if p.get_content_type() == "message/rfc822"]
+        self.assertEqual(len(parts), 1)
+        inner = parts[0].get_payload()[0]
+        self.assertEqual(str(inner["Subject"]), "Message 1")
+        self.assertIn(b"The original text.", raw)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_send_screen_cancel_sends_nothing(self):
         smtpd = self.send_setup("From: Alice <alice@example.net>\n"
                                 "To: dave@example.com\nSubject: Never\n\n"
