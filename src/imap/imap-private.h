@@ -114,6 +114,14 @@ char *imap_quote(const char *s);
  * display.
  */
 char *imap_name_to_wire(const char *name, char delim);
+/*
+ * The quoted wire name of tern's folder name from the store: the server's
+ * own spelling stored from LIST while it still names this folder, else
+ * the name encoded with delim. Malloc'd.
+ */
+struct store;
+char *imap_wire_stored(
+    struct store *s, int64_t account_id, char delim, const char *name);
 char *imap_name_from_wire(const char *wire, char delim);
 char *imap_utf7_encode(const char *name);
 char *imap_utf7_decode(const char *name);

@@ -59,33 +59,6 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 	return 0;
 }
 
-/*
- * The quoted wire name: the server's own spelling stored from LIST while
- * it still names this folder, else the name encoded with the delimiter.
- */
-static char *
-search_wire(struct store *s, int64_t account_id, char delim, const char *name)
-{
-	char *w = NULL, *back, *q, *err = NULL;
-
-	if (store_folder_imap_name(s, account_id, name, &w, &err) == 1) {
-		back = imap_name_from_wire(w, delim);
-		if (strcmp(back, name) == 0) {
-			q = imap_quote(w);
-			free(back);
-			free(w);
-			return q;
-		}
-		free(back);
-	}
-	free(w);
-	free(err);
-	w = imap_name_to_wire(name, delim);
-	q = imap_quote(w);
-	free(w);
-	return q;
-}
-
 /* Does text need a literal (8-bit, quote or backslash)? */
 static int
 needs_literal(const char *text)
@@ -185,7 +158,7 @@ imap_search(struct tern *t, struct rc_account *a, const char *folder,
 	is.c->arg = &is;
 	if (imap_simple(is.c, cause, "LIST \"\" \"\"") != 0)
 		goto out;
-	q = search_wire(s, account_id, is.c->delim, folder);
+	q = imap_wire_stored(s, account_id, is.c->delim, folder);
 	if ((cmd = imap_send(is.c, cause, "EXAMINE %s", q)) == NULL ||
 	    imap_wait(is.c, cmd, cause) != 0)
 		goto out;

@@ -549,31 +549,13 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 static char *
 wire_quote(struct isync *is, const char *name)
 {
-	char *w = NULL, *back, *q, *err = NULL;
 	size_t k;
 
 	for (k = 0; k < is->nfolders; k++) {
 		if (strcmp(is->folders[k].name, name) == 0)
 			return imap_quote(is->folders[k].wire);
 	}
-	if (store_folder_imap_name(is->s, is->account_id, name, &w, &err) ==
-	    1) {
-		/* Only while it still names this folder (not after a rename). */
-		back = imap_name_from_wire(w, is->c->delim);
-		if (strcmp(back, name) == 0) {
-			q = imap_quote(w);
-			free(back);
-			free(w);
-			return q;
-		}
-		free(back);
-	}
-	free(w);
-	free(err);
-	w = imap_name_to_wire(name, is->c->delim);
-	q = imap_quote(w);
-	free(w);
-	return q;
+	return imap_wire_stored(is->s, is->account_id, is->c->delim, name);
 }
 
 /* Learn the hierarchy delimiter when no LIST told it yet. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imap-private.h"
+#include "tern/store.h"
 #include "tern/util.h"
 
 static const char b64[] =
@@ -185,4 +186,29 @@ imap_name_from_wire(const char *wire, char delim)
 		}
 	}
 	return name;
+}
+
+char *
+imap_wire_stored(
+    struct store *s, int64_t account_id, char delim, const char *name)
+{
+	char *w = NULL, *back, *q, *err = NULL;
+
+	if (store_folder_imap_name(s, account_id, name, &w, &err) == 1) {
+		/* Only while it still names this folder (not after a rename). */
+		back = imap_name_from_wire(w, delim);
+		if (strcmp(back, name) == 0) {
+			q = imap_quote(w);
+			free(back);
+			free(w);
+			return q;
+		}
+		free(back);
+	}
+	free(w);
+	free(err);
+	w = imap_name_to_wire(name, delim);
+	q = imap_quote(w);
+	free(w);
+	return q;
 }
