@@ -61,7 +61,18 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 /* Append; returns -1 (and appends nothing) if max would be exceeded. */
 int buf_add(struct buf *b, const void *data, size_t len);
-int buf_addc(struct buf *b, char c);
+int buf_addc_slow(struct buf *b, char c);
+/* One byte: inline while there is room, the common case in parsers. */
+static inline int
+buf_addc(struct buf *b, char c)
+{
+	if (b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_addc_slow(b, c);
+}
 int buf_adds(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) TERN_PRINTF(2, 3);
 /* Remove the first n bytes. */

@@ -65,7 +65,7 @@ buf_add(struct buf *b, const void *data, size_t len)
 }
 
 int
-buf_addc(struct buf *b, char c)
+buf_addc_slow(struct buf *b, char c)
 {
 	return buf_add(b, &c, 1);
 }
