@@ -47,6 +47,35 @@ mb_free(struct mailbox *m)
 	buf_free(&m->comment);
 }
 
+/* Bytes dropped inside <...>, and its end. */
+static int
+angle_skip(char c)
+{
+	return c == '>' || c == '"' || c == ' ' || c == '\t' || c == '\r' ||
+	    c == '\n';
+}
+
+/* Bytes mime_address_list looks at between words. */
+static int
+special(char c)
+{
+	switch (c) {
+	case '"':
+	case '(':
+	case '<':
+	case ',':
+	case ':':
+	case ';':
+	case ' ':
+	case '\t':
+	case '\r':
+	case '\n':
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 phrase_space(struct mailbox *m)
 {
@@ -130,9 +159,12 @@ mb_emit(struct mailbox *m, struct buf *out)
 	if (name.len > 0 || addr.len > 0) {
 		if (out->len > 0)
 			(void)buf_adds(out, ", ");
-		if (name.len > 0 && addr.len > 0)
-			(void)buf_printf(out, "%s <%s>", name.data, addr.data);
-		else if (addr.len > 0)
+		if (name.len > 0 && addr.len > 0) {
+			(void)buf_add(out, name.data, name.len);
+			(void)buf_add(out, " <", 2);
+			(void)buf_add(out, addr.data, addr.len);
+			(void)buf_addc(out, '>');
+		} else if (addr.len > 0)
 			(void)buf_add(out, addr.data, addr.len);
 		else
 			(void)buf_add(out, name.data, name.len);
@@ -193,12 +225,15 @@ mime_address_list(const char *s, size_t len, struct buf *out)
 		if (c == '<') {
 			m.has_angle = 1;
 			buf_reset(&m.angle);
-			for (i++; i < len && s[i] != '>'; i++) {
-				if (s[i] == '"' || s[i] == ' ' ||
-				    s[i] == '\t' || s[i] == '\r' ||
-				    s[i] == '\n')
-					continue;
-				(void)buf_addc(&m.angle, s[i]);
+			for (i++; i < len && s[i] != '>';) {
+				size_t j = i;
+
+				while (j < len && !angle_skip(s[j]))
+					j++;
+				(void)buf_add(&m.angle, s + i, j - i);
+				if (j < len && s[j] != '>')
+					j++;
+				i = j;
 			}
 			i++;
 			continue;
@@ -231,8 +266,15 @@ mime_address_list(const char *s, size_t len, struct buf *out)
 			i++;
 			continue;
 		}
-		(void)buf_addc(&m.phrase, c);
-		i++;
+		{
+			/* A run of word characters. */
+			size_t j = i + 1;
+
+			while (j < len && !special(s[j]))
+				j++;
+			(void)buf_add(&m.phrase, s + i, j - i);
+			i = j;
+		}
 	}
 	mb_emit(&m, out);
 	mb_free(&m);

@@ -360,6 +360,11 @@ mime_decode_words(const char *s, size_t len, struct buf *out)
 	struct words w;
 	size_t i = 0, lastword = (size_t)-1;
 
+	/* Most fields hold no encoded word: one conversion, no copies. */
+	if (len < 2 || memmem(s, len, "=?", 2) == NULL) {
+		mime_charset_convert(NULL, s, len, out);
+		return;
+	}
 	w.out = out;
 	buf_init(&w.pend, 0);
 	buf_init(&w.raw, 0);
@@ -404,8 +409,15 @@ mime_decode_words(const char *s, size_t len, struct buf *out)
 		}
 		if (w.pend.len > 0 || w.cs[0] != '\0')
 			words_flush(&w);
-		(void)buf_addc(&w.raw, s[i]);
-		i++;
+		{
+			/* A run of text up to the next space or '='. */
+			size_t j = i + 1;
+
+			while (j < len && s[j] != '=' && !is_space(s[j]))
+				j++;
+			(void)buf_add(&w.raw, s + i, j - i);
+			i = j;
+		}
 	}
 	words_flush(&w);
 	buf_free(&w.pend);
