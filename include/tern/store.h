@@ -249,6 +249,14 @@ int store_imap_uids(
     struct store *s, int64_t folder_id, uint32_t **v, size_t *n, char **cause);
 /* Insert a header-index row, or update flags/modseq if the UID exists. */
 int store_imap_upsert(struct store *s, struct store_msg *m, char **cause);
+/*
+ * The same for n rows at once, in one statement for each
+ * STORE_UPSERT_ROWS of them; the strings of every row must stay unchanged
+ * until it returns.
+ */
+#define STORE_UPSERT_ROWS 16
+int store_imap_upsert_rows(
+    struct store *s, struct store_msg *const *m, size_t n, char **cause);
 int store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
     unsigned flags, const char *keywords, uint64_t modseq, char **cause);
 /* Returns how many rows went (0 or 1), or -1. */

@@ -82,6 +82,14 @@ struct isync {
 
 	uint64_t nnew, nflags, nvanished;
 	struct buf notes;
+
+	/* Index rows parsed and not yet stored (store_imap_upsert_rows). */
+	struct index_row {
+		struct store_msg m;
+		struct mime_envelope env;
+		size_t hdrlen;
+	} pend[STORE_UPSERT_ROWS];
+	size_t npend;
 };
 
 /* Read n digits at *sp; -1 if they are not there. */
@@ -210,9 +218,50 @@ txn_begin(struct isync *is, char **cause)
 	return 0;
 }
 
+static void
+pend_clear(struct isync *is)
+{
+	size_t i;
+
+	for (i = 0; i < is->npend; i++) {
+		free(is->pend[i].m.keywords);
+		mime_envelope_clear(&is->pend[i].env);
+	}
+	is->npend = 0;
+}
+
+/* Store the index rows parsed so far, in the open transaction. */
+static int
+pend_flush(struct isync *is, char **cause)
+{
+	struct store_msg *v[STORE_UPSERT_ROWS];
+	size_t i, n = is->npend;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		v[i] = &is->pend[i].m;
+	rc = txn_begin(is, cause) != 0 ||
+	        store_imap_upsert_rows(is->s, v, n, cause) != 0
+	    ? -1
+	    : 0;
+	if (rc == 0) {
+		for (i = 0; i < n; i++)
+			is->bytes += is->pend[i].hdrlen;
+		is->nnew += n;
+		is->done += n;
+		is->rows += (int)n;
+	}
+	pend_clear(is);
+	return rc;
+}
+
 static int
 txn_commit(struct isync *is, char **cause)
 {
+	if (pend_flush(is, cause) != 0)
+		return -1;
 	if (!is->in_txn)
 		return 0;
 	is->in_txn = 0;
@@ -222,45 +271,43 @@ txn_commit(struct isync *is, char **cause)
 static void
 txn_rollback(struct isync *is)
 {
+	pend_clear(is);
 	if (is->in_txn)
 		store_rollback(is->s);
 	is->in_txn = 0;
 }
 
-/* A row of the header index from one FETCH response. */
+/*
+ * A row of the header index from one FETCH response; keywords is taken.
+ * Rows are stored STORE_UPSERT_ROWS at a time, and committed every
+ * COMMIT_ROWS.
+ */
 static int
 index_row(struct isync *is, uint32_t uid, unsigned flags, char *keywords,
     uint64_t modseq, int64_t internaldate, int64_t size, const char *hdr,
     size_t hdrlen, char **cause)
 {
-	struct mime_envelope env;
-	struct store_msg m;
-	int rc;
+	struct index_row *row = &is->pend[is->npend++];
+	struct store_msg *m = &row->m;
 
-	memset(&env, 0, sizeof env);
-	mime_envelope_parse(hdr, hdrlen, &env);
-	memset(&m, 0, sizeof m);
-	m.folder_id = is->folder_id;
-	m.uid = uid;
-	m.uidvalidity = is->uidvalidity;
-	m.modseq = modseq;
-	m.flags = flags;
-	m.keywords = keywords;
-	core_msg_from_envelope(&m, &env);
-	m.internaldate = internaldate;
-	m.size = size;
-	if (txn_begin(is, cause) != 0) {
-		mime_envelope_clear(&env);
+	mime_envelope_parse(hdr, hdrlen, &row->env);
+	memset(m, 0, sizeof *m);
+	m->folder_id = is->folder_id;
+	m->uid = uid;
+	m->uidvalidity = is->uidvalidity;
+	m->modseq = modseq;
+	m->flags = flags;
+	m->keywords = keywords;
+	core_msg_from_envelope(m, &row->env);
+	m->internaldate = internaldate;
+	m->size = size;
+	row->hdrlen = hdrlen;
+	if (is->npend < STORE_UPSERT_ROWS &&
+	    is->rows + (int)is->npend < COMMIT_ROWS)
+		return 0;
+	if (pend_flush(is, cause) != 0)
 		return -1;
-	}
-	rc = store_imap_upsert(is->s, &m, cause);
-	mime_envelope_clear(&env);
-	if (rc != 0)
-		return -1;
-	is->nnew++;
-	is->done++;
-	is->bytes += hdrlen;
-	if (++is->rows >= COMMIT_ROWS) {
+	if (is->rows >= COMMIT_ROWS) {
 		if (txn_commit(is, cause) != 0)
 			return -1;
 		fault_check("imap-after-batch");
@@ -327,6 +374,7 @@ on_fetch(struct isync *is, const struct imap_resp *r, char **cause)
 			rc = index_row(is, (uint32_t)uid, flags, keywords,
 			    modseq, internaldate, (int64_t)size, h ? h : "",
 			    len, cause);
+			keywords = NULL;
 			break;
 		}
 		/* FALLTHROUGH */
@@ -334,7 +382,8 @@ on_fetch(struct isync *is, const struct imap_resp *r, char **cause)
 	case FM_FLAGS:
 		if (flist == 0)
 			break;
-		if (txn_begin(is, cause) != 0) {
+		/* After the rows before it: it may be about one of them. */
+		if (pend_flush(is, cause) != 0 || txn_begin(is, cause) != 0) {
 			rc = -1;
 			break;
 		}

@@ -33,6 +33,11 @@ int store_step_done(
     struct store *s, sqlite3_stmt *st, const char *what, char **cause);
 /* Bind a string, or NULL. */
 void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+/*
+ * The same without a copy: v must stay unchanged until the statement has
+ * been stepped and every parameter bound again (hot inserts).
+ */
+void store_bind_text_static(sqlite3_stmt *st, int i, const char *v);
 /* A malloc'd copy of a text column, or NULL. */
 char *store_column_text(sqlite3_stmt *st, int i);
 
