@@ -15,7 +15,9 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
 import ternlib  # noqa: E402
+import test_ui  # noqa: E402
 
 
 def b64(data):
@@ -251,6 +253,39 @@ class Bodies(unittest.TestCase):
         # What the server holds is still the message as sent.
         r = self.t.run("cat", "--raw", "work/INBOX", self.uids["Injected"])
         self.assertEqual(r.stdout, INJECT)
+
+    def test_pager_saves_an_attachment_not_downloaded(self):
+        s = test_ui.Screen(self.t)
+        try:
+            s.wait("work/INBOX", timeout=20)
+            s.wait("Injected")
+            s.keys("/")
+            s.wait("Search")
+            s.literal("Injected")
+            s.keys("Enter")
+            s.wait_cursor("Injected")
+            s.keys("Enter")
+            s.wait("Text that must show.", timeout=20)
+            s.wait("z.zip (application/zip, 100 KiB, not downloaded)")
+            self.assertEqual(set(self.parts("Injected")[0]), {"VIEW"})
+            out = os.path.join(self.t.dir, "saved")
+            os.makedirs(out)
+            s.keys("S")
+            s.wait("Save into directory:")
+            s.keys("C-u")
+            s.literal(out)
+            s.keys("Enter")
+            s.wait("Saved to", timeout=20)
+            # The pager shows it downloaded now.
+            s.wait("z.zip (application/zip, 100 KiB) --]")
+            with open(os.path.join(out, "z.zip"), "rb") as f:
+                self.assertEqual(f.read(), ZIP)
+            self.assertEqual(set(self.parts("Injected")[0]), {"VIEW", "2"})
+            s.keys("q")
+            s.keys("q")
+            s.wait("EXIT=0")
+        finally:
+            s.kill()
 
     def test_bad_attachment_number(self):
         r = self.save("Big one", 5, expect_ok=False)
