@@ -16,6 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
+import fakeimap  # noqa: E402
 import ternlib  # noqa: E402
 import test_ui  # noqa: E402
 
@@ -291,6 +292,53 @@ class Bodies(unittest.TestCase):
         r = self.save("Big one", 5, expect_ok=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"has 1 attachment, not 5", r.stderr)
+
+
+def literal(data):
+    return b"{%d}\r\n" % len(data) + data
+
+
+class BadStructure(unittest.TestCase):
+    """A BODYSTRUCTURE no server should send: the message is fetched whole
+    instead, and shown."""
+
+    def test_falls_back_to_the_whole_message(self):
+        raw = BIGMSG
+        header = raw[:raw.index(b"\r\n\r\n") + 4]
+
+        def reply(line):
+            if b"HEADER.FIELDS" in line:
+                return (b"* 1 FETCH (UID 1 FLAGS () RFC822.SIZE %d "
+                        b"BODY[HEADER.FIELDS (SUBJECT)] " % len(raw) +
+                        literal(header) + b")\r\n")
+            if b"BODYSTRUCTURE" in line:
+                return (b'* 1 FETCH (UID 1 BODYSTRUCTURE (("text" "plain" '
+                        b'NIL NIL NIL "7bit" 99999999999999999999 1) '
+                        b'"mixed") BODY[HEADER] ' + literal(header) +
+                        b")\r\n")
+            if b"BODY.PEEK[]" in line:
+                return b"* 1 FETCH (UID 1 BODY[] " + literal(raw) + b")\r\n"
+            return b""
+
+        server = fakeimap.FakeImap(reply)
+        t = ternlib.Tern()
+        try:
+            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
+                       " port %d\n tls off\n user a\n password b\n"
+                       % server.port)
+            t.out("sync", "fake", timeout=60)
+            out = t.out("cat", "fake/INBOX", "1", timeout=60)
+            self.assertIn("\nHello big world.\n", out)
+            self.assertIn("[-- Attachment 2: big.bin (application/"
+                          "octet-stream, 5 MiB) --]", out)
+            fetches = [c for c in server.commands if b"UID FETCH" in c]
+            self.assertIn(b"BODYSTRUCTURE", fetches[-2])
+            self.assertIn(b"BODY.PEEK[]", fetches[-1])
+            r = t.run("cat", "--raw", "fake/INBOX", "1")
+            self.assertEqual(r.stdout, raw)
+        finally:
+            server.close()
+            t.cleanup()
 
 
 if __name__ == "__main__":
