@@ -84,6 +84,21 @@ struct driver_ops {
 	int (*fetch)(
 	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
 	/*
+	 * Download what showing a stored message needs, not its
+	 * attachments: a view (store part STORE_PART_VIEW, see
+	 * mime_parse_view) that the store keeps for reading offline. Marks
+	 * the message seen, as fetch does. NULL: fetch the whole message.
+	 */
+	int (*fetch_view)(
+	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
+	/*
+	 * Download one part of a stored message (the server's section, as
+	 * a view names it) into the store's part table, still
+	 * transfer-encoded.
+	 */
+	int (*fetch_part)(struct tern *t, struct rc_account *a, int64_t msg_id,
+	    const char *section, char **cause);
+	/*
 	 * Store a copy of raw in the server's folder (APPEND), creating the
 	 * folder if missing; flags as STORE_F_*. NULL: the account keeps
 	 * copies in the store only.
@@ -189,5 +204,35 @@ int core_transfer_replay(struct tern *t, struct rc_account *a, char **cause);
 int core_move_to(struct tern *t, const struct folder_ref *from,
     const uint32_t *uids, size_t n, const char *target, int keep, char **note,
     char **cause);
+
+/*
+ * Showing a message (core/view.c): its whole bytes when stored, else its
+ * view with the parts downloaded since filled in.
+ */
+struct mime_msg;
+/* Messages smaller than this are fetched whole to be shown. */
+#define CORE_VIEW_WHOLE (64 * 1024)
+/*
+ * Parse message msg_id from the store (raw or view, at most max bytes,
+ * 0: no limit) into *mp. 1 done, 0 nothing stored to show, -1 error.
+ */
+int core_view_load(struct store *s, int64_t msg_id, size_t max,
+    struct mime_msg **mp, char **cause);
+/*
+ * Download what showing the message needs: the whole message when it is
+ * small or the driver has no views, else its view.
+ */
+int core_view_fetch(
+    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
+/*
+ * Make part i of m (a view's part not downloaded) whole: from the store
+ * when it is there, else (a not NULL) downloaded first. 0, or -1 with
+ * cause (offline: "not downloaded").
+ */
+int core_view_part(struct tern *t, struct rc_account *a, int64_t msg_id,
+    struct mime_msg *m, size_t i, char **cause);
+/* Fill part i of m from the store only: 1 done, 0 not stored, -1 error. */
+int core_view_part_load(struct store *s, int64_t msg_id, struct mime_msg *m,
+    size_t i, char **cause);
 
 #endif

@@ -57,6 +57,15 @@ char *mime_decode_header(const char *s, size_t len);
 struct mime_msg;
 
 struct mime_msg *mime_parse(const char *raw, size_t len);
+/*
+ * Parse a view: a skeleton message in which a leaf whose header carries
+ * MIME_VIEW_FIELD ("SECTION; size=N", added by the IMAP driver, never
+ * taken from a message: mime_parse ignores it) has no body yet. Such a
+ * part is missing (struct mime_part) and shown as an attachment that is
+ * not downloaded until mime_part_fill gives it its bytes.
+ */
+#define MIME_VIEW_FIELD "X-Tern-Part"
+struct mime_msg *mime_parse_view(const char *raw, size_t len);
 void mime_free(struct mime_msg **mp);
 
 /*
@@ -76,6 +85,9 @@ struct mime_part {
 	size_t raw_size; /* encoded bytes in the message */
 	int depth; /* 0 for the top of the message */
 	int attachment; /* shown as an attachment line */
+	int missing; /* a view's part whose body is not downloaded */
+	const char *remote_section; /* a view's: the server's section */
+	uint64_t remote_size; /* a view's: encoded size on the server */
 };
 
 size_t mime_part_count(const struct mime_msg *m);
@@ -86,6 +98,14 @@ long mime_part_find(const struct mime_msg *m, const char *section);
 /* Append the part's bytes with its transfer encoding undone. */
 int mime_part_decode(
     const struct mime_msg *m, size_t i, struct buf *out, char **cause);
+
+/*
+ * Give a view's part its body (data: the bytes as the server holds them,
+ * still transfer-encoded). 0, or -1 with cause if the part has none
+ * missing.
+ */
+int mime_part_fill(
+    struct mime_msg *m, size_t i, const char *data, size_t len, char **cause);
 
 /* The parts shown as attachments, in order; they belong to the message. */
 struct mime_attachment {

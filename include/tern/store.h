@@ -466,4 +466,11 @@ int store_folder_set_imap_name(
 int store_folder_imap_name(struct store *s, int64_t account_id,
     const char *name, char **wire, char **cause);
 
+/*
+ * Bodies on demand: the part table (store_part_set/get) holds an IMAP
+ * message's view under this name and each part downloaded alone under
+ * its section ("2.1").
+ */
+#define STORE_PART_VIEW "VIEW"
+
 #endif

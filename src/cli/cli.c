@@ -24,8 +24,10 @@ static const struct cli_cmd commands[] = {
 	    "list the messages that contain TEXT, in the store and on the "
 	    "server",
 	    cmd_search },
-	{ "cat", "[--raw] [--headers] ACCOUNT/FOLDER UID",
-	    "show a message as the pager does, or its exact bytes", cmd_cat },
+	{ "cat", "[--raw] [--headers] [--save N] ACCOUNT/FOLDER UID",
+	    "show a message as the pager does, its exact bytes, or save its "
+	    "Nth attachment",
+	    cmd_cat },
 	{ "flag", "ACCOUNT/FOLDER UID... +FLAGS -FLAGS",
 	    "change flags (letters of DFPRST)", cmd_flag },
 	{ "mv", "ACCOUNT/FOLDER UID... [ACCOUNT/]FOLDER",

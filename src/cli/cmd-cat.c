@@ -1,11 +1,14 @@
 /*
- * tern cat [--raw] [--headers] ACCOUNT/FOLDER UID
+ * tern cat [--raw] [--headers] [--save N] ACCOUNT/FOLDER UID
  *
  * The message as the pager shows it (decoded headers, the text body, a
  * line per attachment, control characters made visible), or with --raw
- * its exact stored bytes. A body not in the store yet is fetched through
- * the account's driver when it can fetch; otherwise cat says how to get
- * it.
+ * its exact stored bytes, or with --save N its Nth attachment written
+ * into the current directory (the path written goes to stdout). A body
+ * not in the store yet is fetched through the account's driver when it
+ * can fetch: --raw the whole message, otherwise what showing it needs
+ * (a big IMAP message's text, its attachments only when saved);
+ * otherwise cat says how to get it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,15 +73,86 @@ cat_raw(struct tern *t, struct folder_ref *r, const char *spec,
 	return TERN_EXIT_OK;
 }
 
+/*
+ * The message parsed for showing: the stored bytes or view, else what the
+ * driver downloads for it (a view for a big IMAP message).
+ */
+static int
+cat_view(struct tern *t, struct folder_ref *r, const char *spec,
+    const struct store_msg *m, struct mime_msg **mm)
+{
+	const struct driver_ops *d;
+	char *cause = NULL;
+	int found;
+
+	if ((found = core_view_load(t->store, m->id, 0, mm, &cause)) < 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	if (found)
+		return TERN_EXIT_OK;
+	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
+	if (d == NULL || d->fetch == NULL) {
+		tern_warnx("message %u of %s is not downloaded; run tern sync "
+		           "%s when online",
+		    m->uid, spec, r->account_name);
+		return TERN_EXIT_FAIL;
+	}
+	if (core_view_fetch(t, r->account, m->id, &cause) != 0) {
+		tern_warnx("message %u of %s is not downloaded and cannot be "
+		           "fetched now: %s",
+		    m->uid, spec, cause ? cause : "failed");
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
+	if ((found = core_view_load(t->store, m->id, 0, mm, &cause)) < 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	if (!found) {
+		tern_warnx("message %u of %s could not be downloaded; run tern "
+		           "sync %s",
+		    m->uid, spec, r->account_name);
+		return TERN_EXIT_FAIL;
+	}
+	return TERN_EXIT_OK;
+}
+
+/* Save attachment n (1-based, as listed) into the current directory. */
+static int
+cat_save(struct tern *t, struct folder_ref *r, const struct store_msg *m,
+    struct mime_msg *mm, uint64_t n)
+{
+	const struct mime_attachment *v;
+	size_t natt = mime_attachments(mm, &v);
+	char *cause = NULL, *path = NULL;
+
+	if (n == 0 || n > natt) {
+		tern_warnx("message %u has %zu attachment%s, not %llu", m->uid,
+		    natt, natt == 1 ? "" : "s", (unsigned long long)n);
+		return TERN_EXIT_FAIL;
+	}
+	if (mime_part_at(mm, v[n - 1].part)->missing &&
+	    core_view_part(t, r->account, m->id, mm, v[n - 1].part, &cause) !=
+	        0) {
+		tern_warnx("attachment %llu of message %u: %s",
+		    (unsigned long long)n, m->uid, cause ? cause : "failed");
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
+	if (mime_attachment_save(mm, v[n - 1].part, ".", &path, &cause) != 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	printf("%s\n", path);
+	free(path);
+	return TERN_EXIT_OK;
+}
+
 int
 cmd_cat(struct tern *t, int argc, char **argv)
 {
 	struct folder_ref r;
 	struct store_msg m;
 	struct buf raw, out;
-	const char *spec = NULL, *uidarg = NULL;
+	struct mime_msg *mm = NULL;
+	const char *spec = NULL, *uidarg = NULL, *savearg = NULL;
 	char *cause = NULL;
-	uint64_t uid;
+	uint64_t uid, save = 0;
 	int i, rawmode = 0, headers = 0, status, found, opts = 1;
 
 	for (i = 1; i < argc; i++) {
@@ -90,6 +164,8 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		    (strcmp(argv[i], "--headers") == 0 ||
 		        strcmp(argv[i], "-H") == 0))
 			headers = 1;
+		else if (opts && strcmp(argv[i], "--save") == 0 && i + 1 < argc)
+			savearg = argv[++i];
 		else if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
 			tern_warnx("cat: unknown option '%s'", argv[i]);
 			return cli_usage(cli_find("cat"));
@@ -100,11 +176,17 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		else
 			return cli_usage(cli_find("cat"));
 	}
-	if (spec == NULL || uidarg == NULL)
+	if (spec == NULL || uidarg == NULL || (savearg != NULL && rawmode))
 		return cli_usage(cli_find("cat"));
 	if (parse_uint64(uidarg, strlen(uidarg), UINT32_MAX, &uid) != 0 ||
 	    uid == 0) {
 		tern_warnx("'%s' is not a UID", uidarg);
+		return TERN_EXIT_USAGE;
+	}
+	if (savearg != NULL &&
+	    (parse_uint64(savearg, strlen(savearg), 100000, &save) != 0 ||
+	        save == 0)) {
+		tern_warnx("'%s' is not an attachment number", savearg);
 		return TERN_EXIT_USAGE;
 	}
 	if ((status = folder_ref_parse(t, spec, &r, &cause)) != 0)
@@ -134,17 +216,21 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		status = TERN_EXIT_FAIL;
 		goto out;
 	}
-	if ((status = cat_raw(t, &r, spec, &m, &raw)) != TERN_EXIT_OK)
-		goto out;
 	if (rawmode) {
+		if ((status = cat_raw(t, &r, spec, &m, &raw)) != TERN_EXIT_OK)
+			goto out;
 		if (write_all(STDOUT_FILENO, raw.data ? raw.data : "",
 		        raw.len) != 0) {
 			tern_warnx("cannot write the message to stdout");
 			status = TERN_EXIT_FAIL;
 		}
-	} else {
-		struct mime_msg *mm =
-		    mime_parse(raw.data ? raw.data : "", raw.len);
+		goto out;
+	}
+	if ((status = cat_view(t, &r, spec, &m, &mm)) != TERN_EXIT_OK)
+		goto out;
+	if (savearg != NULL)
+		status = cat_save(t, &r, &m, mm, save);
+	else {
 		struct mime_render_opts o;
 
 		memset(&o, 0, sizeof o);
@@ -158,9 +244,9 @@ cmd_cat(struct tern *t, int argc, char **argv)
 			tern_warnx("cannot write the message to stdout");
 			status = TERN_EXIT_FAIL;
 		}
-		mime_free(&mm);
 	}
 out:
+	mime_free(&mm);
 	buf_free(&out);
 	buf_free(&raw);
 	store_msg_clear(&m);

@@ -165,4 +165,41 @@ int imap_append_replay(struct imap_conn *c, struct store *s,
 int imap_search(struct tern *t, struct rc_account *a, const char *folder,
     const char *text, uint32_t **uids, size_t *n, char **cause);
 
+/*
+ * Bodies on demand (body.c): a message's BODYSTRUCTURE, the sections a
+ * view needs, and the skeleton message built from them (see there).
+ */
+#define IMAP_VIEW_MAX_DEPTH 32 /* nesting of parts */
+#define IMAP_VIEW_MAX_PARTS 1000
+#define IMAP_VIEW_MAX_SIZE (UINT64_C(1) << 40) /* a part's octets */
+#define IMAP_VIEW_MAX_TEXT (16 * 1024 * 1024) /* text fetched for a view */
+/* The field that marks a part not downloaded (mime_parse_view). */
+#define IMAP_VIEW_FIELD MIME_VIEW_FIELD
+
+struct imap_view;
+struct imap_view *imap_view_new(void);
+void imap_view_free(struct imap_view **vp);
+/* Read the BODYSTRUCTURE at item i; -1 (imap_view_error says why). */
+int imap_view_structure(
+    struct imap_view *v, const struct imap_resp *r, size_t i);
+const char *imap_view_error(const struct imap_view *v);
+/* A structure was read. */
+int imap_view_ready(const struct imap_view *v);
+/*
+ * Take what a FETCH response's list (item list) carries: BODYSTRUCTURE
+ * and BODY[section] items.
+ */
+int imap_view_on_fetch(
+    struct imap_view *v, const struct imap_resp *r, size_t list, char **cause);
+/* Keep data as the bytes of section. */
+void imap_view_add(
+    struct imap_view *v, const char *section, const char *data, size_t len);
+/* The bytes the server sent for section, or NULL. */
+const struct buf *imap_view_get(const struct imap_view *v, const char *section);
+/* The FETCH items the view still needs (" BODY.PEEK[1.MIME] ..."). */
+void imap_view_items(const struct imap_view *v, struct buf *out);
+/* Append the skeleton message to out. */
+int imap_view_skeleton(
+    const struct imap_view *v, struct buf *out, char **cause);
+
 #endif

@@ -33,7 +33,7 @@
 #define IDLE_RENEW 1500
 #define NOOP_INTERVAL 30
 
-enum fetch_mode { FM_NONE, FM_INDEX, FM_FLAGS, FM_BODY, FM_PROBE };
+enum fetch_mode { FM_NONE, FM_INDEX, FM_FLAGS, FM_BODY, FM_PROBE, FM_VIEW };
 
 struct folder_entry {
 	char *name; /* tern's: UTF-8, nested with '/' */
@@ -72,6 +72,7 @@ struct isync {
 	uint32_t want_uid;
 	int got_body;
 	int probe_found;
+	struct imap_view *view; /* FM_VIEW: what a view collects */
 	char *copyuid;
 
 	struct folder_entry *folders;
@@ -408,6 +409,10 @@ on_fetch(struct isync *is, const struct imap_resp *r, char **cause)
 	case FM_PROBE:
 		if (uid == is->want_uid)
 			is->probe_found = 1;
+		break;
+	case FM_VIEW:
+		if (uid == is->want_uid && is->view != NULL)
+			rc = imap_view_on_fetch(is->view, r, list, cause);
 		break;
 	}
 	free(keywords);
@@ -1241,6 +1246,7 @@ isync_clear(struct isync *is)
 	imap_uidset_free(&is->search);
 	imap_uidset_free(&is->vanished);
 	buf_free(&is->body);
+	imap_view_free(&is->view);
 	free(is->copyuid);
 	folders_free(is);
 	buf_free(&is->notes);
@@ -1486,72 +1492,228 @@ out:
 	return ret;
 }
 
+/*
+ * Connect for a stored message m: its folder f selected, and the same
+ * UIDVALIDITY as when it was indexed.
+ */
+static int
+fetch_open(struct isync *is, int64_t msg_id, struct store_msg *m,
+    struct store_folder *f, char **cause)
+{
+	int ok, found;
+
+	if ((found = store_msg_get_id(is->s, msg_id, m, cause)) < 0)
+		return -1;
+	if (found == 0)
+		return set_cause(cause, "no such message in the store");
+	if (store_folder_get(is->s, m->folder_id, f, cause) != 0)
+		return -1;
+	if (connect_account(is, cause) != 0 || learn_delim(is, cause) != 0)
+		return -1;
+	if (select_folder(is, f->name, f->id, 0, 0, &ok, cause) != 0)
+		return -1;
+	if (!ok)
+		return set_cause(cause, "%s: cannot open folder %s: %s",
+		    is->c->peer, f->name, is->notes.data ? is->notes.data : "");
+	if ((m->uidvalidity ? m->uidvalidity : f->uidvalidity) !=
+	    is->uidvalidity)
+		return set_cause(cause,
+		    "%s: the folder %s was recreated on the "
+		    "server; run tern sync",
+		    is->c->peer, f->name);
+	return 0;
+}
+
+static int
+gone(struct isync *is, const struct store_msg *m, const struct store_folder *f,
+    char **cause)
+{
+	return set_cause(cause,
+	    "%s: message %u is no longer in %s; run tern "
+	    "sync",
+	    is->c->peer, m->uid, f->name);
+}
+
+/* Opening a message marks it seen on the server too. */
+static int
+fetch_seen(struct isync *is, const struct store_msg *m, char **cause)
+{
+	if (m->flags & STORE_F_SEEN)
+		return 0;
+	return imap_simple(
+	    is->c, cause, "UID STORE %u +FLAGS.SILENT (\\Seen)", m->uid);
+}
+
+/* The whole message into message.raw, on an open connection. */
+static int
+fetch_whole(struct isync *is, const struct store_msg *m,
+    const struct store_folder *f, char **cause)
+{
+	is->mode = FM_BODY;
+	is->want_uid = m->uid;
+	is->got_body = 0;
+	imap_allow_bodies(is->c, 1);
+	if (imap_simple(
+	        is->c, cause, "UID FETCH %u (UID BODY.PEEK[])", m->uid) != 0)
+		return -1;
+	imap_allow_bodies(is->c, 0);
+	is->mode = FM_NONE;
+	if (!is->got_body)
+		return gone(is, m, f, cause);
+	if (store_begin(is->s, cause) != 0)
+		return -1;
+	if (store_msg_set_raw(
+	        is->s, m->id, is->body.data, is->body.len, cause) != 0 ||
+	    store_msg_set_flags(is->s, m->id, m->flags | STORE_F_SEEN, cause) !=
+	        0) {
+		store_rollback(is->s);
+		return -1;
+	}
+	if (store_commit(is->s, cause) != 0)
+		return -1;
+	return fetch_seen(is, m, cause);
+}
+
 static int
 imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
 {
 	struct isync is;
 	struct store_msg m;
 	struct store_folder f;
-	int ok, ret = -1, found;
+	int ret = -1;
 
 	memset(&m, 0, sizeof m);
 	memset(&f, 0, sizeof f);
 	if (isync_init(&is, t, a, NULL, cause) != 0)
 		goto out;
-	if ((found = store_msg_get_id(is.s, msg_id, &m, cause)) < 0)
+	if (fetch_open(&is, msg_id, &m, &f, cause) != 0 ||
+	    fetch_whole(&is, &m, &f, cause) != 0)
 		goto out;
-	if (found == 0) {
-		set_cause(cause, "no such message in the store");
+	ret = 0;
+out:
+	store_msg_clear(&m);
+	store_folder_clear(&f);
+	isync_clear(&is);
+	return ret;
+}
+
+/*
+ * What showing a message needs (body.c): BODYSTRUCTURE and the header,
+ * then in one command every part's own header and the text parts shown,
+ * kept as the skeleton in the part table ("VIEW"). A structure the
+ * server gets wrong falls back to the whole message.
+ */
+static int
+imap_fetch_view(
+    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
+{
+	struct isync is;
+	struct store_msg m;
+	struct store_folder f;
+	struct buf items, skel;
+	int ret = -1;
+
+	memset(&m, 0, sizeof m);
+	memset(&f, 0, sizeof f);
+	buf_init(&items, 0);
+	buf_init(&skel, 0);
+	if (isync_init(&is, t, a, NULL, cause) != 0)
 		goto out;
-	}
-	if (store_folder_get(is.s, m.folder_id, &f, cause) != 0)
+	if (fetch_open(&is, msg_id, &m, &f, cause) != 0)
 		goto out;
-	if (connect_account(&is, cause) != 0 || learn_delim(&is, cause) != 0)
-		goto out;
-	if (select_folder(&is, f.name, f.id, 0, 0, &ok, cause) != 0)
-		goto out;
-	if (!ok) {
-		set_cause(cause, "%s: cannot open folder %s: %s", is.c->peer,
-		    f.name, is.notes.data ? is.notes.data : "");
-		goto out;
-	}
-	if ((m.uidvalidity ? m.uidvalidity : f.uidvalidity) != is.uidvalidity) {
-		set_cause(cause,
-		    "%s: the folder %s was recreated on the "
-		    "server; run tern sync",
-		    is.c->peer, f.name);
-		goto out;
-	}
-	is.mode = FM_BODY;
+	is.mode = FM_VIEW;
 	is.want_uid = m.uid;
+	is.view = imap_view_new();
 	imap_allow_bodies(is.c, 1);
-	if (imap_simple(is.c, cause, "UID FETCH %u (UID BODY.PEEK[])", m.uid) !=
-	    0)
+	if (imap_simple(is.c, cause,
+	        "UID FETCH %u (UID BODYSTRUCTURE BODY.PEEK[HEADER])",
+	        m.uid) != 0)
+		goto out;
+	if (imap_view_get(is.view, "HEADER") == NULL &&
+	    !imap_view_ready(is.view) && imap_view_error(is.view) == NULL) {
+		gone(&is, &m, &f, cause);
+		goto out;
+	}
+	if (!imap_view_ready(is.view) ||
+	    imap_view_get(is.view, "HEADER") == NULL) {
+		/* A structure we cannot trust: the exact bytes instead. */
+		is.mode = FM_NONE;
+		ret = fetch_whole(&is, &m, &f, cause);
+		goto out;
+	}
+	imap_view_items(is.view, &items);
+	if (items.len > 0 &&
+	    imap_simple(
+	        is.c, cause, "UID FETCH %u (UID%s)", m.uid, items.data) != 0)
 		goto out;
 	imap_allow_bodies(is.c, 0);
 	is.mode = FM_NONE;
-	if (!is.got_body) {
-		set_cause(cause,
-		    "%s: message %u is no longer in %s; run tern "
-		    "sync",
-		    is.c->peer, m.uid, f.name);
+	if (imap_view_skeleton(is.view, &skel, cause) != 0)
 		goto out;
-	}
 	if (store_begin(is.s, cause) != 0)
 		goto out;
-	if (store_msg_set_raw(is.s, m.id, is.body.data, is.body.len, cause) !=
-	        0 ||
+	if (store_part_set(
+	        is.s, m.id, STORE_PART_VIEW, skel.data, skel.len, cause) != 0 ||
 	    store_msg_set_flags(is.s, m.id, m.flags | STORE_F_SEEN, cause) !=
 	        0) {
 		store_rollback(is.s);
 		goto out;
 	}
-	if (store_commit(is.s, cause) != 0)
+	if (store_commit(is.s, cause) != 0 || fetch_seen(&is, &m, cause) != 0)
 		goto out;
-	/* Opening a message marks it seen on the server too. */
-	if (!(m.flags & STORE_F_SEEN) &&
-	    imap_simple(
-	        is.c, cause, "UID STORE %u +FLAGS.SILENT (\\Seen)", m.uid) != 0)
+	ret = 0;
+out:
+	buf_free(&items);
+	buf_free(&skel);
+	store_msg_clear(&m);
+	store_folder_clear(&f);
+	isync_clear(&is);
+	return ret;
+}
+
+/* One part alone (an attachment being saved or opened). */
+static int
+imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,
+    const char *section, char **cause)
+{
+	struct isync is;
+	struct store_msg m;
+	struct store_folder f;
+	const struct buf *b;
+	size_t k, len = strlen(section);
+	int ret = -1;
+
+	memset(&m, 0, sizeof m);
+	memset(&f, 0, sizeof f);
+	/* It goes into a command: digits and dots only. */
+	for (k = 0; k < len; k++) {
+		if ((section[k] < '0' || section[k] > '9') &&
+		    (section[k] != '.' || k == 0 || k + 1 == len ||
+		        section[k - 1] == '.'))
+			break;
+	}
+	if (len == 0 || len > 64 || k < len)
+		return set_cause(
+		    cause, "'%s' is not a part of a message", section);
+	if (isync_init(&is, t, a, NULL, cause) != 0)
+		goto out;
+	if (fetch_open(&is, msg_id, &m, &f, cause) != 0)
+		goto out;
+	is.mode = FM_VIEW;
+	is.want_uid = m.uid;
+	is.view = imap_view_new();
+	imap_allow_bodies(is.c, 1);
+	if (imap_simple(is.c, cause, "UID FETCH %u (UID BODY.PEEK[%s])", m.uid,
+	        section) != 0)
+		goto out;
+	imap_allow_bodies(is.c, 0);
+	is.mode = FM_NONE;
+	if ((b = imap_view_get(is.view, section)) == NULL) {
+		gone(&is, &m, &f, cause);
+		goto out;
+	}
+	if (store_part_set(is.s, m.id, section, b->data ? b->data : "", b->len,
+	        cause) != 0)
 		goto out;
 	ret = 0;
 out:
@@ -1660,6 +1822,8 @@ const struct driver_ops imap_driver = {
 	.name = "imap",
 	.sync = imap_sync,
 	.fetch = imap_fetch,
+	.fetch_view = imap_fetch_view,
+	.fetch_part = imap_fetch_part,
 	.append = imap_append_copy,
 	.search = imap_search,
 };

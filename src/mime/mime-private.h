@@ -128,6 +128,11 @@ struct part {
 	enum part_kind kind;
 	enum part_enc enc;
 	enum part_role role;
+	int missing; /* view: the body is not downloaded */
+	char *remote; /* view: the server's section */
+	uint64_t remote_size;
+	char *fill; /* the body given later (mime_part_fill), or NULL */
+	size_t fill_len;
 };
 
 struct mime_msg {
@@ -139,6 +144,7 @@ struct mime_msg {
 	struct mime_attachment *att;
 	size_t natt;
 	int att_done;
+	int view; /* parsed by mime_parse_view */
 };
 
 /*

@@ -203,6 +203,37 @@ set_encoding(struct part *p, const struct mime_header *h)
 	free(v);
 }
 
+/*
+ * A view's part marked "SECTION; size=N": the server's section (digits
+ * and dots only) and its size. A value that does not read so still
+ * marks the part missing, with no section to fetch it by.
+ */
+static void
+view_missing(struct part *p, const char *v)
+{
+	struct mime_params pp;
+	const char *sz, *s;
+	uint64_t n;
+	int ok = 1;
+
+	p->missing = 1;
+	mime_params_parse(v, strlen(v), &pp);
+	s = pp.value;
+	if (s == NULL || *s == '\0' || strlen(s) > 64 || *s == '.' ||
+	    s[strlen(s) - 1] == '.' || strstr(s, "..") != NULL)
+		ok = 0;
+	for (; ok && *s != '\0'; s++) {
+		if ((*s < '0' || *s > '9') && *s != '.')
+			ok = 0;
+	}
+	if (ok)
+		p->remote = xstrdup(pp.value);
+	if ((sz = mime_param_get(&pp, "size")) != NULL &&
+	    parse_uint64(sz, strlen(sz), UINT64_C(1) << 40, &n) == 0)
+		p->remote_size = n;
+	mime_params_free(&pp);
+}
+
 static void
 parse_entity(struct mime_msg *m, size_t off, size_t len, int parent, int depth,
     const char *section, int msgtop, const char *deftype)
@@ -210,7 +241,7 @@ parse_entity(struct mime_msg *m, size_t off, size_t len, int parent, int depth,
 	struct mime_header h;
 	struct mime_params cd;
 	struct part *p;
-	char *v;
+	char *v, *xtp = NULL;
 	int pi;
 
 	if (m->n >= MIME_MAX_PARTS) {
@@ -258,8 +289,20 @@ parse_entity(struct mime_msg *m, size_t off, size_t len, int parent, int depth,
 		p->filename = xstrdup(mime_param_get(&p->ct, "name"));
 	if (mime_param_get(&p->ct, "charset") != NULL)
 		p->charset = xstrdup(mime_param_get(&p->ct, "charset"));
+	if (m->view)
+		xtp = mime_header_get(&h, "x-tern-part", NULL);
 	mime_header_free(&h);
 
+	if (xtp != NULL && strncmp(p->type, "multipart/", 10) != 0) {
+		/* A view's leaf that is not downloaded: no recursion. */
+		p->section =
+		    msgtop ? section_child(section, 1) : xstrdup(section);
+		p->kind = PART_LEAF;
+		view_missing(p, xtp);
+		free(xtp);
+		return;
+	}
+	free(xtp);
 	if (strncmp(p->type, "multipart/", 10) == 0) {
 		const char *b = mime_param_get(&p->ct, "boundary");
 		char *guess = NULL;
@@ -395,7 +438,7 @@ classify(struct mime_msg *m, int pi, int hidden)
 		p->role = ROLE_CONTAINER;
 	} else if (p->kind == PART_MESSAGE) {
 		p->role = ROLE_MESSAGE;
-	} else if (p->uu) {
+	} else if (p->uu || p->missing) {
 		p->role = ROLE_ATTACHMENT;
 	} else {
 		/* Delivery reports are text for people too. */
@@ -472,11 +515,15 @@ link_children(struct mime_msg *m)
 	free(last);
 }
 
-struct mime_msg *
-mime_parse(const char *raw, size_t len)
+static size_t decoded_size(const struct mime_msg *m, size_t i);
+
+static struct mime_msg *
+parse_message(const char *raw, size_t len, int view)
 {
 	struct mime_msg *m = xcalloc(1, sizeof *m);
 	size_t i, n;
+
+	m->view = view;
 
 	m->raw = xmalloc(len + 1);
 	if (len > 0)
@@ -489,7 +536,8 @@ mime_parse(const char *raw, size_t len)
 	for (i = 0; i < n; i++) {
 		struct part *p = &m->parts[i];
 
-		if (p->kind == PART_LEAF && p->enc == ENC_IDENTITY &&
+		if (p->kind == PART_LEAF && !p->missing &&
+		    p->enc == ENC_IDENTITY &&
 		    strcmp(p->type, "text/plain") == 0 &&
 		    (p->disposition == NULL ||
 		        strcmp(p->disposition, "attachment") != 0))
@@ -513,8 +561,50 @@ mime_parse(const char *raw, size_t len)
 		p->pub.raw_size = p->body_len;
 		p->pub.depth = p->depth;
 		p->pub.attachment = p->role == ROLE_ATTACHMENT;
+		p->pub.missing = p->missing;
+		p->pub.remote_section = p->remote;
+		p->pub.remote_size = p->remote_size;
 	}
 	return m;
+}
+
+struct mime_msg *
+mime_parse(const char *raw, size_t len)
+{
+	return parse_message(raw, len, 0);
+}
+
+struct mime_msg *
+mime_parse_view(const char *raw, size_t len)
+{
+	return parse_message(raw, len, 1);
+}
+
+int
+mime_part_fill(
+    struct mime_msg *m, size_t i, const char *data, size_t len, char **cause)
+{
+	struct part *p;
+	size_t k;
+
+	if (i >= m->n || !m->parts[i].missing)
+		return set_cause(cause,
+		    "part %zu of this message is not "
+		    "missing",
+		    i);
+	p = &m->parts[i];
+	p->fill = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(p->fill, data, len);
+	p->fill[len] = '\0';
+	p->fill_len = len;
+	p->missing = p->pub.missing = 0;
+	p->pub.raw_size = len;
+	for (k = 0; k < m->natt; k++) {
+		if (m->att[k].part == i)
+			m->att[k].size = decoded_size(m, i);
+	}
+	return 0;
 }
 
 void
@@ -535,6 +625,8 @@ mime_free(struct mime_msg **mp)
 		free(p->disposition);
 		free(p->encoding);
 		mime_params_free(&p->ct);
+		free(p->remote);
+		free(p->fill);
 	}
 	free(m->parts);
 	free(m->att);
@@ -624,26 +716,27 @@ mime_part_decode(
 {
 	const struct part *p;
 	const char *s;
-	size_t before = out->len;
+	size_t before = out->len, len;
 	struct buf tmp;
 
 	if (i >= m->n)
 		return set_cause(cause, "no part %zu in this message", i);
 	p = &m->parts[i];
-	s = m->raw + p->body_off;
+	s = p->fill != NULL ? p->fill : m->raw + p->body_off;
+	len = p->fill != NULL ? p->fill_len : p->body_len;
 	buf_init(&tmp, 0);
 	switch (p->enc) {
 	case ENC_BASE64:
-		mime_decode_base64(s, p->body_len, &tmp);
+		mime_decode_base64(s, len, &tmp);
 		break;
 	case ENC_QP:
-		mime_decode_qp(s, p->body_len, &tmp, 0);
+		mime_decode_qp(s, len, &tmp, 0);
 		break;
 	case ENC_UU:
-		decode_uu(s, p->body_len, &tmp);
+		decode_uu(s, len, &tmp);
 		break;
 	default:
-		(void)buf_add(&tmp, s, p->body_len);
+		(void)buf_add(&tmp, s, len);
 		break;
 	}
 	if (buf_add(out, tmp.data ? tmp.data : "", tmp.len) != 0) {
@@ -696,7 +789,13 @@ mime_attachments(struct mime_msg *m, const struct mime_attachment **v)
 					a->section = p->section;
 					a->filename = p->filename;
 					a->type = p->type;
-					a->size = decoded_size(m, (size_t)pi);
+					/* Not downloaded: about what base64
+					 * (76 of 78 bytes a line) holds. */
+					a->size = !p->missing
+					    ? decoded_size(m, (size_t)pi)
+					    : p->enc == ENC_BASE64
+					    ? (size_t)(p->remote_size / 78 * 57)
+					    : (size_t)p->remote_size;
 				}
 				/* Push children in reverse to pop in order. */
 				for (c = p->first_child; c >= 0;

@@ -348,8 +348,9 @@ attachment_line(struct render *r, int pi)
 	}
 	format_size((int64_t)size, 0, hs, sizeof hs);
 	ensure_newline(&r->txt);
-	(void)buf_printf(&r->txt, "[-- Attachment %s: %s (%s, %s) --]\n",
-	    p->section, p->filename ? p->filename : "(no name)", p->type, hs);
+	(void)buf_printf(&r->txt, "[-- Attachment %s: %s (%s, %s%s) --]\n",
+	    p->section, p->filename ? p->filename : "(no name)", p->type, hs,
+	    p->missing ? ", not downloaded" : "");
 }
 
 /* Decoded, converted, CRLF-normalised text of a range of a part. */

@@ -130,7 +130,7 @@ mark_seen(struct ui *u)
 	struct store_index_row r;
 
 	if (store_index_row(u->s, u->pager.id, &r, NULL) == 1 &&
-	    !(r.flags & STORE_F_SEEN) && r.has_body)
+	    !(r.flags & STORE_F_SEEN) && u->pager.shown)
 		flag_current(u, STORE_F_SEEN, 0);
 	store_index_row_clear(&r);
 }

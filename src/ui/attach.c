@@ -86,13 +86,68 @@ run_opener(struct ui *u, const char *path)
 		ui_message(u, 0, "Opened %s", path);
 }
 
+/* The directory attachments opened this session go to; NULL if none. */
+static char *
+open_dir(struct ui *u)
+{
+	if (u->tmpdir == NULL) {
+		const char *t = getenv("TMPDIR");
+		char *tmpl =
+		    xasprintf("%s/tern-XXXXXX", t && *t == '/' ? t : "/tmp");
+
+		if (mkdtemp(tmpl) == NULL) {
+			ui_message(u, 1, "%s: %s", tmpl, strerror(errno));
+			free(tmpl);
+			return NULL;
+		}
+		u->tmpdir = tmpl;
+	}
+	return xstrdup(u->tmpdir);
+}
+
+/* Save part into dir, and open it when asked. */
+static void
+save_or_open(struct ui *u, size_t part, const char *dir, int open)
+{
+	char *path = NULL, *cause = NULL;
+
+	if (mime_attachment_save(u->pager.mm, part, dir, &path, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+	} else if (open)
+		run_opener(u, path);
+	else
+		ui_message(u, 0, "Saved to %s", path);
+	free(path);
+}
+
+/* The account (index) of the pager's message; -1 if none. */
+static ssize_t
+pager_account(struct ui *u)
+{
+	struct store_msg m;
+	ssize_t a = -1;
+
+	memset(&m, 0, sizeof m);
+	if (store_msg_get_id(u->s, u->pager.id, &m, NULL) == 1) {
+		for (size_t i = 0; i < u->nfolders; i++) {
+			if (u->folders[i].id == m.folder_id)
+				a = (ssize_t)u->folders[i].account;
+		}
+	}
+	store_msg_clear(&m);
+	return a;
+}
+
 void
 ui_attachment(struct ui *u, int open)
 {
 	const struct mime_attachment *v = NULL;
+	const struct mime_part *mp;
 	size_t n;
 	long i;
-	char *dir = NULL, *path = NULL, *cause = NULL, cwd[4096];
+	ssize_t acct;
+	char *dir = NULL, cwd[4096];
 
 	if (u->pager.mm == NULL ||
 	    (n = mime_attachments(u->pager.mm, &v)) == 0) {
@@ -102,20 +157,8 @@ ui_attachment(struct ui *u, int open)
 	if ((i = pick(u, v, n)) < 0)
 		return;
 	if (open) {
-		if (u->tmpdir == NULL) {
-			const char *t = getenv("TMPDIR");
-			char *tmpl = xasprintf(
-			    "%s/tern-XXXXXX", t && *t == '/' ? t : "/tmp");
-
-			if (mkdtemp(tmpl) == NULL) {
-				ui_message(
-				    u, 1, "%s: %s", tmpl, strerror(errno));
-				free(tmpl);
-				return;
-			}
-			u->tmpdir = tmpl;
-		}
-		dir = xstrdup(u->tmpdir);
+		if ((dir = open_dir(u)) == NULL)
+			return;
 	} else {
 		if (getcwd(cwd, sizeof cwd) == NULL)
 			snprintf(cwd, sizeof cwd, "%s", ".");
@@ -125,14 +168,65 @@ ui_attachment(struct ui *u, int open)
 			return;
 		}
 	}
-	if (mime_attachment_save(u->pager.mm, v[i].part, dir, &path, &cause) !=
-	    0) {
-		ui_message(u, 1, "%s", cause);
-		free(cause);
-	} else if (open)
-		run_opener(u, path);
+	mp = mime_part_at(u->pager.mm, v[i].part);
+	if (!mp->missing) {
+		save_or_open(u, v[i].part, dir, open);
+		free(dir);
+		return;
+	}
+	/* Not downloaded: the worker fetches it, then it is saved. */
+	if (mp->remote_section == NULL || (acct = pager_account(u)) < 0 ||
+	    ui_worker_fetch_part(
+	        u, (size_t)acct, u->pager.id, mp->remote_section) != 0) {
+		ui_message(u, 1,
+		    "The attachment is not downloaded, and the account is "
+		    "offline");
+		free(dir);
+		return;
+	}
+	free(u->pager.pend_section);
+	free(u->pager.pend_dir);
+	u->pager.pend_section = xstrdup(mp->remote_section);
+	u->pager.pend_dir = dir;
+	u->pager.pend_open = open;
+	ui_message(u, 0, "Downloading the attachment…");
+}
+
+void
+ui_attachment_fetched(
+    struct ui *u, int64_t msg_id, const char *section, const char *error)
+{
+	struct ui_pager *p = &u->pager;
+	char *dir;
+	size_t i;
+	int open;
+
+	if (u->mode != UI_PAGER || p->id != msg_id || p->pend_section == NULL ||
+	    section == NULL || strcmp(p->pend_section, section) != 0)
+		return;
+	dir = p->pend_dir;
+	open = p->pend_open;
+	free(p->pend_section);
+	p->pend_section = NULL;
+	p->pend_dir = NULL;
+	if (error != NULL) {
+		ui_message(
+		    u, 1, "The attachment was not downloaded: %s", error);
+		free(dir);
+		return;
+	}
+	/* The view again, with this part from the store now. */
+	ui_pager_reload(u);
+	for (i = 0; p->mm != NULL && i < mime_part_count(p->mm); i++) {
+		const struct mime_part *mp = mime_part_at(p->mm, i);
+
+		if (mp->remote_section != NULL && !mp->missing &&
+		    strcmp(mp->remote_section, section) == 0)
+			break;
+	}
+	if (p->mm == NULL || i == mime_part_count(p->mm))
+		ui_message(u, 1, "The attachment is not in the store");
 	else
-		ui_message(u, 0, "Saved to %s", path);
-	free(path);
+		save_or_open(u, i, dir, open);
 	free(dir);
 }

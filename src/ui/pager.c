@@ -20,6 +20,8 @@
 void
 ui_pager_free(struct ui *u)
 {
+	free(u->pager.pend_section);
+	free(u->pager.pend_dir);
 	mime_free(&u->pager.mm);
 	free(u->pager.text);
 	free(u->pager.lines);
@@ -160,9 +162,12 @@ pager_build(struct ui *u)
 		    r == 0 ? "This message is no longer in the store." : cause);
 		goto done;
 	}
-	r = m.has_body ? store_msg_raw(u->s, p->id, &raw, &cause) : 0;
 	mime_free(&p->mm);
 	p->natt = 0;
+	p->shown = 0;
+	/* The whole message, or the view of a big one (its text, its
+	 * attachments as they are downloaded). */
+	r = core_view_load(u->s, p->id, PAGER_MAX_BODY, &p->mm, &cause);
 	if (r == 1) {
 		struct mime_render_opts o;
 		const struct mime_attachment *av;
@@ -173,7 +178,7 @@ pager_build(struct ui *u)
 		o.full_headers = p->full_headers;
 		o.html_filter = u->t->rc->mailcap;
 		o.width = COLS > 2 && COLS < 200 ? (unsigned)COLS - 2 : 78;
-		p->mm = mime_parse(raw.data, raw.len);
+		p->shown = 1;
 		if (mime_render(p->mm, &o, &b, &cause) != 0)
 			buf_printf(
 			    &b, "\n[the rest is not shown: %s]\n", cause);

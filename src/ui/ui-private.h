@@ -109,6 +109,8 @@ enum ui_ev_kind {
 	UI_EV_INDEX, /* the loader's answer: ids (and depth) in order */
 	UI_EV_NOTE, /* a line for the message line (done: an error) */
 	UI_EV_SEARCHED, /* server search: ids in folder msg_id, or text */
+	UI_EV_PART_FETCHED, /* a part (section) of msg_id is stored */
+	UI_EV_PART_FAILED, /* ...could not be: text says why */
 };
 
 struct ui_event {
@@ -121,6 +123,7 @@ struct ui_event {
 	int64_t *ids;
 	uint8_t *depth;
 	size_t n;
+	char *section; /* UI_EV_PART_*: the part */
 	struct ui_event *next;
 };
 
@@ -166,6 +169,11 @@ struct ui_pager {
 	int width; /* the lines were cut for this width */
 	struct mime_msg *mm; /* the parsed message, for its attachments */
 	size_t natt;
+	int shown; /* the body (or its view) is on screen */
+	/* An attachment being downloaded to save (into pend_dir) or open. */
+	char *pend_section;
+	char *pend_dir;
+	int pend_open;
 };
 
 enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_FIRSTRUN };
@@ -323,6 +331,9 @@ int ui_theme_load(struct ui *u, const char *name, char **cause);
 
 /* attach.c */
 void ui_attachment(struct ui *u, int open);
+/* The worker's answer for the attachment asked for (error NULL: stored). */
+void ui_attachment_fetched(
+    struct ui *u, int64_t msg_id, const char *section, const char *error);
 void ui_attach_cleanup(struct ui *u);
 
 /* compose.c */
@@ -346,6 +357,9 @@ void ui_workers_start(struct ui *u);
 void ui_workers_stop(struct ui *u);
 void ui_worker_sync_now(struct ui *u, size_t account);
 int ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id);
+/* Download one part of a message (a view's attachment); -1 if it cannot. */
+int ui_worker_fetch_part(
+    struct ui *u, size_t account, int64_t msg_id, const char *section);
 /*
  * Ask the account's worker to search the server's folder for text; the
  * answer comes as UI_EV_SEARCHED with gen. -1 if the account cannot.

@@ -20,6 +20,11 @@
 #define BACKOFF_MAX_MS (300 * 1000)
 #define RESYNC_MS (120 * 1000)
 
+struct worker_fetch {
+	int64_t id;
+	char *section; /* NULL: what showing the message needs */
+};
+
 struct ui_worker {
 	struct ui *u;
 	size_t account;
@@ -29,7 +34,7 @@ struct ui_worker {
 	pthread_mutex_t lock;
 	int stop;
 	int woken; /* wake() was called since the sync began */
-	int64_t *fetch;
+	struct worker_fetch *fetch; /* bodies and parts to download */
 	size_t nfetch;
 	/* A server search asked for (only the latest counts). */
 	int search_pending;
@@ -195,7 +200,7 @@ worker_main(void *arg)
 		struct sync_opts o;
 		char *summary = NULL, *cause = NULL;
 		int64_t id = 0, sfolder = 0;
-		char *sname = NULL, *stext = NULL;
+		char *sname = NULL, *stext = NULL, *section = NULL;
 		uint64_t sgen = 0;
 		int r;
 
@@ -205,7 +210,8 @@ worker_main(void *arg)
 			break;
 		}
 		if (w->nfetch > 0) {
-			id = w->fetch[0];
+			id = w->fetch[0].id;
+			section = w->fetch[0].section;
 			memmove(w->fetch, w->fetch + 1,
 			    --w->nfetch * sizeof *w->fetch);
 		} else if (w->search_pending) {
@@ -223,12 +229,29 @@ worker_main(void *arg)
 			free(stext);
 			continue;
 		}
+		if (id != 0 && section != NULL) {
+			struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+			ev->kind = UI_EV_PART_FETCHED;
+			ev->account = w->account;
+			ev->msg_id = id;
+			ev->section = section;
+			if (drv->fetch_part == NULL)
+				ev->text = xstrdup(
+				    "this account cannot fetch attachments");
+			else if (drv->fetch_part(&w->t, w->rc, id, section,
+			             &ev->text) != 0 &&
+			    ev->text == NULL)
+				ev->text = xstrdup("download failed");
+			if (ev->text != NULL)
+				ev->kind = UI_EV_PART_FAILED;
+			ui_post_event(w->u, ev);
+			continue;
+		}
 		if (id != 0) {
-			if (drv->fetch == NULL)
-				post_new(w, UI_EV_FETCH_FAILED, id,
-				    xstrdup(
-				        "this account cannot fetch bodies"));
-			else if (drv->fetch(&w->t, w->rc, id, &cause) != 0)
+			/* A big IMAP message comes as a view, without its
+			 * attachments. */
+			if (core_view_fetch(&w->t, w->rc, id, &cause) != 0)
 				post_new(w, UI_EV_FETCH_FAILED, id, cause);
 			else
 				post_new(w, UI_EV_FETCHED, id, NULL);
@@ -359,6 +382,8 @@ ui_workers_stop(struct ui *u)
 		close(w->wake[0]);
 		close(w->wake[1]);
 		pthread_mutex_destroy(&w->lock);
+		for (size_t k = 0; k < w->nfetch; k++)
+			free(w->fetch[k].section);
 		free(w->fetch);
 		free(w->search_folder);
 		free(w->search_text);
@@ -385,7 +410,26 @@ ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id)
 		return -1;
 	pthread_mutex_lock(&w->lock);
 	w->fetch = xreallocarray(w->fetch, w->nfetch + 1, sizeof *w->fetch);
-	w->fetch[w->nfetch++] = msg_id;
+	w->fetch[w->nfetch].id = msg_id;
+	w->fetch[w->nfetch++].section = NULL;
+	pthread_mutex_unlock(&w->lock);
+	wake(w);
+	return 0;
+}
+
+int
+ui_worker_fetch_part(
+    struct ui *u, size_t account, int64_t msg_id, const char *section)
+{
+	struct ui_worker *w;
+
+	if (account >= u->naccts || (w = u->accts[account].w) == NULL ||
+	    u->accts[account].drv->fetch_part == NULL)
+		return -1;
+	pthread_mutex_lock(&w->lock);
+	w->fetch = xreallocarray(w->fetch, w->nfetch + 1, sizeof *w->fetch);
+	w->fetch[w->nfetch].id = msg_id;
+	w->fetch[w->nfetch++].section = xstrdup(section);
 	pthread_mutex_unlock(&w->lock);
 	wake(w);
 	return 0;
@@ -433,6 +477,7 @@ ui_events_drain(struct ui *u)
 		next = ev->next;
 		/* Only the loader's answers belong to no account. */
 		if (a == NULL && ev->kind != UI_EV_INDEX) {
+			free(ev->section);
 			free(ev->text);
 			free(ev);
 			continue;
@@ -502,7 +547,17 @@ ui_events_drain(struct ui *u)
 			    u, ev->gen, ev->msg_id, ev->ids, ev->n, ev->text);
 			ev->ids = NULL;
 			break;
+		case UI_EV_PART_FETCHED:
+		case UI_EV_PART_FAILED:
+			if (ev->kind == UI_EV_PART_FETCHED)
+				a->online = 1;
+			ui_attachment_fetched(u, ev->msg_id, ev->section,
+			    ev->kind == UI_EV_PART_FAILED
+			        ? (ev->text ? ev->text : "download failed")
+			        : NULL);
+			break;
 		}
+		free(ev->section);
 		free(ev->text);
 		free(ev);
 		u->dirty = 1;

@@ -16,7 +16,8 @@ class FakeImap:
     def __init__(self, fetch_reply, list_reply=b'* LIST () "/" INBOX\r\n',
                  badcharset=False):
         """fetch_reply: bytes sent before the tagged OK of a UID FETCH of
-        headers (the tag is appended as '<tag> OK done'); list_reply the
+        headers (the tag is appended as '<tag> OK done'), or a function
+        of the command line that gives them; list_reply the
         same for LIST. badcharset: refuse a UID SEARCH naming a CHARSET."""
         self.fetch_reply = fetch_reply
         self.badcharset = badcharset
@@ -70,7 +71,9 @@ class FakeImap:
                     conn.sendall(b'* ESEARCH (TAG "' + tag + b'") UID ALL 1'
                                  b"\r\n" + tag + b" OK done\r\n")
                 elif cmd.startswith(b"UID FETCH"):
-                    conn.sendall(self.fetch_reply)
+                    conn.sendall(self.fetch_reply(line)
+                                 if callable(self.fetch_reply)
+                                 else self.fetch_reply)
                     conn.sendall(tag + b" OK done\r\n")
                 elif cmd.startswith(b"LOGOUT"):
                     conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
