@@ -543,7 +543,8 @@ params_assemble(struct rawparam *rp, size_t n, struct mime_params *p)
 {
 	size_t i = 0;
 
-	qsort(rp, n, sizeof *rp, rawparam_cmp);
+	if (n > 1)
+		qsort(rp, n, sizeof *rp, rawparam_cmp);
 	while (i < n) {
 		size_t j = i, k;
 		struct buf bytes, val;
