@@ -39,6 +39,19 @@ int store_flags_parse(const char *spec, unsigned *add, unsigned *del);
 /* Open (creating and migrating as needed) the store in dir. */
 int store_open(const char *dir, struct store **sp, char **cause);
 void store_close(struct store **sp);
+
+/*
+ * While a sync writes much, checkpoint the WAL in a thread of its own (on
+ * its own connection) instead of inside the writer's commits. Start and
+ * stop it on the thread that owns s, while no transaction is open; stop
+ * before store_close. NULL if it cannot start: the writer then
+ * checkpoints as usual, which is slower but the same.
+ */
+struct store_ckpt;
+struct store_ckpt *store_ckpt_start(struct store *s);
+/* Checkpoint now, whatever the size of the WAL (NULL: nothing). */
+void store_ckpt_kick(struct store_ckpt *c);
+void store_ckpt_stop(struct store_ckpt **cp);
 /* The path of the database file. */
 const char *store_path(struct store *s);
 

@@ -128,6 +128,9 @@ struct fault {
 struct job {
 	uint32_t msgno;
 	struct buf body;
+	/* Parsed by the session thread, which waits on the network while
+	 * the writer waits on the disk. */
+	struct mime_envelope env;
 };
 
 struct writer {
@@ -180,6 +183,7 @@ struct session {
 	struct buf body; /* the message being received */
 	int body_over; /* it exceeded max_message_size */
 	struct writer w;
+	struct store_ckpt *ckpt;
 	/* Owned by the writer during TRANSFER: */
 	uint32_t *batch;
 	size_t nbatch;
@@ -432,11 +436,10 @@ header_len(const char *data, size_t len)
 
 /* Store one whole message in the open batch (writer thread). */
 static int
-writer_store(
-    struct session *s, uint32_t msgno, const struct buf *body, char **cause)
+writer_store(struct session *s, uint32_t msgno, const struct buf *body,
+    const struct mime_envelope *env, char **cause)
 {
 	struct msg *m = &s->msgs[msgno];
-	struct mime_envelope env;
 	struct store_msg sm;
 	struct store_pop3_uidl u;
 	size_t i;
@@ -472,11 +475,8 @@ writer_store(
 	}
 
 	memset(&sm, 0, sizeof sm);
-	memset(&env, 0, sizeof env);
-	mime_envelope_parse(
-	    body->data, header_len(body->data, body->len), &env);
 	sm.folder_id = s->inbox_id;
-	core_msg_from_envelope(&sm, &env);
+	core_msg_from_envelope(&sm, env);
 	sm.internaldate = s->now;
 	sm.pop3_uidl = m->id;
 	sm.fetched_at = s->now;
@@ -502,7 +502,6 @@ writer_store(
 		ret = writer_commit(s);
 out:
 	sm.pop3_uidl = NULL;
-	mime_envelope_clear(&env);
 	return ret;
 }
 
@@ -528,8 +527,9 @@ writer_main(void *arg)
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
 
-		r = writer_store(s, job.msgno, &job.body, &cause);
+		r = writer_store(s, job.msgno, &job.body, &job.env, &cause);
 		buf_free(&job.body);
+		mime_envelope_clear(&job.env);
 
 		pthread_mutex_lock(&w->lock);
 		if (r != 0) {
@@ -615,9 +615,12 @@ static int
 writer_queue(struct session *s, uint32_t msgno)
 {
 	struct writer *w = &s->w;
+	struct mime_envelope envelope, *env = &envelope;
 	struct job *j;
 	int ret = 0;
 
+	mime_envelope_parse(
+	    s->body.data, header_len(s->body.data, s->body.len), env);
 	pthread_mutex_lock(&w->lock);
 	while ((w->qcount == WRITER_JOBS || w->qbytes > WRITER_BYTES) &&
 	    !w->exited)
@@ -629,11 +632,14 @@ writer_queue(struct session *s, uint32_t msgno)
 	j = &w->q[(w->qhead + w->qcount) % WRITER_JOBS];
 	j->msgno = msgno;
 	j->body = s->body;
+	j->env = *env;
+	memset(env, 0, sizeof *env);
 	w->qcount++;
 	w->qbytes += s->body.cap;
 	pthread_cond_broadcast(&w->cond);
 out:
 	pthread_mutex_unlock(&w->lock);
+	mime_envelope_clear(env); /* empty when the job took it */
 	/* A fresh buffer for the next message; the job owns this one. */
 	if (ret == 0)
 		buf_init(&s->body, (size_t)s->a->max_message_size);
@@ -1159,6 +1165,8 @@ session_run(struct session *s, char *rbuf, char **cause)
 	}
 	session_progress(s, 1);
 
+	/* The last pages into the database while the server deletes. */
+	store_ckpt_kick(s->ckpt);
 	session_state(s, ST_QUIT);
 	session_cmd(s, CMD_QUIT, 0);
 	if (session_drain(s, rbuf, cause) != 0)
@@ -1196,8 +1204,13 @@ session_free(struct session *s)
 
 	writer_stop(s);
 	if (s->w.q != NULL) {
-		for (j = 0; j < s->w.qcount; j++)
-			buf_free(&s->w.q[(s->w.qhead + j) % WRITER_JOBS].body);
+		for (j = 0; j < s->w.qcount; j++) {
+			struct job *job =
+			    &s->w.q[(s->w.qhead + j) % WRITER_JOBS];
+
+			buf_free(&job->body);
+			mime_envelope_clear(&job->env);
+		}
 		free(s->w.q);
 		free(s->w.done);
 		free(s->w.err);
@@ -1253,6 +1266,7 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		goto out;
 	if (session_lock(&s, cause) != 0)
 		goto out;
+	s.ckpt = store_ckpt_start(s.store);
 
 	if (session_run(&s, rbuf, cause) != 0) {
 		/* The writer keeps the messages that arrived whole: none
@@ -1280,6 +1294,7 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 	ret = 0;
 out:
 	session_free(&s);
+	store_ckpt_stop(&s.ckpt);
 	free(rbuf);
 	return ret;
 }
