@@ -71,6 +71,13 @@ struct sync_opts {
 	int wakefd; /* readable: stop waiting (IDLE), -1 if none */
 };
 
+/*
+ * With the flags of a driver's append: a retry of an APPEND whose answer
+ * may have been lost. The message is not stored again when the folder
+ * already holds one with its Message-ID.
+ */
+#define CORE_APPEND_ONCE 0x100
+
 /* One table of operations for every kind of account. */
 struct driver_ops {
 	const char *name;
@@ -85,8 +92,8 @@ struct driver_ops {
 	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
 	/*
 	 * Store a copy of raw in the server's folder (APPEND), creating the
-	 * folder if missing; flags as STORE_F_*. NULL: the account keeps
-	 * copies in the store only.
+	 * folder if missing; flags as STORE_F_* (and CORE_APPEND_ONCE).
+	 * NULL: the account keeps copies in the store only.
 	 */
 	int (*append)(struct tern *t, struct rc_account *a, const char *folder,
 	    const char *raw, size_t len, unsigned flags, char **cause);

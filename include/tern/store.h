@@ -458,4 +458,26 @@ int store_folder_set_imap_name(
 int store_folder_imap_name(struct store *s, int64_t account_id,
     const char *name, char **wire, char **cause);
 
+/*
+ * Postponed drafts (store/draft.c). A draft postponed on an account whose
+ * server keeps its Drafts (IMAP) is kept here first, as a pending op
+ * "draft" (folder: the Drafts folder as given to the driver's append;
+ * uid 0) with its bytes in pending_raw, flags \Draft \Seen, so neither
+ * quitting, a crash nor being offline loses it. The uploader
+ * (smtp_drafts_flush) claims it before its APPEND (arg NULL ->
+ * STORE_DRAFT_TRIED, committed) and deletes the op once the server
+ * answered OK; a claimed op found again means the server may already
+ * have it. The driver's own replay keeps these ops.
+ */
+#define STORE_DRAFT_OP "draft"
+#define STORE_DRAFT_TRIED "appending"
+int store_draft_add(struct store *s, int64_t account_id, const char *folder,
+    const void *raw, size_t len, const char *message_id, char **cause);
+/*
+ * Mark a draft op as being uploaded: 1 when this is its first attempt, 0
+ * when an earlier one may have reached the server (or the op is gone), -1
+ * on error.
+ */
+int store_draft_claim(struct store *s, int64_t id, char **cause);
+
 #endif

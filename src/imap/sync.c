@@ -1024,9 +1024,13 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 	int ok, rc, ret = -1;
 
 	buf_init(&fl, 0);
-	/* core_transfer_replay() finishes these once a body can be had. */
+	/*
+	 * core_transfer_replay() finishes these once a body can be had, and
+	 * smtp_drafts_flush() uploads postponed drafts.
+	 */
 	if (strcmp(p->op, "tolocal") == 0 ||
-	    strcmp(p->op, "tolocal-copy") == 0) {
+	    strcmp(p->op, "tolocal-copy") == 0 ||
+	    strcmp(p->op, STORE_DRAFT_OP) == 0) {
 		ret = 1;
 		goto out;
 	}
@@ -1513,6 +1517,42 @@ out:
 }
 
 /*
+ * Does the folder (quoted q) hold a message with raw's Message-ID? 1 yes,
+ * 0 no (or raw has none to look for), -1 with cause.
+ */
+static int
+holds_msgid(
+    struct isync *is, const char *q, const char *raw, size_t len, char **cause)
+{
+	struct mime_envelope env;
+	char *id = NULL;
+	const char *p;
+	int ret = 0;
+
+	mime_envelope_parse(raw, len, &env);
+	if (env.message_id == NULL || *env.message_id == '\0')
+		goto out;
+	/* Only what a quoted string carries as is. */
+	for (p = env.message_id; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			goto out;
+	}
+	id = imap_quote(env.message_id);
+	imap_uidset_free(&is->search);
+	if (imap_simple(is->c, cause, "EXAMINE %s", q) != 0 ||
+	    imap_simple(is->c, cause, "UID SEARCH HEADER Message-ID %s", id) !=
+	        0) {
+		ret = -1;
+		goto out;
+	}
+	ret = is->search.n > 0;
+out:
+	free(id);
+	mime_envelope_clear(&env);
+	return ret;
+}
+
+/*
  * Store a copy in the server's folder: Sent and Drafts (the names
  * smtp/outbox.c passes when the rc names none) are the server's
  * SPECIAL-USE \\Sent and \\Drafts folders when it has them; a folder the
@@ -1585,6 +1625,11 @@ imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
 		if (imap_simple(is.c, cause, "CREATE %s", q) != 0)
 			goto out;
 		(void)imap_simple(is.c, NULL, "SUBSCRIBE %s", q);
+	} else if ((flags & CORE_APPEND_ONCE) &&
+	    (rc = holds_msgid(&is, q, raw, len, cause)) != 0) {
+		if (rc > 0)
+			ret = 0; /* the earlier APPEND got there */
+		goto out;
 	}
 	if ((rc = imap_append(is.c, q, raw, len, flags, 0, &why)) < 0) {
 		*cause = why;
