@@ -118,6 +118,13 @@ const struct driver_ops *core_driver(enum rc_protocol p);
 int core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
     size_t n, unsigned add, unsigned del, char **cause);
 /*
+ * The same with keywords: c's flags and keywords (store.h); the queued
+ * "flags" op carries both.
+ */
+int core_flag_change(struct tern *t, const struct folder_ref *r,
+    const uint32_t *uids, size_t n, const struct store_flag_change *c,
+    char **cause);
+/*
  * Move to another folder of the same account; the target is created in
  * the store if missing.
  */

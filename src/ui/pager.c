@@ -173,6 +173,7 @@ pager_build(struct ui *u)
 		o.full_headers = p->full_headers;
 		o.html_filter = u->t->rc->mailcap;
 		o.width = COLS > 2 && COLS < 200 ? (unsigned)COLS - 2 : 78;
+		o.keywords = m.keywords;
 		p->mm = mime_parse(raw.data, raw.len);
 		if (mime_render(p->mm, &o, &b, &cause) != 0)
 			buf_printf(
@@ -196,6 +197,7 @@ pager_build(struct ui *u)
 		    m.date ? m.date : m.internaldate, date, sizeof date);
 		add_header(&b, "Date", date);
 		add_header(&b, "Subject", m.subject ? m.subject : "");
+		add_header(&b, "Keywords", m.keywords);
 		buf_addc(&b, '\n');
 	}
 	if (r == 1) {
