@@ -158,7 +158,8 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
 /*
  * Pending offline operations of an account, replayed in id order by the
  * account's driver, which deletes each once the server confirmed it.
- * op: "flags" (arg "+S -F"), "move" (arg: target folder), "expunge"
+ * op: "flags" (arg "+S -F", keywords as "+kw:WORD -kw:WORD" after the
+ * letters: store_flag_change_parse), "move" (arg: target folder), "expunge"
  * (uid 0: every \Deleted message of ours in folder), "create", "rename"
  * (arg: new name), "delete" (folder operations; uid 0).
  *
@@ -187,6 +188,7 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  *	source row (store_msg_delete), then the op (a crash between leaves
  *	an op whose source is gone: dropped). A refused APPEND (NO/BAD)
  *	keeps both; nothing is lost either way.
+ * "draft": a postponed draft to upload to folder (see store_draft_add).
  */
 struct store_pending {
 	int64_t id;
