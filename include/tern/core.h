@@ -71,6 +71,13 @@ struct sync_opts {
 	int wakefd; /* readable: stop waiting (IDLE), -1 if none */
 };
 
+/*
+ * With the flags of a driver's append: a retry of an APPEND whose answer
+ * may have been lost. The message is not stored again when the folder
+ * already holds one with its Message-ID.
+ */
+#define CORE_APPEND_ONCE 0x100
+
 /* One table of operations for every kind of account. */
 struct driver_ops {
 	const char *name;
@@ -100,8 +107,8 @@ struct driver_ops {
 	    const char *section, char **cause);
 	/*
 	 * Store a copy of raw in the server's folder (APPEND), creating the
-	 * folder if missing; flags as STORE_F_*. NULL: the account keeps
-	 * copies in the store only.
+	 * folder if missing; flags as STORE_F_* (and CORE_APPEND_ONCE).
+	 * NULL: the account keeps copies in the store only.
 	 */
 	int (*append)(struct tern *t, struct rc_account *a, const char *folder,
 	    const char *raw, size_t len, unsigned flags, char **cause);
@@ -125,6 +132,13 @@ const struct driver_ops *core_driver(enum rc_protocol p);
  */
 int core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
     size_t n, unsigned add, unsigned del, char **cause);
+/*
+ * The same with keywords: c's flags and keywords (store.h); the queued
+ * "flags" op carries both.
+ */
+int core_flag_change(struct tern *t, const struct folder_ref *r,
+    const uint32_t *uids, size_t n, const struct store_flag_change *c,
+    char **cause);
 /*
  * Move to another folder of the same account; the target is created in
  * the store if missing.

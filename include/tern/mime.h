@@ -129,6 +129,9 @@ struct mime_render_opts {
 	 */
 	const char *html_filter;
 	unsigned width; /* reflow format=flowed and HTML text; 0: 72 */
+	/* The message's keywords, space separated, shown as a Keywords:
+	 * line after the header fields; NULL: none. */
+	const char *keywords;
 };
 
 /*

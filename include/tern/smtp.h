@@ -103,4 +103,33 @@ int smtp_draft_save(struct tern *t, struct rc_account *a, const char *raw,
 /* The account a message's From belongs to (its `from` address), or NULL. */
 struct rc_account *smtp_account_for(struct rc *rc, const char *raw, size_t len);
 
+/*
+ * Postpone from the full-screen client (smtp/drafts.c): when the
+ * account's server keeps its Drafts (a driver that can append), raw is
+ * kept in the store at once (store_draft_add) for smtp_drafts_flush to
+ * upload, and *queued is 1; else it goes to the store's Drafts folder
+ * at once as smtp_draft_save does, and *queued is 0. *where (malloc'd)
+ * names the folder.
+ */
+int smtp_draft_postpone(struct tern *t, struct rc_account *a, const char *raw,
+    size_t len, int *queued, char **where, char **cause);
+
+/* What uploading one postponed draft did. */
+struct smtp_draft_outcome {
+	const char *account;
+	int64_t id;
+	const char *where; /* the folder it went to; NULL if it did not */
+	const char *reason; /* why not, or NULL */
+};
+
+typedef void (*smtp_draft_cb)(void *arg, const struct smtp_draft_outcome *o);
+
+/*
+ * Upload the account's postponed drafts, oldest first, calling cb for
+ * each; stops at the first the server does not take (it stays for the
+ * next time). Returns 0, or -1 with cause when the store fails.
+ */
+int smtp_drafts_flush(struct tern *t, struct rc_account *a, smtp_draft_cb cb,
+    void *arg, char **cause);
+
 #endif

@@ -171,7 +171,8 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
 /*
  * Pending offline operations of an account, replayed in id order by the
  * account's driver, which deletes each once the server confirmed it.
- * op: "flags" (arg "+S -F"), "move" (arg: target folder), "expunge"
+ * op: "flags" (arg "+S -F", keywords as "+kw:WORD -kw:WORD" after the
+ * letters: store_flag_change_parse), "move" (arg: target folder), "expunge"
  * (uid 0: every \Deleted message of ours in folder), "create", "rename"
  * (arg: new name), "delete" (folder operations; uid 0).
  *
@@ -200,6 +201,7 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  *	source row (store_msg_delete), then the op (a crash between leaves
  *	an op whose source is gone: dropped). A refused APPEND (NO/BAD)
  *	keeps both; nothing is lost either way.
+ * "draft": a postponed draft to upload to folder (see store_draft_add).
  */
 struct store_pending {
 	int64_t id;
@@ -485,5 +487,69 @@ int store_folder_imap_name(struct store *s, int64_t account_id,
  * its section ("2.1").
  */
 #define STORE_PART_VIEW "VIEW"
+
+/*
+ * Postponed drafts (store/draft.c). A draft postponed on an account whose
+ * server keeps its Drafts (IMAP) is kept here first, as a pending op
+ * "draft" (folder: the Drafts folder as given to the driver's append;
+ * uid 0) with its bytes in pending_raw, flags \Draft \Seen, so neither
+ * quitting, a crash nor being offline loses it. The uploader
+ * (smtp_drafts_flush) claims it before its APPEND (arg NULL ->
+ * STORE_DRAFT_TRIED, committed) and deletes the op once the server
+ * answered OK; a claimed op found again means the server may already
+ * have it. The driver's own replay keeps these ops.
+ */
+#define STORE_DRAFT_OP "draft"
+#define STORE_DRAFT_TRIED "appending"
+int store_draft_add(struct store *s, int64_t account_id, const char *folder,
+    const void *raw, size_t len, const char *message_id, char **cause);
+/*
+ * Mark a draft op as being uploaded: 1 when this is its first attempt, 0
+ * when an earlier one may have reached the server (or the op is gone), -1
+ * on error.
+ */
+int store_draft_claim(struct store *s, int64_t id, char **cause);
+
+/*
+ * Keywords (store/keyword.c): IMAP keywords ($Label1, work) beside the
+ * DFPRST flags. message.keywords holds them space separated. A "flags"
+ * pending op's arg carries keyword changes after the flag letters, as
+ * "+S -F +kw:$Label1 -kw:work" (an older tern drops such an op rather
+ * than misreading it).
+ */
+#define STORE_KW_PREFIX "kw:"
+#define STORE_KEYWORD_MAX 100 /* bytes in one keyword */
+#define STORE_KEYWORD_CHANGES 64 /* keywords in one change */
+/*
+ * Is kw usable as a keyword: an IMAP atom (no space, ( ) { } % * " \ ]
+ * or control characters, ASCII only) that does not start with '\'?
+ * 0, or -1 with cause.
+ */
+int store_keyword_check(const char *kw, char **cause);
+
+/* A change of flags and keywords; clear with store_flag_change_clear. */
+struct store_flag_change {
+	unsigned add, del; /* STORE_F_* */
+	char **kw_add, **kw_del; /* malloc'd keywords */
+	size_t nkw_add, nkw_del;
+};
+void store_flag_change_clear(struct store_flag_change *c);
+/*
+ * Add (add != 0) or remove keyword kw in c, checked; "$Forwarded" is
+ * the passed flag (P). 0, or -1 with cause.
+ */
+int store_flag_change_keyword(
+    struct store_flag_change *c, int add, const char *kw, char **cause);
+/* Parse "+S -F +kw:WORD -kw:WORD" into c (added to what it holds). */
+int store_flag_change_parse(
+    const char *spec, struct store_flag_change *c, char **cause);
+/* c as the flags op's arg (malloc'd; "" for no change). */
+char *store_flag_change_format(const struct store_flag_change *c);
+/* keywords (NULL: none) with c's keyword changes; malloc'd, "" if none. */
+char *store_keywords_apply(
+    const char *keywords, const struct store_flag_change *c);
+/* Set a message's keywords (NULL or "": none). */
+int store_msg_set_keywords(
+    struct store *s, int64_t id, const char *keywords, char **cause);
 
 #endif

@@ -28,8 +28,8 @@ static const struct cli_cmd commands[] = {
 	    "show a message as the pager does, its exact bytes, or save its "
 	    "Nth attachment",
 	    cmd_cat },
-	{ "flag", "ACCOUNT/FOLDER UID... +FLAGS -FLAGS",
-	    "change flags (letters of DFPRST)", cmd_flag },
+	{ "flag", "ACCOUNT/FOLDER UID... +FLAGS -FLAGS +kw:WORD -kw:WORD",
+	    "change flags (letters of DFPRST) and keywords", cmd_flag },
 	{ "mv", "ACCOUNT/FOLDER UID... [ACCOUNT/]FOLDER",
 	    "move messages to another folder", cmd_mv },
 	{ "cp", "ACCOUNT/FOLDER UID... ACCOUNT/FOLDER",

@@ -237,6 +237,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		o.full_headers = headers;
 		o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
 		o.width = out_width();
+		o.keywords = m.keywords;
 		if (mime_render(mm, &o, &out, &cause) != 0)
 			status = cli_fail(TERN_EXIT_FAIL, cause);
 		else if (write_all(STDOUT_FILENO, out.data ? out.data : "",

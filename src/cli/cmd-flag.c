@@ -1,5 +1,5 @@
 /*
- * tern flag ACCOUNT/FOLDER UID... +S -F ...
+ * tern flag ACCOUNT/FOLDER UID... +S -F +kw:WORD -kw:WORD ...
  * tern mv ACCOUNT/FOLDER UID... [ACCOUNT/]FOLDER
  * tern cp ACCOUNT/FOLDER UID... ACCOUNT/FOLDER
  * tern purge ACCOUNT/FOLDER
@@ -47,46 +47,73 @@ open_folder(struct tern *t, const char *spec, struct folder_ref *r)
 	return 0;
 }
 
+/* One "+S", "-FT" or "+kw:WORD" argument into c; 0 or -1 (said). */
+static int
+flag_arg(const char *arg, struct store_flag_change *c)
+{
+	size_t plen = strlen(STORE_KW_PREFIX);
+	char *cause = NULL;
+
+	if (strncmp(arg + 1, STORE_KW_PREFIX, plen) == 0) {
+		if (store_flag_change_keyword(
+		        c, arg[0] == '+', arg + 1 + plen, &cause) != 0) {
+			char *v = text_visible_dup(arg);
+
+			tern_warnx("'%s': %s", v, cause);
+			free(v);
+			free(cause);
+			return -1;
+		}
+		return 0;
+	}
+	if (store_flags_parse(arg, &c->add, &c->del) != 0) {
+		char *v = text_visible_dup(arg);
+
+		tern_warnx("'%s': flags are letters of DFPRST after + or -, "
+		           "keywords +" STORE_KW_PREFIX
+		           "WORD or -" STORE_KW_PREFIX "WORD",
+		    v);
+		free(v);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_flag(struct tern *t, int argc, char **argv)
 {
+	struct store_flag_change c;
 	struct folder_ref r;
 	uint32_t *uids;
-	unsigned add = 0, del = 0;
 	size_t n = 0;
 	char *cause = NULL;
-	int i, status;
+	int i, status = TERN_EXIT_USAGE;
 
 	if (argc < 4)
 		return cli_usage(cli_find("flag"));
+	memset(&c, 0, sizeof c);
 	uids = xcalloc((size_t)argc, sizeof *uids);
 	for (i = 2; i < argc; i++) {
 		if (argv[i][0] == '+' || argv[i][0] == '-') {
-			if (store_flags_parse(argv[i], &add, &del) != 0) {
-				tern_warnx("'%s': flags are letters of DFPRST "
-				           "after + or -",
-				    argv[i]);
-				free(uids);
-				return TERN_EXIT_USAGE;
-			}
+			if (flag_arg(argv[i], &c) != 0)
+				goto out;
 		} else if ((uids[n++] = parse_uid(argv[i])) == 0) {
 			tern_warnx("'%s' is not a UID", argv[i]);
-			free(uids);
-			return TERN_EXIT_USAGE;
+			goto out;
 		}
 	}
-	if (n == 0 || (add | del) == 0) {
-		free(uids);
-		return cli_usage(cli_find("flag"));
+	if (n == 0 || ((c.add | c.del) == 0 && c.nkw_add + c.nkw_del == 0)) {
+		status = cli_usage(cli_find("flag"));
+		goto out;
 	}
-	if ((status = open_folder(t, argv[1], &r)) != 0) {
-		free(uids);
-		return status;
-	}
+	if ((status = open_folder(t, argv[1], &r)) != 0)
+		goto out;
 	status = TERN_EXIT_OK;
-	if (core_flag(t, &r, uids, n, add, del, &cause) != 0)
+	if (core_flag_change(t, &r, uids, n, &c, &cause) != 0)
 		status = cli_fail(TERN_EXIT_FAIL, cause);
 	folder_ref_clear(&r);
+out:
+	store_flag_change_clear(&c);
 	free(uids);
 	return status;
 }

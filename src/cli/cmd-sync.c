@@ -1,7 +1,7 @@
 /*
- * tern sync [--watch] [ACCOUNT...]: run each account's driver, showing
- * progress on stderr when it is a terminal, and one summary line per
- * account at the end.
+ * tern sync [--watch] [ACCOUNT...]: upload postponed drafts, run each
+ * account's driver, showing progress on stderr when it is a terminal, and
+ * one summary line per account at the end; then send the outbox.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -86,6 +86,36 @@ sync_outbox(struct tern *t, struct rc_account *a)
 	return failed ? TERN_EXIT_FAIL : TERN_EXIT_OK;
 }
 
+/* Report what uploading a postponed draft did. */
+static void
+sync_draft(void *arg, const struct smtp_draft_outcome *o)
+{
+	int *failed = arg;
+
+	if (o->where != NULL) {
+		printf("%s: draft uploaded to %s\n", o->account, o->where);
+		return;
+	}
+	tern_warnx("%s: draft kept for later: %s", o->account, o->reason);
+	*failed = 1;
+}
+
+/* Before an account's sync: upload its postponed drafts. */
+static int
+sync_drafts(struct tern *t, struct rc_account *a)
+{
+	char *cause = NULL;
+	int failed = 0;
+
+	if (smtp_drafts_flush(t, a, sync_draft, &failed, &cause) != 0) {
+		tern_warnx("%s: drafts: %s", a->name, cause);
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
+	fflush(stdout);
+	return failed ? TERN_EXIT_FAIL : TERN_EXIT_OK;
+}
+
 static int
 sync_account(struct tern *t, struct rc_account *a, int watch)
 {
@@ -136,14 +166,17 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
 }
 
 /*
- * Sync, then send the outbox (whether or not the sync worked). A watch
- * runs until stopped: the outbox goes first then.
+ * Upload postponed drafts, sync, then send the outbox (whether or not
+ * the sync worked). A watch runs until stopped: the outbox goes first
+ * then.
  */
 static int
 sync_one(struct tern *t, struct rc_account *a, int watch)
 {
 	int status = TERN_EXIT_OK;
 
+	if (sync_drafts(t, a) != TERN_EXIT_OK)
+		status = TERN_EXIT_FAIL;
 	if (watch && sync_outbox(t, a) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
 	if (sync_account(t, a, watch) != TERN_EXIT_OK)

@@ -1,5 +1,5 @@
 /*
- * Flag, move and purge: applied to the store at once, and for IMAP
+ * Flags and keywords, move and purge: applied to the store at once, and for IMAP
  * accounts queued for the server, all in one transaction so a failure
  * changes nothing.
  */
@@ -13,20 +13,6 @@ static int
 is_imap(const struct folder_ref *r)
 {
 	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
-/* "+SF -T" from two masks. */
-static char *
-flags_arg(unsigned add, unsigned del)
-{
-	char a[8] = "", d[8] = "";
-
-	if (add)
-		store_flags_str(add, a);
-	if (del)
-		store_flags_str(del, d);
-	return xasprintf("%s%s%s%s%s", add ? "+" : "", a, add && del ? " " : "",
-	    del ? "-" : "", d);
 }
 
 static int
@@ -61,15 +47,29 @@ int
 core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
     size_t n, unsigned add, unsigned del, char **cause)
 {
+	struct store_flag_change c;
+
+	memset(&c, 0, sizeof c);
+	c.add = add;
+	c.del = del;
+	return core_flag_change(t, r, uids, n, &c, cause);
+}
+
+int
+core_flag_change(struct tern *t, const struct folder_ref *r,
+    const uint32_t *uids, size_t n, const struct store_flag_change *c,
+    char **cause)
+{
 	struct store *s;
 	struct store_msg m;
-	char *arg = NULL;
+	char *arg = NULL, *kw = NULL;
+	int keywords = c->nkw_add + c->nkw_del > 0;
 	size_t i;
 	int found;
 
 	if (need_folder(r, cause) != 0 || (s = tern_store(t, cause)) == NULL)
 		return -1;
-	arg = flags_arg(add, del);
+	arg = store_flag_change_format(c);
 	if (store_begin(s, cause) != 0)
 		goto fail_nobegin;
 	for (i = 0; i < n; i++) {
@@ -81,13 +81,19 @@ core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
 			    r->account_name, r->folder);
 			goto fail;
 		}
+		if (keywords)
+			kw = store_keywords_apply(m.keywords, c);
 		if (store_msg_set_flags(
-		        s, m.id, (m.flags | add) & ~del, cause) != 0 ||
+		        s, m.id, (m.flags | c->add) & ~c->del, cause) != 0 ||
+		    (keywords &&
+		        store_msg_set_keywords(s, m.id, kw, cause) != 0) ||
 		    (is_imap(r) &&
 		        queue(s, r, "flags", r->folder, &m, arg, cause) != 0)) {
 			store_msg_clear(&m);
 			goto fail;
 		}
+		free(kw);
+		kw = NULL;
 		store_msg_clear(&m);
 	}
 	if (store_commit(s, cause) != 0)
@@ -97,6 +103,7 @@ core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
 fail:
 	store_rollback(s);
 fail_nobegin:
+	free(kw);
 	free(arg);
 	return -1;
 }

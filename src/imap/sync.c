@@ -61,6 +61,9 @@ struct isync {
 	uint64_t highestmodseq;
 	uint32_t exists;
 	int changed; /* EXISTS, EXPUNGE or a flag change arrived */
+	/* Its PERMANENTFLAGS: known, \* (any new keyword), the keywords. */
+	int perm_known, perm_any;
+	struct buf permkw;
 
 	enum fetch_mode mode;
 	struct imap_uidset search;
@@ -492,6 +495,46 @@ on_status(struct isync *is, const struct imap_resp *r)
 	f->have_status = 1;
 }
 
+/* The PERMANENTFLAGS list at r's item list: keywords a STORE can keep. */
+static void
+on_permflags(struct isync *is, const struct imap_resp *r, size_t list)
+{
+	size_t i;
+
+	is->perm_known = 1;
+	is->perm_any = 0;
+	buf_reset(&is->permkw);
+	for (i = list + 1; i < imap_next(r, list); i = imap_next(r, i)) {
+		const char *f;
+
+		if (r->items[i].type != IMAP_ATOM)
+			continue;
+		f = imap_str(r, i);
+		if (strcmp(f, "\\*") == 0)
+			is->perm_any = 1;
+		else if (f[0] != '\\')
+			(void)buf_printf(&is->permkw, " %s ", f);
+	}
+}
+
+/* May the selected folder keep keyword kw? */
+static int
+perm_keyword(struct isync *is, const char *kw)
+{
+	const char *p;
+	size_t len = strlen(kw);
+
+	if (!is->perm_known || is->perm_any)
+		return 1;
+	/* " kw " in the list, ASCII case-insensitively. */
+	for (p = is->permkw.data; p != NULL && *p != '\0'; p++) {
+		if (p[0] == ' ' && ascii_strncasecmp(p + 1, kw, len) == 0 &&
+		    p[len + 1] == ' ')
+			return 1;
+	}
+	return 0;
+}
+
 static int
 on_untagged(void *arg, const struct imap_resp *r, char **cause)
 {
@@ -541,6 +584,9 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 		else if (imap_is(r, 3, "HIGHESTMODSEQ") &&
 		    imap_num(r, 4, INT64_MAX, &v) == 0)
 			is->highestmodseq = v;
+		else if (imap_is(r, 3, "PERMANENTFLAGS") && r->nitems > 4 &&
+		    r->items[4].type == IMAP_LIST)
+			on_permflags(is, r, 4);
 		else if (imap_is(r, 3, "COPYUID")) {
 			free(is->copyuid);
 			is->copyuid = xasprintf("%s %s %s",
@@ -638,6 +684,8 @@ select_folder(struct isync *is, const char *name, int64_t folder_id,
 	is->uidvalidity = is->uidnext = 0;
 	is->highestmodseq = 0;
 	is->exists = 0;
+	is->perm_known = is->perm_any = 0;
+	buf_reset(&is->permkw);
 	imap_uidset_free(&is->vanished);
 	is->mode = FM_NONE;
 	if (is->c->enabled_qresync && known_uidvalidity && known_modseq) {
@@ -1066,6 +1114,100 @@ out:
 }
 
 /*
+ * Take keywords the server will not keep (or refused) off the stored
+ * message, so the store says what the server has.
+ */
+static int
+keywords_undo(struct isync *is, const struct store_pending *p,
+    const struct store_flag_change *undo, char **cause)
+{
+	struct store_msg m;
+	int64_t fid;
+	char *kw;
+	int found, ret = -1;
+
+	memset(&m, 0, sizeof m);
+	if ((fid = store_folder(is->s, is->account_id, p->folder, 0, cause)) <
+	    0)
+		return -1;
+	if (fid == 0)
+		return 0;
+	if ((found = store_msg_get(is->s, fid, p->uid, &m, cause)) < 0)
+		return -1;
+	ret = 0;
+	if (found) {
+		kw = store_keywords_apply(m.keywords, undo);
+		ret = store_msg_set_keywords(is->s, m.id, kw, cause);
+		free(kw);
+	}
+	store_msg_clear(&m);
+	return ret;
+}
+
+/*
+ * The keywords of a queued "flags" change, on the selected folder. A
+ * keyword the folder's PERMANENTFLAGS cannot keep (no \*, not listed),
+ * or a STORE the server refuses, is dropped with a note: retrying would
+ * never succeed.
+ */
+static int
+replay_keywords(struct isync *is, const struct store_pending *p,
+    const struct store_flag_change *fc, char **cause)
+{
+	struct store_flag_change undo;
+	struct imap_cmd *cmd = NULL;
+	struct buf kw;
+	size_t i;
+	int sign, ret = -1;
+
+	memset(&undo, 0, sizeof undo);
+	buf_init(&kw, 0);
+	for (sign = 0; sign < 2; sign++) {
+		char *const *v = sign == 0 ? fc->kw_add : fc->kw_del;
+		size_t n = sign == 0 ? fc->nkw_add : fc->nkw_del;
+
+		buf_reset(&kw);
+		for (i = 0; i < n; i++) {
+			/* Checked again: the queue is a file on disk. */
+			if (store_keyword_check(v[i], NULL) != 0)
+				continue;
+			if (sign == 0 && !perm_keyword(is, v[i])) {
+				note(is,
+				    "keyword %s dropped: %s/%u cannot keep it "
+				    "(PERMANENTFLAGS)",
+				    v[i], p->folder, p->uid);
+				(void)store_flag_change_keyword(
+				    &undo, 0, v[i], NULL);
+				continue;
+			}
+			(void)buf_printf(&kw, "%s%s", kw.len ? " " : "", v[i]);
+		}
+		if (kw.len == 0)
+			continue;
+		if ((cmd = imap_send(is->c, cause,
+		         "UID STORE %u %cFLAGS.SILENT (%s)", p->uid,
+		         sign == 0 ? '+' : '-', kw.data)) == NULL ||
+		    imap_wait(is->c, cmd, cause) != 0)
+			goto out;
+		if (cmd->status != IMAP_OK) {
+			note(is, "keywords %s on %s/%u dropped: %s", kw.data,
+			    p->folder, p->uid,
+			    cmd->text ? cmd->text : "refused");
+			for (i = 0; sign == 0 && i < n; i++)
+				(void)store_flag_change_keyword(
+				    &undo, 0, v[i], NULL);
+		}
+		imap_cmd_free(&cmd);
+	}
+	ret = undo.nkw_del > 0 ? keywords_undo(is, p, &undo, cause) : 0;
+out:
+	imap_cmd_free(&cmd);
+	store_flag_change_clear(&undo);
+	buf_free(&kw);
+	return ret;
+}
+
+/*
  * Replay one queued change. Returns 0 when it is done or dropped (the row
  * is then deleted), 1 to keep it queued, -1 on a connection error.
  */
@@ -1073,14 +1215,20 @@ static int
 replay_one(struct isync *is, const struct store_pending *p, char **cause)
 {
 	char *q = NULL, *q2 = NULL;
+	struct store_flag_change fc;
 	struct buf fl;
 	unsigned add = 0, del = 0;
 	int ok, rc, ret = -1;
 
+	memset(&fc, 0, sizeof fc);
 	buf_init(&fl, 0);
-	/* core_transfer_replay() finishes these once a body can be had. */
+	/*
+	 * core_transfer_replay() finishes these once a body can be had, and
+	 * smtp_drafts_flush() uploads postponed drafts.
+	 */
 	if (strcmp(p->op, "tolocal") == 0 ||
-	    strcmp(p->op, "tolocal-copy") == 0) {
+	    strcmp(p->op, "tolocal-copy") == 0 ||
+	    strcmp(p->op, STORE_DRAFT_OP) == 0) {
 		ret = 1;
 		goto out;
 	}
@@ -1139,8 +1287,10 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 	}
 	if (strcmp(p->op, "flags") == 0) {
 		if (p->uid == 0 || p->arg == NULL ||
-		    store_flags_parse(p->arg, &add, &del) != 0)
+		    store_flag_change_parse(p->arg, &fc, NULL) != 0)
 			goto drop;
+		add = fc.add;
+		del = fc.del;
 		if (add) {
 			imap_flags_format(&fl, add);
 			if (imap_simple(is->c, cause,
@@ -1156,6 +1306,9 @@ replay_one(struct isync *is, const struct store_pending *p, char **cause)
 			        fl.data) != 0)
 				goto out;
 		}
+		if (fc.nkw_add + fc.nkw_del > 0 &&
+		    replay_keywords(is, p, &fc, cause) != 0)
+			goto out;
 	} else if (strcmp(p->op, "move") == 0) {
 		if (p->uid == 0 || p->arg == NULL)
 			goto drop;
@@ -1202,6 +1355,7 @@ out:
 		*cause = NULL;
 		ret = 1;
 	}
+	store_flag_change_clear(&fc);
 	buf_free(&fl);
 	free(q);
 	free(q2);
@@ -1250,6 +1404,7 @@ isync_clear(struct isync *is)
 	free(is->copyuid);
 	folders_free(is);
 	buf_free(&is->notes);
+	buf_free(&is->permkw);
 }
 
 static int
@@ -1262,6 +1417,7 @@ isync_init(struct isync *is, struct tern *t, struct rc_account *a,
 	is->o = o;
 	buf_init(&is->body, 0);
 	buf_init(&is->notes, 64 * 1024);
+	buf_init(&is->permkw, 64 * 1024);
 	if ((is->s = tern_store(t, cause)) == NULL)
 		return -1;
 	if ((is->account_id = store_account(is->s, a->name, "imap", cause)) < 0)
@@ -1724,6 +1880,42 @@ out:
 }
 
 /*
+ * Does the folder (quoted q) hold a message with raw's Message-ID? 1 yes,
+ * 0 no (or raw has none to look for), -1 with cause.
+ */
+static int
+holds_msgid(
+    struct isync *is, const char *q, const char *raw, size_t len, char **cause)
+{
+	struct mime_envelope env;
+	char *id = NULL;
+	const char *p;
+	int ret = 0;
+
+	mime_envelope_parse(raw, len, &env);
+	if (env.message_id == NULL || *env.message_id == '\0')
+		goto out;
+	/* Only what a quoted string carries as is. */
+	for (p = env.message_id; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			goto out;
+	}
+	id = imap_quote(env.message_id);
+	imap_uidset_free(&is->search);
+	if (imap_simple(is->c, cause, "EXAMINE %s", q) != 0 ||
+	    imap_simple(is->c, cause, "UID SEARCH HEADER Message-ID %s", id) !=
+	        0) {
+		ret = -1;
+		goto out;
+	}
+	ret = is->search.n > 0;
+out:
+	free(id);
+	mime_envelope_clear(&env);
+	return ret;
+}
+
+/*
  * Store a copy in the server's folder: Sent and Drafts (the names
  * smtp/outbox.c passes when the rc names none) are the server's
  * SPECIAL-USE \\Sent and \\Drafts folders when it has them; a folder the
@@ -1796,6 +1988,11 @@ imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
 		if (imap_simple(is.c, cause, "CREATE %s", q) != 0)
 			goto out;
 		(void)imap_simple(is.c, NULL, "SUBSCRIBE %s", q);
+	} else if ((flags & CORE_APPEND_ONCE) &&
+	    (rc = holds_msgid(&is, q, raw, len, cause)) != 0) {
+		if (rc > 0)
+			ret = 0; /* the earlier APPEND got there */
+		goto out;
 	}
 	if ((rc = imap_append(is.c, q, raw, len, flags, 0, &why)) < 0) {
 		*cause = why;

@@ -484,6 +484,9 @@ mime_render(struct mime_msg *m, const struct mime_render_opts *o,
 	buf_init(&r.txt, 0);
 	if (m->n > 0) {
 		render_headers(&r, m->parts[0].hdr_off, m->parts[0].hdr_len);
+		/* What the store knows of the message, not its bytes. */
+		if (o != NULL && o->keywords != NULL && *o->keywords != '\0')
+			(void)buf_printf(&r.txt, "Keywords: %s\n", o->keywords);
 		if (r.txt.len > 0)
 			(void)buf_addc(&r.txt, '\n');
 		render_part(&r, 0);

@@ -55,10 +55,11 @@ changed(struct ui *u)
 	u->data_version = store_data_version(u->s);
 }
 
-/* Apply a flag change to the current message; 0 or -1. */
+/* Apply a change of flags and keywords to the current message; 0 or -1. */
 static int
-flag_current(struct ui *u, unsigned add, unsigned del)
+change_current(struct ui *u, const struct store_flag_change *c)
 {
+	unsigned add = c->add, del = c->del;
 	struct store_index_row r;
 	struct folder_ref ref;
 	char *cause = NULL;
@@ -75,7 +76,7 @@ flag_current(struct ui *u, unsigned add, unsigned del)
 		return -1;
 	}
 	if (current_ref(u, &ref) == 0) {
-		if (core_flag(u->t, &ref, &r.uid, 1, add, del, &cause) != 0) {
+		if (core_flag_change(u->t, &ref, &r.uid, 1, c, &cause) != 0) {
 			ui_message(u, 1, "%s", cause);
 			free(cause);
 		} else
@@ -104,6 +105,78 @@ flag_current(struct ui *u, unsigned add, unsigned del)
 	ui_index_cache_clear(u);
 	u->data_version = store_data_version(u->s);
 	return ret;
+}
+
+static int
+flag_current(struct ui *u, unsigned add, unsigned del)
+{
+	struct store_flag_change c;
+
+	memset(&c, 0, sizeof c);
+	c.add = add;
+	c.del = del;
+	return change_current(u, &c);
+}
+
+/*
+ * Ask for keywords to add (+WORD or WORD) and remove (-WORD) on the
+ * current message.
+ */
+static void
+edit_keywords(struct ui *u)
+{
+	struct store_flag_change c;
+	struct store_msg m;
+	char *prompt, *ans = NULL, *cause = NULL, *vis;
+	const char *p, *end;
+	int64_t id = current_id(u);
+
+	memset(&c, 0, sizeof c);
+	memset(&m, 0, sizeof m);
+	if (id == 0 || store_msg_get_id(u->s, id, &m, NULL) != 1) {
+		ui_message(u, 0, "No message here");
+		return;
+	}
+	vis = text_visible_dup(m.keywords ? m.keywords : "");
+	prompt = xasprintf("Keywords%s%s%s (+add -remove): ", *vis ? " [" : "",
+	    vis, *vis ? "]" : "");
+	free(vis);
+	if (ui_prompt(u, prompt, NULL, 0, &ans) != 0)
+		goto out;
+	for (p = ans; *p != '\0'; p = end) {
+		char *word;
+		int add = *p != '-', r;
+
+		if (*p == ' ') {
+			end = p + 1;
+			continue;
+		}
+		if ((end = strchr(p, ' ')) == NULL)
+			end = p + strlen(p);
+		word = xstrndup(p, (size_t)(end - p));
+		r = store_flag_change_keyword(
+		    &c, add, word + (*word == '+' || *word == '-'), &cause);
+		free(word);
+		if (r != 0) {
+			vis = text_visible_dup(cause);
+			ui_message(u, 1, "Keywords not changed: %s", vis);
+			free(vis);
+			goto out;
+		}
+	}
+	if (c.nkw_add + c.nkw_del == 0 && (c.add | c.del) == 0)
+		goto out;
+	if (change_current(u, &c) == 0) {
+		if (u->mode == UI_PAGER)
+			ui_pager_reload(u);
+		ui_message(u, 0, "Keywords changed");
+	}
+out:
+	store_flag_change_clear(&c);
+	store_msg_clear(&m);
+	free(cause);
+	free(prompt);
+	free(ans);
 }
 
 int
@@ -442,6 +515,9 @@ ui_act(struct ui *u, enum ui_fn fn)
 		f = current_flags(u);
 		flag_current(u, f & STORE_F_SEEN ? 0 : STORE_F_SEEN,
 		    f & STORE_F_SEEN ? STORE_F_SEEN : 0);
+		break;
+	case UI_FN_KEYWORDS:
+		edit_keywords(u);
 		break;
 	case UI_FN_SYNC:
 		purge_and_sync(u);

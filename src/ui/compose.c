@@ -5,7 +5,8 @@
  * its fields and attachments to change before it is sent, postponed or
  * cancelled. The built message goes to the account's outbox, and the
  * account's worker sends it (never the ui thread: the network does not
- * block the keyboard). A draft that cannot be built or queued is kept in
+ * block the keyboard); a postponed draft is kept in the store, and the
+ * worker uploads it to the server's Drafts. A draft that cannot be built or queued is kept in
  * a file, and the message line says where.
  */
 #include <sys/stat.h>
@@ -241,6 +242,23 @@ out:
 	free(ans);
 }
 
+/* Say where a postponed draft went, and have a queued one uploaded. */
+static void
+postponed(struct ui *u, struct rc_account *a, int queued, const char *where)
+{
+	ssize_t acct = ui_account_of_rc(u, a);
+
+	if (!queued)
+		ui_message(u, 0, "Postponed to %s", where);
+	else if (acct >= 0 && u->accts[acct].w != NULL) {
+		ui_message(u, 0, "Postponed to %s (uploading)", where);
+		ui_worker_sync_now(u, (size_t)acct);
+	} else
+		ui_message(
+		    u, 0, "Postponed to %s (tern sync uploads it)", where);
+	ui_log(u, "postponed for %s (%s)", where, queued ? "queued" : "stored");
+}
+
 /*
  * The send screen: the draft's fields and attachments, changed here until
  * the user sends (the message built from c is then what is sent),
@@ -253,6 +271,7 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 	size_t sel = 0;
 	struct buf out;
 	char *cause = NULL, *where = NULL;
+	int queued;
 
 	buf_init(&out, 0);
 	nodelay(stdscr, FALSE);
@@ -316,12 +335,13 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 			cause = NULL;
 			break;
 		case UI_FN_POSTPONE_MESSAGE:
+			/* Kept in the store now; the worker uploads it. */
 			buf_reset(&out);
 			if (compose_build(
 			        c, 0, COMPOSE_DRAFT, &out, NULL, &cause) == 0 &&
-			    smtp_draft_save(u->t, a, out.data, out.len, &where,
-			        &cause) == 0) {
-				ui_message(u, 0, "Postponed to %s", where);
+			    smtp_draft_postpone(u->t, a, out.data, out.len,
+			        &queued, &where, &cause) == 0) {
+				postponed(u, a, queued, where);
 				end = SEND_POSTPONE;
 				goto out;
 			}

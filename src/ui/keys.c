@@ -85,6 +85,8 @@ static const struct {
 	    "send the message (queued; sent in the background)" },
 	[UI_FN_POSTPONE_MESSAGE] = { "postpone-message",
 	    "keep the message in Drafts" },
+	[UI_FN_KEYWORDS] = { "edit-keywords",
+	    "add or remove keywords: +WORD -WORD" },
 	[UI_FN_MARK_SEEN] = { "mark-read", "mark the message read" },
 };
 
@@ -126,6 +128,7 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_INDEX, "s", UI_FN_SAVE },
 	{ UI_MAP_INDEX, "F", UI_FN_FLAG },
 	{ UI_MAP_INDEX, "N", UI_FN_TOGGLE_NEW },
+	{ UI_MAP_INDEX, "y", UI_FN_KEYWORDS },
 	{ UI_MAP_INDEX, "r", UI_FN_REPLY },
 	{ UI_MAP_INDEX, "R", UI_FN_GROUP_REPLY },
 	{ UI_MAP_INDEX, "f", UI_FN_FORWARD },
@@ -170,6 +173,7 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_PAGER, "u", UI_FN_UNDELETE },
 	{ UI_MAP_PAGER, "s", UI_FN_SAVE },
 	{ UI_MAP_PAGER, "F", UI_FN_FLAG },
+	{ UI_MAP_PAGER, "y", UI_FN_KEYWORDS },
 	{ UI_MAP_PAGER, "r", UI_FN_REPLY },
 	{ UI_MAP_PAGER, "R", UI_FN_GROUP_REPLY },
 	{ UI_MAP_PAGER, "f", UI_FN_FORWARD },

@@ -179,6 +179,7 @@ pager_build(struct ui *u)
 		o.html_filter = u->t->rc->mailcap;
 		o.width = COLS > 2 && COLS < 200 ? (unsigned)COLS - 2 : 78;
 		p->shown = 1;
+		o.keywords = m.keywords;
 		if (mime_render(p->mm, &o, &b, &cause) != 0)
 			buf_printf(
 			    &b, "\n[the rest is not shown: %s]\n", cause);
@@ -201,6 +202,7 @@ pager_build(struct ui *u)
 		    m.date ? m.date : m.internaldate, date, sizeof date);
 		add_header(&b, "Date", date);
 		add_header(&b, "Subject", m.subject ? m.subject : "");
+		add_header(&b, "Keywords", m.keywords);
 		buf_addc(&b, '\n');
 	}
 	if (r == 1) {

@@ -2,8 +2,8 @@
  * Account workers: one thread per account with a driver. A worker has
  * its own context and store handle (SQLite in WAL mode lets the ui read
  * while it writes), runs the driver's sync in watch mode (IDLE) and body
- * fetches the ui asks for, and reports through a queue and a pipe the ui
- * polls. A worker never touches ncurses. When a sync fails it tries
+ * fetches the ui asks for, sends the outbox and uploads postponed drafts,
+ * and reports through a queue and a pipe the ui polls. A worker never touches ncurses. When a sync fails it tries
  * again after a delay that doubles up to five minutes.
  */
 #include <errno.h>
@@ -114,6 +114,24 @@ worker_outcome(void *arg, const struct smtp_outcome *o)
 	else
 		ev->text = xasprintf(
 		    "not sent: %s", o->reason ? o->reason : "refused");
+	ui_post_event(w->u, ev);
+}
+
+/* What uploading a postponed draft did, for the message line. */
+static void
+worker_draft(void *arg, const struct smtp_draft_outcome *o)
+{
+	struct ui_worker *w = arg;
+	struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+	ev->kind = UI_EV_NOTE;
+	ev->account = w->account;
+	ev->done = o->where == NULL;
+	if (o->where != NULL)
+		ev->text = xasprintf("draft uploaded to %s", o->where);
+	else
+		ev->text = xasprintf("draft not uploaded yet (kept): %s",
+		    o->reason ? o->reason : "try again later");
 	ui_post_event(w->u, ev);
 }
 
@@ -262,6 +280,13 @@ worker_main(void *arg)
 		if (w->rc->smtp != NULL &&
 		    smtp_outbox_flush(
 		        &w->t, w->rc, worker_outcome, w, &cause) != 0) {
+			post_new(w, UI_EV_NOTE, 1, cause);
+			cause = NULL;
+		}
+		/* Then postponed drafts, to the server's Drafts. */
+		if (drv->append != NULL &&
+		    smtp_drafts_flush(&w->t, w->rc, worker_draft, w, &cause) !=
+		        0) {
 			post_new(w, UI_EV_NOTE, 1, cause);
 			cause = NULL;
 		}

@@ -809,8 +809,9 @@ class Imap(UiCase):
         s.literal("erin@example.com")
         s.keys("Enter")
         s.keys("P")
-        s.wait("Postponed to")
         s.wait("y:Send", absent=True)
+        # Kept in the store at once, then uploaded by the worker.
+        s.wait("draft uploaded to acct/Drafts", timeout=20)
         flags = self.until(lambda: self.server_flags("Drafts"))
         self.assertIn("\\Draft", flags["For later"])
         self.assertEqual(smtpd.messages(), [])

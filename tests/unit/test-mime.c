@@ -429,7 +429,7 @@ test_render_corpus(void)
 	HAS(t, "\n-- \nSignature line\n");
 	free(t);
 	{
-		struct mime_render_opts o = { 0, NULL, 30 };
+		struct mime_render_opts o = { 0, NULL, 30, NULL };
 
 		t = render("flowed.eml", &o);
 		HAS(t, "This paragraph was written as\nseveral lines");
@@ -573,7 +573,7 @@ static char *
 render_str(const char *raw, unsigned width)
 {
 	struct mime_msg *m = mime_parse(raw, strlen(raw));
-	struct mime_render_opts o = { 0, NULL, width };
+	struct mime_render_opts o = { 0, NULL, width, NULL };
 	struct buf out;
 
 	buf_init(&out, 0);
@@ -667,7 +667,7 @@ test_alternative_details(void)
 static void
 test_full_headers(void)
 {
-	struct mime_render_opts o = { 1, NULL, 0 };
+	struct mime_render_opts o = { 1, NULL, 0, NULL };
 	char *t = render("simple.eml", &o);
 
 	HAS(t, "Message-ID: <simple@example.com>\n");
@@ -682,7 +682,7 @@ test_full_headers(void)
 static void
 test_html_filter(void)
 {
-	struct mime_render_opts o = { 0, "tr a-z A-Z", 0 };
+	struct mime_render_opts o = { 0, "tr a-z A-Z", 0, NULL };
 	char *t = render("html-only.eml", &o);
 
 	/* The filter sees the HTML (converted to UTF-8) on stdin. */
@@ -1189,7 +1189,7 @@ exercise(const char *data, size_t len, unsigned width)
 {
 	struct mime_envelope e;
 	struct mime_msg *m;
-	struct mime_render_opts o = { (int)(width & 1), NULL, width };
+	struct mime_render_opts o = { (int)(width & 1), NULL, width, NULL };
 	const struct mime_attachment *a;
 	struct buf out;
 	size_t i, n;

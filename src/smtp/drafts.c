@@ -1,0 +1,173 @@
+/*
+ * Postponed drafts: kept in the store at once (a local write, so the
+ * keyboard never waits for a server), then uploaded to the server's
+ * Drafts by whoever talks to it next: the account's worker in the
+ * full-screen client, or tern sync.
+ *
+ * Exactly once: each draft is claimed (committed) before its APPEND and
+ * removed from the store after the server's OK. A claimed draft found
+ * again (a crash, or a connection lost before the answer) is appended
+ * with CORE_APPEND_ONCE: the driver first looks for its Message-ID in
+ * the folder and does not store it twice. Two terns uploading the same
+ * retried draft at the same moment could still both store it; a
+ * duplicate draft is the worst case, never a lost one.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/compose.h"
+#include "tern/core.h"
+#include "tern/smtp.h"
+#include "tern/util.h"
+
+/*
+ * Fault injection, a test hook: TERN_FAULT=POINT:N kills the process with
+ * SIGKILL the Nth time POINT is reached.
+ */
+static void
+fault_check(const char *point)
+{
+	static unsigned count;
+	const char *f = getenv("TERN_FAULT");
+	size_t len = strlen(point);
+	uint64_t n;
+
+	if (f == NULL || strncmp(f, point, len) != 0 || f[len] != ':' ||
+	    parse_uint64(f + len + 1, strlen(f + len + 1), 1000000, &n) != 0)
+		return;
+	if (++count == n)
+		raise(SIGKILL);
+}
+
+static const char *
+drafts_folder(const struct rc_account *a)
+{
+	return a->drafts != NULL ? a->drafts : "Drafts";
+}
+
+int
+smtp_draft_postpone(struct tern *t, struct rc_account *a, const char *raw,
+    size_t len, int *queued, char **where, char **cause)
+{
+	const struct driver_ops *d = core_driver(a->protocol);
+	struct store *s;
+	char *msgid = NULL;
+	int64_t acct;
+	int ret = -1;
+
+	*queued = 0;
+	*where = NULL;
+	/* Where the store is the only copy: there at once. */
+	if (d == NULL || d->append == NULL)
+		return smtp_draft_save(t, a, raw, len, where, cause);
+	if ((s = tern_store(t, cause)) == NULL)
+		return -1;
+	acct = store_account(s, a->name, rc_protocol_name(a->protocol), cause);
+	if (acct < 0)
+		return -1;
+	msgid = compose_header_get(raw, len, "Message-ID");
+	if (store_draft_add(
+	        s, acct, drafts_folder(a), raw, len, msgid, cause) != 0)
+		goto out;
+	*queued = 1;
+	*where = xasprintf("%s/%s", a->name, drafts_folder(a));
+	ret = 0;
+out:
+	free(msgid);
+	return ret;
+}
+
+static void
+report(smtp_draft_cb cb, void *arg, struct rc_account *a, int64_t id,
+    const char *where, const char *reason)
+{
+	struct smtp_draft_outcome o;
+
+	if (cb == NULL)
+		return;
+	memset(&o, 0, sizeof o);
+	o.account = a->name;
+	o.id = id;
+	o.where = where;
+	o.reason = reason;
+	cb(arg, &o);
+}
+
+/*
+ * Upload one queued draft. Returns 1 to go on, 0 to stop (the server did
+ * not take it; it stays), -1 on a store error.
+ */
+static int
+flush_one(struct tern *t, struct rc_account *a, const struct driver_ops *d,
+    const struct store_pending *p, smtp_draft_cb cb, void *arg, char **cause)
+{
+	struct store *s = t->store;
+	struct buf raw;
+	unsigned flags = 0;
+	int64_t when = 0;
+	char *err = NULL, *where = NULL;
+	int found, first, ret = -1;
+
+	buf_init(&raw, 0);
+	if ((found = store_pending_raw(s, p->id, &raw, &flags, &when, cause)) <
+	    0)
+		goto out;
+	if (found == 0) {
+		ret = 1; /* uploaded meanwhile by another tern */
+		goto out;
+	}
+	if ((first = store_draft_claim(s, p->id, cause)) < 0)
+		goto out;
+	if (!first)
+		flags |= CORE_APPEND_ONCE;
+	if (d->append(t, a, p->folder ? p->folder : drafts_folder(a), raw.data,
+	        raw.len, flags, &err) != 0) {
+		report(cb, arg, a, p->id, NULL, err ? err : "not uploaded");
+		ret = 0;
+		goto out;
+	}
+	fault_check("draft-after-append");
+	if (store_pending_delete(s, p->id, cause) != 0)
+		goto out;
+	where = xasprintf(
+	    "%s/%s", a->name, p->folder ? p->folder : drafts_folder(a));
+	report(cb, arg, a, p->id, where, NULL);
+	ret = 1;
+out:
+	free(err);
+	free(where);
+	buf_free(&raw);
+	return ret;
+}
+
+int
+smtp_drafts_flush(struct tern *t, struct rc_account *a, smtp_draft_cb cb,
+    void *arg, char **cause)
+{
+	const struct driver_ops *d = core_driver(a->protocol);
+	struct store_pending *v = NULL;
+	struct store *s;
+	size_t n = 0, i;
+	int64_t acct;
+	int ret = -1, go = 1;
+
+	if (d == NULL || d->append == NULL)
+		return 0;
+	if ((s = tern_store(t, cause)) == NULL)
+		return -1;
+	if ((acct = store_account_find(s, a->name, cause)) <= 0)
+		return acct < 0 ? -1 : 0;
+	if (store_pending_list(s, acct, &v, &n, cause) != 0)
+		return -1;
+	for (i = 0; i < n && go > 0; i++) {
+		if (strcmp(v[i].op, STORE_DRAFT_OP) != 0)
+			continue;
+		if ((go = flush_one(t, a, d, &v[i], cb, arg, cause)) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	store_pending_list_free(v, n);
+	return ret;
+}
