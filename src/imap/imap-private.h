@@ -127,6 +127,8 @@ char *imap_utf7_encode(const char *name);
 char *imap_utf7_decode(const char *name);
 
 /* A sorted set of UIDs. */
+/* The most UIDs a set holds (a longer one is refused). */
+#define IMAP_UIDSET_MAX (4u * 1024 * 1024)
 struct imap_uidset {
 	uint32_t *v;
 	size_t n, cap;

@@ -11,6 +11,7 @@
  * CHANGEDSINCE fetch, or a plain FLAGS fetch, whichever the server offers.
  */
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,19 @@
 /* How often to re-issue IDLE, and to poll without IDLE (seconds). */
 #define IDLE_RENEW 1500
 #define NOOP_INTERVAL 30
+
+#define IW_QUEUE 32 /* batches waiting for the index writer */
+#define IW_MIN 256 /* rows worth a writer thread */
+
+/* Rows of the header index, stored with one statement. */
+struct ibatch {
+	struct irow {
+		struct store_msg m;
+		struct mime_envelope env;
+	} rows[STORE_UPSERT_ROWS];
+	size_t n;
+	int commit; /* end the transaction after these */
+};
 
 enum fetch_mode { FM_NONE, FM_INDEX, FM_FLAGS, FM_BODY, FM_PROBE, FM_VIEW };
 
@@ -87,13 +101,24 @@ struct isync {
 	uint64_t nnew, nflags, nvanished;
 	struct buf notes;
 
-	/* Index rows parsed and not yet stored (store_imap_upsert_rows). */
-	struct index_row {
-		struct store_msg m;
-		struct mime_envelope env;
-		size_t hdrlen;
-	} pend[STORE_UPSERT_ROWS];
-	size_t npend;
+	/*
+	 * The header index: rows parsed on this thread, stored by a writer
+	 * thread (with a big fetch) while the next ones are read and parsed.
+	 */
+	struct ibatch *cur; /* being filled */
+	int queued; /* rows handed over since the last commit */
+	struct iwriter {
+		pthread_t thread;
+		int running;
+		pthread_mutex_t lock; /* guards what follows */
+		pthread_cond_t cond; /* any change */
+		struct ibatch *q[IW_QUEUE];
+		size_t qhead, qcount;
+		int started; /* the thread is there to join */
+		int busy; /* storing a batch: the store is the writer's */
+		int stop, discard;
+		char *err; /* the first failure; the writer has stopped */
+	} iw;
 };
 
 /* Read n digits at *sp; -1 if they are not there. */
@@ -223,59 +248,246 @@ txn_begin(struct isync *is, char **cause)
 }
 
 static void
-pend_clear(struct isync *is)
+batch_free(struct ibatch **bp)
 {
+	struct ibatch *b = *bp;
 	size_t i;
 
-	for (i = 0; i < is->npend; i++) {
-		free(is->pend[i].m.keywords);
-		mime_envelope_clear(&is->pend[i].env);
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++) {
+		free(b->rows[i].m.keywords);
+		mime_envelope_clear(&b->rows[i].env);
 	}
-	is->npend = 0;
-}
-
-/* Store the index rows parsed so far, in the open transaction. */
-static int
-pend_flush(struct isync *is, char **cause)
-{
-	struct store_msg *v[STORE_UPSERT_ROWS];
-	size_t i, n = is->npend;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		v[i] = &is->pend[i].m;
-	rc = txn_begin(is, cause) != 0 ||
-	        store_imap_upsert_rows(is->s, v, n, cause) != 0
-	    ? -1
-	    : 0;
-	if (rc == 0) {
-		for (i = 0; i < n; i++)
-			is->bytes += is->pend[i].hdrlen;
-		is->nnew += n;
-		is->done += n;
-		is->rows += (int)n;
-	}
-	pend_clear(is);
-	return rc;
+	free(b);
+	*bp = NULL;
 }
 
 static int
-txn_commit(struct isync *is, char **cause)
+txn_end(struct isync *is, char **cause)
 {
-	if (pend_flush(is, cause) != 0)
-		return -1;
 	if (!is->in_txn)
 		return 0;
 	is->in_txn = 0;
 	return store_commit(is->s, cause);
 }
 
+/* Store a batch: on whichever thread owns the store now. */
+static int
+batch_store(struct isync *is, struct ibatch *b, char **cause)
+{
+	struct store_msg *v[STORE_UPSERT_ROWS];
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		v[i] = &b->rows[i].m;
+	if (b->n > 0 &&
+	    (txn_begin(is, cause) != 0 ||
+	        store_imap_upsert_rows(is->s, v, b->n, cause) != 0))
+		return -1;
+	is->rows += (int)b->n;
+	if (b->commit) {
+		if (txn_end(is, cause) != 0)
+			return -1;
+		fault_check("imap-after-batch");
+	}
+	return 0;
+}
+
+static void *
+iw_main(void *arg)
+{
+	struct isync *is = arg;
+	struct iwriter *w = &is->iw;
+	struct ibatch *b;
+	char *cause = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->qcount == 0 && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->qcount == 0)
+			break;
+		b = w->q[w->qhead];
+		w->qhead = (w->qhead + 1) % IW_QUEUE;
+		w->qcount--;
+		if (w->discard) {
+			batch_free(&b);
+			continue;
+		}
+		w->busy = 1;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		if (batch_store(is, b, &cause) != 0 && cause == NULL)
+			cause = xstrdup("storing the index failed");
+		batch_free(&b);
+		pthread_mutex_lock(&w->lock);
+		w->busy = 0;
+		if (cause != NULL) {
+			w->err = cause;
+			break;
+		}
+		pthread_cond_broadcast(&w->cond);
+	}
+	/* Whatever is left is dropped: the sync fails and resumes later
+	 * from what was committed. */
+	while (w->qcount > 0) {
+		batch_free(&w->q[w->qhead]);
+		w->qhead = (w->qhead + 1) % IW_QUEUE;
+		w->qcount--;
+	}
+	w->running = 0;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* A writer for a big index fetch; without one, rows are stored inline. */
+static void
+iw_start(struct isync *is)
+{
+	struct iwriter *w = &is->iw;
+
+	memset(w, 0, sizeof *w);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->running = 1;
+	if (pthread_create(&w->thread, NULL, iw_main, is) != 0) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+		memset(w, 0, sizeof *w);
+		return;
+	}
+	w->started = 1;
+}
+
+/* The writer's failure as the caller's cause (lock held); -1. */
+static int
+iw_failed(struct iwriter *w, char **cause)
+{
+	return set_cause(
+	    cause, "%s", w->err != NULL ? w->err : "index writer stopped");
+}
+
+/* Hand a batch to the writer; waits while the queue is full. */
+static int
+iw_queue(struct isync *is, struct ibatch *b, char **cause)
+{
+	struct iwriter *w = &is->iw;
+	int ret = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->qcount == IW_QUEUE && w->running)
+		pthread_cond_wait(&w->cond, &w->lock);
+	if (!w->running) {
+		ret = iw_failed(w, cause);
+		batch_free(&b);
+	} else {
+		w->q[(w->qhead + w->qcount++) % IW_QUEUE] = b;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+/*
+ * Wait until the writer has stored everything handed to it: the store is
+ * this thread's again until the next batch.
+ */
+static int
+iw_drain(struct isync *is, char **cause)
+{
+	struct iwriter *w = &is->iw;
+	int ret = 0;
+
+	if (!w->started)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	while ((w->qcount > 0 || w->busy) && w->running)
+		pthread_cond_wait(&w->cond, &w->lock);
+	if (w->err != NULL)
+		ret = iw_failed(w, cause);
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+/*
+ * Stop the writer: after what it was handed is stored, or (discard) at
+ * once, dropping the rest. Returns its failure, if any.
+ */
+static int
+iw_stop(struct isync *is, int discard, char **cause)
+{
+	struct iwriter *w = &is->iw;
+	int ret = 0;
+
+	if (!w->started)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	w->discard = discard;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	if (w->err != NULL && !discard)
+		ret = iw_failed(w, cause);
+	free(w->err);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	memset(w, 0, sizeof *w);
+	return ret;
+}
+
+/*
+ * Hand over the batch being filled: to the writer, or stored here when
+ * there is none. commit: the transaction ends after it.
+ */
+static int
+batch_submit(struct isync *is, int commit, char **cause)
+{
+	struct ibatch *b = is->cur;
+	int ret;
+
+	if (b == NULL) {
+		if (!commit)
+			return 0;
+		b = xcalloc(1, sizeof *b);
+	}
+	is->cur = NULL;
+	b->commit = commit;
+	is->nnew += b->n;
+	is->done += b->n;
+	is->queued = commit ? 0 : is->queued;
+	if (is->iw.started)
+		return iw_queue(is, b, cause);
+	ret = batch_store(is, b, cause);
+	batch_free(&b);
+	return ret;
+}
+
+/* Everything parsed is stored and the store is this thread's. */
+static int
+index_settle(struct isync *is, char **cause)
+{
+	if (batch_submit(is, 0, cause) != 0)
+		return -1;
+	return iw_drain(is, cause);
+}
+
+static int
+txn_commit(struct isync *is, char **cause)
+{
+	if (index_settle(is, cause) != 0)
+		return -1;
+	return txn_end(is, cause);
+}
+
 static void
 txn_rollback(struct isync *is)
 {
-	pend_clear(is);
+	(void)iw_stop(is, 1, NULL);
+	batch_free(&is->cur);
+	is->queued = 0;
 	if (is->in_txn)
 		store_rollback(is->s);
 	is->in_txn = 0;
@@ -283,19 +495,22 @@ txn_rollback(struct isync *is)
 
 /*
  * A row of the header index from one FETCH response; keywords is taken.
- * Rows are stored STORE_UPSERT_ROWS at a time, and committed every
- * COMMIT_ROWS.
+ * Rows go to the store STORE_UPSERT_ROWS at a time, and are committed
+ * every COMMIT_ROWS.
  */
 static int
 index_row(struct isync *is, uint32_t uid, unsigned flags, char *keywords,
     uint64_t modseq, int64_t internaldate, int64_t size, const char *hdr,
     size_t hdrlen, char **cause)
 {
-	struct index_row *row = &is->pend[is->npend++];
-	struct store_msg *m = &row->m;
+	struct irow *row;
+	struct store_msg *m;
 
+	if (is->cur == NULL)
+		is->cur = xcalloc(1, sizeof *is->cur);
+	row = &is->cur->rows[is->cur->n++];
+	m = &row->m;
 	mime_envelope_parse(hdr, hdrlen, &row->env);
-	memset(m, 0, sizeof *m);
 	m->folder_id = is->folder_id;
 	m->uid = uid;
 	m->uidvalidity = is->uidvalidity;
@@ -305,18 +520,13 @@ index_row(struct isync *is, uint32_t uid, unsigned flags, char *keywords,
 	core_msg_from_envelope(m, &row->env);
 	m->internaldate = internaldate;
 	m->size = size;
-	row->hdrlen = hdrlen;
-	if (is->npend < STORE_UPSERT_ROWS &&
-	    is->rows + (int)is->npend < COMMIT_ROWS)
-		return 0;
-	if (pend_flush(is, cause) != 0)
-		return -1;
-	if (is->rows >= COMMIT_ROWS) {
-		if (txn_commit(is, cause) != 0)
+	is->bytes += hdrlen;
+	if (++is->queued >= COMMIT_ROWS) {
+		if (batch_submit(is, 1, cause) != 0)
 			return -1;
-		fault_check("imap-after-batch");
 		progress(is, "index");
-	}
+	} else if (is->cur->n == STORE_UPSERT_ROWS)
+		return batch_submit(is, 0, cause);
 	return 0;
 }
 
@@ -387,7 +597,7 @@ on_fetch(struct isync *is, const struct imap_resp *r, char **cause)
 		if (flist == 0)
 			break;
 		/* After the rows before it: it may be about one of them. */
-		if (pend_flush(is, cause) != 0 || txn_begin(is, cause) != 0) {
+		if (index_settle(is, cause) != 0 || txn_begin(is, cause) != 0) {
 			rc = -1;
 			break;
 		}
@@ -743,6 +953,8 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 		return 0;
 	cmds = xcalloc((n + INDEX_BATCH - 1) / INDEX_BATCH, sizeof *cmds);
 	buf_init(&set, 0);
+	if (n >= IW_MIN)
+		iw_start(is);
 	is->mode = FM_INDEX;
 	is->done = 0;
 	is->total = n;
@@ -771,6 +983,8 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	}
 	ret = txn_commit(is, cause);
 out:
+	if (iw_stop(is, ret != 0, ret != 0 ? NULL : cause) != 0)
+		ret = -1;
 	is->mode = FM_NONE;
 	for (i = 0; i < ncmds; i++)
 		imap_cmd_free(&cmds[i]);
@@ -879,6 +1093,20 @@ sync_folder(struct isync *is, const char *name, char **cause)
 		    0)
 			goto out;
 		partial = 1;
+	} else if (nhave == 0 && is->exists > 0 && is->uidnext > 1 &&
+	    is->uidnext - 1 <= 2 * (uint64_t)is->exists &&
+	    is->uidnext - 1 <= IMAP_UIDSET_MAX) {
+		/*
+		 * Nothing stored and the UIDs dense (a first sync): ask for
+		 * every UID below UIDNEXT, which the server answers for the
+		 * messages it has, instead of listing them with a SEARCH
+		 * first.
+		 */
+		uint32_t u;
+
+		imap_uidset_free(&is->search);
+		for (u = 1; u < is->uidnext; u++)
+			imap_uidset_add(&is->search, u);
 	} else if (search_all(is, cause) != 0)
 		goto out;
 

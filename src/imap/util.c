@@ -8,9 +8,6 @@
 #include "tern/store.h"
 #include "tern/util.h"
 
-/* No set is allowed to expand beyond this many UIDs. */
-#define IMAP_UIDSET_MAX (4u * 1024 * 1024)
-
 void
 imap_uidset_add(struct imap_uidset *s, uint32_t uid)
 {
