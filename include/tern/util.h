@@ -88,6 +88,12 @@ int ascii_strncasecmp(const char *a, const char *b, size_t n);
 int parse_uint64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /*
+ * A test hook: with TERN_FAULT=POINT:N in the environment, the Nth time
+ * the code reaches point the process is killed with SIGKILL.
+ */
+void tern_fault(const char *point);
+
+/*
  * Decode one UTF-8 sequence at s (len > 0): its length, with the code point
  * in *cp, or 0 if it is not valid UTF-8 (overlong, surrogate, truncated).
  */

@@ -12,7 +12,6 @@
  */
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -214,27 +213,6 @@ progress(struct isync *is, const char *what)
 	is->o->progress(is->o->arg, &p);
 }
 
-/*
- * Fault injection, a test hook: TERN_FAULT=POINT:N kills the process with
- * SIGKILL the Nth time the engine reaches POINT (imap-after-batch: a batch
- * of the header index committed; imap-after-replay: a queued change done
- * on the server, not yet taken off the queue).
- */
-static void
-fault_check(const char *point)
-{
-	static unsigned count;
-	const char *f = getenv("TERN_FAULT");
-	size_t len = strlen(point);
-	uint64_t n;
-
-	if (f == NULL || strncmp(f, point, len) != 0 || f[len] != ':' ||
-	    parse_uint64(f + len + 1, strlen(f + len + 1), 1000000, &n) != 0)
-		return;
-	if (++count == n)
-		raise(SIGKILL);
-}
-
 static int
 txn_begin(struct isync *is, char **cause)
 {
@@ -289,7 +267,7 @@ batch_store(struct isync *is, struct ibatch *b, char **cause)
 	if (b->commit) {
 		if (txn_end(is, cause) != 0)
 			return -1;
-		fault_check("imap-after-batch");
+		tern_fault("imap-after-batch");
 	}
 	return 0;
 }
@@ -1609,7 +1587,7 @@ replay(struct isync *is, char **cause)
 	for (i = 0; i < n; i++) {
 		if ((rc = replay_one(is, &v[i], cause)) < 0)
 			goto out;
-		fault_check("imap-after-replay");
+		tern_fault("imap-after-replay");
 		if (rc == 0 && store_pending_delete(is->s, v[i].id, cause) != 0)
 			goto out;
 	}

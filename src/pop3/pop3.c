@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,15 +115,11 @@ struct msg {
 	int dele_ok; /* the server answered +OK to its DELE */
 };
 
-/* Fault injection, a test hook: TERN_FAULT=POINT:N kills the process with
- * SIGKILL the Nth time the engine reaches POINT (pop3-retr: inside the
- * body of a RETR; pop3-after-commit: a batch committed, its DELEs not
- * sent; pop3-after-dele: a DELE answered, QUIT not sent). */
-struct fault {
-	const char *point;
-	unsigned n;
-};
-
+/*
+ * Points for tern_fault (tests): pop3-retr: inside the body of a RETR;
+ * pop3-after-commit: a batch committed, its DELEs not sent;
+ * pop3-after-dele: a DELE answered, QUIT not sent.
+ */
 struct job {
 	uint32_t msgno;
 	struct buf body;
@@ -192,9 +187,6 @@ struct session {
 
 	uint64_t nnew, nremoved, ntoo_big, retr_done, retr_total;
 	uint64_t bytes, bytes_total, last_progress;
-	struct fault fault;
-	char fault_point[64];
-	unsigned fault_count;
 	int64_t now;
 };
 
@@ -205,32 +197,6 @@ session_state(struct session *s, enum pop3_state to)
 		fprintf(stderr, "tern: pop3 %s: %s -> %s\n", s->a->name,
 		    state_names[s->state], state_names[to]);
 	s->state = to;
-}
-
-static void
-fault_init(struct session *s)
-{
-	const char *f = getenv("TERN_FAULT");
-	const char *colon;
-	uint64_t n;
-
-	if (f == NULL || (colon = strchr(f, ':')) == NULL ||
-	    (size_t)(colon - f) >= sizeof s->fault_point ||
-	    parse_uint64(colon + 1, strlen(colon + 1), 1000000, &n) != 0)
-		return;
-	memcpy(s->fault_point, f, (size_t)(colon - f));
-	s->fault_point[colon - f] = '\0';
-	s->fault.point = s->fault_point;
-	s->fault.n = (unsigned)n;
-}
-
-static void
-fault_check(struct session *s, const char *point)
-{
-	if (s->fault.point == NULL || strcmp(s->fault.point, point) != 0)
-		return;
-	if (++s->fault_count == s->fault.n)
-		raise(SIGKILL);
 }
 
 static void
@@ -392,7 +358,7 @@ writer_commit(struct session *s)
 		s->nbatch = 0;
 		return -1;
 	}
-	fault_check(s, "pop3-after-commit");
+	tern_fault("pop3-after-commit");
 	pthread_mutex_lock(&w->lock);
 	for (i = 0; i < s->nbatch; i++) {
 		if (s->msgs[s->batch[i]].dele_after)
@@ -753,7 +719,7 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			}
 		} else if (ev == POP3_EV_DATA) {
 			if (s->body.len == 0)
-				fault_check(s, "pop3-retr");
+				tern_fault("pop3-retr");
 			s->bytes += len;
 			if (!s->body_over &&
 			    buf_add(&s->body, data, len) != 0) {
@@ -775,7 +741,7 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 	case CMD_DELE:
 		if (ev == POP3_EV_OK) {
 			m->dele_ok = 1;
-			fault_check(s, "pop3-after-dele");
+			tern_fault("pop3-after-dele");
 		} else {
 			text = server_text(data, len);
 			tern_warnx("%s: the server refused to delete message "
@@ -1254,7 +1220,6 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 	pop3_parser_init(&s.parser, LINE_MAX_POP3);
 	buf_init(&s.out, 0);
 	buf_init(&s.body, (size_t)a->max_message_size);
-	fault_init(&s);
 
 	if ((s.store = tern_store(t, cause)) == NULL)
 		goto out;

@@ -12,7 +12,6 @@
  * retried draft at the same moment could still both store it; a
  * duplicate draft is the worst case, never a lost one.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,25 +19,6 @@
 #include "tern/core.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
-
-/*
- * Fault injection, a test hook: TERN_FAULT=POINT:N kills the process with
- * SIGKILL the Nth time POINT is reached.
- */
-static void
-fault_check(const char *point)
-{
-	static unsigned count;
-	const char *f = getenv("TERN_FAULT");
-	size_t len = strlen(point);
-	uint64_t n;
-
-	if (f == NULL || strncmp(f, point, len) != 0 || f[len] != ':' ||
-	    parse_uint64(f + len + 1, strlen(f + len + 1), 1000000, &n) != 0)
-		return;
-	if (++count == n)
-		raise(SIGKILL);
-}
 
 static const char *
 drafts_folder(const struct rc_account *a)
@@ -127,7 +107,7 @@ flush_one(struct tern *t, struct rc_account *a, const struct driver_ops *d,
 		ret = 0;
 		goto out;
 	}
-	fault_check("draft-after-append");
+	tern_fault("draft-after-append");
 	if (store_pending_delete(s, p->id, cause) != 0)
 		goto out;
 	where = xasprintf(
