@@ -56,6 +56,9 @@ msg_row(sqlite3_stmt *st, struct store_msg *m)
 	m->fetched_at = sqlite3_column_int64(st, 21);
 }
 
+static int body_put(
+    struct store *s, int64_t id, const void *raw, size_t len, char **cause);
+
 int
 store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
     size_t rawlen, char **cause)
@@ -64,23 +67,38 @@ store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
 	    "INSERT INTO message (folder_id, uid, uidvalidity, modseq, flags,"
 	    " keywords, date, internaldate, size, from_, to_, cc, subject,"
 	    " message_id, in_reply_to, refs, content_type, has_attach,"
-	    " has_body, pop3_uidl, fetched_at)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-	static const char setuid[] = "UPDATE message SET uid = id WHERE id = ?";
+	    " has_body, pop3_uidl, fetched_at, id)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	static const char next[] = "SELECT coalesce(max(id), 0) FROM message";
 	sqlite3_stmt *st;
 	int own_uid = m->uid == 0;
+	sqlite3_int64 id = 0;
 
 	if (store_begin(s, cause) != 0)
 		return -1;
+	if (own_uid) {
+		/*
+		 * A non-IMAP message gets its row id as UID: the next id,
+		 * read and used under the write lock, given to both.
+		 */
+		if ((st = store_stmt(s, next, cause)) == NULL)
+			goto fail;
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			store_error(s, "storing a message", cause);
+			goto fail;
+		}
+		id = sqlite3_column_int64(st, 0) + 1;
+		sqlite3_reset(st);
+		if (id > UINT32_MAX) {
+			set_cause(
+			    cause, "the store has run out of message ids");
+			goto fail;
+		}
+	}
 	if ((st = store_stmt(s, ins, cause)) == NULL)
 		goto fail;
-	/* A non-IMAP message gets its row id as UID: -1 holds the place
-	 * until the id is known (one row at a time, in one transaction). */
 	sqlite3_bind_int64(st, 1, m->folder_id);
-	if (own_uid)
-		sqlite3_bind_int64(st, 2, -1);
-	else
-		sqlite3_bind_int64(st, 2, m->uid);
+	sqlite3_bind_int64(st, 2, own_uid ? id : (sqlite3_int64)m->uid);
 	sqlite3_bind_int64(st, 3, m->uidvalidity);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->modseq);
 	sqlite3_bind_int(st, 5, (int)m->flags);
@@ -101,21 +119,19 @@ store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
 	sqlite3_bind_int(st, 19, raw != NULL);
 	store_bind_text(st, 20, m->pop3_uidl);
 	sqlite3_bind_int64(st, 21, m->fetched_at ? m->fetched_at : time(NULL));
+	if (own_uid)
+		sqlite3_bind_int64(st, 22, id);
+	else
+		sqlite3_bind_null(st, 22); /* the next row id */
 	if (store_step_done(s, st, "storing a message", cause) != 0)
 		goto fail;
 	m->id = sqlite3_last_insert_rowid(s->db);
-	if (own_uid) {
-		if ((st = store_stmt(s, setuid, cause)) == NULL)
-			goto fail;
-		sqlite3_bind_int64(st, 1, m->id);
-		if (store_step_done(s, st, "storing a message", cause) != 0)
-			goto fail;
+	if (own_uid)
 		m->uid = (uint32_t)m->id;
-	}
 	if (raw != NULL) {
 		m->size = (int64_t)rawlen;
 		m->has_body = 1;
-		if (store_msg_set_raw(s, m->id, raw, rawlen, cause) != 0)
+		if (body_put(s, m->id, raw, rawlen, cause) != 0)
 			goto fail;
 	}
 	return store_commit(s, cause);
@@ -193,23 +209,32 @@ store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 	return found;
 }
 
+/* The body row alone (the message row says has_body itself). */
+static int
+body_put(struct store *s, int64_t id, const void *raw, size_t len, char **cause)
+{
+	static const char q[] =
+	    "INSERT OR REPLACE INTO body (message_id, raw) VALUES (?, ?)";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob64(st, 2, raw, len, SQLITE_STATIC);
+	return store_step_done(s, st, "storing a message body", cause);
+}
+
 int
 store_msg_set_raw(
     struct store *s, int64_t id, const void *raw, size_t len, char **cause)
 {
-	static const char q[] =
-	    "INSERT OR REPLACE INTO body (message_id, raw) VALUES (?, ?)";
 	static const char upd[] =
 	    "UPDATE message SET has_body = 1, size = ? WHERE id = ?";
 	sqlite3_stmt *st;
 
 	if (store_begin(s, cause) != 0)
 		return -1;
-	if ((st = store_stmt(s, q, cause)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_blob64(st, 2, raw, len, SQLITE_STATIC);
-	if (store_step_done(s, st, "storing a message body", cause) != 0)
+	if (body_put(s, id, raw, len, cause) != 0)
 		goto fail;
 	if ((st = store_stmt(s, upd, cause)) == NULL)
 		goto fail;
