@@ -2,6 +2,7 @@
  * Opening the store, the statement cache, transactions and accounts.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,15 +116,28 @@ store_column_text(sqlite3_stmt *st, int i)
 	return t == NULL ? NULL : xstrdup((const char *)t);
 }
 
+/*
+ * Before SQLite's first use: no memory statistics, which would take a
+ * global mutex on every allocation of every connection.
+ */
+static void
+store_init_once(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 store_open(const char *dir, struct store **sp, char **cause)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	struct store *s;
 	char *err = NULL;
 	int rc, tries;
 
 	if (mkdir_p(dir, 0700, cause) != 0)
 		return -1;
+	(void)pthread_once(&once, store_init_once);
 	s = xcalloc(1, sizeof *s);
 	s->path = xasprintf("%s/tern.db", dir);
 	rc = sqlite3_open_v2(s->path, &s->db,
