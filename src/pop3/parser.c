@@ -184,10 +184,22 @@ pop3_parser_feed(struct pop3_parser *p, const char *data, size_t len,
 			p->state = PS_MID;
 			/* FALLTHROUGH */
 		case PS_MID:
-			nl = memchr(data, '\n', len);
-			take = nl != NULL ? (size_t)(nl - data) + 1 : len;
-			if (nl != NULL)
-				p->state = PS_BOL;
+			/*
+			 * Every line up to the next one that starts with a
+			 * dot (stuffed, or the end) goes as one event: the
+			 * lines between need nothing undone.
+			 */
+			take = len;
+			for (nl = data;
+			     (nl = memchr(
+			          nl, '\n', len - (size_t)(nl - data))) != NULL;
+			     nl++) {
+				if (nl + 1 == data + len || nl[1] == '.') {
+					take = (size_t)(nl - data) + 1;
+					p->state = PS_BOL;
+					break;
+				}
+			}
 			r = cb(arg, POP3_EV_DATA, data, take);
 			data += take;
 			len -= take;
