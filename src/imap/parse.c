@@ -526,8 +526,11 @@ ready:
 int
 imap_is(const struct imap_resp *r, size_t i, const char *s)
 {
+	size_t n = strlen(s);
+
 	return i < r->nitems && r->items[i].type == IMAP_ATOM &&
-	    ascii_strcasecmp(imap_str(r, i), s) == 0;
+	    r->items[i].len == n &&
+	    ascii_strncasecmp(imap_str(r, i), s, n) == 0;
 }
 
 int

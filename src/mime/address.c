@@ -15,6 +15,8 @@ struct mailbox {
 	struct buf phrase; /* words outside <>, single spaces */
 	struct buf angle; /* inside <> */
 	struct buf comment; /* the first comment */
+	/* Scratch for mb_emit, kept from one address to the next. */
+	struct buf name, addr, tmp;
 	int has_angle;
 	int quoted; /* the phrase holds a quoted string */
 };
@@ -25,6 +27,9 @@ mb_init(struct mailbox *m)
 	buf_init(&m->phrase, 0);
 	buf_init(&m->angle, 0);
 	buf_init(&m->comment, 0);
+	buf_init(&m->name, 0);
+	buf_init(&m->addr, 0);
+	buf_init(&m->tmp, 0);
 	m->has_angle = 0;
 	m->quoted = 0;
 }
@@ -45,6 +50,9 @@ mb_free(struct mailbox *m)
 	buf_free(&m->phrase);
 	buf_free(&m->angle);
 	buf_free(&m->comment);
+	buf_free(&m->name);
+	buf_free(&m->addr);
+	buf_free(&m->tmp);
 }
 
 /* Bytes dropped inside <...>, and its end. */
@@ -96,31 +104,27 @@ trim(struct buf *b)
 	buf_consume(b, s);
 }
 
+/* Decode in into out (empty), line ends as spaces, trimmed. */
 static void
 decode_into(struct buf *out, const struct buf *in)
 {
-	struct buf d;
 	size_t i;
 
-	buf_init(&d, 0);
-	mime_decode_words(in->data ? in->data : "", in->len, &d);
-	for (i = 0; i < d.len; i++) {
-		if (d.data[i] == '\r' || d.data[i] == '\n')
-			d.data[i] = ' ';
+	mime_decode_words(in->data ? in->data : "", in->len, out);
+	for (i = 0; i < out->len; i++) {
+		if (out->data[i] == '\r' || out->data[i] == '\n')
+			out->data[i] = ' ';
 	}
-	trim(&d);
-	/* A name that is only quotes or spaces says nothing. */
-	(void)buf_add(out, d.data ? d.data : "", d.len);
-	buf_free(&d);
+	trim(out);
 }
 
 static void
 mb_emit(struct mailbox *m, struct buf *out)
 {
-	struct buf name, addr;
+	struct buf *name = &m->name, *addr = &m->addr;
 
-	buf_init(&name, 0);
-	buf_init(&addr, 0);
+	buf_reset(name);
+	buf_reset(addr);
 	trim(&m->phrase);
 	trim(&m->comment);
 	if (m->has_angle) {
@@ -130,47 +134,43 @@ mb_emit(struct mailbox *m, struct buf *out)
 
 		if (*a == '@' && colon != NULL)
 			a = colon + 1;
-		mime_charset_convert(NULL, a, strlen(a), &addr);
-		decode_into(&name, m->phrase.len ? &m->phrase : &m->comment);
+		mime_charset_convert(NULL, a, strlen(a), addr);
+		decode_into(name, m->phrase.len ? &m->phrase : &m->comment);
 	} else if (m->phrase.len > 0 && !m->quoted &&
 	    memchr(m->phrase.data, '@', m->phrase.len) != NULL) {
 		/* A bare addr-spec, perhaps with spaces: "joe @ example.com". */
+		const char *t;
 		size_t i;
 
+		buf_reset(&m->tmp);
 		for (i = 0; i < m->phrase.len; i++) {
 			if (m->phrase.data[i] != ' ')
-				(void)buf_addc(&addr, m->phrase.data[i]);
+				(void)buf_addc(&m->tmp, m->phrase.data[i]);
 		}
-		{
-			char *s = buf_steal(&addr, NULL);
-
-			buf_init(&addr, 0);
-			mime_charset_convert(NULL, s, strlen(s), &addr);
-			free(s);
-		}
-		decode_into(&name, &m->comment);
+		t = m->tmp.data ? m->tmp.data : "";
+		mime_charset_convert(NULL, t, strlen(t), addr);
+		decode_into(name, &m->comment);
 	} else {
 		/* No address at all: keep whatever words there are. */
-		decode_into(&name, m->phrase.len ? &m->phrase : &m->comment);
+		decode_into(name, m->phrase.len ? &m->phrase : &m->comment);
 	}
 	/* A display name equal to the address adds nothing. */
-	if (name.len > 0 && addr.len > 0 && strcmp(name.data, addr.data) == 0)
-		buf_reset(&name);
-	if (name.len > 0 || addr.len > 0) {
+	if (name->len > 0 && addr->len > 0 &&
+	    strcmp(name->data, addr->data) == 0)
+		buf_reset(name);
+	if (name->len > 0 || addr->len > 0) {
 		if (out->len > 0)
-			(void)buf_adds(out, ", ");
-		if (name.len > 0 && addr.len > 0) {
-			(void)buf_add(out, name.data, name.len);
+			(void)buf_add(out, ", ", 2);
+		if (name->len > 0 && addr->len > 0) {
+			(void)buf_add(out, name->data, name->len);
 			(void)buf_add(out, " <", 2);
-			(void)buf_add(out, addr.data, addr.len);
+			(void)buf_add(out, addr->data, addr->len);
 			(void)buf_addc(out, '>');
-		} else if (addr.len > 0)
-			(void)buf_add(out, addr.data, addr.len);
+		} else if (addr->len > 0)
+			(void)buf_add(out, addr->data, addr->len);
 		else
-			(void)buf_add(out, name.data, name.len);
+			(void)buf_add(out, name->data, name->len);
 	}
-	buf_free(&name);
-	buf_free(&addr);
 	mb_reset(m);
 }
 

@@ -129,12 +129,19 @@ mime_field_unfold(const struct mime_field *f, size_t *lenp)
 	char *out = xmalloc(f->valuelen + 1);
 	size_t i, o = 0, start;
 
-	for (i = 0; i < f->valuelen; i++) {
-		char c = f->value[i];
+	if (memchr(f->value, '\n', f->valuelen) == NULL &&
+	    memchr(f->value, '\r', f->valuelen) == NULL) {
+		/* Not folded, the usual case. */
+		memcpy(out, f->value, f->valuelen);
+		o = f->valuelen;
+	} else {
+		for (i = 0; i < f->valuelen; i++) {
+			char c = f->value[i];
 
-		if (c == '\r' || c == '\n')
-			continue;
-		out[o++] = c;
+			if (c == '\r' || c == '\n')
+				continue;
+			out[o++] = c;
+		}
 	}
 	/* Trim. */
 	start = 0;
