@@ -62,11 +62,14 @@ void buf_reset(struct buf *b);
 /* Append; returns -1 (and appends nothing) if max would be exceeded. */
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addc_slow(struct buf *b, char c);
-/* One byte: inline while there is room, the common case in parsers. */
+/*
+ * One byte: inline while there is room and the limit allows it, the
+ * common case in parsers; buf_addc_slow grows or refuses.
+ */
 static inline int
 buf_addc(struct buf *b, char c)
 {
-	if (b->len + 2 <= b->cap) {
+	if (b->len + 2 <= b->cap && (b->max == 0 || b->len < b->max)) {
 		b->data[b->len++] = c;
 		b->data[b->len] = '\0';
 		return 0;

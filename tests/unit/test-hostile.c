@@ -183,6 +183,31 @@ test_empty_buffers(void)
 	mime_envelope_clear(&e);
 }
 
+/* A bounded buffer stops at its limit, one byte or many at a time. */
+static void
+test_buffer_limit(void)
+{
+	struct buf b;
+	size_t i;
+	int refused = 0;
+
+	buf_init(&b, 16);
+	for (i = 0; i < 100; i++)
+		refused += buf_addc(&b, 'x') != 0;
+	CHECK(b.len == 16 && refused == 84 && b.data[16] == '\0');
+	CHECK(buf_add(&b, "y", 1) != 0 && b.len == 16);
+	buf_reset(&b);
+	CHECK(buf_add(&b, "0123456789abcdef", 16) == 0);
+	CHECK(buf_addc(&b, 'z') != 0 && b.len == 16);
+	buf_free(&b);
+	/* Without a limit it grows past its first allocation. */
+	buf_init(&b, 0);
+	for (i = 0; i < 1000; i++)
+		CHECK(buf_addc(&b, (char)('a' + i % 26)) == 0);
+	CHECK(b.len == 1000 && b.data[999] == 'a' + 999 % 26);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -192,5 +217,6 @@ main(void)
 	test_pathological_headers();
 	test_visible();
 	test_empty_buffers();
+	test_buffer_limit();
 	return test_done();
 }
