@@ -5,9 +5,12 @@ and more messages and during the replay of queued changes, invalid UIDLs."""
 
 import os
 import imaplib
+import resource
+import signal
 import socket
 import sqlite3
 import ssl
+import subprocess
 import sys
 import threading
 import unittest
@@ -231,7 +234,8 @@ class KilledResync(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dovecot = ternlib.Dovecot(users={"k1": "p1", "k2": "p2"})
+        cls.dovecot = ternlib.Dovecot(users={"k1": "p1", "k2": "p2",
+                                            "k3": "p3"})
         cls.dovecot.start()
 
     @classmethod
@@ -274,6 +278,41 @@ class KilledResync(unittest.TestCase):
         self.assertEqual(sorted(uids), list(range(1, n + 1)))
         self.assertEqual(self.dovecot.count("k1"), n)
         self.assertIn("0 new", self.sync().stdout.decode())
+
+    def test_store_full_mid_index(self):
+        # The index of 1,500 messages is stored by the writer thread;
+        # its first commit outgrows RLIMIT_FSIZE (EFBIG, as on a full
+        # disk). The sync fails with the store's error, the store stays
+        # whole, and the next sync brings every message exactly once.
+        self.use("k3")
+        n = 1500
+        for i in range(1, n + 1):
+            self.dovecot.deliver(ternlib.make_message(i), user="k3")
+        self.t.out("ls", "acct")  # the store exists, its WAL index too
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (96 * 1024,) * 2)
+
+        r = subprocess.run([ternlib.TERN, "sync", "acct"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=self.t.env(), timeout=120, preexec_fn=limit)
+        ternlib.check_sanitizers("tern sync", r.stderr)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"store", r.stderr)
+        db = self.db()
+        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0],
+                         "ok")
+        stored = db.execute("SELECT count(*) FROM message").fetchone()[0]
+        db.close()
+        self.assertLess(stored, n)
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        db = self.db()
+        self.assertEqual(db.execute(
+            "SELECT count(*), count(DISTINCT uid) FROM message").fetchone(),
+            (n, n))
+        db.close()
 
     def test_kill9_in_the_replay(self):
         self.use("k2")
