@@ -13,7 +13,9 @@
 	" AND (from_ LIKE ?2 ESCAPE '\\' OR subject LIKE ?2 ESCAPE '\\'" \
 	" OR to_ LIKE ?2 ESCAPE '\\' OR cc LIKE ?2 ESCAPE '\\'" \
 	" OR id IN (SELECT message_id FROM body WHERE CAST(raw AS TEXT)" \
-	" LIKE ?2 ESCAPE '\\'))"
+	" LIKE ?2 ESCAPE '\\')" \
+	" OR id IN (SELECT message_id FROM part WHERE section = '" STORE_PART_VIEW \
+	"' AND CAST(data AS TEXT) LIKE ?2 ESCAPE '\\'))"
 
 /* Indexed by [match][sort]; literals, as the statement cache wants. */
 static const char *const ids_sql[2][4] = {

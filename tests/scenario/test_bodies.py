@@ -195,6 +195,11 @@ class Bodies(unittest.TestCase):
         self.assertEqual(out2, out.replace("5.0 MiB, not downloaded", "5 MiB"))
         data, _ = self.save("Big one", 1)
         self.assertEqual(data, BIG)
+        # The store's search finds the text of the view, offline too.
+        r = self.t.run("search", "work/INBOX", "big world")
+        self.assertEqual([x.split("\t")[0] for x in
+                          r.stdout.decode().splitlines()],
+                         [self.uids["Big one"]], r.stderr)
         # --raw needs the exact bytes, which were never downloaded.
         r = self.t.run("cat", "--raw", "work/INBOX", self.uids["Big one"])
         self.assertEqual(r.returncode, 1)
