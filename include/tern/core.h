@@ -108,7 +108,10 @@ struct driver_ops {
 	/*
 	 * Store a copy of raw in the server's folder (APPEND), creating the
 	 * folder if missing; flags as STORE_F_* (and CORE_APPEND_ONCE).
-	 * NULL: the account keeps copies in the store only.
+	 * Returns 0, 1 with cause when the server refused this message (it
+	 * answered the APPEND with NO: another may still go), or -1 with
+	 * cause (no connection, no answer). NULL: the account keeps copies
+	 * in the store only.
 	 */
 	int (*append)(struct tern *t, struct rc_account *a, const char *folder,
 	    const char *raw, size_t len, unsigned flags, char **cause);

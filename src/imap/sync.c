@@ -2211,6 +2211,7 @@ imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
 		set_cause(
 		    cause, "%s: APPEND to %s failed: %s", is.c->peer, name, v);
 		free(v);
+		ret = 1;
 		goto out;
 	}
 	ret = 0;

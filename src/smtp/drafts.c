@@ -75,8 +75,9 @@ report(smtp_draft_cb cb, void *arg, struct rc_account *a, int64_t id,
 }
 
 /*
- * Upload one queued draft. Returns 1 to go on, 0 to stop (the server did
- * not take it; it stays), -1 on a store error.
+ * Upload one queued draft. Returns 1 to go on (uploaded, or refused by
+ * the server: it stays, and the next one may still fit), 0 to stop (no
+ * answer from the server; it stays), -1 on a store error.
  */
 static int
 flush_one(struct tern *t, struct rc_account *a, const struct driver_ops *d,
@@ -87,7 +88,7 @@ flush_one(struct tern *t, struct rc_account *a, const struct driver_ops *d,
 	unsigned flags = 0;
 	int64_t when = 0;
 	char *err = NULL, *where = NULL;
-	int found, first, ret = -1;
+	int found, first, r, ret = -1;
 
 	buf_init(&raw, 0);
 	if ((found = store_pending_raw(s, p->id, &raw, &flags, &when, cause)) <
@@ -101,10 +102,10 @@ flush_one(struct tern *t, struct rc_account *a, const struct driver_ops *d,
 		goto out;
 	if (!first)
 		flags |= CORE_APPEND_ONCE;
-	if (d->append(t, a, p->folder ? p->folder : drafts_folder(a), raw.data,
-	        raw.len, flags, &err) != 0) {
+	if ((r = d->append(t, a, p->folder ? p->folder : drafts_folder(a),
+	         raw.data, raw.len, flags, &err)) != 0) {
 		report(cb, arg, a, p->id, NULL, err ? err : "not uploaded");
-		ret = 0;
+		ret = r > 0; /* refused, not unreachable: try the next one */
 		goto out;
 	}
 	tern_fault("draft-after-append");

@@ -209,5 +209,75 @@ class Postpone(UiCase):
         self.assertEqual(self.queued(), 0)
 
 
+
+class RefusedDraft(UiCase):
+    """A draft the server refuses (over quota) stays queued and does not
+    hold back the drafts after it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = ternlib.Dovecot(users={"q0": "pwq"}, quota="60K")
+        cls.dovecot.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.cleanup()
+
+    def test_a_refused_draft_does_not_block_the_next(self):
+        self.t.write_rc(self.t.account(
+            self.dovecot, name="acct", user="q0",
+            extra="    smtp smtp://127.0.0.1:%d\n"
+                  "    from \"Alice <alice@example.net>\"\n"
+                  % ternlib.free_ports(1)[0]))
+        self.dovecot.deliver(ternlib.make_message(1), user="q0")
+        # The editor writes a draft over the quota first, then a small one.
+        big = DRAFT.replace("Unfinished.", "x" * 76 + "\n") % "Too big"
+        big += ("y" * 76 + "\n") * 2000
+        texts = [big, DRAFT % "Small one"]
+        for i, text in enumerate(texts):
+            with open(os.path.join(self.t.dir, "draft%d.txt" % i), "w") as f:
+                f.write(text)
+        count = os.path.join(self.t.dir, "count")
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nn=$(cat '%s' 2>/dev/null || echo 0)\n"
+                    "cat '%s/draft'$n.txt > \"$1\"\necho $((n + 1)) > '%s'\n"
+                    % (count, self.t.dir, count))
+        os.chmod(editor, 0o755)
+        s = self.start(env={"EDITOR": editor, "VISUAL": editor})
+        s.wait("acct/INBOX", timeout=20)
+        for want in ("draft not uploaded yet", "draft uploaded to"):
+            s.keys("m")
+            s.wait("y:Send")
+            s.keys("P")
+            s.wait("y:Send", absent=True)
+            s.wait(want, timeout=20)
+        c = imaplib.IMAP4_SSL(
+            "127.0.0.1", self.dovecot.imaps_port,
+            ssl_context=ssl.create_default_context(
+                cafile=self.dovecot.cafile))
+        try:
+            c.login("q0", "pwq")
+            c.select("Drafts", readonly=True)
+            typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS"
+                                " (SUBJECT)])")
+            subjects = [item[1].decode().strip() for item in data
+                        if isinstance(item, tuple)]
+        finally:
+            c.logout()
+        self.assertEqual(subjects, ["Subject: Small one"])
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            self.assertEqual(db.execute(
+                "SELECT count(*) FROM pending WHERE op = 'draft'")
+                .fetchone()[0], 1)
+        finally:
+            db.close()
+        s.keys("q")
+        s.wait("not on the server yet")
+        s.keys("y")
+        s.wait("EXIT=0")
+
+
 if __name__ == "__main__":
     ternlib.main()
