@@ -49,8 +49,11 @@ void store_close(struct store **sp);
  */
 struct store_ckpt;
 struct store_ckpt *store_ckpt_start(struct store *s);
-/* Checkpoint now, whatever the size of the WAL (NULL: nothing). */
-void store_ckpt_kick(struct store_ckpt *c);
+/*
+ * The writer is done: copy what is left and empty the WAL, while the
+ * caller waits on something else (NULL: nothing).
+ */
+void store_ckpt_finish(struct store_ckpt *c);
 void store_ckpt_stop(struct store_ckpt **cp);
 /* The path of the database file. */
 const char *store_path(struct store *s);

@@ -1131,8 +1131,9 @@ session_run(struct session *s, char *rbuf, char **cause)
 	}
 	session_progress(s, 1);
 
-	/* The last pages into the database while the server deletes. */
-	store_ckpt_kick(s->ckpt);
+	/* The last pages into the database, and the WAL emptied, while the
+	 * server deletes. */
+	store_ckpt_finish(s->ckpt);
 	session_state(s, ST_QUIT);
 	session_cmd(s, CMD_QUIT, 0);
 	if (session_drain(s, rbuf, cause) != 0)

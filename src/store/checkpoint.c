@@ -8,6 +8,12 @@
  * runs no checkpoint; its WAL hook wakes a thread that checkpoints
  * (PASSIVE: it never blocks the writer, it copies what is committed) on a
  * connection of its own while the writer goes on.
+ *
+ * As the writer never finds the checkpoint caught up when it begins, the
+ * WAL keeps growing until the end; store_ckpt_finish empties it
+ * (TRUNCATE) while the caller waits on the network, instead of leaving
+ * the copy, and the kernel's freeing of a WAL as big as the sync, to
+ * store_close.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,6 +31,7 @@ struct store_ckpt {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int pending; /* a checkpoint is wanted */
+	int truncate; /* ... and the WAL emptied after it */
 	int stop;
 };
 
@@ -32,28 +39,41 @@ static void *
 ckpt_main(void *arg)
 {
 	struct store_ckpt *c = arg;
-	int stop;
+	int stop, mode;
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		while (!c->pending && !c->stop)
 			pthread_cond_wait(&c->cond, &c->lock);
 		stop = c->stop;
-		c->pending = 0;
+		mode = c->truncate ? SQLITE_CHECKPOINT_TRUNCATE
+		                   : SQLITE_CHECKPOINT_PASSIVE;
+		c->pending = c->truncate = 0;
 		pthread_mutex_unlock(&c->lock);
 		/*
 		 * A failure (busy, I/O) only leaves pages in the WAL: the
 		 * next checkpoint, or the writer's own when it closes, copies
 		 * them. Nothing committed depends on this one.
 		 */
-		(void)sqlite3_wal_checkpoint_v2(
-		    c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		(void)sqlite3_wal_checkpoint_v2(c->db, NULL, mode, NULL, NULL);
 		pthread_mutex_lock(&c->lock);
 		if (stop)
 			break;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
+}
+
+/* Checkpoint now, whatever the size of the WAL. */
+static void
+ckpt_kick(struct store_ckpt *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->pending = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* After each commit on the writer's connection (its thread). */
@@ -65,7 +85,7 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)db;
 	(void)name;
 	if (pages >= CKPT_PAGES)
-		store_ckpt_kick(c);
+		ckpt_kick(c);
 	return SQLITE_OK;
 }
 
@@ -78,7 +98,12 @@ store_ckpt_start(struct store *s)
 	if (sqlite3_open_v2(s->path, &c->db,
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_busy_timeout(c->db, 5000);
+	/*
+	 * PASSIVE never waits. The TRUNCATE of store_ckpt_finish waits for
+	 * readers (the full-screen client's) while it holds writers off:
+	 * not for long, it is only worth it when it is quick.
+	 */
+	sqlite3_busy_timeout(c->db, 250);
 	/* The checkpoint's own sync of the database file, as the writer's. */
 	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL,
 	        NULL) != SQLITE_OK)
@@ -101,12 +126,12 @@ fail:
 }
 
 void
-store_ckpt_kick(struct store_ckpt *c)
+store_ckpt_finish(struct store_ckpt *c)
 {
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
-	c->pending = 1;
+	c->pending = c->truncate = 1;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
