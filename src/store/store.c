@@ -119,11 +119,22 @@ store_column_text(sqlite3_stmt *st, int i)
 /*
  * Before SQLite's first use: no memory statistics, which would take a
  * global mutex on every allocation of every connection.
+ *
+ * A statement inside a transaction that may fail half-way (a multi-row
+ * insert, anything under a foreign key) keeps a statement journal of the
+ * pages it changes, and past 64 KiB SQLite spills it to a temporary file:
+ * a 100,000-message header sync made 190,000 write calls to /var/tmp for
+ * journals thrown away a moment later. Up to STMT_SPILL it stays in
+ * memory; a statement bigger than that (purging a huge folder) still
+ * spills.
  */
+#define STMT_SPILL (8 << 20)
+
 static void
 store_init_once(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_SPILL);
 }
 
 int
