@@ -11,18 +11,8 @@
 
 #include "mime-private.h"
 
-struct mailbox {
-	struct buf phrase; /* words outside <>, single spaces */
-	struct buf angle; /* inside <> */
-	struct buf comment; /* the first comment */
-	/* Scratch for mb_emit, kept from one address to the next. */
-	struct buf name, addr, tmp;
-	int has_angle;
-	int quoted; /* the phrase holds a quoted string */
-};
-
-static void
-mb_init(struct mailbox *m)
+void
+mime_mailbox_init(struct mime_mailbox *m)
 {
 	buf_init(&m->phrase, 0);
 	buf_init(&m->angle, 0);
@@ -35,7 +25,7 @@ mb_init(struct mailbox *m)
 }
 
 static void
-mb_reset(struct mailbox *m)
+mb_reset(struct mime_mailbox *m)
 {
 	buf_reset(&m->phrase);
 	buf_reset(&m->angle);
@@ -44,8 +34,8 @@ mb_reset(struct mailbox *m)
 	m->quoted = 0;
 }
 
-static void
-mb_free(struct mailbox *m)
+void
+mime_mailbox_free(struct mime_mailbox *m)
 {
 	buf_free(&m->phrase);
 	buf_free(&m->angle);
@@ -85,7 +75,7 @@ special(char c)
 }
 
 static void
-phrase_space(struct mailbox *m)
+phrase_space(struct mime_mailbox *m)
 {
 	if (m->phrase.len > 0 && m->phrase.data[m->phrase.len - 1] != ' ')
 		(void)buf_addc(&m->phrase, ' ');
@@ -119,7 +109,7 @@ decode_into(struct buf *out, const struct buf *in)
 }
 
 static void
-mb_emit(struct mailbox *m, struct buf *out)
+mb_emit(struct mime_mailbox *m, struct buf *out)
 {
 	struct buf *name = &m->name, *addr = &m->addr;
 
@@ -177,11 +167,22 @@ mb_emit(struct mailbox *m, struct buf *out)
 void
 mime_address_list(const char *s, size_t len, struct buf *out)
 {
-	struct mailbox m;
+	struct mime_mailbox m;
+
+	mime_mailbox_init(&m);
+	mime_address_list_with(&m, s, len, out);
+	mime_mailbox_free(&m);
+}
+
+void
+mime_address_list_with(
+    struct mime_mailbox *mb, const char *s, size_t len, struct buf *out)
+{
+	struct mime_mailbox m = *mb;
 	size_t i = 0;
 	int ingroup = 0;
 
-	mb_init(&m);
+	mb_reset(&m);
 	while (i < len) {
 		char c = s[i];
 
@@ -277,5 +278,5 @@ mime_address_list(const char *s, size_t len, struct buf *out)
 		}
 	}
 	mb_emit(&m, out);
-	mb_free(&m);
+	*mb = m;
 }

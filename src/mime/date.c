@@ -54,6 +54,20 @@ static const struct {
 	{ "nzdt", 780 },
 };
 
+/* Weekday names say nothing the date does not: skipped before the zones. */
+static int
+is_weekday(const char *w)
+{
+	static const char days[] = "montuewedthufrisatsun";
+	size_t i;
+
+	for (i = 0; i + 3 <= sizeof days - 1; i += 3) {
+		if (memcmp(w, days + i, 3) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
 static int64_t
 days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -174,6 +188,8 @@ mime_date_parse(const char *s, size_t len)
 				if (mon >= 0)
 					continue;
 			}
+			if (k == 3 && is_weekday(w))
+				continue;
 			if (strcmp(w, "am") == 0 || strcmp(w, "pm") == 0) {
 				pm = w[0] == 'p';
 				continue;

@@ -8,17 +8,71 @@
 
 #include "mime-private.h"
 
+/* The fields the envelope reads, found in one pass over the header. */
+enum {
+	F_DATE,
+	F_FROM,
+	F_SENDER,
+	F_TO,
+	F_CC,
+	F_SUBJECT,
+	F_MESSAGE_ID,
+	F_IN_REPLY_TO,
+	F_REFERENCES,
+	F_CONTENT_TYPE,
+	F_COUNT
+};
+
+static const struct {
+	const char *name;
+	size_t len;
+} fields[F_COUNT] = {
+	{ "date", 4 },
+	{ "from", 4 },
+	{ "sender", 6 },
+	{ "to", 2 },
+	{ "cc", 2 },
+	{ "subject", 7 },
+	{ "message-id", 10 },
+	{ "in-reply-to", 11 },
+	{ "references", 10 },
+	{ "content-type", 12 },
+};
+
+static void
+find_fields(const struct mime_header *h, const struct mime_field **f)
+{
+	size_t i, k, left = F_COUNT;
+
+	memset(f, 0, F_COUNT * sizeof *f);
+	for (i = 0; i < h->n && left > 0; i++) {
+		const struct mime_field *v = &h->v[i];
+
+		for (k = 0; k < F_COUNT; k++) {
+			if (f[k] == NULL && v->namelen == fields[k].len &&
+			    (v->name[0] | 0x20) == fields[k].name[0] &&
+			    ascii_strncasecmp(
+			        v->name, fields[k].name, v->namelen) == 0) {
+				f[k] = v;
+				left--;
+				break;
+			}
+		}
+	}
+}
+
 static char *
-addresses(const struct mime_header *h, const char *name)
+addresses(struct mime_mailbox *m, const struct mime_field *f)
 {
 	struct buf b;
 	char *v;
 	size_t n;
 
-	if ((v = mime_header_get(h, name, &n)) == NULL)
+	if (f == NULL)
 		return NULL;
+	v = mime_field_unfold(f, &n);
 	buf_init(&b, 0);
-	mime_address_list(v, n, &b);
+	mime_address_list_with(m, v, n, &b);
 	free(v);
 	if (b.len == 0) {
 		buf_free(&b);
@@ -62,17 +116,18 @@ references(const char *s, size_t len)
 }
 
 static char *
-first_msgid(const struct mime_header *h, const char *name)
+first_msgid(const struct mime_field *f, int is_message_id)
 {
 	struct buf b;
 	char *v;
 	size_t n;
 
-	if ((v = mime_header_get(h, name, &n)) == NULL)
+	if (f == NULL)
 		return NULL;
+	v = mime_field_unfold(f, &n);
 	buf_init(&b, 0);
 	mime_msgids(v, n, 1, &b);
-	if (b.len == 0 && n > 0 && strcmp(name, "message-id") == 0) {
+	if (b.len == 0 && n > 0 && is_message_id) {
 		/* No brackets: keep what is there, it still identifies. */
 		mime_utf8_sanitize(&b, v, n);
 	}
@@ -135,6 +190,8 @@ mime_has_attachment(const char *raw, size_t len, const struct mime_header *h,
 void
 mime_envelope_parse(const char *raw, size_t len, struct mime_envelope *env)
 {
+	const struct mime_field *f[F_COUNT];
+	struct mime_mailbox mb;
 	struct mime_header h;
 	struct mime_params ct;
 	char *v;
@@ -144,28 +201,35 @@ mime_envelope_parse(const char *raw, size_t len, struct mime_envelope *env)
 	if (raw == NULL)
 		len = 0;
 	mime_header_parse(raw ? raw : "", len, &h);
+	find_fields(&h, f);
 
-	if ((v = mime_header_get(&h, "date", &n)) != NULL) {
+	if (f[F_DATE] != NULL) {
+		v = mime_field_unfold(f[F_DATE], &n);
 		env->date = mime_date_parse(v, n);
 		free(v);
 	}
-	env->from = addresses(&h, "from");
+	mime_mailbox_init(&mb);
+	env->from = addresses(&mb, f[F_FROM]);
 	if (env->from == NULL)
-		env->from = addresses(&h, "sender");
-	env->to = addresses(&h, "to");
-	env->cc = addresses(&h, "cc");
-	if ((v = mime_header_get(&h, "subject", &n)) != NULL) {
+		env->from = addresses(&mb, f[F_SENDER]);
+	env->to = addresses(&mb, f[F_TO]);
+	env->cc = addresses(&mb, f[F_CC]);
+	mime_mailbox_free(&mb);
+	if (f[F_SUBJECT] != NULL) {
+		v = mime_field_unfold(f[F_SUBJECT], &n);
 		env->subject = mime_decode_header(v, n);
 		free(v);
 	}
-	env->message_id = first_msgid(&h, "message-id");
-	env->in_reply_to = first_msgid(&h, "in-reply-to");
-	if ((v = mime_header_get(&h, "references", &n)) != NULL) {
+	env->message_id = first_msgid(f[F_MESSAGE_ID], 1);
+	env->in_reply_to = first_msgid(f[F_IN_REPLY_TO], 0);
+	if (f[F_REFERENCES] != NULL) {
+		v = mime_field_unfold(f[F_REFERENCES], &n);
 		env->refs = references(v, n);
 		free(v);
 	}
 
-	if ((v = mime_header_get(&h, "content-type", &n)) != NULL) {
+	if (f[F_CONTENT_TYPE] != NULL) {
+		v = mime_field_unfold(f[F_CONTENT_TYPE], &n);
 		mime_params_parse(v, n, &ct);
 		env->content_type = mime_content_type_value(&ct);
 		mime_params_free(&ct);

@@ -86,6 +86,22 @@ const char *mime_param_get(const struct mime_params *p, const char *name);
 /* An address list to "Name <addr>, addr, ..." in UTF-8. */
 void mime_address_list(const char *s, size_t len, struct buf *out);
 
+/* The address parser's buffers, kept from one list to the next. */
+struct mime_mailbox {
+	struct buf phrase; /* words outside <>, single spaces */
+	struct buf angle; /* inside <> */
+	struct buf comment; /* the first comment */
+	struct buf name, addr, tmp; /* scratch for the output */
+	int has_angle;
+	int quoted; /* the phrase holds a quoted string */
+};
+
+void mime_mailbox_init(struct mime_mailbox *m);
+void mime_mailbox_free(struct mime_mailbox *m);
+/* mime_address_list with the caller's buffers. */
+void mime_address_list_with(
+    struct mime_mailbox *m, const char *s, size_t len, struct buf *out);
+
 /* A date in RFC 5322 or a common broken form; 0 if none is found. */
 int64_t mime_date_parse(const char *s, size_t len);
 

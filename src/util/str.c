@@ -107,6 +107,19 @@ utf8_valid(const char *s, size_t len, int nul_ok)
 	uint32_t cp;
 
 	while (i < len) {
+		uint64_t w;
+
+		/* Eight ASCII bytes at a time, none of them NUL. */
+		if (len - i >= 8) {
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080u) == 0 &&
+			    (nul_ok ||
+			        ((w - 0x0101010101010101u) & ~w &
+			            0x8080808080808080u) == 0)) {
+				i += 8;
+				continue;
+			}
+		}
 		if (p[i] < 0x80) {
 			if (p[i] == 0 && !nul_ok)
 				return 0;
