@@ -105,6 +105,8 @@ struct isync {
 	 * thread (with a big fetch) while the next ones are read and parsed.
 	 */
 	struct ibatch *cur; /* being filled */
+	struct ibatch *held[COMMIT_ROWS / STORE_UPSERT_ROWS + 1];
+	size_t nheld; /* batches not handed over yet (batch_submit) */
 	int queued; /* rows handed over since the last commit */
 	struct iwriter {
 		pthread_t thread;
@@ -416,30 +418,71 @@ iw_stop(struct isync *is, int discard, char **cause)
 	return ret;
 }
 
+/* To the writer, or stored here when there is none. */
+static int
+batch_hand(struct isync *is, struct ibatch *b, char **cause)
+{
+	int ret;
+
+	if (is->iw.started)
+		return iw_queue(is, b, cause);
+	ret = batch_store(is, b, cause);
+	batch_free(&b);
+	return ret;
+}
+
+static void
+batch_reverse(struct ibatch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n / 2; i++) {
+		struct irow t = b->rows[i];
+
+		b->rows[i] = b->rows[b->n - 1 - i];
+		b->rows[b->n - 1 - i] = t;
+	}
+}
+
 /*
- * Hand over the batch being filled: to the writer, or stored here when
- * there is none. commit: the transaction ends after it.
+ * Hand over the batch being filled. commit: the transaction ends after
+ * it. Until then batches are held, and handed over newest first: a
+ * folder is fetched in UID ranges from the top down, but each range
+ * arrives in ascending order, and the store's UID and date indexes take
+ * descending rows as appends (see the schema).
  */
 static int
 batch_submit(struct isync *is, int commit, char **cause)
 {
 	struct ibatch *b = is->cur;
-	int ret;
+	int ret = 0, committed = 0;
 
-	if (b == NULL) {
-		if (!commit)
-			return 0;
-		b = xcalloc(1, sizeof *b);
-	}
 	is->cur = NULL;
-	b->commit = commit;
-	is->nnew += b->n;
-	is->done += b->n;
-	is->queued = commit ? 0 : is->queued;
-	if (is->iw.started)
-		return iw_queue(is, b, cause);
-	ret = batch_store(is, b, cause);
-	batch_free(&b);
+	if (b != NULL) {
+		is->nnew += b->n;
+		is->done += b->n;
+		is->held[is->nheld++] = b;
+		if (!commit && is->nheld < TERN_NELEM(is->held))
+			return 0;
+	}
+	while (is->nheld > 0) {
+		b = is->held[--is->nheld];
+		batch_reverse(b);
+		b->commit = commit && is->nheld == 0;
+		committed |= b->commit;
+		if (ret == 0)
+			ret = batch_hand(is, b, cause);
+		else
+			batch_free(&b);
+	}
+	if (commit) {
+		is->queued = 0;
+		if (ret == 0 && !committed) {
+			b = xcalloc(1, sizeof *b);
+			b->commit = 1;
+			ret = batch_hand(is, b, cause);
+		}
+	}
 	return ret;
 }
 
@@ -465,6 +508,8 @@ txn_rollback(struct isync *is)
 {
 	(void)iw_stop(is, 1, NULL);
 	batch_free(&is->cur);
+	while (is->nheld > 0)
+		batch_free(&is->held[--is->nheld]);
 	is->queued = 0;
 	if (is->in_txn)
 		store_rollback(is->s);

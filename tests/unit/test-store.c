@@ -317,6 +317,96 @@ test_keywords(void)
 	store_flag_change_clear(&c);
 }
 
+/* Text of one index's CREATE statement, or "" (static buffer). */
+static const char *
+index_sql(sqlite3 *db, const char *name)
+{
+	static char out[256];
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db,
+	        "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?",
+	        -1, &st, NULL) != SQLITE_OK)
+		return out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, sizeof out, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+/*
+ * A store made before the UID and date indexes were descending: opening
+ * it rebuilds them, and every message is still found by UID and in date
+ * order.
+ */
+static void
+test_migrate_desc(void)
+{
+	char old[] = "/tmp/tern-old-XXXXXX";
+	struct store *s = NULL;
+	struct store_msg m, got;
+	char *cause = NULL, *path, *cmd;
+	int64_t acct, inbox, ids[8], keys[8];
+	uint32_t uid;
+	size_t n = 0;
+	sqlite3 *db;
+
+	CHECK(mkdtemp(old) != NULL);
+	CHECK(store_open(old, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	acct = store_account(s, "work", "imap", &cause);
+	inbox = store_folder(s, acct, "INBOX", 1, &cause);
+	for (uid = 1; uid <= 300; uid++) {
+		memset(&m, 0, sizeof m);
+		m.folder_id = inbox;
+		m.uid = uid;
+		m.uidvalidity = 7;
+		m.date = 1700000000 + (int64_t)uid * 60;
+		m.subject = "migrated";
+		CHECK(store_imap_upsert(s, &m, &cause) == 0);
+	}
+	store_close(&s);
+
+	/* Back to version 5, as an older tern left it. */
+	path = xasprintf("%s/tern.db", old);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(strstr(index_sql(db, "message_by_uid"), "uid DESC") != NULL);
+	CHECK(
+	    sqlite3_exec(db,
+	        "DROP INDEX message_by_uid; DROP INDEX message_by_date;"
+	        "CREATE UNIQUE INDEX message_by_uid ON message(folder_id, uid);"
+	        "CREATE INDEX message_by_date ON message(folder_id, date, id);"
+	        "PRAGMA user_version = 5;",
+	        NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+
+	CHECK(store_open(old, &s, &cause) == 0);
+	if (s != NULL) {
+		CHECK(store_msg_get(s, inbox, 1, &got, &cause) == 1);
+		store_msg_clear(&got);
+		CHECK(store_msg_get(s, inbox, 300, &got, &cause) == 1 &&
+		    got.date == 1700000000 + 300 * 60);
+		store_msg_clear(&got);
+		/* The newest eight, newest first. */
+		CHECK(store_index_ids_before(s, inbox, STORE_SORT_DATE,
+		          INT64_MAX, INT64_MAX, 8, ids, keys, &n, &cause) == 0);
+		CHECK(n == 8 && keys[0] == 1700000000 + 300 * 60 &&
+		    keys[7] == 1700000000 + 293 * 60);
+		store_close(&s);
+	}
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(strstr(index_sql(db, "message_by_uid"), "uid DESC") != NULL);
+	CHECK(strstr(index_sql(db, "message_by_date"), "date DESC") != NULL);
+	sqlite3_close(db);
+	free(path);
+	cmd = xasprintf("rm -rf %s", old);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+}
+
 int
 main(void)
 {
@@ -331,6 +421,7 @@ main(void)
 	test_locked();
 	test_corrupt();
 	test_concurrent_create();
+	test_migrate_desc();
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cleanup failed\n");
