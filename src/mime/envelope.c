@@ -139,18 +139,27 @@ first_msgid(const struct mime_field *f, int is_message_id)
 	return buf_steal(&b, NULL);
 }
 
+/* value if it is "type/subtype" (in lower case), else NULL; takes value. */
+static char *
+content_type(char *value)
+{
+	const char *slash;
+
+	if (value == NULL || (slash = strchr(value, '/')) == NULL ||
+	    slash == value || slash[1] == '\0' ||
+	    strchr(slash + 1, '/') != NULL ||
+	    !mime_utf8_valid(value, strlen(value))) {
+		free(value);
+		return NULL;
+	}
+	return value;
+}
+
 /* "type/subtype" in lower case, or NULL if the value is not one. */
 char *
 mime_content_type_value(const struct mime_params *p)
 {
-	const char *slash;
-
-	if (p->value == NULL || (slash = strchr(p->value, '/')) == NULL ||
-	    slash == p->value || slash[1] == '\0' ||
-	    strchr(slash + 1, '/') != NULL ||
-	    !mime_utf8_valid(p->value, strlen(p->value)))
-		return NULL;
-	return xstrdup(p->value);
+	return content_type(p->value ? xstrdup(p->value) : NULL);
 }
 
 int
@@ -193,7 +202,6 @@ mime_envelope_parse(const char *raw, size_t len, struct mime_envelope *env)
 	const struct mime_field *f[F_COUNT];
 	struct mime_mailbox mb;
 	struct mime_header h;
-	struct mime_params ct;
 	char *v;
 	size_t n;
 
@@ -229,10 +237,9 @@ mime_envelope_parse(const char *raw, size_t len, struct mime_envelope *env)
 	}
 
 	if (f[F_CONTENT_TYPE] != NULL) {
+		/* The parameters are of no use to the index. */
 		v = mime_field_unfold(f[F_CONTENT_TYPE], &n);
-		mime_params_parse(v, n, &ct);
-		env->content_type = mime_content_type_value(&ct);
-		mime_params_free(&ct);
+		env->content_type = content_type(mime_params_value(v, n, NULL));
 		free(v);
 	}
 	if (env->content_type == NULL)

@@ -627,33 +627,40 @@ params_assemble(struct rawparam *rp, size_t n, struct mime_params *p)
 	}
 }
 
+char *
+mime_params_value(const char *s, size_t len, size_t *end)
+{
+	char *out = xmalloc(len + 1);
+	size_t i, o = 0;
+	int depth = 0;
+
+	/* The leading token, up to ';', whitespace and comments dropped. */
+	for (i = 0; i < len && (depth > 0 || s[i] != ';'); i++) {
+		if (s[i] == '(')
+			depth++;
+		else if (s[i] == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && !is_space(s[i]) && s[i] != '"' &&
+		    s[i] != '\0')
+			out[o++] = s[i] >= 'A' && s[i] <= 'Z'
+			    ? (char)(s[i] + 32)
+			    : s[i];
+	}
+	out[o] = '\0';
+	if (end != NULL)
+		*end = i;
+	return out;
+}
+
 void
 mime_params_parse(const char *s, size_t len, struct mime_params *p)
 {
 	struct rawparam *rp = NULL;
 	size_t nrp = 0, i = 0, a;
 
-	p->value = NULL;
 	p->v = NULL;
 	p->n = 0;
-	/* The leading token, up to ';', whitespace and comments dropped. */
-	{
-		struct buf tok;
-		int depth = 0;
-
-		buf_init(&tok, 0);
-		for (; i < len && (depth > 0 || s[i] != ';'); i++) {
-			if (s[i] == '(')
-				depth++;
-			else if (s[i] == ')' && depth > 0)
-				depth--;
-			else if (depth == 0 && !is_space(s[i]) && s[i] != '"' &&
-			    s[i] != '\0')
-				(void)buf_addc(&tok, s[i]);
-		}
-		p->value = lower_dup(tok.data ? tok.data : "", tok.len);
-		buf_free(&tok);
-	}
+	p->value = mime_params_value(s, len, &i);
 	while (i < len && nrp < MIME_MAX_PARAMS * 2) {
 		size_t ns, ne;
 		struct buf v;

@@ -107,6 +107,9 @@ int64_t mime_date_parse(const char *s, size_t len);
 
 /* "type/subtype" in lower case from a parsed Content-Type, or NULL. */
 char *mime_content_type_value(const struct mime_params *p);
+/* The value before the parameters, lower case, malloc'd; *end (if not
+ * NULL) is where the parameters start. */
+char *mime_params_value(const char *s, size_t len, size_t *end);
 /*
  * Whether a message shows an attachment: multipart/mixed, a part with
  * Content-Disposition: attachment, or a non-text body. raw holds the
