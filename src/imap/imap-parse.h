@@ -16,6 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "tern/util.h"
 
 enum imap_item_type {
 	IMAP_ATOM, /* also numbers, flags (\Seen) and BODY[...]<n> */
@@ -81,8 +84,17 @@ imap_next(const struct imap_resp *r, size_t i)
 {
 	return r->items[i].end;
 }
-/* Item i is an atom equal (ASCII case-insensitively) to s. */
-int imap_is(const struct imap_resp *r, size_t i, const char *s);
+/* Item i is an atom equal (ASCII case-insensitively) to s. Inline: a
+ * FETCH response is matched against several names per item. */
+static inline int
+imap_is(const struct imap_resp *r, size_t i, const char *s)
+{
+	size_t n = strlen(s);
+
+	return i < r->nitems && r->items[i].type == IMAP_ATOM &&
+	    r->items[i].len == n &&
+	    ascii_strncasecmp(imap_str(r, i), s, n) == 0;
+}
 /* Item i as a number (an atom of digits, at most max); -1 if not. */
 int imap_num(const struct imap_resp *r, size_t i, uint64_t max, uint64_t *out);
 /* Item i is a string, an atom or NIL (astring/nstring); NULL for NIL. */

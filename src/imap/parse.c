@@ -524,16 +524,6 @@ ready:
 }
 
 int
-imap_is(const struct imap_resp *r, size_t i, const char *s)
-{
-	size_t n = strlen(s);
-
-	return i < r->nitems && r->items[i].type == IMAP_ATOM &&
-	    r->items[i].len == n &&
-	    ascii_strncasecmp(imap_str(r, i), s, n) == 0;
-}
-
-int
 imap_num(const struct imap_resp *r, size_t i, uint64_t max, uint64_t *out)
 {
 	if (i >= r->nitems || r->items[i].type != IMAP_ATOM)
