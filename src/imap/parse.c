@@ -223,23 +223,59 @@ atom_char(struct imap_parser *p, unsigned char c)
 	return 1;
 }
 
-/* Bytes that continue the current atom, quoted string or text as is. */
-static int
-plain(struct imap_parser *p, unsigned char c)
+/*
+ * How many bytes from d on continue the current atom, quoted string or
+ * text as they are: one tight loop per state, as most of a response's
+ * bytes outside literals are in such runs.
+ */
+static size_t
+plain_run(const struct imap_parser *p, const unsigned char *d, size_t len)
 {
+	size_t j = 0;
+
 	switch (p->state) {
 	case PS_ATOM:
-		return c != '[' && atom_char(p, c);
+		/* atom_char(), less '[' (which opens BODY[...]); ']' closes a
+		 * response code. */
+		if (p->depth > 0 &&
+		    p->items[p->stack[p->depth - 1]].type == IMAP_CODE) {
+			while (j < len && d[j] > ' ' && d[j] != 0x7f &&
+			    d[j] != '(' && d[j] != ')' && d[j] != '"' &&
+			    d[j] != '[' && d[j] != ']')
+				j++;
+		} else {
+			while (j < len && d[j] > ' ' && d[j] != 0x7f &&
+			    d[j] != '(' && d[j] != ')' && d[j] != '"' &&
+			    d[j] != '[')
+				j++;
+		}
+		break;
 	case PS_QUOTED:
-		return c != '"' && c != '\\' && c != '\r' && c != '\n' &&
-		    c != '\0';
+		while (j < len && d[j] != '"' && d[j] != '\\' && d[j] != '\r' &&
+		    d[j] != '\n' && d[j] != '\0')
+			j++;
+		break;
 	case PS_TEXT:
-		return c != '\r' && c != '\n';
-	case PS_ATOM_BRACKET:
-		return c != ']' && c != '\r' && c != '\n' && c != '\0';
-	default:
-		return 0;
+		while (j < len && d[j] != '\r' && d[j] != '\n')
+			j++;
+		break;
+	case PS_ATOM_BRACKET: {
+		/* BODY[HEADER.FIELDS (...)] repeats a long list each time. */
+		const unsigned char *e = memchr(d, ']', len);
+
+		j = e != NULL ? (size_t)(e - d) : len;
+		if ((e = memchr(d, '\r', j)) != NULL)
+			j = (size_t)(e - d);
+		if ((e = memchr(d, '\n', j)) != NULL)
+			j = (size_t)(e - d);
+		if ((e = memchr(d, '\0', j)) != NULL)
+			j = (size_t)(e - d);
+		break;
 	}
+	default:
+		break;
+	}
+	return j;
 }
 
 static int
@@ -299,18 +335,17 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 		if (p->state == PS_ATOM || p->state == PS_QUOTED ||
 		    p->state == PS_TEXT || p->state == PS_ATOM_BRACKET) {
 			/* Copy a run of ordinary bytes at once. */
-			size_t j = i, run;
+			size_t run = plain_run(
+			    p, (const unsigned char *)data + i, len - i);
 
-			while (j < len && plain(p, (unsigned char)data[j]))
-				j++;
-			if ((run = j - i) > 0) {
+			if (run > 0) {
 				if (p->line + run > p->lim.max_line)
 					return fail(
 					    p, cause, "response line too long");
 				p->line += run;
 				if (buf_add(&p->data, data + i, run) != 0)
 					return fail(p, cause, "out of buffer");
-				i = j;
+				i += run;
 				continue;
 			}
 		}
