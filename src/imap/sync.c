@@ -1709,19 +1709,51 @@ unchanged(struct isync *is, const struct folder_entry *f, char **cause)
 	    modseq == f->highestmodseq;
 }
 
+/*
+ * INBOX before the LIST, when QRESYNC makes its resync cheap: SELECT of
+ * an unchanged INBOX costs next to nothing, and LIST-STATUS is then
+ * answered at once for it, where Dovecot otherwise re-reads a big INBOX
+ * to answer (0.13 s for 100,000 messages). *done: INBOX is synced.
+ */
+static int
+inbox_first(struct isync *is, int *done, char **cause)
+{
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;
+	int64_t id;
+
+	*done = 0;
+	if (!is->c->enabled_qresync || !wanted(is, "INBOX"))
+		return 0;
+	if ((id = store_folder(is->s, is->account_id, "INBOX", 0, cause)) <= 0)
+		return (int)id;
+	if (store_imap_folder_state(
+	        is->s, id, &uidvalidity, &uidnext, &modseq, cause) != 0)
+		return -1;
+	if (uidnext == 0 || modseq == 0)
+		return 0; /* never synced to the end: the LIST comes first */
+	if (sync_folder(is, "INBOX", cause) != 0)
+		return -1;
+	*done = 1;
+	return 0;
+}
+
 /* One pass over the account on an open connection. */
 static int
 sync_pass(struct isync *is, char **cause)
 {
 	size_t k;
+	int inbox;
 
-	if (replay(is, cause) != 0 || sync_list(is, cause) != 0)
+	if (replay(is, cause) != 0 || inbox_first(is, &inbox, cause) != 0 ||
+	    sync_list(is, cause) != 0)
 		return -1;
 	for (k = 0; k < is->nfolders; k++) {
 		const struct folder_entry *f = &is->folders[k];
 		int rc;
 
-		if (f->noselect || !wanted(is, f->name))
+		if (f->noselect || !wanted(is, f->name) ||
+		    (inbox && strcmp(f->name, "INBOX") == 0))
 			continue;
 		if ((rc = unchanged(is, f, cause)) < 0)
 			return -1;
