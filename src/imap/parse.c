@@ -234,22 +234,20 @@ plain_run(const struct imap_parser *p, const unsigned char *d, size_t len)
 	size_t j = 0;
 
 	switch (p->state) {
-	case PS_ATOM:
-		/* atom_char(), less '[' (which opens BODY[...]); ']' closes a
-		 * response code. */
-		if (p->depth > 0 &&
-		    p->items[p->stack[p->depth - 1]].type == IMAP_CODE) {
-			while (j < len && d[j] > ' ' && d[j] != 0x7f &&
-			    d[j] != '(' && d[j] != ')' && d[j] != '"' &&
-			    d[j] != '[' && d[j] != ']')
-				j++;
-		} else {
-			while (j < len && d[j] > ' ' && d[j] != 0x7f &&
-			    d[j] != '(' && d[j] != ')' && d[j] != '"' &&
-			    d[j] != '[')
-				j++;
-		}
+	case PS_ATOM: {
+		/* atom_char(), less '[' (which opens BODY[...]). ']' ends
+		 * an atom only in a response code; elsewhere close is '(',
+		 * which ends it anyway. */
+		unsigned char close = p->depth > 0 &&
+		        p->items[p->stack[p->depth - 1]].type == IMAP_CODE
+		    ? ']'
+		    : '(';
+
+		while (j < len && d[j] > ' ' && d[j] != 0x7f && d[j] != '(' &&
+		    d[j] != ')' && d[j] != '"' && d[j] != '[' && d[j] != close)
+			j++;
 		break;
+	}
 	case PS_QUOTED:
 		while (j < len && d[j] != '"' && d[j] != '\\' && d[j] != '\r' &&
 		    d[j] != '\n' && d[j] != '\0')
