@@ -64,8 +64,8 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 	u->msg_error = error;
 	u->msg_at = now_ms();
 	u->dirty = 1;
-	if (error)
-		ui_log(u, "error %s", u->msg);
+	/* The log keeps every note, also one the next replaces at once. */
+	ui_log(u, "%s %s", error ? "error" : "note", u->msg);
 }
 
 void

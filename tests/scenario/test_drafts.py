@@ -251,7 +251,7 @@ class RefusedDraft(UiCase):
             s.wait("y:Send")
             s.keys("P")
             s.wait("y:Send", absent=True)
-            s.wait(want, timeout=20)
+            self.wait_log(want, timeout=20)
         c = imaplib.IMAP4_SSL(
             "127.0.0.1", self.dovecot.imaps_port,
             ssl_context=ssl.create_default_context(

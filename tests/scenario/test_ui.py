@@ -120,6 +120,20 @@ class UiCase(unittest.TestCase):
         with open(os.path.join(self.t.dir, "ui.log")) as f:
             return f.read()
 
+    def wait_log(self, what, timeout=10):
+        """Wait until the client's log holds what (a note on the message
+        line may be replaced by the next before the screen is read);
+        returns the log."""
+        end = time.time() + timeout
+        while True:
+            ev = self.log_events()
+            if what in ev:
+                return ev
+            if time.time() > end:
+                raise AssertionError("waited %ss for %r in the log:\n%s" %
+                                     (timeout, what, ev))
+            time.sleep(0.05)
+
 
 class Demo(UiCase):
     def test_demo_screens(self):
@@ -290,16 +304,6 @@ class Demo(UiCase):
         with open(opened) as f:
             self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
 
-    def wait_log(self, what, timeout=5):
-        end = time.time() + timeout
-        while time.time() < end:
-            ev = self.log_events()
-            if what in ev:
-                return ev
-            time.sleep(0.05)
-        raise AssertionError("no %r in the log:\n%s" % (what,
-                                                         self.log_events()))
-
 
 class FirstRun(UiCase):
     def test_first_run_then_demo(self):
@@ -417,15 +421,6 @@ class Store(UiCase):
         s.wait_cursor("Sender 00498")
         s.keys("q")
         s.wait("EXIT=0")
-
-    def wait_log(self, what, timeout=10):
-        end = time.time() + timeout
-        while time.time() < end:
-            with open(os.path.join(self.t.dir, "ui.log")) as f:
-                if what in f.read():
-                    return
-            time.sleep(0.05)
-        raise AssertionError("no %r in the log" % what)
 
     def test_control_characters_and_new_mail(self):
         db, fid = self.fill(50)
