@@ -55,6 +55,14 @@ struct store_ckpt *store_ckpt_start(struct store *s);
  */
 void store_ckpt_finish(struct store_ckpt *c);
 void store_ckpt_stop(struct store_ckpt **cp);
+/*
+ * Commits of what the server can give again (an IMAP header index) need
+ * not each wait for the disk: on, they are synced at the next checkpoint
+ * or durable commit; a power cut may lose the last of them, never leave
+ * the store damaged. Off again before anything the server cannot give
+ * again is committed. Not inside a transaction.
+ */
+int store_cache_writes(struct store *s, int on, char **cause);
 /* The path of the database file. */
 const char *store_path(struct store *s);
 

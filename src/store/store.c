@@ -222,6 +222,17 @@ store_path(struct store *s)
 }
 
 int
+store_cache_writes(struct store *s, int on, char **cause)
+{
+	if (sqlite3_exec(s->db,
+	        on ? "PRAGMA synchronous = NORMAL"
+	           : "PRAGMA synchronous = FULL",
+	        NULL, NULL, NULL) != SQLITE_OK)
+		return store_error(s, "setting how commits are synced", cause);
+	return 0;
+}
+
+int
 store_begin(struct store *s, char **cause)
 {
 	if (s->depth++ > 0)
