@@ -162,38 +162,36 @@ store_migrate(struct store *s, char **cause)
 		return store_error(s, "reading the schema version", cause);
 	if ((size_t)version >= TERN_NELEM(migrations))
 		goto out;
-	for (;;) {
-		/*
-		 * The version is read again under the write lock: two terns
-		 * opening a new store at once must not both run the same step.
-		 */
-		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-		    SQLITE_OK)
-			return store_error(s, "upgrading the schema", cause);
-		if ((version = schema_version(s)) < 0) {
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			return store_error(
-			    s, "reading the schema version", cause);
-		}
-		if ((size_t)version >= TERN_NELEM(migrations)) {
-			sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-			break;
-		}
+	/*
+	 * The version is read again under the write lock: two terns opening
+	 * a new store at once must not both run the same step. Every step
+	 * due goes in one transaction: a new store is made whole or not at
+	 * all, with one sync instead of one a step.
+	 */
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return store_error(s, "upgrading the schema", cause);
+	if ((version = schema_version(s)) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return store_error(s, "reading the schema version", cause);
+	}
+	for (rc = SQLITE_OK; (size_t)version < TERN_NELEM(migrations);
+	     version++) {
 		sql = xasprintf("%s; PRAGMA user_version = %d;",
 		    migrations[version], version + 1);
 		rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
 		free(sql);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err);
-		if (rc != SQLITE_OK) {
-			set_cause(cause,
-			    "%s: upgrading the schema to version %d: %s",
-			    s->path, version + 1,
-			    err ? err : sqlite3_errstr(rc));
-			sqlite3_free(err);
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
-		}
+		if (rc != SQLITE_OK)
+			break;
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err);
+	if (rc != SQLITE_OK) {
+		set_cause(cause, "%s: upgrading the schema to version %d: %s",
+		    s->path, version + 1, err ? err : sqlite3_errstr(rc));
+		sqlite3_free(err);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
 	}
 out:
 	if ((size_t)version > TERN_NELEM(migrations))
