@@ -29,10 +29,19 @@ struct tern {
 	struct store *store; /* opened on first use by tern_store() */
 	int verbose;
 	int progress; /* show progress on stderr (it is a terminal) */
+	/*
+	 * A connection an account driver keeps open after one of its calls,
+	 * for the next on the same account in this process (one message
+	 * downloaded after another); conn_free closes it.
+	 */
+	void *conn;
+	void (*conn_free)(void *conn);
 };
 
 /* Open the store on first use; NULL with cause on failure. */
 struct store *tern_store(struct tern *t, char **cause);
+/* Close the connection a driver kept, if any. */
+void tern_drop_conn(struct tern *t);
 void tern_free(struct tern *t);
 
 /* A resolved "ACCOUNT/FOLDER" (or "ACCOUNT", folder NULL). */
@@ -87,9 +96,13 @@ struct driver_ops {
 	 */
 	int (*sync)(struct tern *t, struct rc_account *a,
 	    const struct sync_opts *o, char **summary, char **cause);
-	/* Download the raw bytes of a stored message; NULL if all are local. */
-	int (*fetch)(
-	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
+	/*
+	 * Download the raw bytes of a stored message; NULL if all are local.
+	 * seen: mark it seen too, as opening it does (not for an export or
+	 * a copy, which leave the server's flags alone).
+	 */
+	int (*fetch)(struct tern *t, struct rc_account *a, int64_t msg_id,
+	    int seen, char **cause);
 	/*
 	 * Download what showing a stored message needs, not its
 	 * attachments: a view (store part STORE_PART_VIEW, see

@@ -120,7 +120,7 @@ fetch_missing(
 			continue;
 		if (!m.has_body) {
 			if (failed || d == NULL || d->fetch == NULL ||
-			    d->fetch(t, r->account, m.id, &c) != 0) {
+			    d->fetch(t, r->account, m.id, 0, &c) != 0) {
 				failed = 1;
 				missing++;
 			}

@@ -55,7 +55,7 @@ cat_raw(struct tern *t, struct folder_ref *r, const char *spec,
 		    m->uid, spec, r->account_name);
 		return TERN_EXIT_FAIL;
 	}
-	if (d->fetch(t, r->account, m->id, &cause) != 0) {
+	if (d->fetch(t, r->account, m->id, 1, &cause) != 0) {
 		tern_warnx("message %u of %s is not downloaded and cannot be "
 		           "fetched now: %s",
 		    m->uid, spec, cause ? cause : "failed");

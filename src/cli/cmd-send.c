@@ -477,7 +477,7 @@ load_original(struct tern *t, const char *spec, const char *uidstr,
 	if (found == 0 && r->account != NULL &&
 	    (d = core_driver(r->account->protocol)) != NULL &&
 	    d->fetch != NULL) {
-		if (d->fetch(t, r->account, m->id, &cause) == 0)
+		if (d->fetch(t, r->account, m->id, 1, &cause) == 0)
 			found = store_msg_raw(t->store, m->id, raw, &cause);
 		else
 			found = -1;

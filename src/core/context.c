@@ -19,8 +19,20 @@ tern_store(struct tern *t, char **cause)
 }
 
 void
+tern_drop_conn(struct tern *t)
+{
+	void *conn = t->conn;
+
+	t->conn = NULL;
+	if (conn != NULL && t->conn_free != NULL)
+		t->conn_free(conn);
+	t->conn_free = NULL;
+}
+
+void
 tern_free(struct tern *t)
 {
+	tern_drop_conn(t);
 	store_close(&t->store);
 	rc_free(&t->rc);
 	free(t->rc_path);

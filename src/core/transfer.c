@@ -72,7 +72,7 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 		goto out;
 	if (found == 0 && d != NULL && d->fetch != NULL) {
 		/* Outside our transaction: the driver commits what it got. */
-		if (d->fetch(t, from->account, m->id, &fcause) == 0 &&
+		if (d->fetch(t, from->account, m->id, 0, &fcause) == 0 &&
 		    (found = store_msg_raw(s, m->id, &raw, cause)) < 0)
 			goto out;
 		free(fcause);
@@ -296,7 +296,7 @@ replay_tolocal(struct tern *t, struct store *s, struct rc_account *a,
 	}
 	if (!m.has_body &&
 	    (d == NULL || d->fetch == NULL ||
-	        d->fetch(t, a, m.id, &fcause) != 0)) {
+	        d->fetch(t, a, m.id, 0, &fcause) != 0)) {
 		free(fcause);
 		store_msg_clear(&m);
 		ret = 1;

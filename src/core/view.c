@@ -89,7 +89,7 @@ core_view_fetch(
 	if (d->fetch_view != NULL && m.size >= CORE_VIEW_WHOLE)
 		ret = d->fetch_view(t, a, msg_id, cause);
 	else
-		ret = d->fetch(t, a, msg_id, cause);
+		ret = d->fetch(t, a, msg_id, 1, cause);
 out:
 	store_msg_clear(&m);
 	return ret;

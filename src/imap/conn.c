@@ -5,6 +5,7 @@
  * CAPABILITY is tracked here). Reading feeds whatever the socket returned
  * to the push parser, so a response may arrive in any number of pieces.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,6 +396,18 @@ imap_logout(struct imap_conn **cp)
 		(void)imap_simple(c, NULL, "LOGOUT");
 	}
 	imap_close(cp);
+}
+
+int
+imap_quiet(struct imap_conn *c)
+{
+	struct pollfd pfd;
+
+	if (c->bye || c->inflight != NULL || c->roff < c->rlen)
+		return 0;
+	pfd.fd = net_fd(c->net);
+	pfd.events = POLLIN;
+	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
 }
 
 char *

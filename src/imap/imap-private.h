@@ -79,6 +79,12 @@ int imap_open(struct rc_account *a, struct imap_conn **cp, char **cause);
 void imap_close(struct imap_conn **cp);
 /* Send LOGOUT (best effort) and close. */
 void imap_logout(struct imap_conn **cp);
+/*
+ * Nothing in flight, nothing read and not parsed, and nothing from the
+ * server waiting on the socket (no BYE, no close): the connection can be
+ * kept for another command later.
+ */
+int imap_quiet(struct imap_conn *c);
 
 /*
  * Send a command (the tag is added); waits first if too many are in

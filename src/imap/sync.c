@@ -95,6 +95,7 @@ struct isync {
 	size_t nfolders;
 	int listed; /* folders holds a LIST of this connection */
 	int asked_delim;
+	int keep; /* done well: keep the connection for the next call */
 	int64_t q_used, q_limit;
 
 	uint64_t nnew, nflags, nvanished;
@@ -1672,10 +1673,106 @@ out:
 	return ret;
 }
 
+/*
+ * A connection kept after a download, with the folder selected on it, for
+ * the next download of the same account in this process: an export or a
+ * move of a thousand messages does not log in a thousand times. One that
+ * waited longer than KEEP_MS is not trusted (a firewall may have dropped
+ * it silently) and is closed instead.
+ */
+#define KEEP_MS (60 * 1000)
+
+struct kept {
+	struct rc_account *a;
+	struct imap_conn *c;
+	char *selected;
+	int64_t folder_id;
+	uint32_t uidvalidity, uidnext, exists;
+	uint64_t highestmodseq;
+	uint64_t at;
+};
+
+/* Whether k can still be used (and so be logged out politely). */
+static int
+kept_good(const struct kept *k)
+{
+	return now_ms() - k->at < KEEP_MS && imap_quiet(k->c);
+}
+
+static void
+kept_free(void *arg)
+{
+	struct kept *k = arg;
+
+	/* A LOGOUT on a connection dropped unseen would wait for the I/O
+	 * timeout: one not good is only closed. */
+	if (k->c != NULL && kept_good(k))
+		imap_logout(&k->c);
+	else
+		imap_close(&k->c);
+	free(k->selected);
+	free(k);
+}
+
+/* Keep the connection of a download that went well. */
+static void
+kept_put(struct isync *is)
+{
+	struct kept *k;
+
+	if (!is->keep || is->c == NULL || !imap_quiet(is->c))
+		return;
+	tern_drop_conn(is->t);
+	k = xcalloc(1, sizeof *k);
+	k->a = is->a;
+	k->c = is->c;
+	k->c->untagged = NULL;
+	k->c->arg = NULL;
+	k->selected = is->selected;
+	k->folder_id = is->folder_id;
+	k->uidvalidity = is->uidvalidity;
+	k->uidnext = is->uidnext;
+	k->exists = is->exists;
+	k->highestmodseq = is->highestmodseq;
+	k->at = now_ms();
+	is->c = NULL;
+	is->selected = NULL;
+	is->t->conn = k;
+	is->t->conn_free = kept_free;
+}
+
+/* The kept connection of this account, if it is still good. */
+static void
+kept_take(struct isync *is)
+{
+	struct kept *k = is->t->conn_free == kept_free ? is->t->conn : NULL;
+
+	if (k == NULL)
+		return;
+	is->t->conn = NULL;
+	is->t->conn_free = NULL;
+	if (k->a == is->a && kept_good(k)) {
+		is->c = k->c;
+		is->c->untagged = on_untagged;
+		is->c->arg = is;
+		k->c = NULL;
+		free(is->selected);
+		is->selected = k->selected;
+		k->selected = NULL;
+		is->folder_id = k->folder_id;
+		is->uidvalidity = k->uidvalidity;
+		is->uidnext = k->uidnext;
+		is->exists = k->exists;
+		is->highestmodseq = k->highestmodseq;
+	}
+	kept_free(k);
+}
+
 static void
 isync_clear(struct isync *is)
 {
 	txn_rollback(is);
+	kept_put(is);
 	imap_logout(&is->c);
 	free(is->selected);
 	imap_uidset_free(&is->search);
@@ -1977,9 +2074,15 @@ fetch_open(struct isync *is, int64_t msg_id, struct store_msg *m,
 		return set_cause(cause, "no such message in the store");
 	if (store_folder_get(is->s, m->folder_id, f, cause) != 0)
 		return -1;
-	if (connect_account(is, cause) != 0 || learn_delim(is, cause) != 0)
+	kept_take(is);
+	if (is->c == NULL && connect_account(is, cause) != 0)
 		return -1;
-	if (select_folder(is, f->name, f->id, 0, 0, &ok, cause) != 0)
+	if (learn_delim(is, cause) != 0)
+		return -1;
+	/* Still selected on a kept connection: its UIDVALIDITY holds. */
+	ok = is->selected != NULL && is->folder_id == f->id &&
+	    strcmp(is->selected, f->name) == 0;
+	if (!ok && select_folder(is, f->name, f->id, 0, 0, &ok, cause) != 0)
 		return -1;
 	if (!ok)
 		return set_cause(cause, "%s: cannot open folder %s: %s",
@@ -2013,10 +2116,11 @@ fetch_seen(struct isync *is, const struct store_msg *m, char **cause)
 	    is->c, cause, "UID STORE %u +FLAGS.SILENT (\\Seen)", m->uid);
 }
 
-/* The whole message into message.raw, on an open connection. */
+/* The whole message into message.raw, on an open connection; seen:
+ * marked seen too, in the store and on the server. */
 static int
 fetch_whole(struct isync *is, const struct store_msg *m,
-    const struct store_folder *f, char **cause)
+    const struct store_folder *f, int seen, char **cause)
 {
 	is->mode = FM_BODY;
 	is->want_uid = m->uid;
@@ -2033,18 +2137,20 @@ fetch_whole(struct isync *is, const struct store_msg *m,
 		return -1;
 	if (store_msg_set_raw(
 	        is->s, m->id, is->body.data, is->body.len, cause) != 0 ||
-	    store_msg_set_flags(is->s, m->id, m->flags | STORE_F_SEEN, cause) !=
-	        0) {
+	    (seen &&
+	        store_msg_set_flags(
+	            is->s, m->id, m->flags | STORE_F_SEEN, cause) != 0)) {
 		store_rollback(is->s);
 		return -1;
 	}
 	if (store_commit(is->s, cause) != 0)
 		return -1;
-	return fetch_seen(is, m, cause);
+	return seen ? fetch_seen(is, m, cause) : 0;
 }
 
 static int
-imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
+imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
+    char **cause)
 {
 	struct isync is;
 	struct store_msg m;
@@ -2056,9 +2162,10 @@ imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
 	if (isync_init(&is, t, a, NULL, cause) != 0)
 		goto out;
 	if (fetch_open(&is, msg_id, &m, &f, cause) != 0 ||
-	    fetch_whole(&is, &m, &f, cause) != 0)
+	    fetch_whole(&is, &m, &f, seen, cause) != 0)
 		goto out;
 	ret = 0;
+	is.keep = 1;
 out:
 	store_msg_clear(&m);
 	store_folder_clear(&f);
@@ -2107,7 +2214,8 @@ imap_fetch_view(
 	    imap_view_get(is.view, "HEADER") == NULL) {
 		/* A structure we cannot trust: the exact bytes instead. */
 		is.mode = FM_NONE;
-		ret = fetch_whole(&is, &m, &f, cause);
+		ret = fetch_whole(&is, &m, &f, 1, cause);
+		is.keep = ret == 0;
 		goto out;
 	}
 	imap_view_items(is.view, &items);
@@ -2131,6 +2239,7 @@ imap_fetch_view(
 	if (store_commit(is.s, cause) != 0 || fetch_seen(&is, &m, cause) != 0)
 		goto out;
 	ret = 0;
+	is.keep = 1;
 out:
 	buf_free(&items);
 	buf_free(&skel);
@@ -2185,6 +2294,7 @@ imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,
 	        cause) != 0)
 		goto out;
 	ret = 0;
+	is.keep = 1;
 out:
 	store_msg_clear(&m);
 	store_folder_clear(&f);

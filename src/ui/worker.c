@@ -320,6 +320,7 @@ worker_main(void *arg)
 			worker_wait(w, backoff);
 		}
 	}
+	tern_drop_conn(&w->t);
 	store_close(&w->t.store);
 	return NULL;
 }
@@ -353,6 +354,8 @@ ui_workers_start(struct ui *u)
 		w->rc = a->rc;
 		w->t = *u->t;
 		w->t.store = NULL;
+		w->t.conn = NULL;
+		w->t.conn_free = NULL;
 		w->t.verbose = 0;
 		w->t.progress = 0;
 		pthread_mutex_init(&w->lock, NULL);

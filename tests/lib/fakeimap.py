@@ -14,13 +14,20 @@ CAPS = b"IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE ESEARCH AUTH=PLAIN"
 
 class FakeImap:
     def __init__(self, fetch_reply, list_reply=b'* LIST () "/" INBOX\r\n',
-                 badcharset=False):
+                 badcharset=False, exists=1, bye_after_body=False):
         """fetch_reply: bytes sent before the tagged OK of a UID FETCH of
         headers (the tag is appended as '<tag> OK done'), or a function
         of the command line that gives them; list_reply the
-        same for LIST. badcharset: refuse a UID SEARCH naming a CHARSET."""
+        same for LIST. badcharset: refuse a UID SEARCH naming a CHARSET.
+        exists: the messages in INBOX (UIDs 1 to exists).
+        bye_after_body: close the connection after each UID FETCH of a
+        whole message (BODY.PEEK[]), as a server that logs out an idle or
+        busy client does."""
         self.fetch_reply = fetch_reply
         self.badcharset = badcharset
+        self.exists = exists
+        self.bye_after_body = bye_after_body
+        self.logins = 0
         self.list_reply = list_reply
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -56,25 +63,34 @@ class FakeImap:
                                  b" OK done\r\n")
                 elif cmd.startswith(b"AUTHENTICATE") or \
                         cmd.startswith(b"LOGIN"):
+                    self.logins += 1
                     conn.sendall(tag + b" OK [CAPABILITY " + CAPS +
                                  b"] logged in\r\n")
                 elif cmd.startswith(b"LIST"):
                     conn.sendall(self.list_reply + tag + b" OK done\r\n")
                 elif cmd.startswith(b"SELECT"):
-                    conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
-                                 b"* OK [UIDNEXT 2] x\r\n" + tag +
+                    conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
+                                 b"* OK [UIDNEXT %d] x\r\n"
+                                 % (self.exists, self.exists + 1) + tag +
                                  b" OK [READ-WRITE] done\r\n")
                 elif cmd.startswith(b"UID SEARCH") and self.badcharset \
                         and b" CHARSET " in line.upper():
                     conn.sendall(tag + b" NO [BADCHARSET (US-ASCII)] no\r\n")
                 elif cmd.startswith(b"UID SEARCH"):
-                    conn.sendall(b'* ESEARCH (TAG "' + tag + b'") UID ALL 1'
-                                 b"\r\n" + tag + b" OK done\r\n")
+                    conn.sendall(b'* ESEARCH (TAG "' + tag + b'") UID ALL ' +
+                                 (b"1:%d" % self.exists if self.exists > 1
+                                  else b"1") + b"\r\n" + tag +
+                                 b" OK done\r\n")
                 elif cmd.startswith(b"UID FETCH"):
-                    conn.sendall(self.fetch_reply(line)
-                                 if callable(self.fetch_reply)
-                                 else self.fetch_reply)
-                    conn.sendall(tag + b" OK done\r\n")
+                    bye = self.bye_after_body and b"BODY.PEEK[]" in line
+                    conn.sendall((self.fetch_reply(line)
+                                  if callable(self.fetch_reply)
+                                  else self.fetch_reply) +
+                                 tag + b" OK done\r\n" +
+                                 (b"* BYE enough for now\r\n" if bye
+                                  else b""))
+                    if bye:
+                        break
                 elif cmd.startswith(b"LOGOUT"):
                     conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
                     break
@@ -84,6 +100,11 @@ class FakeImap:
             pass
         finally:
             conn.close()
+
+    def rc(self):
+        """rc text for an account "fake" on this server."""
+        return ("account fake\n protocol imap\n host 127.0.0.1\n"
+                " port %d\n tls off\n user a\n password b\n" % self.port)
 
     def close(self):
         self.sock.close()

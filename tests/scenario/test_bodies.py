@@ -7,6 +7,7 @@ messages, and X-Tern-Part fields a message carries itself."""
 import base64
 import imaplib
 import os
+import re
 import random
 import sqlite3
 import subprocess
@@ -328,9 +329,7 @@ class BadStructure(unittest.TestCase):
         server = fakeimap.FakeImap(reply)
         t = ternlib.Tern()
         try:
-            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
-                       " port %d\n tls off\n user a\n password b\n"
-                       % server.port)
+            t.write_rc(server.rc())
             t.out("sync", "fake", timeout=60)
             out = t.out("cat", "fake/INBOX", "1", timeout=60)
             self.assertIn("\nHello big world.\n", out)
@@ -344,6 +343,57 @@ class BadStructure(unittest.TestCase):
         finally:
             server.close()
             t.cleanup()
+
+
+class KeptConnection(unittest.TestCase):
+    """Bodies downloaded one after another (an export) share one
+    connection; one the server closed in between is not used again."""
+
+    @staticmethod
+    def raw(uid):
+        return (b"From: a@example.org\r\nSubject: Number %d\r\n\r\n"
+                b"Body %d.\r\n" % (uid, uid))
+
+    def reply(self, line):
+        uids = [int(x) for x in re.findall(rb"UID FETCH (\d+)(?::(\d+))?",
+                                           line)[0] if x]
+        if b"HEADER.FIELDS" in line:
+            return b"".join(
+                b"* %d FETCH (UID %d FLAGS () RFC822.SIZE %d "
+                b"BODY[HEADER.FIELDS (SUBJECT)] " % (u, u, len(self.raw(u))) +
+                literal(b"Subject: Number %d\r\n\r\n" % u) + b")\r\n"
+                for u in range(uids[0], uids[-1] + 1))
+        if b"BODY.PEEK[]" in line:
+            return (b"* %d FETCH (UID %d BODY[] " % (uids[0], uids[0]) +
+                    literal(self.raw(uids[0])) + b")\r\n")
+        return b""
+
+    def export(self, bye):
+        server = fakeimap.FakeImap(self.reply, exists=3, bye_after_body=bye)
+        t = ternlib.Tern()
+        try:
+            t.write_rc(server.rc())
+            t.out("sync", "fake", timeout=60)
+            synced = server.logins
+            p = os.path.join(t.dir, "out.mbox")
+            self.assertIn("3 messages exported",
+                          t.out("export", "fake/INBOX", "--mbox", p,
+                                timeout=60))
+            with open(p, "rb") as f:
+                mbox = f.read()
+            for u in (1, 2, 3):
+                self.assertIn(b"Subject: Number %d\r\n\r\nBody %d.\r\n"
+                              % (u, u), mbox)
+            return server.logins - synced
+        finally:
+            server.close()
+            t.cleanup()
+
+    def test_one_login_for_an_export(self):
+        self.assertEqual(self.export(bye=False), 1)
+
+    def test_a_connection_the_server_closed_is_not_reused(self):
+        self.assertEqual(self.export(bye=True), 3)
 
 
 if __name__ == "__main__":

@@ -526,9 +526,7 @@ class HostileServer(unittest.TestCase):
         server = fakeimap.FakeImap(fetch, list_reply=lst)
         t = ternlib.Tern()
         try:
-            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
-                       " port %d\n tls off\n user a\n password b\n"
-                       % server.port)
+            t.write_rc(server.rc())
             r = t.run("sync", "fake", timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
             selects = [c.split(b" ", 2)[2] for c in server.commands
@@ -552,9 +550,7 @@ class HostileServer(unittest.TestCase):
         server = fakeimap.FakeImap(reply)
         t = ternlib.Tern()
         try:
-            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
-                       " port %d\n tls off\n user a\n password b\n"
-                       % server.port)
+            t.write_rc(server.rc())
             r = t.run("sync", "fake", timeout=60)
             self.listing = t.run("ls", "fake/INBOX").stdout.decode()
             return r.returncode, r.stderr.decode()

@@ -4,6 +4,7 @@ message counts follow, copies leave the server alone, and moves made
 offline finish at the next sync."""
 
 import imaplib
+import mailbox
 import os
 import sqlite3
 import ssl
@@ -218,6 +219,49 @@ class LocalImap(unittest.TestCase):
                          [self.raw[1], self.raw[2], self.raw[3]])
         self.assertEqual([r[1] for r in self.ls("local/Restored")],
                          ["S", "S", "S"])
+
+    def logins(self):
+        with open(os.path.join(self.dovecot.dir, "dovecot.log")) as f:
+            return f.read().count("Login: user=<%s>" % self.user)
+
+    def test_export_of_an_account_logs_in_once(self):
+        # Bodies are downloaded one after another on one connection,
+        # from one folder and then the next.
+        work = [ternlib.make_message(n, body=BIG) for n in (4, 5)]
+        for raw in work:
+            self.dovecot.deliver(raw, user=self.user, folder="Work")
+        self.sync()
+        before = self.logins()
+        self.assertGreater(before, 0)
+        d = os.path.join(self.t.dir, "backup")
+        self.assertIn("5 messages exported",
+                      self.t.out("export", "acct", "--maildir", d))
+        self.assertEqual(self.logins(), before + 1)
+        got = {}
+        for name, md in (("INBOX", mailbox.Maildir(d, create=False)),
+                         ("Work", mailbox.Maildir(d, create=False)
+                          .get_folder("Work"))):
+            got[name] = sorted(md.get_bytes(k) for k in md.keys())
+        self.assertEqual(got["INBOX"], sorted(
+            self.raw[n] for n in (1, 2, 3)))
+        self.assertEqual(got["Work"], sorted(work))
+        # A backup reads the mail but leaves it unread on the server.
+        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
+                              ssl_context=ctx)
+        try:
+            c.login(self.user, USERS[self.user])
+            c.select("Work", readonly=True)
+            typ, data = c.fetch("1:*", "(FLAGS)")
+        finally:
+            c.logout()
+        self.assertEqual(typ, "OK")
+        self.assertEqual(len(data), 2)
+        for item in data:
+            self.assertNotIn(b"\\Seen", item)
+        # The next command, in a process of its own, logs in again.
+        self.assertIn("Message 4", self.t.out(
+            "cat", "acct/Work", self.ls("acct/Work")[0][0]))
 
 
 if __name__ == "__main__":

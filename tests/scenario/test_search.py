@@ -129,9 +129,7 @@ class CharsetRefused(unittest.TestCase):
         server = fakeimap.FakeImap(b"", badcharset=True)
         t = ternlib.Tern()
         try:
-            t.write_rc("account fake\n protocol imap\n host 127.0.0.1\n"
-                       " port %d\n tls off\n user a\n password b\n"
-                       % server.port)
+            t.write_rc(server.rc())
             r = t.run("search", "fake/INBOX", "hello", timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stdout, b"")

@@ -45,7 +45,8 @@ main(int argc, char **argv)
 			cause = xstrdup("no such message");
 		goto out;
 	}
-	if (!m.has_body && imap_driver.fetch(&t, r.account, m.id, &cause) != 0)
+	if (!m.has_body &&
+	    imap_driver.fetch(&t, r.account, m.id, 1, &cause) != 0)
 		goto out;
 	if (store_msg_raw(t.store, m.id, &raw, &cause) != 1)
 		goto out;
