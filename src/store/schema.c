@@ -120,6 +120,24 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX message_by_uid ON message(folder_id, uid DESC);"
 	"DROP INDEX message_by_date;"
 	"CREATE INDEX message_by_date ON message(folder_id, date DESC, id DESC);",
+	/* 6 -> 7: a sent message leaves the outbox, and without
+	 * AUTOINCREMENT its id went to the next one queued: a `tern send
+	 * --drop ID` read off an older --list could drop that one. Ids now
+	 * only go up. */
+	"CREATE TABLE outbox_new ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	"  raw BLOB NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  sent_at INTEGER);"
+	"INSERT INTO outbox_new (id, account_id, raw, state, attempts,"
+	"  last_error, created, sent_at) SELECT id, account_id, raw, state,"
+	"  attempts, last_error, created, sent_at FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_new RENAME TO outbox;",
 };
 
 int store_migrate(struct store *s, char **cause);

@@ -64,6 +64,12 @@ test_outbox(struct store *s, int64_t acct)
 	CHECK(store_outbox_delete(s, a, &cause) == 0);
 	CHECK(store_outbox_get(s, a, &o, &cause) == 0);
 	CHECK_STR(store_outbox_state_name(STORE_OUTBOX_UNKNOWN), "unknown");
+
+	/* The newest one sent and removed: its id is not given again, so an
+	 * id read off an older list never names another message. */
+	CHECK(store_outbox_delete(s, b, &cause) == 0);
+	CHECK(
+	    store_outbox_add(s, acct, "To: x@y\r\n\r\nC\r\n", 14, &cause) > b);
 }
 
 static void
