@@ -74,6 +74,7 @@ struct archive_stats {
 	uint64_t skipped; /* import: duplicates */
 	uint64_t missing; /* export: bodies left out (--cached-only) */
 	uint64_t queued; /* import into IMAP: APPENDs queued */
+	uint64_t folders; /* import of an account: folders read */
 };
 
 /*
@@ -86,8 +87,10 @@ int archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 
 /*
  * Import an mbox file or a Maildir directory into r's folder (created
- * when missing). Messages already there (same Message-ID and bytes) are
- * skipped.
+ * when missing); without a folder in r, a Maildir++ tree into the
+ * account (its top into INBOX, ".A.B" into A/B, as an export writes it).
+ * Messages already there (same Message-ID and bytes) are skipped. It all
+ * goes in one transaction: a bad file anywhere imports nothing.
  */
 int archive_import(struct tern *t, const struct folder_ref *r, const char *path,
     const struct archive_opts *o, struct archive_stats *st, char **cause);

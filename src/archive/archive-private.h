@@ -17,6 +17,13 @@
 int archive_maildir_list(
     const char *dir, char ***names, size_t *n, char **cause);
 void archive_maildir_list_free(char **names, size_t n);
+/*
+ * The Maildirs of a Maildir++ tree, sorted: "" for dir itself when it
+ * has cur/ or new/, and each ".A.B" below it that has; free with
+ * archive_maildir_list_free. -1 with cause when there is none.
+ */
+int archive_maildir_tree(
+    const char *dir, char ***subs, size_t *n, char **cause);
 /* Make dir/cur, dir/new, dir/tmp. */
 int archive_maildir_make(const char *dir, char **cause);
 /* Write one message into dir/cur under a unique name with its flags. */

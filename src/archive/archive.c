@@ -6,7 +6,8 @@
  * bodies when the driver can), then writes everything under a temporary
  * name and renames it into place, so the result is whole or absent.
  * Import checks the whole file first and stores every message in one
- * transaction, so a bad file changes nothing.
+ * transaction, so a bad file changes nothing; so does the import of a
+ * whole Maildir++ tree into an account.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -552,6 +553,83 @@ out:
 	return ret;
 }
 
+/* The file or directory at path into r's folder (made when missing). */
+static int
+import_into(struct import *im, const struct folder_ref *r, const char *path,
+    const struct stat *sb)
+{
+	im->r = r;
+	im->total = 0;
+	if ((im->folder_id = r->folder_id) == 0) {
+		if (core_folder_create(im->t, r, im->cause) != 0)
+			return -1;
+		im->folder_id =
+		    store_folder(im->s, r->account_id, r->folder, 0, im->cause);
+		if (im->folder_id <= 0)
+			return -1;
+	}
+	return S_ISDIR(sb->st_mode) ? import_maildir(im, path)
+	                            : import_mbox(im, path);
+}
+
+/*
+ * A Maildir++ tree into the account of acct: the top into INBOX, and each
+ * ".A.B" holding a Maildir into A/B.
+ */
+static int
+import_tree(struct import *im, const struct folder_ref *acct, const char *dir)
+{
+	char **subs;
+	size_t n, i;
+	int ret = -1;
+
+	if (archive_maildir_tree(dir, &subs, &n, im->cause) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct folder_ref fr;
+		struct stat sb;
+		char *spec, *path, *q;
+		int rc;
+
+		/* The top is INBOX, ".A.B" is A/B. */
+		if (subs[i][0] == '\0')
+			spec = xasprintf("%s/INBOX", acct->account_name);
+		else {
+			spec =
+			    xasprintf("%s/%s", acct->account_name, subs[i] + 1);
+			for (q = strchr(spec, '/') + 1; *q != '\0'; q++)
+				if (*q == '.')
+					*q = '/';
+		}
+		path = xasprintf("%s/%s", dir, subs[i]);
+		memset(&fr, 0, sizeof fr);
+		rc = core_folder_name_check(strchr(spec, '/') + 1, im->cause);
+		if (rc != 0 && im->cause != NULL) {
+			char *c = *im->cause;
+
+			*im->cause = xasprintf("%s: %s", path, c);
+			free(c);
+		} else
+			rc = folder_ref_parse(im->t, spec, &fr, im->cause);
+		if (rc == 0 && stat(path, &sb) != 0)
+			rc = set_cause(
+			    im->cause, "%s: %s", path, strerror(errno));
+		if (rc == 0)
+			rc = import_into(im, &fr, path, &sb);
+		if (rc == 0)
+			im->st->folders++;
+		folder_ref_clear(&fr);
+		free(path);
+		free(spec);
+		if (rc != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	archive_maildir_list_free(subs, n);
+	return ret;
+}
+
 int
 archive_import(struct tern *t, const struct folder_ref *r, const char *path,
     const struct archive_opts *o, struct archive_stats *st, char **cause)
@@ -561,10 +639,12 @@ archive_import(struct tern *t, const struct folder_ref *r, const char *path,
 	int ret = -1;
 
 	memset(st, 0, sizeof *st);
-	if (r->folder == NULL)
-		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
 	if (stat(path, &sb) != 0)
 		return set_cause(cause, "%s: %s", path, strerror(errno));
+	if (r->folder == NULL && !S_ISDIR(sb.st_mode))
+		return set_cause(cause,
+		    "%s: a file goes into a folder: name it as ACCOUNT/FOLDER",
+		    path);
 	memset(&im, 0, sizeof im);
 	im.t = t;
 	im.r = r;
@@ -574,21 +654,12 @@ archive_import(struct tern *t, const struct folder_ref *r, const char *path,
 	if ((im.s = tern_store(t, cause)) == NULL ||
 	    store_begin(im.s, cause) != 0)
 		return -1;
-	if ((im.folder_id = r->folder_id) == 0) {
-		if (core_folder_create(t, r, cause) != 0)
-			goto out;
-		im.folder_id =
-		    store_folder(im.s, r->account_id, r->folder, 0, cause);
-		if (im.folder_id <= 0)
-			goto out;
-	}
-	if (S_ISDIR(sb.st_mode))
-		ret = import_maildir(&im, path);
+	if (r->folder == NULL)
+		ret = import_tree(&im, r, path);
 	else
-		ret = import_mbox(&im, path);
+		ret = import_into(&im, r, path, &sb);
 	if (ret == 0)
 		ret = store_commit(im.s, cause);
-out:
 	if (ret != 0) {
 		store_rollback(im.s);
 		memset(st, 0, sizeof *st);

@@ -92,6 +92,61 @@ archive_maildir_list(const char *dir, char ***names, size_t *n, char **cause)
 	return 0;
 }
 
+static int
+has_maildir(const char *dir)
+{
+	static const char *subs[] = { "cur", "new" };
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < TERN_NELEM(subs); i++) {
+		char *p = xasprintf("%s/%s", dir, subs[i]);
+		int rc = stat(p, &sb);
+
+		free(p);
+		if (rc == 0 && S_ISDIR(sb.st_mode))
+			return 1;
+	}
+	return 0;
+}
+
+int
+archive_maildir_tree(const char *dir, char ***subs, size_t *n, char **cause)
+{
+	struct dirent *de;
+	DIR *dp;
+
+	*subs = NULL;
+	*n = 0;
+	if ((dp = opendir(dir)) == NULL)
+		return set_cause(cause, "%s: %s", dir, strerror(errno));
+	if (has_maildir(dir)) {
+		*subs = xreallocarray(NULL, 1, sizeof **subs);
+		(*subs)[(*n)++] = xstrdup("");
+	}
+	while ((de = readdir(dp)) != NULL) {
+		char *p;
+
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", dir, de->d_name);
+		if (has_maildir(p)) {
+			*subs = xreallocarray(*subs, *n + 1, sizeof **subs);
+			(*subs)[(*n)++] = xstrdup(de->d_name);
+		}
+		free(p);
+	}
+	closedir(dp);
+	if (*n == 0)
+		return set_cause(cause,
+		    "%s is not a Maildir++ tree (no cur/ or new/, and no "
+		    ".Folder that has them)",
+		    dir);
+	qsort(*subs, *n, sizeof **subs, name_cmp);
+	return 0;
+}
+
 int
 archive_maildir_make(const char *dir, char **cause)
 {

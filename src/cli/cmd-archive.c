@@ -1,10 +1,13 @@
 /*
  * tern export ACCOUNT[/FOLDER] (--mbox FILE | --maildir DIR) [--cached-only]
  * tern import [--mboxo | --mboxrd] ACCOUNT/FOLDER (FILE | DIR)
+ * tern import ACCOUNT DIR	(a Maildir++ tree: every folder)
  *
  * Backups of exact bytes and migration from other mail programs. Progress
  * goes to stderr when it is a terminal.
  */
+#include <sys/stat.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,14 @@ show_progress(void *arg, const struct archive_progress *p)
 		fprintf(stderr, "\r%s %s: %llu\033[K", p->what, folder,
 		    (unsigned long long)p->done);
 	free(folder);
+}
+
+static int
+is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 static void
@@ -123,10 +134,11 @@ cmd_import(struct tern *t, int argc, char **argv)
 		return cli_usage(cli_find("import"));
 	if ((status = folder_ref_parse(t, argv[optind], &r, &cause)) != 0)
 		return cli_fail(status, cause);
-	if (r.folder == NULL) {
+	if (r.folder == NULL && !is_dir(argv[optind + 1])) {
 		folder_ref_clear(&r);
-		tern_warnx(
-		    "'%s': name a folder as ACCOUNT/FOLDER", argv[optind]);
+		tern_warnx("'%s': name a folder as ACCOUNT/FOLDER (only a "
+		           "Maildir++ directory goes into a whole account)",
+		    argv[optind]);
 		return TERN_EXIT_USAGE;
 	}
 	if (t->progress)
@@ -134,19 +146,23 @@ cmd_import(struct tern *t, int argc, char **argv)
 	if (archive_import(t, &r, argv[optind + 1], &o, &st, &cause) != 0) {
 		end_progress(t);
 		status = cli_fail(TERN_EXIT_FAIL, cause);
-	} else if (r.account != NULL && r.account->protocol == RC_PROTO_IMAP) {
-		end_progress(t);
-		printf("%llu message%s queued for %s/%s (appended at the next "
-		       "sync), %llu already there\n",
-		    (unsigned long long)st.queued, st.queued == 1 ? "" : "s",
-		    r.account_name, r.folder, (unsigned long long)st.skipped);
 	} else {
+		int imap =
+		    r.account != NULL && r.account->protocol == RC_PROTO_IMAP;
+		uint64_t n = imap ? st.queued : st.messages;
+		char *where = r.folder != NULL
+		    ? xasprintf("%s/%s", r.account_name, r.folder)
+		    : xasprintf("%s (%llu folder%s)", r.account_name,
+		          (unsigned long long)st.folders,
+		          st.folders == 1 ? "" : "s");
+
 		end_progress(t);
-		printf("%llu message%s imported into %s/%s, %llu already "
-		       "there\n",
-		    (unsigned long long)st.messages,
-		    st.messages == 1 ? "" : "s", r.account_name, r.folder,
+		printf("%llu message%s %s %s%s, %llu already there\n",
+		    (unsigned long long)n, n == 1 ? "" : "s",
+		    imap ? "queued for" : "imported into", where,
+		    imap ? " (appended at the next sync)" : "",
 		    (unsigned long long)st.skipped);
+		free(where);
 	}
 	folder_ref_clear(&r);
 	return status;

@@ -396,6 +396,86 @@ class Local(unittest.TestCase):
         self.assertEqual(len(md), 2)
         self.assertEqual(len(md.get_folder("Archive.2024")), 3)
 
+    def test_account_round_trip_through_a_maildir_tree(self):
+        # Another tern (a new machine) takes the whole tree in.
+        self.t.out("import", "local/INBOX",
+                   self.write_mbox("a.mbox", self.messages(2), ["S", "F"]))
+        self.t.out("import", "local/Archive/2024",
+                   self.write_mbox("b.mbox", self.messages(3, start=5),
+                                   ["RS", "", "D"]))
+        self.t.out("import", "home/INBOX",
+                   self.write_mbox("c.mbox", self.messages(1, start=9)))
+        m = self.path("tree")
+        self.t.out("export", "local", "--maildir", m)
+        other = ternlib.Tern()
+        try:
+            other.write_rc(RC)
+            out = other.out("import", "local", m)
+            self.assertIn("5 messages imported into local (3 folders), "
+                          "0 already there", out)
+            db = sqlite3.connect(os.path.join(other.data, "tern",
+                                              "tern.db"))
+            try:
+                for folder in ("INBOX", "Archive/2024"):
+                    self.assertEqual(sorted(bytes(r[0]) for r in db.execute(
+                        "SELECT b.raw FROM message m JOIN body b ON"
+                        " b.message_id = m.id JOIN folder f ON"
+                        " f.id = m.folder_id JOIN account a ON"
+                        " a.id = f.account_id WHERE a.name = 'local'"
+                        " AND f.name = ?", (folder,))),
+                        sorted(self.raws("local", folder)))
+            finally:
+                db.close()
+
+            def flags(t, spec):
+                return sorted(line.split("\t")[1] for line in
+                              t.out("ls", spec).splitlines())
+            for spec in ("local/INBOX", "local/Archive/2024"):
+                self.assertEqual(flags(other, spec), flags(self.t, spec))
+            self.assertIn("Archive", [line.split("\t")[0] for line in
+                                      other.out("ls", "local")
+                                      .splitlines()])
+            # Again: everything is there already.
+            self.assertIn("0 messages imported into local (3 folders), "
+                          "5 already there", other.out("import", "local", m))
+            # Into a POP3 account's local folders as well.
+            self.assertIn("5 messages imported into home (3 folders)",
+                          other.out("import", "home", m))
+        finally:
+            other.cleanup()
+
+    def test_a_bad_tree_imports_nothing(self):
+        m = self.path("bad")
+        for sub in ("cur", "new", "tmp", ".Later/cur", ".Later/new"):
+            os.makedirs(os.path.join(m, sub))
+        with open(os.path.join(m, "cur", "1.host:2,S"), "wb") as f:
+            f.write(ternlib.make_message(1))
+        # The folder sorted after INBOX holds an empty file.
+        open(os.path.join(m, ".Later", "cur", "2.host:2,"), "wb").close()
+        r = self.t.run("import", "local", m)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"is empty", r.stderr)
+        self.assertEqual(self.db.execute(
+            "SELECT count(*) FROM message").fetchone()[0], 0)
+        self.assertNotIn("Later", self.folders("local"))
+        # A directory name that is no folder name says which it is.
+        os.rename(os.path.join(m, ".Later"), os.path.join(m, ".a..b"))
+        r = self.t.run("import", "local", m)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"/.a..b: 'a//b': each part of a folder name",
+                      r.stderr)
+        self.assertEqual(self.db.execute(
+            "SELECT count(*) FROM message").fetchone()[0], 0)
+        # Not a tree at all, and a file without a folder.
+        os.makedirs(self.path("plain"))
+        r = self.t.run("import", "local", self.path("plain"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"is not a Maildir++ tree", r.stderr)
+        p = self.write_mbox("f.mbox", self.messages(1))
+        r = self.t.run("import", "local", p)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"name a folder as ACCOUNT/FOLDER", r.stderr)
+
     def test_import_into_imap_queues_appends(self):
         self.t.out("ls", "work")
         msgs = self.messages(3)
