@@ -1,7 +1,10 @@
 /*
  * Opening the store, the statement cache, transactions and accounts.
  */
+#include <sys/file.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +133,37 @@ store_column_text(sqlite3_stmt *st, int i)
  */
 #define STMT_SPILL (8 << 20)
 
+/*
+ * One tern at a time opens the store: several switching a new file to WAL
+ * at once could each hold a lock another waits for, until SQLite's busy
+ * timeout gave up on one of them ("locked by another tern"). The lock is
+ * held only while the store is opened and its schema brought up to date;
+ * a lock that cannot be had (a read-only directory, a tern hung for
+ * OPEN_LOCK_MS) is done without, as before.
+ */
+#define OPEN_LOCK_MS 30000
+
+static int
+open_lock(const char *dir)
+{
+	char *path = xasprintf("%s/tern.db-open", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	uint64_t start = now_ms();
+
+	free(path);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) ||
+		    now_ms() - start > OPEN_LOCK_MS) {
+			close(fd);
+			return -1;
+		}
+		usleep(10000);
+	}
+	return fd;
+}
+
 static void
 store_init_once(void)
 {
@@ -144,11 +178,12 @@ store_open(const char *dir, struct store **sp, char **cause)
 
 	struct store *s;
 	char *err = NULL;
-	int rc, tries;
+	int rc, tries, lockfd;
 
 	if (mkdir_p(dir, 0700, cause) != 0)
 		return -1;
 	(void)pthread_once(&once, store_init_once);
+	lockfd = open_lock(dir);
 	s = xcalloc(1, sizeof *s);
 	s->path = xasprintf("%s/tern.db", dir);
 	rc = sqlite3_open_v2(s->path, &s->db,
@@ -192,9 +227,13 @@ store_open(const char *dir, struct store **sp, char **cause)
 	if (store_migrate(s, cause) != 0)
 		goto fail;
 	*sp = s;
+	if (lockfd >= 0)
+		close(lockfd);
 	return 0;
 fail:
 	store_close(&s);
+	if (lockfd >= 0)
+		close(lockfd);
 	return -1;
 }
 
