@@ -158,7 +158,7 @@ class FakeServer:
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(8)
         self.port = self.lsock.getsockname()[1]
-        self._stop = False
+        self._wake = None  # the address stop() wakes accept() from
         self._sessions = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -167,12 +167,18 @@ class FakeServer:
         return self
 
     def stop(self):
-        self._stop = True
+        # Wake accept() with a connection of known address: one the
+        # client made just before (and closed at once) is still served.
+        w = socket.socket()
         try:
-            # Wake accept().
-            socket.create_connection(("127.0.0.1", self.port), 1).close()
+            w.bind(("127.0.0.1", 0))
+            self._wake = w.getsockname()
+            w.settimeout(1)
+            w.connect(("127.0.0.1", self.port))
         except OSError:
             pass
+        finally:
+            w.close()
         self.thread.join(10)
         for c in self.conns:  # wake sessions still waiting for a line
             try:
@@ -192,10 +198,10 @@ class FakeServer:
     def _serve(self):
         while True:
             try:
-                s, _ = self.lsock.accept()
+                s, addr = self.lsock.accept()
             except OSError:
                 return
-            if self._stop:
+            if addr == self._wake:
                 s.close()
                 return
             s.settimeout(10)
