@@ -335,6 +335,11 @@ int store_index_ids(struct store *s, int64_t folder_id, enum store_sort sort,
     const char *match, int64_t **ids, size_t *n, char **cause);
 /* How many messages a folder holds; -1 on error. */
 int64_t store_index_count(struct store *s, int64_t folder_id, char **cause);
+/* The highest message id in the store (0 if none); -1 on error. */
+int64_t store_index_newest(struct store *s, char **cause);
+/* How many of a folder's messages have an id in (after, upto]; -1 on error. */
+int64_t store_index_count_new(struct store *s, int64_t folder_id, int64_t after,
+    int64_t upto, char **cause);
 /*
  * Keyset paging for the date and size orders: up to max ids that come
  * before (key, id) in the order (key = date or size), nearest first, with

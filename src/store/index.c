@@ -119,6 +119,46 @@ store_index_count(struct store *s, int64_t folder_id, char **cause)
 	return n;
 }
 
+int64_t
+store_index_newest(struct store *s, char **cause)
+{
+	static const char sql[] = "SELECT max(id) FROM message";
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if ((st = store_stmt(s, sql, cause)) == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0); /* NULL: 0 */
+	else
+		store_error(s, "reading the newest message", cause);
+	sqlite3_reset(st);
+	return n;
+}
+
+int64_t
+store_index_count_new(struct store *s, int64_t folder_id, int64_t after,
+    int64_t upto, char **cause)
+{
+	/* A range of rowids: only the new rows are read. */
+	static const char sql[] = "SELECT count(*) FROM message"
+	                          " WHERE id > ? AND id <= ? AND folder_id = ?";
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if ((st = store_stmt(s, sql, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, upto);
+	sqlite3_bind_int64(st, 3, folder_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		store_error(s, "counting new messages", cause);
+	sqlite3_reset(st);
+	return n;
+}
+
 int
 store_index_ids_before(struct store *s, int64_t folder_id, enum store_sort sort,
     int64_t key, int64_t id, size_t max, int64_t *ids, int64_t *keys, size_t *n,

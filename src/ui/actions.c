@@ -52,7 +52,7 @@ changed(struct ui *u)
 	ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_count(u, u->fcur);
-	u->data_version = store_data_version(u->s);
+	ui_store_loaded(u);
 }
 
 /* Apply a change of flags and keywords to the current message; 0 or -1. */
@@ -103,7 +103,7 @@ change_current(struct ui *u, const struct store_flag_change *c)
 	if (ret == 0 && u->nfolders > 0)
 		ui_worker_sync_now(u, u->folders[u->fcur].account);
 	ui_index_cache_clear(u);
-	u->data_version = store_data_version(u->s);
+	ui_store_loaded(u);
 	return ret;
 }
 

@@ -238,6 +238,7 @@ struct ui {
 	uint64_t msg_at; /* when msg was set (ms) */
 	int changes; /* changes made in this session */
 	int64_t data_version;
+	int64_t newest; /* the highest message id the index has taken in */
 	uint64_t last_check;
 
 	int colors;
@@ -261,6 +262,8 @@ struct ui {
 /* Monotonic microseconds, for the event log. */
 uint64_t ui_now_us(void);
 void ui_log(struct ui *u, const char *fmt, ...) TERN_PRINTF(2, 3);
+/* The store as now loaded: what another connection commits later is new. */
+void ui_store_loaded(struct ui *u);
 void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
 /* Put s (UTF-8) at y, x clipped and padded to width columns. */

@@ -532,6 +532,8 @@ ui_start_client(struct ui *u)
 		ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_open(u, 0);
+	/* Before the workers start: what they store comes after. */
+	ui_store_loaded(u);
 	ui_workers_start(u);
 	if (u->nfolders == 0) {
 		int syncing = 0;
@@ -542,6 +544,15 @@ ui_start_client(struct ui *u)
 		    syncing ? "No folders yet: fetching the folder list…"
 		            : "No folders yet, and no account can sync");
 	}
+}
+
+void
+ui_store_loaded(struct ui *u)
+{
+	int64_t newest = store_index_newest(u->s, NULL);
+
+	if (newest >= 0)
+		u->newest = newest;
 	u->data_version = store_data_version(u->s);
 }
 
@@ -549,24 +560,31 @@ ui_start_client(struct ui *u)
 static void
 ui_check_store(struct ui *u)
 {
-	int64_t v = store_data_version(u->s), total, open;
+	int64_t v = store_data_version(u->s), open, newest, n;
 
 	u->last_check = now_ms();
 	if (v == u->data_version)
 		return;
 	u->data_version = v;
 	ui_log(u, "store changed");
-	total = u->nfolders ? u->folders[u->fcur].total : 0;
 	open = u->nfolders ? u->folders[u->fcur].id : 0;
+	/*
+	 * What arrived is what has a higher id than anything taken in
+	 * before, not the growth of the count: new mail and a purge in the
+	 * same change leave the count as it was.
+	 */
+	newest = store_index_newest(u->s, NULL);
+	n = newest > u->newest && open != 0
+	    ? store_index_count_new(u->s, open, u->newest, newest, NULL)
+	    : 0;
+	if (newest >= 0)
+		u->newest = newest;
 	ui_folders_load(u);
 	if (u->nfolders > 0)
 		ui_folder_count(u, u->fcur);
 	ui_index_cache_clear(u);
 	ui_index_load(u, 1);
-	if (u->nfolders && u->folders[u->fcur].id == open &&
-	    u->folders[u->fcur].total > total) {
-		int64_t n = u->folders[u->fcur].total - total;
-
+	if (n > 0 && u->nfolders && u->folders[u->fcur].id == open) {
 		ui_message(u, 0, "%lld new message%s in %s", (long long)n,
 		    n == 1 ? "" : "s", u->folders[u->fcur].name);
 		ui_log(u, "new-mail %lld", (long long)n);

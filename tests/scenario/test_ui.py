@@ -443,6 +443,19 @@ class Store(UiCase):
         self.assertEqual(before.split("│")[1], after.split("│")[1])
         s.keys("G")
         self.assertIn("Fresh", s.wait(">N    2027-01-15 New"))
+        # New mail and a purge in one commit: the count stays, the new
+        # message is still announced.
+        self.assertNotIn("new message", s.text())
+        db.execute("DELETE FROM message WHERE folder_id = ? AND uid = 1",
+                   (fid,))
+        db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                   " from_, subject) VALUES (?, 1001, 0, ?, ?, ?)",
+                   (fid, 1800000600, "Later <later@example.org>", "Second"))
+        db.commit()
+        t = s.wait("1 new message in INBOX")
+        self.assertIn("51 msgs", t)
+        s.keys("G")
+        s.wait_cursor("Second")
         db.close()
 
 
