@@ -96,6 +96,7 @@ struct isync {
 	int listed; /* folders holds a LIST of this connection */
 	int asked_delim;
 	int keep; /* done well: keep the connection for the next call */
+	int reused; /* the connection was kept from an earlier call */
 	int64_t q_used, q_limit;
 
 	uint64_t nnew, nflags, nvanished;
@@ -1752,6 +1753,7 @@ kept_take(struct isync *is)
 	is->t->conn = NULL;
 	is->t->conn_free = NULL;
 	if (k->a == is->a && kept_good(k)) {
+		is->reused = 1;
 		is->c = k->c;
 		is->c->untagged = on_untagged;
 		is->c->arg = is;
@@ -2149,14 +2151,15 @@ fetch_whole(struct isync *is, const struct store_msg *m,
 }
 
 static int
-imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
-    char **cause)
+fetch_once(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
+    int *reused, char **cause)
 {
 	struct isync is;
 	struct store_msg m;
 	struct store_folder f;
 	int ret = -1;
 
+	*reused = 0;
 	memset(&m, 0, sizeof m);
 	memset(&f, 0, sizeof f);
 	if (isync_init(&is, t, a, NULL, cause) != 0)
@@ -2169,6 +2172,7 @@ imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
 out:
 	store_msg_clear(&m);
 	store_folder_clear(&f);
+	*reused = is.reused;
 	isync_clear(&is);
 	return ret;
 }
@@ -2180,8 +2184,8 @@ out:
  * server gets wrong falls back to the whole message.
  */
 static int
-imap_fetch_view(
-    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
+fetch_view_once(struct tern *t, struct rc_account *a, int64_t msg_id,
+    int *reused, char **cause)
 {
 	struct isync is;
 	struct store_msg m;
@@ -2189,6 +2193,7 @@ imap_fetch_view(
 	struct buf items, skel;
 	int ret = -1;
 
+	*reused = 0;
 	memset(&m, 0, sizeof m);
 	memset(&f, 0, sizeof f);
 	buf_init(&items, 0);
@@ -2245,14 +2250,15 @@ out:
 	buf_free(&skel);
 	store_msg_clear(&m);
 	store_folder_clear(&f);
+	*reused = is.reused;
 	isync_clear(&is);
 	return ret;
 }
 
 /* One part alone (an attachment being saved or opened). */
 static int
-imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,
-    const char *section, char **cause)
+fetch_part_once(struct tern *t, struct rc_account *a, int64_t msg_id,
+    const char *section, int *reused, char **cause)
 {
 	struct isync is;
 	struct store_msg m;
@@ -2261,6 +2267,7 @@ imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,
 	size_t k, len = strlen(section);
 	int ret = -1;
 
+	*reused = 0;
 	memset(&m, 0, sizeof m);
 	memset(&f, 0, sizeof f);
 	/* It goes into a command: digits and dots only. */
@@ -2298,6 +2305,7 @@ imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,
 out:
 	store_msg_clear(&m);
 	store_folder_clear(&f);
+	*reused = is.reused;
 	isync_clear(&is);
 	return ret;
 }
@@ -2436,6 +2444,61 @@ out:
 	free(q);
 	free(why);
 	isync_clear(&is);
+	return ret;
+}
+
+/*
+ * A kept connection can look good and still be gone: a server that closed
+ * it an instant ago, a BYE still inside a TLS record, a firewall that
+ * dropped it unseen. A download that failed on one is tried once more on
+ * a new connection; everything a download stores can be stored again.
+ */
+static void
+retry_cause(char **cause)
+{
+	if (cause != NULL) {
+		free(*cause);
+		*cause = NULL;
+	}
+}
+
+static int
+imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
+    char **cause)
+{
+	int reused, ret = fetch_once(t, a, msg_id, seen, &reused, cause);
+
+	if (ret != 0 && reused) {
+		retry_cause(cause);
+		ret = fetch_once(t, a, msg_id, seen, &reused, cause);
+	}
+	return ret;
+}
+
+static int
+imap_fetch_view(
+    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
+{
+	int reused, ret = fetch_view_once(t, a, msg_id, &reused, cause);
+
+	if (ret != 0 && reused) {
+		retry_cause(cause);
+		ret = fetch_view_once(t, a, msg_id, &reused, cause);
+	}
+	return ret;
+}
+
+static int
+imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,
+    const char *section, char **cause)
+{
+	int reused,
+	    ret = fetch_part_once(t, a, msg_id, section, &reused, cause);
+
+	if (ret != 0 && reused) {
+		retry_cause(cause);
+		ret = fetch_part_once(t, a, msg_id, section, &reused, cause);
+	}
 	return ret;
 }
 

@@ -14,7 +14,8 @@ CAPS = b"IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE ESEARCH AUTH=PLAIN"
 
 class FakeImap:
     def __init__(self, fetch_reply, list_reply=b'* LIST () "/" INBOX\r\n',
-                 badcharset=False, exists=1, bye_after_body=False):
+                 badcharset=False, exists=1, bye_after_body=False,
+                 drop_after_body=False):
         """fetch_reply: bytes sent before the tagged OK of a UID FETCH of
         headers (the tag is appended as '<tag> OK done'), or a function
         of the command line that gives them; list_reply the
@@ -22,11 +23,14 @@ class FakeImap:
         exists: the messages in INBOX (UIDs 1 to exists).
         bye_after_body: close the connection after each UID FETCH of a
         whole message (BODY.PEEK[]), as a server that logs out an idle or
-        busy client does."""
+        busy client does. drop_after_body: after such a FETCH, close the
+        connection without a word when the next command comes, as a
+        connection that looked alive but was gone does."""
         self.fetch_reply = fetch_reply
         self.badcharset = badcharset
         self.exists = exists
         self.bye_after_body = bye_after_body
+        self.drop_after_body = drop_after_body
         self.logins = 0
         self.list_reply = list_reply
         self.sock = socket.socket()
@@ -49,6 +53,7 @@ class FakeImap:
 
     def serve(self, conn):
         f = conn.makefile("rb")
+        after_body = False
         try:
             conn.sendall(b"* OK [CAPABILITY " + CAPS + b"] fake ready\r\n")
             while True:
@@ -58,6 +63,8 @@ class FakeImap:
                 parts = line.rstrip(b"\r\n").split(b" ")
                 tag, cmd = parts[0], b" ".join(parts[1:3]).upper()
                 self.commands.append(line)
+                if after_body and self.drop_after_body:
+                    break
                 if cmd.startswith(b"CAPABILITY"):
                     conn.sendall(b"* CAPABILITY " + CAPS + b"\r\n" + tag +
                                  b" OK done\r\n")
@@ -83,6 +90,7 @@ class FakeImap:
                                  b" OK done\r\n")
                 elif cmd.startswith(b"UID FETCH"):
                     bye = self.bye_after_body and b"BODY.PEEK[]" in line
+                    after_body = b"BODY.PEEK[]" in line
                     conn.sendall((self.fetch_reply(line)
                                   if callable(self.fetch_reply)
                                   else self.fetch_reply) +

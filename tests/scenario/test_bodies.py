@@ -368,8 +368,9 @@ class KeptConnection(unittest.TestCase):
                     literal(self.raw(uids[0])) + b")\r\n")
         return b""
 
-    def export(self, bye):
-        server = fakeimap.FakeImap(self.reply, exists=3, bye_after_body=bye)
+    def export(self, bye=False, drop=False):
+        server = fakeimap.FakeImap(self.reply, exists=3, bye_after_body=bye,
+                                   drop_after_body=drop)
         t = ternlib.Tern()
         try:
             t.write_rc(server.rc())
@@ -394,6 +395,11 @@ class KeptConnection(unittest.TestCase):
 
     def test_a_connection_the_server_closed_is_not_reused(self):
         self.assertEqual(self.export(bye=True), 3)
+
+    def test_a_kept_connection_gone_unseen_is_replaced(self):
+        # Each download after the first finds its kept connection dead
+        # only when it asks, and goes on over a new one.
+        self.assertEqual(self.export(drop=True), 3)
 
 
 if __name__ == "__main__":
