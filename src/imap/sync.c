@@ -426,7 +426,7 @@ iw_stop(struct isync *is, int discard, char **cause)
 	store_ckpt_stop(&w->ckpt);
 	if (w->err != NULL && !discard)
 		ret = iw_failed(w, cause);
-	else if (store_cache_writes(is->s, 0, ret == 0 ? cause : NULL) != 0)
+	else if (store_cache_writes(is->s, 0, cause) != 0)
 		ret = -1;
 	free(w->err);
 	pthread_cond_destroy(&w->cond);
