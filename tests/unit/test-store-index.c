@@ -102,6 +102,11 @@ test_index(void)
 	          kids, keys, &got, &cause) == 0);
 	CHECK(got == 2 && kids[0] == c && kids[1] == b);
 	CHECK(store_index_count(s, f, &cause) == 4);
+	/* What came after a: the three newer rows, none of another folder. */
+	CHECK(store_index_newest(s, &cause) == d);
+	CHECK(store_index_count_new(s, f, a, d, &cause) == 3);
+	CHECK(store_index_count_new(s, f, b, c, &cause) == 1);
+	CHECK(store_index_count_new(s, f + 1, a, d, &cause) == 0);
 
 	CHECK(store_index_row(s, c, &r, &cause) == 1);
 	CHECK_STR(r.subject, "cherry 100%");
