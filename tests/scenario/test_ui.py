@@ -433,9 +433,12 @@ class Store(UiCase):
         # Mail arriving (another connection commits) keeps the cursor
         # on its message.
         before = [x for x in s.text().splitlines() if "│>" in x][0]
-        db.execute("INSERT INTO message (folder_id, uid, flags, date,"
-                   " from_, subject) VALUES (?, 1000, 0, ?, ?, ?)",
-                   (fid, 1800000000, "New <new@example.org>", "Fresh"))
+        def arrive(uid, date, sender, subject):
+            db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                       " from_, subject) VALUES (?, ?, 0, ?, ?, ?)",
+                       (fid, uid, date, sender, subject))
+
+        arrive(1000, 1800000000, "New <new@example.org>", "Fresh")
         db.commit()
         t = s.wait("51 msgs")
         self.assertIn("1 new message in INBOX", t)
@@ -448,9 +451,7 @@ class Store(UiCase):
         self.assertNotIn("new message", s.text())
         db.execute("DELETE FROM message WHERE folder_id = ? AND uid = 1",
                    (fid,))
-        db.execute("INSERT INTO message (folder_id, uid, flags, date,"
-                   " from_, subject) VALUES (?, 1001, 0, ?, ?, ?)",
-                   (fid, 1800000600, "Later <later@example.org>", "Second"))
+        arrive(1001, 1800000600, "Later <later@example.org>", "Second")
         db.commit()
         t = s.wait("1 new message in INBOX")
         self.assertIn("51 msgs", t)
