@@ -2150,8 +2150,18 @@ fetch_whole(struct isync *is, const struct store_msg *m,
 	return seen ? fetch_seen(is, m, cause) : 0;
 }
 
+/*
+ * A download the driver was asked for: the whole message (seen: marked
+ * seen too), what showing it needs, or one part (section).
+ */
+struct fetch_req {
+	int64_t msg_id;
+	int seen;
+	const char *section;
+};
+
 static int
-fetch_once(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
+fetch_once(struct tern *t, struct rc_account *a, const struct fetch_req *req,
     int *reused, char **cause)
 {
 	struct isync is;
@@ -2164,8 +2174,8 @@ fetch_once(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
 	memset(&f, 0, sizeof f);
 	if (isync_init(&is, t, a, NULL, cause) != 0)
 		goto out;
-	if (fetch_open(&is, msg_id, &m, &f, cause) != 0 ||
-	    fetch_whole(&is, &m, &f, seen, cause) != 0)
+	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0 ||
+	    fetch_whole(&is, &m, &f, req->seen, cause) != 0)
 		goto out;
 	ret = 0;
 	is.keep = 1;
@@ -2184,8 +2194,8 @@ out:
  * server gets wrong falls back to the whole message.
  */
 static int
-fetch_view_once(struct tern *t, struct rc_account *a, int64_t msg_id,
-    int *reused, char **cause)
+fetch_view_once(struct tern *t, struct rc_account *a,
+    const struct fetch_req *req, int *reused, char **cause)
 {
 	struct isync is;
 	struct store_msg m;
@@ -2200,7 +2210,7 @@ fetch_view_once(struct tern *t, struct rc_account *a, int64_t msg_id,
 	buf_init(&skel, 0);
 	if (isync_init(&is, t, a, NULL, cause) != 0)
 		goto out;
-	if (fetch_open(&is, msg_id, &m, &f, cause) != 0)
+	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
 		goto out;
 	is.mode = FM_VIEW;
 	is.want_uid = m.uid;
@@ -2257,9 +2267,10 @@ out:
 
 /* One part alone (an attachment being saved or opened). */
 static int
-fetch_part_once(struct tern *t, struct rc_account *a, int64_t msg_id,
-    const char *section, int *reused, char **cause)
+fetch_part_once(struct tern *t, struct rc_account *a,
+    const struct fetch_req *req, int *reused, char **cause)
 {
+	const char *section = req->section;
 	struct isync is;
 	struct store_msg m;
 	struct store_folder f;
@@ -2282,7 +2293,7 @@ fetch_part_once(struct tern *t, struct rc_account *a, int64_t msg_id,
 		    cause, "'%s' is not a part of a message", section);
 	if (isync_init(&is, t, a, NULL, cause) != 0)
 		goto out;
-	if (fetch_open(&is, msg_id, &m, &f, cause) != 0)
+	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
 		goto out;
 	is.mode = FM_VIEW;
 	is.want_uid = m.uid;
@@ -2453,53 +2464,50 @@ out:
  * dropped it unseen. A download that failed on one is tried once more on
  * a new connection; everything a download stores can be stored again.
  */
-static void
-retry_cause(char **cause)
+typedef int fetch_fn(struct tern *t, struct rc_account *a,
+    const struct fetch_req *req, int *reused, char **cause);
+
+static int
+fetch_retrying(fetch_fn *once, struct tern *t, struct rc_account *a,
+    const struct fetch_req *req, char **cause)
 {
-	if (cause != NULL) {
-		free(*cause);
-		*cause = NULL;
+	int reused, ret = once(t, a, req, &reused, cause);
+
+	if (ret != 0 && reused) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		ret = once(t, a, req, &reused, cause);
 	}
+	return ret;
 }
 
 static int
 imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
     char **cause)
 {
-	int reused, ret = fetch_once(t, a, msg_id, seen, &reused, cause);
+	struct fetch_req req = { msg_id, seen, NULL };
 
-	if (ret != 0 && reused) {
-		retry_cause(cause);
-		ret = fetch_once(t, a, msg_id, seen, &reused, cause);
-	}
-	return ret;
+	return fetch_retrying(fetch_once, t, a, &req, cause);
 }
 
 static int
 imap_fetch_view(
     struct tern *t, struct rc_account *a, int64_t msg_id, char **cause)
 {
-	int reused, ret = fetch_view_once(t, a, msg_id, &reused, cause);
+	struct fetch_req req = { msg_id, 1, NULL };
 
-	if (ret != 0 && reused) {
-		retry_cause(cause);
-		ret = fetch_view_once(t, a, msg_id, &reused, cause);
-	}
-	return ret;
+	return fetch_retrying(fetch_view_once, t, a, &req, cause);
 }
 
 static int
 imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,
     const char *section, char **cause)
 {
-	int reused,
-	    ret = fetch_part_once(t, a, msg_id, section, &reused, cause);
+	struct fetch_req req = { msg_id, 0, section };
 
-	if (ret != 0 && reused) {
-		retry_cause(cause);
-		ret = fetch_part_once(t, a, msg_id, section, &reused, cause);
-	}
-	return ret;
+	return fetch_retrying(fetch_part_once, t, a, &req, cause);
 }
 
 const struct driver_ops imap_driver = {
