@@ -150,6 +150,13 @@ void store_msg_clear(struct store_msg *m);
  */
 int store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
     size_t rawlen, char **cause);
+/*
+ * The same for a download of many messages (POP3): the body is written to
+ * a pack file of the account's, once, beside the database, and synced at
+ * the commit of the transaction it is in.
+ */
+int store_msg_insert_packed(struct store *s, int64_t account_id,
+    struct store_msg *m, const void *raw, size_t rawlen, char **cause);
 /* Look up by folder and UID: 1 found, 0 not found, -1 error. */
 int store_msg_get(struct store *s, int64_t folder_id, uint32_t uid,
     struct store_msg *m, char **cause);

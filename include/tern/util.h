@@ -59,6 +59,8 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
+/* Room for add more bytes (and a NUL) after len; -1 if max forbids it. */
+int buf_reserve(struct buf *b, size_t add);
 /* Append; returns -1 (and appends nothing) if max would be exceeded. */
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addc_slow(struct buf *b, char c);

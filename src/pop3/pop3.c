@@ -452,7 +452,8 @@ writer_store(struct session *s, uint32_t msgno, const struct buf *body,
 			goto out;
 		s->in_txn = 1;
 	}
-	if (store_msg_insert(s->store, &sm, body->data, body->len, cause) != 0)
+	if (store_msg_insert_packed(s->store, s->account_id, &sm, body->data,
+	        body->len, cause) != 0)
 		goto out;
 	u.uidl = m->id;
 	u.message_id = sm.id;

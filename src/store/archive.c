@@ -9,7 +9,9 @@ int
 store_msg_find_same(struct store *s, int64_t folder_id, const char *message_id,
     const void *raw, size_t len, char **cause)
 {
-	static const char q[] = "SELECT m.has_body, b.raw FROM message m"
+	static const char q[] = "SELECT m.has_body,"
+	                        " tern_body(b.raw, b.pack_id, b.pack_off,"
+	                        " b.pack_len) FROM message m"
 	                        " LEFT JOIN body b ON b.message_id = m.id"
 	                        " WHERE m.folder_id = ? AND m.message_id IS ?";
 	sqlite3_stmt *st = store_stmt(s, q, cause);

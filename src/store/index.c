@@ -12,7 +12,8 @@
 #define IDS_MATCH \
 	" AND (from_ LIKE ?2 ESCAPE '\\' OR subject LIKE ?2 ESCAPE '\\'" \
 	" OR to_ LIKE ?2 ESCAPE '\\' OR cc LIKE ?2 ESCAPE '\\'" \
-	" OR id IN (SELECT message_id FROM body WHERE CAST(raw AS TEXT)" \
+	" OR id IN (SELECT message_id FROM body WHERE CAST(tern_body(raw," \
+	" pack_id, pack_off, pack_len) AS TEXT)" \
 	" LIKE ?2 ESCAPE '\\')" \
 	" OR id IN (SELECT message_id FROM part WHERE section = '" STORE_PART_VIEW \
 	"' AND CAST(data AS TEXT) LIKE ?2 ESCAPE '\\'))"

@@ -58,10 +58,13 @@ msg_row(sqlite3_stmt *st, struct store_msg *m)
 
 static int body_put(
     struct store *s, int64_t id, const void *raw, size_t len, char **cause);
+static int body_put_packed(struct store *s, int64_t id, int64_t account_id,
+    const void *raw, size_t len, char **cause);
 
-int
-store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
-    size_t rawlen, char **cause)
+/* With pack_account, the body goes to that account's pack file. */
+static int
+msg_insert(struct store *s, struct store_msg *m, const void *raw, size_t rawlen,
+    int64_t pack_account, char **cause)
 {
 	static const char ins[] =
 	    "INSERT INTO message (folder_id, uid, uidvalidity, modseq, flags,"
@@ -131,13 +134,32 @@ store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
 	if (raw != NULL) {
 		m->size = (int64_t)rawlen;
 		m->has_body = 1;
-		if (body_put(s, m->id, raw, rawlen, cause) != 0)
+		if ((pack_account != 0
+		            ? body_put_packed(
+		                  s, m->id, pack_account, raw, rawlen, cause)
+		            : body_put(s, m->id, raw, rawlen, cause)) != 0)
 			goto fail;
 	}
 	return store_commit(s, cause);
 fail:
 	store_rollback(s);
 	return -1;
+}
+
+int
+store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
+    size_t rawlen, char **cause)
+{
+	return msg_insert(s, m, raw, rawlen, 0, cause);
+}
+
+int
+store_msg_insert_packed(struct store *s, int64_t account_id,
+    struct store_msg *m, const void *raw, size_t rawlen, char **cause)
+{
+	if (raw == NULL || account_id <= 0)
+		return msg_insert(s, m, raw, rawlen, 0, cause);
+	return msg_insert(s, m, raw, rawlen, account_id, cause);
 }
 
 int
@@ -190,7 +212,8 @@ store_msg_get_id(struct store *s, int64_t id, struct store_msg *m, char **cause)
 int
 store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 {
-	static const char q[] = "SELECT raw FROM body WHERE message_id = ?";
+	static const char q[] = "SELECT raw, pack_id, pack_off, pack_len"
+	                        " FROM body WHERE message_id = ?";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 	int rc, found = 0;
 
@@ -198,9 +221,22 @@ store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+		int64_t pack = sqlite3_column_int64(st, 1);
+		int64_t off = sqlite3_column_int64(st, 2);
+		int64_t len = sqlite3_column_int64(st, 3);
+
+		sqlite3_reset(st);
+		if (store_pack_read(s, pack, off, len, out, cause) != 0)
+			return -1;
+		return 1;
+	}
 	if (rc == SQLITE_ROW) {
-		(void)buf_add(out, sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0));
+		if (buf_add(out, sqlite3_column_blob(st, 0),
+		        (size_t)sqlite3_column_bytes(st, 0)) != 0) {
+			sqlite3_reset(st);
+			return set_cause(cause, "a message body is too big");
+		}
 		found = 1;
 	}
 	sqlite3_reset(st);
@@ -209,18 +245,49 @@ store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 	return found;
 }
 
-/* The body row alone (the message row says has_body itself). */
+/*
+ * The body row alone (the message row says has_body itself). An old row
+ * is deleted, not replaced: a REPLACE would not run the trigger that
+ * frees its bytes in a pack.
+ */
 static int
 body_put(struct store *s, int64_t id, const void *raw, size_t len, char **cause)
 {
+	static const char del[] = "DELETE FROM body WHERE message_id = ?";
 	static const char q[] =
-	    "INSERT OR REPLACE INTO body (message_id, raw) VALUES (?, ?)";
-	sqlite3_stmt *st = store_stmt(s, q, cause);
+	    "INSERT INTO body (message_id, raw) VALUES (?, ?)";
+	sqlite3_stmt *st = store_stmt(s, del, cause);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
+	if (store_step_done(s, st, "storing a message body", cause) != 0)
+		return -1;
+	if ((st = store_stmt(s, q, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_blob64(st, 2, raw, len, SQLITE_STATIC);
+	return store_step_done(s, st, "storing a message body", cause);
+}
+
+/* The same, the bytes in the account's pack (a new message: no row). */
+static int
+body_put_packed(struct store *s, int64_t id, int64_t account_id,
+    const void *raw, size_t len, char **cause)
+{
+	static const char q[] = "INSERT INTO body (message_id, raw, pack_id,"
+	                        " pack_off, pack_len) VALUES (?, X'', ?, ?, ?)";
+	sqlite3_stmt *st;
+	int64_t pack, off;
+
+	if (store_pack_append(s, account_id, raw, len, &pack, &off, cause) != 0)
+		return -1;
+	if ((st = store_stmt(s, q, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, pack);
+	sqlite3_bind_int64(st, 3, off);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)len);
 	return store_step_done(s, st, "storing a message body", cause);
 }
 

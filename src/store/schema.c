@@ -138,6 +138,27 @@ static const char *const migrations[] = {
 	"  attempts, last_error, created, sent_at FROM outbox;"
 	"DROP TABLE outbox;"
 	"ALTER TABLE outbox_new RENAME TO outbox;",
+	/* 7 -> 8: bodies a POP3 sync downloads go to pack files (pack.c),
+	 * written once instead of into the WAL and again into the database.
+	 * A body row names its bytes there; the trigger records those of a
+	 * deleted row, whose space store_pack_reclaim gives back. */
+	"CREATE TABLE pack ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL DEFAULT 0);"
+	"ALTER TABLE body ADD COLUMN pack_id INTEGER;"
+	"ALTER TABLE body ADD COLUMN pack_off INTEGER;"
+	"ALTER TABLE body ADD COLUMN pack_len INTEGER;"
+	"CREATE INDEX body_by_pack ON body(pack_id) WHERE pack_id IS NOT NULL;"
+	"CREATE TABLE pack_free ("
+	"  pack_id INTEGER NOT NULL,"
+	"  off INTEGER NOT NULL,"
+	"  len INTEGER NOT NULL);"
+	"CREATE TRIGGER body_unpack AFTER DELETE ON body"
+	"  WHEN old.pack_id IS NOT NULL BEGIN"
+	"  INSERT INTO pack_free (pack_id, off, len)"
+	"    VALUES (old.pack_id, old.pack_off, old.pack_len);"
+	"  END;",
 };
 
 int store_migrate(struct store *s, char **cause);

@@ -10,9 +10,15 @@
 
 #define STORE_STMT_CACHE 96
 
+struct store_pack;
+
 struct store {
 	sqlite3 *db;
 	char *path;
+	char *dir; /* of path */
+	struct store_pack *pack; /* being appended to (pack.c) */
+	int rfd; /* a pack file open for reading, or -1 */
+	int64_t rfd_pack; /* ... its pack id */
 	int depth; /* transaction nesting */
 	struct {
 		const char *sql; /* compared by address: string literals */
@@ -40,5 +46,27 @@ void store_bind_text(sqlite3_stmt *st, int i, const char *v);
 void store_bind_text_static(sqlite3_stmt *st, int i, const char *v);
 /* A malloc'd copy of a text column, or NULL. */
 char *store_column_text(sqlite3_stmt *st, int i);
+
+/*
+ * Pack files (pack.c). store_pack_append puts a body's bytes at the end
+ * of the account's pack, inside the open transaction, and says where;
+ * store_commit calls store_pack_sync (the bytes synced, the pack's size
+ * recorded) before it commits and store_pack_committed after, and a
+ * rollback calls store_pack_rolled_back.
+ */
+int store_pack_append(struct store *s, int64_t account_id, const void *raw,
+    size_t len, int64_t *pack_id, int64_t *off, char **cause);
+int store_pack_sync(struct store *s, char **cause);
+void store_pack_committed(struct store *s);
+void store_pack_rolled_back(struct store *s);
+/* Append len bytes at off of pack_id's file to out. */
+int store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
+    struct buf *out, char **cause);
+/* The SQL function tern_body(raw, pack_id, pack_off, pack_len). */
+int store_pack_functions(struct store *s);
+/* Give freed bodies' space back to the file system (at close). */
+void store_pack_reclaim(struct store *s);
+/* Close the pack files. */
+void store_pack_close(struct store *s);
 
 #endif

@@ -185,6 +185,8 @@ store_open(const char *dir, struct store **sp, char **cause)
 	(void)pthread_once(&once, store_init_once);
 	lockfd = open_lock(dir);
 	s = xcalloc(1, sizeof *s);
+	s->rfd = -1;
+	s->dir = xstrdup(dir);
 	s->path = xasprintf("%s/tern.db", dir);
 	rc = sqlite3_open_v2(s->path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -224,6 +226,10 @@ store_open(const char *dir, struct store **sp, char **cause)
 		store_error(s, "opening", cause);
 		goto fail;
 	}
+	if (store_pack_functions(s) != SQLITE_OK) {
+		store_error(s, "opening", cause);
+		goto fail;
+	}
 	if (store_migrate(s, cause) != 0)
 		goto fail;
 	*sp = s;
@@ -245,10 +251,16 @@ store_close(struct store **sp)
 
 	if (s == NULL)
 		return;
+	if (s->db != NULL) {
+		store_rollback(s);
+		store_pack_reclaim(s);
+	}
+	store_pack_close(s);
 	for (i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].st);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
+	free(s->dir);
 	free(s->path);
 	free(s);
 	*sp = NULL;
@@ -289,11 +301,19 @@ store_commit(struct store *s, char **cause)
 {
 	if (s->depth == 0 || --s->depth > 0)
 		return 0;
+	/* Bodies in a pack are on the disk before the rows that name them. */
+	if (store_pack_sync(s, cause) != 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		store_pack_rolled_back(s);
+		return -1;
+	}
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		store_error(s, "committing", cause);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		store_pack_rolled_back(s);
 		return -1;
 	}
+	store_pack_committed(s);
 	return 0;
 }
 
@@ -304,6 +324,7 @@ store_rollback(struct store *s)
 		return;
 	s->depth = 0;
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store_pack_rolled_back(s);
 }
 
 int64_t

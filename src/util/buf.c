@@ -33,8 +33,8 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-static int
-buf_grow(struct buf *b, size_t add)
+int
+buf_reserve(struct buf *b, size_t add)
 {
 	size_t max = b->max ? b->max : SIZE_MAX / 2;
 	size_t need, cap;
@@ -55,7 +55,7 @@ buf_grow(struct buf *b, size_t add)
 int
 buf_add(struct buf *b, const void *data, size_t len)
 {
-	if (buf_grow(b, len) != 0)
+	if (buf_reserve(b, len) != 0)
 		return -1;
 	if (len != 0)
 		memcpy(b->data + b->len, data, len);
@@ -109,7 +109,7 @@ buf_steal(struct buf *b, size_t *lenp)
 	char *p;
 
 	if (b->data == NULL) {
-		(void)buf_grow(b, 0);
+		(void)buf_reserve(b, 0);
 		b->data[0] = '\0'; /* an empty buffer is "", not garbage */
 	}
 	p = b->data;

@@ -15,6 +15,7 @@ import pwd
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -278,6 +279,30 @@ service stats {{
 
 
 _delivery_counter = itertools.count(1)
+
+
+def store_db(data):
+    """The store of a tern whose XDG_DATA_HOME is data, opened with the
+    SQL function tern_body(raw, pack_id, pack_off, pack_len), the bytes of
+    a body whether in the database or in a pack file."""
+    path = os.path.join(data, "tern", "tern.db")
+    c = sqlite3.connect(path)
+
+    def body(raw, pack, off, length):
+        if pack is None:
+            return raw
+        with open(os.path.join(data, "tern", "packs", str(pack)), "rb") as f:
+            f.seek(off)
+            b = f.read(length)
+        if len(b) != length:
+            raise ValueError("pack %d ends inside a body" % pack)
+        return b
+
+    c.create_function("tern_body", 4, body)
+    return c
+
+
+BODY = "tern_body(b.raw, b.pack_id, b.pack_off, b.pack_len)"
 
 
 def make_message(n=1, subject=None, sender="Bob <bob@example.org>",

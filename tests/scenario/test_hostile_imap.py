@@ -375,10 +375,10 @@ class InvalidUidls(unittest.TestCase):
         self.t.cleanup()
 
     def stored(self):
-        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        db = ternlib.store_db(self.t.data)
         try:
             return sorted(bytes(r[0]) for r in db.execute(
-                "SELECT raw FROM body"))
+                "SELECT " + ternlib.BODY + " FROM body b"))
         finally:
             db.close()
 

@@ -4,7 +4,6 @@ refused with nothing imported or half-written."""
 
 import mailbox
 import os
-import sqlite3
 import sys
 import unittest
 
@@ -26,8 +25,7 @@ class Local(unittest.TestCase):
         self.t = ternlib.Tern()
         self.t.write_rc(RC)
         self.t.out("ls", "local")
-        self.db = sqlite3.connect(os.path.join(self.t.data, "tern",
-                                               "tern.db"))
+        self.db = ternlib.store_db(self.t.data)
         self.tmp = self.t.dir
 
     def tearDown(self):
@@ -48,7 +46,8 @@ class Local(unittest.TestCase):
     def raws(self, account, folder):
         """The stored bytes of a folder's messages, in ls order."""
         return [bytes(r[0]) for r in self.db.execute(
-            "SELECT b.raw FROM message m JOIN body b ON b.message_id = m.id"
+            "SELECT " + ternlib.BODY + " FROM message m"
+            " JOIN body b ON b.message_id = m.id"
             " JOIN folder f ON f.id = m.folder_id JOIN account a"
             " ON a.id = f.account_id WHERE a.name = ? AND f.name = ?"
             " ORDER BY m.date, m.id", (account, folder))]
@@ -413,12 +412,12 @@ class Local(unittest.TestCase):
             out = other.out("import", "local", m)
             self.assertIn("5 messages imported into local (3 folders), "
                           "0 already there", out)
-            db = sqlite3.connect(os.path.join(other.data, "tern",
-                                              "tern.db"))
+            db = ternlib.store_db(other.data)
             try:
                 for folder in ("INBOX", "Archive/2024"):
                     self.assertEqual(sorted(bytes(r[0]) for r in db.execute(
-                        "SELECT b.raw FROM message m JOIN body b ON"
+                        "SELECT " + ternlib.BODY + " FROM message m"
+                        " JOIN body b ON"
                         " b.message_id = m.id JOIN folder f ON"
                         " f.id = m.folder_id JOIN account a ON"
                         " a.id = f.account_id WHERE a.name = 'local'"

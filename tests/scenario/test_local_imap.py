@@ -58,10 +58,10 @@ class LocalImap(unittest.TestCase):
                 self.t.out("ls", spec).splitlines()]
 
     def raws(self, folder):
-        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        db = ternlib.store_db(self.t.data)
         try:
             return [bytes(r[0]) for r in db.execute(
-                "SELECT b.raw FROM message m JOIN body b ON"
+                "SELECT " + ternlib.BODY + " FROM message m JOIN body b ON"
                 " b.message_id = m.id JOIN folder f ON f.id = m.folder_id"
                 " JOIN account a ON a.id = f.account_id WHERE"
                 " a.name = 'local' AND f.name = ? ORDER BY m.date, m.id",

@@ -9,7 +9,6 @@ import fcntl
 import os
 import pty
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from fakepop3 import FakePOP3  # noqa: E402
 
 
 def db(t):
-    c = sqlite3.connect(os.path.join(t.data, "tern", "tern.db"))
+    c = ternlib.store_db(t.data)
     c.execute("PRAGMA foreign_keys = ON")
     return c
 
@@ -30,7 +29,8 @@ def stored(t, account):
     """The raw bytes of every message of an account, in store order."""
     with db(t) as c:
         return [bytes(r[0]) for r in c.execute(
-            "SELECT b.raw FROM body b JOIN message m ON m.id = b.message_id"
+            "SELECT " + ternlib.BODY + " FROM body b"
+            " JOIN message m ON m.id = b.message_id"
             " JOIN folder f ON f.id = m.folder_id"
             " JOIN account a ON a.id = f.account_id"
             " WHERE a.name = ? ORDER BY m.id", (account,))]

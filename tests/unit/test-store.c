@@ -379,6 +379,12 @@ test_migrate_desc(void)
 	        "DROP INDEX message_by_uid; DROP INDEX message_by_date;"
 	        "CREATE UNIQUE INDEX message_by_uid ON message(folder_id, uid);"
 	        "CREATE INDEX message_by_date ON message(folder_id, date, id);"
+	        /* and without the pack files of version 8 */
+	        "DROP TRIGGER body_unpack; DROP INDEX body_by_pack;"
+	        "DROP TABLE pack_free; DROP TABLE pack;"
+	        "ALTER TABLE body DROP COLUMN pack_id;"
+	        "ALTER TABLE body DROP COLUMN pack_off;"
+	        "ALTER TABLE body DROP COLUMN pack_len;"
 	        "PRAGMA user_version = 5;",
 	        NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);

@@ -1,0 +1,256 @@
+/*
+ * store: bodies in pack files. Written, read back, searched and found as
+ * duplicates; what a rollback or a crashed writer leaves behind is cut
+ * off; a deleted body's space is given back, and an empty pack removed.
+ */
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/test.h"
+#include "tern/store.h"
+#include "tern/util.h"
+
+static char dir[] = "/tmp/tern-pack-XXXXXX";
+
+/* A message of len bytes whose text says which it is. */
+static char *
+body(int n, size_t len)
+{
+	char *b = xmalloc(len + 1);
+	int k = snprintf(b, len + 1,
+	    "Subject: pack %d\r\nMessage-ID: <p%d@x>\r\n\r\nword%dword ", n, n,
+	    n);
+	size_t i;
+
+	for (i = (size_t)k; i < len; i++)
+		b[i] = (char)('a' + (i + (size_t)n) % 26);
+	b[len] = '\0';
+	return b;
+}
+
+static int64_t
+insert(struct store *s, int64_t acct, int64_t folder, int n, const char *raw,
+    size_t len)
+{
+	struct store_msg m;
+	char *cause = NULL, mid[32];
+
+	memset(&m, 0, sizeof m);
+	m.folder_id = folder;
+	snprintf(mid, sizeof mid, "<p%d@x>", n);
+	m.message_id = mid;
+	m.subject = "pack";
+	m.date = 1700000000 + n;
+	if (store_msg_insert_packed(s, acct, &m, raw, len, &cause) != 0) {
+		printf("# %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return m.id;
+}
+
+static int
+same(struct store *s, int64_t id, const char *raw, size_t len)
+{
+	struct buf b;
+	char *cause = NULL;
+	int ok;
+
+	buf_init(&b, 0);
+	ok = store_msg_raw(s, id, &b, &cause) == 1 && b.len == len &&
+	    memcmp(b.data, raw, len) == 0;
+	if (cause != NULL)
+		printf("# %s\n", cause);
+	free(cause);
+	buf_free(&b);
+	return ok;
+}
+
+static int64_t
+file_size(int64_t pack, blkcnt_t *blocks)
+{
+	char *path = xasprintf("%s/packs/%lld", dir, (long long)pack);
+	struct stat sb;
+	int rc = stat(path, &sb);
+
+	free(path);
+	if (rc != 0)
+		return -1;
+	if (blocks != NULL)
+		*blocks = sb.st_blocks;
+	return sb.st_size;
+}
+
+/* One integer the database says, read from outside the store. */
+static int64_t
+sql_int(const char *sql)
+{
+	char *path = xasprintf("%s/tern.db", dir);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	free(path);
+	return v;
+}
+
+static void
+sql_exec(const char *sql)
+{
+	char *path = xasprintf("%s/tern.db", dir);
+	sqlite3 *db;
+
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+}
+
+static void
+test_pack(void)
+{
+	struct store *s = NULL;
+	char *cause = NULL, *b[6], *path;
+	size_t len[6] = { 300, 5000, 3u << 20, 70000, 2000, 65536 };
+	int64_t acct, other, inbox, oinbox, id[6], *ids = NULL, size;
+	blkcnt_t before, after;
+	size_t n = 0, i;
+	FILE *f;
+
+	for (i = 0; i < 6; i++)
+		b[i] = body((int)i + 1, len[i]);
+	CHECK(store_open(dir, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	acct = store_account(s, "home", "pop3", &cause);
+	other = store_account(s, "work", "pop3", &cause);
+	inbox = store_folder(s, acct, "INBOX", 1, &cause);
+	oinbox = store_folder(s, other, "INBOX", 1, &cause);
+
+	/* Three in one transaction, the big one straight to the file. */
+	CHECK(store_begin(s, &cause) == 0);
+	for (i = 0; i < 3; i++)
+		id[i] = insert(s, acct, inbox, (int)i + 1, b[i], len[i]);
+	CHECK(store_commit(s, &cause) == 0);
+	size = (int64_t)(len[0] + len[1] + len[2]);
+	CHECK(file_size(1, NULL) == size);
+	CHECK(sql_int("SELECT size FROM pack WHERE id = 1") == size);
+	CHECK(sql_int("SELECT count(*) FROM body WHERE pack_id = 1 AND"
+	              " length(raw) = 0") == 3);
+	for (i = 0; i < 3; i++)
+		CHECK(same(s, id[i], b[i], len[i]));
+	/* Searched and found as a duplicate like any body. */
+	CHECK(store_index_ids(s, inbox, STORE_SORT_DATE, "word2word", &ids, &n,
+	          &cause) == 0);
+	CHECK(n == 1 && ids[0] == id[1]);
+	free(ids);
+	CHECK(
+	    store_msg_find_same(s, inbox, "<p3@x>", b[2], len[2], &cause) == 1);
+	CHECK(
+	    store_msg_find_same(s, inbox, "<p3@x>", b[1], len[1], &cause) == 0);
+
+	/* A rollback leaves the pack as committed. */
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(insert(s, acct, inbox, 4, b[3], len[3]) > 0);
+	store_rollback(s);
+	CHECK(file_size(1, NULL) == size);
+	/* ... and one in a new pack takes the file with it. */
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(insert(s, other, oinbox, 4, b[3], len[3]) > 0);
+	CHECK(file_size(2, NULL) >= 0);
+	store_rollback(s);
+	CHECK(file_size(2, NULL) == -1);
+	CHECK(sql_int("SELECT count(*) FROM pack") == 1);
+	store_close(&s);
+
+	/* A writer killed before its commit left bytes past the end. */
+	path = xasprintf("%s/packs/1", dir);
+	CHECK((f = fopen(path, "a")) != NULL && fputs("torn", f) >= 0 &&
+	    fclose(f) == 0);
+	free(path);
+	CHECK(store_open(dir, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	id[3] = insert(s, acct, inbox, 4, b[3], len[3]);
+	size += (int64_t)len[3];
+	CHECK(file_size(1, NULL) == size);
+	CHECK(same(s, id[3], b[3], len[3]));
+	CHECK(sql_int("SELECT pack_off FROM body WHERE pack_len = 70000") ==
+	    size - (int64_t)len[3]);
+
+	/* Deleted: the bytes are punched out at close, the others stay. */
+	(void)file_size(1, &before);
+	CHECK(store_msg_delete(s, id[2], &cause) == 0);
+	CHECK(sql_int("SELECT count(*) FROM pack_free") == 1);
+	store_close(&s);
+	CHECK(sql_int("SELECT count(*) FROM pack_free") == 0);
+	(void)file_size(1, &after);
+	CHECK(after < before - (blkcnt_t)(len[2] / 512) / 2);
+	CHECK(file_size(1, NULL) == size);
+	CHECK(store_open(dir, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	CHECK(same(s, id[0], b[0], len[0]));
+	CHECK(same(s, id[1], b[1], len[1]));
+	CHECK(same(s, id[3], b[3], len[3]));
+
+	/* Full (as if): the next body starts pack 2, and pack 1, emptied,
+	 * goes. The newest pack stays even when empty: it is appended to. */
+	sql_exec("UPDATE pack SET size = 1 << 40 WHERE id = 1");
+	id[4] = insert(s, acct, inbox, 5, b[4], len[4]);
+	CHECK(sql_int("SELECT pack_id FROM body WHERE pack_len = 2000") == 2);
+	CHECK(same(s, id[4], b[4], len[4]));
+	CHECK(store_msg_delete(s, id[0], &cause) == 0);
+	CHECK(store_msg_delete(s, id[1], &cause) == 0);
+	CHECK(store_msg_delete(s, id[3], &cause) == 0);
+	CHECK(store_msg_delete(s, id[4], &cause) == 0);
+	store_close(&s);
+	CHECK(file_size(1, NULL) == -1);
+	CHECK(sql_int("SELECT count(*) FROM pack") == 1);
+	CHECK(file_size(2, NULL) == (int64_t)len[4]);
+
+	/* A pack file gone: a clear error, not a wrong body. */
+	CHECK(store_open(dir, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	id[5] = insert(s, acct, inbox, 6, b[5], len[5]);
+	path = xasprintf("%s/packs/2", dir);
+	CHECK(truncate(path, 100) == 0);
+	free(path);
+	{
+		struct buf got;
+
+		buf_init(&got, 0);
+		CHECK(store_msg_raw(s, id[5], &got, &cause) == -1);
+		CHECK(cause != NULL && strstr(cause, "packs/2 ends") != NULL);
+		free(cause);
+		cause = NULL;
+		buf_free(&got);
+	}
+	store_close(&s);
+	for (i = 0; i < 6; i++)
+		free(b[i]);
+}
+
+int
+main(void)
+{
+	char *cmd;
+
+	if (mkdtemp(dir) == NULL)
+		return 99;
+	test_pack();
+	cmd = xasprintf("rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# cleanup failed\n");
+	free(cmd);
+	return test_done();
+}
