@@ -85,6 +85,53 @@ pack_free_(struct store_pack *p)
 	free(p);
 }
 
+/*
+ * Open p's file to append at its committed size: 0, or 1 if it is gone
+ * or shorter than committed (removed or cut by hand: its bodies cannot
+ * be read, and it is no place for more), or -1 on error.
+ */
+static int
+pack_reopen(struct store *s, struct store_pack *p, char **cause)
+{
+	char *path = pack_path(s, p->id);
+	struct stat sb;
+	int ret = -1;
+
+	if ((p->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			ret = 1;
+		else
+			set_cause(cause,
+			    "cannot write the store: cannot open its pack file "
+			    "%s: %s",
+			    path, strerror(errno));
+		goto out;
+	}
+	if (fstat(p->fd, &sb) != 0) {
+		set_cause(cause, "cannot write the store: its pack file %s: %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	if (sb.st_size < p->committed) {
+		ret = 1;
+		goto out;
+	}
+	/* The tail of a transaction that never committed. */
+	if (sb.st_size > p->committed && ftruncate(p->fd, p->committed) != 0) {
+		set_cause(cause, "cannot write the store: its pack file %s: %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret != 0 && p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	free(path);
+	return ret;
+}
+
 /* The newest pack of the account if it has room, or a new one; in the
  * caller's transaction. */
 static int
@@ -96,7 +143,6 @@ pack_open(struct store *s, int64_t account_id, char **cause)
 	static const char ins[] = "INSERT INTO pack (account_id) VALUES (?)";
 	struct store_pack *p = xcalloc(1, sizeof *p);
 	sqlite3_stmt *st;
-	struct stat sb;
 	char *path = NULL, *dir;
 	int rc;
 
@@ -116,63 +162,42 @@ pack_open(struct store *s, int64_t account_id, char **cause)
 		goto fail;
 	}
 	if (p->id != 0 && p->committed < PACK_MAX) {
-		path = pack_path(s, p->id);
-		if ((p->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
-		    fstat(p->fd, &sb) != 0) {
-			set_cause(cause,
-			    "cannot write the store: cannot open its pack file %s: %s",
-			    path, strerror(errno));
+		if ((rc = pack_reopen(s, p, cause)) < 0)
 			goto fail;
-		}
-		if (sb.st_size < p->committed) {
-			set_cause(cause,
-			    "the pack file %s is shorter (%lld bytes) than the "
-			    "store says (%lld): it was cut or replaced",
-			    path, (long long)sb.st_size,
-			    (long long)p->committed);
-			goto fail;
-		}
-		/* The tail of a transaction that never committed. */
-		if (sb.st_size > p->committed &&
-		    ftruncate(p->fd, p->committed) != 0) {
-			set_cause(cause,
-			    "cannot write the store: its pack file %s: %s",
-			    path, strerror(errno));
-			goto fail;
-		}
-	} else {
-		if ((st = store_stmt(s, ins, cause)) == NULL)
-			goto fail;
-		sqlite3_bind_int64(st, 1, account_id);
-		if (store_step_done(s, st, "making a pack file", cause) != 0)
-			goto fail;
-		p->id = sqlite3_last_insert_rowid(s->db);
-		p->committed = 0;
-		p->created = 1;
-		dir = xasprintf("%s/packs", s->dir);
-		if (mkdir(dir, 0700) == 0)
-			(void)fsync_dir(s->dir);
-		free(dir);
-		path = pack_path(s, p->id);
-		/* A file of that number is one whose pack row never
-		 * committed: the row id was free. */
-		p->fd =
-		    open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (p->fd < 0) {
-			set_cause(cause,
-			    "cannot write the store: cannot create its pack file %s: %s",
-			    path, strerror(errno));
-			goto fail;
-		}
-		dir = xasprintf("%s/packs", s->dir);
-		rc = fsync_dir(dir);
-		free(dir);
-		if (rc != 0) {
-			set_cause(cause, "cannot sync the directory of %s: %s",
-			    path, strerror(errno));
-			goto fail;
-		}
+		if (rc == 0)
+			goto done;
 	}
+	if ((st = store_stmt(s, ins, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, account_id);
+	if (store_step_done(s, st, "making a pack file", cause) != 0)
+		goto fail;
+	p->id = sqlite3_last_insert_rowid(s->db);
+	p->committed = 0;
+	p->created = 1;
+	dir = xasprintf("%s/packs", s->dir);
+	if (mkdir(dir, 0700) == 0)
+		(void)fsync_dir(s->dir);
+	free(dir);
+	path = pack_path(s, p->id);
+	/* A file of that number is one whose pack row never committed:
+	 * ids only go up (AUTOINCREMENT), and rolled back they come again. */
+	p->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (p->fd < 0) {
+		set_cause(cause,
+		    "cannot write the store: cannot create its pack file %s: %s",
+		    path, strerror(errno));
+		goto fail;
+	}
+	dir = xasprintf("%s/packs", s->dir);
+	rc = fsync_dir(dir);
+	free(dir);
+	if (rc != 0) {
+		set_cause(cause, "cannot sync the directory of %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+done:
 	p->end = p->committed;
 	free(path);
 	s->pack = p;

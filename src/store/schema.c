@@ -143,7 +143,7 @@ static const char *const migrations[] = {
 	 * A body row names its bytes there; the trigger records those of a
 	 * deleted row, whose space store_pack_reclaim gives back. */
 	"CREATE TABLE pack ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  account_id INTEGER NOT NULL,"
 	"  size INTEGER NOT NULL DEFAULT 0);"
 	"ALTER TABLE body ADD COLUMN pack_id INTEGER;"

@@ -46,7 +46,7 @@ class Pop3Dovecot(unittest.TestCase):
         cls.dc = ternlib.Dovecot(users={"alice": "secret", "bob": "pw b",
                                         "carol": "c", "dave": "d",
                                         "erin": "e", "frank": "f",
-                                        "grace": "g"})
+                                        "grace": "g", "heidi": "h"})
         cls.dc.start()
         cls.n = 0
 
@@ -141,6 +141,42 @@ class Pop3Dovecot(unittest.TestCase):
         self.assertEqual(self.sync_ok(), "home: 0 new, 0 removed from server")
         self.assertEqual(self.dc.count("dave"), 2)
         self.assertEqual(len(stored(self.t, "home")), 1)
+
+    def test_bodies_in_a_pack_and_their_space_given_back(self):
+        # A sync writes the bodies once, to a pack file beside the
+        # database; what is deleted there is punched out of it.
+        raws = [ternlib.make_message(900 + i, body="x" * 200000 + "\r\n")
+                for i in range(3)]
+        for raw in raws:
+            self.dc.deliver(raw, user="heidi")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="heidi"))
+        self.assertEqual(self.sync_ok(), "home: 3 new, 3 removed from server")
+        pack = os.path.join(self.t.data, "tern", "packs", "1")
+        # Dovecot's POP3 gives the message as stored, line ends CRLF.
+        self.assertEqual(os.path.getsize(pack), sum(len(r) for r in raws))
+        with db(self.t) as c:
+            self.assertEqual(c.execute(
+                "SELECT count(*) FROM body WHERE pack_id = 1").fetchone()[0],
+                3)
+        self.assertEqual(stored(self.t, "home"), raws)
+        rows = self.t.out("ls", "home/INBOX").splitlines()
+        uids = [r.split("\t")[0] for r in rows]
+        got = subprocess.run([ternlib.TERN, "cat", "--raw", "home/INBOX",
+                              uids[0]], stdout=subprocess.PIPE,
+                             env=self.t.env(), check=True).stdout
+        self.assertIn(got, raws)
+        self.assertEqual(self.t.out("search", "home/INBOX", "xxxxxxxxxx")
+                         .count("\n"), 3)
+        used = os.stat(pack).st_blocks
+        for uid in uids[:2]:
+            self.t.out("flag", "home/INBOX", uid, "+T")
+        self.t.out("purge", "home/INBOX")
+        with db(self.t) as c:
+            self.assertEqual(c.execute(
+                "SELECT count(*) FROM pack_free").fetchone()[0], 0)
+        self.assertLess(os.stat(pack).st_blocks, used - 2 * 200000 // 512 // 2)
+        self.assertEqual(len(stored(self.t, "home")), 1)
+        self.assertIn(stored(self.t, "home")[0], raws)
 
     def test_starttls_and_wrong_password(self):
         raws = self.deliver(2, "erin")

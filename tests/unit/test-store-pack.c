@@ -235,6 +235,17 @@ test_pack(void)
 		cause = NULL;
 		buf_free(&got);
 	}
+	/* ... and no place for more: the next body starts a new pack, as
+	 * it does when the file was removed. */
+	id[0] = insert(s, acct, inbox, 1, b[0], len[0]);
+	CHECK(sql_int("SELECT max(pack_id) FROM body") == 3);
+	CHECK(same(s, id[0], b[0], len[0]));
+	path = xasprintf("%s/packs/3", dir);
+	CHECK(unlink(path) == 0);
+	free(path);
+	id[1] = insert(s, acct, inbox, 2, b[1], len[1]);
+	CHECK(sql_int("SELECT max(pack_id) FROM body") == 4);
+	CHECK(same(s, id[1], b[1], len[1]));
 	store_close(&s);
 	for (i = 0; i < 6; i++)
 		free(b[i]);
