@@ -291,12 +291,14 @@ def store_db(data):
     def body(raw, pack, off, length):
         if pack is None:
             return raw
-        with open(os.path.join(data, "tern", "packs", str(pack)), "rb") as f:
-            f.seek(off)
-            b = f.read(length)
-        if len(b) != length:
-            raise ValueError("pack %d ends inside a body" % pack)
-        return b
+        # A missing or short pack gives a wrong body, for the test to see.
+        try:
+            with open(os.path.join(data, "tern", "packs", str(pack)),
+                      "rb") as f:
+                f.seek(off)
+                return f.read(length)
+        except FileNotFoundError:
+            return None
 
     c.create_function("tern_body", 4, body)
     return c
