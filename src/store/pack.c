@@ -480,8 +480,12 @@ store_pack_reclaim(struct store *s)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return;
-	/* Not worth a wait: the next close does it. */
+	/* Not worth a wait: the next close does it. The commit must be
+	 * synced before any hole is punched, whatever the caller set. */
 	sqlite3_busy_timeout(s->db, 200);
+	if (sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL,
+	        NULL) != SQLITE_OK)
+		goto out;
 	if (store_begin(s, NULL) != 0)
 		goto out;
 	if ((st = store_stmt(s, q, NULL)) == NULL)
