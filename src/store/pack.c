@@ -360,6 +360,7 @@ int
 store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
     struct buf *out, char **cause)
 {
+	struct stat sb;
 	char *path;
 	size_t done = 0;
 	ssize_t n;
@@ -380,6 +381,17 @@ store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
 		}
 		free(path);
 		s->rfd_pack = pack_id;
+	}
+	/* The database says how much to read: no more than the file holds,
+	 * before anything is allocated for it. */
+	if (fstat(s->rfd, &sb) != 0 || off > sb.st_size ||
+	    len > sb.st_size - off) {
+		path = pack_path(s, pack_id);
+		set_cause(cause, "the pack file %s ends at byte %lld of a body",
+		    path,
+		    (long long)(fstat(s->rfd, &sb) == 0 ? sb.st_size : 0));
+		free(path);
+		return -1;
 	}
 	if (buf_reserve(out, (size_t)len) != 0)
 		return set_cause(

@@ -233,6 +233,14 @@ test_pack(void)
 		CHECK(cause != NULL && strstr(cause, "packs/2 ends") != NULL);
 		free(cause);
 		cause = NULL;
+		/* A damaged row that claims a petabyte: refused, nothing
+		 * allocated for it. */
+		sql_exec("UPDATE body SET pack_len = 1 << 50 WHERE pack_id = 1"
+		         " OR pack_id = 2");
+		CHECK(store_msg_raw(s, id[5], &got, &cause) == -1);
+		CHECK(cause != NULL && strstr(cause, "ends at byte") != NULL);
+		free(cause);
+		cause = NULL;
 		buf_free(&got);
 	}
 	/* ... and no place for more: the next body starts a new pack, as
