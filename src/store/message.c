@@ -157,9 +157,8 @@ int
 store_msg_insert_packed(struct store *s, int64_t account_id,
     struct store_msg *m, const void *raw, size_t rawlen, char **cause)
 {
-	if (raw == NULL || account_id <= 0)
-		return msg_insert(s, m, raw, rawlen, 0, cause);
-	return msg_insert(s, m, raw, rawlen, account_id, cause);
+	return msg_insert(
+	    s, m, raw, rawlen, account_id > 0 ? account_id : 0, cause);
 }
 
 int
