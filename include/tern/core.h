@@ -75,6 +75,13 @@ struct sync_progress {
 
 struct sync_opts {
 	void (*progress)(void *arg, const struct sync_progress *p);
+	/*
+	 * A warning for the user that does not fail the sync ("too large,
+	 * left on server", "server refused DELE"): the cli prints it, the
+	 * client shows it on the message line and keeps it in its log. NULL:
+	 * the driver prints it on stderr.
+	 */
+	void (*note)(void *arg, const char *account, const char *text);
 	void *arg;
 	int watch; /* keep running and sync as mail arrives */
 	int wakefd; /* readable: stop waiting (IDLE), -1 if none */

@@ -195,6 +195,12 @@ note(struct isync *is, const char *fmt, ...)
 	va_start(ap, fmt);
 	s = xvasprintf(fmt, ap);
 	va_end(ap);
+	if (is->o != NULL && is->o->note != NULL) {
+		char *v = text_visible_dup(s);
+
+		is->o->note(is->o->arg, is->a->name, v);
+		free(v);
+	}
 	if (is->notes.len)
 		(void)buf_adds(&is->notes, "; ");
 	(void)buf_adds(&is->notes, s);
@@ -2048,8 +2054,11 @@ imap_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		char *s = xasprintf("%llu new, %llu flag updates, %llu "
 		                    "removed%s%s",
 		    (unsigned long long)is.nnew, (unsigned long long)is.nflags,
-		    (unsigned long long)is.nvanished, is.notes.len ? "; " : "",
-		    is.notes.len ? is.notes.data : "");
+		    (unsigned long long)is.nvanished,
+		    is.notes.len && (o == NULL || o->note == NULL) ? "; " : "",
+		    is.notes.len && (o == NULL || o->note == NULL)
+		        ? is.notes.data
+		        : "");
 
 		/* Notes quote folder names and server text: made visible. */
 		*summary = text_visible_dup(s);
