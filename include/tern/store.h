@@ -187,49 +187,82 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
     struct buf *out, char **cause); /* 1 found, 0 not, -1 error */
 
 /*
- * Pending offline operations of an account, replayed in id order by the
- * account's driver, which deletes each once the server confirmed it.
- * op: "flags" (arg "+S -F", keywords as "+kw:WORD -kw:WORD" after the
- * letters: store_flag_change_parse), "move" (arg: target folder), "expunge"
- * (uid 0: every \Deleted message of ours in folder), "create", "rename"
- * (arg: new name), "delete" (folder operations; uid 0).
+ * Pending offline operations of an account, replayed in id order by
+ * core's drv_replay() (or, for the kinds that cross accounts, by core
+ * and smtp), each deleted once the server confirmed it. One enum, one
+ * name table: the name is what the database holds.
  *
- * Operations that cross accounts (core/transfer.c, the archive module):
+ * STORE_OP_FLAGS: arg "+S -F", keywords as "+kw:WORD -kw:WORD" after the
+ *	letters (store_flag_change_parse, which checks it before it is
+ *	queued).
+ * STORE_OP_MOVE: arg the target folder.
+ * STORE_OP_EXPUNGE: uid 0: every \Deleted message of ours in folder;
+ *	with a uid, that message alone (always queued after a "flags" "+T"
+ *	of the same UID). Without UID EXPUNGE, a plain EXPUNGE is only safe
+ *	when no other message of the folder carries \Deleted: else the op
+ *	waits.
+ * STORE_OP_CREATE, STORE_OP_DELETE (folder), STORE_OP_RENAME (arg: the
+ *	new name); uid 0.
+ * STORE_OP_TOLOCAL (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a
+ *	local or POP3 folder): an IMAP-to-store move made while the body was
+ *	not stored. core_transfer_replay(), run before the driver's sync,
+ *	downloads the body (the driver's fetch) and calls core_transfer()
+ *	for that UID (keep 0), which commits the copy and queues "flags" +T
+ *	and "expunge" of the UID, in the same transaction that deletes this
+ *	op. A UID that is gone drops the op. The driver's replay skips these.
+ * STORE_OP_TOLOCAL_COPY: the same with keep 1 (the server is untouched).
+ * STORE_OP_APPEND (folder: the IMAP folder; arg: a message row id in
+ *	decimal, uid 0): APPEND that row's raw bytes (store_msg_raw) with its
+ *	flags and internaldate; the row is a copy source and stays. If the
+ *	row is gone, drop the op. If arg is NULL the bytes were imported into
+ *	the op itself: store_pending_raw() gives them, and they go with it.
+ * STORE_OP_APPEND_MOVE: the same, and once the server has it delete the
+ *	source row, then the op.
+ * STORE_OP_DRAFT: a postponed draft to upload to folder
+ *	(store_draft_add); smtp/drafts.c sends these.
  *
- * "expunge" with a uid (folder, uidvalidity, uid): remove that one
- *	message. It is always queued after a "flags" "+T" of the same UID.
- *	Replay with UID EXPUNGE of that UID alone; without UIDPLUS, a plain
- *	EXPUNGE is only safe when no other message of the folder carries
- *	\Deleted (check with UID SEARCH DELETED first, else keep the op).
- * "tolocal" (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a local
- *	or POP3 folder): an IMAP-to-store move made while the body was not
- *	stored. core_transfer_replay(), run before the driver's sync, downloads
- *	the body (the driver's fetch) and calls core_transfer() for that UID
- *	(keep 0), which commits the copy and queues "flags" +T and "expunge"
- *	of the UID, in the same transaction that deletes this op. A UID that
- *	is gone drops the op. The driver's own replay keeps these ops.
- * "tolocal-copy": the same with keep 1 (the server is left untouched).
- * "append" (folder: the IMAP folder; arg: a message row id in decimal,
- *	uid 0): APPEND that row's raw bytes (store_msg_raw) with its flags
- *	(\Seen, \Answered, \Flagged, \Draft, \Deleted; not keywords) and
- *	its internaldate; the row is a copy source and stays (imap/append.c). If the row is
- *	gone, drop the op. If arg is NULL the bytes were imported into the
- *	op itself: store_pending_raw() gives them, and they go with the op.
- * "append-move": the same, and once the server answered OK delete the
- *	source row (store_msg_delete), then the op (a crash between leaves
- *	an op whose source is gone: dropped). A refused APPEND (NO/BAD)
- *	keeps both; nothing is lost either way.
- * "draft": a postponed draft to upload to folder (see store_draft_add).
+ * state and mark make the kinds that are not idempotent (an APPEND, a
+ * COPY) safe to replay after a lost answer: STORE_PENDING_SENDING is
+ * committed, with mark the target's UIDNEXT, before the command goes out;
+ * a row found in that state is looked for on the server (drv find) before
+ * it is sent again. msgid is the Message-ID of the message an op names,
+ * to find it again after a UIDVALIDITY change.
  */
+enum store_op {
+	STORE_OP_UNKNOWN, /* a name this tern does not know (kept queued) */
+	STORE_OP_FLAGS,
+	STORE_OP_MOVE,
+	STORE_OP_EXPUNGE,
+	STORE_OP_CREATE,
+	STORE_OP_RENAME,
+	STORE_OP_DELETE,
+	STORE_OP_TOLOCAL,
+	STORE_OP_TOLOCAL_COPY,
+	STORE_OP_APPEND,
+	STORE_OP_APPEND_MOVE,
+	STORE_OP_DRAFT,
+	STORE_OP_NKINDS
+};
+/* The name of op as stored ("flags", "append-move", ...). */
+const char *store_op_name(enum store_op op);
+/* The op named name, or STORE_OP_UNKNOWN. */
+enum store_op store_op_from_name(const char *name);
+
+#define STORE_PENDING_QUEUED 0
+#define STORE_PENDING_SENDING 1 /* sent; the answer may have been lost */
+
 struct store_pending {
 	int64_t id;
 	int64_t account_id;
-	char *op;
+	enum store_op op;
 	char *folder;
 	uint32_t uidvalidity;
 	uint32_t uid;
 	char *arg;
 	int64_t created;
+	int state; /* STORE_PENDING_* */
+	uint32_t mark; /* with SENDING: the target's UIDNEXT before */
+	char *msgid; /* the Message-ID of the message named, or NULL */
 };
 
 void store_pending_clear(struct store_pending *p);
@@ -240,6 +273,15 @@ int store_pending_list(struct store *s, int64_t account_id,
     struct store_pending **v, size_t *n, char **cause);
 void store_pending_list_free(struct store_pending *v, size_t n);
 int store_pending_delete(struct store *s, int64_t id, char **cause);
+/* Record that op id is being sent (state, mark): committed before it is. */
+int store_pending_set_state(
+    struct store *s, int64_t id, int state, uint32_t mark, char **cause);
+/*
+ * Point op id at another UID (a UIDVALIDITY change re-mapped it by
+ * Message-ID).
+ */
+int store_pending_set_uid(struct store *s, int64_t id, uint32_t uidvalidity,
+    uint32_t uid, char **cause);
 /* How many operations wait for the server (the ui asks before quitting). */
 int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
 
@@ -290,6 +332,7 @@ int store_imap_upsert(struct store *s, struct store_msg *m, char **cause);
 #define STORE_UPSERT_ROWS 16
 int store_imap_upsert_rows(
     struct store *s, struct store_msg *const *m, size_t n, char **cause);
+/* 1 when the row changed, 0 when it held these already, -1 on error. */
 int store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
     unsigned flags, const char *keywords, uint64_t modseq, char **cause);
 /* Returns how many rows went (0 or 1), or -1. */
@@ -522,7 +565,6 @@ int store_folder_imap_name(struct store *s, int64_t account_id,
  * answered OK; a claimed op found again means the server may already
  * have it. The driver's own replay keeps these ops.
  */
-#define STORE_DRAFT_OP "draft"
 #define STORE_DRAFT_TRIED "appending"
 int store_draft_add(struct store *s, int64_t account_id, const char *folder,
     const void *raw, size_t len, const char *message_id, char **cause);

@@ -434,7 +434,7 @@ import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
 
 		memset(&p, 0, sizeof p);
 		p.account_id = im->r->account_id;
-		p.op = (char *)"append";
+		p.op = STORE_OP_APPEND;
 		p.folder = im->r->folder;
 		if (store_pending_add_raw(im->s, &p, raw, len,
 		        flags & STORE_F_ALL, date ? date : env.date,

@@ -55,14 +55,14 @@ core_folder_name_check(const char *name, char **cause)
 }
 
 static int
-queue_folder(struct store *s, const struct folder_ref *r, const char *op,
+queue_folder(struct store *s, const struct folder_ref *r, enum store_op op,
     const char *folder, const char *arg, char **cause)
 {
 	struct store_pending p;
 
 	memset(&p, 0, sizeof p);
 	p.account_id = r->account_id;
-	p.op = (char *)op;
+	p.op = op;
 	p.folder = (char *)folder;
 	p.arg = (char *)arg;
 	return store_pending_add(s, &p, cause);
@@ -97,7 +97,8 @@ core_folder_create(struct tern *t, const struct folder_ref *r, char **cause)
 	}
 	if (store_folder(s, r->account_id, r->folder, 1, cause) < 0 ||
 	    (is_imap(r) &&
-	        queue_folder(s, r, "create", r->folder, NULL, cause) != 0)) {
+	        queue_folder(s, r, STORE_OP_CREATE, r->folder, NULL, cause) !=
+	            0)) {
 		store_rollback(s);
 		return -1;
 	}
@@ -172,7 +173,7 @@ core_folder_rename(struct tern *t, const struct folder_ref *r,
 			goto out;
 	}
 	if (is_imap(r) &&
-	    queue_folder(s, r, "rename", r->folder, newname, cause) != 0)
+	    queue_folder(s, r, STORE_OP_RENAME, r->folder, newname, cause) != 0)
 		goto out;
 	ret = store_commit(s, cause);
 out:
@@ -212,7 +213,8 @@ core_folder_delete(
 		goto out;
 	if (store_folder_delete(s, r->folder_id, cause) != 0 ||
 	    (is_imap(r) &&
-	        queue_folder(s, r, "delete", r->folder, NULL, cause) != 0)) {
+	        queue_folder(s, r, STORE_OP_DELETE, r->folder, NULL, cause) !=
+	            0)) {
 		store_rollback(s);
 		goto out;
 	}

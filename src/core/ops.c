@@ -27,7 +27,7 @@ need_folder(const struct folder_ref *r, char **cause)
 }
 
 static int
-queue(struct store *s, const struct folder_ref *r, const char *op,
+queue(struct store *s, const struct folder_ref *r, enum store_op op,
     const char *folder, const struct store_msg *m, const char *arg,
     char **cause)
 {
@@ -35,11 +35,12 @@ queue(struct store *s, const struct folder_ref *r, const char *op,
 
 	memset(&p, 0, sizeof p);
 	p.account_id = r->account_id;
-	p.op = (char *)op;
+	p.op = op;
 	p.folder = (char *)folder;
 	p.uidvalidity = m != NULL ? m->uidvalidity : 0;
 	p.uid = m != NULL ? m->uid : 0;
 	p.arg = (char *)arg;
+	p.msgid = m != NULL ? m->message_id : NULL;
 	return store_pending_add(s, &p, cause);
 }
 
@@ -88,7 +89,8 @@ core_flag_change(struct tern *t, const struct folder_ref *r,
 		    (keywords &&
 		        store_msg_set_keywords(s, m.id, kw, cause) != 0) ||
 		    (is_imap(r) &&
-		        queue(s, r, "flags", r->folder, &m, arg, cause) != 0)) {
+		        queue(s, r, STORE_OP_FLAGS, r->folder, &m, arg,
+		            cause) != 0)) {
 			store_msg_clear(&m);
 			goto fail;
 		}
@@ -142,8 +144,8 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 			 * The server gives the message its new UID; the next
 			 * sync indexes it in the target folder.
 			 */
-			if (queue(s, from, "move", from->folder, &m, to_folder,
-			        cause) != 0 ||
+			if (queue(s, from, STORE_OP_MOVE, from->folder, &m,
+			        to_folder, cause) != 0 ||
 			    store_msg_delete(s, m.id, cause) != 0) {
 				store_msg_clear(&m);
 				goto fail;
@@ -206,7 +208,7 @@ core_purge(struct tern *t, const struct folder_ref *r, char **cause)
 			memset(&m, 0, sizeof m);
 			m.uid = l.uids[i];
 			m.uidvalidity = l.uidvalidity[i];
-			if (queue(s, r, "expunge", r->folder, &m, NULL,
+			if (queue(s, r, STORE_OP_EXPUNGE, r->folder, &m, NULL,
 			        cause) != 0)
 				goto out;
 		}

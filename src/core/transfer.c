@@ -23,14 +23,14 @@ is_imap(const struct folder_ref *r)
 }
 
 static int
-queue(struct store *s, int64_t account_id, const char *op, const char *folder,
+queue(struct store *s, int64_t account_id, enum store_op op, const char *folder,
     uint32_t uidvalidity, uint32_t uid, const char *arg, char **cause)
 {
 	struct store_pending p;
 
 	memset(&p, 0, sizeof p);
 	p.account_id = account_id;
-	p.op = (char *)op;
+	p.op = op;
 	p.folder = (char *)folder;
 	p.uidvalidity = uidvalidity;
 	p.uid = uid;
@@ -82,8 +82,9 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 	if (found == 0) {
 		/* Offline: the whole transfer waits for the next sync. */
 		if (queue(s, from->account_id,
-		        keep ? "tolocal-copy" : "tolocal", from->folder,
-		        m->uidvalidity, m->uid, target_spec, cause) != 0)
+		        keep ? STORE_OP_TOLOCAL_COPY : STORE_OP_TOLOCAL,
+		        from->folder, m->uidvalidity, m->uid, target_spec,
+		        cause) != 0)
 			goto fail;
 		(*queued)++;
 	} else {
@@ -94,10 +95,11 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 		 * on it only at replay, long after the copy is durable.
 		 */
 		if (!keep &&
-		    (queue(s, from->account_id, "flags", from->folder,
+		    (queue(s, from->account_id, STORE_OP_FLAGS, from->folder,
 		         m->uidvalidity, m->uid, "+T", cause) != 0 ||
-		        queue(s, from->account_id, "expunge", from->folder,
-		            m->uidvalidity, m->uid, NULL, cause) != 0 ||
+		        queue(s, from->account_id, STORE_OP_EXPUNGE,
+		            from->folder, m->uidvalidity, m->uid, NULL,
+		            cause) != 0 ||
 		        store_msg_delete(s, m->id, cause) != 0))
 			goto fail;
 	}
@@ -122,8 +124,8 @@ queued_move(
 	if (store_pending_list(s, account_id, &v, &n, cause) != 0)
 		return -1;
 	for (i = 0; i < n && !found; i++) {
-		found = strcmp(v[i].op, "append-move") == 0 &&
-		    v[i].arg != NULL && strcmp(v[i].arg, idarg) == 0;
+		found = v[i].op == STORE_OP_APPEND_MOVE && v[i].arg != NULL &&
+		    strcmp(v[i].arg, idarg) == 0;
 	}
 	store_pending_list_free(v, n);
 	return found;
@@ -227,8 +229,8 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 				goto out;
 			}
 			found = queue(s, to->account_id,
-			    keep ? "append" : "append-move", to->folder, 0, 0,
-			    idarg, cause);
+			    keep ? STORE_OP_APPEND : STORE_OP_APPEND_MOVE,
+			    to->folder, 0, 0, idarg, cause);
 			free(idarg);
 			queued++;
 		} else if (keep) {
@@ -309,7 +311,7 @@ replay_tolocal(struct tern *t, struct store *s, struct rc_account *a,
 	if (store_begin(s, cause) != 0)
 		goto out;
 	if (core_transfer(t, &from, &p->uid, 1, &to,
-	        strcmp(p->op, "tolocal-copy") == 0, NULL, cause) != 0 ||
+	        p->op == STORE_OP_TOLOCAL_COPY, NULL, cause) != 0 ||
 	    store_pending_delete(s, p->id, cause) != 0) {
 		store_rollback(s);
 		goto out;
@@ -338,8 +340,8 @@ core_transfer_replay(struct tern *t, struct rc_account *a, char **cause)
 	    store_pending_list(s, account_id, &v, &n, cause) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (strcmp(v[i].op, "tolocal") != 0 &&
-		    strcmp(v[i].op, "tolocal-copy") != 0)
+		if (v[i].op != STORE_OP_TOLOCAL &&
+		    v[i].op != STORE_OP_TOLOCAL_COPY)
 			continue;
 		rc = replay_tolocal(t, s, a, account_id, &v[i], cause);
 		if (rc < 0)

@@ -120,6 +120,8 @@ dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
 		cmd->status = IMAP_NO;
 	else
 		cmd->status = IMAP_BAD;
+	if (cmd->status != IMAP_OK)
+		c->refused = 1;
 	for (i = 2; i < r->nitems; i = imap_next(r, i)) {
 		if (r->items[i].type == IMAP_CODE) {
 			free(cmd->code);
@@ -149,8 +151,10 @@ read_some(struct imap_conn *c, int timeout_ms, int wakefd, char **cause)
 	else
 		n = net_read_wait(
 		    c->net, c->rbuf, IMAP_RBUF, timeout_ms, wakefd, cause);
-	if (n < 0)
+	if (n < 0) {
+		c->err = DRV_CONN;
 		return -1;
+	}
 	if (n == 0)
 		return 0;
 	c->rlen = (size_t)n;
@@ -168,6 +172,7 @@ parse:
 				*cause = xasprintf("%s: %s", c->peer,
 				    was ? was : "protocol error");
 			free(was);
+			c->err = DRV_PROTO;
 			return -1;
 		}
 		c->roff += used;
@@ -177,8 +182,11 @@ parse:
 
 			rc = dispatch(c, r, cause);
 			imap_parser_next(c->parser);
-			if (rc != 0)
+			if (rc != 0) {
+				/* Mid-response: nothing more can be read. */
+				c->err = DRV_PROTO;
 				return -1;
+			}
 		}
 	}
 	return 1;
@@ -194,9 +202,11 @@ int
 imap_wait(struct imap_conn *c, struct imap_cmd *cmd, char **cause)
 {
 	while (cmd->status == IMAP_PENDING) {
-		if (c->bye && c->roff >= c->rlen)
+		if (c->bye && c->roff >= c->rlen) {
+			c->err = DRV_CONN;
 			return set_cause(cause,
 			    "%s: the server closed the connection", c->peer);
+		}
 		if (read_some(c, -2, -1, cause) < 0)
 			return -1;
 	}
@@ -216,7 +226,21 @@ imap_wait_all(struct imap_conn *c, char **cause)
 int
 imap_send_raw(struct imap_conn *c, const char *s, char **cause)
 {
-	return net_send(c->net, s, strlen(s), cause);
+	if (net_send(c->net, s, strlen(s), cause) != 0) {
+		c->err = DRV_CONN;
+		return -1;
+	}
+	return 0;
+}
+
+enum drv_err
+imap_err(const struct imap_conn *c)
+{
+	if (c == NULL)
+		return DRV_CONN;
+	if (c->err != DRV_OK)
+		return c->err;
+	return c->refused ? DRV_REFUSED : DRV_STORE;
 }
 
 struct imap_cmd *
@@ -236,11 +260,13 @@ imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
 	va_end(ap);
 	cmd = xcalloc(1, sizeof *cmd);
 	cmd->tag = ++c->next_tag;
+	c->refused = 0;
 	line = xasprintf("t%u %s\r\n", cmd->tag, body);
 	rc = net_send(c->net, line, strlen(line), cause);
 	free(line);
 	free(body);
 	if (rc != 0) {
+		c->err = DRV_CONN;
 		free(cmd);
 		return NULL;
 	}

@@ -10,6 +10,7 @@
 
 #include "imap-parse.h"
 #include "tern/core.h"
+#include "tern/driver.h"
 #include "tern/net.h"
 
 /* Capabilities tern uses. */
@@ -49,6 +50,12 @@ typedef int (*imap_untagged_cb)(
 
 struct imap_conn {
 	struct net_conn *net;
+	/*
+	 * DRV_OK while the connection is usable; once a read or write failed
+	 * (DRV_CONN) or a reply could not be read (DRV_PROTO), the class.
+	 */
+	enum drv_err err;
+	int refused; /* a command sent last was answered NO or BAD */
 	struct imap_parser *parser;
 	char *rbuf;
 	size_t rlen, roff;
@@ -104,6 +111,12 @@ int imap_wait_all(struct imap_conn *c, char **cause);
  */
 int imap_poll(struct imap_conn *c, int timeout_ms, int wakefd, char **cause);
 void imap_cmd_free(struct imap_cmd **cmdp);
+/*
+ * The class of the last failure on c: its connection's when it failed
+ * (DRV_CONN, DRV_PROTO), else DRV_REFUSED when the server said NO or BAD
+ * to a command sent last, else DRV_STORE (the caller's own work failed).
+ */
+enum drv_err imap_err(const struct imap_conn *c);
 /* Send, wait, require OK; -1 with cause (server's text) otherwise. */
 int imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
     TERN_PRINTF(3, 4);

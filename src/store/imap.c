@@ -124,9 +124,11 @@ int
 store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
     unsigned flags, const char *keywords, uint64_t modseq, char **cause)
 {
+	/* Only a row that changes is written, and counted. */
 	static const char q[] =
-	    "UPDATE message SET flags = (flags & ~63) | ?, keywords = ?,"
-	    " modseq = max(modseq, ?) WHERE folder_id = ? AND uid = ?";
+	    "UPDATE message SET flags = (flags & ~63) | ?1, keywords = ?2,"
+	    " modseq = max(modseq, ?3) WHERE folder_id = ?4 AND uid = ?5"
+	    " AND ((flags & 63) != ?1 OR keywords IS NOT ?2 OR modseq < ?3)";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 
 	if (st == NULL)
@@ -136,7 +138,9 @@ store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
 	sqlite3_bind_int64(st, 4, folder_id);
 	sqlite3_bind_int64(st, 5, uid);
-	return store_step_done(s, st, "changing flags", cause);
+	if (store_step_done(s, st, "changing flags", cause) != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
 }
 
 int64_t
