@@ -30,6 +30,7 @@ static const struct {
 	{ "QUOTA", IMAP_CAP_QUOTA },
 	{ "ENABLE", IMAP_CAP_ENABLE },
 	{ "IMAP4rev2", IMAP_CAP_IMAP4REV2 },
+	{ "NAMESPACE", IMAP_CAP_NAMESPACE },
 };
 
 /* Capability atoms from item first to last. */
@@ -67,6 +68,28 @@ code_string(const struct imap_resp *r, size_t code)
 	return buf_steal(&b, NULL);
 }
 
+/*
+ * "* NAMESPACE (("INBOX." ".")) NIL NIL": the first personal namespace's
+ * prefix and delimiter.
+ */
+static void
+on_namespace(struct imap_conn *c, const struct imap_resp *r)
+{
+	const char *prefix, *delim;
+
+	if (r->nitems < 6 || r->items[2].type != IMAP_LIST ||
+	    r->items[3].type != IMAP_LIST)
+		return;
+	if ((prefix = imap_astr(r, 4, NULL)) == NULL ||
+	    strpbrk(prefix, "\r\n\"\\*%") != NULL)
+		return;
+	if ((delim = imap_astr(r, 5, NULL)) != NULL && strlen(delim) == 1 &&
+	    c->delim == 0)
+		c->delim = delim[0];
+	free(c->prefix);
+	c->prefix = xstrdup(prefix);
+}
+
 static int
 dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
 {
@@ -86,6 +109,8 @@ dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
 			set_caps(c, r, 4, imap_next(r, 2));
 		else if (imap_is(r, 1, "BYE"))
 			c->bye = 1;
+		else if (imap_is(r, 1, "NAMESPACE"))
+			on_namespace(c, r);
 		else if (imap_is(r, 1, "ENABLED")) {
 			for (i = 2; i < r->nitems; i++) {
 				if (imap_is(r, i, "QRESYNC"))
@@ -372,6 +397,10 @@ imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
 		c->enabled_condstore = 1; /* used implicitly by MODSEQ */
 	if (c->enabled_qresync)
 		c->enabled_condstore = 1;
+	/* Where new folders go; a server that fails to say has none. */
+	if ((c->caps & IMAP_CAP_NAMESPACE) &&
+	    imap_simple(c, NULL, "NAMESPACE") != 0 && c->err != DRV_OK)
+		goto fail;
 	free(password);
 	*cp = c;
 	return 0;
@@ -406,6 +435,7 @@ imap_close(struct imap_conn **cp)
 	imap_parser_free(&c->parser);
 	free(c->rbuf);
 	free(c->peer);
+	free(c->prefix);
 	free(c);
 	*cp = NULL;
 }

@@ -26,6 +26,7 @@
 #define IMAP_CAP_QUOTA 0x200
 #define IMAP_CAP_ENABLE 0x400
 #define IMAP_CAP_IMAP4REV2 0x800
+#define IMAP_CAP_NAMESPACE 0x1000
 
 /* How many commands may wait for their completion at once. */
 #define IMAP_MAX_INFLIGHT 8
@@ -68,6 +69,11 @@ struct imap_conn {
 	int continuation; /* a '+' arrived */
 	int bye;
 	char delim; /* hierarchy delimiter, 0 if none */
+	/*
+	 * The personal namespace's prefix (RFC 2342: "INBOX." on Courier),
+	 * "" if none: new folders go under it, and it is not shown.
+	 */
+	char *prefix;
 	size_t max_body; /* the literal limit when a body is fetched */
 	imap_untagged_cb untagged;
 	void *arg;
@@ -132,16 +138,16 @@ char *imap_quote(const char *s);
  * a decode and encode); these are for names the user types and for
  * display.
  */
-char *imap_name_to_wire(const char *name, char delim);
+char *imap_name_to_wire(const char *name, char delim, const char *prefix);
 /*
  * The quoted wire name of tern's folder name from the store: the server's
  * own spelling stored from LIST while it still names this folder, else
  * the name encoded with delim. Malloc'd.
  */
 struct store;
-char *imap_wire_stored(
-    struct store *s, int64_t account_id, char delim, const char *name);
-char *imap_name_from_wire(const char *wire, char delim);
+char *imap_wire_stored(struct store *s, int64_t account_id, char delim,
+    const char *prefix, const char *name);
+char *imap_name_from_wire(const char *wire, char delim, const char *prefix);
 char *imap_utf7_encode(const char *name);
 char *imap_utf7_decode(const char *name);
 

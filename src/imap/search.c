@@ -158,7 +158,7 @@ imap_search(struct tern *t, struct rc_account *a, const char *folder,
 	is.c->arg = &is;
 	if (imap_simple(is.c, cause, "LIST \"\" \"\"") != 0)
 		goto out;
-	q = imap_wire_stored(s, account_id, is.c->delim, folder);
+	q = imap_wire_stored(s, account_id, is.c->delim, is.c->prefix, folder);
 	if ((cmd = imap_send(is.c, cause, "EXAMINE %s", q)) == NULL ||
 	    imap_wait(is.c, cmd, cause) != 0)
 		goto out;

@@ -78,7 +78,7 @@ on_list(struct isync *is, const struct imap_resp *r)
 	memset(f, 0, sizeof *f);
 	f->wire =
 	    ascii_strcasecmp(n, "INBOX") == 0 ? xstrdup("INBOX") : xstrdup(n);
-	f->name = imap_name_from_wire(n, is->c->delim);
+	f->name = imap_name_from_wire(n, is->c->delim, is->c->prefix);
 	for (i = attrs + 1; i < imap_next(r, attrs); i++) {
 		static const char *const special[] = { "\\Sent", "\\Trash",
 			"\\Drafts", "\\Junk", "\\Archive", "\\All",
@@ -287,7 +287,8 @@ isync_wire_quote(struct isync *is, const char *name)
 		if (strcmp(is->folders[k].name, name) == 0)
 			return imap_quote(is->folders[k].wire);
 	}
-	return imap_wire_stored(is->s, is->account_id, is->c->delim, name);
+	return imap_wire_stored(
+	    is->s, is->account_id, is->c->delim, is->c->prefix, name);
 }
 
 /* Learn the hierarchy delimiter when no LIST told it yet. */

@@ -295,20 +295,33 @@ test_utf7(void)
 	CHECK_STR(s, "\"a\\\"b\\\\c\"");
 	free(s);
 	/* tern's '/' is the server's delimiter on the wire, and back. */
-	s = imap_name_to_wire("Archive/2024/é", '.');
+	s = imap_name_to_wire("Archive/2024/é", '.', NULL);
 	CHECK_STR(s, "Archive.2024.&AOk-");
 	free(s);
-	s = imap_name_from_wire("Archive.2024.&AOk-", '.');
+	s = imap_name_from_wire("Archive.2024.&AOk-", '.', NULL);
 	CHECK_STR(s, "Archive/2024/é");
 	free(s);
-	s = imap_name_to_wire("a/b", '/');
+	s = imap_name_to_wire("a/b", '/', NULL);
 	CHECK_STR(s, "a/b");
 	free(s);
-	s = imap_name_from_wire("inbox", '.');
+	s = imap_name_from_wire("inbox", '.', NULL);
 	CHECK_STR(s, "INBOX");
 	free(s);
-	s = imap_name_from_wire("INBOX.sub", '.');
+	s = imap_name_from_wire("INBOX.sub", '.', NULL);
 	CHECK_STR(s, "INBOX/sub");
+	free(s);
+	/* Under a personal namespace prefix (Courier's "INBOX."). */
+	s = imap_name_to_wire("Projects/2024", '.', "INBOX.");
+	CHECK_STR(s, "INBOX.Projects.2024");
+	free(s);
+	s = imap_name_to_wire("INBOX", '.', "INBOX.");
+	CHECK_STR(s, "INBOX");
+	free(s);
+	s = imap_name_from_wire("INBOX.Projects.2024", '.', "INBOX.");
+	CHECK_STR(s, "Projects/2024");
+	free(s);
+	s = imap_name_from_wire("INBOX", '.', "INBOX.");
+	CHECK_STR(s, "INBOX");
 	free(s);
 	s = imap_quote("&AOk");
 	CHECK_STR(s, "\"&AOk\"");
