@@ -174,8 +174,27 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 	imap_allow_bodies(is.c, 1);
 	if (imap_simple(is.c, cause,
 	        "UID FETCH %u (UID BODYSTRUCTURE BODY.PEEK[HEADER])",
-	        m.uid) != 0)
+	        m.uid) != 0) {
+		if (imap_err(is.c) != DRV_PROTO)
+			goto out;
+		/*
+		 * A reply the parser refuses (a structure nested deeper
+		 * than it reads): the whole message on a new connection,
+		 * parsed here, where its parts are within limits.
+		 */
+		free(*cause);
+		*cause = NULL;
+		is.mode = FM_NONE;
+		imap_view_free(&is.view);
+		isync_drop_connection(&is);
+		store_msg_clear(&m);
+		store_folder_clear(&f);
+		if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
+			goto out;
+		ret = fetch_whole(&is, &m, &f, 1, cause);
+		is.keep = ret == 0;
 		goto out;
+	}
 	if (imap_view_get(is.view, "HEADER") == NULL &&
 	    !imap_view_ready(is.view) && imap_view_error(is.view) == NULL) {
 		gone(&is, &m, &f, cause);

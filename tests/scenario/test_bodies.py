@@ -304,6 +304,52 @@ def literal(data):
     return b"{%d}\r\n" % len(data) + data
 
 
+def deep_message(depth):
+    """depth multiparts nested, the text innermost, and an attachment
+    big enough that the message is shown by its structure."""
+    body = ("Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            "Deep down here.\r\n")
+    for i in range(depth):
+        body = ("Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n"
+                "--b%d\r\n%s\r\n--b%d--\r\n" % (i, i, body, i))
+    head, rest = body.split("\r\n\r\n", 1)
+    ctype = head[len("Content-Type: "):]
+    outer = ("--top\r\nContent-Type: %s\r\n\r\n%s\r\n"
+             "--top\r\nContent-Type: application/zip\r\n"
+             "Content-Disposition: attachment; filename=\"pad.zip\"\r\n"
+             "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--top--\r\n"
+             % (ctype, rest, b64(ZIP)))
+    return msg("Deep one", "multipart/mixed; boundary=\"top\"", outer)
+
+
+class DeepStructure(unittest.TestCase):
+    """A BODYSTRUCTURE nested deeper than the response parser reads
+    (Dovecot sends it whole): the message is fetched whole and parsed
+    here, as it reads over POP3."""
+
+    def test_deeply_nested_message_opens(self):
+        with ternlib.Dovecot() as dovecot:
+            dovecot.deliver(deep_message(70))
+            t = ternlib.Tern()
+            try:
+                t.write_rc(t.account(dovecot, name="work"))
+                t.out("sync", "work")
+                uid = t.out("ls", "work/INBOX").split("\t")[0]
+                r = t.run("cat", "work/INBOX", uid)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(b"Subject: Deep one", r.stdout)
+                self.assertIn(b"pad.zip", r.stdout)
+                # The whole message is stored: it reads offline too,
+                # byte for byte.
+                t.write_rc(t.account(dovecot, name="work").replace(
+                    "port %d" % dovecot.imaps_port, "port 1"))
+                r = t.run("cat", "--raw", "work/INBOX", uid)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, deep_message(70))
+            finally:
+                t.cleanup()
+
+
 class BadStructure(unittest.TestCase):
     """A BODYSTRUCTURE no server should send: the message is fetched whole
     instead, and shown."""
