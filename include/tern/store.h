@@ -263,6 +263,9 @@ struct store_pending {
 	int state; /* STORE_PENDING_* */
 	uint32_t mark; /* with SENDING: the target's UIDNEXT before */
 	char *msgid; /* the Message-ID of the message named, or NULL */
+	/* STORE_OP_MOVE: the UID the message has in the target until the
+	 * server's is known (store_imap_move_placeholder), or 0 */
+	uint32_t placeholder;
 };
 
 void store_pending_clear(struct store_pending *p);
@@ -338,6 +341,16 @@ int store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
 /* Returns how many rows went (0 or 1), or -1. */
 int64_t store_imap_delete_uid(
     struct store *s, int64_t folder_id, uint32_t uid, char **cause);
+/*
+ * Show an IMAP message moved offline in folder_id at once: the row moves
+ * there under a placeholder UID from the top of the UID space (counting
+ * down from STORE_UID_PLACEHOLDER_MAX), until the server's is known.
+ * *uid gets the placeholder.
+ */
+#define STORE_UID_PLACEHOLDER_MIN 0xF0000000u
+#define STORE_UID_PLACEHOLDER_MAX 0xFFFFFFFFu
+int store_imap_move_placeholder(struct store *s, int64_t id, int64_t folder_id,
+    uint32_t *uid, char **cause);
 /* Give a row its new UID (after COPYUID); ignored if it would collide. */
 int store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
     uint32_t uid, uint32_t uidvalidity, char **cause);

@@ -44,6 +44,25 @@ queue(struct store *s, const struct folder_ref *r, enum store_op op,
 	return store_pending_add(s, &p, cause);
 }
 
+static int
+queue_move(struct store *s, const struct folder_ref *r,
+    const struct store_msg *m, const char *to, uint32_t placeholder,
+    char **cause)
+{
+	struct store_pending p;
+
+	memset(&p, 0, sizeof p);
+	p.account_id = r->account_id;
+	p.op = STORE_OP_MOVE;
+	p.folder = r->folder;
+	p.uidvalidity = m->uidvalidity;
+	p.uid = m->uid;
+	p.arg = (char *)to;
+	p.msgid = m->message_id;
+	p.placeholder = placeholder;
+	return store_pending_add(s, &p, cause);
+}
+
 int
 core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
     size_t n, unsigned add, unsigned del, char **cause)
@@ -117,6 +136,7 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 	struct store *s;
 	struct store_msg m;
 	int64_t target;
+	uint32_t placeholder;
 	size_t i;
 	int found;
 
@@ -141,12 +161,14 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 		}
 		if (is_imap(from)) {
 			/*
-			 * The server gives the message its new UID; the next
-			 * sync indexes it in the target folder.
+			 * Shown in the target at once under a placeholder UID;
+			 * the replay gives it the server's (COPYUID), or the
+			 * next sync indexes it there.
 			 */
-			if (queue(s, from, STORE_OP_MOVE, from->folder, &m,
-			        to_folder, cause) != 0 ||
-			    store_msg_delete(s, m.id, cause) != 0) {
+			if (store_imap_move_placeholder(
+			        s, m.id, target, &placeholder, cause) != 0 ||
+			    queue_move(s, from, &m, to_folder, placeholder,
+			        cause) != 0) {
 				store_msg_clear(&m);
 				goto fail;
 			}

@@ -287,11 +287,12 @@ mark_sending(
  */
 static enum outcome
 already_there(struct replay *rp, const struct store_pending *p,
-    const char *folder, const struct drv_msgkey *k0, char **err)
+    const char *folder, const struct drv_msgkey *k0, uint32_t *found,
+    char **err)
 {
 	struct drv_msgkey k = *k0;
 	enum drv_err e;
-	uint32_t uid;
+	uint32_t uid = 0;
 
 	if (p->state != STORE_PENDING_SENDING)
 		return R_KEEP;
@@ -304,7 +305,35 @@ already_there(struct replay *rp, const struct store_pending *p,
 		*err = NULL;
 		return R_KEEP;
 	}
+	if (found != NULL)
+		*found = uid;
 	return e == DRV_OK ? R_DONE : stop(rp, e);
+}
+
+/*
+ * A move shown in its target under a placeholder UID (core_move) is
+ * settled once the op is off the queue: the server's UID when it said
+ * (COPYUID), else the row goes and the next sync indexes the message.
+ */
+static enum outcome
+settle_placeholder(struct replay *rp, const struct store_pending *p,
+    enum outcome out, uint32_t newuid, char **err)
+{
+	int64_t fid;
+
+	if ((out != R_DONE && out != R_DROP) || p->placeholder == 0 ||
+	    p->arg == NULL)
+		return out;
+	if ((fid = store_folder(rp->s, rp->account_id, p->arg, 0, err)) < 0)
+		return stop(rp, DRV_STORE);
+	if (fid == 0)
+		return out;
+	if (out == R_DONE && newuid != 0 &&
+	    store_imap_set_uid(rp->s, fid, p->placeholder, newuid, 0, err) != 0)
+		return stop(rp, DRV_STORE);
+	if (store_imap_delete_uid(rp->s, fid, p->placeholder, err) < 0)
+		return stop(rp, DRV_STORE);
+	return out;
 }
 
 static enum outcome
@@ -313,13 +342,13 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 	struct drv_msgkey k;
 	enum outcome out;
 	enum drv_err e;
-	uint32_t uid;
+	uint32_t uid, newuid = 0;
 	int atomic = (rp->ops->caps(*rp->dp) & DRV_CAN_MOVE) != 0;
 
 	if (p->arg == NULL)
 		return R_DROP;
 	if ((out = current_uid(rp, p, &uid, err)) != R_DONE)
-		return out;
+		return settle_placeholder(rp, p, out, 0, err);
 	memset(&k, 0, sizeof k);
 	k.message_id = p->msgid;
 	/*
@@ -327,7 +356,7 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 	 * whose answer was lost must not run again.
 	 */
 	if (!atomic) {
-		out = already_there(rp, p, p->arg, &k, err);
+		out = already_there(rp, p, p->arg, &k, &newuid, err);
 		if (out == R_FAIL)
 			return out;
 		if (out == R_DONE) {
@@ -339,13 +368,15 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 			    (e = rp->ops->set_flags(
 			         *rp->dp, uid, &fc, NULL, err)) == DRV_OK)
 				e = rp->ops->expunge(*rp->dp, uid, err);
-			return after(rp, p, e, err);
+			out = after(rp, p, e, err);
+			return settle_placeholder(rp, p, out, newuid, err);
 		}
 		if ((out = mark_sending(rp, p, p->arg, err)) != R_DONE)
 			return out;
 	}
-	e = rp->ops->move(*rp->dp, uid, p->arg, 0, NULL, err);
-	return after(rp, p, e, err);
+	e = rp->ops->move(*rp->dp, uid, p->arg, 0, &newuid, err);
+	out = after(rp, p, e, err);
+	return settle_placeholder(rp, p, out, newuid, err);
 }
 
 static enum outcome
@@ -450,7 +481,7 @@ op_append(struct replay *rp, struct store_pending *p, char **err)
 	k.message_id = env.message_id;
 	k.size = raw.len;
 	k.date = when;
-	if ((out = already_there(rp, p, p->folder, &k, err)) == R_FAIL)
+	if ((out = already_there(rp, p, p->folder, &k, NULL, err)) == R_FAIL)
 		goto out;
 	if (out == R_KEEP) {
 		if ((out = mark_sending(rp, p, p->folder, err)) != R_DONE)

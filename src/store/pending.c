@@ -66,7 +66,8 @@ store_pending_add(struct store *s, const struct store_pending *p, char **cause)
 {
 	static const char q[] =
 	    "INSERT INTO pending (account_id, op, folder, uidvalidity, uid,"
-	    " arg, created, msgid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+	    " arg, created, msgid, placeholder)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 
 	/* Only kinds this tern replays are queued. */
@@ -82,6 +83,7 @@ store_pending_add(struct store *s, const struct store_pending *p, char **cause)
 	store_bind_text(st, 6, p->arg);
 	sqlite3_bind_int64(st, 7, p->created ? p->created : time(NULL));
 	store_bind_text(st, 8, p->msgid);
+	sqlite3_bind_int64(st, 9, p->placeholder);
 	return store_step_done(s, st, "queueing a change", cause);
 }
 
@@ -91,7 +93,8 @@ store_pending_list(struct store *s, int64_t account_id,
 {
 	static const char q[] =
 	    "SELECT id, account_id, op, folder, uidvalidity, uid, arg, created,"
-	    " state, mark, msgid FROM pending WHERE account_id = ? ORDER BY id";
+	    " state, mark, msgid, placeholder FROM pending WHERE account_id = ?"
+	    " ORDER BY id";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 	int rc;
 
@@ -117,6 +120,7 @@ store_pending_list(struct store *s, int64_t account_id,
 		p->state = (int)sqlite3_column_int64(st, 8);
 		p->mark = (uint32_t)sqlite3_column_int64(st, 9);
 		p->msgid = store_column_text(st, 10);
+		p->placeholder = (uint32_t)sqlite3_column_int64(st, 11);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

@@ -166,7 +166,8 @@ static const char *const migrations[] = {
 	 * change. */
 	"ALTER TABLE pending ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE pending ADD COLUMN mark INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE pending ADD COLUMN msgid TEXT;",
+	"ALTER TABLE pending ADD COLUMN msgid TEXT;"
+	"ALTER TABLE pending ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0;",
 };
 
 int store_migrate(struct store *s, char **cause);

@@ -366,6 +366,32 @@ class Base:
         r = self.t.run("cat", "acct/INBOX", "3")
         self.assertEqual(r.returncode, 1)
 
+    def test_offline_move_shows_in_target(self):
+        self.dovecot.maildir(self.user, "Archive")
+        for i in range(1, 4):
+            self.deliver(i)
+        self.sync()
+        self.t.out("cat", "acct/INBOX", "2")  # its body is stored now
+        subject = {r[0]: r[4] for r in self.ls()}["2"]
+        self.t.out("mv", "acct/INBOX", "2", "Archive")
+        # At once, before any sync: gone from INBOX, listed in Archive,
+        # and readable there from the store.
+        self.assertNotIn("2", [r[0] for r in self.ls()])
+        rows = self.ls("Archive")
+        self.assertEqual([r[4] for r in rows], [subject])
+        self.assertIn(subject,
+                      self.t.out("cat", "acct/Archive", rows[0][0]))
+        self.sync()
+        # Reconciled: the server's UID, one copy on both sides.
+        rows = self.ls("Archive")
+        self.assertEqual([r[4] for r in rows], [subject])
+        self.assertLess(int(rows[0][0]), 0xF0000000)
+        c = self.client()
+        self.assertEqual(sorted(self.server_flags(c, "Archive")), [1])
+        self.assertEqual(sorted(self.server_flags(c)), [1, 3])
+        self.sync()
+        self.assertEqual(len(self.ls("Archive")), 1)
+
     def test_queued_folder_operations(self):
         c = self.client()
         c.create("Old")

@@ -389,6 +389,7 @@ test_migrate_desc(void)
 	        "ALTER TABLE pending DROP COLUMN state;"
 	        "ALTER TABLE pending DROP COLUMN mark;"
 	        "ALTER TABLE pending DROP COLUMN msgid;"
+	        "ALTER TABLE pending DROP COLUMN placeholder;"
 	        "PRAGMA user_version = 5;",
 	        NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
