@@ -592,6 +592,166 @@ out:
 	return ret;
 }
 
+/* What sync_folder knows of a folder from the store. */
+struct fstate {
+	int64_t id;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+	int rebuild; /* UIDVALIDITY changed: the old UIDs mean nothing */
+	int quick; /* QRESYNC's SELECT brought the changes */
+};
+
+/* The flags of what is stored (with QRESYNC they came with SELECT). */
+static int
+folder_flags(struct isync *is, const struct fstate *f, const uint32_t *have,
+    size_t nhave, char **cause)
+{
+	uint32_t max;
+
+	if (nhave == 0 || f->quick)
+		return 0;
+	max = have[nhave - 1];
+	is->mode = FM_FLAGS;
+	if (isync_modseq(is) && f->highestmodseq && is->highestmodseq) {
+		if (is->highestmodseq != f->highestmodseq &&
+		    imap_simple(is->c, cause,
+		        "UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %llu)", max,
+		        (unsigned long long)f->highestmodseq) != 0)
+			return -1;
+	} else if (imap_simple(
+	               is->c, cause, "UID FETCH 1:%u (UID FLAGS)", max) != 0)
+		return -1;
+	is->mode = FM_NONE;
+	return isync_txn_commit(is, cause);
+}
+
+/*
+ * The UIDs on the server that may be new, into is->search: with QRESYNC
+ * those from the stored UIDNEXT on (the vanished ones are removed here),
+ * on a first sync of dense UIDs every one below UIDNEXT, else all.
+ * *partial: is->search holds only the new ones.
+ */
+static int
+folder_uids(struct isync *is, const struct fstate *f, int have_any,
+    int *partial, char **cause)
+{
+	size_t i, j;
+	int64_t n;
+	uint32_t u;
+
+	*partial = 0;
+	if (f->quick) {
+		for (i = 0; i < is->vanished.n; i++) {
+			if ((n = store_imap_delete_uid(
+			         is->s, f->id, is->vanished.v[i], cause)) < 0)
+				return -1;
+			is->nvanished += (uint64_t)n;
+		}
+		imap_uidset_free(&is->search);
+		*partial = 1;
+		if (is->uidnext == f->uidnext)
+			return 0; /* nothing new */
+		if (imap_simple(is->c, cause,
+		        (is->c->caps & IMAP_CAP_ESEARCH)
+		            ? "UID SEARCH RETURN (ALL) UID %u:*"
+		            : "UID SEARCH UID %u:*",
+		        f->uidnext) != 0)
+			return -1;
+		imap_uidset_sort(&is->search);
+		/* "N:*" is the last UID even below N. */
+		for (i = 0, j = 0; i < is->search.n; i++) {
+			if (is->search.v[i] >= f->uidnext)
+				is->search.v[j++] = is->search.v[i];
+		}
+		is->search.n = j;
+		return 0;
+	}
+	if (!have_any && is->exists > 0 && is->uidnext > 1 &&
+	    is->uidnext - 1 <= 2 * (uint64_t)is->exists &&
+	    is->uidnext - 1 <= IMAP_UIDSET_MAX) {
+		/*
+		 * Nothing stored and the UIDs dense (a first sync): ask for
+		 * every UID below UIDNEXT, which the server answers for the
+		 * messages it has, instead of listing them with a SEARCH
+		 * first.
+		 */
+		imap_uidset_free(&is->search);
+		for (u = 1; u < is->uidnext; u++)
+			imap_uidset_add(&is->search, u);
+		return 0;
+	}
+	return isync_search_all(is, cause);
+}
+
+/*
+ * New: on the server, not stored (into *want); vanished: the other way
+ * (removed, unless the server's list is partial).
+ */
+static int
+folder_diff(struct isync *is, int64_t folder_id, const uint32_t *have,
+    size_t nhave, int partial, uint32_t **want, size_t *nwant, char **cause)
+{
+	size_t i, j;
+
+	*want = xreallocarray(NULL, is->search.n + 1, sizeof **want);
+	*nwant = 0;
+	for (i = 0, j = 0; i < is->search.n || j < nhave;) {
+		if (j >= nhave ||
+		    (i < is->search.n && is->search.v[i] < have[j]))
+			(*want)[(*nwant)++] = is->search.v[i++];
+		else if (i >= is->search.n || have[j] < is->search.v[i]) {
+			if (!partial) {
+				if (store_imap_delete_uid(
+				        is->s, folder_id, have[j], cause) < 0)
+					return -1;
+				is->nvanished++;
+			}
+			j++;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	return 0;
+}
+
+/* SELECT the folder and read what the store knows of it. 0, or 1 when
+ * the server refused the SELECT (noted), or -1. */
+static int
+folder_open(struct isync *is, const char *name, struct fstate *f, char **cause)
+{
+	int ok, complete;
+
+	memset(f, 0, sizeof *f);
+	if ((f->id = store_folder(is->s, is->account_id, name, 1, cause)) < 0 ||
+	    store_imap_folder_state(is->s, f->id, &f->uidvalidity, &f->uidnext,
+	        &f->highestmodseq, cause) != 0)
+		return -1;
+	complete = f->uidnext > 0 && f->highestmodseq > 0;
+	if (isync_select_folder(is, name, f->id, complete ? f->uidvalidity : 0,
+	        f->highestmodseq, &ok, cause) != 0 ||
+	    isync_txn_commit(is, cause) != 0)
+		return -1;
+	if (!ok)
+		return 1;
+	isync_progress(is, "checking");
+	if (f->uidvalidity != 0 && f->uidvalidity != is->uidvalidity) {
+		/* Recreated: the old UIDs mean nothing now. */
+		isync_note(is, "%s: UIDVALIDITY changed, index rebuilt", name);
+		if (store_imap_detach(is->s, f->id, cause) != 0 ||
+		    store_folder_set_imap(
+		        is->s, f->id, is->uidvalidity, 0, 0, cause) != 0)
+			return -1;
+		f->rebuild = 1;
+	} else if (f->uidvalidity == 0 &&
+	    store_folder_set_imap(is->s, f->id, is->uidvalidity, 0, 0, cause) !=
+	        0)
+		return -1;
+	f->quick = !f->rebuild && complete && isync_qresync(is) &&
+	    is->highestmodseq > 0;
+	return 0;
+}
+
 /*
  * Bring one folder of the store in line with the server.
  *
@@ -603,143 +763,44 @@ out:
 int
 isync_sync_folder(struct isync *is, const char *name, char **cause)
 {
-	uint32_t f_uidvalidity = 0, f_uidnext = 0;
-	uint64_t f_highestmodseq = 0;
+	struct fstate f;
 	uint32_t *have = NULL, *want = NULL;
-	size_t nhave = 0, nwant = 0, i, j;
-	int64_t folder_id, n;
-	int ok, ret = -1, rebuild = 0, complete, quick, partial = 0;
+	size_t nhave = 0, nwant = 0;
+	int ret = -1, rc, partial;
 
-	if ((folder_id = store_folder(is->s, is->account_id, name, 1, cause)) <
+	if ((rc = folder_open(is, name, &f, cause)) != 0) {
+		if (rc == 1) {
+			/* Noted by the SELECT: the other folders go on. */
+			is->nfailed++;
+			ret = 0;
+		}
+		goto out;
+	}
+	if (!f.rebuild && !f.quick &&
+	    store_imap_uids(is->s, f.id, &have, &nhave, cause) != 0)
+		goto out;
+	if (folder_flags(is, &f, have, nhave, cause) != 0 ||
+	    isync_txn_begin(is, cause) != 0 ||
+	    folder_uids(is, &f, nhave > 0, &partial, cause) != 0)
+		goto out;
+	if (partial && is->search.n == 0)
+		goto done;
+	if (f.quick) {
+		free(have);
+		have = NULL;
+		if (store_imap_uids(is->s, f.id, &have, &nhave, cause) != 0)
+			goto out;
+	}
+	if (folder_diff(is, f.id, have, nhave, partial, &want, &nwant, cause) !=
 	        0 ||
-	    store_imap_folder_state(is->s, folder_id, &f_uidvalidity,
-	        &f_uidnext, &f_highestmodseq, cause) != 0)
-		goto out;
-	complete = f_uidnext > 0 && f_highestmodseq > 0;
-	if (isync_select_folder(is, name, folder_id,
-	        complete ? f_uidvalidity : 0, f_highestmodseq, &ok,
-	        cause) != 0 ||
-	    isync_txn_commit(is, cause) != 0)
-		goto out;
-	if (!ok) {
-		/* Noted by the SELECT: the other folders go on. */
-		is->nfailed++;
-		ret = 0;
-		goto out;
-	}
-	isync_progress(is, "checking");
-	if (f_uidvalidity != 0 && f_uidvalidity != is->uidvalidity) {
-		/* Recreated: the old UIDs mean nothing now. */
-		isync_note(is, "%s: UIDVALIDITY changed, index rebuilt", name);
-		if (store_imap_detach(is->s, folder_id, cause) != 0 ||
-		    store_folder_set_imap(
-		        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
-			goto out;
-		rebuild = 1;
-	} else if (f_uidvalidity == 0 &&
-	    store_folder_set_imap(
-	        is->s, folder_id, is->uidvalidity, 0, 0, cause) != 0)
-		goto out;
-	quick =
-	    !rebuild && complete && isync_qresync(is) && is->highestmodseq > 0;
-	if (!rebuild && !quick &&
-	    store_imap_uids(is->s, folder_id, &have, &nhave, cause) != 0)
-		goto out;
-
-	/* Flags of what we have (with QRESYNC they came with SELECT). */
-	if (nhave > 0 && !quick) {
-		uint32_t max = have[nhave - 1];
-
-		is->mode = FM_FLAGS;
-		if (isync_modseq(is) && f_highestmodseq && is->highestmodseq) {
-			if (is->highestmodseq != f_highestmodseq &&
-			    imap_simple(is->c, cause,
-			        "UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %llu)",
-			        max, (unsigned long long)f_highestmodseq) != 0)
-				goto out;
-		} else if (imap_simple(is->c, cause,
-		               "UID FETCH 1:%u (UID FLAGS)", max) != 0)
-			goto out;
-		is->mode = FM_NONE;
-		if (isync_txn_commit(is, cause) != 0)
-			goto out;
-	}
-
-	if (isync_txn_begin(is, cause) != 0)
-		goto out;
-	if (quick) {
-		for (i = 0; i < is->vanished.n; i++) {
-			if ((n = store_imap_delete_uid(is->s, folder_id,
-			         is->vanished.v[i], cause)) < 0)
-				goto out;
-			is->nvanished += (uint64_t)n;
-		}
-		if (is->uidnext == f_uidnext)
-			goto done; /* nothing new */
-		imap_uidset_free(&is->search);
-		if (imap_simple(is->c, cause,
-		        (is->c->caps & IMAP_CAP_ESEARCH)
-		            ? "UID SEARCH RETURN (ALL) UID %u:*"
-		            : "UID SEARCH UID %u:*",
-		        f_uidnext) != 0)
-			goto out;
-		imap_uidset_sort(&is->search);
-		/* "N:*" is the last UID even below N. */
-		for (i = 0, j = 0; i < is->search.n; i++) {
-			if (is->search.v[i] >= f_uidnext)
-				is->search.v[j++] = is->search.v[i];
-		}
-		is->search.n = j;
-		if (store_imap_uids(is->s, folder_id, &have, &nhave, cause) !=
-		    0)
-			goto out;
-		partial = 1;
-	} else if (nhave == 0 && is->exists > 0 && is->uidnext > 1 &&
-	    is->uidnext - 1 <= 2 * (uint64_t)is->exists &&
-	    is->uidnext - 1 <= IMAP_UIDSET_MAX) {
-		/*
-		 * Nothing stored and the UIDs dense (a first sync): ask for
-		 * every UID below UIDNEXT, which the server answers for the
-		 * messages it has, instead of listing them with a SEARCH
-		 * first.
-		 */
-		uint32_t u;
-
-		imap_uidset_free(&is->search);
-		for (u = 1; u < is->uidnext; u++)
-			imap_uidset_add(&is->search, u);
-	} else if (isync_search_all(is, cause) != 0)
-		goto out;
-
-	/* New: on the server, not stored; vanished: the other way. */
-	want = xreallocarray(NULL, is->search.n + 1, sizeof *want);
-	for (i = 0, j = 0; i < is->search.n || j < nhave;) {
-		if (j >= nhave ||
-		    (i < is->search.n && is->search.v[i] < have[j]))
-			want[nwant++] = is->search.v[i++];
-		else if (i >= is->search.n || have[j] < is->search.v[i]) {
-			if (!partial) {
-				if (store_imap_delete_uid(
-				        is->s, folder_id, have[j], cause) < 0)
-					goto out;
-				is->nvanished++;
-			}
-			j++;
-		} else {
-			i++;
-			j++;
-		}
-	}
-	if (isync_txn_commit(is, cause) != 0)
-		goto out;
-	if (fetch_index(is, want, nwant, cause) != 0)
+	    isync_txn_commit(is, cause) != 0 ||
+	    fetch_index(is, want, nwant, cause) != 0)
 		goto out;
 done:
 	if (isync_txn_commit(is, cause) != 0 ||
-	    store_imap_reattach(is->s, folder_id, cause) != 0)
-		goto out;
-	if (store_folder_set_imap(is->s, folder_id, is->uidvalidity,
-	        is->uidnext, is->highestmodseq, cause) != 0)
+	    store_imap_reattach(is->s, f.id, cause) != 0 ||
+	    store_folder_set_imap(is->s, f.id, is->uidvalidity, is->uidnext,
+	        is->highestmodseq, cause) != 0)
 		goto out;
 	ret = 0;
 out:
