@@ -6,6 +6,7 @@
  * to the push parser, so a response may arrive in any number of pieces.
  */
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,11 +269,11 @@ imap_err(const struct imap_conn *c)
 	return c->refused ? DRV_REFUSED : DRV_STORE;
 }
 
-struct imap_cmd *
-imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
+static struct imap_cmd *
+vsend(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg, char **cause,
+    const char *fmt, va_list ap)
 {
 	struct imap_cmd *cmd, **pp;
-	va_list ap;
 	char *body, *line;
 	int rc;
 
@@ -280,11 +281,11 @@ imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
 		if (read_some(c, -2, -1, cause) < 0)
 			return NULL;
 	}
-	va_start(ap, fmt);
 	body = xvasprintf(fmt, ap);
-	va_end(ap);
 	cmd = xcalloc(1, sizeof *cmd);
 	cmd->tag = ++c->next_tag;
+	cmd->on_fetch = on_fetch;
+	cmd->fetch_arg = arg;
 	c->refused = 0;
 	line = xasprintf("t%u %s\r\n", cmd->tag, body);
 	rc = net_send(c->net, line, strlen(line), cause);
@@ -300,6 +301,43 @@ imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
 	*pp = cmd;
 	c->ninflight++;
 	return cmd;
+}
+
+struct imap_cmd *
+imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
+{
+	struct imap_cmd *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd = vsend(c, NULL, NULL, cause, fmt, ap);
+	va_end(ap);
+	return cmd;
+}
+
+struct imap_cmd *
+imap_send_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
+    char **cause, const char *fmt, ...)
+{
+	struct imap_cmd *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd = vsend(c, on_fetch, arg, cause, fmt, ap);
+	va_end(ap);
+	return cmd;
+}
+
+const struct imap_cmd *
+imap_fetch_owner(const struct imap_conn *c)
+{
+	const struct imap_cmd *cmd;
+
+	for (cmd = c->inflight; cmd != NULL; cmd = cmd->next) {
+		if (cmd->on_fetch != NULL)
+			return cmd;
+	}
+	return NULL;
 }
 
 void
@@ -321,18 +359,16 @@ imap_cmd_free(struct imap_cmd **cmdp)
 	*cmdp = NULL;
 }
 
-int
-imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
+static int
+vsimple(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg, char **cause,
+    const char *fmt, va_list ap)
 {
 	struct imap_cmd *cmd;
-	va_list ap;
 	char *body;
 	int ret = -1;
 
-	va_start(ap, fmt);
 	body = xvasprintf(fmt, ap);
-	va_end(ap);
-	cmd = imap_send(c, cause, "%s", body);
+	cmd = imap_send_fetch(c, on_fetch, arg, cause, "%s", body);
 	if (cmd == NULL || imap_wait(c, cmd, cause) != 0)
 		goto out;
 	if (cmd->status != IMAP_OK) {
@@ -347,6 +383,31 @@ imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
 out:
 	imap_cmd_free(&cmd);
 	free(body);
+	return ret;
+}
+
+int
+imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vsimple(c, NULL, NULL, cause, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int
+imap_simple_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
+    char **cause, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vsimple(c, on_fetch, arg, cause, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 

@@ -76,34 +76,82 @@ fetch_seen(struct isync *is, const struct store_msg *m, char **cause)
 
 /* The whole message into message.raw, on an open connection; seen:
  * marked seen too, in the store and on the server. */
+/* What a body fetch collects: the bytes of one UID. */
+struct body_fetch {
+	uint32_t uid;
+	struct buf body;
+	int got;
+};
+
+static int
+body_fetch(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct body_fetch *b = arg;
+	struct fetch_items fi;
+	const char *data;
+	size_t len = 0;
+
+	if (isync_fetch_items(r, &fi) != 0 || fi.uid != b->uid || fi.body == 0)
+		return 0;
+	buf_reset(&b->body);
+	if ((data = imap_astr(r, fi.body, &len)) != NULL)
+		(void)buf_add(&b->body, data, len);
+	b->got = 1;
+	return 0;
+}
+
 static int
 fetch_whole(struct isync *is, const struct store_msg *m,
     const struct store_folder *f, int seen, char **cause)
 {
-	is->mode = FM_BODY;
-	is->want_uid = m->uid;
-	is->got_body = 0;
+	struct body_fetch b;
+	int ret = -1;
+
+	memset(&b, 0, sizeof b);
+	b.uid = m->uid;
+	buf_init(&b.body, 0);
 	imap_allow_bodies(is->c, 1);
-	if (imap_simple(
-	        is->c, cause, "UID FETCH %u (UID BODY.PEEK[])", m->uid) != 0)
-		return -1;
+	if (imap_simple_fetch(is->c, body_fetch, &b, cause,
+	        "UID FETCH %u (UID BODY.PEEK[])", m->uid) != 0)
+		goto out;
 	imap_allow_bodies(is->c, 0);
-	is->mode = FM_NONE;
-	if (!is->got_body)
-		return gone(is, m, f, cause);
+	if (!b.got) {
+		gone(is, m, f, cause);
+		goto out;
+	}
 	if (store_begin(is->s, cause) != 0)
-		return -1;
-	if (store_msg_set_raw(
-	        is->s, m->id, is->body.data, is->body.len, cause) != 0 ||
+		goto out;
+	if (store_msg_set_raw(is->s, m->id, b.body.data, b.body.len, cause) !=
+	        0 ||
 	    (seen &&
 	        store_msg_set_flags(
 	            is->s, m->id, m->flags | STORE_F_SEEN, cause) != 0)) {
 		store_rollback(is->s);
-		return -1;
+		goto out;
 	}
 	if (store_commit(is->s, cause) != 0)
-		return -1;
-	return seen ? fetch_seen(is, m, cause) : 0;
+		goto out;
+	ret = seen ? fetch_seen(is, m, cause) : 0;
+out:
+	buf_free(&b.body);
+	return ret;
+}
+
+/* What a view fetch collects: the structure and sections of one UID. */
+struct view_fetch {
+	uint32_t uid;
+	struct imap_view *view;
+};
+
+static int
+view_fetch(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct view_fetch *v = arg;
+	struct fetch_items fi;
+
+	if (isync_fetch_items(r, &fi) != 0 || fi.uid != v->uid)
+		return 0;
+	return imap_view_on_fetch(v->view, r, fi.list, cause);
 }
 
 /*
@@ -156,6 +204,7 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 	struct isync is;
 	struct store_msg m;
 	struct store_folder f;
+	struct view_fetch v = { 0, NULL };
 	struct buf items, skel;
 	int ret = -1;
 
@@ -168,11 +217,10 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 		goto out;
 	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
 		goto out;
-	is.mode = FM_VIEW;
-	is.want_uid = m.uid;
-	is.view = imap_view_new();
+	v.uid = m.uid;
+	v.view = imap_view_new();
 	imap_allow_bodies(is.c, 1);
-	if (imap_simple(is.c, cause,
+	if (imap_simple_fetch(is.c, view_fetch, &v, cause,
 	        "UID FETCH %u (UID BODYSTRUCTURE BODY.PEEK[HEADER])",
 	        m.uid) != 0) {
 		if (imap_err(is.c) != DRV_PROTO)
@@ -184,8 +232,6 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 		 */
 		free(*cause);
 		*cause = NULL;
-		is.mode = FM_NONE;
-		imap_view_free(&is.view);
 		isync_drop_connection(&is);
 		store_msg_clear(&m);
 		store_folder_clear(&f);
@@ -195,27 +241,25 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 		is.keep = ret == 0;
 		goto out;
 	}
-	if (imap_view_get(is.view, "HEADER") == NULL &&
-	    !imap_view_ready(is.view) && imap_view_error(is.view) == NULL) {
+	if (imap_view_get(v.view, "HEADER") == NULL &&
+	    !imap_view_ready(v.view) && imap_view_error(v.view) == NULL) {
 		gone(&is, &m, &f, cause);
 		goto out;
 	}
-	if (!imap_view_ready(is.view) ||
-	    imap_view_get(is.view, "HEADER") == NULL) {
+	if (!imap_view_ready(v.view) ||
+	    imap_view_get(v.view, "HEADER") == NULL) {
 		/* A structure we cannot trust: the exact bytes instead. */
-		is.mode = FM_NONE;
 		ret = fetch_whole(&is, &m, &f, 1, cause);
 		is.keep = ret == 0;
 		goto out;
 	}
-	imap_view_items(is.view, &items);
+	imap_view_items(v.view, &items);
 	if (items.len > 0 &&
-	    imap_simple(
-	        is.c, cause, "UID FETCH %u (UID%s)", m.uid, items.data) != 0)
+	    imap_simple_fetch(is.c, view_fetch, &v, cause,
+	        "UID FETCH %u (UID%s)", m.uid, items.data) != 0)
 		goto out;
 	imap_allow_bodies(is.c, 0);
-	is.mode = FM_NONE;
-	if (imap_view_skeleton(is.view, &skel, cause) != 0)
+	if (imap_view_skeleton(v.view, &skel, cause) != 0)
 		goto out;
 	if (store_begin(is.s, cause) != 0)
 		goto out;
@@ -231,6 +275,7 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 	ret = 0;
 	is.keep = 1;
 out:
+	imap_view_free(&v.view);
 	buf_free(&items);
 	buf_free(&skel);
 	store_msg_clear(&m);
@@ -249,6 +294,7 @@ fetch_part_once(struct tern *t, struct rc_account *a,
 	struct isync is;
 	struct store_msg m;
 	struct store_folder f;
+	struct view_fetch v = { 0, NULL };
 	const struct buf *b;
 	size_t k, len = strlen(section);
 	int ret = -1;
@@ -270,16 +316,14 @@ fetch_part_once(struct tern *t, struct rc_account *a,
 		goto out;
 	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
 		goto out;
-	is.mode = FM_VIEW;
-	is.want_uid = m.uid;
-	is.view = imap_view_new();
+	v.uid = m.uid;
+	v.view = imap_view_new();
 	imap_allow_bodies(is.c, 1);
-	if (imap_simple(is.c, cause, "UID FETCH %u (UID BODY.PEEK[%s])", m.uid,
-	        section) != 0)
+	if (imap_simple_fetch(is.c, view_fetch, &v, cause,
+	        "UID FETCH %u (UID BODY.PEEK[%s])", m.uid, section) != 0)
 		goto out;
 	imap_allow_bodies(is.c, 0);
-	is.mode = FM_NONE;
-	if ((b = imap_view_get(is.view, section)) == NULL) {
+	if ((b = imap_view_get(v.view, section)) == NULL) {
 		gone(&is, &m, &f, cause);
 		goto out;
 	}
@@ -289,6 +333,7 @@ fetch_part_once(struct tern *t, struct rc_account *a,
 	ret = 0;
 	is.keep = 1;
 out:
+	imap_view_free(&v.view);
 	store_msg_clear(&m);
 	store_folder_clear(&f);
 	*reused = is.reused;

@@ -33,21 +33,28 @@
 
 enum imap_status { IMAP_PENDING, IMAP_OK, IMAP_NO, IMAP_BAD };
 
-/* A command sent and, once done, its completion. */
-struct imap_cmd {
-	unsigned tag;
-	enum imap_status status;
-	char *text; /* the completion's text */
-	char *code; /* its [response code] as "WORD arg arg", or NULL */
-	struct imap_cmd *next;
-};
-
 /*
  * Called for each untagged response while commands run; return -1 with
  * cause to abort (the connection is then unusable).
  */
 typedef int (*imap_untagged_cb)(
     void *arg, const struct imap_resp *r, char **cause);
+
+/* A command sent and, once done, its completion. */
+struct imap_cmd {
+	unsigned tag;
+	enum imap_status status;
+	char *text; /* the completion's text */
+	char *code; /* its [response code] as "WORD arg arg", or NULL */
+	/*
+	 * The FETCH responses the command asked for, with their own parse
+	 * context: the oldest command in flight that has one gets each
+	 * (imap_fetch_owner). NULL: FETCH is news from the server.
+	 */
+	imap_untagged_cb on_fetch;
+	void *fetch_arg;
+	struct imap_cmd *next;
+};
 
 struct imap_conn {
 	struct net_conn *net;
@@ -105,6 +112,14 @@ int imap_quiet(struct imap_conn *c);
  */
 struct imap_cmd *imap_send(
     struct imap_conn *c, char **cause, const char *fmt, ...) TERN_PRINTF(3, 4);
+/*
+ * The same for a command whose FETCH responses go to on_fetch with arg
+ * (a UID FETCH, a SELECT with QRESYNC).
+ */
+struct imap_cmd *imap_send_fetch(struct imap_conn *c, imap_untagged_cb on_fetch,
+    void *arg, char **cause, const char *fmt, ...) TERN_PRINTF(5, 6);
+/* The oldest command in flight that takes FETCH responses, or NULL. */
+const struct imap_cmd *imap_fetch_owner(const struct imap_conn *c);
 /* Send raw bytes (continuation data, DONE). */
 int imap_send_raw(struct imap_conn *c, const char *s, char **cause);
 /* Read until cmd has completed; -1 on a connection or protocol error. */
@@ -126,6 +141,9 @@ enum drv_err imap_err(const struct imap_conn *c);
 /* Send, wait, require OK; -1 with cause (server's text) otherwise. */
 int imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
     TERN_PRINTF(3, 4);
+/* imap_simple with the command's FETCH responses going to on_fetch. */
+int imap_simple_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
+    char **cause, const char *fmt, ...) TERN_PRINTF(5, 6);
 
 /* A mailbox name (UTF-8) as a quoted modified UTF-7 string (malloc'd). */
 char *imap_quote_mailbox(const char *name);

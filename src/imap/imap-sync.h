@@ -38,7 +38,14 @@ struct ibatch {
 	int commit; /* end the transaction after these */
 };
 
-enum fetch_mode { FM_NONE, FM_INDEX, FM_FLAGS, FM_BODY, FM_PROBE, FM_VIEW };
+/* The items of a FETCH response tern reads (isync_fetch_items). */
+struct fetch_items {
+	uint32_t uid;
+	uint64_t modseq;
+	int64_t size, internaldate;
+	size_t list; /* the item list */
+	size_t flist, hdr, body; /* FLAGS, BODY[HEADER...], BODY[]; 0: none */
+};
 
 struct folder_entry {
 	char *name; /* tern's: UTF-8, nested with '/' */
@@ -70,17 +77,11 @@ struct isync {
 	int perm_known, perm_any;
 	struct buf permkw;
 
-	enum fetch_mode mode;
 	struct imap_uidset search;
 	struct imap_uidset vanished; /* since the last SELECT */
 	int rows; /* rows written in the open transaction */
 	int in_txn;
 	uint64_t done, total, bytes;
-	struct buf body;
-	uint32_t want_uid;
-	int got_body;
-	int probe_found;
-	struct imap_view *view; /* FM_VIEW: what a view collects */
 	char *copyuid;
 
 	struct folder_entry *folders;
@@ -189,7 +190,13 @@ int isync_txn_begin(struct isync *is, char **cause);
 int isync_index_settle(struct isync *is, char **cause);
 int isync_txn_commit(struct isync *is, char **cause);
 void isync_txn_rollback(struct isync *is);
-int isync_on_fetch(struct isync *is, const struct imap_resp *r, char **cause);
+/*
+ * Read a FETCH response's items; 1 when it has no UID (news of a change,
+ * not an answer).
+ */
+int isync_fetch_items(const struct imap_resp *r, struct fetch_items *fi);
+/* FETCH news and flag fetches: the flags into the store (arg: isync). */
+int isync_fetch_flags(void *arg, const struct imap_resp *r, char **cause);
 /*
  * Bring one folder of the store in line with the server.
  *

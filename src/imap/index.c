@@ -434,109 +434,110 @@ index_row(struct isync *is, uint32_t uid, unsigned flags, char *keywords,
 }
 
 int
-isync_on_fetch(struct isync *is, const struct imap_resp *r, char **cause)
+isync_fetch_items(const struct imap_resp *r, struct fetch_items *fi)
 {
-	size_t i, list = 2, hdr = 0, body = 0, flist = 0;
-	uint64_t v, uid = 0, modseq = 0, size = 0;
-	int64_t internaldate = 0;
-	unsigned flags = 0;
-	char *keywords = NULL;
-	int rc = 0;
+	size_t i, end;
+	uint64_t v;
 
-	if (r->nitems <= 3 || r->items[3].type != IMAP_LIST) {
-		is->changed = 1;
-		return 0;
-	}
-	list = 3;
-	for (i = list + 1; i < imap_next(r, list); i = imap_next(r, i)) {
+	memset(fi, 0, sizeof *fi);
+	if (r->nitems <= 3 || r->items[3].type != IMAP_LIST)
+		return 1;
+	fi->list = 3;
+	end = imap_next(r, fi->list);
+	for (i = fi->list + 1; i < end; i = imap_next(r, i)) {
 		size_t val = imap_next(r, i);
 
-		if (val >= imap_next(r, list))
+		if (val >= end)
 			break;
 		if (imap_is(r, i, "UID") &&
 		    imap_num(r, val, UINT32_MAX, &v) == 0)
-			uid = v;
+			fi->uid = (uint32_t)v;
 		else if (imap_is(r, i, "FLAGS"))
-			flist = val;
+			fi->flist = val;
 		else if (imap_is(r, i, "MODSEQ") &&
 		    r->items[val].type == IMAP_LIST &&
 		    imap_num(r, val + 1, INT64_MAX, &v) == 0)
-			modseq = v;
+			fi->modseq = v;
 		else if (imap_is(r, i, "RFC822.SIZE") &&
 		    imap_num(r, val, INT64_MAX, &v) == 0)
-			size = v;
+			fi->size = (int64_t)v;
 		else if (imap_is(r, i, "INTERNALDATE") &&
 		    r->items[val].type == IMAP_STRING)
-			internaldate = parse_internaldate(imap_str(r, val));
+			fi->internaldate = parse_internaldate(imap_str(r, val));
 		else if (r->items[i].type == IMAP_ATOM &&
 		    ascii_strncasecmp(imap_str(r, i), "BODY[HEADER", 11) == 0)
-			hdr = val;
+			fi->hdr = val;
 		else if (imap_is(r, i, "BODY[]"))
-			body = val;
+			fi->body = val;
 		i = val; /* the loop steps over the value */
 	}
-	if (uid == 0) {
-		/* Without a UID it is an unsolicited change (IDLE). */
+	/* Without a UID it is an unsolicited change (IDLE). */
+	return fi->uid == 0;
+}
+
+/* A message's flags into the store; counted when they changed. */
+static int
+store_flags(struct isync *is, const struct imap_resp *r,
+    const struct fetch_items *fi, int count, char **cause)
+{
+	char *keywords = NULL;
+	unsigned flags = 0;
+	int rc;
+
+	if (fi->flist == 0)
+		return 0;
+	/* After the rows before it: it may be about one of them. */
+	if (isync_index_settle(is, cause) != 0 ||
+	    isync_txn_begin(is, cause) != 0)
+		return -1;
+	imap_flags_parse(r, fi->flist, &flags, &keywords);
+	rc = store_imap_set_flags(
+	    is->s, is->folder_id, fi->uid, flags, keywords, fi->modseq, cause);
+	free(keywords);
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && count)
+		is->nflags++;
+	if (++is->rows >= COMMIT_ROWS)
+		return isync_txn_commit(is, cause);
+	return 0;
+}
+
+int
+isync_fetch_flags(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct isync *is = arg;
+	struct fetch_items fi;
+
+	if (isync_fetch_items(r, &fi) != 0) {
 		is->changed = 1;
 		return 0;
 	}
-	if (flist != 0)
-		imap_flags_parse(r, flist, &flags, &keywords);
-	switch (is->mode) {
-	case FM_INDEX:
-		if (hdr != 0 && r->items[hdr].type != IMAP_LIST) {
-			size_t len = 0;
-			const char *h = imap_astr(r, hdr, &len);
+	return store_flags(is, r, &fi, 1, cause);
+}
 
-			rc = index_row(is, (uint32_t)uid, flags, keywords,
-			    modseq, internaldate, (int64_t)size, h ? h : "",
-			    len, cause);
-			keywords = NULL;
-			break;
-		}
-		/* FALLTHROUGH */
-	case FM_NONE:
-	case FM_FLAGS:
-		if (flist == 0)
-			break;
-		/* After the rows before it: it may be about one of them. */
-		if (isync_index_settle(is, cause) != 0 ||
-		    isync_txn_begin(is, cause) != 0) {
-			rc = -1;
-			break;
-		}
-		rc = store_imap_set_flags(is->s, is->folder_id, (uint32_t)uid,
-		    flags, keywords, modseq, cause);
-		/* Counted when it changed something. */
-		if (rc > 0 && is->mode != FM_INDEX)
-			is->nflags++;
-		if (rc > 0)
-			rc = 0;
-		if (rc == 0 && ++is->rows >= COMMIT_ROWS)
-			rc = isync_txn_commit(is, cause);
-		break;
-	case FM_BODY:
-		if (uid == is->want_uid && body != 0) {
-			size_t len = 0;
-			const char *b = imap_astr(r, body, &len);
+/* The FETCH responses of the header index: a row each. */
+static int
+index_fetch(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct isync *is = arg;
+	struct fetch_items fi;
+	unsigned flags = 0;
+	char *keywords = NULL;
+	const char *h;
+	size_t len = 0;
 
-			buf_reset(&is->body);
-			if (b != NULL)
-				(void)buf_add(&is->body, b, len);
-			is->got_body = 1;
-		}
-		break;
-	case FM_PROBE:
-		if (uid == is->want_uid)
-			is->probe_found = 1;
-		break;
-	case FM_VIEW:
-		if (uid == is->want_uid && is->view != NULL)
-			rc = imap_view_on_fetch(is->view, r, list, cause);
-		break;
+	if (isync_fetch_items(r, &fi) != 0) {
+		is->changed = 1;
+		return 0;
 	}
-	free(keywords);
-	return rc;
+	if (fi.hdr == 0 || r->items[fi.hdr].type == IMAP_LIST)
+		return store_flags(is, r, &fi, 0, cause);
+	if (fi.flist != 0)
+		imap_flags_parse(r, fi.flist, &flags, &keywords);
+	h = imap_astr(r, fi.hdr, &len);
+	return index_row(is, fi.uid, flags, keywords, fi.modseq,
+	    fi.internaldate, fi.size, h ? h : "", len, cause);
 }
 
 /* Fetch the header index of uids (ascending), newest first. */
@@ -554,7 +555,6 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	buf_init(&set, 0);
 	if (n >= IW_MIN)
 		iw_start(is);
-	is->mode = FM_INDEX;
 	is->done = 0;
 	is->total = n;
 	while (hi > 0) {
@@ -562,7 +562,7 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 
 		buf_reset(&set);
 		imap_uidset_format(&set, uids + lo, hi - lo);
-		cmds[ncmds] = imap_send(is->c, cause,
+		cmds[ncmds] = imap_send_fetch(is->c, index_fetch, is, cause,
 		    "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE%s "
 		    "BODY.PEEK[HEADER.FIELDS (" HEADER_FIELDS ")])",
 		    set.data, isync_modseq(is) ? " MODSEQ" : "");
@@ -584,7 +584,6 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 out:
 	if (iw_stop(is, ret != 0, ret != 0 ? NULL : cause) != 0)
 		ret = -1;
-	is->mode = FM_NONE;
 	for (i = 0; i < ncmds; i++)
 		imap_cmd_free(&cmds[i]);
 	free(cmds);
@@ -611,17 +610,15 @@ folder_flags(struct isync *is, const struct fstate *f, const uint32_t *have,
 	if (nhave == 0 || f->quick)
 		return 0;
 	max = have[nhave - 1];
-	is->mode = FM_FLAGS;
 	if (isync_modseq(is) && f->highestmodseq && is->highestmodseq) {
 		if (is->highestmodseq != f->highestmodseq &&
-		    imap_simple(is->c, cause,
+		    imap_simple_fetch(is->c, isync_fetch_flags, is, cause,
 		        "UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %llu)", max,
 		        (unsigned long long)f->highestmodseq) != 0)
 			return -1;
-	} else if (imap_simple(
-	               is->c, cause, "UID FETCH 1:%u (UID FLAGS)", max) != 0)
+	} else if (imap_simple_fetch(is->c, isync_fetch_flags, is, cause,
+	               "UID FETCH 1:%u (UID FLAGS)", max) != 0)
 		return -1;
-	is->mode = FM_NONE;
 	return isync_txn_commit(is, cause);
 }
 
@@ -806,7 +803,6 @@ done:
 out:
 	if (ret != 0)
 		isync_txn_rollback(is);
-	is->mode = FM_NONE;
 	free(have);
 	free(want);
 	return ret;

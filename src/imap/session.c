@@ -167,6 +167,20 @@ isync_perm_keyword(struct isync *is, const char *kw)
 	return 0;
 }
 
+/*
+ * A FETCH goes to the command in flight that asked for FETCH responses,
+ * with its own context; else it is news of a change.
+ */
+static int
+fetch_routed(struct isync *is, const struct imap_resp *r, char **cause)
+{
+	const struct imap_cmd *owner = imap_fetch_owner(is->c);
+
+	if (owner != NULL)
+		return owner->on_fetch(owner->fetch_arg, r, cause);
+	return isync_fetch_flags(is, r, cause);
+}
+
 static int
 on_untagged(void *arg, const struct imap_resp *r, char **cause)
 {
@@ -192,7 +206,7 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 				    "%llu of %u",
 				    is->c->peer, (unsigned long long)v,
 				    is->exists);
-			return isync_on_fetch(is, r, cause);
+			return fetch_routed(is, r, cause);
 		}
 		return 0;
 	}
@@ -320,17 +334,15 @@ isync_select_folder(struct isync *is, const char *name, int64_t folder_id,
 	is->perm_known = is->perm_any = 0;
 	buf_reset(&is->permkw);
 	imap_uidset_free(&is->vanished);
-	is->mode = FM_NONE;
-	if (isync_qresync(is) && known_uidvalidity && known_modseq) {
+	if (isync_qresync(is) && known_uidvalidity && known_modseq)
 		/* Flag changes arrive as FETCH during SELECT. */
-		is->mode = FM_FLAGS;
-		cmd = imap_send(is->c, cause, "SELECT %s (QRESYNC (%u %llu))",
-		    q, known_uidvalidity, (unsigned long long)known_modseq);
-	} else
+		cmd = imap_send_fetch(is->c, isync_fetch_flags, is, cause,
+		    "SELECT %s (QRESYNC (%u %llu))", q, known_uidvalidity,
+		    (unsigned long long)known_modseq);
+	else
 		cmd = imap_send(is->c, cause, "SELECT %s", q);
 	if (cmd == NULL || imap_wait(is->c, cmd, cause) != 0)
 		goto out;
-	is->mode = FM_NONE;
 	if (cmd->status != IMAP_OK) {
 		isync_note(is, "%s: cannot select: %s", name, cmd->text);
 		ret = 0;
@@ -393,19 +405,33 @@ isync_wanted(struct isync *is, const char *name)
 	return 0;
 }
 
+/* A UID asked for, and whether a FETCH answered for it. */
+struct uid_seen {
+	uint32_t uid;
+	int found;
+};
+
+static int
+probe_fetch(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct uid_seen *u = arg;
+	struct fetch_items fi;
+
+	if (isync_fetch_items(r, &fi) == 0 && fi.uid == u->uid)
+		u->found = 1;
+	return 0;
+}
+
 /* Does the selected folder still hold uid? 1 yes, 0 no, -1 error. */
 int
 isync_probe(struct isync *is, uint32_t uid, char **cause)
 {
-	is->mode = FM_PROBE;
-	is->want_uid = uid;
-	is->probe_found = 0;
-	if (imap_simple(is->c, cause, "UID FETCH %u (UID)", uid) != 0) {
-		is->mode = FM_NONE;
+	struct uid_seen u = { uid, 0 };
+
+	if (imap_simple_fetch(
+	        is->c, probe_fetch, &u, cause, "UID FETCH %u (UID)", uid) != 0)
 		return -1;
-	}
-	is->mode = FM_NONE;
-	return is->probe_found;
+	return u.found;
 }
 
 /*
@@ -571,8 +597,6 @@ isync_clear(struct isync *is)
 	free(is->selected);
 	imap_uidset_free(&is->search);
 	imap_uidset_free(&is->vanished);
-	buf_free(&is->body);
-	imap_view_free(&is->view);
 	free(is->copyuid);
 	isync_folders_free(is);
 	buf_free(&is->notes);
@@ -587,7 +611,6 @@ isync_init(struct isync *is, struct tern *t, struct rc_account *a,
 	is->t = t;
 	is->a = a;
 	is->o = o;
-	buf_init(&is->body, 0);
 	buf_init(&is->notes, 64 * 1024);
 	buf_init(&is->permkw, 64 * 1024);
 	if ((is->s = tern_store(t, cause)) == NULL)
