@@ -32,6 +32,7 @@ static const struct {
 	{ "ENABLE", IMAP_CAP_ENABLE },
 	{ "IMAP4rev2", IMAP_CAP_IMAP4REV2 },
 	{ "NAMESPACE", IMAP_CAP_NAMESPACE },
+	{ "NOTIFY", IMAP_CAP_NOTIFY },
 };
 
 /* Capability atoms from item first to last. */

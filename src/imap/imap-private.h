@@ -27,6 +27,7 @@
 #define IMAP_CAP_ENABLE 0x400
 #define IMAP_CAP_IMAP4REV2 0x800
 #define IMAP_CAP_NAMESPACE 0x1000
+#define IMAP_CAP_NOTIFY 0x2000
 
 /* How many commands may wait for their completion at once. */
 #define IMAP_MAX_INFLIGHT 8
@@ -74,6 +75,7 @@ struct imap_conn {
 	int enabled_qresync;
 	int enabled_condstore;
 	int continuation; /* a '+' arrived */
+	int notifying; /* NOTIFY SET was accepted on this connection */
 	int bye;
 	char delim; /* hierarchy delimiter, 0 if none */
 	/*

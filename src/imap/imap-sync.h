@@ -56,6 +56,8 @@ struct folder_entry {
 	int have_status;
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
+	/* NOTIFY said it changed while we watched: sync it. */
+	int dirty;
 };
 
 struct isync {
@@ -73,6 +75,8 @@ struct isync {
 	uint64_t highestmodseq;
 	uint32_t exists;
 	int changed; /* EXISTS, EXPUNGE or a flag change arrived */
+	int watching; /* waiting for news: a STATUS is news of a folder */
+	int relist; /* news of a folder not listed: a whole pass is due */
 	/* Its PERMANENTFLAGS: known, \* (any new keyword), the keywords. */
 	int perm_known, perm_any;
 	struct buf permkw;
@@ -233,6 +237,11 @@ int isync_watch_forever(struct isync *is, char **cause);
 /* The account sync (sync.c). */
 /* One pass over the account on an open connection. */
 int isync_sync_pass(struct isync *is, char **cause);
+/*
+ * Sync one folder; a refusal (the connection still good) skips it with a
+ * note, after one more try without CONDSTORE items when it used them.
+ */
+int isync_sync_folder_or_skip(struct isync *is, const char *name, char **cause);
 /* Replay the account's queued changes on is's connection. */
 int isync_replay(struct isync *is, char **cause);
 

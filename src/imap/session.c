@@ -112,6 +112,14 @@ on_status(struct isync *is, const struct imap_resp *r)
 		if (strcmp(is->folders[i].wire, n) == 0)
 			f = &is->folders[i];
 	}
+	if (is->watching) {
+		/* NOTIFY's news of another folder. */
+		is->changed = 1;
+		if (f == NULL)
+			is->relist = 1;
+		else
+			f->dirty = 1;
+	}
 	if (f == NULL)
 		return;
 	for (i = l + 1; i + 1 < imap_next(r, l); i += 2) {

@@ -54,8 +54,8 @@ isync_replay(struct isync *is, char **cause)
  * Sync one folder; a refusal (the connection still good) skips it with a
  * note, after one more try without CONDSTORE items when it used them.
  */
-static int
-sync_folder_or_skip(struct isync *is, const char *name, char **cause)
+int
+isync_sync_folder_or_skip(struct isync *is, const char *name, char **cause)
 {
 	char *err = NULL;
 	int rc;
@@ -105,7 +105,8 @@ isync_sync_pass(struct isync *is, char **cause)
 			continue;
 		if ((rc = isync_unchanged(is, f, cause)) < 0)
 			return -1;
-		if (rc == 0 && sync_folder_or_skip(is, f->name, cause) != 0)
+		if (rc == 0 &&
+		    isync_sync_folder_or_skip(is, f->name, cause) != 0)
 			return -1;
 	}
 	return isync_sync_quota(is, cause);

@@ -108,9 +108,57 @@ idle_start(struct isync *is, unsigned live, char **cause)
 }
 
 /*
+ * Ask for news of every folder (RFC 5465): new and expunged messages of
+ * the others come as STATUS, those of the selected one as usual. 1 when
+ * the server took it, 0 when it has no NOTIFY or refused it.
+ */
+static int
+notify_set(struct isync *is, char **cause)
+{
+	struct imap_cmd *cmd;
+
+	if (!(is->c->caps & IMAP_CAP_NOTIFY))
+		return 0;
+	if (is->c->notifying)
+		return 1;
+	if ((cmd = imap_send(is->c, cause,
+	         "NOTIFY SET (selected (MessageNew MessageExpunge "
+	         "FlagChange)) (personal (MessageNew MessageExpunge))")) ==
+	        NULL ||
+	    imap_wait(is->c, cmd, cause) != 0) {
+		imap_cmd_free(&cmd);
+		return -1;
+	}
+	is->c->notifying = cmd->status == IMAP_OK;
+	imap_cmd_free(&cmd);
+	return is->c->notifying;
+}
+
+/* The folders NOTIFY said changed, before INBOX. */
+static int
+sync_dirty(struct isync *is, char **cause)
+{
+	size_t k;
+
+	for (k = 0; k < is->nfolders; k++) {
+		if (!is->folders[k].dirty)
+			continue;
+		is->folders[k].dirty = 0;
+		if (strcmp(is->folders[k].name, "INBOX") == 0 ||
+		    is->folders[k].noselect ||
+		    !isync_wanted(is, is->folders[k].name))
+			continue;
+		if (isync_sync_folder_or_skip(is, is->folders[k].name, cause) !=
+		    0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Wait for changes (IDLE, else NOOP) and sync them, until wakefd is
- * readable: INBOX whenever the server announces a change, every folder
- * once a minute.
+ * readable: INBOX whenever the server announces a change; another folder
+ * as soon as NOTIFY says it changed, else every folder once a minute.
  */
 static int
 watch(struct isync *is, char **cause)
@@ -119,20 +167,32 @@ watch(struct isync *is, char **cause)
 	unsigned live = env_secs("TERN_LIVENESS_TIMEOUT", LIVENESS);
 	unsigned all = env_secs("TERN_ALL_FOLDERS", ALL_FOLDERS);
 	uint64_t last_full = now_ms();
+	int notify;
 
+	if ((notify = notify_set(is, cause)) < 0)
+		return -1;
+	/* With NOTIFY, the whole pass is only a safety net. */
+	if (notify && all < renew)
+		all = renew;
 	for (;;) {
 		struct imap_cmd *cmd = NULL;
 		uint64_t start = now_ms();
 		unsigned wait = renew < all ? renew : all;
+		int rc;
 
-		if (start - last_full >= all * 1000ULL) {
-			if (isync_sync_pass(is, cause) != 0)
-				return -1;
+		is->watching = 0;
+		if (start - last_full >= all * 1000ULL || is->relist) {
+			rc = isync_sync_pass(is, cause);
 			last_full = start;
-		} else if (isync_replay(is, cause) != 0 ||
-		    isync_sync_folder(is, "INBOX", cause) != 0)
+			is->relist = 0;
+		} else
+			rc = isync_replay(is, cause) != 0 ||
+			    sync_dirty(is, cause) != 0 ||
+			    isync_sync_folder(is, "INBOX", cause) != 0;
+		if (rc != 0)
 			return -1;
 		is->changed = 0;
+		is->watching = 1;
 		if (!(is->c->caps & IMAP_CAP_IDLE))
 			wait = 30 < wait ? 30 : wait;
 		else if ((cmd = idle_start(is, live, cause)) == NULL)
@@ -183,9 +243,12 @@ isync_watch_forever(struct isync *is, char **cause)
 		char *err = NULL;
 		enum drv_err e = DRV_CONN;
 		struct pollfd pfd;
+		int rc;
 
 		if (is->c != NULL) {
-			if (watch(is, &err) == 0)
+			rc = watch(is, &err);
+			is->watching = 0;
+			if (rc == 0)
 				return 0;
 			e = imap_err(is->c);
 		}

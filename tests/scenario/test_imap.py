@@ -427,6 +427,37 @@ class Base:
         db.close()
 
 
+    def test_watch_sees_new_mail_in_other_folders(self):
+        """New mail in a folder other than INBOX arrives while watching:
+        through NOTIFY where offered (the whole pass is then ten minutes
+        away), else through the pass over every folder."""
+        c = self.client()
+        c.create("Lists")
+        self.deliver(1)
+        self.t.out("ls", "acct")
+        notify = b"NOTIFY" in c.capability()[1][0].split()
+        p = subprocess.Popen([ternlib.TERN, "sync", "--watch", "acct"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=self.t.env({"TERN_ALL_FOLDERS":
+                                             "600" if notify else "2"}))
+        try:
+            deadline = time.time() + 20
+            while time.time() < deadline and "Lists" not in self.folders():
+                time.sleep(0.1)
+            self.assertIn("Lists", self.folders())
+            time.sleep(0.5)  # watching now
+            c.append("Lists", None, None, msg(7))
+            while time.time() < deadline and not self.ls("Lists"):
+                time.sleep(0.1)
+            self.assertIsNone(p.poll(), p.stderr.read().decode()
+                              if p.poll() is not None else "")
+            self.assertEqual(len(self.ls("Lists")), 1)
+            self.assertEqual(self.folders()["Lists"], (1, 1))
+        finally:
+            p.terminate()
+            p.communicate(timeout=10)
+
+
 class FullServer(Base, unittest.TestCase):
     """Dovecot with CONDSTORE, QRESYNC, MOVE, UIDPLUS, ESEARCH, IDLE."""
 
