@@ -94,9 +94,19 @@ struct sync_opts {
  */
 #define CORE_APPEND_ONCE 0x100
 
+/*
+ * What kind of account a driver serves (struct driver_ops caps), so that
+ * callers ask what it can do, never which protocol it speaks.
+ * CORE_DRV_REMOTE: mail and folders live on the server and the store is
+ * a cache: local changes are queued for the server and replayed, and a
+ * copy the server does not hold would not survive its next sync.
+ */
+#define CORE_DRV_REMOTE 0x01
+
 /* One table of operations for every kind of account. */
 struct driver_ops {
 	const char *name;
+	unsigned caps; /* CORE_DRV_* */
 	/*
 	 * Sync the account per its policy. On success *summary (if not NULL)
 	 * gets a malloc'd one-line summary ("37 new, 37 removed from server").
@@ -146,6 +156,11 @@ struct driver_ops {
 
 /* The driver for a protocol, or NULL if none is built in. */
 const struct driver_ops *core_driver(enum rc_protocol p);
+/*
+ * Does account a keep its mail on a server (CORE_DRV_REMOTE)? 0 for the
+ * local account (NULL).
+ */
+int core_account_remote(const struct rc_account *a);
 
 /*
  * Operations shared by the cli and the full-screen client. Each applies to

@@ -13,12 +13,6 @@
 
 #define FOLDER_NAME_MAX 512
 
-static int
-is_imap(const struct folder_ref *r)
-{
-	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
 int
 core_folder_name_check(const char *name, char **cause)
 {
@@ -96,7 +90,7 @@ core_folder_create(struct tern *t, const struct folder_ref *r, char **cause)
 		}
 	}
 	if (store_folder(s, r->account_id, r->folder, 1, cause) < 0 ||
-	    (is_imap(r) &&
+	    (core_account_remote(r->account) &&
 	        queue_folder(s, r, STORE_OP_CREATE, r->folder, NULL, cause) !=
 	            0)) {
 		store_rollback(s);
@@ -172,7 +166,7 @@ core_folder_rename(struct tern *t, const struct folder_ref *r,
 		if (rc != 0)
 			goto out;
 	}
-	if (is_imap(r) &&
+	if (core_account_remote(r->account) &&
 	    queue_folder(s, r, STORE_OP_RENAME, r->folder, newname, cause) != 0)
 		goto out;
 	ret = store_commit(s, cause);
@@ -212,7 +206,7 @@ core_folder_delete(
 	if (store_begin(s, cause) != 0)
 		goto out;
 	if (store_folder_delete(s, r->folder_id, cause) != 0 ||
-	    (is_imap(r) &&
+	    (core_account_remote(r->account) &&
 	        queue_folder(s, r, STORE_OP_DELETE, r->folder, NULL, cause) !=
 	            0)) {
 		store_rollback(s);

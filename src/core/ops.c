@@ -10,12 +10,6 @@
 #include "tern/util.h"
 
 static int
-is_imap(const struct folder_ref *r)
-{
-	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
-static int
 need_folder(const struct folder_ref *r, char **cause)
 {
 	if (r->folder == NULL)
@@ -107,7 +101,7 @@ core_flag_change(struct tern *t, const struct folder_ref *r,
 		        s, m.id, (m.flags | c->add) & ~c->del, cause) != 0 ||
 		    (keywords &&
 		        store_msg_set_keywords(s, m.id, kw, cause) != 0) ||
-		    (is_imap(r) &&
+		    (core_account_remote(r->account) &&
 		        queue(s, r, STORE_OP_FLAGS, r->folder, &m, arg,
 		            cause) != 0)) {
 			store_msg_clear(&m);
@@ -159,7 +153,7 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 			    from->account_name, from->folder);
 			goto fail;
 		}
-		if (is_imap(from)) {
+		if (core_account_remote(from->account)) {
 			/*
 			 * Shown in the target at once under a placeholder UID;
 			 * the replay gives it the server's (COPYUID), or the
@@ -224,7 +218,7 @@ core_purge(struct tern *t, const struct folder_ref *r, char **cause)
 	if (store_msg_foreach(s, r->folder_id, purge_collect, &l, cause) != 0)
 		goto out;
 	for (i = 0; i < l.n; i++) {
-		if (is_imap(r)) {
+		if (core_account_remote(r->account)) {
 			struct store_msg m;
 
 			memset(&m, 0, sizeof m);

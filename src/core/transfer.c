@@ -17,12 +17,6 @@
 #include "tern/util.h"
 
 static int
-is_imap(const struct folder_ref *r)
-{
-	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
-static int
 queue(struct store *s, int64_t account_id, enum store_op op, const char *folder,
     uint32_t uidvalidity, uint32_t uid, const char *arg, char **cause)
 {
@@ -62,7 +56,7 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
     struct store_msg *m, int64_t target, const char *target_spec, int keep,
     int *queued, char **cause)
 {
-	const struct driver_ops *d = core_driver(RC_PROTO_IMAP);
+	const struct driver_ops *d = core_driver(from->account->protocol);
 	struct buf raw;
 	char *fcause = NULL;
 	int found, ret = -1;
@@ -158,14 +152,15 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			    "use mv");
 		return core_move(t, from, uids, n, to->folder, cause);
 	}
-	if (is_imap(from) && is_imap(to))
+	if (core_account_remote(from->account) &&
+	    core_account_remote(to->account))
 		return set_cause(cause,
 		    "moving between two IMAP accounts is not supported; "
 		    "move to a local folder first");
 	if (core_folder_name_check(to->folder, cause) != 0 ||
 	    (s = tern_store(t, cause)) == NULL)
 		return -1;
-	if (!is_imap(to) &&
+	if (!core_account_remote(to->account) &&
 	    (target = store_folder(s, to->account_id, to->folder, 1, cause)) <
 	        0)
 		return -1;
@@ -183,7 +178,7 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			goto out;
 		}
 	}
-	if (is_imap(from)) {
+	if (core_account_remote(from->account)) {
 		/* One message at a time: each may need the network. */
 		for (i = 0; i < n; i++) {
 			if ((found = store_msg_get(s, from->folder_id, uids[i],
@@ -206,13 +201,13 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 		goto out;
 	in_tx = 1;
 	/* A new IMAP folder is made on the server before anything goes in. */
-	if (is_imap(to) && to->folder_id == 0 &&
+	if (core_account_remote(to->account) && to->folder_id == 0 &&
 	    core_folder_create(t, to, cause) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (store_msg_get(s, from->folder_id, uids[i], &m, cause) != 1)
 			goto out;
-		if (is_imap(to)) {
+		if (core_account_remote(to->account)) {
 			/* The driver deletes the source once appended. */
 			idarg = xasprintf("%lld", (long long)m.id);
 			found = keep

@@ -188,6 +188,7 @@ out:
 
 const struct driver_ops imap_driver = {
 	.name = "imap",
+	.caps = CORE_DRV_REMOTE,
 	.sync = imap_sync,
 	.fetch = imap_fetch,
 	.fetch_view = imap_fetch_view,
