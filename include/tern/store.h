@@ -63,8 +63,6 @@ void store_ckpt_stop(struct store_ckpt **cp);
  * again is committed. Not inside a transaction.
  */
 int store_cache_writes(struct store *s, int on, char **cause);
-/* The path of the database file. */
-const char *store_path(struct store *s);
 
 /* Transactions nest by counting; only the outermost commits. */
 int store_begin(struct store *s, char **cause);

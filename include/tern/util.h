@@ -41,10 +41,6 @@ int set_cause(char **cause, const char *fmt, ...) TERN_PRINTF(2, 3);
 /* Print "tern: MSG" to stderr. */
 void tern_warnx(const char *fmt, ...) TERN_PRINTF(1, 2);
 
-/* Print "tern: MSG" to stderr and exit with status. */
-TERN_NORETURN void tern_fatalx(int status, const char *fmt, ...)
-    TERN_PRINTF(2, 3);
-
 /*
  * A growable byte buffer with a hard maximum. data is always NUL-terminated
  * (the NUL is not counted in len) so text can be used as a C string.

@@ -544,13 +544,3 @@ imap_quote(const char *s)
 	(void)buf_addc(&b, '"');
 	return buf_steal(&b, NULL);
 }
-
-char *
-imap_quote_mailbox(const char *name)
-{
-	char *enc = imap_utf7_encode(name), *q;
-
-	q = imap_quote(enc);
-	free(enc);
-	return q;
-}

@@ -147,8 +147,6 @@ int imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
 int imap_simple_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
     char **cause, const char *fmt, ...) TERN_PRINTF(5, 6);
 
-/* A mailbox name (UTF-8) as a quoted modified UTF-7 string (malloc'd). */
-char *imap_quote_mailbox(const char *name);
 /* s as a quoted string, unchanged otherwise (malloc'd). */
 char *imap_quote(const char *s);
 /*

@@ -266,12 +266,6 @@ store_close(struct store **sp)
 	*sp = NULL;
 }
 
-const char *
-store_path(struct store *s)
-{
-	return s->path;
-}
-
 int
 store_cache_writes(struct store *s, int on, char **cause)
 {

@@ -291,7 +291,7 @@ test_utf7(void)
 	s = imap_utf7_decode("bad &!!!- &");
 	CHECK(s != NULL);
 	free(s);
-	s = imap_quote_mailbox("a\"b\\c");
+	s = imap_quote("a\"b\\c");
 	CHECK_STR(s, "\"a\\\"b\\\\c\"");
 	free(s);
 	/* tern's '/' is the server's delimiter on the wire, and back. */
