@@ -41,6 +41,42 @@ int store_open(const char *dir, struct store **sp, char **cause);
 void store_close(struct store **sp);
 
 /*
+ * The writer thread a sync engine hands what it read to (writer.c), so
+ * that reading the network and writing the disk overlap. run stores one
+ * job on the writer's thread, which owns the store meanwhile; free (may
+ * be NULL) releases a job, run or not; finish (may be NULL) runs on the
+ * writer's thread as it exits, failed when a job failed or the rest was
+ * discarded (a final commit, or a rollback). The queue holds at most
+ * max_jobs jobs (0: 32) and, but for a single one, max_bytes bytes (0:
+ * no limit).
+ */
+struct store_writer_params {
+	int (*run)(void *arg, void *job, char **cause);
+	void (*free)(void *job);
+	void (*finish)(void *arg, int failed);
+	void *arg;
+	size_t max_jobs, max_bytes;
+};
+struct store_writer;
+/* NULL when no thread can be made: the caller stores on its own. */
+struct store_writer *store_writer_start(const struct store_writer_params *p);
+/*
+ * Hand job over (bytes: what it holds); waits while the queue is full.
+ * -1 with the writer's failure, the job freed.
+ */
+int store_writer_queue(
+    struct store_writer *w, void *job, size_t bytes, char **cause);
+/* Wait until every job handed over is stored; -1 with its failure. */
+int store_writer_drain(struct store_writer *w, char **cause);
+/* Has the writer failed? -1 with its failure, else 0 (no waiting). */
+int store_writer_failed(struct store_writer *w, char **cause);
+/*
+ * Stop after the jobs handed over are stored, or (discard) at once,
+ * dropping them; *wp becomes NULL. Returns the failure, unless discard.
+ */
+int store_writer_stop(struct store_writer **wp, int discard, char **cause);
+
+/*
  * While a sync writes much, checkpoint the WAL in a thread of its own (on
  * its own connection) instead of inside the writer's commits. Start and
  * stop it on the thread that owns s, while no transaction is open; stop

@@ -109,19 +109,8 @@ struct isync {
 	struct ibatch *held[COMMIT_ROWS / STORE_UPSERT_ROWS + 1];
 	size_t nheld; /* batches not handed over yet (batch_submit) */
 	int queued; /* rows handed over since the last commit */
-	struct iwriter {
-		pthread_t thread;
-		int running;
-		pthread_mutex_t lock; /* guards what follows */
-		pthread_cond_t cond; /* any change */
-		struct ibatch *q[IW_QUEUE];
-		size_t qhead, qcount;
-		int started; /* the thread is there to join */
-		int busy; /* storing a batch: the store is the writer's */
-		int stop, discard;
-		char *err; /* the first failure; the writer has stopped */
-		struct store_ckpt *ckpt; /* checkpoints off the writer */
-	} iw;
+	struct store_writer *iw; /* NULL: rows are stored inline */
+	struct store_ckpt *ckpt; /* checkpoints off the writer */
 };
 
 /* CONDSTORE and QRESYNC, unless the folder refused them. */

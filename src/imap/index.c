@@ -140,52 +140,24 @@ batch_store(struct isync *is, struct ibatch *b, char **cause)
 	return 0;
 }
 
-static void *
-iw_main(void *arg)
+/* Store a batch on the writer's thread. */
+static int
+iw_run(void *arg, void *job, char **cause)
 {
-	struct isync *is = arg;
-	struct iwriter *w = &is->iw;
-	struct ibatch *b;
-	char *cause = NULL;
+	if (batch_store(arg, job, cause) != 0) {
+		if (*cause == NULL)
+			set_cause(cause, "storing the index failed");
+		return -1;
+	}
+	return 0;
+}
 
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		while (w->qcount == 0 && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->qcount == 0)
-			break;
-		b = w->q[w->qhead];
-		w->qhead = (w->qhead + 1) % IW_QUEUE;
-		w->qcount--;
-		if (w->discard) {
-			batch_free(&b);
-			continue;
-		}
-		w->busy = 1;
-		pthread_cond_broadcast(&w->cond);
-		pthread_mutex_unlock(&w->lock);
-		if (batch_store(is, b, &cause) != 0 && cause == NULL)
-			cause = xstrdup("storing the index failed");
-		batch_free(&b);
-		pthread_mutex_lock(&w->lock);
-		w->busy = 0;
-		if (cause != NULL) {
-			w->err = cause;
-			break;
-		}
-		pthread_cond_broadcast(&w->cond);
-	}
-	/* Whatever is left is dropped: the sync fails and resumes later
-	 * from what was committed. */
-	while (w->qcount > 0) {
-		batch_free(&w->q[w->qhead]);
-		w->qhead = (w->qhead + 1) % IW_QUEUE;
-		w->qcount--;
-	}
-	w->running = 0;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
+static void
+iw_free(void *job)
+{
+	struct ibatch *b = job;
+
+	batch_free(&b);
 }
 
 /*
@@ -198,53 +170,20 @@ iw_main(void *arg)
 static void
 iw_start(struct isync *is)
 {
-	struct iwriter *w = &is->iw;
+	struct store_writer_params p;
 
-	memset(w, 0, sizeof *w);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	w->ckpt = store_ckpt_start(is->s);
+	memset(&p, 0, sizeof p);
+	p.run = iw_run;
+	p.free = iw_free;
+	p.arg = is;
+	p.max_jobs = IW_QUEUE;
+	is->ckpt = store_ckpt_start(is->s);
 	/* Failing that, commits stay durable: slower, the same. */
 	(void)store_cache_writes(is->s, 1, NULL);
-	w->running = 1;
-	if (pthread_create(&w->thread, NULL, iw_main, is) != 0) {
-		store_ckpt_stop(&w->ckpt);
+	if ((is->iw = store_writer_start(&p)) == NULL) {
+		store_ckpt_stop(&is->ckpt);
 		(void)store_cache_writes(is->s, 0, NULL);
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->lock);
-		memset(w, 0, sizeof *w);
-		return;
 	}
-	w->started = 1;
-}
-
-/* The writer's failure as the caller's cause (lock held); -1. */
-static int
-iw_failed(struct iwriter *w, char **cause)
-{
-	return set_cause(
-	    cause, "%s", w->err != NULL ? w->err : "index writer stopped");
-}
-
-/* Hand a batch to the writer; waits while the queue is full. */
-static int
-iw_queue(struct isync *is, struct ibatch *b, char **cause)
-{
-	struct iwriter *w = &is->iw;
-	int ret = 0;
-
-	pthread_mutex_lock(&w->lock);
-	while (w->qcount == IW_QUEUE && w->running)
-		pthread_cond_wait(&w->cond, &w->lock);
-	if (!w->running) {
-		ret = iw_failed(w, cause);
-		batch_free(&b);
-	} else {
-		w->q[(w->qhead + w->qcount++) % IW_QUEUE] = b;
-		pthread_cond_broadcast(&w->cond);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return ret;
 }
 
 /*
@@ -254,18 +193,7 @@ iw_queue(struct isync *is, struct ibatch *b, char **cause)
 static int
 iw_drain(struct isync *is, char **cause)
 {
-	struct iwriter *w = &is->iw;
-	int ret = 0;
-
-	if (!w->started)
-		return 0;
-	pthread_mutex_lock(&w->lock);
-	while ((w->qcount > 0 || w->busy) && w->running)
-		pthread_cond_wait(&w->cond, &w->lock);
-	if (w->err != NULL)
-		ret = iw_failed(w, cause);
-	pthread_mutex_unlock(&w->lock);
-	return ret;
+	return is->iw != NULL ? store_writer_drain(is->iw, cause) : 0;
 }
 
 /*
@@ -275,26 +203,14 @@ iw_drain(struct isync *is, char **cause)
 static int
 iw_stop(struct isync *is, int discard, char **cause)
 {
-	struct iwriter *w = &is->iw;
-	int ret = 0;
+	int ret;
 
-	if (!w->started)
+	if (is->iw == NULL)
 		return 0;
-	pthread_mutex_lock(&w->lock);
-	w->stop = 1;
-	w->discard = discard;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	store_ckpt_stop(&w->ckpt);
-	if (w->err != NULL && !discard)
-		ret = iw_failed(w, cause);
-	else if (store_cache_writes(is->s, 0, cause) != 0)
+	ret = store_writer_stop(&is->iw, discard, cause);
+	store_ckpt_stop(&is->ckpt);
+	if (store_cache_writes(is->s, 0, ret == 0 ? cause : NULL) != 0)
 		ret = -1;
-	free(w->err);
-	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->lock);
-	memset(w, 0, sizeof *w);
 	return ret;
 }
 
@@ -304,8 +220,8 @@ batch_hand(struct isync *is, struct ibatch *b, char **cause)
 {
 	int ret;
 
-	if (is->iw.started)
-		return iw_queue(is, b, cause);
+	if (is->iw != NULL)
+		return store_writer_queue(is->iw, b, 0, cause);
 	ret = batch_store(is, b, cause);
 	batch_free(&b);
 	return ret;
