@@ -1158,9 +1158,13 @@ session_abort(struct session *s, char *rbuf)
 
 	if (s->conn == NULL || s->net_broken || s->icount > 0)
 		return;
+	/* Without PIPELINING the server may read only one command at a
+	 * time: wait for RSET's reply before QUIT. */
 	session_cmd(s, CMD_RSET, 0);
-	session_cmd(s, CMD_QUIT, 0);
-	(void)session_drain(s, rbuf, &cause);
+	if (s->cap_pipelining || session_drain(s, rbuf, &cause) == 0) {
+		session_cmd(s, CMD_QUIT, 0);
+		(void)session_drain(s, rbuf, &cause);
+	}
 	free(cause);
 }
 

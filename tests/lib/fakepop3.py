@@ -14,8 +14,12 @@ Misbehaviour, set as attributes before or between connections:
   stall_in_retr=N   go silent half way through RETR N (until closed)
   long_line=N       the UIDL listing carries a line of N characters
   list_sizes={n: s} LIST reports size s for message n (a lying server)
+  lockstep=True     a server that reads one command at a time: before
+                    each reply it looks whether more has arrived, records
+                    it in violations and ends the session with -ERR
 """
 
+import select
 import socket
 import socketserver
 import threading
@@ -25,7 +29,24 @@ class _Handler(socketserver.StreamRequestHandler):
     def send(self, text):
         if isinstance(text, str):
             text = text.encode()
+        if self.server.fake.lockstep and self.early():
+            raise ConnectionError("a command before the reply")
         self.wfile.write(text)
+
+    def early(self):
+        """Has the client sent more before this reply? (lockstep: the
+        reads are unbuffered, so the socket holds all that arrived.)"""
+        srv = self.server.fake
+        r, _, _ = select.select([self.connection], [], [], 0.1)
+        if not r:
+            return False
+        data = self.connection.recv(4096, socket.MSG_PEEK)
+        if not data:
+            return False  # the client closed: nothing early
+        last = srv.log[-1] if srv.log else "(greeting)"
+        srv.violations.append((last, data.decode(errors="replace")))
+        self.wfile.write(b"-ERR one command at a time\r\n")
+        return True
 
     def handle(self):
         try:
@@ -36,6 +57,9 @@ class _Handler(socketserver.StreamRequestHandler):
     def session(self):
         srv = self.server.fake
         srv.connections += 1
+        if srv.lockstep:
+            # Unbuffered: what the client sent stays in the socket.
+            self.rfile = self.connection.makefile("rb", 0)
         deleted = set()
         self.send("+OK fake POP3 ready\r\n")
         user = None
@@ -159,6 +183,8 @@ class FakePOP3:
         self.stall_in_retr = 0
         self.long_line = 0
         self.list_sizes = {}
+        self.lockstep = False
+        self.violations = []
         self.connections = 0
         self.log = []
         self.lock = threading.Lock()

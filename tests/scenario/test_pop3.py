@@ -464,6 +464,26 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
         self.assertEqual(len(f.messages), 1)
 
+    def test_no_pipelining_one_at_a_time(self):
+        # A server without PIPELINING may read one command at a time:
+        # nothing is sent before the last reply came, not even the RSET
+        # and QUIT of a sync that gives up.
+        f = self.serve(self.msgs(2), "    keep yes\n")
+        f.pipelining = False
+        f.uidl = False
+        f.lockstep = True
+        r = self.sync()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"does not support UIDL", r.stderr)
+        self.assertEqual(f.violations, [])
+        self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
+        # And a whole sync in step.
+        f.uidl = True
+        self.t.write_rc(f.rc("fake"))
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 2 removed from server")
+        self.assertEqual(f.violations, [])
+
     def test_lock(self):
         self.serve(self.msgs(2))
         out, _ = self.sync_ok()
