@@ -35,6 +35,13 @@ struct net_params {
 	int quiet; /* no plaintext warning on stderr */
 };
 
+/* TCP keepalive on every connection: idle seconds, interval, probes. */
+#define NET_KEEPIDLE 60
+#define NET_KEEPINTVL 15
+#define NET_KEEPCNT 4
+/* Set them on a libcurl easy handle (a CURL *), for any transfer. */
+void net_keepalive(void *easy);
+
 /* Initialise libcurl once per process (main calls it). */
 void net_global_init(void);
 void net_global_cleanup(void);

@@ -16,6 +16,10 @@
  * conversation (the greeting, the capabilities, the reply to STARTTLS); it
  * only observes, the decision is libcurl's.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -166,6 +170,34 @@ debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
 	return 0;
 }
 
+/*
+ * Keepalive probes: a peer that vanished without a word (a laptop
+ * suspended, a NAT that forgot the mapping) shows as an error after
+ * NET_KEEPIDLE + NET_KEEPCNT * NET_KEEPINTVL seconds, about two minutes,
+ * also while IDLE waits for ever. libcurl sets the first two; the count
+ * it has no option for.
+ */
+static int
+keepalive_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	int cnt = NET_KEEPCNT;
+
+	(void)arg;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void)setsockopt(
+		    fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+	return CURL_SOCKOPT_OK;
+}
+
+void
+net_keepalive(void *easy)
+{
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, (long)NET_KEEPIDLE);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, (long)NET_KEEPINTVL);
+	curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, keepalive_cb);
+}
+
 /* Turn a libcurl failure during connect into a message a user can act on. */
 static int
 connect_cause(
@@ -285,6 +317,7 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 	curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	net_keepalive(c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    p->connect_timeout_ms ? p->connect_timeout_ms : 30000L);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
