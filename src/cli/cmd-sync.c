@@ -39,6 +39,21 @@ show_progress(void *arg, const struct sync_progress *p)
 	ps->shown = 1;
 }
 
+/* A warning that does not fail the sync: "tern: ACCOUNT: text". */
+static void
+show_note(void *arg, const char *account, const char *text)
+{
+	struct progress_state *ps = arg;
+	char *v = text_visible_dup(text);
+
+	if (ps->shown) {
+		fputs("\r\033[K", stderr);
+		ps->shown = 0;
+	}
+	tern_warnx("%s: %s", account, v);
+	free(v);
+}
+
 /* Report what sending the outbox did. */
 static void
 sync_outcome(void *arg, const struct smtp_outcome *o)
@@ -133,10 +148,10 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
 	memset(&o, 0, sizeof o);
 	o.wakefd = -1;
 	o.watch = watch;
-	if (t->progress) {
+	o.note = show_note;
+	o.arg = &ps;
+	if (t->progress)
 		o.progress = show_progress;
-		o.arg = &ps;
-	}
 	/* Moves to local folders queued offline go first. */
 	if (a->protocol == RC_PROTO_IMAP &&
 	    core_transfer_replay(t, a, &cause) != 0) {

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,6 +276,26 @@ connect_cause(
 	}
 }
 
+/* A warning for the user: to the caller's note callback, else stderr. */
+static void net_note(const struct net_params *p, const char *fmt, ...)
+    TERN_PRINTF(2, 3);
+
+static void
+net_note(const struct net_params *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (p->note != NULL)
+		p->note(p->note_arg, s);
+	else
+		tern_warnx("%s", s);
+	free(s);
+}
+
 int
 net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 {
@@ -294,15 +315,17 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 		c->peer = xasprintf("%s:%u", p->host, p->port);
 	url = xasprintf("%s%s://%s/", p->scheme, scheme_tls, c->peer);
 	if (p->tls == RC_TLS_OFF && !p->quiet && !is_loopback(p->host))
-		tern_warnx("warning: %s: tls is off, the password and mail "
-		           "travel in plaintext",
+		net_note(p,
+		    "warning: %s: tls is off, the password and mail travel in "
+		    "plaintext",
 		    c->peer);
 	/* Never silent, not even with quiet: this is a choice to be reminded
 	 * of at every connection. */
 	if (p->tls != RC_TLS_OFF && !p->verify)
-		tern_warnx("WARNING: %s: tls_verify is off: the server's "
-		           "certificate is NOT checked, anyone on the way can "
-		           "read the password and the mail",
+		net_note(p,
+		    "WARNING: %s: tls_verify is off: the server's certificate "
+		    "is NOT checked, anyone on the way can read the password "
+		    "and the mail",
 		    c->peer);
 	c->watch.imap = strcmp(p->scheme, "imap") == 0;
 	c->watch.verbose = getenv("TERN_CURL_VERBOSE") != NULL;

@@ -74,9 +74,16 @@ class Base:
         return c
 
     def sync(self):
+        return self.sync_both()[0]
+
+    def sync_notes(self):
+        """Sync; the notes it printed on stderr (tern: acct: ...)."""
+        return self.sync_both()[1]
+
+    def sync_both(self):
         r = self.t.run("sync", "acct")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
-        return r.stdout.decode()
+        return r.stdout.decode(), r.stderr.decode()
 
     def ls(self, folder="INBOX"):
         return [line.split("\t") for line in
@@ -217,8 +224,9 @@ class Base:
         c.select("INBOX")
         c.uid("STORE", "3", "+FLAGS", "(\\Deleted)")
         c.expunge()
-        out = self.sync()
-        self.assertIn("dropped", out)
+        err = self.sync_notes()
+        self.assertIn("tern: acct: ", err)
+        self.assertIn("dropped", err)
         flags = self.server_flags(c)
         self.assertEqual(sorted(flags), [1, 4, 6])
         self.assertIn("\\Flagged", flags[1])
@@ -256,8 +264,8 @@ class Base:
         c.create("Lists")
         for i in (3, 2, 1, 4):
             c.append("Lists", None, None, msg(i))
-        out = self.sync()
-        self.assertIn("UIDVALIDITY changed", out)
+        err = self.sync_notes()
+        self.assertIn("tern: acct: Lists: UIDVALIDITY changed", err)
         db = self.db()
         new = db.execute("SELECT uidvalidity FROM folder WHERE name = "
                          "'Lists'").fetchone()[0]
@@ -299,8 +307,8 @@ class Base:
         self.assertNotIn("Work", f)
         # Into a folder the server does not have yet.
         self.t.out("mv", "acct/INBOX", "2", "Brand-New")
-        out = self.sync()
-        self.assertNotIn("kept queued", out)
+        out, err = self.sync_both()
+        self.assertNotIn("kept queued", out + err)
         self.assertEqual([r[4] for r in self.ls("Brand-New")],
                          ["Message 2"])
         self.assertEqual(self.ls(), [])
@@ -383,8 +391,8 @@ class Base:
                        (acct, op, folder, arg))
         db.commit()
         db.close()
-        out = self.sync()
-        self.assertIn("delete Never-was", out)
+        err = self.sync_notes()
+        self.assertIn("tern: acct: delete Never-was", err)
         f = self.folders()
         self.assertIn("Neu & Café", f)
         self.assertIn("Older", f)
@@ -435,8 +443,8 @@ class FullServer(Base, unittest.TestCase):
             rc = rc.replace("port %d" % self.dovecot.imaps_port,
                             "port %d" % proxy.port)
             self.t.write_rc(rc)
-            out = self.sync()
-            self.assertIn("reconnected", out)
+            err = self.sync_notes()
+            self.assertIn("tern: acct: reconnected after: ", err)
             self.assertEqual(proxy.connections, 2)
         finally:
             proxy.close()
@@ -490,13 +498,13 @@ class HiddenExtensions(Base, unittest.TestCase):
         c.uid("STORE", "4", "+FLAGS", "(\\Deleted)")  # not ours
         self.t.out("flag", "acct/INBOX", "1", "+T")
         self.t.out("purge", "acct/INBOX")
-        out = self.sync()
-        self.assertIn("left flagged deleted", out)
+        err = self.sync_notes()
+        self.assertIn("left flagged deleted", err)
         flags = self.server_flags(c)
         self.assertEqual(sorted(flags), [1, 2, 3, 4])
         # It waits in the queue until it is the only deleted message.
         c.uid("STORE", "4", "-FLAGS", "(\\Deleted)")
-        self.assertNotIn("left flagged deleted", self.sync())
+        self.assertNotIn("left flagged deleted", self.sync_notes())
         self.assertEqual(sorted(self.server_flags(c)), [2, 3, 4])
         db = self.db()
         self.assertEqual(db.execute("SELECT count(*) FROM pending")

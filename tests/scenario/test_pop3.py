@@ -42,6 +42,46 @@ def msgids(raws):
     return sorted(re.search(rb"Message-ID: (\S+)", r).group(1) for r in raws)
 
 
+def sync_on_a_terminal(t, account):
+    """tern sync ACCOUNT with stderr on a terminal (progress shown):
+    (status, stdout, stderr as the terminal shows it, a list of lines)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([ternlib.TERN, "sync", account], env=t.env(),
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            d = os.read(master, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        err += d
+    os.close(master)
+    out = p.stdout.read()
+    p.stdout.close()
+    return p.wait(), out, screen(err.decode(errors="replace"))
+
+
+def screen(text):
+    """The lines a terminal shows for text: CR returns to the start of
+    the line, ESC [ K erases to its end, the pty's CR LF ends it."""
+    lines = []
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line, col = "", 0
+        for part in re.split(r"(\r|\x1b\[K)", raw):
+            if part == "\r":
+                col = 0
+            elif part == "\x1b[K":
+                line = line[:col]
+            else:
+                line = line[:col] + part + line[col + len(part):]
+                col += len(part)
+        lines.append(line)
+    return [l for l in lines if l]
+
+
 class Pop3Dovecot(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -319,6 +359,24 @@ class Pop3Dovecot(unittest.TestCase):
         self.assertIn(b"home/INBOX: downloading 40/40, ", err)
         self.assertIn(b"MiB/s", err)
 
+    def test_too_large_note(self):
+        # A message over max_message_size stays on the server, and the
+        # user reads why on stderr, one line of its own.
+        small = self.deliver(2, "heidi")
+        big = ternlib.make_message(77, body="y" * 6000 + "\r\n")
+        self.dc.deliver(big, user="heidi")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="heidi",
+                                       extra="    max_message_size 5000\n"))
+        status, out, lines = sync_on_a_terminal(self.t, "home")
+        self.assertEqual(status, 0, lines)
+        self.assertEqual(out, b"home: 2 new, 2 removed from server, "
+                              b"1 too large left there\n")
+        self.assertIn("tern: home: message 3 (%d bytes) is larger than "
+                      "max_message_size; left on the server" % len(big),
+                      lines)
+        self.assertEqual(stored(self.t, "home"), small)
+        self.assertEqual(self.dc.count("heidi"), 1)
+
     def test_kill9_keep_yes(self):
         # Leave on server: never the same message twice, however often
         # a sync dies.
@@ -526,6 +584,21 @@ class Pop3Fake(unittest.TestCase):
                               "2 too large left there")
         self.assertEqual(err.count("larger than max_message_size"), 2)
         self.assertEqual([u for u, _ in f.messages], ["big", "big2"])
+
+    def test_oversized_note_on_a_terminal(self):
+        # The note for a message found too large while it arrives comes
+        # on a line of its own, not glued to the progress line.
+        big = ternlib.make_message(5, body="x" * 5000 + "\r\n")
+        f = self.serve(self.msgs(2) + [("big", big)],
+                       "    max_message_size 4000\n")
+        f.list_sizes = {3: 100}
+        status, out, lines = sync_on_a_terminal(self.t, "fake")
+        self.assertEqual(status, 0, lines)
+        self.assertEqual(out, b"fake: 2 new, 2 removed from server, "
+                              b"1 too large left there\n")
+        self.assertIn("tern: fake: message 3 is larger than "
+                      "max_message_size (4000 bytes); left on the server",
+                      lines)
 
     def test_silent_server(self):
         f = self.serve(self.msgs(3))
