@@ -420,7 +420,7 @@ ui_act(struct ui *u, enum ui_fn fn)
 {
 	unsigned f;
 
-	if (u->mode == UI_HELP && ui_help_key(u, fn))
+	if ((u->mode == UI_HELP || u->mode == UI_LOG) && ui_help_key(u, fn))
 		return;
 	if (u->mode == UI_PAGER && ui_pager_key(u, fn))
 		return;
@@ -449,7 +449,7 @@ ui_act(struct ui *u, enum ui_fn fn)
 	case UI_FN_QUIT:
 		if (u->mode == UI_PAGER)
 			u->mode = UI_INDEX;
-		else if (u->mode == UI_HELP)
+		else if (u->mode == UI_HELP || u->mode == UI_LOG)
 			u->mode = u->prev_mode;
 		else
 			quit(u);
@@ -461,6 +461,11 @@ ui_act(struct ui *u, enum ui_fn fn)
 		u->prev_mode = u->mode;
 		u->mode = UI_HELP;
 		u->help_top = 0;
+		break;
+	case UI_FN_SHOW_LOG:
+		u->prev_mode = u->mode;
+		u->mode = UI_LOG;
+		u->help_top = (size_t)-1 / 2; /* the newest */
 		break;
 	case UI_FN_REDRAW:
 		clearok(curscr, TRUE);

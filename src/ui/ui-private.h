@@ -95,6 +95,7 @@ enum ui_fn {
 	UI_FN_SEND_MESSAGE,
 	UI_FN_POSTPONE_MESSAGE,
 	UI_FN_KEYWORDS,
+	UI_FN_SHOW_LOG,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
@@ -177,7 +178,10 @@ struct ui_pager {
 	int pend_open;
 };
 
-enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_FIRSTRUN };
+enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_LOG, UI_FIRSTRUN };
+
+/* Notes and errors the message line showed, kept for the log view. */
+#define UI_NOTES_MAX 200
 
 struct ui_bind {
 	int key;
@@ -235,6 +239,10 @@ struct ui {
 	char *search;
 	char *msg;
 	int msg_error;
+	/* The last UI_NOTES_MAX messages, oldest first from notes_head:
+	 * "HH:MM:SS text", errors marked. */
+	char *notes[UI_NOTES_MAX];
+	size_t nnotes, notes_head;
 	uint64_t msg_at; /* when msg was set (ms) */
 	int changes; /* changes made in this session */
 	int64_t data_version;
@@ -266,6 +274,9 @@ void ui_log(struct ui *u, const char *fmt, ...) TERN_PRINTF(2, 3);
 void ui_store_loaded(struct ui *u);
 void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
+/* The log view: every kept note, whole, wrapped, newest last. */
+void ui_notes_draw(struct ui *u, int y, int h, int w);
+void ui_notes_free(struct ui *u);
 /* Put s (UTF-8) at y, x clipped and padded to width columns. */
 void ui_put(int y, int x, int width, const char *s, int attr);
 /* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */

@@ -95,6 +95,17 @@ worker_progress(void *arg, const struct sync_progress *p)
 	ui_post_event(w->u, ev);
 }
 
+/* A warning from the driver ("too large, left on the server"): on the
+ * message line, and in the log. */
+static void
+worker_note(void *arg, const char *account, const char *text)
+{
+	struct ui_worker *w = arg;
+
+	(void)account; /* the event names the account */
+	post_new(w, UI_EV_NOTE, 0, text_visible_dup(text));
+}
+
 /* What sending one outbox message did, for the message line. */
 static void
 worker_outcome(void *arg, const struct smtp_outcome *o)
@@ -292,6 +303,7 @@ worker_main(void *arg)
 		}
 		memset(&o, 0, sizeof o);
 		o.progress = worker_progress;
+		o.note = worker_note;
 		o.arg = w;
 		o.watch = 1;
 		o.wakefd = w->wake[0];

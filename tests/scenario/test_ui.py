@@ -931,6 +931,34 @@ class Imap(UiCase):
         s.wait("EXIT=0")
         self.assertNotIn("Message 2", self.t.out("ls", "home/INBOX"))
 
+    def test_pop3_note_on_message_line_and_in_log(self):
+        self.t.write_rc(self.t.account(self.dovecot, name="home",
+                                       protocol="pop3", user=self.user,
+                                       extra="    max_message_size 5000\n"))
+        self.deliver(1, body="Small.\n")
+        self.deliver(2, body="z" * 6000 + "\n")
+        s = self.start(width=60)
+        # The warning the sync gave: on the message line (cut to the
+        # width of the terminal)...
+        t = s.wait("home: message 2 (", timeout=20)
+        self.assertIn("is larger than", t.splitlines()[-1])
+        self.assertNotIn("left on the server", t)
+        # ... and whole in the log view.
+        s.keys("M")
+        t = s.wait("Notes and errors")
+        lines = t.splitlines()[1:-2]
+        text = ""
+        for l in lines:
+            text += l[9:] if l.startswith(" " * 9) else "\n" + l
+        self.assertRegex(text, r"\n\d\d:\d\d:\d\d home: message 2 \(\d+ "
+                               r"bytes\) is larger than max_message_size; "
+                               r"left on the server")
+        s.keys("q")
+        s.wait("Notes and errors", absent=True)
+        s.wait("home/INBOX  [1 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_offline_start(self):
         dovecot = ternlib.Dovecot(users={"off": "pw"})
         dovecot.start()
