@@ -147,6 +147,24 @@ struct ui_account {
 	int64_t quota_used, quota_limit;
 };
 
+/*
+ * A change the store could not take at once because another connection
+ * held it for a while (the account's own worker storing a batch, or
+ * another tern): kept, in order, and tried again until it goes in, so
+ * that the screen never waits for the store.
+ */
+struct ui_deferred {
+	int purge; /* purge the folder; else change the flags of uid */
+	char *spec; /* "account/folder" */
+	size_t account;
+	uint32_t uid;
+	struct store_flag_change c;
+};
+/* How long a change of the client waits for the store, at most. */
+#define UI_STORE_WAIT_MS 200
+/* How often a deferred change is tried again. */
+#define UI_DEFER_RETRY_MS 250
+
 struct ui_folder {
 	size_t account;
 	int64_t id;
@@ -245,6 +263,9 @@ struct ui {
 	size_t nnotes, notes_head;
 	uint64_t msg_at; /* when msg was set (ms) */
 	int changes; /* changes made in this session */
+	struct ui_deferred *deferred;
+	size_t ndeferred;
+	uint64_t deferred_at; /* last try (ms) */
 	int64_t data_version;
 	int64_t newest; /* the highest message id the index has taken in */
 	uint64_t last_check;
@@ -332,6 +353,11 @@ void ui_folder_count(struct ui *u, size_t i);
 /* "account/folder" of the open folder, malloc'd. */
 char *ui_folder_spec(struct ui *u, size_t i);
 ssize_t ui_folder_find(struct ui *u, size_t account, const char *name);
+
+/* actions.c: try the deferred changes again; every one that goes in is
+ * shown. */
+void ui_deferred_retry(struct ui *u);
+void ui_deferred_free(struct ui *u);
 
 /* keys.c */
 void ui_keys_init(struct ui *u);

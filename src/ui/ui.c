@@ -781,10 +781,18 @@ ui_loop(struct ui *u)
 		pfd[1].events = POLLIN;
 		/* A partly loaded index goes on loading between keys. */
 		busy = u->partial || u->count_next < u->nfolders;
-		if (poll(pfd, 2, busy ? 0 : 1000) < 0 && errno != EINTR)
+		if (poll(pfd, 2,
+		        busy               ? 0
+		            : u->ndeferred ? UI_DEFER_RETRY_MS
+		                           : 1000) < 0 &&
+		    errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN)
 			ui_events_drain(u);
+		/* Changes the store could not take yet. */
+		if (u->ndeferred > 0 &&
+		    now_ms() - u->deferred_at >= UI_DEFER_RETRY_MS)
+			ui_deferred_retry(u);
 		if (u->mode != UI_FIRSTRUN && now_ms() - u->last_check >= 500)
 			ui_check_store(u);
 		/* ncurses may hold keys already read: drain until ERR. */
@@ -937,6 +945,7 @@ out:
 	ui_folders_free(&u);
 	ui_keys_free(&u);
 	ui_notes_free(&u);
+	ui_deferred_free(&u);
 	free(u.msg);
 	free(u.search);
 	free(u.limit);

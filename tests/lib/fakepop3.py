@@ -12,6 +12,8 @@ Misbehaviour, set as attributes before or between connections:
   refuse_dele=TEXT  DELE answers "-ERR TEXT"
   drop_in_retr=N    close the connection half way through RETR N
   stall_in_retr=N   go silent half way through RETR N (until closed)
+  hold_in_retr=N    pause half way through RETR N until release();
+                    holding is set meanwhile
   long_line=N       the UIDL listing carries a line of N characters
   list_sizes={n: s} LIST reports size s for message n (a lying server)
   lockstep=True     a server that reads one command at a time: before
@@ -127,6 +129,13 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.wfile.flush()
                     self.rfile.read()  # until the client gives up
                     return
+                if srv.hold_in_retr == n:
+                    self.send(b"+OK\r\n" + data[:len(data) // 2])
+                    self.wfile.flush()
+                    srv.holding.set()
+                    srv.released.wait()
+                    self.send(data[len(data) // 2:] + b".\r\n")
+                    continue
                 if srv.drop_in_retr == n:
                     self.send(b"+OK\r\n" + data[:len(data) // 2])
                     self.wfile.flush()
@@ -181,6 +190,9 @@ class FakePOP3:
         self.refuse_dele = None
         self.drop_in_retr = 0
         self.stall_in_retr = 0
+        self.hold_in_retr = 0
+        self.holding = threading.Event()
+        self.released = threading.Event()
         self.long_line = 0
         self.list_sizes = {}
         self.lockstep = False
@@ -205,6 +217,11 @@ class FakePOP3:
                 f"    password \"{self.password}\"\n"
                 f"{extra}")
 
+    def release(self):
+        """End a hold_in_retr pause."""
+        self.released.set()
+
     def close(self):
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()

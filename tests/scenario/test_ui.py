@@ -17,6 +17,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
 from smtpd import Smtpd  # noqa: E402
+from fakepop3 import FakePOP3  # noqa: E402
 
 TMUX = ternlib.find_binary("tmux")
 
@@ -510,6 +511,66 @@ class Offline(UiCase):
 
 
 USERS = {"u%d" % i: "pw%d" % i for i in range(16)}
+
+
+def store_locked(t):
+    """Is the store held by a writer right now?"""
+    c = sqlite3.connect(os.path.join(t.data, "tern", "tern.db"), timeout=0)
+    try:
+        c.execute("BEGIN IMMEDIATE")
+        c.rollback()
+        return False
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e) and "busy" not in str(e):
+            raise
+        return True
+    finally:
+        c.close()
+
+
+class Pop3Worker(UiCase):
+    """The client while its own worker holds the store (a POP3 sync
+    writing a batch, paused in the middle of a download)."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake = FakePOP3([("u1", ternlib.make_message(
+            1, subject="Purge me"))])
+        self.addCleanup(self.fake.close)
+        self.t.write_rc(self.fake.rc("fake"))
+
+    def test_purge_while_the_worker_holds_the_store(self):
+        f = self.fake
+        self.t.out("sync", "fake")
+        self.t.out("flag", "fake/INBOX", "1", "+T")
+        f.messages = [("u%d" % i, ternlib.make_message(
+            i, subject="Later %d" % i)) for i in range(2, 7)]
+        f.hold_in_retr = 5
+        s = self.start()
+        self.assertTrue(f.holding.wait(20), "the download never began")
+        # The worker has stored messages 2 to 4 in a transaction it keeps
+        # open while message 5 arrives.
+        end = time.time() + 20
+        while not store_locked(self.t):
+            self.assertLess(time.time(), end, "the worker never wrote")
+            time.sleep(0.05)
+        s.keys("$", "?")
+        s.wait("index keys")  # the key after $ was acted on
+        self.assertTrue(store_locked(self.t))
+        ev = self.wait_log("The purge waits for the sync of fake")
+        self.assertNotIn("another tern", ev)
+        self.assertNotIn("error", ev)
+        s.keys("q")
+        # The worker lets go of the store: the purge goes through.
+        f.release()
+        ev = self.wait_log("Deleted messages purged", timeout=20)
+        self.assertNotIn("another tern", ev)
+        s.wait("Later 6", timeout=20)
+        s.keys("q")
+        s.wait("EXIT=0")
+        subjects = [l.split("\t")[4] for l in
+                    self.t.out("ls", "fake/INBOX").splitlines()]
+        self.assertEqual(subjects, ["Later %d" % i for i in range(2, 7)])
 
 
 class Imap(UiCase):
