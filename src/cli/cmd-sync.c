@@ -4,6 +4,7 @@
  * one summary line per account at the end; then send the outbox.
  */
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,12 @@
 #include "tern/cli.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
+
+/* tern sync --watch: the delays between syncs. */
+#define WATCH_BACKOFF_MIN_MS (2 * 1000)
+#define WATCH_BACKOFF_MAX_MS (60 * 1000)
+#define WATCH_RESYNC_MS (120 * 1000)
+#define WATCH_BUSY_MS (5 * 1000)
 
 struct progress_state {
 	uint64_t started;
@@ -183,22 +190,107 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
 /*
  * Upload postponed drafts, sync, then send the outbox (whether or not
  * the sync worked). A watch runs until stopped: the outbox goes first
- * then.
+ * then. *synced: the driver's sync itself worked.
  */
 static int
-sync_one(struct tern *t, struct rc_account *a, int watch)
+sync_steps(struct tern *t, struct rc_account *a, int watch, int *synced)
 {
 	int status = TERN_EXIT_OK;
 
+	*synced = 0;
 	if (sync_drafts(t, a) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
 	if (watch && sync_outbox(t, a) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
 	if (sync_account(t, a, watch) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
+	else
+		*synced = 1;
 	if (sync_outbox(t, a) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
 	return status;
+}
+
+/* One sync of the account, after any other sync of it has finished. */
+static int
+sync_one(struct tern *t, struct rc_account *a)
+{
+	char *cause = NULL;
+	int fd = -1, r, synced, status;
+
+	if ((r = core_sync_lock(t, a, 0, &fd, &cause)) == 1) {
+		tern_warnx("%s: waiting for another sync of this account to "
+		           "finish",
+		    a->name);
+		r = core_sync_lock(t, a, 1, &fd, &cause);
+	}
+	if (r != 0) {
+		tern_warnx("%s: %s", a->name, cause);
+		free(cause);
+		return TERN_EXIT_FAIL;
+	}
+	status = sync_steps(t, a, 0, &synced);
+	core_sync_unlock(&fd);
+	return status;
+}
+
+/* Sleep ms, or until a signal. */
+static void
+nap(uint64_t ms)
+{
+	(void)poll(NULL, 0, (int)ms);
+}
+
+/*
+ * tern sync --watch: keep the account synced until stopped. A sync that
+ * fails (the network) is tried again after a delay that doubles up to
+ * WATCH_BACKOFF_MAX_MS; one that returns by itself (a driver without
+ * push) again after WATCH_RESYNC_MS. While another tern syncs the
+ * account, it says so once and tries again every WATCH_BUSY_MS.
+ */
+static int
+sync_watch(struct tern *t, struct rc_account *a)
+{
+	uint64_t backoff = 0;
+	char *cause = NULL;
+	int fd = -1, r, synced, said_busy = 0;
+	const struct driver_ops *d = core_driver(a->protocol);
+
+	if (d == NULL || d->sync == NULL) {
+		tern_warnx("%s: this tern cannot sync %s accounts", a->name,
+		    rc_protocol_name(a->protocol));
+		return TERN_EXIT_FAIL;
+	}
+	for (;;) {
+		if ((r = core_sync_lock(t, a, 0, &fd, &cause)) == 1) {
+			if (!said_busy)
+				tern_warnx("%s is being synced by another "
+				           "tern; trying again shortly",
+				    a->name);
+			said_busy = 1;
+			nap(WATCH_BUSY_MS);
+			continue;
+		}
+		if (r != 0) {
+			tern_warnx("%s: %s", a->name, cause);
+			free(cause);
+			return TERN_EXIT_FAIL;
+		}
+		said_busy = 0;
+		(void)sync_steps(t, a, 1, &synced);
+		core_sync_unlock(&fd);
+		if (synced) {
+			backoff = 0;
+			nap(WATCH_RESYNC_MS);
+			continue;
+		}
+		backoff = backoff ? backoff * 2 : WATCH_BACKOFF_MIN_MS;
+		if (backoff > WATCH_BACKOFF_MAX_MS)
+			backoff = WATCH_BACKOFF_MAX_MS;
+		tern_warnx("%s: trying again in %llu s", a->name,
+		    (unsigned long long)(backoff / 1000));
+		nap(backoff);
+	}
 }
 
 int
@@ -238,13 +330,15 @@ cmd_sync(struct tern *t, int argc, char **argv)
 			return TERN_EXIT_USAGE;
 		}
 		for (j = 0; j < t->rc->naccounts; j++) {
-			if (sync_one(t, &t->rc->accounts[j], 0) != 0)
+			if (sync_one(t, &t->rc->accounts[j]) != 0)
 				status = TERN_EXIT_FAIL;
 		}
 		return status;
 	}
+	if (watch)
+		return sync_watch(t, rc_find_account(t->rc, argv[optind]));
 	for (i = optind; i < argc; i++) {
-		if (sync_one(t, rc_find_account(t->rc, argv[i]), watch) != 0)
+		if (sync_one(t, rc_find_account(t->rc, argv[i])) != 0)
 			status = TERN_EXIT_FAIL;
 	}
 	return status;

@@ -23,10 +23,7 @@
  * unapplied (the connection is dropped, or RSET then QUIT when the stream
  * is still in step), and keeps the messages that arrived whole.
  */
-#include <sys/file.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,7 +146,6 @@ struct session {
 	struct store *store;
 	int64_t account_id;
 	int64_t inbox_id;
-	int lockfd;
 	struct net_conn *conn;
 	struct pop3_parser parser;
 	enum pop3_state state;
@@ -1052,35 +1048,6 @@ session_finish(struct session *s, char **cause)
 }
 
 static int
-session_lock(struct session *s, char **cause)
-{
-	char *path = xasprintf(
-	    "%s/pop3-%lld.lock", s->t->datadir, (long long)s->account_id);
-	int ret = -1;
-
-	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd < 0) {
-		set_cause(cause, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			set_cause(cause,
-			    "account %s is being synced by another tern; try "
-			    "again when it has finished",
-			    s->a->name);
-		else
-			set_cause(
-			    cause, "locking %s: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(path);
-	return ret;
-}
-
-static int
 session_connect(struct session *s, char **cause)
 {
 	struct net_params p;
@@ -1244,8 +1211,6 @@ session_free(struct session *s)
 	free(s->deleq);
 	free(s->batch);
 	free(s->err);
-	if (s->lockfd >= 0)
-		close(s->lockfd);
 }
 
 static int
@@ -1260,7 +1225,6 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 	s.t = t;
 	s.a = a;
 	s.o = o;
-	s.lockfd = -1;
 	s.now = (int64_t)time(NULL);
 	pop3_parser_init(&s.parser, LINE_MAX_POP3);
 	buf_init(&s.out, 0);
@@ -1273,8 +1237,6 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		goto out;
 	s.inbox_id = store_folder(s.store, s.account_id, "INBOX", 1, cause);
 	if (s.inbox_id < 0)
-		goto out;
-	if (session_lock(&s, cause) != 0)
 		goto out;
 	s.ckpt = store_ckpt_start(s.store);
 

@@ -485,6 +485,42 @@ class FullServer(Base, unittest.TestCase):
             p.communicate(timeout=10)
 
 
+    def test_three_syncs_at_once(self):
+        # One sync of an account at a time: a message queued for the
+        # server goes there once, not once per tern sync.
+        for i in range(1, 401):
+            self.deliver(i)
+        self.sync()
+        mbox = os.path.join(self.t.dir, "one.mbox")
+        with open(mbox, "wb") as f:
+            f.write(b"From a@example.org Thu Jan  1 00:00:00 2026\n" +
+                    msg(900, subject="Queued once").replace(b"\r\n", b"\n")
+                    + b"\n")
+        self.t.out("import", "acct/INBOX", mbox)
+        for i in range(401, 601):
+            self.deliver(i)
+        runs = self.t.syncs_at_once("acct")
+        for status, out, err in runs:
+            self.assertEqual(status, 0, err)
+        self.assertEqual(runs[0][2], "")
+        waited = [err for _, _, err in runs if err]
+        self.assertGreaterEqual(len(waited), 1)
+        for err in waited:
+            self.assertEqual(err, "tern: acct: waiting for another sync of "
+                                  "this account to finish\n")
+        # The first brought the 200 and the queued one; the others none.
+        self.assertIn("acct: 201 new,", runs[0][1])
+        for _, out, _ in runs[1:]:
+            self.assertIn("acct: 0 new,", out)
+        c = self.client()
+        c.select("INBOX")
+        typ, data = c.search(None, "SUBJECT", '"Queued once"')
+        self.assertEqual(len(data[0].split()), 1)
+        self.assertEqual(len(self.ls()), 601)
+        uids = [r[0] for r in self.ls()]
+        self.assertEqual(len(uids), len(set(uids)))
+
+
 class HiddenExtensions(Base, unittest.TestCase):
     """No CONDSTORE, QRESYNC, MOVE, UIDPLUS or ESEARCH: the fallbacks."""
     capability = HIDDEN

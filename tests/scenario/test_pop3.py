@@ -359,6 +359,26 @@ class Pop3Dovecot(unittest.TestCase):
         self.assertIn(b"home/INBOX: downloading 40/40, ", err)
         self.assertIn(b"MiB/s", err)
 
+    def test_three_syncs_at_once(self):
+        # One sync of an account at a time: the others wait, say so, and
+        # find nothing left to do; every message is stored once.
+        raws = self.deliver(300, "ivan")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="ivan"))
+        runs = self.t.syncs_at_once("home")
+        for status, out, err in runs:
+            self.assertEqual(status, 0, err)
+        self.assertEqual(sorted(out for _, out, _ in runs),
+                         ["home: 0 new, 0 removed from server\n"] * 2 +
+                         ["home: 300 new, 300 removed from server\n"])
+        self.assertEqual(runs[0][2], "")
+        waited = [err for _, _, err in runs if err]
+        self.assertGreaterEqual(len(waited), 1)
+        for err in waited:
+            self.assertEqual(err, "tern: home: waiting for another sync of "
+                                  "this account to finish\n")
+        self.assertEqual(msgids(stored(self.t, "home")), msgids(raws))
+        self.assertEqual(self.dc.count("ivan"), 0)
+
     def test_too_large_note(self):
         # A message over max_message_size stays on the server, and the
         # user reads why on stderr, one line of its own.
@@ -543,19 +563,31 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(f.violations, [])
 
     def test_lock(self):
-        self.serve(self.msgs(2))
+        # While another tern syncs the account, a sync waits for it.
+        f = self.serve(self.msgs(2))
         out, _ = self.sync_ok()
         with db(self.t) as c:
             (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
                                ).fetchone()
-        path = os.path.join(self.t.data, "tern", "pop3-%d.lock" % aid)
+        path = os.path.join(self.t.data, "tern", "sync-%d.lock" % aid)
+        f.messages = self.msgs(1, 3)
         with open(path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            r = self.sync()
-            self.assertEqual(r.returncode, 1)
-            self.assertIn(b"being synced by another tern", r.stderr)
-        out, _ = self.sync_ok()
-        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+            p = subprocess.Popen([ternlib.TERN, "sync", "fake"],
+                                 env=self.t.env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            self.addCleanup(p.kill)
+            line = p.stderr.readline()
+            self.assertEqual(line, b"tern: fake: waiting for another sync "
+                                   b"of this account to finish\n")
+            self.assertIsNone(p.poll())
+            self.assertFalse(any(l.startswith("UIDL") for l in f.log[-3:]))
+            self.assertEqual(len(stored(self.t, "fake")), 2)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out, b"fake: 1 new, 1 removed from server\n")
+        self.assertEqual(err, b"")
+        self.assertEqual(len(stored(self.t, "fake")), 3)
 
     def test_no_pipelining(self):
         f = self.serve(self.msgs(4))
