@@ -126,6 +126,7 @@ struct ui_event {
 	uint8_t *depth;
 	size_t n;
 	char *section; /* UI_EV_PART_*: the part */
+	int whole; /* UI_EV_NOTE: text names the account itself */
 	struct ui_event *next;
 };
 

@@ -3,8 +3,16 @@
  * its own context and store handle (SQLite in WAL mode lets the ui read
  * while it writes), runs the driver's sync in watch mode (IDLE) and body
  * fetches the ui asks for, sends the outbox and uploads postponed drafts,
- * and reports through a queue and a pipe the ui polls. A worker never touches ncurses. When a sync fails it tries
- * again after a delay that doubles up to five minutes.
+ * and reports through a queue and a pipe the ui polls. A worker never
+ * touches ncurses.
+ *
+ * A sync holds the account's sync lock (core_sync_lock), so that a tern
+ * sync of the same account waits for it; a worker never waits for the
+ * lock: when another tern holds it, it says so once and tries again
+ * after BUSY_RETRY_MS. When a sync fails it tries again after a delay
+ * that doubles up to BACKOFF_MAX_MS; at once when the user asks ($) or
+ * when another account's worker has just connected (the network is
+ * back).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +25,10 @@
 #include "tern/smtp.h"
 #include "ui-private.h"
 
-#define BACKOFF_MAX_MS (300 * 1000)
+#define BACKOFF_MIN_MS (2 * 1000)
+#define BACKOFF_MAX_MS (60 * 1000)
 #define RESYNC_MS (120 * 1000)
+#define BUSY_RETRY_MS (5 * 1000)
 
 struct worker_fetch {
 	int64_t id;
@@ -171,6 +181,27 @@ worker_wait(struct ui_worker *w, uint64_t ms)
 	drain(w->wake[0]);
 }
 
+/*
+ * After a failed sync: wait, twice as long as last time up to
+ * BACKOFF_MAX_MS, or until woken ($, another account connected).
+ */
+static void
+worker_backoff(struct ui_worker *w, uint64_t *backoff)
+{
+	const char *env = getenv("TERN_BACKOFF_MS");
+	uint64_t first;
+
+	/* A test hook: a first delay long enough that only a wake-up
+	 * ends it. */
+	if (env == NULL ||
+	    parse_uint64(env, strlen(env), 3600000, &first) != 0 || first == 0)
+		first = BACKOFF_MIN_MS;
+	*backoff = *backoff ? *backoff * 2 : first;
+	if (*backoff > BACKOFF_MAX_MS && *backoff > first)
+		*backoff = first > BACKOFF_MAX_MS ? first : BACKOFF_MAX_MS;
+	worker_wait(w, *backoff);
+}
+
 /* Run the server search asked for; the answer goes to the ui. */
 static void
 worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
@@ -223,7 +254,7 @@ worker_main(void *arg)
 	struct ui_worker *w = arg;
 	const struct driver_ops *drv = w->drv;
 	uint64_t backoff = 0;
-	int woken;
+	int woken, lockfd = -1, said_busy = 0;
 
 	for (;;) {
 		struct sync_opts o;
@@ -286,6 +317,32 @@ worker_main(void *arg)
 				post_new(w, UI_EV_FETCHED, id, NULL);
 			continue;
 		}
+		/* One sync of the account at a time, also with other terns;
+		 * the worker never waits for the lock. */
+		if ((r = core_sync_lock(&w->t, w->rc, 0, &lockfd, &cause)) ==
+		    1) {
+			if (!said_busy) {
+				struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+				ev->kind = UI_EV_NOTE;
+				ev->account = w->account;
+				ev->whole = 1;
+				ev->text = xasprintf("%s is being synced by "
+				                     "another tern; trying "
+				                     "again shortly",
+				    w->rc->name);
+				ui_post_event(w->u, ev);
+			}
+			said_busy = 1;
+			worker_wait(w, BUSY_RETRY_MS);
+			continue;
+		}
+		said_busy = 0;
+		if (r != 0) {
+			post_new(w, UI_EV_ERROR, 0, cause);
+			worker_backoff(w, &backoff);
+			continue;
+		}
 		/* What waits in the outbox goes first (as tern sync does it
 		 * with --watch). */
 		if (w->rc->smtp != NULL &&
@@ -309,6 +366,7 @@ worker_main(void *arg)
 		o.wakefd = w->wake[0];
 		post_new(w, UI_EV_PROGRESS, 0, xstrdup("connecting"));
 		r = drv->sync(&w->t, w->rc, &o, &summary, &cause);
+		core_sync_unlock(&lockfd);
 		pthread_mutex_lock(&w->lock);
 		woken = w->woken;
 		w->woken = 0;
@@ -326,10 +384,10 @@ worker_main(void *arg)
 			post_new(w, UI_EV_ERROR, 0,
 			    cause ? cause : xstrdup("sync failed"));
 			free(summary);
-			backoff = backoff ? backoff * 2 : 2000;
-			if (backoff > BACKOFF_MAX_MS)
-				backoff = BACKOFF_MAX_MS;
-			worker_wait(w, backoff);
+			/* Woken meanwhile ($, or another account connected):
+			 * at once. */
+			if (!woken)
+				worker_backoff(w, &backoff);
 		}
 	}
 	tern_drop_conn(&w->t);
@@ -440,6 +498,25 @@ ui_worker_sync_now(struct ui *u, size_t account)
 		wake(u->accts[account].w);
 }
 
+/*
+ * An account's worker connected: the others whose last sync failed try
+ * again now (the network is likely back), whether they wait after the
+ * failure or are trying already (then once more at once if it fails).
+ */
+static void
+workers_connected(struct ui *u, size_t account)
+{
+	for (size_t i = 0; i < u->naccts; i++) {
+		struct ui_worker *w = u->accts[i].w;
+
+		if (i == account || w == NULL || u->accts[i].error == NULL)
+			continue;
+		ui_log(u, "retry %s: %s connected", u->accts[i].name,
+		    u->accts[account].name);
+		wake(w);
+	}
+}
+
 int
 ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id)
 {
@@ -502,6 +579,7 @@ ui_events_drain(struct ui *u)
 {
 	struct ui_event *ev, *next;
 	char b[256];
+	int was_online;
 
 	while (read(u->evpipe[0], b, sizeof b) > 0)
 		;
@@ -522,6 +600,7 @@ ui_events_drain(struct ui *u)
 			free(ev);
 			continue;
 		}
+		was_online = a != NULL && a->online;
 		switch (ev->kind) {
 		case UI_EV_PROGRESS:
 			if (ev->text && strcmp(ev->text, "connecting") != 0)
@@ -558,8 +637,13 @@ ui_events_drain(struct ui *u)
 			    u, 1, "%s: %s (retrying)", a->name, a->error);
 			break;
 		case UI_EV_NOTE:
-			ui_message(u, ev->done != 0 || ev->msg_id != 0,
-			    "%s: %s", a->name, ev->text ? ev->text : "");
+			if (ev->whole)
+				ui_message(u, ev->done != 0 || ev->msg_id != 0,
+				    "%s", ev->text ? ev->text : "");
+			else
+				ui_message(u, ev->done != 0 || ev->msg_id != 0,
+				    "%s: %s", a->name,
+				    ev->text ? ev->text : "");
 			break;
 		case UI_EV_INDEX:
 			ui_index_loaded(
@@ -597,6 +681,8 @@ ui_events_drain(struct ui *u)
 			        : NULL);
 			break;
 		}
+		if (a != NULL && !was_online && a->online)
+			workers_connected(u, ev->account);
 		free(ev->section);
 		free(ev->text);
 		free(ev);

@@ -16,6 +16,8 @@ Misbehaviour, set as attributes before or between connections:
                     holding is set meanwhile
   long_line=N       the UIDL listing carries a line of N characters
   list_sizes={n: s} LIST reports size s for message n (a lying server)
+  down=True         close every connection at once, before the greeting
+                    (a server that is not there); refused counts them
   lockstep=True     a server that reads one command at a time: before
                     each reply it looks whether more has arrived, records
                     it in violations and ends the session with -ERR
@@ -59,6 +61,9 @@ class _Handler(socketserver.StreamRequestHandler):
     def session(self):
         srv = self.server.fake
         srv.connections += 1
+        if srv.down:
+            srv.refused += 1
+            return
         if srv.lockstep:
             # Unbuffered: what the client sent stays in the socket.
             self.rfile = self.connection.makefile("rb", 0)
@@ -196,6 +201,8 @@ class FakePOP3:
         self.long_line = 0
         self.list_sizes = {}
         self.lockstep = False
+        self.down = False
+        self.refused = 0
         self.violations = []
         self.connections = 0
         self.log = []

@@ -3,6 +3,7 @@ terminal, keys sent with send-keys, the screen read with capture-pane."""
 
 import email
 import email.policy
+import fcntl
 import os
 import re
 import imaplib
@@ -127,7 +128,10 @@ class UiCase(unittest.TestCase):
         returns the log."""
         end = time.time() + timeout
         while True:
-            ev = self.log_events()
+            try:
+                ev = self.log_events()
+            except FileNotFoundError:
+                ev = ""  # the client has not started yet
             if what in ev:
                 return ev
             if time.time() > end:
@@ -571,6 +575,69 @@ class Pop3Worker(UiCase):
         subjects = [l.split("\t")[4] for l in
                     self.t.out("ls", "fake/INBOX").splitlines()]
         self.assertEqual(subjects, ["Later %d" % i for i in range(2, 7)])
+
+
+class Retry(UiCase):
+    """The worker after a failure, and while another tern syncs."""
+
+    def test_busy_account_then_sync_now(self):
+        f = FakePOP3([("u1", ternlib.make_message(1, subject="First"))])
+        self.addCleanup(f.close)
+        self.t.write_rc(f.rc("fake"))
+        self.t.out("sync", "fake")
+        with ternlib.store_db(self.t.data) as c:
+            (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
+                               ).fetchone()
+        path = os.path.join(self.t.data, "tern", "sync-%d.lock" % aid)
+        f.messages = [("u2", ternlib.make_message(2, subject="Second"))]
+        with open(path, "a") as lock:
+            # Another tern syncs the account: the client neither waits
+            # nor syncs, and says why.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            s = self.start()
+            s.wait("fake is being synced by another tern; trying again "
+                   "shortly", timeout=20)
+            s.keys("j")
+            s.wait("First")
+            self.assertEqual(f.log.count("UIDL"), 1)
+        # Once it has finished, $ syncs at once.
+        s.keys("$")
+        s.wait("Second", timeout=20)
+        self.assertEqual(self.log_events().count("being synced by"), 1)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_retry_on_sync_now_and_when_another_connects(self):
+        # Two accounts whose servers are down; the first delay after the
+        # failure is long (a test hook), so only a wake-up retries.
+        a = FakePOP3([("a1", ternlib.make_message(1, subject="Alpha 1"))])
+        b = FakePOP3([("b1", ternlib.make_message(2, subject="Beta 1"))])
+        for f in (a, b):
+            self.addCleanup(f.close)
+        self.t.write_rc(a.rc("a", "    keep yes\n") +
+                        b.rc("b", "    keep yes\n"))
+        self.t.out("sync")
+        a.messages.append(("a2", ternlib.make_message(3, subject="Alpha 2")))
+        b.messages.append(("b2", ternlib.make_message(4, subject="Beta 2")))
+        a.down = b.down = True
+        s = self.start(env={"TERN_BACKOFF_MS": "600000"})
+        self.wait_log("error a:", timeout=20)
+        self.wait_log("error b:", timeout=20)
+        refused = (a.refused, b.refused)
+        # The servers come back; nothing tries them by itself for ten
+        # minutes.
+        a.down = b.down = False
+        s.wait("a/INBOX")
+        # $ in account a: a retries now; once it is connected, b does.
+        s.keys("$")
+        ev = self.wait_log("synced a", timeout=20)
+        ev = self.wait_log("synced b", timeout=20)
+        self.assertIn("retry b: a connected", ev)
+        self.assertEqual((a.refused, b.refused), refused)
+        s.wait("Alpha 2")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.assertIn("Beta 2", self.t.out("ls", "b/INBOX"))
 
 
 class Imap(UiCase):
