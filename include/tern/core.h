@@ -156,6 +156,14 @@ int core_sync_lock(
     struct tern *t, struct rc_account *a, int wait, int *fd, char **cause);
 /* Let go of the lock (*fd becomes -1; nothing when it is already). */
 void core_sync_unlock(int *fd);
+/*
+ * A sync that waits for the lock says so in a second file, so that a
+ * holder that could go on for ever (the client's worker watching with
+ * IDLE) lets go: the path of that file for an account (malloc'd), and
+ * whether a sync waits now.
+ */
+char *core_sync_wait_path(struct tern *t, int64_t account_id);
+int core_sync_waited_for(const char *wait_path);
 
 /* The driver for a protocol, or NULL if none is built in. */
 const struct driver_ops *core_driver(enum rc_protocol p);

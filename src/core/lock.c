@@ -24,8 +24,8 @@ core_sync_lock(
 {
 	struct store *s;
 	int64_t id;
-	char *path = NULL;
-	int ret = -1, lfd = -1, r;
+	char *path = NULL, *wpath = NULL;
+	int ret = -1, lfd = -1, wfd = -1, r;
 
 	*fd = -1;
 	if ((s = tern_store(t, cause)) == NULL)
@@ -39,9 +39,18 @@ core_sync_lock(
 		set_cause(cause, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	while ((r = flock(lfd, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 &&
-	    errno == EINTR)
-		;
+	if ((r = flock(lfd, LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
+	    wait) {
+		/* Say that a sync waits, for a holder that can let go
+		 * (the client's worker watching with IDLE). */
+		wpath =
+		    xasprintf("%s/sync-%lld.wait", t->datadir, (long long)id);
+		wfd = open(wpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (wfd >= 0)
+			(void)flock(wfd, LOCK_SH);
+		while ((r = flock(lfd, LOCK_EX)) != 0 && errno == EINTR)
+			;
+	}
 	if (r != 0) {
 		if (errno == EWOULDBLOCK) {
 			ret = 1;
@@ -56,8 +65,30 @@ core_sync_lock(
 out:
 	if (lfd >= 0)
 		close(lfd);
+	if (wfd >= 0)
+		close(wfd);
 	free(path);
+	free(wpath);
 	return ret;
+}
+
+char *
+core_sync_wait_path(struct tern *t, int64_t account_id)
+{
+	return xasprintf(
+	    "%s/sync-%lld.wait", t->datadir, (long long)account_id);
+}
+
+int
+core_sync_waited_for(const char *wait_path)
+{
+	int fd = open(wait_path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return 0;
+	r = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd); /* lets go of the lock, if it was had */
+	return r;
 }
 
 void

@@ -397,6 +397,9 @@ void ui_loader_stop(struct ui *u);
 void ui_post_event(struct ui *u, struct ui_event *ev);
 void ui_workers_start(struct ui *u);
 void ui_workers_stop(struct ui *u);
+/* Wake the workers that hold an account's sync lock a tern sync waits
+ * for: they let go of it. */
+void ui_workers_yield(struct ui *u);
 void ui_worker_sync_now(struct ui *u, size_t account);
 int ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id);
 /* Download one part of a message (a view's attachment); -1 if it cannot. */

@@ -793,8 +793,10 @@ ui_loop(struct ui *u)
 		if (u->ndeferred > 0 &&
 		    now_ms() - u->deferred_at >= UI_DEFER_RETRY_MS)
 			ui_deferred_retry(u);
-		if (u->mode != UI_FIRSTRUN && now_ms() - u->last_check >= 500)
+		if (u->mode != UI_FIRSTRUN && now_ms() - u->last_check >= 500) {
 			ui_check_store(u);
+			ui_workers_yield(u);
+		}
 		/* ncurses may hold keys already read: drain until ERR. */
 		while ((key = ui_getkey()) != -1) {
 			char name[32];

@@ -44,6 +44,10 @@ struct ui_worker {
 	pthread_mutex_t lock;
 	int stop;
 	int woken; /* wake() was called since the sync began */
+	/* Guarded by lock too: the account's sync lock is held, and the
+	 * file where a tern sync says that it waits for it. */
+	int in_sync;
+	char *waitpath;
 	struct worker_fetch *fetch; /* bodies and parts to download */
 	size_t nfetch;
 	/* A server search asked for (only the latest counts). */
@@ -202,6 +206,27 @@ worker_backoff(struct ui_worker *w, uint64_t *backoff)
 	worker_wait(w, *backoff);
 }
 
+/* The sync lock is held: the ui may ask the worker to let go of it. */
+static void
+worker_locked(struct ui_worker *w)
+{
+	struct store *s;
+	char *path = NULL;
+	int64_t id;
+
+	pthread_mutex_lock(&w->lock);
+	path = w->waitpath;
+	pthread_mutex_unlock(&w->lock);
+	if (path == NULL && (s = tern_store(&w->t, NULL)) != NULL &&
+	    (id = store_account(
+	         s, w->rc->name, rc_protocol_name(w->rc->protocol), NULL)) > 0)
+		path = core_sync_wait_path(&w->t, id);
+	pthread_mutex_lock(&w->lock);
+	w->waitpath = path;
+	w->in_sync = 1;
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* Run the server search asked for; the answer goes to the ui. */
 static void
 worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
@@ -255,6 +280,7 @@ worker_main(void *arg)
 	const struct driver_ops *drv = w->drv;
 	uint64_t backoff = 0;
 	int woken, lockfd = -1, said_busy = 0;
+	const char *waitpath;
 
 	for (;;) {
 		struct sync_opts o;
@@ -318,9 +344,16 @@ worker_main(void *arg)
 			continue;
 		}
 		/* One sync of the account at a time, also with other terns;
-		 * the worker never waits for the lock. */
-		if ((r = core_sync_lock(&w->t, w->rc, 0, &lockfd, &cause)) ==
-		    1) {
+		 * the worker never waits for the lock, and leaves it to a
+		 * tern sync that waits for it. */
+		pthread_mutex_lock(&w->lock);
+		waitpath = w->waitpath;
+		pthread_mutex_unlock(&w->lock);
+		if (waitpath != NULL && core_sync_waited_for(waitpath))
+			r = 1;
+		else
+			r = core_sync_lock(&w->t, w->rc, 0, &lockfd, &cause);
+		if (r == 1) {
 			if (!said_busy) {
 				struct ui_event *ev = xcalloc(1, sizeof *ev);
 
@@ -343,6 +376,7 @@ worker_main(void *arg)
 			worker_backoff(w, &backoff);
 			continue;
 		}
+		worker_locked(w);
 		/* What waits in the outbox goes first (as tern sync does it
 		 * with --watch). */
 		if (w->rc->smtp != NULL &&
@@ -366,6 +400,9 @@ worker_main(void *arg)
 		o.wakefd = w->wake[0];
 		post_new(w, UI_EV_PROGRESS, 0, xstrdup("connecting"));
 		r = drv->sync(&w->t, w->rc, &o, &summary, &cause);
+		pthread_mutex_lock(&w->lock);
+		w->in_sync = 0;
+		pthread_mutex_unlock(&w->lock);
 		core_sync_unlock(&lockfd);
 		pthread_mutex_lock(&w->lock);
 		woken = w->woken;
@@ -485,6 +522,7 @@ ui_workers_stop(struct ui *u)
 		free(w->fetch);
 		free(w->search_folder);
 		free(w->search_text);
+		free(w->waitpath);
 		free(w);
 		u->accts[i].w = NULL;
 	}
@@ -496,6 +534,33 @@ ui_worker_sync_now(struct ui *u, size_t account)
 {
 	if (account < u->naccts && u->accts[account].w != NULL)
 		wake(u->accts[account].w);
+}
+
+/*
+ * A tern sync waits for an account whose worker holds the sync lock (an
+ * IMAP worker keeps it while it watches with IDLE): the worker lets go
+ * when its sync returns, which waking it makes happen.
+ */
+void
+ui_workers_yield(struct ui *u)
+{
+	for (size_t i = 0; i < u->naccts; i++) {
+		struct ui_worker *w = u->accts[i].w;
+		char *path = NULL;
+
+		if (w == NULL)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		if (w->in_sync && w->waitpath != NULL)
+			path = xstrdup(w->waitpath);
+		pthread_mutex_unlock(&w->lock);
+		if (path != NULL && core_sync_waited_for(path)) {
+			ui_log(u, "yield %s: a tern sync waits for it",
+			    u->accts[i].name);
+			wake(w);
+		}
+		free(path);
+	}
 }
 
 /*

@@ -1059,6 +1059,27 @@ class Imap(UiCase):
         s.wait("EXIT=0")
         self.assertNotIn("Message 2", self.t.out("ls", "home/INBOX"))
 
+    def test_tern_sync_while_the_client_watches(self):
+        # The client's worker holds the account's sync lock while it
+        # watches INBOX with IDLE; a tern sync of the account waits for
+        # it, and the worker lets go instead of keeping it for ever.
+        self.deliver(1)
+        s = self.start()
+        s.wait("Message 1", timeout=20)
+        self.assertTrue(self.t.sync_lock_held())
+        self.deliver(2)
+        r = self.t.run("sync", "acct", timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"tern: acct: waiting for another sync "
+                                   b"of this account to finish\n")
+        ev = self.wait_log("yield acct: a tern sync waits for it")
+        self.assertIn("acct is being synced by another tern", ev)
+        # And the worker takes it back afterwards: IDLE goes on.
+        self.deliver(3)
+        s.wait("Message 3", timeout=30)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_pop3_note_on_message_line_and_in_log(self):
         self.t.write_rc(self.t.account(self.dovecot, name="home",
                                        protocol="pop3", user=self.user,
