@@ -589,6 +589,60 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(err, b"")
         self.assertEqual(len(stored(self.t, "fake")), 3)
 
+    def watch(self):
+        """tern sync --watch fake, stderr to a file: (process, path)."""
+        err = os.path.join(self.t.dir, "watch.err")
+        with open(err, "wb") as ef:
+            p = subprocess.Popen([ternlib.TERN, "sync", "--watch", "fake"],
+                                 env=self.t.env(), stdout=subprocess.PIPE,
+                                 stderr=ef)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        return p, err
+
+    def wait_file(self, path, what, timeout=20):
+        end = time.time() + timeout
+        while True:
+            with open(path) as f:
+                text = f.read()
+            if what in text:
+                return text
+            self.assertLess(time.time(), end, "no %r in:\n%s" % (what, text))
+            time.sleep(0.05)
+
+    def test_watch_retries_after_a_failure(self):
+        f = self.serve(self.msgs(1))
+        f.down = True
+        p, err = self.watch()
+        self.wait_file(err, "tern: fake: trying again in 2 s\n")
+        self.assertIsNone(p.poll())
+        f.down = False
+        self.assertEqual(p.stdout.readline(),
+                         b"fake: 1 new, 1 removed from server\n")
+        self.assertIsNone(p.poll())
+        self.assertEqual(len(stored(self.t, "fake")), 1)
+
+    def test_watch_while_another_syncs(self):
+        f = self.serve(self.msgs(1))
+        self.sync_ok()
+        with db(self.t) as c:
+            (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
+                               ).fetchone()
+        path = os.path.join(self.t.data, "tern", "sync-%d.lock" % aid)
+        f.messages = self.msgs(1, 2)
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            p, err = self.watch()
+            text = self.wait_file(err, "tern: fake is being synced by another "
+                                       "tern; trying again shortly\n")
+            self.assertIsNone(p.poll())
+        # The other has finished: the watch syncs, having said it once.
+        self.assertEqual(p.stdout.readline(),
+                         b"fake: 1 new, 1 removed from server\n")
+        with open(err) as ef:
+            self.assertEqual(ef.read(), text)
+
     def test_no_pipelining(self):
         f = self.serve(self.msgs(4))
         f.pipelining = False
