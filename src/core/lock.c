@@ -43,8 +43,7 @@ core_sync_lock(
 	    wait) {
 		/* Say that a sync waits, for a holder that can let go
 		 * (the client's worker watching with IDLE). */
-		wpath =
-		    xasprintf("%s/sync-%lld.wait", t->datadir, (long long)id);
+		wpath = core_sync_wait_path(t, id);
 		wfd = open(wpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (wfd >= 0)
 			(void)flock(wfd, LOCK_SH);

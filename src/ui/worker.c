@@ -564,9 +564,10 @@ ui_workers_yield(struct ui *u)
 }
 
 /*
- * An account's worker connected: the others whose last sync failed try
- * again now (the network is likely back), whether they wait after the
- * failure or are trying already (then once more at once if it fails).
+ * An account's worker connected: the others whose last sync failed (and
+ * that are not online since) try again now, the network is likely back;
+ * whether they wait after the failure or are trying already (then once
+ * more at once if that fails).
  */
 static void
 workers_connected(struct ui *u, size_t account)
@@ -574,7 +575,8 @@ workers_connected(struct ui *u, size_t account)
 	for (size_t i = 0; i < u->naccts; i++) {
 		struct ui_worker *w = u->accts[i].w;
 
-		if (i == account || w == NULL || u->accts[i].error == NULL)
+		if (i == account || w == NULL || u->accts[i].error == NULL ||
+		    u->accts[i].online)
 			continue;
 		ui_log(u, "retry %s: %s connected", u->accts[i].name,
 		    u->accts[account].name);
