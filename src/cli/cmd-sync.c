@@ -3,11 +3,15 @@
  * account's driver, showing progress on stderr when it is a terminal, and
  * one summary line per account at the end; then send the outbox.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tern/cli.h"
 #include "tern/smtp.h"
@@ -18,6 +22,7 @@
 #define WATCH_BACKOFF_MAX_MS (60 * 1000)
 #define WATCH_RESYNC_MS (120 * 1000)
 #define WATCH_BUSY_MS (5 * 1000)
+#define WATCH_YIELD_CHECK_MS 500
 
 struct progress_state {
 	uint64_t started;
@@ -139,7 +144,7 @@ sync_drafts(struct tern *t, struct rc_account *a)
 }
 
 static int
-sync_account(struct tern *t, struct rc_account *a, int watch)
+sync_account(struct tern *t, struct rc_account *a, int watch, int wakefd)
 {
 	const struct driver_ops *d = core_driver(a->protocol);
 	struct progress_state ps = { now_ms(), 0 };
@@ -153,7 +158,7 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
 		return TERN_EXIT_FAIL;
 	}
 	memset(&o, 0, sizeof o);
-	o.wakefd = -1;
+	o.wakefd = wakefd;
 	o.watch = watch;
 	o.note = show_note;
 	o.arg = &ps;
@@ -193,7 +198,8 @@ sync_account(struct tern *t, struct rc_account *a, int watch)
  * then. *synced: the driver's sync itself worked.
  */
 static int
-sync_steps(struct tern *t, struct rc_account *a, int watch, int *synced)
+sync_steps(
+    struct tern *t, struct rc_account *a, int watch, int wakefd, int *synced)
 {
 	int status = TERN_EXIT_OK;
 
@@ -202,7 +208,7 @@ sync_steps(struct tern *t, struct rc_account *a, int watch, int *synced)
 		status = TERN_EXIT_FAIL;
 	if (watch && sync_outbox(t, a) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
-	if (sync_account(t, a, watch) != TERN_EXIT_OK)
+	if (sync_account(t, a, watch, wakefd) != TERN_EXIT_OK)
 		status = TERN_EXIT_FAIL;
 	else
 		*synced = 1;
@@ -229,7 +235,7 @@ sync_one(struct tern *t, struct rc_account *a)
 		free(cause);
 		return TERN_EXIT_FAIL;
 	}
-	status = sync_steps(t, a, 0, &synced);
+	status = sync_steps(t, a, 0, -1, &synced);
 	core_sync_unlock(&fd);
 	return status;
 }
@@ -242,6 +248,68 @@ nap(uint64_t ms)
 }
 
 /*
+ * While a watch holds the sync lock (an IMAP watch holds it for as long
+ * as it waits with IDLE), a thread looks twice a second whether a tern
+ * sync waits for it, and then makes the driver return (its wakefd) so
+ * that the watch lets go.
+ */
+struct watch_yield {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int holding; /* the watch holds the lock */
+	int stop;
+	char *waitpath;
+	int pipe[2];
+};
+
+static void *
+watch_yield_main(void *arg)
+{
+	struct watch_yield *y = arg;
+
+	for (;;) {
+		char *path = NULL;
+		int stop;
+
+		pthread_mutex_lock(&y->lock);
+		stop = y->stop;
+		if (y->holding && y->waitpath != NULL)
+			path = xstrdup(y->waitpath);
+		pthread_mutex_unlock(&y->lock);
+		if (stop)
+			break;
+		if (path != NULL && core_sync_waited_for(path) &&
+		    write(y->pipe[1], "y", 1) < 0 && errno != EAGAIN)
+			break;
+		free(path);
+		nap(WATCH_YIELD_CHECK_MS);
+	}
+	return NULL;
+}
+
+/* Note that the lock is held (or not); the first time, where a tern
+ * sync that waits for it says so. */
+static void
+watch_holding(
+    struct watch_yield *y, struct tern *t, struct rc_account *a, int holding)
+{
+	struct store *s;
+	char *path = NULL;
+	int64_t id;
+
+	if (holding && y->waitpath == NULL &&
+	    (s = tern_store(t, NULL)) != NULL &&
+	    (id = store_account(
+	         s, a->name, rc_protocol_name(a->protocol), NULL)) > 0)
+		path = core_sync_wait_path(t, id);
+	pthread_mutex_lock(&y->lock);
+	if (path != NULL)
+		y->waitpath = path;
+	y->holding = holding;
+	pthread_mutex_unlock(&y->lock);
+}
+
+/*
  * tern sync --watch: keep the account synced until stopped. A sync that
  * fails (the network) is tried again after a delay that doubles up to
  * WATCH_BACKOFF_MAX_MS; one that returns by itself (a driver without
@@ -251,9 +319,10 @@ nap(uint64_t ms)
 static int
 sync_watch(struct tern *t, struct rc_account *a)
 {
+	struct watch_yield y;
 	uint64_t backoff = 0;
-	char *cause = NULL;
-	int fd = -1, r, synced, said_busy = 0;
+	char *cause = NULL, c;
+	int fd = -1, r, synced, said_busy = 0, yielded, status;
 	const struct driver_ops *d = core_driver(a->protocol);
 
 	if (d == NULL || d->sync == NULL) {
@@ -261,8 +330,24 @@ sync_watch(struct tern *t, struct rc_account *a)
 		    rc_protocol_name(a->protocol));
 		return TERN_EXIT_FAIL;
 	}
+	memset(&y, 0, sizeof y);
+	if (pipe(y.pipe) != 0) {
+		tern_warnx("pipe: %s", strerror(errno));
+		return TERN_EXIT_FAIL;
+	}
+	for (int k = 0; k < 2; k++)
+		fcntl(
+		    y.pipe[k], F_SETFL, fcntl(y.pipe[k], F_GETFL) | O_NONBLOCK);
+	pthread_mutex_init(&y.lock, NULL);
+	if (pthread_create(&y.thread, NULL, watch_yield_main, &y) != 0)
+		tern_fatalx(TERN_EXIT_FAIL, "cannot start a thread");
 	for (;;) {
-		if ((r = core_sync_lock(t, a, 0, &fd, &cause)) == 1) {
+		/* A tern sync that waits for the lock goes first. */
+		if (y.waitpath != NULL && core_sync_waited_for(y.waitpath))
+			r = 1;
+		else
+			r = core_sync_lock(t, a, 0, &fd, &cause);
+		if (r == 1) {
 			if (!said_busy)
 				tern_warnx("%s is being synced by another "
 				           "tern; trying again shortly",
@@ -274,11 +359,19 @@ sync_watch(struct tern *t, struct rc_account *a)
 		if (r != 0) {
 			tern_warnx("%s: %s", a->name, cause);
 			free(cause);
-			return TERN_EXIT_FAIL;
+			status = TERN_EXIT_FAIL;
+			break;
 		}
 		said_busy = 0;
-		(void)sync_steps(t, a, 1, &synced);
+		watch_holding(&y, t, a, 1);
+		(void)sync_steps(t, a, 1, y.pipe[0], &synced);
+		watch_holding(&y, t, a, 0);
 		core_sync_unlock(&fd);
+		yielded = 0;
+		while (read(y.pipe[0], &c, 1) == 1)
+			yielded = 1;
+		if (yielded)
+			continue; /* the waiting sync has the lock now */
 		if (synced) {
 			backoff = 0;
 			nap(WATCH_RESYNC_MS);
@@ -291,6 +384,15 @@ sync_watch(struct tern *t, struct rc_account *a)
 		    (unsigned long long)(backoff / 1000));
 		nap(backoff);
 	}
+	pthread_mutex_lock(&y.lock);
+	y.stop = 1;
+	pthread_mutex_unlock(&y.lock);
+	pthread_join(y.thread, NULL);
+	pthread_mutex_destroy(&y.lock);
+	close(y.pipe[0]);
+	close(y.pipe[1]);
+	free(y.waitpath);
+	return status;
 }
 
 int

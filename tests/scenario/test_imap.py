@@ -521,6 +521,42 @@ class FullServer(Base, unittest.TestCase):
         self.assertEqual(len(uids), len(set(uids)))
 
 
+    def test_sync_while_a_watch_idles(self):
+        # A watch holds the account's sync lock while it waits with IDLE;
+        # a tern sync of the account waits for it, and the watch lets go
+        # instead of keeping it for ever, then goes on.
+        self.deliver(1)
+        self.t.out("ls", "acct")
+        err = os.path.join(self.t.dir, "watch.err")
+        with open(err, "wb") as ef:
+            p = subprocess.Popen([ternlib.TERN, "sync", "--watch", "acct"],
+                                 stdout=subprocess.DEVNULL, stderr=ef,
+                                 env=self.t.env())
+        try:
+            deadline = time.time() + 20
+            while len(self.ls()) < 1 or not self.t.sync_lock_held():
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.1)
+            self.deliver(2)
+            r = self.t.run("sync", "acct", timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, b"tern: acct: waiting for another "
+                                       b"sync of this account to finish\n")
+            self.assertIn("acct: 1 new", r.stdout.decode())
+            # The watch takes the account back and indexes new mail.
+            self.deliver(3)
+            while len(self.ls()) < 3:
+                self.assertLess(time.time(), deadline + 30)
+                time.sleep(0.1)
+            self.assertIsNone(p.poll())
+            with open(err) as f:
+                self.assertEqual(f.read(), "tern: acct is being synced by "
+                                 "another tern; trying again shortly\n")
+        finally:
+            p.terminate()
+            p.wait(timeout=10)
+
+
 class HiddenExtensions(Base, unittest.TestCase):
     """No CONDSTORE, QRESYNC, MOVE, UIDPLUS or ESEARCH: the fallbacks."""
     capability = HIDDEN
