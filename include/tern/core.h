@@ -110,6 +110,7 @@ struct driver_ops {
 	/*
 	 * Sync the account per its policy. On success *summary (if not NULL)
 	 * gets a malloc'd one-line summary ("37 new, 37 removed from server").
+	 * The caller holds the account's core_sync_lock.
 	 */
 	int (*sync)(struct tern *t, struct rc_account *a,
 	    const struct sync_opts *o, char **summary, char **cause);
@@ -153,6 +154,26 @@ struct driver_ops {
 	int (*search)(struct tern *t, struct rc_account *a, const char *folder,
 	    const char *text, uint32_t **uids, size_t *n, char **cause);
 };
+
+/*
+ * One sync of an account at a time, across processes and threads
+ * (core/lock.c): taken around the whole sync of the account, by tern
+ * sync and by the client's worker. wait: block until the other sync has
+ * finished. Returns 0 with *fd holding the lock, 1 when another sync
+ * holds it (only without wait), or -1 with cause.
+ */
+int core_sync_lock(
+    struct tern *t, struct rc_account *a, int wait, int *fd, char **cause);
+/* Let go of the lock (*fd becomes -1; nothing when it is already). */
+void core_sync_unlock(int *fd);
+/*
+ * A sync that waits for the lock says so in a second file, so that a
+ * holder that could go on for ever (the client's worker watching with
+ * IDLE) lets go: the path of that file for an account (malloc'd), and
+ * whether a sync waits now.
+ */
+char *core_sync_wait_path(struct tern *t, int64_t account_id);
+int core_sync_waited_for(const char *wait_path);
 
 /* The driver for a protocol, or NULL if none is built in. */
 const struct driver_ops *core_driver(enum rc_protocol p);

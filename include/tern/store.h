@@ -100,6 +100,20 @@ void store_ckpt_stop(struct store_ckpt **cp);
  */
 int store_cache_writes(struct store *s, int on, char **cause);
 
+/*
+ * How long a write waits for another connection's transaction (default
+ * STORE_BUSY_WAIT_MS). The full-screen client waits little for a change
+ * it can put off: its own worker may hold the store for a batch, and
+ * the screen must not freeze for it.
+ */
+#define STORE_BUSY_WAIT_MS 5000
+void store_set_busy_wait(struct store *s, int ms);
+/*
+ * Did the last failure come from another connection holding the store
+ * (it gave up after the busy wait)? Cleared by the next store_begin.
+ */
+int store_busy(struct store *s);
+
 /* Transactions nest by counting; only the outermost commits. */
 int store_begin(struct store *s, char **cause);
 int store_commit(struct store *s, char **cause);

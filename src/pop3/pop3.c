@@ -23,10 +23,7 @@
  * unapplied (the connection is dropped, or RSET then QUIT when the stream
  * is still in step), and keeps the messages that arrived whole.
  */
-#include <sys/file.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,7 +146,6 @@ struct session {
 	struct store *store;
 	int64_t account_id;
 	int64_t inbox_id;
-	int lockfd;
 	struct net_conn *conn;
 	struct pop3_parser parser;
 	enum pop3_state state;
@@ -219,6 +215,36 @@ session_progress(struct session *s, int force)
 	p.total = s->retr_total;
 	p.bytes = s->bytes;
 	s->o->progress(s->o->arg, &p);
+}
+
+/*
+ * A warning for the user that does not fail the sync: to the caller's
+ * note callback, else on stderr.
+ */
+static void session_note(struct session *s, const char *fmt, ...)
+    TERN_PRINTF(2, 3);
+
+static void
+session_note(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (s->o != NULL && s->o->note != NULL)
+		s->o->note(s->o->arg, s->a->name, text);
+	else
+		tern_warnx("%s: %s", s->a->name, text);
+	free(text);
+}
+
+/* What the net layer warns about while it connects, as a note. */
+static void
+session_net_note(void *arg, const char *text)
+{
+	session_note(arg, "%s", text);
 }
 
 /* Record a failure from a reply handler; returns -1 to stop the parser. */
@@ -619,10 +645,10 @@ session_message(struct session *s, uint32_t msgno)
 {
 	s->retr_done++;
 	if (s->body_over) {
-		tern_warnx("%s: message %u is larger than max_message_size "
-		           "(%llu bytes); left on the server",
-		    s->a->name, msgno,
-		    (unsigned long long)s->a->max_message_size);
+		session_note(s,
+		    "message %u is larger than max_message_size "
+		    "(%llu bytes); left on the server",
+		    msgno, (unsigned long long)s->a->max_message_size);
 		s->ntoo_big++;
 		return 0;
 	}
@@ -680,9 +706,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			if (pop3_uidl_valid(rest, restlen))
 				m->id = xstrndup(rest, restlen);
 			else
-				tern_warnx("%s: message %u has an invalid "
-				           "UIDL; it is known by its content",
-				    s->a->name, msgno);
+				session_note(s,
+				    "message %u has an invalid "
+				    "UIDL; it is known by its content",
+				    msgno);
 		}
 		break;
 	case CMD_LIST:
@@ -733,9 +760,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 				return -1;
 		} else if (ev == POP3_EV_ERR) {
 			text = server_text(data, len);
-			tern_warnx("%s: the server refused to send message "
-			           "%u: %s",
-			    s->a->name, c->msgno, text);
+			session_note(s,
+			    "the server refused to send message "
+			    "%u: %s",
+			    c->msgno, text);
 			s->retr_done++;
 		}
 		break;
@@ -745,9 +773,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			tern_fault("pop3-after-dele");
 		} else {
 			text = server_text(data, len);
-			tern_warnx("%s: the server refused to delete message "
-			           "%u: %s",
-			    s->a->name, c->msgno, text);
+			session_note(s,
+			    "the server refused to delete message "
+			    "%u: %s",
+			    c->msgno, text);
 		}
 		break;
 	case CMD_RSET:
@@ -887,10 +916,11 @@ session_plan(struct session *s, char **cause)
 		if (strcmp(s->msgs[order[i]].id, s->msgs[order[i - 1]].id) ==
 		    0) {
 			if (!s->msgs[order[i - 1]].dup)
-				tern_warnx("%s: the server lists UIDL %s for "
-				           "more than one message; they are "
-				           "downloaded and left on the server",
-				    a->name, s->msgs[order[i]].id);
+				session_note(s,
+				    "the server lists UIDL %s for "
+				    "more than one message; they are "
+				    "downloaded and left on the server",
+				    s->msgs[order[i]].id);
 			s->msgs[order[i]].dup = s->msgs[order[i - 1]].dup = 1;
 		}
 	}
@@ -945,24 +975,27 @@ session_plan(struct session *s, char **cause)
 			if ((r = session_same_size(s, k, m, cause)) < 0)
 				goto out;
 			if (r == 0) {
-				tern_warnx("%s: the server reuses UIDL %s for "
-				           "a new message",
-				    a->name, m->id);
+				session_note(s,
+				    "the server reuses UIDL %s for "
+				    "a new message",
+				    m->id);
 				k = NULL;
 			}
 		}
 		if (k == NULL) {
 			if (m->id == NULL && a->keep) {
-				tern_warnx("%s: message %u has no usable "
-				           "UIDL; left on the server",
-				    a->name, i);
+				session_note(s,
+				    "message %u has no usable "
+				    "UIDL; left on the server",
+				    i);
 				continue;
 			}
 			if (m->size > maxsize) {
-				tern_warnx("%s: message %u (%llu bytes) is "
-				           "larger than max_message_size; "
-				           "left on the server",
-				    a->name, i, (unsigned long long)m->size);
+				session_note(s,
+				    "message %u (%llu bytes) is "
+				    "larger than max_message_size; "
+				    "left on the server",
+				    i, (unsigned long long)m->size);
 				s->ntoo_big++;
 				continue;
 			}
@@ -1015,35 +1048,6 @@ session_finish(struct session *s, char **cause)
 }
 
 static int
-session_lock(struct session *s, char **cause)
-{
-	char *path = xasprintf(
-	    "%s/pop3-%lld.lock", s->t->datadir, (long long)s->account_id);
-	int ret = -1;
-
-	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd < 0) {
-		set_cause(cause, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			set_cause(cause,
-			    "account %s is being synced by another tern; try "
-			    "again when it has finished",
-			    s->a->name);
-		else
-			set_cause(
-			    cause, "locking %s: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(path);
-	return ret;
-}
-
-static int
 session_connect(struct session *s, char **cause)
 {
 	struct net_params p;
@@ -1063,6 +1067,8 @@ session_connect(struct session *s, char **cause)
 	p.cafile = s->a->cafile;
 	p.user = s->a->user;
 	p.password = password;
+	p.note = session_net_note;
+	p.note_arg = s;
 	/* A test hook: a short silence timeout for the stalled-server test. */
 	if ((env = getenv("TERN_IO_TIMEOUT_MS")) != NULL &&
 	    parse_uint64(env, strlen(env), 3600000, &ms) == 0 && ms > 0)
@@ -1158,9 +1164,13 @@ session_abort(struct session *s, char *rbuf)
 
 	if (s->conn == NULL || s->net_broken || s->icount > 0)
 		return;
+	/* Without PIPELINING the server may read only one command at a
+	 * time: wait for RSET's reply before QUIT. */
 	session_cmd(s, CMD_RSET, 0);
-	session_cmd(s, CMD_QUIT, 0);
-	(void)session_drain(s, rbuf, &cause);
+	if (s->cap_pipelining || session_drain(s, rbuf, &cause) == 0) {
+		session_cmd(s, CMD_QUIT, 0);
+		(void)session_drain(s, rbuf, &cause);
+	}
 	free(cause);
 }
 
@@ -1201,8 +1211,6 @@ session_free(struct session *s)
 	free(s->deleq);
 	free(s->batch);
 	free(s->err);
-	if (s->lockfd >= 0)
-		close(s->lockfd);
 }
 
 static int
@@ -1217,7 +1225,6 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 	s.t = t;
 	s.a = a;
 	s.o = o;
-	s.lockfd = -1;
 	s.now = (int64_t)time(NULL);
 	pop3_parser_init(&s.parser, LINE_MAX_POP3);
 	buf_init(&s.out, 0);
@@ -1230,8 +1237,6 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		goto out;
 	s.inbox_id = store_folder(s.store, s.account_id, "INBOX", 1, cause);
 	if (s.inbox_id < 0)
-		goto out;
-	if (session_lock(&s, cause) != 0)
 		goto out;
 	s.ckpt = store_ckpt_start(s.store);
 

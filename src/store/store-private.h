@@ -20,6 +20,7 @@ struct store {
 	int rfd; /* a pack file open for reading, or -1 */
 	int64_t rfd_pack; /* ... its pack id */
 	int depth; /* transaction nesting */
+	int busy; /* the last error: another connection held the lock */
 	struct {
 		const char *sql; /* compared by address: string literals */
 		sqlite3_stmt *st;

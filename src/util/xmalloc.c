@@ -131,3 +131,14 @@ tern_warnx(const char *fmt, ...)
 	vwarnx(fmt, ap);
 	va_end(ap);
 }
+
+void
+tern_fatalx(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	exit(status);
+}

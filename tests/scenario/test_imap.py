@@ -74,9 +74,16 @@ class Base:
         return c
 
     def sync(self):
+        return self.sync_both()[0]
+
+    def sync_notes(self):
+        """Sync; the notes it printed on stderr (tern: acct: ...)."""
+        return self.sync_both()[1]
+
+    def sync_both(self):
         r = self.t.run("sync", "acct")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
-        return r.stdout.decode()
+        return r.stdout.decode(), r.stderr.decode()
 
     def ls(self, folder="INBOX"):
         return [line.split("\t") for line in
@@ -217,8 +224,9 @@ class Base:
         c.select("INBOX")
         c.uid("STORE", "3", "+FLAGS", "(\\Deleted)")
         c.expunge()
-        out = self.sync()
-        self.assertIn("dropped", out)
+        err = self.sync_notes()
+        self.assertIn("tern: acct: ", err)
+        self.assertIn("dropped", err)
         flags = self.server_flags(c)
         self.assertEqual(sorted(flags), [1, 4, 6])
         self.assertIn("\\Flagged", flags[1])
@@ -256,8 +264,8 @@ class Base:
         c.create("Lists")
         for i in (3, 2, 1, 4):
             c.append("Lists", None, None, msg(i))
-        out = self.sync()
-        self.assertIn("UIDVALIDITY changed", out)
+        err = self.sync_notes()
+        self.assertIn("tern: acct: Lists: UIDVALIDITY changed", err)
         db = self.db()
         new = db.execute("SELECT uidvalidity FROM folder WHERE name = "
                          "'Lists'").fetchone()[0]
@@ -299,8 +307,8 @@ class Base:
         self.assertNotIn("Work", f)
         # Into a folder the server does not have yet.
         self.t.out("mv", "acct/INBOX", "2", "Brand-New")
-        out = self.sync()
-        self.assertNotIn("kept queued", out)
+        out, err = self.sync_both()
+        self.assertNotIn("kept queued", out + err)
         self.assertEqual([r[4] for r in self.ls("Brand-New")],
                          ["Message 2"])
         self.assertEqual(self.ls(), [])
@@ -409,10 +417,10 @@ class Base:
                        (acct, op, folder, arg))
         db.commit()
         db.close()
-        out = self.sync()
+        out, err = self.sync_both()
         # Deleting a folder the server does not have is already done
         # (its answer may have been lost): no complaint.
-        self.assertNotIn("Never-was", out)
+        self.assertNotIn("Never-was", out + err)
         f = self.folders()
         self.assertIn("Neu & Café", f)
         self.assertIn("Older", f)
@@ -494,8 +502,8 @@ class FullServer(Base, unittest.TestCase):
             rc = rc.replace("port %d" % self.dovecot.imaps_port,
                             "port %d" % proxy.port)
             self.t.write_rc(rc)
-            out = self.sync()
-            self.assertIn("reconnected", out)
+            err = self.sync_notes()
+            self.assertIn("tern: acct: reconnected after: ", err)
             self.assertEqual(proxy.connections, 2)
         finally:
             proxy.close()
@@ -536,6 +544,79 @@ class FullServer(Base, unittest.TestCase):
             p.communicate(timeout=10)
 
 
+    def test_three_syncs_at_once(self):
+        # One sync of an account at a time: a message queued for the
+        # server goes there once, not once per tern sync.
+        for i in range(1, 401):
+            self.deliver(i)
+        self.sync()
+        mbox = os.path.join(self.t.dir, "one.mbox")
+        with open(mbox, "wb") as f:
+            f.write(b"From a@example.org Thu Jan  1 00:00:00 2026\n" +
+                    msg(900, subject="Queued once").replace(b"\r\n", b"\n")
+                    + b"\n")
+        self.t.out("import", "acct/INBOX", mbox)
+        for i in range(401, 601):
+            self.deliver(i)
+        runs = self.t.syncs_at_once("acct")
+        for status, out, err in runs:
+            self.assertEqual(status, 0, err)
+        self.assertEqual(runs[0][2], "")
+        waited = [err for _, _, err in runs if err]
+        self.assertGreaterEqual(len(waited), 1)
+        for err in waited:
+            self.assertEqual(err, "tern: acct: waiting for another sync of "
+                                  "this account to finish\n")
+        # The first brought the 200 and the queued one; the others none.
+        self.assertIn("acct: 201 new,", runs[0][1])
+        for _, out, _ in runs[1:]:
+            self.assertIn("acct: 0 new,", out)
+        c = self.client()
+        c.select("INBOX")
+        typ, data = c.search(None, "SUBJECT", '"Queued once"')
+        self.assertEqual(len(data[0].split()), 1)
+        self.assertEqual(len(self.ls()), 601)
+        uids = [r[0] for r in self.ls()]
+        self.assertEqual(len(uids), len(set(uids)))
+
+
+    def test_sync_while_a_watch_idles(self):
+        # A watch holds the account's sync lock while it waits with IDLE;
+        # a tern sync of the account waits for it, and the watch lets go
+        # instead of keeping it for ever, then goes on.
+        self.deliver(1)
+        self.t.out("ls", "acct")
+        err = os.path.join(self.t.dir, "watch.err")
+        with open(err, "wb") as ef:
+            p = subprocess.Popen([ternlib.TERN, "sync", "--watch", "acct"],
+                                 stdout=subprocess.DEVNULL, stderr=ef,
+                                 env=self.t.env())
+        try:
+            deadline = time.time() + 20
+            while len(self.ls()) < 1 or not self.t.sync_lock_held():
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.1)
+            self.deliver(2)
+            r = self.t.run("sync", "acct", timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, b"tern: acct: waiting for another "
+                                       b"sync of this account to finish\n")
+            # Message 2 came by IDLE or by this sync, once.
+            self.assertEqual(len(self.ls()), 2)
+            # The watch takes the account back and indexes new mail.
+            self.deliver(3)
+            while len(self.ls()) < 3:
+                self.assertLess(time.time(), deadline + 30)
+                time.sleep(0.1)
+            self.assertIsNone(p.poll())
+            with open(err) as f:
+                self.assertEqual(f.read(), "tern: acct is being synced by "
+                                 "another tern; trying again shortly\n")
+        finally:
+            p.terminate()
+            p.wait(timeout=10)
+
+
 class HiddenExtensions(Base, unittest.TestCase):
     """No CONDSTORE, QRESYNC, MOVE, UIDPLUS or ESEARCH: the fallbacks."""
     capability = HIDDEN
@@ -549,13 +630,13 @@ class HiddenExtensions(Base, unittest.TestCase):
         c.uid("STORE", "4", "+FLAGS", "(\\Deleted)")  # not ours
         self.t.out("flag", "acct/INBOX", "1", "+T")
         self.t.out("purge", "acct/INBOX")
-        out = self.sync()
-        self.assertIn("left flagged deleted", out)
+        err = self.sync_notes()
+        self.assertIn("left flagged deleted", err)
         flags = self.server_flags(c)
         self.assertEqual(sorted(flags), [1, 2, 3, 4])
         # It waits in the queue until it is the only deleted message.
         c.uid("STORE", "4", "-FLAGS", "(\\Deleted)")
-        self.assertNotIn("left flagged deleted", self.sync())
+        self.assertNotIn("left flagged deleted", self.sync_notes())
         self.assertEqual(sorted(self.server_flags(c)), [2, 3, 4])
         db = self.db()
         self.assertEqual(db.execute("SELECT count(*) FROM pending")
