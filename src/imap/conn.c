@@ -413,7 +413,8 @@ imap_simple_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
 }
 
 int
-imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
+imap_open(struct rc_account *a, void (*note)(void *, const char *),
+    void *note_arg, struct imap_conn **cp, char **cause)
 {
 	struct imap_conn *c = xcalloc(1, sizeof *c);
 	struct net_params np;
@@ -433,6 +434,8 @@ imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
 	np.cafile = a->cafile;
 	np.user = a->user;
 	np.password = password;
+	np.note = note;
+	np.note_arg = note_arg;
 	if (net_connect(&np, &c->net, cause) != 0)
 		goto fail;
 	c->peer = xstrdup(net_peer(c->net));

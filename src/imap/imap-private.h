@@ -96,8 +96,13 @@ struct imap_conn {
 #define IMAP_MAX_LITERAL (1024 * 1024)
 void imap_allow_bodies(struct imap_conn *c, int on);
 
-/* Connect, log in, learn capabilities and ENABLE what tern uses. */
-int imap_open(struct rc_account *a, struct imap_conn **cp, char **cause);
+/*
+ * Connect, log in, learn capabilities and ENABLE what tern uses. Warnings
+ * of the connection (plaintext, no certificate check) go to note with
+ * arg, or stderr when it is NULL.
+ */
+int imap_open(struct rc_account *a, void (*note)(void *, const char *),
+    void *note_arg, struct imap_conn **cp, char **cause);
 void imap_close(struct imap_conn **cp);
 /* Send LOGOUT (best effort) and close. */
 void imap_logout(struct imap_conn **cp);

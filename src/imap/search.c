@@ -152,7 +152,7 @@ imap_search(struct tern *t, struct rc_account *a, const char *folder,
 		goto out;
 	if (folder_id > 0 && store_folder_get(s, folder_id, &f, cause) != 0)
 		goto out;
-	if (imap_open(a, &is.c, cause) != 0)
+	if (imap_open(a, NULL, NULL, &is.c, cause) != 0)
 		goto out;
 	is.c->untagged = on_untagged;
 	is.c->arg = &is;

@@ -628,10 +628,25 @@ isync_init(struct isync *is, struct tern *t, struct rc_account *a,
 	return 0;
 }
 
+/*
+ * A warning of the connection is a note of the sync; a download (no sync
+ * options) prints it.
+ */
+static void
+net_note(void *arg, const char *text)
+{
+	struct isync *is = arg;
+
+	if (is->o == NULL)
+		tern_warnx("%s: %s", is->a->name, text);
+	else
+		isync_note(is, "%s", text);
+}
+
 int
 isync_connect_account(struct isync *is, char **cause)
 {
-	if (imap_open(is->a, &is->c, cause) != 0)
+	if (imap_open(is->a, net_note, is, &is->c, cause) != 0)
 		return -1;
 	is->c->untagged = on_untagged;
 	is->c->arg = is;
