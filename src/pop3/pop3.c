@@ -125,20 +125,6 @@ struct job {
 	struct mime_envelope env;
 };
 
-struct writer {
-	pthread_t thread;
-	int running;
-	pthread_mutex_t lock; /* guards what follows */
-	pthread_cond_t cond; /* any change */
-	struct job *q; /* ring of WRITER_JOBS */
-	size_t qhead, qcount, qbytes;
-	uint32_t *done; /* committed, DELE allowed */
-	size_t ndone;
-	int stop; /* no more jobs will come */
-	int exited;
-	char *err;
-};
-
 struct session {
 	struct tern *t;
 	struct rc_account *a;
@@ -173,7 +159,12 @@ struct session {
 
 	struct buf body; /* the message being received */
 	int body_over; /* it exceeded max_message_size */
-	struct writer w;
+	/* The store's writer (store/writer.c) while messages arrive. */
+	struct store_writer *w;
+	pthread_mutex_t done_lock; /* guards what follows */
+	uint32_t *done; /* committed, DELE allowed */
+	size_t ndone;
+	char *commit_err; /* the writer's last commit failed */
 	struct store_ckpt *ckpt;
 	/* Owned by the writer during TRANSFER: */
 	uint32_t *batch;
@@ -354,44 +345,33 @@ session_known(struct session *s, const char *id)
  * the session waits. Only the writer touches the store during TRANSFER.
  */
 
-/* Hand committed message numbers to the session (lock held by caller). */
+/* Hand committed message numbers to the session (done_lock held). */
 static void
 writer_publish(struct session *s, uint32_t msgno)
 {
-	struct writer *w = &s->w;
-
-	w->done[w->ndone++] = msgno;
+	s->done[s->ndone++] = msgno;
 }
 
 /* Commit the open batch, then publish the DELEs it allows. */
 static int
-writer_commit(struct session *s)
+writer_commit(struct session *s, char **cause)
 {
-	struct writer *w = &s->w;
-	char *cause = NULL;
 	size_t i;
 
 	if (!s->in_txn)
 		return 0;
 	s->in_txn = 0;
-	if (store_commit(s->store, &cause) != 0) {
-		pthread_mutex_lock(&w->lock);
-		if (w->err == NULL)
-			w->err = cause;
-		else
-			free(cause);
-		pthread_mutex_unlock(&w->lock);
+	if (store_commit(s->store, cause) != 0) {
 		s->nbatch = 0;
 		return -1;
 	}
 	tern_fault("pop3-after-commit");
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&s->done_lock);
 	for (i = 0; i < s->nbatch; i++) {
 		if (s->msgs[s->batch[i]].dele_after)
 			writer_publish(s, s->batch[i]);
 	}
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&s->done_lock);
 	s->nbatch = 0;
 	s->batch_bytes = 0;
 	return 0;
@@ -450,15 +430,15 @@ writer_store(struct session *s, uint32_t msgno, const struct buf *body,
 			 * whose commit the DELE must wait for. */
 			if (!s->in_txn) {
 				m->dele_after = 0;
-				pthread_mutex_lock(&s->w.lock);
+				pthread_mutex_lock(&s->done_lock);
 				writer_publish(s, msgno);
-				pthread_mutex_unlock(&s->w.lock);
+				pthread_mutex_unlock(&s->done_lock);
 				return 0;
 			}
 			m->dele_after = 1;
 			s->batch[s->nbatch++] = msgno;
 			if (s->nbatch >= BATCH_MSGS)
-				return writer_commit(s);
+				return writer_commit(s, cause);
 			return 0;
 		}
 		s->session_ids = xreallocarray(s->session_ids,
@@ -492,92 +472,93 @@ writer_store(struct session *s, uint32_t msgno, const struct buf *body,
 	s->batch_bytes += body->len;
 	ret = 0;
 	if (s->nbatch >= BATCH_MSGS || s->batch_bytes >= BATCH_BYTES)
-		ret = writer_commit(s);
+		ret = writer_commit(s, cause);
 out:
 	sm.pop3_uidl = NULL;
 	return ret;
 }
 
-static void *
-writer_main(void *arg)
+/* Store one message (the writer's thread). */
+static int
+writer_run(void *arg, void *job, char **cause)
 {
-	struct session *s = arg;
-	struct writer *w = &s->w;
-	struct job job;
-	char *cause = NULL;
-	int r;
+	struct job *j = job;
 
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		while (w->qcount == 0 && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->qcount == 0)
-			break; /* stopped, and every job is stored */
-		job = w->q[w->qhead];
-		w->qhead = (w->qhead + 1) % WRITER_JOBS;
-		w->qcount--;
-		w->qbytes -= job.body.cap;
-		pthread_cond_broadcast(&w->cond);
-		pthread_mutex_unlock(&w->lock);
-
-		r = writer_store(s, job.msgno, &job.body, &job.env, &cause);
-		buf_free(&job.body);
-		mime_envelope_clear(&job.env);
-
-		pthread_mutex_lock(&w->lock);
-		if (r != 0) {
-			if (w->err == NULL)
-				w->err = cause != NULL
-				    ? cause
-				    : xstrdup("storing a message failed");
-			else
-				free(cause);
-			cause = NULL;
-			break;
-		}
+	if (writer_store(arg, j->msgno, &j->body, &j->env, cause) != 0) {
+		if (*cause == NULL)
+			set_cause(cause, "storing a message failed");
+		return -1;
 	}
-	w->exited = 1;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	/* Keep what is stored whole: no DELE was sent for it. After a
-	 * store error the transaction is rolled back instead. */
-	if (w->err == NULL)
-		(void)writer_commit(s);
-	else if (s->in_txn) {
-		s->in_txn = 0;
-		store_rollback(s->store);
-	}
-	return NULL;
+	return 0;
 }
 
 static void
-writer_start(struct session *s)
+job_free(void *job)
 {
-	struct writer *w = &s->w;
+	struct job *j = job;
 
-	w->q = xreallocarray(NULL, WRITER_JOBS, sizeof *w->q);
-	w->done = xreallocarray(NULL, s->nmsgs + 1, sizeof *w->done);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, s) != 0)
-		abort();
-	w->running = 1;
+	buf_free(&j->body);
+	mime_envelope_clear(&j->env);
+	free(j);
+}
+
+/* The writer's last words: keep what is stored whole (no DELE was sent
+ * for it); after a failure the batch is rolled back instead. */
+static void
+writer_finish(void *arg, int failed)
+{
+	struct session *s = arg;
+	char *cause = NULL;
+
+	if (failed) {
+		if (s->in_txn) {
+			s->in_txn = 0;
+			store_rollback(s->store);
+		}
+		return;
+	}
+	if (writer_commit(s, &cause) != 0) {
+		pthread_mutex_lock(&s->done_lock);
+		free(s->commit_err);
+		s->commit_err = cause;
+		pthread_mutex_unlock(&s->done_lock);
+	}
+}
+
+static int
+writer_start(struct session *s, char **cause)
+{
+	struct store_writer_params p;
+
+	memset(&p, 0, sizeof p);
+	p.run = writer_run;
+	p.free = job_free;
+	p.finish = writer_finish;
+	p.arg = s;
+	p.max_jobs = WRITER_JOBS;
+	p.max_bytes = WRITER_BYTES;
+	s->done = xreallocarray(NULL, s->nmsgs + 1, sizeof *s->done);
+	if ((s->w = store_writer_start(&p)) == NULL)
+		return set_cause(cause, "cannot start the store's writer");
+	return 0;
 }
 
 /* Tell the writer no more jobs come; wait until it has stored them. */
 static void
 writer_stop(struct session *s)
 {
-	struct writer *w = &s->w;
+	char *cause = NULL;
 
-	if (!w->running)
+	if (s->w == NULL)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = 1;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	w->running = 0;
+	if (store_writer_stop(&s->w, 0, &cause) != 0) {
+		pthread_mutex_lock(&s->done_lock);
+		if (s->commit_err == NULL)
+			s->commit_err = cause;
+		else
+			free(cause);
+		pthread_mutex_unlock(&s->done_lock);
+	}
 }
 
 /* Move the DELEs that commits allowed to the session's queue; -1 (and
@@ -585,21 +566,24 @@ writer_stop(struct session *s)
 static int
 writer_collect(struct session *s)
 {
-	struct writer *w = &s->w;
+	char *cause = NULL;
 	size_t i;
 	int ret = 0;
 
-	if (w->q == NULL)
+	if (s->done == NULL)
 		return 0;
-	pthread_mutex_lock(&w->lock);
-	for (i = 0; i < w->ndone; i++)
-		s->deleq[s->ndele++] = w->done[i];
-	w->ndone = 0;
-	if (w->err != NULL) {
-		session_fail(s, "%s", w->err);
-		ret = -1;
+	pthread_mutex_lock(&s->done_lock);
+	for (i = 0; i < s->ndone; i++)
+		s->deleq[s->ndele++] = s->done[i];
+	s->ndone = 0;
+	if (s->commit_err != NULL)
+		ret = session_fail(s, "%s", s->commit_err);
+	pthread_mutex_unlock(&s->done_lock);
+	if (ret == 0 && s->w != NULL &&
+	    store_writer_failed(s->w, &cause) != 0) {
+		ret = session_fail(s, "%s", cause);
+		free(cause);
 	}
-	pthread_mutex_unlock(&w->lock);
 	return ret;
 }
 
@@ -607,35 +591,22 @@ writer_collect(struct session *s)
 static int
 writer_queue(struct session *s, uint32_t msgno)
 {
-	struct writer *w = &s->w;
-	struct mime_envelope envelope, *env = &envelope;
-	struct job *j;
+	struct job *j = xcalloc(1, sizeof *j);
+	char *cause = NULL;
 	int ret = 0;
 
+	/* Parsed here, where the thread waits on the network while the
+	 * writer waits on the disk. */
 	mime_envelope_parse(
-	    s->body.data, header_len(s->body.data, s->body.len), env);
-	pthread_mutex_lock(&w->lock);
-	while ((w->qcount == WRITER_JOBS || w->qbytes > WRITER_BYTES) &&
-	    !w->exited)
-		pthread_cond_wait(&w->cond, &w->lock);
-	if (w->exited) {
-		ret = session_fail(s, "%s", w->err ? w->err : "writer stopped");
-		goto out;
-	}
-	j = &w->q[(w->qhead + w->qcount) % WRITER_JOBS];
+	    s->body.data, header_len(s->body.data, s->body.len), &j->env);
 	j->msgno = msgno;
 	j->body = s->body;
-	j->env = *env;
-	memset(env, 0, sizeof *env);
-	w->qcount++;
-	w->qbytes += s->body.cap;
-	pthread_cond_broadcast(&w->cond);
-out:
-	pthread_mutex_unlock(&w->lock);
-	mime_envelope_clear(env); /* empty when the job took it */
+	if (store_writer_queue(s->w, j, j->body.cap, &cause) != 0) {
+		ret = session_fail(s, "%s", cause);
+		free(cause);
+	}
 	/* A fresh buffer for the next message; the job owns this one. */
-	if (ret == 0)
-		buf_init(&s->body, (size_t)s->a->max_message_size);
+	buf_init(&s->body, (size_t)s->a->max_message_size);
 	return ret;
 }
 
@@ -1110,7 +1081,8 @@ session_run(struct session *s, char *rbuf, char **cause)
 
 	session_state(s, ST_TRANSFER);
 	session_progress(s, 1);
-	writer_start(s);
+	if (writer_start(s, cause) != 0)
+		return -1;
 	for (;;) {
 		if (writer_collect(s) != 0)
 			return set_cause(cause, "%s", s->err);
@@ -1127,7 +1099,7 @@ session_run(struct session *s, char *rbuf, char **cause)
 		if (s->icount == 0) {
 			/* Everything answered: the writer commits the last
 			 * batch, whose DELEs may then follow. */
-			if (s->w.running) {
+			if (s->w != NULL) {
 				writer_stop(s);
 				continue;
 			}
@@ -1178,23 +1150,11 @@ static void
 session_free(struct session *s)
 {
 	uint32_t i;
-	size_t j;
 
 	writer_stop(s);
-	if (s->w.q != NULL) {
-		for (j = 0; j < s->w.qcount; j++) {
-			struct job *job =
-			    &s->w.q[(s->w.qhead + j) % WRITER_JOBS];
-
-			buf_free(&job->body);
-			mime_envelope_clear(&job->env);
-		}
-		free(s->w.q);
-		free(s->w.done);
-		free(s->w.err);
-		pthread_mutex_destroy(&s->w.lock);
-		pthread_cond_destroy(&s->w.cond);
-	}
+	free(s->done);
+	free(s->commit_err);
+	pthread_mutex_destroy(&s->done_lock);
 	if (s->in_txn)
 		store_rollback(s->store);
 	net_close(&s->conn);
@@ -1222,6 +1182,7 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 	int ret = -1;
 
 	memset(&s, 0, sizeof s);
+	pthread_mutex_init(&s.done_lock, NULL);
 	s.t = t;
 	s.a = a;
 	s.o = o;
