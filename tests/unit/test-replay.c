@@ -487,8 +487,8 @@ queue_import(const char *folder, const char *msgid)
 	p.account_id = acct_id;
 	p.op = STORE_OP_APPEND;
 	p.folder = (char *)folder;
-	CHECK(store_pending_add_raw(
-	          t.store, &p, raw, strlen(raw), 0, 0, msgid, &cause) == 0);
+	CHECK(store_pending_add_raw(t.store, &p, raw, strlen(raw), 0, NULL, 0,
+	          msgid, &cause) == 0);
 	free(raw);
 }
 
