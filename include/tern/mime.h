@@ -117,6 +117,15 @@ struct mime_attachment {
 };
 
 size_t mime_attachments(struct mime_msg *m, const struct mime_attachment **v);
+/*
+ * Attachments are numbered by their MIME part number, as the pager and
+ * `tern cat` label them ("Attachment 2: a.txt", "3.2", "1.uu1"): the index
+ * in mime_attachments' list of the one numbered label, or -1.
+ */
+long mime_attachment_find(struct mime_msg *m, const char *label);
+/* The attachments' numbers for a prompt or a message: "2, 3, 4"
+ * (malloc'd; "" when there is none). */
+char *mime_attachment_numbers(struct mime_msg *m);
 
 /* How mime_render shows a message. */
 struct mime_render_opts {

@@ -813,3 +813,31 @@ mime_attachments(struct mime_msg *m, const struct mime_attachment **v)
 	*v = m->att;
 	return m->natt;
 }
+
+long
+mime_attachment_find(struct mime_msg *m, const char *label)
+{
+	const struct mime_attachment *v;
+	size_t n = mime_attachments(m, &v), i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].section, label) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+char *
+mime_attachment_numbers(struct mime_msg *m)
+{
+	const struct mime_attachment *v;
+	size_t n = mime_attachments(m, &v), i;
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (i = 0; i < n; i++)
+		(void)buf_printf(&b, "%s%s", i ? ", " : "", v[i].section);
+	if (b.data == NULL)
+		(void)buf_adds(&b, "");
+	return buf_steal(&b, NULL);
+}
