@@ -163,6 +163,22 @@ int store_msg_get_id(
     struct store *s, int64_t id, struct store_msg *m, char **cause);
 /* The raw bytes: 1 found, 0 not stored, -1 error. */
 int store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause);
+/*
+ * The raw bytes without copies, for big messages: a body in a pack file
+ * is mapped (its pages shared with the page cache), one in the database
+ * read once into memory of its own size. data[len] is '\0'; data is
+ * writable (private) and stays valid until store_body_release, whatever
+ * else happens to the store meanwhile. 1 found, 0 not stored, -1 error.
+ */
+struct store_body {
+	char *data;
+	size_t len;
+	void *map; /* private: the mapping, or NULL when data is malloc'd */
+	size_t maplen;
+};
+int store_msg_body(
+    struct store *s, int64_t id, struct store_body *b, char **cause);
+void store_body_release(struct store_body *b);
 int store_msg_set_raw(
     struct store *s, int64_t id, const void *raw, size_t len, char **cause);
 int store_msg_set_flags(
