@@ -57,9 +57,10 @@ typedef int (*archive_msg_cb)(
 /*
  * Split an mbox held in memory and call cb for each message, unquoted,
  * with tern's own lines (and the newline X-Tern-Eol says it added) taken
- * off; their flags and keywords are passed on, and so are those of
- * Status:, X-Status:, X-Keywords:, Keywords: and X-Label: lines anywhere
- * in the header, which stay in the message. A file that is
+ * off and their flags and keywords passed on; a message without them
+ * (another program's mbox) gets those of its Status:, X-Status:,
+ * X-Keywords:, Keywords: and X-Label: lines anywhere in the header,
+ * which stay in the message. A file that is
  * not an mbox, or is truncated, fails with cause before any message is
  * passed on. A non-zero return from cb stops the walk and is returned.
  */

@@ -263,8 +263,9 @@ struct meta {
 
 /*
  * Read the flags and keywords of a message's header: those of tern's
- * block at the top (which is taken off: mt->skip) and those of mutt's or
- * Dovecot's lines anywhere in it (which stay, as the message's own).
+ * block at the top (which is taken off: mt->skip), or without one those
+ * of mutt's or Dovecot's lines anywhere in it (which stay, as the
+ * message's own).
  */
 static void
 header_meta(const char *m, size_t len, struct meta *mt)
@@ -306,7 +307,12 @@ header_meta(const char *m, size_t len, struct meta *mt)
 		}
 		v = NULL;
 		vn = fold - off;
-		if (vn >= 7 && ascii_strncasecmp(m + off, "Status:", 7) == 0)
+		/* With tern's block at the top, it alone says (the message's
+		 * own lines are its bytes); without, mutt's lines count. */
+		if (!top && block > 0)
+			;
+		else if (vn >= 7 &&
+		    ascii_strncasecmp(m + off, "Status:", 7) == 0)
 			mt->flags |= status_flags(m + off + 7, n - 7, 0);
 		else if (vn >= 9 &&
 		    ascii_strncasecmp(m + off, "X-Status:", 9) == 0)
