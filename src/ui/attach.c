@@ -28,11 +28,15 @@ pick(struct ui *u, const struct mime_attachment *v, size_t n)
 	char *ans = NULL, *q, *nums;
 	long k;
 
-	(void)v;
 	if (n == 1)
 		return 0;
 	nums = mime_attachment_numbers(u->pager.mm);
-	q = xasprintf("Attachment (%s): ", nums);
+	/* Many: the first and the last say enough on one line. */
+	if (strlen(nums) > 40)
+		q = xasprintf(
+		    "Attachment (%s ... %s): ", v[0].section, v[n - 1].section);
+	else
+		q = xasprintf("Attachment (%s): ", nums);
 	free(nums);
 	k = -1;
 	if (ui_prompt(u, q, NULL, 0, &ans) == 0 && *ans != '\0' &&
