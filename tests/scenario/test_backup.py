@@ -194,6 +194,34 @@ class Backup(unittest.TestCase):
         db.close()
         self.round_trip(t, "home", rc)
 
+    def test_more_keywords_than_maildir_letters(self):
+        t = self.tern("")
+        t.out("ls", "local")
+        md = os.path.join(t.dir, "md")
+        os.makedirs(os.path.join(md, "new"))
+        for i in (1, 2):
+            with open(os.path.join(md, "new", "%d.host" % i), "wb") as f:
+                f.write(ternlib.make_message(i))
+        t.out("import", "local/K", md)
+        uids = [line.split("\t")[0] for line in
+                t.out("ls", "local/K").splitlines()]
+        words = ["kw%02d" % k for k in range(30)]
+        t.out("flag", "local/K", uids[0], *["+kw:" + w for w in words[:20]])
+        t.out("flag", "local/K", uids[1], *["+kw:" + w for w in words[10:]])
+        out = os.path.join(t.dir, "k")
+        r = t.run("export", "local/K", "--maildir", out, check=True)
+        self.assertIn(b"4 keywords of messages left out: a Maildir names "
+                      b"26 keywords at most", r.stderr)
+        with open(os.path.join(out, "dovecot-keywords")) as f:
+            self.assertEqual(f.read(), "".join(
+                "%d %s\n" % (k, w) for k, w in enumerate(words[:26])))
+        # The mbox keeps every one.
+        t.out("export", "local/K", "--mbox", out + ".mbox")
+        dst = self.tern("")
+        dst.out("import", "local/K", out + ".mbox")
+        self.assertEqual(self.snapshot(dst, "local")["K"],
+                         self.snapshot(t, "local")["K"])
+
     # -- IMAP: the import is APPENDed by the next sync -----------------
 
     def imap(self, user):
