@@ -406,6 +406,36 @@ is_imap(const struct folder_ref *r)
 	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
 }
 
+/*
+ * The keywords a message is stored with: each checked, and $Forwarded
+ * (which Dovecot's Maildir keeps as a keyword letter) the passed flag.
+ */
+static char *
+import_keywords(const char *keywords, unsigned *flags)
+{
+	struct store_flag_change c;
+	const char *p = keywords != NULL ? keywords : "", *end;
+	char *w, *out = NULL;
+
+	memset(&c, 0, sizeof c);
+	while (*p != '\0') {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		end = p + strcspn(p, " ");
+		w = xstrndup(p, (size_t)(end - p));
+		(void)store_flag_change_keyword(&c, 1, w, NULL);
+		free(w);
+		p = end;
+	}
+	*flags |= c.add & STORE_F_ALL;
+	if (c.nkw_add > 0)
+		out = store_keywords_apply(NULL, &c);
+	store_flag_change_clear(&c);
+	return out;
+}
+
 /* Store one message (or count it as a duplicate). */
 static int
 import_one(
@@ -416,6 +446,7 @@ import_one(
 	struct store_msg m;
 	unsigned flags = meta->flags & STORE_F_ALL;
 	int64_t date = meta->date;
+	char *keywords = import_keywords(meta->keywords, &flags);
 	int found, ret = -1;
 
 	memset(&env, 0, sizeof env);
@@ -440,9 +471,8 @@ import_one(
 		p.account_id = im->r->account_id;
 		p.op = STORE_OP_APPEND;
 		p.folder = im->r->folder;
-		if (store_pending_add_raw(im->s, &p, raw, len, flags,
-		        meta->keywords, date ? date : env.date, env.message_id,
-		        im->cause) != 0)
+		if (store_pending_add_raw(im->s, &p, raw, len, flags, keywords,
+		        date ? date : env.date, env.message_id, im->cause) != 0)
 			goto out;
 		im->st->queued++;
 		ret = 0;
@@ -451,7 +481,7 @@ import_one(
 	memset(&m, 0, sizeof m);
 	m.folder_id = im->folder_id;
 	m.flags = flags;
-	m.keywords = (char *)meta->keywords;
+	m.keywords = keywords;
 	core_msg_from_envelope(&m, &env);
 	m.internaldate = date ? date : env.date;
 	if (store_msg_insert(im->s, &m, raw, len, im->cause) != 0)
@@ -460,6 +490,7 @@ import_one(
 	ret = 0;
 out:
 	mime_envelope_clear(&env);
+	free(keywords);
 	if (ret == 0) {
 		uint64_t done =
 		    im->st->messages + im->st->skipped + im->st->queued;

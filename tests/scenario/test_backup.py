@@ -320,6 +320,20 @@ class Backup(unittest.TestCase):
                 {f: [(raw, letters) for raw, letters, _ in v]
                  for f, v in want.items()}, how)
             self.assertEqual(self.queued_keywords(dst), [])
+        # Dovecot's own Maildir++ tree, keyword letters and
+        # dovecot-keywords files included, reads back as it was made
+        # (Dovecot keeps a message's lines with LF ends in its files).
+        other = self.tern("")
+        other.out("import", "local", self.dovecot.maildir("alice"))
+        bits = {l: 1 << k for k, l in enumerate(LETTERS)}
+        made = {}
+        for i, (raw, letters, kws) in enumerate(messages()):
+            made.setdefault(folder_of(i), []).append(
+                (raw.replace(b"\r\n", b"\n"),
+                 sum(bits[l] for l in letters), frozenset(kws)))
+        got = self.snapshot(other, "local")
+        self.assertEqual({f: v for f, v in got.items() if v},
+                         {f: sorted(v) for f, v in made.items()})
         # Into the account it came from: nothing is queued again.
         for out in self.import_mboxes(t, "work", mbox):
             self.assertRegex(out, r"^0 messages queued")
