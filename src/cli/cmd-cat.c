@@ -240,6 +240,22 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		goto out;
 	}
 	if (rawmode) {
+		struct store_body b;
+
+		/* Stored: written from where it is, not copied. */
+		if ((found = store_msg_body(t->store, m.id, &b, &cause)) < 0) {
+			status = cli_fail(TERN_EXIT_FAIL, cause);
+			goto out;
+		}
+		if (found) {
+			if (write_all(STDOUT_FILENO, b.data, b.len) != 0) {
+				tern_warnx(
+				    "cannot write the message to stdout");
+				status = TERN_EXIT_FAIL;
+			}
+			store_body_release(&b);
+			goto out;
+		}
 		if ((status = cat_raw(t, &r, spec, &m, &raw)) != TERN_EXIT_OK)
 			goto out;
 		if (write_all(STDOUT_FILENO, raw.data ? raw.data : "",
