@@ -166,6 +166,13 @@ struct mime_render_opts {
  */
 int mime_render(struct mime_msg *m, const struct mime_render_opts *o,
     struct buf *out, char **cause);
+/*
+ * The same text handed to cb a piece at a time (about a mebibyte), for
+ * writing it out without holding it twice. A non-zero return from cb
+ * stops it and is returned.
+ */
+int mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
+    mime_write_cb cb, void *arg);
 
 /*
  * Save part i into directory dir under its decoded name made safe: the

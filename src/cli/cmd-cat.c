@@ -152,6 +152,13 @@ cat_save(struct tern *t, struct folder_ref *r, const struct store_msg *m,
 	return TERN_EXIT_OK;
 }
 
+static int
+write_out(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	return write_all(STDOUT_FILENO, data, len);
+}
+
 /* An attachment number as shown: digits and dots, or a uu block's. */
 static int
 attachment_label(const char *s)
@@ -173,7 +180,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 {
 	struct folder_ref r;
 	struct store_msg m;
-	struct buf raw, out;
+	struct buf raw;
 	struct mime_msg *mm = NULL;
 	const char *spec = NULL, *uidarg = NULL, *savearg = NULL;
 	char *cause = NULL;
@@ -216,7 +223,6 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		return cli_fail(status, cause);
 	memset(&m, 0, sizeof m);
 	buf_init(&raw, 0);
-	buf_init(&out, 0);
 	if (r.folder == NULL) {
 		tern_warnx("'%s': name a folder as ACCOUNT/FOLDER", spec);
 		status = TERN_EXIT_USAGE;
@@ -277,17 +283,15 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
 		o.width = out_width();
 		o.keywords = m.keywords;
-		if (mime_render(mm, &o, &out, &cause) != 0)
-			status = cli_fail(TERN_EXIT_FAIL, cause);
-		else if (write_all(STDOUT_FILENO, out.data ? out.data : "",
-		             out.len) != 0) {
+		/* Written as it is made visible: a big text is not held
+		 * twice. */
+		if (mime_render_to(mm, &o, write_out, NULL) != 0) {
 			tern_warnx("cannot write the message to stdout");
 			status = TERN_EXIT_FAIL;
 		}
 	}
 out:
 	mime_free(&mm);
-	buf_free(&out);
 	buf_free(&raw);
 	store_msg_clear(&m);
 	folder_ref_clear(&r);

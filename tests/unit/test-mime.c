@@ -1464,6 +1464,46 @@ test_decode_pieces(void)
 	buf_free(&msg);
 }
 
+/* A text of megabytes made visible a piece at a time: no character is
+ * cut, every control character still shown. */
+static void
+test_render_pieces(void)
+{
+	struct buf msg, want;
+	struct pieces p;
+	struct mime_msg *m;
+	size_t i;
+
+	buf_init(&msg, 0);
+	buf_init(&want, 0);
+	buf_adds(&msg,
+	    "Subject: wide\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\n\r\n");
+	buf_adds(&want, "Subject: wide\n\n");
+	for (i = 0; i < 300000; i++) {
+		/* 1, 2, 3 and 4 bytes: every cut lands in some character. */
+		buf_adds(&msg, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+		buf_adds(&want, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+		if (i % 50000 == 0) {
+			buf_adds(&msg, "\x1b\r\n");
+			buf_adds(&want, "^[\n");
+		}
+	}
+	buf_adds(&msg, "\r\n");
+	buf_adds(&want, "\n");
+	m = mime_parse(msg.data, msg.len);
+	buf_init(&p.all, 0);
+	p.max = 0;
+	CHECK(mime_render_to(m, NULL, piece_cb, &p) == 0);
+	CHECK(p.all.len == want.len &&
+	    memcmp(p.all.data, want.data, want.len) == 0);
+	CHECK(p.max <= 1024 * 1024 + 16);
+	buf_free(&p.all);
+	mime_free(&m);
+	buf_free(&msg);
+	buf_free(&want);
+}
+
 int
 main(void)
 {
@@ -1482,6 +1522,7 @@ main(void)
 	test_parts_and_attachments();
 	test_save();
 	test_decode_pieces();
+	test_render_pieces();
 	test_mailcap();
 	test_thread_small();
 	test_thread_100k();
