@@ -213,6 +213,22 @@ int store_msg_get_id(
     struct store *s, int64_t id, struct store_msg *m, char **cause);
 /* The raw bytes: 1 found, 0 not stored, -1 error. */
 int store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause);
+/*
+ * The raw bytes without copies, for big messages: a body in a pack file
+ * is mapped (its pages shared with the page cache), one in the database
+ * read once into memory of its own size. data[len] is '\0'; data is
+ * writable (private) and stays valid until store_body_release, whatever
+ * else happens to the store meanwhile. 1 found, 0 not stored, -1 error.
+ */
+struct store_body {
+	char *data;
+	size_t len;
+	void *map; /* private: the mapping, or NULL when data is malloc'd */
+	size_t maplen;
+};
+int store_msg_body(
+    struct store *s, int64_t id, struct store_body *b, char **cause);
+void store_body_release(struct store_body *b);
 int store_msg_set_raw(
     struct store *s, int64_t id, const void *raw, size_t len, char **cause);
 int store_msg_set_flags(
@@ -577,23 +593,35 @@ int store_msg_find_msgid(struct store *s, int64_t account_id,
  * Archive imports (store/archive.c).
  */
 /*
- * Is a message with this Message-ID (NULL: none) and exactly these bytes
- * already in the folder? An entry whose body is not stored (IMAP index)
- * counts when the Message-ID is the same. 1 yes, 0 no, -1 error.
+ * Is a message with this Message-ID (NULL: none) and these bytes already
+ * in the folder? Bytes are the same when they differ at most in line
+ * ends (CRLF or LF, as mutt's copy of an IMAP message has them) and in
+ * one final line end (which an mbox writer may have added). An entry
+ * whose body is not stored (IMAP index) counts when the Message-ID is the
+ * same. 1 yes, 0 no, -1 error.
  */
 int store_msg_find_same(struct store *s, int64_t folder_id,
     const char *message_id, const void *raw, size_t len, char **cause);
 /*
  * Queue p (an "append" with arg NULL) together with the bytes to append,
- * their flags and internal date (table pending_raw, schema version 2).
+ * their flags, keywords (space separated, or NULL; schema version 10) and
+ * internal date (table pending_raw, schema version 2).
  */
 int store_pending_add_raw(struct store *s, const struct store_pending *p,
-    const void *raw, size_t len, unsigned flags, int64_t internaldate,
-    const char *message_id, char **cause);
+    const void *raw, size_t len, unsigned flags, const char *keywords,
+    int64_t internaldate, const char *message_id, char **cause);
 /* The bytes of a queued "append": 1 found, 0 none, -1 error. */
 int store_pending_raw(struct store *s, int64_t pending_id, struct buf *out,
     unsigned *flags, int64_t *internaldate, char **cause);
-/* Is an APPEND of exactly these bytes already queued for folder? 1/0/-1. */
+/*
+ * The keywords to APPEND with a queued "append" (the flag list after the
+ * system flags): *keywords gets them malloc'd, or NULL. 1 found, 0 no
+ * such op, -1 error.
+ */
+int store_pending_raw_keywords(
+    struct store *s, int64_t pending_id, char **keywords, char **cause);
+/* Is an APPEND of these bytes (as store_msg_find_same compares them)
+ * already queued for folder? 1/0/-1. */
 int store_pending_find_same(struct store *s, int64_t account_id,
     const char *folder, const char *message_id, const void *raw, size_t len,
     char **cause);

@@ -429,18 +429,28 @@ op_folder(struct replay *rp, struct store_pending *p, char **err)
 	return after(rp, p, e, err);
 }
 
-/* The bytes of an append op: 1 found, 0 nothing to send, -1 error. */
+/*
+ * The bytes of an append op, with its flags, date and keywords (*kw,
+ * malloc'd or NULL): 1 found, 0 nothing to send, -1 error.
+ */
 static int
 append_source(struct replay *rp, const struct store_pending *p, struct buf *raw,
-    unsigned *flags, int64_t *when, int64_t *src, char **err)
+    unsigned *flags, int64_t *when, char **kw, int64_t *src, char **err)
 {
 	struct store_msg m;
 	uint64_t id;
 	int found;
 
 	*src = 0;
-	if (p->arg == NULL)
-		return store_pending_raw(rp->s, p->id, raw, flags, when, err);
+	*kw = NULL;
+	if (p->arg == NULL) {
+		if ((found = store_pending_raw(
+		         rp->s, p->id, raw, flags, when, err)) != 1)
+			return found;
+		return store_pending_raw_keywords(rp->s, p->id, kw, err) < 0
+		    ? -1
+		    : 1;
+	}
 	/* A store message: gone means there is nothing to do. */
 	if (parse_uint64(p->arg, strlen(p->arg), INT64_MAX, &id) != 0)
 		return 0;
@@ -450,8 +460,73 @@ append_source(struct replay *rp, const struct store_pending *p, struct buf *raw,
 	*src = (int64_t)id;
 	*flags = m.flags;
 	*when = m.internaldate ? m.internaldate : m.date;
+	*kw = m.keywords;
+	m.keywords = NULL;
 	store_msg_clear(&m);
 	return store_msg_raw(rp->s, (int64_t)id, raw, err);
+}
+
+/*
+ * Give a message just APPENDed (or found there after a lost answer) its
+ * keywords: an APPEND carries only the system flags. Its UID is the one
+ * the server said, or found by k above the UIDNEXT before the APPEND. A
+ * lost connection keeps the op (which, sent, finds the message again
+ * next time); a server that will not keep them leaves them out, with a
+ * note.
+ */
+static enum outcome
+append_keywords(struct replay *rp, const struct store_pending *p,
+    const char *kw, struct drv_msgkey *k, uint32_t uid, char **err)
+{
+	struct store_flag_change fc, dropped;
+	const char *w = kw, *end;
+	enum outcome out = R_DONE;
+	enum drv_err e;
+	char *word;
+
+	memset(&fc, 0, sizeof fc);
+	memset(&dropped, 0, sizeof dropped);
+	while (w != NULL && *w != '\0') {
+		if (*w == ' ') {
+			w++;
+			continue;
+		}
+		end = w + strcspn(w, " ");
+		word = xstrndup(w, (size_t)(end - w));
+		(void)store_flag_change_keyword(&fc, 1, word, NULL);
+		free(word);
+		w = end;
+	}
+	if (fc.nkw_add == 0)
+		goto out;
+	if (uid == 0) {
+		k->min_uid = p->mark;
+		e = rp->ops->find(*rp->dp, p->folder, k, &uid, err);
+		forget_selected(rp);
+		if (e != DRV_OK && e != DRV_MSG_BAD && e != DRV_BOX_BAD) {
+			out = stop(rp, e);
+			goto out;
+		}
+		if (e != DRV_OK)
+			goto left_out;
+	}
+	if ((e = select_folder(rp, p->folder, err)) == DRV_OK)
+		e = rp->ops->set_flags(*rp->dp, uid, &fc, &dropped, err);
+	if (e == DRV_OK)
+		goto out;
+	if (e != DRV_REFUSED && e != DRV_MSG_BAD && e != DRV_BOX_BAD) {
+		out = stop(rp, e);
+		goto out;
+	}
+left_out:
+	rnote(rp, "keywords of a message appended to %s left out: %s",
+	    p->folder, *err ? *err : "it was not found");
+	free(*err);
+	*err = NULL;
+out:
+	store_flag_change_clear(&fc);
+	store_flag_change_clear(&dropped);
+	return out;
 }
 
 static enum outcome
@@ -464,14 +539,19 @@ op_append(struct replay *rp, struct store_pending *p, char **err)
 	enum drv_err e;
 	unsigned flags = 0;
 	int64_t when = 0, src = 0;
+	uint32_t uid = 0;
+	char *kw = NULL;
 	int found;
 
 	memset(&env, 0, sizeof env);
 	buf_init(&raw, 0);
 	if (p->folder == NULL)
 		return R_DROP;
-	if ((found = append_source(rp, p, &raw, &flags, &when, &src, err)) < 0)
-		return stop(rp, DRV_STORE);
+	if ((found = append_source(
+	         rp, p, &raw, &flags, &when, &kw, &src, err)) < 0) {
+		out = stop(rp, DRV_STORE);
+		goto out;
+	}
 	if (found == 0 || raw.len == 0) {
 		out = R_DROP;
 		goto out;
@@ -481,14 +561,14 @@ op_append(struct replay *rp, struct store_pending *p, char **err)
 	k.message_id = env.message_id;
 	k.size = raw.len;
 	k.date = when;
-	if ((out = already_there(rp, p, p->folder, &k, NULL, err)) == R_FAIL)
+	if ((out = already_there(rp, p, p->folder, &k, &uid, err)) == R_FAIL)
 		goto out;
 	if (out == R_KEEP) {
 		if ((out = mark_sending(rp, p, p->folder, err)) != R_DONE)
 			goto out;
 		forget_selected(rp);
 		e = rp->ops->append(*rp->dp, p->folder, raw.data, raw.len,
-		    flags, when, NULL, err);
+		    flags, when, &uid, err);
 		tern_fault("replay-after-append");
 		if (e == DRV_MSG_BAD)
 			e = DRV_REFUSED; /* nothing lost: it stays queued */
@@ -499,6 +579,9 @@ op_append(struct replay *rp, struct store_pending *p, char **err)
 		if (out != R_DONE)
 			goto out;
 	}
+	if (kw != NULL &&
+	    (out = append_keywords(rp, p, kw, &k, uid, err)) != R_DONE)
+		goto out;
 	/* The server has it: now, and only now, the source of a move goes. */
 	if (p->op == STORE_OP_APPEND_MOVE && src != 0 &&
 	    store_msg_delete(rp->s, src, err) != 0)
@@ -506,6 +589,7 @@ op_append(struct replay *rp, struct store_pending *p, char **err)
 out:
 	mime_envelope_clear(&env);
 	buf_free(&raw);
+	free(kw);
 	return out;
 }
 

@@ -17,7 +17,7 @@ store_draft_add(struct store *s, int64_t account_id, const char *folder,
 	p.op = STORE_OP_DRAFT;
 	p.folder = (char *)folder;
 	return store_pending_add_raw(s, &p, raw, len,
-	    STORE_F_DRAFT | STORE_F_SEEN, 0, message_id, cause);
+	    STORE_F_DRAFT | STORE_F_SEEN, NULL, 0, message_id, cause);
 }
 
 int

@@ -168,6 +168,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE pending ADD COLUMN mark INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE pending ADD COLUMN msgid TEXT;"
 	"ALTER TABLE pending ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0;",
+	/* 9 -> 10: the keywords of a message an import queued for APPEND. */
+	"ALTER TABLE pending_raw ADD COLUMN keywords TEXT;",
 };
 
 int store_migrate(struct store *s, char **cause);

@@ -63,6 +63,9 @@ void store_pack_rolled_back(struct store *s);
 /* Append len bytes at off of pack_id's file to out. */
 int store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
     struct buf *out, char **cause);
+/* Map a body of a pack into b (store_msg_body). */
+int store_pack_map(struct store *s, int64_t pack_id, int64_t off, int64_t len,
+    struct store_body *b, char **cause);
 /* The SQL function tern_body(raw, pack_id, pack_off, pack_len). */
 int store_pack_functions(struct store *s);
 /* Give freed bodies' space back to the file system (at close). */

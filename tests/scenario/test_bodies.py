@@ -184,7 +184,7 @@ class Bodies(unittest.TestCase):
             x for x in self.t.out("ls", "work/INBOX").splitlines()
             if x.endswith("Big one")][0])
         # Saved alone, byte-exact.
-        data, name = self.save("Big one", 1)
+        data, name = self.save("Big one", 2)
         self.assertEqual(name, "big.bin")
         self.assertEqual(data, BIG)
         parts, has_body = self.parts("Big one")
@@ -194,7 +194,7 @@ class Bodies(unittest.TestCase):
         self.offline()
         out2 = self.t.out("cat", "work/INBOX", self.uids["Big one"])
         self.assertEqual(out2, out.replace("5.0 MiB, not downloaded", "5 MiB"))
-        data, _ = self.save("Big one", 1)
+        data, _ = self.save("Big one", 2)
         self.assertEqual(data, BIG)
         # The store's search finds the text of the view, offline too.
         r = self.t.run("search", "work/INBOX", "big world")
@@ -229,9 +229,9 @@ class Bodies(unittest.TestCase):
         parts, _ = self.parts("Nested one")
         self.assertEqual(set(parts), {"VIEW"})
         self.assertLess(parts["VIEW"], 4096)
-        data, name = self.save("Nested one", 1)
+        data, name = self.save("Nested one", "2.2")
         self.assertEqual((data, name), (PDF, "inner.pdf"))
-        data, name = self.save("Nested one", 2)
+        data, name = self.save("Nested one", 3)
         self.assertEqual((data, name), (ZIP, "outer.zip"))
         self.assertEqual(set(self.parts("Nested one")[0]),
                          {"VIEW", "2.2", "3"})
@@ -254,7 +254,7 @@ class Bodies(unittest.TestCase):
         self.assertIn("[-- Attachment 2: z.zip (application/zip, 100 KiB, "
                       "not downloaded) --]", out)
         self.assertEqual(out.count("not downloaded"), 1)
-        data, _ = self.save("Injected", 1)
+        data, _ = self.save("Injected", 2)
         self.assertEqual(data, ZIP)
         self.assertEqual(set(self.parts("Injected")[0]), {"VIEW", "2"})
         # What the server holds is still the message as sent.
@@ -297,7 +297,12 @@ class Bodies(unittest.TestCase):
     def test_bad_attachment_number(self):
         r = self.save("Big one", 5, expect_ok=False)
         self.assertEqual(r.returncode, 1)
-        self.assertIn(b"has 1 attachment, not 5", r.stderr)
+        self.assertIn(b"has no attachment 5; its attachment is 2",
+                      r.stderr)
+        # The text is part 1: no attachment of that number.
+        r = self.save("Big one", 1, expect_ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"has no attachment 1", r.stderr)
 
 
 def literal(data):

@@ -310,6 +310,57 @@ class Demo(UiCase):
             self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
 
 
+class Attachments(UiCase):
+    def test_the_number_shown_is_the_number_to_type(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from test_cat import three_attachments
+        raw, files = three_attachments()
+        self.t.write_rc("")
+        mbox = os.path.join(self.t.dir, "three.mbox")
+        with open(mbox, "wb") as f:
+            f.write(b"From bob@example.org Mon Mar  3 12:00:00 2025\n" +
+                    raw + b"\n")
+        self.t.out("import", "local/INBOX", mbox)
+        out = os.path.join(self.t.dir, "saved")
+        os.makedirs(out)
+        opened = os.path.join(self.t.dir, "opened")
+        opener = os.path.join(self.t.dir, "opener")
+        with open(opener, "w") as f:
+            f.write("#!/bin/sh\ncp \"$1\" '%s'\n" % opened)
+        os.chmod(opener, 0o755)
+        s = self.start(env={"TERN_OPENER": opener})
+        s.wait("local/INBOX  [1 msgs")
+        s.keys("Enter")
+        s.wait("See the three files.")
+        s.wait("Attachment 3: b.txt")
+        s.keys("S")
+        s.wait("Attachment (2, 3, 4):")
+        s.literal("3")
+        s.keys("Enter")
+        s.wait("Save into directory:")
+        s.keys("C-u")
+        s.literal(out)
+        s.keys("Enter")
+        s.wait("Saved to")
+        self.assertEqual(os.listdir(out), ["b.txt"])
+        with open(os.path.join(out, "b.txt"), "rb") as f:
+            self.assertEqual(f.read(), files[1][1])
+        s.keys("o")
+        s.wait("Attachment (2, 3, 4):")
+        s.literal("4")
+        s.keys("Enter")
+        s.wait("Opened")
+        with open(opened, "rb") as f:
+            self.assertEqual(f.read(), files[2][1])
+        # The text is part 1: not an attachment to save.
+        s.keys("S")
+        s.wait("Attachment (2, 3, 4):")
+        s.literal("1")
+        s.keys("Enter")
+        s.wait("No attachment 1 in this message")
+        self.assertEqual(os.listdir(out), ["b.txt"])
+
+
 class FirstRun(UiCase):
     def test_first_run_then_demo(self):
         s = self.start()
