@@ -31,13 +31,15 @@ append_date(int64_t when, char *out, size_t len)
 
 int
 imap_append(struct imap_conn *c, const char *q, const char *raw, size_t len,
-    unsigned flags, int64_t when, char **cause)
+    unsigned flags, int64_t when, uint32_t *uid, char **cause)
 {
 	struct imap_cmd *cmd = NULL;
 	struct buf fl;
 	char date[64], *line = NULL;
 	int ret = -1;
 
+	if (uid != NULL)
+		*uid = 0;
 	buf_init(&fl, 0);
 	imap_flags_format(&fl, flags & STORE_F_ALL);
 	append_date(when, date, sizeof date);
@@ -70,6 +72,10 @@ answered:
 			*cause = xstrdup(cmd->text ? cmd->text : "refused");
 		goto out;
 	}
+	/* UIDPLUS: [APPENDUID uidvalidity uid]. */
+	if (uid != NULL && cmd->code != NULL &&
+	    ascii_strncasecmp(cmd->code, "APPENDUID ", 10) == 0)
+		*uid = imap_last_uid(cmd->code + 10);
 	ret = 0;
 out:
 	imap_cmd_free(&cmd);
@@ -194,7 +200,7 @@ imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
 			ret = 0; /* the earlier APPEND got there */
 		goto out;
 	}
-	if ((rc = imap_append(is.c, q, raw, len, flags, 0, &why)) < 0) {
+	if ((rc = imap_append(is.c, q, raw, len, flags, 0, NULL, &why)) < 0) {
 		*cause = why;
 		why = NULL;
 		goto out;

@@ -189,6 +189,12 @@ int imap_uidset_parse(struct imap_uidset *s, const char *set, uint32_t star);
 /* Append v[0..n) (sorted) as a compact sequence set to out. */
 void imap_uidset_format(struct buf *out, const uint32_t *v, size_t n);
 
+/*
+ * The UID that ends a response code's arguments ("APPENDUID 7 42",
+ * COPYUID's "7 3 42"), 0 if it is not one UID (a set, or nothing).
+ */
+uint32_t imap_last_uid(const char *s);
+
 /* Server flags (a FLAGS list) to store flags and a keyword string. */
 void imap_flags_parse(
     const struct imap_resp *r, size_t list, unsigned *flags, char **keywords);
@@ -201,7 +207,7 @@ void imap_flags_format(struct buf *out, unsigned flags);
  * the server's text; -1 connection error with cause.
  */
 int imap_append(struct imap_conn *c, const char *q, const char *raw, size_t len,
-    unsigned flags, int64_t when, char **cause);
+    unsigned flags, int64_t when, uint32_t *uid, char **cause);
 /*
  * Replay a queued "append" or "append-move" (store.h) to the quoted
  * mailbox q (NULL: p->folder encoded): 0 when done or

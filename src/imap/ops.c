@@ -302,21 +302,6 @@ op_set_flags(struct drv *d, uint32_t uid, const struct store_flag_change *c,
 	return settle(is, DRV_OK, err);
 }
 
-/* The UID in a COPYUID code ("uidvalidity src dst") for one message. */
-static uint32_t
-copyuid_dest(const char *code)
-{
-	const char *sp;
-	uint64_t v;
-
-	if (code == NULL || (sp = strrchr(code, ' ')) == NULL)
-		return 0;
-	sp++;
-	if (parse_uint64(sp, strlen(sp), UINT32_MAX, &v) != 0)
-		return 0;
-	return (uint32_t)v;
-}
-
 static enum drv_err
 op_move(struct drv *d, uint32_t uid, const char *folder, int copy,
     uint32_t *newuid, char **err)
@@ -339,7 +324,7 @@ op_move(struct drv *d, uint32_t uid, const char *folder, int copy,
 		goto out;
 	}
 	if (newuid != NULL)
-		*newuid = copyuid_dest(is->copyuid);
+		*newuid = imap_last_uid(is->copyuid);
 	/* Copied: the source goes as a separate step. */
 	if (!copy && !native &&
 	    (store_bits(is, uid, '+', STORE_F_DELETED, err) != 0 ||
@@ -387,7 +372,7 @@ op_append(struct drv *d, const char *folder, const char *raw, size_t len,
 		return e;
 	q = isync_wire_quote(is, folder);
 	for (attempt = 0;; attempt++) {
-		rc = imap_append(is->c, q, raw, len, flags, when, &why);
+		rc = imap_append(is->c, q, raw, len, flags, when, uid, &why);
 		if (rc <= 0 || attempt > 0 || entry(is, folder) != NULL)
 			break;
 		/* Refused, and the folder is not there: create it first. */

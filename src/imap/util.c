@@ -192,3 +192,18 @@ imap_flags_format(struct buf *out, unsigned flags)
 		first = 0;
 	}
 }
+
+uint32_t
+imap_last_uid(const char *s)
+{
+	const char *sp;
+	uint64_t v;
+
+	if (s == NULL)
+		return 0;
+	sp = strrchr(s, ' ');
+	sp = sp != NULL ? sp + 1 : s;
+	if (parse_uint64(sp, strlen(sp), UINT32_MAX, &v) != 0)
+		return 0;
+	return (uint32_t)v;
+}
