@@ -34,6 +34,12 @@ def mid(n):
     return "<msg%d.%d@example.org>" % (n, os.getpid())
 
 
+def duplicates(msgs):
+    """The Message-IDs found more than once in [(Message-ID, flags)]."""
+    ids = [m for m, _ in msgs]
+    return sorted({m for m in ids if ids.count(m) > 1})
+
+
 def maildir(path, numbers):
     """A Maildir holding message n for each n."""
     box = mailbox.Maildir(path)
@@ -215,8 +221,9 @@ class Replay(Base):
                 failed.append("k=%d %s after %r (first sync exit %d: %s)\n%s"
                               % (k, how, cut, first.returncode,
                                  first.stderr.decode().strip(), bad))
-        self.assertEqual(failed, [], "%d of %d rounds:\n\n%s" % (
-            len(failed), len(cmds), "\n\n".join(failed)))
+        if failed:
+            self.fail("%d of %d rounds:\n\n%s" % (
+                len(failed), len(cmds), "\n\n".join(failed)))
 
     def test_kill_at_random_points_of_a_replay(self):
         # kill -9 when the proxy sees command k (before it reaches the
@@ -248,8 +255,9 @@ class Replay(Base):
                 failed.append("round %d: kill at %s of command %d %r "
                               "(exit %d)\n%s" % (i, at, k, cmds[k - 1],
                                                 p.returncode, bad))
-        self.assertEqual(failed, [], "%d of 20 rounds:\n\n%s" % (
-            len(failed), "\n\n".join(failed)))
+        if failed:
+            self.fail("%d of 20 rounds:\n\n%s" % (
+                len(failed), "\n\n".join(failed)))
 
 
 class Concurrent(Base):
@@ -277,14 +285,13 @@ class Concurrent(Base):
         got = self.dovecot.state(user)["INBOX"]
         want = sorted((mid(n), "") for n in
                       list(range(1, 4)) + list(range(1000, 1300)))
-        ids = [m for m, _ in got]
-        dups = sorted({m for m in ids if ids.count(m) > 1})
-        self.assertEqual(
-            (len(got), dups), (303, []),
-            "three syncs at once: %d messages on the server, %d "
-            "duplicated; exits %r" % (len(got), len(dups),
-                                      [(p.returncode, o[1].decode())
-                                       for p, o in zip(procs, outs)]))
+        dups = duplicates(got)
+        if (len(got), dups) != (303, []):
+            self.fail("three syncs at once: %d messages on the server "
+                      "(want 303), %d Message-IDs more than once (%s); "
+                      "exits %r" % (len(got), len(dups), dups[:3],
+                                    [(p.returncode, o[1].decode())
+                                     for p, o in zip(procs, outs)]))
         self.assertEqual(got, want)
         rows = t.out("ls", "a/INBOX").splitlines()
         self.assertEqual(len(rows), 303)
@@ -319,11 +326,12 @@ class Concurrent(Base):
         got = self.dovecot.state(user)["INBOX"]
         want = sorted([(mid(1), "\\Flagged")] +
                       [(mid(n), "") for n in range(2000, 2100)])
-        ids = [m for m, _ in got]
-        dups = sorted({m for m in ids if ids.count(m) > 1})
-        self.assertEqual((len(got), dups), (101, []),
-                         "worker and sync: sync exit %d %s" %
-                         (r.returncode, r.stderr.decode()))
+        dups = duplicates(got)
+        if (len(got), dups) != (101, []):
+            self.fail("worker and sync at once: %d messages on the server "
+                      "(want 101), %d Message-IDs more than once (%s); "
+                      "sync exit %d %s" % (len(got), len(dups), dups[:3],
+                                           r.returncode, r.stderr.decode()))
         self.assertEqual(got, want)
         t.out("sync", "a")
         self.assertEqual(len(t.out("ls", "a/INBOX").splitlines()), 101)
@@ -415,6 +423,10 @@ class Idle(Base):
                       30, "IDLE or NOOP through the proxy")
         wire.wait_for(lambda: len(t.out("ls", "a/INBOX").splitlines()) == 1,
                       30, "the first message indexed")
+        # IDLE pushes through the proxy while the connection is alive.
+        self.dovecot.deliver(M(3), user=user)
+        wire.wait_for(lambda: "Message 3" in t.out("ls", "a/INBOX"), 15,
+                      "a message pushed by IDLE")
         conns = self.proxy.accepted
         self.proxy.blackhole_all()
         time.sleep(0.5)
