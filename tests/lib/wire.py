@@ -31,7 +31,8 @@ How: "fin" closes the client's side with a FIN (and the server's
 connection), "rst" resets it (SO_LINGER 0), "blackhole" stops
 forwarding both ways and keeps both sockets open, no FIN, no RST,
 "call" runs fn(conn, command) at that point and forwards as usual
-(a test kills tern there). rewrite_reply() and rewrite_command() change
+(a test kills tern there). A raw proxy (raw=True) passes bytes as they
+come, TLS included, and knows one rule: cut_bytes(n, conn). rewrite_reply() and rewrite_command() change
 the answer to, or the text of, every matching command.
 """
 
@@ -215,6 +216,14 @@ def call(fn, nth=1, at="command", match=None, times=1):
     return Rule("call", nth, match, at, fn=fn, times=times)
 
 
+def cut_bytes(n, conn=1, how="fin"):
+    """For a raw proxy (TLS passes through it): cut connection number
+    conn once n bytes of the server's went to the client."""
+    r = Rule(how, conn)
+    r.bytes = n
+    return r
+
+
 def rewrite_reply(match, fn, times=None):
     """fn(tag, tagged_line) -> the line the client gets instead."""
     return Rule("rewrite_reply", 1, match, "reply", fn=fn, times=times)
@@ -265,6 +274,25 @@ class ProxyConn:
         with self.lock:
             self.dead = True
             self.hold = True
+
+    def pump_raw(self, src, dst, limit=None, rule=None):
+        """Bytes as they come (a raw proxy); cut after limit bytes."""
+        sent = 0
+        while True:
+            data = src.recv(65536)
+            if not data or self.dead:
+                break
+            if limit is not None and sent + len(data) >= limit:
+                dst.sendall(data[:limit - sent])
+                self.act(rule, b"(%d bytes)" % limit)
+                return
+            dst.sendall(data)
+            sent += len(data)
+        if not self.dead:
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
 
     def pump_client(self):
         """Client to server, one command at a time."""
@@ -437,9 +465,10 @@ class Proxy(Listener):
     """Forwards each connection to 127.0.0.1:target, breaking it as its
     rules say (see the module comment)."""
 
-    def __init__(self, target, rules=()):
+    def __init__(self, target, rules=(), raw=False):
         super().__init__()
         self.target = target
+        self.raw = raw  # bytes pass as they come: no commands, no rules
         self.rules = list(rules)
         self.lock = threading.Lock()
         self.commands = []  # every client command line, in order
@@ -477,10 +506,20 @@ class Proxy(Listener):
         self.track(server)
         c = ProxyConn(self, n, client, server)
         self.conns.append(c)
-        t = threading.Thread(target=self._pump, args=(c.pump_server,),
-                             daemon=True)
+        if self.raw:
+            with self.lock:
+                cut = [r for r in self.rules
+                       if getattr(r, "bytes", None) is not None
+                       and r.nth == n]
+            down = (lambda: c.pump_raw(server, client, cut[0].bytes,
+                                       cut[0])) if cut else \
+                (lambda: c.pump_raw(server, client))
+            up = lambda: c.pump_raw(client, server)  # noqa: E731
+        else:
+            down, up = c.pump_server, c.pump_client
+        t = threading.Thread(target=self._pump, args=(down,), daemon=True)
         t.start()
-        self._pump(c.pump_client)
+        self._pump(up)
         t.join()
         if not c.dead:
             for s in (client, server):

@@ -17,7 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
-import fakeimap  # noqa: E402
+import fakeserver  # noqa: E402
 import ternlib  # noqa: E402
 import test_ui  # noqa: E402
 
@@ -326,7 +326,7 @@ class BadStructure(unittest.TestCase):
                 return b"* 1 FETCH (UID 1 BODY[] " + literal(raw) + b")\r\n"
             return b""
 
-        server = fakeimap.FakeImap(reply)
+        server = fakeserver.FakeImap(reply)
         t = ternlib.Tern()
         try:
             t.write_rc(server.rc())
@@ -335,9 +335,9 @@ class BadStructure(unittest.TestCase):
             self.assertIn("\nHello big world.\n", out)
             self.assertIn("[-- Attachment 2: big.bin (application/"
                           "octet-stream, 5 MiB) --]", out)
-            fetches = [c for c in server.commands if b"UID FETCH" in c]
-            self.assertIn(b"BODYSTRUCTURE", fetches[-2])
-            self.assertIn(b"BODY.PEEK[]", fetches[-1])
+            fetches = [c for c in server.commands if "UID FETCH" in c]
+            self.assertIn("BODYSTRUCTURE", fetches[-2])
+            self.assertIn("BODY.PEEK[]", fetches[-1])
             r = t.run("cat", "--raw", "fake/INBOX", "1")
             self.assertEqual(r.stdout, raw)
         finally:
@@ -369,7 +369,7 @@ class KeptConnection(unittest.TestCase):
         return b""
 
     def export(self, bye=False, drop=False):
-        server = fakeimap.FakeImap(self.reply, exists=3, bye_after_body=bye,
+        server = fakeserver.FakeImap(self.reply, exists=3, bye_after_body=bye,
                                    drop_after_body=drop)
         t = ternlib.Tern()
         try:

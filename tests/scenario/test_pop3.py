@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
-from fakepop3 import FakePOP3  # noqa: E402
+from fakeserver import FakePOP3  # noqa: E402
 
 
 def db(t):
@@ -415,7 +415,7 @@ class Pop3Fake(unittest.TestCase):
         out, _ = self.sync_ok()
         self.assertEqual(out, "fake: 0 new, 2 removed from server")
         self.assertEqual(len(stored(self.t, "fake")), 2)
-        self.assertEqual(sum(l.startswith("RETR") for l in f.log), 2)
+        self.assertEqual(sum(l.startswith("RETR") for l in f.commands), 2)
 
     def test_refused_dele(self):
         f = self.serve(self.msgs(2))
@@ -461,7 +461,7 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"does not support UIDL", r.stderr)
         # It leaves in step: RSET undoes nothing here, QUIT is polite.
-        self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
+        self.assertEqual(f.commands[-2:], ["RSET", "QUIT"])
         self.assertEqual(len(f.messages), 1)
 
     def test_lock(self):
