@@ -5,7 +5,6 @@ readable offline; nested multiparts, forwarded messages, single-part
 messages, and X-Tern-Part fields a message carries itself."""
 
 import base64
-import imaplib
 import os
 import re
 import random
@@ -104,8 +103,7 @@ class Bodies(unittest.TestCase):
 
     def setUp(self):
         # Each test opens messages afresh: none is seen yet.
-        c = imaplib.IMAP4("127.0.0.1", self.dovecot.imap_port)
-        c.login("alice", self.dovecot.users["alice"])
+        c = self.dovecot.imap("alice")
         c.select("INBOX")
         c.store("1:*", "-FLAGS", "(\\Seen)")
         c.logout()
@@ -142,9 +140,8 @@ class Bodies(unittest.TestCase):
         return dict(rows), body
 
     def server_flags(self, subject):
-        c = imaplib.IMAP4("127.0.0.1", self.dovecot.imap_port)
+        c = self.dovecot.imap("alice")
         try:
-            c.login("alice", self.dovecot.users["alice"])
             c.select("INBOX", readonly=True)
             typ, data = c.uid("FETCH", self.uids[subject], "(FLAGS)")
             return data[0].decode()

@@ -3,10 +3,8 @@ ways, a second client changing things meanwhile, UIDVALIDITY changes,
 offline queue replay, the fallbacks when extensions are hidden, a dropped
 connection mid-FETCH, IDLE with --watch, quota, a wrong password."""
 
-import imaplib
 import os
 import sqlite3
-import ssl
 import subprocess
 import sys
 import time
@@ -65,10 +63,7 @@ class Base:
                                     folder=folder, flags=flags)
 
     def client(self):
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
-        c.login(self.user, USERS[self.user])
+        c = self.dovecot.imap(self.user, tls=True)
         self.clients.append(c)
         return c
 
@@ -356,8 +351,7 @@ class Base:
         self.sync()
         # Offline: what is stored reads, the rest fails and says so.
         self.t.write_rc(self.t.account(self.dovecot, name="acct",
-                                       user=self.user).replace(
-            "port %d" % self.dovecot.imaps_port, "port 1"))
+                                       user=self.user, port=1))
         self.assertEqual(fetch(1).stdout, raw)
         r = fetch(3)
         self.assertEqual(r.returncode, 1)
@@ -433,10 +427,8 @@ class FullServer(Base, unittest.TestCase):
         proxy = wire.Proxy(self.dovecot.imaps_port, raw=True,
                            rules=[wire.cut_bytes(60000, conn=1)])
         try:
-            rc = self.t.account(self.dovecot, name="acct", user=self.user)
-            rc = rc.replace("port %d" % self.dovecot.imaps_port,
-                            "port %d" % proxy.port)
-            self.t.write_rc(rc)
+            self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                           user=self.user, port=proxy.port))
             out = self.sync()
             self.assertIn("reconnected", out)
             self.assertEqual(proxy.accepted, 2)
@@ -447,6 +439,8 @@ class FullServer(Base, unittest.TestCase):
             "SELECT count(*), count(DISTINCT uid) FROM message")
             .fetchone(), (400, 400))
         db.close()
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user))
         self.assertIn("0 new", self.sync())
 
     def test_watch_idle(self):

@@ -5,10 +5,8 @@ import email
 import email.policy
 import os
 import re
-import imaplib
 import json
 import sqlite3
-import ssl
 import subprocess
 import sys
 import time
@@ -540,11 +538,7 @@ class Imap(UiCase):
                                     user=self.user, folder=folder)
 
     def imap(self):
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
-        c.login(self.user, USERS[self.user])
-        return c
+        return self.dovecot.imap(self.user, tls=True)
 
     def server_flags(self, folder="INBOX"):
         c = self.imap()
