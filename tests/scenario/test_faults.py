@@ -44,8 +44,8 @@ def differences(what, got, want):
         elif f not in got:
             out.append("%s: no folder %s" % (what, f))
         elif got[f] != want[f]:
-            extra = [x for x in got[f] if x not in want[f] or
-                     got[f].count(x) > want[f].count(x)]
+            extra = sorted({x for x in got[f] if
+                            got[f].count(x) > want[f].count(x)})
             missing = [x for x in want[f] if x not in got[f]]
             out.append("%s: %s has %r, extra %r, missing %r" % (
                 what, f, got[f], extra, missing))
@@ -356,8 +356,9 @@ class Concurrent(Base):
             if len(self.dovecot.state(user)["INBOX"]) >= 101:
                 break
             time.sleep(0.5)
-        time.sleep(2)  # a second copy would have come by now
+        # Quit the client: its worker has finished whatever it started.
         s.keys("q")
+        s.wait("EXIT=", timeout=60)
         got = self.dovecot.state(user)["INBOX"]
         want = sorted([(mid(1), "\\Flagged")] +
                       [(mid(n), "") for n in range(2000, 2100)])
