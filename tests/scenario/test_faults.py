@@ -229,6 +229,8 @@ class Replay(Base):
             self.proxy.clear()
             second = r.t.run("sync", "acct", timeout=60)
             bad = r.problems()
+            if not cut:
+                bad += "\nthe proxy cut nothing"
             if second.returncode != 0:
                 bad += "\nclean sync: exit %d %s" % (
                     second.returncode, second.stderr.decode().strip())
@@ -239,6 +241,41 @@ class Replay(Base):
         if failed:
             self.fail("%d of %d rounds:\n\n%s" % (
                 len(failed), len(cmds), "\n\n".join(failed)))
+
+    CHANGES = ("APPEND", "STORE", "MOVE", "COPY", "EXPUNGE", "CREATE",
+               "RENAME", "DELETE", "SUBSCRIBE", "UNSUBSCRIBE")
+
+    def test_cut_before_each_change_of_a_replay(self):
+        # The other point: each command that changes the server never
+        # reaches it (odd rounds a RST, even a FIN); a clean sync then
+        # ends in the exact state.
+        cmds = self.replay_commands()
+        ks = [k for k, c in enumerate(cmds, 1)
+              if any(w in self.CHANGES for w in c.split(" ")[1:3])]
+        self.assertGreater(len(ks), 10, cmds)
+        failed = []
+        for i, k in enumerate(ks):
+            how = "rst" if i % 2 == 0 else "fin"
+            r = self.round()
+            self.proxy.add(wire.cut(k, at="command", how=how))
+            first = r.t.run("sync", "acct", timeout=60)
+            cut = list(self.proxy.events)
+            self.proxy.clear()
+            second = r.t.run("sync", "acct", timeout=60)
+            bad = r.problems()
+            if not cut:
+                bad += "\nthe proxy cut nothing"
+            if second.returncode != 0:
+                bad += "\nclean sync: exit %d %s" % (
+                    second.returncode, second.stderr.decode().strip())
+            if bad:
+                failed.append("k=%d %s before %r (first sync exit %d: %s)"
+                              "\n%s" % (k, how, cmds[k - 1],
+                                        first.returncode,
+                                        first.stderr.decode().strip(), bad))
+        if failed:
+            self.fail("%d of %d rounds:\n\n%s" % (
+                len(failed), len(ks), "\n\n".join(failed)))
 
     def test_cut_replay_resumes_in_the_same_sync(self):
         # A RST and a FIN after the server stored the first APPEND: the
@@ -280,9 +317,12 @@ class Replay(Base):
                                  stderr=subprocess.PIPE)
             proc.append(p)
             p.communicate(timeout=60)
+            killed = p.returncode == -signal.SIGKILL
             self.proxy.clear()
             second = r.t.run("sync", "acct", timeout=60)
             bad = r.problems()
+            if not killed:
+                bad += "\ntern was not killed (exit %d)" % p.returncode
             if second.returncode != 0:
                 bad += "\nclean sync: exit %d %s" % (
                     second.returncode, second.stderr.decode().strip())
