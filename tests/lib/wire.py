@@ -368,9 +368,7 @@ class ProxyConn:
             elif r.kind == "call" and r.at == "command":
                 r.fn(self, text)
             elif r.at == "command":
-                self.act(r, line)
-                if r.kind == "blackhole":
-                    return None
+                self.act(r, line)  # cut or blackholed: not sent
                 return None
             else:
                 waiting.append(r)
