@@ -7,16 +7,20 @@ processes run as dovenull/nobody) and as an ordinary user (everything runs
 as that user). A test that needs the server fails when it cannot start.
 """
 
+import base64
 import email.utils
 import fcntl
 import grp
+import imaplib
 import itertools
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -72,12 +76,22 @@ class Dovecot:
 
     users: {name: password}. imap_capability: a string to replace the
     advertised IMAP capabilities (hides extensions), or None. quota: a
-    storage limit such as "1G", or None.
+    storage limit such as "1G", or None. namespace: the personal
+    namespace's prefix, e.g. "INBOX." for Courier's layout (every folder
+    is INBOX.NAME, separator "."), or None for Dovecot's default (no
+    prefix). IMAP and POP3 listen plain (imap_port, pop3_port) and with
+    implicit TLS (imaps_port, pop3s_port) whatever the options.
+
+    The mail of a user is read and checked with imap(user) (an imaplib
+    client logged in) and state(user) (every folder's Message-IDs and
+    flags); deliver() drops a message into a Maildir.
     """
 
     def __init__(self, users=None, imap_capability=None, quota=None,
-                 pop3_uidl_format="%08Xu%08Xv", extra_conf=""):
+                 pop3_uidl_format="%08Xu%08Xv", extra_conf="",
+                 namespace=None):
         self.users = users or {"alice": "secret"}
+        self.namespace = namespace
         self.dir = tempfile.mkdtemp(prefix="tern-dovecot-")
         os.chmod(self.dir, 0o755)
         (self.imap_port, self.imaps_port, self.pop3_port,
@@ -110,6 +124,10 @@ class Dovecot:
             imap_plugins = "mail_plugins = $mail_plugins imap_quota"
             quota_conf = ("plugin {\n  quota = maildir:User quota\n"
                           "  quota_rule = *:storage=%s\n}\n" % quota)
+        ns = ""
+        if namespace is not None:
+            ns = ("namespace inbox {\n  inbox = yes\n  prefix = %s\n"
+                  "  separator = .\n}\n" % namespace)
         cap = ""
         if imap_capability is not None:
             cap = "imap_capability = %s" % imap_capability
@@ -175,6 +193,7 @@ service stats {{
   }}
 }}
 {quota_conf}
+{ns}
 {extra_conf}
 """
         self.conf = os.path.join(d, "dovecot.conf")
@@ -272,11 +291,131 @@ service stats {{
         return sum(len(os.listdir(os.path.join(base, s)))
                    for s in ("cur", "new"))
 
+    def imap(self, user="alice", tls=False):
+        """An imaplib client logged in as user (plain or implicit TLS)."""
+        if tls:
+            ctx = ssl.create_default_context(cafile=self.cafile)
+            c = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port,
+                                  ssl_context=ctx, timeout=60)
+        else:
+            c = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=60)
+        c.login(user, self.users[user])
+        return c
+
+    def folders(self, user="alice", client=None):
+        """The server's folder names as it lists them (delimiter and
+        namespace prefix included), decoded from modified UTF-7."""
+        c = client or self.imap(user)
+        try:
+            typ, data = c.list()
+            assert typ == "OK", data
+        finally:
+            if client is None:
+                c.logout()
+        return sorted(parse_list(item)[2] for item in data if item)
+
+    def messages(self, user="alice", folder="INBOX", client=None):
+        """[(uid, Message-ID, set of flags)] of a folder, by UID; \\Recent
+        left out. folder is the server's name."""
+        c = client or self.imap(user)
+        try:
+            typ, data = c.select(imap_quote(folder), readonly=True)
+            assert typ == "OK", (folder, data)
+            typ, data = c.uid("FETCH", "1:*", "(UID FLAGS BODY.PEEK["
+                              "HEADER.FIELDS (MESSAGE-ID)])")
+            assert typ == "OK", data
+        finally:
+            if client is None:
+                c.logout()
+        out = []
+        for item in data:
+            if not isinstance(item, tuple):
+                continue
+            meta = item[0].decode()
+            uid = int(re.search(r"UID (\d+)", meta).group(1))
+            flags = set(re.search(r"FLAGS \(([^)]*)\)", meta).group(1)
+                        .split()) - {"\\Recent"}
+            m = re.search(rb"(?im)^message-id:\s*(\S+)", item[1])
+            out.append((uid, m.group(1).decode() if m else None, flags))
+        return sorted(out)
+
+    def state(self, user="alice"):
+        """Every folder of user: {server name: sorted [(Message-ID,
+        "flags")]}, the flags sorted and space-separated. Duplicates show
+        as repeated entries."""
+        c = self.imap(user)
+        try:
+            typ, data = c.list()
+            assert typ == "OK", data
+            out = {}
+            for flags, _, name in (parse_list(i) for i in data if i):
+                if {"\\Noselect", "\\NonExistent"} & {
+                        f for f in flags}:
+                    continue
+                msgs = self.messages(user, name, client=c)
+                out[name] = sorted((mid, " ".join(sorted(f)))
+                                   for _, mid, f in msgs)
+            return out
+        finally:
+            c.logout()
+
     def __enter__(self):
         return self.start()
 
     def __exit__(self, *a):
         self.cleanup()
+
+
+def imap_quote(name):
+    """A mailbox name as an IMAP quoted string, in modified UTF-7."""
+    enc = imap_utf7_encode(name)
+    return '"%s"' % enc.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def imap_utf7_encode(s):
+    out, buf = [], []
+
+    def flush():
+        if buf:
+            b = base64.b64encode("".join(buf).encode("utf-16-be"))
+            out.append("&" + b.decode().rstrip("=").replace("/", ",") + "-")
+            buf.clear()
+    for ch in s:
+        if 0x20 <= ord(ch) <= 0x7e:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            buf.append(ch)
+    flush()
+    return "".join(out)
+
+
+def imap_utf7_decode(s):
+    def dec(m):
+        t = m.group(1)
+        if not t:
+            return "&"
+        t = t.replace(",", "/")
+        t += "=" * (-len(t) % 4)
+        return base64.b64decode(t).decode("utf-16-be")
+    return re.sub(r"&([^-]*)-", dec, s)
+
+
+def parse_list(item):
+    """(flags, delimiter, name) of one LIST response line from imaplib;
+    the name decoded from modified UTF-7."""
+    if isinstance(item, tuple):  # a name sent as a literal
+        head, name = item[0].decode(), item[1].decode()
+        m = re.match(r'\(([^)]*)\) (NIL|"(?:\\.|[^"])*")', head)
+    else:
+        s = item.decode()
+        m = re.match(r'\(([^)]*)\) (NIL|"(?:\\.|[^"])*") (.*)$', s)
+        name = m.group(3)
+        if name.startswith('"'):
+            name = re.sub(r'\\(.)', r'\1', name[1:-1])
+    delim = m.group(2)
+    delim = None if delim == "NIL" else delim[1:-1].replace("\\", "")
+    return m.group(1).split(), delim, imap_utf7_decode(name)
 
 
 _delivery_counter = itertools.count(1)
@@ -364,9 +503,12 @@ class Tern:
         os.chmod(self.rc, mode)
 
     def account(self, dovecot, name="acct", protocol="imap", tls="on",
-                user="alice", password=None, extra=""):
-        """rc text for an account on the test server."""
-        if protocol == "imap":
+                user="alice", password=None, extra="", port=None):
+        """rc text for an account on the test server; port: another one
+        (a proxy's, or 1 for a server that cannot be reached)."""
+        if port is not None:
+            pass
+        elif protocol == "imap":
             port = dovecot.imaps_port if tls == "on" else dovecot.imap_port
         else:
             port = dovecot.pop3s_port if tls == "on" else dovecot.pop3_port

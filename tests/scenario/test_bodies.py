@@ -5,7 +5,6 @@ readable offline; nested multiparts, forwarded messages, single-part
 messages, and X-Tern-Part fields a message carries itself."""
 
 import base64
-import imaplib
 import os
 import re
 import random
@@ -17,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
-import fakeimap  # noqa: E402
+import fakeserver  # noqa: E402
 import ternlib  # noqa: E402
 import test_ui  # noqa: E402
 
@@ -104,8 +103,7 @@ class Bodies(unittest.TestCase):
 
     def setUp(self):
         # Each test opens messages afresh: none is seen yet.
-        c = imaplib.IMAP4("127.0.0.1", self.dovecot.imap_port)
-        c.login("alice", self.dovecot.users["alice"])
+        c = self.dovecot.imap("alice")
         c.select("INBOX")
         c.store("1:*", "-FLAGS", "(\\Seen)")
         c.logout()
@@ -142,9 +140,8 @@ class Bodies(unittest.TestCase):
         return dict(rows), body
 
     def server_flags(self, subject):
-        c = imaplib.IMAP4("127.0.0.1", self.dovecot.imap_port)
+        c = self.dovecot.imap("alice")
         try:
-            c.login("alice", self.dovecot.users["alice"])
             c.select("INBOX", readonly=True)
             typ, data = c.uid("FETCH", self.uids[subject], "(FLAGS)")
             return data[0].decode()
@@ -377,7 +374,7 @@ class BadStructure(unittest.TestCase):
                 return b"* 1 FETCH (UID 1 BODY[] " + literal(raw) + b")\r\n"
             return b""
 
-        server = fakeimap.FakeImap(reply)
+        server = fakeserver.FakeImap(reply)
         t = ternlib.Tern()
         try:
             t.write_rc(server.rc())
@@ -386,9 +383,9 @@ class BadStructure(unittest.TestCase):
             self.assertIn("\nHello big world.\n", out)
             self.assertIn("[-- Attachment 2: big.bin (application/"
                           "octet-stream, 5 MiB) --]", out)
-            fetches = [c for c in server.commands if b"UID FETCH" in c]
-            self.assertIn(b"BODYSTRUCTURE", fetches[-2])
-            self.assertIn(b"BODY.PEEK[]", fetches[-1])
+            fetches = [c for c in server.commands if "UID FETCH" in c]
+            self.assertIn("BODYSTRUCTURE", fetches[-2])
+            self.assertIn("BODY.PEEK[]", fetches[-1])
             r = t.run("cat", "--raw", "fake/INBOX", "1")
             self.assertEqual(r.stdout, raw)
         finally:
@@ -420,7 +417,7 @@ class KeptConnection(unittest.TestCase):
         return b""
 
     def export(self, bye=False, drop=False):
-        server = fakeimap.FakeImap(self.reply, exists=3, bye_after_body=bye,
+        server = fakeserver.FakeImap(self.reply, exists=3, bye_after_body=bye,
                                    drop_after_body=drop)
         t = ternlib.Tern()
         try:

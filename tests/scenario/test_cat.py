@@ -297,8 +297,7 @@ class CatImap(unittest.TestCase):
         got = self.t.run("cat", "--raw", "work/INBOX", uid).stdout
         self.assertEqual(got.replace(b"\r\n", b"\n"), raw)
         # Offline now: the body is in the store.
-        self.t.write_rc(self.t.account(self.dovecot, name="work").replace(
-            "port %d" % self.dovecot.imaps_port, "port 1"))
+        self.t.write_rc(self.t.account(self.dovecot, name="work", port=1))
         out2 = self.t.out("cat", "work/INBOX", uid)
         self.assertEqual(out2, out)
 

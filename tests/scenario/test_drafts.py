@@ -2,11 +2,9 @@
 once and the account's worker (or tern sync) uploads it to the server's
 Drafts, exactly once, whatever happens in between."""
 
-import imaplib
 import os
 import socket
 import sqlite3
-import ssl
 import sys
 import time
 
@@ -90,11 +88,7 @@ class Postpone(UiCase):
         s.wait("EXIT=0")
 
     def imap(self):
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
-        c.login(self.user, USERS[self.user])
-        return c
+        return self.dovecot.imap(self.user, tls=True)
 
     def drafts(self, subject):
         """The flags of each message in the server's Drafts with this
@@ -252,12 +246,8 @@ class RefusedDraft(UiCase):
             s.keys("P")
             s.wait("y:Send", absent=True)
             self.wait_log(want, timeout=20)
-        c = imaplib.IMAP4_SSL(
-            "127.0.0.1", self.dovecot.imaps_port,
-            ssl_context=ssl.create_default_context(
-                cafile=self.dovecot.cafile))
+        c = self.dovecot.imap("q0", tls=True)
         try:
-            c.login("q0", "pwq")
             c.select("Drafts", readonly=True)
             typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS"
                                 " (SUBJECT)])")

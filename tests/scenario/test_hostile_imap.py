@@ -4,167 +4,24 @@ a literal, impossible literal sizes, kill -9 during an index of a thousand
 and more messages and during the replay of queued changes, invalid UIDLs."""
 
 import os
-import imaplib
 import resource
 import signal
-import socket
 import sqlite3
-import ssl
 import subprocess
 import sys
-import threading
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
-from fakepop3 import FakePOP3  # noqa: E402
-
-CAPS = b"IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE ESEARCH AUTH=PLAIN"
-
-
-def header(uid):
-    return (b"Subject: m%d\r\nMessage-ID: <m%d@example.org>\r\n\r\n"
-            % (uid, uid))
-
-
-def fetch_item(seq, uid, hdr=True):
-    out = b"* %d FETCH (UID %d FLAGS ()" % (seq, uid)
-    if hdr:
-        h = header(uid)
-        out += (b' RFC822.SIZE 50 INTERNALDATE "01-Jan-2024 00:00:00 +0000"'
-                b" BODY[HEADER.FIELDS (SUBJECT MESSAGE-ID)] {%d}\r\n"
-                % len(h) + h)
-    return out + b")\r\n"
-
-
-def uidset(text):
-    out = []
-    for part in text.split(","):
-        lo, _, hi = part.partition(":")
-        hi = hi or lo
-        lo, hi = int(lo), (10 ** 9 if hi == "*" else int(hi))
-        out.append((min(lo, hi), max(lo, hi)))
-    return out
-
+from fakeserver import FakePOP3, ScriptedImap  # noqa: E402
 
 
 def error_lines(err):
     """The lines of stderr that are not notes: the engine's retries after a
     dropped connection are notes ("reconnected after: ..."), the failure
     that ended the sync is the error."""
-    return [l for l in err.strip().splitlines()
-            if ": reconnected after: " not in l]
-
-class ScriptedImap:
-    """A mailbox of UIDs in INBOX; the header fetch misbehaves as `mode`
-    says: "good", "beyond" (an extra FETCH for a message past EXISTS),
-    "expunge" (the second message expunged in the middle of the
-    responses), "cut" (the connection cut in the middle of a literal) or
-    any bytes (sent instead of the responses)."""
-
-    def __init__(self, uids):
-        self.uids = list(uids)
-        self.mode = "good"
-        self.lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.accept, daemon=True)
-        self.thread.start()
-
-    def rc(self):
-        return ("account fake\n protocol imap\n host 127.0.0.1\n"
-                " port %d\n tls off\n user a\n password b\n" % self.port)
-
-    def accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(conn,),
-                             daemon=True).start()
-
-    def header_fetch(self, conn, tag, sets):
-        seqs = [(i + 1, u) for i, u in enumerate(self.uids)
-                if any(lo <= u <= hi for lo, hi in sets)]
-        if isinstance(self.mode, bytes):
-            conn.sendall(self.mode)
-        elif self.mode == "cut":
-            # The first response whole, the second cut ten bytes into
-            # its literal.
-            first, second = fetch_item(*seqs[0]), fetch_item(*seqs[1])
-            conn.sendall(first + second[:second.index(b"}\r\n") + 13])
-            return False
-        elif self.mode == "expunge":
-            gone = self.uids[1]
-            out = fetch_item(*seqs[0]) + b"* 2 EXPUNGE\r\n"
-            with self.lock:
-                self.uids.remove(gone)
-            out += b"".join(fetch_item(s - (s > 2), u)
-                            for s, u in seqs[1:] if u != gone)
-            conn.sendall(out)
-        else:
-            out = b"".join(fetch_item(s, u) for s, u in seqs)
-            if self.mode == "beyond":
-                out += fetch_item(len(self.uids) + 40, 9999)
-            conn.sendall(out)
-        conn.sendall(tag + b" OK done\r\n")
-        return True
-
-    def serve(self, conn):
-        f = conn.makefile("rb")
-        try:
-            conn.sendall(b"* OK [CAPABILITY " + CAPS + b"] fake ready\r\n")
-            while True:
-                line = f.readline()
-                if not line:
-                    break
-                words = line.rstrip(b"\r\n").split(b" ")
-                tag, cmd = words[0], b" ".join(words[1:3]).upper()
-                if cmd.startswith(b"CAPABILITY"):
-                    conn.sendall(b"* CAPABILITY " + CAPS + b"\r\n" + tag +
-                                 b" OK done\r\n")
-                elif cmd.startswith((b"AUTHENTICATE", b"LOGIN")):
-                    conn.sendall(tag + b" OK [CAPABILITY " + CAPS +
-                                 b"] logged in\r\n")
-                elif cmd.startswith(b"LIST"):
-                    conn.sendall(b'* LIST () "/" INBOX\r\n' + tag +
-                                 b" OK done\r\n")
-                elif cmd.startswith(b"SELECT"):
-                    conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
-                                 b"* OK [UIDNEXT %d] x\r\n" %
-                                 (len(self.uids), max(self.uids) + 1) +
-                                 tag + b" OK [READ-WRITE] done\r\n")
-                elif cmd.startswith(b"UID SEARCH"):
-                    conn.sendall(b'* ESEARCH (TAG "' + tag + b'") UID ALL ' +
-                                 b",".join(b"%d" % u for u in self.uids) +
-                                 b"\r\n" + tag + b" OK done\r\n")
-                elif cmd.startswith(b"UID FETCH"):
-                    sets = uidset(words[3].decode())
-                    if b"HEADER" in line.upper():
-                        if not self.header_fetch(conn, tag, sets):
-                            break
-                        continue
-                    conn.sendall(b"".join(
-                        fetch_item(i + 1, u, hdr=False)
-                        for i, u in enumerate(self.uids)
-                        if any(lo <= u <= hi for lo, hi in sets)) +
-                        tag + b" OK done\r\n")
-                elif cmd.startswith(b"LOGOUT"):
-                    conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
-                    break
-                else:
-                    conn.sendall(tag + b" OK done\r\n")
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
+    return [line for line in err.strip().splitlines()
+            if ": reconnected after: " not in line]
 
 
 class HostileIndex(unittest.TestCase):
@@ -339,21 +196,8 @@ class KilledResync(unittest.TestCase):
         self.assertEqual(r.returncode, -9, r.stderr)
         r = self.sync()
         self.assertEqual(r.returncode, 0, r.stderr)
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
-        try:
-            c.login("k2", "p2")
-            c.select("INBOX")
-            _, data = c.uid("FETCH", "1:*", "(FLAGS)")
-        finally:
-            c.logout()
-        flags = {}
-        for item in data:
-            s = item.decode()
-            uid = int(s.split("UID ")[1].split()[0].rstrip(")"))
-            flags[uid] = set(s.split("FLAGS (")[1].split(")")[0].split())
-        flags = {u: f - {"\\Recent"} for u, f in flags.items()}
+        flags = {uid: f for uid, _, f in
+                 self.dovecot.messages("k2", "INBOX")}
         self.assertEqual(flags, {1: {"\\Flagged"}, 2: {"\\Seen"}, 3: set()})
         db = self.db()
         self.assertEqual(db.execute("SELECT count(*) FROM pending")
@@ -405,7 +249,7 @@ class InvalidUidls(unittest.TestCase):
         self.assertEqual(self.stored(), raws)
         # Each DELE came after its message was stored: every one listed
         # was downloaded first, and nothing is left on the server.
-        log = self.fake.log
+        log = self.fake.commands
         deles = [int(l.split()[1]) for l in log if l.startswith("DELE")]
         retrs = [int(l.split()[1]) for l in log if l.startswith("RETR")]
         self.assertEqual(sorted(deles), list(range(1, 8)))
@@ -428,7 +272,7 @@ class InvalidUidls(unittest.TestCase):
         self.assertEqual(out, "fake: 0 new, 0 removed from server")
         self.assertEqual(self.stored(), sorted(
             [self.fake.messages[0][1], self.fake.messages[-1][1]]))
-        self.assertFalse([l for l in self.fake.log if l.startswith("DELE")])
+        self.assertFalse([l for l in self.fake.commands if l.startswith("DELE")])
         self.assertEqual(len(self.fake.messages), 7)
 
 

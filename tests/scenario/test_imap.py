@@ -3,20 +3,17 @@ ways, a second client changing things meanwhile, UIDVALIDITY changes,
 offline queue replay, the fallbacks when extensions are hidden, a dropped
 connection mid-FETCH, IDLE with --watch, quota, a wrong password."""
 
-import imaplib
 import os
-import socket
 import sqlite3
-import ssl
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import fakeimap  # noqa: E402
+import fakeserver  # noqa: E402
 import ternlib  # noqa: E402
+import wire  # noqa: E402
 
 USERS = {"u%d" % i: "pw%d" % i for i in range(20)}
 HIDDEN = "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE"
@@ -66,10 +63,7 @@ class Base:
                                     folder=folder, flags=flags)
 
     def client(self):
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
-        c.login(self.user, USERS[self.user])
+        c = self.dovecot.imap(self.user, tls=True)
         self.clients.append(c)
         return c
 
@@ -365,8 +359,7 @@ class Base:
         self.sync()
         # Offline: what is stored reads, the rest fails and says so.
         self.t.write_rc(self.t.account(self.dovecot, name="acct",
-                                       user=self.user).replace(
-            "port %d" % self.dovecot.imaps_port, "port 1"))
+                                       user=self.user, port=1))
         self.assertEqual(fetch(1).stdout, raw)
         r = fetch(3)
         self.assertEqual(r.returncode, 1)
@@ -496,22 +489,25 @@ class FullServer(Base, unittest.TestCase):
     def test_dropped_mid_fetch(self):
         for i in range(1, 401):
             self.deliver(i)
-        proxy = CuttingProxy(self.dovecot.imaps_port, cut_after=60000)
+        # TLS passes through; the first connection is cut 60000 bytes
+        # into what the server sent.
+        proxy = wire.Proxy(self.dovecot.imaps_port, raw=True,
+                           rules=[wire.cut_bytes(60000, conn=1)])
         try:
-            rc = self.t.account(self.dovecot, name="acct", user=self.user)
-            rc = rc.replace("port %d" % self.dovecot.imaps_port,
-                            "port %d" % proxy.port)
-            self.t.write_rc(rc)
+            self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                           user=self.user, port=proxy.port))
             err = self.sync_notes()
             self.assertIn("tern: acct: reconnected after: ", err)
-            self.assertEqual(proxy.connections, 2)
+            self.assertEqual(proxy.accepted, 2)
         finally:
-            proxy.close()
+            proxy.stop()
         db = self.db()
         self.assertEqual(db.execute(
             "SELECT count(*), count(DISTINCT uid) FROM message")
             .fetchone(), (400, 400))
         db.close()
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user))
         self.assertIn("0 new", self.sync())
 
     def test_watch_idle(self):
@@ -663,31 +659,31 @@ class HostileServer(unittest.TestCase):
                  b"{%d}\r\n" % len(hdr) + hdr + b")\r\n")
         lst = b'* LIST () "/" INBOX\r\n' + b"".join(
             b'* LIST () "/" "%s"\r\n' % n for n in names)
-        server = fakeimap.FakeImap(fetch, list_reply=lst)
+        server = fakeserver.FakeImap(fetch, list_reply=lst)
         t = ternlib.Tern()
         try:
             t.write_rc(server.rc())
             r = t.run("sync", "fake", timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
-            selects = [c.split(b" ", 2)[2] for c in server.commands
-                       if c.split(b" ")[1].upper() == b"SELECT"]
+            selects = [c.split(" ", 2)[2] for c in server.commands
+                       if c.split(" ")[1].upper() == "SELECT"]
             for n in names:
-                self.assertIn(b'"%s"\r\n' % n, selects)
-            self.assertNotIn(b'"&AOk-"\r\n', selects)
+                self.assertIn('"%s"' % n.decode(), selects)
+            self.assertNotIn('"&AOk-"', selects)
             # The folder shows decoded; a fetch later selects the
             # server's name, from the store.
             self.assertEqual(len(t.out("ls", "fake/é").splitlines()), 1)
             del server.commands[:]
             t.run("cat", "fake/é", "1", timeout=60)
-            selects = [c.split(b" ", 2)[2] for c in server.commands
-                       if c.split(b" ")[1].upper() == b"SELECT"]
-            self.assertEqual(selects, [b'"&AOk"\r\n'])
+            selects = [c.split(" ", 2)[2] for c in server.commands
+                       if c.split(" ")[1].upper() == "SELECT"]
+            self.assertEqual(selects, ['"&AOk"'])
         finally:
             server.close()
             t.cleanup()
 
     def run_against(self, reply):
-        server = fakeimap.FakeImap(reply)
+        server = fakeserver.FakeImap(reply)
         t = ternlib.Tern()
         try:
             t.write_rc(server.rc())
@@ -722,62 +718,6 @@ class HostileServer(unittest.TestCase):
             b"\r\n")
         self.assertEqual(status, 0, err)
         self.assertEqual(self.listing.split("\t")[1::3], ["S", "hi\n"])
-
-
-class CuttingProxy:
-    """Forwards TCP to a port; cuts the first connection after cut_after
-    bytes from the server."""
-
-    def __init__(self, port, cut_after):
-        self.target = port
-        self.cut_after = cut_after
-        self.connections = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.stop = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while not self.stop:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            server = socket.create_connection(("127.0.0.1", self.target))
-            limit = self.cut_after if self.connections == 1 else None
-            threading.Thread(target=self.pipe, args=(client, server, None),
-                             daemon=True).start()
-            threading.Thread(target=self.pipe, args=(server, client, limit),
-                             daemon=True).start()
-
-    def pipe(self, src, dst, limit):
-        sent = 0
-        try:
-            while True:
-                data = src.recv(16384)
-                if not data:
-                    break
-                if limit is not None and sent + len(data) > limit:
-                    dst.sendall(data[:limit - sent])
-                    break
-                dst.sendall(data)
-                sent += len(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
 
 
 if __name__ == "__main__":

@@ -48,8 +48,7 @@ class Keywords(UiCase):
         self.t.write_rc(text)
 
     def imap(self, folder="INBOX"):
-        c = imaplib.IMAP4("127.0.0.1", self.dovecot.imap_port)
-        c.login(self.user, USERS[self.user])
+        c = self.dovecot.imap(self.user)
         c.select(folder)
         return c
 

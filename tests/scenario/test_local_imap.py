@@ -3,11 +3,9 @@ local copy is committed before the server copy goes, server quota and
 message counts follow, copies leave the server alone, and moves made
 offline finish at the next sync."""
 
-import imaplib
 import mailbox
 import os
 import sqlite3
-import ssl
 import sys
 import unittest
 
@@ -70,11 +68,8 @@ class LocalImap(unittest.TestCase):
             db.close()
 
     def quota_used(self):
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
+        c = self.dovecot.imap(self.user, tls=True)
         try:
-            c.login(self.user, USERS[self.user])
             typ, data = c.getquotaroot("INBOX")
             self.assertEqual(typ, "OK")
             for item in data[1]:
@@ -246,11 +241,8 @@ class LocalImap(unittest.TestCase):
             self.raw[n] for n in (1, 2, 3)))
         self.assertEqual(got["Work"], sorted(work))
         # A backup reads the mail but leaves it unread on the server.
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
+        c = self.dovecot.imap(self.user, tls=True)
         try:
-            c.login(self.user, USERS[self.user])
             c.select("Work", readonly=True)
             typ, data = c.fetch("1:*", "(FLAGS)")
         finally:

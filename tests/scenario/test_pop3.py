@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
-from fakepop3 import FakePOP3  # noqa: E402
+from fakeserver import FakePOP3  # noqa: E402
 
 
 def db(t):
@@ -493,7 +493,7 @@ class Pop3Fake(unittest.TestCase):
         out, _ = self.sync_ok()
         self.assertEqual(out, "fake: 0 new, 2 removed from server")
         self.assertEqual(len(stored(self.t, "fake")), 2)
-        self.assertEqual(sum(l.startswith("RETR") for l in f.log), 2)
+        self.assertEqual(sum(l.startswith("RETR") for l in f.commands), 2)
 
     def test_refused_dele(self):
         f = self.serve(self.msgs(2))
@@ -539,7 +539,7 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"does not support UIDL", r.stderr)
         # It leaves in step: RSET undoes nothing here, QUIT is polite.
-        self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
+        self.assertEqual(f.commands[-2:], ["RSET", "QUIT"])
         self.assertEqual(len(f.messages), 1)
 
     def test_no_pipelining_one_at_a_time(self):
@@ -554,7 +554,7 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn(b"does not support UIDL", r.stderr)
         self.assertEqual(f.violations, [])
-        self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
+        self.assertEqual(f.commands[-2:], ["RSET", "QUIT"])
         # And a whole sync in step.
         f.uidl = True
         self.t.write_rc(f.rc("fake"))
@@ -581,7 +581,7 @@ class Pop3Fake(unittest.TestCase):
             self.assertEqual(line, b"tern: fake: waiting for another sync "
                                    b"of this account to finish\n")
             self.assertIsNone(p.poll())
-            self.assertFalse(any(l.startswith("UIDL") for l in f.log[-3:]))
+            self.assertFalse(any(l.startswith("UIDL") for l in f.commands[-3:]))
             self.assertEqual(len(stored(self.t, "fake")), 2)
         out, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 0, err)

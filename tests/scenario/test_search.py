@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import fakeimap  # noqa: E402
+import fakeserver  # noqa: E402
 import ternlib  # noqa: E402
 
 USERS = {"s%d" % i: "pw%d" % i for i in range(10)}
@@ -126,7 +126,7 @@ class CharsetRefused(unittest.TestCase):
     def test_search_again_without_charset(self):
         # A server that knows no UTF-8 CHARSET (BADCHARSET) is asked
         # again without one; what it finds is not in the store yet.
-        server = fakeimap.FakeImap(b"", badcharset=True)
+        server = fakeserver.FakeImap(b"", badcharset=True)
         t = ternlib.Tern()
         try:
             t.write_rc(server.rc())
@@ -136,12 +136,12 @@ class CharsetRefused(unittest.TestCase):
             self.assertIn(b"1\t(not yet indexed; run tern sync)", r.stderr)
             self.assertNotIn(b"offline", r.stderr)
             searches = [c for c in server.commands
-                        if c.split(b" ")[1:3] == [b"UID", b"SEARCH"]]
+                        if c.split(" ")[1:3] == ["UID", "SEARCH"]]
             self.assertEqual(len(searches), 2, searches)
-            self.assertIn(b"CHARSET UTF-8", searches[0])
-            self.assertNotIn(b"CHARSET", searches[1])
-            self.assertIn(b'TEXT "hello"', searches[1])
-            self.assertTrue(any(c.split(b" ")[1] == b"EXAMINE"
+            self.assertIn("CHARSET UTF-8", searches[0])
+            self.assertNotIn("CHARSET", searches[1])
+            self.assertIn('TEXT "hello"', searches[1])
+            self.assertTrue(any(c.split(" ")[1] == "EXAMINE"
                                 for c in server.commands))
         finally:
             server.close()

@@ -9,7 +9,6 @@ would: it sets header lines and adds text, from environment variables.
 
 import email
 import email.policy
-import imaplib
 import os
 import re
 import signal
@@ -475,8 +474,7 @@ class SendTest(unittest.TestCase):
 
     def imap(self, dovecot=None):
         dovecot = dovecot or self.dovecot
-        m = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
-        m.login("alice", dovecot.users["alice"])
+        m = dovecot.imap("alice")
         self.addCleanup(m.logout)
         return m
 
@@ -576,10 +574,9 @@ class SendTest(unittest.TestCase):
         # The server cannot be reached: the draft is not lost.
         s = self.smtpd()
         self.tern.write_rc(self.tern.account(
-            self.dovecot, protocol="imap", extra=(
+            self.dovecot, protocol="imap", port=1, extra=(
                 f"    smtp smtp://127.0.0.1:{s.port}\n"
-                f"    from alice@example.net\n")).replace(
-                    "port %d\n" % self.dovecot.imaps_port, "port 1\n"))
+                f"    from alice@example.net\n")))
         r = self.tern.run("compose", "--postpone",
                           env=self.edit_env(subject="offline draft"))
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -6,10 +6,8 @@ import email.policy
 import fcntl
 import os
 import re
-import imaplib
 import json
 import sqlite3
-import ssl
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
 from smtpd import Smtpd  # noqa: E402
-from fakepop3 import FakePOP3  # noqa: E402
+from fakeserver import FakePOP3  # noqa: E402
 
 TMUX = ternlib.find_binary("tmux")
 
@@ -650,7 +648,7 @@ class Retry(UiCase):
                    "shortly", timeout=20)
             s.keys("j")
             s.wait("First")
-            self.assertEqual(f.log.count("UIDL"), 1)
+            self.assertEqual(f.commands.count("UIDL"), 1)
         # Once it has finished, $ syncs at once.
         s.keys("$")
         s.wait("Second", timeout=20)
@@ -719,11 +717,7 @@ class Imap(UiCase):
                                     user=self.user, folder=folder)
 
     def imap(self):
-        ctx = ssl.create_default_context(cafile=self.dovecot.cafile)
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.dovecot.imaps_port,
-                              ssl_context=ctx)
-        c.login(self.user, USERS[self.user])
-        return c
+        return self.dovecot.imap(self.user, tls=True)
 
     def server_flags(self, folder="INBOX"):
         c = self.imap()
