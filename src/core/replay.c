@@ -720,11 +720,12 @@ drv_replay(struct tern *t, struct rc_account *a, const struct drv_ops *ops,
 out:
 	if (rp.lost.len > 0)
 		rnote(&rp,
-		    "%llu queued change%s lost: the folder was recreated on "
-		    "the server and the message could not be found again "
-		    "(%s%s)",
+		    "%llu queued change%s dropped: the folder was recreated "
+		    "on the server and the message could not be found again "
+		    "(%s%s); %llu re-mapped by Message-ID",
 		    (unsigned long long)st->lost, st->lost == 1 ? "" : "s",
-		    rp.lost.data, st->lost > 5 ? ", ..." : "");
+		    rp.lost.data, st->lost > 5 ? ", ..." : "",
+		    (unsigned long long)st->remapped);
 	forget_selected(&rp);
 	buf_free(&rp.lost);
 	store_pending_list_free(v, n);
