@@ -189,67 +189,64 @@ fetch_routed(struct isync *is, const struct imap_resp *r, char **cause)
 	return isync_fetch_flags(is, r, cause);
 }
 
+/* "* N EXISTS", "* N EXPUNGE", "* N FETCH". */
 static int
-on_untagged(void *arg, const struct imap_resp *r, char **cause)
+on_numbered(
+    struct isync *is, const struct imap_resp *r, uint64_t v, char **cause)
 {
-	struct isync *is = arg;
+	if (imap_is(r, 2, "EXISTS")) {
+		if (v != is->exists)
+			is->changed = 1;
+		is->exists = (uint32_t)v;
+	} else if (imap_is(r, 2, "EXPUNGE")) {
+		is->changed = 1;
+		if (is->exists > 0)
+			is->exists--;
+	} else if (imap_is(r, 2, "FETCH")) {
+		/* A message the server never announced: whatever it says
+		 * about it cannot be trusted into the index. */
+		if (is->selected != NULL && (v == 0 || v > is->exists))
+			return set_cause(cause,
+			    "%s: protocol error: FETCH for message %llu of %u",
+			    is->c->peer, (unsigned long long)v, is->exists);
+		return fetch_routed(is, r, cause);
+	}
+	return 0;
+}
+
+/* "* OK [CODE ...]" and "* NO [CODE ...]": the selected folder's state. */
+static void
+on_code(struct isync *is, const struct imap_resp *r)
+{
+	uint64_t v;
+
+	if (imap_is(r, 3, "UIDVALIDITY") && imap_num(r, 4, UINT32_MAX, &v) == 0)
+		is->uidvalidity = (uint32_t)v;
+	else if (imap_is(r, 3, "UIDNEXT") &&
+	    imap_num(r, 4, UINT32_MAX, &v) == 0)
+		is->uidnext = (uint32_t)v;
+	else if (imap_is(r, 3, "HIGHESTMODSEQ") &&
+	    imap_num(r, 4, INT64_MAX, &v) == 0)
+		is->highestmodseq = v;
+	else if (imap_is(r, 3, "PERMANENTFLAGS") && r->nitems > 4 &&
+	    r->items[4].type == IMAP_LIST)
+		on_permflags(is, r, 4);
+	else if (imap_is(r, 3, "COPYUID")) {
+		free(is->copyuid);
+		is->copyuid = xasprintf("%s %s %s",
+		    imap_astr(r, 4, NULL) ? imap_str(r, 4) : "",
+		    imap_astr(r, 5, NULL) ? imap_str(r, 5) : "",
+		    imap_astr(r, 6, NULL) ? imap_str(r, 6) : "");
+	}
+}
+
+/* "* SEARCH n n ..." and "* ESEARCH ... ALL set" into is->search. */
+static int
+on_search(struct isync *is, const struct imap_resp *r, char **cause)
+{
 	uint64_t v;
 	size_t i;
 
-	if (r->nitems > 2 && imap_num(r, 1, UINT32_MAX, &v) == 0) {
-		if (imap_is(r, 2, "EXISTS")) {
-			if (v != is->exists)
-				is->changed = 1;
-			is->exists = (uint32_t)v;
-		} else if (imap_is(r, 2, "EXPUNGE")) {
-			is->changed = 1;
-			if (is->exists > 0)
-				is->exists--;
-		} else if (imap_is(r, 2, "FETCH")) {
-			/* A message the server never announced: whatever it
-			 * says about it cannot be trusted into the index. */
-			if (is->selected != NULL && (v == 0 || v > is->exists))
-				return set_cause(cause,
-				    "%s: protocol error: FETCH for message "
-				    "%llu of %u",
-				    is->c->peer, (unsigned long long)v,
-				    is->exists);
-			return fetch_routed(is, r, cause);
-		}
-		return 0;
-	}
-	if (imap_is(r, 1, "VANISHED")) {
-		i = r->items[2].type == IMAP_LIST ? imap_next(r, 2) : 2;
-		if (i < r->nitems && r->items[i].type == IMAP_ATOM &&
-		    imap_uidset_parse(&is->vanished, imap_str(r, i), 0) != 0)
-			return set_cause(
-			    cause, "protocol error: bad VANISHED set");
-		is->changed = 1;
-		return 0;
-	}
-	if ((imap_is(r, 1, "OK") || imap_is(r, 1, "NO")) && r->nitems > 2 &&
-	    r->items[2].type == IMAP_CODE) {
-		if (imap_is(r, 3, "UIDVALIDITY") &&
-		    imap_num(r, 4, UINT32_MAX, &v) == 0)
-			is->uidvalidity = (uint32_t)v;
-		else if (imap_is(r, 3, "UIDNEXT") &&
-		    imap_num(r, 4, UINT32_MAX, &v) == 0)
-			is->uidnext = (uint32_t)v;
-		else if (imap_is(r, 3, "HIGHESTMODSEQ") &&
-		    imap_num(r, 4, INT64_MAX, &v) == 0)
-			is->highestmodseq = v;
-		else if (imap_is(r, 3, "PERMANENTFLAGS") && r->nitems > 4 &&
-		    r->items[4].type == IMAP_LIST)
-			on_permflags(is, r, 4);
-		else if (imap_is(r, 3, "COPYUID")) {
-			free(is->copyuid);
-			is->copyuid = xasprintf("%s %s %s",
-			    imap_astr(r, 4, NULL) ? imap_str(r, 4) : "",
-			    imap_astr(r, 5, NULL) ? imap_str(r, 5) : "",
-			    imap_astr(r, 6, NULL) ? imap_str(r, 6) : "");
-		}
-		return 0;
-	}
 	if (imap_is(r, 1, "SEARCH")) {
 		for (i = 2; i < r->nitems; i++) {
 			if (imap_num(r, i, UINT32_MAX, &v) == 0 && v > 0)
@@ -257,41 +254,63 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 		}
 		return 0;
 	}
-	if (imap_is(r, 1, "ESEARCH")) {
-		for (i = 2; i < r->nitems; i = imap_next(r, i)) {
-			if (imap_is(r, i, "ALL") && i + 1 < r->nitems &&
-			    imap_uidset_parse(&is->search, imap_str(r, i + 1),
-			        UINT32_MAX) != 0)
-				return set_cause(
-				    cause, "protocol error: bad ESEARCH set");
-		}
-		return 0;
+	for (i = 2; i < r->nitems; i = imap_next(r, i)) {
+		if (imap_is(r, i, "ALL") && i + 1 < r->nitems &&
+		    imap_uidset_parse(
+		        &is->search, imap_str(r, i + 1), UINT32_MAX) != 0)
+			return set_cause(
+			    cause, "protocol error: bad ESEARCH set");
 	}
-	if (imap_is(r, 1, "LIST")) {
+	return 0;
+}
+
+/* "* QUOTA root (STORAGE used limit)", in KiB. */
+static void
+on_quota(struct isync *is, const struct imap_resp *r)
+{
+	size_t i, l = imap_next(r, 2);
+
+	if (l >= r->nitems || r->items[l].type != IMAP_LIST)
+		return;
+	for (i = l + 1; i + 2 < imap_next(r, l); i++) {
+		uint64_t used, limit;
+
+		if (imap_is(r, i, "STORAGE") &&
+		    imap_num(r, i + 1, INT64_MAX / 1024, &used) == 0 &&
+		    imap_num(r, i + 2, INT64_MAX / 1024, &limit) == 0) {
+			is->q_used = (int64_t)used * 1024;
+			is->q_limit = (int64_t)limit * 1024;
+		}
+	}
+}
+
+static int
+on_untagged(void *arg, const struct imap_resp *r, char **cause)
+{
+	struct isync *is = arg;
+	uint64_t v;
+	size_t i;
+
+	if (r->nitems > 2 && imap_num(r, 1, UINT32_MAX, &v) == 0)
+		return on_numbered(is, r, v, cause);
+	if (imap_is(r, 1, "VANISHED")) {
+		i = r->items[2].type == IMAP_LIST ? imap_next(r, 2) : 2;
+		if (i < r->nitems && r->items[i].type == IMAP_ATOM &&
+		    imap_uidset_parse(&is->vanished, imap_str(r, i), 0) != 0)
+			return set_cause(
+			    cause, "protocol error: bad VANISHED set");
+		is->changed = 1;
+	} else if ((imap_is(r, 1, "OK") || imap_is(r, 1, "NO")) &&
+	    r->nitems > 2 && r->items[2].type == IMAP_CODE)
+		on_code(is, r);
+	else if (imap_is(r, 1, "SEARCH") || imap_is(r, 1, "ESEARCH"))
+		return on_search(is, r, cause);
+	else if (imap_is(r, 1, "LIST"))
 		on_list(is, r);
-		return 0;
-	}
-	if (imap_is(r, 1, "STATUS")) {
+	else if (imap_is(r, 1, "STATUS"))
 		on_status(is, r);
-		return 0;
-	}
-	if (imap_is(r, 1, "QUOTA")) {
-		size_t l = imap_next(r, 2);
-
-		if (l >= r->nitems || r->items[l].type != IMAP_LIST)
-			return 0;
-		for (i = l + 1; i + 2 < imap_next(r, l); i++) {
-			uint64_t used, limit;
-
-			if (imap_is(r, i, "STORAGE") &&
-			    imap_num(r, i + 1, INT64_MAX / 1024, &used) == 0 &&
-			    imap_num(r, i + 2, INT64_MAX / 1024, &limit) == 0) {
-				is->q_used = (int64_t)used * 1024;
-				is->q_limit = (int64_t)limit * 1024;
-			}
-		}
-		return 0;
-	}
+	else if (imap_is(r, 1, "QUOTA"))
+		on_quota(is, r);
 	return 0;
 }
 
