@@ -311,20 +311,21 @@ already_there(struct replay *rp, const struct store_pending *p,
 }
 
 /*
- * A move shown in its target under a placeholder UID (core_move) is
- * settled once the op is off the queue: the server's UID when it said
- * (COPYUID), else the row goes and the next sync indexes the message.
+ * A move or an APPEND shown in its target folder under a placeholder UID
+ * (core_move, core_transfer) is settled once the op is off the queue:
+ * the server's UID when it said (COPYUID, APPENDUID), else the row goes
+ * and the next sync indexes the message.
  */
 static enum outcome
 settle_placeholder(struct replay *rp, const struct store_pending *p,
-    enum outcome out, uint32_t newuid, char **err)
+    const char *folder, enum outcome out, uint32_t newuid, char **err)
 {
 	int64_t fid;
 
 	if ((out != R_DONE && out != R_DROP) || p->placeholder == 0 ||
-	    p->arg == NULL)
+	    folder == NULL)
 		return out;
-	if ((fid = store_folder(rp->s, rp->account_id, p->arg, 0, err)) < 0)
+	if ((fid = store_folder(rp->s, rp->account_id, folder, 0, err)) < 0)
 		return stop(rp, DRV_STORE);
 	if (fid == 0)
 		return out;
@@ -348,7 +349,7 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 	if (p->arg == NULL)
 		return R_DROP;
 	if ((out = current_uid(rp, p, &uid, err)) != R_DONE)
-		return settle_placeholder(rp, p, out, 0, err);
+		return settle_placeholder(rp, p, p->arg, out, 0, err);
 	memset(&k, 0, sizeof k);
 	k.message_id = p->msgid;
 	/*
@@ -369,14 +370,15 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 			         *rp->dp, uid, &fc, NULL, err)) == DRV_OK)
 				e = rp->ops->expunge(*rp->dp, uid, err);
 			out = after(rp, p, e, err);
-			return settle_placeholder(rp, p, out, newuid, err);
+			return settle_placeholder(
+			    rp, p, p->arg, out, newuid, err);
 		}
 		if ((out = mark_sending(rp, p, p->arg, err)) != R_DONE)
 			return out;
 	}
 	e = rp->ops->move(*rp->dp, uid, p->arg, 0, &newuid, err);
 	out = after(rp, p, e, err);
-	return settle_placeholder(rp, p, out, newuid, err);
+	return settle_placeholder(rp, p, p->arg, out, newuid, err);
 }
 
 static enum outcome
@@ -587,6 +589,7 @@ op_append(struct replay *rp, struct store_pending *p, char **err)
 	    store_msg_delete(rp->s, src, err) != 0)
 		out = stop(rp, DRV_STORE);
 out:
+	out = settle_placeholder(rp, p, p->folder, out, uid, err);
 	mime_envelope_clear(&env);
 	buf_free(&raw);
 	free(kw);

@@ -32,12 +32,14 @@ queue(struct store *s, int64_t account_id, enum store_op op, const char *folder,
 	return store_pending_add(s, &p, cause);
 }
 
-/* Insert a copy of m (raw bytes in raw) into folder_id; id in *new_id. */
+/* Insert a copy of m (raw bytes in raw) into folder_id; *new_id (may be
+ * NULL) gets its row. */
 static int
 copy_row(struct store *s, const struct store_msg *m, const struct buf *raw,
-    int64_t folder_id, char **cause)
+    int64_t folder_id, int64_t *new_id, char **cause)
 {
 	struct store_msg c = *m;
+	int ret;
 
 	c.id = 0;
 	c.folder_id = folder_id;
@@ -47,7 +49,46 @@ copy_row(struct store *s, const struct store_msg *m, const struct buf *raw,
 	c.flags &= STORE_F_ALL;
 	c.pop3_uidl = NULL;
 	c.fetched_at = 0;
-	return store_msg_insert(s, &c, raw->data, raw->len, cause);
+	ret = store_msg_insert(s, &c, raw->data, raw->len, cause);
+	if (new_id != NULL)
+		*new_id = c.id;
+	return ret;
+}
+
+/*
+ * Queue m (a store-only message) for APPEND to to's IMAP folder
+ * target_id, and show a copy there at once under a placeholder UID, which
+ * the replay gives the server's (APPENDUID) or removes for the next sync
+ * to index.
+ */
+static int
+queue_append(struct store *s, const struct folder_ref *to, int64_t target_id,
+    const struct store_msg *m, int keep, char **cause)
+{
+	struct store_pending p;
+	struct buf raw;
+	int64_t id = 0;
+	int found, ret = -1;
+
+	buf_init(&raw, 0);
+	memset(&p, 0, sizeof p);
+	p.account_id = to->account_id;
+	p.op = keep ? STORE_OP_APPEND : STORE_OP_APPEND_MOVE;
+	p.folder = to->folder;
+	p.arg = xasprintf("%lld", (long long)m->id);
+	p.msgid = m->message_id;
+	if ((found = store_msg_raw(s, m->id, &raw, cause)) < 0)
+		goto out;
+	if (found > 0 &&
+	    (copy_row(s, m, &raw, target_id, &id, cause) != 0 ||
+	        store_imap_move_placeholder(
+	            s, id, target_id, &p.placeholder, cause) != 0))
+		goto out;
+	ret = store_pending_add(s, &p, cause);
+out:
+	free(p.arg);
+	buf_free(&raw);
+	return ret;
 }
 
 /* One message from an IMAP folder to a store-only folder. */
@@ -82,7 +123,7 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 			goto fail;
 		(*queued)++;
 	} else {
-		if (copy_row(s, m, &raw, target, cause) != 0)
+		if (copy_row(s, m, &raw, target, NULL, cause) != 0)
 			goto fail;
 		/*
 		 * The copy commits with the queued removal; the server acts
@@ -125,6 +166,104 @@ queued_move(
 	return found;
 }
 
+/* From an IMAP folder, one message at a time: each may need the network. */
+static int
+from_remote(struct tern *t, struct store *s, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, int64_t target, const char *target_spec,
+    int keep, int *queued, char **cause)
+{
+	struct store_msg m;
+	size_t i;
+	int found;
+
+	for (i = 0; i < n; i++) {
+		if ((found = store_msg_get(
+		         s, from->folder_id, uids[i], &m, cause)) <= 0) {
+			if (found == 0)
+				set_cause(
+				    cause, "message %u vanished", uids[i]);
+			return -1;
+		}
+		found = imap_to_store(
+		    t, s, from, &m, target, target_spec, keep, queued, cause);
+		store_msg_clear(&m);
+		if (found != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * From a store-only folder, in one transaction: to an IMAP folder queued
+ * (the source of a move goes once the server has it), else moved or
+ * copied here.
+ */
+static int
+from_store(struct tern *t, struct store *s, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, const struct folder_ref *to, int64_t target,
+    int keep, int *queued, char **cause)
+{
+	int remote = core_account_remote(to->account);
+	struct store_msg m;
+	struct buf raw;
+	char *idarg;
+	size_t i;
+	int found = -1;
+
+	buf_init(&raw, 0);
+	if (store_begin(s, cause) != 0)
+		goto out;
+	/* A new IMAP folder is made on the server before anything goes in. */
+	if (remote && to->folder_id == 0 &&
+	    core_folder_create(t, to, cause) != 0)
+		goto fail;
+	if (remote &&
+	    (target = store_folder(s, to->account_id, to->folder, 1, cause)) <
+	        0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (store_msg_get(s, from->folder_id, uids[i], &m, cause) != 1)
+			goto fail;
+		if (remote) {
+			idarg = xasprintf("%lld", (long long)m.id);
+			found = keep
+			    ? 0
+			    : queued_move(s, to->account_id, idarg, cause);
+			free(idarg);
+			if (found > 0)
+				found = set_cause(cause,
+				    "message %u is already queued to move to "
+				    "%s",
+				    m.uid, to->account_name);
+			if (found == 0)
+				found = queue_append(
+				    s, to, target, &m, keep, cause);
+			(*queued)++;
+		} else if (keep) {
+			buf_reset(&raw);
+			found = store_msg_raw(s, m.id, &raw, cause);
+			if (found == 0)
+				found = set_cause(cause,
+				    "message %u has no stored body", m.uid);
+			else if (found > 0)
+				found =
+				    copy_row(s, &m, &raw, target, NULL, cause);
+		} else
+			found = store_msg_move(s, m.id, target, cause);
+		store_msg_clear(&m);
+		if (found != 0)
+			goto fail;
+	}
+	found = store_commit(s, cause);
+	goto out;
+fail:
+	found = -1;
+	store_rollback(s);
+out:
+	buf_free(&raw);
+	return found;
+}
+
 int
 core_transfer(struct tern *t, const struct folder_ref *from,
     const uint32_t *uids, size_t n, const struct folder_ref *to, int keep,
@@ -132,11 +271,10 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 {
 	struct store *s;
 	struct store_msg m;
-	struct buf raw;
-	char *target_spec = NULL, *idarg;
+	char *target_spec = NULL;
 	int64_t target = 0;
 	size_t i;
-	int found, queued = 0, ret = -1, in_tx = 0;
+	int found, queued = 0, ret = -1;
 
 	if (note != NULL)
 		*note = NULL;
@@ -165,7 +303,6 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 	        0)
 		return -1;
 	target_spec = xasprintf("%s/%s", to->account_name, to->folder);
-	buf_init(&raw, 0);
 	/* Check every UID first, so a typo changes nothing. */
 	for (i = 0; i < n; i++) {
 		if ((found = store_msg_get(
@@ -178,79 +315,16 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			goto out;
 		}
 	}
-	if (core_account_remote(from->account)) {
-		/* One message at a time: each may need the network. */
-		for (i = 0; i < n; i++) {
-			if ((found = store_msg_get(s, from->folder_id, uids[i],
-			         &m, cause)) <= 0) {
-				if (found == 0)
-					set_cause(cause, "message %u vanished",
-					    uids[i]);
-				goto out;
-			}
-			found = imap_to_store(t, s, from, &m, target,
-			    target_spec, keep, &queued, cause);
-			store_msg_clear(&m);
-			if (found != 0)
-				goto out;
-		}
-		ret = 0;
-		goto out;
-	}
-	if (store_begin(s, cause) != 0)
-		goto out;
-	in_tx = 1;
-	/* A new IMAP folder is made on the server before anything goes in. */
-	if (core_account_remote(to->account) && to->folder_id == 0 &&
-	    core_folder_create(t, to, cause) != 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if (store_msg_get(s, from->folder_id, uids[i], &m, cause) != 1)
-			goto out;
-		if (core_account_remote(to->account)) {
-			/* The driver deletes the source once appended. */
-			idarg = xasprintf("%lld", (long long)m.id);
-			found = keep
-			    ? 0
-			    : queued_move(s, to->account_id, idarg, cause);
-			if (found != 0) {
-				if (found > 0)
-					found = set_cause(cause,
-					    "message %u is already queued to "
-					    "move to %s",
-					    m.uid, to->account_name);
-				free(idarg);
-				store_msg_clear(&m);
-				goto out;
-			}
-			found = queue(s, to->account_id,
-			    keep ? STORE_OP_APPEND : STORE_OP_APPEND_MOVE,
-			    to->folder, 0, 0, idarg, cause);
-			free(idarg);
-			queued++;
-		} else if (keep) {
-			buf_reset(&raw);
-			found = store_msg_raw(s, m.id, &raw, cause);
-			if (found == 0)
-				found = set_cause(cause,
-				    "message %u has no stored body", m.uid);
-			else if (found > 0)
-				found = copy_row(s, &m, &raw, target, cause);
-		} else
-			found = store_msg_move(s, m.id, target, cause);
-		store_msg_clear(&m);
-		if (found != 0)
-			goto out;
-	}
-	ret = store_commit(s, cause);
-	in_tx = 0;
+	if (core_account_remote(from->account))
+		ret = from_remote(t, s, from, uids, n, target, target_spec,
+		    keep, &queued, cause);
+	else
+		ret = from_store(
+		    t, s, from, uids, n, to, target, keep, &queued, cause);
 out:
-	if (in_tx && ret != 0)
-		store_rollback(s);
 	if (ret == 0 && queued > 0 && note != NULL)
 		*note = xasprintf("%d message%s queued for %s at the next sync",
 		    queued, queued == 1 ? "" : "s", target_spec);
-	buf_free(&raw);
 	free(target_spec);
 	return ret;
 }

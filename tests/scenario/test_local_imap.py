@@ -158,8 +158,14 @@ class LocalImap(unittest.TestCase):
         uid = self.ls("local/Out")[0][0]
         out = self.t.out("mv", "local/Out", uid, "acct/INBOX")
         self.assertIn("queued", out)
-        # Until the server has accepted it, the local copy stays.
+        # Until the server has accepted it, the local copy stays; and it
+        # shows in the IMAP folder at once, readable there.
         self.assertEqual(self.raws("Out"), [self.raw[1]])
+        rows = {r[4]: r[0] for r in self.ls("acct/INBOX")}
+        self.assertEqual(sorted(rows),
+                         ["Message 1", "Message 2", "Message 3"])
+        self.assertEqual(self.t.run("cat", "--raw", "acct/INBOX",
+                                    rows["Message 1"]).stdout, self.raw[1])
         self.sync()
         self.assertEqual(self.raws("Out"), [])
         self.assertEqual(self.dovecot.count(self.user), 3)
@@ -167,6 +173,10 @@ class LocalImap(unittest.TestCase):
         rows = self.ls("acct/INBOX")
         self.assertEqual(sorted(r[4] for r in rows),
                          ["Message 1", "Message 2", "Message 3"])
+        # The server's UIDs now, and still once each after another sync.
+        self.assertTrue(all(int(r[0]) < 0xF0000000 for r in rows), rows)
+        self.sync()
+        self.assertEqual(len(self.ls("acct/INBOX")), 3)
         # The same bytes and flags as before the round trip.
         p = os.path.join(self.t.dir, "back.mbox")
         self.t.out("export", "acct/INBOX", "--mbox", p)
