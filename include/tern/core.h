@@ -184,6 +184,45 @@ const struct driver_ops *core_driver(enum rc_protocol p);
 int core_account_remote(const struct rc_account *a);
 
 /*
+ * Flags and keywords (core/flags.c): IMAP keywords ($Label1, work)
+ * beside the DFPRST flags, as the user and the queue write them. The
+ * store keeps a message's keywords space separated; a "flags" pending
+ * op's arg carries keyword changes after the flag letters, as "+S -F
+ * +kw:$Label1 -kw:work", parsed and checked here before it is queued.
+ */
+#define CORE_KW_PREFIX "kw:"
+#define CORE_KEYWORD_MAX 100 /* bytes in one keyword */
+#define CORE_KEYWORD_CHANGES 64 /* keywords in one change */
+/*
+ * Is kw usable as a keyword: an IMAP atom (no space, ( ) { } % * " \ ]
+ * or control characters, ASCII only) that does not start with '\'?
+ * 0, or -1 with cause.
+ */
+int core_keyword_check(const char *kw, char **cause);
+
+/* A change of flags and keywords; clear with core_flag_change_clear. */
+struct core_flag_change {
+	unsigned add, del; /* STORE_F_* */
+	char **kw_add, **kw_del; /* malloc'd keywords */
+	size_t nkw_add, nkw_del;
+};
+void core_flag_change_clear(struct core_flag_change *c);
+/*
+ * Add (add != 0) or remove keyword kw in c, checked; "$Forwarded" is
+ * the passed flag (P). 0, or -1 with cause.
+ */
+int core_flag_change_keyword(
+    struct core_flag_change *c, int add, const char *kw, char **cause);
+/* Parse "+S -F +kw:WORD -kw:WORD" into c (added to what it holds). */
+int core_flag_change_parse(
+    const char *spec, struct core_flag_change *c, char **cause);
+/* c as the flags op's arg (malloc'd; "" for no change). */
+char *core_flag_change_format(const struct core_flag_change *c);
+/* keywords (NULL: none) with c's keyword changes; malloc'd, "" if none. */
+char *core_keywords_apply(
+    const char *keywords, const struct core_flag_change *c);
+
+/*
  * Operations shared by the cli and the full-screen client. Each applies to
  * the store at once; for an IMAP account it is also queued (store
  * "pending" table) and replayed on the server at the next sync, in order.
@@ -196,7 +235,7 @@ int core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
  * "flags" op carries both.
  */
 int core_flag_change(struct tern *t, const struct folder_ref *r,
-    const uint32_t *uids, size_t n, const struct store_flag_change *c,
+    const uint32_t *uids, size_t n, const struct core_flag_change *c,
     char **cause);
 /*
  * Move to another folder of the same account; the target is created in

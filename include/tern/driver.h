@@ -23,7 +23,7 @@
 struct tern;
 struct rc_account;
 struct sync_opts;
-struct store_flag_change;
+struct core_flag_change;
 
 enum drv_err {
 	DRV_OK = 0,
@@ -94,8 +94,8 @@ struct drv_ops {
 	 * (which the caller clears) and are not an error.
 	 */
 	enum drv_err (*set_flags)(struct drv *d, uint32_t uid,
-	    const struct store_flag_change *c,
-	    struct store_flag_change *dropped, char **err);
+	    const struct core_flag_change *c, struct core_flag_change *dropped,
+	    char **err);
 	/*
 	 * Move (copy != 0: copy) uid of the selected folder to folder;
 	 * *newuid (may be NULL) gets its UID there when the server says

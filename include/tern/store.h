@@ -257,7 +257,7 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  * name table: the name is what the database holds.
  *
  * STORE_OP_FLAGS: arg "+S -F", keywords as "+kw:WORD -kw:WORD" after the
- *	letters (store_flag_change_parse, which checks it before it is
+ *	letters (core_flag_change_parse, which checks it before it is
  *	queued).
  * STORE_OP_MOVE: arg the target folder.
  * STORE_OP_EXPUNGE: uid 0: every \Deleted message of ours in folder;
@@ -664,45 +664,7 @@ int store_draft_add(struct store *s, int64_t account_id, const char *folder,
  */
 int store_draft_claim(struct store *s, int64_t id, char **cause);
 
-/*
- * Keywords (store/keyword.c): IMAP keywords ($Label1, work) beside the
- * DFPRST flags. message.keywords holds them space separated. A "flags"
- * pending op's arg carries keyword changes after the flag letters, as
- * "+S -F +kw:$Label1 -kw:work" (an older tern drops such an op rather
- * than misreading it).
- */
-#define STORE_KW_PREFIX "kw:"
-#define STORE_KEYWORD_MAX 100 /* bytes in one keyword */
-#define STORE_KEYWORD_CHANGES 64 /* keywords in one change */
-/*
- * Is kw usable as a keyword: an IMAP atom (no space, ( ) { } % * " \ ]
- * or control characters, ASCII only) that does not start with '\'?
- * 0, or -1 with cause.
- */
-int store_keyword_check(const char *kw, char **cause);
-
-/* A change of flags and keywords; clear with store_flag_change_clear. */
-struct store_flag_change {
-	unsigned add, del; /* STORE_F_* */
-	char **kw_add, **kw_del; /* malloc'd keywords */
-	size_t nkw_add, nkw_del;
-};
-void store_flag_change_clear(struct store_flag_change *c);
-/*
- * Add (add != 0) or remove keyword kw in c, checked; "$Forwarded" is
- * the passed flag (P). 0, or -1 with cause.
- */
-int store_flag_change_keyword(
-    struct store_flag_change *c, int add, const char *kw, char **cause);
-/* Parse "+S -F +kw:WORD -kw:WORD" into c (added to what it holds). */
-int store_flag_change_parse(
-    const char *spec, struct store_flag_change *c, char **cause);
-/* c as the flags op's arg (malloc'd; "" for no change). */
-char *store_flag_change_format(const struct store_flag_change *c);
-/* keywords (NULL: none) with c's keyword changes; malloc'd, "" if none. */
-char *store_keywords_apply(
-    const char *keywords, const struct store_flag_change *c);
-/* Set a message's keywords (NULL or "": none). */
+/* Set a message's keywords (NULL or "": none); core/flags.c parses them. */
 int store_msg_set_keywords(
     struct store *s, int64_t id, const char *keywords, char **cause);
 

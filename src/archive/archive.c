@@ -413,7 +413,7 @@ is_imap(const struct folder_ref *r)
 static char *
 import_keywords(const char *keywords, unsigned *flags)
 {
-	struct store_flag_change c;
+	struct core_flag_change c;
 	const char *p = keywords != NULL ? keywords : "", *end;
 	char *w, *out = NULL;
 
@@ -425,14 +425,14 @@ import_keywords(const char *keywords, unsigned *flags)
 		}
 		end = p + strcspn(p, " ");
 		w = xstrndup(p, (size_t)(end - p));
-		(void)store_flag_change_keyword(&c, 1, w, NULL);
+		(void)core_flag_change_keyword(&c, 1, w, NULL);
 		free(w);
 		p = end;
 	}
 	*flags |= c.add & STORE_F_ALL;
 	if (c.nkw_add > 0)
-		out = store_keywords_apply(NULL, &c);
-	store_flag_change_clear(&c);
+		out = core_keywords_apply(NULL, &c);
+	core_flag_change_clear(&c);
 	return out;
 }
 

@@ -65,7 +65,7 @@ archive_kwmap_read(const char *dir, struct archive_kwmap *map)
 			continue;
 		w = end + 1;
 		w[strcspn(w, "\r")] = '\0';
-		if (store_keyword_check(w, NULL) != 0)
+		if (core_keyword_check(w, NULL) != 0)
 			continue;
 		free(map->word[i]);
 		map->word[i] = xstrdup(w);

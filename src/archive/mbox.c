@@ -224,7 +224,7 @@ status_flags(const char *v, size_t n, int x)
  * word that is no IMAP keyword is left out.
  */
 static void
-keyword_words(struct store_flag_change *c, const char *v, size_t n)
+keyword_words(struct core_flag_change *c, const char *v, size_t n)
 {
 	size_t i = 0, j;
 
@@ -244,9 +244,8 @@ keyword_words(struct store_flag_change *c, const char *v, size_t n)
 			     ascii_strcasecmp(c->kw_add[k], w) != 0;
 			     k++)
 				;
-			if (k == c->nkw_add &&
-			    store_keyword_check(w, NULL) == 0)
-				(void)store_flag_change_keyword(c, 1, w, NULL);
+			if (k == c->nkw_add && core_keyword_check(w, NULL) == 0)
+				(void)core_flag_change_keyword(c, 1, w, NULL);
 			free(w);
 		}
 		i = j;
@@ -270,7 +269,7 @@ struct meta {
 static void
 header_meta(const char *m, size_t len, struct meta *mt)
 {
-	struct store_flag_change c;
+	struct core_flag_change c;
 	size_t off = 0, n, k, next = 0, block = 0;
 	int top = 1;
 
@@ -333,8 +332,8 @@ header_meta(const char *m, size_t len, struct meta *mt)
 	mt->skip = block;
 	mt->flags |= c.add;
 	if (c.nkw_add > 0)
-		mt->keywords = store_keywords_apply(NULL, &c);
-	store_flag_change_clear(&c);
+		mt->keywords = core_keywords_apply(NULL, &c);
+	core_flag_change_clear(&c);
 }
 
 /*

@@ -49,13 +49,13 @@ open_folder(struct tern *t, const char *spec, struct folder_ref *r)
 
 /* One "+S", "-FT" or "+kw:WORD" argument into c; 0 or -1 (said). */
 static int
-flag_arg(const char *arg, struct store_flag_change *c)
+flag_arg(const char *arg, struct core_flag_change *c)
 {
-	size_t plen = strlen(STORE_KW_PREFIX);
+	size_t plen = strlen(CORE_KW_PREFIX);
 	char *cause = NULL;
 
-	if (strncmp(arg + 1, STORE_KW_PREFIX, plen) == 0) {
-		if (store_flag_change_keyword(
+	if (strncmp(arg + 1, CORE_KW_PREFIX, plen) == 0) {
+		if (core_flag_change_keyword(
 		        c, arg[0] == '+', arg + 1 + plen, &cause) != 0) {
 			char *v = text_visible_dup(arg);
 
@@ -70,8 +70,8 @@ flag_arg(const char *arg, struct store_flag_change *c)
 		char *v = text_visible_dup(arg);
 
 		tern_warnx("'%s': flags are letters of DFPRST after + or -, "
-		           "keywords +" STORE_KW_PREFIX
-		           "WORD or -" STORE_KW_PREFIX "WORD",
+		           "keywords +" CORE_KW_PREFIX
+		           "WORD or -" CORE_KW_PREFIX "WORD",
 		    v);
 		free(v);
 		return -1;
@@ -82,7 +82,7 @@ flag_arg(const char *arg, struct store_flag_change *c)
 int
 cmd_flag(struct tern *t, int argc, char **argv)
 {
-	struct store_flag_change c;
+	struct core_flag_change c;
 	struct folder_ref r;
 	uint32_t *uids;
 	size_t n = 0;
@@ -113,7 +113,7 @@ cmd_flag(struct tern *t, int argc, char **argv)
 		status = cli_fail(TERN_EXIT_FAIL, cause);
 	folder_ref_clear(&r);
 out:
-	store_flag_change_clear(&c);
+	core_flag_change_clear(&c);
 	free(uids);
 	return status;
 }

@@ -61,7 +61,7 @@ int
 core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
     size_t n, unsigned add, unsigned del, char **cause)
 {
-	struct store_flag_change c;
+	struct core_flag_change c;
 
 	memset(&c, 0, sizeof c);
 	c.add = add;
@@ -71,7 +71,7 @@ core_flag(struct tern *t, const struct folder_ref *r, const uint32_t *uids,
 
 int
 core_flag_change(struct tern *t, const struct folder_ref *r,
-    const uint32_t *uids, size_t n, const struct store_flag_change *c,
+    const uint32_t *uids, size_t n, const struct core_flag_change *c,
     char **cause)
 {
 	struct store *s;
@@ -83,7 +83,7 @@ core_flag_change(struct tern *t, const struct folder_ref *r,
 
 	if (need_folder(r, cause) != 0 || (s = tern_store(t, cause)) == NULL)
 		return -1;
-	arg = store_flag_change_format(c);
+	arg = core_flag_change_format(c);
 	if (store_begin(s, cause) != 0)
 		goto fail_nobegin;
 	for (i = 0; i < n; i++) {
@@ -96,7 +96,7 @@ core_flag_change(struct tern *t, const struct folder_ref *r,
 			goto fail;
 		}
 		if (keywords)
-			kw = store_keywords_apply(m.keywords, c);
+			kw = core_keywords_apply(m.keywords, c);
 		if (store_msg_set_flags(
 		        s, m.id, (m.flags | c->add) & ~c->del, cause) != 0 ||
 		    (keywords &&

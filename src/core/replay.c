@@ -207,7 +207,7 @@ check:
 /* Take keywords the server will not keep off the stored message. */
 static int
 keywords_undo(struct replay *rp, const struct store_pending *p,
-    const struct store_flag_change *undo, char **err)
+    const struct core_flag_change *undo, char **err)
 {
 	struct store_msg m;
 	int64_t fid;
@@ -223,7 +223,7 @@ keywords_undo(struct replay *rp, const struct store_pending *p,
 		return -1;
 	ret = 0;
 	if (found) {
-		kw = store_keywords_apply(m.keywords, undo);
+		kw = core_keywords_apply(m.keywords, undo);
 		ret = store_msg_set_keywords(rp->s, m.id, kw, err);
 		free(kw);
 	}
@@ -234,14 +234,14 @@ keywords_undo(struct replay *rp, const struct store_pending *p,
 static enum outcome
 op_flags(struct replay *rp, struct store_pending *p, char **err)
 {
-	struct store_flag_change fc, dropped;
+	struct core_flag_change fc, dropped;
 	enum outcome out;
 	enum drv_err e;
 	uint32_t uid;
 
 	memset(&fc, 0, sizeof fc);
 	memset(&dropped, 0, sizeof dropped);
-	if (p->arg == NULL || store_flag_change_parse(p->arg, &fc, NULL) != 0) {
+	if (p->arg == NULL || core_flag_change_parse(p->arg, &fc, NULL) != 0) {
 		rnote(rp, "flags %s/%u dropped: unreadable change '%s'",
 		    p->folder, p->uid, p->arg ? p->arg : "");
 		return R_DROP;
@@ -253,8 +253,8 @@ op_flags(struct replay *rp, struct store_pending *p, char **err)
 	    keywords_undo(rp, p, &dropped, err) != 0)
 		out = stop(rp, DRV_STORE);
 out:
-	store_flag_change_clear(&fc);
-	store_flag_change_clear(&dropped);
+	core_flag_change_clear(&fc);
+	core_flag_change_clear(&dropped);
 	return out;
 }
 
@@ -361,7 +361,7 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 		if (out == R_FAIL)
 			return out;
 		if (out == R_DONE) {
-			struct store_flag_change fc;
+			struct core_flag_change fc;
 
 			memset(&fc, 0, sizeof fc);
 			fc.add = STORE_F_DELETED;
@@ -480,7 +480,7 @@ static enum outcome
 append_keywords(struct replay *rp, const struct store_pending *p,
     const char *kw, struct drv_msgkey *k, uint32_t uid, char **err)
 {
-	struct store_flag_change fc, dropped;
+	struct core_flag_change fc, dropped;
 	const char *w = kw, *end;
 	enum outcome out = R_DONE;
 	enum drv_err e;
@@ -495,7 +495,7 @@ append_keywords(struct replay *rp, const struct store_pending *p,
 		}
 		end = w + strcspn(w, " ");
 		word = xstrndup(w, (size_t)(end - w));
-		(void)store_flag_change_keyword(&fc, 1, word, NULL);
+		(void)core_flag_change_keyword(&fc, 1, word, NULL);
 		free(word);
 		w = end;
 	}
@@ -526,8 +526,8 @@ left_out:
 	free(*err);
 	*err = NULL;
 out:
-	store_flag_change_clear(&fc);
-	store_flag_change_clear(&dropped);
+	core_flag_change_clear(&fc);
+	core_flag_change_clear(&dropped);
 	return out;
 }
 

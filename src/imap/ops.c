@@ -241,7 +241,7 @@ store_bits(struct isync *is, uint32_t uid, char sign, unsigned bits, char **err)
  */
 static int
 store_keywords(struct isync *is, uint32_t uid, int sign,
-    const struct store_flag_change *c, struct store_flag_change *dropped,
+    const struct core_flag_change *c, struct core_flag_change *dropped,
     char **err)
 {
 	char *const *v = sign == 0 ? c->kw_add : c->kw_del;
@@ -253,7 +253,7 @@ store_keywords(struct isync *is, uint32_t uid, int sign,
 	buf_init(&kw, 0);
 	for (i = 0; i < n; i++) {
 		/* Checked again: the queue is a file on disk. */
-		if (store_keyword_check(v[i], NULL) != 0)
+		if (core_keyword_check(v[i], NULL) != 0)
 			continue;
 		if (sign == 0 && !isync_perm_keyword(is, v[i])) {
 			isync_note(is,
@@ -261,7 +261,7 @@ store_keywords(struct isync *is, uint32_t uid, int sign,
 			    "(PERMANENTFLAGS)",
 			    v[i], is->selected, uid);
 			if (dropped != NULL)
-				(void)store_flag_change_keyword(
+				(void)core_flag_change_keyword(
 				    dropped, 0, v[i], NULL);
 			continue;
 		}
@@ -279,7 +279,7 @@ store_keywords(struct isync *is, uint32_t uid, int sign,
 		isync_note(is, "keywords %s on %s/%u dropped: %s", kw.data,
 		    is->selected, uid, cmd->text ? cmd->text : "refused");
 		for (i = 0; sign == 0 && dropped != NULL && i < n; i++)
-			(void)store_flag_change_keyword(dropped, 0, v[i], NULL);
+			(void)core_flag_change_keyword(dropped, 0, v[i], NULL);
 	}
 	ret = 0;
 out:
@@ -289,8 +289,8 @@ out:
 }
 
 static enum drv_err
-op_set_flags(struct drv *d, uint32_t uid, const struct store_flag_change *c,
-    struct store_flag_change *dropped, char **err)
+op_set_flags(struct drv *d, uint32_t uid, const struct core_flag_change *c,
+    struct core_flag_change *dropped, char **err)
 {
 	struct isync *is = &d->is;
 

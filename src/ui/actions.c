@@ -73,7 +73,7 @@ store_holder(struct ui *u)
  */
 static void
 defer(struct ui *u, int purge, const struct folder_ref *ref, uint32_t uid,
-    const struct store_flag_change *c)
+    const struct core_flag_change *c)
 {
 	struct ui_deferred *d;
 	char *who = store_holder(u);
@@ -91,10 +91,10 @@ defer(struct ui *u, int purge, const struct folder_ref *ref, uint32_t uid,
 		d->c.add = c->add;
 		d->c.del = c->del;
 		for (i = 0; i < c->nkw_add; i++)
-			(void)store_flag_change_keyword(
+			(void)core_flag_change_keyword(
 			    &d->c, 1, c->kw_add[i], NULL);
 		for (i = 0; i < c->nkw_del; i++)
-			(void)store_flag_change_keyword(
+			(void)core_flag_change_keyword(
 			    &d->c, 0, c->kw_del[i], NULL);
 	}
 	if (u->deferred_at == 0)
@@ -108,7 +108,7 @@ static void
 deferred_clear(struct ui_deferred *d)
 {
 	free(d->spec);
-	store_flag_change_clear(&d->c);
+	core_flag_change_clear(&d->c);
 }
 
 void
@@ -173,7 +173,7 @@ ui_deferred_retry(struct ui *u)
  * finds it held is deferred instead. */
 static int
 quick_flag_change(struct ui *u, const struct folder_ref *ref, uint32_t uid,
-    const struct store_flag_change *c, char **cause)
+    const struct core_flag_change *c, char **cause)
 {
 	int r;
 
@@ -196,7 +196,7 @@ quick_purge(struct ui *u, const struct folder_ref *ref, char **cause)
 
 /* Apply a change of flags and keywords to the current message; 0 or -1. */
 static int
-change_current(struct ui *u, const struct store_flag_change *c)
+change_current(struct ui *u, const struct core_flag_change *c)
 {
 	unsigned add = c->add, del = c->del;
 	struct store_index_row r;
@@ -260,7 +260,7 @@ change_current(struct ui *u, const struct store_flag_change *c)
 static int
 flag_current(struct ui *u, unsigned add, unsigned del)
 {
-	struct store_flag_change c;
+	struct core_flag_change c;
 
 	memset(&c, 0, sizeof c);
 	c.add = add;
@@ -275,7 +275,7 @@ flag_current(struct ui *u, unsigned add, unsigned del)
 static void
 edit_keywords(struct ui *u)
 {
-	struct store_flag_change c;
+	struct core_flag_change c;
 	struct store_msg m;
 	char *prompt, *ans = NULL, *cause = NULL, *vis;
 	const char *p, *end;
@@ -304,7 +304,7 @@ edit_keywords(struct ui *u)
 		if ((end = strchr(p, ' ')) == NULL)
 			end = p + strlen(p);
 		word = xstrndup(p, (size_t)(end - p));
-		r = store_flag_change_keyword(
+		r = core_flag_change_keyword(
 		    &c, add, word + (*word == '+' || *word == '-'), &cause);
 		free(word);
 		if (r != 0) {
@@ -322,7 +322,7 @@ edit_keywords(struct ui *u)
 		ui_message(u, 0, "Keywords changed");
 	}
 out:
-	store_flag_change_clear(&c);
+	core_flag_change_clear(&c);
 	store_msg_clear(&m);
 	free(cause);
 	free(prompt);

@@ -159,7 +159,7 @@ struct ui_deferred {
 	char *spec; /* "account/folder" */
 	size_t account;
 	uint32_t uid;
-	struct store_flag_change c;
+	struct core_flag_change c;
 };
 /* How long a change of the client waits for the store, at most. */
 #define UI_STORE_WAIT_MS 200

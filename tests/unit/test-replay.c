@@ -250,8 +250,8 @@ f_find(struct drv *d, const char *folder, const struct drv_msgkey *k,
 }
 
 static enum drv_err
-f_set_flags(struct drv *d, uint32_t uid, const struct store_flag_change *c,
-    struct store_flag_change *dropped, char **err)
+f_set_flags(struct drv *d, uint32_t uid, const struct core_flag_change *c,
+    struct core_flag_change *dropped, char **err)
 {
 	struct fmsg *m;
 	enum drv_err e;
@@ -265,7 +265,7 @@ f_set_flags(struct drv *d, uint32_t uid, const struct store_flag_change *c,
 	for (i = 0; i < c->nkw_add; i++) {
 		/* This server keeps no keyword "$Junk". */
 		if (strcmp(c->kw_add[i], "$Junk") == 0 && dropped != NULL)
-			(void)store_flag_change_keyword(
+			(void)core_flag_change_keyword(
 			    dropped, 0, c->kw_add[i], NULL);
 		else if (strstr(m->kw, c->kw_add[i]) == NULL)
 			snprintf(m->kw + strlen(m->kw),

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/test.h"
+#include "tern/core.h"
 #include "tern/store.h"
 #include "tern/util.h"
 
@@ -255,66 +256,66 @@ test_keywords(void)
 	static const char *const bad[] = { "", "a b", "(x", "x)", "{x", "x}",
 		"50%", "a*", "say\"", "x\\y", "x]", "\\Seen", "bell\a",
 		"caf\xc3\xa9", "del\x7f" };
-	struct store_flag_change c;
+	struct core_flag_change c;
 	char *cause = NULL, *s, *kw;
 	size_t i;
 
 	for (i = 0; i < TERN_NELEM(good); i++)
-		CHECK(store_keyword_check(good[i], NULL) == 0);
+		CHECK(core_keyword_check(good[i], NULL) == 0);
 	for (i = 0; i < TERN_NELEM(bad); i++) {
-		CHECK(store_keyword_check(bad[i], &cause) == -1);
+		CHECK(core_keyword_check(bad[i], &cause) == -1);
 		CHECK(cause != NULL);
 		free(cause);
 		cause = NULL;
 	}
 	memset(&c, 0, sizeof c);
 	/* The old form still reads as before. */
-	CHECK(store_flag_change_parse("+SF -T", &c, NULL) == 0);
+	CHECK(core_flag_change_parse("+SF -T", &c, NULL) == 0);
 	CHECK(c.add == (STORE_F_SEEN | STORE_F_FLAGGED));
 	CHECK(c.del == STORE_F_DELETED && c.nkw_add == 0 && c.nkw_del == 0);
-	s = store_flag_change_format(&c);
+	s = core_flag_change_format(&c);
 	CHECK_STR(s, "+FS -T");
 	free(s);
-	store_flag_change_clear(&c);
-	CHECK(store_flag_change_parse(
+	core_flag_change_clear(&c);
+	CHECK(core_flag_change_parse(
 	          "+S +kw:$Label1 -kw:work +kw:Work +kw:$forwarded", &c,
 	          NULL) == 0);
 	/* The last word on a keyword (any case) wins; $Forwarded is P. */
 	CHECK(c.add == (STORE_F_SEEN | STORE_F_PASSED));
 	CHECK(c.nkw_add == 2 && c.nkw_del == 0);
-	s = store_flag_change_format(&c);
+	s = core_flag_change_format(&c);
 	CHECK_STR(s, "+PS +kw:$Label1 +kw:Work");
 	free(s);
-	kw = store_keywords_apply("work old", &c);
+	kw = core_keywords_apply("work old", &c);
 	CHECK_STR(kw, "work old $Label1");
 	free(kw);
-	store_flag_change_clear(&c);
-	CHECK(store_flag_change_parse("-kw:old -kw:WORK", &c, NULL) == 0);
-	kw = store_keywords_apply("work  old keep", &c);
+	core_flag_change_clear(&c);
+	CHECK(core_flag_change_parse("-kw:old -kw:WORK", &c, NULL) == 0);
+	kw = core_keywords_apply("work  old keep", &c);
 	CHECK_STR(kw, "keep");
 	free(kw);
-	kw = store_keywords_apply(NULL, &c);
+	kw = core_keywords_apply(NULL, &c);
 	CHECK_STR(kw, "");
 	free(kw);
-	store_flag_change_clear(&c);
+	core_flag_change_clear(&c);
 	/* Refused: bad keywords, unknown letters, empty names. */
-	CHECK(store_flag_change_parse("+kw:a(b", &c, &cause) == -1);
+	CHECK(core_flag_change_parse("+kw:a(b", &c, &cause) == -1);
 	free(cause);
 	cause = NULL;
-	store_flag_change_clear(&c);
-	CHECK(store_flag_change_parse("+kw:", &c, NULL) == -1);
-	store_flag_change_clear(&c);
-	CHECK(store_flag_change_parse("+X", &c, NULL) == -1);
-	store_flag_change_clear(&c);
-	for (i = 0; i < STORE_KEYWORD_CHANGES + 1; i++) {
+	core_flag_change_clear(&c);
+	CHECK(core_flag_change_parse("+kw:", &c, NULL) == -1);
+	core_flag_change_clear(&c);
+	CHECK(core_flag_change_parse("+X", &c, NULL) == -1);
+	core_flag_change_clear(&c);
+	for (i = 0; i < CORE_KEYWORD_CHANGES + 1; i++) {
 		char w[16];
 
 		snprintf(w, sizeof w, "k%zu", i);
-		if (store_flag_change_keyword(&c, 1, w, NULL) != 0)
+		if (core_flag_change_keyword(&c, 1, w, NULL) != 0)
 			break;
 	}
-	CHECK(i == STORE_KEYWORD_CHANGES);
-	store_flag_change_clear(&c);
+	CHECK(i == CORE_KEYWORD_CHANGES);
+	core_flag_change_clear(&c);
 }
 
 /* Text of one index's CREATE statement, or "" (static buffer). */
