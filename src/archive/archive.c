@@ -400,12 +400,6 @@ struct import {
 	char **cause;
 };
 
-static int
-is_imap(const struct folder_ref *r)
-{
-	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
 /*
  * The keywords a message is stored with: each checked, and $Forwarded
  * (which Dovecot's Maildir keeps as a keyword letter) the passed flag.
@@ -453,7 +447,7 @@ import_one(
 	mime_envelope_parse(raw, len, &env);
 	found = store_msg_find_same(
 	    im->s, im->folder_id, env.message_id, raw, len, im->cause);
-	if (found == 0 && is_imap(im->r))
+	if (found == 0 && core_account_remote(im->r->account))
 		found = store_pending_find_same(im->s, im->r->account_id,
 		    im->r->folder, env.message_id, raw, len, im->cause);
 	if (found < 0)
@@ -463,7 +457,7 @@ import_one(
 		ret = 0;
 		goto out;
 	}
-	if (is_imap(im->r)) {
+	if (core_account_remote(im->r->account)) {
 		/* The server numbers it: the next sync indexes it. */
 		struct store_pending p;
 

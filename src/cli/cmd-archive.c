@@ -153,8 +153,7 @@ cmd_import(struct tern *t, int argc, char **argv)
 		end_progress(t);
 		status = cli_fail(TERN_EXIT_FAIL, cause);
 	} else {
-		int imap =
-		    r.account != NULL && r.account->protocol == RC_PROTO_IMAP;
+		int imap = core_account_remote(r.account);
 		uint64_t n = imap ? st.queued : st.messages;
 		char *where = r.folder != NULL
 		    ? xasprintf("%s/%s", r.account_name, r.folder)

@@ -165,8 +165,7 @@ sync_account(struct tern *t, struct rc_account *a, int watch, int wakefd)
 	if (t->progress)
 		o.progress = show_progress;
 	/* Moves to local folders queued offline go first. */
-	if (a->protocol == RC_PROTO_IMAP &&
-	    core_transfer_replay(t, a, &cause) != 0) {
+	if (core_account_remote(a) && core_transfer_replay(t, a, &cause) != 0) {
 		tern_warnx("%s: %s", a->name, cause);
 		free(cause);
 		return TERN_EXIT_FAIL;
