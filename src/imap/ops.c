@@ -124,6 +124,9 @@ op_select(struct drv *d, const char *folder, uint32_t *uidvalidity,
 
 	if ((e = listed(is, err)) != DRV_OK)
 		return e;
+	/* Selected already (a find in the folder of the op it serves). */
+	if (is->selected != NULL && strcmp(is->selected, folder) == 0)
+		goto out;
 	/* Flag changes that arrive meanwhile go to the right rows. */
 	if ((id = store_folder(is->s, is->account_id, folder, 0, err)) < 0)
 		return DRV_STORE;
@@ -133,6 +136,7 @@ op_select(struct drv *d, const char *folder, uint32_t *uidvalidity,
 		set_cause(err, "no folder %s on the server", folder);
 		return DRV_BOX_BAD;
 	}
+out:
 	if (uidvalidity != NULL)
 		*uidvalidity = is->uidvalidity;
 	if (uidnext != NULL)
@@ -454,6 +458,9 @@ folder_cmd(struct isync *is, const char *verb, const char *from, const char *to,
 
 	if ((e = listed(is, err)) != DRV_OK)
 		return e;
+	/* The selected folder may be the one renamed or deleted. */
+	free(is->selected);
+	is->selected = NULL;
 	q1 = isync_wire_quote(is, from);
 	q2 = to != NULL ? isync_wire_quote(is, to) : NULL;
 	cmd = q2 != NULL ? imap_send(is->c, err, "%s %s %s", verb, q1, q2)
