@@ -206,6 +206,8 @@ cmd_sync(struct tern *t, int argc, char **argv)
 		}
 	}
 	for (i = optind; i < argc; i++) {
+		if (strcmp(argv[i], TERN_LOCAL_ACCOUNT) == 0)
+			continue;
 		if (rc_find_account(t->rc, argv[i]) == NULL) {
 			tern_warnx(
 			    "no account '%s' in %s", argv[i], t->rc_path);
@@ -229,6 +231,20 @@ cmd_sync(struct tern *t, int argc, char **argv)
 		return status;
 	}
 	for (i = optind; i < argc; i++) {
+		/* tern ls lists it, so it is a name to accept: its folders
+		 * live in the store alone and have nothing to sync with. */
+		if (strcmp(argv[i], TERN_LOCAL_ACCOUNT) == 0) {
+			if (watch) {
+				tern_warnx("%s: nothing to watch: its folders "
+				           "live only in this store",
+				    argv[i]);
+				return TERN_EXIT_USAGE;
+			}
+			printf("%s: nothing to sync: its folders live only in "
+			       "this store\n",
+			    argv[i]);
+			continue;
+		}
 		if (sync_one(t, rc_find_account(t->rc, argv[i]), watch) != 0)
 			status = TERN_EXIT_FAIL;
 	}

@@ -37,6 +37,23 @@ class Cli(unittest.TestCase):
         self.assertEqual(self.t.out("ls"),
                          "home\tpop3\nwork\timap\nlocal\tlocal\n")
 
+    def test_sync_local_is_accepted(self):
+        # tern ls lists it, so tern sync takes it: nothing to do.
+        self.t.write_rc("account home\n protocol pop3\n host h\n user u\n"
+                        " passcmd true\n")
+        self.assertIn("local\tlocal\n", self.t.out("ls"))
+        r = self.t.run("sync", "local")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode(),
+                         "local: nothing to sync: its folders live only "
+                         "in this store\n")
+        self.assertEqual(r.stderr, b"")
+        # An unknown name is still a usage error, before anything syncs.
+        r = self.t.run("sync", "local", "nosuch")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"no account 'nosuch'", r.stderr)
+        self.assertEqual(r.stdout, b"")
+
     def test_no_rc_is_fine(self):
         self.assertEqual(self.t.out("ls"), "local\tlocal\n")
 
