@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "tern/compose.h"
+#include "tern/net.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
 
@@ -214,7 +215,14 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 			    "%s: the server did not agree to STARTTLS; nothing "
 			    "was sent in plaintext (use smtps://, or tls off)",
 			    p->url);
-		else if (rc == CURLE_PEER_FAILED_VERIFICATION)
+		else if (rc == CURLE_SSL_CACERT_BADFILE) {
+			char *why = NULL;
+
+			net_ca_cause(h, p->cafile,
+			    errbuf[0] ? errbuf : curl_easy_strerror(rc), &why);
+			set_cause(reason, "%s: %s", p->url, why);
+			free(why);
+		} else if (rc == CURLE_PEER_FAILED_VERIFICATION)
 			set_cause(reason,
 			    "%s: the server's certificate is not trusted (%s); "
 			    "add its CA with 'cafile' in the rc",
