@@ -126,7 +126,10 @@ class UiCase(unittest.TestCase):
         returns the log."""
         end = time.time() + timeout
         while True:
-            ev = self.log_events()
+            try:
+                ev = self.log_events()
+            except FileNotFoundError:
+                ev = ""  # not opened yet
             if what in ev:
                 return ev
             if time.time() > end:
@@ -313,6 +316,24 @@ class FirstRun(UiCase):
         self.assertIn(self.t.rc, t)
         s.keys("d")
         s.wait("local/INBOX  [241")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_first_download_says_what_happens(self):
+        # A fresh store: a POP3 account downloads its mail, an IMAP one
+        # lists its folders; the message line names each. (No server
+        # listens: what counts is the note before the error.)
+        port = ternlib.free_ports(1)[0]
+        self.t.write_rc("account home\n protocol pop3\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n password x\n"
+                        "account work\n protocol imap\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n password x\n"
+                        % (port, port))
+        s = self.start()
+        ev = self.wait_log("note No folders yet")
+        self.assertIn("note No folders yet: downloading new mail from "
+                      "home; fetching the folder list of work\u2026", ev)
+        self.assertNotIn("fetching the folder list\u2026", ev)
         s.keys("q")
         s.wait("EXIT=0")
 
