@@ -500,6 +500,84 @@ out:
 	return rc_ok;
 }
 
+/*
+ * The parent directory of path ("." when it has none); malloc'd.
+ */
+static char *
+parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Whether a directory lets someone other than us or root replace files. */
+static int
+dir_unsafe(const char *dir, char **cause)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return 0; /* the file opened: nothing more to say */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return set_cause(cause,
+		    "%s is writable by others, who could replace the rc in it "
+		    "and run commands as you: chmod go-w %s, or keep the rc "
+		    "elsewhere",
+		    dir, dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return set_cause(cause,
+		    "%s belongs to another user, who could replace the rc in "
+		    "it and run commands as you: keep the rc in a directory "
+		    "of yours",
+		    dir);
+	return 0;
+}
+
+/*
+ * As ssh does for its config: an rc that others can write, or that sits in
+ * a directory they can write, is refused whatever it holds, since passcmd,
+ * editor and html_filter are shell commands run as the user. A device
+ * (/dev/stdin, /dev/null) is judged by its directory alone.
+ */
+static int
+rc_check_owner(const char *path, const struct stat *st, char **cause)
+{
+	char *dir, *real;
+	int rc = 0;
+
+	if (!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+			return set_cause(cause,
+			    "%s is writable by others, who could make tern run "
+			    "any command as you (passcmd, editor, html_filter): "
+			    "chmod go-w %s",
+			    path, path);
+		if (st->st_uid != geteuid() && st->st_uid != 0)
+			return set_cause(cause,
+			    "%s belongs to another user, who could make tern "
+			    "run any command as you: use an rc of your own",
+			    path);
+	}
+	dir = parent_dir(path);
+	rc = dir_unsafe(dir, cause);
+	free(dir);
+	/* A link's target lives in a directory of its own. */
+	if (rc == 0 && (real = realpath(path, NULL)) != NULL) {
+		dir = parent_dir(real);
+		rc = dir_unsafe(dir, cause);
+		free(dir);
+		free(real);
+	}
+	return rc;
+}
+
 int
 rc_load(const char *path, int missing_ok, struct rc **rcp, char **cause)
 {
@@ -521,6 +599,8 @@ rc_load(const char *path, int missing_ok, struct rc **rcp, char **cause)
 		return set_cause(cause, "%s: %s", path, strerror(errno));
 	}
 	close(fd);
+	if (rc_check_owner(path, &st, cause) != 0)
+		return -1;
 	if (read_file(path, RC_MAX_SIZE, &b, cause) != 0) {
 		buf_free(&b);
 		return -1;

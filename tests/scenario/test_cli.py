@@ -79,6 +79,31 @@ class Cli(unittest.TestCase):
         os.chmod(self.t.rc, 0o600)
         self.assertEqual(self.t.run("ls").returncode, 0)
 
+    def test_rc_others_can_write_is_refused(self):
+        # passcmd is a shell command: an rc others can change is refused
+        # whatever it holds, as is one in a directory they can write.
+        self.t.write_rc("account a\n protocol imap\n host h\n user u\n"
+                        " passcmd true\n", mode=0o664)
+        for args in (("ls",), ("sync", "a"), ("-F", self.t.rc, "ls")):
+            r = self.t.run(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(r.stderr.decode(),
+                             "tern: %s is writable by others, who could "
+                             "make tern run any command as you (passcmd, "
+                             "editor, html_filter): chmod go-w %s\n"
+                             % (self.t.rc, self.t.rc))
+            self.assertEqual(r.stdout, b"")
+        os.chmod(self.t.rc, 0o644)
+        self.assertEqual(self.t.out("ls"), "a\timap\nlocal\tlocal\n")
+        d = os.path.dirname(self.t.rc)
+        os.chmod(d, 0o1777)
+        try:
+            r = self.t.run("ls")
+        finally:
+            os.chmod(d, 0o700)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"chmod go-w %s," % d.encode(), r.stderr)
+
     def test_minus_F(self):
         other = os.path.join(self.t.dir, "other.rc")
         with open(other, "w") as f:

@@ -154,12 +154,17 @@ test_errors(void)
 static void
 test_password_permissions(void)
 {
-	char path[] = "/tmp/tern-rc-XXXXXX";
+	char dir[] = "/tmp/tern-rc-XXXXXX", path[64];
 	static const char text[] =
 	    "account a\nprotocol imap\nhost h\nuser u\npassword secret\n";
 	struct rc *rc = NULL;
 	char *cause = NULL;
-	int fd = mkstemp(path);
+	int fd;
+
+	/* A directory of our own: /tmp is writable by all. */
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/rc", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 
 	CHECK(fd >= 0);
 	if (fd < 0)
@@ -186,6 +191,126 @@ test_password_permissions(void)
 	free(cause);
 	CHECK(rc_load(path, 1, &rc, &cause) == 0 && rc->naccounts == 0);
 	rc_free(&rc);
+	rmdir(dir);
+}
+
+/* rc_load's answer for path: 0, or -1 with cause containing all of want
+ * (NULL-terminated). */
+static int
+load_refused(const char *path, const char *const *want)
+{
+	struct rc *rc = NULL;
+	char *cause = NULL;
+	int ok;
+
+	if (rc_load(path, 0, &rc, &cause) == 0) {
+		rc_free(&rc);
+		printf("# %s: loaded\n", path);
+		return 0;
+	}
+	ok = cause != NULL;
+	for (; ok && *want != NULL; want++)
+		ok = strstr(cause, *want) != NULL;
+	if (!ok)
+		printf("# %s: %s\n", path, cause ? cause : "(no cause)");
+	free(cause);
+	return ok;
+}
+
+static void
+test_rc_permissions(void)
+{
+	char dir[] = "/tmp/tern-rc-XXXXXX", path[64], link[64], sub[64];
+	char other[64];
+	static const char text[] = "account a\nprotocol imap\nhost h\n"
+	                           "user u\npasscmd \"pass show a\"\n";
+	struct rc *rc = NULL;
+	char *cause = NULL;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/rc", dir);
+	snprintf(sub, sizeof sub, "%s/shared", dir);
+	snprintf(other, sizeof other, "%s/shared/rc", dir);
+	snprintf(link, sizeof link, "%s/link", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+	close(fd);
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	rc_free(&rc);
+	/* Readable by all is fine without a password; writable is not,
+	 * whatever the file holds. */
+	chmod(path, 0644);
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	rc_free(&rc);
+	{
+		const char *const want[] = { path, "writable by others",
+			"chmod go-w ", NULL };
+
+		chmod(path, 0620);
+		CHECK(load_refused(path, want));
+		chmod(path, 0602);
+		CHECK(load_refused(path, want));
+		chmod(path, 0666);
+		CHECK(load_refused(path, want));
+	}
+	chmod(path, 0600);
+	/* The directory: group- or world-writable, sticky or not. */
+	{
+		char fix[96];
+		const char *const want[] = { dir, "writable by others", fix,
+			NULL };
+
+		snprintf(fix, sizeof fix, "chmod go-w %s", dir);
+		chmod(dir, 0770);
+		CHECK(load_refused(path, want));
+		chmod(dir, 01777);
+		CHECK(load_refused(path, want));
+		chmod(dir, 0755);
+		CHECK(rc_load(path, 0, &rc, &cause) == 0);
+		rc_free(&rc);
+		chmod(dir, 0700);
+	}
+	/* A link from a safe place to an rc in an unsafe one. */
+	{
+		const char *const want[] = { sub, "writable by others", NULL };
+
+		CHECK(mkdir(sub, 0700) == 0);
+		CHECK(rename(path, other) == 0);
+		CHECK(symlink(other, link) == 0);
+		CHECK(rc_load(link, 0, &rc, &cause) == 0);
+		rc_free(&rc);
+		chmod(sub, 0777);
+		CHECK(load_refused(link, want));
+		chmod(sub, 0700);
+		unlink(link);
+		CHECK(rename(other, path) == 0);
+		rmdir(sub);
+	}
+	/* Another user's rc (as root, where files can be given away). */
+	if (geteuid() == 0) {
+		const char *const want[] = { path, "another user", NULL };
+
+		CHECK(chown(path, 65534, 65534) == 0);
+		CHECK(load_refused(path, want));
+		CHECK(chown(path, 0, 0) == 0);
+		CHECK(chown(dir, 65534, 65534) == 0);
+		{
+			const char *const want_dir[] = { dir, "another user",
+				NULL };
+
+			CHECK(load_refused(path, want_dir));
+		}
+		CHECK(chown(dir, 0, 0) == 0);
+	} else
+		printf("# not root: the owner checks run in the root suite\n");
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	rc_free(&rc);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void
@@ -234,6 +359,7 @@ main(void)
 	test_quoting();
 	test_errors();
 	test_password_permissions();
+	test_rc_permissions();
 	test_passcmd();
 	test_hostile();
 	return test_done();
