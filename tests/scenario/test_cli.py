@@ -104,6 +104,29 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"chmod go-w %s," % d.encode(), r.stderr)
 
+    def test_passcmd_that_never_answers_times_out(self):
+        # A pinentry with no terminal to ask on: the sync stops waiting,
+        # names the command, and the command is killed.
+        pidfile = os.path.join(self.t.dir, "passcmd.pid")
+        port = ternlib.free_ports(1)[0]
+        for proto in ("pop3", "imap"):
+            with self.subTest(proto=proto):
+                self.t.write_rc(
+                    "account a\n protocol %s\n host 127.0.0.1\n port %d\n"
+                    " tls off\n user u\n"
+                    " passcmd \"echo $$ >%s; exec sleep 600\"\n"
+                    % (proto, port, pidfile))
+                r = self.t.run("sync", "a", timeout=60,
+                               env={"TERN_CMD_TIMEOUT": "1"})
+                err = r.stderr.decode()
+                self.assertEqual(r.returncode, 1, err)
+                self.assertIn("passcmd \"echo $$ >%s; exec sleep 600\" "
+                              "gave no password within 1 s" % pidfile, err)
+                with open(pidfile) as f:
+                    pid = int(f.read())
+                # Killed and reaped: no such process any more.
+                self.assertRaises(ProcessLookupError, os.kill, pid, 0)
+
     def test_minus_F(self):
         other = os.path.join(self.t.dir, "other.rc")
         with open(other, "w") as f:

@@ -370,6 +370,24 @@ class FirstRun(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_passcmd_that_never_answers(self):
+        # The account's worker waits for its passcmd no longer than the
+        # limit, says why, and the client keeps working meanwhile.
+        port = ternlib.free_ports(1)[0]
+        self.t.write_rc("account home\n protocol pop3\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n"
+                        " passcmd \"sleep 600\"\n" % port)
+        s = self.start(env={"TERN_CMD_TIMEOUT": "2"})
+        s.wait("No folders yet")
+        s.keys("?")
+        s.wait("forward-message")
+        s.keys("q")
+        ev = self.wait_log('passcmd "sleep 600" gave no password within 2 s',
+                           timeout=30)
+        self.assertIn("error ", ev)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_first_run_quit(self):
         s = self.start()
         s.wait("No account is configured yet")

@@ -2,6 +2,8 @@
  * rc parser: the format of DESIGN.md, and every error names FILE:LINE.
  */
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -334,6 +336,93 @@ test_passcmd(void)
 	rc_free(&rc);
 }
 
+/* Whether process pid is gone (or a zombie nobody waits for). */
+static int
+gone(pid_t pid)
+{
+	char path[64], state = 0;
+	FILE *f;
+	int i;
+
+	/* A killed grandchild is reaped by init a moment later. */
+	for (i = 0; i < 200; i++) {
+		if (kill(pid, 0) != 0)
+			return 1;
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%*d %*s %c", &state) != 1)
+				state = 0;
+			fclose(f);
+			if (state == 'Z')
+				return 1;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+static pid_t
+read_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+static void
+test_passcmd_timeout(void)
+{
+	char dir[] = "/tmp/tern-rc-XXXXXX", text[512], shpid[96], bgpid[96];
+	struct rc *rc;
+	char *cause = NULL, *pw;
+	pid_t sh, bg;
+
+	/* As a sync from cron or the client's worker: no terminal. */
+	(void)setsid();
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(shpid, sizeof shpid, "%s/sh.pid", dir);
+	snprintf(bgpid, sizeof bgpid, "%s/bg.pid", dir);
+	/* A pinentry that never answers, and a helper it started. */
+	snprintf(text, sizeof text,
+	    "account a\nprotocol imap\nhost h\nuser u\n"
+	    "passcmd \"echo $$ >%s; sleep 300 & echo $! >%s; wait\"\n"
+	    "account b\nprotocol imap\nhost h\nuser u\n"
+	    "passcmd \"sleep 0.1; echo pw\"\n",
+	    shpid, bgpid);
+	rc = parse_ok(text);
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	setenv("TERN_CMD_TIMEOUT", "0.5", 1);
+	pw = rc_account_password(&rc->accounts[0], &cause);
+	CHECK(pw == NULL);
+	CHECK(cause != NULL && strstr(cause, "account a: passcmd \"echo $$") &&
+	    strstr(cause, "within 0.5 s and was stopped") &&
+	    strstr(cause, "TERN_CMD_TIMEOUT"));
+	printf("# %s\n", cause ? cause : "");
+	free(cause);
+	cause = NULL;
+	sh = read_pid(shpid);
+	bg = read_pid(bgpid);
+	CHECK(sh > 0 && gone(sh));
+	CHECK(bg > 0 && gone(bg));
+	/* One that answers in time is not disturbed by the limit. */
+	pw = rc_account_password(&rc->accounts[1], &cause);
+	CHECK_STR(pw, "pw");
+	free(pw);
+	unsetenv("TERN_CMD_TIMEOUT");
+	rc_free(&rc);
+	unlink(shpid);
+	unlink(bgpid);
+	rmdir(dir);
+}
+
 static void
 test_hostile(void)
 {
@@ -361,6 +450,7 @@ main(void)
 	test_password_permissions();
 	test_rc_permissions();
 	test_passcmd();
+	test_passcmd_timeout();
 	test_hostile();
 	return test_done();
 }
