@@ -126,7 +126,7 @@ cat_save(struct tern *t, struct folder_ref *r, const struct store_msg *m,
 	if (n == 0 || n > natt) {
 		tern_warnx("message %u has %zu attachment%s, not %llu", m->uid,
 		    natt, natt == 1 ? "" : "s", (unsigned long long)n);
-		return TERN_EXIT_FAIL;
+		return TERN_EXIT_USAGE;
 	}
 	if (mime_part_at(mm, v[n - 1].part)->missing &&
 	    core_view_part(t, r->account, m->id, mm, v[n - 1].part, &cause) !=
@@ -202,7 +202,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 	if (r.folder_id == 0) {
 		tern_warnx(
 		    "no folder '%s' in account %s", r.folder, r.account_name);
-		status = TERN_EXIT_FAIL;
+		status = TERN_EXIT_USAGE;
 		goto out;
 	}
 	found = store_msg_get(t->store, r.folder_id, (uint32_t)uid, &m, &cause);
@@ -213,7 +213,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 	if (found == 0) {
 		tern_warnx(
 		    "no message %llu in %s", (unsigned long long)uid, spec);
-		status = TERN_EXIT_FAIL;
+		status = TERN_EXIT_USAGE;
 		goto out;
 	}
 	if (rawmode) {

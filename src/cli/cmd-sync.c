@@ -59,6 +59,12 @@ sync_outcome(void *arg, const struct smtp_outcome *o)
 		tern_warnx(
 		    "%s: outbox kept for later: %s", o->account, o->reason);
 		break;
+	case SMTP_DEFERRED:
+		/* Still queued, for the next sync: a note, not a failure. */
+		tern_warnx("%s: outbox message %lld not sent: %s; kept for the "
+		           "next sync",
+		    o->account, (long long)o->id, o->reason);
+		break;
 	default:
 		tern_warnx("%s: outbox message %lld not sent: %s (tern send "
 		           "--list)",
@@ -96,8 +102,9 @@ sync_draft(void *arg, const struct smtp_draft_outcome *o)
 		printf("%s: draft uploaded to %s\n", o->account, o->where);
 		return;
 	}
+	/* Still queued, for the next sync: a note, not a failure. */
 	tern_warnx("%s: draft kept for later: %s", o->account, o->reason);
-	*failed = 1;
+	(void)failed;
 }
 
 /* Before an account's sync: upload its postponed drafts. */

@@ -145,23 +145,24 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 	if (note != NULL)
 		*note = NULL;
 	if (from->folder == NULL || to->folder == NULL)
-		return set_cause(cause, "name folders as ACCOUNT/FOLDER");
+		return core_refuse(cause, "name folders as ACCOUNT/FOLDER");
 	if (from->folder_id == 0)
-		return set_cause(cause, "no folder '%s' in account %s",
+		return core_refuse(cause, "no folder '%s' in account %s",
 		    from->folder, from->account_name);
 	if (from->account_id == to->account_id) {
 		if (keep)
-			return set_cause(cause,
+			return core_refuse(cause,
 			    "copying within one account is not supported; "
 			    "use mv");
 		return core_move(t, from, uids, n, to->folder, cause);
 	}
 	if (is_imap(from) && is_imap(to))
-		return set_cause(cause,
+		return core_refuse(cause,
 		    "moving between two IMAP accounts is not supported; "
 		    "move to a local folder first");
-	if (core_folder_name_check(to->folder, cause) != 0 ||
-	    (s = tern_store(t, cause)) == NULL)
+	if (core_folder_name_check(to->folder, cause) != 0)
+		return CORE_REFUSED;
+	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if (!is_imap(to) &&
 	    (target = store_folder(s, to->account_id, to->folder, 1, cause)) <
@@ -176,8 +177,8 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			goto out;
 		store_msg_clear(&m);
 		if (found == 0) {
-			set_cause(cause, "no message %u in %s/%s", uids[i],
-			    from->account_name, from->folder);
+			ret = core_refuse(cause, "no message %u in %s/%s",
+			    uids[i], from->account_name, from->folder);
 			goto out;
 		}
 	}
@@ -218,7 +219,7 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			    : queued_move(s, to->account_id, idarg, cause);
 			if (found != 0) {
 				if (found > 0)
-					found = set_cause(cause,
+					found = ret = core_refuse(cause,
 					    "message %u is already queued to "
 					    "move to %s",
 					    m.uid, to->account_name);

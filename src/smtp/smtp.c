@@ -192,7 +192,7 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 		set_cause(
 		    reason, "the server refused the message: %s", x.reply);
 	} else if (x.fail >= 400) {
-		result = SMTP_TEMPFAIL;
+		result = SMTP_DEFERRED;
 		set_cause(
 		    reason, "the server deferred the message: %s", x.reply);
 	} else {

@@ -205,8 +205,15 @@ class Cat(unittest.TestCase):
                          2)
         self.assertEqual(self.t.run("cat", "home", "1").returncode, 2)
         r = self.t.run("cat", "home/INBOX", "99")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"no message 99 in home/INBOX", r.stderr)
+        r = self.t.run("cat", "home/Nope", "1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"no folder 'Nope'", r.stderr)
+        uid = self.put("home", "pop3", "INBOX", corpus("simple.eml"))
+        r = self.t.run("cat", "--save", "3", "home/INBOX", uid)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"attachment", r.stderr)
 
 
 class CatImap(unittest.TestCase):
