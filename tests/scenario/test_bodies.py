@@ -296,7 +296,7 @@ class Bodies(unittest.TestCase):
 
     def test_bad_attachment_number(self):
         r = self.save("Big one", 5, expect_ok=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # change the command: tern(1)
         self.assertIn(b"has 1 attachment, not 5", r.stderr)
 
 
