@@ -331,6 +331,9 @@ class HostileStore(unittest.TestCase):
             os.chmod(tdir, 0o700)
             for f in os.listdir(tdir):
                 os.chmod(os.path.join(tdir, f), 0o600)
+            if kw:
+                # Back to us: tern refuses an rc of another user.
+                os.chown(self.t.rc, os.getuid(), os.getgid())
         self.assert_intact()
 
     def test_store_path_is_a_file(self):
