@@ -145,9 +145,16 @@ class Cli(unittest.TestCase):
         self.assertEqual(self.t.out("ls", "a/INBOX"), "")
         r = self.t.run("ls", "nope/INBOX")
         self.assertEqual(r.returncode, 2)
-        r = self.t.run("ls", "a/Nope")
-        self.assertEqual(r.returncode, 1)
-        self.assertIn(b"no folder 'Nope'", r.stderr)
+        # An unknown folder is a usage error, like an unknown account
+        # (tern(1), EXIT STATUS), whichever command names it.
+        for args in (("ls", "a/Nope"), ("search", "a/Nope", "x"),
+                     ("export", "a/Nope", "--mbox",
+                      os.path.join(self.t.dir, "x.mbox"))):
+            r = self.t.run(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(r.stderr, b"tern: no folder 'Nope' in account "
+                             b"a\n")
+        self.assertFalse(os.path.exists(os.path.join(self.t.dir, "x.mbox")))
 
 
 if __name__ == "__main__":
