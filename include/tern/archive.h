@@ -34,17 +34,33 @@ void archive_mbox_quote(struct buf *out, const char *raw, size_t len);
 void archive_mbox_unquote(
     struct buf *out, const char *s, size_t len, enum archive_mbox_kind kind);
 
-/* mutt's Status:/X-Status: lines for flags, ending in CRLF if crlf. */
-void archive_mbox_status(struct buf *out, unsigned flags, int crlf);
+/*
+ * Append one message as tern writes it after its From_ line: tern's
+ * Status:/X-Status:/X-Keywords:/X-Tern-Eol: lines (in the message's own
+ * line ends), the bytes quoted, a newline if they lack a final one, and
+ * the blank separator line. keywords: space separated, or NULL.
+ */
+void archive_mbox_write(struct buf *out, const char *raw, size_t len,
+    unsigned flags, const char *keywords);
 
-/* Called per message: its exact bytes, flags, and the From_ line date. */
+/* What travels beside a message's bytes. */
+struct archive_meta {
+	unsigned flags; /* STORE_F_* */
+	const char *keywords; /* space separated, or NULL */
+	int64_t date; /* the From_ line's or the file's time; 0 if none */
+};
+
+/* Called per message with its exact bytes. */
 typedef int (*archive_msg_cb)(
-    void *arg, const char *raw, size_t len, unsigned flags, int64_t date);
+    void *arg, const char *raw, size_t len, const struct archive_meta *meta);
 
 /*
  * Split an mbox held in memory and call cb for each message, unquoted,
- * with tern's own Status:/X-Status: lines taken off (their flags are
- * passed on; mutt's anywhere in the header count too). A file that is
+ * with tern's own lines (and the newline X-Tern-Eol says it added) taken
+ * off and their flags and keywords passed on; a message without them
+ * (another program's mbox) gets those of its Status:, X-Status:,
+ * X-Keywords:, Keywords: and X-Label: lines anywhere in the header,
+ * which stay in the message. A file that is
  * not an mbox, or is truncated, fails with cause before any message is
  * passed on. A non-zero return from cb stops the walk and is returned.
  */
@@ -53,6 +69,22 @@ int archive_mbox_parse(const char *data, size_t len,
 
 /* Flags from a Maildir file name ("...:2,FS"); 0 without an info part. */
 unsigned archive_maildir_flags(const char *name);
+
+/* Dovecot's keyword letters of a Maildir: 'a' + i names word[i]. */
+#define ARCHIVE_MAILDIR_KEYWORDS 26
+struct archive_kwmap {
+	char *word[ARCHIVE_MAILDIR_KEYWORDS];
+};
+
+/*
+ * Read dir/dovecot-keywords into map (lines "N word"; none is no
+ * keywords). Free with archive_kwmap_clear.
+ */
+void archive_kwmap_read(const char *dir, struct archive_kwmap *map);
+void archive_kwmap_clear(struct archive_kwmap *map);
+/* The keywords of a Maildir file name's letters a-z, malloc'd, or NULL. */
+char *archive_maildir_keywords(
+    const char *name, const struct archive_kwmap *map);
 
 struct archive_progress {
 	const char *what; /* "export", "import" */
@@ -75,6 +107,7 @@ struct archive_stats {
 	uint64_t missing; /* export: bodies left out (--cached-only) */
 	uint64_t queued; /* import into IMAP: APPENDs queued */
 	uint64_t folders; /* import of an account: folders read */
+	uint64_t kw_lost; /* Maildir export: keywords past the 26 letters */
 };
 
 /*

@@ -107,12 +107,23 @@ struct sync_opts {
  */
 #define CORE_APPEND_ONCE 0x100
 
+/*
+ * What kind of account a driver serves (struct driver_ops caps), so that
+ * callers ask what it can do, never which protocol it speaks.
+ * CORE_DRV_REMOTE: mail and folders live on the server and the store is
+ * a cache: local changes are queued for the server and replayed, and a
+ * copy the server does not hold would not survive its next sync.
+ */
+#define CORE_DRV_REMOTE 0x01
+
 /* One table of operations for every kind of account. */
 struct driver_ops {
 	const char *name;
+	unsigned caps; /* CORE_DRV_* */
 	/*
 	 * Sync the account per its policy. On success *summary (if not NULL)
 	 * gets a malloc'd one-line summary ("37 new, 37 removed from server").
+	 * The caller holds the account's core_sync_lock.
 	 */
 	int (*sync)(struct tern *t, struct rc_account *a,
 	    const struct sync_opts *o, char **summary, char **cause);
@@ -157,8 +168,33 @@ struct driver_ops {
 	    const char *text, uint32_t **uids, size_t *n, char **cause);
 };
 
+/*
+ * One sync of an account at a time, across processes and threads
+ * (core/lock.c): taken around the whole sync of the account, by tern
+ * sync and by the client's worker. wait: block until the other sync has
+ * finished. Returns 0 with *fd holding the lock, 1 when another sync
+ * holds it (only without wait), or -1 with cause.
+ */
+int core_sync_lock(
+    struct tern *t, struct rc_account *a, int wait, int *fd, char **cause);
+/* Let go of the lock (*fd becomes -1; nothing when it is already). */
+void core_sync_unlock(int *fd);
+/*
+ * A sync that waits for the lock says so in a second file, so that a
+ * holder that could go on for ever (the client's worker watching with
+ * IDLE) lets go: the path of that file for an account (malloc'd), and
+ * whether a sync waits now.
+ */
+char *core_sync_wait_path(struct tern *t, int64_t account_id);
+int core_sync_waited_for(const char *wait_path);
+
 /* The driver for a protocol, or NULL if none is built in. */
 const struct driver_ops *core_driver(enum rc_protocol p);
+/*
+ * Does account a keep its mail on a server (CORE_DRV_REMOTE)? 0 for the
+ * local account (NULL).
+ */
+int core_account_remote(const struct rc_account *a);
 
 /*
  * Operations shared by the cli and the full-screen client. Each applies to

@@ -58,6 +58,12 @@ struct mime_msg;
 
 struct mime_msg *mime_parse(const char *raw, size_t len);
 /*
+ * The same without the copy, for big messages: raw (with raw[len] ==
+ * '\0') must stay valid until mime_free, which calls release(arg).
+ */
+struct mime_msg *mime_parse_owned(
+    char *raw, size_t len, void (*release)(void *), void *arg);
+/*
  * Parse a view: a skeleton message in which a leaf whose header carries
  * MIME_VIEW_FIELD ("SECTION; size=N", added by the IMAP driver, never
  * taken from a message: mime_parse ignores it) has no body yet. Such a
@@ -98,6 +104,14 @@ long mime_part_find(const struct mime_msg *m, const char *section);
 /* Append the part's bytes with its transfer encoding undone. */
 int mime_part_decode(
     const struct mime_msg *m, size_t i, struct buf *out, char **cause);
+/*
+ * The same in pieces of at most about a mebibyte, each given to cb as it
+ * is decoded, so a big attachment is never held whole. A non-zero return
+ * from cb stops it and is returned.
+ */
+typedef int (*mime_write_cb)(void *arg, const char *data, size_t len);
+int mime_part_decode_to(
+    const struct mime_msg *m, size_t i, mime_write_cb cb, void *arg);
 
 /*
  * Give a view's part its body (data: the bytes as the server holds them,
@@ -117,6 +131,15 @@ struct mime_attachment {
 };
 
 size_t mime_attachments(struct mime_msg *m, const struct mime_attachment **v);
+/*
+ * Attachments are numbered by their MIME part number, as the pager and
+ * `tern cat` label them ("Attachment 2: a.txt", "3.2", "1.uu1"): the index
+ * in mime_attachments' list of the one numbered label, or -1.
+ */
+long mime_attachment_find(struct mime_msg *m, const char *label);
+/* The attachments' numbers for a prompt or a message: "2, 3, 4"
+ * (malloc'd; "" when there is none). */
+char *mime_attachment_numbers(struct mime_msg *m);
 
 /* How mime_render shows a message. */
 struct mime_render_opts {
@@ -143,6 +166,13 @@ struct mime_render_opts {
  */
 int mime_render(struct mime_msg *m, const struct mime_render_opts *o,
     struct buf *out, char **cause);
+/*
+ * The same text handed to cb a piece at a time (about a mebibyte), for
+ * writing it out without holding it twice. A non-zero return from cb
+ * stops it and is returned.
+ */
+int mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
+    mime_write_cb cb, void *arg);
 
 /*
  * Save part i into directory dir under its decoded name made safe: the

@@ -33,7 +33,20 @@ struct net_params {
 	long connect_timeout_ms; /* 0: 30 s */
 	long io_timeout_ms; /* 0: 120 s */
 	int quiet; /* no plaintext warning on stderr */
+	/*
+	 * A warning about the connection (tls off, tls_verify off), text
+	 * without the "tern: " prefix. NULL: printed on stderr.
+	 */
+	void (*note)(void *arg, const char *text);
+	void *note_arg;
 };
+
+/* TCP keepalive on every connection: idle seconds, interval, probes. */
+#define NET_KEEPIDLE 60
+#define NET_KEEPINTVL 15
+#define NET_KEEPCNT 4
+/* Set them on a libcurl easy handle (a CURL *), for any transfer. */
+void net_keepalive(void *easy);
 
 /* Initialise libcurl once per process (main calls it). */
 void net_global_init(void);

@@ -41,6 +41,42 @@ int store_open(const char *dir, struct store **sp, char **cause);
 void store_close(struct store **sp);
 
 /*
+ * The writer thread a sync engine hands what it read to (writer.c), so
+ * that reading the network and writing the disk overlap. run stores one
+ * job on the writer's thread, which owns the store meanwhile; free (may
+ * be NULL) releases a job, run or not; finish (may be NULL) runs on the
+ * writer's thread as it exits, failed when a job failed or the rest was
+ * discarded (a final commit, or a rollback). The queue holds at most
+ * max_jobs jobs (0: 32) and, but for a single one, max_bytes bytes (0:
+ * no limit).
+ */
+struct store_writer_params {
+	int (*run)(void *arg, void *job, char **cause);
+	void (*free)(void *job);
+	void (*finish)(void *arg, int failed);
+	void *arg;
+	size_t max_jobs, max_bytes;
+};
+struct store_writer;
+/* NULL when no thread can be made: the caller stores on its own. */
+struct store_writer *store_writer_start(const struct store_writer_params *p);
+/*
+ * Hand job over (bytes: what it holds); waits while the queue is full.
+ * -1 with the writer's failure, the job freed.
+ */
+int store_writer_queue(
+    struct store_writer *w, void *job, size_t bytes, char **cause);
+/* Wait until every job handed over is stored; -1 with its failure. */
+int store_writer_drain(struct store_writer *w, char **cause);
+/* Has the writer failed? -1 with its failure, else 0 (no waiting). */
+int store_writer_failed(struct store_writer *w, char **cause);
+/*
+ * Stop after the jobs handed over are stored, or (discard) at once,
+ * dropping them; *wp becomes NULL. Returns the failure, unless discard.
+ */
+int store_writer_stop(struct store_writer **wp, int discard, char **cause);
+
+/*
  * While a sync writes much, checkpoint the WAL in a thread of its own (on
  * its own connection) instead of inside the writer's commits. Start and
  * stop it on the thread that owns s, while no transaction is open; stop
@@ -63,8 +99,20 @@ void store_ckpt_stop(struct store_ckpt **cp);
  * again is committed. Not inside a transaction.
  */
 int store_cache_writes(struct store *s, int on, char **cause);
-/* The path of the database file. */
-const char *store_path(struct store *s);
+
+/*
+ * How long a write waits for another connection's transaction (default
+ * STORE_BUSY_WAIT_MS). The full-screen client waits little for a change
+ * it can put off: its own worker may hold the store for a batch, and
+ * the screen must not freeze for it.
+ */
+#define STORE_BUSY_WAIT_MS 5000
+void store_set_busy_wait(struct store *s, int ms);
+/*
+ * Did the last failure come from another connection holding the store
+ * (it gave up after the busy wait)? Cleared by the next store_begin.
+ */
+int store_busy(struct store *s);
 
 /* Transactions nest by counting; only the outermost commits. */
 int store_begin(struct store *s, char **cause);
@@ -165,6 +213,22 @@ int store_msg_get_id(
     struct store *s, int64_t id, struct store_msg *m, char **cause);
 /* The raw bytes: 1 found, 0 not stored, -1 error. */
 int store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause);
+/*
+ * The raw bytes without copies, for big messages: a body in a pack file
+ * is mapped (its pages shared with the page cache), one in the database
+ * read once into memory of its own size. data[len] is '\0'; data is
+ * writable (private) and stays valid until store_body_release, whatever
+ * else happens to the store meanwhile. 1 found, 0 not stored, -1 error.
+ */
+struct store_body {
+	char *data;
+	size_t len;
+	void *map; /* private: the mapping, or NULL when data is malloc'd */
+	size_t maplen;
+};
+int store_msg_body(
+    struct store *s, int64_t id, struct store_body *b, char **cause);
+void store_body_release(struct store_body *b);
 int store_msg_set_raw(
     struct store *s, int64_t id, const void *raw, size_t len, char **cause);
 int store_msg_set_flags(
@@ -187,49 +251,85 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
     struct buf *out, char **cause); /* 1 found, 0 not, -1 error */
 
 /*
- * Pending offline operations of an account, replayed in id order by the
- * account's driver, which deletes each once the server confirmed it.
- * op: "flags" (arg "+S -F", keywords as "+kw:WORD -kw:WORD" after the
- * letters: store_flag_change_parse), "move" (arg: target folder), "expunge"
- * (uid 0: every \Deleted message of ours in folder), "create", "rename"
- * (arg: new name), "delete" (folder operations; uid 0).
+ * Pending offline operations of an account, replayed in id order by
+ * core's drv_replay() (or, for the kinds that cross accounts, by core
+ * and smtp), each deleted once the server confirmed it. One enum, one
+ * name table: the name is what the database holds.
  *
- * Operations that cross accounts (core/transfer.c, the archive module):
+ * STORE_OP_FLAGS: arg "+S -F", keywords as "+kw:WORD -kw:WORD" after the
+ *	letters (store_flag_change_parse, which checks it before it is
+ *	queued).
+ * STORE_OP_MOVE: arg the target folder.
+ * STORE_OP_EXPUNGE: uid 0: every \Deleted message of ours in folder;
+ *	with a uid, that message alone (always queued after a "flags" "+T"
+ *	of the same UID). Without UID EXPUNGE, a plain EXPUNGE is only safe
+ *	when no other message of the folder carries \Deleted: else the op
+ *	waits.
+ * STORE_OP_CREATE, STORE_OP_DELETE (folder), STORE_OP_RENAME (arg: the
+ *	new name); uid 0.
+ * STORE_OP_TOLOCAL (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a
+ *	local or POP3 folder): an IMAP-to-store move made while the body was
+ *	not stored. core_transfer_replay(), run before the driver's sync,
+ *	downloads the body (the driver's fetch) and calls core_transfer()
+ *	for that UID (keep 0), which commits the copy and queues "flags" +T
+ *	and "expunge" of the UID, in the same transaction that deletes this
+ *	op. A UID that is gone drops the op. The driver's replay skips these.
+ * STORE_OP_TOLOCAL_COPY: the same with keep 1 (the server is untouched).
+ * STORE_OP_APPEND (folder: the IMAP folder; arg: a message row id in
+ *	decimal, uid 0): APPEND that row's raw bytes (store_msg_raw) with its
+ *	flags and internaldate; the row is a copy source and stays. If the
+ *	row is gone, drop the op. If arg is NULL the bytes were imported into
+ *	the op itself: store_pending_raw() gives them, and they go with it.
+ * STORE_OP_APPEND_MOVE: the same, and once the server has it delete the
+ *	source row, then the op.
+ * STORE_OP_DRAFT: a postponed draft to upload to folder
+ *	(store_draft_add); smtp/drafts.c sends these.
  *
- * "expunge" with a uid (folder, uidvalidity, uid): remove that one
- *	message. It is always queued after a "flags" "+T" of the same UID.
- *	Replay with UID EXPUNGE of that UID alone; without UIDPLUS, a plain
- *	EXPUNGE is only safe when no other message of the folder carries
- *	\Deleted (check with UID SEARCH DELETED first, else keep the op).
- * "tolocal" (folder, uidvalidity, uid; arg "ACCOUNT/FOLDER" of a local
- *	or POP3 folder): an IMAP-to-store move made while the body was not
- *	stored. core_transfer_replay(), run before the driver's sync, downloads
- *	the body (the driver's fetch) and calls core_transfer() for that UID
- *	(keep 0), which commits the copy and queues "flags" +T and "expunge"
- *	of the UID, in the same transaction that deletes this op. A UID that
- *	is gone drops the op. The driver's own replay keeps these ops.
- * "tolocal-copy": the same with keep 1 (the server is left untouched).
- * "append" (folder: the IMAP folder; arg: a message row id in decimal,
- *	uid 0): APPEND that row's raw bytes (store_msg_raw) with its flags
- *	(\Seen, \Answered, \Flagged, \Draft, \Deleted; not keywords) and
- *	its internaldate; the row is a copy source and stays (imap/append.c). If the row is
- *	gone, drop the op. If arg is NULL the bytes were imported into the
- *	op itself: store_pending_raw() gives them, and they go with the op.
- * "append-move": the same, and once the server answered OK delete the
- *	source row (store_msg_delete), then the op (a crash between leaves
- *	an op whose source is gone: dropped). A refused APPEND (NO/BAD)
- *	keeps both; nothing is lost either way.
- * "draft": a postponed draft to upload to folder (see store_draft_add).
+ * state and mark make the kinds that are not idempotent (an APPEND, a
+ * COPY) safe to replay after a lost answer: STORE_PENDING_SENDING is
+ * committed, with mark the target's UIDNEXT, before the command goes out;
+ * a row found in that state is looked for on the server (drv find) before
+ * it is sent again. msgid is the Message-ID of the message an op names,
+ * to find it again after a UIDVALIDITY change.
  */
+enum store_op {
+	STORE_OP_UNKNOWN, /* a name this tern does not know (kept queued) */
+	STORE_OP_FLAGS,
+	STORE_OP_MOVE,
+	STORE_OP_EXPUNGE,
+	STORE_OP_CREATE,
+	STORE_OP_RENAME,
+	STORE_OP_DELETE,
+	STORE_OP_TOLOCAL,
+	STORE_OP_TOLOCAL_COPY,
+	STORE_OP_APPEND,
+	STORE_OP_APPEND_MOVE,
+	STORE_OP_DRAFT,
+	STORE_OP_NKINDS
+};
+/* The name of op as stored ("flags", "append-move", ...). */
+const char *store_op_name(enum store_op op);
+/* The op named name, or STORE_OP_UNKNOWN. */
+enum store_op store_op_from_name(const char *name);
+
+#define STORE_PENDING_QUEUED 0
+#define STORE_PENDING_SENDING 1 /* sent; the answer may have been lost */
+
 struct store_pending {
 	int64_t id;
 	int64_t account_id;
-	char *op;
+	enum store_op op;
 	char *folder;
 	uint32_t uidvalidity;
 	uint32_t uid;
 	char *arg;
 	int64_t created;
+	int state; /* STORE_PENDING_* */
+	uint32_t mark; /* with SENDING: the target's UIDNEXT before */
+	char *msgid; /* the Message-ID of the message named, or NULL */
+	/* STORE_OP_MOVE: the UID the message has in the target until the
+	 * server's is known (store_imap_move_placeholder), or 0 */
+	uint32_t placeholder;
 };
 
 void store_pending_clear(struct store_pending *p);
@@ -240,6 +340,15 @@ int store_pending_list(struct store *s, int64_t account_id,
     struct store_pending **v, size_t *n, char **cause);
 void store_pending_list_free(struct store_pending *v, size_t n);
 int store_pending_delete(struct store *s, int64_t id, char **cause);
+/* Record that op id is being sent (state, mark): committed before it is. */
+int store_pending_set_state(
+    struct store *s, int64_t id, int state, uint32_t mark, char **cause);
+/*
+ * Point op id at another UID (a UIDVALIDITY change re-mapped it by
+ * Message-ID).
+ */
+int store_pending_set_uid(struct store *s, int64_t id, uint32_t uidvalidity,
+    uint32_t uid, char **cause);
 /* How many operations wait for the server (the ui asks before quitting). */
 int64_t store_pending_count(struct store *s, int64_t account_id, char **cause);
 
@@ -290,11 +399,22 @@ int store_imap_upsert(struct store *s, struct store_msg *m, char **cause);
 #define STORE_UPSERT_ROWS 16
 int store_imap_upsert_rows(
     struct store *s, struct store_msg *const *m, size_t n, char **cause);
+/* 1 when the row changed, 0 when it held these already, -1 on error. */
 int store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
     unsigned flags, const char *keywords, uint64_t modseq, char **cause);
 /* Returns how many rows went (0 or 1), or -1. */
 int64_t store_imap_delete_uid(
     struct store *s, int64_t folder_id, uint32_t uid, char **cause);
+/*
+ * Show an IMAP message moved offline in folder_id at once: the row moves
+ * there under a placeholder UID from the top of the UID space (counting
+ * down from STORE_UID_PLACEHOLDER_MAX), until the server's is known.
+ * *uid gets the placeholder.
+ */
+#define STORE_UID_PLACEHOLDER_MIN 0xF0000000u
+#define STORE_UID_PLACEHOLDER_MAX 0xFFFFFFFFu
+int store_imap_move_placeholder(struct store *s, int64_t id, int64_t folder_id,
+    uint32_t *uid, char **cause);
 /* Give a row its new UID (after COPYUID); ignored if it would collide. */
 int store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
     uint32_t uid, uint32_t uidvalidity, char **cause);
@@ -473,23 +593,35 @@ int store_msg_find_msgid(struct store *s, int64_t account_id,
  * Archive imports (store/archive.c).
  */
 /*
- * Is a message with this Message-ID (NULL: none) and exactly these bytes
- * already in the folder? An entry whose body is not stored (IMAP index)
- * counts when the Message-ID is the same. 1 yes, 0 no, -1 error.
+ * Is a message with this Message-ID (NULL: none) and these bytes already
+ * in the folder? Bytes are the same when they differ at most in line
+ * ends (CRLF or LF, as mutt's copy of an IMAP message has them) and in
+ * one final line end (which an mbox writer may have added). An entry
+ * whose body is not stored (IMAP index) counts when the Message-ID is the
+ * same. 1 yes, 0 no, -1 error.
  */
 int store_msg_find_same(struct store *s, int64_t folder_id,
     const char *message_id, const void *raw, size_t len, char **cause);
 /*
  * Queue p (an "append" with arg NULL) together with the bytes to append,
- * their flags and internal date (table pending_raw, schema version 2).
+ * their flags, keywords (space separated, or NULL; schema version 10) and
+ * internal date (table pending_raw, schema version 2).
  */
 int store_pending_add_raw(struct store *s, const struct store_pending *p,
-    const void *raw, size_t len, unsigned flags, int64_t internaldate,
-    const char *message_id, char **cause);
+    const void *raw, size_t len, unsigned flags, const char *keywords,
+    int64_t internaldate, const char *message_id, char **cause);
 /* The bytes of a queued "append": 1 found, 0 none, -1 error. */
 int store_pending_raw(struct store *s, int64_t pending_id, struct buf *out,
     unsigned *flags, int64_t *internaldate, char **cause);
-/* Is an APPEND of exactly these bytes already queued for folder? 1/0/-1. */
+/*
+ * The keywords to APPEND with a queued "append" (the flag list after the
+ * system flags): *keywords gets them malloc'd, or NULL. 1 found, 0 no
+ * such op, -1 error.
+ */
+int store_pending_raw_keywords(
+    struct store *s, int64_t pending_id, char **keywords, char **cause);
+/* Is an APPEND of these bytes (as store_msg_find_same compares them)
+ * already queued for folder? 1/0/-1. */
 int store_pending_find_same(struct store *s, int64_t account_id,
     const char *folder, const char *message_id, const void *raw, size_t len,
     char **cause);
@@ -522,7 +654,6 @@ int store_folder_imap_name(struct store *s, int64_t account_id,
  * answered OK; a claimed op found again means the server may already
  * have it. The driver's own replay keeps these ops.
  */
-#define STORE_DRAFT_OP "draft"
 #define STORE_DRAFT_TRIED "appending"
 int store_draft_add(struct store *s, int64_t account_id, const char *folder,
     const void *raw, size_t len, const char *message_id, char **cause);

@@ -40,7 +40,6 @@ int set_cause(char **cause, const char *fmt, ...) TERN_PRINTF(2, 3);
 
 /* Print "tern: MSG" to stderr. */
 void tern_warnx(const char *fmt, ...) TERN_PRINTF(1, 2);
-
 /* Print "tern: MSG" to stderr and exit with status. */
 TERN_NORETURN void tern_fatalx(int status, const char *fmt, ...)
     TERN_PRINTF(2, 3);

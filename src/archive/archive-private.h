@@ -26,8 +26,16 @@ int archive_maildir_tree(
     const char *dir, char ***subs, size_t *n, char **cause);
 /* Make dir/cur, dir/new, dir/tmp. */
 int archive_maildir_make(const char *dir, char **cause);
-/* Write one message into dir/cur under a unique name with its flags. */
+/*
+ * Write one message into dir/cur under a unique name with its flags and
+ * keywords (letters from map, which takes in new words; *lost counts
+ * those past its 26 letters).
+ */
 int archive_maildir_write(const char *dir, const void *raw, size_t len,
-    unsigned flags, int64_t date, char **cause);
+    unsigned flags, const char *keywords, struct archive_kwmap *map,
+    int64_t date, uint64_t *lost, char **cause);
+/* Write map as dir/dovecot-keywords (nothing when it is empty). */
+int archive_kwmap_write(
+    const char *dir, const struct archive_kwmap *map, char **cause);
 
 #endif

@@ -169,6 +169,7 @@ struct out {
 	FILE *f; /* mbox */
 	const char *dir; /* Maildir */
 	const char *path; /* for messages */
+	struct archive_kwmap kw; /* Maildir: the keywords' letters */
 };
 
 /* Write every message of a folder (whose bodies are at hand). */
@@ -200,16 +201,10 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 			continue;
 		}
 		if (w->f != NULL) {
-			const char *nl = memchr(raw.data, '\n', raw.len);
-
 			buf_reset(&b);
 			from_line(&b, &m);
-			archive_mbox_status(&b, m.flags & STORE_F_ALL,
-			    nl != NULL && nl > raw.data && nl[-1] == '\r');
-			archive_mbox_quote(&b, raw.data, raw.len);
-			if (b.len == 0 || b.data[b.len - 1] != '\n')
-				(void)buf_addc(&b, '\n');
-			(void)buf_addc(&b, '\n');
+			archive_mbox_write(&b, raw.data, raw.len,
+			    m.flags & STORE_F_ALL, m.keywords);
 			if (fwrite(b.data, 1, b.len, w->f) != b.len) {
 				set_cause(
 				    cause, "%s: %s", w->path, strerror(errno));
@@ -217,9 +212,9 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 				goto out;
 			}
 		} else if (archive_maildir_write(w->dir, raw.data, raw.len,
-		               m.flags & STORE_F_ALL,
+		               m.flags & STORE_F_ALL, m.keywords, &w->kw,
 		               m.internaldate ? m.internaldate : m.date,
-		               cause) != 0) {
+		               &st->kw_lost, cause) != 0) {
 			store_msg_clear(&m);
 			goto out;
 		}
@@ -243,9 +238,11 @@ export_mbox_file(struct store *s, const struct store_folder *fo,
     char **cause)
 {
 	char *tmp = xasprintf("%s.tmp-XXXXXX", path);
-	struct out w = { NULL, NULL, path };
+	struct out w;
 	int fd, ret = -1;
 
+	memset(&w, 0, sizeof w);
+	w.path = path;
 	if ((fd = mkstemp(tmp)) == -1) {
 		set_cause(cause, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -338,10 +335,11 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		struct out w = { NULL, NULL, NULL };
+		struct out w;
 		char *name, *sub;
 		int rc;
 
+		memset(&w, 0, sizeof w);
 		if (r->folder != NULL && v[i].id != r->folder_id)
 			continue;
 		if (o->maildir) {
@@ -358,6 +356,9 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 			rc = archive_maildir_make(sub, cause);
 			if (rc == 0)
 				rc = export_folder(s, &v[i], &w, o, st, cause);
+			if (rc == 0)
+				rc = archive_kwmap_write(sub, &w.kw, cause);
+			archive_kwmap_clear(&w.kw);
 		} else {
 			name = safe_name(v[i].name, 0);
 			sub = xasprintf("%s/%s", tmpdir, name);
@@ -405,13 +406,47 @@ is_imap(const struct folder_ref *r)
 	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
 }
 
+/*
+ * The keywords a message is stored with: each checked, and $Forwarded
+ * (which Dovecot's Maildir keeps as a keyword letter) the passed flag.
+ */
+static char *
+import_keywords(const char *keywords, unsigned *flags)
+{
+	struct store_flag_change c;
+	const char *p = keywords != NULL ? keywords : "", *end;
+	char *w, *out = NULL;
+
+	memset(&c, 0, sizeof c);
+	while (*p != '\0') {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		end = p + strcspn(p, " ");
+		w = xstrndup(p, (size_t)(end - p));
+		(void)store_flag_change_keyword(&c, 1, w, NULL);
+		free(w);
+		p = end;
+	}
+	*flags |= c.add & STORE_F_ALL;
+	if (c.nkw_add > 0)
+		out = store_keywords_apply(NULL, &c);
+	store_flag_change_clear(&c);
+	return out;
+}
+
 /* Store one message (or count it as a duplicate). */
 static int
-import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
+import_one(
+    void *arg, const char *raw, size_t len, const struct archive_meta *meta)
 {
 	struct import *im = arg;
 	struct mime_envelope env;
 	struct store_msg m;
+	unsigned flags = meta->flags & STORE_F_ALL;
+	int64_t date = meta->date;
+	char *keywords = import_keywords(meta->keywords, &flags);
 	int found, ret = -1;
 
 	memset(&env, 0, sizeof env);
@@ -434,11 +469,10 @@ import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
 
 		memset(&p, 0, sizeof p);
 		p.account_id = im->r->account_id;
-		p.op = (char *)"append";
+		p.op = STORE_OP_APPEND;
 		p.folder = im->r->folder;
-		if (store_pending_add_raw(im->s, &p, raw, len,
-		        flags & STORE_F_ALL, date ? date : env.date,
-		        env.message_id, im->cause) != 0)
+		if (store_pending_add_raw(im->s, &p, raw, len, flags, keywords,
+		        date ? date : env.date, env.message_id, im->cause) != 0)
 			goto out;
 		im->st->queued++;
 		ret = 0;
@@ -446,7 +480,8 @@ import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
 	}
 	memset(&m, 0, sizeof m);
 	m.folder_id = im->folder_id;
-	m.flags = flags & STORE_F_ALL;
+	m.flags = flags;
+	m.keywords = keywords;
 	core_msg_from_envelope(&m, &env);
 	m.internaldate = date ? date : env.date;
 	if (store_msg_insert(im->s, &m, raw, len, im->cause) != 0)
@@ -455,6 +490,7 @@ import_one(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
 	ret = 0;
 out:
 	mime_envelope_clear(&env);
+	free(keywords);
 	if (ret == 0) {
 		uint64_t done =
 		    im->st->messages + im->st->skipped + im->st->queued;
@@ -467,12 +503,11 @@ out:
 }
 
 static int
-count_one(void *arg, const char *raw, size_t len, unsigned f, int64_t d)
+count_one(void *arg, const char *raw, size_t len, const struct archive_meta *a)
 {
 	(void)raw;
 	(void)len;
-	(void)f;
-	(void)d;
+	(void)a;
 	(*(uint64_t *)arg)++;
 	return 0;
 }
@@ -521,12 +556,14 @@ out:
 static int
 import_maildir(struct import *im, const char *dir)
 {
+	struct archive_kwmap kw;
 	char **names;
 	size_t n, i;
 	int ret = -1;
 
 	if (archive_maildir_list(dir, &names, &n, im->cause) != 0)
 		return -1;
+	archive_kwmap_read(dir, &kw);
 	im->total = n;
 	for (i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);
@@ -538,10 +575,17 @@ import_maildir(struct import *im, const char *dir)
 		rc = read_file(path, ARCHIVE_MSG_MAX, &b, im->cause);
 		if (rc == 0 && b.len == 0)
 			rc = set_cause(im->cause, "%s is empty", path);
-		if (rc == 0)
-			rc = import_one(im, b.data, b.len,
-			    archive_maildir_flags(names[i]),
-			    stat(path, &sb) == 0 ? (int64_t)sb.st_mtime : 0);
+		if (rc == 0) {
+			struct archive_meta am;
+			char *kws = archive_maildir_keywords(names[i], &kw);
+
+			am.flags = archive_maildir_flags(names[i]);
+			am.keywords = kws != NULL && *kws != '\0' ? kws : NULL;
+			am.date =
+			    stat(path, &sb) == 0 ? (int64_t)sb.st_mtime : 0;
+			rc = import_one(im, b.data, b.len, &am);
+			free(kws);
+		}
 		buf_free(&b);
 		free(path);
 		if (rc != 0)
@@ -549,6 +593,7 @@ import_maildir(struct import *im, const char *dir)
 	}
 	ret = 0;
 out:
+	archive_kwmap_clear(&kw);
 	archive_maildir_list_free(names, n);
 	return ret;
 }

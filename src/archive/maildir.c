@@ -1,7 +1,9 @@
 /*
  * Maildir reading and writing: one file per message, flags in the name
  * after ":2," as sorted letters (D draft, F flagged, P passed, R replied,
- * S seen, T trashed), written to tmp/ and renamed into cur/.
+ * S seen, T trashed), then keywords as Dovecot writes them, lower-case
+ * letters that the Maildir's dovecot-keywords file names ("0 $Label1"
+ * for 'a'); written to tmp/ and renamed into cur/.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +33,65 @@ archive_maildir_flags(const char *name)
 			flags |= 1u << (l - letters);
 	}
 	return flags;
+}
+
+void
+archive_kwmap_clear(struct archive_kwmap *map)
+{
+	size_t i;
+
+	for (i = 0; i < ARCHIVE_MAILDIR_KEYWORDS; i++)
+		free(map->word[i]);
+	memset(map, 0, sizeof *map);
+}
+
+void
+archive_kwmap_read(const char *dir, struct archive_kwmap *map)
+{
+	char *path = xasprintf("%s/dovecot-keywords", dir), *line, *save = NULL;
+	struct buf b;
+
+	memset(map, 0, sizeof *map);
+	buf_init(&b, 0);
+	/* A missing or unreadable file: the letters name nothing. */
+	if (read_file(path, 1024 * 1024, &b, NULL) != 0 || b.len == 0)
+		goto out;
+	for (line = strtok_r(b.data, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *end, *w;
+		unsigned long i = strtoul(line, &end, 10);
+
+		if (end == line || *end != ' ' || i >= ARCHIVE_MAILDIR_KEYWORDS)
+			continue;
+		w = end + 1;
+		w[strcspn(w, "\r")] = '\0';
+		if (store_keyword_check(w, NULL) != 0)
+			continue;
+		free(map->word[i]);
+		map->word[i] = xstrdup(w);
+	}
+out:
+	buf_free(&b);
+	free(path);
+}
+
+char *
+archive_maildir_keywords(const char *name, const struct archive_kwmap *map)
+{
+	const char *info = strrchr(name, ':'), *p;
+	struct buf b;
+
+	if (info == NULL || strncmp(info, ":2,", 3) != 0)
+		return NULL;
+	buf_init(&b, 0);
+	for (p = info + 3; *p != '\0'; p++) {
+		const char *w;
+
+		if (*p < 'a' || *p > 'z' || (w = map->word[*p - 'a']) == NULL)
+			continue;
+		(void)buf_printf(&b, "%s%s", b.len ? " " : "", w);
+	}
+	return buf_steal(&b, NULL);
 }
 
 static int
@@ -164,12 +225,88 @@ archive_maildir_make(const char *dir, char **cause)
 	return 0;
 }
 
+/*
+ * The letters for keywords (space separated), taking new ones into map;
+ * *lost counts those past the 26 letters.
+ */
+static void
+keyword_letters(
+    const char *keywords, struct archive_kwmap *map, char *out, uint64_t *lost)
+{
+	const char *p = keywords != NULL ? keywords : "", *end;
+	unsigned have = 0;
+	size_t i, o = 0;
+
+	while (*p != '\0') {
+		char *w;
+
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		end = p + strcspn(p, " ");
+		w = xstrndup(p, (size_t)(end - p));
+		for (i = 0;
+		     i < ARCHIVE_MAILDIR_KEYWORDS && map->word[i] != NULL &&
+		     ascii_strcasecmp(map->word[i], w) != 0;
+		     i++)
+			;
+		if (i == ARCHIVE_MAILDIR_KEYWORDS) {
+			(*lost)++;
+			free(w);
+		} else {
+			if (map->word[i] == NULL)
+				map->word[i] = w;
+			else
+				free(w);
+			have |= 1u << i;
+		}
+		p = end;
+	}
+	/* Sorted, as Dovecot writes them. */
+	for (i = 0; i < ARCHIVE_MAILDIR_KEYWORDS; i++) {
+		if (have & (1u << i))
+			out[o++] = (char)('a' + i);
+	}
+	out[o] = '\0';
+}
+
+int
+archive_kwmap_write(
+    const char *dir, const struct archive_kwmap *map, char **cause)
+{
+	struct buf b;
+	char *path;
+	size_t i;
+	int fd, ret = -1;
+
+	if (map->word[0] == NULL)
+		return 0;
+	buf_init(&b, 0);
+	for (i = 0; i < ARCHIVE_MAILDIR_KEYWORDS && map->word[i] != NULL; i++)
+		(void)buf_printf(&b, "%zu %s\n", i, map->word[i]);
+	path = xasprintf("%s/dovecot-keywords", dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	        -1 ||
+	    write_all(fd, b.data, b.len) != 0)
+		set_cause(cause, "%s: %s", path, strerror(errno));
+	else
+		ret = 0;
+	if (fd != -1 && close(fd) != 0 && ret == 0)
+		ret = set_cause(cause, "%s: %s", path, strerror(errno));
+	free(path);
+	buf_free(&b);
+	return ret;
+}
+
 int
 archive_maildir_write(const char *dir, const void *raw, size_t len,
-    unsigned flags, int64_t date, char **cause)
+    unsigned flags, const char *keywords, struct archive_kwmap *map,
+    int64_t date, uint64_t *lost, char **cause)
 {
 	static unsigned long counter;
-	char host[64], fl[8] = "", *tmp, *cur, *p;
+	char host[64], fl[8 + ARCHIVE_MAILDIR_KEYWORDS] = "", *tmp, *cur, *p;
+	char kl[ARCHIVE_MAILDIR_KEYWORDS + 1];
 	struct timeval tv;
 	int fd, ret = -1;
 
@@ -183,6 +320,8 @@ archive_maildir_write(const char *dir, const void *raw, size_t len,
 	gettimeofday(&tv, NULL);
 	if (flags & STORE_F_ALL)
 		store_flags_str(flags & STORE_F_ALL, fl);
+	keyword_letters(keywords, map, kl, lost);
+	strcat(fl, kl);
 	tmp =
 	    xasprintf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", dir, (long long)tv.tv_sec,
 	        (long)tv.tv_usec, (long)getpid(), ++counter, host);

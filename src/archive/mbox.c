@@ -65,17 +65,44 @@ archive_mbox_unquote(
 	}
 }
 
-void
-archive_mbox_status(struct buf *out, unsigned flags, int crlf)
+/*
+ * tern's own lines at the top of each message it writes, in this order:
+ * Status: always; X-Status:, X-Keywords: and X-Tern-Eol: when they say
+ * something. A reader takes off that block exactly and nothing more; so
+ * that it cannot mistake the message's own first line for one of the
+ * optional lines, such a line is also written (empty) when the message
+ * starts with a line of that name.
+ */
+static const char *const block_names[] = {
+	"Status: ", "X-Status: ", "X-Keywords: ", "X-Tern-Eol: "
+};
+
+/* Does the line at s (n bytes) start with name? */
+static int
+line_is(const char *s, size_t n, const char *name)
 {
-	const char *eol = crlf ? "\r\n" : "\n";
+	size_t k = strlen(name);
+
+	return n >= k && memcmp(s, name, k) == 0;
+}
+
+void
+archive_mbox_write(struct buf *out, const char *raw, size_t len, unsigned flags,
+    const char *keywords)
+{
+	const char *nl = memchr(raw, '\n', len);
+	const char *eol =
+	    nl != NULL && nl > raw && nl[-1] == '\r' ? "\r\n" : "\n";
+	size_t first = len > 0 ? line_len(raw, len) : 0;
+	int added = len > 0 && raw[len - 1] != '\n';
+	unsigned x = flags &
+	    (STORE_F_REPLIED | STORE_F_FLAGGED | STORE_F_DRAFT |
+	        STORE_F_DELETED | STORE_F_PASSED);
 
 	(void)buf_printf(
 	    out, "Status: %s%s", flags & STORE_F_SEEN ? "RO" : "O", eol);
-	if (flags &
-	    (STORE_F_REPLIED | STORE_F_FLAGGED | STORE_F_DRAFT |
-	        STORE_F_DELETED | STORE_F_PASSED)) {
-		(void)buf_adds(out, "X-Status: ");
+	if (x || line_is(raw, first, block_names[1])) {
+		(void)buf_adds(out, block_names[1]);
 		if (flags & STORE_F_REPLIED)
 			(void)buf_addc(out, 'A');
 		if (flags & STORE_F_FLAGGED)
@@ -88,6 +115,18 @@ archive_mbox_status(struct buf *out, unsigned flags, int crlf)
 			(void)buf_addc(out, 'P');
 		(void)buf_adds(out, eol);
 	}
+	if ((keywords != NULL && *keywords != '\0') ||
+	    line_is(raw, first, block_names[2]))
+		(void)buf_printf(out, "%s%s%s", block_names[2],
+		    keywords != NULL ? keywords : "", eol);
+	if (added || line_is(raw, first, block_names[3]))
+		(void)buf_printf(out, "%s%s%s", block_names[3],
+		    added ? "added" : "as-is", eol);
+	archive_mbox_quote(out, raw, len);
+	/* mbox needs a line end before the separator; the block says so. */
+	if (added)
+		(void)buf_addc(out, '\n');
+	(void)buf_addc(out, '\n');
 }
 
 /* Does the line at s look like a From_ line ("From who date")? */
@@ -147,60 +186,155 @@ blank_len(const char *d, size_t off)
 	return d[off - 2] == '\n' ? 1 : 2;
 }
 
-/*
- * Flags from the header's Status:/X-Status: lines; *skip gets the length
- * of such lines at the very top (where tern writes them).
- */
+/* Flags of a Status: (x 0) or X-Status: (x 1) value. */
 static unsigned
-header_flags(const char *m, size_t len, size_t *skip)
+status_flags(const char *v, size_t n, int x)
 {
-	size_t off = 0, n, i;
 	unsigned flags = 0;
-	int top = 1;
+	size_t i;
 
-	*skip = 0;
-	while (off < len) {
-		const char *v = NULL;
-		size_t vn = 0;
-		int x = 0;
-
-		n = line_len(m + off, len - off);
-		if (n == 0 || m[off] == '\n' || (m[off] == '\r' && n == 2))
+	for (i = 0; i < n; i++) {
+		switch (v[i]) {
+		case 'R':
+			flags |= x ? 0 : STORE_F_SEEN;
 			break;
-		if (n >= 7 && ascii_strncasecmp(m + off, "Status:", 7) == 0)
-			v = m + off + 7, vn = n - 7;
-		else if (n >= 9 &&
-		    ascii_strncasecmp(m + off, "X-Status:", 9) == 0)
-			v = m + off + 9, vn = n - 9, x = 1;
-		if (v == NULL)
-			top = 0;
-		for (i = 0; v != NULL && i < vn; i++) {
-			switch (v[i]) {
-			case 'R':
-				flags |= x ? 0 : STORE_F_SEEN;
-				break;
-			case 'A':
-				flags |= x ? STORE_F_REPLIED : 0;
-				break;
-			case 'F':
-				flags |= x ? STORE_F_FLAGGED : 0;
-				break;
-			case 'T':
-				flags |= x ? STORE_F_DRAFT : 0;
-				break;
-			case 'D':
-				flags |= x ? STORE_F_DELETED : 0;
-				break;
-			case 'P':
-				flags |= x ? STORE_F_PASSED : 0;
-				break;
-			}
+		case 'A':
+			flags |= x ? STORE_F_REPLIED : 0;
+			break;
+		case 'F':
+			flags |= x ? STORE_F_FLAGGED : 0;
+			break;
+		case 'T':
+			flags |= x ? STORE_F_DRAFT : 0;
+			break;
+		case 'D':
+			flags |= x ? STORE_F_DELETED : 0;
+			break;
+		case 'P':
+			flags |= x ? STORE_F_PASSED : 0;
+			break;
 		}
-		off += n;
-		if (top)
-			*skip = off;
 	}
 	return flags;
+}
+
+/*
+ * Keywords of an X-Keywords: (Dovecot, mutt), Keywords: (RFC 5322) or
+ * X-Label: (mutt) value: words separated by commas or white space. A
+ * word that is no IMAP keyword is left out.
+ */
+static void
+keyword_words(struct store_flag_change *c, const char *v, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		char *w;
+
+		while (i < n && strchr(", \t\r\n", v[i]) != NULL)
+			i++;
+		for (j = i; j < n && strchr(", \t\r\n", v[j]) == NULL; j++)
+			;
+		if (j > i) {
+			size_t k;
+
+			w = xstrndup(v + i, j - i);
+			/* The first mention keeps its place. */
+			for (k = 0; k < c->nkw_add &&
+			     ascii_strcasecmp(c->kw_add[k], w) != 0;
+			     k++)
+				;
+			if (k == c->nkw_add &&
+			    store_keyword_check(w, NULL) == 0)
+				(void)store_flag_change_keyword(c, 1, w, NULL);
+			free(w);
+		}
+		i = j;
+	}
+}
+
+/* What travels with a message in an mbox, read from its header. */
+struct meta {
+	unsigned flags;
+	char *keywords; /* malloc'd, or NULL */
+	size_t skip; /* bytes of tern's block at the top */
+	int added; /* the block says a final '\n' was added */
+};
+
+/*
+ * Read the flags and keywords of a message's header: those of tern's
+ * block at the top (which is taken off: mt->skip), or without one those
+ * of mutt's or Dovecot's lines anywhere in it (which stay, as the
+ * message's own).
+ */
+static void
+header_meta(const char *m, size_t len, struct meta *mt)
+{
+	struct store_flag_change c;
+	size_t off = 0, n, k, next = 0, block = 0;
+	int top = 1;
+
+	memset(&c, 0, sizeof c);
+	memset(mt, 0, sizeof *mt);
+	while (off < len) {
+		size_t vn, fold;
+		const char *v;
+
+		n = line_len(m + off, len - off);
+		if (m[off] == '\n' || (m[off] == '\r' && n == 2))
+			break;
+		/* The field's value runs over its continuation lines. */
+		for (fold = off + n;
+		     fold < len && (m[fold] == ' ' || m[fold] == '\t');
+		     fold += line_len(m + fold, len - fold))
+			;
+		if (top) {
+			/* The block's lines come in order, Status: first. */
+			for (k = next; k < TERN_NELEM(block_names); k++) {
+				if (line_is(m + off, n, block_names[k]))
+					break;
+			}
+			if (k == TERN_NELEM(block_names) ||
+			    (next == 0 && k != 0))
+				top = 0;
+			else {
+				next = k + 1;
+				block = off + n;
+				if (k == 3)
+					mt->added = line_is(
+					    m + off, n, "X-Tern-Eol: added");
+			}
+		}
+		v = NULL;
+		vn = fold - off;
+		/* With tern's block at the top, it alone says (the message's
+		 * own lines are its bytes); without, mutt's lines count. */
+		if (!top && block > 0)
+			;
+		else if (vn >= 7 &&
+		    ascii_strncasecmp(m + off, "Status:", 7) == 0)
+			mt->flags |= status_flags(m + off + 7, n - 7, 0);
+		else if (vn >= 9 &&
+		    ascii_strncasecmp(m + off, "X-Status:", 9) == 0)
+			mt->flags |= status_flags(m + off + 9, n - 9, 1);
+		else if (vn >= 11 &&
+		    ascii_strncasecmp(m + off, "X-Keywords:", 11) == 0)
+			v = m + off + 11, vn -= 11;
+		else if (vn >= 9 &&
+		    ascii_strncasecmp(m + off, "Keywords:", 9) == 0)
+			v = m + off + 9, vn -= 9;
+		else if (vn >= 8 &&
+		    ascii_strncasecmp(m + off, "X-Label:", 8) == 0)
+			v = m + off + 8, vn -= 8;
+		if (v != NULL)
+			keyword_words(&c, v, vn);
+		off = fold;
+	}
+	mt->skip = block;
+	mt->flags |= c.add;
+	if (c.nkw_add > 0)
+		mt->keywords = store_keywords_apply(NULL, &c);
+	store_flag_change_clear(&c);
 }
 
 /*
@@ -235,8 +369,7 @@ mbox_walk(const char *d, size_t len, enum archive_mbox_kind kind,
 		/* A message ends here (or at the end of the file). */
 		if (off > 0) {
 			size_t end = off - blank_len(d, off);
-			unsigned flags;
-			size_t skip;
+			struct meta mt;
 
 			if (end <= start) {
 				ret = set_cause(cause,
@@ -245,11 +378,12 @@ mbox_walk(const char *d, size_t len, enum archive_mbox_kind kind,
 				    nmsg + 1, fl_off);
 				break;
 			}
-			flags = header_flags(d + start, end - start, &skip);
-			/* Nothing but Status: lines: they are the message. */
-			if (skip == end - start)
-				skip = 0;
+			header_meta(d + start, end - start, &mt);
+			/* Nothing but tern's lines: they are the message. */
+			if (mt.skip == end - start)
+				mt.skip = 0, mt.added = 0;
 			if (memchr(d + start, '\n', end - start) == NULL) {
+				free(mt.keywords);
 				ret = set_cause(cause,
 				    "bad mbox: message %zu has no header",
 				    nmsg + 1);
@@ -257,14 +391,23 @@ mbox_walk(const char *d, size_t len, enum archive_mbox_kind kind,
 			}
 			nmsg++;
 			if (cb != NULL) {
+				struct archive_meta am;
+
 				buf_reset(&msg);
-				archive_mbox_unquote(&msg, d + start + skip,
-				    end - start - skip, kind);
-				ret = cb(arg, msg.data, msg.len, flags,
-				    from_date(d + fl_off, fl_len - 1));
-				if (ret != 0)
-					break;
+				archive_mbox_unquote(&msg, d + start + mt.skip,
+				    end - start - mt.skip, kind);
+				/* Only the '\n' the writer said it added. */
+				if (mt.added && msg.len > 1 &&
+				    msg.data[msg.len - 1] == '\n')
+					msg.data[--msg.len] = '\0';
+				am.flags = mt.flags;
+				am.keywords = mt.keywords;
+				am.date = from_date(d + fl_off, fl_len - 1);
+				ret = cb(arg, msg.data, msg.len, &am);
 			}
+			free(mt.keywords);
+			if (ret != 0)
+				break;
 		}
 		if (off == len)
 			break;

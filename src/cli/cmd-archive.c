@@ -104,6 +104,12 @@ cmd_export(struct tern *t, int argc, char **argv)
 			printf(" (%llu not downloaded, left out)",
 			    (unsigned long long)st.missing);
 		putchar('\n');
+		if (st.kw_lost)
+			tern_warnx("%llu keyword%s of messages left out: a "
+			           "Maildir names 26 keywords at most; export "
+			           "--mbox keeps them all",
+			    (unsigned long long)st.kw_lost,
+			    st.kw_lost == 1 ? "" : "s");
 	}
 	folder_ref_clear(&r);
 	return status;

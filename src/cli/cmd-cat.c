@@ -3,8 +3,9 @@
  *
  * The message as the pager shows it (decoded headers, the text body, a
  * line per attachment, control characters made visible), or with --raw
- * its exact stored bytes, or with --save N its Nth attachment written
- * into the current directory (the path written goes to stdout). A body
+ * its exact stored bytes, or with --save N the attachment shown as
+ * "Attachment N" (its MIME part number: 2, 3.2) written into the current
+ * directory (the path written goes to stdout). A body
  * not in the store yet is fetched through the account's driver when it
  * can fetch: --raw the whole message, otherwise what showing it needs
  * (a big IMAP message's text, its attachments only when saved);
@@ -114,33 +115,64 @@ cat_view(struct tern *t, struct folder_ref *r, const char *spec,
 	return TERN_EXIT_OK;
 }
 
-/* Save attachment n (1-based, as listed) into the current directory. */
+/* Save the attachment labelled n (its part number) into the current
+ * directory. */
 static int
 cat_save(struct tern *t, struct folder_ref *r, const struct store_msg *m,
-    struct mime_msg *mm, uint64_t n)
+    struct mime_msg *mm, const char *n)
 {
 	const struct mime_attachment *v;
 	size_t natt = mime_attachments(mm, &v);
-	char *cause = NULL, *path = NULL;
+	char *cause = NULL, *path = NULL, *nums;
+	long k = mime_attachment_find(mm, n);
 
-	if (n == 0 || n > natt) {
-		tern_warnx("message %u has %zu attachment%s, not %llu", m->uid,
-		    natt, natt == 1 ? "" : "s", (unsigned long long)n);
-		return TERN_EXIT_USAGE;
+	if (k < 0) {
+		nums = mime_attachment_numbers(mm);
+		if (natt == 0)
+			tern_warnx("message %u has no attachments", m->uid);
+		else
+			tern_warnx("message %u has no attachment %s; its "
+			           "attachment%s %s %s",
+			    m->uid, n, natt == 1 ? "" : "s",
+			    natt == 1 ? "is" : "are", nums);
+		free(nums);
+		return TERN_EXIT_USAGE; /* change the command: tern(1) */
 	}
-	if (mime_part_at(mm, v[n - 1].part)->missing &&
-	    core_view_part(t, r->account, m->id, mm, v[n - 1].part, &cause) !=
-	        0) {
-		tern_warnx("attachment %llu of message %u: %s",
-		    (unsigned long long)n, m->uid, cause ? cause : "failed");
+	if (mime_part_at(mm, v[k].part)->missing &&
+	    core_view_part(t, r->account, m->id, mm, v[k].part, &cause) != 0) {
+		tern_warnx("attachment %s of message %u: %s", n, m->uid,
+		    cause ? cause : "failed");
 		free(cause);
 		return TERN_EXIT_FAIL;
 	}
-	if (mime_attachment_save(mm, v[n - 1].part, ".", &path, &cause) != 0)
+	if (mime_attachment_save(mm, v[k].part, ".", &path, &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	printf("%s\n", path);
 	free(path);
 	return TERN_EXIT_OK;
+}
+
+static int
+write_out(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	return write_all(STDOUT_FILENO, data, len);
+}
+
+/* An attachment number as shown: digits and dots, or a uu block's. */
+static int
+attachment_label(const char *s)
+{
+	size_t i;
+
+	if (*s < '1' || *s > '9' || strlen(s) > 64)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		        s[i] == 'u'))
+			return 0;
+	}
+	return 1;
 }
 
 int
@@ -148,11 +180,11 @@ cmd_cat(struct tern *t, int argc, char **argv)
 {
 	struct folder_ref r;
 	struct store_msg m;
-	struct buf raw, out;
+	struct buf raw;
 	struct mime_msg *mm = NULL;
 	const char *spec = NULL, *uidarg = NULL, *savearg = NULL;
 	char *cause = NULL;
-	uint64_t uid, save = 0;
+	uint64_t uid;
 	int i, rawmode = 0, headers = 0, status, found, opts = 1;
 
 	for (i = 1; i < argc; i++) {
@@ -183,9 +215,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		tern_warnx("'%s' is not a UID", uidarg);
 		return TERN_EXIT_USAGE;
 	}
-	if (savearg != NULL &&
-	    (parse_uint64(savearg, strlen(savearg), 100000, &save) != 0 ||
-	        save == 0)) {
+	if (savearg != NULL && !attachment_label(savearg)) {
 		tern_warnx("'%s' is not an attachment number", savearg);
 		return TERN_EXIT_USAGE;
 	}
@@ -193,7 +223,6 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		return cli_fail(status, cause);
 	memset(&m, 0, sizeof m);
 	buf_init(&raw, 0);
-	buf_init(&out, 0);
 	if (r.folder == NULL) {
 		tern_warnx("'%s': name a folder as ACCOUNT/FOLDER", spec);
 		status = TERN_EXIT_USAGE;
@@ -217,6 +246,22 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		goto out;
 	}
 	if (rawmode) {
+		struct store_body b;
+
+		/* Stored: written from where it is, not copied. */
+		if ((found = store_msg_body(t->store, m.id, &b, &cause)) < 0) {
+			status = cli_fail(TERN_EXIT_FAIL, cause);
+			goto out;
+		}
+		if (found) {
+			if (write_all(STDOUT_FILENO, b.data, b.len) != 0) {
+				tern_warnx(
+				    "cannot write the message to stdout");
+				status = TERN_EXIT_FAIL;
+			}
+			store_body_release(&b);
+			goto out;
+		}
 		if ((status = cat_raw(t, &r, spec, &m, &raw)) != TERN_EXIT_OK)
 			goto out;
 		if (write_all(STDOUT_FILENO, raw.data ? raw.data : "",
@@ -229,7 +274,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 	if ((status = cat_view(t, &r, spec, &m, &mm)) != TERN_EXIT_OK)
 		goto out;
 	if (savearg != NULL)
-		status = cat_save(t, &r, &m, mm, save);
+		status = cat_save(t, &r, &m, mm, savearg);
 	else {
 		struct mime_render_opts o;
 
@@ -238,17 +283,15 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
 		o.width = out_width();
 		o.keywords = m.keywords;
-		if (mime_render(mm, &o, &out, &cause) != 0)
-			status = cli_fail(TERN_EXIT_FAIL, cause);
-		else if (write_all(STDOUT_FILENO, out.data ? out.data : "",
-		             out.len) != 0) {
+		/* Written as it is made visible: a big text is not held
+		 * twice. */
+		if (mime_render_to(mm, &o, write_out, NULL) != 0) {
 			tern_warnx("cannot write the message to stdout");
 			status = TERN_EXIT_FAIL;
 		}
 	}
 out:
 	mime_free(&mm);
-	buf_free(&out);
 	buf_free(&raw);
 	store_msg_clear(&m);
 	folder_ref_clear(&r);

@@ -13,12 +13,6 @@
 
 #define FOLDER_NAME_MAX 512
 
-static int
-is_imap(const struct folder_ref *r)
-{
-	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
 int
 core_folder_name_check(const char *name, char **cause)
 {
@@ -55,14 +49,14 @@ core_folder_name_check(const char *name, char **cause)
 }
 
 static int
-queue_folder(struct store *s, const struct folder_ref *r, const char *op,
+queue_folder(struct store *s, const struct folder_ref *r, enum store_op op,
     const char *folder, const char *arg, char **cause)
 {
 	struct store_pending p;
 
 	memset(&p, 0, sizeof p);
 	p.account_id = r->account_id;
-	p.op = (char *)op;
+	p.op = op;
 	p.folder = (char *)folder;
 	p.arg = (char *)arg;
 	return store_pending_add(s, &p, cause);
@@ -96,8 +90,9 @@ core_folder_create(struct tern *t, const struct folder_ref *r, char **cause)
 		}
 	}
 	if (store_folder(s, r->account_id, r->folder, 1, cause) < 0 ||
-	    (is_imap(r) &&
-	        queue_folder(s, r, "create", r->folder, NULL, cause) != 0)) {
+	    (core_account_remote(r->account) &&
+	        queue_folder(s, r, STORE_OP_CREATE, r->folder, NULL, cause) !=
+	            0)) {
 		store_rollback(s);
 		return -1;
 	}
@@ -171,8 +166,8 @@ core_folder_rename(struct tern *t, const struct folder_ref *r,
 		if (rc != 0)
 			goto out;
 	}
-	if (is_imap(r) &&
-	    queue_folder(s, r, "rename", r->folder, newname, cause) != 0)
+	if (core_account_remote(r->account) &&
+	    queue_folder(s, r, STORE_OP_RENAME, r->folder, newname, cause) != 0)
 		goto out;
 	ret = store_commit(s, cause);
 out:
@@ -211,8 +206,9 @@ core_folder_delete(
 	if (store_begin(s, cause) != 0)
 		goto out;
 	if (store_folder_delete(s, r->folder_id, cause) != 0 ||
-	    (is_imap(r) &&
-	        queue_folder(s, r, "delete", r->folder, NULL, cause) != 0)) {
+	    (core_account_remote(r->account) &&
+	        queue_folder(s, r, STORE_OP_DELETE, r->folder, NULL, cause) !=
+	            0)) {
 		store_rollback(s);
 		goto out;
 	}

@@ -10,12 +10,6 @@
 #include "tern/util.h"
 
 static int
-is_imap(const struct folder_ref *r)
-{
-	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
-static int
 need_folder(const struct folder_ref *r, char **cause)
 {
 	if (r->folder == NULL)
@@ -27,7 +21,7 @@ need_folder(const struct folder_ref *r, char **cause)
 }
 
 static int
-queue(struct store *s, const struct folder_ref *r, const char *op,
+queue(struct store *s, const struct folder_ref *r, enum store_op op,
     const char *folder, const struct store_msg *m, const char *arg,
     char **cause)
 {
@@ -35,11 +29,31 @@ queue(struct store *s, const struct folder_ref *r, const char *op,
 
 	memset(&p, 0, sizeof p);
 	p.account_id = r->account_id;
-	p.op = (char *)op;
+	p.op = op;
 	p.folder = (char *)folder;
 	p.uidvalidity = m != NULL ? m->uidvalidity : 0;
 	p.uid = m != NULL ? m->uid : 0;
 	p.arg = (char *)arg;
+	p.msgid = m != NULL ? m->message_id : NULL;
+	return store_pending_add(s, &p, cause);
+}
+
+static int
+queue_move(struct store *s, const struct folder_ref *r,
+    const struct store_msg *m, const char *to, uint32_t placeholder,
+    char **cause)
+{
+	struct store_pending p;
+
+	memset(&p, 0, sizeof p);
+	p.account_id = r->account_id;
+	p.op = STORE_OP_MOVE;
+	p.folder = r->folder;
+	p.uidvalidity = m->uidvalidity;
+	p.uid = m->uid;
+	p.arg = (char *)to;
+	p.msgid = m->message_id;
+	p.placeholder = placeholder;
 	return store_pending_add(s, &p, cause);
 }
 
@@ -89,8 +103,9 @@ core_flag_change(struct tern *t, const struct folder_ref *r,
 		        s, m.id, (m.flags | c->add) & ~c->del, cause) != 0 ||
 		    (keywords &&
 		        store_msg_set_keywords(s, m.id, kw, cause) != 0) ||
-		    (is_imap(r) &&
-		        queue(s, r, "flags", r->folder, &m, arg, cause) != 0)) {
+		    (core_account_remote(r->account) &&
+		        queue(s, r, STORE_OP_FLAGS, r->folder, &m, arg,
+		            cause) != 0)) {
 			store_msg_clear(&m);
 			goto fail;
 		}
@@ -117,6 +132,7 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 	struct store *s;
 	struct store_msg m;
 	int64_t target;
+	uint32_t placeholder;
 	size_t i;
 	int found, ret = -1;
 
@@ -141,14 +157,16 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 			    uids[i], from->account_name, from->folder);
 			goto fail;
 		}
-		if (is_imap(from)) {
+		if (core_account_remote(from->account)) {
 			/*
-			 * The server gives the message its new UID; the next
-			 * sync indexes it in the target folder.
+			 * Shown in the target at once under a placeholder UID;
+			 * the replay gives it the server's (COPYUID), or the
+			 * next sync indexes it there.
 			 */
-			if (queue(s, from, "move", from->folder, &m, to_folder,
-			        cause) != 0 ||
-			    store_msg_delete(s, m.id, cause) != 0) {
+			if (store_imap_move_placeholder(
+			        s, m.id, target, &placeholder, cause) != 0 ||
+			    queue_move(s, from, &m, to_folder, placeholder,
+			        cause) != 0) {
 				store_msg_clear(&m);
 				goto fail;
 			}
@@ -207,13 +225,13 @@ core_purge(struct tern *t, const struct folder_ref *r, char **cause)
 	if (store_msg_foreach(s, r->folder_id, purge_collect, &l, cause) != 0)
 		goto out;
 	for (i = 0; i < l.n; i++) {
-		if (is_imap(r)) {
+		if (core_account_remote(r->account)) {
 			struct store_msg m;
 
 			memset(&m, 0, sizeof m);
 			m.uid = l.uids[i];
 			m.uidvalidity = l.uidvalidity[i];
-			if (queue(s, r, "expunge", r->folder, &m, NULL,
+			if (queue(s, r, STORE_OP_EXPUNGE, r->folder, &m, NULL,
 			        cause) != 0)
 				goto out;
 		}

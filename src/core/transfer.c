@@ -17,20 +17,14 @@
 #include "tern/util.h"
 
 static int
-is_imap(const struct folder_ref *r)
-{
-	return r->account != NULL && r->account->protocol == RC_PROTO_IMAP;
-}
-
-static int
-queue(struct store *s, int64_t account_id, const char *op, const char *folder,
+queue(struct store *s, int64_t account_id, enum store_op op, const char *folder,
     uint32_t uidvalidity, uint32_t uid, const char *arg, char **cause)
 {
 	struct store_pending p;
 
 	memset(&p, 0, sizeof p);
 	p.account_id = account_id;
-	p.op = (char *)op;
+	p.op = op;
 	p.folder = (char *)folder;
 	p.uidvalidity = uidvalidity;
 	p.uid = uid;
@@ -62,7 +56,7 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
     struct store_msg *m, int64_t target, const char *target_spec, int keep,
     int *queued, char **cause)
 {
-	const struct driver_ops *d = core_driver(RC_PROTO_IMAP);
+	const struct driver_ops *d = core_driver(from->account->protocol);
 	struct buf raw;
 	char *fcause = NULL;
 	int found, ret = -1;
@@ -82,8 +76,9 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 	if (found == 0) {
 		/* Offline: the whole transfer waits for the next sync. */
 		if (queue(s, from->account_id,
-		        keep ? "tolocal-copy" : "tolocal", from->folder,
-		        m->uidvalidity, m->uid, target_spec, cause) != 0)
+		        keep ? STORE_OP_TOLOCAL_COPY : STORE_OP_TOLOCAL,
+		        from->folder, m->uidvalidity, m->uid, target_spec,
+		        cause) != 0)
 			goto fail;
 		(*queued)++;
 	} else {
@@ -94,10 +89,11 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 		 * on it only at replay, long after the copy is durable.
 		 */
 		if (!keep &&
-		    (queue(s, from->account_id, "flags", from->folder,
+		    (queue(s, from->account_id, STORE_OP_FLAGS, from->folder,
 		         m->uidvalidity, m->uid, "+T", cause) != 0 ||
-		        queue(s, from->account_id, "expunge", from->folder,
-		            m->uidvalidity, m->uid, NULL, cause) != 0 ||
+		        queue(s, from->account_id, STORE_OP_EXPUNGE,
+		            from->folder, m->uidvalidity, m->uid, NULL,
+		            cause) != 0 ||
 		        store_msg_delete(s, m->id, cause) != 0))
 			goto fail;
 	}
@@ -122,8 +118,8 @@ queued_move(
 	if (store_pending_list(s, account_id, &v, &n, cause) != 0)
 		return -1;
 	for (i = 0; i < n && !found; i++) {
-		found = strcmp(v[i].op, "append-move") == 0 &&
-		    v[i].arg != NULL && strcmp(v[i].arg, idarg) == 0;
+		found = v[i].op == STORE_OP_APPEND_MOVE && v[i].arg != NULL &&
+		    strcmp(v[i].arg, idarg) == 0;
 	}
 	store_pending_list_free(v, n);
 	return found;
@@ -156,7 +152,8 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			    "use mv");
 		return core_move(t, from, uids, n, to->folder, cause);
 	}
-	if (is_imap(from) && is_imap(to))
+	if (core_account_remote(from->account) &&
+	    core_account_remote(to->account))
 		return core_refuse(cause,
 		    "moving between two IMAP accounts is not supported; "
 		    "move to a local folder first");
@@ -164,7 +161,7 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 		return CORE_REFUSED;
 	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
-	if (!is_imap(to) &&
+	if (!core_account_remote(to->account) &&
 	    (target = store_folder(s, to->account_id, to->folder, 1, cause)) <
 	        0)
 		return -1;
@@ -182,7 +179,7 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			goto out;
 		}
 	}
-	if (is_imap(from)) {
+	if (core_account_remote(from->account)) {
 		/* One message at a time: each may need the network. */
 		for (i = 0; i < n; i++) {
 			if ((found = store_msg_get(s, from->folder_id, uids[i],
@@ -205,13 +202,13 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 		goto out;
 	in_tx = 1;
 	/* A new IMAP folder is made on the server before anything goes in. */
-	if (is_imap(to) && to->folder_id == 0 &&
+	if (core_account_remote(to->account) && to->folder_id == 0 &&
 	    core_folder_create(t, to, cause) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (store_msg_get(s, from->folder_id, uids[i], &m, cause) != 1)
 			goto out;
-		if (is_imap(to)) {
+		if (core_account_remote(to->account)) {
 			/* The driver deletes the source once appended. */
 			idarg = xasprintf("%lld", (long long)m.id);
 			found = keep
@@ -228,8 +225,8 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 				goto out;
 			}
 			found = queue(s, to->account_id,
-			    keep ? "append" : "append-move", to->folder, 0, 0,
-			    idarg, cause);
+			    keep ? STORE_OP_APPEND : STORE_OP_APPEND_MOVE,
+			    to->folder, 0, 0, idarg, cause);
 			free(idarg);
 			queued++;
 		} else if (keep) {
@@ -310,7 +307,7 @@ replay_tolocal(struct tern *t, struct store *s, struct rc_account *a,
 	if (store_begin(s, cause) != 0)
 		goto out;
 	if (core_transfer(t, &from, &p->uid, 1, &to,
-	        strcmp(p->op, "tolocal-copy") == 0, NULL, cause) != 0 ||
+	        p->op == STORE_OP_TOLOCAL_COPY, NULL, cause) != 0 ||
 	    store_pending_delete(s, p->id, cause) != 0) {
 		store_rollback(s);
 		goto out;
@@ -339,8 +336,8 @@ core_transfer_replay(struct tern *t, struct rc_account *a, char **cause)
 	    store_pending_list(s, account_id, &v, &n, cause) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (strcmp(v[i].op, "tolocal") != 0 &&
-		    strcmp(v[i].op, "tolocal-copy") != 0)
+		if (v[i].op != STORE_OP_TOLOCAL &&
+		    v[i].op != STORE_OP_TOLOCAL_COPY)
 			continue;
 		rc = replay_tolocal(t, s, a, account_id, &v[i], cause);
 		if (rc < 0)

@@ -35,20 +35,40 @@ core_view_part_load(
 	return r;
 }
 
+static void
+body_release(void *arg)
+{
+	struct store_body *b = arg;
+
+	store_body_release(b);
+	free(b);
+}
+
 int
 core_view_load(struct store *s, int64_t msg_id, size_t max,
     struct mime_msg **mp, char **cause)
 {
+	struct store_body *body = xcalloc(1, sizeof *body);
 	struct buf b;
 	size_t i;
 	int r;
 
 	*mp = NULL;
 	buf_init(&b, max);
-	if ((r = store_msg_raw(s, msg_id, &b, cause)) == 1) {
-		*mp = mime_parse(b.data ? b.data : "", b.len);
+	/* The stored bytes are parsed where they are: no copy of a big
+	 * message. */
+	if ((r = store_msg_body(s, msg_id, body, cause)) == 1) {
+		if (max != 0 && body->len > max) {
+			r = set_cause(cause,
+			    "the message is too big to show (%zu bytes)",
+			    body->len);
+			body_release(body);
+		} else
+			*mp = mime_parse_owned(
+			    body->data, body->len, body_release, body);
 		goto out;
 	}
+	free(body);
 	if (r < 0)
 		goto out;
 	if ((r = store_part_get(s, msg_id, STORE_PART_VIEW, &b, cause)) != 1)

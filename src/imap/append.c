@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "imap-private.h"
+#include "imap-sync.h"
+#include "tern/mime.h"
 #include "tern/store.h"
 
 /* "14-Nov-2023 22:13:20 +0000", independent of the locale. */
@@ -56,8 +57,10 @@ imap_append(struct imap_conn *c, const char *q, const char *raw, size_t len,
 			goto answered;
 	}
 	if (net_send(c->net, raw, len, cause) != 0 ||
-	    net_send(c->net, "\r\n", 2, cause) != 0)
+	    net_send(c->net, "\r\n", 2, cause) != 0) {
+		c->err = DRV_CONN;
 		goto out;
+	}
 answered:
 	if (imap_wait(c, cmd, cause) != 0)
 		goto out;
@@ -75,62 +78,140 @@ out:
 	return ret;
 }
 
-int
-imap_append_replay(struct imap_conn *c, struct store *s,
-    const struct store_pending *p, const char *qarg, char **cause)
+/*
+ * Does the folder (quoted q) hold a message with raw's Message-ID? 1 yes,
+ * 0 no (or raw has none to look for), -1 with cause.
+ */
+static int
+holds_msgid(
+    struct isync *is, const char *q, const char *raw, size_t len, char **cause)
 {
-	struct store_msg m;
-	struct buf raw;
-	unsigned flags = 0;
-	int64_t when = 0, src = 0;
-	uint64_t id;
-	char *q = NULL, *why = NULL;
-	int found, rc, ret = -1;
+	struct mime_envelope env;
+	char *id = NULL;
+	const char *p;
+	int ret = 0;
 
-	memset(&m, 0, sizeof m);
-	buf_init(&raw, 0);
-	if (p->folder == NULL)
-		goto drop;
-	if (p->arg != NULL) {
-		/* A store message: gone means there is nothing to do. */
-		if (parse_uint64(p->arg, strlen(p->arg), INT64_MAX, &id) != 0)
-			goto drop;
-		src = (int64_t)id;
-		if ((found = store_msg_get_id(s, src, &m, cause)) < 0)
-			goto out;
-		if (found == 0)
-			goto drop;
-		if ((found = store_msg_raw(s, src, &raw, cause)) < 0)
-			goto out;
-		flags = m.flags;
-		when = m.internaldate ? m.internaldate : m.date;
-	} else if ((found = store_pending_raw(
-	                s, p->id, &raw, &flags, &when, cause)) < 0)
+	mime_envelope_parse(raw, len, &env);
+	if (env.message_id == NULL || *env.message_id == '\0')
 		goto out;
-	if (found == 0 || raw.len == 0)
-		goto drop;
-	q = qarg != NULL ? xstrdup(qarg) : imap_quote_mailbox(p->folder);
-	if ((rc = imap_append(c, q, raw.data, raw.len, flags, when, &why)) <
-	    0) {
+	/* Only what a quoted string carries as is. */
+	for (p = env.message_id; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			goto out;
+	}
+	id = imap_quote(env.message_id);
+	imap_uidset_free(&is->search);
+	if (imap_simple(is->c, cause, "EXAMINE %s", q) != 0 ||
+	    imap_simple(is->c, cause, "UID SEARCH HEADER Message-ID %s", id) !=
+	        0) {
+		ret = -1;
+		goto out;
+	}
+	ret = is->search.n > 0;
+out:
+	free(id);
+	mime_envelope_clear(&env);
+	return ret;
+}
+
+/*
+ * Store a copy in the server's folder: Sent and Drafts (the names
+ * smtp/outbox.c passes when the rc names none) are the server's
+ * SPECIAL-USE \\Sent and \\Drafts folders when it has them; a folder the
+ * server does not have is created.
+ */
+int
+imap_append_copy(struct tern *t, struct rc_account *a, const char *folder,
+    const char *raw, size_t len, unsigned flags, char **cause)
+{
+	struct isync is;
+	const char *want = NULL, *name;
+	char *q = NULL, *why = NULL;
+	size_t k;
+	int exists = 0, special = 0, rc, ret = -1;
+
+	if (folder == NULL)
+		folder = (flags & STORE_F_DRAFT)
+		    ? (a->drafts != NULL ? a->drafts : "Drafts")
+		    : (a->sent != NULL ? a->sent : "Sent");
+	if ((flags & STORE_F_DRAFT) && a->drafts == NULL &&
+	    strcmp(folder, "Drafts") == 0)
+		want = "\\Drafts";
+	else if (!(flags & STORE_F_DRAFT) && a->sent == NULL &&
+	    strcmp(folder, "Sent") == 0)
+		want = "\\Sent";
+	name = folder;
+	if (isync_init(&is, t, a, NULL, cause) != 0 ||
+	    isync_connect_account(&is, cause) != 0 ||
+	    isync_learn_delim(&is, cause) != 0)
+		goto out;
+	if (want != NULL && (is.c->caps & IMAP_CAP_SPECIAL_USE)) {
+		/* Only the special-use folders; else all, marked. */
+		struct imap_cmd *cmd;
+
+		if ((cmd = imap_send(is.c, cause,
+		         "LIST (SPECIAL-USE) \"\" \"*\"")) == NULL ||
+		    imap_wait(is.c, cmd, cause) != 0) {
+			imap_cmd_free(&cmd);
+			goto out;
+		}
+		if (cmd->status != IMAP_OK &&
+		    imap_simple(is.c, cause,
+		        "LIST \"\" \"*\" RETURN (SPECIAL-USE)") != 0) {
+			imap_cmd_free(&cmd);
+			goto out;
+		}
+		imap_cmd_free(&cmd);
+	}
+	for (k = 0; k < is.nfolders && !special; k++) {
+		struct folder_entry *f = &is.folders[k];
+
+		if (want != NULL && !f->noselect && f->special != NULL &&
+		    strcmp(f->special, want) == 0) {
+			name = f->name;
+			exists = special = 1;
+		}
+	}
+	q = isync_wire_quote(&is, name);
+	if (!special) {
+		/* Does the server have it? (Exact: q may hold '*' or '%'.) */
+		isync_folders_free(&is);
+		if (imap_simple(is.c, cause, "LIST \"\" %s", q) != 0)
+			goto out;
+		for (k = 0; k < is.nfolders; k++) {
+			if (!is.folders[k].noselect &&
+			    strcmp(is.folders[k].name, name) == 0)
+				exists = 1;
+		}
+	}
+	if (!exists) {
+		if (imap_simple(is.c, cause, "CREATE %s", q) != 0)
+			goto out;
+		(void)imap_simple(is.c, NULL, "SUBSCRIBE %s", q);
+	} else if ((flags & CORE_APPEND_ONCE) &&
+	    (rc = holds_msgid(&is, q, raw, len, cause)) != 0) {
+		if (rc > 0)
+			ret = 0; /* the earlier APPEND got there */
+		goto out;
+	}
+	if ((rc = imap_append(is.c, q, raw, len, flags, 0, &why)) < 0) {
 		*cause = why;
 		why = NULL;
 		goto out;
 	}
 	if (rc > 0) {
-		/* " failed: " makes the caller keep the op queued. */
-		set_cause(cause, "APPEND to %s failed: %s", p->folder, why);
+		char *v = text_visible_dup(why);
+
+		set_cause(
+		    cause, "%s: APPEND to %s failed: %s", is.c->peer, name, v);
+		free(v);
+		ret = 1;
 		goto out;
 	}
-	/* The server has it: now, and only now, the source of a move goes. */
-	if (strcmp(p->op, "append-move") == 0 && src != 0 &&
-	    store_msg_delete(s, src, cause) != 0)
-		goto out;
-drop:
 	ret = 0;
 out:
-	store_msg_clear(&m);
-	buf_free(&raw);
 	free(q);
 	free(why);
+	isync_clear(&is);
 	return ret;
 }

@@ -6,6 +6,7 @@
  * to the push parser, so a response may arrive in any number of pieces.
  */
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ static const struct {
 	{ "QUOTA", IMAP_CAP_QUOTA },
 	{ "ENABLE", IMAP_CAP_ENABLE },
 	{ "IMAP4rev2", IMAP_CAP_IMAP4REV2 },
+	{ "NAMESPACE", IMAP_CAP_NAMESPACE },
+	{ "NOTIFY", IMAP_CAP_NOTIFY },
 };
 
 /* Capability atoms from item first to last. */
@@ -67,6 +70,28 @@ code_string(const struct imap_resp *r, size_t code)
 	return buf_steal(&b, NULL);
 }
 
+/*
+ * "* NAMESPACE (("INBOX." ".")) NIL NIL": the first personal namespace's
+ * prefix and delimiter.
+ */
+static void
+on_namespace(struct imap_conn *c, const struct imap_resp *r)
+{
+	const char *prefix, *delim;
+
+	if (r->nitems < 6 || r->items[2].type != IMAP_LIST ||
+	    r->items[3].type != IMAP_LIST)
+		return;
+	if ((prefix = imap_astr(r, 4, NULL)) == NULL ||
+	    strpbrk(prefix, "\r\n\"\\*%") != NULL)
+		return;
+	if ((delim = imap_astr(r, 5, NULL)) != NULL && strlen(delim) == 1 &&
+	    c->delim == 0)
+		c->delim = delim[0];
+	free(c->prefix);
+	c->prefix = xstrdup(prefix);
+}
+
 static int
 dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
 {
@@ -86,6 +111,8 @@ dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
 			set_caps(c, r, 4, imap_next(r, 2));
 		else if (imap_is(r, 1, "BYE"))
 			c->bye = 1;
+		else if (imap_is(r, 1, "NAMESPACE"))
+			on_namespace(c, r);
 		else if (imap_is(r, 1, "ENABLED")) {
 			for (i = 2; i < r->nitems; i++) {
 				if (imap_is(r, i, "QRESYNC"))
@@ -120,6 +147,8 @@ dispatch(struct imap_conn *c, const struct imap_resp *r, char **cause)
 		cmd->status = IMAP_NO;
 	else
 		cmd->status = IMAP_BAD;
+	if (cmd->status != IMAP_OK)
+		c->refused = 1;
 	for (i = 2; i < r->nitems; i = imap_next(r, i)) {
 		if (r->items[i].type == IMAP_CODE) {
 			free(cmd->code);
@@ -149,8 +178,10 @@ read_some(struct imap_conn *c, int timeout_ms, int wakefd, char **cause)
 	else
 		n = net_read_wait(
 		    c->net, c->rbuf, IMAP_RBUF, timeout_ms, wakefd, cause);
-	if (n < 0)
+	if (n < 0) {
+		c->err = DRV_CONN;
 		return -1;
+	}
 	if (n == 0)
 		return 0;
 	c->rlen = (size_t)n;
@@ -168,6 +199,7 @@ parse:
 				*cause = xasprintf("%s: %s", c->peer,
 				    was ? was : "protocol error");
 			free(was);
+			c->err = DRV_PROTO;
 			return -1;
 		}
 		c->roff += used;
@@ -177,8 +209,11 @@ parse:
 
 			rc = dispatch(c, r, cause);
 			imap_parser_next(c->parser);
-			if (rc != 0)
+			if (rc != 0) {
+				/* Mid-response: nothing more can be read. */
+				c->err = DRV_PROTO;
 				return -1;
+			}
 		}
 	}
 	return 1;
@@ -194,9 +229,11 @@ int
 imap_wait(struct imap_conn *c, struct imap_cmd *cmd, char **cause)
 {
 	while (cmd->status == IMAP_PENDING) {
-		if (c->bye && c->roff >= c->rlen)
+		if (c->bye && c->roff >= c->rlen) {
+			c->err = DRV_CONN;
 			return set_cause(cause,
 			    "%s: the server closed the connection", c->peer);
+		}
 		if (read_some(c, -2, -1, cause) < 0)
 			return -1;
 	}
@@ -216,14 +253,28 @@ imap_wait_all(struct imap_conn *c, char **cause)
 int
 imap_send_raw(struct imap_conn *c, const char *s, char **cause)
 {
-	return net_send(c->net, s, strlen(s), cause);
+	if (net_send(c->net, s, strlen(s), cause) != 0) {
+		c->err = DRV_CONN;
+		return -1;
+	}
+	return 0;
 }
 
-struct imap_cmd *
-imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
+enum drv_err
+imap_err(const struct imap_conn *c)
+{
+	if (c == NULL)
+		return DRV_CONN;
+	if (c->err != DRV_OK)
+		return c->err;
+	return c->refused ? DRV_REFUSED : DRV_STORE;
+}
+
+static struct imap_cmd *
+vsend(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg, char **cause,
+    const char *fmt, va_list ap)
 {
 	struct imap_cmd *cmd, **pp;
-	va_list ap;
 	char *body, *line;
 	int rc;
 
@@ -231,16 +282,18 @@ imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
 		if (read_some(c, -2, -1, cause) < 0)
 			return NULL;
 	}
-	va_start(ap, fmt);
 	body = xvasprintf(fmt, ap);
-	va_end(ap);
 	cmd = xcalloc(1, sizeof *cmd);
 	cmd->tag = ++c->next_tag;
+	cmd->on_fetch = on_fetch;
+	cmd->fetch_arg = arg;
+	c->refused = 0;
 	line = xasprintf("t%u %s\r\n", cmd->tag, body);
 	rc = net_send(c->net, line, strlen(line), cause);
 	free(line);
 	free(body);
 	if (rc != 0) {
+		c->err = DRV_CONN;
 		free(cmd);
 		return NULL;
 	}
@@ -249,6 +302,43 @@ imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
 	*pp = cmd;
 	c->ninflight++;
 	return cmd;
+}
+
+struct imap_cmd *
+imap_send(struct imap_conn *c, char **cause, const char *fmt, ...)
+{
+	struct imap_cmd *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd = vsend(c, NULL, NULL, cause, fmt, ap);
+	va_end(ap);
+	return cmd;
+}
+
+struct imap_cmd *
+imap_send_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
+    char **cause, const char *fmt, ...)
+{
+	struct imap_cmd *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd = vsend(c, on_fetch, arg, cause, fmt, ap);
+	va_end(ap);
+	return cmd;
+}
+
+const struct imap_cmd *
+imap_fetch_owner(const struct imap_conn *c)
+{
+	const struct imap_cmd *cmd;
+
+	for (cmd = c->inflight; cmd != NULL; cmd = cmd->next) {
+		if (cmd->on_fetch != NULL)
+			return cmd;
+	}
+	return NULL;
 }
 
 void
@@ -270,18 +360,16 @@ imap_cmd_free(struct imap_cmd **cmdp)
 	*cmdp = NULL;
 }
 
-int
-imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
+static int
+vsimple(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg, char **cause,
+    const char *fmt, va_list ap)
 {
 	struct imap_cmd *cmd;
-	va_list ap;
 	char *body;
 	int ret = -1;
 
-	va_start(ap, fmt);
 	body = xvasprintf(fmt, ap);
-	va_end(ap);
-	cmd = imap_send(c, cause, "%s", body);
+	cmd = imap_send_fetch(c, on_fetch, arg, cause, "%s", body);
 	if (cmd == NULL || imap_wait(c, cmd, cause) != 0)
 		goto out;
 	if (cmd->status != IMAP_OK) {
@@ -300,7 +388,33 @@ out:
 }
 
 int
-imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
+imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vsimple(c, NULL, NULL, cause, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int
+imap_simple_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
+    char **cause, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vsimple(c, on_fetch, arg, cause, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int
+imap_open(struct rc_account *a, void (*note)(void *, const char *),
+    void *note_arg, struct imap_conn **cp, char **cause)
 {
 	struct imap_conn *c = xcalloc(1, sizeof *c);
 	struct net_params np;
@@ -320,6 +434,8 @@ imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
 	np.cafile = a->cafile;
 	np.user = a->user;
 	np.password = password;
+	np.note = note;
+	np.note_arg = note_arg;
 	if (net_connect(&np, &c->net, cause) != 0)
 		goto fail;
 	c->peer = xstrdup(net_peer(c->net));
@@ -346,6 +462,10 @@ imap_open(struct rc_account *a, struct imap_conn **cp, char **cause)
 		c->enabled_condstore = 1; /* used implicitly by MODSEQ */
 	if (c->enabled_qresync)
 		c->enabled_condstore = 1;
+	/* Where new folders go; a server that fails to say has none. */
+	if ((c->caps & IMAP_CAP_NAMESPACE) &&
+	    imap_simple(c, NULL, "NAMESPACE") != 0 && c->err != DRV_OK)
+		goto fail;
 	free(password);
 	*cp = c;
 	return 0;
@@ -380,6 +500,7 @@ imap_close(struct imap_conn **cp)
 	imap_parser_free(&c->parser);
 	free(c->rbuf);
 	free(c->peer);
+	free(c->prefix);
 	free(c);
 	*cp = NULL;
 }
@@ -425,14 +546,4 @@ imap_quote(const char *s)
 	}
 	(void)buf_addc(&b, '"');
 	return buf_steal(&b, NULL);
-}
-
-char *
-imap_quote_mailbox(const char *name)
-{
-	char *enc = imap_utf7_encode(name), *q;
-
-	q = imap_quote(enc);
-	free(enc);
-	return q;
 }

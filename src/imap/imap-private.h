@@ -10,6 +10,7 @@
 
 #include "imap-parse.h"
 #include "tern/core.h"
+#include "tern/driver.h"
 #include "tern/net.h"
 
 /* Capabilities tern uses. */
@@ -25,20 +26,13 @@
 #define IMAP_CAP_QUOTA 0x200
 #define IMAP_CAP_ENABLE 0x400
 #define IMAP_CAP_IMAP4REV2 0x800
+#define IMAP_CAP_NAMESPACE 0x1000
+#define IMAP_CAP_NOTIFY 0x2000
 
 /* How many commands may wait for their completion at once. */
 #define IMAP_MAX_INFLIGHT 8
 
 enum imap_status { IMAP_PENDING, IMAP_OK, IMAP_NO, IMAP_BAD };
-
-/* A command sent and, once done, its completion. */
-struct imap_cmd {
-	unsigned tag;
-	enum imap_status status;
-	char *text; /* the completion's text */
-	char *code; /* its [response code] as "WORD arg arg", or NULL */
-	struct imap_cmd *next;
-};
 
 /*
  * Called for each untagged response while commands run; return -1 with
@@ -47,8 +41,30 @@ struct imap_cmd {
 typedef int (*imap_untagged_cb)(
     void *arg, const struct imap_resp *r, char **cause);
 
+/* A command sent and, once done, its completion. */
+struct imap_cmd {
+	unsigned tag;
+	enum imap_status status;
+	char *text; /* the completion's text */
+	char *code; /* its [response code] as "WORD arg arg", or NULL */
+	/*
+	 * The FETCH responses the command asked for, with their own parse
+	 * context: the oldest command in flight that has one gets each
+	 * (imap_fetch_owner). NULL: FETCH is news from the server.
+	 */
+	imap_untagged_cb on_fetch;
+	void *fetch_arg;
+	struct imap_cmd *next;
+};
+
 struct imap_conn {
 	struct net_conn *net;
+	/*
+	 * DRV_OK while the connection is usable; once a read or write failed
+	 * (DRV_CONN) or a reply could not be read (DRV_PROTO), the class.
+	 */
+	enum drv_err err;
+	int refused; /* a command sent last was answered NO or BAD */
 	struct imap_parser *parser;
 	char *rbuf;
 	size_t rlen, roff;
@@ -59,8 +75,14 @@ struct imap_conn {
 	int enabled_qresync;
 	int enabled_condstore;
 	int continuation; /* a '+' arrived */
+	int notifying; /* NOTIFY SET was accepted on this connection */
 	int bye;
 	char delim; /* hierarchy delimiter, 0 if none */
+	/*
+	 * The personal namespace's prefix (RFC 2342: "INBOX." on Courier),
+	 * "" if none: new folders go under it, and it is not shown.
+	 */
+	char *prefix;
 	size_t max_body; /* the literal limit when a body is fetched */
 	imap_untagged_cb untagged;
 	void *arg;
@@ -74,8 +96,13 @@ struct imap_conn {
 #define IMAP_MAX_LITERAL (1024 * 1024)
 void imap_allow_bodies(struct imap_conn *c, int on);
 
-/* Connect, log in, learn capabilities and ENABLE what tern uses. */
-int imap_open(struct rc_account *a, struct imap_conn **cp, char **cause);
+/*
+ * Connect, log in, learn capabilities and ENABLE what tern uses. Warnings
+ * of the connection (plaintext, no certificate check) go to note with
+ * arg, or stderr when it is NULL.
+ */
+int imap_open(struct rc_account *a, void (*note)(void *, const char *),
+    void *note_arg, struct imap_conn **cp, char **cause);
 void imap_close(struct imap_conn **cp);
 /* Send LOGOUT (best effort) and close. */
 void imap_logout(struct imap_conn **cp);
@@ -92,6 +119,14 @@ int imap_quiet(struct imap_conn *c);
  */
 struct imap_cmd *imap_send(
     struct imap_conn *c, char **cause, const char *fmt, ...) TERN_PRINTF(3, 4);
+/*
+ * The same for a command whose FETCH responses go to on_fetch with arg
+ * (a UID FETCH, a SELECT with QRESYNC).
+ */
+struct imap_cmd *imap_send_fetch(struct imap_conn *c, imap_untagged_cb on_fetch,
+    void *arg, char **cause, const char *fmt, ...) TERN_PRINTF(5, 6);
+/* The oldest command in flight that takes FETCH responses, or NULL. */
+const struct imap_cmd *imap_fetch_owner(const struct imap_conn *c);
 /* Send raw bytes (continuation data, DONE). */
 int imap_send_raw(struct imap_conn *c, const char *s, char **cause);
 /* Read until cmd has completed; -1 on a connection or protocol error. */
@@ -104,12 +139,19 @@ int imap_wait_all(struct imap_conn *c, char **cause);
  */
 int imap_poll(struct imap_conn *c, int timeout_ms, int wakefd, char **cause);
 void imap_cmd_free(struct imap_cmd **cmdp);
+/*
+ * The class of the last failure on c: its connection's when it failed
+ * (DRV_CONN, DRV_PROTO), else DRV_REFUSED when the server said NO or BAD
+ * to a command sent last, else DRV_STORE (the caller's own work failed).
+ */
+enum drv_err imap_err(const struct imap_conn *c);
 /* Send, wait, require OK; -1 with cause (server's text) otherwise. */
 int imap_simple(struct imap_conn *c, char **cause, const char *fmt, ...)
     TERN_PRINTF(3, 4);
+/* imap_simple with the command's FETCH responses going to on_fetch. */
+int imap_simple_fetch(struct imap_conn *c, imap_untagged_cb on_fetch, void *arg,
+    char **cause, const char *fmt, ...) TERN_PRINTF(5, 6);
 
-/* A mailbox name (UTF-8) as a quoted modified UTF-7 string (malloc'd). */
-char *imap_quote_mailbox(const char *name);
 /* s as a quoted string, unchanged otherwise (malloc'd). */
 char *imap_quote(const char *s);
 /*
@@ -119,16 +161,16 @@ char *imap_quote(const char *s);
  * a decode and encode); these are for names the user types and for
  * display.
  */
-char *imap_name_to_wire(const char *name, char delim);
+char *imap_name_to_wire(const char *name, char delim, const char *prefix);
 /*
  * The quoted wire name of tern's folder name from the store: the server's
  * own spelling stored from LIST while it still names this folder, else
  * the name encoded with delim. Malloc'd.
  */
 struct store;
-char *imap_wire_stored(
-    struct store *s, int64_t account_id, char delim, const char *name);
-char *imap_name_from_wire(const char *wire, char delim);
+char *imap_wire_stored(struct store *s, int64_t account_id, char delim,
+    const char *prefix, const char *name);
+char *imap_name_from_wire(const char *wire, char delim, const char *prefix);
 char *imap_utf7_encode(const char *name);
 char *imap_utf7_decode(const char *name);
 

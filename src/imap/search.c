@@ -152,13 +152,13 @@ imap_search(struct tern *t, struct rc_account *a, const char *folder,
 		goto out;
 	if (folder_id > 0 && store_folder_get(s, folder_id, &f, cause) != 0)
 		goto out;
-	if (imap_open(a, &is.c, cause) != 0)
+	if (imap_open(a, NULL, NULL, &is.c, cause) != 0)
 		goto out;
 	is.c->untagged = on_untagged;
 	is.c->arg = &is;
 	if (imap_simple(is.c, cause, "LIST \"\" \"\"") != 0)
 		goto out;
-	q = imap_wire_stored(s, account_id, is.c->delim, folder);
+	q = imap_wire_stored(s, account_id, is.c->delim, is.c->prefix, folder);
 	if ((cmd = imap_send(is.c, cause, "EXAMINE %s", q)) == NULL ||
 	    imap_wait(is.c, cmd, cause) != 0)
 		goto out;

@@ -155,10 +155,13 @@ imap_utf7_decode(const char *name)
 }
 
 char *
-imap_name_to_wire(const char *name, char delim)
+imap_name_to_wire(const char *name, char delim, const char *prefix)
 {
-	char *copy = xstrdup(name), *p, *wire;
+	char *copy, *p, *wire, *full;
 
+	if (ascii_strcasecmp(name, "INBOX") == 0)
+		return xstrdup("INBOX");
+	copy = xstrdup(name);
 	if (delim != '\0' && delim != '/') {
 		for (p = copy; *p != '\0'; p++) {
 			if (*p == '/')
@@ -167,17 +170,25 @@ imap_name_to_wire(const char *name, char delim)
 	}
 	wire = imap_utf7_encode(copy);
 	free(copy);
-	return wire;
+	if (prefix == NULL || *prefix == '\0')
+		return wire;
+	full = xasprintf("%s%s", prefix, wire);
+	free(wire);
+	return full;
 }
 
 char *
-imap_name_from_wire(const char *wire, char delim)
+imap_name_from_wire(const char *wire, char delim, const char *prefix)
 {
+	size_t plen = prefix != NULL ? strlen(prefix) : 0;
 	char *name, *p;
 
 	/* INBOX is case-insensitive; keep one spelling. */
 	if (ascii_strcasecmp(wire, "INBOX") == 0)
 		return xstrdup("INBOX");
+	/* The personal namespace's prefix is not part of the name. */
+	if (plen > 0 && strncmp(wire, prefix, plen) == 0 && wire[plen] != '\0')
+		wire += plen;
 	name = imap_utf7_decode(wire);
 	if (delim != '\0' && delim != '/') {
 		for (p = name; *p != '\0'; p++) {
@@ -189,14 +200,14 @@ imap_name_from_wire(const char *wire, char delim)
 }
 
 char *
-imap_wire_stored(
-    struct store *s, int64_t account_id, char delim, const char *name)
+imap_wire_stored(struct store *s, int64_t account_id, char delim,
+    const char *prefix, const char *name)
 {
 	char *w = NULL, *back, *q, *err = NULL;
 
 	if (store_folder_imap_name(s, account_id, name, &w, &err) == 1) {
 		/* Only while it still names this folder (not after a rename). */
-		back = imap_name_from_wire(w, delim);
+		back = imap_name_from_wire(w, delim, prefix);
 		if (strcmp(back, name) == 0) {
 			q = imap_quote(w);
 			free(back);
@@ -207,7 +218,7 @@ imap_wire_stored(
 	}
 	free(w);
 	free(err);
-	w = imap_name_to_wire(name, delim);
+	w = imap_name_to_wire(name, delim, prefix);
 	q = imap_quote(w);
 	free(w);
 	return q;

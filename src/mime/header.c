@@ -211,12 +211,13 @@ b64val(char c)
 }
 
 void
-mime_decode_base64(const char *s, size_t len, struct buf *out)
+mime_decode_base64_part(
+    struct mime_b64 *st, const char *s, size_t len, struct buf *out)
 {
 	unsigned char tmp[3072];
 	size_t i, t = 0;
-	uint32_t acc = 0;
-	int bits = 0;
+	uint32_t acc = st->acc;
+	int bits = st->bits;
 
 	/*
 	 * Skip anything that is not in the alphabet (line breaks, junk,
@@ -244,6 +245,16 @@ mime_decode_base64(const char *s, size_t len, struct buf *out)
 		}
 	}
 	(void)buf_add(out, tmp, t);
+	st->acc = acc;
+	st->bits = bits;
+}
+
+void
+mime_decode_base64(const char *s, size_t len, struct buf *out)
+{
+	struct mime_b64 st = { 0, 0 };
+
+	mime_decode_base64_part(&st, s, len, out);
 }
 
 void

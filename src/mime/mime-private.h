@@ -66,6 +66,14 @@ void mime_decode_words(const char *s, size_t len, struct buf *out);
 
 /* Transfer decodings, appending to out; tolerant of broken input. */
 void mime_decode_base64(const char *s, size_t len, struct buf *out);
+/* base64 in pieces: the bits not yet a byte carried from one to the next
+ * (zero both before the first). */
+struct mime_b64 {
+	uint32_t acc;
+	int bits;
+};
+void mime_decode_base64_part(
+    struct mime_b64 *st, const char *s, size_t len, struct buf *out);
 void mime_decode_qp(const char *s, size_t len, struct buf *out, int header);
 
 /* A structured field value: "token; name=value; ..." (RFC 2045, 2231). */
@@ -158,6 +166,8 @@ struct part {
 struct mime_msg {
 	char *raw;
 	size_t len;
+	void (*release)(void *); /* mime_parse_owned: gives raw back */
+	void *release_arg;
 	struct part *parts;
 	size_t n, cap;
 	int truncated; /* limits hit: some parts are not shown */

@@ -517,19 +517,13 @@ link_children(struct mime_msg *m)
 
 static size_t decoded_size(const struct mime_msg *m, size_t i);
 
+/* Parse m->raw (m->len bytes, '\0' after them). */
 static struct mime_msg *
-parse_message(const char *raw, size_t len, int view)
+parse_message(struct mime_msg *m, int view)
 {
-	struct mime_msg *m = xcalloc(1, sizeof *m);
-	size_t i, n;
+	size_t i, n, len = m->len;
 
 	m->view = view;
-
-	m->raw = xmalloc(len + 1);
-	if (len > 0)
-		memcpy(m->raw, raw, len);
-	m->raw[len] = '\0';
-	m->len = len;
 	parse_entity(m, 0, len, -1, 0, "", 1, "text/plain");
 	/* uuencoded blocks in plain text bodies (not in attachments). */
 	n = m->n;
@@ -568,16 +562,42 @@ parse_message(const char *raw, size_t len, int view)
 	return m;
 }
 
+/* A message over a private copy of raw. */
+static struct mime_msg *
+msg_copy(const char *raw, size_t len)
+{
+	struct mime_msg *m = xcalloc(1, sizeof *m);
+
+	m->raw = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(m->raw, raw, len);
+	m->raw[len] = '\0';
+	m->len = len;
+	return m;
+}
+
 struct mime_msg *
 mime_parse(const char *raw, size_t len)
 {
-	return parse_message(raw, len, 0);
+	return parse_message(msg_copy(raw, len), 0);
+}
+
+struct mime_msg *
+mime_parse_owned(char *raw, size_t len, void (*release)(void *), void *arg)
+{
+	struct mime_msg *m = xcalloc(1, sizeof *m);
+
+	m->raw = raw;
+	m->len = len;
+	m->release = release;
+	m->release_arg = arg;
+	return parse_message(m, 0);
 }
 
 struct mime_msg *
 mime_parse_view(const char *raw, size_t len)
 {
-	return parse_message(raw, len, 1);
+	return parse_message(msg_copy(raw, len), 1);
 }
 
 int
@@ -630,7 +650,10 @@ mime_free(struct mime_msg **mp)
 	}
 	free(m->parts);
 	free(m->att);
-	free(m->raw);
+	if (m->release != NULL)
+		m->release(m->release_arg);
+	else
+		free(m->raw);
 	free(m);
 	*mp = NULL;
 }
@@ -661,27 +684,32 @@ mime_part_find(const struct mime_msg *m, const char *section)
 	return -1;
 }
 
-/* uudecode, tolerant: lines after "begin" up to "end", bad chars skipped. */
+/*
+ * uudecode, tolerant: lines after "begin" up to "end", bad chars skipped;
+ * in pieces of whole lines, *state carried from one to the next (0 before
+ * "begin", 1 after it, 2 after "end").
+ */
 static void
-decode_uu(const char *s, size_t len, struct buf *out)
+decode_uu(int *state, const char *s, size_t len, struct buf *out)
 {
 	size_t i = 0;
-	int started = 0;
 
-	while (i < len) {
+	while (i < len && *state < 2) {
 		const char *nl = memchr(s + i, '\n', len - i);
 		size_t e = nl ? (size_t)(nl - s) : len;
 		size_t ce = e > i && s[e - 1] == '\r' ? e - 1 : e;
 		size_t next = nl ? e + 1 : len;
 
-		if (!started) {
+		if (*state == 0) {
 			if (ce - i >= 6 && memcmp(s + i, "begin", 5) == 0)
-				started = 1;
+				*state = 1;
 			i = next;
 			continue;
 		}
-		if (ce - i == 3 && memcmp(s + i, "end", 3) == 0)
+		if (ce - i == 3 && memcmp(s + i, "end", 3) == 0) {
+			*state = 2;
 			break;
+		}
 		if (ce > i) {
 			size_t n = (size_t)((s[i] - ' ') & 0x3f), j = i + 1;
 			unsigned char q[4];
@@ -710,55 +738,118 @@ decode_uu(const char *s, size_t len, struct buf *out)
 	}
 }
 
+/* Encoded bytes decoded at a time by mime_part_decode_to. */
+#define DECODE_PIECE (1u << 20)
+
+/*
+ * Where the piece of s that starts at off ends: a cut that decodes the
+ * same as the whole. base64 carries its state and the identity has none,
+ * so any cut does; quoted-printable and uuencode look ahead to the end
+ * of a line, so theirs follow a line end, or for quoted-printable a byte
+ * that neither escapes nor pads anything.
+ */
+static size_t
+piece_end(enum part_enc enc, const char *s, size_t off, size_t len)
+{
+	size_t end = off + DECODE_PIECE, p;
+	const char *nl;
+
+	if (len - off <= DECODE_PIECE)
+		return len;
+	if (enc != ENC_QP && enc != ENC_UU)
+		return end;
+	if ((nl = memrchr(s + off, '\n', DECODE_PIECE)) != NULL)
+		return (size_t)(nl - s) + 1;
+	for (p = end; enc == ENC_QP && p >= off + 3; p--) {
+		if (strchr(" \t\r=", s[p - 1]) == NULL && s[p - 2] != '=' &&
+		    s[p - 3] != '=')
+			return p;
+	}
+	/* One line longer than a piece: it goes whole. */
+	nl = memchr(s + end, '\n', len - end);
+	return nl != NULL ? (size_t)(nl - s) + 1 : len;
+}
+
 int
-mime_part_decode(
-    const struct mime_msg *m, size_t i, struct buf *out, char **cause)
+mime_part_decode_to(
+    const struct mime_msg *m, size_t i, mime_write_cb cb, void *arg)
 {
 	const struct part *p;
 	const char *s;
-	size_t before = out->len, len;
+	size_t len, off, end;
+	struct mime_b64 b64 = { 0, 0 };
 	struct buf tmp;
+	int uu = 0, rc = 0;
 
 	if (i >= m->n)
-		return set_cause(cause, "no part %zu in this message", i);
+		return -1;
 	p = &m->parts[i];
 	s = p->fill != NULL ? p->fill : m->raw + p->body_off;
 	len = p->fill != NULL ? p->fill_len : p->body_len;
 	buf_init(&tmp, 0);
-	switch (p->enc) {
-	case ENC_BASE64:
-		mime_decode_base64(s, len, &tmp);
-		break;
-	case ENC_QP:
-		mime_decode_qp(s, len, &tmp, 0);
-		break;
-	case ENC_UU:
-		decode_uu(s, len, &tmp);
-		break;
-	default:
-		(void)buf_add(&tmp, s, len);
-		break;
-	}
-	if (buf_add(out, tmp.data ? tmp.data : "", tmp.len) != 0) {
-		buf_free(&tmp);
-		out->len = before;
-		return set_cause(cause, "part %s is too large", p->section);
+	for (off = 0; off < len && rc == 0; off = end) {
+		end = piece_end(p->enc, s, off, len);
+		buf_reset(&tmp);
+		switch (p->enc) {
+		case ENC_BASE64:
+			mime_decode_base64_part(&b64, s + off, end - off, &tmp);
+			break;
+		case ENC_QP:
+			mime_decode_qp(s + off, end - off, &tmp, 0);
+			break;
+		case ENC_UU:
+			decode_uu(&uu, s + off, end - off, &tmp);
+			break;
+		default:
+			rc = cb(arg, s + off, end - off);
+			continue;
+		}
+		if (tmp.len > 0)
+			rc = cb(arg, tmp.data, tmp.len);
 	}
 	buf_free(&tmp);
+	return rc;
+}
+
+static int
+add_to(void *arg, const char *data, size_t len)
+{
+	return buf_add(arg, data, len);
+}
+
+int
+mime_part_decode(
+    const struct mime_msg *m, size_t i, struct buf *out, char **cause)
+{
+	size_t before = out->len;
+
+	if (i >= m->n)
+		return set_cause(cause, "no part %zu in this message", i);
+	if (mime_part_decode_to(m, i, add_to, out) != 0) {
+		out->len = before;
+		if (out->data != NULL)
+			out->data[before] = '\0';
+		return set_cause(
+		    cause, "part %s is too large", m->parts[i].section);
+	}
 	return 0;
 }
 
-/* The decoded size without keeping the bytes around for long. */
+static int
+count_to(void *arg, const char *data, size_t len)
+{
+	(void)data;
+	*(size_t *)arg += len;
+	return 0;
+}
+
+/* The decoded size, a piece at a time: nothing is kept. */
 static size_t
 decoded_size(const struct mime_msg *m, size_t i)
 {
-	struct buf b;
-	size_t n;
+	size_t n = 0;
 
-	buf_init(&b, 0);
-	(void)mime_part_decode(m, i, &b, NULL);
-	n = b.len;
-	buf_free(&b);
+	(void)mime_part_decode_to(m, i, count_to, &n);
 	return n;
 }
 
@@ -812,4 +903,32 @@ mime_attachments(struct mime_msg *m, const struct mime_attachment **v)
 	}
 	*v = m->att;
 	return m->natt;
+}
+
+long
+mime_attachment_find(struct mime_msg *m, const char *label)
+{
+	const struct mime_attachment *v;
+	size_t n = mime_attachments(m, &v), i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].section, label) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+char *
+mime_attachment_numbers(struct mime_msg *m)
+{
+	const struct mime_attachment *v;
+	size_t n = mime_attachments(m, &v), i;
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (i = 0; i < n; i++)
+		(void)buf_printf(&b, "%s%s", i ? ", " : "", v[i].section);
+	if (b.data == NULL)
+		(void)buf_adds(&b, "");
+	return buf_steal(&b, NULL);
 }

@@ -52,13 +52,13 @@ ensure_newline(struct buf *b)
 		(void)buf_addc(b, '\n');
 }
 
-/* CRLF to LF, in place. */
+/* CRLF to LF, in place, in b from byte start on. */
 static void
-crlf(struct buf *b)
+crlf(struct buf *b, size_t start)
 {
-	size_t i, o = 0;
+	size_t i, o = start;
 
-	for (i = 0; i < b->len; i++) {
+	for (i = start; i < b->len; i++) {
 		if (b->data[i] == '\r' && i + 1 < b->len &&
 		    b->data[i + 1] == '\n')
 			continue;
@@ -359,11 +359,16 @@ attachment_line(struct render *r, int pi)
 	    p->missing ? ", not downloaded" : "");
 }
 
-/* Decoded, converted, CRLF-normalised text of a range of a part. */
+/*
+ * Append the decoded, converted, CRLF-normalised text of a range of a
+ * part to t. Text without a transfer encoding is converted from where it
+ * is: a big body is not copied first.
+ */
 static void
 part_text(struct render *r, int pi, size_t off, size_t len, struct buf *t)
 {
 	struct part *p = &r->m->parts[pi];
+	size_t start = t->len;
 	struct buf raw;
 
 	buf_init(&raw, 0);
@@ -375,12 +380,13 @@ part_text(struct render *r, int pi, size_t off, size_t len, struct buf *t)
 		mime_decode_qp(r->m->raw + off, len, &raw, 0);
 		break;
 	default:
-		(void)buf_add(&raw, r->m->raw + off, len);
-		break;
+		mime_charset_convert(p->charset, r->m->raw + off, len, t);
+		crlf(t, start);
+		return;
 	}
 	mime_charset_convert(p->charset, raw.data ? raw.data : "", raw.len, t);
 	buf_free(&raw);
-	crlf(t);
+	crlf(t, start);
 }
 
 static void
@@ -391,14 +397,17 @@ render_text_range(struct render *r, int pi, size_t off, size_t len)
 	const char *delsp = mime_param_get(&p->ct, "delsp");
 	struct buf t;
 
+	if (fmt == NULL || ascii_strcasecmp(fmt, "flowed") != 0) {
+		/* Straight into the text shown. */
+		part_text(r, pi, off, len, &r->txt);
+		ensure_newline(&r->txt);
+		return;
+	}
 	buf_init(&t, 0);
 	part_text(r, pi, off, len, &t);
-	if (fmt != NULL && ascii_strcasecmp(fmt, "flowed") == 0)
-		mime_flowed(t.data ? t.data : "", t.len,
-		    delsp != NULL && ascii_strcasecmp(delsp, "yes") == 0,
-		    r->width, &r->txt);
-	else
-		(void)buf_add(&r->txt, t.data ? t.data : "", t.len);
+	mime_flowed(t.data ? t.data : "", t.len,
+	    delsp != NULL && ascii_strcasecmp(delsp, "yes") == 0, r->width,
+	    &r->txt);
 	ensure_newline(&r->txt);
 	buf_free(&t);
 }
@@ -476,12 +485,16 @@ render_part(struct render *r, int pi)
 	}
 }
 
+/* Text handed on by mime_render_to at a time. */
+#define RENDER_PIECE (1u << 20)
+
 int
-mime_render(struct mime_msg *m, const struct mime_render_opts *o,
-    struct buf *out, char **cause)
+mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
+    mime_write_cb cb, void *arg)
 {
 	struct render r;
 	struct buf vis;
+	size_t off, end;
 	int rc = 0;
 
 	r.m = m;
@@ -504,11 +517,44 @@ mime_render(struct mime_msg *m, const struct mime_render_opts *o,
 		    "nesting deeper than %d --]\n",
 		    MIME_MAX_PARTS, MIME_MAX_DEPTH);
 	}
+	/*
+	 * The one pass that makes everything visible, a piece at a time so
+	 * a big text is not held twice. A piece ends before a character's
+	 * first byte: each piece reads as it would in the whole.
+	 */
 	buf_init(&vis, 0);
-	text_visible(&vis, r.txt.data ? r.txt.data : "", r.txt.len, 1);
-	if (buf_add(out, vis.data ? vis.data : "", vis.len) != 0)
-		rc = set_cause(cause, "the message is too large to show");
+	for (off = 0; off < r.txt.len && rc == 0; off = end) {
+		end = r.txt.len - off <= RENDER_PIECE ? r.txt.len
+		                                      : off + RENDER_PIECE;
+		while (end < r.txt.len && end > off + RENDER_PIECE - 4 &&
+		    ((unsigned char)r.txt.data[end] & 0xc0) == 0x80)
+			end--;
+		buf_reset(&vis);
+		text_visible(&vis, r.txt.data + off, end - off, 1);
+		rc = cb(arg, vis.data ? vis.data : "", vis.len);
+	}
 	buf_free(&vis);
 	buf_free(&r.txt);
 	return rc;
+}
+
+static int
+add_to(void *arg, const char *data, size_t len)
+{
+	return buf_add(arg, data, len);
+}
+
+int
+mime_render(struct mime_msg *m, const struct mime_render_opts *o,
+    struct buf *out, char **cause)
+{
+	size_t before = out->len;
+
+	if (mime_render_to(m, o, add_to, out) != 0) {
+		out->len = before;
+		if (out->data != NULL)
+			out->data[before] = '\0';
+		return set_cause(cause, "the message is too large to show");
+	}
+	return 0;
 }

@@ -107,19 +107,23 @@ mime_attachment_name(const struct mime_msg *m, size_t i)
 	return xasprintf("attachment-%s", p->section[0] ? p->section : "0");
 }
 
+static int
+write_to(void *arg, const char *data, size_t len)
+{
+	return write_all(*(int *)arg, data, len);
+}
+
 int
 mime_attachment_save(const struct mime_msg *m, size_t i, const char *dir,
     char **path_out, char **cause)
 {
-	struct buf data;
 	char *name = NULL, *path = NULL;
 	const char *dot;
 	int fd = -1, rc = -1, k;
 
 	*path_out = NULL;
-	buf_init(&data, 0);
-	if (mime_part_decode(m, i, &data, cause) != 0)
-		goto out;
+	if (i >= m->n)
+		return set_cause(cause, "no part %zu in this message", i);
 	name = mime_attachment_name(m, i);
 	dot = strrchr(name, '.');
 	if (dot == name)
@@ -144,8 +148,9 @@ mime_attachment_save(const struct mime_msg *m, size_t i, const char *dir,
 		              : strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, data.data ? data.data : "", data.len) != 0 ||
-	    fsync(fd) != 0) {
+	/* Decoded a piece at a time: a big attachment is never whole in
+	 * memory. */
+	if (mime_part_decode_to(m, i, write_to, &fd) != 0 || fsync(fd) != 0) {
 		set_cause(cause, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
@@ -162,7 +167,6 @@ mime_attachment_save(const struct mime_msg *m, size_t i, const char *dir,
 out:
 	free(path);
 	free(name);
-	buf_free(&data);
 	return rc;
 }
 

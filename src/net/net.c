@@ -16,8 +16,13 @@
  * conversation (the greeting, the capabilities, the reply to STARTTLS); it
  * only observes, the decision is libcurl's.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,10 +176,11 @@ net_ca_cause(void *easy, const char *cafile, const char *detail, char **cause)
 {
 	char *sys = NULL;
 
-	if (cafile != NULL)
+	if (cafile != NULL) {
 		return set_cause(
 		    cause, "cannot read cafile %s: %s", cafile, detail);
-		/* The system's trust store is missing: a minimal system or a
+	}
+	/* The system's trust store is missing: a minimal system or a
 	 * container without the ca-certificates package. */
 #if LIBCURL_VERSION_NUM >= 0x075400
 	if (curl_easy_getinfo(easy, CURLINFO_CAINFO, &sys) != CURLE_OK)
@@ -187,6 +193,34 @@ net_ca_cause(void *easy, const char *cafile, const char *detail, char **cause)
 	    "cafile in the rc",
 	    sys != NULL ? " (cannot read " : "", sys != NULL ? sys : "",
 	    sys != NULL ? ")" : "");
+}
+
+/*
+ * Keepalive probes: a peer that vanished without a word (a laptop
+ * suspended, a NAT that forgot the mapping) shows as an error after
+ * NET_KEEPIDLE + NET_KEEPCNT * NET_KEEPINTVL seconds, about two minutes,
+ * also while IDLE waits for ever. libcurl sets the first two; the count
+ * it has no option for.
+ */
+static int
+keepalive_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	int cnt = NET_KEEPCNT;
+
+	(void)arg;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void)setsockopt(
+		    fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+	return CURL_SOCKOPT_OK;
+}
+
+void
+net_keepalive(void *easy)
+{
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, (long)NET_KEEPIDLE);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, (long)NET_KEEPINTVL);
+	curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, keepalive_cb);
 }
 
 /* Turn a libcurl failure during connect into a message a user can act on. */
@@ -265,6 +299,26 @@ connect_cause(
 	}
 }
 
+/* A warning for the user: to the caller's note callback, else stderr. */
+static void net_note(const struct net_params *p, const char *fmt, ...)
+    TERN_PRINTF(2, 3);
+
+static void
+net_note(const struct net_params *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (p->note != NULL)
+		p->note(p->note_arg, s);
+	else
+		tern_warnx("%s", s);
+	free(s);
+}
+
 int
 net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 {
@@ -284,15 +338,17 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 		c->peer = xasprintf("%s:%u", p->host, p->port);
 	url = xasprintf("%s%s://%s/", p->scheme, scheme_tls, c->peer);
 	if (p->tls == RC_TLS_OFF && !p->quiet && !is_loopback(p->host))
-		tern_warnx("warning: %s: tls is off, the password and mail "
-		           "travel in plaintext",
+		net_note(p,
+		    "warning: %s: tls is off, the password and mail travel in "
+		    "plaintext",
 		    c->peer);
 	/* Never silent, not even with quiet: this is a choice to be reminded
 	 * of at every connection. */
 	if (p->tls != RC_TLS_OFF && !p->verify)
-		tern_warnx("WARNING: %s: tls_verify is off: the server's "
-		           "certificate is NOT checked, anyone on the way can "
-		           "read the password and the mail",
+		net_note(p,
+		    "WARNING: %s: tls_verify is off: the server's certificate "
+		    "is NOT checked, anyone on the way can read the password "
+		    "and the mail",
 		    c->peer);
 	c->watch.imap = strcmp(p->scheme, "imap") == 0;
 	c->watch.verbose = getenv("TERN_CURL_VERBOSE") != NULL;
@@ -307,6 +363,7 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 	curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	net_keepalive(c->easy);
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    p->connect_timeout_ms ? p->connect_timeout_ms : 30000L);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,

@@ -23,10 +23,7 @@
  * unapplied (the connection is dropped, or RSET then QUIT when the stream
  * is still in step), and keeps the messages that arrived whole.
  */
-#include <sys/file.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,20 +125,6 @@ struct job {
 	struct mime_envelope env;
 };
 
-struct writer {
-	pthread_t thread;
-	int running;
-	pthread_mutex_t lock; /* guards what follows */
-	pthread_cond_t cond; /* any change */
-	struct job *q; /* ring of WRITER_JOBS */
-	size_t qhead, qcount, qbytes;
-	uint32_t *done; /* committed, DELE allowed */
-	size_t ndone;
-	int stop; /* no more jobs will come */
-	int exited;
-	char *err;
-};
-
 struct session {
 	struct tern *t;
 	struct rc_account *a;
@@ -149,7 +132,6 @@ struct session {
 	struct store *store;
 	int64_t account_id;
 	int64_t inbox_id;
-	int lockfd;
 	struct net_conn *conn;
 	struct pop3_parser parser;
 	enum pop3_state state;
@@ -177,7 +159,12 @@ struct session {
 
 	struct buf body; /* the message being received */
 	int body_over; /* it exceeded max_message_size */
-	struct writer w;
+	/* The store's writer (store/writer.c) while messages arrive. */
+	struct store_writer *w;
+	pthread_mutex_t done_lock; /* guards what follows */
+	uint32_t *done; /* committed, DELE allowed */
+	size_t ndone;
+	char *commit_err; /* the writer's last commit failed */
 	struct store_ckpt *ckpt;
 	/* Owned by the writer during TRANSFER: */
 	uint32_t *batch;
@@ -219,6 +206,36 @@ session_progress(struct session *s, int force)
 	p.total = s->retr_total;
 	p.bytes = s->bytes;
 	s->o->progress(s->o->arg, &p);
+}
+
+/*
+ * A warning for the user that does not fail the sync: to the caller's
+ * note callback, else on stderr.
+ */
+static void session_note(struct session *s, const char *fmt, ...)
+    TERN_PRINTF(2, 3);
+
+static void
+session_note(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (s->o != NULL && s->o->note != NULL)
+		s->o->note(s->o->arg, s->a->name, text);
+	else
+		tern_warnx("%s: %s", s->a->name, text);
+	free(text);
+}
+
+/* What the net layer warns about while it connects, as a note. */
+static void
+session_net_note(void *arg, const char *text)
+{
+	session_note(arg, "%s", text);
 }
 
 /* Record a failure from a reply handler; returns -1 to stop the parser. */
@@ -328,44 +345,33 @@ session_known(struct session *s, const char *id)
  * the session waits. Only the writer touches the store during TRANSFER.
  */
 
-/* Hand committed message numbers to the session (lock held by caller). */
+/* Hand committed message numbers to the session (done_lock held). */
 static void
 writer_publish(struct session *s, uint32_t msgno)
 {
-	struct writer *w = &s->w;
-
-	w->done[w->ndone++] = msgno;
+	s->done[s->ndone++] = msgno;
 }
 
 /* Commit the open batch, then publish the DELEs it allows. */
 static int
-writer_commit(struct session *s)
+writer_commit(struct session *s, char **cause)
 {
-	struct writer *w = &s->w;
-	char *cause = NULL;
 	size_t i;
 
 	if (!s->in_txn)
 		return 0;
 	s->in_txn = 0;
-	if (store_commit(s->store, &cause) != 0) {
-		pthread_mutex_lock(&w->lock);
-		if (w->err == NULL)
-			w->err = cause;
-		else
-			free(cause);
-		pthread_mutex_unlock(&w->lock);
+	if (store_commit(s->store, cause) != 0) {
 		s->nbatch = 0;
 		return -1;
 	}
 	tern_fault("pop3-after-commit");
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&s->done_lock);
 	for (i = 0; i < s->nbatch; i++) {
 		if (s->msgs[s->batch[i]].dele_after)
 			writer_publish(s, s->batch[i]);
 	}
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&s->done_lock);
 	s->nbatch = 0;
 	s->batch_bytes = 0;
 	return 0;
@@ -424,15 +430,15 @@ writer_store(struct session *s, uint32_t msgno, const struct buf *body,
 			 * whose commit the DELE must wait for. */
 			if (!s->in_txn) {
 				m->dele_after = 0;
-				pthread_mutex_lock(&s->w.lock);
+				pthread_mutex_lock(&s->done_lock);
 				writer_publish(s, msgno);
-				pthread_mutex_unlock(&s->w.lock);
+				pthread_mutex_unlock(&s->done_lock);
 				return 0;
 			}
 			m->dele_after = 1;
 			s->batch[s->nbatch++] = msgno;
 			if (s->nbatch >= BATCH_MSGS)
-				return writer_commit(s);
+				return writer_commit(s, cause);
 			return 0;
 		}
 		s->session_ids = xreallocarray(s->session_ids,
@@ -466,92 +472,93 @@ writer_store(struct session *s, uint32_t msgno, const struct buf *body,
 	s->batch_bytes += body->len;
 	ret = 0;
 	if (s->nbatch >= BATCH_MSGS || s->batch_bytes >= BATCH_BYTES)
-		ret = writer_commit(s);
+		ret = writer_commit(s, cause);
 out:
 	sm.pop3_uidl = NULL;
 	return ret;
 }
 
-static void *
-writer_main(void *arg)
+/* Store one message (the writer's thread). */
+static int
+writer_run(void *arg, void *job, char **cause)
 {
-	struct session *s = arg;
-	struct writer *w = &s->w;
-	struct job job;
-	char *cause = NULL;
-	int r;
+	struct job *j = job;
 
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		while (w->qcount == 0 && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->qcount == 0)
-			break; /* stopped, and every job is stored */
-		job = w->q[w->qhead];
-		w->qhead = (w->qhead + 1) % WRITER_JOBS;
-		w->qcount--;
-		w->qbytes -= job.body.cap;
-		pthread_cond_broadcast(&w->cond);
-		pthread_mutex_unlock(&w->lock);
-
-		r = writer_store(s, job.msgno, &job.body, &job.env, &cause);
-		buf_free(&job.body);
-		mime_envelope_clear(&job.env);
-
-		pthread_mutex_lock(&w->lock);
-		if (r != 0) {
-			if (w->err == NULL)
-				w->err = cause != NULL
-				    ? cause
-				    : xstrdup("storing a message failed");
-			else
-				free(cause);
-			cause = NULL;
-			break;
-		}
+	if (writer_store(arg, j->msgno, &j->body, &j->env, cause) != 0) {
+		if (*cause == NULL)
+			set_cause(cause, "storing a message failed");
+		return -1;
 	}
-	w->exited = 1;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	/* Keep what is stored whole: no DELE was sent for it. After a
-	 * store error the transaction is rolled back instead. */
-	if (w->err == NULL)
-		(void)writer_commit(s);
-	else if (s->in_txn) {
-		s->in_txn = 0;
-		store_rollback(s->store);
-	}
-	return NULL;
+	return 0;
 }
 
 static void
-writer_start(struct session *s)
+job_free(void *job)
 {
-	struct writer *w = &s->w;
+	struct job *j = job;
 
-	w->q = xreallocarray(NULL, WRITER_JOBS, sizeof *w->q);
-	w->done = xreallocarray(NULL, s->nmsgs + 1, sizeof *w->done);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, s) != 0)
-		abort();
-	w->running = 1;
+	buf_free(&j->body);
+	mime_envelope_clear(&j->env);
+	free(j);
+}
+
+/* The writer's last words: keep what is stored whole (no DELE was sent
+ * for it); after a failure the batch is rolled back instead. */
+static void
+writer_finish(void *arg, int failed)
+{
+	struct session *s = arg;
+	char *cause = NULL;
+
+	if (failed) {
+		if (s->in_txn) {
+			s->in_txn = 0;
+			store_rollback(s->store);
+		}
+		return;
+	}
+	if (writer_commit(s, &cause) != 0) {
+		pthread_mutex_lock(&s->done_lock);
+		free(s->commit_err);
+		s->commit_err = cause;
+		pthread_mutex_unlock(&s->done_lock);
+	}
+}
+
+static int
+writer_start(struct session *s, char **cause)
+{
+	struct store_writer_params p;
+
+	memset(&p, 0, sizeof p);
+	p.run = writer_run;
+	p.free = job_free;
+	p.finish = writer_finish;
+	p.arg = s;
+	p.max_jobs = WRITER_JOBS;
+	p.max_bytes = WRITER_BYTES;
+	s->done = xreallocarray(NULL, s->nmsgs + 1, sizeof *s->done);
+	if ((s->w = store_writer_start(&p)) == NULL)
+		return set_cause(cause, "cannot start the store's writer");
+	return 0;
 }
 
 /* Tell the writer no more jobs come; wait until it has stored them. */
 static void
 writer_stop(struct session *s)
 {
-	struct writer *w = &s->w;
+	char *cause = NULL;
 
-	if (!w->running)
+	if (s->w == NULL)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = 1;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	w->running = 0;
+	if (store_writer_stop(&s->w, 0, &cause) != 0) {
+		pthread_mutex_lock(&s->done_lock);
+		if (s->commit_err == NULL)
+			s->commit_err = cause;
+		else
+			free(cause);
+		pthread_mutex_unlock(&s->done_lock);
+	}
 }
 
 /* Move the DELEs that commits allowed to the session's queue; -1 (and
@@ -559,21 +566,24 @@ writer_stop(struct session *s)
 static int
 writer_collect(struct session *s)
 {
-	struct writer *w = &s->w;
+	char *cause = NULL;
 	size_t i;
 	int ret = 0;
 
-	if (w->q == NULL)
+	if (s->done == NULL)
 		return 0;
-	pthread_mutex_lock(&w->lock);
-	for (i = 0; i < w->ndone; i++)
-		s->deleq[s->ndele++] = w->done[i];
-	w->ndone = 0;
-	if (w->err != NULL) {
-		session_fail(s, "%s", w->err);
-		ret = -1;
+	pthread_mutex_lock(&s->done_lock);
+	for (i = 0; i < s->ndone; i++)
+		s->deleq[s->ndele++] = s->done[i];
+	s->ndone = 0;
+	if (s->commit_err != NULL)
+		ret = session_fail(s, "%s", s->commit_err);
+	pthread_mutex_unlock(&s->done_lock);
+	if (ret == 0 && s->w != NULL &&
+	    store_writer_failed(s->w, &cause) != 0) {
+		ret = session_fail(s, "%s", cause);
+		free(cause);
 	}
-	pthread_mutex_unlock(&w->lock);
 	return ret;
 }
 
@@ -581,35 +591,22 @@ writer_collect(struct session *s)
 static int
 writer_queue(struct session *s, uint32_t msgno)
 {
-	struct writer *w = &s->w;
-	struct mime_envelope envelope, *env = &envelope;
-	struct job *j;
+	struct job *j = xcalloc(1, sizeof *j);
+	char *cause = NULL;
 	int ret = 0;
 
+	/* Parsed here, where the thread waits on the network while the
+	 * writer waits on the disk. */
 	mime_envelope_parse(
-	    s->body.data, header_len(s->body.data, s->body.len), env);
-	pthread_mutex_lock(&w->lock);
-	while ((w->qcount == WRITER_JOBS || w->qbytes > WRITER_BYTES) &&
-	    !w->exited)
-		pthread_cond_wait(&w->cond, &w->lock);
-	if (w->exited) {
-		ret = session_fail(s, "%s", w->err ? w->err : "writer stopped");
-		goto out;
-	}
-	j = &w->q[(w->qhead + w->qcount) % WRITER_JOBS];
+	    s->body.data, header_len(s->body.data, s->body.len), &j->env);
 	j->msgno = msgno;
 	j->body = s->body;
-	j->env = *env;
-	memset(env, 0, sizeof *env);
-	w->qcount++;
-	w->qbytes += s->body.cap;
-	pthread_cond_broadcast(&w->cond);
-out:
-	pthread_mutex_unlock(&w->lock);
-	mime_envelope_clear(env); /* empty when the job took it */
+	if (store_writer_queue(s->w, j, j->body.cap, &cause) != 0) {
+		ret = session_fail(s, "%s", cause);
+		free(cause);
+	}
 	/* A fresh buffer for the next message; the job owns this one. */
-	if (ret == 0)
-		buf_init(&s->body, (size_t)s->a->max_message_size);
+	buf_init(&s->body, (size_t)s->a->max_message_size);
 	return ret;
 }
 
@@ -619,10 +616,10 @@ session_message(struct session *s, uint32_t msgno)
 {
 	s->retr_done++;
 	if (s->body_over) {
-		tern_warnx("%s: message %u is larger than max_message_size "
-		           "(%llu bytes); left on the server",
-		    s->a->name, msgno,
-		    (unsigned long long)s->a->max_message_size);
+		session_note(s,
+		    "message %u is larger than max_message_size "
+		    "(%llu bytes); left on the server",
+		    msgno, (unsigned long long)s->a->max_message_size);
 		s->ntoo_big++;
 		return 0;
 	}
@@ -680,9 +677,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			if (pop3_uidl_valid(rest, restlen))
 				m->id = xstrndup(rest, restlen);
 			else
-				tern_warnx("%s: message %u has an invalid "
-				           "UIDL; it is known by its content",
-				    s->a->name, msgno);
+				session_note(s,
+				    "message %u has an invalid "
+				    "UIDL; it is known by its content",
+				    msgno);
 		}
 		break;
 	case CMD_LIST:
@@ -733,9 +731,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 				return -1;
 		} else if (ev == POP3_EV_ERR) {
 			text = server_text(data, len);
-			tern_warnx("%s: the server refused to send message "
-			           "%u: %s",
-			    s->a->name, c->msgno, text);
+			session_note(s,
+			    "the server refused to send message "
+			    "%u: %s",
+			    c->msgno, text);
 			s->retr_done++;
 		}
 		break;
@@ -745,9 +744,10 @@ session_event(void *arg, enum pop3_event ev, const char *data, size_t len)
 			tern_fault("pop3-after-dele");
 		} else {
 			text = server_text(data, len);
-			tern_warnx("%s: the server refused to delete message "
-			           "%u: %s",
-			    s->a->name, c->msgno, text);
+			session_note(s,
+			    "the server refused to delete message "
+			    "%u: %s",
+			    c->msgno, text);
 		}
 		break;
 	case CMD_RSET:
@@ -887,10 +887,11 @@ session_plan(struct session *s, char **cause)
 		if (strcmp(s->msgs[order[i]].id, s->msgs[order[i - 1]].id) ==
 		    0) {
 			if (!s->msgs[order[i - 1]].dup)
-				tern_warnx("%s: the server lists UIDL %s for "
-				           "more than one message; they are "
-				           "downloaded and left on the server",
-				    a->name, s->msgs[order[i]].id);
+				session_note(s,
+				    "the server lists UIDL %s for "
+				    "more than one message; they are "
+				    "downloaded and left on the server",
+				    s->msgs[order[i]].id);
 			s->msgs[order[i]].dup = s->msgs[order[i - 1]].dup = 1;
 		}
 	}
@@ -945,24 +946,27 @@ session_plan(struct session *s, char **cause)
 			if ((r = session_same_size(s, k, m, cause)) < 0)
 				goto out;
 			if (r == 0) {
-				tern_warnx("%s: the server reuses UIDL %s for "
-				           "a new message",
-				    a->name, m->id);
+				session_note(s,
+				    "the server reuses UIDL %s for "
+				    "a new message",
+				    m->id);
 				k = NULL;
 			}
 		}
 		if (k == NULL) {
 			if (m->id == NULL && a->keep) {
-				tern_warnx("%s: message %u has no usable "
-				           "UIDL; left on the server",
-				    a->name, i);
+				session_note(s,
+				    "message %u has no usable "
+				    "UIDL; left on the server",
+				    i);
 				continue;
 			}
 			if (m->size > maxsize) {
-				tern_warnx("%s: message %u (%llu bytes) is "
-				           "larger than max_message_size; "
-				           "left on the server",
-				    a->name, i, (unsigned long long)m->size);
+				session_note(s,
+				    "message %u (%llu bytes) is "
+				    "larger than max_message_size; "
+				    "left on the server",
+				    i, (unsigned long long)m->size);
 				s->ntoo_big++;
 				continue;
 			}
@@ -1015,35 +1019,6 @@ session_finish(struct session *s, char **cause)
 }
 
 static int
-session_lock(struct session *s, char **cause)
-{
-	char *path = xasprintf(
-	    "%s/pop3-%lld.lock", s->t->datadir, (long long)s->account_id);
-	int ret = -1;
-
-	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd < 0) {
-		set_cause(cause, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			set_cause(cause,
-			    "account %s is being synced by another tern; try "
-			    "again when it has finished",
-			    s->a->name);
-		else
-			set_cause(
-			    cause, "locking %s: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(path);
-	return ret;
-}
-
-static int
 session_connect(struct session *s, char **cause)
 {
 	struct net_params p;
@@ -1063,6 +1038,8 @@ session_connect(struct session *s, char **cause)
 	p.cafile = s->a->cafile;
 	p.user = s->a->user;
 	p.password = password;
+	p.note = session_net_note;
+	p.note_arg = s;
 	/* A test hook: a short silence timeout for the stalled-server test. */
 	if ((env = getenv("TERN_IO_TIMEOUT_MS")) != NULL &&
 	    parse_uint64(env, strlen(env), 3600000, &ms) == 0 && ms > 0)
@@ -1104,7 +1081,8 @@ session_run(struct session *s, char *rbuf, char **cause)
 
 	session_state(s, ST_TRANSFER);
 	session_progress(s, 1);
-	writer_start(s);
+	if (writer_start(s, cause) != 0)
+		return -1;
 	for (;;) {
 		if (writer_collect(s) != 0)
 			return set_cause(cause, "%s", s->err);
@@ -1121,7 +1099,7 @@ session_run(struct session *s, char *rbuf, char **cause)
 		if (s->icount == 0) {
 			/* Everything answered: the writer commits the last
 			 * batch, whose DELEs may then follow. */
-			if (s->w.running) {
+			if (s->w != NULL) {
 				writer_stop(s);
 				continue;
 			}
@@ -1158,9 +1136,13 @@ session_abort(struct session *s, char *rbuf)
 
 	if (s->conn == NULL || s->net_broken || s->icount > 0)
 		return;
+	/* Without PIPELINING the server may read only one command at a
+	 * time: wait for RSET's reply before QUIT. */
 	session_cmd(s, CMD_RSET, 0);
-	session_cmd(s, CMD_QUIT, 0);
-	(void)session_drain(s, rbuf, &cause);
+	if (s->cap_pipelining || session_drain(s, rbuf, &cause) == 0) {
+		session_cmd(s, CMD_QUIT, 0);
+		(void)session_drain(s, rbuf, &cause);
+	}
 	free(cause);
 }
 
@@ -1168,23 +1150,11 @@ static void
 session_free(struct session *s)
 {
 	uint32_t i;
-	size_t j;
 
 	writer_stop(s);
-	if (s->w.q != NULL) {
-		for (j = 0; j < s->w.qcount; j++) {
-			struct job *job =
-			    &s->w.q[(s->w.qhead + j) % WRITER_JOBS];
-
-			buf_free(&job->body);
-			mime_envelope_clear(&job->env);
-		}
-		free(s->w.q);
-		free(s->w.done);
-		free(s->w.err);
-		pthread_mutex_destroy(&s->w.lock);
-		pthread_cond_destroy(&s->w.cond);
-	}
+	free(s->done);
+	free(s->commit_err);
+	pthread_mutex_destroy(&s->done_lock);
 	if (s->in_txn)
 		store_rollback(s->store);
 	net_close(&s->conn);
@@ -1201,8 +1171,6 @@ session_free(struct session *s)
 	free(s->deleq);
 	free(s->batch);
 	free(s->err);
-	if (s->lockfd >= 0)
-		close(s->lockfd);
 }
 
 static int
@@ -1214,10 +1182,10 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 	int ret = -1;
 
 	memset(&s, 0, sizeof s);
+	pthread_mutex_init(&s.done_lock, NULL);
 	s.t = t;
 	s.a = a;
 	s.o = o;
-	s.lockfd = -1;
 	s.now = (int64_t)time(NULL);
 	pop3_parser_init(&s.parser, LINE_MAX_POP3);
 	buf_init(&s.out, 0);
@@ -1230,8 +1198,6 @@ pop3_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		goto out;
 	s.inbox_id = store_folder(s.store, s.account_id, "INBOX", 1, cause);
 	if (s.inbox_id < 0)
-		goto out;
-	if (session_lock(&s, cause) != 0)
 		goto out;
 	s.ckpt = store_ckpt_start(s.store);
 

@@ -142,7 +142,7 @@ smtp_drafts_flush(struct tern *t, struct rc_account *a, smtp_draft_cb cb,
 	if (store_pending_list(s, acct, &v, &n, cause) != 0)
 		return -1;
 	for (i = 0; i < n && go > 0; i++) {
-		if (strcmp(v[i].op, STORE_DRAFT_OP) != 0)
+		if (v[i].op != STORE_OP_DRAFT)
 			continue;
 		if ((go = flush_one(t, a, d, &v[i], cb, arg, cause)) < 0)
 			goto out;

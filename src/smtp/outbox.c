@@ -111,13 +111,12 @@ copy_local(struct tern *t, struct rc_account *a, const char *folder,
 	 * An IMAP account's folders mirror the server: a copy the server
 	 * does not have would not survive its next sync there.
 	 */
-	if (a->protocol == RC_PROTO_IMAP)
+	if (core_account_remote(a))
 		acct_name = TERN_LOCAL_ACCOUNT;
 	if (store_begin(s, cause) != 0)
 		return -1;
 	acct = store_account(s, acct_name,
-	    a->protocol == RC_PROTO_IMAP ? "local"
-	                                 : rc_protocol_name(a->protocol),
+	    core_account_remote(a) ? "local" : rc_protocol_name(a->protocol),
 	    cause);
 	if (acct < 0)
 		goto out;

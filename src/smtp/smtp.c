@@ -137,6 +137,7 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	net_keepalive(h);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    p->connect_timeout_ms ? p->connect_timeout_ms : 30000L);
 	/* A stalled server: less than a byte a second for the io timeout. */

@@ -1,9 +1,45 @@
 /*
  * Lookups for imports: is this message already in the folder?
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store-private.h"
+
+/*
+ * The same message: the same bytes but for CRLF against LF and one final
+ * line end. What an mbox writer or a copy through mutt changes, nothing
+ * a reader sees.
+ */
+static int
+same_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		/* A '\r' before a '\n' does not count. */
+		if (i + 1 < alen && a[i] == '\r' && a[i + 1] == '\n')
+			i++;
+		if (j + 1 < blen && b[j] == '\r' && b[j + 1] == '\n')
+			j++;
+		if (i == alen || j == blen)
+			break;
+		if (a[i] != b[j])
+			return 0;
+		i++;
+		j++;
+	}
+	/* What is left of either is at most one line end. */
+	if (i < alen && a[i] == '\n')
+		i++;
+	else if (i + 1 < alen && a[i] == '\r' && a[i + 1] == '\n')
+		i += 2;
+	if (j < blen && b[j] == '\n')
+		j++;
+	else if (j + 1 < blen && b[j] == '\r' && b[j + 1] == '\n')
+		j += 2;
+	return i == alen && j == blen;
+}
 
 int
 store_msg_find_same(struct store *s, int64_t folder_id, const char *message_id,
@@ -26,7 +62,7 @@ store_msg_find_same(struct store *s, int64_t folder_id, const char *message_id,
 		size_t blen = (size_t)sqlite3_column_bytes(st, 1);
 
 		if (sqlite3_column_int(st, 0) && b != NULL)
-			found = blen == len && memcmp(b, raw, len) == 0;
+			found = same_bytes(b, blen, raw, len);
 		else
 			/* An index entry without its body: the server has
 			 * it; the Message-ID is all there is to compare. */
@@ -42,12 +78,12 @@ store_msg_find_same(struct store *s, int64_t folder_id, const char *message_id,
 
 int
 store_pending_add_raw(struct store *s, const struct store_pending *p,
-    const void *raw, size_t len, unsigned flags, int64_t internaldate,
-    const char *message_id, char **cause)
+    const void *raw, size_t len, unsigned flags, const char *keywords,
+    int64_t internaldate, const char *message_id, char **cause)
 {
 	static const char q[] =
 	    "INSERT INTO pending_raw (pending_id, raw, flags, internaldate,"
-	    " message_id) VALUES (?, ?, ?, ?, ?)";
+	    " message_id, keywords) VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 
 	if (store_begin(s, cause) != 0)
@@ -60,6 +96,7 @@ store_pending_add_raw(struct store *s, const struct store_pending *p,
 	sqlite3_bind_int(st, 3, (int)flags);
 	sqlite3_bind_int64(st, 4, internaldate);
 	store_bind_text(st, 5, message_id);
+	store_bind_text(st, 6, keywords != NULL && *keywords ? keywords : NULL);
 	if (store_step_done(s, st, "queueing a message", cause) != 0)
 		goto fail;
 	return store_commit(s, cause);
@@ -98,6 +135,28 @@ store_pending_raw(struct store *s, int64_t pending_id, struct buf *out,
 }
 
 int
+store_pending_raw_keywords(
+    struct store *s, int64_t pending_id, char **keywords, char **cause)
+{
+	static const char q[] =
+	    "SELECT keywords FROM pending_raw WHERE pending_id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	*keywords = NULL;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pending_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*keywords = store_column_text(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, "reading a queued message", cause);
+	return rc == SQLITE_ROW;
+}
+
+int
 store_pending_find_same(struct store *s, int64_t account_id, const char *folder,
     const char *message_id, const void *raw, size_t len, char **cause)
 {
@@ -114,8 +173,8 @@ store_pending_find_same(struct store *s, int64_t account_id, const char *folder,
 	store_bind_text(st, 2, folder);
 	store_bind_text(st, 3, message_id);
 	while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		found = (size_t)sqlite3_column_bytes(st, 0) == len &&
-		    memcmp(sqlite3_column_blob(st, 0), raw, len) == 0;
+		found = same_bytes(sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), raw, len);
 	}
 	if (!found && rc != SQLITE_DONE) {
 		sqlite3_reset(st);

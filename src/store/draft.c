@@ -14,10 +14,10 @@ store_draft_add(struct store *s, int64_t account_id, const char *folder,
 
 	memset(&p, 0, sizeof p);
 	p.account_id = account_id;
-	p.op = (char *)STORE_DRAFT_OP;
+	p.op = STORE_OP_DRAFT;
 	p.folder = (char *)folder;
 	return store_pending_add_raw(s, &p, raw, len,
-	    STORE_F_DRAFT | STORE_F_SEEN, 0, message_id, cause);
+	    STORE_F_DRAFT | STORE_F_SEEN, NULL, 0, message_id, cause);
 }
 
 int
@@ -25,7 +25,7 @@ store_draft_claim(struct store *s, int64_t id, char **cause)
 {
 	static const char q[] =
 	    "UPDATE pending SET arg = '" STORE_DRAFT_TRIED
-	    "' WHERE id = ? AND op = '" STORE_DRAFT_OP "' AND arg IS NULL";
+	    "' WHERE id = ? AND op = 'draft' AND arg IS NULL";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 
 	if (st == NULL)

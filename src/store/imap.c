@@ -124,9 +124,11 @@ int
 store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
     unsigned flags, const char *keywords, uint64_t modseq, char **cause)
 {
+	/* Only a row that changes is written, and counted. */
 	static const char q[] =
-	    "UPDATE message SET flags = (flags & ~63) | ?, keywords = ?,"
-	    " modseq = max(modseq, ?) WHERE folder_id = ? AND uid = ?";
+	    "UPDATE message SET flags = (flags & ~63) | ?1, keywords = ?2,"
+	    " modseq = max(modseq, ?3) WHERE folder_id = ?4 AND uid = ?5"
+	    " AND ((flags & 63) != ?1 OR keywords IS NOT ?2 OR modseq < ?3)";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 
 	if (st == NULL)
@@ -136,7 +138,9 @@ store_imap_set_flags(struct store *s, int64_t folder_id, uint32_t uid,
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
 	sqlite3_bind_int64(st, 4, folder_id);
 	sqlite3_bind_int64(st, 5, uid);
-	return store_step_done(s, st, "changing flags", cause);
+	if (store_step_done(s, st, "changing flags", cause) != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
 }
 
 int64_t
@@ -154,6 +158,36 @@ store_imap_delete_uid(
 	if (store_step_done(s, st, "removing a message", cause) != 0)
 		return -1;
 	return sqlite3_changes(s->db);
+}
+
+int
+store_imap_move_placeholder(
+    struct store *s, int64_t id, int64_t folder_id, uint32_t *uid, char **cause)
+{
+	static const char pick[] =
+	    "SELECT min(uid) FROM message WHERE folder_id = ? AND uid >= ?";
+	static const char move[] = "UPDATE message SET folder_id = ?, uid = ?,"
+	                           " uidvalidity = 0 WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, pick, cause);
+	int64_t low = (int64_t)STORE_UID_PLACEHOLDER_MAX + 1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, STORE_UID_PLACEHOLDER_MIN);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		low = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (low <= STORE_UID_PLACEHOLDER_MIN)
+		return set_cause(cause, "too many messages moved offline");
+	*uid = (uint32_t)(low - 1);
+	if ((st = store_stmt(s, move, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, *uid);
+	sqlite3_bind_int64(st, 3, id);
+	return store_step_done(s, st, "moving a message", cause);
 }
 
 int

@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "store-private.h"
@@ -242,6 +243,78 @@ store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_error(s, "reading a message body", cause);
 	return found;
+}
+
+/* A body of the database, read once into memory of its own size. */
+static int
+body_read(struct store *s, int64_t id, struct store_body *b, char **cause)
+{
+	sqlite3_blob *blob = NULL;
+	size_t len, done = 0;
+	int rc;
+
+	rc = sqlite3_blob_open(s->db, "main", "body", "raw", id, 0, &blob);
+	if (rc != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		return store_error(s, "reading a message body", cause);
+	}
+	len = (size_t)sqlite3_blob_bytes(blob);
+	b->data = xmalloc(len + 1);
+	while (rc == SQLITE_OK && done < len) {
+		int n = len - done > (1 << 20) ? 1 << 20 : (int)(len - done);
+
+		rc = sqlite3_blob_read(blob, b->data + done, n, (int)done);
+		done += (size_t)n;
+	}
+	sqlite3_blob_close(blob);
+	if (rc != SQLITE_OK) {
+		free(b->data);
+		b->data = NULL;
+		return store_error(s, "reading a message body", cause);
+	}
+	b->data[len] = '\0';
+	b->len = len;
+	return 0;
+}
+
+int
+store_msg_body(struct store *s, int64_t id, struct store_body *b, char **cause)
+{
+	static const char q[] = "SELECT pack_id, pack_off, pack_len"
+	                        " FROM body WHERE message_id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int64_t pack = 0, off = 0, len = 0;
+	int rc;
+
+	memset(b, 0, sizeof *b);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		pack = sqlite3_column_int64(st, 0);
+		off = sqlite3_column_int64(st, 1);
+		len = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_error(s, "reading a message body", cause);
+	if (pack != 0)
+		return store_pack_map(s, pack, off, len, b, cause) == 0 ? 1
+		                                                        : -1;
+	return body_read(s, id, b, cause) == 0 ? 1 : -1;
+}
+
+void
+store_body_release(struct store_body *b)
+{
+	if (b->map != NULL)
+		munmap(b->map, b->maplen);
+	else
+		free(b->data);
+	memset(b, 0, sizeof *b);
 }
 
 /*

@@ -30,6 +30,7 @@
  * system; a pack with no body left, and no longer its account's newest,
  * is removed whole.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -356,14 +357,16 @@ store_pack_close(struct store *s)
 	s->rfd_pack = 0;
 }
 
-int
-store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
-    struct buf *out, char **cause)
+/*
+ * Open pack_id for reading (kept open for the next body) and check that
+ * [off, off + len) lies within it, before anything is allocated for it.
+ */
+static int
+pack_open_read(
+    struct store *s, int64_t pack_id, int64_t off, int64_t len, char **cause)
 {
 	struct stat sb;
 	char *path;
-	size_t done = 0;
-	ssize_t n;
 
 	if (len < 0 || off < 0)
 		return set_cause(cause, "a body's place in pack %lld is wrong",
@@ -382,8 +385,6 @@ store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
 		free(path);
 		s->rfd_pack = pack_id;
 	}
-	/* The database says how much to read: no more than the file holds,
-	 * before anything is allocated for it. */
 	if (fstat(s->rfd, &sb) != 0 || off > sb.st_size ||
 	    len > sb.st_size - off) {
 		path = pack_path(s, pack_id);
@@ -393,6 +394,19 @@ store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
 		free(path);
 		return -1;
 	}
+	return 0;
+}
+
+int
+store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
+    struct buf *out, char **cause)
+{
+	char *path;
+	size_t done = 0;
+	ssize_t n;
+
+	if (pack_open_read(s, pack_id, off, len, cause) != 0)
+		return -1;
 	if (buf_reserve(out, (size_t)len) != 0)
 		return set_cause(
 		    cause, "a body of %lld bytes is too big", (long long)len);
@@ -414,6 +428,45 @@ store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
 	}
 	out->len += (size_t)len;
 	out->data[out->len] = '\0';
+	return 0;
+}
+
+/*
+ * Map a body instead of reading it: its pages come from the page cache
+ * and are not copied. The pages are private, and one anonymous page past
+ * the end makes room for the '\0' after the body, so the body's own last
+ * page is copied at most.
+ */
+int
+store_pack_map(struct store *s, int64_t pack_id, int64_t off, int64_t len,
+    struct store_body *b, char **cause)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), delta, total;
+	char *base;
+
+	if (pack_open_read(s, pack_id, off, len, cause) != 0)
+		return -1;
+	delta = (size_t)off % pg;
+	total = (delta + (size_t)len + 1 + pg - 1) / pg * pg;
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return set_cause(cause, "cannot map a body of %lld bytes: %s",
+		    (long long)len, strerror(errno));
+	if (len > 0 &&
+	    mmap(base, delta + (size_t)len, PROT_READ | PROT_WRITE,
+	        MAP_PRIVATE | MAP_FIXED, s->rfd,
+	        off - (int64_t)delta) == MAP_FAILED) {
+		set_cause(cause, "cannot map a body of %lld bytes: %s",
+		    (long long)len, strerror(errno));
+		munmap(base, total);
+		return -1;
+	}
+	b->data = base + delta;
+	b->len = (size_t)len;
+	b->data[b->len] = '\0';
+	b->map = base;
+	b->maplen = total;
 	return 0;
 }
 

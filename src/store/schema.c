@@ -159,6 +159,17 @@ static const char *const migrations[] = {
 	"  INSERT INTO pack_free (pack_id, off, len)"
 	"    VALUES (old.pack_id, old.pack_off, old.pack_len);"
 	"  END;",
+	/* 8 -> 9: a queued APPEND or COPY is recorded as being sent, with
+	 * the target's UIDNEXT, before it goes out, so a replay after a lost
+	 * answer looks for it instead of sending it twice; and an op keeps
+	 * its message's Message-ID, to find it again after a UIDVALIDITY
+	 * change. */
+	"ALTER TABLE pending ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE pending ADD COLUMN mark INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE pending ADD COLUMN msgid TEXT;"
+	"ALTER TABLE pending ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0;",
+	/* 9 -> 10: the keywords of a message an import queued for APPEND. */
+	"ALTER TABLE pending_raw ADD COLUMN keywords TEXT;",
 };
 
 int store_migrate(struct store *s, char **cause);

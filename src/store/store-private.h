@@ -20,6 +20,7 @@ struct store {
 	int rfd; /* a pack file open for reading, or -1 */
 	int64_t rfd_pack; /* ... its pack id */
 	int depth; /* transaction nesting */
+	int busy; /* the last error: another connection held the lock */
 	struct {
 		const char *sql; /* compared by address: string literals */
 		sqlite3_stmt *st;
@@ -62,6 +63,9 @@ void store_pack_rolled_back(struct store *s);
 /* Append len bytes at off of pack_id's file to out. */
 int store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
     struct buf *out, char **cause);
+/* Map a body of a pack into b (store_msg_body). */
+int store_pack_map(struct store *s, int64_t pack_id, int64_t off, int64_t len,
+    struct store_body *b, char **cause);
 /* The SQL function tern_body(raw, pack_id, pack_off, pack_len). */
 int store_pack_functions(struct store *s);
 /* Give freed bodies' space back to the file system (at close). */

@@ -20,6 +20,7 @@ store_error(struct store *s, const char *what, char **cause)
 {
 	int code = sqlite3_errcode(s->db);
 
+	s->busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
 		return set_cause(cause,
 		    "%s: the store %s is locked by another tern; try again when "
@@ -197,7 +198,7 @@ store_open(const char *dir, struct store **sp, char **cause)
 		goto fail;
 	}
 	(void)chmod(s->path, 0600);
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_WAIT_MS);
 	sqlite3_extended_result_codes(s->db, 0);
 	/*
 	 * WAL lets the full-screen client read while a sync writes;
@@ -266,12 +267,6 @@ store_close(struct store **sp)
 	*sp = NULL;
 }
 
-const char *
-store_path(struct store *s)
-{
-	return s->path;
-}
-
 int
 store_cache_writes(struct store *s, int on, char **cause)
 {
@@ -283,11 +278,24 @@ store_cache_writes(struct store *s, int on, char **cause)
 	return 0;
 }
 
+void
+store_set_busy_wait(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms);
+}
+
+int
+store_busy(struct store *s)
+{
+	return s->busy;
+}
+
 int
 store_begin(struct store *s, char **cause)
 {
 	if (s->depth++ > 0)
 		return 0;
+	s->busy = 0;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		s->depth = 0;

@@ -55,6 +55,145 @@ changed(struct ui *u)
 	ui_store_loaded(u);
 }
 
+/* Who holds the store, for a message: the client's own worker syncing,
+ * or, when none of them is, another tern. */
+static char *
+store_holder(struct ui *u)
+{
+	for (size_t i = 0; i < u->naccts; i++) {
+		if (u->accts[i].w != NULL && u->accts[i].syncing)
+			return xasprintf("the sync of %s", u->accts[i].name);
+	}
+	return xstrdup("another tern");
+}
+
+/*
+ * Keep a change the store refused because another connection held it
+ * (store_busy), to be tried again: the screen never waits for the store.
+ */
+static void
+defer(struct ui *u, int purge, const struct folder_ref *ref, uint32_t uid,
+    const struct store_flag_change *c)
+{
+	struct ui_deferred *d;
+	char *who = store_holder(u);
+	size_t i;
+
+	u->deferred =
+	    xreallocarray(u->deferred, u->ndeferred + 1, sizeof *u->deferred);
+	d = &u->deferred[u->ndeferred++];
+	memset(d, 0, sizeof *d);
+	d->purge = purge;
+	d->spec = xasprintf("%s/%s", ref->account_name, ref->folder);
+	d->account = u->nfolders > 0 ? u->folders[u->fcur].account : 0;
+	d->uid = uid;
+	if (c != NULL) {
+		d->c.add = c->add;
+		d->c.del = c->del;
+		for (i = 0; i < c->nkw_add; i++)
+			(void)store_flag_change_keyword(
+			    &d->c, 1, c->kw_add[i], NULL);
+		for (i = 0; i < c->nkw_del; i++)
+			(void)store_flag_change_keyword(
+			    &d->c, 0, c->kw_del[i], NULL);
+	}
+	if (u->deferred_at == 0)
+		u->deferred_at = now_ms();
+	ui_message(u, 0, "%s waits for %s to finish writing the store",
+	    purge ? "The purge" : "The change", who);
+	free(who);
+}
+
+static void
+deferred_clear(struct ui_deferred *d)
+{
+	free(d->spec);
+	store_flag_change_clear(&d->c);
+}
+
+void
+ui_deferred_free(struct ui *u)
+{
+	for (size_t i = 0; i < u->ndeferred; i++)
+		deferred_clear(&u->deferred[i]);
+	free(u->deferred);
+	u->deferred = NULL;
+	u->ndeferred = 0;
+}
+
+void
+ui_deferred_retry(struct ui *u)
+{
+	size_t done = 0;
+	int purged = 0, r;
+
+	u->deferred_at = now_ms();
+	while (done < u->ndeferred) {
+		struct ui_deferred *d = &u->deferred[done];
+		struct folder_ref ref;
+		char *cause = NULL;
+
+		r = folder_ref_parse(u->t, d->spec, &ref, &cause);
+		store_set_busy_wait(u->s, UI_STORE_WAIT_MS);
+		if (r == 0 && d->purge)
+			r = core_purge(u->t, &ref, &cause);
+		else if (r == 0)
+			r = core_flag_change(
+			    u->t, &ref, &d->uid, 1, &d->c, &cause);
+		store_set_busy_wait(u->s, STORE_BUSY_WAIT_MS);
+		folder_ref_clear(&ref);
+		if (r != 0 && store_busy(u->s)) {
+			free(cause);
+			break; /* still held: the rest waits, in order */
+		}
+		if (r != 0) {
+			ui_message(u, 1, "%s", cause ? cause : "change failed");
+			free(cause);
+		} else {
+			purged |= d->purge;
+			ui_worker_sync_now(u, d->account);
+		}
+		deferred_clear(d);
+		done++;
+	}
+	if (done == 0)
+		return;
+	memmove(u->deferred, u->deferred + done,
+	    (u->ndeferred - done) * sizeof *u->deferred);
+	u->ndeferred -= done;
+	if (u->ndeferred == 0)
+		u->deferred_at = 0;
+	if (purged)
+		ui_message(u, 0, "Deleted messages purged");
+	changed(u);
+	ui_index_load(u, 1);
+}
+
+/* The same changes, waiting only briefly for the store: one that
+ * finds it held is deferred instead. */
+static int
+quick_flag_change(struct ui *u, const struct folder_ref *ref, uint32_t uid,
+    const struct store_flag_change *c, char **cause)
+{
+	int r;
+
+	store_set_busy_wait(u->s, UI_STORE_WAIT_MS);
+	r = core_flag_change(u->t, ref, &uid, 1, c, cause);
+	store_set_busy_wait(u->s, STORE_BUSY_WAIT_MS);
+	return r;
+}
+
+static int
+quick_purge(struct ui *u, const struct folder_ref *ref, char **cause)
+{
+	int r;
+
+	store_set_busy_wait(u->s, UI_STORE_WAIT_MS);
+	r = core_purge(u->t, ref, cause);
+	store_set_busy_wait(u->s, STORE_BUSY_WAIT_MS);
+	return r;
+}
+
 /* Apply a change of flags and keywords to the current message; 0 or -1. */
 static int
 change_current(struct ui *u, const struct store_flag_change *c)
@@ -76,12 +215,23 @@ change_current(struct ui *u, const struct store_flag_change *c)
 		return -1;
 	}
 	if (current_ref(u, &ref) == 0) {
-		if (core_flag_change(u->t, &ref, &r.uid, 1, c, &cause) != 0) {
-			ui_message(u, 1, "%s", cause);
-			free(cause);
-		} else
+		/* After changes still waiting, in order. */
+		if (u->ndeferred > 0) {
+			defer(u, 0, &ref, r.uid, c);
+			ret = 1;
+		} else if (quick_flag_change(u, &ref, r.uid, c, &cause) == 0)
 			ret = 0;
+		else if (store_busy(u->s)) {
+			defer(u, 0, &ref, r.uid, c);
+			ret = 1;
+		} else
+			ui_message(u, 1, "%s", cause);
+		free(cause);
 		folder_ref_clear(&ref);
+	}
+	if (ret == 1) {
+		store_index_row_clear(&r);
+		return 0;
 	}
 	if (ret == 0 && u->nfolders > 0) {
 		/* Counting a big folder again costs more than a key may:
@@ -276,7 +426,19 @@ purge_and_sync(struct ui *u)
 	char *cause = NULL;
 
 	if (current_ref(u, &ref) == 0) {
-		if (core_purge(u->t, &ref, &cause) != 0) {
+		if (u->ndeferred > 0 ||
+		    (quick_purge(u, &ref, &cause) != 0 && store_busy(u->s))) {
+			/* The worker (or another tern) holds the store:
+			 * purged when it lets go, the screen goes on. */
+			free(cause);
+			defer(u, 1, &ref, 0, NULL);
+			folder_ref_clear(&ref);
+			if (u->nfolders > 0)
+				ui_worker_sync_now(
+				    u, u->folders[u->fcur].account);
+			return;
+		}
+		if (cause != NULL) {
 			ui_message(u, 1, "%s", cause);
 			free(cause);
 		} else
@@ -420,7 +582,7 @@ ui_act(struct ui *u, enum ui_fn fn)
 {
 	unsigned f;
 
-	if (u->mode == UI_HELP && ui_help_key(u, fn))
+	if ((u->mode == UI_HELP || u->mode == UI_LOG) && ui_help_key(u, fn))
 		return;
 	if (u->mode == UI_PAGER && ui_pager_key(u, fn))
 		return;
@@ -449,7 +611,7 @@ ui_act(struct ui *u, enum ui_fn fn)
 	case UI_FN_QUIT:
 		if (u->mode == UI_PAGER)
 			u->mode = UI_INDEX;
-		else if (u->mode == UI_HELP)
+		else if (u->mode == UI_HELP || u->mode == UI_LOG)
 			u->mode = u->prev_mode;
 		else
 			quit(u);
@@ -461,6 +623,11 @@ ui_act(struct ui *u, enum ui_fn fn)
 		u->prev_mode = u->mode;
 		u->mode = UI_HELP;
 		u->help_top = 0;
+		break;
+	case UI_FN_SHOW_LOG:
+		u->prev_mode = u->mode;
+		u->mode = UI_LOG;
+		u->help_top = (size_t)-1 / 2; /* the newest */
 		break;
 	case UI_FN_REDRAW:
 		clearok(curscr, TRUE);

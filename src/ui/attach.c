@@ -18,26 +18,33 @@
 #include "tern/mime.h"
 #include "ui-private.h"
 
-/* Ask which attachment (when there are several); -1 if none. */
+/*
+ * Ask which attachment (when there are several), by the number the pager
+ * shows for it; its index in v, or -1 if none.
+ */
 static long
 pick(struct ui *u, const struct mime_attachment *v, size_t n)
 {
-	char *ans = NULL, *q;
-	uint64_t k;
+	char *ans = NULL, *q, *nums;
+	long k;
 
 	if (n == 1)
 		return 0;
-	q = xasprintf("Attachment (1-%zu): ", n);
-	if (ui_prompt(u, q, NULL, 0, &ans) != 0 || *ans == '\0' ||
-	    parse_uint64(ans, strlen(ans), n, &k) != 0 || k == 0) {
-		free(q);
-		free(ans);
-		return -1;
-	}
+	nums = mime_attachment_numbers(u->pager.mm);
+	/* Many: the first and the last say enough on one line. */
+	if (strlen(nums) > 40)
+		q = xasprintf(
+		    "Attachment (%s ... %s): ", v[0].section, v[n - 1].section);
+	else
+		q = xasprintf("Attachment (%s): ", nums);
+	free(nums);
+	k = -1;
+	if (ui_prompt(u, q, NULL, 0, &ans) == 0 && *ans != '\0' &&
+	    (k = mime_attachment_find(u->pager.mm, ans)) < 0)
+		ui_message(u, 1, "No attachment %s in this message", ans);
 	free(q);
 	free(ans);
-	(void)v;
-	return (long)k - 1;
+	return k;
 }
 
 static int

@@ -87,6 +87,8 @@ static const struct {
 	    "keep the message in Drafts" },
 	[UI_FN_KEYWORDS] = { "edit-keywords",
 	    "add or remove keywords: +WORD -WORD" },
+	[UI_FN_SHOW_LOG] = { "show-log-messages",
+	    "the recent notes and errors, whole" },
 	[UI_FN_MARK_SEEN] = { "mark-read", "mark the message read" },
 };
 
@@ -141,6 +143,7 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_INDEX, "B", UI_FN_SIDEBAR },
 	{ UI_MAP_INDEX, "<Tab>", UI_FN_NEXT_UNREAD },
 	{ UI_MAP_INDEX, "]", UI_FN_NEXT_FOLDER },
+	{ UI_MAP_INDEX, "M", UI_FN_SHOW_LOG },
 	{ UI_MAP_INDEX, "[", UI_FN_PREV_FOLDER },
 
 	{ UI_MAP_PAGER, "j", UI_FN_NEXT },
@@ -181,6 +184,7 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_PAGER, "m", UI_FN_COMPOSE },
 	{ UI_MAP_PAGER, "^L", UI_FN_REDRAW },
 	{ UI_MAP_PAGER, "?", UI_FN_HELP },
+	{ UI_MAP_PAGER, "M", UI_FN_SHOW_LOG },
 
 	{ UI_MAP_FOLDERS, "j", UI_FN_NEXT },
 	{ UI_MAP_FOLDERS, "<Down>", UI_FN_NEXT },
@@ -486,6 +490,7 @@ ui_help_key(struct ui *u, enum ui_fn fn)
 		break;
 	case UI_FN_QUIT:
 	case UI_FN_HELP:
+	case UI_FN_SHOW_LOG:
 		u->mode = u->prev_mode;
 		break;
 	default:

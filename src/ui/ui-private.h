@@ -95,6 +95,7 @@ enum ui_fn {
 	UI_FN_SEND_MESSAGE,
 	UI_FN_POSTPONE_MESSAGE,
 	UI_FN_KEYWORDS,
+	UI_FN_SHOW_LOG,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
@@ -125,6 +126,7 @@ struct ui_event {
 	uint8_t *depth;
 	size_t n;
 	char *section; /* UI_EV_PART_*: the part */
+	int whole; /* UI_EV_NOTE: text names the account itself */
 	struct ui_event *next;
 };
 
@@ -145,6 +147,24 @@ struct ui_account {
 	char *error;
 	int64_t quota_used, quota_limit;
 };
+
+/*
+ * A change the store could not take at once because another connection
+ * held it for a while (the account's own worker storing a batch, or
+ * another tern): kept, in order, and tried again until it goes in, so
+ * that the screen never waits for the store.
+ */
+struct ui_deferred {
+	int purge; /* purge the folder; else change the flags of uid */
+	char *spec; /* "account/folder" */
+	size_t account;
+	uint32_t uid;
+	struct store_flag_change c;
+};
+/* How long a change of the client waits for the store, at most. */
+#define UI_STORE_WAIT_MS 200
+/* How often a deferred change is tried again. */
+#define UI_DEFER_RETRY_MS 250
 
 struct ui_folder {
 	size_t account;
@@ -177,7 +197,10 @@ struct ui_pager {
 	int pend_open;
 };
 
-enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_FIRSTRUN };
+enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_LOG, UI_FIRSTRUN };
+
+/* Notes and errors the message line showed, kept for the log view. */
+#define UI_NOTES_MAX 200
 
 struct ui_bind {
 	int key;
@@ -235,8 +258,15 @@ struct ui {
 	char *search;
 	char *msg;
 	int msg_error;
+	/* The last UI_NOTES_MAX messages, oldest first from notes_head:
+	 * "HH:MM:SS text", errors marked. */
+	char *notes[UI_NOTES_MAX];
+	size_t nnotes, notes_head;
 	uint64_t msg_at; /* when msg was set (ms) */
 	int changes; /* changes made in this session */
+	struct ui_deferred *deferred;
+	size_t ndeferred;
+	uint64_t deferred_at; /* last try (ms) */
 	int64_t data_version;
 	int64_t newest; /* the highest message id the index has taken in */
 	uint64_t last_check;
@@ -266,6 +296,9 @@ void ui_log(struct ui *u, const char *fmt, ...) TERN_PRINTF(2, 3);
 void ui_store_loaded(struct ui *u);
 void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
+/* The log view: every kept note, whole, wrapped, newest last. */
+void ui_notes_draw(struct ui *u, int y, int h, int w);
+void ui_notes_free(struct ui *u);
 /* Put s (UTF-8) at y, x clipped and padded to width columns. */
 void ui_put(int y, int x, int width, const char *s, int attr);
 /* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
@@ -322,6 +355,11 @@ void ui_folder_count(struct ui *u, size_t i);
 char *ui_folder_spec(struct ui *u, size_t i);
 ssize_t ui_folder_find(struct ui *u, size_t account, const char *name);
 
+/* actions.c: try the deferred changes again; every one that goes in is
+ * shown. */
+void ui_deferred_retry(struct ui *u);
+void ui_deferred_free(struct ui *u);
+
 /* keys.c */
 void ui_keys_init(struct ui *u);
 void ui_keys_free(struct ui *u);
@@ -359,6 +397,9 @@ void ui_loader_stop(struct ui *u);
 void ui_post_event(struct ui *u, struct ui_event *ev);
 void ui_workers_start(struct ui *u);
 void ui_workers_stop(struct ui *u);
+/* Wake the workers that hold an account's sync lock a tern sync waits
+ * for: they let go of it. */
+void ui_workers_yield(struct ui *u);
 void ui_worker_sync_now(struct ui *u, size_t account);
 int ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id);
 /* Download one part of a message (a view's attachment); -1 if it cannot. */

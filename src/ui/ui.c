@@ -52,6 +52,8 @@ ui_log(struct ui *u, const char *fmt, ...)
 	fflush(u->log);
 }
 
+static void notes_add(struct ui *u, int error, const char *text);
+
 void
 ui_message(struct ui *u, int error, const char *fmt, ...)
 {
@@ -66,6 +68,109 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 	u->dirty = 1;
 	/* The log keeps every note, also one the next replaces at once. */
 	ui_log(u, "%s %s", error ? "error" : "note", u->msg);
+	notes_add(u, error, u->msg);
+}
+
+/* Keep a message for the log view, the oldest dropped when it is full. */
+static void
+notes_add(struct ui *u, int error, const char *text)
+{
+	char stamp[16] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	if (localtime_r(&now, &tm) != NULL)
+		strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+	if (u->nnotes < UI_NOTES_MAX)
+		i = (u->notes_head + u->nnotes++) % UI_NOTES_MAX;
+	else {
+		i = u->notes_head;
+		u->notes_head = (u->notes_head + 1) % UI_NOTES_MAX;
+		free(u->notes[i]);
+	}
+	u->notes[i] = xasprintf("%s %s%s", stamp, error ? "error: " : "", text);
+}
+
+void
+ui_notes_free(struct ui *u)
+{
+	for (size_t i = 0; i < u->nnotes; i++) {
+		size_t k = (u->notes_head + i) % UI_NOTES_MAX;
+
+		free(u->notes[k]);
+		u->notes[k] = NULL;
+	}
+	u->nnotes = u->notes_head = 0;
+}
+
+/*
+ * Cut s into lines of at most w columns (the first whole, the rest
+ * indented by indent columns); appended to *v.
+ */
+static void
+notes_wrap(const char *s, int w, int indent, char ***v, size_t *n)
+{
+	mbstate_t mbs;
+	const char *p = s, *start = s;
+	int col = 0, first = 1;
+
+	memset(&mbs, 0, sizeof mbs);
+	while (*p != '\0') {
+		wchar_t wc;
+		size_t len = mbrtowc(&wc, p, strlen(p), &mbs);
+		int cw;
+
+		if (len == (size_t)-1 || len == (size_t)-2) {
+			memset(&mbs, 0, sizeof mbs);
+			len = 1;
+			cw = 1;
+		} else if ((cw = wcwidth(wc)) < 0)
+			cw = 1;
+		if (len == 0)
+			break;
+		if (col + cw > w - (first ? 0 : indent) && p > start) {
+			*v = xreallocarray(*v, *n + 1, sizeof **v);
+			(*v)[(*n)++] = xasprintf("%*s%.*s", first ? 0 : indent,
+			    "", (int)(p - start), start);
+			start = p;
+			col = 0;
+			first = 0;
+		}
+		col += cw;
+		p += len;
+	}
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xasprintf("%*s%s", first ? 0 : indent, "", start);
+}
+
+void
+ui_notes_draw(struct ui *u, int y, int h, int w)
+{
+	char **v = NULL;
+	size_t n = 0, i;
+
+	if (u->nnotes == 0) {
+		v = xreallocarray(v, 1, sizeof *v);
+		v[n++] = xstrdup("No notes or errors yet.");
+	}
+	for (i = 0; i < u->nnotes; i++)
+		notes_wrap(u->notes[(u->notes_head + i) % UI_NOTES_MAX],
+		    w > 12 ? w - 1 : 11, 9, &v, &n);
+	/* help_top scrolls; the end (newest) when it points past it. */
+	if (u->help_top + (size_t)h > n)
+		u->help_top = n > (size_t)h ? n - (size_t)h : 0;
+	for (i = 0; i < (size_t)h; i++) {
+		size_t l = u->help_top + i;
+
+		ui_put(y + (int)i, 0, w, l < n ? v[l] : "",
+		    l < n && strstr(v[l], " error: ") == v[l] + 8
+		        ? u->attr[UI_C_ERROR]
+		        : (int)A_NORMAL);
+	}
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 void
@@ -329,6 +434,9 @@ draw_title(struct ui *u)
 	case UI_HELP:
 		hint = "q:Back  j/k:Scroll";
 		break;
+	case UI_LOG:
+		hint = "Notes and errors, newest last  q:Back  j/k:Scroll";
+		break;
 	default:
 		hint = u->folders_focus
 		    ? "Enter:Open  j/k:Move  q:Back  ?:Help"
@@ -478,6 +586,8 @@ draw(struct ui *u)
 			ui_pager_draw(u, 1, h, COLS);
 		else if (u->mode == UI_HELP)
 			ui_help_draw(u, 1, h, COLS);
+		else if (u->mode == UI_LOG)
+			ui_notes_draw(u, 1, h, COLS);
 		else {
 			if (u->sidebar && COLS >= 60) {
 				sw = COLS / 4;
@@ -646,6 +756,7 @@ handle_key(struct ui *u, int key)
 		fn = ui_key_fn(u, UI_MAP_PAGER, key);
 		break;
 	case UI_HELP:
+	case UI_LOG:
 		fn = ui_key_fn(u, UI_MAP_PAGER, key);
 		break;
 	default:
@@ -686,12 +797,22 @@ ui_loop(struct ui *u)
 		pfd[1].events = POLLIN;
 		/* A partly loaded index goes on loading between keys. */
 		busy = u->partial || u->count_next < u->nfolders;
-		if (poll(pfd, 2, busy ? 0 : 1000) < 0 && errno != EINTR)
+		if (poll(pfd, 2,
+		        busy               ? 0
+		            : u->ndeferred ? UI_DEFER_RETRY_MS
+		                           : 1000) < 0 &&
+		    errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN)
 			ui_events_drain(u);
-		if (u->mode != UI_FIRSTRUN && now_ms() - u->last_check >= 500)
+		/* Changes the store could not take yet. */
+		if (u->ndeferred > 0 &&
+		    now_ms() - u->deferred_at >= UI_DEFER_RETRY_MS)
+			ui_deferred_retry(u);
+		if (u->mode != UI_FIRSTRUN && now_ms() - u->last_check >= 500) {
 			ui_check_store(u);
+			ui_workers_yield(u);
+		}
 		/* ncurses may hold keys already read: drain until ERR. */
 		while ((key = ui_getkey()) != -1) {
 			char name[32];
@@ -841,6 +962,8 @@ out:
 	ui_index_free(&u);
 	ui_folders_free(&u);
 	ui_keys_free(&u);
+	ui_notes_free(&u);
+	ui_deferred_free(&u);
 	free(u.msg);
 	free(u.search);
 	free(u.limit);

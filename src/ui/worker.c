@@ -3,8 +3,16 @@
  * its own context and store handle (SQLite in WAL mode lets the ui read
  * while it writes), runs the driver's sync in watch mode (IDLE) and body
  * fetches the ui asks for, sends the outbox and uploads postponed drafts,
- * and reports through a queue and a pipe the ui polls. A worker never touches ncurses. When a sync fails it tries
- * again after a delay that doubles up to five minutes.
+ * and reports through a queue and a pipe the ui polls. A worker never
+ * touches ncurses.
+ *
+ * A sync holds the account's sync lock (core_sync_lock), so that a tern
+ * sync of the same account waits for it; a worker never waits for the
+ * lock: when another tern holds it, it says so once and tries again
+ * after BUSY_RETRY_MS. When a sync fails it tries again after a delay
+ * that doubles up to BACKOFF_MAX_MS; at once when the user asks ($) or
+ * when another account's worker has just connected (the network is
+ * back).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +25,10 @@
 #include "tern/smtp.h"
 #include "ui-private.h"
 
-#define BACKOFF_MAX_MS (300 * 1000)
+#define BACKOFF_MIN_MS (2 * 1000)
+#define BACKOFF_MAX_MS (60 * 1000)
 #define RESYNC_MS (120 * 1000)
+#define BUSY_RETRY_MS (5 * 1000)
 
 struct worker_fetch {
 	int64_t id;
@@ -34,6 +44,10 @@ struct ui_worker {
 	pthread_mutex_t lock;
 	int stop;
 	int woken; /* wake() was called since the sync began */
+	/* Guarded by lock too: the account's sync lock is held, and the
+	 * file where a tern sync says that it waits for it. */
+	int in_sync;
+	char *waitpath;
 	struct worker_fetch *fetch; /* bodies and parts to download */
 	size_t nfetch;
 	/* A server search asked for (only the latest counts). */
@@ -93,6 +107,17 @@ worker_progress(void *arg, const struct sync_progress *p)
 	ev->text = xasprintf("%s%s%s", p->what ? p->what : "syncing",
 	    p->folder ? " " : "", p->folder ? p->folder : "");
 	ui_post_event(w->u, ev);
+}
+
+/* A warning from the driver ("too large, left on the server"): on the
+ * message line, and in the log. */
+static void
+worker_note(void *arg, const char *account, const char *text)
+{
+	struct ui_worker *w = arg;
+
+	(void)account; /* the event names the account */
+	post_new(w, UI_EV_NOTE, 0, text_visible_dup(text));
 }
 
 /* What sending one outbox message did, for the message line. */
@@ -161,6 +186,48 @@ worker_wait(struct ui_worker *w, uint64_t ms)
 	drain(w->wake[0]);
 }
 
+/*
+ * After a failed sync: wait, twice as long as last time up to
+ * BACKOFF_MAX_MS, or until woken ($, another account connected).
+ */
+static void
+worker_backoff(struct ui_worker *w, uint64_t *backoff)
+{
+	const char *env = getenv("TERN_BACKOFF_MS");
+	uint64_t first;
+
+	/* A test hook: a first delay long enough that only a wake-up
+	 * ends it. */
+	if (env == NULL ||
+	    parse_uint64(env, strlen(env), 3600000, &first) != 0 || first == 0)
+		first = BACKOFF_MIN_MS;
+	*backoff = *backoff ? *backoff * 2 : first;
+	if (*backoff > BACKOFF_MAX_MS && *backoff > first)
+		*backoff = first > BACKOFF_MAX_MS ? first : BACKOFF_MAX_MS;
+	worker_wait(w, *backoff);
+}
+
+/* The sync lock is held: the ui may ask the worker to let go of it. */
+static void
+worker_locked(struct ui_worker *w)
+{
+	struct store *s;
+	char *path = NULL;
+	int64_t id;
+
+	pthread_mutex_lock(&w->lock);
+	path = w->waitpath;
+	pthread_mutex_unlock(&w->lock);
+	if (path == NULL && (s = tern_store(&w->t, NULL)) != NULL &&
+	    (id = store_account(
+	         s, w->rc->name, rc_protocol_name(w->rc->protocol), NULL)) > 0)
+		path = core_sync_wait_path(&w->t, id);
+	pthread_mutex_lock(&w->lock);
+	w->waitpath = path;
+	w->in_sync = 1;
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* Run the server search asked for; the answer goes to the ui. */
 static void
 worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
@@ -213,7 +280,8 @@ worker_main(void *arg)
 	struct ui_worker *w = arg;
 	const struct driver_ops *drv = w->drv;
 	uint64_t backoff = 0;
-	int woken;
+	int woken, lockfd = -1, said_busy = 0;
+	const char *waitpath;
 
 	for (;;) {
 		struct sync_opts o;
@@ -276,6 +344,40 @@ worker_main(void *arg)
 				post_new(w, UI_EV_FETCHED, id, NULL);
 			continue;
 		}
+		/* One sync of the account at a time, also with other terns;
+		 * the worker never waits for the lock, and leaves it to a
+		 * tern sync that waits for it. */
+		pthread_mutex_lock(&w->lock);
+		waitpath = w->waitpath;
+		pthread_mutex_unlock(&w->lock);
+		if (waitpath != NULL && core_sync_waited_for(waitpath))
+			r = 1;
+		else
+			r = core_sync_lock(&w->t, w->rc, 0, &lockfd, &cause);
+		if (r == 1) {
+			if (!said_busy) {
+				struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+				ev->kind = UI_EV_NOTE;
+				ev->account = w->account;
+				ev->whole = 1;
+				ev->text = xasprintf("%s is being synced by "
+				                     "another tern; trying "
+				                     "again shortly",
+				    w->rc->name);
+				ui_post_event(w->u, ev);
+			}
+			said_busy = 1;
+			worker_wait(w, BUSY_RETRY_MS);
+			continue;
+		}
+		said_busy = 0;
+		if (r != 0) {
+			post_new(w, UI_EV_ERROR, 0, cause);
+			worker_backoff(w, &backoff);
+			continue;
+		}
+		worker_locked(w);
 		/* What waits in the outbox goes first (as tern sync does it
 		 * with --watch). */
 		if (w->rc->smtp != NULL &&
@@ -293,11 +395,16 @@ worker_main(void *arg)
 		}
 		memset(&o, 0, sizeof o);
 		o.progress = worker_progress;
+		o.note = worker_note;
 		o.arg = w;
 		o.watch = 1;
 		o.wakefd = w->wake[0];
 		post_new(w, UI_EV_PROGRESS, 0, xstrdup("connecting"));
 		r = drv->sync(&w->t, w->rc, &o, &summary, &cause);
+		pthread_mutex_lock(&w->lock);
+		w->in_sync = 0;
+		pthread_mutex_unlock(&w->lock);
+		core_sync_unlock(&lockfd);
 		pthread_mutex_lock(&w->lock);
 		woken = w->woken;
 		w->woken = 0;
@@ -315,10 +422,10 @@ worker_main(void *arg)
 			post_new(w, UI_EV_ERROR, 0,
 			    cause ? cause : xstrdup("sync failed"));
 			free(summary);
-			backoff = backoff ? backoff * 2 : 2000;
-			if (backoff > BACKOFF_MAX_MS)
-				backoff = BACKOFF_MAX_MS;
-			worker_wait(w, backoff);
+			/* Woken meanwhile ($, or another account connected):
+			 * at once. */
+			if (!woken)
+				worker_backoff(w, &backoff);
 		}
 	}
 	tern_drop_conn(&w->t);
@@ -416,6 +523,7 @@ ui_workers_stop(struct ui *u)
 		free(w->fetch);
 		free(w->search_folder);
 		free(w->search_text);
+		free(w->waitpath);
 		free(w);
 		u->accts[i].w = NULL;
 	}
@@ -427,6 +535,54 @@ ui_worker_sync_now(struct ui *u, size_t account)
 {
 	if (account < u->naccts && u->accts[account].w != NULL)
 		wake(u->accts[account].w);
+}
+
+/*
+ * A tern sync waits for an account whose worker holds the sync lock (an
+ * IMAP worker keeps it while it watches with IDLE): the worker lets go
+ * when its sync returns, which waking it makes happen.
+ */
+void
+ui_workers_yield(struct ui *u)
+{
+	for (size_t i = 0; i < u->naccts; i++) {
+		struct ui_worker *w = u->accts[i].w;
+		char *path = NULL;
+
+		if (w == NULL)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		if (w->in_sync && w->waitpath != NULL)
+			path = xstrdup(w->waitpath);
+		pthread_mutex_unlock(&w->lock);
+		if (path != NULL && core_sync_waited_for(path)) {
+			ui_log(u, "yield %s: a tern sync waits for it",
+			    u->accts[i].name);
+			wake(w);
+		}
+		free(path);
+	}
+}
+
+/*
+ * An account's worker connected: the others whose last sync failed (and
+ * that are not online since) try again now, the network is likely back;
+ * whether they wait after the failure or are trying already (then once
+ * more at once if that fails).
+ */
+static void
+workers_connected(struct ui *u, size_t account)
+{
+	for (size_t i = 0; i < u->naccts; i++) {
+		struct ui_worker *w = u->accts[i].w;
+
+		if (i == account || w == NULL || u->accts[i].error == NULL ||
+		    u->accts[i].online)
+			continue;
+		ui_log(u, "retry %s: %s connected", u->accts[i].name,
+		    u->accts[account].name);
+		wake(w);
+	}
 }
 
 int
@@ -491,6 +647,7 @@ ui_events_drain(struct ui *u)
 {
 	struct ui_event *ev, *next;
 	char b[256];
+	int was_online;
 
 	while (read(u->evpipe[0], b, sizeof b) > 0)
 		;
@@ -511,6 +668,7 @@ ui_events_drain(struct ui *u)
 			free(ev);
 			continue;
 		}
+		was_online = a != NULL && a->online;
 		switch (ev->kind) {
 		case UI_EV_PROGRESS:
 			if (ev->text && strcmp(ev->text, "connecting") != 0)
@@ -547,8 +705,13 @@ ui_events_drain(struct ui *u)
 			    u, 1, "%s: %s (retrying)", a->name, a->error);
 			break;
 		case UI_EV_NOTE:
-			ui_message(u, ev->done != 0 || ev->msg_id != 0,
-			    "%s: %s", a->name, ev->text ? ev->text : "");
+			if (ev->whole)
+				ui_message(u, ev->done != 0 || ev->msg_id != 0,
+				    "%s", ev->text ? ev->text : "");
+			else
+				ui_message(u, ev->done != 0 || ev->msg_id != 0,
+				    "%s: %s", a->name,
+				    ev->text ? ev->text : "");
 			break;
 		case UI_EV_INDEX:
 			ui_index_loaded(
@@ -586,6 +749,8 @@ ui_events_drain(struct ui *u)
 			        : NULL);
 			break;
 		}
+		if (a != NULL && !was_online && a->online)
+			workers_connected(u, ev->account);
 		free(ev->section);
 		free(ev->text);
 		free(ev);

@@ -12,10 +12,18 @@ Misbehaviour, set as attributes before or between connections:
   refuse_dele=TEXT  DELE answers "-ERR TEXT"
   drop_in_retr=N    close the connection half way through RETR N
   stall_in_retr=N   go silent half way through RETR N (until closed)
+  hold_in_retr=N    pause half way through RETR N until release();
+                    holding is set meanwhile
   long_line=N       the UIDL listing carries a line of N characters
   list_sizes={n: s} LIST reports size s for message n (a lying server)
+  down=True         close every connection at once, before the greeting
+                    (a server that is not there); refused counts them
+  lockstep=True     a server that reads one command at a time: before
+                    each reply it looks whether more has arrived, records
+                    it in violations and ends the session with -ERR
 """
 
+import select
 import socket
 import socketserver
 import threading
@@ -25,7 +33,24 @@ class _Handler(socketserver.StreamRequestHandler):
     def send(self, text):
         if isinstance(text, str):
             text = text.encode()
+        if self.server.fake.lockstep and self.early():
+            raise ConnectionError("a command before the reply")
         self.wfile.write(text)
+
+    def early(self):
+        """Has the client sent more before this reply? (lockstep: the
+        reads are unbuffered, so the socket holds all that arrived.)"""
+        srv = self.server.fake
+        r, _, _ = select.select([self.connection], [], [], 0.1)
+        if not r:
+            return False
+        data = self.connection.recv(4096, socket.MSG_PEEK)
+        if not data:
+            return False  # the client closed: nothing early
+        last = srv.log[-1] if srv.log else "(greeting)"
+        srv.violations.append((last, data.decode(errors="replace")))
+        self.wfile.write(b"-ERR one command at a time\r\n")
+        return True
 
     def handle(self):
         try:
@@ -36,6 +61,12 @@ class _Handler(socketserver.StreamRequestHandler):
     def session(self):
         srv = self.server.fake
         srv.connections += 1
+        if srv.down:
+            srv.refused += 1
+            return
+        if srv.lockstep:
+            # Unbuffered: what the client sent stays in the socket.
+            self.rfile = self.connection.makefile("rb", 0)
         deleted = set()
         self.send("+OK fake POP3 ready\r\n")
         user = None
@@ -103,6 +134,13 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.wfile.flush()
                     self.rfile.read()  # until the client gives up
                     return
+                if srv.hold_in_retr == n:
+                    self.send(b"+OK\r\n" + data[:len(data) // 2])
+                    self.wfile.flush()
+                    srv.holding.set()
+                    srv.released.wait()
+                    self.send(data[len(data) // 2:] + b".\r\n")
+                    continue
                 if srv.drop_in_retr == n:
                     self.send(b"+OK\r\n" + data[:len(data) // 2])
                     self.wfile.flush()
@@ -157,8 +195,15 @@ class FakePOP3:
         self.refuse_dele = None
         self.drop_in_retr = 0
         self.stall_in_retr = 0
+        self.hold_in_retr = 0
+        self.holding = threading.Event()
+        self.released = threading.Event()
         self.long_line = 0
         self.list_sizes = {}
+        self.lockstep = False
+        self.down = False
+        self.refused = 0
+        self.violations = []
         self.connections = 0
         self.log = []
         self.lock = threading.Lock()
@@ -179,6 +224,11 @@ class FakePOP3:
                 f"    password \"{self.password}\"\n"
                 f"{extra}")
 
+    def release(self):
+        """End a hold_in_retr pause."""
+        self.released.set()
+
     def close(self):
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()

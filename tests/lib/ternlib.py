@@ -8,6 +8,7 @@ as that user). A test that needs the server fails when it cannot start.
 """
 
 import email.utils
+import fcntl
 import grp
 import itertools
 import os
@@ -396,6 +397,46 @@ class Tern:
         """Run, require exit 0, return stdout as text."""
         kw["check"] = True
         return self.run(*args, **kw).stdout.decode()
+
+    def sync_lock_held(self):
+        """Does a tern hold the sync lock of an account of this store?"""
+        d = os.path.join(self.data, "tern")
+        for name in os.listdir(d) if os.path.isdir(d) else []:
+            if not (name.startswith("sync-") and name.endswith(".lock")):
+                continue
+            with open(os.path.join(d, name), "a") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+        return False
+
+    def syncs_at_once(self, account, n=3, timeout=120):
+        """n tern sync ACCOUNT at once: the first has the account's sync
+        lock when the others start. Returns (status, stdout, stderr) of
+        each, in the order they started."""
+        env = self.env()
+        first = subprocess.Popen([TERN, "sync", account], env=env,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+        procs = [first]
+        end = time.time() + timeout
+        while not self.sync_lock_held() and first.poll() is None:
+            if time.time() > end:
+                first.kill()
+                raise AssertionError("the first sync never took its lock")
+            time.sleep(0.01)
+        for _ in range(n - 1):
+            procs.append(subprocess.Popen([TERN, "sync", account], env=env,
+                                          stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE))
+        out = []
+        for p in procs:
+            o, e = p.communicate(timeout=timeout)
+            check_sanitizers("tern sync", e)
+            out.append((p.returncode, o.decode(errors="replace"),
+                        e.decode(errors="replace")))
+        return out
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)

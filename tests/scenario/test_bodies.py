@@ -184,7 +184,7 @@ class Bodies(unittest.TestCase):
             x for x in self.t.out("ls", "work/INBOX").splitlines()
             if x.endswith("Big one")][0])
         # Saved alone, byte-exact.
-        data, name = self.save("Big one", 1)
+        data, name = self.save("Big one", 2)
         self.assertEqual(name, "big.bin")
         self.assertEqual(data, BIG)
         parts, has_body = self.parts("Big one")
@@ -194,7 +194,7 @@ class Bodies(unittest.TestCase):
         self.offline()
         out2 = self.t.out("cat", "work/INBOX", self.uids["Big one"])
         self.assertEqual(out2, out.replace("5.0 MiB, not downloaded", "5 MiB"))
-        data, _ = self.save("Big one", 1)
+        data, _ = self.save("Big one", 2)
         self.assertEqual(data, BIG)
         # The store's search finds the text of the view, offline too.
         r = self.t.run("search", "work/INBOX", "big world")
@@ -229,9 +229,9 @@ class Bodies(unittest.TestCase):
         parts, _ = self.parts("Nested one")
         self.assertEqual(set(parts), {"VIEW"})
         self.assertLess(parts["VIEW"], 4096)
-        data, name = self.save("Nested one", 1)
+        data, name = self.save("Nested one", "2.2")
         self.assertEqual((data, name), (PDF, "inner.pdf"))
-        data, name = self.save("Nested one", 2)
+        data, name = self.save("Nested one", 3)
         self.assertEqual((data, name), (ZIP, "outer.zip"))
         self.assertEqual(set(self.parts("Nested one")[0]),
                          {"VIEW", "2.2", "3"})
@@ -254,7 +254,7 @@ class Bodies(unittest.TestCase):
         self.assertIn("[-- Attachment 2: z.zip (application/zip, 100 KiB, "
                       "not downloaded) --]", out)
         self.assertEqual(out.count("not downloaded"), 1)
-        data, _ = self.save("Injected", 1)
+        data, _ = self.save("Injected", 2)
         self.assertEqual(data, ZIP)
         self.assertEqual(set(self.parts("Injected")[0]), {"VIEW", "2"})
         # What the server holds is still the message as sent.
@@ -296,12 +296,63 @@ class Bodies(unittest.TestCase):
 
     def test_bad_attachment_number(self):
         r = self.save("Big one", 5, expect_ok=False)
-        self.assertEqual(r.returncode, 2)  # change the command: tern(1)
-        self.assertIn(b"has 1 attachment, not 5", r.stderr)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"has no attachment 5; its attachment is 2",
+                      r.stderr)
+        # The text is part 1: no attachment of that number.
+        r = self.save("Big one", 1, expect_ok=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"has no attachment 1", r.stderr)
 
 
 def literal(data):
     return b"{%d}\r\n" % len(data) + data
+
+
+def deep_message(depth):
+    """depth multiparts nested, the text innermost, and an attachment
+    big enough that the message is shown by its structure."""
+    body = ("Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            "Deep down here.\r\n")
+    for i in range(depth):
+        body = ("Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n"
+                "--b%d\r\n%s\r\n--b%d--\r\n" % (i, i, body, i))
+    head, rest = body.split("\r\n\r\n", 1)
+    ctype = head[len("Content-Type: "):]
+    outer = ("--top\r\nContent-Type: %s\r\n\r\n%s\r\n"
+             "--top\r\nContent-Type: application/zip\r\n"
+             "Content-Disposition: attachment; filename=\"pad.zip\"\r\n"
+             "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--top--\r\n"
+             % (ctype, rest, b64(ZIP)))
+    return msg("Deep one", "multipart/mixed; boundary=\"top\"", outer)
+
+
+class DeepStructure(unittest.TestCase):
+    """A BODYSTRUCTURE nested deeper than the response parser reads
+    (Dovecot sends it whole): the message is fetched whole and parsed
+    here, as it reads over POP3."""
+
+    def test_deeply_nested_message_opens(self):
+        with ternlib.Dovecot() as dovecot:
+            dovecot.deliver(deep_message(70))
+            t = ternlib.Tern()
+            try:
+                t.write_rc(t.account(dovecot, name="work"))
+                t.out("sync", "work")
+                uid = t.out("ls", "work/INBOX").split("\t")[0]
+                r = t.run("cat", "work/INBOX", uid)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(b"Subject: Deep one", r.stdout)
+                self.assertIn(b"pad.zip", r.stdout)
+                # The whole message is stored: it reads offline too,
+                # byte for byte.
+                t.write_rc(t.account(dovecot, name="work").replace(
+                    "port %d" % dovecot.imaps_port, "port 1"))
+                r = t.run("cat", "--raw", "work/INBOX", uid)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, deep_message(70))
+            finally:
+                t.cleanup()
 
 
 class BadStructure(unittest.TestCase):

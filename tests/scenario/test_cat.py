@@ -37,6 +37,30 @@ HOSTILE = (
     b"--b--\r\n")
 
 
+def three_attachments(n=1, big=None):
+    """A text part and three attachments (parts 2, 3 and 4); big, if
+    given, is the bytes of the third."""
+    import base64
+    files = [("a.txt", b"first file\n"), ("b.txt", b"second file\n"),
+             ("c.bin", big if big is not None else b"\x00third\xff")]
+    out = [b"From: Bob <bob@example.org>\r\nTo: a@example.com\r\n"
+           b"Subject: Three files %d\r\n"
+           b"Date: Mon, 3 Mar 2025 12:00:00 +0000\r\n"
+           b"Message-ID: <three%d@example.org>\r\n"
+           b"MIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=sep\r\n\r\n"
+           b"--sep\r\nContent-Type: text/plain\r\n\r\n"
+           b"See the three files.\r\n" % (n, n)]
+    for name, data in files:
+        enc = base64.encodebytes(data).replace(b"\n", b"\r\n")
+        out.append(b"--sep\r\nContent-Type: application/octet-stream\r\n"
+                   b"Content-Disposition: attachment; filename=%s\r\n"
+                   b"Content-Transfer-Encoding: base64\r\n\r\n%s"
+                   % (name.encode(), enc))
+    out.append(b"--sep--\r\n")
+    return b"".join(out), files
+
+
 def corpus(name):
     with open(os.path.join(CORPUS, name), "rb") as f:
         return f.read()
@@ -66,6 +90,7 @@ class Cat(unittest.TestCase):
         r = subprocess.run([STOREPUT, self.datadir, account, protocol,
                             folder] + list(opts) + [path],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.unlink(path)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         return r.stdout.decode().strip()
 
@@ -104,6 +129,64 @@ class Cat(unittest.TestCase):
                       "--]\n", out)
         out = self.t.out("cat", "--headers", "home/INBOX", uid)
         self.assertIn("MIME-Version: 1.0\n", out)
+
+    def save(self, uid, n, spec="home/INBOX"):
+        d = os.path.join(self.t.dir, "save-%s" % n)
+        os.makedirs(d, exist_ok=True)
+        r = subprocess.run([ternlib.TERN, "cat", "--save", str(n), spec,
+                            uid], cwd=d, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=self.t.env(),
+                           timeout=300)
+        ternlib.check_sanitizers("tern cat --save", r.stderr)
+        return r, d
+
+    def test_attachment_numbers_are_the_ones_shown(self):
+        raw, files = three_attachments()
+        uid = self.put("home", "pop3", "INBOX", raw)
+        out = self.t.out("cat", "home/INBOX", uid)
+        self.assertIn("\nSee the three files.\n", out)
+        for k, (name, _) in enumerate(files):
+            self.assertIn("[-- Attachment %d: %s " % (k + 2, name), out)
+        # The number shown is the number to type.
+        for k, (name, data) in enumerate(files):
+            r, d = self.save(uid, k + 2)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.decode().strip(), "./" + name)
+            with open(os.path.join(d, name), "rb") as f:
+                self.assertEqual(f.read(), data)
+        # Part 1 is the text, part 5 does not exist.
+        for n in (1, 5):
+            r, d = self.save(uid, n)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"has no attachment %d; its attachments are "
+                          b"2, 3, 4" % n, r.stderr)
+            self.assertEqual(os.listdir(d), [])
+        r, _ = self.save(uid, "x")
+        self.assertEqual(r.returncode, 2)
+
+    def test_save_a_big_attachment(self):
+        # 30 MB, whose bytes cover every value; saved exactly.
+        big = bytes(range(256)) * (30 * 1024 * 1024 // 256) + b"tail"
+        raw, _ = three_attachments(big=big)
+        # From a pack file (POP3), and from the database (an import).
+        for spec, uid in (("home/INBOX",
+                           self.put("home", "pop3", "INBOX", raw, "--pack")),
+                          ("local/Big", None)):
+            if uid is None:
+                mbox = os.path.join(self.t.dir, "big.mbox")
+                with open(mbox, "wb") as f:
+                    f.write(b"From bob@example.org Mon Mar  3 12:00:00 2025"
+                            b"\n" + raw + b"\n")
+                self.t.out("import", "local/Big", mbox)
+                uid = self.t.out("ls", "local/Big").split("\t")[0]
+            out = self.t.out("cat", spec, uid)
+            self.assertIn("[-- Attachment 4: c.bin (application/"
+                          "octet-stream, 30 MiB) --]", out)
+            r, d = self.save(uid, 4, spec)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(d, "c.bin"), "rb") as f:
+                self.assertEqual(f.read(), big)
+            os.unlink(os.path.join(d, "c.bin"))
 
     def test_hostile(self):
         uid = self.put("home", "pop3", "INBOX", HOSTILE)

@@ -27,9 +27,9 @@ class Harness(unittest.TestCase):
         cls.dc.cleanup()
 
     def probe(self, proto, port, tls, cafile=None, user="alice",
-              password="secret"):
+              password="secret", opts=()):
         r = subprocess.run(
-            [NETPROBE, proto, "127.0.0.1", str(port), tls,
+            [NETPROBE] + list(opts) + [proto, "127.0.0.1", str(port), tls,
              cafile or self.dc.cafile, user, password],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         ternlib.check_sanitizers("netprobe", r.stderr)
@@ -57,6 +57,14 @@ class Harness(unittest.TestCase):
                        password="pw b")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn(b"plaintext", r.stderr)  # loopback: no warning
+
+    def test_keepalive(self):
+        # Every connection probes a silent peer: gone in about two minutes.
+        for proto, port, tls in (("imap", self.dc.imaps_port, "on"),
+                                 ("pop3", self.dc.pop3_port, "starttls")):
+            r = self.probe(proto, port, tls, opts=["-K"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"keepalive 1 idle 60 intvl 15 cnt 4\n", r.stdout)
 
     def test_wrong_password(self):
         r = self.probe("imap", self.dc.imaps_port, "on", password="nope")

@@ -42,6 +42,46 @@ def msgids(raws):
     return sorted(re.search(rb"Message-ID: (\S+)", r).group(1) for r in raws)
 
 
+def sync_on_a_terminal(t, account):
+    """tern sync ACCOUNT with stderr on a terminal (progress shown):
+    (status, stdout, stderr as the terminal shows it, a list of lines)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([ternlib.TERN, "sync", account], env=t.env(),
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            d = os.read(master, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        err += d
+    os.close(master)
+    out = p.stdout.read()
+    p.stdout.close()
+    return p.wait(), out, screen(err.decode(errors="replace"))
+
+
+def screen(text):
+    """The lines a terminal shows for text: CR returns to the start of
+    the line, ESC [ K erases to its end, the pty's CR LF ends it."""
+    lines = []
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line, col = "", 0
+        for part in re.split(r"(\r|\x1b\[K)", raw):
+            if part == "\r":
+                col = 0
+            elif part == "\x1b[K":
+                line = line[:col]
+            else:
+                line = line[:col] + part + line[col + len(part):]
+                col += len(part)
+        lines.append(line)
+    return [l for l in lines if l]
+
+
 class Pop3Dovecot(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -319,6 +359,44 @@ class Pop3Dovecot(unittest.TestCase):
         self.assertIn(b"home/INBOX: downloading 40/40, ", err)
         self.assertIn(b"MiB/s", err)
 
+    def test_three_syncs_at_once(self):
+        # One sync of an account at a time: the others wait, say so, and
+        # find nothing left to do; every message is stored once.
+        raws = self.deliver(300, "ivan")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="ivan"))
+        runs = self.t.syncs_at_once("home")
+        for status, out, err in runs:
+            self.assertEqual(status, 0, err)
+        self.assertEqual(sorted(out for _, out, _ in runs),
+                         ["home: 0 new, 0 removed from server\n"] * 2 +
+                         ["home: 300 new, 300 removed from server\n"])
+        self.assertEqual(runs[0][2], "")
+        waited = [err for _, _, err in runs if err]
+        self.assertGreaterEqual(len(waited), 1)
+        for err in waited:
+            self.assertEqual(err, "tern: home: waiting for another sync of "
+                                  "this account to finish\n")
+        self.assertEqual(msgids(stored(self.t, "home")), msgids(raws))
+        self.assertEqual(self.dc.count("ivan"), 0)
+
+    def test_too_large_note(self):
+        # A message over max_message_size stays on the server, and the
+        # user reads why on stderr, one line of its own.
+        small = self.deliver(2, "heidi")
+        big = ternlib.make_message(77, body="y" * 6000 + "\r\n")
+        self.dc.deliver(big, user="heidi")
+        self.t.write_rc(self.t.account(self.dc, "home", "pop3", user="heidi",
+                                       extra="    max_message_size 5000\n"))
+        status, out, lines = sync_on_a_terminal(self.t, "home")
+        self.assertEqual(status, 0, lines)
+        self.assertEqual(out, b"home: 2 new, 2 removed from server, "
+                              b"1 too large left there\n")
+        self.assertIn("tern: home: message 3 (%d bytes) is larger than "
+                      "max_message_size; left on the server" % len(big),
+                      lines)
+        self.assertEqual(stored(self.t, "home"), small)
+        self.assertEqual(self.dc.count("heidi"), 1)
+
     def test_kill9_keep_yes(self):
         # Leave on server: never the same message twice, however often
         # a sync dies.
@@ -464,20 +542,106 @@ class Pop3Fake(unittest.TestCase):
         self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
         self.assertEqual(len(f.messages), 1)
 
+    def test_no_pipelining_one_at_a_time(self):
+        # A server without PIPELINING may read one command at a time:
+        # nothing is sent before the last reply came, not even the RSET
+        # and QUIT of a sync that gives up.
+        f = self.serve(self.msgs(2), "    keep yes\n")
+        f.pipelining = False
+        f.uidl = False
+        f.lockstep = True
+        r = self.sync()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"does not support UIDL", r.stderr)
+        self.assertEqual(f.violations, [])
+        self.assertEqual(f.log[-2:], ["RSET", "QUIT"])
+        # And a whole sync in step.
+        f.uidl = True
+        self.t.write_rc(f.rc("fake"))
+        out, _ = self.sync_ok()
+        self.assertEqual(out, "fake: 2 new, 2 removed from server")
+        self.assertEqual(f.violations, [])
+
     def test_lock(self):
-        self.serve(self.msgs(2))
+        # While another tern syncs the account, a sync waits for it.
+        f = self.serve(self.msgs(2))
         out, _ = self.sync_ok()
         with db(self.t) as c:
             (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
                                ).fetchone()
-        path = os.path.join(self.t.data, "tern", "pop3-%d.lock" % aid)
+        path = os.path.join(self.t.data, "tern", "sync-%d.lock" % aid)
+        f.messages = self.msgs(1, 3)
         with open(path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            r = self.sync()
-            self.assertEqual(r.returncode, 1)
-            self.assertIn(b"being synced by another tern", r.stderr)
-        out, _ = self.sync_ok()
-        self.assertEqual(out, "fake: 0 new, 0 removed from server")
+            p = subprocess.Popen([ternlib.TERN, "sync", "fake"],
+                                 env=self.t.env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            self.addCleanup(p.kill)
+            line = p.stderr.readline()
+            self.assertEqual(line, b"tern: fake: waiting for another sync "
+                                   b"of this account to finish\n")
+            self.assertIsNone(p.poll())
+            self.assertFalse(any(l.startswith("UIDL") for l in f.log[-3:]))
+            self.assertEqual(len(stored(self.t, "fake")), 2)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out, b"fake: 1 new, 1 removed from server\n")
+        self.assertEqual(err, b"")
+        self.assertEqual(len(stored(self.t, "fake")), 3)
+
+    def watch(self):
+        """tern sync --watch fake, stderr to a file: (process, path)."""
+        err = os.path.join(self.t.dir, "watch.err")
+        with open(err, "wb") as ef:
+            p = subprocess.Popen([ternlib.TERN, "sync", "--watch", "fake"],
+                                 env=self.t.env(), stdout=subprocess.PIPE,
+                                 stderr=ef)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        return p, err
+
+    def wait_file(self, path, what, timeout=20):
+        end = time.time() + timeout
+        while True:
+            with open(path) as f:
+                text = f.read()
+            if what in text:
+                return text
+            self.assertLess(time.time(), end, "no %r in:\n%s" % (what, text))
+            time.sleep(0.05)
+
+    def test_watch_retries_after_a_failure(self):
+        f = self.serve(self.msgs(1))
+        f.down = True
+        p, err = self.watch()
+        self.wait_file(err, "tern: fake: trying again in 2 s\n")
+        self.assertIsNone(p.poll())
+        f.down = False
+        self.assertEqual(p.stdout.readline(),
+                         b"fake: 1 new, 1 removed from server\n")
+        self.assertIsNone(p.poll())
+        self.assertEqual(len(stored(self.t, "fake")), 1)
+
+    def test_watch_while_another_syncs(self):
+        f = self.serve(self.msgs(1))
+        self.sync_ok()
+        with db(self.t) as c:
+            (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
+                               ).fetchone()
+        path = os.path.join(self.t.data, "tern", "sync-%d.lock" % aid)
+        f.messages = self.msgs(1, 2)
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            p, err = self.watch()
+            text = self.wait_file(err, "tern: fake is being synced by another "
+                                       "tern; trying again shortly\n")
+            self.assertIsNone(p.poll())
+        # The other has finished: the watch syncs, having said it once.
+        self.assertEqual(p.stdout.readline(),
+                         b"fake: 1 new, 1 removed from server\n")
+        with open(err) as ef:
+            self.assertEqual(ef.read(), text)
 
     def test_no_pipelining(self):
         f = self.serve(self.msgs(4))
@@ -506,6 +670,21 @@ class Pop3Fake(unittest.TestCase):
                               "2 too large left there")
         self.assertEqual(err.count("larger than max_message_size"), 2)
         self.assertEqual([u for u, _ in f.messages], ["big", "big2"])
+
+    def test_oversized_note_on_a_terminal(self):
+        # The note for a message found too large while it arrives comes
+        # on a line of its own, not glued to the progress line.
+        big = ternlib.make_message(5, body="x" * 5000 + "\r\n")
+        f = self.serve(self.msgs(2) + [("big", big)],
+                       "    max_message_size 4000\n")
+        f.list_sizes = {3: 100}
+        status, out, lines = sync_on_a_terminal(self.t, "fake")
+        self.assertEqual(status, 0, lines)
+        self.assertEqual(out, b"fake: 2 new, 2 removed from server, "
+                              b"1 too large left there\n")
+        self.assertIn("tern: fake: message 3 is larger than "
+                      "max_message_size (4000 bytes); left on the server",
+                      lines)
 
     def test_silent_server(self):
         f = self.serve(self.msgs(3))

@@ -11,6 +11,7 @@ import email
 import email.policy
 import imaplib
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -485,6 +486,35 @@ class SendTest(unittest.TestCase):
         box = self.outbox()
         self.assertEqual(box[0][1], "unknown")
         self.assertIn("interrupted", box[0][7])
+
+    def test_keepalive(self):
+        # While tern waits for the server's reply, its connection probes
+        # a silent peer after a minute (the kernel's default is two hours):
+        # ss shows the keepalive timer of tern's end.
+        s = self.smtpd(after_data="stall")
+        self.configure(s)
+        p = subprocess.Popen([ternlib.TERN, "send"], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             env=self.tern.env())
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        p.stdin.write(b"From: alice@example.net\nTo: bob@example.org\n"
+                      b"Subject: keepalive\n\nx\n")
+        p.stdin.close()
+        deadline = time.time() + 20
+        while not s.messages():
+            self.assertLess(time.time(), deadline, "nothing delivered")
+            time.sleep(0.05)
+        out = subprocess.run(
+            ["ss", "-tnoH", "state", "established",
+             "( dport = :%d )" % s.port],
+            stdout=subprocess.PIPE, check=True).stdout.decode()
+        self.assertTrue(out.strip(), "no connection to the server")
+        # "timer:(keepalive,59sec,0)": under a minute, not two hours.
+        timers = re.findall(r"timer:\(keepalive,([^,]+),", out)
+        self.assertEqual(len(timers), 1, out)
+        self.assertRegex(timers[0], r"^\d+(sec|ms)$", out)
 
     def imap(self, dovecot=None):
         dovecot = dovecot or self.dovecot

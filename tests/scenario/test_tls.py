@@ -338,6 +338,11 @@ class ThroughTern(unittest.TestCase):
                 r, srv = self.sync(proto, "on", verify="no",
                                    cert="untrusted", implicit_tls=True)
                 self.assertIn(b"tls_verify is off", r.stderr)
+                if proto == "pop3":
+                    # A note of the account's sync, as the client shows
+                    # it too.
+                    self.assertRegex(r.stderr, rb"(?m)^tern: acct: WARNING: "
+                                     rb"127\.0\.0\.1:\d+: tls_verify is off")
                 self.assertEqual(srv.logins, 1)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 r, srv = self.sync(proto, "on", cert="untrusted",

@@ -3,6 +3,7 @@ terminal, keys sent with send-keys, the screen read with capture-pane."""
 
 import email
 import email.policy
+import fcntl
 import os
 import re
 import imaplib
@@ -17,6 +18,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
 from smtpd import Smtpd  # noqa: E402
+from fakepop3 import FakePOP3  # noqa: E402
 
 TMUX = ternlib.find_binary("tmux")
 
@@ -162,7 +164,7 @@ class UiCase(unittest.TestCase):
             try:
                 ev = self.log_events()
             except FileNotFoundError:
-                ev = ""  # not opened yet
+                ev = ""  # the client has not started yet
             if what in ev:
                 return ev
             if time.time() > end:
@@ -339,6 +341,57 @@ class Demo(UiCase):
         s.wait("Opened")
         with open(opened) as f:
             self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
+
+
+class Attachments(UiCase):
+    def test_the_number_shown_is_the_number_to_type(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from test_cat import three_attachments
+        raw, files = three_attachments()
+        self.t.write_rc("")
+        mbox = os.path.join(self.t.dir, "three.mbox")
+        with open(mbox, "wb") as f:
+            f.write(b"From bob@example.org Mon Mar  3 12:00:00 2025\n" +
+                    raw + b"\n")
+        self.t.out("import", "local/INBOX", mbox)
+        out = os.path.join(self.t.dir, "saved")
+        os.makedirs(out)
+        opened = os.path.join(self.t.dir, "opened")
+        opener = os.path.join(self.t.dir, "opener")
+        with open(opener, "w") as f:
+            f.write("#!/bin/sh\ncp \"$1\" '%s'\n" % opened)
+        os.chmod(opener, 0o755)
+        s = self.start(env={"TERN_OPENER": opener})
+        s.wait("local/INBOX  [1 msgs")
+        s.keys("Enter")
+        s.wait("See the three files.")
+        s.wait("Attachment 3: b.txt")
+        s.keys("S")
+        s.wait("Attachment (2, 3, 4):")
+        s.literal("3")
+        s.keys("Enter")
+        s.wait("Save into directory:")
+        s.keys("C-u")
+        s.literal(out)
+        s.keys("Enter")
+        s.wait("Saved to")
+        self.assertEqual(os.listdir(out), ["b.txt"])
+        with open(os.path.join(out, "b.txt"), "rb") as f:
+            self.assertEqual(f.read(), files[1][1])
+        s.keys("o")
+        s.wait("Attachment (2, 3, 4):")
+        s.literal("4")
+        s.keys("Enter")
+        s.wait("Opened")
+        with open(opened, "rb") as f:
+            self.assertEqual(f.read(), files[2][1])
+        # The text is part 1: not an attachment to save.
+        s.keys("S")
+        s.wait("Attachment (2, 3, 4):")
+        s.literal("1")
+        s.keys("Enter")
+        s.wait("No attachment 1 in this message")
+        self.assertEqual(os.listdir(out), ["b.txt"])
 
 
 class FirstRun(UiCase):
@@ -599,6 +652,129 @@ class Offline(UiCase):
 
 
 USERS = {"u%d" % i: "pw%d" % i for i in range(16)}
+
+
+def store_locked(t):
+    """Is the store held by a writer right now?"""
+    c = sqlite3.connect(os.path.join(t.data, "tern", "tern.db"), timeout=0)
+    try:
+        c.execute("BEGIN IMMEDIATE")
+        c.rollback()
+        return False
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e) and "busy" not in str(e):
+            raise
+        return True
+    finally:
+        c.close()
+
+
+class Pop3Worker(UiCase):
+    """The client while its own worker holds the store (a POP3 sync
+    writing a batch, paused in the middle of a download)."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake = FakePOP3([("u1", ternlib.make_message(
+            1, subject="Purge me"))])
+        self.addCleanup(self.fake.close)
+        self.t.write_rc(self.fake.rc("fake"))
+
+    def test_purge_while_the_worker_holds_the_store(self):
+        f = self.fake
+        self.t.out("sync", "fake")
+        self.t.out("flag", "fake/INBOX", "1", "+T")
+        f.messages = [("u%d" % i, ternlib.make_message(
+            i, subject="Later %d" % i)) for i in range(2, 7)]
+        f.hold_in_retr = 5
+        s = self.start()
+        self.assertTrue(f.holding.wait(20), "the download never began")
+        # The worker has stored messages 2 to 4 in a transaction it keeps
+        # open while message 5 arrives.
+        end = time.time() + 20
+        while not store_locked(self.t):
+            self.assertLess(time.time(), end, "the worker never wrote")
+            time.sleep(0.05)
+        s.keys("$", "?")
+        s.wait("index keys")  # the key after $ was acted on
+        self.assertTrue(store_locked(self.t))
+        ev = self.wait_log("The purge waits for the sync of fake")
+        self.assertNotIn("another tern", ev)
+        self.assertNotIn("error", ev)
+        s.keys("q")
+        # The worker lets go of the store: the purge goes through.
+        f.release()
+        ev = self.wait_log("Deleted messages purged", timeout=20)
+        self.assertNotIn("another tern", ev)
+        s.wait("Later 6", timeout=20)
+        s.keys("q")
+        s.wait("EXIT=0")
+        subjects = [l.split("\t")[4] for l in
+                    self.t.out("ls", "fake/INBOX").splitlines()]
+        self.assertEqual(subjects, ["Later %d" % i for i in range(2, 7)])
+
+
+class Retry(UiCase):
+    """The worker after a failure, and while another tern syncs."""
+
+    def test_busy_account_then_sync_now(self):
+        f = FakePOP3([("u1", ternlib.make_message(1, subject="First"))])
+        self.addCleanup(f.close)
+        self.t.write_rc(f.rc("fake"))
+        self.t.out("sync", "fake")
+        with ternlib.store_db(self.t.data) as c:
+            (aid,) = c.execute("SELECT id FROM account WHERE name = 'fake'"
+                               ).fetchone()
+        path = os.path.join(self.t.data, "tern", "sync-%d.lock" % aid)
+        f.messages = [("u2", ternlib.make_message(2, subject="Second"))]
+        with open(path, "a") as lock:
+            # Another tern syncs the account: the client neither waits
+            # nor syncs, and says why.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            s = self.start()
+            s.wait("fake is being synced by another tern; trying again "
+                   "shortly", timeout=20)
+            s.keys("j")
+            s.wait("First")
+            self.assertEqual(f.log.count("UIDL"), 1)
+        # Once it has finished, $ syncs at once.
+        s.keys("$")
+        s.wait("Second", timeout=20)
+        self.assertEqual(self.log_events().count("being synced by"), 1)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_retry_on_sync_now_and_when_another_connects(self):
+        # Two accounts whose servers are down; the first delay after the
+        # failure is long (a test hook), so only a wake-up retries.
+        a = FakePOP3([("a1", ternlib.make_message(1, subject="Alpha 1"))])
+        b = FakePOP3([("b1", ternlib.make_message(2, subject="Beta 1"))])
+        for f in (a, b):
+            self.addCleanup(f.close)
+        self.t.write_rc(a.rc("a", "    keep yes\n") +
+                        b.rc("b", "    keep yes\n"))
+        self.t.out("sync")
+        a.messages.append(("a2", ternlib.make_message(3, subject="Alpha 2")))
+        b.messages.append(("b2", ternlib.make_message(4, subject="Beta 2")))
+        a.down = b.down = True
+        s = self.start(env={"TERN_BACKOFF_MS": "600000"})
+        self.wait_log("error a:", timeout=20)
+        self.wait_log("error b:", timeout=20)
+        refused = (a.refused, b.refused)
+        # The servers come back; nothing tries them by itself for ten
+        # minutes.
+        a.down = b.down = False
+        s.wait("a/INBOX")
+        # $ in account a: a retries now; once it is connected, b does.
+        s.keys("$")
+        ev = self.wait_log("synced a", timeout=20)
+        ev = self.wait_log("synced b", timeout=20)
+        self.assertIn("retry b: a connected", ev)
+        self.assertEqual((a.refused, b.refused), refused)
+        s.wait("Alpha 2")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.assertIn("Beta 2", self.t.out("ls", "b/INBOX"))
 
 
 class Imap(UiCase):
@@ -1019,6 +1195,55 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
         self.assertNotIn("Message 2", self.t.out("ls", "home/INBOX"))
+
+    def test_tern_sync_while_the_client_watches(self):
+        # The client's worker holds the account's sync lock while it
+        # watches INBOX with IDLE; a tern sync of the account waits for
+        # it, and the worker lets go instead of keeping it for ever.
+        self.deliver(1)
+        s = self.start()
+        s.wait("Message 1", timeout=20)
+        self.assertTrue(self.t.sync_lock_held())
+        self.deliver(2)
+        r = self.t.run("sync", "acct", timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"tern: acct: waiting for another sync "
+                                   b"of this account to finish\n")
+        ev = self.wait_log("yield acct: a tern sync waits for it")
+        self.assertIn("acct is being synced by another tern", ev)
+        # And the worker takes it back afterwards: IDLE goes on.
+        self.deliver(3)
+        s.wait("Message 3", timeout=30)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_pop3_note_on_message_line_and_in_log(self):
+        self.t.write_rc(self.t.account(self.dovecot, name="home",
+                                       protocol="pop3", user=self.user,
+                                       extra="    max_message_size 5000\n"))
+        self.deliver(1, body="Small.\n")
+        self.deliver(2, body="z" * 6000 + "\n")
+        s = self.start(width=60)
+        # The warning the sync gave: on the message line (cut to the
+        # width of the terminal)...
+        t = s.wait("home: message 2 (", timeout=20)
+        self.assertIn("is larger than", t.splitlines()[-1])
+        self.assertNotIn("left on the server", t)
+        # ... and whole in the log view.
+        s.keys("M")
+        t = s.wait("Notes and errors")
+        lines = t.splitlines()[1:-2]
+        text = ""
+        for l in lines:
+            text += l[9:] if l.startswith(" " * 9) else "\n" + l
+        self.assertRegex(text, r"\n\d\d:\d\d:\d\d home: message 2 \(\d+ "
+                               r"bytes\) is larger than max_message_size; "
+                               r"left on the server")
+        s.keys("q")
+        s.wait("Notes and errors", absent=True)
+        s.wait("home/INBOX  [1 msgs")
+        s.keys("q")
+        s.wait("EXIT=0")
 
     def test_offline_start(self):
         dovecot = ternlib.Dovecot(users={"off": "pw"})

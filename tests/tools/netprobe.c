@@ -3,9 +3,16 @@
  * (CAPABILITY for IMAP, CAPA for POP3) and print the reply. The scenario
  * tests use it to prove the connection layer against the real server.
  *
- * usage: netprobe [-k] imap|pop3 HOST PORT on|starttls|off CAFILE|- USER PASS
+ * usage: netprobe [-k] [-K] imap|pop3 HOST PORT on|starttls|off CAFILE|- USER
+ * PASS
  * -k: do not verify the certificate (what "tls_verify no" does).
+ * -K: first print the connection's keepalive settings, as the kernel has
+ * them: "keepalive 1 idle 60 intvl 15 cnt 4".
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +28,20 @@ main(int argc, char **argv)
 	char *cause = NULL, buf[4096];
 	const char *cmd;
 	struct buf reply;
-	int status = 1, verify = 1;
+	int status = 1, verify = 1, keep = 0;
 
-	if (argc > 1 && strcmp(argv[1], "-k") == 0) {
-		verify = 0;
+	while (argc > 1 &&
+	    (strcmp(argv[1], "-k") == 0 || strcmp(argv[1], "-K") == 0)) {
+		if (argv[1][1] == 'k')
+			verify = 0;
+		else
+			keep = 1;
 		argc--;
 		argv++;
 	}
 	if (argc != 8) {
 		fprintf(stderr,
-		    "usage: netprobe [-k] imap|pop3 HOST PORT TLS CAFILE "
+		    "usage: netprobe [-k] [-K] imap|pop3 HOST PORT TLS CAFILE "
 		    "USER PASS\n");
 		return 2;
 	}
@@ -52,6 +63,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "netprobe: %s\n", cause);
 		free(cause);
 		goto out;
+	}
+	if (keep) {
+		int v[4] = { 0, 0, 0, 0 };
+		socklen_t l;
+
+		l = sizeof v[0];
+		getsockopt(net_fd(c), SOL_SOCKET, SO_KEEPALIVE, &v[0], &l);
+		l = sizeof v[1];
+		getsockopt(net_fd(c), IPPROTO_TCP, TCP_KEEPIDLE, &v[1], &l);
+		l = sizeof v[2];
+		getsockopt(net_fd(c), IPPROTO_TCP, TCP_KEEPINTVL, &v[2], &l);
+		l = sizeof v[3];
+		getsockopt(net_fd(c), IPPROTO_TCP, TCP_KEEPCNT, &v[3], &l);
+		printf("keepalive %d idle %d intvl %d cnt %d\n", v[0] != 0,
+		    v[1], v[2], v[3]);
 	}
 	cmd = strcmp(p.scheme, "imap") == 0 ? "T1 CAPABILITY\r\n" : "CAPA\r\n";
 	if (net_send(c, cmd, strlen(cmd), &cause) != 0) {

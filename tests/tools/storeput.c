@@ -2,7 +2,8 @@
  * storeput: put messages into a tern store the way a sync would, for
  * scenario tests that need mail without a server.
  *
- *	storeput DATADIR ACCOUNT PROTOCOL FOLDER [--no-body] [--uid N] FILE...
+ *	storeput DATADIR ACCOUNT PROTOCOL FOLDER [--no-body] [--pack]
+ *	    [--uid N] FILE...
  *
  * Each FILE is indexed with the envelope parser and inserted (with its raw
  * bytes unless --no-body); the UID of each is printed, one per line.
@@ -22,13 +23,13 @@ main(int argc, char **argv)
 	struct store *s = NULL;
 	char *cause = NULL;
 	int64_t acct, folder;
-	int i, nobody = 0, rc = 1;
+	int i, nobody = 0, pack = 0, rc = 1;
 	uint64_t uid = 0;
 
 	if (argc < 6) {
 		fprintf(stderr,
 		    "usage: storeput DATADIR ACCOUNT PROTOCOL FOLDER "
-		    "[--no-body] [--uid N] FILE...\n");
+		    "[--no-body] [--pack] [--uid N] FILE...\n");
 		return 2;
 	}
 	if (store_open(argv[1], &s, &cause) != 0)
@@ -44,6 +45,11 @@ main(int argc, char **argv)
 
 		if (strcmp(argv[i], "--no-body") == 0) {
 			nobody = 1;
+			continue;
+		}
+		/* The body in a pack file, as a POP3 sync stores it. */
+		if (strcmp(argv[i], "--pack") == 0) {
+			pack = 1;
 			continue;
 		}
 		if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc) {
@@ -75,8 +81,13 @@ main(int argc, char **argv)
 		m.has_attach = e.has_attach;
 		m.has_body = !nobody;
 		m.fetched_at = (int64_t)time(NULL);
-		if (store_msg_insert(s, &m, nobody ? NULL : raw.data,
-		        nobody ? 0 : raw.len, &cause) != 0) {
+		if (pack && !nobody
+		        ? store_begin(s, &cause) != 0 ||
+		            store_msg_insert_packed(
+		                s, acct, &m, raw.data, raw.len, &cause) != 0 ||
+		            store_commit(s, &cause) != 0
+		        : store_msg_insert(s, &m, nobody ? NULL : raw.data,
+		              nobody ? 0 : raw.len, &cause) != 0) {
 			mime_envelope_clear(&e);
 			buf_free(&raw);
 			goto fail;

@@ -4,6 +4,9 @@
  * Maildir flags.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "../lib/test.h"
 #include "tern/archive.h"
@@ -64,20 +67,24 @@ test_quoting(void)
 struct seen {
 	int n;
 	char *msg[8];
+	size_t len[8];
 	unsigned flags[8];
+	char *kw[8];
 	int64_t date[8];
 };
 
 static int
-seen_cb(void *arg, const char *raw, size_t len, unsigned flags, int64_t date)
+seen_cb(void *arg, const char *raw, size_t len, const struct archive_meta *m)
 {
 	struct seen *s = arg;
 
 	if (s->n >= 8)
 		return -1;
 	s->msg[s->n] = xstrndup(raw, len);
-	s->flags[s->n] = flags;
-	s->date[s->n] = date;
+	s->len[s->n] = len;
+	s->flags[s->n] = m->flags;
+	s->kw[s->n] = m->keywords != NULL ? xstrdup(m->keywords) : NULL;
+	s->date[s->n] = m->date;
 	s->n++;
 	return 0;
 }
@@ -87,8 +94,10 @@ seen_free(struct seen *s)
 {
 	int i;
 
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->n; i++) {
 		free(s->msg[i]);
+		free(s->kw[i]);
+	}
 	memset(s, 0, sizeof *s);
 }
 
@@ -165,7 +174,7 @@ test_parse(void)
 	CHECK(s.n == 0);
 }
 
-/* What tern writes, it reads back exactly, flags included. */
+/* What tern writes, it reads back exactly, flags and keywords included. */
 static void
 test_round_trip(void)
 {
@@ -173,9 +182,17 @@ test_round_trip(void)
 		"Subject: a\n\nFrom x\n>From y\n>>From z\n",
 		"Subject: b\r\n\r\nFrom x\r\n",
 		"Subject: c\n\nno final newline",
+		"Subject: d\r\n\r\nno final CRLF",
+		/* The message's own first lines look like tern's. */
+		"X-Status: F\nSubject: e\n\n",
+		"X-Keywords: theirs\nSubject: f\n\n",
+		"X-Tern-Eol: added\nSubject: g\n\nends\n",
+		"Status: RO\nX-Status: A\nSubject: h\n\n",
 	};
+	static const char *kws[] = { NULL, "$Label1 work", "a", NULL, NULL,
+		NULL, "x", NULL };
 	unsigned flags[] = { 0, STORE_F_SEEN | STORE_F_DRAFT | STORE_F_PASSED,
-		STORE_F_ALL };
+		STORE_F_ALL, 0, 0, 0, STORE_F_SEEN, 0 };
 	struct buf b;
 	struct seen s;
 	char *cause = NULL;
@@ -183,29 +200,52 @@ test_round_trip(void)
 
 	buf_init(&b, 0);
 	for (i = 0; i < TERN_NELEM(bodies); i++) {
-		const char *nl = strchr(bodies[i], '\n');
-
 		buf_adds(&b, "From bob@example.org Tue Nov 14 22:13:20 2023\n");
-		archive_mbox_status(&b, flags[i], nl[-1] == '\r');
-		archive_mbox_quote(&b, bodies[i], strlen(bodies[i]));
-		if (b.data[b.len - 1] != '\n')
-			buf_addc(&b, '\n');
-		buf_addc(&b, '\n');
+		archive_mbox_write(
+		    &b, bodies[i], strlen(bodies[i]), flags[i], kws[i]);
 	}
+	CHECK(strstr(b.data, "X-Keywords: $Label1 work\r\n") != NULL);
+	CHECK(strstr(b.data, "X-Tern-Eol: added\nSubject: c") != NULL);
 	memset(&s, 0, sizeof s);
 	CHECK(archive_mbox_parse(
 	          b.data, b.len, ARCHIVE_MBOXRD, seen_cb, &s, &cause) == 0);
-	CHECK(s.n == 3);
-	for (i = 0; i < 2 && (int)i < s.n; i++) {
+	CHECK(s.n == (int)TERN_NELEM(bodies));
+	for (i = 0; i < TERN_NELEM(bodies) && (int)i < s.n; i++) {
+		/* Byte for byte: a missing final newline stays missing. */
+		CHECK(s.len[i] == strlen(bodies[i]));
 		CHECK_STR(s.msg[i], bodies[i]);
+		/* tern's block alone says: the message's own lines that
+		 * look like it are its bytes, not its flags. */
 		CHECK(s.flags[i] == flags[i]);
+		if (kws[i] != NULL)
+			CHECK(s.kw[i] != NULL && strcmp(s.kw[i], kws[i]) == 0);
+		else
+			CHECK(s.kw[i] == NULL);
 	}
-	/* A message without a final newline gains one: mbox needs it. */
-	CHECK(s.n == 3 &&
-	    strcmp(s.msg[2], "Subject: c\n\nno final newline\n") == 0);
-	CHECK(s.n == 3 && s.flags[2] == STORE_F_ALL);
 	seen_free(&s);
 	buf_free(&b);
+}
+
+/* Keywords that mutt, Dovecot and others write, wherever they are. */
+static void
+test_foreign_keywords(void)
+{
+	struct seen s;
+	char *cause = NULL;
+	const char *mbox = "From a Tue Nov 14 22:13:20 2023\n"
+	                   "Subject: one\nX-Keywords: $Label1 work\n"
+	                   "Keywords: project, Urgent,\n  later\n"
+	                   "X-Label: todo\nX-Keywords: work $Forwarded\n"
+	                   "Status: RO\n\nbody\n\n";
+
+	CHECK(parse(mbox, ARCHIVE_MBOXRD, &s, &cause) == 0);
+	CHECK(s.n == 1);
+	CHECK(s.n == 1 && s.kw[0] != NULL &&
+	    strcmp(s.kw[0], "$Label1 work project Urgent later todo") == 0);
+	CHECK(s.n == 1 && s.flags[0] == (STORE_F_SEEN | STORE_F_PASSED));
+	/* Not tern's block: every line stays. */
+	CHECK(s.n == 1 && strstr(s.msg[0], "X-Keywords: $Label1 work\n"));
+	seen_free(&s);
 }
 
 static void
@@ -220,12 +260,42 @@ test_maildir_flags(void)
 	CHECK(archive_maildir_flags("x:2,Sa") == STORE_F_SEEN);
 }
 
+/* Dovecot's keyword letters and its dovecot-keywords file. */
+static void
+test_maildir_keywords(void)
+{
+	char dir[] = "/tmp/tern-test-XXXXXX", *path, *k;
+	struct archive_kwmap map;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	path = xasprintf("%s/dovecot-keywords", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("0 $Label1\n1 work\n3 bad(word\n25 zed\n", f);
+	fclose(f);
+	archive_kwmap_read(dir, &map);
+	k = archive_maildir_keywords("1.M1P2.host:2,FSabdz", &map);
+	CHECK(k != NULL && strcmp(k, "$Label1 work zed") == 0);
+	free(k);
+	k = archive_maildir_keywords("1.M1P2.host:2,S", &map);
+	CHECK(k != NULL && *k == '\0');
+	free(k);
+	CHECK(archive_maildir_keywords("1.M1P2.host", &map) == NULL);
+	archive_kwmap_clear(&map);
+	unlink(path);
+	free(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_quoting();
 	test_parse();
 	test_round_trip();
+	test_foreign_keywords();
 	test_maildir_flags();
+	test_maildir_keywords();
 	return test_done();
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tern/compose.h"
 #include "tern/mime.h"
 #include "../lib/test.h"
 
@@ -1387,6 +1388,195 @@ test_linear(void)
 	}
 }
 
+/* Pieces handed on by mime_part_decode_to: joined, and the largest. */
+struct pieces {
+	struct buf all;
+	size_t max;
+};
+
+static int
+piece_cb(void *arg, const char *data, size_t len)
+{
+	struct pieces *p = arg;
+
+	if (len > p->max)
+		p->max = len;
+	return buf_add(&p->all, data, len);
+}
+
+/* The bytes of file k: every byte value, '=' and spaces among them. */
+static char *
+payload(size_t len, int k)
+{
+	char *b = xmalloc(len);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (char)((i * 7 + (size_t)k) % 256);
+	return b;
+}
+
+static void
+qp_encode(struct buf *out, const char *s, size_t len, int breaks)
+{
+	size_t i, col = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (breaks && col >= 70) {
+			buf_adds(out, "=\r\n");
+			col = 0;
+		}
+		if ((c >= 33 && c <= 126 && c != '=') ||
+		    (c == ' ' && i + 1 < len)) {
+			buf_addc(out, (char)c);
+			col++;
+		} else {
+			buf_printf(out, "=%02X", c);
+			col += 3;
+		}
+	}
+	buf_adds(out, "\r\n");
+}
+
+static void
+uu_encode(struct buf *out, const char *s, size_t len)
+{
+	size_t i, j;
+
+	buf_adds(out, "begin 644 f.bin\r\n");
+	for (i = 0; i < len; i += 45) {
+		size_t n = len - i < 45 ? len - i : 45;
+
+		buf_addc(out, (char)(' ' + n));
+		for (j = 0; j < n; j += 3) {
+			unsigned char a = (unsigned char)s[i + j];
+			unsigned char b =
+			    j + 1 < n ? (unsigned char)s[i + j + 1] : 0;
+			unsigned char c =
+			    j + 2 < n ? (unsigned char)s[i + j + 2] : 0;
+
+			buf_addc(out, (char)(' ' + (a >> 2)));
+			buf_addc(
+			    out, (char)(' ' + (((a & 3) << 4) | (b >> 4))));
+			buf_addc(
+			    out, (char)(' ' + (((b & 15) << 2) | (c >> 6))));
+			buf_addc(out, (char)(' ' + (c & 63)));
+		}
+		buf_adds(out, "\r\n");
+	}
+	buf_adds(out, "`\r\nend\r\n");
+}
+
+/*
+ * Big parts decoded a piece at a time come out as the bytes encoded, in
+ * pieces of about a mebibyte: base64, quoted-printable with line breaks
+ * and as one line of megabytes, and uuencode.
+ */
+static void
+test_decode_pieces(void)
+{
+	static const char *encs[] = { "base64", "quoted-printable",
+		"quoted-printable", "x-uuencode" };
+	size_t len = 3 * 1024 * 1024 + 12345, k;
+	struct buf msg;
+	char *files[TERN_NELEM(encs)];
+	struct mime_msg *m;
+
+	buf_init(&msg, 0);
+	buf_adds(&msg,
+	    "Subject: big\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n");
+	for (k = 0; k < TERN_NELEM(encs); k++) {
+		files[k] = payload(len, (int)k);
+		buf_printf(&msg,
+		    "--b\r\nContent-Type: application/octet-stream\r\n"
+		    "Content-Disposition: attachment; filename=f%zu\r\n"
+		    "Content-Transfer-Encoding: %s\r\n\r\n",
+		    k, encs[k]);
+		if (k == 0) {
+			compose_base64_encode(&msg, files[k], len);
+			if (msg.data[msg.len - 1] != '\n')
+				buf_adds(&msg, "\r\n");
+		} else if (k == 3)
+			uu_encode(&msg, files[k], len);
+		else
+			qp_encode(&msg, files[k], len, k == 1);
+	}
+	buf_adds(&msg, "--b--\r\n");
+	m = mime_parse(msg.data, msg.len);
+	for (k = 0; k < TERN_NELEM(encs); k++) {
+		char sec[8];
+		long i;
+		struct pieces p;
+		size_t want = len;
+
+		snprintf(sec, sizeof sec, "%zu", k + 2);
+		i = mime_part_find(m, sec);
+		CHECK(i > 0);
+		if (i <= 0)
+			continue;
+		buf_init(&p.all, 0);
+		p.max = 0;
+		CHECK(mime_part_decode_to(m, (size_t)i, piece_cb, &p) == 0);
+		/* (The line end before a boundary belongs to it.) */
+		CHECK(p.all.len == want);
+		if (p.all.len != want)
+			printf("# part %zu: %zu bytes, not %zu\n", k + 2,
+			    p.all.len, want);
+		CHECK(
+		    p.all.len >= len && memcmp(p.all.data, files[k], len) == 0);
+		/* One line of megabytes is cut between its escapes too. */
+		CHECK(p.max <= 1024 * 1024 + 4);
+		buf_free(&p.all);
+		free(files[k]);
+	}
+	mime_free(&m);
+	buf_free(&msg);
+}
+
+/* A text of megabytes made visible a piece at a time: no character is
+ * cut, every control character still shown. */
+static void
+test_render_pieces(void)
+{
+	struct buf msg, want;
+	struct pieces p;
+	struct mime_msg *m;
+	size_t i;
+
+	buf_init(&msg, 0);
+	buf_init(&want, 0);
+	buf_adds(&msg,
+	    "Subject: wide\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\n\r\n");
+	buf_adds(&want, "Subject: wide\n\n");
+	for (i = 0; i < 300000; i++) {
+		/* 1, 2, 3 and 4 bytes: every cut lands in some character. */
+		buf_adds(&msg, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+		buf_adds(&want, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+		if (i % 50000 == 0) {
+			buf_adds(&msg, "\x1b\r\n");
+			buf_adds(&want, "^[\n");
+		}
+	}
+	buf_adds(&msg, "\r\n");
+	buf_adds(&want, "\n");
+	m = mime_parse(msg.data, msg.len);
+	buf_init(&p.all, 0);
+	p.max = 0;
+	CHECK(mime_render_to(m, NULL, piece_cb, &p) == 0);
+	CHECK(p.all.len == want.len &&
+	    memcmp(p.all.data, want.data, want.len) == 0);
+	CHECK(p.max <= 1024 * 1024 + 16);
+	buf_free(&p.all);
+	mime_free(&m);
+	buf_free(&msg);
+	buf_free(&want);
+}
+
 int
 main(void)
 {
@@ -1405,6 +1595,8 @@ main(void)
 	test_html_filter();
 	test_parts_and_attachments();
 	test_save();
+	test_decode_pieces();
+	test_render_pieces();
 	test_mailcap();
 	test_thread_small();
 	test_thread_100k();

@@ -385,6 +385,13 @@ test_migrate_desc(void)
 	        "ALTER TABLE body DROP COLUMN pack_id;"
 	        "ALTER TABLE body DROP COLUMN pack_off;"
 	        "ALTER TABLE body DROP COLUMN pack_len;"
+	        /* and without the send state of version 9 */
+	        "ALTER TABLE pending DROP COLUMN state;"
+	        "ALTER TABLE pending DROP COLUMN mark;"
+	        "ALTER TABLE pending DROP COLUMN msgid;"
+	        "ALTER TABLE pending DROP COLUMN placeholder;"
+	        /* and without the keywords of version 10 */
+	        "ALTER TABLE pending_raw DROP COLUMN keywords;"
 	        "PRAGMA user_version = 5;",
 	        NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
