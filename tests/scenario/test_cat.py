@@ -157,7 +157,7 @@ class Cat(unittest.TestCase):
         # Part 1 is the text, part 5 does not exist.
         for n in (1, 5):
             r, d = self.save(uid, n)
-            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.returncode, 2)  # a refusal: tern(1)
             self.assertIn(b"has no attachment %d; its attachments are "
                           b"2, 3, 4" % n, r.stderr)
             self.assertEqual(os.listdir(d), [])
