@@ -19,6 +19,19 @@
 #define TERN_EXIT_FAIL 1
 #define TERN_EXIT_USAGE 2
 
+/*
+ * Besides 0 and -1 (a runtime failure: store, network, server), the
+ * shared operations return CORE_REFUSED when the request cannot be done
+ * as given: no such folder or message, a name already taken, a folder
+ * with mail and no force, INBOX. The cli exits 2 then, as for a usage
+ * error: the user must change the command.
+ */
+#define CORE_REFUSED (-2)
+/* Set *cause and return CORE_REFUSED. */
+#define core_refuse(...) (set_cause(__VA_ARGS__), CORE_REFUSED)
+/* The exit status for what a shared operation returned. */
+int core_exit_status(int rc);
+
 /* The name of the built-in account of local folders. */
 #define TERN_LOCAL_ACCOUNT "local"
 

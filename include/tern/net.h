@@ -52,6 +52,13 @@ void net_keepalive(void *easy);
 void net_global_init(void);
 void net_global_cleanup(void);
 
+/*
+ * The cause for CURLE_SSL_CACERT_BADFILE on easy: the rc's cafile could not
+ * be read, or, with no cafile, the system has no trust store. Returns -1.
+ */
+int net_ca_cause(
+    void *easy, const char *cafile, const char *detail, char **cause);
+
 /* Connect and log in; 0, or -1 with a cause that says what to do. */
 int net_connect(const struct net_params *p, struct net_conn **cp, char **cause);
 void net_close(struct net_conn **cp);

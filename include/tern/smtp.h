@@ -31,7 +31,8 @@
 enum smtp_result {
 	SMTP_SENT, /* the server accepted the message */
 	SMTP_OFFLINE, /* the server could not be reached; nothing sent */
-	SMTP_TEMPFAIL, /* the server said not now (4xx) or login failed */
+	SMTP_DEFERRED, /* the server said not now (4xx): queued, no action */
+	SMTP_TEMPFAIL, /* login or TLS failed: queued, the user must act */
 	SMTP_REFUSED, /* the server refused (5xx), e.g. a recipient */
 	SMTP_UNKNOWN, /* the connection broke after the whole message */
 };
@@ -65,7 +66,9 @@ void smtp_params_clear(struct smtp_params *p);
 /*
  * Queue a complete message for account a: From (the account's, when the
  * message has none), Date and Message-ID are added when missing; it must
- * have a recipient. Returns the outbox id, or -1 with cause.
+ * have a recipient. Returns the outbox id, -1 with cause when the store
+ * fails, or CORE_REFUSED with cause for a message that can never be sent
+ * (no recipient, too large).
  */
 int64_t smtp_outbox_queue(struct tern *t, struct rc_account *a, const char *raw,
     size_t len, char **cause);

@@ -83,6 +83,13 @@ cmd_export(struct tern *t, int argc, char **argv)
 		return cli_usage(cli_find("export"));
 	if ((status = folder_ref_parse(t, argv[optind], &r, &cause)) != 0)
 		return cli_fail(status, cause);
+	if (r.folder != NULL && r.folder_id == 0) {
+		/* A refusal: the command must name another folder. */
+		tern_warnx(
+		    "no folder '%s' in account %s", r.folder, r.account_name);
+		folder_ref_clear(&r);
+		return TERN_EXIT_USAGE;
+	}
 	if (t->progress)
 		o.progress = show_progress;
 	if (archive_export(t, &r, path, &o, &st, &cause) != 0) {

@@ -136,7 +136,7 @@ cat_save(struct tern *t, struct folder_ref *r, const struct store_msg *m,
 			    m->uid, n, natt == 1 ? "" : "s",
 			    natt == 1 ? "is" : "are", nums);
 		free(nums);
-		return TERN_EXIT_FAIL;
+		return TERN_EXIT_USAGE; /* change the command: tern(1) */
 	}
 	if (mime_part_at(mm, v[k].part)->missing &&
 	    core_view_part(t, r->account, m->id, mm, v[k].part, &cause) != 0) {
@@ -231,7 +231,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 	if (r.folder_id == 0) {
 		tern_warnx(
 		    "no folder '%s' in account %s", r.folder, r.account_name);
-		status = TERN_EXIT_FAIL;
+		status = TERN_EXIT_USAGE;
 		goto out;
 	}
 	found = store_msg_get(t->store, r.folder_id, (uint32_t)uid, &m, &cause);
@@ -242,7 +242,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 	if (found == 0) {
 		tern_warnx(
 		    "no message %llu in %s", (unsigned long long)uid, spec);
-		status = TERN_EXIT_FAIL;
+		status = TERN_EXIT_USAGE;
 		goto out;
 	}
 	if (rawmode) {

@@ -42,7 +42,7 @@ open_folder(struct tern *t, const char *spec, struct folder_ref *r)
 		tern_warnx(
 		    "no folder '%s' in account %s", r->folder, r->account_name);
 		folder_ref_clear(r);
-		return TERN_EXIT_FAIL;
+		return TERN_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -108,9 +108,9 @@ cmd_flag(struct tern *t, int argc, char **argv)
 	}
 	if ((status = open_folder(t, argv[1], &r)) != 0)
 		goto out;
-	status = TERN_EXIT_OK;
-	if (core_flag_change(t, &r, uids, n, &c, &cause) != 0)
-		status = cli_fail(TERN_EXIT_FAIL, cause);
+	status = core_exit_status(core_flag_change(t, &r, uids, n, &c, &cause));
+	if (status != TERN_EXIT_OK)
+		status = cli_fail(status, cause);
 	folder_ref_clear(&r);
 out:
 	core_flag_change_clear(&c);
@@ -152,7 +152,7 @@ move_or_copy(struct tern *t, int argc, char **argv, int keep)
 	if (status != 0)
 		status = cli_fail(status, cause);
 	else if (note != NULL)
-		printf("%s\n", note);
+		tern_warnx("%s", note); /* queued, not done: a note */
 	free(note);
 	folder_ref_clear(&r);
 	free(uids);
@@ -182,8 +182,9 @@ cmd_purge(struct tern *t, int argc, char **argv)
 		return cli_usage(cli_find("purge"));
 	if ((status = open_folder(t, argv[1], &r)) != 0)
 		return status;
-	if (core_purge(t, &r, &cause) != 0)
-		status = cli_fail(TERN_EXIT_FAIL, cause);
+	status = core_exit_status(core_purge(t, &r, &cause));
+	if (status != TERN_EXIT_OK)
+		status = cli_fail(status, cause);
 	folder_ref_clear(&r);
 	return status;
 }

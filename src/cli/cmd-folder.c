@@ -65,7 +65,7 @@ cmd_folder(struct tern *t, int argc, char **argv)
 		rc = core_folder_rename(t, &r, newname, &cause);
 	else
 		rc = core_folder_delete(t, &r, force, &cause);
-	status = rc == 0 ? TERN_EXIT_OK : cli_fail(TERN_EXIT_FAIL, cause);
+	status = rc == 0 ? TERN_EXIT_OK : cli_fail(core_exit_status(rc), cause);
 	folder_ref_clear(&r);
 	return status;
 }

@@ -106,7 +106,7 @@ cmd_ls(struct tern *t, int argc, char **argv)
 	else if (r.folder_id == 0) {
 		set_cause(&cause, "no folder '%s' in account %s", r.folder,
 		    r.account_name);
-		status = cli_fail(TERN_EXIT_FAIL, cause);
+		status = cli_fail(TERN_EXIT_USAGE, cause);
 	} else if (store_msg_foreach(
 	               t->store, r.folder_id, ls_message, NULL, &cause) != 0)
 		status = cli_fail(TERN_EXIT_FAIL, cause);

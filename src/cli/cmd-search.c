@@ -46,7 +46,7 @@ cmd_search(struct tern *t, int argc, char **argv)
 	if (r.folder_id == 0 && (d == NULL || d->search == NULL)) {
 		set_cause(&cause, "no folder '%s' in account %s", r.folder,
 		    r.account_name);
-		status = cli_fail(TERN_EXIT_FAIL, cause);
+		status = cli_fail(TERN_EXIT_USAGE, cause);
 		goto out;
 	}
 	if (r.folder_id != 0 &&

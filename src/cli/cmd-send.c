@@ -6,9 +6,10 @@
  * tern forward [--attach] [--postpone] ACCOUNT/FOLDER UID ADDRESS...
  *
  * Every message is queued in the outbox first, then sent at once; when
- * the server cannot be reached it stays queued for the next sync (exit
- * 0, with a note). A refusal keeps the message and exits 1 with the
- * server's reason.
+ * the server cannot be reached or says "not now" it stays queued for the
+ * next sync (exit 0, with a note). A refusal, or a login or TLS failure,
+ * keeps the message and exits 1 with the reason; a message that can never
+ * be sent (no recipient) is not queued and exits 2.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ outcome(void *arg, const struct smtp_outcome *o)
 		tern_warnx("%s: queued; will be sent at the next sync (%s)",
 		    o->account, o->reason);
 		break;
+	case SMTP_DEFERRED:
 	case SMTP_TEMPFAIL:
 		tern_warnx("%s: not sent: %s; kept in the outbox as %lld and "
 		           "tried again at the next sync",
@@ -72,6 +74,29 @@ outcome(void *arg, const struct smtp_outcome *o)
 	}
 }
 
+/*
+ * The exit status for what became of a message (tern(1), EXIT STATUS):
+ * sent, or queued for the next sync to send without the user (server
+ * unreachable, or it said not now), is 0, the note saying which; a login
+ * or TLS failure (queued, but the user must fix the rc first), a refusal,
+ * or a fate in doubt is 1.
+ */
+static int
+send_status(enum smtp_result r)
+{
+	switch (r) {
+	case SMTP_SENT:
+	case SMTP_OFFLINE:
+	case SMTP_DEFERRED:
+		return TERN_EXIT_OK;
+	case SMTP_TEMPFAIL:
+	case SMTP_REFUSED:
+	case SMTP_UNKNOWN:
+		break;
+	}
+	return TERN_EXIT_FAIL;
+}
+
 /* Queue raw for a and try to send; the exit status. */
 static int
 queue_and_send(struct tern *t, struct rc_account *a, const char *raw,
@@ -88,7 +113,7 @@ queue_and_send(struct tern *t, struct rc_account *a, const char *raw,
 		return TERN_EXIT_USAGE;
 	}
 	if ((ss.id = smtp_outbox_queue(t, a, raw, len, &cause)) < 0)
-		return cli_fail(TERN_EXIT_FAIL, cause);
+		return cli_fail(core_exit_status((int)ss.id), cause);
 	if (smtp_outbox_flush(t, a, outcome, &ss, &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	if (resultp != NULL)
@@ -99,13 +124,7 @@ queue_and_send(struct tern *t, struct rc_account *a, const char *raw,
 		    "%s: queued; will be sent at the next sync", a->name);
 		return TERN_EXIT_OK;
 	}
-	switch (ss.result) {
-	case SMTP_SENT:
-	case SMTP_OFFLINE:
-		return TERN_EXIT_OK;
-	default:
-		return TERN_EXIT_FAIL;
-	}
+	return send_status(ss.result);
 }
 
 static struct rc_account *
@@ -222,7 +241,7 @@ send_admin(struct tern *t, const char *idstr, int drop)
 	if (found == 0) {
 		tern_warnx("no message %llu in the outbox (tern send --list)",
 		    (unsigned long long)id);
-		return TERN_EXIT_FAIL;
+		return TERN_EXIT_USAGE;
 	}
 	for (j = 0; j < t->rc->naccounts && a == NULL; j++) {
 		if (store_account_find(t->store, t->rc->accounts[j].name,
@@ -250,10 +269,7 @@ send_admin(struct tern *t, const char *idstr, int drop)
 		ss.id = (int64_t)id;
 		if (smtp_outbox_flush(t, a, outcome, &ss, &cause) != 0)
 			return cli_fail(TERN_EXIT_FAIL, cause);
-		status = !ss.seen || ss.result == SMTP_SENT ||
-		        ss.result == SMTP_OFFLINE
-		    ? TERN_EXIT_OK
-		    : TERN_EXIT_FAIL;
+		status = ss.seen ? send_status(ss.result) : TERN_EXIT_OK;
 	}
 	return status;
 }
@@ -471,7 +487,7 @@ load_original(struct tern *t, const char *spec, const char *uidstr,
 			return cli_fail(TERN_EXIT_FAIL, cause);
 		tern_warnx(
 		    "no message %llu in %s", (unsigned long long)uid, spec);
-		return TERN_EXIT_FAIL;
+		return TERN_EXIT_USAGE;
 	}
 	found = store_msg_raw(t->store, m->id, raw, &cause);
 	if (found == 0 && r->account != NULL &&

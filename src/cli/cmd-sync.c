@@ -86,6 +86,12 @@ sync_outcome(void *arg, const struct smtp_outcome *o)
 		tern_warnx(
 		    "%s: outbox kept for later: %s", o->account, o->reason);
 		break;
+	case SMTP_DEFERRED:
+		/* Still queued, for the next sync: a note, not a failure. */
+		tern_warnx("%s: outbox message %lld not sent: %s; kept for the "
+		           "next sync",
+		    o->account, (long long)o->id, o->reason);
+		break;
 	default:
 		tern_warnx("%s: outbox message %lld not sent: %s (tern send "
 		           "--list)",
@@ -117,14 +123,13 @@ sync_outbox(struct tern *t, struct rc_account *a)
 static void
 sync_draft(void *arg, const struct smtp_draft_outcome *o)
 {
-	int *failed = arg;
-
+	(void)arg;
 	if (o->where != NULL) {
 		printf("%s: draft uploaded to %s\n", o->account, o->where);
 		return;
 	}
+	/* Still queued, for the next sync: a note, not a failure. */
 	tern_warnx("%s: draft kept for later: %s", o->account, o->reason);
-	*failed = 1;
 }
 
 /* Before an account's sync: upload its postponed drafts. */
@@ -132,15 +137,14 @@ static int
 sync_drafts(struct tern *t, struct rc_account *a)
 {
 	char *cause = NULL;
-	int failed = 0;
 
-	if (smtp_drafts_flush(t, a, sync_draft, &failed, &cause) != 0) {
+	if (smtp_drafts_flush(t, a, sync_draft, NULL, &cause) != 0) {
 		tern_warnx("%s: drafts: %s", a->name, cause);
 		free(cause);
 		return TERN_EXIT_FAIL;
 	}
 	fflush(stdout);
-	return failed ? TERN_EXIT_FAIL : TERN_EXIT_OK;
+	return TERN_EXIT_OK;
 }
 
 static int
@@ -414,6 +418,8 @@ cmd_sync(struct tern *t, int argc, char **argv)
 		}
 	}
 	for (i = optind; i < argc; i++) {
+		if (strcmp(argv[i], TERN_LOCAL_ACCOUNT) == 0)
+			continue;
 		if (rc_find_account(t->rc, argv[i]) == NULL) {
 			tern_warnx(
 			    "no account '%s' in %s", argv[i], t->rc_path);
@@ -436,9 +442,23 @@ cmd_sync(struct tern *t, int argc, char **argv)
 		}
 		return status;
 	}
+	if (watch && strcmp(argv[optind], TERN_LOCAL_ACCOUNT) == 0) {
+		tern_warnx("%s: nothing to watch: its folders live only in "
+		           "this store",
+		    argv[optind]);
+		return TERN_EXIT_USAGE;
+	}
 	if (watch)
 		return sync_watch(t, rc_find_account(t->rc, argv[optind]));
 	for (i = optind; i < argc; i++) {
+		/* tern ls lists it, so it is a name to accept: its folders
+		 * live in the store alone and have nothing to sync with. */
+		if (strcmp(argv[i], TERN_LOCAL_ACCOUNT) == 0) {
+			printf("%s: nothing to sync: its folders live only in "
+			       "this store\n",
+			    argv[i]);
+			continue;
+		}
 		if (sync_one(t, rc_find_account(t->rc, argv[i])) != 0)
 			status = TERN_EXIT_FAIL;
 	}

@@ -40,6 +40,14 @@ tern_free(struct tern *t)
 }
 
 int
+core_exit_status(int rc)
+{
+	if (rc == 0)
+		return TERN_EXIT_OK;
+	return rc == CORE_REFUSED ? TERN_EXIT_USAGE : TERN_EXIT_FAIL;
+}
+
+int
 folder_ref_parse(
     struct tern *t, const char *spec, struct folder_ref *r, char **cause)
 {

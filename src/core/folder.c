@@ -69,11 +69,11 @@ core_folder_create(struct tern *t, const struct folder_ref *r, char **cause)
 	struct store *s;
 
 	if (r->folder == NULL)
-		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
+		return core_refuse(cause, "name a folder: ACCOUNT/FOLDER");
 	if (core_folder_name_check(r->folder, cause) != 0)
-		return -1;
+		return CORE_REFUSED;
 	if (r->folder_id != 0)
-		return set_cause(
+		return core_refuse(
 		    cause, "%s/%s already exists", r->account_name, r->folder);
 	if ((s = tern_store(t, cause)) == NULL || store_begin(s, cause) != 0)
 		return -1;
@@ -120,23 +120,23 @@ core_folder_rename(struct tern *t, const struct folder_ref *r,
 	int ret = -1;
 
 	if (r->folder == NULL)
-		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
+		return core_refuse(cause, "name a folder: ACCOUNT/FOLDER");
 	if (r->folder_id == 0)
-		return set_cause(cause, "no folder '%s' in account %s",
+		return core_refuse(cause, "no folder '%s' in account %s",
 		    r->folder, r->account_name);
 	if (core_folder_name_check(newname, cause) != 0)
-		return -1;
+		return CORE_REFUSED;
 	if (strcmp(r->folder, "INBOX") == 0)
-		return set_cause(cause, "INBOX cannot be renamed");
+		return core_refuse(cause, "INBOX cannot be renamed");
 	if (strcmp(newname, "INBOX") == 0 || in_tree(newname, r->folder))
-		return set_cause(
+		return core_refuse(
 		    cause, "cannot rename %s to %s", r->folder, newname);
 	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if ((exists = store_folder(s, r->account_id, newname, 0, cause)) < 0)
 		return -1;
 	if (exists != 0)
-		return set_cause(
+		return core_refuse(
 		    cause, "%s/%s already exists", r->account_name, newname);
 	if (store_begin(s, cause) != 0)
 		return -1;
@@ -156,7 +156,7 @@ core_folder_rename(struct tern *t, const struct folder_ref *r,
 			goto out;
 		}
 		if (exists != 0) {
-			set_cause(
+			ret = core_refuse(
 			    cause, "%s/%s already exists", r->account_name, to);
 			free(to);
 			goto out;
@@ -186,18 +186,18 @@ core_folder_delete(
 	int ret = -1;
 
 	if (r->folder == NULL)
-		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
+		return core_refuse(cause, "name a folder: ACCOUNT/FOLDER");
 	if (r->folder_id == 0)
-		return set_cause(cause, "no folder '%s' in account %s",
+		return core_refuse(cause, "no folder '%s' in account %s",
 		    r->folder, r->account_name);
 	if (strcmp(r->folder, "INBOX") == 0)
-		return set_cause(cause, "INBOX cannot be deleted");
+		return core_refuse(cause, "INBOX cannot be deleted");
 	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if (store_folder_get(s, r->folder_id, &f, cause) != 0)
 		return -1;
 	if (f.total > 0 && !force) {
-		set_cause(cause,
+		ret = core_refuse(cause,
 		    "%s/%s holds %lld messages; delete it with --force, or "
 		    "move them first",
 		    r->account_name, r->folder, (long long)f.total);

@@ -13,9 +13,9 @@ static int
 need_folder(const struct folder_ref *r, char **cause)
 {
 	if (r->folder == NULL)
-		return set_cause(cause, "name a folder: ACCOUNT/FOLDER");
+		return core_refuse(cause, "name a folder: ACCOUNT/FOLDER");
 	if (r->folder_id == 0)
-		return set_cause(cause, "no folder '%s' in account %s",
+		return core_refuse(cause, "no folder '%s' in account %s",
 		    r->folder, r->account_name);
 	return 0;
 }
@@ -79,9 +79,11 @@ core_flag_change(struct tern *t, const struct folder_ref *r,
 	char *arg = NULL, *kw = NULL;
 	int keywords = c->nkw_add + c->nkw_del > 0;
 	size_t i;
-	int found;
+	int found, ret = -1;
 
-	if (need_folder(r, cause) != 0 || (s = tern_store(t, cause)) == NULL)
+	if ((found = need_folder(r, cause)) != 0)
+		return found;
+	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	arg = core_flag_change_format(c);
 	if (store_begin(s, cause) != 0)
@@ -91,8 +93,8 @@ core_flag_change(struct tern *t, const struct folder_ref *r,
 		if (found < 0)
 			goto fail;
 		if (found == 0) {
-			set_cause(cause, "no message %u in %s/%s", uids[i],
-			    r->account_name, r->folder);
+			ret = core_refuse(cause, "no message %u in %s/%s",
+			    uids[i], r->account_name, r->folder);
 			goto fail;
 		}
 		if (keywords)
@@ -120,7 +122,7 @@ fail:
 fail_nobegin:
 	free(kw);
 	free(arg);
-	return -1;
+	return ret;
 }
 
 int
@@ -132,12 +134,14 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 	int64_t target;
 	uint32_t placeholder;
 	size_t i;
-	int found;
+	int found, ret = -1;
 
-	if (need_folder(from, cause) != 0 || (s = tern_store(t, cause)) == NULL)
+	if ((found = need_folder(from, cause)) != 0)
+		return found;
+	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if (strcmp(from->folder, to_folder) == 0)
-		return set_cause(
+		return core_refuse(
 		    cause, "%s is already in %s", "the message", to_folder);
 	if (store_begin(s, cause) != 0)
 		return -1;
@@ -149,8 +153,8 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 		if (found < 0)
 			goto fail;
 		if (found == 0) {
-			set_cause(cause, "no message %u in %s/%s", uids[i],
-			    from->account_name, from->folder);
+			ret = core_refuse(cause, "no message %u in %s/%s",
+			    uids[i], from->account_name, from->folder);
 			goto fail;
 		}
 		if (core_account_remote(from->account)) {
@@ -175,7 +179,7 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 	return store_commit(s, cause);
 fail:
 	store_rollback(s);
-	return -1;
+	return ret;
 }
 
 struct purge_list {
@@ -211,7 +215,10 @@ core_purge(struct tern *t, const struct folder_ref *r, char **cause)
 	size_t i;
 	int ret = -1;
 
-	if (need_folder(r, cause) != 0 || (s = tern_store(t, cause)) == NULL)
+	if ((ret = need_folder(r, cause)) != 0)
+		return ret;
+	ret = -1;
+	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if (store_begin(s, cause) != 0)
 		return -1;
@@ -265,9 +272,8 @@ core_move_to(struct tern *t, const struct folder_ref *from,
 	if (other) {
 		if ((status = folder_ref_parse(t, target, &to, cause)) != 0)
 			return status;
-		status = core_transfer(t, from, uids, n, &to, keep, note, cause)
-		    ? TERN_EXIT_FAIL
-		    : 0;
+		status = core_exit_status(
+		    core_transfer(t, from, uids, n, &to, keep, note, cause));
 		folder_ref_clear(&to);
 		return status;
 	}
@@ -282,5 +288,5 @@ core_move_to(struct tern *t, const struct folder_ref *from,
 		    from->account_name);
 		return TERN_EXIT_USAGE;
 	}
-	return core_move(t, from, uids, n, target, cause) ? TERN_EXIT_FAIL : 0;
+	return core_exit_status(core_move(t, from, uids, n, target, cause));
 }

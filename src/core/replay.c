@@ -675,6 +675,7 @@ drv_replay(struct tern *t, struct rc_account *a, const struct drv_ops *ops,
 	enum drv_err ret = DRV_STORE;
 
 	memset(&rp, 0, sizeof rp);
+	memset(st, 0, sizeof *st);
 	rp.t = t;
 	rp.a = a;
 	rp.ops = ops;

@@ -208,7 +208,7 @@ from_store(struct tern *t, struct store *s, const struct folder_ref *from,
 	struct buf raw;
 	char *idarg;
 	size_t i;
-	int found = -1;
+	int found = -1, refused = 0;
 
 	buf_init(&raw, 0);
 	if (store_begin(s, cause) != 0)
@@ -231,7 +231,7 @@ from_store(struct tern *t, struct store *s, const struct folder_ref *from,
 			    : queued_move(s, to->account_id, idarg, cause);
 			free(idarg);
 			if (found > 0)
-				found = set_cause(cause,
+				refused = found = core_refuse(cause,
 				    "message %u is already queued to move to "
 				    "%s",
 				    m.uid, to->account_name);
@@ -257,7 +257,7 @@ from_store(struct tern *t, struct store *s, const struct folder_ref *from,
 	found = store_commit(s, cause);
 	goto out;
 fail:
-	found = -1;
+	found = refused ? CORE_REFUSED : -1;
 	store_rollback(s);
 out:
 	buf_free(&raw);
@@ -279,24 +279,25 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 	if (note != NULL)
 		*note = NULL;
 	if (from->folder == NULL || to->folder == NULL)
-		return set_cause(cause, "name folders as ACCOUNT/FOLDER");
+		return core_refuse(cause, "name folders as ACCOUNT/FOLDER");
 	if (from->folder_id == 0)
-		return set_cause(cause, "no folder '%s' in account %s",
+		return core_refuse(cause, "no folder '%s' in account %s",
 		    from->folder, from->account_name);
 	if (from->account_id == to->account_id) {
 		if (keep)
-			return set_cause(cause,
+			return core_refuse(cause,
 			    "copying within one account is not supported; "
 			    "use mv");
 		return core_move(t, from, uids, n, to->folder, cause);
 	}
 	if (core_account_remote(from->account) &&
 	    core_account_remote(to->account))
-		return set_cause(cause,
+		return core_refuse(cause,
 		    "moving between two IMAP accounts is not supported; "
 		    "move to a local folder first");
-	if (core_folder_name_check(to->folder, cause) != 0 ||
-	    (s = tern_store(t, cause)) == NULL)
+	if (core_folder_name_check(to->folder, cause) != 0)
+		return CORE_REFUSED;
+	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if (!core_account_remote(to->account) &&
 	    (target = store_folder(s, to->account_id, to->folder, 1, cause)) <
@@ -310,8 +311,8 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 			goto out;
 		store_msg_clear(&m);
 		if (found == 0) {
-			set_cause(cause, "no message %u in %s/%s", uids[i],
-			    from->account_name, from->folder);
+			ret = core_refuse(cause, "no message %u in %s/%s",
+			    uids[i], from->account_name, from->folder);
 			goto out;
 		}
 	}

@@ -30,9 +30,11 @@ mime_header_parse(const char *raw, size_t len, struct mime_header *h)
 {
 	size_t i = 0, cap = 0;
 	struct mime_field *cur = NULL;
+	int dropping = 0; /* the current field is one not kept */
 
 	h->v = NULL;
 	h->n = 0;
+	h->omitted = 0;
 	h->body = len;
 	if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
 		const char *nl = memchr(raw, '\n', len);
@@ -53,18 +55,25 @@ mime_header_parse(const char *raw, size_t len, struct mime_header *h)
 			h->body = next;
 			goto out;
 		}
+		/*
+		 * Past the limit the fields are not kept, but the header still
+		 * runs to its blank line: its lines are counted, for a note,
+		 * never shown as the body.
+		 */
 		if (i >= MIME_MAX_HEADER) {
-			/* Too big to be a header: the rest is the body. */
-			h->body = i;
-			goto out;
-		}
-		/* No field reaches past the limit, however long its line. */
-		if (ce > MIME_MAX_HEADER)
+			cur = NULL;
+			dropping = 1;
+		} else if (ce > MIME_MAX_HEADER) {
+			/* No field kept reaches past the limit, however long
+			 * its line. */
 			ce = MIME_MAX_HEADER;
+		}
 		if (is_wsp(raw[i])) {
 			/* A continuation line. */
 			if (cur != NULL)
 				cur->valuelen = (size_t)(raw + ce - cur->value);
+			else if (dropping)
+				h->omitted++;
 			i = next;
 			continue;
 		}
@@ -84,7 +93,10 @@ mime_header_parse(const char *raw, size_t len, struct mime_header *h)
 			goto out;
 		}
 		cur = NULL;
-		if (h->n < MIME_MAX_FIELDS) {
+		dropping = i >= MIME_MAX_HEADER || h->n >= MIME_MAX_FIELDS;
+		if (dropping)
+			h->omitted++;
+		else {
 			if (h->n == cap) {
 				cap = cap ? cap * 2 : 16;
 				h->v = xreallocarray(h->v, cap, sizeof *h->v);

@@ -32,6 +32,7 @@ struct mime_header {
 	struct mime_field *v;
 	size_t n;
 	size_t body; /* offset of the body in the parsed bytes */
+	size_t omitted; /* header lines beyond the limits, not kept */
 };
 
 /* Split the header block at the start of raw; h->body says where it ends. */

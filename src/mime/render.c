@@ -121,6 +121,12 @@ render_headers(struct render *r, size_t off, size_t len)
 			free(v);
 		}
 	}
+	/* Past the limits: say so, rather than show them or nothing. */
+	if (h.omitted > 0)
+		(void)buf_printf(&r->txt,
+		    "[-- %zu more header line%s not shown: the header is "
+		    "larger than tern reads --]\n",
+		    h.omitted, h.omitted == 1 ? "" : "s");
 	mime_header_free(&h);
 }
 

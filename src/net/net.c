@@ -171,6 +171,30 @@ debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
 	return 0;
 }
 
+int
+net_ca_cause(void *easy, const char *cafile, const char *detail, char **cause)
+{
+	char *sys = NULL;
+
+	if (cafile != NULL) {
+		return set_cause(
+		    cause, "cannot read cafile %s: %s", cafile, detail);
+	}
+	/* The system's trust store is missing: a minimal system or a
+	 * container without the ca-certificates package. */
+#if LIBCURL_VERSION_NUM >= 0x075400
+	if (curl_easy_getinfo(easy, CURLINFO_CAINFO, &sys) != CURLE_OK)
+		sys = NULL;
+#else
+	(void)easy;
+#endif
+	return set_cause(cause,
+	    "no system certificates%s%s%s: install ca-certificates or set "
+	    "cafile in the rc",
+	    sys != NULL ? " (cannot read " : "", sys != NULL ? sys : "",
+	    sys != NULL ? ")" : "");
+}
+
 /*
  * Keepalive probes: a peer that vanished without a word (a laptop
  * suspended, a NAT that forgot the mapping) shows as an error after
@@ -269,8 +293,7 @@ connect_cause(
 	case CURLE_OPERATION_TIMEDOUT:
 		return set_cause(cause, "%s: connection timed out", c->peer);
 	case CURLE_SSL_CACERT_BADFILE:
-		return set_cause(cause, "cannot read cafile %s: %s",
-		    p->cafile ? p->cafile : "", detail);
+		return net_ca_cause(c->easy, p->cafile, detail, cause);
 	default:
 		return set_cause(cause, "%s: %s", c->peer, detail);
 	}

@@ -5,10 +5,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -500,6 +503,84 @@ out:
 	return rc_ok;
 }
 
+/*
+ * The parent directory of path ("." when it has none); malloc'd.
+ */
+static char *
+parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Whether a directory lets someone other than us or root replace files. */
+static int
+dir_unsafe(const char *dir, char **cause)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return 0; /* the file opened: nothing more to say */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return set_cause(cause,
+		    "%s is writable by others, who could replace the rc in it "
+		    "and run commands as you: chmod go-w %s, or keep the rc "
+		    "elsewhere",
+		    dir, dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return set_cause(cause,
+		    "%s belongs to another user, who could replace the rc in "
+		    "it and run commands as you: keep the rc in a directory "
+		    "of yours",
+		    dir);
+	return 0;
+}
+
+/*
+ * As ssh does for its config: an rc that others can write, or that sits in
+ * a directory they can write, is refused whatever it holds, since passcmd,
+ * editor and html_filter are shell commands run as the user. A device
+ * (/dev/stdin, /dev/null) is judged by its directory alone.
+ */
+static int
+rc_check_owner(const char *path, const struct stat *st, char **cause)
+{
+	char *dir, *real;
+	int rc = 0;
+
+	if (!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+			return set_cause(cause,
+			    "%s is writable by others, who could make tern run "
+			    "any command as you (passcmd, editor, html_filter): "
+			    "chmod go-w %s",
+			    path, path);
+		if (st->st_uid != geteuid() && st->st_uid != 0)
+			return set_cause(cause,
+			    "%s belongs to another user, who could make tern "
+			    "run any command as you: use an rc of your own",
+			    path);
+	}
+	dir = parent_dir(path);
+	rc = dir_unsafe(dir, cause);
+	free(dir);
+	/* A link's target lives in a directory of its own. */
+	if (rc == 0 && (real = realpath(path, NULL)) != NULL) {
+		dir = parent_dir(real);
+		rc = dir_unsafe(dir, cause);
+		free(dir);
+		free(real);
+	}
+	return rc;
+}
+
 int
 rc_load(const char *path, int missing_ok, struct rc **rcp, char **cause)
 {
@@ -521,6 +602,8 @@ rc_load(const char *path, int missing_ok, struct rc **rcp, char **cause)
 		return set_cause(cause, "%s: %s", path, strerror(errno));
 	}
 	close(fd);
+	if (rc_check_owner(path, &st, cause) != 0)
+		return -1;
 	if (read_file(path, RC_MAX_SIZE, &b, cause) != 0) {
 		buf_free(&b);
 		return -1;
@@ -576,13 +659,52 @@ rc_data_dir(void)
 	return xdg_dir("XDG_DATA_HOME", ".local/share");
 }
 
+/*
+ * How long a command run for a secret may take: TERN_CMD_TIMEOUT seconds
+ * (a decimal number), 30 s by default.
+ */
+static uint64_t
+cmd_timeout_ms(void)
+{
+	const char *v = getenv("TERN_CMD_TIMEOUT");
+	char *end;
+	double secs;
+
+	if (v == NULL || *v == '\0')
+		return 30000;
+	secs = strtod(v, &end);
+	if (*end != '\0' || !(secs > 0) || secs > 86400)
+		return 30000;
+	return (uint64_t)(secs * 1000);
+}
+
+/*
+ * Whether this process is in the foreground of its terminal. Then the
+ * command shares its process group, so a prompt on the terminal works
+ * (in a group of its own it would be stopped by SIGTTIN); else it gets a
+ * group of its own, so a timeout stops all it started.
+ */
+static int
+in_foreground(void)
+{
+	int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	pid_t fg;
+
+	if (fd < 0)
+		return 0;
+	fg = tcgetpgrp(fd);
+	close(fd);
+	return fg >= 0 && fg == getpgrp();
+}
+
 char *
 rc_account_password(const struct rc_account *a, char **cause)
 {
 	struct buf out;
-	int fds[2], status;
+	int fds[2], status = 0, own_group, timed_out = 0;
+	uint64_t limit = cmd_timeout_ms(), deadline;
 	pid_t pid;
-	char *nl, tmp[4096];
+	char *nl, *cmd, tmp[4096];
 
 	if (a->password != NULL)
 		return xstrdup(a->password);
@@ -591,10 +713,11 @@ rc_account_password(const struct rc_account *a, char **cause)
 		    cause, "account %s has no password or passcmd", a->name);
 		return NULL;
 	}
-	if (pipe(fds) != 0) {
+	if (pipe2(fds, O_CLOEXEC) != 0) {
 		set_cause(cause, "pipe: %s", strerror(errno));
 		return NULL;
 	}
+	own_group = !in_foreground();
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
@@ -603,17 +726,35 @@ rc_account_password(const struct rc_account *a, char **cause)
 		return NULL;
 	}
 	if (pid == 0) {
+		if (own_group)
+			setpgid(0, 0);
 		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
 		execl("/bin/sh", "sh", "-c", a->passcmd, (char *)NULL);
 		_exit(127);
 	}
+	if (own_group)
+		setpgid(pid, pid); /* either side may run first */
 	close(fds[1]);
 	buf_init(&out, 64 * 1024);
+	deadline = now_ms() + limit;
 	for (;;) {
-		ssize_t n = read(fds[0], tmp, sizeof tmp);
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		uint64_t now = now_ms();
+		ssize_t n;
+		int r;
 
+		if (now >= deadline) {
+			timed_out = 1;
+			break;
+		}
+		r = poll(&pfd, 1, (int)(deadline - now));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue; /* the deadline, checked above */
+		n = read(fds[0], tmp, sizeof tmp);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -621,8 +762,25 @@ rc_account_password(const struct rc_account *a, char **cause)
 		(void)buf_add(&out, tmp, (size_t)n);
 	}
 	close(fds[0]);
+	if (timed_out) {
+		/* A pinentry with no terminal to ask on waits for ever. */
+		if (own_group)
+			kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (timed_out) {
+		cmd = text_visible_dup(a->passcmd);
+		set_cause(cause,
+		    "account %s: passcmd \"%s\" gave no password within %.3g "
+		    "s and was stopped (is it waiting for a terminal?); make it "
+		    "work without one, or set TERN_CMD_TIMEOUT to wait longer",
+		    a->name, cmd, (double)limit / 1000.0);
+		free(cmd);
+		buf_free(&out);
+		return NULL;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		set_cause(cause, "account %s: passcmd failed (exit %d)",
 		    a->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1);

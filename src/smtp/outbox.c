@@ -57,13 +57,15 @@ smtp_outbox_queue(struct tern *t, struct rc_account *a, const char *raw,
 	buf_init(&sendable, 0);
 	compose_complete_raw(raw, len, a->from, &full);
 	if (full.len > COMPOSE_MESSAGE_MAX) {
-		set_cause(cause, "the message is too large");
+		id = core_refuse(cause, "the message is too large");
 		goto out;
 	}
 	/* Refuse now what could never be sent. */
 	if (compose_prepare_raw(
-	        full.data, full.len, &sendable, &rcpts, cause) != 0)
+	        full.data, full.len, &sendable, &rcpts, cause) != 0) {
+		id = CORE_REFUSED;
 		goto out;
+	}
 	if ((acct = account_id(t, a, cause)) < 0)
 		goto out;
 	id = store_outbox_add(t->store, acct, full.data, full.len, cause);
@@ -352,6 +354,7 @@ flush_one(struct flush *f, struct store_outbox *o, char **cause)
 			report(f->cb, f->arg, a, o->id, r, NULL, where, NULL);
 		break;
 	case SMTP_OFFLINE:
+	case SMTP_DEFERRED:
 	case SMTP_TEMPFAIL:
 		if (store_outbox_set_state(t->store, o->id, STORE_OUTBOX_QUEUED,
 		        reason, cause) != 0)

@@ -193,7 +193,7 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 		set_cause(
 		    reason, "the server refused the message: %s", x.reply);
 	} else if (x.fail >= 400) {
-		result = SMTP_TEMPFAIL;
+		result = SMTP_DEFERRED;
 		set_cause(
 		    reason, "the server deferred the message: %s", x.reply);
 	} else {
@@ -216,7 +216,14 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 			    "%s: the server did not agree to STARTTLS; nothing "
 			    "was sent in plaintext (use smtps://, or tls off)",
 			    p->url);
-		else if (rc == CURLE_PEER_FAILED_VERIFICATION)
+		else if (rc == CURLE_SSL_CACERT_BADFILE) {
+			char *why = NULL;
+
+			net_ca_cause(h, p->cafile,
+			    errbuf[0] ? errbuf : curl_easy_strerror(rc), &why);
+			set_cause(reason, "%s: %s", p->url, why);
+			free(why);
+		} else if (rc == CURLE_PEER_FAILED_VERIFICATION)
 			set_cause(reason,
 			    "%s: the server's certificate is not trusted (%s); "
 			    "add its CA with 'cafile' in the rc",

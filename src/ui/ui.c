@@ -646,13 +646,29 @@ ui_start_client(struct ui *u)
 	ui_store_loaded(u);
 	ui_workers_start(u);
 	if (u->nfolders == 0) {
-		int syncing = 0;
+		struct buf b;
 
-		for (size_t i = 0; i < u->naccts; i++)
-			syncing |= u->accts[i].w != NULL;
-		ui_message(u, 0, "%s",
-		    syncing ? "No folders yet: fetching the folder list…"
-		            : "No folders yet, and no account can sync");
+		/* Say what each account is doing: a POP3 account downloads
+		 * its mail, an IMAP one lists its folders first. */
+		buf_init(&b, 0);
+		for (size_t i = 0; i < u->naccts; i++) {
+			const struct ui_account *ua = &u->accts[i];
+
+			if (ua->w == NULL)
+				continue;
+			(void)buf_printf(&b, "%s%s %s",
+			    b.len ? "; " : "No folders yet: ",
+			    ua->rc != NULL && ua->rc->protocol == RC_PROTO_POP3
+			        ? "downloading new mail from"
+			        : "fetching the folder list of",
+			    ua->name);
+		}
+		if (b.len > 0)
+			ui_message(u, 0, "%s…", b.data);
+		else
+			ui_message(u, 0, "%s",
+			    "No folders yet, and no account can sync");
+		buf_free(&b);
 	}
 }
 

@@ -133,7 +133,8 @@ worker_outcome(void *arg, const struct smtp_outcome *o)
 	if (o->result == SMTP_SENT)
 		ev->text = xasprintf("sent%s%s", o->copy ? "; copy in " : "",
 		    o->copy ? o->copy : "");
-	else if (o->result == SMTP_OFFLINE || o->result == SMTP_TEMPFAIL)
+	else if (o->result == SMTP_OFFLINE || o->result == SMTP_DEFERRED ||
+	    o->result == SMTP_TEMPFAIL)
 		ev->text = xasprintf("not sent yet (kept in the outbox): %s",
 		    o->reason ? o->reason : "try again later");
 	else

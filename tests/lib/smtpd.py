@@ -8,7 +8,8 @@ and N.json (envelope sender and recipients) before the server answers
 
 Options: a user and password to require AUTH (PLAIN and LOGIN, also over
 plain connections); STARTTLS (required before anything else) or implicit
-TLS with a certificate; recipients to refuse with 550; and misbehaviour a
+TLS with a certificate; recipients to refuse with 550, or to defer with
+450 (greylisting: try again later); and misbehaviour a
 real server gives only when things break: "drop" closes the connection
 after storing a message, before the reply; "stall" stores it and never
 replies.
@@ -30,11 +31,12 @@ class Smtpd:
     """The server as a child process; start(), stop(), messages()."""
 
     def __init__(self, port=None, user=None, password=None, refuse=(),
-                 tls=None, cert=None, key=None, after_data=None):
+                 tls=None, cert=None, key=None, after_data=None, defer=()):
         self.dir = tempfile.mkdtemp(prefix="tern-smtpd-")
         self.port = port or _free_port()
         self.user, self.password = user, password
         self.refuse = list(refuse)
+        self.defer = list(defer)
         self.tls, self.cert, self.key = tls, cert, key
         self.after_data = after_data
         self.proc = None
@@ -46,6 +48,8 @@ class Smtpd:
             args += ["--auth", "%s:%s" % (self.user, self.password)]
         for r in self.refuse:
             args += ["--refuse", r]
+        for r in self.defer:
+            args += ["--defer", r]
         if self.tls:
             args += ["--tls", self.tls, "--cert", self.cert, "--key",
                      self.key]
@@ -131,6 +135,7 @@ def serve(argv):
     ap.add_argument("--dir", required=True)
     ap.add_argument("--auth")
     ap.add_argument("--refuse", action="append", default=[])
+    ap.add_argument("--defer", action="append", default=[])
     ap.add_argument("--tls", choices=["starttls", "implicit"])
     ap.add_argument("--cert")
     ap.add_argument("--key")
@@ -144,6 +149,9 @@ def serve(argv):
             if address in o.refuse:
                 return "550 5.1.1 <%s>: Recipient address rejected: " \
                        "User unknown in local recipient table" % address
+            if address in o.defer:
+                return "450 4.2.0 <%s>: Recipient address rejected: " \
+                       "Greylisted, try again later" % address
             envelope.rcpt_tos.append(address)
             return "250 2.1.5 Ok"
 

@@ -293,12 +293,12 @@ class Bodies(unittest.TestCase):
 
     def test_bad_attachment_number(self):
         r = self.save("Big one", 5, expect_ok=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"has no attachment 5; its attachment is 2",
                       r.stderr)
         # The text is part 1: no attachment of that number.
         r = self.save("Big one", 1, expect_ok=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"has no attachment 1", r.stderr)
 
 

@@ -157,7 +157,7 @@ class Cat(unittest.TestCase):
         # Part 1 is the text, part 5 does not exist.
         for n in (1, 5):
             r, d = self.save(uid, n)
-            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.returncode, 2)  # a refusal: tern(1)
             self.assertIn(b"has no attachment %d; its attachments are "
                           b"2, 3, 4" % n, r.stderr)
             self.assertEqual(os.listdir(d), [])
@@ -223,6 +223,34 @@ class Cat(unittest.TestCase):
         self.assertIn("[1] https://example.com/article\n", out)
         self.assertNotIn("alert", out)
 
+    def test_header_past_the_limit_is_a_note(self):
+        # 300 KiB of header fields: those past what tern reads are
+        # counted in a note, not shown as the body; --raw keeps them.
+        lines = [b"From: Alice <a@example.org>", b"Subject: padded"]
+        size, late = 0, 0
+        while size < 300 * 1024:
+            if size >= 256 * 1024:
+                late += 1
+            line = b"X-Pad-%d: %s" % (len(lines), b"a" * 290)
+            lines.append(line)
+            size = sum(len(x) + 2 for x in lines)
+        raw = b"\r\n".join(lines) + b"\r\nX-Last: 1\r\n\r\nThe text.\r\n"
+        late += 1
+        uid = self.put("home", "pop3", "INBOX", raw)
+        out = self.t.out("cat", "home/INBOX", uid)
+        self.assertIn("From: Alice <a@example.org>\n", out)
+        self.assertIn("[-- %d more header lines not shown" % late, out)
+        self.assertTrue(out.endswith("\n\nThe text.\n"), out[-300:])
+        self.assertNotIn("X-Pad", out)
+        self.assertNotIn("X-Last", out)
+        out = self.t.out("cat", "--headers", "home/INBOX", uid)
+        self.assertIn("X-Pad-2: a", out)
+        self.assertIn("[-- %d more header lines not shown" % late, out)
+        self.assertNotIn("X-Last", out)
+        self.assertTrue(out.endswith("\n\nThe text.\n"), out[-300:])
+        r = self.t.run("cat", "--raw", "home/INBOX", uid, check=True)
+        self.assertEqual(r.stdout, raw)
+
     def test_local_folder(self):
         uid = self.put("local", "local", "Archive", corpus("simple.eml"))
         out = self.t.out("cat", "local/Archive", uid)
@@ -260,8 +288,15 @@ class Cat(unittest.TestCase):
                          2)
         self.assertEqual(self.t.run("cat", "home", "1").returncode, 2)
         r = self.t.run("cat", "home/INBOX", "99")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"no message 99 in home/INBOX", r.stderr)
+        r = self.t.run("cat", "home/Nope", "1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"no folder 'Nope'", r.stderr)
+        uid = self.put("home", "pop3", "INBOX", corpus("simple.eml"))
+        r = self.t.run("cat", "--save", "3", "home/INBOX", uid)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"attachment", r.stderr)
 
 
 class CatImap(unittest.TestCase):

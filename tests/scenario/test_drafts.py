@@ -125,7 +125,9 @@ class Postpone(UiCase):
 
     def test_postpone_uploads_through_the_worker(self):
         s, _ = self.postpone("Through the worker")
-        s.wait("draft uploaded to acct/Drafts", timeout=20)
+        # The log, not the screen: the sync's next note may replace it on
+        # the message line before the screen is read.
+        self.wait_log("draft uploaded to acct/Drafts", timeout=20)
         flags = self.drafts("Through the worker")
         self.assertEqual(len(flags), 1, flags)
         self.assertIn("\\Draft", flags[0])

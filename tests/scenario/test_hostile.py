@@ -6,9 +6,11 @@ documented exit status, never a crash, a hang or raw control bytes on the
 terminal, and nothing in the store is lost."""
 
 import os
+import pwd
 import random
 import re
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -43,6 +45,19 @@ def no_raw_controls(test, out):
     for c in out:
         test.assertTrue(c >= 0x20 or c in (0x09, 0x0a), "byte %#x" % c)
     test.assertNotIn(0x7f, out)
+
+
+def other_user():
+    """(uid, gid) of a user other than root, nobody preferably; or None."""
+    try:
+        pw = pwd.getpwnam("nobody")
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        pass
+    for pw in pwd.getpwall():
+        if pw.pw_uid != 0:
+            return pw.pw_uid, pw.pw_gid
+    return None
 
 
 class HostileMail(unittest.TestCase):
@@ -197,11 +212,18 @@ class HostileRc(unittest.TestCase):
     def test_password_in_a_readable_rc(self):
         rc = RC + "account b\n protocol imap\n host h\n user u\n" \
             " password hunter2\n"
-        for mode in (0o644, 0o640, 0o620, 0o602):
+        for mode in (0o644, 0o640):
             with self.subTest(mode=oct(mode)):
                 self.write(rc.encode(), mode)
                 err = self.refused("readable or writable by others")
                 self.assertIn("rc:6: account b", err)
+                self.assertNotIn("hunter2", err)
+        # Writable by others: refused whatever it holds.
+        for mode in (0o620, 0o602):
+            with self.subTest(mode=oct(mode)):
+                self.write(rc.encode(), mode)
+                err = self.refused("writable by others")
+                self.assertIn("chmod go-w %s" % self.t.rc, err)
                 self.assertNotIn("hunter2", err)
         self.write(rc.encode(), 0o600)
         self.t.out("ls")
@@ -270,12 +292,28 @@ class HostileStore(unittest.TestCase):
         self.assert_intact()
 
     def test_store_not_writable(self):
-        # As root permissions do not bind: run tern as nobody then.
+        # As root permissions do not bind: run tern as another user then,
+        # from a copy of the binary that user can execute wherever the
+        # checkout lives (a clone under a 0700 /root is common).
         tdir = os.path.join(self.t.data, "tern")
+        tern = ternlib.TERN
         kw = {}
         if os.getuid() == 0:
-            kw = {"user": 65534, "group": 65534}
-            os.chown(self.t.rc, 65534, 65534)
+            other = other_user()
+            if other is None:
+                print("test_store_not_writable: no user but root exists, "
+                      "and root is not bound by permissions: nothing to "
+                      "test here")
+                return
+            uid, gid = other
+            kw = {"user": uid, "group": gid}
+            bindir = os.path.join(self.t.dir, "bin")
+            os.mkdir(bindir)
+            tern = os.path.join(bindir, "tern")
+            shutil.copy2(ternlib.TERN, tern)
+            os.chmod(bindir, 0o755)
+            os.chmod(tern, 0o755)
+            os.chown(self.t.rc, uid, gid)
             for d in (self.t.dir, self.t.config,
                       os.path.join(self.t.config, "tern"), self.t.data):
                 os.chmod(d, 0o755)
@@ -285,7 +323,7 @@ class HostileStore(unittest.TestCase):
         try:
             uid = self.before.split("\t")[0]
             r = subprocess.run(
-                [ternlib.TERN, "flag", "home/INBOX", uid, "+S"],
+                [tern, "flag", "home/INBOX", uid, "+S"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=self.t.env(), timeout=60, **kw)
             ternlib.check_sanitizers("tern flag", r.stderr)
@@ -294,6 +332,9 @@ class HostileStore(unittest.TestCase):
             os.chmod(tdir, 0o700)
             for f in os.listdir(tdir):
                 os.chmod(os.path.join(tdir, f), 0o600)
+            if kw:
+                # Back to us: tern refuses an rc of another user.
+                os.chown(self.t.rc, os.getuid(), os.getgid())
         self.assert_intact()
 
     def test_store_path_is_a_file(self):

@@ -81,12 +81,13 @@ class Local(unittest.TestCase):
         self.assertEqual(self.folders("local"),
                          ["INBOX", "Archive", "Archive/2024",
                           "Archive/2024/Q1"])
+        # Refusals are usage errors (tern(1)): the command must change.
         r = self.t.run("folder", "create", "local/Archive")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"already exists", r.stderr)
         for bad in ("local/a//b", "local/a/../b", "local/a\x01"):
             r = self.t.run("folder", "create", bad)
-            self.assertEqual(r.returncode, 1, bad)
+            self.assertEqual(r.returncode, 2, bad)
         # Renaming moves what is nested under it.
         self.t.out("folder", "rename", "local/Archive", "Old")
         self.assertEqual(self.folders("local"),
@@ -95,17 +96,20 @@ class Local(unittest.TestCase):
         self.assertEqual(self.folders("local"),
                          ["INBOX", "Old", "Y2024", "Y2024/Q1"])
         r = self.t.run("folder", "rename", "local/Old", "Y2024")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         r = self.t.run("folder", "rename", "local/Old", "Old/Sub")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
+        r = self.t.run("folder", "rename", "local/Nope", "Other")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"no folder 'Nope'", r.stderr)
         # INBOX stays; a folder with mail needs --force.
         r = self.t.run("folder", "delete", "local/INBOX")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"INBOX cannot be deleted", r.stderr)
         self.t.out("import", "local/Old", self.write_mbox(
             "a.mbox", self.messages(2)))
         r = self.t.run("folder", "delete", "local/Old")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"--force", r.stderr)
         self.assertIn("Old", self.folders("local"))
         self.t.out("folder", "delete", "--force", "local/Old")
@@ -169,7 +173,7 @@ class Local(unittest.TestCase):
         self.assertEqual(self.raws("home", "Saved"), msgs[:2])
         # A UID that is not there changes nothing.
         r = self.t.run("mv", "home/INBOX", uids[2], "999", "local/Kept")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"no message 999", r.stderr)
         self.assertEqual(len(self.ls("home/INBOX")), 1)
 
@@ -200,8 +204,11 @@ class Local(unittest.TestCase):
         self.assertEqual(self.raws("local", "Saved"), [body])
         self.assertEqual(self.ls("local/Saved")[0][1], "S")
         # Without the body, the move waits for the network.
-        out = self.t.out("mv", "work/INBOX", "42", "local/Saved")
-        self.assertIn("queued", out)
+        r = self.t.run("mv", "work/INBOX", "42", "local/Saved", check=True)
+        # Queued, not done: exit 0 and a note on stderr.
+        self.assertEqual(r.stdout, b"")
+        self.assertIn(b"1 message queued for local/Saved at the next sync",
+                      r.stderr)
         self.assertEqual([r[0] for r in self.ls("work/INBOX")], ["42"])
         self.t.out("cp", "work/INBOX", "42", "local/Copies")
         self.assertEqual(self.db.execute(
@@ -216,13 +223,13 @@ class Local(unittest.TestCase):
         self.db.execute("DELETE FROM pending")
         self.db.commit()
         uid = self.ls("local/Saved")[0][0]
-        out = self.t.out("mv", "local/Saved", uid, "work/INBOX")
-        self.assertIn("queued", out)
+        r = self.t.run("mv", "local/Saved", uid, "work/INBOX", check=True)
+        self.assertIn(b"queued", r.stderr)
         self.assertEqual(len(self.ls("local/Saved")), 1)
         mid = self.db.execute("SELECT id FROM message WHERE uid = ? AND"
                               " has_body = 1", (int(uid),)).fetchone()[0]
         r = self.t.run("mv", "local/Saved", uid, "work/Other")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"already queued", r.stderr)
         self.t.out("cp", "local/Saved", uid, "work/Archive")
         self.assertEqual(self.db.execute(

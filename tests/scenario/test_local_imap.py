@@ -117,8 +117,8 @@ class LocalImap(unittest.TestCase):
         # The server is unreachable: nothing can be downloaded.
         self.t.write_rc(self.rc_online.replace(
             "port %d" % self.dovecot.imaps_port, "port 9"))
-        out = self.t.out("mv", "acct/INBOX", u[0], "local/Later")
-        self.assertIn("queued", out)
+        r = self.t.run("mv", "acct/INBOX", u[0], "local/Later", check=True)
+        self.assertIn(b"queued", r.stderr)
         self.assertEqual(self.raws("Later"), [])
         self.assertEqual(self.uids(), u)
         self.assertEqual(self.t.run("sync", "acct").returncode, 1)
@@ -156,8 +156,8 @@ class LocalImap(unittest.TestCase):
         self.assertEqual(self.dovecot.count(self.user), 2)
         before = self.quota_used()
         uid = self.ls("local/Out")[0][0]
-        out = self.t.out("mv", "local/Out", uid, "acct/INBOX")
-        self.assertIn("queued", out)
+        r = self.t.run("mv", "local/Out", uid, "acct/INBOX", check=True)
+        self.assertIn(b"queued", r.stderr)
         # Until the server has accepted it, the local copy stays; and it
         # shows in the IMAP folder at once, readable there.
         self.assertEqual(self.raws("Out"), [self.raw[1]])

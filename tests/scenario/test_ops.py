@@ -63,8 +63,14 @@ class Ops(unittest.TestCase):
     def test_flag_unknown_uid_changes_nothing(self):
         a = self.insert("home", "one")
         r = self.t.run("flag", "home/INBOX", str(a), "999", "+S")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)
         self.assertIn(b"no message 999", r.stderr)
+        for args in (("flag", "home/Nope", "1", "+S"),
+                     ("mv", "home/Nope", "1", "INBOX"),
+                     ("purge", "home/Nope")):
+            r = self.t.run(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(b"no folder 'Nope'", r.stderr)
         self.assertEqual(self.ls("home/INBOX")[0][1], "-")
         r = self.t.run("flag", "home/INBOX", str(a), "+Q")
         self.assertEqual(r.returncode, 2)

@@ -333,6 +333,49 @@ class SendTest(unittest.TestCase):
         self.assertEqual(self.outbox(), [])
         self.assertEqual(len(self.ls("acct/Sent")), 2)
 
+    def test_deferred_is_queued_like_offline(self):
+        # "Not now" from the server (greylisting) and an unreachable
+        # server both leave the message queued for the next sync: exit 0
+        # with the note, as tern(1) says.
+        s = self.smtpd(defer=["bob@example.org"])
+        self.configure(s)
+        r = self.tern.run("send", input=b"From: alice@example.net\n"
+                          b"To: bob@example.org\nSubject: later\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"the server deferred the message", r.stderr)
+        self.assertIn(b"tried again at the next sync", r.stderr)
+        self.assertEqual(s.messages(), [])
+        self.assertEqual(self.outbox()[0][1], "queued")
+        # So does the sync that meets the same answer.
+        r = self.tern.run("sync", "acct")
+        self.assertIn(b"kept for the next sync", r.stderr)
+        self.assertNotIn(b"not sent: the server deferred", r.stdout)
+        self.assertEqual(self.outbox()[0][1], "queued")
+        s.stop()
+        s2 = self.smtpd(port=s.port)
+        self.tern.out("sync", "acct")
+        self.assertEqual(len(s2.messages()), 1)
+        self.assertEqual(self.outbox(), [])
+
+    def test_refusals_are_usage_errors(self):
+        # What no retry can fix: exit 2, nothing queued.
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("send", "-a", "acct",
+                          input=b"Subject: nobody to send to\n\nx\n")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"recipient", r.stderr)
+        self.assertEqual(self.outbox(), [])
+        for opt in ("--retry", "--drop"):
+            r = self.tern.run("send", opt, "4242")
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(b"no message 4242 in the outbox", r.stderr)
+        self.tern.out("folder", "create", "acct/Kept")
+        r = self.tern.run("reply", "acct/Kept", "4242")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"no message 4242 in acct/Kept", r.stderr)
+        self.assertEqual(s.messages(), [])
+
     def test_refused_recipient(self):
         s = self.smtpd(refuse=["nobody@example.org"])
         self.configure(s)

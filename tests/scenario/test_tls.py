@@ -182,6 +182,34 @@ class TLS(unittest.TestCase):
         r, srv = self.probe("imap", "on", cafile="-", implicit_tls=True)
         self.assert_refused(r, srv, "imap", "not trusted")
 
+    def test_no_system_store_is_named(self):
+        # A minimal system without ca-certificates: the system's store is
+        # hidden by an empty directory in a mount namespace of our own.
+        # tern says what is missing, not "cannot read cafile : ...".
+        srv = fakeserver.FakeServer("imap", self.certs.good,
+                                    user=USER, password=PASSWORD,
+                                    implicit_tls=True)
+        unshare = ["unshare", "-m"] if os.getuid() == 0 else \
+            ["unshare", "-r", "-m"]
+        hide = ("for d in /etc/ssl/certs /usr/lib/ssl/certs; do "
+                "[ -d \"$d\" ] && mount -t tmpfs tmpfs \"$d\"; done; "
+                "[ ! -e /etc/ssl/certs/ca-certificates.crt ] || exit 99; "
+                "exec \"$@\"")
+        with srv:
+            r = subprocess.run(
+                unshare + ["sh", "-c", hide, "sh", NETPROBE, "imap",
+                           "127.0.0.1", str(srv.port), "on", "-", USER,
+                           PASSWORD],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        ternlib.check_sanitizers("netprobe", r.stderr)
+        err = r.stderr.decode(errors="replace")
+        self.assertNotEqual(r.returncode, 99, "the store is still there")
+        self.assertEqual(r.returncode, 1, err)
+        self.assertIn("no system certificates", err)
+        self.assertIn("install ca-certificates or set cafile", err)
+        self.assertNotIn("cafile :", err)
+        self.assertEqual(srv.logins, 0)
+
     def test_bad_cafile(self):
         # A cafile that is missing or holds no certificate is an error, not
         # a silent fall-back to no verification or to the system store.

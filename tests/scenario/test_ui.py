@@ -58,6 +58,39 @@ class Screen:
                            stdout=subprocess.PIPE)
         return r.stdout.decode(errors="replace")
 
+    def attributes(self):
+        """The SGR parameters the screen uses now (capture-pane -e)."""
+        r = subprocess.run([TMUX, "-L", self.sock, "capture-pane", "-p",
+                            "-e"], stdout=subprocess.PIPE)
+        seen = set()
+        for params in re.findall(rb"\x1b\[([0-9;:]*)m", r.stdout):
+            p = params.decode().replace(":", ";").split(";")
+            i = 0
+            while i < len(p):
+                # 38;5;N and 38;2;R;G;B (and 48, 58) are one parameter.
+                if p[i] in ("38", "48", "58") and i + 1 < len(p):
+                    n = 3 if p[i + 1] == "5" else 5
+                    seen.add(";".join(p[i:i + n]))
+                    i += n
+                    continue
+                seen.add(p[i] or "0")
+                i += 1
+        return seen
+
+    def colours(self):
+        """The colour parameters among them (39 and 49, the terminal's
+        default colours, are not colours)."""
+        out = set()
+        for a in self.attributes():
+            n = a.split(";")[0]
+            if n in ("38", "48", "58") or \
+                    (n.isdigit() and (30 <= int(n) <= 37 or
+                                      40 <= int(n) <= 47 or
+                                      90 <= int(n) <= 97 or
+                                      100 <= int(n) <= 107)):
+                out.add(a)
+        return out
+
     def keys(self, *keys):
         subprocess.run([TMUX, "-L", self.sock, "send-keys"] + list(keys),
                        check=True)
@@ -370,6 +403,42 @@ class FirstRun(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_first_download_says_what_happens(self):
+        # A fresh store: a POP3 account downloads its mail, an IMAP one
+        # lists its folders; the message line names each. (No server
+        # listens: what counts is the note before the error.)
+        port = ternlib.free_ports(1)[0]
+        self.t.write_rc("account home\n protocol pop3\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n password x\n"
+                        "account work\n protocol imap\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n password x\n"
+                        % (port, port))
+        s = self.start()
+        ev = self.wait_log("note No folders yet")
+        self.assertIn("note No folders yet: downloading new mail from "
+                      "home; fetching the folder list of work\u2026", ev)
+        self.assertNotIn("fetching the folder list\u2026", ev)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_passcmd_that_never_answers(self):
+        # The account's worker waits for its passcmd no longer than the
+        # limit, says why, and the client keeps working meanwhile.
+        port = ternlib.free_ports(1)[0]
+        self.t.write_rc("account home\n protocol pop3\n host 127.0.0.1\n"
+                        " port %d\n tls off\n user u\n"
+                        " passcmd \"sleep 600\"\n" % port)
+        s = self.start(env={"TERN_CMD_TIMEOUT": "2"})
+        s.wait("No folders yet")
+        s.keys("?")
+        s.wait("forward-message")
+        s.keys("q")
+        ev = self.wait_log('passcmd "sleep 600" gave no password within 2 s',
+                           timeout=30)
+        self.assertIn("error ", ev)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_first_run_quit(self):
         s = self.start()
         s.wait("No account is configured yet")
@@ -396,8 +465,25 @@ class Bindings(UiCase):
         s.wait("theme 'nosuchtheme' not found")
 
     def test_no_color(self):
+        # The control: the demo's theme paints in colour.
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        self.assertTrue(s.colours(), "the control shows no colour")
+        s.keys("q")
+        s.wait("EXIT=0")
+        # NO_COLOR: bold and reverse only, on every screen.
         s = self.start("--demo", env={"NO_COLOR": "1"})
         s.wait("local/INBOX  [241")
+        self.assertEqual(s.colours(), set())
+        self.assertIn("7", s.attributes())  # the cursor: reverse video
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        self.assertEqual(s.colours(), set())
+        s.keys("q", "c")
+        s.wait("local/INBOX  [241")
+        self.assertEqual(s.colours(), set())
+        s.keys("q", "q")
+        s.wait("EXIT=0")
 
     def test_terminals_with_fewer_colours(self):
         self.t.write_rc("set theme = dark\n")  # 256-colour numbers

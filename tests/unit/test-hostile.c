@@ -66,14 +66,20 @@ test_pathological_headers(void)
 	size_t i;
 
 	alarm(120);
-	/* 100,000 header fields. */
+	/* 100,000 header fields: parsed to the end (a hang is the alarm's
+	 * to catch; the time is printed, not judged, as a loaded machine or
+	 * the sanitizers make it what they will). */
 	buf_init(&b, 0);
+	buf_adds(&b, "Subject: first\r\n");
 	for (i = 0; i < 100000; i++)
 		buf_printf(&b, "X-Field-%zu: value\r\n", i);
-	buf_adds(&b, "Subject: last\r\n\r\nbody");
+	buf_adds(&b, "Content-Type: text/html\r\n\r\nbody");
 	t = parse_time(&b, &e);
 	printf("# 100,000 fields: %.3f s\n", t);
-	CHECK(t < 5);
+	CHECK(e.subject != NULL && strcmp(e.subject, "first") == 0);
+	/* Fields past the 1000 kept are not read. */
+	CHECK(e.content_type != NULL &&
+	    strcmp(e.content_type, "text/plain") == 0);
 	mime_envelope_clear(&e);
 	buf_free(&b);
 

@@ -235,8 +235,7 @@ test_hostile_big(void)
 		ok &= parse(s, 200006, chunks[k], NULL, NULL) == -1;
 	CHECK(ok);
 	/* Within the limit, nesting is fine. */
-	memcpy(s, "* X ((((((((((", 14);
-	memcpy(s + 14, "))))))))))\r\n", 13);
+	strcpy(s, "* X (((((((((())))))))))\r\n");
 	CHECK(parse(s, strlen(s), 1, NULL, NULL) == 1);
 
 	/* Many items: bounded too. */

@@ -680,6 +680,79 @@ test_full_headers(void)
 	free(t);
 }
 
+/* Render raw with all header fields (full) or the usual few. */
+static char *
+render_hdr(const char *raw, int full)
+{
+	struct mime_msg *m = mime_parse(raw, strlen(raw));
+	struct mime_render_opts o = { full, NULL, 72, NULL };
+	struct buf out;
+
+	buf_init(&out, 0);
+	(void)mime_render(m, &o, &out, NULL);
+	mime_free(&m);
+	return buf_steal(&out, NULL);
+}
+
+static void
+test_header_limits(void)
+{
+	struct buf b;
+	size_t late = 0, i;
+	char *t, note[128];
+
+	/* A header of more bytes than tern reads (in fewer fields than it
+	 * keeps): the lines past the limit are a note, never body text. */
+	buf_init(&b, 0);
+	(void)buf_adds(&b, "From: Alice <a@example.org>\n");
+	for (i = 0; b.len < 300 * 1024; i++) {
+		if (b.len >= 256 * 1024)
+			late++;
+		(void)buf_printf(&b, "X-Pad-%zu: %0290d\n", i, 0);
+	}
+	(void)buf_adds(&b, "X-Late: folded\n  on two lines\n");
+	late += 2;
+	(void)buf_adds(&b, "\nthe body\n");
+	snprintf(note, sizeof note,
+	    "[-- %zu more header lines not shown: the header is larger than "
+	    "tern reads --]\n",
+	    late);
+	t = render_hdr(b.data, 0);
+	HAS(t, "From: Alice <a@example.org>\n");
+	HAS(t, note);
+	HAS(t, "\nthe body\n");
+	HASNT(t, "X-Pad-");
+	HASNT(t, "X-Late");
+	HASNT(t, "on two lines");
+	free(t);
+	t = render_hdr(b.data, 1);
+	HAS(t, "X-Pad-0: ");
+	HAS(t, note);
+	HAS(t, "\nthe body\n");
+	HASNT(t, "X-Late");
+	HASNT(t, "on two lines");
+	free(t);
+	buf_free(&b);
+
+	/* More fields than tern keeps: the same note for the rest. */
+	buf_init(&b, 0);
+	for (i = 0; i < 1200; i++)
+		(void)buf_printf(&b, "X-F%zu: v\n", i);
+	(void)buf_adds(&b, "\nbody\n");
+	t = render_hdr(b.data, 1);
+	HAS(t, "X-F999: v\n");
+	HASNT(t, "X-F1000:");
+	HAS(t, "[-- 200 more header lines not shown: ");
+	HAS(t, "\nbody\n");
+	free(t);
+	buf_free(&b);
+
+	/* Within the limits, no note. */
+	t = render_hdr("Subject: short\n\nbody\n", 1);
+	HASNT(t, "not shown");
+	free(t);
+}
+
 static void
 test_html_filter(void)
 {
@@ -1515,6 +1588,7 @@ main(void)
 	test_envelope_limits();
 	test_render_corpus();
 	test_full_headers();
+	test_header_limits();
 	test_html_details();
 	test_flowed_details();
 	test_alternative_details();

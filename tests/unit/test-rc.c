@@ -2,6 +2,8 @@
  * rc parser: the format of DESIGN.md, and every error names FILE:LINE.
  */
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,12 +156,17 @@ test_errors(void)
 static void
 test_password_permissions(void)
 {
-	char path[] = "/tmp/tern-rc-XXXXXX";
+	char dir[] = "/tmp/tern-rc-XXXXXX", path[64];
 	static const char text[] =
 	    "account a\nprotocol imap\nhost h\nuser u\npassword secret\n";
 	struct rc *rc = NULL;
 	char *cause = NULL;
-	int fd = mkstemp(path);
+	int fd;
+
+	/* A directory of our own: /tmp is writable by all. */
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/rc", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 
 	CHECK(fd >= 0);
 	if (fd < 0)
@@ -186,6 +193,126 @@ test_password_permissions(void)
 	free(cause);
 	CHECK(rc_load(path, 1, &rc, &cause) == 0 && rc->naccounts == 0);
 	rc_free(&rc);
+	rmdir(dir);
+}
+
+/* rc_load's answer for path: 0, or -1 with cause containing all of want
+ * (NULL-terminated). */
+static int
+load_refused(const char *path, const char *const *want)
+{
+	struct rc *rc = NULL;
+	char *cause = NULL;
+	int ok;
+
+	if (rc_load(path, 0, &rc, &cause) == 0) {
+		rc_free(&rc);
+		printf("# %s: loaded\n", path);
+		return 0;
+	}
+	ok = cause != NULL;
+	for (; ok && *want != NULL; want++)
+		ok = strstr(cause, *want) != NULL;
+	if (!ok)
+		printf("# %s: %s\n", path, cause ? cause : "(no cause)");
+	free(cause);
+	return ok;
+}
+
+static void
+test_rc_permissions(void)
+{
+	char dir[] = "/tmp/tern-rc-XXXXXX", path[64], link[64], sub[64];
+	char other[64];
+	static const char text[] = "account a\nprotocol imap\nhost h\n"
+	                           "user u\npasscmd \"pass show a\"\n";
+	struct rc *rc = NULL;
+	char *cause = NULL;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/rc", dir);
+	snprintf(sub, sizeof sub, "%s/shared", dir);
+	snprintf(other, sizeof other, "%s/shared/rc", dir);
+	snprintf(link, sizeof link, "%s/link", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+	close(fd);
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	rc_free(&rc);
+	/* Readable by all is fine without a password; writable is not,
+	 * whatever the file holds. */
+	chmod(path, 0644);
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	rc_free(&rc);
+	{
+		const char *const want[] = { path, "writable by others",
+			"chmod go-w ", NULL };
+
+		chmod(path, 0620);
+		CHECK(load_refused(path, want));
+		chmod(path, 0602);
+		CHECK(load_refused(path, want));
+		chmod(path, 0666);
+		CHECK(load_refused(path, want));
+	}
+	chmod(path, 0600);
+	/* The directory: group- or world-writable, sticky or not. */
+	{
+		char fix[96];
+		const char *const want[] = { dir, "writable by others", fix,
+			NULL };
+
+		snprintf(fix, sizeof fix, "chmod go-w %s", dir);
+		chmod(dir, 0770);
+		CHECK(load_refused(path, want));
+		chmod(dir, 01777);
+		CHECK(load_refused(path, want));
+		chmod(dir, 0755);
+		CHECK(rc_load(path, 0, &rc, &cause) == 0);
+		rc_free(&rc);
+		chmod(dir, 0700);
+	}
+	/* A link from a safe place to an rc in an unsafe one. */
+	{
+		const char *const want[] = { sub, "writable by others", NULL };
+
+		CHECK(mkdir(sub, 0700) == 0);
+		CHECK(rename(path, other) == 0);
+		CHECK(symlink(other, link) == 0);
+		CHECK(rc_load(link, 0, &rc, &cause) == 0);
+		rc_free(&rc);
+		chmod(sub, 0777);
+		CHECK(load_refused(link, want));
+		chmod(sub, 0700);
+		unlink(link);
+		CHECK(rename(other, path) == 0);
+		rmdir(sub);
+	}
+	/* Another user's rc (as root, where files can be given away). */
+	if (geteuid() == 0) {
+		const char *const want[] = { path, "another user", NULL };
+
+		CHECK(chown(path, 65534, 65534) == 0);
+		CHECK(load_refused(path, want));
+		CHECK(chown(path, 0, 0) == 0);
+		CHECK(chown(dir, 65534, 65534) == 0);
+		{
+			const char *const want_dir[] = { dir, "another user",
+				NULL };
+
+			CHECK(load_refused(path, want_dir));
+		}
+		CHECK(chown(dir, 0, 0) == 0);
+	} else
+		printf("# not root: the owner checks run in the root suite\n");
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	rc_free(&rc);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void
@@ -207,6 +334,93 @@ test_passcmd(void)
 	CHECK(pw == NULL && cause != NULL && strstr(cause, "passcmd failed"));
 	free(cause);
 	rc_free(&rc);
+}
+
+/* Whether process pid is gone (or a zombie nobody waits for). */
+static int
+gone(pid_t pid)
+{
+	char path[64], state = 0;
+	FILE *f;
+	int i;
+
+	/* A killed grandchild is reaped by init a moment later. */
+	for (i = 0; i < 200; i++) {
+		if (kill(pid, 0) != 0)
+			return 1;
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%*d %*s %c", &state) != 1)
+				state = 0;
+			fclose(f);
+			if (state == 'Z')
+				return 1;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+static pid_t
+read_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+static void
+test_passcmd_timeout(void)
+{
+	char dir[] = "/tmp/tern-rc-XXXXXX", text[512], shpid[96], bgpid[96];
+	struct rc *rc;
+	char *cause = NULL, *pw;
+	pid_t sh, bg;
+
+	/* As a sync from cron or the client's worker: no terminal. */
+	(void)setsid();
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(shpid, sizeof shpid, "%s/sh.pid", dir);
+	snprintf(bgpid, sizeof bgpid, "%s/bg.pid", dir);
+	/* A pinentry that never answers, and a helper it started. */
+	snprintf(text, sizeof text,
+	    "account a\nprotocol imap\nhost h\nuser u\n"
+	    "passcmd \"echo $$ >%s; sleep 300 & echo $! >%s; wait\"\n"
+	    "account b\nprotocol imap\nhost h\nuser u\n"
+	    "passcmd \"sleep 0.1; echo pw\"\n",
+	    shpid, bgpid);
+	rc = parse_ok(text);
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	setenv("TERN_CMD_TIMEOUT", "0.5", 1);
+	pw = rc_account_password(&rc->accounts[0], &cause);
+	CHECK(pw == NULL);
+	CHECK(cause != NULL && strstr(cause, "account a: passcmd \"echo $$") &&
+	    strstr(cause, "within 0.5 s and was stopped") &&
+	    strstr(cause, "TERN_CMD_TIMEOUT"));
+	printf("# %s\n", cause ? cause : "");
+	free(cause);
+	cause = NULL;
+	sh = read_pid(shpid);
+	bg = read_pid(bgpid);
+	CHECK(sh > 0 && gone(sh));
+	CHECK(bg > 0 && gone(bg));
+	/* One that answers in time is not disturbed by the limit. */
+	pw = rc_account_password(&rc->accounts[1], &cause);
+	CHECK_STR(pw, "pw");
+	free(pw);
+	unsetenv("TERN_CMD_TIMEOUT");
+	rc_free(&rc);
+	unlink(shpid);
+	unlink(bgpid);
+	rmdir(dir);
 }
 
 static void
@@ -234,7 +448,9 @@ main(void)
 	test_quoting();
 	test_errors();
 	test_password_permissions();
+	test_rc_permissions();
 	test_passcmd();
+	test_passcmd_timeout();
 	test_hostile();
 	return test_done();
 }

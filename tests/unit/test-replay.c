@@ -445,8 +445,11 @@ fresh(void)
 	char *cause = NULL;
 
 	if (t.store != NULL) {
+		char *rm = xasprintf("rm -rf %s", t.datadir);
+
 		store_close(&t.store);
-		(void)system(xasprintf("rm -rf %s", t.datadir));
+		(void)system(rm);
+		free(rm);
 		free(t.datadir);
 	}
 	snprintf(tmpl, sizeof tmpl, "/tmp/tern-replay-XXXXXX");
@@ -775,7 +778,12 @@ main(void)
 	test_dead_network();
 	test_cuts();
 	store_close(&t.store);
-	(void)system(xasprintf("rm -rf %s", t.datadir));
+	{
+		char *rm = xasprintf("rm -rf %s", t.datadir);
+
+		(void)system(rm);
+		free(rm);
+	}
 	free(t.datadir);
 	return test_done();
 }
