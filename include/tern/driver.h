@@ -152,8 +152,9 @@ struct drv_replay_stats {
  * order, each removed from the queue once the server confirmed it. *dp
  * is the open driver object (opened here when NULL, and reconnected after
  * a lost connection, at most DRV_REPLAY_RECONNECTS times in a row); it
- * stays open for the caller. Notes go through o's note callback. Returns DRV_OK when
- * the whole queue was gone through (some ops may be kept), else the class
+ * stays open for the caller. Notes go through o's note callback; *st
+ * (zeroed here) counts what became of the ops. Returns DRV_OK when the
+ * whole queue was gone through (some ops may be kept), else the class
  * that stopped it, with *err.
  */
 enum drv_err drv_replay(struct tern *t, struct rc_account *a,
