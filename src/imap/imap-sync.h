@@ -51,6 +51,8 @@ struct folder_entry {
 	char *name; /* tern's: UTF-8, nested with '/' */
 	char *wire; /* the server's, as LIST gave it */
 	char *special;
+	/* \Noselect or \NonExistent: a parent in the hierarchy (P of
+	 * P/Sub) that holds no messages; listed, never synced. */
 	int noselect;
 	/* From LIST-STATUS, when the server offers it. */
 	int have_status;

@@ -770,8 +770,7 @@ isync_sync_list(struct isync *is, char **cause)
 		goto out;
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < is->nfolders; k++) {
-			if (strcmp(names[i], is->folders[k].name) == 0 &&
-			    !is->folders[k].noselect)
+			if (strcmp(names[i], is->folders[k].name) == 0)
 				break;
 		}
 		if (k == is->nfolders || !isync_wanted(is, names[i])) {
@@ -782,8 +781,8 @@ isync_sync_list(struct isync *is, char **cause)
 	for (k = 0; k < is->nfolders; k++) {
 		int64_t id;
 
-		if (is->folders[k].noselect ||
-		    !isync_wanted(is, is->folders[k].name))
+		/* A \Noselect parent (P of P/Sub) is listed, never synced. */
+		if (!isync_wanted(is, is->folders[k].name))
 			continue;
 		id = store_folder(
 		    is->s, is->account_id, is->folders[k].name, 1, cause);

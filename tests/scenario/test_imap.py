@@ -428,6 +428,25 @@ class Base:
         db.close()
 
 
+    def test_parent_folder_is_listed(self):
+        """A parent the server lists (P of P/Sub, \\Noselect on Dovecot's
+        Maildir++) is listed by tern too, and stays after its child is
+        renamed."""
+        c = self.client()
+        delim = c.list('""', '""')[1][0].decode().split('"')[1]
+        c.create("Parent%sChild" % delim)
+        self.sync()
+        f = self.folders()
+        self.assertIn("Parent", f)
+        self.assertIn("Parent/Child", f)
+        c.rename("Parent%sChild" % delim, "Parent%sKid" % delim)
+        self.sync()
+        f = self.folders()
+        self.assertIn("Parent", f)
+        self.assertIn("Parent/Kid", f)
+        self.assertNotIn("Parent/Child", f)
+        self.assertEqual(f["Parent"], (0, 0))
+
     def test_watch_sees_new_mail_in_other_folders(self):
         """New mail in a folder other than INBOX arrives while watching:
         through NOTIFY where offered (the whole pass is then ten minutes
