@@ -154,6 +154,41 @@ view_fetch(void *arg, const struct imap_resp *r, char **cause)
 	return imap_view_on_fetch(v->view, r, fi.list, cause);
 }
 
+/* A download's session: the message, its folder, the connection. */
+struct fetch_ctx {
+	struct isync is;
+	struct store_msg m;
+	struct store_folder f;
+};
+
+/* Connect for message msg_id, its folder selected: 0, or -1 with cause. */
+static int
+fetch_begin(struct fetch_ctx *x, struct tern *t, struct rc_account *a,
+    int64_t msg_id, char **cause)
+{
+	memset(&x->m, 0, sizeof x->m);
+	memset(&x->f, 0, sizeof x->f);
+	if (isync_init(&x->is, t, a, NULL, cause) != 0)
+		return -1;
+	return fetch_open(&x->is, msg_id, &x->m, &x->f, cause);
+}
+
+/*
+ * End a download that returns ret: its connection is kept for the next
+ * one when it went well. *reused: the connection was a kept one.
+ */
+static int
+fetch_end(struct fetch_ctx *x, int ret, int *reused)
+{
+	if (ret == 0)
+		x->is.keep = 1;
+	store_msg_clear(&x->m);
+	store_folder_clear(&x->f);
+	*reused = x->is.reused;
+	isync_clear(&x->is);
+	return ret;
+}
+
 /*
  * A download the driver was asked for: the whole message (seen: marked
  * seen too), what showing it needs, or one part (section).
@@ -168,27 +203,16 @@ static int
 fetch_once(struct tern *t, struct rc_account *a, const struct fetch_req *req,
     int *reused, char **cause)
 {
-	struct isync is;
-	struct store_msg m;
-	struct store_folder f;
+	struct fetch_ctx x;
 	int ret = -1;
 
 	*reused = 0;
-	memset(&m, 0, sizeof m);
-	memset(&f, 0, sizeof f);
-	if (isync_init(&is, t, a, NULL, cause) != 0)
-		goto out;
-	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0 ||
-	    fetch_whole(&is, &m, &f, req->seen, cause) != 0)
+	if (fetch_begin(&x, t, a, req->msg_id, cause) != 0 ||
+	    fetch_whole(&x.is, &x.m, &x.f, req->seen, cause) != 0)
 		goto out;
 	ret = 0;
-	is.keep = 1;
 out:
-	store_msg_clear(&m);
-	store_folder_clear(&f);
-	*reused = is.reused;
-	isync_clear(&is);
-	return ret;
+	return fetch_end(&x, ret, reused);
 }
 
 /*
@@ -201,29 +225,23 @@ static int
 fetch_view_once(struct tern *t, struct rc_account *a,
     const struct fetch_req *req, int *reused, char **cause)
 {
-	struct isync is;
-	struct store_msg m;
-	struct store_folder f;
+	struct fetch_ctx x;
 	struct view_fetch v = { 0, NULL };
 	struct buf items, skel;
 	int ret = -1;
 
 	*reused = 0;
-	memset(&m, 0, sizeof m);
-	memset(&f, 0, sizeof f);
 	buf_init(&items, 0);
 	buf_init(&skel, 0);
-	if (isync_init(&is, t, a, NULL, cause) != 0)
+	if (fetch_begin(&x, t, a, req->msg_id, cause) != 0)
 		goto out;
-	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
-		goto out;
-	v.uid = m.uid;
+	v.uid = x.m.uid;
 	v.view = imap_view_new();
-	imap_allow_bodies(is.c, 1);
-	if (imap_simple_fetch(is.c, view_fetch, &v, cause,
+	imap_allow_bodies(x.is.c, 1);
+	if (imap_simple_fetch(x.is.c, view_fetch, &v, cause,
 	        "UID FETCH %u (UID BODYSTRUCTURE BODY.PEEK[HEADER])",
-	        m.uid) != 0) {
-		if (imap_err(is.c) != DRV_PROTO)
+	        x.m.uid) != 0) {
+		if (imap_err(x.is.c) != DRV_PROTO)
 			goto out;
 		/*
 		 * A reply the parser refuses (a structure nested deeper
@@ -232,57 +250,51 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 		 */
 		free(*cause);
 		*cause = NULL;
-		isync_drop_connection(&is);
-		store_msg_clear(&m);
-		store_folder_clear(&f);
-		if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
+		isync_drop_connection(&x.is);
+		store_msg_clear(&x.m);
+		store_folder_clear(&x.f);
+		if (fetch_open(&x.is, req->msg_id, &x.m, &x.f, cause) != 0)
 			goto out;
-		ret = fetch_whole(&is, &m, &f, 1, cause);
-		is.keep = ret == 0;
+		ret = fetch_whole(&x.is, &x.m, &x.f, 1, cause);
 		goto out;
 	}
 	if (imap_view_get(v.view, "HEADER") == NULL &&
 	    !imap_view_ready(v.view) && imap_view_error(v.view) == NULL) {
-		gone(&is, &m, &f, cause);
+		gone(&x.is, &x.m, &x.f, cause);
 		goto out;
 	}
 	if (!imap_view_ready(v.view) ||
 	    imap_view_get(v.view, "HEADER") == NULL) {
 		/* A structure we cannot trust: the exact bytes instead. */
-		ret = fetch_whole(&is, &m, &f, 1, cause);
-		is.keep = ret == 0;
+		ret = fetch_whole(&x.is, &x.m, &x.f, 1, cause);
 		goto out;
 	}
 	imap_view_items(v.view, &items);
 	if (items.len > 0 &&
-	    imap_simple_fetch(is.c, view_fetch, &v, cause,
-	        "UID FETCH %u (UID%s)", m.uid, items.data) != 0)
+	    imap_simple_fetch(x.is.c, view_fetch, &v, cause,
+	        "UID FETCH %u (UID%s)", x.m.uid, items.data) != 0)
 		goto out;
-	imap_allow_bodies(is.c, 0);
+	imap_allow_bodies(x.is.c, 0);
 	if (imap_view_skeleton(v.view, &skel, cause) != 0)
 		goto out;
-	if (store_begin(is.s, cause) != 0)
+	if (store_begin(x.is.s, cause) != 0)
 		goto out;
-	if (store_part_set(
-	        is.s, m.id, STORE_PART_VIEW, skel.data, skel.len, cause) != 0 ||
-	    store_msg_set_flags(is.s, m.id, m.flags | STORE_F_SEEN, cause) !=
-	        0) {
-		store_rollback(is.s);
+	if (store_part_set(x.is.s, x.m.id, STORE_PART_VIEW, skel.data, skel.len,
+	        cause) != 0 ||
+	    store_msg_set_flags(
+	        x.is.s, x.m.id, x.m.flags | STORE_F_SEEN, cause) != 0) {
+		store_rollback(x.is.s);
 		goto out;
 	}
-	if (store_commit(is.s, cause) != 0 || fetch_seen(&is, &m, cause) != 0)
+	if (store_commit(x.is.s, cause) != 0 ||
+	    fetch_seen(&x.is, &x.m, cause) != 0)
 		goto out;
 	ret = 0;
-	is.keep = 1;
 out:
 	imap_view_free(&v.view);
 	buf_free(&items);
 	buf_free(&skel);
-	store_msg_clear(&m);
-	store_folder_clear(&f);
-	*reused = is.reused;
-	isync_clear(&is);
-	return ret;
+	return fetch_end(&x, ret, reused);
 }
 
 /* One part alone (an attachment being saved or opened). */
@@ -291,17 +303,13 @@ fetch_part_once(struct tern *t, struct rc_account *a,
     const struct fetch_req *req, int *reused, char **cause)
 {
 	const char *section = req->section;
-	struct isync is;
-	struct store_msg m;
-	struct store_folder f;
+	struct fetch_ctx x;
 	struct view_fetch v = { 0, NULL };
 	const struct buf *b;
 	size_t k, len = strlen(section);
 	int ret = -1;
 
 	*reused = 0;
-	memset(&m, 0, sizeof m);
-	memset(&f, 0, sizeof f);
 	/* It goes into a command: digits and dots only. */
 	for (k = 0; k < len; k++) {
 		if ((section[k] < '0' || section[k] > '9') &&
@@ -312,33 +320,26 @@ fetch_part_once(struct tern *t, struct rc_account *a,
 	if (len == 0 || len > 64 || k < len)
 		return set_cause(
 		    cause, "'%s' is not a part of a message", section);
-	if (isync_init(&is, t, a, NULL, cause) != 0)
+	if (fetch_begin(&x, t, a, req->msg_id, cause) != 0)
 		goto out;
-	if (fetch_open(&is, req->msg_id, &m, &f, cause) != 0)
-		goto out;
-	v.uid = m.uid;
+	v.uid = x.m.uid;
 	v.view = imap_view_new();
-	imap_allow_bodies(is.c, 1);
-	if (imap_simple_fetch(is.c, view_fetch, &v, cause,
-	        "UID FETCH %u (UID BODY.PEEK[%s])", m.uid, section) != 0)
+	imap_allow_bodies(x.is.c, 1);
+	if (imap_simple_fetch(x.is.c, view_fetch, &v, cause,
+	        "UID FETCH %u (UID BODY.PEEK[%s])", x.m.uid, section) != 0)
 		goto out;
-	imap_allow_bodies(is.c, 0);
+	imap_allow_bodies(x.is.c, 0);
 	if ((b = imap_view_get(v.view, section)) == NULL) {
-		gone(&is, &m, &f, cause);
+		gone(&x.is, &x.m, &x.f, cause);
 		goto out;
 	}
-	if (store_part_set(is.s, m.id, section, b->data ? b->data : "", b->len,
-	        cause) != 0)
+	if (store_part_set(x.is.s, x.m.id, section, b->data ? b->data : "",
+	        b->len, cause) != 0)
 		goto out;
 	ret = 0;
-	is.keep = 1;
 out:
 	imap_view_free(&v.view);
-	store_msg_clear(&m);
-	store_folder_clear(&f);
-	*reused = is.reused;
-	isync_clear(&is);
-	return ret;
+	return fetch_end(&x, ret, reused);
 }
 
 /*
