@@ -683,6 +683,45 @@ ui_store_loaded(struct ui *u)
 }
 
 /* Reload what another connection changed (a worker's sync). */
+
+/*
+ * New mail in folders other than the open one (another folder's IDLE or
+ * NOTIFY, a POP3 download): say where, on the message line.
+ */
+static void
+announce_elsewhere(struct ui *u, int64_t open, int64_t after, int64_t upto)
+{
+	const char *first = NULL, *acct = NULL;
+	int64_t total = 0, c;
+	size_t i, nfolders = 0;
+
+	for (i = 0; i < u->nfolders; i++) {
+		const struct ui_folder *f = &u->folders[i];
+
+		if (f->id == 0 || f->id == open ||
+		    (c = store_index_count_new(
+		         u->s, f->id, after, upto, NULL)) <= 0)
+			continue;
+		if (first == NULL) {
+			first = f->name;
+			acct = u->accts[f->account].name;
+		}
+		total += c;
+		nfolders++;
+	}
+	if (total == 0)
+		return;
+	if (nfolders == 1)
+		ui_message(u, 0, "%lld new message%s in %s/%s",
+		    (long long)total, total == 1 ? "" : "s", acct, first);
+	else
+		ui_message(u, 0,
+		    "%lld new messages in %s/%s and %zu other folder%s",
+		    (long long)total, acct, first, nfolders - 1,
+		    nfolders == 2 ? "" : "s");
+	ui_log(u, "new-mail-elsewhere %lld", (long long)total);
+}
+
 static void
 ui_check_store(struct ui *u)
 {
@@ -703,6 +742,8 @@ ui_check_store(struct ui *u)
 	n = newest > u->newest && open != 0
 	    ? store_index_count_new(u->s, open, u->newest, newest, NULL)
 	    : 0;
+	if (newest > u->newest && n == 0)
+		announce_elsewhere(u, open, u->newest, newest);
 	if (newest >= 0)
 		u->newest = newest;
 	ui_folders_load(u);

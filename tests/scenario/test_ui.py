@@ -878,6 +878,26 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_new_mail_in_another_folder_is_announced(self):
+        """Mail that arrives in a folder other than the open one (NOTIFY
+        on Dovecot) is counted in the folder list and announced."""
+        self.deliver(1)
+        self.deliver(2, folder="Lists")
+        s = self.start()
+        s.wait("acct/INBOX  [1 msgs", timeout=20)
+        s.wait("online")
+        self.until(lambda: re.search(r"Lists +1│", s.text()))
+        c = self.imap()
+        try:
+            c.append("Lists", None, None, ternlib.make_message(
+                3, subject="Arrived elsewhere"))
+        finally:
+            c.logout()
+        self.wait_log("new-mail-elsewhere 1", timeout=30)
+        self.until(lambda: re.search(r"Lists +2│", s.text()))
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_reply_is_sent_by_the_worker(self):
         smtpd = Smtpd(user=self.user, password=USERS[self.user],
                       tls="starttls", cert=self.dovecot.cafile,
