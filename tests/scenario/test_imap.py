@@ -428,6 +428,20 @@ class Base:
         db.close()
 
 
+    def test_counts_say_what_changed(self):
+        """A sync reports what changed, not what it read: nothing after
+        nothing changed (with or without CONDSTORE), and one flag update
+        for one flag changed by another client."""
+        for i in range(1, 6):
+            self.deliver(i)
+        self.assertIn("5 new, 0 flag updates, 0 removed", self.sync())
+        self.assertIn("0 new, 0 flag updates, 0 removed", self.sync())
+        c = self.client()
+        c.select("INBOX")
+        c.uid("STORE", "2", "+FLAGS", "(\\Flagged)")
+        self.assertIn("0 new, 1 flag updates, 0 removed", self.sync())
+        self.assertIn("0 new, 0 flag updates, 0 removed", self.sync())
+
     def test_parent_folder_is_listed(self):
         """A parent the server lists (P of P/Sub, \\Noselect on Dovecot's
         Maildir++) is listed by tern too, and stays after its child is
