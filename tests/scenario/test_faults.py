@@ -218,6 +218,27 @@ class Replay(Base):
         self.assertEqual(r.problems(), "", "clean replay")
         return cmds
 
+    def cut_round(self, k, at, how):
+        """A fresh round cut at command k (at, how), then a clean sync:
+        "" when the server and the store hold the exact state, else what
+        went wrong."""
+        r = self.round()
+        self.proxy.add(wire.cut(k, at=at, how=how))
+        first = r.t.run("sync", "acct", timeout=60)
+        cut = list(self.proxy.events)
+        self.proxy.clear()
+        second = r.t.run("sync", "acct", timeout=60)
+        bad = r.problems()
+        if not cut:
+            bad += "\nthe proxy cut nothing"
+        if second.returncode != 0:
+            bad += "\nclean sync: exit %d %s" % (
+                second.returncode, second.stderr.decode().strip())
+        if not bad:
+            return ""
+        return "%r (first sync exit %d: %s)\n%s" % (
+            cut, first.returncode, first.stderr.decode().strip(), bad)
+
     def test_cut_after_each_command_of_a_replay(self):
         # Round k: the server runs the kth command of the sync and
         # answers; the client never hears the answer (odd k: a RST,
@@ -227,22 +248,9 @@ class Replay(Base):
         failed = []
         for k in range(1, len(cmds) + 1, STRIDE):
             how = "rst" if (k - 1) // STRIDE % 2 == 0 else "fin"
-            r = self.round()
-            self.proxy.add(wire.cut(k, at="reply", how=how))
-            first = r.t.run("sync", "acct", timeout=60)
-            cut = list(self.proxy.events)
-            self.proxy.clear()
-            second = r.t.run("sync", "acct", timeout=60)
-            bad = r.problems()
-            if not cut:
-                bad += "\nthe proxy cut nothing"
-            if second.returncode != 0:
-                bad += "\nclean sync: exit %d %s" % (
-                    second.returncode, second.stderr.decode().strip())
+            bad = self.cut_round(k, "reply", how)
             if bad:
-                failed.append("k=%d %s after %r (first sync exit %d: %s)\n%s"
-                              % (k, how, cut, first.returncode,
-                                 first.stderr.decode().strip(), bad))
+                failed.append("k=%d %s after the answer %s" % (k, how, bad))
         if failed:
             self.fail("%d of %d rounds:\n\n%s" % (
                 len(failed), len(cmds), "\n\n".join(failed)))
@@ -263,23 +271,10 @@ class Replay(Base):
             if i % STRIDE:
                 continue
             how = "rst" if i // STRIDE % 2 == 0 else "fin"
-            r = self.round()
-            self.proxy.add(wire.cut(k, at="command", how=how))
-            first = r.t.run("sync", "acct", timeout=60)
-            cut = list(self.proxy.events)
-            self.proxy.clear()
-            second = r.t.run("sync", "acct", timeout=60)
-            bad = r.problems()
-            if not cut:
-                bad += "\nthe proxy cut nothing"
-            if second.returncode != 0:
-                bad += "\nclean sync: exit %d %s" % (
-                    second.returncode, second.stderr.decode().strip())
+            bad = self.cut_round(k, "command", how)
             if bad:
-                failed.append("k=%d %s before %r (first sync exit %d: %s)"
-                              "\n%s" % (k, how, cmds[k - 1],
-                                        first.returncode,
-                                        first.stderr.decode().strip(), bad))
+                failed.append("k=%d %s before %r %s" % (k, how, cmds[k - 1],
+                                                        bad))
         if failed:
             self.fail("%d of %d rounds:\n\n%s" % (
                 len(failed), len(ks), "\n\n".join(failed)))
