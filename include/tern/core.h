@@ -143,6 +143,15 @@ struct driver_ops {
 	int (*fetch_view)(
 	    struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
 	/*
+	 * Download the whole bodies of many stored messages of the account
+	 * (an export, a copy of many, a folder kept offline): msg_ids[0..n),
+	 * in any of its folders, those stored already skipped, the server's
+	 * flags left alone. What was stored stays when it fails. NULL: the
+	 * caller fetches them one at a time.
+	 */
+	int (*fetch_many)(struct tern *t, struct rc_account *a,
+	    const int64_t *msg_ids, size_t n, char **cause);
+	/*
 	 * Download one part of a stored message (the server's section, as
 	 * a view names it) into the store's part table, still
 	 * transfer-encoded.

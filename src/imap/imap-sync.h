@@ -236,6 +236,15 @@ int isync_sync_folder_or_skip(struct isync *is, const char *name, char **cause);
 /* Replay the account's queued changes on is's connection. */
 int isync_replay(struct isync *is, char **cause);
 
+/*
+ * Bodies in bulk: the whole messages uids[0..n) of the selected folder
+ * (its UIDVALIDITY the store's), those the store holds already skipped,
+ * stored and committed as they arrive; the server's flags are left
+ * alone. A UID the server no longer has is skipped. 0, or -1 with cause
+ * (what was committed stays: a second call goes on from there).
+ */
+int isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause);
+
 /* The account driver's entry points (fetch.c, append.c). */
 int imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
     char **cause);
