@@ -14,7 +14,8 @@
  *		<2w (younger than), >1m (older than), =3d (that day);
  *		units d w m y
  *	~z SIZE  size: <10K, >1M, 10K-20K, 5K- (K and M are binary)
- *	~F flagged  ~N new  ~U unread  ~R read  ~D deleted  ~A all
+ *	~F flagged  ~N new (unread: tern keeps no \Recent)  ~U unread
+ *	~R read  ~D deleted  ~A all
  *	!P not,  P Q and,  P | Q or,  ( P )
  *	WORD     a bare word: ~f WORD | ~s WORD | ~b WORD
  *

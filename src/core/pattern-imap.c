@@ -206,9 +206,7 @@ emit_key(struct emit *e, const struct pattern *n)
 	case PATTERN_FLAGGED:
 		buf_adds(b, "FLAGGED");
 		break;
-	case PATTERN_NEW:
-		buf_adds(b, "NEW");
-		break;
+	case PATTERN_NEW: /* tern keeps no \Recent: new is unread */
 	case PATTERN_UNREAD:
 		buf_adds(b, "UNSEEN");
 		break;

@@ -291,7 +291,7 @@ test_imap(void)
 	CHECK_STR(imap("hello", 0),
 	    "OR OR FROM \"hello\" SUBJECT \"hello\" BODY \"hello\"");
 	CHECK_STR(imap("~F ~N ~U ~R ~D ~A", 0),
-	    "FLAGGED NEW UNSEEN SEEN DELETED ALL");
+	    "FLAGGED UNSEEN UNSEEN SEEN DELETED ALL");
 	CHECK_STR(imap("~f a ~s b", 0), "FROM \"a\" SUBJECT \"b\"");
 	CHECK_STR(imap("~f a | ~s b", 0), "OR FROM \"a\" SUBJECT \"b\"");
 	CHECK_STR(imap("!(~f a ~s b)", 0), "NOT (FROM \"a\" SUBJECT \"b\")");
