@@ -668,4 +668,37 @@ int store_draft_claim(struct store *s, int64_t id, char **cause);
 int store_msg_set_keywords(
     struct store *s, int64_t id, const char *keywords, char **cause);
 
+/*
+ * Full-text search (store/fts.c, store/search.c, schema version 11): an
+ * FTS5 index of each message's envelope, header fields and the text the
+ * pager shows (attachments by name), case and diacritics folded. It is
+ * kept in the transaction that stores what it indexes; a store made
+ * before it is filled by store_fts_fill.
+ */
+struct pattern;
+/*
+ * The ids of the messages that match p, in sort order (ties by id), in
+ * folder_id, else (0) in account_id's folders, else (0) in every folder.
+ * *ids is malloc'd.
+ */
+int store_search(struct store *s, int64_t account_id, int64_t folder_id,
+    const struct pattern *p, enum store_sort sort, int64_t **ids, size_t *n,
+    char **cause);
+/* How many messages the index does not hold yet (0: it is whole); -1. */
+int64_t store_fts_pending(struct store *s, char **cause);
+/*
+ * Index every message the index does not hold, in batches that each
+ * commit (a kill loses no batch done), calling cb (may be NULL) after
+ * each with how many of total are done. An index that is mostly stale
+ * (messages deleted or indexed again) is first emptied and made anew.
+ */
+typedef void (*store_fts_progress)(void *arg, int64_t done, int64_t total);
+int store_fts_fill(
+    struct store *s, store_fts_progress cb, void *arg, char **cause);
+/* Empty the index; store_fts_fill makes it anew. */
+int store_fts_rebuild(struct store *s, char **cause);
+/* Documents no message maps to any more, and those that one does. */
+int store_fts_stale(
+    struct store *s, int64_t *stale, int64_t *live, char **cause);
+
 #endif

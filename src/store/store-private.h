@@ -73,4 +73,14 @@ void store_pack_reclaim(struct store *s);
 /* Close the pack files. */
 void store_pack_close(struct store *s);
 
+/*
+ * The full-text index (fts.c): its schema (a migration's text), and the
+ * calls that index a message's body in the open transaction (the index
+ * of its header alone is made by a trigger when the row is inserted).
+ */
+extern const char store_fts_schema[];
+/* The message's envelope and raw (or a view's skeleton, view set). */
+int store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
+    int view, char **cause);
+
 #endif

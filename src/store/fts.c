@@ -1,0 +1,337 @@
+/*
+ * The full-text index: SQLite's FTS5 over what a reader sees of each
+ * message (mime_index_text), with case and diacritics folded in every
+ * script (unicode61, remove_diacritics 2).
+ *
+ * The table is contentless: it holds the index alone, not a second copy
+ * of the text, which keeps it to a fraction of the bodies' size. SQLite
+ * 3.40 cannot delete a row from a contentless table without being given
+ * its words again, so a document is never deleted: fts_doc maps each
+ * message to its one live document, and a message deleted or indexed
+ * anew leaves its old document unmapped, found by no search, counted as
+ * stale. Document ids only go up (AUTOINCREMENT), so a stale document's
+ * words never come back under another message. store_fts_fill rebuilds
+ * the index once most of it is stale.
+ *
+ * Who writes what, always in the transaction of the row it indexes:
+ * a trigger indexes the envelope of a message inserted without a body
+ * (an IMAP index row); store_fts_body indexes a body when it is stored
+ * (message.c); the foreign key drops the mapping with the message; a
+ * trigger follows a body that moves to another row (an IMAP folder
+ * whose UIDVALIDITY changed). A store made before the index is filled
+ * by store_fts_fill, in batches below a high-water mark that is
+ * committed with each batch, so a kill at any point loses nothing done.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-private.h"
+#include "tern/mime.h"
+
+/* A message to index per statement of the fill, and bytes per commit. */
+#define FILL_BATCH 256
+#define FILL_BYTES (32u << 20)
+
+const char store_fts_schema[] =
+    "CREATE TABLE fts_doc ("
+    "  docid INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  message_id INTEGER NOT NULL UNIQUE"
+    "    REFERENCES message(id) ON DELETE CASCADE,"
+    "  body INTEGER NOT NULL DEFAULT 0);"
+    "CREATE VIRTUAL TABLE fts USING fts5(from_, to_, cc, subject, header,"
+    "  body, content='', columnsize=0,"
+    "  tokenize='unicode61 remove_diacritics 2');"
+    /* filled: messages up to this id are indexed (-1: all of them);
+     * stale: documents no message maps to any more. */
+    "CREATE TABLE fts_state (name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO fts_state VALUES ('filled',"
+    "  CASE WHEN EXISTS (SELECT 1 FROM message) THEN 0 ELSE -1 END),"
+    "  ('stale', 0);"
+    "CREATE TRIGGER fts_head AFTER INSERT ON message"
+    "  WHEN new.has_body = 0 BEGIN"
+    "  INSERT INTO fts_doc (message_id) VALUES (new.id);"
+    "  INSERT INTO fts (rowid, from_, to_, cc, subject) VALUES"
+    "    (last_insert_rowid(), new.from_, new.to_, new.cc, new.subject);"
+    "  END;"
+    "CREATE TRIGGER fts_stale AFTER DELETE ON fts_doc BEGIN"
+    "  UPDATE fts_state SET value = value + 1 WHERE name = 'stale';"
+    "  END;"
+    "CREATE TRIGGER fts_moved AFTER UPDATE OF message_id ON body BEGIN"
+    "  DELETE FROM fts_doc WHERE message_id = new.message_id;"
+    "  UPDATE fts_doc SET message_id = new.message_id"
+    "    WHERE message_id = old.message_id;"
+    "  END;";
+
+/*
+ * A new document for message id (its old one, if any, goes stale):
+ * the envelope from its row, header and body text as given (NULL: none).
+ */
+static int
+put_doc(struct store *s, int64_t id, const char *header, const char *body,
+    char **cause)
+{
+	static const char del[] = "DELETE FROM fts_doc WHERE message_id = ?";
+	static const char map[] =
+	    "INSERT INTO fts_doc (message_id, body) VALUES (?, ?)";
+	static const char ins[] =
+	    "INSERT INTO fts (rowid, from_, to_, cc, subject, header, body)"
+	    " SELECT ?1, from_, to_, cc, subject, ?2, ?3"
+	    " FROM message WHERE id = ?4";
+	sqlite3_stmt *st;
+	int64_t docid;
+
+	if ((st = store_stmt(s, del, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_step_done(s, st, "indexing a message", cause) != 0)
+		return -1;
+	if ((st = store_stmt(s, map, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, body != NULL);
+	if (store_step_done(s, st, "indexing a message", cause) != 0)
+		return -1;
+	docid = sqlite3_last_insert_rowid(s->db);
+	if ((st = store_stmt(s, ins, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, docid);
+	store_bind_text_static(st, 2, header);
+	store_bind_text_static(st, 3, body);
+	sqlite3_bind_int64(st, 4, id);
+	return store_step_done(s, st, "indexing a message", cause);
+}
+
+int
+store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
+    int view, char **cause)
+{
+	struct buf h, b;
+	int ret;
+
+	buf_init(&h, 0);
+	buf_init(&b, 0);
+	mime_index_text(raw, len, view, &h, &b);
+	ret = put_doc(s, id, h.data ? h.data : "", b.data ? b.data : "", cause);
+	buf_free(&h);
+	buf_free(&b);
+	return ret;
+}
+
+static int
+state_get(struct store *s, const char *name, int64_t *v, char **cause)
+{
+	static const char q[] = "SELECT value FROM fts_state WHERE name = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, "reading the search index", cause);
+	return 0;
+}
+
+static int
+state_set(struct store *s, const char *name, int64_t v, char **cause)
+{
+	static const char q[] = "UPDATE fts_state SET value = ? WHERE name = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, v);
+	store_bind_text(st, 2, name);
+	return store_step_done(s, st, "updating the search index", cause);
+}
+
+int64_t
+store_fts_pending(struct store *s, char **cause)
+{
+	static const char q[] = "SELECT count(*) FROM message WHERE id > ?";
+	sqlite3_stmt *st;
+	int64_t filled, n = -1;
+
+	if (state_get(s, "filled", &filled, cause) != 0)
+		return -1;
+	if (filled < 0)
+		return 0;
+	if ((st = store_stmt(s, q, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, filled);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		store_error(s, "reading the search index", cause);
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+store_fts_stale(struct store *s, int64_t *stale, int64_t *live, char **cause)
+{
+	static const char q[] = "SELECT count(*) FROM fts_doc";
+	sqlite3_stmt *st;
+
+	if (state_get(s, "stale", stale, cause) != 0 ||
+	    (st = store_stmt(s, q, cause)) == NULL)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_error(s, "reading the search index", cause);
+	}
+	*live = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_fts_rebuild(struct store *s, char **cause)
+{
+	static const char all[] = "INSERT INTO fts (fts) VALUES ('delete-all')";
+	static const char unmap[] = "DELETE FROM fts_doc";
+	sqlite3_stmt *st;
+
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if ((st = store_stmt(s, all, cause)) == NULL ||
+	    store_step_done(s, st, "emptying the search index", cause) != 0 ||
+	    (st = store_stmt(s, unmap, cause)) == NULL ||
+	    store_step_done(s, st, "emptying the search index", cause) != 0 ||
+	    state_set(s, "stale", 0, cause) != 0 ||
+	    state_set(s, "filled", 0, cause) != 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s, cause);
+}
+
+/* Index message id as it is stored now: its body, its view, or neither. */
+static int
+index_one(
+    struct store *s, int64_t id, int has_body, size_t *bytes, char **cause)
+{
+	struct store_body b;
+	struct buf view;
+	int found, ret;
+
+	if (has_body) {
+		if ((found = store_msg_body(s, id, &b, cause)) < 0)
+			return -1;
+		if (found) {
+			*bytes += b.len;
+			ret = store_fts_body(s, id, b.data, b.len, 0, cause);
+			store_body_release(&b);
+			return ret;
+		}
+	}
+	buf_init(&view, 0);
+	if ((found = store_part_get(s, id, STORE_PART_VIEW, &view, cause)) < 0)
+		return -1;
+	if (found) {
+		*bytes += view.len;
+		ret = store_fts_body(
+		    s, id, view.data ? view.data : "", view.len, 1, cause);
+	} else
+		ret = put_doc(s, id, NULL, NULL, cause);
+	buf_free(&view);
+	return ret;
+}
+
+/*
+ * One batch: the messages above the high-water mark that have no
+ * document yet, indexed, and the mark moved past them, in one commit.
+ * *done gets how many messages it went past; 1 when the fill is
+ * complete.
+ */
+static int
+fill_batch(struct store *s, int64_t *done, char **cause)
+{
+	static const char q[] =
+	    "SELECT m.id, m.has_body, EXISTS (SELECT 1 FROM fts_doc d"
+	    " WHERE d.message_id = m.id) FROM message m WHERE m.id > ?"
+	    " ORDER BY m.id LIMIT ?";
+	struct {
+		int64_t id;
+		int body, indexed;
+	} v[FILL_BATCH];
+	sqlite3_stmt *st;
+	int64_t filled, mark;
+	size_t n = 0, i, bytes = 0;
+	int rc, complete;
+
+	*done = 0;
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if (state_get(s, "filled", &filled, cause) != 0)
+		goto fail;
+	if (filled < 0)
+		return store_commit(s, cause) == 0 ? 1 : -1;
+	if ((st = store_stmt(s, q, cause)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, filled);
+	sqlite3_bind_int(st, 2, FILL_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].body = sqlite3_column_int(st, 1);
+		v[n++].indexed = sqlite3_column_int(st, 2);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_error(s, "filling the search index", cause);
+		goto fail;
+	}
+	complete = n < FILL_BATCH;
+	for (i = 0; i < n; i++) {
+		/* A message stored since the index was made has its own. */
+		if (!v[i].indexed &&
+		    index_one(s, v[i].id, v[i].body, &bytes, cause) != 0)
+			goto fail;
+		/* Many big bodies: commit them, to keep the WAL small. */
+		if (bytes >= FILL_BYTES && i + 1 < n) {
+			complete = 0;
+			i++;
+			break;
+		}
+	}
+	mark = complete ? -1 : v[i - 1].id;
+	tern_fault("fts-fill");
+	if (state_set(s, "filled", mark, cause) != 0)
+		goto fail;
+	if (store_commit(s, cause) != 0)
+		return -1;
+	*done = (int64_t)i;
+	return complete;
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int
+store_fts_fill(struct store *s, store_fts_progress cb, void *arg, char **cause)
+{
+	int64_t total, done = 0, n, stale, live;
+	int rc;
+
+	if (store_fts_stale(s, &stale, &live, cause) != 0)
+		return -1;
+	/* Mostly stale: cheaper to index again than to carry. */
+	if (stale > 10000 && stale > live && store_fts_rebuild(s, cause) != 0)
+		return -1;
+	if ((total = store_fts_pending(s, cause)) < 0)
+		return -1;
+	while ((rc = fill_batch(s, &n, cause)) == 0) {
+		done += n;
+		if (cb != NULL)
+			cb(arg, done < total ? done : total, total);
+	}
+	if (rc < 0)
+		return -1;
+	if (cb != NULL && total > 0)
+		cb(arg, total, total);
+	return 0;
+}
