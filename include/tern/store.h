@@ -684,6 +684,11 @@ struct pattern;
 int store_search(struct store *s, int64_t account_id, int64_t folder_id,
     const struct pattern *p, enum store_sort sort, int64_t **ids, size_t *n,
     char **cause);
+/*
+ * Does the index hold message id's text (1), or its envelope alone or
+ * nothing (0: a server's search knows it better)? -1 on error.
+ */
+int store_fts_has_body(struct store *s, int64_t id, char **cause);
 /* How many messages the index does not hold yet (0: it is whole); -1. */
 int64_t store_fts_pending(struct store *s, char **cause);
 /*

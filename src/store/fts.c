@@ -118,6 +118,25 @@ store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
 	return ret;
 }
 
+int
+store_fts_has_body(struct store *s, int64_t id, char **cause)
+{
+	static const char q[] = "SELECT body FROM fts_doc WHERE message_id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc, body = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		body = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, "reading the search index", cause);
+	return body;
+}
+
 static int
 state_get(struct store *s, const char *name, int64_t *v, char **cause)
 {

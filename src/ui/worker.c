@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tern/pattern.h"
 #include "tern/smtp.h"
 #include "ui-private.h"
 
@@ -234,6 +235,7 @@ worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
     const char *text, uint64_t gen)
 {
 	struct ui_event *ev = xcalloc(1, sizeof *ev);
+	struct pattern *p = NULL;
 	struct store *s;
 	struct store_msg m;
 	uint32_t *uids = NULL;
@@ -248,8 +250,8 @@ worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
 	ev->gen = gen;
 	if (w->drv->search == NULL)
 		cause = xstrdup("this account cannot search its server");
-	else if (w->drv->search(
-	             &w->t, w->rc, folder, text, &uids, &n, &cause) == 0 &&
+	else if (pattern_parse(text, 0, &p, NULL, &cause) == 0 &&
+	    w->drv->search(&w->t, w->rc, folder, p, &uids, &n, &cause) == 0 &&
 	    (s = tern_store(&w->t, &cause)) != NULL) {
 		/* UIDs to the store's ids; one not stored yet comes with the
 		 * next sync. */
@@ -271,6 +273,7 @@ worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
 		ev->text = cause;
 	}
 	free(uids);
+	pattern_free(&p);
 	ui_post_event(w->u, ev);
 }
 
