@@ -277,6 +277,18 @@ where(struct query *q, const struct pattern *n)
 	}
 }
 
+/*
+ * Must every match of n match a text term (a MATCH at the top of the
+ * conjunction)? Then the index's few ids lead, not a walk of the folder.
+ */
+static int
+text_leads(const struct pattern *n)
+{
+	if (fts_only(n))
+		return 1;
+	return n->op == PATTERN_AND && (text_leads(n->a) || text_leads(n->b));
+}
+
 int
 store_search(struct store *s, int64_t account_id, int64_t folder_id,
     const struct pattern *p, enum store_sort sort, int64_t **ids, size_t *n,
@@ -301,6 +313,13 @@ store_search(struct store *s, int64_t account_id, int64_t folder_id,
 	if ((unsigned)sort > STORE_SORT_SIZE)
 		sort = STORE_SORT_DATE;
 	buf_adds(&q.sql, "SELECT m.id FROM message m WHERE ");
+	/*
+	 * With a text term that every match has, the planner is kept off
+	 * the folder's index ('+'): it would walk the whole folder in date
+	 * order and test each row, where the index's ids are few.
+	 */
+	if (text_leads(p))
+		buf_addc(&q.sql, '+');
 	if (folder_id > 0) {
 		buf_adds(&q.sql, "m.folder_id = ");
 		param_int(&q, folder_id);
@@ -311,7 +330,7 @@ store_search(struct store *s, int64_t account_id, int64_t folder_id,
 		param_int(&q, account_id);
 		buf_addc(&q.sql, ')');
 	} else
-		buf_adds(&q.sql, "1");
+		buf_adds(&q.sql, "m.folder_id");
 	buf_adds(&q.sql, " AND ");
 	where(&q, p);
 	buf_adds(&q.sql, order[sort]);
