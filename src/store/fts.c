@@ -14,11 +14,11 @@
  * the index once most of it is stale.
  *
  * Who writes what, always in the transaction of the row it indexes:
- * a trigger indexes the envelope of a message inserted without a body
- * (an IMAP index row); store_fts_body indexes a body when it is stored
- * (message.c); the foreign key drops the mapping with the message; a
- * trigger follows a body that moves to another row (an IMAP folder
- * whose UIDVALIDITY changed). A store made before the index is filled
+ * store_fts_head indexes the envelope of a message stored without a
+ * body (an IMAP index row), store_fts_body a body when it is stored
+ * (message.c, imap.c); the foreign key drops the mapping with the
+ * message; a trigger follows a body that moves to another row (an IMAP
+ * folder whose UIDVALIDITY changed). A store made before the index is filled
  * by store_fts_fill, in batches below a high-water mark that is
  * committed with each batch, so a kill at any point loses nothing done.
  */
@@ -48,12 +48,6 @@ const char store_fts_schema[] =
     "INSERT INTO fts_state VALUES ('filled',"
     "  CASE WHEN EXISTS (SELECT 1 FROM message) THEN 0 ELSE -1 END),"
     "  ('stale', 0);"
-    "CREATE TRIGGER fts_head AFTER INSERT ON message"
-    "  WHEN new.has_body = 0 BEGIN"
-    "  INSERT INTO fts_doc (message_id) VALUES (new.id);"
-    "  INSERT INTO fts (rowid, from_, to_, cc, subject) VALUES"
-    "    (last_insert_rowid(), new.from_, new.to_, new.cc, new.subject);"
-    "  END;"
     "CREATE TRIGGER fts_stale AFTER DELETE ON fts_doc BEGIN"
     "  UPDATE fts_state SET value = value + 1 WHERE name = 'stale';"
     "  END;"
@@ -64,11 +58,18 @@ const char store_fts_schema[] =
     "  END;";
 
 /*
- * A new document for message id (its old one, if any, goes stale):
- * the envelope from its row, header and body text as given (NULL: none).
+ * A new document for message id (its old one, if any, goes stale): its
+ * envelope, and header and body text as given (NULL: none).
+ *
+ * Every statement here is a plain single-row INSERT on purpose: FTS5
+ * (3.40) writes its pending words out as a new segment at each
+ * statement savepoint, which a trigger or an INSERT ... SELECT opens
+ * for every row; that made an insert five times slower and the index
+ * a heap of tiny segments to merge.
  */
 static int
-put_doc(struct store *s, int64_t id, const char *header, const char *body,
+put_doc(struct store *s, int64_t id, const char *from, const char *to,
+    const char *cc, const char *subject, const char *header, const char *body,
     char **cause)
 {
 	static const char del[] = "DELETE FROM fts_doc WHERE message_id = ?";
@@ -76,8 +77,7 @@ put_doc(struct store *s, int64_t id, const char *header, const char *body,
 	    "INSERT INTO fts_doc (message_id, body) VALUES (?, ?)";
 	static const char ins[] =
 	    "INSERT INTO fts (rowid, from_, to_, cc, subject, header, body)"
-	    " SELECT ?1, from_, to_, cc, subject, ?2, ?3"
-	    " FROM message WHERE id = ?4";
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	int64_t docid;
 
@@ -96,10 +96,70 @@ put_doc(struct store *s, int64_t id, const char *header, const char *body,
 	if ((st = store_stmt(s, ins, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, docid);
-	store_bind_text_static(st, 2, header);
-	store_bind_text_static(st, 3, body);
-	sqlite3_bind_int64(st, 4, id);
+	store_bind_text_static(st, 2, from);
+	store_bind_text_static(st, 3, to);
+	store_bind_text_static(st, 4, cc);
+	store_bind_text_static(st, 5, subject);
+	store_bind_text_static(st, 6, header);
+	store_bind_text_static(st, 7, body);
 	return store_step_done(s, st, "indexing a message", cause);
+}
+
+/* The same with the envelope read from the message's row. */
+static int
+put_doc_row(struct store *s, int64_t id, const char *header, const char *body,
+    char **cause)
+{
+	static const char q[] =
+	    "SELECT from_, to_, cc, subject FROM message WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	char *v[4] = { NULL, NULL, NULL, NULL };
+	int rc, i, ret;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (i = 0; i < 4; i++)
+			v[i] = store_column_text(st, i);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, "indexing a message", cause);
+	ret = put_doc(s, id, v[0], v[1], v[2], v[3], header, body, cause);
+	for (i = 0; i < 4; i++)
+		free(v[i]);
+	return ret;
+}
+
+int
+store_fts_head(
+    struct store *s, const struct store_msg *m, int64_t id, char **cause)
+{
+	static const char q[] = "SELECT m.id, EXISTS (SELECT 1 FROM fts_doc d"
+	                        " WHERE d.message_id = m.id) FROM message m"
+	                        " WHERE m.folder_id = ? AND m.uid = ?";
+	sqlite3_stmt *st;
+	int rc, indexed = 0;
+
+	if (id == 0) {
+		/* An upsert's row: new, or one the index has already. */
+		if ((st = store_stmt(s, q, cause)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, m->folder_id);
+		sqlite3_bind_int64(st, 2, m->uid);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			id = sqlite3_column_int64(st, 0);
+			indexed = sqlite3_column_int(st, 1);
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_error(s, "indexing a message", cause);
+		if (id == 0 || indexed)
+			return 0;
+	}
+	return put_doc(
+	    s, id, m->from, m->to, m->cc, m->subject, NULL, NULL, cause);
 }
 
 int
@@ -112,7 +172,8 @@ store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
 	buf_init(&h, 0);
 	buf_init(&b, 0);
 	mime_index_text(raw, len, view, &h, &b);
-	ret = put_doc(s, id, h.data ? h.data : "", b.data ? b.data : "", cause);
+	ret = put_doc_row(
+	    s, id, h.data ? h.data : "", b.data ? b.data : "", cause);
 	buf_free(&h);
 	buf_free(&b);
 	return ret;
@@ -256,7 +317,7 @@ index_one(
 		ret = store_fts_body(
 		    s, id, view.data ? view.data : "", view.len, 1, cause);
 	} else
-		ret = put_doc(s, id, NULL, NULL, cause);
+		ret = put_doc_row(s, id, NULL, NULL, cause);
 	buf_free(&view);
 	return ret;
 }

@@ -117,6 +117,11 @@ store_imap_upsert_rows(
 		if (store_step_done(s, st, "storing a message", cause) != 0)
 			return -1;
 	}
+	/* The envelopes of the rows that are new, for searching. */
+	for (i = 0; i < n; i++) {
+		if (store_fts_head(s, m[i], 0, cause) != 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -141,7 +141,8 @@ msg_insert(struct store *s, struct store_msg *m, const void *raw, size_t rawlen,
 		            : body_put(s, m->id, raw, rawlen, cause)) != 0 ||
 		    store_fts_body(s, m->id, raw, rawlen, 0, cause) != 0)
 			goto fail;
-	}
+	} else if (store_fts_head(s, m, m->id, cause) != 0)
+		goto fail;
 	return store_commit(s, cause);
 fail:
 	store_rollback(s);

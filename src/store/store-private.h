@@ -75,10 +75,16 @@ void store_pack_close(struct store *s);
 
 /*
  * The full-text index (fts.c): its schema (a migration's text), and the
- * calls that index a message's body in the open transaction (the index
- * of its header alone is made by a trigger when the row is inserted).
+ * calls that index a message in the open transaction.
  */
 extern const char store_fts_schema[];
+/*
+ * Message id, stored without a body: its envelope (m's strings). id 0:
+ * the row of m's folder and UID as an IMAP upsert left it, unless the
+ * index holds it already (the upsert updated it).
+ */
+int store_fts_head(
+    struct store *s, const struct store_msg *m, int64_t id, char **cause);
 /* The message's envelope and raw (or a view's skeleton, view set). */
 int store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
     int view, char **cause);

@@ -425,7 +425,7 @@ unindex(void)
 
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db,
-	          "DROP TRIGGER fts_head; DROP TRIGGER fts_stale;"
+	          "DROP TRIGGER fts_stale;"
 	          "DROP TRIGGER fts_moved; DROP TABLE fts; DROP TABLE fts_doc;"
 	          "DROP TABLE fts_state; PRAGMA user_version = 10;",
 	          NULL, NULL, NULL) == SQLITE_OK);

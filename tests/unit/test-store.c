@@ -394,7 +394,7 @@ test_migrate_desc(void)
 	        /* and without the keywords of version 10 */
 	        "ALTER TABLE pending_raw DROP COLUMN keywords;"
 	        /* and without the search index of version 11 */
-	        "DROP TRIGGER fts_head; DROP TRIGGER fts_stale;"
+	        "DROP TRIGGER fts_stale;"
 	        "DROP TRIGGER fts_moved; DROP TABLE fts; DROP TABLE fts_doc;"
 	        "DROP TABLE fts_state;"
 	        "PRAGMA user_version = 5;",
