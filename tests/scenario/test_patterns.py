@@ -8,7 +8,8 @@ mailbox read by a POP3 account (every body in the store) and an IMAP
 account (no body in the store: the server answers) gives the same
 answers to the same patterns. Malformed patterns exit 2 and name the
 column; an account's folders and every account are searched from the
-store, each line after its folder."""
+store, each line after its folder. A store from before the index is
+indexed at the first search, and a kill mid-way loses nothing done."""
 
 import base64
 import email
@@ -17,6 +18,7 @@ import os
 import quopri
 import random
 import re
+import sqlite3
 import sys
 import unicodedata
 import unittest
@@ -262,6 +264,60 @@ class PatternTest(unittest.TestCase):
             both, self.subjects("pop/INBOX", "zanzibar")
             & self.subjects("pop/INBOX", "project"))
         self.search("nosuch/INBOX", "x", status=2)
+
+
+class MigrationTest(unittest.TestCase):
+    """A store from before the index: indexed at the first search, and a
+    kill -9 mid-way loses nothing done; the next search goes on."""
+
+    def test_old_store_killed_and_resumed(self):
+        dovecot = ternlib.Dovecot(users={"m0": "pw0"})
+        dovecot.start()
+        t = ternlib.Tern()
+        try:
+            t.write_rc(t.account(dovecot, name="pop", protocol="pop3",
+                                 user="m0"))
+            for n in range(1, 701):
+                body = "común %d\n" % n + ("rare\n" if n % 100 == 0 else "")
+                dovecot.deliver(ternlib.make_message(
+                    n, subject="old %d" % n, body=body), user="m0")
+            t.out("sync")
+            path = os.path.join(t.data, "tern", "tern.db")
+            db = sqlite3.connect(path)
+            db.executescript(
+                "DROP TRIGGER fts_stale; DROP TRIGGER fts_moved;"
+                "DROP TABLE fts; DROP TABLE fts_doc; DROP TABLE fts_state;"
+                "PRAGMA user_version = 10;")
+            db.close()
+            # Killed in the third batch of the fill.
+            r = t.run("search", "pop/INBOX", "rare",
+                      env={"TERN_FAULT": "fts-fill:3"})
+            self.assertEqual(r.returncode, -9, r.stderr)
+            db = sqlite3.connect(path)
+            done = db.execute("SELECT count(*) FROM fts_doc").fetchone()[0]
+            filled = db.execute("SELECT value FROM fts_state"
+                                " WHERE name = 'filled'").fetchone()[0]
+            db.close()
+            self.assertEqual(done, 512)
+            self.assertGreater(filled, 0)
+            r = t.run("search", "pop/INBOX", "rare")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(
+                [line.split("\t")[4] for line in
+                 r.stdout.decode().splitlines()],
+                ["old %d" % n for n in range(100, 701, 100)])
+            self.assertEqual(len(t.out("search", "pop/INBOX", "comun")
+                                 .splitlines()), 700)
+            db = sqlite3.connect(path)
+            self.assertEqual(
+                db.execute("SELECT count(*) FROM fts_doc").fetchone()[0], 700)
+            self.assertEqual(db.execute("SELECT value FROM fts_state"
+                                        " WHERE name = 'filled'")
+                             .fetchone()[0], -1)
+            db.close()
+        finally:
+            t.cleanup()
+            dovecot.cleanup()
 
 
 if __name__ == "__main__":
