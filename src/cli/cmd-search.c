@@ -37,6 +37,21 @@ fill_progress(void *arg, int64_t done, int64_t total)
 		fputc('\n', stderr);
 }
 
+int
+cli_index_fill(struct tern *t, char **cause)
+{
+	struct store *s;
+	int64_t pending;
+
+	if ((s = tern_store(t, cause)) == NULL ||
+	    (pending = store_fts_pending(s, cause)) < 0)
+		return -1;
+	if (pending == 0)
+		return 0;
+	return store_fts_fill(
+	    s, t->progress ? fill_progress : NULL, NULL, cause);
+}
+
 /* Is spec a scope (ACCOUNT or ACCOUNT/FOLDER) rather than a pattern? */
 static int
 is_scope(struct tern *t, const char *spec)
@@ -239,7 +254,6 @@ cmd_search(struct tern *t, int argc, char **argv)
 	struct buf text;
 	char *cause = NULL;
 	int status, first = 1, i;
-	int64_t pending;
 
 	memset(&r, 0, sizeof r);
 	buf_init(&text, 0);
@@ -267,11 +281,7 @@ cmd_search(struct tern *t, int argc, char **argv)
 		status = cli_fail(TERN_EXIT_FAIL, cause);
 		goto out;
 	}
-	/* A store made before the index: indexed once, here. */
-	if ((pending = store_fts_pending(t->store, &cause)) < 0 ||
-	    (pending > 0 &&
-	        store_fts_fill(t->store, t->progress ? fill_progress : NULL,
-	            NULL, &cause) != 0)) {
+	if (cli_index_fill(t, &cause) != 0) {
 		status = cli_fail(TERN_EXIT_FAIL, cause);
 		goto out;
 	}

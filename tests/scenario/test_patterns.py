@@ -308,6 +308,21 @@ class MigrationTest(unittest.TestCase):
                 ["old %d" % n for n in range(100, 701, 100)])
             self.assertEqual(len(t.out("search", "pop/INBOX", "comun")
                                  .splitlines()), 700)
+            # A sync indexes an old store too, before it syncs.
+            db = sqlite3.connect(path)
+            db.executescript(
+                "DROP TRIGGER fts_stale; DROP TRIGGER fts_moved;"
+                "DROP TABLE fts; DROP TABLE fts_doc; DROP TABLE fts_state;"
+                "PRAGMA user_version = 10;")
+            db.close()
+            t.out("sync")
+            db = sqlite3.connect(path)
+            self.assertEqual(db.execute("SELECT value FROM fts_state"
+                                        " WHERE name = 'filled'")
+                             .fetchone()[0], -1)
+            db.close()
+            self.assertEqual(len(t.out("search", "pop/INBOX", "rare")
+                                 .splitlines()), 7)
             db = sqlite3.connect(path)
             self.assertEqual(
                 db.execute("SELECT count(*) FROM fts_doc").fetchone()[0], 700)
