@@ -3,8 +3,8 @@
  * pattern (tern/pattern.h), as tern ls lists them, with the folder in
  * front when more than one folder is searched.
  *
- * The store answers from its full-text index. For one folder of an
- * account whose server can search, the server answers too, and each
+ * The store answers from its full-text index. For an account whose
+ * server can search, the server answers too, folder by folder, and each
  * message is answered by whoever holds its text: the store where it
  * indexed it, the server for bodies never downloaded. Offline, the
  * store's answer alone, with a note.
@@ -70,179 +70,230 @@ is_scope(struct tern *t, const char *spec)
 	return found;
 }
 
+/* What a search asks of the server: whether it may, and what it said. */
+struct asking {
+	const struct driver_ops *d; /* NULL: the store alone */
+	int offline; /* a search failed: not asked again */
+};
+
+/*
+ * The UIDs of a folder that match p, sorted, each once (*uids malloc'd).
+ * Each message is answered by whoever holds its text: the store where
+ * it indexed it, the server (when it answers) for the rest, whose store
+ * answer is only a guess from the envelope ("!~b word" would hold for
+ * all of them).
+ */
+static int
+folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
+    int64_t folder_id, const char *folder, const struct pattern *p,
+    uint32_t **uids, size_t *n, char **cause)
+{
+	struct store_msg m;
+	int64_t *ids = NULL;
+	uint32_t *remote = NULL, *v;
+	size_t nids = 0, nremote = 0, nv = 0, i, k;
+	int found, body, online = 0, ret = -1;
+
+	memset(&m, 0, sizeof m);
+	*uids = NULL;
+	*n = 0;
+	if (folder_id != 0 &&
+	    store_search(t->store, 0, folder_id, p, STORE_SORT_DATE, &ids,
+	        &nids, cause) != 0)
+		return -1;
+	if (ask->d != NULL && !ask->offline) {
+		if (ask->d->search(t, a, folder, p, &remote, &nremote, cause) ==
+		    0)
+			online = 1;
+		else {
+			fprintf(stderr, "tern: %s\n", *cause);
+			fputs("offline: searched the store only\n", stderr);
+			free(*cause);
+			*cause = NULL;
+			ask->offline = 1;
+		}
+	}
+	v = xreallocarray(NULL, nids + nremote + 1, sizeof *v);
+	for (i = 0; i < nids; i++) {
+		if ((found = store_msg_get_id(t->store, ids[i], &m, cause)) <
+		        0 ||
+		    (body = online && found
+		            ? store_fts_has_body(t->store, ids[i], cause)
+		            : 1) < 0)
+			goto out;
+		if (found && body)
+			v[nv++] = m.uid;
+		store_msg_clear(&m);
+	}
+	for (i = 0; i < nremote; i++) {
+		found = folder_id == 0
+		    ? 0
+		    : store_msg_get(t->store, folder_id, remote[i], &m, cause);
+		body = found > 0 ? store_fts_has_body(t->store, m.id, cause)
+		                 : found;
+		store_msg_clear(&m);
+		if (found < 0 || body < 0)
+			goto out;
+		if (!body)
+			v[nv++] = remote[i];
+	}
+	if (nv > 0)
+		qsort(v, nv, sizeof *v, cmp_u32);
+	for (i = 0, k = 0; i < nv; i++) {
+		if (k == 0 || v[i] != v[k - 1])
+			v[k++] = v[i];
+	}
+	*uids = v;
+	*n = k;
+	v = NULL;
+	ret = 0;
+out:
+	store_msg_clear(&m);
+	free(v);
+	free(ids);
+	free(remote);
+	return ret;
+}
+
+/* The matches as tern ls lines, after where (when not NULL) and a tab. */
+static int
+print_hits(struct tern *t, int64_t folder_id, const char *where,
+    const uint32_t *uids, size_t n, char **cause)
+{
+	struct store_msg m;
+	size_t i;
+	int found;
+	char *vis = where != NULL ? text_visible_dup(where) : NULL;
+
+	for (i = 0; i < n; i++) {
+		found = folder_id == 0
+		    ? 0
+		    : store_msg_get(t->store, folder_id, uids[i], &m, cause);
+		if (found < 0) {
+			free(vis);
+			return -1;
+		}
+		if (found) {
+			if (vis != NULL)
+				printf("%s\t", vis);
+			cli_ls_line(&m);
+		} else if (vis != NULL)
+			fprintf(stderr,
+			    "%s\t%u\t(not yet indexed; run tern sync)\n", vis,
+			    uids[i]);
+		else
+			fprintf(stderr,
+			    "%u\t(not yet indexed; run tern sync)\n", uids[i]);
+		store_msg_clear(&m);
+	}
+	free(vis);
+	return 0;
+}
+
+/* Can the server be asked p? Says why not, once, when it cannot. */
+static int
+translatable(const struct pattern *p)
+{
+	struct pattern_imap q;
+	char *cause = NULL;
+
+	if (pattern_imap(p, 0, &q, &cause) == 0) {
+		pattern_imap_clear(&q);
+		return 1;
+	}
+	fprintf(stderr, "tern: %s; searched the store only\n", cause);
+	free(cause);
+	return 0;
+}
+
 /* One folder: the store's matches and, online, the server's. */
 static int
 search_folder(struct tern *t, struct folder_ref *r, const struct pattern *p)
 {
-	const struct driver_ops *d = NULL;
-	struct store_msg m;
-	struct pattern_imap q;
-	int64_t *ids = NULL;
-	uint32_t *uids = NULL, *remote = NULL;
-	size_t nids = 0, nremote = 0, n = 0, i;
+	struct asking ask = { NULL, 0 };
+	uint32_t *uids = NULL;
+	size_t n = 0;
 	char *cause = NULL;
-	int status, found, body, translated, online = 0;
 
-	memset(&m, 0, sizeof m);
 	if (r->account != NULL)
-		d = core_driver(r->account->protocol);
-	if (r->folder_id == 0 && (d == NULL || d->search == NULL)) {
+		ask.d = core_driver(r->account->protocol);
+	if (ask.d != NULL && ask.d->search == NULL)
+		ask.d = NULL;
+	if (r->folder_id == 0 && ask.d == NULL) {
 		set_cause(&cause, "no folder '%s' in account %s", r->folder,
 		    r->account_name);
 		return cli_fail(TERN_EXIT_USAGE, cause);
 	}
-	if (r->folder_id != 0 &&
-	    store_search(t->store, 0, r->folder_id, p, STORE_SORT_DATE, &ids,
-	        &nids, &cause) != 0) {
-		status = cli_fail(TERN_EXIT_FAIL, cause);
-		goto out;
+	if (ask.d != NULL && !translatable(p))
+		ask.d = NULL;
+	if (folder_hits(t, r->account, &ask, r->folder_id, r->folder, p, &uids,
+	        &n, &cause) != 0 ||
+	    print_hits(t, r->folder_id, NULL, uids, n, &cause) != 0) {
+		free(uids);
+		return cli_fail(TERN_EXIT_FAIL, cause);
 	}
-	if (d != NULL && d->search != NULL) {
-		/* A pattern the server has no keys for: the store alone. */
-		translated = pattern_imap(p, 0, &q, &cause) == 0;
-		pattern_imap_clear(&q);
-		if (!translated) {
-			fprintf(stderr, "tern: %s; searched the store only\n",
-			    cause);
-			free(cause);
-			cause = NULL;
-		} else if (d->search(t, r->account, r->folder, p, &remote,
-		               &nremote, &cause) != 0) {
-			fprintf(stderr, "tern: %s\n", cause);
-			fputs("offline: searched the store only\n", stderr);
-			free(cause);
-			cause = NULL;
-			nremote = 0;
-		} else
-			online = 1;
-	}
-	/*
-	 * Each message answered by whoever holds its text: the store's
-	 * answer for one whose text is indexed, the server's (when it
-	 * answered) for the rest, whose store answer is only a guess from
-	 * the envelope ("!~b word" would hold for all of them).
-	 */
-	uids = xreallocarray(NULL, nids + nremote + 1, sizeof *uids);
-	for (i = 0; i < nids; i++) {
-		if ((found = store_msg_get_id(t->store, ids[i], &m, &cause)) <
-		        0 ||
-		    (body = online && found
-		            ? store_fts_has_body(t->store, ids[i], &cause)
-		            : 1) < 0) {
-			status = cli_fail(TERN_EXIT_FAIL, cause);
-			goto out;
-		}
-		if (found && body)
-			uids[n++] = m.uid;
-		store_msg_clear(&m);
-	}
-	for (i = 0; i < nremote; i++) {
-		found = r->folder_id == 0
-		    ? 0
-		    : store_msg_get(
-		          t->store, r->folder_id, remote[i], &m, &cause);
-		body = found > 0 ? store_fts_has_body(t->store, m.id, &cause)
-		                 : found;
-		store_msg_clear(&m);
-		if (found < 0 || body < 0) {
-			status = cli_fail(TERN_EXIT_FAIL, cause);
-			goto out;
-		}
-		if (!body)
-			uids[n++] = remote[i];
-	}
-	if (n > 0)
-		qsort(uids, n, sizeof *uids, cmp_u32);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && uids[i] == uids[i - 1])
-			continue;
-		found = r->folder_id == 0
-		    ? 0
-		    : store_msg_get(
-		          t->store, r->folder_id, uids[i], &m, &cause);
-		if (found < 0) {
-			status = cli_fail(TERN_EXIT_FAIL, cause);
-			goto out;
-		}
-		if (found)
-			cli_ls_line(&m);
-		else {
-			fprintf(stderr,
-			    "%u\t(not yet indexed; run tern sync)\n", uids[i]);
-		}
-		store_msg_clear(&m);
-	}
-	status = TERN_EXIT_OK;
-out:
-	store_msg_clear(&m);
-	free(ids);
 	free(uids);
-	free(remote);
-	return status;
+	return TERN_EXIT_OK;
 }
 
 /*
- * An account's folders, or every account's: the store's matches, each
- * line after its ACCOUNT/FOLDER, oldest first.
+ * An account's folders (account_id), or every account's (0): each
+ * folder's matches after its ACCOUNT/FOLDER, folders in tern ls's order.
+ * A server is asked folder by folder until it fails once.
  */
 static int
-search_store(struct tern *t, int64_t account_id, const struct pattern *p)
+search_folders(struct tern *t, int64_t account_id, const struct pattern *p)
 {
 	struct store_account_info *av = NULL;
-	struct store_folder f;
-	struct store_msg m;
-	int64_t *ids = NULL, folder = 0;
-	size_t nids = 0, na = 0, i, k;
-	char *cause = NULL, *where = NULL;
-	int status = TERN_EXIT_FAIL, found;
+	struct store_folder *fv = NULL;
+	struct rc_account *a;
+	struct asking ask;
+	uint32_t *uids = NULL;
+	size_t na = 0, nf = 0, n, i, k;
+	char *cause = NULL, *where;
+	int status = TERN_EXIT_FAIL, server = -1, rc;
 
-	memset(&f, 0, sizeof f);
-	memset(&m, 0, sizeof m);
-	if (store_account_list(t->store, &av, &na, &cause) != 0 ||
-	    store_search(t->store, account_id, 0, p, STORE_SORT_DATE, &ids,
-	        &nids, &cause) != 0) {
-		status = cli_fail(TERN_EXIT_FAIL, cause);
-		goto out;
-	}
-	for (i = 0; i < nids; i++) {
-		if ((found = store_msg_get_id(t->store, ids[i], &m, &cause)) <
+	if (store_account_list(t->store, &av, &na, &cause) != 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	for (i = 0; i < na; i++) {
+		if (account_id != 0 && av[i].id != account_id)
+			continue;
+		memset(&ask, 0, sizeof ask);
+		if ((a = rc_find_account(t->rc, av[i].name)) != NULL &&
+		    (ask.d = core_driver(a->protocol)) != NULL &&
+		    ask.d->search == NULL)
+			ask.d = NULL;
+		if (ask.d != NULL && server < 0)
+			server = translatable(p);
+		if (server == 0)
+			ask.d = NULL;
+		if (store_folder_list(t->store, av[i].id, &fv, &nf, &cause) !=
 		    0) {
 			status = cli_fail(TERN_EXIT_FAIL, cause);
 			goto out;
 		}
-		if (!found)
-			continue; /* deleted meanwhile */
-		if (m.folder_id != folder) {
-			store_folder_clear(&f);
+		for (k = 0; k < nf; k++) {
+			where = xasprintf("%s/%s", av[i].name, fv[k].name);
+			rc = folder_hits(t, a, &ask, fv[k].id, fv[k].name, p,
+			         &uids, &n, &cause) != 0 ||
+			    print_hits(t, fv[k].id, where, uids, n, &cause) !=
+			        0;
 			free(where);
-			where = NULL;
-			if (store_folder_get(
-			        t->store, m.folder_id, &f, &cause) != 0) {
+			free(uids);
+			uids = NULL;
+			if (rc) {
 				status = cli_fail(TERN_EXIT_FAIL, cause);
 				goto out;
 			}
-			for (k = 0; k < na && av[k].id != f.account_id; k++)
-				;
-			where = xasprintf("%s/%s", k < na ? av[k].name : "?",
-			    f.name != NULL ? f.name : "");
-			folder = m.folder_id;
 		}
-		{
-			char *vis = text_visible_dup(where);
-
-			printf("%s\t", vis);
-			free(vis);
-		}
-		cli_ls_line(&m);
-		store_msg_clear(&m);
+		store_folder_list_free(fv, nf);
+		fv = NULL;
+		nf = 0;
 	}
 	status = TERN_EXIT_OK;
 out:
-	store_msg_clear(&m);
-	store_folder_clear(&f);
+	store_folder_list_free(fv, nf);
 	store_account_list_free(av, na);
-	free(where);
-	free(ids);
 	return status;
 }
 
@@ -288,7 +339,7 @@ cmd_search(struct tern *t, int argc, char **argv)
 	if (r.folder != NULL)
 		status = search_folder(t, &r, p);
 	else
-		status = search_store(t, first == 2 ? r.account_id : 0, p);
+		status = search_folders(t, first == 2 ? r.account_id : 0, p);
 out:
 	pattern_free(&p);
 	buf_free(&text);
