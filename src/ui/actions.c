@@ -10,6 +10,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/pattern.h"
 #include "ui-private.h"
 
 static int64_t
@@ -485,6 +486,8 @@ quit(struct ui *u)
 	free(q);
 }
 
+static int pattern_ok(struct ui *u, const char *text);
+
 static void
 index_search(struct ui *u, enum ui_fn fn)
 {
@@ -495,7 +498,7 @@ index_search(struct ui *u, enum ui_fn fn)
 	if (fn == UI_FN_SEARCH || fn == UI_FN_SEARCH_REVERSE) {
 		if (ui_prompt(u, dir > 0 ? "Search: " : "Search backward: ",
 		        NULL, 0, &pat) != 0 ||
-		    *pat == '\0') {
+		    *pat == '\0' || !pattern_ok(u, pat)) {
 			free(pat);
 			return;
 		}
@@ -507,6 +510,22 @@ index_search(struct ui *u, enum ui_fn fn)
 	}
 	if (!ui_index_search(u, u->search, dir, u->cur))
 		ui_message(u, 0, "Not found: %s", u->search);
+}
+
+/* Is text a pattern? If not, the status line says where it goes wrong. */
+static int
+pattern_ok(struct ui *u, const char *text)
+{
+	struct pattern *p = NULL;
+	char *cause = NULL;
+
+	if (pattern_parse(text, 0, &p, NULL, &cause) != 0) {
+		ui_message(u, 1, "Bad pattern: %s", cause);
+		free(cause);
+		return 0;
+	}
+	pattern_free(&p);
+	return 1;
 }
 
 void
@@ -547,9 +566,13 @@ limit(struct ui *u)
 	struct ui_account *a;
 	char *pat = NULL;
 
-	if (ui_prompt(u, "Limit to messages containing (empty: all): ",
-	        u->limit, 0, &pat) != 0)
+	if (ui_prompt(u, "Limit to messages matching (empty: all): ", u->limit,
+	        0, &pat) != 0)
 		return;
+	if (*pat != '\0' && !pattern_ok(u, pat)) {
+		free(pat);
+		return;
+	}
 	free(u->limit);
 	u->limit = *pat ? pat : NULL;
 	if (u->limit == NULL)

@@ -13,6 +13,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/pattern.h"
 #include "ui-private.h"
 
 void
@@ -251,23 +252,49 @@ cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int
+ui_match_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    const char *text, int64_t **ids, size_t *n, char **cause)
+{
+	struct pattern *p = NULL;
+	int ret;
+
+	if (pattern_parse(text, 0, &p, NULL, cause) != 0)
+		return -1;
+	ret = store_search(s, 0, folder_id, p, sort, ids, n, cause);
+	pattern_free(&p);
+	return ret;
+}
+
 /*
  * The folder's ids in order, kept when in ids[0..n) or extra[0..nextra):
- * the store's matches joined by the server's. ids is replaced.
+ * the store's matches joined by the server's. A message whose text the
+ * store does not hold is the server's to answer: the store's guess from
+ * its envelope ("!~b word" holds for all of them) is dropped. ids is
+ * replaced.
  */
 static int
 join_extra(struct store *s, int64_t folder_id, enum store_sort sort,
     int64_t **ids, size_t *n, const int64_t *extra, size_t nextra, char **cause)
 {
 	int64_t *all = NULL, *want;
-	size_t nall = 0, nw = *n + nextra, i, k = 0;
+	size_t nall = 0, nw = 0, i, k = 0;
+	int body;
 
 	if (store_index_ids(s, folder_id, sort, NULL, &all, &nall, cause) != 0)
 		return -1;
-	want = xreallocarray(NULL, nw + 1, sizeof *want);
-	if (*n > 0)
-		memcpy(want, *ids, *n * sizeof *want);
-	memcpy(want + *n, extra, nextra * sizeof *want);
+	want = xreallocarray(NULL, *n + nextra + 1, sizeof *want);
+	for (i = 0; i < *n; i++) {
+		if ((body = store_fts_has_body(s, (*ids)[i], cause)) < 0) {
+			free(want);
+			free(all);
+			return -1;
+		}
+		if (body)
+			want[nw++] = (*ids)[i];
+	}
+	memcpy(want + nw, extra, nextra * sizeof *want);
+	nw += nextra;
 	qsort(want, nw, sizeof *want, cmp_id);
 	for (i = 0; i < nall; i++) {
 		if (bsearch(&all[i], want, nw, sizeof *want, cmp_id) != NULL)
@@ -294,9 +321,12 @@ ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
 	if (threaded && limit == NULL && sort == STORE_SORT_DATE)
 		return ui_thread_order(
 		    s, folder_id, reverse, idsp, depthp, np, cause);
-	if (store_index_ids(s, folder_id, sort, limit, &ids, &n, cause) != 0)
+	if ((limit != NULL
+	            ? ui_match_ids(s, folder_id, sort, limit, &ids, &n, cause)
+	            : store_index_ids(
+	                  s, folder_id, sort, NULL, &ids, &n, cause)) != 0)
 		return -1;
-	if (limit != NULL && nextra > 0 &&
+	if (limit != NULL && extra != NULL &&
 	    join_extra(s, folder_id, sort, &ids, &n, extra, nextra, cause) !=
 	        0) {
 		free(ids);
@@ -640,8 +670,8 @@ ui_index_draw(struct ui *u, int y, int x, int h, int w)
 
 /*
  * Move the cursor to the next (dir 1) or previous (dir -1) message after
- * position from that matches pat in its headers or stored body. Returns 1
- * found, 0 not found.
+ * position from that matches the pattern pat (tern/pattern.h). Returns 1
+ * found, 0 not found (or a malformed pattern, said in the status line).
  */
 int
 ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
@@ -654,8 +684,8 @@ ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 	if (u->nids == 0 || u->nfolders == 0)
 		return 0;
 	ui_index_complete(u);
-	if (store_index_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat,
-	        &m, &n, &cause) != 0) {
+	if (ui_match_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat, &m,
+	        &n, &cause) != 0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 		return 0;

@@ -319,6 +319,13 @@ void ui_index_cache_clear(struct ui *u);
 #define UI_ASYNC_MIN 20000
 int ui_thread_order(struct store *s, int64_t folder_id, int reverse,
     int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
+/* The ids of a folder's messages that match a pattern's text, in order. */
+int ui_match_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    const char *text, int64_t **ids, size_t *n, char **cause);
+/*
+ * The folder's ids as shown: limit is a pattern; extra (NULL: the server
+ * has not answered) its server's matches.
+ */
 int ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
     int reverse, int threaded, const char *limit, const int64_t *extra,
     size_t nextra, int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);

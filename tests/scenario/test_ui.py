@@ -1190,6 +1190,26 @@ class Imap(UiCase):
         t = s.wait("1 shown, limit: sunny", timeout=20)
         self.assertIn("Weather", t)
         self.assertNotIn("Lunch", t)
+        # A pattern; under '!' the server, not the envelope, answers for
+        # the bodies the store never saw.
+        s.keys("l")
+        s.wait("Limit to")
+        s.keys(*["BSpace"] * len("sunny"))
+        s.literal("!~b quokka")
+        s.keys("Enter")
+        s.wait("(server: 2)", timeout=20)
+        t = s.wait("2 shown, limit: !~b quokka")
+        self.assertIn("Weather", t)
+        self.assertIn("quokka photos", t)
+        self.assertNotIn("Lunch", t)
+        # A malformed one says where, and the limit stays.
+        s.keys("l")
+        s.wait("Limit to")
+        s.keys(*["BSpace"] * len("!~b quokka"))
+        s.literal("~F (~U")
+        s.keys("Enter")
+        s.wait("Bad pattern: column 4: ( is not closed")
+        s.wait("2 shown, limit: !~b quokka")
         s.keys("q")
         s.wait("EXIT=0")
 
