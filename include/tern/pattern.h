@@ -93,8 +93,8 @@ int pattern_is_text(enum pattern_op op);
 char *pattern_dump(const struct pattern *p);
 /*
  * The distinct words of the positive text terms (not under a '!'), for
- * highlighting what matched; *v is NULL-terminated, it and each string
- * malloc'd.
+ * highlighting what matched; the last word of a prefix term ends in
+ * '*'. *v is NULL-terminated, it and each string malloc'd.
  */
 void pattern_words(const struct pattern *p, char ***v, size_t *n);
 void pattern_words_free(char **v);

@@ -700,6 +700,15 @@ int64_t store_fts_pending(struct store *s, char **cause);
 typedef void (*store_fts_progress)(void *arg, int64_t done, int64_t total);
 int store_fts_fill(
     struct store *s, store_fts_progress cb, void *arg, char **cause);
+/*
+ * The words of text as the index makes them (folded), each with its
+ * byte range in text, for showing what a search matched. A non-zero
+ * return from cb stops it.
+ */
+typedef int (*store_token_cb)(
+    void *arg, const char *word, size_t len, size_t start, size_t end);
+int store_fts_tokenize(struct store *s, const char *text, size_t len,
+    store_token_cb cb, void *arg, char **cause);
 /* Empty the index; store_fts_fill makes it anew. */
 int store_fts_rebuild(struct store *s, char **cause);
 /* Documents no message maps to any more, and those that one does. */

@@ -735,13 +735,11 @@ pattern_dump(const struct pattern *p)
 	return buf_steal(&b, NULL);
 }
 
+static void add_words(const char *t, int prefix, char ***v, size_t *len);
+
 static void
 words(const struct pattern *n, int negated, char ***v, size_t *len)
 {
-	const char *t, *e;
-	size_t i;
-	char *w;
-
 	if (n == NULL)
 		return;
 	if (n->op == PATTERN_NOT) {
@@ -752,7 +750,20 @@ words(const struct pattern *n, int negated, char ***v, size_t *len)
 	words(n->b, negated, v, len);
 	if (negated || n->text == NULL || n->op == PATTERN_REFS)
 		return;
-	for (t = n->text; *t != '\0'; t = e) {
+	if (n->field != NULL)
+		add_words(n->field, 0, v, len);
+	add_words(n->text, n->prefix, v, len);
+}
+
+/* The words of t (the last one marked '*' with prefix) into *v. */
+static void
+add_words(const char *t, int prefix, char ***v, size_t *len)
+{
+	const char *e;
+	size_t i;
+	char *w;
+
+	for (; *t != '\0'; t = e) {
 		while (*t != '\0' && !isalnum((unsigned char)*t) &&
 		    (unsigned char)*t < 0x80)
 			t++;
@@ -763,6 +774,12 @@ words(const struct pattern *n, int negated, char ***v, size_t *len)
 		if (e == t)
 			continue;
 		w = xstrndup(t, (size_t)(e - t));
+		if (prefix && *e == '\0') {
+			char *pw = xasprintf("%s*", w);
+
+			free(w);
+			w = pw;
+		}
 		for (i = 0; i < *len && strcmp((*v)[i], w) != 0; i++)
 			;
 		if (i < *len) {

@@ -415,3 +415,62 @@ store_fts_fill(struct store *s, store_fts_progress cb, void *arg, char **cause)
 		cb(arg, total, total);
 	return 0;
 }
+
+/* FTS5's own API, from the connection (the documented fts5(?) call). */
+static fts5_api *
+fts5_api_of(sqlite3 *db)
+{
+	fts5_api *api = NULL;
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+		(void)sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return api;
+}
+
+struct token_ctx {
+	store_token_cb cb;
+	void *arg;
+};
+
+static int
+on_token(void *arg, int flags, const char *tok, int ntok, int start, int end)
+{
+	struct token_ctx *c = arg;
+
+	(void)flags;
+	return c->cb(c->arg, tok, (size_t)ntok, (size_t)start, (size_t)end) == 0
+	    ? SQLITE_OK
+	    : SQLITE_DONE;
+}
+
+int
+store_fts_tokenize(struct store *s, const char *text, size_t len,
+    store_token_cb cb, void *arg, char **cause)
+{
+	static const char *const args[] = { "remove_diacritics", "2" };
+	struct token_ctx c = { cb, arg };
+	fts5_tokenizer tk;
+	Fts5Tokenizer *t = NULL;
+	fts5_api *api;
+	void *ud = NULL;
+	int rc;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	if ((api = fts5_api_of(s->db)) == NULL ||
+	    api->xFindTokenizer(api, "unicode61", &ud, &tk) != SQLITE_OK ||
+	    tk.xCreate(ud, (const char **)args, 2, &t) != SQLITE_OK)
+		return set_cause(cause, "the search index's words: no FTS5");
+	rc = tk.xTokenize(
+	    t, &c, FTS5_TOKENIZE_DOCUMENT, text, (int)len, on_token);
+	tk.xDelete(t);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		return set_cause(
+		    cause, "the search index's words: %s", sqlite3_errstr(rc));
+	return 0;
+}

@@ -254,14 +254,18 @@ test_words(void)
 	char **v = NULL, *cause = NULL;
 	size_t n = 0;
 
-	CHECK(pattern_parse("~s \"Über uns\" bient* !~f nope | ~x ref uns", NOW,
-	          &p, NULL, &cause) == 0);
+	CHECK(pattern_parse("~s \"Über uns\" bient* !~f nope | ~x ref uns "
+	                    "~h \"List-Id: tern\"",
+	          NOW, &p, NULL, &cause) == 0);
 	pattern_words(p, &v, &n);
-	CHECK(n == 3);
-	if (n == 3) {
+	CHECK(n == 6);
+	if (n == 6) {
 		CHECK_STR(v[0], "Über");
 		CHECK_STR(v[1], "uns");
-		CHECK_STR(v[2], "bient");
+		CHECK_STR(v[2], "bient*");
+		CHECK_STR(v[3], "List");
+		CHECK_STR(v[4], "Id");
+		CHECK_STR(v[5], "tern");
 	}
 	CHECK(v != NULL && v[n] == NULL);
 	pattern_words_free(v);

@@ -402,6 +402,28 @@ test_imap_rows(struct store *s)
 	free(cause);
 }
 
+static int
+on_word(void *arg, const char *w, size_t len, size_t start, size_t end)
+{
+	buf_printf(arg, "%.*s:%zu-%zu ", (int)len, w, start, end);
+	return 0;
+}
+
+/* The index's words of a text, folded, where they are in it. */
+static void
+test_tokenize(struct store *s)
+{
+	static const char text[] = "Über uns, BIENTÔT! Встреча";
+	struct buf b;
+	char *cause = NULL;
+
+	buf_init(&b, 0);
+	CHECK(store_fts_tokenize(
+	          s, text, sizeof text - 1, on_word, &b, &cause) == 0);
+	CHECK_STR(b.data, "uber:0-5 uns:6-9 bientot:11-19 встреча:21-35 ");
+	buf_free(&b);
+}
+
 struct progress {
 	int64_t calls, last, total;
 };
@@ -539,6 +561,7 @@ main(void)
 		acct = store_account(s, "home", "pop3", &cause);
 		test_patterns(s, acct);
 		test_imap_rows(s);
+		test_tokenize(s);
 		store_close(&s);
 	}
 	test_fill();
