@@ -195,6 +195,9 @@ struct ui_pager {
 	char *pend_section;
 	char *pend_dir;
 	int pend_open;
+	/* The words of the limit or search, folded as the index folds
+	 * them ('*' at the end: a prefix), shown highlighted; or NULL. */
+	char **hl;
 };
 
 enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_LOG, UI_FIRSTRUN };

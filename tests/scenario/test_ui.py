@@ -269,8 +269,24 @@ class Demo(UiCase):
         self.assertTrue(rows)
         for r in rows:
             self.assertIn("Kofi", r)
+        # The pager shows the limit's word highlighted (attributes of
+        # its own around it, whatever case it is in), and nothing else.
+        s.keys("Enter")
+        s.wait("From:")
+        end = time.time() + 10
+        while True:
+            raw = subprocess.run([TMUX, "-L", s.sock, "capture-pane", "-p",
+                                  "-e"], stdout=subprocess.PIPE).stdout
+            hl = re.search(rb"From: (\x1b\[[0-9;]*m)+Kofi(\x1b\[[0-9;]*m)+"
+                           rb" Mensah <(\x1b\[[0-9;]*m)+kofi"
+                           rb"(\x1b\[[0-9;]*m)+@", raw)
+            if hl or time.time() > end:
+                break
+            time.sleep(0.05)
+        self.assertTrue(hl, raw)
+        self.assertRegex(raw, rb"\nSubject: [^\x1b]*\n")
         # Search within the pager.
-        s.keys("Enter", "/")
+        s.keys("/")
         s.literal("demo")
         s.keys("Enter")
         s.wait("Sent from the tern demo")
