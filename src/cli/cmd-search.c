@@ -332,9 +332,11 @@ cmd_search(struct tern *t, int argc, char **argv)
 		status = cli_fail(TERN_EXIT_FAIL, cause);
 		goto out;
 	}
+	/* Another tern writing the store meanwhile: search what is in. */
 	if (cli_index_fill(t, &cause) != 0) {
-		status = cli_fail(TERN_EXIT_FAIL, cause);
-		goto out;
+		tern_warnx("%s; the search index is not whole yet", cause);
+		free(cause);
+		cause = NULL;
 	}
 	if (r.folder != NULL)
 		status = search_folder(t, &r, p);
