@@ -85,7 +85,12 @@ extern const char store_fts_schema[];
  */
 int store_fts_head(
     struct store *s, const struct store_msg *m, int64_t id, char **cause);
-/* The message's envelope and raw (or a view's skeleton, view set). */
+/*
+ * The message's envelope and raw (or a view's skeleton, view set). Every
+ * path that stores a message's body or view calls it in the transaction
+ * that stores it (msg_insert, store_msg_set_raw, store_part_set); one
+ * that does not leaves the message found by its envelope alone.
+ */
 int store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
     int view, char **cause);
 
