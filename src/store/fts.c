@@ -18,7 +18,8 @@
  * body (an IMAP index row), store_fts_body a body when it is stored
  * (message.c, imap.c); the foreign key drops the mapping with the
  * message; a trigger follows a body that moves to another row (an IMAP
- * folder whose UIDVALIDITY changed). A store made before the index is filled
+ * folder whose UIDVALIDITY changed), another a message that moves to
+ * another folder. A store made before the index is filled
  * by store_fts_fill, in batches below a high-water mark that is
  * committed with each batch, so a kill at any point loses nothing done.
  */
@@ -37,7 +38,11 @@ const char store_fts_schema[] =
     "  docid INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  message_id INTEGER NOT NULL UNIQUE"
     "    REFERENCES message(id) ON DELETE CASCADE,"
-    "  body INTEGER NOT NULL DEFAULT 0);"
+    "  body INTEGER NOT NULL DEFAULT 0,"
+    /* the message's, so that a search of text alone needs no row of
+     * message per match */
+    "  folder_id INTEGER NOT NULL DEFAULT 0,"
+    "  date INTEGER NOT NULL DEFAULT 0);"
     "CREATE VIRTUAL TABLE fts USING fts5(from_, to_, cc, subject, header,"
     "  body, content='', columnsize=0,"
     "  tokenize='unicode61 remove_diacritics 2');"
@@ -53,8 +58,15 @@ const char store_fts_schema[] =
     "  END;"
     "CREATE TRIGGER fts_moved AFTER UPDATE OF message_id ON body BEGIN"
     "  DELETE FROM fts_doc WHERE message_id = new.message_id;"
-    "  UPDATE fts_doc SET message_id = new.message_id"
+    "  UPDATE fts_doc SET message_id = new.message_id,"
+    "    folder_id = (SELECT folder_id FROM message"
+    "      WHERE id = new.message_id),"
+    "    date = (SELECT date FROM message WHERE id = new.message_id)"
     "    WHERE message_id = old.message_id;"
+    "  END;"
+    "CREATE TRIGGER fts_refiled AFTER UPDATE OF folder_id ON message BEGIN"
+    "  UPDATE fts_doc SET folder_id = new.folder_id"
+    "    WHERE message_id = new.id;"
     "  END;";
 
 /*
@@ -68,13 +80,13 @@ const char store_fts_schema[] =
  * a heap of tiny segments to merge.
  */
 static int
-put_doc(struct store *s, int64_t id, const char *from, const char *to,
-    const char *cc, const char *subject, const char *header, const char *body,
-    char **cause)
+put_doc(struct store *s, int64_t id, int64_t folder_id, int64_t date,
+    const char *from, const char *to, const char *cc, const char *subject,
+    const char *header, const char *body, char **cause)
 {
 	static const char del[] = "DELETE FROM fts_doc WHERE message_id = ?";
-	static const char map[] =
-	    "INSERT INTO fts_doc (message_id, body) VALUES (?, ?)";
+	static const char map[] = "INSERT INTO fts_doc (message_id, body,"
+	                          " folder_id, date) VALUES (?, ?, ?, ?)";
 	static const char ins[] =
 	    "INSERT INTO fts (rowid, from_, to_, cc, subject, header, body)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -90,6 +102,8 @@ put_doc(struct store *s, int64_t id, const char *from, const char *to,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, body != NULL);
+	sqlite3_bind_int64(st, 3, folder_id);
+	sqlite3_bind_int64(st, 4, date);
 	if (store_step_done(s, st, "indexing a message", cause) != 0)
 		return -1;
 	docid = sqlite3_last_insert_rowid(s->db);
@@ -111,9 +125,11 @@ put_doc_row(struct store *s, int64_t id, const char *header, const char *body,
     char **cause)
 {
 	static const char q[] =
-	    "SELECT from_, to_, cc, subject FROM message WHERE id = ?";
+	    "SELECT from_, to_, cc, subject, folder_id, date"
+	    " FROM message WHERE id = ?";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 	char *v[4] = { NULL, NULL, NULL, NULL };
+	int64_t folder_id = 0, date = 0;
 	int rc, i, ret;
 
 	if (st == NULL)
@@ -122,11 +138,14 @@ put_doc_row(struct store *s, int64_t id, const char *header, const char *body,
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (i = 0; i < 4; i++)
 			v[i] = store_column_text(st, i);
+		folder_id = sqlite3_column_int64(st, 4);
+		date = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_error(s, "indexing a message", cause);
-	ret = put_doc(s, id, v[0], v[1], v[2], v[3], header, body, cause);
+	ret = put_doc(s, id, folder_id, date, v[0], v[1], v[2], v[3], header,
+	    body, cause);
 	for (i = 0; i < 4; i++)
 		free(v[i]);
 	return ret;
@@ -158,8 +177,8 @@ store_fts_head(
 		if (id == 0 || indexed)
 			return 0;
 	}
-	return put_doc(
-	    s, id, m->from, m->to, m->cc, m->subject, NULL, NULL, cause);
+	return put_doc(s, id, m->folder_id, m->date, m->from, m->to, m->cc,
+	    m->subject, NULL, NULL, cause);
 }
 
 int

@@ -286,6 +286,7 @@ class MigrationTest(unittest.TestCase):
             db = sqlite3.connect(path)
             db.executescript(
                 "DROP TRIGGER fts_stale; DROP TRIGGER fts_moved;"
+                "DROP TRIGGER fts_refiled;"
                 "DROP TABLE fts; DROP TABLE fts_doc; DROP TABLE fts_state;"
                 "PRAGMA user_version = 10;")
             db.close()
@@ -312,6 +313,7 @@ class MigrationTest(unittest.TestCase):
             db = sqlite3.connect(path)
             db.executescript(
                 "DROP TRIGGER fts_stale; DROP TRIGGER fts_moved;"
+                "DROP TRIGGER fts_refiled;"
                 "DROP TABLE fts; DROP TABLE fts_doc; DROP TABLE fts_state;"
                 "PRAGMA user_version = 10;")
             db.close()

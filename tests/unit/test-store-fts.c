@@ -287,6 +287,17 @@ test_patterns(struct store *s, int64_t acct)
 	CHECK_STR(Q("~b bientot | ~x m1@example.fr"), "12");
 	CHECK_STR(Q("~b 'a \"quote'"), "");
 
+	/* A message moved to another folder is found there, by text alone
+	 * and with a flag. */
+	CHECK(store_msg_move(s, ids[1], other, &cause) == 0);
+	CHECK_STR(Q("bientot"), "");
+	CHECK_STR(q3(s, 0, other, "bientot"), "1?");
+	CHECK_STR(q3(s, 0, other, "bientot ~F"), "1");
+	CHECK(store_msg_move(s, ids[1], folder_id, &cause) == 0);
+	CHECK_STR(Q("bientot ~F"), "1");
+	/* Text alone is in date order too, across folders. */
+	CHECK_STR(q3(s, acct, 0, "~t alice"), "2345");
+
 	/* Scopes: the account, every folder. */
 	CHECK_STR(q3(s, acct, 0, "bientot"), "1?");
 	CHECK_STR(q3(s, 0, 0, "bientot"), "1?");
@@ -448,7 +459,8 @@ unindex(void)
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db,
 	          "DROP TRIGGER fts_stale;"
-	          "DROP TRIGGER fts_moved; DROP TABLE fts; DROP TABLE fts_doc;"
+	          "DROP TRIGGER fts_moved; DROP TRIGGER fts_refiled;"
+	          "DROP TABLE fts; DROP TABLE fts_doc;"
 	          "DROP TABLE fts_state; PRAGMA user_version = 10;",
 	          NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);

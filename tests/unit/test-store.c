@@ -395,7 +395,8 @@ test_migrate_desc(void)
 	        "ALTER TABLE pending_raw DROP COLUMN keywords;"
 	        /* and without the search index of version 11 */
 	        "DROP TRIGGER fts_stale;"
-	        "DROP TRIGGER fts_moved; DROP TABLE fts; DROP TABLE fts_doc;"
+	        "DROP TRIGGER fts_moved; DROP TRIGGER fts_refiled;"
+	        "DROP TABLE fts; DROP TABLE fts_doc;"
 	        "DROP TABLE fts_state;"
 	        "PRAGMA user_version = 5;",
 	        NULL, NULL, NULL) == SQLITE_OK);
