@@ -84,6 +84,7 @@ put_doc(struct store *s, int64_t id, int64_t folder_id, int64_t date,
     const char *from, const char *to, const char *cc, const char *subject,
     const char *header, const char *body, char **cause)
 {
+	static const char has[] = "SELECT 1 FROM fts_doc WHERE message_id = ?";
 	static const char del[] = "DELETE FROM fts_doc WHERE message_id = ?";
 	static const char map[] = "INSERT INTO fts_doc (message_id, body,"
 	                          " folder_id, date) VALUES (?, ?, ?, ?)";
@@ -92,12 +93,30 @@ put_doc(struct store *s, int64_t id, int64_t folder_id, int64_t date,
 	    " VALUES (?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	int64_t docid;
+	int rc;
 
-	if ((st = store_stmt(s, del, cause)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (store_step_done(s, st, "indexing a message", cause) != 0)
-		return -1;
+	/*
+	 * An envelope alone is indexed only for a message without one; a
+	 * body's document replaces one only when there is one (the DELETE
+	 * runs a trigger, which costs even when nothing is deleted).
+	 */
+	if (body != NULL) {
+		if ((st = store_stmt(s, has, cause)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_error(s, "indexing a message", cause);
+		if (rc == SQLITE_ROW) {
+			if ((st = store_stmt(s, del, cause)) == NULL)
+				return -1;
+			sqlite3_bind_int64(st, 1, id);
+			if (store_step_done(
+			        s, st, "indexing a message", cause) != 0)
+				return -1;
+		}
+	}
 	if ((st = store_stmt(s, map, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
