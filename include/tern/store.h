@@ -644,6 +644,30 @@ int store_folder_imap_name(struct store *s, int64_t account_id,
 #define STORE_PART_VIEW "VIEW"
 
 /*
+ * Folders kept offline (store/offline.c). A message is kept when its
+ * whole body or its view is stored.
+ */
+struct store_offline_msg {
+	uint32_t uid;
+	int64_t size; /* the server's RFC822.SIZE, 0 if unknown */
+};
+/*
+ * The messages of an IMAP folder kept neither whole nor as a view, with
+ * a UID on the server, newest (highest UID) first; since (unix time, 0:
+ * any): only those that arrived then or later (INTERNALDATE, else the
+ * Date: header). *v is malloc'd.
+ */
+int store_offline_wanted(struct store *s, int64_t folder_id, int64_t since,
+    struct store_offline_msg **v, size_t *n, char **cause);
+struct store_offline_stats {
+	int64_t total; /* messages of the folder */
+	int64_t kept; /* of those, with a body or a view stored */
+	int64_t bytes; /* what their bodies and parts take */
+};
+int store_offline_stats(struct store *s, int64_t folder_id,
+    struct store_offline_stats *st, char **cause);
+
+/*
  * Postponed drafts (store/draft.c). A draft postponed on an account whose
  * server keeps its Drafts (IMAP) is kept here first, as a pending op
  * "draft" (folder: the Drafts folder as given to the driver's append;
