@@ -243,7 +243,19 @@ int isync_replay(struct isync *is, char **cause);
  * alone. A UID the server no longer has is skipped. 0, or -1 with cause
  * (what was committed stays: a second call goes on from there).
  */
-int isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause);
+int isync_bodies(
+    struct isync *is, const uint32_t *uids, size_t n, char **cause);
+
+/*
+ * The view of m (what showing it needs, store part STORE_PART_VIEW) from
+ * the selected folder f, attachments left on the server; seen: m marked
+ * seen too, in the store and on the server (opening it), else no flag
+ * changes (a folder kept offline). 0; 1 when the server no longer has
+ * it; -1 with cause (imap_err DRV_PROTO: a reply the parser refused, the
+ * connection unusable).
+ */
+int isync_view(struct isync *is, const struct store_msg *m,
+    const struct store_folder *f, int seen, char **cause);
 
 /* The account driver's entry points (fetch.c, append.c). */
 int imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
