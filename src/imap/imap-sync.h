@@ -99,6 +99,16 @@ struct isync {
 	int64_t q_used, q_limit;
 
 	uint64_t nnew, nflags, nvanished, nreplayed;
+	/* Folders kept offline (offline.c): bodies stored by this sync;
+	 * asked to give way, no more downloads in it; the big messages
+	 * whose view the parser refused, to come whole instead. */
+	uint64_t nbodies;
+	int offline_yield;
+	struct offline_refused {
+		int64_t folder_id;
+		uint32_t uid;
+	} * view_refused;
+	size_t nview_refused;
 	unsigned nfailed; /* folders skipped after a refusal */
 	int no_modseq; /* this folder: no CONDSTORE items (the server said NO) */
 	struct buf notes;
@@ -245,6 +255,15 @@ int isync_replay(struct isync *is, char **cause);
  */
 int isync_bodies(
     struct isync *is, const uint32_t *uids, size_t n, char **cause);
+
+/*
+ * Folders kept offline (offline.c): after the index of folder name, the
+ * bodies the account's offline key asks for that the store lacks, newest
+ * first, no flag changed; the folder is selected (synced) first when it
+ * is not. Stops early, for the next sync to go on, when the wakefd of
+ * the sync's options is readable. 0, or -1 with cause.
+ */
+int isync_offline(struct isync *is, const char *name, char **cause);
 
 /*
  * The view of m (what showing it needs, store part STORE_PART_VIEW) from

@@ -625,6 +625,7 @@ isync_clear(struct isync *is)
 	imap_uidset_free(&is->search);
 	imap_uidset_free(&is->vanished);
 	free(is->copyuid);
+	free(is->view_refused);
 	isync_folders_free(is);
 	buf_free(&is->notes);
 	buf_free(&is->permkw);

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -98,15 +99,18 @@ isync_sync_pass(struct isync *is, char **cause)
 		return -1;
 	for (k = 0; k < is->nfolders; k++) {
 		const struct folder_entry *f = &is->folders[k];
-		int rc;
+		int rc = 1;
 
-		if (f->noselect || !isync_wanted(is, f->name) ||
-		    (inbox && strcmp(f->name, "INBOX") == 0))
+		if (f->noselect || !isync_wanted(is, f->name))
 			continue;
-		if ((rc = isync_unchanged(is, f, cause)) < 0)
+		if (!(inbox && strcmp(f->name, "INBOX") == 0) &&
+		    (rc = isync_unchanged(is, f, cause)) < 0)
 			return -1;
 		if (rc == 0 &&
 		    isync_sync_folder_or_skip(is, f->name, cause) != 0)
+			return -1;
+		/* Its bodies, when the folder is kept offline. */
+		if (isync_offline(is, f->name, cause) != 0)
 			return -1;
 	}
 	return isync_sync_quota(is, cause);
@@ -148,9 +152,14 @@ summary_line(struct isync *is)
 	int notes = is->notes.len > 0 && (o == NULL || o->note == NULL);
 	char *s, *v;
 
-	s = xasprintf("%llu new, %llu flag updates, %llu removed%s%s",
+	char bodies[64] = "";
+
+	if (is->a->offline)
+		snprintf(bodies, sizeof bodies, ", %llu bodies stored",
+		    (unsigned long long)is->nbodies);
+	s = xasprintf("%llu new, %llu flag updates, %llu removed%s%s%s",
 	    (unsigned long long)is->nnew, (unsigned long long)is->nflags,
-	    (unsigned long long)is->nvanished, notes ? "; " : "",
+	    (unsigned long long)is->nvanished, bodies, notes ? "; " : "",
 	    notes ? is->notes.data : "");
 	/* Notes quote folder names and server text: made visible. */
 	v = text_visible_dup(s);

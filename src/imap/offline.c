@@ -1,0 +1,218 @@
+/*
+ * Folders kept offline (the account's offline key, Thunderbird's "keep
+ * messages on this computer"): after the index of a folder, the bodies
+ * of its messages, newest first. One that fits offline_max_size comes
+ * whole, in batches (isync_bodies); a bigger one as its view, the text
+ * parts without the attachments (isync_view). Nothing changes a flag,
+ * here or on the server, and what the store holds is never asked for
+ * again, so an interrupted sync goes on from there the next time.
+ *
+ * The client's worker runs the sync and also downloads what the user
+ * opens: when it asks the sync to give way (wakefd), the downloads stop
+ * after the batch under way and the rest waits for the next sync.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imap-sync.h"
+#include "tern/core.h"
+#include "tern/store.h"
+#include "tern/util.h"
+
+/*
+ * A batch of whole bodies: what the user may wait for when opening a
+ * message during a download (a few hundred milliseconds on a LAN).
+ */
+#define OFFLINE_BATCH 64
+#define OFFLINE_BATCH_BYTES ((int64_t)4 << 20)
+
+/* Does the one who started the sync want it to give way? */
+static int
+asked_to_yield(const struct isync *is)
+{
+	struct pollfd pfd;
+
+	if (is->o == NULL || is->o->wakefd < 0)
+		return 0;
+	pfd.fd = is->o->wakefd;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, 0) > 0;
+}
+
+/* Was uid's view refused by the parser earlier in this sync? */
+static int
+view_refused(const struct isync *is, int64_t folder_id, uint32_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < is->nview_refused; i++) {
+		if (is->view_refused[i].folder_id == folder_id &&
+		    is->view_refused[i].uid == uid)
+			return 1;
+	}
+	return 0;
+}
+
+/* The view of the big message uid, or -1 with cause. */
+static int
+offline_view(
+    struct isync *is, const struct store_folder *f, uint32_t uid, char **cause)
+{
+	struct store_msg m;
+	int found, ret = 0;
+
+	memset(&m, 0, sizeof m);
+	if ((found = store_msg_get(is->s, f->id, uid, &m, cause)) < 0)
+		return -1;
+	if (found == 0 || m.has_body)
+		goto out;
+	if (view_refused(is, f->id, uid)) {
+		/* Its structure is beyond the parser: the exact bytes. */
+		ret = isync_bodies(is, &uid, 1, cause);
+		goto out;
+	}
+	if ((ret = isync_view(is, &m, f, 0, cause)) == 1)
+		ret = 0; /* expunged meanwhile: the index drops it */
+	if (ret != 0 && imap_err(is->c) == DRV_PROTO) {
+		/*
+		 * A reply the parser refuses leaves the connection unusable:
+		 * the sync resumes on a new one (as after a lost connection),
+		 * and this message comes whole then, as when it is opened.
+		 */
+		is->view_refused = xreallocarray(is->view_refused,
+		    is->nview_refused + 1, sizeof *is->view_refused);
+		is->view_refused[is->nview_refused].folder_id = f->id;
+		is->view_refused[is->nview_refused++].uid = uid;
+		is->c->err = DRV_CONN;
+	}
+out:
+	store_msg_clear(&m);
+	return ret;
+}
+
+/* How many messages of the folder are kept; -1 on error. */
+static int64_t
+kept(struct isync *is, int64_t folder_id, char **cause)
+{
+	struct store_offline_stats st;
+
+	if (store_offline_stats(is->s, folder_id, &st, cause) != 0)
+		return -1;
+	return st.kept;
+}
+
+/* The downloads of one folder, selected: 0, or -1 with cause. */
+static int
+offline_download(struct isync *is, const struct store_folder *f,
+    const struct store_offline_msg *v, size_t n, char **cause)
+{
+	uint64_t max = is->a->offline_max_size;
+	uint32_t uids[OFFLINE_BATCH];
+	size_t i = 0, k;
+	int64_t bytes, before, after;
+
+	/* A body bigger than max_message_size would be refused anyway. */
+	if (is->a->max_message_size != 0 && is->a->max_message_size < max)
+		max = is->a->max_message_size;
+	if ((before = kept(is, f->id, cause)) < 0)
+		return -1;
+	is->done = 0;
+	is->total = n;
+	isync_progress(is, "bodies");
+	while (i < n) {
+		if (asked_to_yield(is)) {
+			is->offline_yield = 1;
+			break;
+		}
+		if (v[i].size > 0 && (uint64_t)v[i].size > max) {
+			if (offline_view(is, f, v[i].uid, cause) != 0)
+				return -1;
+			i++;
+		} else {
+			for (k = 0, bytes = 0; i < n && k < OFFLINE_BATCH &&
+			     bytes < OFFLINE_BATCH_BYTES &&
+			     (v[i].size <= 0 || (uint64_t)v[i].size <= max);
+			     i++, k++) {
+				uids[k] = v[i].uid;
+				bytes += v[i].size;
+			}
+			if (isync_bodies(is, uids, k, cause) != 0)
+				return -1;
+		}
+		is->done = i;
+		isync_progress(is, "bodies");
+	}
+	if ((after = kept(is, f->id, cause)) < 0)
+		return -1;
+	if (after > before)
+		is->nbodies += (uint64_t)(after - before);
+	return 0;
+}
+
+int
+isync_offline(struct isync *is, const char *name, char **cause)
+{
+	struct store_offline_msg *v = NULL;
+	struct store_folder f;
+	size_t n = 0;
+	int64_t id, since = 0;
+	int ret = -1;
+	char *err = NULL;
+
+	memset(&f, 0, sizeof f);
+	if (!is->a->offline || is->offline_yield)
+		return 0;
+	if ((id = store_folder(is->s, is->account_id, name, 0, cause)) <= 0)
+		return id < 0 ? -1 : 0;
+	if (is->a->offline_days > 0)
+		since =
+		    (int64_t)time(NULL) - (int64_t)is->a->offline_days * 86400;
+	if (store_offline_wanted(is->s, id, since, &v, &n, cause) != 0)
+		goto out;
+	if (n > 0 &&
+	    (is->selected == NULL || is->folder_id != id ||
+	        strcmp(is->selected, name) != 0)) {
+		/*
+		 * Not selected: a folder that did not change since the last
+		 * sync. Syncing it again selects it, and costs next to
+		 * nothing when it did not change.
+		 */
+		free(v);
+		v = NULL;
+		if (isync_sync_folder_or_skip(is, name, cause) != 0 ||
+		    store_offline_wanted(is->s, id, since, &v, &n, cause) != 0)
+			goto out;
+		if (is->selected == NULL || is->folder_id != id ||
+		    strcmp(is->selected, name) != 0)
+			n = 0; /* skipped, with a note */
+	}
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (store_folder_get(is->s, id, &f, cause) != 0)
+		goto out;
+	/* Its UIDVALIDITY changed under us: the next sync rebuilds it. */
+	if (f.uidvalidity != is->uidvalidity) {
+		ret = 0;
+		goto out;
+	}
+	if (offline_download(is, &f, v, n, &err) != 0) {
+		/* A refusal leaves the connection good: the next folder. */
+		if (imap_err(is->c) != DRV_REFUSED) {
+			*cause = err;
+			err = NULL;
+			goto out;
+		}
+		isync_note(is, "%s: bodies not kept offline: %s", name,
+		    err ? err : "refused");
+	}
+	ret = 0;
+out:
+	free(err);
+	free(v);
+	store_folder_clear(&f);
+	return ret;
+}
