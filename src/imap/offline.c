@@ -25,8 +25,8 @@
  * A batch of whole bodies: what the user may wait for when opening a
  * message during a download (a few hundred milliseconds on a LAN).
  */
-#define OFFLINE_BATCH 64
-#define OFFLINE_BATCH_BYTES ((int64_t)4 << 20)
+#define OFFLINE_BATCH 16
+#define OFFLINE_BATCH_BYTES ((int64_t)1 << 20)
 
 /* Does the one who started the sync want it to give way? */
 static int
