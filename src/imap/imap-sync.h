@@ -99,10 +99,13 @@ struct isync {
 	int64_t q_used, q_limit;
 
 	uint64_t nnew, nflags, nvanished, nreplayed;
-	/* Folders kept offline (offline.c): bodies stored by this sync;
-	 * asked to give way, no more downloads in it; the big messages
-	 * whose view the parser refused, to come whole instead. */
+	/*
+	 * Folders kept offline (offline.c): bodies stored by this sync,
+	 * batches asked for; asked to give way, no more downloads in it;
+	 * the big messages whose view the parser refused, to come whole.
+	 */
 	uint64_t nbodies;
+	unsigned offline_batches;
 	int offline_yield;
 	struct offline_refused {
 		int64_t folder_id;

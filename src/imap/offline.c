@@ -9,7 +9,8 @@
  *
  * The client's worker runs the sync and also downloads what the user
  * opens: when it asks the sync to give way (wakefd), the downloads stop
- * after the batch under way and the rest waits for the next sync.
+ * after the batch under way (the first batch of a sync is always
+ * done) and the rest waits for the next sync.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -112,6 +113,7 @@ offline_download(struct isync *is, const struct store_folder *f,
 	uint32_t uids[OFFLINE_BATCH];
 	size_t i = 0, k;
 	int64_t bytes, before, after;
+	int ret = 0;
 
 	/* A body bigger than max_message_size would be refused anyway. */
 	if (is->a->max_message_size != 0 && is->a->max_message_size < max)
@@ -121,16 +123,17 @@ offline_download(struct isync *is, const struct store_folder *f,
 	is->done = 0;
 	is->total = n;
 	isync_progress(is, "bodies");
-	while (i < n) {
-		if (asked_to_yield(is)) {
+	while (i < n && ret == 0) {
+		/* One batch a sync at least: a user who keeps the client
+		 * busy (every flag change wakes the worker) still sees the
+		 * download go on. */
+		if (is->offline_batches > 0 && asked_to_yield(is)) {
 			is->offline_yield = 1;
 			break;
 		}
-		if (v[i].size > 0 && (uint64_t)v[i].size > max) {
-			if (offline_view(is, f, v[i].uid, cause) != 0)
-				return -1;
-			i++;
-		} else {
+		if (v[i].size > 0 && (uint64_t)v[i].size > max)
+			ret = offline_view(is, f, v[i++].uid, cause);
+		else {
 			for (k = 0, bytes = 0; i < n && k < OFFLINE_BATCH &&
 			     bytes < OFFLINE_BATCH_BYTES &&
 			     (v[i].size <= 0 || (uint64_t)v[i].size <= max);
@@ -138,17 +141,18 @@ offline_download(struct isync *is, const struct store_folder *f,
 				uids[k] = v[i].uid;
 				bytes += v[i].size;
 			}
-			if (isync_bodies(is, uids, k, cause) != 0)
-				return -1;
+			ret = isync_bodies(is, uids, k, cause);
 		}
+		is->offline_batches++;
 		is->done = i;
 		isync_progress(is, "bodies");
 	}
-	if ((after = kept(is, f->id, cause)) < 0)
+	/* What was committed counts, also when the rest failed. */
+	if ((after = kept(is, f->id, ret == 0 ? cause : NULL)) < 0)
 		return -1;
 	if (after > before)
 		is->nbodies += (uint64_t)(after - before);
-	return 0;
+	return ret;
 }
 
 int

@@ -21,6 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
 import ternlib  # noqa: E402
+import test_bodies  # noqa: E402
 import test_ui  # noqa: E402
 import wire  # noqa: E402
 
@@ -240,6 +241,28 @@ class Offline(OfflineCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(os.path.join(d, "report.bin"), "rb") as f:
             self.assertEqual(f.read(), ATTACHMENT)
+
+    def test_structure_beyond_the_parser_comes_whole(self):
+        """A big message whose BODYSTRUCTURE is nested deeper than the
+        parser reads: the sync goes on on a new connection and keeps it
+        whole, once."""
+        self.deliver(1)
+        deep = test_bodies.deep_message(70)
+        self.deliver(2, raw=deep)
+        self.deliver(3)
+        self.rc("    offline all\n    offline_max_size 50K\n")
+        r = self.t.run("sync", "work")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"3 bodies stored", r.stdout)
+        self.assertIn(b"reconnected after", r.stderr)
+        self.assertIn("0 bodies stored", self.sync())
+        self.assertEqual(self.kept(), [(1, 1, 0), (2, 1, 0), (3, 1, 0)])
+        served = self.served()
+        self.assertEqual(len(served), 3)
+        self.assertEqual(set(served.values()), {1})
+        self.dovecot.stop()
+        r = self.t.run("cat", "--raw", "work/INBOX", self.uids()["Deep one"])
+        self.assertEqual(r.stdout, deep)
 
     def test_expunged_message_loses_its_body(self):
         """(e) Expunged on the server: its row, body and bytes go at the
