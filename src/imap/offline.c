@@ -113,7 +113,7 @@ offline_download(struct isync *is, const struct store_folder *f,
 	uint32_t uids[OFFLINE_BATCH];
 	size_t i = 0, k;
 	int64_t bytes, before, after;
-	int ret = 0;
+	int ret = 0, refused = 0;
 
 	/* A body bigger than max_message_size would be refused anyway. */
 	if (is->a->max_message_size != 0 && is->a->max_message_size < max)
@@ -143,6 +143,23 @@ offline_download(struct isync *is, const struct store_folder *f,
 			}
 			ret = isync_bodies(is, uids, k, cause);
 		}
+		/*
+		 * A refusal (a message the server cannot read) leaves the
+		 * connection good: noted once, the older ones go on, the
+		 * batch's others come with the next sync.
+		 */
+		if (ret != 0 && imap_err(is->c) == DRV_REFUSED) {
+			if (!refused)
+				isync_note(is,
+				    "%s: a body not kept offline: %s", f->name,
+				    *cause ? *cause : "refused");
+			refused = 1;
+			if (cause != NULL) {
+				free(*cause);
+				*cause = NULL;
+			}
+			ret = 0;
+		}
 		is->offline_batches++;
 		is->done = i;
 		isync_progress(is, "bodies");
@@ -163,7 +180,6 @@ isync_offline(struct isync *is, const char *name, char **cause)
 	size_t n = 0;
 	int64_t id, since = 0;
 	int ret = -1;
-	char *err = NULL;
 
 	memset(&f, 0, sizeof f);
 	if (!is->a->offline || is->offline_yield)
@@ -203,19 +219,10 @@ isync_offline(struct isync *is, const char *name, char **cause)
 		ret = 0;
 		goto out;
 	}
-	if (offline_download(is, &f, v, n, &err) != 0) {
-		/* A refusal leaves the connection good: the next folder. */
-		if (imap_err(is->c) != DRV_REFUSED) {
-			*cause = err;
-			err = NULL;
-			goto out;
-		}
-		isync_note(is, "%s: bodies not kept offline: %s", name,
-		    err ? err : "refused");
-	}
+	if (offline_download(is, &f, v, n, cause) != 0)
+		goto out;
 	ret = 0;
 out:
-	free(err);
 	free(v);
 	store_folder_clear(&f);
 	return ret;

@@ -264,6 +264,31 @@ class Offline(OfflineCase):
         r = self.t.run("cat", "--raw", "work/INBOX", self.uids()["Deep one"])
         self.assertEqual(r.stdout, deep)
 
+    def test_a_refused_body_does_not_stop_the_others(self):
+        """The server answers NO for one body: a note, the sync goes on
+        and succeeds, and the next one gets what is left."""
+        for i in range(1, 5):
+            self.deliver(i)
+        proxy = wire.Proxy(self.dovecot.imap_port)
+        proxy.add(wire.rewrite_reply(
+            r"UID FETCH \S*\b3\b\S* \(.*BODY\.PEEK\[\]",
+            lambda tag, line: tag + b" NO [SERVERBUG] cannot read it\r\n",
+            times=1))
+        try:
+            self.rc("    offline all\n", tls="off", port=proxy.port)
+            r = self.t.run("sync", "work")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"INBOX: a body not kept offline", r.stderr)
+            self.assertIn(b"cannot read it", r.stderr)
+            first = [k[0] for k in self.kept() if k[1]]
+            self.assertIn(4, first)
+            self.assertNotIn(3, first)
+            out = self.sync()
+            self.assertIn("%d bodies stored" % (4 - len(first)), out)
+            self.assertEqual([k[1] for k in self.kept()], [1, 1, 1, 1])
+        finally:
+            proxy.stop()
+
     def test_expunged_message_loses_its_body(self):
         """(e) Expunged on the server: its row, body and bytes go at the
         next sync."""
