@@ -142,6 +142,8 @@ offline_download(struct isync *is, const struct store_folder *f,
 				bytes += v[i].size;
 			}
 			ret = isync_bodies(is, uids, k, cause);
+			if (ret == 0)
+				is->bytes += (uint64_t)bytes;
 		}
 		/*
 		 * A refusal (a message the server cannot read) leaves the
