@@ -86,8 +86,8 @@ class Dovecot:
     The mail of a user is read and checked with imap(user) (an imaplib
     client logged in) and state(user) (every folder's Message-IDs and
     flags); deliver() drops a message into a Maildir. With rawlog, Dovecot
-    writes every IMAP session's traffic to a file: what it served is read
-    back with served_bodies(user) and client_commands(user).
+    writes the traffic of every IMAP connection to a file: what it served
+    is read back with served_bodies(user) and client_commands(user).
     """
 
     def __init__(self, users=None, imap_capability=None, quota=None,
@@ -279,9 +279,9 @@ service stats {{
 
     def _rawlog(self, user, ext):
         """The lines of every rawlog file of user ending in ext (".in":
-        what clients sent, ".out": what Dovecot answered), session by
-        session, without the time stamp Dovecot puts before each."""
-        assert self.rawlog_dir, "Dovecot(rawlog=True) logs the sessions"
+        what clients sent, ".out": what Dovecot answered), connection
+        by connection, without the time stamp Dovecot puts before each."""
+        assert self.rawlog_dir, "Dovecot(rawlog=True) logs the connections"
         d = os.path.join(self.rawlog_dir, user)
         out = []
         for name in sorted(os.listdir(d)):

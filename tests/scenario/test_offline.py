@@ -4,7 +4,7 @@ everything reads with the server stopped, only recent mail with a number
 of days, big messages keep their text and fetch attachments on demand, an
 expunged message takes its body along, no flag changes anywhere, tern ls
 says how much is kept, and the client opens a message at once while the
-download runs. Dovecot's rawlog (every IMAP session written to a file)
+download runs. Dovecot's rawlog (every IMAP connection written to a file)
 says what the server served and what tern asked."""
 
 import base64
