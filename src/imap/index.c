@@ -299,6 +299,7 @@ isync_txn_commit(struct isync *is, char **cause)
 {
 	if (isync_index_settle(is, cause) != 0)
 		return -1;
+	is->queued = 0;
 	return txn_end(is, cause);
 }
 
@@ -517,6 +518,9 @@ struct fstate {
 	uint64_t highestmodseq;
 	int rebuild; /* UIDVALIDITY changed: the old UIDs mean nothing */
 	int quick; /* QRESYNC's SELECT brought the changes */
+	/* Selected by isync_inbox_newest: what is stored came with this
+	 * SELECT, flags and all. */
+	int fresh;
 };
 
 /* The flags of what is stored (with QRESYNC they came with SELECT). */
@@ -526,7 +530,7 @@ folder_flags(struct isync *is, const struct fstate *f, const uint32_t *have,
 {
 	uint32_t max;
 
-	if (nhave == 0 || f->quick)
+	if (nhave == 0 || f->quick || f->fresh)
 		return 0;
 	max = have[nhave - 1];
 	if (isync_modseq(is) && f->highestmodseq && is->highestmodseq) {
@@ -646,7 +650,7 @@ folder_open(struct isync *is, const char *name, struct fstate *f, char **cause)
 	complete = f->uidnext > 0 && f->highestmodseq > 0;
 	if (is->fresh && is->selected != NULL &&
 	    strcmp(is->selected, name) == 0 && is->folder_id == f->id)
-		ok = 1; /* by isync_inbox_newest, a moment ago */
+		ok = f->fresh = 1; /* by isync_inbox_newest, a moment ago */
 	else if (isync_select_folder(is, name, f->id,
 	             complete ? f->uidvalidity : 0, f->highestmodseq, &ok,
 	             cause) != 0)

@@ -98,6 +98,12 @@ isync_sync_pass(struct isync *is, char **cause)
 	    (!inbox && isync_inbox_newest(is, cause) != 0) ||
 	    isync_sync_list(is, cause) != 0)
 		return -1;
+	/* INBOX's newest came before the LIST: its rest comes next. */
+	if (!inbox && is->fresh) {
+		if (isync_sync_folder_or_skip(is, "INBOX", cause) != 0)
+			return -1;
+		inbox = 1;
+	}
 	for (k = 0; k < is->nfolders; k++) {
 		const struct folder_entry *f = &is->folders[k];
 		int rc;

@@ -700,6 +700,7 @@ ui_events_drain(struct ui *u)
 		case UI_EV_STORED:
 			/* The main loop checks the store before it sleeps. */
 			u->last_check = 0;
+			ui_log(u, "stored %s", a->name);
 			break;
 		case UI_EV_SYNCED:
 			a->online = 1;
