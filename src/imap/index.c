@@ -915,7 +915,7 @@ isync_inbox_newest(struct isync *is, char **cause)
 	if (got > 0 || (uidnext != 0 && modseq != 0))
 		return 0;
 	if ((rc = folder_open(is, "INBOX", &f, cause)) != 0)
-		return rc > 0 ? 0 : -1; /* refused: its own sync says so */
+		goto out; /* 1: refused, and noted */
 	is->fresh = 1;
 	if (is->exists == 0)
 		return 0;
@@ -932,16 +932,27 @@ isync_inbox_newest(struct isync *is, char **cause)
 	        "BODY.PEEK[HEADER.FIELDS (" HEADER_FIELDS ")])",
 	        lo, is->exists, isync_modseq(is) ? " MODSEQ" : "") != 0 ||
 	    isync_txn_commit(is, cause) != 0) {
-		isync_txn_rollback(is);
-		if (imap_err(is->c) != DRV_REFUSED)
-			return -1;
-		/* Such as a MODSEQ refused: the folder's sync deals with it. */
-		free(*cause);
-		*cause = NULL;
-		return 0;
+		rc = -1;
+		goto out;
 	}
 	tern_fault("imap-after-newest");
 	isync_progress(is, "index");
 	isync_stored(is);
+	return 0;
+out:
+	if (rc < 0) {
+		isync_txn_rollback(is);
+		/*
+		 * A connection lost or a reply that made no sense ends the
+		 * pass. Anything else (a refusal, a SELECT without its
+		 * UIDVALIDITY) is left to the folder's own sync to meet and
+		 * report: this step never fails a sync that would work
+		 * without it.
+		 */
+		if (is->c->err != DRV_OK)
+			return -1;
+		free(*cause);
+		*cause = NULL;
+	}
 	return 0;
 }
