@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
 import ternlib  # noqa: E402
 import wire  # noqa: E402
-from fakeserver import ScriptedImap  # noqa: E402
+from fakeserver import FakeServer, ScriptedImap  # noqa: E402
 from test_ui import UiCase  # noqa: E402
 
 M = ternlib.make_message
@@ -134,6 +134,21 @@ class Scripted(unittest.TestCase):
         self.assertEqual(r.stderr, b"")
         self.assertIn("200 new", r.stdout.decode())
         self.assertEqual(inbox_uids(self.t, "fake"), list(range(1, 201)))
+
+    def test_a_server_that_lists_nothing_still_syncs(self):
+        # OK to every command: a SELECT without UIDVALIDITY, an empty
+        # LIST. The newest-first step does not fail a sync that works
+        # without it: there is nothing to sync.
+        srv = FakeServer("imap", timeout=None)
+        srv.start()
+        self.addCleanup(srv.close)
+        self.t.write_rc(srv.rc(extra="    tls_verify no\n"))
+        r = self.t.run("sync", "fake", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("0 new", r.stdout.decode())
+        v = verbs(srv.commands)
+        self.assertTrue([c for c in v if c.startswith("SELECT")], v)
+        self.assertEqual(self.t.out("ls", "fake"), "")
 
 
 USERS = {"c%d" % i: "pw%d" % i for i in range(12)}
