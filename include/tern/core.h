@@ -95,6 +95,12 @@ struct sync_opts {
 	 * the driver prints it on stderr.
 	 */
 	void (*note)(void *arg, const char *account, const char *text);
+	/*
+	 * Rows a reader should see now rather than at its next look were
+	 * committed: the newest messages of a folder never synced before,
+	 * the folder list. NULL: nobody is told.
+	 */
+	void (*stored)(void *arg);
 	void *arg;
 	int watch; /* keep running and sync as mail arrives */
 	int wakefd; /* readable: stop waiting (IDLE), -1 if none */

@@ -24,6 +24,9 @@
  * batch is committed as it arrives. */
 #define INDEX_BATCH 1000
 #define COMMIT_ROWS INDEX_BATCH
+/* The newest messages of a first sync of INBOX, fetched before the rest:
+ * a tall terminal's screenful. */
+#define INDEX_NEWEST 100
 
 #define IW_QUEUE 32 /* batches waiting for the index writer */
 #define IW_MIN 256 /* rows worth a writer thread */
@@ -77,6 +80,9 @@ struct isync {
 	uint64_t highestmodseq;
 	uint32_t exists;
 	int changed; /* EXISTS, EXPUNGE or a flag change arrived */
+	/* Selected by isync_inbox_newest: the folder's sync that follows
+	 * goes on with this SELECT rather than repeat it. */
+	int fresh;
 	int watching; /* waiting for news: a STATUS is news of a folder */
 	int relist; /* news of a folder not listed: a whole pass is due */
 	/* Its PERMANENTFLAGS: known, \* (any new keyword), the keywords. */
@@ -149,6 +155,8 @@ struct drv *imap_drv_of(struct isync *is);
 /* The session: connection, responses, folders (session.c). */
 void isync_note(struct isync *is, const char *fmt, ...);
 void isync_progress(struct isync *is, const char *what);
+/* Rows were committed that the user should see at once (opts' stored). */
+void isync_stored(struct isync *is);
 /* May the selected folder keep keyword kw? */
 int isync_perm_keyword(struct isync *is, const char *kw);
 /*
@@ -230,6 +238,14 @@ int isync_unchanged(
  * to answer (0.13 s for 100,000 messages). *done: INBOX is synced.
  */
 int isync_inbox_first(struct isync *is, int *done, char **cause);
+/*
+ * The newest INDEX_NEWEST messages of an INBOX with nothing stored yet (a
+ * first sync), before the LIST and the rest of its index: committed and
+ * announced (isync_stored) at once, so the client shows the newest mail
+ * while the rest comes. The folder's sync state is not recorded: its
+ * sync follows, on the same SELECT.
+ */
+int isync_inbox_newest(struct isync *is, char **cause);
 
 /* Waiting for new mail (watch.c). */
 /*

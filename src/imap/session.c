@@ -54,6 +54,13 @@ isync_progress(struct isync *is, const char *what)
 	is->o->progress(is->o->arg, &p);
 }
 
+void
+isync_stored(struct isync *is)
+{
+	if (is->o != NULL && is->o->stored != NULL)
+		is->o->stored(is->o->arg);
+}
+
 static void
 on_list(struct isync *is, const struct imap_resp *r)
 {
@@ -354,6 +361,7 @@ isync_select_folder(struct isync *is, const char *name, int64_t folder_id,
 	*ok = 0;
 	free(is->selected);
 	is->selected = NULL;
+	is->fresh = 0;
 	is->folder_id = folder_id;
 	is->uidvalidity = is->uidnext = 0;
 	is->highestmodseq = 0;
@@ -680,6 +688,7 @@ isync_drop_connection(struct isync *is)
 	imap_close(&is->c);
 	free(is->selected);
 	is->selected = NULL;
+	is->fresh = 0;
 	isync_folders_free(is);
 	is->asked_delim = 0;
 }

@@ -1,7 +1,8 @@
 /*
  * The IMAP account sync: the queued changes first (core's drv_replay over
- * the driver object of ops.c), then the folder list, the header index of
- * each folder, the quota, and with --watch, IDLE.
+ * the driver object of ops.c), then on a first sync the newest messages
+ * of INBOX (shown while the rest comes), the folder list, the header
+ * index of each folder, the quota, and with --watch, IDLE.
  *
  * Everything is keyed by (UIDVALIDITY, UID). A lost connection opens a
  * new one and the sync resumes from what is stored; a folder the server
@@ -95,8 +96,15 @@ isync_sync_pass(struct isync *is, char **cause)
 	is->nfailed = 0;
 	if (isync_replay(is, cause) != 0 ||
 	    isync_inbox_first(is, &inbox, cause) != 0 ||
+	    (!inbox && isync_inbox_newest(is, cause) != 0) ||
 	    isync_sync_list(is, cause) != 0)
 		return -1;
+	/* INBOX's newest came before the LIST: its rest comes next. */
+	if (!inbox && is->fresh) {
+		if (isync_sync_folder_or_skip(is, "INBOX", cause) != 0)
+			return -1;
+		inbox = 1;
+	}
 	for (k = 0; k < is->nfolders; k++) {
 		const struct folder_entry *f = &is->folders[k];
 		int rc = 1;

@@ -113,6 +113,7 @@ enum ui_ev_kind {
 	UI_EV_SEARCHED, /* server search: ids in folder msg_id, or text */
 	UI_EV_PART_FETCHED, /* a part (section) of msg_id is stored */
 	UI_EV_PART_FAILED, /* ...could not be: text says why */
+	UI_EV_STORED, /* the sync stored what should show at once */
 };
 
 struct ui_event {

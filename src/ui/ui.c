@@ -818,7 +818,7 @@ handle_key(struct ui *u, int key)
 static int
 ui_loop(struct ui *u)
 {
-	int first = 1, busy;
+	int first = 1, rows_drawn = 0, busy;
 
 	while (!u->quit) {
 		struct pollfd pfd[2];
@@ -830,6 +830,13 @@ ui_loop(struct ui *u)
 			if (first) {
 				ui_log(u, "first-draw rows=%zu", u->nids);
 				first = 0;
+			}
+			/* The first screen with messages on it, also when
+			 * they come from the first sync (a benchmark waits
+			 * for this). */
+			if (!rows_drawn && u->mode == UI_INDEX && u->nids > 0) {
+				ui_log(u, "first-rows rows=%zu", u->nids);
+				rows_drawn = 1;
 			}
 		}
 		pfd[0].fd = STDIN_FILENO;

@@ -128,6 +128,19 @@ worker_note(void *arg, const char *account, const char *text)
 	post_new(w, UI_EV_NOTE, 0, text_visible_dup(text));
 }
 
+/*
+ * The sync stored what the user waits for (the newest messages of a
+ * first sync, the folder list): the ui looks at the store now instead of
+ * at its next turn.
+ */
+static void
+worker_stored(void *arg)
+{
+	struct ui_worker *w = arg;
+
+	post_new(w, UI_EV_STORED, 0, NULL);
+}
+
 /* What sending one outbox message did, for the message line. */
 static void
 worker_outcome(void *arg, const struct smtp_outcome *o)
@@ -410,6 +423,7 @@ worker_main(void *arg)
 		memset(&o, 0, sizeof o);
 		o.progress = worker_progress;
 		o.note = worker_note;
+		o.stored = worker_stored;
 		o.arg = w;
 		o.watch = 1;
 		o.wakefd = w->wake[0];
@@ -710,6 +724,11 @@ ui_events_drain(struct ui *u)
 			break;
 		case UI_EV_ONLINE:
 			a->online = 1;
+			break;
+		case UI_EV_STORED:
+			/* The main loop checks the store before it sleeps. */
+			u->last_check = 0;
+			ui_log(u, "stored %s", a->name);
 			break;
 		case UI_EV_SYNCED:
 			a->online = 1;

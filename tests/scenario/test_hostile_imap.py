@@ -132,9 +132,10 @@ class KilledResync(unittest.TestCase):
         r = self.sync({"TERN_FAULT": "imap-after-batch:1"})
         self.assertEqual(r.returncode, -9, r.stderr)
         db = self.db()
-        # One batch of the index was committed, the newest messages.
+        # The newest 100 (committed before the rest) and one batch of the
+        # index were: the newest messages.
         self.assertEqual(db.execute("SELECT count(*), min(uid) FROM message")
-                         .fetchone(), (1000, n - 999))
+                         .fetchone(), (1100, n - 1099))
         db.close()
         r = self.sync()
         self.assertEqual(r.returncode, 0, r.stderr)
