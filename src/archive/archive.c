@@ -97,36 +97,63 @@ safe_name(const char *name, int maildirpp)
 	return s;
 }
 
+/* A download's progress as the export's. */
+static void
+fetch_progress(void *arg, const struct sync_progress *p)
+{
+	const struct archive_opts *o = arg;
+
+	progress(o, "fetch", p->folder, p->done, p->total);
+}
+
 /*
  * Download the bodies the store does not hold, when the account's driver
- * can; stop trying at the first failure (offline). Returns how many are
- * still missing.
+ * can: all at once when it fetches many, else one at a time, stopping at
+ * the first failure (offline). Returns how many are still missing.
  */
 static size_t
-fetch_missing(
-    struct tern *t, const struct folder_ref *r, struct store *s, struct ids *l)
+fetch_missing(struct tern *t, const struct folder_ref *r, struct store *s,
+    struct ids *l, const struct archive_opts *o)
 {
 	const struct driver_ops *d;
 	struct store_msg m;
+	struct sync_opts so;
 	size_t i, missing = 0;
 	int failed = 0;
 
 	if (l->missing == 0)
 		return 0;
 	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
-	for (i = 0; i < l->n; i++) {
+	if (d != NULL && d->fetch_many != NULL) {
 		char *c = NULL;
 
+		memset(&so, 0, sizeof so);
+		so.progress = o->progress != NULL ? fetch_progress : NULL;
+		so.arg = (void *)o;
+		so.wakefd = -1;
+		t->fetch_opts = &so;
+		failed = d->fetch_many(t, r->account, l->v, l->n, &c) != 0;
+		t->fetch_opts = NULL;
+		free(c);
+	}
+	for (i = 0; i < l->n; i++) {
+		char *c = NULL;
+		int64_t folder_id;
+		uint32_t uid, uidvalidity;
+		int has_body;
+
+		if (store_msg_where(s, l->v[i], &folder_id, &uid, &uidvalidity,
+		        &has_body, NULL) != 1 ||
+		    has_body)
+			continue;
 		if (store_msg_get_id(s, l->v[i], &m, NULL) != 1)
 			continue;
-		if (!m.has_body) {
-			if (failed || d == NULL || d->fetch == NULL ||
-			    d->fetch(t, r->account, m.id, 0, &c) != 0) {
-				failed = 1;
-				missing++;
-			}
-			free(c);
+		if (failed || d == NULL || d->fetch == NULL ||
+		    d->fetch(t, r->account, m.id, 0, &c) != 0) {
+			failed = 1;
+			missing++;
 		}
+		free(c);
 		store_msg_clear(&m);
 	}
 	return missing;
@@ -307,7 +334,7 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 			free(l.v);
 			goto out;
 		}
-		missing += fetch_missing(t, r, s, &l);
+		missing += fetch_missing(t, r, s, &l, o);
 		free(l.v);
 	}
 	if (missing > 0 && !o->cached_only) {

@@ -315,6 +315,89 @@ store_pack_sync(struct store *s, char **cause)
 	return store_step_done(s, st, "recording a pack file's size", cause);
 }
 
+int
+store_pack_tmp(struct store *s, char **path, char **cause)
+{
+	char *dir = xasprintf("%s/packs", s->dir);
+	int fd;
+
+	if (mkdir(dir, 0700) == 0)
+		(void)fsync_dir(s->dir);
+	free(dir);
+	*path = xasprintf("%s/packs/tmp-%ld-XXXXXX", s->dir, (long)getpid());
+	if ((fd = mkostemp(*path, O_CLOEXEC)) < 0) {
+		set_cause(cause,
+		    "cannot write the store: cannot create a file in %s/packs: "
+		    "%s",
+		    s->dir, strerror(errno));
+		free(*path);
+		*path = NULL;
+	}
+	return fd;
+}
+
+/*
+ * Adopted whole, a pack is the account's newest: a later transaction
+ * appends after its body, as to any other. Its file is synced and named
+ * before the row that names it commits; a rollback removes it.
+ */
+int
+store_pack_adopt(struct store *s, int64_t account_id, const char *path,
+    int64_t len, int64_t *pack_id, char **cause)
+{
+	static const char ins[] =
+	    "INSERT INTO pack (account_id, size) VALUES (?, ?)";
+	sqlite3_stmt *st;
+	struct stat sb;
+	char *to = NULL, *dir = NULL;
+	int fd = -1, ret = -1;
+
+	if (s->depth == 0)
+		return set_cause(cause, "a pack is written in a transaction");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) != 0 || fdatasync(fd) != 0) {
+		set_cause(cause, "cannot write the store: %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (sb.st_size != len) {
+		set_cause(cause,
+		    "cannot write the store: %s holds %lld bytes, "
+		    "not %lld",
+		    path, (long long)sb.st_size, (long long)len);
+		goto out;
+	}
+	if ((st = store_stmt(s, ins, cause)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, len);
+	if (store_step_done(s, st, "making a pack file", cause) != 0)
+		goto out;
+	*pack_id = sqlite3_last_insert_rowid(s->db);
+	to = pack_path(s, *pack_id);
+	if (rename(path, to) != 0) {
+		set_cause(cause, "cannot write the store: %s: %s", to,
+		    strerror(errno));
+		goto out;
+	}
+	s->adopted =
+	    xreallocarray(s->adopted, s->nadopted + 1, sizeof *s->adopted);
+	s->adopted[s->nadopted++] = *pack_id;
+	dir = xasprintf("%s/packs", s->dir);
+	if (fsync_dir(dir) != 0) {
+		set_cause(cause, "cannot sync the directory %s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(to);
+	free(dir);
+	return ret;
+}
+
 /*
  * The pack is opened again by the next transaction that appends: what it
  * holds is read afresh under that transaction's lock, not kept from this
@@ -325,6 +408,7 @@ store_pack_committed(struct store *s)
 {
 	pack_free_(s->pack);
 	s->pack = NULL;
+	s->nadopted = 0;
 }
 
 void
@@ -332,7 +416,15 @@ store_pack_rolled_back(struct store *s)
 {
 	struct store_pack *p = s->pack;
 	char *path;
+	size_t i;
 
+	for (i = 0; i < s->nadopted; i++) {
+		/* Its row is gone: so is the file. */
+		path = pack_path(s, s->adopted[i]);
+		(void)unlink(path);
+		free(path);
+	}
+	s->nadopted = 0;
 	if (p == NULL)
 		return;
 	if (p->created) {
@@ -351,6 +443,9 @@ store_pack_close(struct store *s)
 {
 	pack_free_(s->pack);
 	s->pack = NULL;
+	free(s->adopted);
+	s->adopted = NULL;
+	s->nadopted = 0;
 	if (s->rfd >= 0)
 		close(s->rfd);
 	s->rfd = -1;
