@@ -233,6 +233,8 @@ int store_pack_tmp(struct store *s, char **path, char **cause);
  */
 int store_imap_bodiless(struct store *s, int64_t folder_id, uint32_t **uids,
     int64_t **ids, int64_t **sizes, size_t *n, char **cause);
+/* Is a transaction open (store_begin not yet ended)? */
+int store_in_txn(struct store *s);
 /*
  * Where a message is, and whether its body is stored, without reading
  * the rest of its row: 1 found, 0 not found, -1 error.

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,59 @@ struct out {
 	struct archive_kwmap kw; /* Maildir: the keywords' letters */
 };
 
+/* Bytes of a message quoted and written at a time. */
+#define MBOX_PIECE (1 << 20)
+
+/*
+ * One message into an mbox, in pieces of whole lines: a body mapped from
+ * a pack (of any size) is let go page by page once written, so memory
+ * stays at a piece whatever the size.
+ */
+static int
+mbox_message(struct out *w, const struct store_msg *m,
+    const struct store_body *body, struct buf *b, char **cause)
+{
+	const char *raw = body->data, *nl;
+	size_t len = body->len, off = 0, n;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *let = body->map; /* pages before this are let go */
+
+	buf_reset(b);
+	from_line(b, m);
+	archive_mbox_head(b, raw, len, m->flags & STORE_F_ALL, m->keywords);
+	for (;;) {
+		if (off < len) {
+			n = len - off < MBOX_PIECE ? len - off : MBOX_PIECE;
+			if (off + n < len &&
+			    (nl = memchr(raw + off + n, '\n', len - off - n)) !=
+			        NULL)
+				n = (size_t)(nl - raw) + 1 - off;
+			else if (off + n < len)
+				n = len - off;
+			archive_mbox_quote(b, raw + off, n);
+			off += n;
+		}
+		if (off == len)
+			archive_mbox_tail(b, raw, len);
+		if (fwrite(b->data, 1, b->len, w->f) != b->len)
+			return set_cause(
+			    cause, "%s: %s", w->path, strerror(errno));
+		buf_reset(b);
+		if (body->map != NULL) {
+			char *upto =
+			    (char *)((uintptr_t)(raw + off) & ~(pg - 1));
+
+			if (upto > let) {
+				(void)madvise(
+				    let, (size_t)(upto - let), MADV_DONTNEED);
+				let = upto;
+			}
+		}
+		if (off == len)
+			return 0;
+	}
+}
+
 /* Write every message of a folder (whose bodies are at hand). */
 static int
 export_folder(struct store *s, const struct store_folder *fo, struct out *w,
@@ -206,11 +260,11 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 {
 	struct ids l = { NULL, 0, 0 };
 	struct store_msg m;
-	struct buf raw, b;
+	struct store_body body;
+	struct buf b;
 	size_t i;
 	int ret = -1, found;
 
-	buf_init(&raw, 0);
 	buf_init(&b, 0);
 	if (store_msg_foreach(s, fo->id, collect, &l, cause) != 0)
 		goto out;
@@ -219,33 +273,24 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 			goto out;
 		if (found == 0)
 			continue;
-		buf_reset(&raw);
-		if ((found = store_msg_raw(s, m.id, &raw, cause)) <= 0) {
+		if ((found = store_msg_body(s, m.id, &body, cause)) <= 0) {
 			store_msg_clear(&m);
 			if (found < 0)
 				goto out;
 			st->missing++;
 			continue;
 		}
-		if (w->f != NULL) {
-			buf_reset(&b);
-			from_line(&b, &m);
-			archive_mbox_write(&b, raw.data, raw.len,
-			    m.flags & STORE_F_ALL, m.keywords);
-			if (fwrite(b.data, 1, b.len, w->f) != b.len) {
-				set_cause(
-				    cause, "%s: %s", w->path, strerror(errno));
-				store_msg_clear(&m);
-				goto out;
-			}
-		} else if (archive_maildir_write(w->dir, raw.data, raw.len,
-		               m.flags & STORE_F_ALL, m.keywords, &w->kw,
-		               m.internaldate ? m.internaldate : m.date,
-		               &st->kw_lost, cause) != 0) {
-			store_msg_clear(&m);
-			goto out;
-		}
+		if (w->f != NULL)
+			found = mbox_message(w, &m, &body, &b, cause);
+		else
+			found = archive_maildir_write(w->dir, body.data,
+			    body.len, m.flags & STORE_F_ALL, m.keywords, &w->kw,
+			    m.internaldate ? m.internaldate : m.date,
+			    &st->kw_lost, cause);
+		store_body_release(&body);
 		store_msg_clear(&m);
+		if (found != 0)
+			goto out;
 		st->messages++;
 		if ((i + 1) % 200 == 0 || i + 1 == l.n)
 			progress(o, "export", fo->name, i + 1, l.n);
@@ -253,7 +298,6 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 	ret = 0;
 out:
 	free(l.v);
-	buf_free(&raw);
 	buf_free(&b);
 	return ret;
 }

@@ -87,7 +87,7 @@ line_is(const char *s, size_t n, const char *name)
 }
 
 void
-archive_mbox_write(struct buf *out, const char *raw, size_t len, unsigned flags,
+archive_mbox_head(struct buf *out, const char *raw, size_t len, unsigned flags,
     const char *keywords)
 {
 	const char *nl = memchr(raw, '\n', len);
@@ -122,11 +122,24 @@ archive_mbox_write(struct buf *out, const char *raw, size_t len, unsigned flags,
 	if (added || line_is(raw, first, block_names[3]))
 		(void)buf_printf(out, "%s%s%s", block_names[3],
 		    added ? "added" : "as-is", eol);
-	archive_mbox_quote(out, raw, len);
+}
+
+void
+archive_mbox_tail(struct buf *out, const char *raw, size_t len)
+{
 	/* mbox needs a line end before the separator; the block says so. */
-	if (added)
+	if (len > 0 && raw[len - 1] != '\n')
 		(void)buf_addc(out, '\n');
 	(void)buf_addc(out, '\n');
+}
+
+void
+archive_mbox_write(struct buf *out, const char *raw, size_t len, unsigned flags,
+    const char *keywords)
+{
+	archive_mbox_head(out, raw, len, flags, keywords);
+	archive_mbox_quote(out, raw, len);
+	archive_mbox_tail(out, raw, len);
 }
 
 /* Does the line at s look like a From_ line ("From who date")? */

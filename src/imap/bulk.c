@@ -73,6 +73,7 @@ struct bulk {
 	struct store_writer *w; /* NULL: stored inline */
 	struct store_ckpt *ckpt;
 	int in_txn; /* the writer's transaction is open */
+	int outer; /* inside the caller's: stored inline, ended with it */
 	int store_failed;
 
 	/* The literal going to a file (sink). */
@@ -152,7 +153,10 @@ bjob_finish(void *arg, int failed)
 	struct bulk *b = arg;
 
 	(void)failed;
-	if (b->in_txn)
+	/* Inside the caller's transaction, whole bodies go with it. */
+	if (b->in_txn && b->outer)
+		(void)store_commit(b->is->s, NULL);
+	else if (b->in_txn)
 		store_rollback(b->is->s);
 	b->in_txn = 0;
 }
@@ -459,7 +463,9 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	is->bytes = 0;
 	isync_progress(is, "bodies");
 	cmds = xcalloc(b.n, sizeof *cmds);
-	bulk_writer_start(&b);
+	/* Inside a caller's transaction the store stays on this thread. */
+	if (!(b.outer = store_in_txn(is->s)))
+		bulk_writer_start(&b);
 	sink.begin = sink_begin;
 	sink.data = sink_data;
 	sink.arg = &b;

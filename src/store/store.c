@@ -291,6 +291,12 @@ store_busy(struct store *s)
 }
 
 int
+store_in_txn(struct store *s)
+{
+	return s->depth > 0;
+}
+
+int
 store_begin(struct store *s, char **cause)
 {
 	if (s->depth++ > 0)
