@@ -233,6 +233,13 @@ int store_pack_tmp(struct store *s, char **path, char **cause);
  */
 int store_imap_bodiless(struct store *s, int64_t folder_id, uint32_t **uids,
     int64_t **ids, int64_t **sizes, size_t *n, char **cause);
+/*
+ * Many reads in one snapshot, without a lock taken and let go for each
+ * (an export): between them nothing may write through this store. 0, or
+ * -1 with cause.
+ */
+int store_read_begin(struct store *s, char **cause);
+void store_read_end(struct store *s);
 /* Is a transaction open (store_begin not yet ended)? */
 int store_in_txn(struct store *s);
 /*

@@ -479,9 +479,16 @@ pack_open_read(
 		}
 		free(path);
 		s->rfd_pack = pack_id;
+		s->rfd_size = -1;
 	}
-	if (fstat(s->rfd, &sb) != 0 || off > sb.st_size ||
-	    len > sb.st_size - off) {
+	/* A pack only grows where committed bodies are: its size is looked
+	 * at again only for a body past what it was. */
+	if (s->rfd_size >= 0 && off <= s->rfd_size && len <= s->rfd_size - off)
+		return 0;
+	if (fstat(s->rfd, &sb) != 0)
+		sb.st_size = 0;
+	s->rfd_size = sb.st_size;
+	if (off > sb.st_size || len > sb.st_size - off) {
 		path = pack_path(s, pack_id);
 		set_cause(cause, "the pack file %s ends at byte %lld of a body",
 		    path,

@@ -23,7 +23,9 @@ struct store {
 	size_t nadopted;
 	int rfd; /* a pack file open for reading, or -1 */
 	int64_t rfd_pack; /* ... its pack id */
+	int64_t rfd_size; /* ... and its size when last looked at */
 	int depth; /* transaction nesting */
+	int reading; /* in a read transaction (store_read_begin) */
 	int busy; /* the last error: another connection held the lock */
 	struct {
 		const char *sql; /* compared by address: string literals */
