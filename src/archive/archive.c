@@ -119,7 +119,8 @@ fetch_missing(struct tern *t, const struct folder_ref *r, struct store *s,
 	const struct driver_ops *d;
 	struct store_msg m;
 	struct sync_opts so;
-	size_t i, missing = 0;
+	int64_t *left;
+	size_t i, missing = 0, nleft = 0;
 	int failed = 0;
 
 	if (l->missing == 0)
@@ -137,18 +138,33 @@ fetch_missing(struct tern *t, const struct folder_ref *r, struct store *s,
 		t->fetch_opts = NULL;
 		free(c);
 	}
-	for (i = 0; i < l->n; i++) {
-		char *c = NULL;
-		int64_t folder_id;
-		uint32_t uid, uidvalidity;
-		int has_body;
+	/* Those still missing: looked up in one snapshot. */
+	left = xreallocarray(NULL, l->n + 1, sizeof *left);
+	if (store_read_begin(s, NULL) == 0) {
+		for (i = 0; i < l->n; i++) {
+			int64_t folder_id;
+			uint32_t uid, uidvalidity;
+			int has_body;
 
-		if (store_msg_where(s, l->v[i], &folder_id, &uid, &uidvalidity,
-		        &has_body, NULL) != 1 ||
-		    has_body)
+			if (store_msg_where(s, l->v[i], &folder_id, &uid,
+			        &uidvalidity, &has_body, NULL) == 1 &&
+			    !has_body)
+				left[nleft++] = l->v[i];
+		}
+		store_read_end(s);
+	} else {
+		memcpy(left, l->v, l->n * sizeof *left);
+		nleft = l->n;
+	}
+	for (i = 0; i < nleft; i++) {
+		char *c = NULL;
+
+		if (store_msg_get_id(s, left[i], &m, NULL) != 1)
 			continue;
-		if (store_msg_get_id(s, l->v[i], &m, NULL) != 1)
+		if (m.has_body) {
+			store_msg_clear(&m);
 			continue;
+		}
 		if (failed || d == NULL || d->fetch == NULL ||
 		    d->fetch(t, r->account, m.id, 0, &c) != 0) {
 			failed = 1;
@@ -157,6 +173,7 @@ fetch_missing(struct tern *t, const struct folder_ref *r, struct store *s,
 		free(c);
 		store_msg_clear(&m);
 	}
+	free(left);
 	return missing;
 }
 
@@ -198,15 +215,40 @@ struct out {
 	const char *dir; /* Maildir */
 	const char *path; /* for messages */
 	struct archive_kwmap kw; /* Maildir: the keywords' letters */
+	uint64_t unsent; /* mbox: bytes written since writeback began */
 };
 
 /* Bytes of a message quoted and written at a time. */
 #define MBOX_PIECE (1 << 20)
+/* Bytes of an mbox written before their writeback is started. */
+#define MBOX_WRITEBACK (8 << 20)
 
 /*
- * One message into an mbox, in pieces of whole lines: a body mapped from
- * a pack (of any size) is let go page by page once written, so memory
- * stays at a piece whatever the size.
+ * Write out what b holds for the mbox; the file is synced at the end, and
+ * its writeback is started as it goes, while the rest is written.
+ */
+static int
+mbox_flush(struct out *w, struct buf *b, char **cause)
+{
+	if (b->len > 0 && fwrite(b->data, 1, b->len, w->f) != b->len)
+		return set_cause(cause, "%s: %s", w->path, strerror(errno));
+	if ((w->unsent += b->len) >= MBOX_WRITEBACK) {
+		if (fflush(w->f) != 0)
+			return set_cause(
+			    cause, "%s: %s", w->path, strerror(errno));
+		(void)sync_file_range(
+		    fileno(w->f), 0, 0, SYNC_FILE_RANGE_WRITE);
+		w->unsent = 0;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+/*
+ * One message into an mbox, through b (written out a megabyte at a time,
+ * which stdio passes on without copying), in pieces of whole lines: a
+ * body mapped from a pack (of any size) is let go page by page once
+ * written, so memory stays at a piece whatever the size.
  */
 static int
 mbox_message(struct out *w, const struct store_msg *m,
@@ -217,7 +259,6 @@ mbox_message(struct out *w, const struct store_msg *m,
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	char *let = body->map; /* pages before this are let go */
 
-	buf_reset(b);
 	from_line(b, m);
 	archive_mbox_head(b, raw, len, m->flags & STORE_F_ALL, m->keywords);
 	for (;;) {
@@ -234,10 +275,8 @@ mbox_message(struct out *w, const struct store_msg *m,
 		}
 		if (off == len)
 			archive_mbox_tail(b, raw, len);
-		if (fwrite(b->data, 1, b->len, w->f) != b->len)
-			return set_cause(
-			    cause, "%s: %s", w->path, strerror(errno));
-		buf_reset(b);
+		if (b->len >= MBOX_PIECE && mbox_flush(w, b, cause) != 0)
+			return -1;
 		if (body->map != NULL) {
 			char *upto =
 			    (char *)((uintptr_t)(raw + off) & ~(pg - 1));
@@ -253,52 +292,109 @@ mbox_message(struct out *w, const struct store_msg *m,
 	}
 }
 
+/* What an export needs of a folder's rows, read in one pass. */
+struct rows {
+	struct store_msg *v;
+	size_t n, cap;
+};
+
+static int
+keep_row(void *arg, const struct store_msg *m)
+{
+	struct rows *r = arg;
+	struct store_msg *k;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 256;
+		r->v = xreallocarray(r->v, r->cap, sizeof *r->v);
+	}
+	k = &r->v[r->n++];
+	memset(k, 0, sizeof *k);
+	k->id = m->id;
+	k->size = m->size;
+	k->flags = m->flags;
+	k->date = m->date;
+	k->internaldate = m->internaldate;
+	k->from = m->from != NULL ? xstrdup(m->from) : NULL;
+	k->keywords = m->keywords != NULL ? xstrdup(m->keywords) : NULL;
+	return 0;
+}
+
+static void
+rows_free(struct rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		store_msg_clear(&r->v[i]);
+	free(r->v);
+}
+
 /* Write every message of a folder (whose bodies are at hand). */
 static int
 export_folder(struct store *s, const struct store_folder *fo, struct out *w,
     const struct archive_opts *o, struct archive_stats *st, char **cause)
 {
-	struct ids l = { NULL, 0, 0 };
-	struct store_msg m;
+	struct rows l = { NULL, 0, 0 };
+	struct store_msg *m;
 	struct store_body body;
-	struct buf b;
+	struct buf b, raw;
 	size_t i;
-	int ret = -1, found;
+	int ret = -1, found, small;
 
 	buf_init(&b, 0);
-	if (store_msg_foreach(s, fo->id, collect, &l, cause) != 0)
+	buf_init(&raw, 0);
+	/* One snapshot for every read, not a lock for each. */
+	if (store_read_begin(s, cause) != 0)
+		goto out;
+	if (store_msg_foreach(s, fo->id, keep_row, &l, cause) != 0)
 		goto out;
 	for (i = 0; i < l.n; i++) {
-		if ((found = store_msg_get_id(s, l.v[i], &m, cause)) < 0)
-			goto out;
-		if (found == 0)
-			continue;
-		if ((found = store_msg_body(s, m.id, &body, cause)) <= 0) {
-			store_msg_clear(&m);
+		m = &l.v[i];
+		/*
+		 * A small body is read into a buffer used again: a mapping
+		 * of its own would cost more than the copy. A big one is
+		 * mapped and let go as it is written.
+		 */
+		memset(&body, 0, sizeof body);
+		if ((small = m->size >= 0 && m->size < MBOX_PIECE)) {
+			buf_reset(&raw);
+			if ((found = store_msg_raw(s, m->id, &raw, cause)) >
+			    0) {
+				body.data = raw.data != NULL ? raw.data : "";
+				body.len = raw.len;
+			}
+		} else
+			found = store_msg_body(s, m->id, &body, cause);
+		if (found <= 0) {
 			if (found < 0)
 				goto out;
 			st->missing++;
 			continue;
 		}
 		if (w->f != NULL)
-			found = mbox_message(w, &m, &body, &b, cause);
+			found = mbox_message(w, m, &body, &b, cause);
 		else
 			found = archive_maildir_write(w->dir, body.data,
-			    body.len, m.flags & STORE_F_ALL, m.keywords, &w->kw,
-			    m.internaldate ? m.internaldate : m.date,
+			    body.len, m->flags & STORE_F_ALL, m->keywords,
+			    &w->kw, m->internaldate ? m->internaldate : m->date,
 			    &st->kw_lost, cause);
-		store_body_release(&body);
-		store_msg_clear(&m);
+		if (!small)
+			store_body_release(&body);
 		if (found != 0)
 			goto out;
 		st->messages++;
 		if ((i + 1) % 200 == 0 || i + 1 == l.n)
 			progress(o, "export", fo->name, i + 1, l.n);
 	}
+	if (w->f != NULL && mbox_flush(w, &b, cause) != 0)
+		goto out;
 	ret = 0;
 out:
-	free(l.v);
+	store_read_end(s);
+	rows_free(&l);
 	buf_free(&b);
+	buf_free(&raw);
 	return ret;
 }
 
@@ -310,6 +406,7 @@ export_mbox_file(struct store *s, const struct store_folder *fo,
 {
 	char *tmp = xasprintf("%s.tmp-XXXXXX", path);
 	struct out w;
+	char *wbuf = NULL;
 	int fd, ret = -1;
 
 	memset(&w, 0, sizeof w);
@@ -323,6 +420,9 @@ export_mbox_file(struct store *s, const struct store_folder *fo,
 		close(fd);
 		goto fail;
 	}
+	/* Written in large pieces, not a system call per page. */
+	wbuf = xmalloc(MBOX_PIECE);
+	(void)setvbuf(w.f, wbuf, _IOFBF, MBOX_PIECE);
 	if (export_folder(s, fo, &w, o, st, cause) != 0)
 		goto fail;
 	if (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0) {
@@ -346,6 +446,7 @@ fail:
 		fclose(w.f);
 	unlink(tmp);
 out:
+	free(wbuf);
 	free(tmp);
 	return ret;
 }

@@ -30,20 +30,30 @@ line_len(const char *s, size_t len)
 	return nl ? (size_t)(nl - s) + 1 : len;
 }
 
+/*
+ * Lines to quote are rare: find each "From " and see whether only '>'s
+ * stand between it and the start of its line, copying the runs between
+ * them whole (an export of a gigabyte went through here line by line).
+ */
 void
 archive_mbox_quote(struct buf *out, const char *raw, size_t len)
 {
-	size_t off = 0, n, k;
+	size_t off = 0, start = 0, pos, k;
+	const char *p;
 
-	while (off < len) {
-		n = line_len(raw + off, len - off);
-		for (k = 0; k < n && raw[off + k] == '>'; k++)
+	while (off < len &&
+	    (p = memmem(raw + off, len - off, "From ", 5)) != NULL) {
+		pos = (size_t)(p - raw);
+		for (k = pos; k > 0 && raw[k - 1] == '>'; k--)
 			;
-		if (is_from(raw + off + k, n - k))
+		if (k == 0 || raw[k - 1] == '\n') {
+			(void)buf_add(out, raw + start, k - start);
 			(void)buf_addc(out, '>');
-		(void)buf_add(out, raw + off, n);
-		off += n;
+			start = k;
+		}
+		off = pos + 5;
 	}
+	(void)buf_add(out, raw + start, len - start);
 }
 
 void
