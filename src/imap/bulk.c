@@ -76,11 +76,15 @@ struct bulk {
 	int outer; /* inside the caller's: stored inline, ended with it */
 	int store_failed;
 
-	/* The literal going to a file (sink). */
+	/*
+	 * The literal being read (sink): straight into the job being
+	 * filled, from memoff on, or (over BULK_SINK) into a file.
+	 */
+	int tomem;
+	size_t memoff;
 	int tmpfd;
 	char *tmppath;
 	uint64_t tmpsize, tmpgot;
-	int tmpfailed;
 };
 
 static void
@@ -210,9 +214,13 @@ bulk_find(const struct bulk *b, uint32_t uid)
 	return -1;
 }
 
+/* Forget the literal read last: nobody claimed it. */
 static void
 tmp_drop(struct bulk *b)
 {
+	if (b->tomem && b->job != NULL)
+		b->job->data.len = b->memoff;
+	b->tomem = 0;
 	if (b->tmpfd >= 0)
 		close(b->tmpfd);
 	b->tmpfd = -1;
@@ -222,20 +230,46 @@ tmp_drop(struct bulk *b)
 		b->tmppath = NULL;
 	}
 	b->tmpsize = b->tmpgot = 0;
-	b->tmpfailed = 0;
 }
 
+static struct bjob *
+job_get(struct bulk *b)
+{
+	if (b->job == NULL) {
+		b->job = xcalloc(1, sizeof *b->job);
+		buf_init(&b->job->data, 0);
+	}
+	return b->job;
+}
+
+/*
+ * Every literal of the responses goes to the sink, so a body is copied
+ * once, from what was read into where the writer takes it.
+ */
 static int
 sink_begin(void *arg, uint64_t size, char **cause)
 {
 	struct bulk *b = arg;
+	struct bjob *j;
 
 	tmp_drop(b); /* a literal nobody claimed */
+	b->tmpsize = size;
+	if (size <= BULK_SINK) {
+		j = job_get(b);
+		if (buf_reserve(&j->data, (size_t)size) != 0) {
+			b->store_failed = 1;
+			return set_cause(cause,
+			    "a body of %llu bytes is too big",
+			    (unsigned long long)size);
+		}
+		b->tomem = 1;
+		b->memoff = j->data.len;
+		return 0;
+	}
 	if ((b->tmpfd = store_pack_tmp(b->is->s, &b->tmppath, cause)) < 0) {
 		b->store_failed = 1;
 		return -1;
 	}
-	b->tmpsize = size;
 	return 0;
 }
 
@@ -245,6 +279,12 @@ sink_data(void *arg, const char *data, size_t len, char **cause)
 	struct bulk *b = arg;
 	ssize_t n;
 
+	b->tmpgot += len;
+	if (b->tomem) {
+		/* Reserved at its beginning. */
+		(void)buf_add(&b->job->data, data, len);
+		return 0;
+	}
 	while (len > 0) {
 		if ((n = write(b->tmpfd, data, len)) < 0) {
 			if (errno == EINTR)
@@ -256,7 +296,6 @@ sink_data(void *arg, const char *data, size_t len, char **cause)
 		}
 		data += n;
 		len -= (size_t)n;
-		b->tmpgot += (uint64_t)n;
 	}
 	return 0;
 }
@@ -271,7 +310,7 @@ bulk_fetch(void *arg, const struct imap_resp *r, char **cause)
 	struct bjob *j;
 	struct bbody *e;
 	const char *data = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
 	ssize_t k;
 	int diverted;
 
@@ -282,18 +321,23 @@ bulk_fetch(void *arg, const struct imap_resp *r, char **cause)
 		return 0;
 	}
 	diverted = fi.body != 0 && r->items[fi.body].diverted;
-	if (fi.body == 0 || (k = bulk_find(b, fi.uid)) < 0 || b->got[k] ||
+	/* The literal read last is the body's only if none came after. */
+	for (i = fi.body + 1; diverted == 1 && i < r->nitems; i++) {
+		if (r->items[i].diverted)
+			diverted = -1;
+	}
+	if (diverted != 1)
+		tmp_drop(b);
+	if (diverted < 0 || fi.body == 0 || (k = bulk_find(b, fi.uid)) < 0 ||
+	    b->got[k] ||
 	    (!diverted && (data = imap_astr(r, fi.body, &len)) == NULL) ||
-	    (diverted && (b->tmppath == NULL || b->tmpgot != b->tmpsize))) {
+	    (diverted && b->tmpgot != b->tmpsize)) {
 		/* Not a body asked for (NIL: gone meanwhile), or twice. */
 		tmp_drop(b);
 		return 0;
 	}
 	b->got[k] = 1;
-	if ((j = b->job) == NULL) {
-		j = b->job = xcalloc(1, sizeof *j);
-		buf_init(&j->data, 0);
-	}
+	j = job_get(b);
 	if (j->n == j->cap) {
 		j->cap = j->cap ? j->cap * 2 : 64;
 		j->v = xreallocarray(j->v, j->cap, sizeof *j->v);
@@ -301,14 +345,17 @@ bulk_fetch(void *arg, const struct imap_resp *r, char **cause)
 	e = &j->v[j->n++];
 	memset(e, 0, sizeof *e);
 	e->id = b->ids[k];
-	if (diverted) {
+	if (diverted && b->tomem) {
+		/* In the job already. */
+		e->off = b->memoff;
+		e->len = (size_t)b->tmpsize;
+		b->tomem = 0;
+	} else if (diverted) {
 		close(b->tmpfd);
 		b->tmpfd = -1;
 		e->path = b->tmppath;
 		e->len = (size_t)b->tmpsize;
 		b->tmppath = NULL;
-		len = e->len;
-		b->tmpsize = b->tmpgot = 0;
 	} else {
 		e->off = j->data.len;
 		e->len = len;
@@ -318,6 +365,8 @@ bulk_fetch(void *arg, const struct imap_resp *r, char **cause)
 			    cause, "a body of %zu bytes is too big", len);
 		}
 	}
+	len = e->len;
+	b->tmpsize = b->tmpgot = 0;
 	is->done++;
 	is->bytes += len;
 	b->since_commit += len;
@@ -327,7 +376,8 @@ bulk_fetch(void *arg, const struct imap_resp *r, char **cause)
 	if (b->since_commit >= BULK_COMMIT_BYTES ||
 	    b->since_commit_n >= BULK_COMMIT_MSGS)
 		return bulk_hand(b, 1, cause);
-	if (j->data.len >= BULK_JOB_BYTES || j->n >= BULK_JOB_MSGS || diverted)
+	if (j->data.len >= BULK_JOB_BYTES || j->n >= BULK_JOB_MSGS ||
+	    e->path != NULL)
 		return bulk_hand(b, 0, cause);
 	return 0;
 }
@@ -469,7 +519,7 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	sink.begin = sink_begin;
 	sink.data = sink_data;
 	sink.arg = &b;
-	sink.threshold = BULK_SINK;
+	sink.threshold = 0;
 	imap_parser_set_sink(is->c->parser, &sink);
 	imap_allow_bodies(is->c, 1);
 	/* Newest first, each command a run of consecutive UIDs. */
@@ -607,14 +657,20 @@ imap_fetch_many(struct tern *t, struct rc_account *a, const int64_t *msg_ids,
 	v = xreallocarray(NULL, n + 1, sizeof *v);
 	if (isync_init(&is, t, a, t->fetch_opts, cause) != 0)
 		goto out;
+	/* One snapshot for the lookups, not a lock for each. */
+	if (store_read_begin(is.s, cause) != 0)
+		goto out;
 	for (i = 0; i < n; i++) {
 		rc = store_msg_where(is.s, msg_ids[i], &v[nv].folder_id,
 		    &v[nv].uid, &v[nv].uidvalidity, &has_body, cause);
-		if (rc < 0)
+		if (rc < 0) {
+			store_read_end(is.s);
 			goto out;
+		}
 		if (rc == 1 && !has_body && v[nv].uid > 0)
 			nv++;
 	}
+	store_read_end(is.s);
 	qsort(v, nv, sizeof *v, many_cmp);
 	isync_kept_take(&is);
 	for (i = 0; i < nv; i = j) {
