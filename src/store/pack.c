@@ -33,8 +33,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +317,37 @@ store_pack_sync(struct store *s, char **cause)
 	return store_step_done(s, st, "recording a pack file's size", cause);
 }
 
+/*
+ * Files of bodies that were arriving when their tern died: "tmp-PID-..."
+ * of a process that is gone. Errors only leave them for the next time.
+ */
+static void
+tmp_sweep(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	long pid;
+	char *end, *path;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "tmp-", 4) != 0)
+			continue;
+		pid = strtol(de->d_name + 4, &end, 10);
+		if (end == de->d_name + 4 || *end != '-' || pid <= 0 ||
+		    pid == (long)getpid())
+			continue;
+		/* EPERM: alive, another user's. */
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		(void)unlink(path);
+		free(path);
+	}
+	closedir(d);
+}
+
 int
 store_pack_tmp(struct store *s, char **path, char **cause)
 {
@@ -323,6 +356,10 @@ store_pack_tmp(struct store *s, char **path, char **cause)
 
 	if (mkdir(dir, 0700) == 0)
 		(void)fsync_dir(s->dir);
+	if (!s->swept) {
+		s->swept = 1;
+		tmp_sweep(dir);
+	}
 	free(dir);
 	*path = xasprintf("%s/packs/tmp-%ld-XXXXXX", s->dir, (long)getpid());
 	if ((fd = mkostemp(*path, O_CLOEXEC)) < 0) {

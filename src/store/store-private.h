@@ -21,6 +21,7 @@ struct store {
 	 * back (pack.c). */
 	int64_t *adopted;
 	size_t nadopted;
+	int swept; /* pack.c: leftovers of dead processes removed */
 	int rfd; /* a pack file open for reading, or -1 */
 	int64_t rfd_pack; /* ... its pack id */
 	int64_t rfd_size; /* ... and its size when last looked at */
