@@ -9,6 +9,7 @@ messages to a local folder fetch them in bulk too."""
 import os
 import random
 import re
+import subprocess
 import sys
 import unittest
 
@@ -189,6 +190,44 @@ class Bulk(unittest.TestCase):
         self.check_all_stored()
         self.t.out("import", "local/Restored", p)
         self.assertEqual(self.restored("Restored"), self.raw)
+
+    def test_cut_inside_a_big_body(self):
+        # The newest message is asked for first and alone (6 MiB, over
+        # what a command asks for); the connection is cut 3 MiB into it,
+        # while it goes to a file beside the packs.
+        big = ternlib.make_message(41, body="y" * (6 * 1024 * 1024))
+        self.dovecot.deliver(big, user=self.user)
+        self.raw.append(big)
+        r = self.t.run("sync", "acct")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        raw = wire.Proxy(self.dovecot.imap_port, raw=True)
+        try:
+            raw.add(wire.cut_bytes(3 * 1024 * 1024, conn=1, how="rst"))
+            self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                           user=self.user, tls="off",
+                                           port=raw.port))
+            p, r = self.export("cut.mbox")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertTrue(raw.events, "the proxy cut nothing")
+        finally:
+            raw.stop()
+        # Its answer comes first: nothing came whole before the cut.
+        self.assertEqual(self.stored(), {})
+        self.assertEqual(self.leftovers(), [])
+        # What a tern killed there would leave: the next one removes it.
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        left = os.path.join(self.t.data, "tern", "packs",
+                            "tmp-%d-Ab12Cd" % dead.pid)
+        with open(left, "wb") as f:
+            f.write(b"x" * 1000)
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user, tls="off",
+                                       port=self.proxy.port))
+        p, r = self.export("cut.mbox")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.check_all_stored()
+        self.assertEqual(self.leftovers(), [])
 
     def test_copy_and_move_to_local_in_bulk(self):
         uids = [str(u) for u in range(1, 21)]
