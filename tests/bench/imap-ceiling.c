@@ -4,7 +4,10 @@
  * and read the response to its tagged end without parsing it. Whatever
  * tern does beyond this (TLS aside) is its cost.
  *
- * usage: imap-ceiling PORT USER PASS
+ * With "bodies" after them, the UID FETCH asks for whole messages
+ * (BODY.PEEK[]) instead: the ceiling of a download of every body.
+ *
+ * usage: imap-ceiling PORT USER PASS [bodies]
  * Prints "MESSAGES BYTES SECONDS": the folder's EXISTS, the bytes of the
  * FETCH response, and the time from connect to LOGOUT.
  */
@@ -94,7 +97,7 @@ main(int argc, char **argv)
 	unsigned long exists = 0;
 	size_t bytes;
 
-	if (argc != 4)
+	if (argc != 4 && (argc != 5 || strcmp(argv[4], "bodies") != 0))
 		return 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -110,7 +113,8 @@ main(int argc, char **argv)
 	    argv[2], argv[3]);
 	say(cmd);
 	until("a3 ", &exists);
-	say("a4 UID FETCH 1:* " ITEMS "\r\n");
+	say(argc == 5 ? "a4 UID FETCH 1:* (UID BODY.PEEK[])\r\n"
+	              : "a4 UID FETCH 1:* " ITEMS "\r\n");
 	bytes = until("a4 ", NULL);
 	say("a5 LOGOUT\r\n");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
