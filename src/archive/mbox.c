@@ -31,27 +31,27 @@ line_len(const char *s, size_t len)
 }
 
 /*
- * Lines to quote are rare: find each "From " and see whether only '>'s
- * stand between it and the start of its line, copying the runs between
- * them whole (an export of a gigabyte went through here line by line).
+ * Lines to quote are rare: each line's start is looked at, and the runs
+ * between the lines that need a '>' are copied whole (an export of a
+ * gigabyte went through here a buf_add per line).
  */
 void
 archive_mbox_quote(struct buf *out, const char *raw, size_t len)
 {
-	size_t off = 0, start = 0, pos, k;
-	const char *p;
+	size_t off = 0, start = 0, k;
+	const char *nl;
 
-	while (off < len &&
-	    (p = memmem(raw + off, len - off, "From ", 5)) != NULL) {
-		pos = (size_t)(p - raw);
-		for (k = pos; k > 0 && raw[k - 1] == '>'; k--)
+	while (off < len) {
+		for (k = off; k < len && raw[k] == '>'; k++)
 			;
-		if (k == 0 || raw[k - 1] == '\n') {
-			(void)buf_add(out, raw + start, k - start);
+		if (is_from(raw + k, len - k)) {
+			(void)buf_add(out, raw + start, off - start);
 			(void)buf_addc(out, '>');
-			start = k;
+			start = off;
 		}
-		off = pos + 5;
+		if ((nl = memchr(raw + k, '\n', len - k)) == NULL)
+			break;
+		off = (size_t)(nl - raw) + 1;
 	}
 	(void)buf_add(out, raw + start, len - start);
 }
