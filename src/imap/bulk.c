@@ -6,9 +6,11 @@
  *
  * Memory stays bounded whatever the sizes: each command asks for about
  * BULK_CMD_BYTES by the sizes the index recorded; the writer's queue is
- * bounded in bytes; and a literal over BULK_SINK is not kept but written
- * as it arrives into a file beside the packs, which the writer then
- * adopts as a pack of its own.
+ * bounded in bytes; and every literal goes to the parser's sink as it
+ * arrives: one of up to BULK_SINK bytes straight into the writer's next
+ * job, a bigger one into a file beside the packs, which the writer then
+ * adopts as a pack of its own. (A literal in any other response while
+ * the bodies come is dropped: none is asked for.)
  *
  * What was committed stays when anything fails, and bodies received whole
  * before a connection was lost are committed too: a second call asks only
