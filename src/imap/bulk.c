@@ -2,7 +2,7 @@
  * Bodies in bulk: the whole messages of a folder that the store lacks,
  * asked for in pipelined UID FETCH commands of consecutive UIDs, parsed
  * as they stream in, and stored by the store's writer thread into the
- * account's pack files, committed every few tens of megabytes.
+ * account's pack files, committed every few megabytes.
  *
  * Memory stays bounded whatever the sizes: each command asks for about
  * BULK_CMD_BYTES by the sizes the index recorded; the writer's queue is
@@ -43,10 +43,10 @@
 /* Bodies per writer job, and the writer's queue. */
 #define BULK_JOB_BYTES (1 << 20)
 #define BULK_JOB_MSGS 256
-#define BULK_QUEUE_BYTES (16 << 20)
-/* A commit after this much. */
-#define BULK_COMMIT_BYTES (32 << 20)
-#define BULK_COMMIT_MSGS 2000
+#define BULK_QUEUE_BYTES (8 << 20)
+/* A commit after this much (an export writes what is committed). */
+#define BULK_COMMIT_BYTES (8 << 20)
+#define BULK_COMMIT_MSGS 1000
 /* Progress after this many messages. */
 #define BULK_PROGRESS 200
 
@@ -475,6 +475,13 @@ bulk_want(struct bulk *b, const uint32_t *uids, size_t n, char **cause)
 	return 0;
 }
 
+/* The recorded size of the ith body wanted (what a command adds up). */
+static int64_t
+bulk_size(const struct bulk *b, size_t i)
+{
+	return b->sizes[i] > 0 ? b->sizes[i] : 0;
+}
+
 static void
 bulk_clear(struct bulk *b)
 {
@@ -494,8 +501,8 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	struct imap_sink sink;
 	struct bulk b;
 	struct buf set;
-	size_t ncmds = 0, hi, i;
-	int ret = -1, sent;
+	size_t ncmds = 0, done, i;
+	int ret = -1, sent, newest;
 
 	memset(&b, 0, sizeof b);
 	b.is = is;
@@ -524,16 +531,30 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	sink.threshold = 0;
 	imap_parser_set_sink(is->c->parser, &sink);
 	imap_allow_bodies(is->c, 1);
-	/* Newest first, each command a run of consecutive UIDs. */
-	for (hi = b.n; hi > 0;) {
-		size_t lo = hi - 1;
-		int64_t bytes = b.sizes[lo] > 0 ? b.sizes[lo] : 0;
+	/*
+	 * Each command a run of the UIDs wanted, in the order the caller
+	 * gave them: newest first when they came down, else oldest first
+	 * (an export, which writes them in that order as they come).
+	 */
+	newest = n > 1 && uids[0] > uids[n - 1];
+	for (done = 0; done < b.n;) {
+		size_t lo, hi;
+		int64_t bytes;
 
-		while (lo > 0 && hi - lo < BULK_CMD_MSGS &&
-		    bytes + (b.sizes[lo - 1] > 0 ? b.sizes[lo - 1] : 0) <=
-		        BULK_CMD_BYTES) {
-			lo--;
-			bytes += b.sizes[lo] > 0 ? b.sizes[lo] : 0;
+		if (newest) {
+			hi = b.n - done;
+			lo = hi - 1;
+			bytes = bulk_size(&b, lo);
+			while (lo > 0 && hi - lo < BULK_CMD_MSGS &&
+			    bytes + bulk_size(&b, lo - 1) <= BULK_CMD_BYTES)
+				bytes += bulk_size(&b, --lo);
+		} else {
+			lo = done;
+			hi = lo + 1;
+			bytes = bulk_size(&b, lo);
+			while (hi < b.n && hi - lo < BULK_CMD_MSGS &&
+			    bytes + bulk_size(&b, hi) <= BULK_CMD_BYTES)
+				bytes += bulk_size(&b, hi++);
 		}
 		buf_reset(&set);
 		imap_uidset_format(&set, b.uids + lo, hi - lo);
@@ -542,7 +563,7 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 		if (cmds[ncmds] == NULL)
 			goto fail;
 		ncmds++;
-		hi = lo;
+		done += hi - lo;
 	}
 	if (imap_wait_all(is->c, cause) != 0)
 		goto fail;

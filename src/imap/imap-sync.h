@@ -240,8 +240,9 @@ int isync_replay(struct isync *is, char **cause);
  * Bodies in bulk: the whole messages uids[0..n) of the selected folder
  * (its UIDVALIDITY the store's), those the store holds already skipped,
  * stored and committed as they arrive; the server's flags are left
- * alone. A UID the server no longer has is skipped. 0, or -1 with cause
- * (what was committed stays: a second call goes on from there).
+ * alone. A UID the server no longer has is skipped. Newest first when
+ * uids go down, else oldest first. 0, or -1 with cause (what was
+ * committed stays: a second call goes on from there).
  */
 int isync_bodies(
     struct isync *is, const uint32_t *uids, size_t n, char **cause);
