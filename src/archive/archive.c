@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,12 @@ struct ids {
 	size_t n;
 	size_t missing;
 };
+
+/* An export that cannot have every body. */
+#define MISSING \
+	"%zu message%s of %s%s%s %s not downloaded and cannot be fetched now " \
+	"(offline?); sync while online, or export what is stored with " \
+	"--cached-only"
 
 static int
 collect(void *arg, const struct store_msg *m)
@@ -210,12 +217,72 @@ from_line(struct buf *out, const struct store_msg *m)
 	(void)buf_printf(out, " %s\n", date);
 }
 
+/*
+ * A download of the missing bodies running beside the writing of the
+ * export (a thread of its own, on the tern's store and connection),
+ * while the export reads the store through a second handle and writes
+ * each message once it is committed, in the order the download brings
+ * them (oldest first), instead of after them all.
+ */
+struct ahead {
+	struct tern *t;
+	struct rc_account *a;
+	const char *account; /* its name, for messages */
+	const struct driver_ops *d;
+	int64_t *ids;
+	size_t n;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int started; /* the thread runs */
+	int done; /* the download has ended */
+	char *cause; /* ... and failed */
+};
+
+static void *
+ahead_main(void *arg)
+{
+	struct ahead *ah = arg;
+	char *c = NULL;
+
+	if (ah->d->fetch_many(ah->t, ah->a, ah->ids, ah->n, &c) != 0 &&
+	    c == NULL)
+		c = xstrdup("downloading failed");
+	pthread_mutex_lock(&ah->lock);
+	ah->done = 1;
+	ah->cause = c;
+	pthread_cond_broadcast(&ah->cond);
+	pthread_mutex_unlock(&ah->lock);
+	return NULL;
+}
+
+/* 1 when the download has ended, else wait a little for it; 0. */
+static int
+ahead_wait(struct ahead *ah)
+{
+	struct timespec until;
+	int done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 5 * 1000 * 1000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&ah->lock);
+	if (!(done = ah->done))
+		(void)pthread_cond_timedwait(&ah->cond, &ah->lock, &until);
+	pthread_mutex_unlock(&ah->lock);
+	return done;
+}
+
 struct out {
 	FILE *f; /* mbox */
 	const char *dir; /* Maildir */
 	const char *path; /* for messages */
 	struct archive_kwmap kw; /* Maildir: the keywords' letters */
 	uint64_t unsent; /* mbox: bytes written since writeback began */
+	struct ahead *ahead; /* bodies still arriving, or NULL */
 };
 
 /* Bytes of a message quoted and written at a time. */
@@ -330,6 +397,36 @@ rows_free(struct rows *r)
 	free(r->v);
 }
 
+/*
+ * A body not stored yet while the download goes on: looked for again in
+ * a new snapshot each time the download commits more (or has ended).
+ * As store_msg_raw or store_msg_body.
+ */
+static int
+body_wait(struct store *s, struct ahead *ah, const struct store_msg *m,
+    struct buf *raw, struct store_body *body, int small, char **cause)
+{
+	int done, found;
+
+	for (;;) {
+		/* Ended before this look: what it did not store, it won't. */
+		done = ahead_wait(ah);
+		store_read_end(s);
+		if (store_read_begin(s, cause) != 0)
+			return -1;
+		if (small) {
+			buf_reset(raw);
+			if ((found = store_msg_raw(s, m->id, raw, cause)) > 0) {
+				body->data = raw->data != NULL ? raw->data : "";
+				body->len = raw->len;
+			}
+		} else
+			found = store_msg_body(s, m->id, body, cause);
+		if (found != 0 || done)
+			return found;
+	}
+}
+
 /* Write every message of a folder (whose bodies are at hand). */
 static int
 export_folder(struct store *s, const struct store_folder *fo, struct out *w,
@@ -339,7 +436,7 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 	struct store_msg *m;
 	struct store_body body;
 	struct buf b, raw;
-	size_t i;
+	size_t i, missing = st->missing;
 	int ret = -1, found, small;
 
 	buf_init(&b, 0);
@@ -366,6 +463,10 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 			}
 		} else
 			found = store_msg_body(s, m->id, &body, cause);
+		if (found == 0 && w->ahead != NULL &&
+		    (found = body_wait(
+		         s, w->ahead, m, &raw, &body, small, cause)) < 0)
+			goto out;
 		if (found <= 0) {
 			if (found < 0)
 				goto out;
@@ -389,6 +490,13 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 	}
 	if (w->f != NULL && mbox_flush(w, &b, cause) != 0)
 		goto out;
+	/* As when the bodies are downloaded before (archive_export). */
+	if (w->ahead != NULL && (missing = st->missing - missing) > 0) {
+		set_cause(cause, MISSING, missing, missing == 1 ? "" : "s",
+		    w->ahead->account, "/", fo->name,
+		    missing == 1 ? "is" : "are");
+		goto out;
+	}
 	ret = 0;
 out:
 	store_read_end(s);
@@ -402,7 +510,7 @@ out:
 static int
 export_mbox_file(struct store *s, const struct store_folder *fo,
     const char *path, const struct archive_opts *o, struct archive_stats *st,
-    char **cause)
+    struct ahead *ah, char **cause)
 {
 	char *tmp = xasprintf("%s.tmp-XXXXXX", path);
 	struct out w;
@@ -411,6 +519,7 @@ export_mbox_file(struct store *s, const struct store_folder *fo,
 
 	memset(&w, 0, sizeof w);
 	w.path = path;
+	w.ahead = ah;
 	if ((fd = mkstemp(tmp)) == -1) {
 		set_cause(cause, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -451,17 +560,55 @@ out:
 	return ret;
 }
 
+/* Start downloading the missing bodies of all (those of every folder
+ * exported) beside the export; without a thread, before it. */
+static void
+ahead_start(struct ahead *ah, struct tern *t, const struct folder_ref *r,
+    const struct driver_ops *d, const struct ids *all)
+{
+	ah->t = t;
+	ah->account = r->account_name;
+	ah->a = r->account;
+	ah->d = d;
+	ah->ids = xreallocarray(NULL, all->n + 1, sizeof *ah->ids);
+	memcpy(ah->ids, all->v, all->n * sizeof *ah->ids);
+	ah->n = all->n;
+	pthread_mutex_init(&ah->lock, NULL);
+	pthread_cond_init(&ah->cond, NULL);
+	if (pthread_create(&ah->thread, NULL, ahead_main, ah) != 0)
+		(void)ahead_main(ah);
+	else
+		ah->started = 1;
+}
+
+/* Wait for the download to end (it commits what it has). */
+static void
+ahead_end(struct ahead *ah)
+{
+	if (ah->started)
+		pthread_join(ah->thread, NULL);
+	free(ah->cause);
+	pthread_cond_destroy(&ah->cond);
+	pthread_mutex_destroy(&ah->lock);
+	free(ah->ids);
+	memset(ah, 0, sizeof *ah);
+}
+
 int
 archive_export(struct tern *t, const struct folder_ref *r, const char *path,
     const struct archive_opts *o, struct archive_stats *st, char **cause)
 {
+	const struct driver_ops *d;
 	struct store_folder *v = NULL;
-	struct store *s;
+	struct store *s, *s2 = NULL;
+	struct ids all = { NULL, 0, 0 };
+	struct ahead ah;
 	size_t n = 0, i, missing = 0;
 	char *tmpdir = NULL;
 	int ret = -1;
 
 	memset(st, 0, sizeof *st);
+	memset(&ah, 0, sizeof ah);
 	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if (r->folder != NULL && r->folder_id == 0)
@@ -469,8 +616,24 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 		    r->folder, r->account_name);
 	if (store_folder_list(s, r->account_id, &v, &n, cause) != 0)
 		return -1;
+	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
+	if (d != NULL && d->fetch_many != NULL && !o->cached_only) {
+		/* Downloaded as the export is written: see struct ahead. */
+		for (i = 0; i < n; i++) {
+			if ((r->folder == NULL || v[i].id == r->folder_id) &&
+			    store_msg_foreach(
+			        s, v[i].id, collect, &all, cause) != 0)
+				goto out;
+		}
+		if (all.missing > 0) {
+			if (store_open(t->datadir, &s2, cause) != 0)
+				goto out;
+			ahead_start(&ah, t, r, d, &all);
+			s = s2;
+		}
+	}
 	/* Every body first, so an offline export fails before writing. */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && ah.ids == NULL; i++) {
 		struct ids l = { NULL, 0, 0 };
 
 		if (r->folder != NULL && v[i].id != r->folder_id)
@@ -483,19 +646,16 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 		free(l.v);
 	}
 	if (missing > 0 && !o->cached_only) {
-		set_cause(cause,
-		    "%zu message%s of %s%s%s %s not downloaded and cannot be "
-		    "fetched now (offline?); sync while online, or export "
-		    "what is stored with --cached-only",
-		    missing, missing == 1 ? "" : "s", r->account_name,
-		    r->folder ? "/" : "", r->folder ? r->folder : "",
-		    missing == 1 ? "is" : "are");
+		set_cause(cause, MISSING, missing, missing == 1 ? "" : "s",
+		    r->account_name, r->folder ? "/" : "",
+		    r->folder ? r->folder : "", missing == 1 ? "is" : "are");
 		goto out;
 	}
 	if (r->folder != NULL && !o->maildir) {
 		for (i = 0; i < n && v[i].id != r->folder_id; i++)
 			;
-		ret = export_mbox_file(s, &v[i], path, o, st, cause);
+		ret = export_mbox_file(
+		    s, &v[i], path, o, st, ah.ids != NULL ? &ah : NULL, cause);
 		goto out;
 	}
 	/* A directory: made under a temporary name, renamed at the end. */
@@ -512,6 +672,7 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 		int rc;
 
 		memset(&w, 0, sizeof w);
+		w.ahead = ah.ids != NULL ? &ah : NULL;
 		if (r->folder != NULL && v[i].id != r->folder_id)
 			continue;
 		if (o->maildir) {
@@ -535,7 +696,8 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 			name = safe_name(v[i].name, 0);
 			sub = xasprintf("%s/%s", tmpdir, name);
 			free(name);
-			rc = export_mbox_file(s, &v[i], sub, o, st, cause);
+			rc = export_mbox_file(s, &v[i], sub, o, st,
+			    ah.ids != NULL ? &ah : NULL, cause);
 		}
 		free(sub);
 		if (rc != 0)
@@ -553,6 +715,10 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 	tmpdir = NULL;
 	ret = 0;
 out:
+	if (ah.ids != NULL)
+		ahead_end(&ah);
+	store_close(&s2);
+	free(all.v);
 	if (tmpdir != NULL) {
 		rm_tree(tmpdir);
 		free(tmpdir);

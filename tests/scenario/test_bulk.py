@@ -88,8 +88,8 @@ class Bulk(unittest.TestCase):
                 out.append(m.group(1))
         return out
 
-    def stored(self):
-        """{uid: (bytes, pack_id)} of the bodies stored for INBOX."""
+    def stored(self, folder="INBOX"):
+        """{uid: (bytes, pack_id)} of the bodies stored for a folder."""
         db = ternlib.store_db(self.t.data)
         try:
             rows = db.execute(
@@ -97,7 +97,7 @@ class Bulk(unittest.TestCase):
                 " message m JOIN body b ON b.message_id = m.id JOIN"
                 " folder f ON f.id = m.folder_id JOIN account a ON"
                 " a.id = f.account_id WHERE a.name = 'acct' AND"
-                " f.name = 'INBOX'").fetchall()
+                " f.name = ?", (folder,)).fetchall()
             n_body = db.execute("SELECT count(*) FROM body").fetchone()[0]
         finally:
             db.close()
@@ -196,28 +196,31 @@ class Bulk(unittest.TestCase):
         self.assertEqual(self.restored("Restored"), self.raw)
 
     def test_cut_inside_a_big_body(self):
-        # The newest message is asked for first and alone (6 MiB, over
-        # what a command asks for); the connection is cut 3 MiB into it,
-        # while it goes to a file beside the packs.
-        big = ternlib.make_message(41, body="y" * (6 * 1024 * 1024))
-        self.dovecot.deliver(big, user=self.user)
-        self.raw.append(big)
+        # A folder whose oldest message, asked for first and alone (over
+        # what a command asks for), is 6 MiB; the connection is cut 3 MiB
+        # into it, while it goes to a file beside the packs.
+        big = [ternlib.make_message(41, body="y" * (6 * 1024 * 1024))] + \
+            [ternlib.make_message(n) for n in (42, 43)]
+        for raw in big:
+            self.dovecot.deliver(raw, user=self.user, folder="Big")
         r = self.t.run("sync", "acct")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         raw = wire.Proxy(self.dovecot.imap_port, raw=True)
+        p = os.path.join(self.t.dir, "big.mbox")
         try:
             raw.add(wire.cut_bytes(3 * 1024 * 1024, conn=1, how="rst"))
             self.t.write_rc(self.t.account(self.dovecot, name="acct",
                                            user=self.user, tls="off",
                                            port=raw.port))
-            p, r = self.export("cut.mbox")
+            r = self.t.run("export", "acct/Big", "--mbox", p)
             self.assertNotEqual(r.returncode, 0)
             self.assertTrue(raw.events, "the proxy cut nothing")
         finally:
             raw.stop()
         # Its answer comes first: nothing came whole before the cut.
-        self.assertEqual(self.stored(), {})
+        self.assertEqual(self.stored("Big"), {})
         self.assertEqual(self.leftovers(), [])
+        self.assertFalse(os.path.exists(p))
         # What a tern killed there would leave: the next one removes it.
         dead = subprocess.Popen(["true"])
         dead.wait()
@@ -228,10 +231,29 @@ class Bulk(unittest.TestCase):
         self.t.write_rc(self.t.account(self.dovecot, name="acct",
                                        user=self.user, tls="off",
                                        port=self.proxy.port))
-        p, r = self.export("cut.mbox")
+        r = self.t.run("export", "acct/Big", "--mbox", p)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
-        self.check_all_stored()
+        got = self.stored("Big")
+        self.assertEqual({u: raw for u, (raw, pack) in got.items()},
+                         {1: big[0], 2: big[1], 3: big[2]})
         self.assertEqual(self.leftovers(), [])
+
+    def test_offline_export_fails_whole(self):
+        # Half the bodies are stored; the server cannot be reached.
+        self.t.out("cp", "acct/INBOX", *[str(u) for u in range(1, 21)],
+                   "local/Copies")
+        self.t.write_rc(self.t.account(self.dovecot, name="acct",
+                                       user=self.user, tls="off", port=1))
+        p, r = self.export("offline.mbox")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"20 messages of acct/INBOX are not downloaded and"
+                      b" cannot be fetched now", r.stderr)
+        self.assertFalse(os.path.exists(p))
+        self.assertEqual([f for f in os.listdir(self.t.dir)
+                          if f.startswith("offline.mbox")], [])
+        r = self.t.run("export", "acct/INBOX", "--mbox", p, "--cached-only")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn("20 messages exported", r.stdout.decode())
 
     def test_copy_and_move_to_local_in_bulk(self):
         uids = [str(u) for u in range(1, 21)]
