@@ -620,10 +620,23 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 	if (d != NULL && d->fetch_many != NULL && !o->cached_only) {
 		/* Downloaded as the export is written: see struct ahead. */
 		for (i = 0; i < n; i++) {
-			if ((r->folder == NULL || v[i].id == r->folder_id) &&
-			    store_msg_foreach(
-			        s, v[i].id, collect, &all, cause) != 0)
+			uint32_t *uids;
+			int64_t *ids, *sizes;
+			size_t k, nb;
+
+			if (r->folder != NULL && v[i].id != r->folder_id)
+				continue;
+			if (store_imap_bodiless(s, v[i].id, &uids, &ids, &sizes,
+			        &nb, cause) != 0)
 				goto out;
+			all.v =
+			    xreallocarray(all.v, all.n + nb + 1, sizeof *all.v);
+			for (k = 0; k < nb; k++)
+				all.v[all.n++] = ids[k];
+			all.missing += nb;
+			free(uids);
+			free(ids);
+			free(sizes);
 		}
 		if (all.missing > 0) {
 			if (store_open(t->datadir, &s2, cause) != 0)
