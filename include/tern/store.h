@@ -256,6 +256,10 @@ int store_msg_get_id(
     struct store *s, int64_t id, struct store_msg *m, char **cause);
 /* The raw bytes: 1 found, 0 not stored, -1 error. */
 int store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause);
+/* The same for a body of at most max bytes (0: any); 2, nothing read,
+ * when it is bigger (see store_msg_body). */
+int store_msg_raw_upto(
+    struct store *s, int64_t id, struct buf *out, size_t max, char **cause);
 /*
  * The raw bytes without copies, for big messages: a body in a pack file
  * is mapped (its pages shared with the page cache), one in the database

@@ -240,6 +240,13 @@ store_msg_get_id(struct store *s, int64_t id, struct store_msg *m, char **cause)
 int
 store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 {
+	return store_msg_raw_upto(s, id, out, 0, cause);
+}
+
+int
+store_msg_raw_upto(
+    struct store *s, int64_t id, struct buf *out, size_t max, char **cause)
+{
 	static const char q[] = "SELECT raw, pack_id, pack_off, pack_len"
 	                        " FROM body WHERE message_id = ?";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
@@ -255,9 +262,16 @@ store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 		int64_t len = sqlite3_column_int64(st, 3);
 
 		sqlite3_reset(st);
+		if (max > 0 && len > (int64_t)max)
+			return 2;
 		if (store_pack_read(s, pack, off, len, out, cause) != 0)
 			return -1;
 		return 1;
+	}
+	if (rc == SQLITE_ROW && max > 0 &&
+	    (size_t)sqlite3_column_bytes(st, 0) > max) {
+		sqlite3_reset(st);
+		return 2;
 	}
 	if (rc == SQLITE_ROW) {
 		if (buf_add(out, sqlite3_column_blob(st, 0),
