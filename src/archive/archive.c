@@ -237,6 +237,7 @@ struct ahead {
 	int started; /* the thread runs */
 	int done; /* the download has ended */
 	char *cause; /* ... and failed */
+	int one_failed; /* a download of one left out failed */
 };
 
 static void *
@@ -398,14 +399,39 @@ rows_free(struct rows *r)
 }
 
 /*
- * A body not stored yet while the download goes on: looked for again in
- * a new snapshot each time the download commits more (or has ended).
- * As store_msg_raw or store_msg_body.
+ * A message's body into *body: a small one read into raw (a buffer used
+ * again: a mapping of its own would cost more than the copy), a big one
+ * mapped (*mapped set), let go as it is written. Its stored length
+ * decides, not the size the server announced. As store_msg_raw.
  */
 static int
-body_wait(struct store *s, struct ahead *ah, const struct store_msg *m,
-    struct buf *raw, struct store_body *body, int small, char **cause)
+body_get(struct store *s, int64_t id, struct buf *raw, struct store_body *body,
+    int *mapped, char **cause)
 {
+	int found;
+
+	memset(body, 0, sizeof *body);
+	*mapped = 0;
+	buf_reset(raw);
+	found = store_msg_raw_upto(s, id, raw, MBOX_PIECE, cause);
+	if (found == 1) {
+		body->data = raw->data != NULL ? raw->data : "";
+		body->len = raw->len;
+	} else if (found == 2 &&
+	    (found = store_msg_body(s, id, body, cause)) == 1)
+		*mapped = 1;
+	return found;
+}
+
+/*
+ * A body not stored yet while the download goes on: looked for again in
+ * a new snapshot each time the download commits more (or has ended).
+ */
+static int
+body_wait(struct store *s, struct ahead *ah, int64_t id, struct buf *raw,
+    struct store_body *body, int *mapped, char **cause)
+{
+	char *c = NULL;
 	int done, found;
 
 	for (;;) {
@@ -414,16 +440,29 @@ body_wait(struct store *s, struct ahead *ah, const struct store_msg *m,
 		store_read_end(s);
 		if (store_read_begin(s, cause) != 0)
 			return -1;
-		if (small) {
-			buf_reset(raw);
-			if ((found = store_msg_raw(s, m->id, raw, cause)) > 0) {
-				body->data = raw->data != NULL ? raw->data : "";
-				body->len = raw->len;
-			}
-		} else
-			found = store_msg_body(s, m->id, body, cause);
-		if (found != 0 || done)
+		found = body_get(s, id, raw, body, mapped, cause);
+		if (found != 0)
 			return found;
+		if (!done)
+			continue;
+		/*
+		 * Left out by a download that went well (a server that
+		 * answered part of a command): one at a time, as before
+		 * there was a download of many, until one fails. The
+		 * download's thread is done with the tern.
+		 */
+		if (ah->cause != NULL || ah->one_failed)
+			return 0;
+		if (ah->d->fetch == NULL ||
+		    ah->d->fetch(ah->t, ah->a, id, 0, &c) != 0) {
+			free(c);
+			ah->one_failed = 1;
+			return 0;
+		}
+		store_read_end(s);
+		if (store_read_begin(s, cause) != 0)
+			return -1;
+		return body_get(s, id, raw, body, mapped, cause);
 	}
 }
 
@@ -437,7 +476,7 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 	struct store_body body;
 	struct buf b, raw;
 	size_t i, missing = st->missing;
-	int ret = -1, found, small;
+	int ret = -1, found, mapped;
 
 	buf_init(&b, 0);
 	buf_init(&raw, 0);
@@ -448,25 +487,10 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 		goto out;
 	for (i = 0; i < l.n; i++) {
 		m = &l.v[i];
-		/*
-		 * A small body is read into a buffer used again: a mapping
-		 * of its own would cost more than the copy. A big one is
-		 * mapped and let go as it is written.
-		 */
-		memset(&body, 0, sizeof body);
-		if ((small = m->size >= 0 && m->size < MBOX_PIECE)) {
-			buf_reset(&raw);
-			if ((found = store_msg_raw(s, m->id, &raw, cause)) >
-			    0) {
-				body.data = raw.data != NULL ? raw.data : "";
-				body.len = raw.len;
-			}
-		} else
-			found = store_msg_body(s, m->id, &body, cause);
-		if (found == 0 && w->ahead != NULL &&
-		    (found = body_wait(
-		         s, w->ahead, m, &raw, &body, small, cause)) < 0)
-			goto out;
+		found = body_get(s, m->id, &raw, &body, &mapped, cause);
+		if (found == 0 && w->ahead != NULL)
+			found = body_wait(
+			    s, w->ahead, m->id, &raw, &body, &mapped, cause);
 		if (found <= 0) {
 			if (found < 0)
 				goto out;
@@ -480,7 +504,7 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 			    body.len, m->flags & STORE_F_ALL, m->keywords,
 			    &w->kw, m->internaldate ? m->internaldate : m->date,
 			    &st->kw_lost, cause);
-		if (!small)
+		if (mapped)
 			store_body_release(&body);
 		if (found != 0)
 			goto out;
@@ -492,9 +516,12 @@ export_folder(struct store *s, const struct store_folder *fo, struct out *w,
 		goto out;
 	/* As when the bodies are downloaded before (archive_export). */
 	if (w->ahead != NULL && (missing = st->missing - missing) > 0) {
-		set_cause(cause, MISSING, missing, missing == 1 ? "" : "s",
-		    w->ahead->account, "/", fo->name,
-		    missing == 1 ? "is" : "are");
+		/* The download has ended (body_wait): its cause is set. */
+		set_cause(cause, MISSING "%s%s", missing,
+		    missing == 1 ? "" : "s", w->ahead->account, "/", fo->name,
+		    missing == 1 ? "is" : "are",
+		    w->ahead->cause != NULL ? ": " : "",
+		    w->ahead->cause != NULL ? w->ahead->cause : "");
 		goto out;
 	}
 	ret = 0;
