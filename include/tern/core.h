@@ -35,6 +35,8 @@ int core_exit_status(int rc);
 /* The name of the built-in account of local folders. */
 #define TERN_LOCAL_ACCOUNT "local"
 
+struct sync_opts;
+
 struct tern {
 	struct rc *rc;
 	char *rc_path;
@@ -49,6 +51,11 @@ struct tern {
 	 */
 	void *conn;
 	void (*conn_free)(void *conn);
+	/*
+	 * Progress and notes of a download in bulk (a driver's fetch_many),
+	 * set by its caller around the call; NULL: none shown.
+	 */
+	const struct sync_opts *fetch_opts;
 };
 
 /* Open the store on first use; NULL with cause on failure. */

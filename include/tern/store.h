@@ -205,6 +205,49 @@ int store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
  */
 int store_msg_insert_packed(struct store *s, int64_t account_id,
     struct store_msg *m, const void *raw, size_t rawlen, char **cause);
+/*
+ * The body of a message already stored without one (an IMAP download in
+ * bulk), its bytes into the account's pack, in the caller's transaction
+ * (or one of its own). 1 stored; 0 not, as the row is gone or has its
+ * body already (another tern was quicker), so nothing is written; -1.
+ */
+int store_msg_put_packed(struct store *s, int64_t id, int64_t account_id,
+    const void *raw, size_t len, char **cause);
+/*
+ * A body too big to hold, written as it arrived into a file made by
+ * store_pack_tmp (len bytes): the file becomes a pack of its own, synced
+ * and named for its row, in the caller's transaction; a rollback removes
+ * it. The path is used up whatever the outcome (renamed or removed).
+ * Returns as store_msg_put_packed.
+ */
+int store_msg_adopt_packed(struct store *s, int64_t id, int64_t account_id,
+    const char *path, int64_t len, char **cause);
+/*
+ * A new file beside the packs for such a body: its descriptor, open for
+ * writing, and its path (malloc'd) in *path; -1 with cause.
+ */
+int store_pack_tmp(struct store *s, char **path, char **cause);
+/*
+ * The bodies the store lacks of folder_id's messages: their UIDs
+ * (ascending), row ids and sizes as indexed, malloc'd arrays of *n.
+ */
+int store_imap_bodiless(struct store *s, int64_t folder_id, uint32_t **uids,
+    int64_t **ids, int64_t **sizes, size_t *n, char **cause);
+/*
+ * Many reads in one snapshot, without a lock taken and let go for each
+ * (an export): between them nothing may write through this store. 0, or
+ * -1 with cause.
+ */
+int store_read_begin(struct store *s, char **cause);
+void store_read_end(struct store *s);
+/* Is a transaction open (store_begin not yet ended)? */
+int store_in_txn(struct store *s);
+/*
+ * Where a message is, and whether its body is stored, without reading
+ * the rest of its row: 1 found, 0 not found, -1 error.
+ */
+int store_msg_where(struct store *s, int64_t id, int64_t *folder_id,
+    uint32_t *uid, uint32_t *uidvalidity, int *has_body, char **cause);
 /* Look up by folder and UID: 1 found, 0 not found, -1 error. */
 int store_msg_get(struct store *s, int64_t folder_id, uint32_t uid,
     struct store_msg *m, char **cause);
@@ -213,6 +256,10 @@ int store_msg_get_id(
     struct store *s, int64_t id, struct store_msg *m, char **cause);
 /* The raw bytes: 1 found, 0 not stored, -1 error. */
 int store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause);
+/* The same for a body of at most max bytes (0: any); 2, nothing read,
+ * when it is bigger (see store_msg_body). */
+int store_msg_raw_upto(
+    struct store *s, int64_t id, struct buf *out, size_t max, char **cause);
 /*
  * The raw bytes without copies, for big messages: a body in a pack file
  * is mapped (its pages shared with the page cache), one in the database

@@ -137,44 +137,6 @@ out:
 	return ret;
 }
 
-/*
- * For now one message a command, each committed alone.
- */
-int
-isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
-{
-	struct body_fetch b;
-	struct store_msg m;
-	size_t i;
-	int found, ret = 0;
-
-	buf_init(&b.body, 0);
-	imap_allow_bodies(is->c, 1);
-	for (i = 0; i < n && ret == 0; i++) {
-		memset(&m, 0, sizeof m);
-		if ((found = store_msg_get(
-		         is->s, is->folder_id, uids[i], &m, cause)) < 0) {
-			ret = -1;
-			break;
-		}
-		if (found == 1 && !m.has_body) {
-			b.uid = uids[i];
-			b.got = 0;
-			if (imap_simple_fetch(is->c, body_fetch, &b, cause,
-			        "UID FETCH %u (UID BODY.PEEK[])", uids[i]) != 0)
-				ret = -1;
-			else if (b.got &&
-			    store_msg_set_raw(is->s, m.id, b.body.data,
-			        b.body.len, cause) != 0)
-				ret = -1;
-		}
-		store_msg_clear(&m);
-	}
-	imap_allow_bodies(is->c, 0);
-	buf_free(&b.body);
-	return ret;
-}
-
 /* What a view fetch collects: the structure and sections of one UID. */
 struct view_fetch {
 	uint32_t uid;

@@ -269,8 +269,9 @@ int isync_replay(struct isync *is, char **cause);
  * Bodies in bulk: the whole messages uids[0..n) of the selected folder
  * (its UIDVALIDITY the store's), those the store holds already skipped,
  * stored and committed as they arrive; the server's flags are left
- * alone. A UID the server no longer has is skipped. 0, or -1 with cause
- * (what was committed stays: a second call goes on from there).
+ * alone. A UID the server no longer has is skipped. Newest first when
+ * uids go down, else oldest first. 0, or -1 with cause (what was
+ * committed stays: a second call goes on from there).
  */
 int isync_bodies(
     struct isync *is, const uint32_t *uids, size_t n, char **cause);
@@ -295,9 +296,11 @@ int isync_offline(struct isync *is, const char *name, char **cause);
 int isync_view(struct isync *is, const struct store_msg *m,
     const struct store_folder *f, int seen, char **cause);
 
-/* The account driver's entry points (fetch.c, append.c). */
+/* The account driver's entry points (fetch.c, bulk.c, append.c). */
 int imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
     char **cause);
+int imap_fetch_many(struct tern *t, struct rc_account *a,
+    const int64_t *msg_ids, size_t n, char **cause);
 int imap_fetch_view(
     struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
 int imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,

@@ -209,6 +209,7 @@ const struct driver_ops imap_driver = {
 	.sync = imap_sync,
 	.fetch = imap_fetch,
 	.fetch_view = imap_fetch_view,
+	.fetch_many = imap_fetch_many,
 	.fetch_part = imap_fetch_part,
 	.append = imap_append_copy,
 	.search = imap_search,

@@ -6,9 +6,11 @@
  *
  * With "newest N", the UID FETCH asks only for the N highest UIDs (from
  * the UIDNEXT of the SELECT): the least any client must wait for before
- * it can show the newest messages of a folder it has never seen.
+ * it can show the newest messages of a folder it has never seen. With
+ * "bodies", it asks for whole messages (BODY.PEEK[]) instead: the
+ * ceiling of a download of every body.
  *
- * usage: imap-ceiling PORT USER PASS [newest N]
+ * usage: imap-ceiling PORT USER PASS [newest N | bodies]
  * Prints "MESSAGES BYTES SECONDS": the folder's EXISTS, the bytes of the
  * FETCH response, and the time from connect to LOGOUT.
  */
@@ -101,11 +103,17 @@ main(int argc, char **argv)
 	unsigned long exists = 0, newest = 0, uidnext = 0;
 	size_t bytes;
 	const char *p;
+	int bodies = 0;
 
 	if (argc == 6 && strcmp(argv[4], "newest") == 0)
 		newest = strtoul(argv[5], NULL, 10);
-	if ((argc != 4 && newest == 0) || argc > 6)
+	else if (argc == 5 && strcmp(argv[4], "bodies") == 0)
+		bodies = 1;
+	else if (argc != 4)
 		return 2;
+	if (argc == 6 && newest == 0)
+		return 2;
+	return 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sa, 0, sizeof sa);
@@ -120,7 +128,9 @@ main(int argc, char **argv)
 	    argv[2], argv[3]);
 	say(cmd);
 	until("a3 ", &exists);
-	if (newest == 0)
+	if (bodies)
+		say("a4 UID FETCH 1:* (UID BODY.PEEK[])\r\n");
+	else if (newest == 0)
 		say("a4 UID FETCH 1:* " ITEMS "\r\n");
 	else {
 		/* The SELECT's answer is short: it is all in the tail. */
