@@ -205,11 +205,11 @@ def imap_store_flags(dc, user, count, add):
 class TernHome:
     """A tern with its own XDG dirs and one account on the bench server."""
 
-    def __init__(self, dc, user, protocol, tls, exe):
+    def __init__(self, dc, user, protocol, tls, exe, extra=""):
         self.t = ternlib.Tern()
         self.exe = exe
         self.t.write_rc(self.t.account(dc, "bench", protocol, tls=tls,
-                                       user=user))
+                                       user=user, extra=extra))
         self.env = self.t.env()
         self.db = os.path.join(self.t.data, "tern", "tern.db")
 

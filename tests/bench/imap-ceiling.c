@@ -113,7 +113,6 @@ main(int argc, char **argv)
 		return 2;
 	if (argc == 6 && newest == 0)
 		return 2;
-	return 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sa, 0, sizeof sa);
