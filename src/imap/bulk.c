@@ -35,8 +35,16 @@
 #include "tern/store.h"
 #include "tern/util.h"
 
-/* Bytes of bodies asked per command, and messages. */
+/*
+ * Bytes of bodies asked per command, and messages; when the caller may
+ * ask to stop (bodies_yield), less, so that what is still in flight then
+ * comes soon.
+ */
 #define BULK_CMD_BYTES (4 << 20)
+#define BULK_YIELD_CMD_BYTES (256 << 10)
+#define BULK_YIELD_CMD_MSGS 8
+/* Commands in flight when the caller may ask to stop. */
+#define BULK_YIELD_INFLIGHT 2
 #define BULK_CMD_MSGS 500
 /* A literal over this goes to a file as it arrives. */
 #define BULK_SINK (4 << 20)
@@ -501,7 +509,8 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	struct imap_sink sink;
 	struct bulk b;
 	struct buf set;
-	size_t ncmds = 0, done, i;
+	size_t ncmds = 0, waited = 0, done, i, cmd_msgs;
+	int64_t cmd_bytes;
 	int ret = -1, sent, newest;
 
 	memset(&b, 0, sizeof b);
@@ -537,23 +546,40 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	 * (an export, which writes them in that order as they come).
 	 */
 	newest = n > 1 && uids[0] > uids[n - 1];
+	cmd_bytes =
+	    is->bodies_yield != NULL ? BULK_YIELD_CMD_BYTES : BULK_CMD_BYTES;
+	cmd_msgs =
+	    is->bodies_yield != NULL ? BULK_YIELD_CMD_MSGS : BULK_CMD_MSGS;
 	for (done = 0; done < b.n;) {
 		size_t lo, hi;
 		int64_t bytes;
+
+		if (is->bodies_yield != NULL) {
+			/* The oldest done before the next goes out. */
+			while (ncmds - waited >= BULK_YIELD_INFLIGHT) {
+				if (imap_wait(is->c, cmds[waited++], cause) !=
+				    0)
+					goto fail;
+			}
+			if (ncmds > 0 && is->bodies_yield(is)) {
+				is->bodies_yielded = 1;
+				break;
+			}
+		}
 
 		if (newest) {
 			hi = b.n - done;
 			lo = hi - 1;
 			bytes = bulk_size(&b, lo);
-			while (lo > 0 && hi - lo < BULK_CMD_MSGS &&
-			    bytes + bulk_size(&b, lo - 1) <= BULK_CMD_BYTES)
+			while (lo > 0 && hi - lo < cmd_msgs &&
+			    bytes + bulk_size(&b, lo - 1) <= cmd_bytes)
 				bytes += bulk_size(&b, --lo);
 		} else {
 			lo = done;
 			hi = lo + 1;
 			bytes = bulk_size(&b, lo);
-			while (hi < b.n && hi - lo < BULK_CMD_MSGS &&
-			    bytes + bulk_size(&b, hi) <= BULK_CMD_BYTES)
+			while (hi < b.n && hi - lo < cmd_msgs &&
+			    bytes + bulk_size(&b, hi) <= cmd_bytes)
 				bytes += bulk_size(&b, hi++);
 		}
 		buf_reset(&set);

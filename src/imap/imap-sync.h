@@ -113,6 +113,13 @@ struct isync {
 	uint64_t nbodies;
 	unsigned offline_batches;
 	int offline_yield;
+	/*
+	 * Asked by isync_bodies before each command after its first: stop
+	 * asking for more (what was asked still comes and is stored), and
+	 * say so in bodies_yielded. NULL: every body asked for comes.
+	 */
+	int (*bodies_yield)(const struct isync *is);
+	int bodies_yielded;
 	struct offline_refused {
 		int64_t folder_id;
 		uint32_t uid;

@@ -22,13 +22,6 @@
 #include "tern/store.h"
 #include "tern/util.h"
 
-/*
- * A batch of whole bodies: what the user may wait for when opening a
- * message during a download (a few hundred milliseconds on a LAN).
- */
-#define OFFLINE_BATCH 16
-#define OFFLINE_BATCH_BYTES ((int64_t)1 << 20)
-
 /* Does the one who started the sync want it to give way? */
 static int
 asked_to_yield(const struct isync *is)
@@ -104,26 +97,96 @@ kept(struct isync *is, int64_t folder_id, char **cause)
 	return st.kept;
 }
 
+/* isync_bodies asks between its commands (bodies_yield). */
+static int
+bodies_yield(const struct isync *is)
+{
+	return asked_to_yield(is);
+}
+
+/*
+ * After a refusal: the halves of uids[0..n), each again, down to the
+ * messages the server cannot give, so that one of them costs only
+ * itself; *first keeps the first refusal's cause. 0, or -1 with cause.
+ */
+static int
+offline_bisect(struct isync *is, const uint32_t *uids, size_t n, char **first,
+    char **cause)
+{
+	if (isync_bodies(is, uids, n, cause) == 0)
+		return 0;
+	if (imap_err(is->c) != DRV_REFUSED)
+		return -1;
+	if (*first == NULL)
+		*first = *cause;
+	else
+		free(*cause);
+	*cause = NULL;
+	if (n == 1)
+		return 0;
+	if (offline_bisect(is, uids, n / 2, first, cause) != 0)
+		return -1;
+	return offline_bisect(is, uids + n / 2, n - n / 2, first, cause);
+}
+
+/*
+ * The whole bodies uids[0..n) (newest first): in one pipelined call,
+ * which gives way when asked; after a refusal (a message the server
+ * cannot read fails the command that asked for it) the rest, halved
+ * until what is refused is alone. 0; 1 when some were refused (cause
+ * says why); -1 with cause.
+ */
+static int
+offline_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
+{
+	char *first = NULL;
+	int ret;
+
+	/* Only one who can ask (the client's worker) pays for asking. */
+	if (is->o != NULL && is->o->wakefd >= 0)
+		is->bodies_yield = bodies_yield;
+	is->bodies_yielded = 0;
+	ret = isync_bodies(is, uids, n, cause);
+	is->bodies_yield = NULL;
+	if (is->bodies_yielded)
+		is->offline_yield = 1;
+	if (ret == 0 || imap_err(is->c) != DRV_REFUSED)
+		return ret;
+	first = *cause;
+	*cause = NULL;
+	if (n > 1 &&
+	    (offline_bisect(is, uids, n / 2, &first, cause) != 0 ||
+	        offline_bisect(is, uids + n / 2, n - n / 2, &first, cause) !=
+	            0)) {
+		free(first);
+		return -1;
+	}
+	*cause = first;
+	return 1;
+}
+
 /* The downloads of one folder, selected: 0, or -1 with cause. */
 static int
 offline_download(struct isync *is, const struct store_folder *f,
     const struct store_offline_msg *v, size_t n, char **cause)
 {
 	uint64_t max = is->a->offline_max_size;
-	uint32_t uids[OFFLINE_BATCH];
+	uint32_t *uids = xreallocarray(NULL, n ? n : 1, sizeof *uids);
 	size_t i = 0, k;
-	int64_t bytes, before, after;
+	int64_t before, after;
 	int ret = 0, refused = 0;
 
 	/* A body bigger than max_message_size would be refused anyway. */
 	if (is->a->max_message_size != 0 && is->a->max_message_size < max)
 		max = is->a->max_message_size;
-	if ((before = kept(is, f->id, cause)) < 0)
+	if ((before = kept(is, f->id, cause)) < 0) {
+		free(uids);
 		return -1;
+	}
 	is->done = 0;
 	is->total = n;
 	isync_progress(is, "bodies");
-	while (i < n && ret == 0) {
+	while (i < n && ret == 0 && !is->offline_yield) {
 		/* One batch a sync at least: a user who keeps the client
 		 * busy (every flag change wakes the worker) still sees the
 		 * download go on. */
@@ -134,23 +197,19 @@ offline_download(struct isync *is, const struct store_folder *f,
 		if (v[i].size > 0 && (uint64_t)v[i].size > max)
 			ret = offline_view(is, f, v[i++].uid, cause);
 		else {
-			for (k = 0, bytes = 0; i < n && k < OFFLINE_BATCH &&
-			     bytes < OFFLINE_BATCH_BYTES &&
+			/* The run of those that fit, in one call. */
+			for (k = 0; i < n &&
 			     (v[i].size <= 0 || (uint64_t)v[i].size <= max);
-			     i++, k++) {
+			     i++, k++)
 				uids[k] = v[i].uid;
-				bytes += v[i].size;
-			}
-			ret = isync_bodies(is, uids, k, cause);
-			if (ret == 0)
-				is->bytes += (uint64_t)bytes;
+			ret = offline_bodies(is, uids, k, cause);
 		}
 		/*
 		 * A refusal (a message the server cannot read) leaves the
-		 * connection good: noted once, the older ones go on, the
-		 * batch's others come with the next sync.
+		 * connection good: noted once, the older ones go on, and
+		 * what was refused is asked again by the next sync.
 		 */
-		if (ret != 0 && imap_err(is->c) == DRV_REFUSED) {
+		if (ret == 1 || (ret != 0 && imap_err(is->c) == DRV_REFUSED)) {
 			if (!refused)
 				isync_note(is,
 				    "%s: a body not kept offline: %s", f->name,
@@ -166,6 +225,7 @@ offline_download(struct isync *is, const struct store_folder *f,
 		is->done = i;
 		isync_progress(is, "bodies");
 	}
+	free(uids);
 	/* What was committed counts, also when the rest failed. */
 	if ((after = kept(is, f->id, ret == 0 ? cause : NULL)) < 0)
 		return -1;
