@@ -246,6 +246,7 @@ struct ui {
 	uint64_t load_gen; /* the index load the loader's answer must match */
 	int loading_index; /* a load is on its way from the loader */
 	uint64_t load_t0;
+	uint64_t answered_us; /* when the last prompt was answered */
 	int64_t load_keep; /* keep the cursor on this one when it comes */
 	int64_t load_cur_id; /* ...if the cursor is still on this one */
 	struct ui_loader *loader;

@@ -382,6 +382,7 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 		if (key == '\n' || key == '\r' ||
 		    key == (UI_KEYCODE | KEY_ENTER)) {
 			*out = xstrdup(shown);
+			u->answered_us = ui_now_us();
 			ret = 0;
 			break;
 		}
@@ -867,6 +868,14 @@ ui_loop(struct ui *u)
 			ui_log(u, "key %s handled %.3f ms",
 			    ui_key_name(key, name, sizeof name),
 			    (double)(ui_now_us() - t) / 1000);
+			/* A key that asked a question: the time from the
+			 * answer on, what a person waits for. */
+			if (u->answered_us != 0) {
+				ui_log(u, "answer handled %.3f ms",
+				    (double)(ui_now_us() - u->answered_us) /
+				        1000);
+				u->answered_us = 0;
+			}
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR))
 			break;
