@@ -27,6 +27,10 @@
 
 #define IW_QUEUE 32 /* batches waiting for the index writer */
 #define IW_MIN 256 /* rows worth a writer thread */
+/* UIDs a UID SEARCH asks for at once in a big folder, and at most how
+ * many such searches (see isync_search_from). */
+#define SEARCH_WINDOW 250000
+#define SEARCH_WINDOWS 64
 
 /* Rows of the header index, stored with one statement. */
 struct ibatch {
@@ -151,6 +155,8 @@ int isync_select_folder(struct isync *is, const char *name, int64_t folder_id,
     uint32_t known_uidvalidity, uint64_t known_modseq, int *ok, char **cause);
 /* The UIDs of the selected folder, into is->search. */
 int isync_search_all(struct isync *is, char **cause);
+/* The UIDs from lo on into is->search (added to it), sorted. */
+int isync_search_from(struct isync *is, uint32_t lo, char **cause);
 void isync_folders_free(struct isync *is);
 int isync_wanted(struct isync *is, const char *name);
 /* Does the selected folder still hold uid? 1 yes, 0 no, -1 error. */
@@ -243,7 +249,8 @@ int isync_replay(struct isync *is, char **cause);
  * alone. A UID the server no longer has is skipped. 0, or -1 with cause
  * (what was committed stays: a second call goes on from there).
  */
-int isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause);
+int isync_bodies(
+    struct isync *is, const uint32_t *uids, size_t n, char **cause);
 
 /* The account driver's entry points (fetch.c, append.c). */
 int imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,

@@ -564,13 +564,8 @@ folder_uids(struct isync *is, const struct fstate *f, int have_any,
 		*partial = 1;
 		if (is->uidnext == f->uidnext)
 			return 0; /* nothing new */
-		if (imap_simple(is->c, cause,
-		        (is->c->caps & IMAP_CAP_ESEARCH)
-		            ? "UID SEARCH RETURN (ALL) UID %u:*"
-		            : "UID SEARCH UID %u:*",
-		        f->uidnext) != 0)
+		if (isync_search_from(is, f->uidnext, cause) != 0)
 			return -1;
-		imap_uidset_sort(&is->search);
 		/* "N:*" is the last UID even below N. */
 		for (i = 0, j = 0; i < is->search.n; i++) {
 			if (is->search.v[i] >= f->uidnext)
