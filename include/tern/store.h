@@ -460,6 +460,15 @@ void store_index_row_clear(struct store_index_row *r);
  */
 int store_index_ids(struct store *s, int64_t folder_id, enum store_sort sort,
     const char *match, int64_t **ids, size_t *n, char **cause);
+/*
+ * Which of ids[0..n) match as store_index_ids' match does: the matches go
+ * to match_out (room for n), in no particular order, their count to
+ * *nmatch. One statement for them all, a row looked up by id each, so a
+ * search near the cursor reads only the rows it passes.
+ */
+int store_index_match_ids(struct store *s, const char *match,
+    const int64_t *ids, size_t n, int64_t *match_out, size_t *nmatch,
+    char **cause);
 /* How many messages a folder holds; -1 on error. */
 int64_t store_index_count(struct store *s, int64_t folder_id, char **cause);
 /* The highest message id in the store (0 if none); -1 on error. */

@@ -101,6 +101,53 @@ out:
 	return ret;
 }
 
+int
+store_index_match_ids(struct store *s, const char *match, const int64_t *ids,
+    size_t n, int64_t *match_out, size_t *nmatch, char **cause)
+{
+	/* The ids come as a JSON array: one statement whatever their
+	 * number. The body and part tables are read for these rows only. */
+	static const char sql[] =
+	    "SELECT m.id FROM json_each(?1) AS j"
+	    " JOIN message AS m ON m.id = j.value"
+	    " WHERE m.from_ LIKE ?2 ESCAPE '\\' OR m.subject LIKE ?2 ESCAPE"
+	    " '\\' OR m.to_ LIKE ?2 ESCAPE '\\' OR m.cc LIKE ?2 ESCAPE '\\'"
+	    " OR EXISTS (SELECT 1 FROM body AS b WHERE b.message_id = m.id"
+	    " AND CAST(tern_body(b.raw, b.pack_id, b.pack_off, b.pack_len)"
+	    " AS TEXT) LIKE ?2 ESCAPE '\\')"
+	    " OR EXISTS (SELECT 1 FROM part AS p WHERE p.message_id = m.id"
+	    " AND p.section = '" STORE_PART_VIEW "'"
+	    " AND CAST(p.data AS TEXT) LIKE ?2 ESCAPE '\\')";
+	sqlite3_stmt *st;
+	struct buf js;
+	char *pat;
+	size_t got = 0, i;
+	int rc;
+
+	*nmatch = 0;
+	if (n == 0)
+		return 0;
+	if ((st = store_stmt(s, sql, cause)) == NULL)
+		return -1;
+	buf_init(&js, 0);
+	buf_addc(&js, '[');
+	for (i = 0; i < n; i++)
+		buf_printf(&js, "%s%lld", i ? "," : "", (long long)ids[i]);
+	buf_addc(&js, ']');
+	pat = like_pattern(match);
+	sqlite3_bind_text(st, 1, js.data, (int)js.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pat, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && got < n)
+		match_out[got++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	buf_free(&js);
+	free(pat);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_error(s, "searching the folder", cause);
+	*nmatch = got;
+	return 0;
+}
+
 int64_t
 store_index_count(struct store *s, int64_t folder_id, char **cause)
 {

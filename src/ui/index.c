@@ -638,40 +638,67 @@ ui_index_draw(struct ui *u, int y, int x, int h, int w)
 	}
 }
 
+/* Rows a search reads at first, and at most, per statement. */
+#define SEARCH_FIRST 256
+#define SEARCH_MAX 32768
+
 /*
  * Move the cursor to the next (dir 1) or previous (dir -1) message after
  * position from that matches pat in its headers or stored body. Returns 1
  * found, 0 not found.
+ *
+ * The rows are read in the index's order from the cursor on, a few
+ * hundred first and then more at a time: a match near the cursor is
+ * found at once however big the folder, and only a search that finds
+ * nothing reads every row.
  */
 int
 ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 {
-	int64_t *m = NULL;
-	size_t n = 0, i, k;
+	int64_t *chunk = NULL, *m = NULL;
+	size_t n, nm, i, k = 1, want = SEARCH_FIRST;
 	char *cause = NULL;
 	int found = 0;
 
 	if (u->nids == 0 || u->nfolders == 0)
 		return 0;
 	ui_index_complete(u);
-	if (store_index_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat,
-	        &m, &n, &cause) != 0) {
-		ui_message(u, 1, "%s", cause);
-		free(cause);
-		return 0;
-	}
-	qsort(m, n, sizeof *m, cmp_id);
-	for (k = 1; k <= u->nids && n > 0; k++) {
-		i = dir > 0 ? (from + k) % u->nids
-		            : (from + u->nids - k % u->nids) % u->nids;
-		if (bsearch(&u->ids[i], m, n, sizeof *m, cmp_id) != NULL) {
+	if (from >= u->nids)
+		from = u->nids - 1;
+	chunk = xreallocarray(NULL, SEARCH_MAX, sizeof *chunk);
+	m = xreallocarray(NULL, SEARCH_MAX, sizeof *m);
+	while (k <= u->nids && !found) {
+		/* Positions from + k ... (wrapping), want of them. */
+		for (n = 0; n < want && k + n <= u->nids; n++)
+			chunk[n] = u->ids[dir > 0
+			        ? (from + k + n) % u->nids
+			        : (from + u->nids - (k + n) % u->nids) %
+			            u->nids];
+		if (store_index_match_ids(
+		        u->s, pat, chunk, n, m, &nm, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+			break;
+		}
+		qsort(m, nm, sizeof *m, cmp_id);
+		for (i = 0; i < n && nm > 0; i++) {
+			if (bsearch(&chunk[i], m, nm, sizeof *m, cmp_id) ==
+			    NULL)
+				continue;
+			i = dir > 0
+			    ? (from + k + i) % u->nids
+			    : (from + u->nids - (k + i) % u->nids) % u->nids;
 			if ((dir > 0 && i <= from) || (dir < 0 && i >= from))
 				ui_message(u, 0, "Search wrapped");
 			u->cur = i;
 			found = 1;
 			break;
 		}
+		k += n;
+		if (want < SEARCH_MAX)
+			want *= 4;
 	}
+	free(chunk);
 	free(m);
 	return found;
 }

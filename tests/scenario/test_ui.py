@@ -522,6 +522,50 @@ class Store(UiCase):
         db.commit()
         return db, fid
 
+    def test_search_reads_from_the_cursor_on(self):
+        """A search reads the rows from the cursor in growing runs: a
+        match a few thousand rows away, before or after the cursor, in a
+        header or only in a stored body, is found, and wrapping is said."""
+        db, fid = self.fill(3000)
+        ids = [x[0] for x in db.execute(
+            "SELECT id FROM message WHERE folder_id = ? ORDER BY date, id",
+            (fid,))]
+        db.execute("UPDATE message SET subject = 'needle one' WHERE id = ?",
+                   (ids[100],))
+        db.execute("UPDATE message SET subject = 'needle two' WHERE id = ?",
+                   (ids[2500],))
+        db.execute("UPDATE body SET raw = CAST(? AS BLOB) WHERE"
+                   " message_id = ?",
+                   (ternlib.make_message(1500, subject="Hello 1500").replace(
+                       b"\r\n\r\n", b"\r\n\r\nhaystackword\r\n", 1),
+                    ids[1500]))
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [3000 msgs")
+        s.wait_cursor("Hello ^[[31m2999")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("needle")
+        s.keys("Enter")
+        s.wait_cursor("needle one")
+        s.wait("Search wrapped")
+        s.keys("n")
+        s.wait_cursor("needle two")
+        s.keys("p")
+        s.wait_cursor("needle one")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("HAYSTACKWORD")
+        s.keys("Enter")
+        s.wait_cursor("Hello ^[[31m1500")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("nowhere to be found")
+        s.keys("Enter")
+        s.wait("Not found: nowhere to be found")
+        s.wait_cursor("Hello ^[[31m1500")
+
     def test_big_folder_order_in_background(self):
         """25,000 messages: sorting and threading run in the loader;
         the index stays usable and the cursor keeps its message."""
