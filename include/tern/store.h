@@ -484,6 +484,20 @@ int64_t store_index_count_new(struct store *s, int64_t folder_id, int64_t after,
 int store_index_ids_before(struct store *s, int64_t folder_id,
     enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
     int64_t *keys, size_t *n, char **cause);
+/* The same after (key, id), nearest first; INT64_MIN, INT64_MIN starts
+ * from the beginning. */
+int store_index_ids_after(struct store *s, int64_t folder_id,
+    enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
+    int64_t *keys, size_t *n, char **cause);
+/*
+ * The nearest message of the folder in date order after (dir > 0) or
+ * before (dir < 0) message from_id that matches as store_index_ids' match
+ * does; from_id 0: from the first (last) message on. 1 with its id and
+ * date key in *id and *key, 0 when none, -1 on error. Only the rows
+ * passed on the way are read.
+ */
+int store_index_find(struct store *s, int64_t folder_id, int64_t from_id,
+    int dir, const char *match, int64_t *id, int64_t *key, char **cause);
 /* One row by message id: 1 found, 0 gone, -1 error. */
 int store_index_row(
     struct store *s, int64_t id, struct store_index_row *r, char **cause);

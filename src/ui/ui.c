@@ -467,7 +467,8 @@ draw_status(struct ui *u)
 			    (long long)f->total);
 		else
 			buf_printf(&b, "-- %s/%s  [%zu%s msgs", a->name,
-			    f->name, u->nids, u->partial ? "+" : "");
+			    f->name, u->nids,
+			    u->partial || u->partial_hi ? "+" : "");
 		if (f->unseen >= 0)
 			buf_printf(&b, ", %lld new", (long long)f->unseen);
 		if (u->limit != NULL)
@@ -838,7 +839,8 @@ ui_loop(struct ui *u)
 		pfd[1].fd = u->evpipe[0];
 		pfd[1].events = POLLIN;
 		/* A partly loaded index goes on loading between keys. */
-		busy = u->partial || u->count_next < u->nfolders;
+		busy = ((u->partial || u->partial_hi) && !u->no_preload) ||
+		    u->count_next < u->nfolders;
 		if (poll(pfd, 2,
 		        busy               ? 0
 		            : u->ndeferred ? UI_DEFER_RETRY_MS
@@ -879,9 +881,10 @@ ui_loop(struct ui *u)
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR))
 			break;
-		if (u->partial && !ui_index_more(u))
-			u->dirty = 1;
-		else if (!u->partial && u->count_next < u->nfolders)
+		if ((u->partial || u->partial_hi) && !u->no_preload) {
+			if (!ui_index_more(u))
+				u->dirty = 1;
+		} else if (u->count_next < u->nfolders)
 			ui_folders_count_more(u);
 	}
 	return 0;
@@ -933,6 +936,8 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		return TERN_EXIT_USAGE;
 	}
 	ui_log(&u, "start");
+	/* Tests see a big folder's windows in a small one without it. */
+	u.no_preload = getenv("TERN_UI_NO_PRELOAD") != NULL;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		tern_warnx("the full-screen client needs a terminal"
 		           " (tern --help lists the commands)");
