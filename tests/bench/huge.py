@@ -322,8 +322,11 @@ def main(a, argv, started, ternlib, describe, write_results, results_path):
     dc = None
     try:
         ceiling = benchlib.build_ceiling(work, "imap-ceiling")
+        # Dovecot's imap process indexing a million messages needs more
+        # than its default 256 MB of address space: it drops the client.
         dc = ternlib.Dovecot(users={"huge%d" % n: "bench" for n in sizes},
                              extra_conf="mail_max_userip_connections = 50\n"
+                             "default_vsz_limit = 4G\n"
                              ).start()
         secs, nbytes = fill(dc, sizes)
         log("wrote %d messages (%.0f MB) in %.1f s" % (max(sizes),
