@@ -27,6 +27,7 @@
 
 #define IW_QUEUE 32 /* batches waiting for the index writer */
 #define IW_MIN 256 /* rows worth a writer thread */
+#define IW_BULK 50000 /* rows fetched without the Message-ID index */
 /* UIDs a UID SEARCH asks for at once in a big folder, and at most how
  * many such searches (see isync_search_from). */
 #define SEARCH_WINDOW 250000
