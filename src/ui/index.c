@@ -830,8 +830,7 @@ ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 			break;
 		}
 		k += n;
-		if (want < SEARCH_MAX)
-			want *= 4;
+		want = want * 4 < SEARCH_MAX ? want * 4 : SEARCH_MAX;
 	}
 	free(chunk);
 	free(m);

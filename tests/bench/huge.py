@@ -99,15 +99,19 @@ class Client:
         except OSError:
             return []
 
-    def wait(self, pred, timeout=120):
+    def wait(self, pred, timeout=30):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             ls = self.lines()
             if pred(ls):
                 return ls
             time.sleep(0.002)
-        raise BenchError("the client timed out; log:\n%s"
-                         % "\n".join(self.lines()[-30:]))
+        pane = subprocess.run(["tmux", "-L", self.sock, "capture-pane",
+                               "-p"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL).stdout.decode(
+                                  errors="replace")
+        raise BenchError("the client timed out; screen:\n%s\nlog:\n%s"
+                         % (pane, "\n".join(self.lines()[-30:])))
 
     def keys(self, *keys):
         subprocess.run(["tmux", "-L", self.sock, "send-keys"] + list(keys),

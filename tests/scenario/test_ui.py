@@ -631,6 +631,39 @@ class Store(UiCase):
         self.assertEqual(log.count("note Search wrapped"), 2, log)
         self.assertNotIn("index-complete", log)
 
+    def test_search_finds_nothing_in_a_big_folder(self):
+        """A search that finds nothing reads every row, in runs that grow
+        to their limit and stay there, and says so."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject) VALUES (?, ?, 16, ?, 'S <s@x>', ?)",
+            [(fid, i + 1, 1700000000 + i, "Subject %05d" % i)
+             for i in range(70000)])
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [70000 msgs")
+        self.wait_log("index-complete rows=70000")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("nowhere to be found")
+        s.keys("Enter")
+        s.wait("Not found: nowhere to be found")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("Subject 35000")
+        s.keys("Enter")
+        s.wait_cursor("Subject 35000")
+
     def test_big_folder_order_in_background(self):
         """25,000 messages: sorting and threading run in the loader;
         the index stays usable and the cursor keeps its message."""
