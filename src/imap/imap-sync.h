@@ -30,6 +30,11 @@
 
 #define IW_QUEUE 32 /* batches waiting for the index writer */
 #define IW_MIN 256 /* rows worth a writer thread */
+#define IW_BULK 50000 /* rows fetched without the Message-ID index */
+/* UIDs a UID SEARCH asks for at once in a big folder, and at most how
+ * many such searches (see isync_search_from). */
+#define SEARCH_WINDOW 250000
+#define SEARCH_WINDOWS 64
 
 /* Rows of the header index, stored with one statement. */
 struct ibatch {
@@ -179,6 +184,8 @@ int isync_select_folder(struct isync *is, const char *name, int64_t folder_id,
     uint32_t known_uidvalidity, uint64_t known_modseq, int *ok, char **cause);
 /* The UIDs of the selected folder, into is->search. */
 int isync_search_all(struct isync *is, char **cause);
+/* The UIDs from lo on into is->search (added to it), sorted. */
+int isync_search_from(struct isync *is, uint32_t lo, char **cause);
 void isync_folders_free(struct isync *is);
 int isync_wanted(struct isync *is, const char *name);
 /* Does the selected folder still hold uid? 1 yes, 0 no, -1 error. */

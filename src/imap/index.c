@@ -471,6 +471,10 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 
 	if (n == 0)
 		return 0;
+	/* Built again in one pass at the end (a sync cut short before it
+	 * leaves rows to fetch: the next one builds it). */
+	if (store_imap_msgid_index(is->s, n < IW_BULK, cause) != 0)
+		return -1;
 	cmds = xcalloc((n + INDEX_BATCH - 1) / INDEX_BATCH, sizeof *cmds);
 	buf_init(&set, 0);
 	if (n >= IW_MIN)
@@ -503,6 +507,9 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	ret = isync_txn_commit(is, cause);
 out:
 	if (iw_stop(is, ret != 0, ret != 0 ? NULL : cause) != 0)
+		ret = -1;
+	if (n >= IW_BULK &&
+	    store_imap_msgid_index(is->s, 1, ret != 0 ? NULL : cause) != 0)
 		ret = -1;
 	for (i = 0; i < ncmds; i++)
 		imap_cmd_free(&cmds[i]);
@@ -571,13 +578,8 @@ folder_uids(struct isync *is, const struct fstate *f, int have_any,
 		*partial = 1;
 		if (is->uidnext == f->uidnext)
 			return 0; /* nothing new */
-		if (imap_simple(is->c, cause,
-		        (is->c->caps & IMAP_CAP_ESEARCH)
-		            ? "UID SEARCH RETURN (ALL) UID %u:*"
-		            : "UID SEARCH UID %u:*",
-		        f->uidnext) != 0)
+		if (isync_search_from(is, f->uidnext, cause) != 0)
 			return -1;
-		imap_uidset_sort(&is->search);
 		/* "N:*" is the last UID even below N. */
 		for (i = 0, j = 0; i < is->search.n; i++) {
 			if (is->search.v[i] >= f->uidnext)

@@ -264,6 +264,27 @@ store_imap_detach(struct store *s, int64_t folder_id, char **cause)
 }
 
 int
+store_imap_msgid_index(struct store *s, int on, char **cause)
+{
+	static const char drop[] = "DROP INDEX IF EXISTS message_by_msgid";
+	static const char make[] = "CREATE INDEX IF NOT EXISTS message_by_msgid"
+	                           " ON message(message_id)";
+
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if (sqlite3_exec(s->db, on ? make : drop, NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		store_error(s,
+		    on ? "indexing Message-IDs"
+		       : "setting the Message-ID index aside",
+		    cause);
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s, cause);
+}
+
+int
 store_imap_reattach(struct store *s, int64_t folder_id, char **cause)
 {
 	/* Pairs (old row with a body, new row) whose Message-ID occurs once

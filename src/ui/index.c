@@ -61,28 +61,64 @@ index_prepend(struct ui *u, const int64_t *ids, const int64_t *keys, size_t got)
 	u->lo_id = ids[got - 1];
 }
 
-int
-ui_index_more(struct ui *u)
+/* Append rows newer than the loaded ones (ids and keys nearest first). */
+static void
+index_append(struct ui *u, const int64_t *ids, const int64_t *keys, size_t got)
+{
+	if (got == 0)
+		return;
+	u->ids = xreallocarray(u->ids, u->nids + got, sizeof *u->ids);
+	memcpy(u->ids + u->nids, ids, got * sizeof *u->ids);
+	u->nids += got;
+	u->hi_key = keys[got - 1];
+	u->hi_id = ids[got - 1];
+}
+
+/* A chunk of older (hi: newer) rows than those loaded; 1 if more are
+ * left on either side. */
+static int
+index_more_side(struct ui *u, int hi)
 {
 	int64_t ids[CHUNK], keys[CHUNK];
 	size_t got = 0;
 	char *cause = NULL;
+	int rc;
 
-	if (!u->partial)
-		return 0;
-	if (store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
-	        u->lo_key, u->lo_id, CHUNK, ids, keys, &got, &cause) != 0) {
+	if (!(hi ? u->partial_hi : u->partial))
+		return u->partial || u->partial_hi;
+	if (hi)
+		rc =
+		    store_index_ids_after(u->s, u->folders[u->fcur].id, u->sort,
+		        u->hi_key, u->hi_id, CHUNK, ids, keys, &got, &cause);
+	else
+		rc = store_index_ids_before(u->s, u->folders[u->fcur].id,
+		    u->sort, u->lo_key, u->lo_id, CHUNK, ids, keys, &got,
+		    &cause);
+	if (rc != 0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 		got = 0;
 	}
-	index_prepend(u, ids, keys, got);
+	if (hi)
+		index_append(u, ids, keys, got);
+	else
+		index_prepend(u, ids, keys, got);
 	if (got < CHUNK) {
-		u->partial = 0;
-		ui_log(u, "index-complete rows=%zu", u->nids);
+		if (hi)
+			u->partial_hi = 0;
+		else
+			u->partial = 0;
+		if (!u->partial && !u->partial_hi)
+			ui_log(u, "index-complete rows=%zu", u->nids);
 	}
 	u->dirty = 1;
-	return u->partial;
+	return u->partial || u->partial_hi;
+}
+
+int
+ui_index_more(struct ui *u)
+{
+	return index_more_side(u, !u->partial);
 }
 
 void
@@ -118,6 +154,60 @@ index_load_partial(struct ui *u)
 	u->nids = 0;
 	index_prepend(u, ids, keys, got);
 	u->partial = got == FIRST_CHUNK;
+	u->partial_hi = 0;
+	if (got > 0) {
+		u->hi_key = keys[0];
+		u->hi_id = ids[0];
+	}
+	return 0;
+}
+
+/*
+ * A window of the date or size order instead of the loaded rows: the
+ * first rows (key INT64_MIN), or those around the message id whose sort
+ * key is key, that message and what follows it first. More are loaded on
+ * both open sides between keys, as from the end of index_load_partial.
+ */
+static int
+index_window(struct ui *u, int64_t key, int64_t id)
+{
+	int64_t bids[FIRST_CHUNK / 2], bkeys[FIRST_CHUNK / 2];
+	int64_t aids[FIRST_CHUNK], akeys[FIRST_CHUNK];
+	size_t nb = 0, na = 0;
+	int64_t folder = u->folders[u->fcur].id;
+	char *cause = NULL;
+	int top = key == INT64_MIN;
+
+	if ((!top &&
+	        store_index_ids_before(u->s, folder, u->sort, key, id,
+	            FIRST_CHUNK / 2, bids, bkeys, &nb, &cause) != 0) ||
+	    store_index_ids_after(u->s, folder, u->sort, key,
+	        top ? INT64_MIN : id - 1, FIRST_CHUNK, aids, akeys, &na,
+	        &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	free(u->ids);
+	free(u->depth);
+	u->depth = NULL;
+	u->ids = NULL;
+	u->nids = 0;
+	index_prepend(u, bids, bkeys, nb);
+	index_append(u, aids, akeys, na);
+	if (nb == 0 && na > 0) {
+		u->lo_key = akeys[0];
+		u->lo_id = aids[0];
+	}
+	if (na == 0 && nb > 0) {
+		u->hi_key = bkeys[0];
+		u->hi_id = bids[0];
+	}
+	u->partial = !top && nb == FIRST_CHUNK / 2;
+	u->partial_hi = na == FIRST_CHUNK;
+	u->cur = u->top = nb;
+	u->dirty = 1;
+	ui_log(u, "index-window rows=%zu%s", u->nids, top ? " first" : "");
 	return 0;
 }
 
@@ -325,7 +415,7 @@ ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
 	u->ids = ids;
 	u->depth = depth;
 	u->nids = n;
-	u->partial = 0;
+	u->partial = u->partial_hi = 0;
 	ui_index_cache_clear(u);
 	if (keep_id != 0) {
 		for (i = 0; i < u->nids; i++) {
@@ -368,7 +458,7 @@ ui_index_load(struct ui *u, int keep)
 		ui_index_free(u);
 		u->ids_folder = folder;
 	}
-	u->partial = 0;
+	u->partial = u->partial_hi = 0;
 	/*
 	 * Only the date order has an index to walk a page at a time; the
 	 * others are sorted whole, in the loader for a big folder.
@@ -395,7 +485,7 @@ ui_index_load(struct ui *u, int keep)
 				    u->folders[u->fcur].total >= UI_ASYNC_MIN &&
 				    ui_loader_request(u, folder) == 0) {
 					u->cur = u->nids ? u->nids - 1 : 0;
-					u->partial = 0;
+					u->partial = u->partial_hi = 0;
 					u->load_keep = keep_id;
 					u->load_cur_id =
 					    u->nids ? u->ids[u->cur] : 0;
@@ -639,39 +729,110 @@ ui_index_draw(struct ui *u, int y, int x, int h, int w)
 }
 
 /*
+ * A search in a folder loaded a window at a time: the store walks the
+ * date order from the cursor's message to the first match, and the
+ * window moves there when it is not loaded.
+ */
+static int
+index_search_window(struct ui *u, const char *pat, int dir, size_t from)
+{
+	int64_t folder = u->folders[u->fcur].id, id = 0, key = 0;
+	char *cause = NULL;
+	size_t i;
+	int r, wrapped = 0;
+
+	r = store_index_find(
+	    u->s, folder, u->ids[from], dir, pat, &id, &key, &cause);
+	if (r == 0) {
+		wrapped = 1;
+		r = store_index_find(
+		    u->s, folder, 0, dir, pat, &id, &key, &cause);
+	}
+	if (r < 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+	}
+	if (r <= 0)
+		return 0;
+	for (i = 0; i < u->nids && u->ids[i] != id; i++)
+		;
+	if (i == u->nids) {
+		if (index_window(u, key, id) != 0)
+			return 0;
+		for (i = 0; i < u->nids && u->ids[i] != id; i++)
+			;
+		if (i == u->nids)
+			return 0;
+	}
+	if (wrapped)
+		ui_message(u, 0, "Search wrapped");
+	u->cur = i;
+	return 1;
+}
+
+/* Rows a search reads at first, and at most, per statement. */
+#define SEARCH_FIRST 256
+#define SEARCH_MAX 32768
+
+/*
  * Move the cursor to the next (dir 1) or previous (dir -1) message after
  * position from that matches pat in its headers or stored body. Returns 1
  * found, 0 not found.
+ *
+ * The rows are read in the index's order from the cursor on, a few
+ * hundred first and then more at a time: a match near the cursor is
+ * found at once however big the folder, and only a search that finds
+ * nothing reads every row.
  */
 int
 ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 {
-	int64_t *m = NULL;
-	size_t n = 0, i, k;
+	int64_t *chunk = NULL, *m = NULL;
+	size_t n, nm, i, k = 1, want = SEARCH_FIRST;
 	char *cause = NULL;
 	int found = 0;
 
 	if (u->nids == 0 || u->nfolders == 0)
 		return 0;
+	if (from >= u->nids)
+		from = u->nids - 1;
+	if ((u->partial || u->partial_hi) && u->sort == STORE_SORT_DATE &&
+	    !u->threaded && u->limit == NULL && !u->reverse)
+		return index_search_window(u, pat, dir, from);
 	ui_index_complete(u);
-	if (store_index_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat,
-	        &m, &n, &cause) != 0) {
-		ui_message(u, 1, "%s", cause);
-		free(cause);
-		return 0;
-	}
-	qsort(m, n, sizeof *m, cmp_id);
-	for (k = 1; k <= u->nids && n > 0; k++) {
-		i = dir > 0 ? (from + k) % u->nids
-		            : (from + u->nids - k % u->nids) % u->nids;
-		if (bsearch(&u->ids[i], m, n, sizeof *m, cmp_id) != NULL) {
+	chunk = xreallocarray(NULL, SEARCH_MAX, sizeof *chunk);
+	m = xreallocarray(NULL, SEARCH_MAX, sizeof *m);
+	while (k <= u->nids && !found) {
+		/* Positions from + k ... (wrapping), want of them. */
+		for (n = 0; n < want && k + n <= u->nids; n++)
+			chunk[n] = u->ids[dir > 0
+			        ? (from + k + n) % u->nids
+			        : (from + u->nids - (k + n) % u->nids) %
+			            u->nids];
+		if (store_index_match_ids(
+		        u->s, pat, chunk, n, m, &nm, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+			break;
+		}
+		qsort(m, nm, sizeof *m, cmp_id);
+		for (i = 0; i < n && nm > 0; i++) {
+			if (bsearch(&chunk[i], m, nm, sizeof *m, cmp_id) ==
+			    NULL)
+				continue;
+			i = dir > 0
+			    ? (from + k + i) % u->nids
+			    : (from + u->nids - (k + i) % u->nids) % u->nids;
 			if ((dir > 0 && i <= from) || (dir < 0 && i >= from))
 				ui_message(u, 0, "Search wrapped");
 			u->cur = i;
 			found = 1;
 			break;
 		}
+		k += n;
+		want = want * 4 < SEARCH_MAX ? want * 4 : SEARCH_MAX;
 	}
+	free(chunk);
 	free(m);
 	return found;
 }
@@ -681,10 +842,23 @@ ui_index_key(struct ui *u, enum ui_fn fn)
 {
 	size_t page = LINES > 4 ? (size_t)LINES - 3 : 1;
 
-	/* Going up past what is loaded needs the rest of the folder. */
-	if (u->partial &&
-	    (fn == UI_FN_FIRST || fn == UI_FN_NEXT_UNREAD || u->cur < page + 1))
-		ui_index_complete(u);
+	/*
+	 * A big folder is loaded a window at a time: the first and the last
+	 * message are a window away, going up or down past what is loaded
+	 * is a chunk more.
+	 */
+	if (fn == UI_FN_FIRST && u->partial &&
+	    index_window(u, INT64_MIN, INT64_MIN) == 0)
+		return 1;
+	if (fn == UI_FN_LAST && u->partial_hi && index_load_partial(u) == 0) {
+		u->cur = u->nids ? u->nids - 1 : 0;
+		return 1;
+	}
+	if (u->partial && (fn == UI_FN_FIRST || u->cur < page + 1))
+		index_more_side(u, 0);
+	if (u->partial_hi &&
+	    (fn == UI_FN_NEXT_UNREAD || u->cur + page + 1 >= u->nids))
+		index_more_side(u, 1);
 	switch (fn) {
 	case UI_FN_NEXT:
 		if (u->cur + 1 < u->nids)

@@ -240,13 +240,17 @@ struct ui {
 	size_t nlimit_extra;
 	uint64_t limit_gen;
 	/* While partial, older rows than ids[0] are still to be loaded;
-	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues. */
-	int partial;
-	int64_t lo_key, lo_id;
+	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues.
+	 * partial_hi and (hi_key, hi_id): the same for newer rows than the
+	 * last of ids (after a jump to the first message or to a match). */
+	int partial, partial_hi;
+	int no_preload; /* TERN_UI_NO_PRELOAD: not loaded between keys */
+	int64_t lo_key, lo_id, hi_key, hi_id;
 	int64_t ids_folder; /* the folder ids[] belongs to */
 	uint64_t load_gen; /* the index load the loader's answer must match */
 	int loading_index; /* a load is on its way from the loader */
 	uint64_t load_t0;
+	uint64_t answered_us; /* when the last prompt was answered */
 	int64_t load_keep; /* keep the cursor on this one when it comes */
 	int64_t load_cur_id; /* ...if the cursor is still on this one */
 	struct ui_loader *loader;
