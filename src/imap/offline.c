@@ -1,16 +1,17 @@
 /*
  * Folders kept offline (the account's offline key, Thunderbird's "keep
  * messages on this computer"): after the index of a folder, the bodies
- * of its messages, newest first. One that fits offline_max_size comes
- * whole, in batches (isync_bodies); a bigger one as its view, the text
- * parts without the attachments (isync_view). Nothing changes a flag,
- * here or on the server, and what the store holds is never asked for
- * again, so an interrupted sync goes on from there the next time.
+ * of its messages, newest first. Those that fit offline_max_size come
+ * whole, each run of them in one pipelined call (isync_bodies); a bigger
+ * one as its view, the text parts without the attachments (isync_view).
+ * Nothing changes a flag, here or on the server, and what the store
+ * holds is never asked for again, so an interrupted sync goes on from
+ * there the next time.
  *
  * The client's worker runs the sync and also downloads what the user
  * opens: when it asks the sync to give way (wakefd), the downloads stop
- * after the batch under way (the first batch of a sync is always
- * done) and the rest waits for the next sync.
+ * once the commands under way have come (the first command of a sync
+ * always goes) and the rest waits for the next sync.
  */
 #include <poll.h>
 #include <stdlib.h>

@@ -639,6 +639,33 @@ class Tern:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+
+class ProxiedDovecotCase(unittest.TestCase):
+    """A Dovecot with the class's USERS for the whole class, a cutting
+    proxy (tests/lib/wire.py) before its plain IMAP port, and a user of
+    its own for each test: next_user(prefix) gives "PREFIX0", "PREFIX1",
+    ... in turn, so USERS must hold enough of them."""
+
+    USERS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        import wire
+        cls.dovecot = Dovecot(users=cls.USERS).start()
+        cls.proxy = wire.Proxy(cls.dovecot.imap_port)
+        cls.users_taken = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.dovecot.cleanup()
+
+    def next_user(self, prefix):
+        cls = type(self)
+        name = "%s%d" % (prefix, cls.users_taken)
+        cls.users_taken += 1
+        return name
+
 def main():
     """Run the unittest cases of the calling module; non-zero on failure."""
     prog = unittest.main(module="__main__", exit=False, verbosity=2)

@@ -49,22 +49,11 @@ def uids_of(sets):
     return got
 
 
-class Bulk(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dovecot = ternlib.Dovecot(users=USERS).start()
-        cls.proxy = wire.Proxy(cls.dovecot.imap_port)
-        cls.next_user = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.proxy.stop()
-        cls.dovecot.cleanup()
+class Bulk(ternlib.ProxiedDovecotCase):
+    USERS = USERS
 
     def setUp(self):
-        cls = type(self)
-        self.user = "u%d" % cls.next_user
-        cls.next_user += 1
+        self.user = self.next_user("u")
         self.proxy.clear()
         self.t = ternlib.Tern()
         self.t.write_rc(self.t.account(self.dovecot, name="acct",

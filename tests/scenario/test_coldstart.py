@@ -154,27 +154,16 @@ class Scripted(unittest.TestCase):
 USERS = {"c%d" % i: "pw%d" % i for i in range(12)}
 
 
-class FirstSync(unittest.TestCase):
+class FirstSync(ternlib.ProxiedDovecotCase):
     """A first sync against a real Dovecot, through a proxy; each test a
     user of its own with 300 messages in INBOX and one in Archive."""
 
     N = 300
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dovecot = ternlib.Dovecot(users=USERS).start()
-        cls.proxy = wire.Proxy(cls.dovecot.imap_port)
-        cls.next_user = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.proxy.stop()
-        cls.dovecot.cleanup()
+    USERS = USERS
 
     def setUp(self):
-        cls = type(self)
-        self.user = "c%d" % cls.next_user
-        cls.next_user += 1
+        self.user = self.next_user("c")
         for n in range(1, self.N + 1):
             self.dovecot.deliver(M(n), user=self.user)
         self.dovecot.deliver(M(1000, subject="Archived"), user=self.user,
