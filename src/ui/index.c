@@ -22,15 +22,23 @@ ui_index_cache_clear(struct ui *u)
 		store_index_row_clear(&u->cache[i]);
 }
 
-void
-ui_index_free(struct ui *u)
+/* The loaded rows gone (the cursor left where it is). */
+static void
+index_drop_rows(struct ui *u)
 {
-	ui_index_cache_clear(u);
 	free(u->ids);
 	free(u->depth);
 	u->ids = NULL;
 	u->depth = NULL;
-	u->nids = u->cur = u->top = 0;
+	u->nids = 0;
+}
+
+void
+ui_index_free(struct ui *u)
+{
+	ui_index_cache_clear(u);
+	index_drop_rows(u);
+	u->cur = u->top = 0;
 }
 
 #define FIRST_CHUNK 512
@@ -147,11 +155,7 @@ index_load_partial(struct ui *u)
 		free(cause);
 		return -1;
 	}
-	free(u->ids);
-	free(u->depth);
-	u->depth = NULL;
-	u->ids = NULL;
-	u->nids = 0;
+	index_drop_rows(u);
 	index_prepend(u, ids, keys, got);
 	u->partial = got == FIRST_CHUNK;
 	u->partial_hi = 0;
@@ -188,11 +192,7 @@ index_window(struct ui *u, int64_t key, int64_t id)
 		free(cause);
 		return -1;
 	}
-	free(u->ids);
-	free(u->depth);
-	u->depth = NULL;
-	u->ids = NULL;
-	u->nids = 0;
+	index_drop_rows(u);
 	index_prepend(u, bids, bkeys, nb);
 	index_append(u, aids, akeys, na);
 	if (nb == 0 && na > 0) {
