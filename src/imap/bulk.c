@@ -502,6 +502,34 @@ bulk_clear(struct bulk *b)
 	free(b->got);
 }
 
+/*
+ * The next command's UIDs, uids[*lo..*hi): done of b->n asked already,
+ * from the top down when newest, else from the bottom up; at least one,
+ * then as many as fit max_bytes (by the stored sizes) and max_msgs.
+ */
+static void
+bulk_next_run(const struct bulk *b, size_t done, int newest, int64_t max_bytes,
+    size_t max_msgs, size_t *lo, size_t *hi)
+{
+	int64_t bytes;
+
+	if (newest) {
+		*hi = b->n - done;
+		*lo = *hi - 1;
+		bytes = bulk_size(b, *lo);
+		while (*lo > 0 && *hi - *lo < max_msgs &&
+		    bytes + bulk_size(b, *lo - 1) <= max_bytes)
+			bytes += bulk_size(b, --*lo);
+	} else {
+		*lo = done;
+		*hi = *lo + 1;
+		bytes = bulk_size(b, *lo);
+		while (*hi < b->n && *hi - *lo < max_msgs &&
+		    bytes + bulk_size(b, *hi) <= max_bytes)
+			bytes += bulk_size(b, (*hi)++);
+	}
+}
+
 int
 isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 {
@@ -552,7 +580,6 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	    is->bodies_yield != NULL ? BULK_YIELD_CMD_MSGS : BULK_CMD_MSGS;
 	for (done = 0; done < b.n;) {
 		size_t lo, hi;
-		int64_t bytes;
 
 		if (is->bodies_yield != NULL) {
 			/* The oldest done before the next goes out. */
@@ -567,21 +594,7 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 			}
 		}
 
-		if (newest) {
-			hi = b.n - done;
-			lo = hi - 1;
-			bytes = bulk_size(&b, lo);
-			while (lo > 0 && hi - lo < cmd_msgs &&
-			    bytes + bulk_size(&b, lo - 1) <= cmd_bytes)
-				bytes += bulk_size(&b, --lo);
-		} else {
-			lo = done;
-			hi = lo + 1;
-			bytes = bulk_size(&b, lo);
-			while (hi < b.n && hi - lo < cmd_msgs &&
-			    bytes + bulk_size(&b, hi) <= cmd_bytes)
-				bytes += bulk_size(&b, hi++);
-		}
+		bulk_next_run(&b, done, newest, cmd_bytes, cmd_msgs, &lo, &hi);
 		buf_reset(&set);
 		imap_uidset_format(&set, b.uids + lo, hi - lo);
 		cmds[ncmds] = imap_send_fetch(is->c, bulk_fetch, &b, cause,
