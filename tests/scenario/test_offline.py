@@ -403,7 +403,8 @@ class Client(OfflineCase, test_ui.UiCase):
     def test_open_while_the_download_runs(self):
         n = 60
         for i in range(1, n + 1):
-            self.deliver(i, body="Text of message %d.\n" % i)
+            # A second apart: Message 1 the oldest, last in the index.
+            self.deliver(i, age=n - i, body="Text of message %d.\n" % i)
 
         # Every body the server is asked for costs 0.25 s, however many
         # a command asks for: the download of all takes 15 s or more.
@@ -423,8 +424,8 @@ class Client(OfflineCase, test_ui.UiCase):
             s.wait("[%d msgs" % n, timeout=30)
             s.wait("bodies INBOX", timeout=30)
             # The oldest: the last the download would get to, on the
-            # last line (the same Date: as the others, stored last).
-            s.keys("G")
+            # first line.
+            s.keys("g")
             wire.wait_for(lambda: re.search(r"Message 1\s*$",
                                             s.cursor_line()),
                           10, "the cursor on Message 1\n" + s.text())
