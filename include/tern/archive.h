@@ -42,6 +42,14 @@ void archive_mbox_unquote(
  */
 void archive_mbox_write(struct buf *out, const char *raw, size_t len,
     unsigned flags, const char *keywords);
+/*
+ * The same in three steps, for a message written in pieces: the lines
+ * before it, then archive_mbox_quote of each piece (whole lines), then
+ * what ends it.
+ */
+void archive_mbox_head(struct buf *out, const char *raw, size_t len,
+    unsigned flags, const char *keywords);
+void archive_mbox_tail(struct buf *out, const char *raw, size_t len);
 
 /* What travels beside a message's bytes. */
 struct archive_meta {

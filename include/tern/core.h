@@ -35,6 +35,8 @@ int core_exit_status(int rc);
 /* The name of the built-in account of local folders. */
 #define TERN_LOCAL_ACCOUNT "local"
 
+struct sync_opts;
+
 struct tern {
 	struct rc *rc;
 	char *rc_path;
@@ -49,6 +51,11 @@ struct tern {
 	 */
 	void *conn;
 	void (*conn_free)(void *conn);
+	/*
+	 * Progress and notes of a download in bulk (a driver's fetch_many),
+	 * set by its caller around the call; NULL: none shown.
+	 */
+	const struct sync_opts *fetch_opts;
 };
 
 /* Open the store on first use; NULL with cause on failure. */
@@ -95,6 +102,12 @@ struct sync_opts {
 	 * the driver prints it on stderr.
 	 */
 	void (*note)(void *arg, const char *account, const char *text);
+	/*
+	 * Rows a reader should see now rather than at its next look were
+	 * committed: the newest messages of a folder never synced before,
+	 * the folder list. NULL: nobody is told.
+	 */
+	void (*stored)(void *arg);
 	void *arg;
 	int watch; /* keep running and sync as mail arrives */
 	int wakefd; /* readable: stop waiting (IDLE), -1 if none */

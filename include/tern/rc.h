@@ -34,6 +34,15 @@ struct rc_account {
 	unsigned keep_days; /* pop3 with keep: 0 = forever */
 	int delete_remote; /* pop3 with keep: local delete -> DELE */
 	uint64_t max_message_size;
+	/*
+	 * imap: the bodies a sync keeps offline. offline_days 0 with
+	 * offline set: every message; else those of the last that many
+	 * days. A message bigger than offline_max_size keeps its text parts
+	 * only (the view), its attachments come when opened.
+	 */
+	int offline;
+	unsigned offline_days;
+	uint64_t offline_max_size;
 	char *smtp; /* smtp[s]://host[:port] */
 	char *smtp_user;
 	char *smtp_passcmd;

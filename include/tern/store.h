@@ -205,6 +205,49 @@ int store_msg_insert(struct store *s, struct store_msg *m, const void *raw,
  */
 int store_msg_insert_packed(struct store *s, int64_t account_id,
     struct store_msg *m, const void *raw, size_t rawlen, char **cause);
+/*
+ * The body of a message already stored without one (an IMAP download in
+ * bulk), its bytes into the account's pack, in the caller's transaction
+ * (or one of its own). 1 stored; 0 not, as the row is gone or has its
+ * body already (another tern was quicker), so nothing is written; -1.
+ */
+int store_msg_put_packed(struct store *s, int64_t id, int64_t account_id,
+    const void *raw, size_t len, char **cause);
+/*
+ * A body too big to hold, written as it arrived into a file made by
+ * store_pack_tmp (len bytes): the file becomes a pack of its own, synced
+ * and named for its row, in the caller's transaction; a rollback removes
+ * it. The path is used up whatever the outcome (renamed or removed).
+ * Returns as store_msg_put_packed.
+ */
+int store_msg_adopt_packed(struct store *s, int64_t id, int64_t account_id,
+    const char *path, int64_t len, char **cause);
+/*
+ * A new file beside the packs for such a body: its descriptor, open for
+ * writing, and its path (malloc'd) in *path; -1 with cause.
+ */
+int store_pack_tmp(struct store *s, char **path, char **cause);
+/*
+ * The bodies the store lacks of folder_id's messages: their UIDs
+ * (ascending), row ids and sizes as indexed, malloc'd arrays of *n.
+ */
+int store_imap_bodiless(struct store *s, int64_t folder_id, uint32_t **uids,
+    int64_t **ids, int64_t **sizes, size_t *n, char **cause);
+/*
+ * Many reads in one snapshot, without a lock taken and let go for each
+ * (an export): between them nothing may write through this store. 0, or
+ * -1 with cause.
+ */
+int store_read_begin(struct store *s, char **cause);
+void store_read_end(struct store *s);
+/* Is a transaction open (store_begin not yet ended)? */
+int store_in_txn(struct store *s);
+/*
+ * Where a message is, and whether its body is stored, without reading
+ * the rest of its row: 1 found, 0 not found, -1 error.
+ */
+int store_msg_where(struct store *s, int64_t id, int64_t *folder_id,
+    uint32_t *uid, uint32_t *uidvalidity, int *has_body, char **cause);
 /* Look up by folder and UID: 1 found, 0 not found, -1 error. */
 int store_msg_get(struct store *s, int64_t folder_id, uint32_t uid,
     struct store_msg *m, char **cause);
@@ -213,6 +256,10 @@ int store_msg_get_id(
     struct store *s, int64_t id, struct store_msg *m, char **cause);
 /* The raw bytes: 1 found, 0 not stored, -1 error. */
 int store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause);
+/* The same for a body of at most max bytes (0: any); 2, nothing read,
+ * when it is bigger (see store_msg_body). */
+int store_msg_raw_upto(
+    struct store *s, int64_t id, struct buf *out, size_t max, char **cause);
 /*
  * The raw bytes without copies, for big messages: a body in a pack file
  * is mapped (its pages shared with the page cache), one in the database
@@ -420,6 +467,14 @@ int store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
     uint32_t uid, uint32_t uidvalidity, char **cause);
 int store_imap_detach(struct store *s, int64_t folder_id, char **cause);
 int store_imap_reattach(struct store *s, int64_t folder_id, char **cause);
+/*
+ * Drop (on 0) or build (on 1) the index of Message-IDs. Message-IDs come
+ * in no order, so each new row writes the index at a random place: a
+ * fetch of a million new rows with it rewrote one page of it a row, 4 GB
+ * of WAL for a 200 MB store. A big fetch goes without it and builds it
+ * after, in one sorted pass. Its own transaction.
+ */
+int store_imap_msgid_index(struct store *s, int on, char **cause);
 /* A folder's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (no counting). */
 int store_imap_folder_state(struct store *s, int64_t folder_id,
     uint32_t *uidvalidity, uint32_t *uidnext, uint64_t *highestmodseq,
@@ -473,6 +528,11 @@ int64_t store_index_count_new(struct store *s, int64_t folder_id, int64_t after,
  * each one's key in keys. INT64_MAX, INT64_MAX starts from the end.
  */
 int store_index_ids_before(struct store *s, int64_t folder_id,
+    enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
+    int64_t *keys, size_t *n, char **cause);
+/* The same after (key, id), nearest first; INT64_MIN, INT64_MIN starts
+ * from the beginning. */
+int store_index_ids_after(struct store *s, int64_t folder_id,
     enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
     int64_t *keys, size_t *n, char **cause);
 /* One row by message id: 1 found, 0 gone, -1 error. */
@@ -644,6 +704,30 @@ int store_folder_imap_name(struct store *s, int64_t account_id,
 #define STORE_PART_VIEW "VIEW"
 
 /*
+ * Folders kept offline (store/offline.c). A message is kept when its
+ * whole body or its view is stored.
+ */
+struct store_offline_msg {
+	uint32_t uid;
+	int64_t size; /* the server's RFC822.SIZE, 0 if unknown */
+};
+/*
+ * The messages of an IMAP folder kept neither whole nor as a view, with
+ * a UID on the server, newest (highest UID) first; since (unix time, 0:
+ * any): only those that arrived then or later (INTERNALDATE, else the
+ * Date: header). *v is malloc'd.
+ */
+int store_offline_wanted(struct store *s, int64_t folder_id, int64_t since,
+    struct store_offline_msg **v, size_t *n, char **cause);
+struct store_offline_stats {
+	int64_t total; /* messages of the folder */
+	int64_t kept; /* of those, with a body or a view stored */
+	int64_t bytes; /* what their bodies and parts take */
+};
+int store_offline_stats(struct store *s, int64_t folder_id,
+    struct store_offline_stats *st, char **cause);
+
+/*
  * Postponed drafts (store/draft.c). A draft postponed on an account whose
  * server keeps its Drafts (IMAP) is kept here first, as a pending op
  * "draft" (folder: the Drafts folder as given to the driver's append;
@@ -684,6 +768,10 @@ struct pattern;
 int store_search(struct store *s, int64_t account_id, int64_t folder_id,
     const struct pattern *p, enum store_sort sort, int64_t **ids, size_t *n,
     char **cause);
+/* The same, with each match's date in *dates (malloc'd, NULL when none). */
+int store_search_dated(struct store *s, int64_t account_id, int64_t folder_id,
+    const struct pattern *p, enum store_sort sort, int64_t **ids,
+    int64_t **dates, size_t *n, char **cause);
 /*
  * Does the index hold message id's text (1), or its envelope alone or
  * nothing (0: a server's search knows it better)? -1 on error.
@@ -694,10 +782,12 @@ int64_t store_fts_pending(struct store *s, char **cause);
 /*
  * Index every message the index does not hold, in batches that each
  * commit (a kill loses no batch done), calling cb (may be NULL) after
- * each with how many of total are done. An index that is mostly stale
+ * each with how many of total are done; a non-zero return from cb stops
+ * the fill there (it goes on at the next call). An index that is mostly
+ * stale
  * (messages deleted or indexed again) is first emptied and made anew.
  */
-typedef void (*store_fts_progress)(void *arg, int64_t done, int64_t total);
+typedef int (*store_fts_progress)(void *arg, int64_t done, int64_t total);
 int store_fts_fill(
     struct store *s, store_fts_progress cb, void *arg, char **cause);
 /*

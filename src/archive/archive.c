@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,12 @@ struct ids {
 	size_t n;
 	size_t missing;
 };
+
+/* An export that cannot have every body. */
+#define MISSING \
+	"%zu message%s of %s%s%s %s not downloaded and cannot be fetched now " \
+	"(offline?); sync while online, or export what is stored with " \
+	"--cached-only"
 
 static int
 collect(void *arg, const struct store_msg *m)
@@ -97,38 +105,82 @@ safe_name(const char *name, int maildirpp)
 	return s;
 }
 
+/* A download's progress as the export's. */
+static void
+fetch_progress(void *arg, const struct sync_progress *p)
+{
+	const struct archive_opts *o = arg;
+
+	progress(o, "fetch", p->folder, p->done, p->total);
+}
+
 /*
  * Download the bodies the store does not hold, when the account's driver
- * can; stop trying at the first failure (offline). Returns how many are
- * still missing.
+ * can: all at once when it fetches many, else one at a time, stopping at
+ * the first failure (offline). Returns how many are still missing.
  */
 static size_t
-fetch_missing(
-    struct tern *t, const struct folder_ref *r, struct store *s, struct ids *l)
+fetch_missing(struct tern *t, const struct folder_ref *r, struct store *s,
+    struct ids *l, const struct archive_opts *o)
 {
 	const struct driver_ops *d;
 	struct store_msg m;
-	size_t i, missing = 0;
+	struct sync_opts so;
+	int64_t *left;
+	size_t i, missing = 0, nleft = 0;
 	int failed = 0;
 
 	if (l->missing == 0)
 		return 0;
 	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
-	for (i = 0; i < l->n; i++) {
+	if (d != NULL && d->fetch_many != NULL) {
 		char *c = NULL;
 
-		if (store_msg_get_id(s, l->v[i], &m, NULL) != 1)
-			continue;
-		if (!m.has_body) {
-			if (failed || d == NULL || d->fetch == NULL ||
-			    d->fetch(t, r->account, m.id, 0, &c) != 0) {
-				failed = 1;
-				missing++;
-			}
-			free(c);
+		memset(&so, 0, sizeof so);
+		so.progress = o->progress != NULL ? fetch_progress : NULL;
+		so.arg = (void *)o;
+		so.wakefd = -1;
+		t->fetch_opts = &so;
+		failed = d->fetch_many(t, r->account, l->v, l->n, &c) != 0;
+		t->fetch_opts = NULL;
+		free(c);
+	}
+	/* Those still missing: looked up in one snapshot. */
+	left = xreallocarray(NULL, l->n + 1, sizeof *left);
+	if (store_read_begin(s, NULL) == 0) {
+		for (i = 0; i < l->n; i++) {
+			int64_t folder_id;
+			uint32_t uid, uidvalidity;
+			int has_body;
+
+			if (store_msg_where(s, l->v[i], &folder_id, &uid,
+			        &uidvalidity, &has_body, NULL) == 1 &&
+			    !has_body)
+				left[nleft++] = l->v[i];
 		}
+		store_read_end(s);
+	} else {
+		memcpy(left, l->v, l->n * sizeof *left);
+		nleft = l->n;
+	}
+	for (i = 0; i < nleft; i++) {
+		char *c = NULL;
+
+		if (store_msg_get_id(s, left[i], &m, NULL) != 1)
+			continue;
+		if (m.has_body) {
+			store_msg_clear(&m);
+			continue;
+		}
+		if (failed || d == NULL || d->fetch == NULL ||
+		    d->fetch(t, r->account, m.id, 0, &c) != 0) {
+			failed = 1;
+			missing++;
+		}
+		free(c);
 		store_msg_clear(&m);
 	}
+	free(left);
 	return missing;
 }
 
@@ -165,69 +217,319 @@ from_line(struct buf *out, const struct store_msg *m)
 	(void)buf_printf(out, " %s\n", date);
 }
 
+/*
+ * A download of the missing bodies running beside the writing of the
+ * export (a thread of its own, on the tern's store and connection),
+ * while the export reads the store through a second handle and writes
+ * each message once it is committed, in the order the download brings
+ * them (oldest first), instead of after them all.
+ */
+struct ahead {
+	struct tern *t;
+	struct rc_account *a;
+	const char *account; /* its name, for messages */
+	const struct driver_ops *d;
+	int64_t *ids;
+	size_t n;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int started; /* the thread runs */
+	int done; /* the download has ended */
+	char *cause; /* ... and failed */
+	int one_failed; /* a download of one left out failed */
+};
+
+static void *
+ahead_main(void *arg)
+{
+	struct ahead *ah = arg;
+	char *c = NULL;
+
+	if (ah->d->fetch_many(ah->t, ah->a, ah->ids, ah->n, &c) != 0 &&
+	    c == NULL)
+		c = xstrdup("downloading failed");
+	pthread_mutex_lock(&ah->lock);
+	ah->done = 1;
+	ah->cause = c;
+	pthread_cond_broadcast(&ah->cond);
+	pthread_mutex_unlock(&ah->lock);
+	return NULL;
+}
+
+/* 1 when the download has ended, else wait a little for it; 0. */
+static int
+ahead_wait(struct ahead *ah)
+{
+	struct timespec until;
+	int done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 5 * 1000 * 1000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&ah->lock);
+	if (!(done = ah->done))
+		(void)pthread_cond_timedwait(&ah->cond, &ah->lock, &until);
+	pthread_mutex_unlock(&ah->lock);
+	return done;
+}
+
 struct out {
 	FILE *f; /* mbox */
 	const char *dir; /* Maildir */
 	const char *path; /* for messages */
 	struct archive_kwmap kw; /* Maildir: the keywords' letters */
+	uint64_t unsent; /* mbox: bytes written since writeback began */
+	struct ahead *ahead; /* bodies still arriving, or NULL */
 };
+
+/* Bytes of a message quoted and written at a time. */
+#define MBOX_PIECE (1 << 20)
+/* Bytes of an mbox written before their writeback is started. */
+#define MBOX_WRITEBACK (8 << 20)
+
+/*
+ * Write out what b holds for the mbox; the file is synced at the end, and
+ * its writeback is started as it goes, while the rest is written.
+ */
+static int
+mbox_flush(struct out *w, struct buf *b, char **cause)
+{
+	if (b->len > 0 && fwrite(b->data, 1, b->len, w->f) != b->len)
+		return set_cause(cause, "%s: %s", w->path, strerror(errno));
+	if ((w->unsent += b->len) >= MBOX_WRITEBACK) {
+		if (fflush(w->f) != 0)
+			return set_cause(
+			    cause, "%s: %s", w->path, strerror(errno));
+		(void)sync_file_range(
+		    fileno(w->f), 0, 0, SYNC_FILE_RANGE_WRITE);
+		w->unsent = 0;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+/*
+ * One message into an mbox, through b (written out a megabyte at a time,
+ * which stdio passes on without copying), in pieces of whole lines: a
+ * body mapped from a pack (of any size) is let go page by page once
+ * written, so memory stays at a piece whatever the size.
+ */
+static int
+mbox_message(struct out *w, const struct store_msg *m,
+    const struct store_body *body, struct buf *b, char **cause)
+{
+	const char *raw = body->data, *nl;
+	size_t len = body->len, off = 0, n;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *let = body->map; /* pages before this are let go */
+
+	from_line(b, m);
+	archive_mbox_head(b, raw, len, m->flags & STORE_F_ALL, m->keywords);
+	for (;;) {
+		if (off < len) {
+			n = len - off < MBOX_PIECE ? len - off : MBOX_PIECE;
+			if (off + n < len &&
+			    (nl = memchr(raw + off + n, '\n', len - off - n)) !=
+			        NULL)
+				n = (size_t)(nl - raw) + 1 - off;
+			else if (off + n < len)
+				n = len - off;
+			archive_mbox_quote(b, raw + off, n);
+			off += n;
+		}
+		if (off == len)
+			archive_mbox_tail(b, raw, len);
+		if (b->len >= MBOX_PIECE && mbox_flush(w, b, cause) != 0)
+			return -1;
+		if (body->map != NULL) {
+			char *upto =
+			    (char *)((uintptr_t)(raw + off) & ~(pg - 1));
+
+			if (upto > let) {
+				(void)madvise(
+				    let, (size_t)(upto - let), MADV_DONTNEED);
+				let = upto;
+			}
+		}
+		if (off == len)
+			return 0;
+	}
+}
+
+/* What an export needs of a folder's rows, read in one pass. */
+struct rows {
+	struct store_msg *v;
+	size_t n, cap;
+};
+
+static int
+keep_row(void *arg, const struct store_msg *m)
+{
+	struct rows *r = arg;
+	struct store_msg *k;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 256;
+		r->v = xreallocarray(r->v, r->cap, sizeof *r->v);
+	}
+	k = &r->v[r->n++];
+	memset(k, 0, sizeof *k);
+	k->id = m->id;
+	k->size = m->size;
+	k->flags = m->flags;
+	k->date = m->date;
+	k->internaldate = m->internaldate;
+	k->from = m->from != NULL ? xstrdup(m->from) : NULL;
+	k->keywords = m->keywords != NULL ? xstrdup(m->keywords) : NULL;
+	return 0;
+}
+
+static void
+rows_free(struct rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		store_msg_clear(&r->v[i]);
+	free(r->v);
+}
+
+/*
+ * A message's body into *body: a small one read into raw (a buffer used
+ * again: a mapping of its own would cost more than the copy), a big one
+ * mapped (*mapped set), let go as it is written. Its stored length
+ * decides, not the size the server announced. As store_msg_raw.
+ */
+static int
+body_get(struct store *s, int64_t id, struct buf *raw, struct store_body *body,
+    int *mapped, char **cause)
+{
+	int found;
+
+	memset(body, 0, sizeof *body);
+	*mapped = 0;
+	buf_reset(raw);
+	found = store_msg_raw_upto(s, id, raw, MBOX_PIECE, cause);
+	if (found == 1) {
+		body->data = raw->data != NULL ? raw->data : "";
+		body->len = raw->len;
+	} else if (found == 2 &&
+	    (found = store_msg_body(s, id, body, cause)) == 1)
+		*mapped = 1;
+	return found;
+}
+
+/*
+ * A body not stored yet while the download goes on: looked for again in
+ * a new snapshot each time the download commits more (or has ended).
+ */
+static int
+body_wait(struct store *s, struct ahead *ah, int64_t id, struct buf *raw,
+    struct store_body *body, int *mapped, char **cause)
+{
+	char *c = NULL;
+	int done, found;
+
+	for (;;) {
+		/* Ended before this look: what it did not store, it won't. */
+		done = ahead_wait(ah);
+		store_read_end(s);
+		if (store_read_begin(s, cause) != 0)
+			return -1;
+		found = body_get(s, id, raw, body, mapped, cause);
+		if (found != 0)
+			return found;
+		if (!done)
+			continue;
+		/*
+		 * Left out by a download that went well (a server that
+		 * answered part of a command): one at a time, as before
+		 * there was a download of many, until one fails. The
+		 * download's thread is done with the tern.
+		 */
+		if (ah->cause != NULL || ah->one_failed)
+			return 0;
+		if (ah->d->fetch == NULL ||
+		    ah->d->fetch(ah->t, ah->a, id, 0, &c) != 0) {
+			free(c);
+			ah->one_failed = 1;
+			return 0;
+		}
+		store_read_end(s);
+		if (store_read_begin(s, cause) != 0)
+			return -1;
+		return body_get(s, id, raw, body, mapped, cause);
+	}
+}
 
 /* Write every message of a folder (whose bodies are at hand). */
 static int
 export_folder(struct store *s, const struct store_folder *fo, struct out *w,
     const struct archive_opts *o, struct archive_stats *st, char **cause)
 {
-	struct ids l = { NULL, 0, 0 };
-	struct store_msg m;
-	struct buf raw, b;
-	size_t i;
-	int ret = -1, found;
+	struct rows l = { NULL, 0, 0 };
+	struct store_msg *m;
+	struct store_body body;
+	struct buf b, raw;
+	size_t i, missing = st->missing;
+	int ret = -1, found, mapped;
 
-	buf_init(&raw, 0);
 	buf_init(&b, 0);
-	if (store_msg_foreach(s, fo->id, collect, &l, cause) != 0)
+	buf_init(&raw, 0);
+	/* One snapshot for every read, not a lock for each. */
+	if (store_read_begin(s, cause) != 0)
+		goto out;
+	if (store_msg_foreach(s, fo->id, keep_row, &l, cause) != 0)
 		goto out;
 	for (i = 0; i < l.n; i++) {
-		if ((found = store_msg_get_id(s, l.v[i], &m, cause)) < 0)
-			goto out;
-		if (found == 0)
-			continue;
-		buf_reset(&raw);
-		if ((found = store_msg_raw(s, m.id, &raw, cause)) <= 0) {
-			store_msg_clear(&m);
+		m = &l.v[i];
+		found = body_get(s, m->id, &raw, &body, &mapped, cause);
+		if (found == 0 && w->ahead != NULL)
+			found = body_wait(
+			    s, w->ahead, m->id, &raw, &body, &mapped, cause);
+		if (found <= 0) {
 			if (found < 0)
 				goto out;
 			st->missing++;
 			continue;
 		}
-		if (w->f != NULL) {
-			buf_reset(&b);
-			from_line(&b, &m);
-			archive_mbox_write(&b, raw.data, raw.len,
-			    m.flags & STORE_F_ALL, m.keywords);
-			if (fwrite(b.data, 1, b.len, w->f) != b.len) {
-				set_cause(
-				    cause, "%s: %s", w->path, strerror(errno));
-				store_msg_clear(&m);
-				goto out;
-			}
-		} else if (archive_maildir_write(w->dir, raw.data, raw.len,
-		               m.flags & STORE_F_ALL, m.keywords, &w->kw,
-		               m.internaldate ? m.internaldate : m.date,
-		               &st->kw_lost, cause) != 0) {
-			store_msg_clear(&m);
+		if (w->f != NULL)
+			found = mbox_message(w, m, &body, &b, cause);
+		else
+			found = archive_maildir_write(w->dir, body.data,
+			    body.len, m->flags & STORE_F_ALL, m->keywords,
+			    &w->kw, m->internaldate ? m->internaldate : m->date,
+			    &st->kw_lost, cause);
+		if (mapped)
+			store_body_release(&body);
+		if (found != 0)
 			goto out;
-		}
-		store_msg_clear(&m);
 		st->messages++;
 		if ((i + 1) % 200 == 0 || i + 1 == l.n)
 			progress(o, "export", fo->name, i + 1, l.n);
 	}
+	if (w->f != NULL && mbox_flush(w, &b, cause) != 0)
+		goto out;
+	/* As when the bodies are downloaded before (archive_export). */
+	if (w->ahead != NULL && (missing = st->missing - missing) > 0) {
+		/* The download has ended (body_wait): its cause is set. */
+		set_cause(cause, MISSING "%s%s", missing,
+		    missing == 1 ? "" : "s", w->ahead->account, "/", fo->name,
+		    missing == 1 ? "is" : "are",
+		    w->ahead->cause != NULL ? ": " : "",
+		    w->ahead->cause != NULL ? w->ahead->cause : "");
+		goto out;
+	}
 	ret = 0;
 out:
-	free(l.v);
-	buf_free(&raw);
+	store_read_end(s);
+	rows_free(&l);
 	buf_free(&b);
+	buf_free(&raw);
 	return ret;
 }
 
@@ -235,14 +537,16 @@ out:
 static int
 export_mbox_file(struct store *s, const struct store_folder *fo,
     const char *path, const struct archive_opts *o, struct archive_stats *st,
-    char **cause)
+    struct ahead *ah, char **cause)
 {
 	char *tmp = xasprintf("%s.tmp-XXXXXX", path);
 	struct out w;
+	char *wbuf = NULL;
 	int fd, ret = -1;
 
 	memset(&w, 0, sizeof w);
 	w.path = path;
+	w.ahead = ah;
 	if ((fd = mkstemp(tmp)) == -1) {
 		set_cause(cause, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -252,6 +556,9 @@ export_mbox_file(struct store *s, const struct store_folder *fo,
 		close(fd);
 		goto fail;
 	}
+	/* Written in large pieces, not a system call per page. */
+	wbuf = xmalloc(MBOX_PIECE);
+	(void)setvbuf(w.f, wbuf, _IOFBF, MBOX_PIECE);
 	if (export_folder(s, fo, &w, o, st, cause) != 0)
 		goto fail;
 	if (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0) {
@@ -275,21 +582,60 @@ fail:
 		fclose(w.f);
 	unlink(tmp);
 out:
+	free(wbuf);
 	free(tmp);
 	return ret;
+}
+
+/* Start downloading the missing bodies of all (those of every folder
+ * exported) beside the export; without a thread, before it. */
+static void
+ahead_start(struct ahead *ah, struct tern *t, const struct folder_ref *r,
+    const struct driver_ops *d, const struct ids *all)
+{
+	ah->t = t;
+	ah->account = r->account_name;
+	ah->a = r->account;
+	ah->d = d;
+	ah->ids = xreallocarray(NULL, all->n + 1, sizeof *ah->ids);
+	memcpy(ah->ids, all->v, all->n * sizeof *ah->ids);
+	ah->n = all->n;
+	pthread_mutex_init(&ah->lock, NULL);
+	pthread_cond_init(&ah->cond, NULL);
+	if (pthread_create(&ah->thread, NULL, ahead_main, ah) != 0)
+		(void)ahead_main(ah);
+	else
+		ah->started = 1;
+}
+
+/* Wait for the download to end (it commits what it has). */
+static void
+ahead_end(struct ahead *ah)
+{
+	if (ah->started)
+		pthread_join(ah->thread, NULL);
+	free(ah->cause);
+	pthread_cond_destroy(&ah->cond);
+	pthread_mutex_destroy(&ah->lock);
+	free(ah->ids);
+	memset(ah, 0, sizeof *ah);
 }
 
 int
 archive_export(struct tern *t, const struct folder_ref *r, const char *path,
     const struct archive_opts *o, struct archive_stats *st, char **cause)
 {
+	const struct driver_ops *d;
 	struct store_folder *v = NULL;
-	struct store *s;
+	struct store *s, *s2 = NULL;
+	struct ids all = { NULL, 0, 0 };
+	struct ahead ah;
 	size_t n = 0, i, missing = 0;
 	char *tmpdir = NULL;
 	int ret = -1;
 
 	memset(st, 0, sizeof *st);
+	memset(&ah, 0, sizeof ah);
 	if ((s = tern_store(t, cause)) == NULL)
 		return -1;
 	if (r->folder != NULL && r->folder_id == 0)
@@ -297,8 +643,37 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 		    r->folder, r->account_name);
 	if (store_folder_list(s, r->account_id, &v, &n, cause) != 0)
 		return -1;
+	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
+	if (d != NULL && d->fetch_many != NULL && !o->cached_only) {
+		/* Downloaded as the export is written: see struct ahead. */
+		for (i = 0; i < n; i++) {
+			uint32_t *uids;
+			int64_t *ids, *sizes;
+			size_t k, nb;
+
+			if (r->folder != NULL && v[i].id != r->folder_id)
+				continue;
+			if (store_imap_bodiless(s, v[i].id, &uids, &ids, &sizes,
+			        &nb, cause) != 0)
+				goto out;
+			all.v =
+			    xreallocarray(all.v, all.n + nb + 1, sizeof *all.v);
+			for (k = 0; k < nb; k++)
+				all.v[all.n++] = ids[k];
+			all.missing += nb;
+			free(uids);
+			free(ids);
+			free(sizes);
+		}
+		if (all.missing > 0) {
+			if (store_open(t->datadir, &s2, cause) != 0)
+				goto out;
+			ahead_start(&ah, t, r, d, &all);
+			s = s2;
+		}
+	}
 	/* Every body first, so an offline export fails before writing. */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && ah.ids == NULL; i++) {
 		struct ids l = { NULL, 0, 0 };
 
 		if (r->folder != NULL && v[i].id != r->folder_id)
@@ -307,23 +682,20 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 			free(l.v);
 			goto out;
 		}
-		missing += fetch_missing(t, r, s, &l);
+		missing += fetch_missing(t, r, s, &l, o);
 		free(l.v);
 	}
 	if (missing > 0 && !o->cached_only) {
-		set_cause(cause,
-		    "%zu message%s of %s%s%s %s not downloaded and cannot be "
-		    "fetched now (offline?); sync while online, or export "
-		    "what is stored with --cached-only",
-		    missing, missing == 1 ? "" : "s", r->account_name,
-		    r->folder ? "/" : "", r->folder ? r->folder : "",
-		    missing == 1 ? "is" : "are");
+		set_cause(cause, MISSING, missing, missing == 1 ? "" : "s",
+		    r->account_name, r->folder ? "/" : "",
+		    r->folder ? r->folder : "", missing == 1 ? "is" : "are");
 		goto out;
 	}
 	if (r->folder != NULL && !o->maildir) {
 		for (i = 0; i < n && v[i].id != r->folder_id; i++)
 			;
-		ret = export_mbox_file(s, &v[i], path, o, st, cause);
+		ret = export_mbox_file(
+		    s, &v[i], path, o, st, ah.ids != NULL ? &ah : NULL, cause);
 		goto out;
 	}
 	/* A directory: made under a temporary name, renamed at the end. */
@@ -340,6 +712,7 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 		int rc;
 
 		memset(&w, 0, sizeof w);
+		w.ahead = ah.ids != NULL ? &ah : NULL;
 		if (r->folder != NULL && v[i].id != r->folder_id)
 			continue;
 		if (o->maildir) {
@@ -363,7 +736,8 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 			name = safe_name(v[i].name, 0);
 			sub = xasprintf("%s/%s", tmpdir, name);
 			free(name);
-			rc = export_mbox_file(s, &v[i], sub, o, st, cause);
+			rc = export_mbox_file(s, &v[i], sub, o, st,
+			    ah.ids != NULL ? &ah : NULL, cause);
 		}
 		free(sub);
 		if (rc != 0)
@@ -381,6 +755,10 @@ archive_export(struct tern *t, const struct folder_ref *r, const char *path,
 	tmpdir = NULL;
 	ret = 0;
 out:
+	if (ah.ids != NULL)
+		ahead_end(&ah);
+	store_close(&s2);
+	free(all.v);
 	if (tmpdir != NULL) {
 		rm_tree(tmpdir);
 		free(tmpdir);

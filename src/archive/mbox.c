@@ -30,20 +30,30 @@ line_len(const char *s, size_t len)
 	return nl ? (size_t)(nl - s) + 1 : len;
 }
 
+/*
+ * Lines to quote are rare: each line's start is looked at, and the runs
+ * between the lines that need a '>' are copied whole (an export of a
+ * gigabyte went through here a buf_add per line).
+ */
 void
 archive_mbox_quote(struct buf *out, const char *raw, size_t len)
 {
-	size_t off = 0, n, k;
+	size_t off = 0, start = 0, k;
+	const char *nl;
 
 	while (off < len) {
-		n = line_len(raw + off, len - off);
-		for (k = 0; k < n && raw[off + k] == '>'; k++)
+		for (k = off; k < len && raw[k] == '>'; k++)
 			;
-		if (is_from(raw + off + k, n - k))
+		if (is_from(raw + k, len - k)) {
+			(void)buf_add(out, raw + start, off - start);
 			(void)buf_addc(out, '>');
-		(void)buf_add(out, raw + off, n);
-		off += n;
+			start = off;
+		}
+		if ((nl = memchr(raw + k, '\n', len - k)) == NULL)
+			break;
+		off = (size_t)(nl - raw) + 1;
 	}
+	(void)buf_add(out, raw + start, len - start);
 }
 
 void
@@ -87,7 +97,7 @@ line_is(const char *s, size_t n, const char *name)
 }
 
 void
-archive_mbox_write(struct buf *out, const char *raw, size_t len, unsigned flags,
+archive_mbox_head(struct buf *out, const char *raw, size_t len, unsigned flags,
     const char *keywords)
 {
 	const char *nl = memchr(raw, '\n', len);
@@ -122,11 +132,24 @@ archive_mbox_write(struct buf *out, const char *raw, size_t len, unsigned flags,
 	if (added || line_is(raw, first, block_names[3]))
 		(void)buf_printf(out, "%s%s%s", block_names[3],
 		    added ? "added" : "as-is", eol);
-	archive_mbox_quote(out, raw, len);
+}
+
+void
+archive_mbox_tail(struct buf *out, const char *raw, size_t len)
+{
 	/* mbox needs a line end before the separator; the block says so. */
-	if (added)
+	if (len > 0 && raw[len - 1] != '\n')
 		(void)buf_addc(out, '\n');
 	(void)buf_addc(out, '\n');
+}
+
+void
+archive_mbox_write(struct buf *out, const char *raw, size_t len, unsigned flags,
+    const char *keywords)
+{
+	archive_mbox_head(out, raw, len, flags, keywords);
+	archive_mbox_quote(out, raw, len);
+	archive_mbox_tail(out, raw, len);
 }
 
 /* Does the line at s look like a From_ line ("From who date")? */

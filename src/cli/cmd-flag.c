@@ -118,6 +118,18 @@ out:
 	return status;
 }
 
+/* Bodies a copy downloads first, on a terminal. */
+static void
+show_fetch(void *arg, const struct sync_progress *p)
+{
+	char *folder = text_visible_dup(p->folder ? p->folder : "");
+
+	(void)arg;
+	fprintf(stderr, "\r%s/%s: %s %llu/%llu\033[K", p->account, folder,
+	    p->what, (unsigned long long)p->done, (unsigned long long)p->total);
+	free(folder);
+}
+
 /*
  * mv and cp: the target is "FOLDER" (same account) or "ACCOUNT/FOLDER"
  * when the first part names an account.
@@ -126,6 +138,7 @@ static int
 move_or_copy(struct tern *t, int argc, char **argv, int keep)
 {
 	const char *name = keep ? "cp" : "mv";
+	struct sync_opts so;
 	struct folder_ref r;
 	const char *target;
 	uint32_t *uids;
@@ -148,7 +161,15 @@ move_or_copy(struct tern *t, int argc, char **argv, int keep)
 		free(uids);
 		return status;
 	}
+	memset(&so, 0, sizeof so);
+	so.progress = show_fetch;
+	so.wakefd = -1;
+	if (t->progress)
+		t->fetch_opts = &so;
 	status = core_move_to(t, &r, uids, n, target, keep, &note, &cause);
+	if (t->fetch_opts != NULL)
+		fputs("\r\033[K", stderr);
+	t->fetch_opts = NULL;
 	if (status != 0)
 		status = cli_fail(status, cause);
 	else if (note != NULL)

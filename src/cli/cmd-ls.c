@@ -59,13 +59,34 @@ ls_folders(struct tern *t, struct folder_ref *r)
 	size_t n, i;
 	int64_t used, limit;
 	char *cause = NULL;
+	int offline = r->account != NULL && r->account->offline;
 
 	if (store_folder_list(t->store, r->account_id, &v, &n, &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	for (i = 0; i < n; i++) {
+		struct store_offline_stats st;
+		char size[32];
+
 		print_field(v[i].name);
-		printf("\t%lld\t%lld\n", (long long)v[i].total,
+		printf("\t%lld\t%lld", (long long)v[i].total,
 		    (long long)v[i].unseen);
+		/*
+		 * An account kept offline: how much of each folder is, in a
+		 * fourth column only then, so the three of the others stay
+		 * as scripts read them.
+		 */
+		if (offline) {
+			if (store_offline_stats(
+			        t->store, v[i].id, &st, &cause) != 0) {
+				putchar('\n');
+				store_folder_list_free(v, n);
+				return cli_fail(TERN_EXIT_FAIL, cause);
+			}
+			format_size(st.bytes, 0, size, sizeof size);
+			printf("\toffline %lld/%lld (%s)", (long long)st.kept,
+			    (long long)st.total, size);
+		}
+		putchar('\n');
 	}
 	store_folder_list_free(v, n);
 	if (store_account_get_quota(

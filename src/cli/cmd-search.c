@@ -27,7 +27,7 @@ cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void
+static int
 fill_progress(void *arg, int64_t done, int64_t total)
 {
 	(void)arg;
@@ -35,6 +35,7 @@ fill_progress(void *arg, int64_t done, int64_t total)
 	    (long long)done, (long long)total);
 	if (done == total)
 		fputc('\n', stderr);
+	return 0;
 }
 
 int

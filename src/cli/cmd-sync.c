@@ -406,7 +406,6 @@ cmd_sync(struct tern *t, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, i, watch = 0, status = TERN_EXIT_OK;
-	char *cause = NULL;
 	size_t j;
 
 	while ((ch = getopt_long(argc, argv, "w", longopts, NULL)) != -1) {
@@ -430,12 +429,6 @@ cmd_sync(struct tern *t, int argc, char **argv)
 	if (watch && argc - optind != 1) {
 		tern_warnx("--watch takes exactly one account");
 		return TERN_EXIT_USAGE;
-	}
-	/* A store from before the search index is indexed first, once. */
-	if (t->rc->naccounts > 0 && cli_index_fill(t, &cause) != 0) {
-		tern_warnx("%s; search finds less until it is indexed", cause);
-		free(cause);
-		cause = NULL;
 	}
 	if (optind == argc) {
 		if (t->rc->naccounts == 0) {

@@ -166,7 +166,44 @@ queued_move(
 	return found;
 }
 
-/* From an IMAP folder, one message at a time: each may need the network. */
+/*
+ * The bodies of many messages of from that the store lacks, all at once
+ * when the driver can (one at a time otherwise, in imap_to_store). A
+ * failure is not one: what is still missing is queued for the next sync.
+ */
+static int
+fetch_ahead(struct tern *t, struct store *s, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, char **cause)
+{
+	const struct driver_ops *d = core_driver(from->account->protocol);
+	struct store_msg m;
+	int64_t *ids;
+	size_t i, k = 0;
+	char *fcause = NULL;
+	int found;
+
+	if (n < 2 || d == NULL || d->fetch_many == NULL)
+		return 0;
+	ids = xreallocarray(NULL, n, sizeof *ids);
+	for (i = 0; i < n; i++) {
+		if ((found = store_msg_get(
+		         s, from->folder_id, uids[i], &m, cause)) < 0) {
+			free(ids);
+			return -1;
+		}
+		if (found == 1 && !m.has_body)
+			ids[k++] = m.id;
+		if (found == 1)
+			store_msg_clear(&m);
+	}
+	if (k > 0)
+		(void)d->fetch_many(t, from->account, ids, k, &fcause);
+	free(fcause);
+	free(ids);
+	return 0;
+}
+
+/* From an IMAP folder, one message at a time, the bodies fetched ahead. */
 static int
 from_remote(struct tern *t, struct store *s, const struct folder_ref *from,
     const uint32_t *uids, size_t n, int64_t target, const char *target_spec,
@@ -176,6 +213,8 @@ from_remote(struct tern *t, struct store *s, const struct folder_ref *from,
 	size_t i;
 	int found;
 
+	if (fetch_ahead(t, s, from, uids, n, cause) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		if ((found = store_msg_get(
 		         s, from->folder_id, uids[i], &m, cause)) <= 0) {

@@ -137,44 +137,6 @@ out:
 	return ret;
 }
 
-/*
- * For now one message a command, each committed alone.
- */
-int
-isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
-{
-	struct body_fetch b;
-	struct store_msg m;
-	size_t i;
-	int found, ret = 0;
-
-	buf_init(&b.body, 0);
-	imap_allow_bodies(is->c, 1);
-	for (i = 0; i < n && ret == 0; i++) {
-		memset(&m, 0, sizeof m);
-		if ((found = store_msg_get(
-		         is->s, is->folder_id, uids[i], &m, cause)) < 0) {
-			ret = -1;
-			break;
-		}
-		if (found == 1 && !m.has_body) {
-			b.uid = uids[i];
-			b.got = 0;
-			if (imap_simple_fetch(is->c, body_fetch, &b, cause,
-			        "UID FETCH %u (UID BODY.PEEK[])", uids[i]) != 0)
-				ret = -1;
-			else if (b.got &&
-			    store_msg_set_raw(is->s, m.id, b.body.data,
-			        b.body.len, cause) != 0)
-				ret = -1;
-		}
-		store_msg_clear(&m);
-	}
-	imap_allow_bodies(is->c, 0);
-	buf_free(&b.body);
-	return ret;
-}
-
 /* What a view fetch collects: the structure and sections of one UID. */
 struct view_fetch {
 	uint32_t uid;
@@ -259,28 +221,80 @@ out:
  * kept as the skeleton in the part table ("VIEW"). A structure the
  * server gets wrong falls back to the whole message.
  */
+int
+isync_view(struct isync *is, const struct store_msg *m,
+    const struct store_folder *f, int seen, char **cause)
+{
+	struct view_fetch v = { 0, NULL };
+	struct buf items, skel;
+	int ret = -1;
+
+	buf_init(&items, 0);
+	buf_init(&skel, 0);
+	v.uid = m->uid;
+	v.view = imap_view_new();
+	imap_allow_bodies(is->c, 1);
+	if (imap_simple_fetch(is->c, view_fetch, &v, cause,
+	        "UID FETCH %u (UID BODYSTRUCTURE BODY.PEEK[HEADER])",
+	        m->uid) != 0)
+		goto out;
+	if (imap_view_get(v.view, "HEADER") == NULL &&
+	    !imap_view_ready(v.view) && imap_view_error(v.view) == NULL) {
+		ret = 1;
+		goto out;
+	}
+	if (!imap_view_ready(v.view) ||
+	    imap_view_get(v.view, "HEADER") == NULL) {
+		/* A structure we cannot trust: the exact bytes instead. */
+		ret = seen ? fetch_whole(is, m, f, 1, cause)
+		           : isync_bodies(is, &m->uid, 1, cause);
+		goto out;
+	}
+	imap_view_items(v.view, &items);
+	if (items.len > 0 &&
+	    imap_simple_fetch(is->c, view_fetch, &v, cause,
+	        "UID FETCH %u (UID%s)", m->uid, items.data) != 0)
+		goto out;
+	imap_allow_bodies(is->c, 0);
+	if (imap_view_skeleton(v.view, &skel, cause) != 0)
+		goto out;
+	if (store_begin(is->s, cause) != 0)
+		goto out;
+	if (store_part_set(is->s, m->id, STORE_PART_VIEW, skel.data, skel.len,
+	        cause) != 0 ||
+	    (seen &&
+	        store_msg_set_flags(
+	            is->s, m->id, m->flags | STORE_F_SEEN, cause) != 0)) {
+		store_rollback(is->s);
+		goto out;
+	}
+	if (store_commit(is->s, cause) != 0 ||
+	    (seen && fetch_seen(is, m, cause) != 0))
+		goto out;
+	ret = 0;
+out:
+	if (is->c != NULL)
+		imap_allow_bodies(is->c, 0);
+	imap_view_free(&v.view);
+	buf_free(&items);
+	buf_free(&skel);
+	return ret;
+}
+
+/* The view on a connection of its own, for the message opened. */
 static int
 fetch_view_once(struct tern *t, struct rc_account *a,
     const struct fetch_req *req, int *reused, char **cause)
 {
 	struct fetch_ctx x;
-	struct view_fetch v = { 0, NULL };
-	struct buf items, skel;
-	int ret = -1;
+	int ret = -1, rc;
 
 	*reused = 0;
-	buf_init(&items, 0);
-	buf_init(&skel, 0);
 	if (fetch_begin(&x, t, a, req->msg_id, cause) != 0)
 		goto out;
-	v.uid = x.m.uid;
-	v.view = imap_view_new();
-	imap_allow_bodies(x.is.c, 1);
-	if (imap_simple_fetch(x.is.c, view_fetch, &v, cause,
-	        "UID FETCH %u (UID BODYSTRUCTURE BODY.PEEK[HEADER])",
-	        x.m.uid) != 0) {
-		if (imap_err(x.is.c) != DRV_PROTO)
-			goto out;
+	if ((rc = isync_view(&x.is, &x.m, &x.f, 1, cause)) == 1)
+		gone(&x.is, &x.m, &x.f, cause);
+	else if (rc != 0 && imap_err(x.is.c) == DRV_PROTO) {
 		/*
 		 * A reply the parser refuses (a structure nested deeper
 		 * than it reads): the whole message on a new connection,
@@ -291,47 +305,11 @@ fetch_view_once(struct tern *t, struct rc_account *a,
 		isync_drop_connection(&x.is);
 		store_msg_clear(&x.m);
 		store_folder_clear(&x.f);
-		if (fetch_open(&x.is, req->msg_id, &x.m, &x.f, cause) != 0)
-			goto out;
-		ret = fetch_whole(&x.is, &x.m, &x.f, 1, cause);
-		goto out;
-	}
-	if (imap_view_get(v.view, "HEADER") == NULL &&
-	    !imap_view_ready(v.view) && imap_view_error(v.view) == NULL) {
-		gone(&x.is, &x.m, &x.f, cause);
-		goto out;
-	}
-	if (!imap_view_ready(v.view) ||
-	    imap_view_get(v.view, "HEADER") == NULL) {
-		/* A structure we cannot trust: the exact bytes instead. */
-		ret = fetch_whole(&x.is, &x.m, &x.f, 1, cause);
-		goto out;
-	}
-	imap_view_items(v.view, &items);
-	if (items.len > 0 &&
-	    imap_simple_fetch(x.is.c, view_fetch, &v, cause,
-	        "UID FETCH %u (UID%s)", x.m.uid, items.data) != 0)
-		goto out;
-	imap_allow_bodies(x.is.c, 0);
-	if (imap_view_skeleton(v.view, &skel, cause) != 0)
-		goto out;
-	if (store_begin(x.is.s, cause) != 0)
-		goto out;
-	if (store_part_set(x.is.s, x.m.id, STORE_PART_VIEW, skel.data, skel.len,
-	        cause) != 0 ||
-	    store_msg_set_flags(
-	        x.is.s, x.m.id, x.m.flags | STORE_F_SEEN, cause) != 0) {
-		store_rollback(x.is.s);
-		goto out;
-	}
-	if (store_commit(x.is.s, cause) != 0 ||
-	    fetch_seen(&x.is, &x.m, cause) != 0)
-		goto out;
-	ret = 0;
+		if (fetch_open(&x.is, req->msg_id, &x.m, &x.f, cause) == 0)
+			ret = fetch_whole(&x.is, &x.m, &x.f, 1, cause);
+	} else
+		ret = rc;
 out:
-	imap_view_free(&v.view);
-	buf_free(&items);
-	buf_free(&skel);
 	return fetch_end(&x, ret, reused);
 }
 

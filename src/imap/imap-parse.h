@@ -31,6 +31,9 @@ enum imap_item_type {
 
 struct imap_item {
 	enum imap_item_type type;
+	/* A literal handed to the sink (imap_parser_set_sink): its bytes
+	 * went there, and the item is an empty string. */
+	int diverted;
 	uint32_t end; /* index past this item and its subtree */
 	size_t off; /* into the response's data, NUL-terminated */
 	size_t len;
@@ -69,6 +72,20 @@ int imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 const struct imap_resp *imap_parser_response(struct imap_parser *p);
 /* Change the literal limit for the responses to come. */
 void imap_parser_set_max_literal(struct imap_parser *p, size_t max);
+/*
+ * Where literals too big to keep go: a literal of more than threshold
+ * bytes is not buffered but handed to begin (with its size) and then to
+ * data piece by piece, as it arrives; the response's item for it is
+ * marked diverted. The literal limit still applies. A sink that returns
+ * -1 (with cause) fails the parser. NULL sink: every literal is kept.
+ */
+struct imap_sink {
+	int (*begin)(void *arg, uint64_t size, char **cause);
+	int (*data)(void *arg, const char *data, size_t len, char **cause);
+	void *arg;
+	size_t threshold;
+};
+void imap_parser_set_sink(struct imap_parser *p, const struct imap_sink *sink);
 /* Drop the ready response and start on the next one. */
 void imap_parser_next(struct imap_parser *p);
 

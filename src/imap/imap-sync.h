@@ -24,9 +24,17 @@
  * batch is committed as it arrives. */
 #define INDEX_BATCH 1000
 #define COMMIT_ROWS INDEX_BATCH
+/* The newest messages of a first sync of INBOX, fetched before the rest:
+ * a tall terminal's screenful. */
+#define INDEX_NEWEST 100
 
 #define IW_QUEUE 32 /* batches waiting for the index writer */
 #define IW_MIN 256 /* rows worth a writer thread */
+#define IW_BULK 50000 /* rows fetched without the Message-ID index */
+/* UIDs a UID SEARCH asks for at once in a big folder, and at most how
+ * many such searches (see isync_search_from). */
+#define SEARCH_WINDOW 250000
+#define SEARCH_WINDOWS 64
 
 /* Rows of the header index, stored with one statement. */
 struct ibatch {
@@ -77,6 +85,9 @@ struct isync {
 	uint64_t highestmodseq;
 	uint32_t exists;
 	int changed; /* EXISTS, EXPUNGE or a flag change arrived */
+	/* Selected by isync_inbox_newest: the folder's sync that follows
+	 * goes on with this SELECT rather than repeat it. */
+	int fresh;
 	int watching; /* waiting for news: a STATUS is news of a folder */
 	int relist; /* news of a folder not listed: a whole pass is due */
 	/* Its PERMANENTFLAGS: known, \* (any new keyword), the keywords. */
@@ -99,6 +110,26 @@ struct isync {
 	int64_t q_used, q_limit;
 
 	uint64_t nnew, nflags, nvanished, nreplayed;
+	/*
+	 * Folders kept offline (offline.c): bodies stored by this sync,
+	 * batches asked for; asked to give way, no more downloads in it;
+	 * the big messages whose view the parser refused, to come whole.
+	 */
+	uint64_t nbodies;
+	unsigned offline_batches;
+	int offline_yield;
+	/*
+	 * Asked by isync_bodies before each command after its first: stop
+	 * asking for more (what was asked still comes and is stored), and
+	 * say so in bodies_yielded. NULL: every body asked for comes.
+	 */
+	int (*bodies_yield)(const struct isync *is);
+	int bodies_yielded;
+	struct offline_refused {
+		int64_t folder_id;
+		uint32_t uid;
+	} * view_refused;
+	size_t nview_refused;
 	unsigned nfailed; /* folders skipped after a refusal */
 	int no_modseq; /* this folder: no CONDSTORE items (the server said NO) */
 	struct buf notes;
@@ -136,6 +167,8 @@ struct drv *imap_drv_of(struct isync *is);
 /* The session: connection, responses, folders (session.c). */
 void isync_note(struct isync *is, const char *fmt, ...);
 void isync_progress(struct isync *is, const char *what);
+/* Rows were committed that the user should see at once (opts' stored). */
+void isync_stored(struct isync *is);
 /* May the selected folder keep keyword kw? */
 int isync_perm_keyword(struct isync *is, const char *kw);
 /*
@@ -151,6 +184,8 @@ int isync_select_folder(struct isync *is, const char *name, int64_t folder_id,
     uint32_t known_uidvalidity, uint64_t known_modseq, int *ok, char **cause);
 /* The UIDs of the selected folder, into is->search. */
 int isync_search_all(struct isync *is, char **cause);
+/* The UIDs from lo on into is->search (added to it), sorted. */
+int isync_search_from(struct isync *is, uint32_t lo, char **cause);
 void isync_folders_free(struct isync *is);
 int isync_wanted(struct isync *is, const char *name);
 /* Does the selected folder still hold uid? 1 yes, 0 no, -1 error. */
@@ -217,6 +252,14 @@ int isync_unchanged(
  * to answer (0.13 s for 100,000 messages). *done: INBOX is synced.
  */
 int isync_inbox_first(struct isync *is, int *done, char **cause);
+/*
+ * The newest INDEX_NEWEST messages of an INBOX with nothing stored yet (a
+ * first sync), before the LIST and the rest of its index: committed and
+ * announced (isync_stored) at once, so the client shows the newest mail
+ * while the rest comes. The folder's sync state is not recorded: its
+ * sync follows, on the same SELECT.
+ */
+int isync_inbox_newest(struct isync *is, char **cause);
 
 /* Waiting for new mail (watch.c). */
 /*
@@ -240,14 +283,38 @@ int isync_replay(struct isync *is, char **cause);
  * Bodies in bulk: the whole messages uids[0..n) of the selected folder
  * (its UIDVALIDITY the store's), those the store holds already skipped,
  * stored and committed as they arrive; the server's flags are left
- * alone. A UID the server no longer has is skipped. 0, or -1 with cause
- * (what was committed stays: a second call goes on from there).
+ * alone. A UID the server no longer has is skipped. Newest first when
+ * uids go down, else oldest first. 0, or -1 with cause (what was
+ * committed stays: a second call goes on from there).
  */
-int isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause);
+int isync_bodies(
+    struct isync *is, const uint32_t *uids, size_t n, char **cause);
 
-/* The account driver's entry points (fetch.c, append.c). */
+/*
+ * Folders kept offline (offline.c): after the index of folder name, the
+ * bodies the account's offline key asks for that the store lacks, newest
+ * first, no flag changed; the folder is selected (synced) first when it
+ * is not. Stops early, for the next sync to go on, when the wakefd of
+ * the sync's options is readable. 0, or -1 with cause.
+ */
+int isync_offline(struct isync *is, const char *name, char **cause);
+
+/*
+ * The view of m (what showing it needs, store part STORE_PART_VIEW) from
+ * the selected folder f, attachments left on the server; seen: m marked
+ * seen too, in the store and on the server (opening it), else no flag
+ * changes (a folder kept offline). 0; 1 when the server no longer has
+ * it; -1 with cause (imap_err DRV_PROTO: a reply the parser refused, the
+ * connection unusable).
+ */
+int isync_view(struct isync *is, const struct store_msg *m,
+    const struct store_folder *f, int seen, char **cause);
+
+/* The account driver's entry points (fetch.c, bulk.c, append.c). */
 int imap_fetch(struct tern *t, struct rc_account *a, int64_t msg_id, int seen,
     char **cause);
+int imap_fetch_many(struct tern *t, struct rc_account *a,
+    const int64_t *msg_ids, size_t n, char **cause);
 int imap_fetch_view(
     struct tern *t, struct rc_account *a, int64_t msg_id, char **cause);
 int imap_fetch_part(struct tern *t, struct rc_account *a, int64_t msg_id,

@@ -286,7 +286,10 @@ batch_submit(struct isync *is, int commit, char **cause)
 int
 isync_index_settle(struct isync *is, char **cause)
 {
-	if (batch_submit(is, 0, cause) != 0)
+	/* The batch being filled joins the held ones; a second call,
+	 * with none being filled, hands them all over. */
+	if (batch_submit(is, 0, cause) != 0 ||
+	    (is->nheld > 0 && batch_submit(is, 0, cause) != 0))
 		return -1;
 	return iw_drain(is, cause);
 }
@@ -296,6 +299,7 @@ isync_txn_commit(struct isync *is, char **cause)
 {
 	if (isync_index_settle(is, cause) != 0)
 		return -1;
+	is->queued = 0;
 	return txn_end(is, cause);
 }
 
@@ -467,6 +471,10 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 
 	if (n == 0)
 		return 0;
+	/* Built again in one pass at the end (a sync cut short before it
+	 * leaves rows to fetch: the next one builds it). */
+	if (store_imap_msgid_index(is->s, n < IW_BULK, cause) != 0)
+		return -1;
 	cmds = xcalloc((n + INDEX_BATCH - 1) / INDEX_BATCH, sizeof *cmds);
 	buf_init(&set, 0);
 	if (n >= IW_MIN)
@@ -500,6 +508,9 @@ fetch_index(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 out:
 	if (iw_stop(is, ret != 0, ret != 0 ? NULL : cause) != 0)
 		ret = -1;
+	if (n >= IW_BULK &&
+	    store_imap_msgid_index(is->s, 1, ret != 0 ? NULL : cause) != 0)
+		ret = -1;
 	for (i = 0; i < ncmds; i++)
 		imap_cmd_free(&cmds[i]);
 	free(cmds);
@@ -514,6 +525,9 @@ struct fstate {
 	uint64_t highestmodseq;
 	int rebuild; /* UIDVALIDITY changed: the old UIDs mean nothing */
 	int quick; /* QRESYNC's SELECT brought the changes */
+	/* Selected by isync_inbox_newest: what is stored came with this
+	 * SELECT, flags and all. */
+	int fresh;
 };
 
 /* The flags of what is stored (with QRESYNC they came with SELECT). */
@@ -523,7 +537,7 @@ folder_flags(struct isync *is, const struct fstate *f, const uint32_t *have,
 {
 	uint32_t max;
 
-	if (nhave == 0 || f->quick)
+	if (nhave == 0 || f->quick || f->fresh)
 		return 0;
 	max = have[nhave - 1];
 	if (isync_modseq(is) && f->highestmodseq && is->highestmodseq) {
@@ -564,13 +578,8 @@ folder_uids(struct isync *is, const struct fstate *f, int have_any,
 		*partial = 1;
 		if (is->uidnext == f->uidnext)
 			return 0; /* nothing new */
-		if (imap_simple(is->c, cause,
-		        (is->c->caps & IMAP_CAP_ESEARCH)
-		            ? "UID SEARCH RETURN (ALL) UID %u:*"
-		            : "UID SEARCH UID %u:*",
-		        f->uidnext) != 0)
+		if (isync_search_from(is, f->uidnext, cause) != 0)
 			return -1;
-		imap_uidset_sort(&is->search);
 		/* "N:*" is the last UID even below N. */
 		for (i = 0, j = 0; i < is->search.n; i++) {
 			if (is->search.v[i] >= f->uidnext)
@@ -641,9 +650,15 @@ folder_open(struct isync *is, const char *name, struct fstate *f, char **cause)
 	        &f->highestmodseq, cause) != 0)
 		return -1;
 	complete = f->uidnext > 0 && f->highestmodseq > 0;
-	if (isync_select_folder(is, name, f->id, complete ? f->uidvalidity : 0,
-	        f->highestmodseq, &ok, cause) != 0 ||
-	    isync_txn_commit(is, cause) != 0)
+	if (is->fresh && is->selected != NULL &&
+	    strcmp(is->selected, name) == 0 && is->folder_id == f->id)
+		ok = f->fresh = 1; /* by isync_inbox_newest, a moment ago */
+	else if (isync_select_folder(is, name, f->id,
+	             complete ? f->uidvalidity : 0, f->highestmodseq, &ok,
+	             cause) != 0)
+		return -1;
+	is->fresh = 0;
+	if (isync_txn_commit(is, cause) != 0)
 		return -1;
 	if (!ok)
 		return 1;
@@ -793,7 +808,8 @@ isync_sync_list(struct isync *is, char **cause)
 		        is->s, id, is->folders[k].wire, cause) != 0)
 			goto fail;
 	}
-	ret = store_commit(is->s, cause);
+	if ((ret = store_commit(is->s, cause)) == 0)
+		isync_stored(is);
 	goto out;
 fail:
 	store_rollback(is->s);
@@ -876,5 +892,69 @@ isync_inbox_first(struct isync *is, int *done, char **cause)
 	if (isync_sync_folder(is, "INBOX", cause) != 0)
 		return -1;
 	*done = 1;
+	return 0;
+}
+
+int
+isync_inbox_newest(struct isync *is, char **cause)
+{
+	struct fstate f;
+	uint32_t uidvalidity = 0, uidnext = 0, lo;
+	uint64_t modseq = 0;
+	int64_t id, ids[1], keys[1];
+	size_t got = 0;
+	int rc;
+
+	if ((id = store_folder(is->s, is->account_id, "INBOX", 0, cause)) < 0)
+		return -1;
+	if (id > 0 &&
+	    (store_imap_folder_state(
+	         is->s, id, &uidvalidity, &uidnext, &modseq, cause) != 0 ||
+	        store_index_ids_before(is->s, id, STORE_SORT_DATE, INT64_MAX,
+	            INT64_MAX, 1, ids, keys, &got, cause) != 0))
+		return -1;
+	/* Synced to the end before, or cut short with rows to show. */
+	if (got > 0 || (uidnext != 0 && modseq != 0))
+		return 0;
+	if ((rc = folder_open(is, "INBOX", &f, cause)) != 0)
+		goto out; /* 1: refused, and noted */
+	is->fresh = 1;
+	if (is->exists == 0)
+		return 0;
+	lo = is->exists > INDEX_NEWEST ? is->exists - INDEX_NEWEST + 1 : 1;
+	is->done = 0;
+	is->total = is->exists - lo + 1;
+	/*
+	 * By message number, the last INDEX_NEWEST whatever their UIDs (a
+	 * folder with gaps in its UIDs too); the rows are keyed by UID as
+	 * always.
+	 */
+	if (imap_simple_fetch(is->c, index_fetch, is, cause,
+	        "FETCH %u:%u (UID FLAGS INTERNALDATE RFC822.SIZE%s "
+	        "BODY.PEEK[HEADER.FIELDS (" HEADER_FIELDS ")])",
+	        lo, is->exists, isync_modseq(is) ? " MODSEQ" : "") != 0 ||
+	    isync_txn_commit(is, cause) != 0) {
+		rc = -1;
+		goto out;
+	}
+	tern_fault("imap-after-newest");
+	isync_progress(is, "index");
+	isync_stored(is);
+	return 0;
+out:
+	if (rc < 0) {
+		isync_txn_rollback(is);
+		/*
+		 * A connection lost or a reply that made no sense ends the
+		 * pass. Anything else (a refusal, a SELECT without its
+		 * UIDVALIDITY) is left to the folder's own sync to meet and
+		 * report: this step never fails a sync that would work
+		 * without it.
+		 */
+		if (is->c->err != DRV_OK)
+			return -1;
+		free(*cause);
+		*cause = NULL;
+	}
 	return 0;
 }

@@ -43,6 +43,8 @@ struct imap_parser {
 	size_t literals; /* literal bytes in this response */
 	uint64_t litlen;
 	int litdigits;
+	struct imap_sink sink; /* sink.data NULL: none */
+	int diverting; /* the literal being read goes to the sink */
 	size_t cur; /* the item being read */
 	int code_seen;
 	struct imap_resp resp;
@@ -108,6 +110,7 @@ imap_parser_next(struct imap_parser *p)
 	p->line = 0;
 	p->literals = 0;
 	p->code_seen = 0;
+	p->diverting = 0;
 	p->state = PS_BETWEEN;
 	memset(&p->resp, 0, sizeof p->resp);
 }
@@ -116,6 +119,15 @@ void
 imap_parser_set_max_literal(struct imap_parser *p, size_t max)
 {
 	p->lim.max_literal = max;
+}
+
+void
+imap_parser_set_sink(struct imap_parser *p, const struct imap_sink *sink)
+{
+	if (sink != NULL && sink->begin != NULL && sink->data != NULL)
+		p->sink = *sink;
+	else
+		memset(&p->sink, 0, sizeof p->sink);
 }
 
 const struct imap_resp *
@@ -150,6 +162,7 @@ item_start(struct imap_parser *p, enum imap_item_type type)
 	}
 	it = &p->items[p->nitems];
 	it->type = type;
+	it->diverted = 0;
 	it->off = p->data.len;
 	it->len = 0;
 	it->end = (uint32_t)p->nitems + 1;
@@ -322,12 +335,21 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 
 			if ((uint64_t)n > p->litlen)
 				n = (size_t)p->litlen;
-			if (buf_add(&p->data, data + i, n) != 0)
+			if (p->diverting) {
+				if (p->sink.data(
+				        p->sink.arg, data + i, n, cause) != 0) {
+					p->state = PS_FAILED;
+					return -1;
+				}
+			} else if (buf_add(&p->data, data + i, n) != 0)
 				return fail(p, cause, "out of buffer");
 			p->litlen -= n;
 			i += n;
-			if (p->litlen == 0 && item_end(p) != 0)
-				return fail(p, cause, "bad literal");
+			if (p->litlen == 0) {
+				p->diverting = 0;
+				if (item_end(p) != 0)
+					return fail(p, cause, "bad literal");
+			}
 			continue;
 		}
 		if (p->state == PS_ATOM || p->state == PS_QUOTED ||
@@ -501,6 +523,17 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len,
 			p->literals += (size_t)p->litlen;
 			if (item_start(p, IMAP_STRING) != 0)
 				return fail(p, cause, "too many items");
+			if (p->sink.data != NULL &&
+			    p->litlen > p->sink.threshold) {
+				/* Too big to keep: it goes to the sink. */
+				if (p->sink.begin(
+				        p->sink.arg, p->litlen, cause) != 0) {
+					p->state = PS_FAILED;
+					return -1;
+				}
+				p->items[p->cur].diverted = 1;
+				p->diverting = 1;
+			}
 			if (p->litlen == 0) {
 				if (item_end(p) != 0)
 					return fail(p, cause, "bad literal");

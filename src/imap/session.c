@@ -54,6 +54,13 @@ isync_progress(struct isync *is, const char *what)
 	is->o->progress(is->o->arg, &p);
 }
 
+void
+isync_stored(struct isync *is)
+{
+	if (is->o != NULL && is->o->stored != NULL)
+		is->o->stored(is->o->arg);
+}
+
 static void
 on_list(struct isync *is, const struct imap_resp *r)
 {
@@ -354,6 +361,7 @@ isync_select_folder(struct isync *is, const char *name, int64_t folder_id,
 	*ok = 0;
 	free(is->selected);
 	is->selected = NULL;
+	is->fresh = 0;
 	is->folder_id = folder_id;
 	is->uidvalidity = is->uidnext = 0;
 	is->highestmodseq = 0;
@@ -394,10 +402,54 @@ int
 isync_search_all(struct isync *is, char **cause)
 {
 	imap_uidset_free(&is->search);
+	if (is->exists > SEARCH_WINDOW && is->uidnext > SEARCH_WINDOW)
+		return isync_search_from(is, 1, cause);
 	if (imap_simple(is->c, cause,
 	        (is->c->caps & IMAP_CAP_ESEARCH) ? "UID SEARCH RETURN (ALL) ALL"
 	                                         : "UID SEARCH ALL") != 0)
 		return -1;
+	imap_uidset_sort(&is->search);
+	return 0;
+}
+
+/*
+ * One answer for a million UIDs is a line of 8 MB and, without ESEARCH,
+ * a million items: past what the parser takes from a server. A big
+ * folder is asked in windows of UIDs below UIDNEXT (at most
+ * SEARCH_WINDOWS of them, however sparse its UIDs), each answer well
+ * inside the limits, and the last window open ("N:*").
+ */
+int
+isync_search_from(struct isync *is, uint32_t lo, char **cause)
+{
+	uint64_t w = SEARCH_WINDOW, next = is->uidnext, hi;
+	int es = (is->c->caps & IMAP_CAP_ESEARCH) != 0;
+
+	if (lo == 0)
+		lo = 1;
+	if (next > lo && (next - lo) / w >= SEARCH_WINDOWS)
+		w = (next - lo) / SEARCH_WINDOWS + 1;
+	for (;;) {
+		int rc;
+
+		hi = (uint64_t)lo + w - 1;
+		if (is->exists <= SEARCH_WINDOW || hi + 1 >= next) {
+			rc = imap_simple(is->c, cause,
+			    es ? "UID SEARCH RETURN (ALL) UID %u:*"
+			       : "UID SEARCH UID %u:*",
+			    lo);
+			if (rc != 0)
+				return -1;
+			break;
+		}
+		rc = imap_simple(is->c, cause,
+		    es ? "UID SEARCH RETURN (ALL) UID %u:%u"
+		       : "UID SEARCH UID %u:%u",
+		    lo, (uint32_t)hi);
+		if (rc != 0)
+			return -1;
+		lo = (uint32_t)hi + 1;
+	}
 	imap_uidset_sort(&is->search);
 	return 0;
 }
@@ -625,6 +677,7 @@ isync_clear(struct isync *is)
 	imap_uidset_free(&is->search);
 	imap_uidset_free(&is->vanished);
 	free(is->copyuid);
+	free(is->view_refused);
 	isync_folders_free(is);
 	buf_free(&is->notes);
 	buf_free(&is->permkw);
@@ -679,6 +732,7 @@ isync_drop_connection(struct isync *is)
 	imap_close(&is->c);
 	free(is->selected);
 	is->selected = NULL;
+	is->fresh = 0;
 	isync_folders_free(is);
 	is->asked_delim = 0;
 }

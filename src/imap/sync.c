@@ -1,7 +1,8 @@
 /*
  * The IMAP account sync: the queued changes first (core's drv_replay over
- * the driver object of ops.c), then the folder list, the header index of
- * each folder, the quota, and with --watch, IDLE.
+ * the driver object of ops.c), then on a first sync the newest messages
+ * of INBOX (shown while the rest comes), the folder list, the header
+ * index of each folder, the quota, and with --watch, IDLE.
  *
  * Everything is keyed by (UIDVALIDITY, UID). A lost connection opens a
  * new one and the sync resumes from what is stored; a folder the server
@@ -10,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -94,19 +96,29 @@ isync_sync_pass(struct isync *is, char **cause)
 	is->nfailed = 0;
 	if (isync_replay(is, cause) != 0 ||
 	    isync_inbox_first(is, &inbox, cause) != 0 ||
+	    (!inbox && isync_inbox_newest(is, cause) != 0) ||
 	    isync_sync_list(is, cause) != 0)
 		return -1;
+	/* INBOX's newest came before the LIST: its rest comes next. */
+	if (!inbox && is->fresh) {
+		if (isync_sync_folder_or_skip(is, "INBOX", cause) != 0)
+			return -1;
+		inbox = 1;
+	}
 	for (k = 0; k < is->nfolders; k++) {
 		const struct folder_entry *f = &is->folders[k];
-		int rc;
+		int rc = 1;
 
-		if (f->noselect || !isync_wanted(is, f->name) ||
-		    (inbox && strcmp(f->name, "INBOX") == 0))
+		if (f->noselect || !isync_wanted(is, f->name))
 			continue;
-		if ((rc = isync_unchanged(is, f, cause)) < 0)
+		if (!(inbox && strcmp(f->name, "INBOX") == 0) &&
+		    (rc = isync_unchanged(is, f, cause)) < 0)
 			return -1;
 		if (rc == 0 &&
 		    isync_sync_folder_or_skip(is, f->name, cause) != 0)
+			return -1;
+		/* Its bodies, when the folder is kept offline. */
+		if (isync_offline(is, f->name, cause) != 0)
 			return -1;
 	}
 	return isync_sync_quota(is, cause);
@@ -148,9 +160,14 @@ summary_line(struct isync *is)
 	int notes = is->notes.len > 0 && (o == NULL || o->note == NULL);
 	char *s, *v;
 
-	s = xasprintf("%llu new, %llu flag updates, %llu removed%s%s",
+	char bodies[64] = "";
+
+	if (is->a->offline)
+		snprintf(bodies, sizeof bodies, ", %llu bodies stored",
+		    (unsigned long long)is->nbodies);
+	s = xasprintf("%llu new, %llu flag updates, %llu removed%s%s%s",
 	    (unsigned long long)is->nnew, (unsigned long long)is->nflags,
-	    (unsigned long long)is->nvanished, notes ? "; " : "",
+	    (unsigned long long)is->nvanished, bodies, notes ? "; " : "",
 	    notes ? is->notes.data : "");
 	/* Notes quote folder names and server text: made visible. */
 	v = text_visible_dup(s);
@@ -192,6 +209,7 @@ const struct driver_ops imap_driver = {
 	.sync = imap_sync,
 	.fetch = imap_fetch,
 	.fetch_view = imap_fetch_view,
+	.fetch_many = imap_fetch_many,
 	.fetch_part = imap_fetch_part,
 	.append = imap_append_copy,
 	.search = imap_search,

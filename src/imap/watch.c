@@ -149,7 +149,8 @@ sync_dirty(struct isync *is, char **cause)
 		    !isync_wanted(is, is->folders[k].name))
 			continue;
 		if (isync_sync_folder_or_skip(is, is->folders[k].name, cause) !=
-		    0)
+		        0 ||
+		    isync_offline(is, is->folders[k].name, cause) != 0)
 			return -1;
 	}
 	return 0;
@@ -188,7 +189,8 @@ watch(struct isync *is, char **cause)
 		} else
 			rc = isync_replay(is, cause) != 0 ||
 			    sync_dirty(is, cause) != 0 ||
-			    isync_sync_folder(is, "INBOX", cause) != 0;
+			    isync_sync_folder(is, "INBOX", cause) != 0 ||
+			    isync_offline(is, "INBOX", cause) != 0;
 		if (rc != 0)
 			return -1;
 		is->changed = 0;

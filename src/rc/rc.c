@@ -115,6 +115,50 @@ parse_bool(const char *v, int *out)
 	return 0;
 }
 
+/*
+ * A size in bytes, with an optional K, M or G (powers of 1024, "KiB" and
+ * "MB" read the same) and at most max; 0 is refused.
+ */
+static int
+parse_size(const char *v, uint64_t max, uint64_t *out)
+{
+	size_t len = strlen(v), digits = 0;
+	uint64_t n, unit = 1;
+
+	while (digits < len && v[digits] >= '0' && v[digits] <= '9')
+		digits++;
+	if (digits == 0)
+		return -1;
+	if (digits < len) {
+		const char *u = v + digits;
+
+		switch (*u == '\0' ? 0 : (*u | 0x20)) {
+		case 'k':
+			unit = 1024;
+			break;
+		case 'm':
+			unit = 1024 * 1024;
+			break;
+		case 'g':
+			unit = 1024 * 1024 * 1024;
+			break;
+		default:
+			return -1;
+		}
+		u++;
+		if (*u == 'i' || *u == 'I')
+			u++;
+		if (*u == 'b' || *u == 'B')
+			u++;
+		if (*u != '\0')
+			return -1;
+	}
+	if (parse_uint64(v, digits, max, &n) != 0 || n == 0 || n > max / unit)
+		return -1;
+	*out = n * unit;
+	return 0;
+}
+
 static int
 valid_account_name(const char *s)
 {
@@ -304,12 +348,32 @@ account_key(struct rc_account *a, struct words *ws, const char **why)
 			return -1;
 		}
 	} else if (strcmp(k, "max_message_size") == 0) {
-		if (parse_uint64(v, strlen(v), UINT64_MAX / 2, &n) != 0 ||
-		    n == 0) {
-			*why = "max_message_size must be a number of bytes";
+		if (parse_size(v, UINT64_MAX / 2, &n) != 0) {
+			*why = "max_message_size must be a size in bytes "
+			       "(such as 1048576, 512K or 20M)";
 			return -1;
 		}
 		a->max_message_size = n;
+	} else if (strcmp(k, "offline") == 0) {
+		if (strcmp(v, "none") == 0 || strcmp(v, "all") == 0) {
+			a->offline = strcmp(v, "all") == 0;
+			a->offline_days = 0;
+		} else if (parse_uint64(v, strlen(v), 36500, &n) == 0 &&
+		    n > 0) {
+			a->offline = 1;
+			a->offline_days = (unsigned)n;
+		} else {
+			*why = "offline must be none, all or a number of days "
+			       "(1 to 36500)";
+			return -1;
+		}
+	} else if (strcmp(k, "offline_max_size") == 0) {
+		if (parse_size(v, UINT64_MAX / 2, &n) != 0) {
+			*why = "offline_max_size must be a size in bytes "
+			       "(such as 1048576, 512K or 20M)";
+			return -1;
+		}
+		a->offline_max_size = n;
 	} else if (strcmp(k, "smtp") == 0) {
 		if (strncmp(v, "smtp://", 7) != 0 &&
 		    strncmp(v, "smtps://", 8) != 0) {
@@ -353,6 +417,9 @@ account_check(struct rc_account *a, const char **why)
 		    "keep, keep_days and delete_remote are for pop3 accounts";
 	else if (!a->keep && (a->keep_days || a->delete_remote))
 		*why = "keep_days and delete_remote need keep yes";
+	else if (a->protocol != RC_PROTO_IMAP && a->offline)
+		*why = "offline is for imap accounts (a pop3 account keeps "
+		       "everything it downloads)";
 	else
 		return 0;
 	return -1;
@@ -450,6 +517,7 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 			cur->tls = RC_TLS_ON;
 			cur->tls_verify = 1;
 			cur->max_message_size = 256ULL * 1024 * 1024;
+			cur->offline_max_size = 10ULL * 1024 * 1024;
 			cur->line = line;
 		} else if (strcmp(ws.w[0], "set") == 0) {
 			if (top_set(rc, &ws, &why) != 0) {

@@ -13,15 +13,23 @@
  * words never come back under another message. store_fts_fill rebuilds
  * the index once most of it is stale.
  *
- * Who writes what, always in the transaction of the row it indexes:
- * store_fts_head indexes the envelope of a message stored without a
- * body (an IMAP index row), store_fts_body a body when it is stored
- * (message.c, imap.c); the foreign key drops the mapping with the
+ * Who writes what: a body is indexed in the transaction that stores it
+ * (store_fts_body: message.c, for POP3, IMAP bodies one at a time or in
+ * bulk, imports), and so is a message stored without one by a local
+ * copy (store_fts_head); the foreign key drops the mapping with the
  * message; a trigger follows a body that moves to another row (an IMAP
  * folder whose UIDVALIDITY changed), another a message that moves to
- * another folder. A store made before the index is filled
- * by store_fts_fill, in batches below a high-water mark that is
- * committed with each batch, so a kill at any point loses nothing done.
+ * another folder.
+ *
+ * The envelopes of an IMAP folder's index are not indexed as its rows
+ * are stored: at 10 µs a row that would be half again the time of a
+ * first sync. store_fts_fill indexes them afterwards (the client's
+ * worker after each sync, tern search before it searches), as it does
+ * a store made before the index: every message above a high-water mark
+ * that has no document, in batches that each commit the mark with
+ * them, so a kill at any point loses nothing done. Row ids are reused
+ * when the highest rows are deleted, so deleting one above what is left
+ * lowers the mark to it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +54,17 @@ const char store_fts_schema[] =
     "CREATE VIRTUAL TABLE fts USING fts5(from_, to_, cc, subject, header,"
     "  body, content='', columnsize=0,"
     "  tokenize='unicode61 remove_diacritics 2');"
-    /* filled: messages up to this id are indexed (-1: all of them);
-     * stale: documents no message maps to any more. */
+    /* filled: every message up to this id is indexed; stale: documents
+     * no message maps to any more. */
     "CREATE TABLE fts_state (name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT INTO fts_state VALUES ('filled',"
-    "  CASE WHEN EXISTS (SELECT 1 FROM message) THEN 0 ELSE -1 END),"
-    "  ('stale', 0);"
+    "INSERT INTO fts_state VALUES ('filled', 0), ('stale', 0);"
+    "CREATE TRIGGER fts_top_gone AFTER DELETE ON message"
+    "  WHEN old.id > coalesce((SELECT max(id) FROM message), 0) BEGIN"
+    "  UPDATE fts_state SET value = min(value,"
+    "    coalesce((SELECT max(id) FROM message), 0))"
+    "    WHERE name = 'filled';"
+    "  END;"
     "CREATE TRIGGER fts_stale AFTER DELETE ON fts_doc BEGIN"
     "  UPDATE fts_state SET value = value + 1 WHERE name = 'stale';"
     "  END;"
@@ -174,28 +186,6 @@ int
 store_fts_head(
     struct store *s, const struct store_msg *m, int64_t id, char **cause)
 {
-	static const char q[] = "SELECT m.id, EXISTS (SELECT 1 FROM fts_doc d"
-	                        " WHERE d.message_id = m.id) FROM message m"
-	                        " WHERE m.folder_id = ? AND m.uid = ?";
-	sqlite3_stmt *st;
-	int rc, indexed = 0;
-
-	if (id == 0) {
-		/* An upsert's row: new, or one the index has already. */
-		if ((st = store_stmt(s, q, cause)) == NULL)
-			return -1;
-		sqlite3_bind_int64(st, 1, m->folder_id);
-		sqlite3_bind_int64(st, 2, m->uid);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			id = sqlite3_column_int64(st, 0);
-			indexed = sqlite3_column_int(st, 1);
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return store_error(s, "indexing a message", cause);
-		if (id == 0 || indexed)
-			return 0;
-	}
 	return put_doc(s, id, m->folder_id, m->date, m->from, m->to, m->cc,
 	    m->subject, NULL, NULL, cause);
 }
@@ -270,14 +260,14 @@ state_set(struct store *s, const char *name, int64_t v, char **cause)
 int64_t
 store_fts_pending(struct store *s, char **cause)
 {
-	static const char q[] = "SELECT count(*) FROM message WHERE id > ?";
+	static const char q[] =
+	    "SELECT count(*) FROM message m WHERE m.id > ? AND NOT EXISTS"
+	    " (SELECT 1 FROM fts_doc d WHERE d.message_id = m.id)";
 	sqlite3_stmt *st;
 	int64_t filled, n = -1;
 
 	if (state_get(s, "filled", &filled, cause) != 0)
 		return -1;
-	if (filled < 0)
-		return 0;
 	if ((st = store_stmt(s, q, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, filled);
@@ -363,19 +353,20 @@ index_one(
 /*
  * One batch: the messages above the high-water mark that have no
  * document yet, indexed, and the mark moved past them, in one commit.
- * *done gets how many messages it went past; 1 when the fill is
- * complete.
+ * *done gets how many it indexed; 1 when the fill is complete.
  */
 static int
 fill_batch(struct store *s, int64_t *done, char **cause)
 {
+	/* The messages that lack a document, above the mark. */
 	static const char q[] =
-	    "SELECT m.id, m.has_body, EXISTS (SELECT 1 FROM fts_doc d"
-	    " WHERE d.message_id = m.id) FROM message m WHERE m.id > ?"
+	    "SELECT m.id, m.has_body FROM message m WHERE m.id > ? AND NOT"
+	    " EXISTS (SELECT 1 FROM fts_doc d WHERE d.message_id = m.id)"
 	    " ORDER BY m.id LIMIT ?";
+	static const char top[] = "SELECT coalesce(max(id), 0) FROM message";
 	struct {
 		int64_t id;
-		int body, indexed;
+		int body;
 	} v[FILL_BATCH];
 	sqlite3_stmt *st;
 	int64_t filled, mark;
@@ -387,16 +378,13 @@ fill_batch(struct store *s, int64_t *done, char **cause)
 		return -1;
 	if (state_get(s, "filled", &filled, cause) != 0)
 		goto fail;
-	if (filled < 0)
-		return store_commit(s, cause) == 0 ? 1 : -1;
 	if ((st = store_stmt(s, q, cause)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, filled);
 	sqlite3_bind_int(st, 2, FILL_BATCH);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].body = sqlite3_column_int(st, 1);
-		v[n++].indexed = sqlite3_column_int(st, 2);
+		v[n++].body = sqlite3_column_int(st, 1);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -405,9 +393,7 @@ fill_batch(struct store *s, int64_t *done, char **cause)
 	}
 	complete = n < FILL_BATCH;
 	for (i = 0; i < n; i++) {
-		/* A message stored since the index was made has its own. */
-		if (!v[i].indexed &&
-		    index_one(s, v[i].id, v[i].body, &bytes, cause) != 0)
+		if (index_one(s, v[i].id, v[i].body, &bytes, cause) != 0)
 			goto fail;
 		/* Many big bodies: commit them, to keep the WAL small. */
 		if (bytes >= FILL_BYTES && i + 1 < n) {
@@ -416,7 +402,20 @@ fill_batch(struct store *s, int64_t *done, char **cause)
 			break;
 		}
 	}
-	mark = complete ? -1 : v[i - 1].id;
+	/* Done: past every message there is (those above the last one
+	 * indexed were indexed as they were stored). */
+	mark = n > 0 ? v[i - 1].id : filled;
+	if (complete) {
+		if ((st = store_stmt(s, top, cause)) == NULL)
+			goto fail;
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			mark = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW) {
+			store_error(s, "filling the search index", cause);
+			goto fail;
+		}
+	}
 	tern_fault("fts-fill");
 	if (state_set(s, "filled", mark, cause) != 0)
 		goto fail;
@@ -444,13 +443,13 @@ store_fts_fill(struct store *s, store_fts_progress cb, void *arg, char **cause)
 		return -1;
 	while ((rc = fill_batch(s, &n, cause)) == 0) {
 		done += n;
-		if (cb != NULL)
-			cb(arg, done < total ? done : total, total);
+		if (cb != NULL && cb(arg, done < total ? done : total, total))
+			return 0;
 	}
 	if (rc < 0)
 		return -1;
 	if (cb != NULL && total > 0)
-		cb(arg, total, total);
+		(void)cb(arg, total, total);
 	return 0;
 }
 

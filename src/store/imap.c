@@ -41,6 +41,48 @@ store_imap_uids(
 	return 0;
 }
 
+int
+store_imap_bodiless(struct store *s, int64_t folder_id, uint32_t **uids,
+    int64_t **ids, int64_t **sizes, size_t *n, char **cause)
+{
+	static const char q[] =
+	    "SELECT uid, id, size FROM message WHERE folder_id = ?"
+	    " AND uid > 0 AND has_body = 0 ORDER BY uid";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	size_t cap = 0;
+	int rc;
+
+	*uids = NULL;
+	*ids = *sizes = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, folder_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			*uids = xreallocarray(*uids, cap, sizeof **uids);
+			*ids = xreallocarray(*ids, cap, sizeof **ids);
+			*sizes = xreallocarray(*sizes, cap, sizeof **sizes);
+		}
+		(*uids)[*n] = (uint32_t)sqlite3_column_int64(st, 0);
+		(*ids)[*n] = sqlite3_column_int64(st, 1);
+		(*sizes)[*n] = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(*uids);
+		free(*ids);
+		free(*sizes);
+		*uids = NULL;
+		*ids = *sizes = NULL;
+		*n = 0;
+		return store_error(s, "reading UIDs", cause);
+	}
+	return 0;
+}
+
 #define UPSERT_COLS \
 	"INSERT INTO message (folder_id, uid, uidvalidity, modseq, flags," \
 	" keywords, date, internaldate, size, from_, to_, cc, subject," \
@@ -115,11 +157,6 @@ store_imap_upsert_rows(
 			return -1;
 		upsert_bind(st, 0, m[i], now);
 		if (store_step_done(s, st, "storing a message", cause) != 0)
-			return -1;
-	}
-	/* The envelopes of the rows that are new, for searching. */
-	for (i = 0; i < n; i++) {
-		if (store_fts_head(s, m[i], 0, cause) != 0)
 			return -1;
 	}
 	return 0;
@@ -224,6 +261,27 @@ store_imap_detach(struct store *s, int64_t folder_id, char **cause)
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
 	return store_step_done(s, st, "detaching a folder's UIDs", cause);
+}
+
+int
+store_imap_msgid_index(struct store *s, int on, char **cause)
+{
+	static const char drop[] = "DROP INDEX IF EXISTS message_by_msgid";
+	static const char make[] = "CREATE INDEX IF NOT EXISTS message_by_msgid"
+	                           " ON message(message_id)";
+
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if (sqlite3_exec(s->db, on ? make : drop, NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		store_error(s,
+		    on ? "indexing Message-IDs"
+		       : "setting the Message-ID index aside",
+		    cause);
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s, cause);
 }
 
 int

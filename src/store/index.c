@@ -165,23 +165,17 @@ store_index_count_new(struct store *s, int64_t folder_id, int64_t after,
 	return n;
 }
 
-int
-store_index_ids_before(struct store *s, int64_t folder_id, enum store_sort sort,
-    int64_t key, int64_t id, size_t max, int64_t *ids, int64_t *keys, size_t *n,
+/* Up to max rows of folder_id by sql (?2 key, ?3 id, ?4 max). */
+static int
+ids_by(struct store *s, const char *sql, int64_t folder_id, int64_t key,
+    int64_t id, size_t max, int64_t *ids, int64_t *keys, size_t *n,
     char **cause)
 {
-	static const char by_date[] =
-	    "SELECT id, date FROM message WHERE folder_id = ?1"
-	    " AND (date, id) < (?2, ?3) ORDER BY date DESC, id DESC LIMIT ?4";
-	static const char by_size[] =
-	    "SELECT id, size FROM message WHERE folder_id = ?1"
-	    " AND (size, id) < (?2, ?3) ORDER BY size DESC, id DESC LIMIT ?4";
 	sqlite3_stmt *st;
 	size_t got = 0;
 	int rc = SQLITE_DONE;
 
-	if ((st = store_stmt(s, sort == STORE_SORT_SIZE ? by_size : by_date,
-	         cause)) == NULL)
+	if ((st = store_stmt(s, sql, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
 	sqlite3_bind_int64(st, 2, key);
@@ -198,6 +192,38 @@ store_index_ids_before(struct store *s, int64_t folder_id, enum store_sort sort,
 	sqlite3_reset(st);
 	*n = got;
 	return 0;
+}
+
+int
+store_index_ids_before(struct store *s, int64_t folder_id, enum store_sort sort,
+    int64_t key, int64_t id, size_t max, int64_t *ids, int64_t *keys, size_t *n,
+    char **cause)
+{
+	static const char by_date[] =
+	    "SELECT id, date FROM message WHERE folder_id = ?1"
+	    " AND (date, id) < (?2, ?3) ORDER BY date DESC, id DESC LIMIT ?4";
+	static const char by_size[] =
+	    "SELECT id, size FROM message WHERE folder_id = ?1"
+	    " AND (size, id) < (?2, ?3) ORDER BY size DESC, id DESC LIMIT ?4";
+
+	return ids_by(s, sort == STORE_SORT_SIZE ? by_size : by_date, folder_id,
+	    key, id, max, ids, keys, n, cause);
+}
+
+int
+store_index_ids_after(struct store *s, int64_t folder_id, enum store_sort sort,
+    int64_t key, int64_t id, size_t max, int64_t *ids, int64_t *keys, size_t *n,
+    char **cause)
+{
+	static const char by_date[] =
+	    "SELECT id, date FROM message WHERE folder_id = ?1"
+	    " AND (date, id) > (?2, ?3) ORDER BY date, id LIMIT ?4";
+	static const char by_size[] =
+	    "SELECT id, size FROM message WHERE folder_id = ?1"
+	    " AND (size, id) > (?2, ?3) ORDER BY size, id LIMIT ?4";
+
+	return ids_by(s, sort == STORE_SORT_SIZE ? by_size : by_date, folder_id,
+	    key, id, max, ids, keys, n, cause);
 }
 
 int

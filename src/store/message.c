@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -190,6 +191,33 @@ store_msg_get(struct store *s, int64_t folder_id, uint32_t uid,
 }
 
 int
+store_msg_where(struct store *s, int64_t id, int64_t *folder_id, uint32_t *uid,
+    uint32_t *uidvalidity, int *has_body, char **cause)
+{
+	static const char q[] = "SELECT folder_id, uid, uidvalidity, has_body"
+	                        " FROM message WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*folder_id = sqlite3_column_int64(st, 0);
+		*uid = (uint32_t)sqlite3_column_int64(st, 1);
+		*uidvalidity = (uint32_t)sqlite3_column_int64(st, 2);
+		*has_body = sqlite3_column_int(st, 3);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_error(s, "reading a message", cause);
+}
+
+int
 store_msg_get_id(struct store *s, int64_t id, struct store_msg *m, char **cause)
 {
 	static const char q[] = "SELECT " MSG_COLS "FROM message WHERE id = ?";
@@ -214,6 +242,13 @@ store_msg_get_id(struct store *s, int64_t id, struct store_msg *m, char **cause)
 int
 store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 {
+	return store_msg_raw_upto(s, id, out, 0, cause);
+}
+
+int
+store_msg_raw_upto(
+    struct store *s, int64_t id, struct buf *out, size_t max, char **cause)
+{
 	static const char q[] = "SELECT raw, pack_id, pack_off, pack_len"
 	                        " FROM body WHERE message_id = ?";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
@@ -229,9 +264,16 @@ store_msg_raw(struct store *s, int64_t id, struct buf *out, char **cause)
 		int64_t len = sqlite3_column_int64(st, 3);
 
 		sqlite3_reset(st);
+		if (max > 0 && len > (int64_t)max)
+			return 2;
 		if (store_pack_read(s, pack, off, len, out, cause) != 0)
 			return -1;
 		return 1;
+	}
+	if (rc == SQLITE_ROW && max > 0 &&
+	    (size_t)sqlite3_column_bytes(st, 0) > max) {
+		sqlite3_reset(st);
+		return 2;
 	}
 	if (rc == SQLITE_ROW) {
 		if (buf_add(out, sqlite3_column_blob(st, 0),
@@ -386,6 +428,121 @@ store_msg_set_raw(
 		goto fail;
 	return store_commit(s, cause);
 fail:
+	store_rollback(s);
+	return -1;
+}
+
+/*
+ * Claim message id for a body of len bytes: 1 when it had none (the row
+ * now says it has), 0 when it is gone or has one already.
+ */
+static int
+body_claim(struct store *s, int64_t id, size_t len, char **cause)
+{
+	static const char upd[] = "UPDATE message SET has_body = 1, size = ?"
+	                          " WHERE id = ? AND has_body = 0";
+	static const char del[] = "DELETE FROM body WHERE message_id = ?";
+	sqlite3_stmt *st;
+
+	if ((st = store_stmt(s, upd, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)len);
+	sqlite3_bind_int64(st, 2, id);
+	if (store_step_done(s, st, "storing a message body", cause) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	/* A body row the message row did not own (frees its pack bytes). */
+	if ((st = store_stmt(s, del, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_step_done(s, st, "storing a message body", cause) != 0)
+		return -1;
+	return 1;
+}
+
+/* The body row of bytes at (pack, off, len). */
+static int
+body_row_packed(struct store *s, int64_t id, int64_t pack, int64_t off,
+    int64_t len, char **cause)
+{
+	static const char q[] = "INSERT INTO body (message_id, raw, pack_id,"
+	                        " pack_off, pack_len) VALUES (?, X'', ?, ?, ?)";
+	sqlite3_stmt *st;
+
+	if ((st = store_stmt(s, q, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, pack);
+	sqlite3_bind_int64(st, 3, off);
+	sqlite3_bind_int64(st, 4, len);
+	return store_step_done(s, st, "storing a message body", cause);
+}
+
+int
+store_msg_put_packed(struct store *s, int64_t id, int64_t account_id,
+    const void *raw, size_t len, char **cause)
+{
+	int64_t pack, off;
+	int rc;
+
+	if (store_begin(s, cause) != 0)
+		return -1;
+	if ((rc = body_claim(s, id, len, cause)) < 0)
+		goto fail;
+	if (rc == 1 &&
+	    (store_pack_append(s, account_id, raw, len, &pack, &off, cause) !=
+	            0 ||
+	        body_row_packed(s, id, pack, off, (int64_t)len, cause) != 0 ||
+	        store_fts_body(s, id, raw, len, 0, cause) != 0))
+		goto fail;
+	if (store_commit(s, cause) != 0)
+		return -1;
+	return rc;
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+/* Index the body message id has in its pack now (too big to be given). */
+static int
+fts_body_stored(struct store *s, int64_t id, char **cause)
+{
+	struct store_body b;
+	int found, ret;
+
+	if ((found = store_msg_body(s, id, &b, cause)) <= 0)
+		return found;
+	ret = store_fts_body(s, id, b.data, b.len, 0, cause);
+	store_body_release(&b);
+	return ret;
+}
+
+int
+store_msg_adopt_packed(struct store *s, int64_t id, int64_t account_id,
+    const char *path, int64_t len, char **cause)
+{
+	int64_t pack;
+	int rc;
+
+	if (store_begin(s, cause) != 0) {
+		(void)unlink(path);
+		return -1;
+	}
+	if ((rc = body_claim(s, id, (size_t)len, cause)) < 0)
+		goto fail;
+	if (rc == 0)
+		(void)unlink(path);
+	else if (store_pack_adopt(s, account_id, path, len, &pack, cause) !=
+	        0 ||
+	    body_row_packed(s, id, pack, 0, len, cause) != 0 ||
+	    fts_body_stored(s, id, cause) != 0)
+		goto fail;
+	if (store_commit(s, cause) != 0)
+		return -1;
+	return rc;
+fail:
+	(void)unlink(path);
 	store_rollback(s);
 	return -1;
 }

@@ -33,8 +33,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +318,124 @@ store_pack_sync(struct store *s, char **cause)
 }
 
 /*
+ * Files of bodies that were arriving when their tern died: "tmp-PID-..."
+ * of a process that is gone. Errors only leave them for the next time.
+ */
+static void
+tmp_sweep(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	long pid;
+	char *end, *path;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "tmp-", 4) != 0)
+			continue;
+		pid = strtol(de->d_name + 4, &end, 10);
+		if (end == de->d_name + 4 || *end != '-' || pid <= 0 ||
+		    pid == (long)getpid())
+			continue;
+		/* EPERM: alive, another user's. */
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		(void)unlink(path);
+		free(path);
+	}
+	closedir(d);
+}
+
+int
+store_pack_tmp(struct store *s, char **path, char **cause)
+{
+	char *dir = xasprintf("%s/packs", s->dir);
+	int fd;
+
+	if (mkdir(dir, 0700) == 0)
+		(void)fsync_dir(s->dir);
+	if (!s->swept) {
+		s->swept = 1;
+		tmp_sweep(dir);
+	}
+	free(dir);
+	*path = xasprintf("%s/packs/tmp-%ld-XXXXXX", s->dir, (long)getpid());
+	if ((fd = mkostemp(*path, O_CLOEXEC)) < 0) {
+		set_cause(cause,
+		    "cannot write the store: cannot create a file in %s/packs: "
+		    "%s",
+		    s->dir, strerror(errno));
+		free(*path);
+		*path = NULL;
+	}
+	return fd;
+}
+
+/*
+ * Adopted whole, a pack is the account's newest: a later transaction
+ * appends after its body, as to any other. Its file is synced and named
+ * before the row that names it commits; a rollback removes it.
+ */
+int
+store_pack_adopt(struct store *s, int64_t account_id, const char *path,
+    int64_t len, int64_t *pack_id, char **cause)
+{
+	static const char ins[] =
+	    "INSERT INTO pack (account_id, size) VALUES (?, ?)";
+	sqlite3_stmt *st;
+	struct stat sb;
+	char *to = NULL, *dir = NULL;
+	int fd = -1, ret = -1;
+
+	if (s->depth == 0)
+		return set_cause(cause, "a pack is written in a transaction");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) != 0 || fdatasync(fd) != 0) {
+		set_cause(cause, "cannot write the store: %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (sb.st_size != len) {
+		set_cause(cause,
+		    "cannot write the store: %s holds %lld bytes, "
+		    "not %lld",
+		    path, (long long)sb.st_size, (long long)len);
+		goto out;
+	}
+	if ((st = store_stmt(s, ins, cause)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, len);
+	if (store_step_done(s, st, "making a pack file", cause) != 0)
+		goto out;
+	*pack_id = sqlite3_last_insert_rowid(s->db);
+	to = pack_path(s, *pack_id);
+	if (rename(path, to) != 0) {
+		set_cause(cause, "cannot write the store: %s: %s", to,
+		    strerror(errno));
+		goto out;
+	}
+	s->adopted =
+	    xreallocarray(s->adopted, s->nadopted + 1, sizeof *s->adopted);
+	s->adopted[s->nadopted++] = *pack_id;
+	dir = xasprintf("%s/packs", s->dir);
+	if (fsync_dir(dir) != 0) {
+		set_cause(cause, "cannot sync the directory %s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(to);
+	free(dir);
+	return ret;
+}
+
+/*
  * The pack is opened again by the next transaction that appends: what it
  * holds is read afresh under that transaction's lock, not kept from this
  * one.
@@ -325,6 +445,7 @@ store_pack_committed(struct store *s)
 {
 	pack_free_(s->pack);
 	s->pack = NULL;
+	s->nadopted = 0;
 }
 
 void
@@ -332,7 +453,15 @@ store_pack_rolled_back(struct store *s)
 {
 	struct store_pack *p = s->pack;
 	char *path;
+	size_t i;
 
+	for (i = 0; i < s->nadopted; i++) {
+		/* Its row is gone: so is the file. */
+		path = pack_path(s, s->adopted[i]);
+		(void)unlink(path);
+		free(path);
+	}
+	s->nadopted = 0;
 	if (p == NULL)
 		return;
 	if (p->created) {
@@ -351,6 +480,9 @@ store_pack_close(struct store *s)
 {
 	pack_free_(s->pack);
 	s->pack = NULL;
+	free(s->adopted);
+	s->adopted = NULL;
+	s->nadopted = 0;
 	if (s->rfd >= 0)
 		close(s->rfd);
 	s->rfd = -1;
@@ -384,9 +516,16 @@ pack_open_read(
 		}
 		free(path);
 		s->rfd_pack = pack_id;
+		s->rfd_size = -1;
 	}
-	if (fstat(s->rfd, &sb) != 0 || off > sb.st_size ||
-	    len > sb.st_size - off) {
+	/* A pack only grows where committed bodies are: its size is looked
+	 * at again only for a body past what it was. */
+	if (s->rfd_size >= 0 && off <= s->rfd_size && len <= s->rfd_size - off)
+		return 0;
+	if (fstat(s->rfd, &sb) != 0)
+		sb.st_size = 0;
+	s->rfd_size = sb.st_size;
+	if (off > sb.st_size || len > sb.st_size - off) {
 		path = pack_path(s, pack_id);
 		set_cause(cause, "the pack file %s ends at byte %lld of a body",
 		    path,

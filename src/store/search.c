@@ -291,7 +291,7 @@ where_text(struct query *q, const struct pattern *p, int64_t account_id,
 	buf_init(&fts, 0);
 	fts_expr(&fts, p);
 	buf_adds(&q->sql,
-	    "SELECT d.message_id FROM fts"
+	    "SELECT d.message_id, d.date FROM fts"
 	    " JOIN fts_doc d ON d.docid = fts.rowid"
 	    " WHERE fts MATCH ");
 	param_text(q, buf_steal(&fts, NULL));
@@ -325,6 +325,15 @@ store_search(struct store *s, int64_t account_id, int64_t folder_id,
     const struct pattern *p, enum store_sort sort, int64_t **ids, size_t *n,
     char **cause)
 {
+	return store_search_dated(
+	    s, account_id, folder_id, p, sort, ids, NULL, n, cause);
+}
+
+int
+store_search_dated(struct store *s, int64_t account_id, int64_t folder_id,
+    const struct pattern *p, enum store_sort sort, int64_t **ids,
+    int64_t **dates, size_t *n, char **cause)
+{
 	static const char *const order[] = {
 		" ORDER BY m.date, m.id",
 		" ORDER BY m.from_ COLLATE NOCASE, m.id",
@@ -333,11 +342,13 @@ store_search(struct store *s, int64_t account_id, int64_t folder_id,
 	};
 	struct query q;
 	sqlite3_stmt *st = NULL;
-	int64_t *v = NULL;
+	int64_t *v = NULL, *d = NULL;
 	size_t nv = 0, cap = 0, i;
 	int rc, ret = -1;
 
 	*ids = NULL;
+	if (dates != NULL)
+		*dates = NULL;
 	*n = 0;
 	memset(&q, 0, sizeof q);
 	buf_init(&q.sql, 0);
@@ -348,7 +359,7 @@ store_search(struct store *s, int64_t account_id, int64_t folder_id,
 		where_text(&q, p, account_id, folder_id);
 		goto scoped;
 	}
-	buf_adds(&q.sql, "SELECT m.id FROM message m WHERE ");
+	buf_adds(&q.sql, "SELECT m.id, m.date FROM message m WHERE ");
 	/*
 	 * With a text term that every match has, the planner is kept off
 	 * the folder's index ('+'): it would walk the whole folder in date
@@ -389,7 +400,11 @@ scoped:
 		if (nv == cap) {
 			cap = cap ? cap * 2 : 256;
 			v = xreallocarray(v, cap, sizeof *v);
+			if (dates != NULL)
+				d = xreallocarray(d, cap, sizeof *d);
 		}
+		if (dates != NULL)
+			d[nv] = sqlite3_column_int64(st, 1);
 		v[nv++] = sqlite3_column_int64(st, 0);
 	}
 	if (rc != SQLITE_DONE) {
@@ -397,8 +412,10 @@ scoped:
 		goto out;
 	}
 	*ids = v;
+	if (dates != NULL)
+		*dates = d;
 	*n = nv;
-	v = NULL;
+	v = d = NULL;
 	ret = 0;
 out:
 	sqlite3_finalize(st);
@@ -407,5 +424,6 @@ out:
 	free(q.v);
 	buf_free(&q.sql);
 	free(v);
+	free(d);
 	return ret;
 }

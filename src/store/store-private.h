@@ -17,9 +17,16 @@ struct store {
 	char *path;
 	char *dir; /* of path */
 	struct store_pack *pack; /* being appended to (pack.c) */
+	/* Packs adopted whole by the open transaction: gone if it rolls
+	 * back (pack.c). */
+	int64_t *adopted;
+	size_t nadopted;
+	int swept; /* pack.c: leftovers of dead processes removed */
 	int rfd; /* a pack file open for reading, or -1 */
 	int64_t rfd_pack; /* ... its pack id */
+	int64_t rfd_size; /* ... and its size when last looked at */
 	int depth; /* transaction nesting */
+	int reading; /* in a read transaction (store_read_begin) */
 	int busy; /* the last error: another connection held the lock */
 	struct {
 		const char *sql; /* compared by address: string literals */
@@ -60,6 +67,12 @@ int store_pack_append(struct store *s, int64_t account_id, const void *raw,
 int store_pack_sync(struct store *s, char **cause);
 void store_pack_committed(struct store *s);
 void store_pack_rolled_back(struct store *s);
+/*
+ * Make the file at path (len bytes, written whole) a pack of account_id's
+ * in the open transaction: synced, renamed packs/N for its new row N.
+ */
+int store_pack_adopt(struct store *s, int64_t account_id, const char *path,
+    int64_t len, int64_t *pack_id, char **cause);
 /* Append len bytes at off of pack_id's file to out. */
 int store_pack_read(struct store *s, int64_t pack_id, int64_t off, int64_t len,
     struct buf *out, char **cause);

@@ -291,6 +291,32 @@ store_busy(struct store *s)
 }
 
 int
+store_read_begin(struct store *s, char **cause)
+{
+	if (s->depth > 0)
+		return 0; /* already in one */
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return store_error(s, "starting to read", cause);
+	s->reading = 1;
+	return 0;
+}
+
+void
+store_read_end(struct store *s)
+{
+	if (!s->reading)
+		return;
+	s->reading = 0;
+	(void)sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
+int
+store_in_txn(struct store *s)
+{
+	return s->depth > 0;
+}
+
+int
 store_begin(struct store *s, char **cause)
 {
 	if (s->depth++ > 0)

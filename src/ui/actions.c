@@ -487,6 +487,7 @@ quit(struct ui *u)
 }
 
 static int pattern_ok(struct ui *u, const char *text);
+static const char *unindexed(struct ui *u);
 
 static void
 index_search(struct ui *u, enum ui_fn fn)
@@ -509,7 +510,20 @@ index_search(struct ui *u, enum ui_fn fn)
 		return;
 	}
 	if (!ui_index_search(u, u->search, dir, u->cur))
-		ui_message(u, 0, "Not found: %s", u->search);
+		ui_message(u, 0, "Not found: %s%s", u->search, unindexed(u));
+}
+
+/* What a search's answer says of messages not indexed yet ("" none). */
+static const char *
+unindexed(struct ui *u)
+{
+	static char note[64];
+	int64_t n = ui_indexer_pending(u);
+
+	if (n <= 0)
+		return "";
+	snprintf(note, sizeof note, " (%lld not indexed yet)", (long long)n);
+	return note;
 }
 
 /* Is text a pattern? If not, the status line says where it goes wrong. */
@@ -588,16 +602,16 @@ limit(struct ui *u)
 	if (a->drv != NULL && a->drv->search != NULL && a->online &&
 	    ui_worker_search(
 	        u, f->account, f->id, f->name, u->limit, u->limit_gen) == 0)
-		ui_message(u, 0, "%zu message%s match; searching the server…",
-		    u->nids, u->nids == 1 ? "" : "s");
+		ui_message(u, 0, "%zu message%s match%s; searching the server…",
+		    u->nids, u->nids == 1 ? "" : "s", unindexed(u));
 	else if (a->drv != NULL && a->drv->search != NULL)
 		ui_message(u, 0,
-		    "%zu message%s match (offline: searched the "
+		    "%zu message%s match%s (offline: searched the "
 		    "store only)",
-		    u->nids, u->nids == 1 ? "" : "s");
+		    u->nids, u->nids == 1 ? "" : "s", unindexed(u));
 	else
-		ui_message(u, 0, "%zu message%s match", u->nids,
-		    u->nids == 1 ? "" : "s");
+		ui_message(u, 0, "%zu message%s match%s", u->nids,
+		    u->nids == 1 ? "" : "s", unindexed(u));
 }
 
 void

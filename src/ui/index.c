@@ -23,15 +23,23 @@ ui_index_cache_clear(struct ui *u)
 		store_index_row_clear(&u->cache[i]);
 }
 
-void
-ui_index_free(struct ui *u)
+/* The loaded rows gone (the cursor left where it is). */
+static void
+index_drop_rows(struct ui *u)
 {
-	ui_index_cache_clear(u);
 	free(u->ids);
 	free(u->depth);
 	u->ids = NULL;
 	u->depth = NULL;
-	u->nids = u->cur = u->top = 0;
+	u->nids = 0;
+}
+
+void
+ui_index_free(struct ui *u)
+{
+	ui_index_cache_clear(u);
+	index_drop_rows(u);
+	u->cur = u->top = 0;
 }
 
 #define FIRST_CHUNK 512
@@ -62,28 +70,64 @@ index_prepend(struct ui *u, const int64_t *ids, const int64_t *keys, size_t got)
 	u->lo_id = ids[got - 1];
 }
 
-int
-ui_index_more(struct ui *u)
+/* Append rows newer than the loaded ones (ids and keys nearest first). */
+static void
+index_append(struct ui *u, const int64_t *ids, const int64_t *keys, size_t got)
+{
+	if (got == 0)
+		return;
+	u->ids = xreallocarray(u->ids, u->nids + got, sizeof *u->ids);
+	memcpy(u->ids + u->nids, ids, got * sizeof *u->ids);
+	u->nids += got;
+	u->hi_key = keys[got - 1];
+	u->hi_id = ids[got - 1];
+}
+
+/* A chunk of older (hi: newer) rows than those loaded; 1 if more are
+ * left on either side. */
+static int
+index_more_side(struct ui *u, int hi)
 {
 	int64_t ids[CHUNK], keys[CHUNK];
 	size_t got = 0;
 	char *cause = NULL;
+	int rc;
 
-	if (!u->partial)
-		return 0;
-	if (store_index_ids_before(u->s, u->folders[u->fcur].id, u->sort,
-	        u->lo_key, u->lo_id, CHUNK, ids, keys, &got, &cause) != 0) {
+	if (!(hi ? u->partial_hi : u->partial))
+		return u->partial || u->partial_hi;
+	if (hi)
+		rc =
+		    store_index_ids_after(u->s, u->folders[u->fcur].id, u->sort,
+		        u->hi_key, u->hi_id, CHUNK, ids, keys, &got, &cause);
+	else
+		rc = store_index_ids_before(u->s, u->folders[u->fcur].id,
+		    u->sort, u->lo_key, u->lo_id, CHUNK, ids, keys, &got,
+		    &cause);
+	if (rc != 0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 		got = 0;
 	}
-	index_prepend(u, ids, keys, got);
+	if (hi)
+		index_append(u, ids, keys, got);
+	else
+		index_prepend(u, ids, keys, got);
 	if (got < CHUNK) {
-		u->partial = 0;
-		ui_log(u, "index-complete rows=%zu", u->nids);
+		if (hi)
+			u->partial_hi = 0;
+		else
+			u->partial = 0;
+		if (!u->partial && !u->partial_hi)
+			ui_log(u, "index-complete rows=%zu", u->nids);
 	}
 	u->dirty = 1;
-	return u->partial;
+	return u->partial || u->partial_hi;
+}
+
+int
+ui_index_more(struct ui *u)
+{
+	return index_more_side(u, !u->partial);
 }
 
 void
@@ -112,13 +156,59 @@ index_load_partial(struct ui *u)
 		free(cause);
 		return -1;
 	}
-	free(u->ids);
-	free(u->depth);
-	u->depth = NULL;
-	u->ids = NULL;
-	u->nids = 0;
+	index_drop_rows(u);
 	index_prepend(u, ids, keys, got);
 	u->partial = got == FIRST_CHUNK;
+	u->partial_hi = 0;
+	if (got > 0) {
+		u->hi_key = keys[0];
+		u->hi_id = ids[0];
+	}
+	return 0;
+}
+
+/*
+ * A window of the date or size order instead of the loaded rows: the
+ * first rows (key INT64_MIN), or those around the message id whose sort
+ * key is key, that message and what follows it first. More are loaded on
+ * both open sides between keys, as from the end of index_load_partial.
+ */
+static int
+index_window(struct ui *u, int64_t key, int64_t id)
+{
+	int64_t bids[FIRST_CHUNK / 2], bkeys[FIRST_CHUNK / 2];
+	int64_t aids[FIRST_CHUNK], akeys[FIRST_CHUNK];
+	size_t nb = 0, na = 0;
+	int64_t folder = u->folders[u->fcur].id;
+	char *cause = NULL;
+	int top = key == INT64_MIN;
+
+	if ((!top &&
+	        store_index_ids_before(u->s, folder, u->sort, key, id,
+	            FIRST_CHUNK / 2, bids, bkeys, &nb, &cause) != 0) ||
+	    store_index_ids_after(u->s, folder, u->sort, key,
+	        top ? INT64_MIN : id - 1, FIRST_CHUNK, aids, akeys, &na,
+	        &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	index_drop_rows(u);
+	index_prepend(u, bids, bkeys, nb);
+	index_append(u, aids, akeys, na);
+	if (nb == 0 && na > 0) {
+		u->lo_key = akeys[0];
+		u->lo_id = aids[0];
+	}
+	if (na == 0 && nb > 0) {
+		u->hi_key = bkeys[0];
+		u->hi_id = bids[0];
+	}
+	u->partial = !top && nb == FIRST_CHUNK / 2;
+	u->partial_hi = na == FIRST_CHUNK;
+	u->cur = u->top = nb;
+	u->dirty = 1;
+	ui_log(u, "index-window rows=%zu%s", u->nids, top ? " first" : "");
 	return 0;
 }
 
@@ -355,7 +445,7 @@ ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
 	u->ids = ids;
 	u->depth = depth;
 	u->nids = n;
-	u->partial = 0;
+	u->partial = u->partial_hi = 0;
 	ui_index_cache_clear(u);
 	if (keep_id != 0) {
 		for (i = 0; i < u->nids; i++) {
@@ -383,6 +473,7 @@ ui_index_load(struct ui *u, int keep)
 	char *cause = NULL;
 	uint64_t t = ui_now_us();
 	size_t row = u->cur >= u->top ? u->cur - u->top : 0, oldcur = u->cur;
+	int windowed;
 
 	if (u->nfolders == 0) {
 		ui_index_free(u);
@@ -391,6 +482,8 @@ ui_index_load(struct ui *u, int keep)
 	folder = u->folders[u->fcur].id;
 	if (keep && u->cur < u->nids && u->ids_folder == folder)
 		keep_id = u->ids[u->cur];
+	/* A window away from the newest rows stays where it is. */
+	windowed = keep_id != 0 && u->partial_hi;
 	/* A result still on its way from the loader is out of date now. */
 	u->load_gen++;
 	u->loading_index = 0;
@@ -398,13 +491,25 @@ ui_index_load(struct ui *u, int keep)
 		ui_index_free(u);
 		u->ids_folder = folder;
 	}
-	u->partial = 0;
+	u->partial = u->partial_hi = 0;
 	/*
 	 * Only the date order has an index to walk a page at a time; the
 	 * others are sorted whole, in the loader for a big folder.
 	 */
 	if (!u->threaded && u->limit == NULL && !u->reverse &&
 	    u->sort == STORE_SORT_DATE) {
+		if (windowed) {
+			struct store_index_row r;
+
+			if (store_index_row(u->s, keep_id, &r, NULL) == 1 &&
+			    index_window(u, r.date, keep_id) == 0 &&
+			    u->cur < u->nids && u->ids[u->cur] == keep_id) {
+				store_index_row_clear(&r);
+				u->top = u->cur >= row ? u->cur - row : 0;
+				return;
+			}
+			store_index_row_clear(&r);
+		}
 		if (index_load_partial(u) != 0)
 			return;
 		if (keep_id != 0) {
@@ -425,7 +530,7 @@ ui_index_load(struct ui *u, int keep)
 				    u->folders[u->fcur].total >= UI_ASYNC_MIN &&
 				    ui_loader_request(u, folder) == 0) {
 					u->cur = u->nids ? u->nids - 1 : 0;
-					u->partial = 0;
+					u->partial = u->partial_hi = 0;
 					u->load_keep = keep_id;
 					u->load_cur_id =
 					    u->nids ? u->ids[u->cur] : 0;
@@ -669,6 +774,80 @@ ui_index_draw(struct ui *u, int y, int x, int h, int w)
 }
 
 /*
+ * A search in a folder loaded a window at a time: the matches come from
+ * the store in date order with their dates, the first one past the
+ * cursor's message is found by bisection, and the window moves there
+ * when it is not loaded.
+ */
+static int
+index_search_window(struct ui *u, const char *text, int dir, size_t from)
+{
+	int64_t folder = u->folders[u->fcur].id, cur = u->ids[from];
+	int64_t *ids = NULL, *dates = NULL, id, key;
+	struct store_index_row r;
+	struct pattern *p = NULL;
+	char *cause = NULL;
+	size_t n = 0, lo, hi, mid, i, j;
+	int found = 0, wrapped = 0, after;
+
+	memset(&r, 0, sizeof r);
+	if (pattern_parse(text, 0, &p, NULL, &cause) != 0 ||
+	    store_search_dated(u->s, 0, folder, p, STORE_SORT_DATE, &ids,
+	        &dates, &n, &cause) != 0 ||
+	    store_index_row(u->s, cur, &r, &cause) != 1) {
+		if (cause != NULL)
+			ui_message(u, 1, "%s", cause);
+		free(cause);
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	/* lo: the first match after the cursor's (date, id) for dir 1, at
+	 * or after it for dir -1. */
+	lo = 0;
+	hi = n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		after = dates[mid] > r.date ||
+		    (dates[mid] == r.date &&
+		        (dir > 0 ? ids[mid] > cur : ids[mid] >= cur));
+		if (after)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (dir > 0) {
+		wrapped = lo == n;
+		j = wrapped ? 0 : lo;
+	} else {
+		wrapped = lo == 0;
+		j = wrapped ? n - 1 : lo - 1;
+	}
+	id = ids[j];
+	key = dates[j];
+	for (i = 0; i < u->nids && u->ids[i] != id; i++)
+		;
+	if (i == u->nids) {
+		if (index_window(u, key, id) != 0)
+			goto out;
+		for (i = 0; i < u->nids && u->ids[i] != id; i++)
+			;
+		if (i == u->nids)
+			goto out;
+	}
+	if (wrapped)
+		ui_message(u, 0, "Search wrapped");
+	u->cur = i;
+	found = 1;
+out:
+	store_index_row_clear(&r);
+	pattern_free(&p);
+	free(ids);
+	free(dates);
+	return found;
+}
+
+/*
  * Move the cursor to the next (dir 1) or previous (dir -1) message after
  * position from that matches the pattern pat (tern/pattern.h). Returns 1
  * found, 0 not found (or a malformed pattern, said in the status line).
@@ -683,6 +862,11 @@ ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 
 	if (u->nids == 0 || u->nfolders == 0)
 		return 0;
+	if (from >= u->nids)
+		from = u->nids - 1;
+	if ((u->partial || u->partial_hi) && u->sort == STORE_SORT_DATE &&
+	    !u->threaded && u->limit == NULL && !u->reverse)
+		return index_search_window(u, pat, dir, from);
 	ui_index_complete(u);
 	if (ui_match_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat, &m,
 	        &n, &cause) != 0) {
@@ -711,10 +895,23 @@ ui_index_key(struct ui *u, enum ui_fn fn)
 {
 	size_t page = LINES > 4 ? (size_t)LINES - 3 : 1;
 
-	/* Going up past what is loaded needs the rest of the folder. */
-	if (u->partial &&
-	    (fn == UI_FN_FIRST || fn == UI_FN_NEXT_UNREAD || u->cur < page + 1))
-		ui_index_complete(u);
+	/*
+	 * A big folder is loaded a window at a time: the first and the last
+	 * message are a window away, going up or down past what is loaded
+	 * is a chunk more.
+	 */
+	if (fn == UI_FN_FIRST && u->partial &&
+	    index_window(u, INT64_MIN, INT64_MIN) == 0)
+		return 1;
+	if (fn == UI_FN_LAST && u->partial_hi && index_load_partial(u) == 0) {
+		u->cur = u->nids ? u->nids - 1 : 0;
+		return 1;
+	}
+	if (u->partial && (fn == UI_FN_FIRST || u->cur < page + 1))
+		index_more_side(u, 0);
+	if (u->partial_hi &&
+	    (fn == UI_FN_NEXT_UNREAD || u->cur + page + 1 >= u->nids))
+		index_more_side(u, 1);
 	switch (fn) {
 	case UI_FN_NEXT:
 		if (u->cur + 1 < u->nids)

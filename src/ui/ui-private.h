@@ -113,6 +113,8 @@ enum ui_ev_kind {
 	UI_EV_SEARCHED, /* server search: ids in folder msg_id, or text */
 	UI_EV_PART_FETCHED, /* a part (section) of msg_id is stored */
 	UI_EV_PART_FAILED, /* ...could not be: text says why */
+	UI_EV_STORED, /* the sync stored what should show at once */
+	UI_EV_INDEXED, /* the search indexer indexed done messages */
 };
 
 struct ui_event {
@@ -132,6 +134,7 @@ struct ui_event {
 
 struct ui_worker;
 struct ui_loader;
+struct ui_indexer;
 struct mime_msg;
 
 struct ui_account {
@@ -242,16 +245,21 @@ struct ui {
 	size_t nlimit_extra;
 	uint64_t limit_gen;
 	/* While partial, older rows than ids[0] are still to be loaded;
-	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues. */
-	int partial;
-	int64_t lo_key, lo_id;
+	 * (lo_key, lo_id) is ids[0]'s sort key, where loading continues.
+	 * partial_hi and (hi_key, hi_id): the same for newer rows than the
+	 * last of ids (after a jump to the first message or to a match). */
+	int partial, partial_hi;
+	int no_preload; /* TERN_UI_NO_PRELOAD: not loaded between keys */
+	int64_t lo_key, lo_id, hi_key, hi_id;
 	int64_t ids_folder; /* the folder ids[] belongs to */
 	uint64_t load_gen; /* the index load the loader's answer must match */
 	int loading_index; /* a load is on its way from the loader */
 	uint64_t load_t0;
+	uint64_t answered_us; /* when the last prompt was answered */
 	int64_t load_keep; /* keep the cursor on this one when it comes */
 	int64_t load_cur_id; /* ...if the cursor is still on this one */
 	struct ui_loader *loader;
+	struct ui_indexer *indexer;
 	struct store_index_row cache[UI_ROWCACHE];
 
 	enum ui_mode mode, prev_mode;
@@ -402,6 +410,11 @@ int ui_flag_current(struct ui *u, unsigned add, unsigned del);
 /* loader.c */
 int ui_loader_request(struct ui *u, int64_t folder_id);
 void ui_loader_stop(struct ui *u);
+/* indexer.c: the search index filled in the background. */
+void ui_indexer_start(struct ui *u);
+void ui_indexer_stop(struct ui *u);
+/* Messages the search index lacked when last looked at (-1: not yet). */
+int64_t ui_indexer_pending(struct ui *u);
 
 /* worker.c */
 void ui_post_event(struct ui *u, struct ui_event *ev);

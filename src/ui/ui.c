@@ -382,6 +382,7 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 		if (key == '\n' || key == '\r' ||
 		    key == (UI_KEYCODE | KEY_ENTER)) {
 			*out = xstrdup(shown);
+			u->answered_us = ui_now_us();
 			ret = 0;
 			break;
 		}
@@ -466,7 +467,8 @@ draw_status(struct ui *u)
 			    (long long)f->total);
 		else
 			buf_printf(&b, "-- %s/%s  [%zu%s msgs", a->name,
-			    f->name, u->nids, u->partial ? "+" : "");
+			    f->name, u->nids,
+			    u->partial || u->partial_hi ? "+" : "");
 		if (f->unseen >= 0)
 			buf_printf(&b, ", %lld new", (long long)f->unseen);
 		if (u->limit != NULL)
@@ -645,6 +647,7 @@ ui_start_client(struct ui *u)
 	/* Before the workers start: what they store comes after. */
 	ui_store_loaded(u);
 	ui_workers_start(u);
+	ui_indexer_start(u);
 	if (u->nfolders == 0) {
 		struct buf b;
 
@@ -818,7 +821,7 @@ handle_key(struct ui *u, int key)
 static int
 ui_loop(struct ui *u)
 {
-	int first = 1, busy;
+	int first = 1, rows_drawn = 0, busy;
 
 	while (!u->quit) {
 		struct pollfd pfd[2];
@@ -831,13 +834,21 @@ ui_loop(struct ui *u)
 				ui_log(u, "first-draw rows=%zu", u->nids);
 				first = 0;
 			}
+			/* The first screen with messages on it, also when
+			 * they come from the first sync (a benchmark waits
+			 * for this). */
+			if (!rows_drawn && u->mode == UI_INDEX && u->nids > 0) {
+				ui_log(u, "first-rows rows=%zu", u->nids);
+				rows_drawn = 1;
+			}
 		}
 		pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = u->evpipe[0];
 		pfd[1].events = POLLIN;
 		/* A partly loaded index goes on loading between keys. */
-		busy = u->partial || u->count_next < u->nfolders;
+		busy = ((u->partial || u->partial_hi) && !u->no_preload) ||
+		    u->count_next < u->nfolders;
 		if (poll(pfd, 2,
 		        busy               ? 0
 		            : u->ndeferred ? UI_DEFER_RETRY_MS
@@ -867,12 +878,21 @@ ui_loop(struct ui *u)
 			ui_log(u, "key %s handled %.3f ms",
 			    ui_key_name(key, name, sizeof name),
 			    (double)(ui_now_us() - t) / 1000);
+			/* A key that asked a question: the time from the
+			 * answer on, what a person waits for. */
+			if (u->answered_us != 0) {
+				ui_log(u, "answer handled %.3f ms",
+				    (double)(ui_now_us() - u->answered_us) /
+				        1000);
+				u->answered_us = 0;
+			}
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR))
 			break;
-		if (u->partial && !ui_index_more(u))
-			u->dirty = 1;
-		else if (!u->partial && u->count_next < u->nfolders)
+		if ((u->partial || u->partial_hi) && !u->no_preload) {
+			if (!ui_index_more(u))
+				u->dirty = 1;
+		} else if (u->count_next < u->nfolders)
 			ui_folders_count_more(u);
 	}
 	return 0;
@@ -924,6 +944,8 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		return TERN_EXIT_USAGE;
 	}
 	ui_log(&u, "start");
+	/* Tests see a big folder's windows in a small one without it. */
+	u.no_preload = getenv("TERN_UI_NO_PRELOAD") != NULL;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		tern_warnx("the full-screen client needs a terminal"
 		           " (tern --help lists the commands)");
@@ -988,6 +1010,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	u.dirty = 1;
 	ui_loop(&u);
 	ui_loader_stop(&u);
+	ui_indexer_stop(&u);
 	ui_workers_stop(&u);
 	endwin();
 	if (u.saved_stderr >= 0) {

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,12 +52,14 @@ struct ui_worker {
 	char *waitpath;
 	struct worker_fetch *fetch; /* bodies and parts to download */
 	size_t nfetch;
+	int64_t fetching; /* the body being downloaded, or 0 */
 	/* A server search asked for (only the latest counts). */
 	int search_pending;
 	int64_t search_folder_id;
 	char *search_folder, *search_text;
 	uint64_t search_gen;
 	uint64_t last_progress;
+	char last_what[16];
 	const struct driver_ops *drv;
 	struct rc_account *rc;
 	struct tern t;
@@ -96,10 +99,15 @@ worker_progress(void *arg, const struct sync_progress *p)
 	struct ui_event *ev;
 	uint64_t t = now_ms();
 
-	/* At most ten updates a second reach the screen. */
-	if (t - w->last_progress < 100 && p->done != p->total)
+	/* At most ten updates a second reach the screen, and every change
+	 * of what is done (the index, then the bodies, of a folder). */
+	if (t - w->last_progress < 100 && p->done != p->total &&
+	    strncmp(
+	        w->last_what, p->what ? p->what : "", sizeof w->last_what) == 0)
 		return;
 	w->last_progress = t;
+	snprintf(
+	    w->last_what, sizeof w->last_what, "%s", p->what ? p->what : "");
 	ev = xcalloc(1, sizeof *ev);
 	ev->kind = UI_EV_PROGRESS;
 	ev->account = w->account;
@@ -119,6 +127,19 @@ worker_note(void *arg, const char *account, const char *text)
 
 	(void)account; /* the event names the account */
 	post_new(w, UI_EV_NOTE, 0, text_visible_dup(text));
+}
+
+/*
+ * The sync stored what the user waits for (the newest messages of a
+ * first sync, the folder list): the ui looks at the store now instead of
+ * at its next turn.
+ */
+static void
+worker_stored(void *arg)
+{
+	struct ui_worker *w = arg;
+
+	post_new(w, UI_EV_STORED, 0, NULL);
 }
 
 /* What sending one outbox message did, for the message line. */
@@ -304,6 +325,8 @@ worker_main(void *arg)
 			section = w->fetch[0].section;
 			memmove(w->fetch, w->fetch + 1,
 			    --w->nfetch * sizeof *w->fetch);
+			if (section == NULL)
+				w->fetching = id;
 		} else if (w->search_pending) {
 			w->search_pending = 0;
 			sfolder = w->search_folder_id;
@@ -341,7 +364,11 @@ worker_main(void *arg)
 		if (id != 0) {
 			/* A big IMAP message comes as a view, without its
 			 * attachments. */
-			if (core_view_fetch(&w->t, w->rc, id, &cause) != 0)
+			r = core_view_fetch(&w->t, w->rc, id, &cause);
+			pthread_mutex_lock(&w->lock);
+			w->fetching = 0;
+			pthread_mutex_unlock(&w->lock);
+			if (r != 0)
 				post_new(w, UI_EV_FETCH_FAILED, id, cause);
 			else
 				post_new(w, UI_EV_FETCHED, id, NULL);
@@ -399,6 +426,7 @@ worker_main(void *arg)
 		memset(&o, 0, sizeof o);
 		o.progress = worker_progress;
 		o.note = worker_note;
+		o.stored = worker_stored;
 		o.arg = w;
 		o.watch = 1;
 		o.wakefd = w->wake[0];
@@ -593,13 +621,27 @@ ui_worker_fetch(struct ui *u, size_t account, int64_t msg_id)
 {
 	struct ui_worker *w;
 
+	size_t i;
+
 	if (account >= u->naccts || (w = u->accts[account].w) == NULL ||
 	    u->accts[account].drv->fetch == NULL)
 		return -1;
 	pthread_mutex_lock(&w->lock);
-	w->fetch = xreallocarray(w->fetch, w->nfetch + 1, sizeof *w->fetch);
-	w->fetch[w->nfetch].id = msg_id;
-	w->fetch[w->nfetch++].section = NULL;
+	/*
+	 * The pager asks again each time the store changes while it waits,
+	 * which a sync that keeps folders offline does all the time: a
+	 * body asked for already is not downloaded twice.
+	 */
+	for (i = 0; i < w->nfetch; i++) {
+		if (w->fetch[i].id == msg_id && w->fetch[i].section == NULL)
+			break;
+	}
+	if (i == w->nfetch && w->fetching != msg_id) {
+		w->fetch =
+		    xreallocarray(w->fetch, w->nfetch + 1, sizeof *w->fetch);
+		w->fetch[w->nfetch].id = msg_id;
+		w->fetch[w->nfetch++].section = NULL;
+	}
 	pthread_mutex_unlock(&w->lock);
 	wake(w);
 	return 0;
@@ -664,8 +706,10 @@ ui_events_drain(struct ui *u)
 		    ev->account < u->naccts ? &u->accts[ev->account] : NULL;
 
 		next = ev->next;
-		/* Only the loader's answers belong to no account. */
-		if (a == NULL && ev->kind != UI_EV_INDEX) {
+		/* Only the loader's and the indexer's belong to no
+		 * account. */
+		if (a == NULL && ev->kind != UI_EV_INDEX &&
+		    ev->kind != UI_EV_INDEXED) {
 			free(ev->section);
 			free(ev->text);
 			free(ev);
@@ -685,6 +729,18 @@ ui_events_drain(struct ui *u)
 			break;
 		case UI_EV_ONLINE:
 			a->online = 1;
+			break;
+		case UI_EV_INDEXED:
+			/* Its commits are a change of the store: looked at
+			 * now, not in the middle of the next keys. */
+			u->last_check = 0;
+			ui_log(u, "search-indexed n=%llu",
+			    (unsigned long long)ev->done);
+			break;
+		case UI_EV_STORED:
+			/* The main loop checks the store before it sleeps. */
+			u->last_check = 0;
+			ui_log(u, "stored %s", a->name);
 			break;
 		case UI_EV_SYNCED:
 			a->online = 1;

@@ -178,9 +178,12 @@ def pop3_ceiling(exe, dc, user, dele=False):
     return s, int(n), int(nbytes)
 
 
-def imap_ceiling(exe, dc, user):
-    """One pipelined UID FETCH 1:* read to its end: (Sample, msgs, bytes)."""
-    s, out = timed([exe, str(dc.imap_port), user, dc.users[user]])
+def imap_ceiling(exe, dc, user, bodies=False):
+    """One pipelined UID FETCH 1:* read to its end: (Sample, msgs, bytes).
+
+    bodies: of every whole message (BODY.PEEK[]), not the index items."""
+    s, out = timed([exe, str(dc.imap_port), user, dc.users[user]] +
+                   (["bodies"] if bodies else []))
     n, nbytes = out.split()[:2]
     return s, int(n), int(nbytes)
 
@@ -202,16 +205,24 @@ def imap_store_flags(dc, user, count, add):
 class TernHome:
     """A tern with its own XDG dirs and one account on the bench server."""
 
-    def __init__(self, dc, user, protocol, tls, exe):
+    def __init__(self, dc, user, protocol, tls, exe, extra=""):
         self.t = ternlib.Tern()
         self.exe = exe
         self.t.write_rc(self.t.account(dc, "bench", protocol, tls=tls,
-                                       user=user))
+                                       user=user, extra=extra))
         self.env = self.t.env()
         self.db = os.path.join(self.t.data, "tern", "tern.db")
 
     def sync(self):
         s, out = timed([self.exe, "sync", "bench"], env=self.env)
+        s.argv = ["XDG_CONFIG_HOME=%s" % self.t.config,
+                  "XDG_DATA_HOME=%s" % self.t.data] + s.argv
+        return s, out.strip()
+
+    def export(self, folder, path):
+        """tern export ACCOUNT/FOLDER --mbox path: (Sample, stdout)."""
+        s, out = timed([self.exe, "export", "bench/" + folder, "--mbox",
+                        path], env=self.env)
         s.argv = ["XDG_CONFIG_HOME=%s" % self.t.config,
                   "XDG_DATA_HOME=%s" % self.t.data] + s.argv
         return s, out.strip()

@@ -215,3 +215,87 @@ def write(directory, count, seed=1, progress=None):
         if progress and (i + 1) % 10000 == 0:
             progress(i + 1)
     return names, total
+
+
+# ---------------------------------------------------------------- huge
+
+SMALL_SUBJECTS = ["budget review", "release notes", "weekly report",
+                  "server maintenance", "invoice %d", "lunch on friday",
+                  "build failure on main", "meeting notes", "question about"
+                  " the contract", "travel plans"]
+
+
+def small_message(i, seed=1):
+    """Message i of a huge folder: real index headers, a small body.
+
+    The headers tern's index asks for are all there, with a Received
+    chain and a DKIM signature the server has to read past, and Message-
+    IDs that sort in no particular order, as real ones do (an index on
+    them is written at random places, not appended). The body is a few
+    hundred bytes: a million of these fit in a few gigabytes and are
+    written in a minute.
+    """
+    h = (i * 2654435761 + seed * 40503) & 0xffffffff
+    name = NAMES[h % len(NAMES)]
+    local = name.split()[0].lower().encode("ascii", "ignore").decode() or \
+        "user%d" % (h % 97)
+    date = email.utils.formatdate(1500000000 + i * 61, localtime=False)
+    subj = SMALL_SUBJECTS[(h >> 8) % len(SMALL_SUBJECTS)]
+    if "%d" in subj:
+        subj = subj % (i % 1000)
+    if (h >> 12) % 3 == 0:
+        subj = "Re: " + subj
+    hdr = ("Return-Path: <%s@%s>\r\n"
+           "Received: from mx%d.example.org (mx.example.org [192.0.2.%d])"
+           "\r\n\tby mail.example.net with ESMTPS id %08x;\r\n\t%s\r\n"
+           "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s1;\r\n"
+           "\tb=%016x%016x%016x%016x\r\n"
+           "From: %s <%s@%s>\r\n"
+           "To: alice@example.net\r\n"
+           "Subject: %s\r\n"
+           "Date: %s\r\n"
+           "Message-ID: <%08x.%d@%s>\r\n"
+           "MIME-Version: 1.0\r\n"
+           % (local, DOMAINS[h % 4], h % 9, h % 254 + 1, h, date,
+              h, h * 3, h * 5, h * 7,
+              _rfc2047(name), local, DOMAINS[h % 4], _rfc2047(subj), date,
+              h, i, DOMAINS[(h >> 4) % 4]))
+    if i > 0 and (h >> 16) % 3 == 0:
+        p = i - 1 - (h >> 20) % min(i, 50)
+        ph = (p * 2654435761 + seed * 40503) & 0xffffffff
+        ref = "<%08x.%d@%s>" % (ph, p, DOMAINS[(ph >> 4) % 4])
+        hdr += "In-Reply-To: %s\r\nReferences: %s\r\n" % (ref, ref)
+    hdr += "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    body = ("Message %d of the huge folder.\r\n\r\n%s\r\n"
+            % (i, " ".join(WORDS[(h >> k) % len(WORDS)]
+                           for k in range(0, 24, 2))))
+    return (hdr + body).encode("utf-8")
+
+
+def small_flags(i, seed=1):
+    """Flags as flags_of() deals them (most seen, a few flagged or
+    answered), from a hash: a Random per message is too slow here."""
+    h = ((i + 1) * 2246822519 + seed * 3266489917) & 0xffffffff
+    x = h % 1000
+    return ("F" if (h >> 10) % 20 == 0 else "") + \
+        ("R" if x < 100 else "") + ("S" if x < 800 else "")
+
+
+def write_small_maildir(cur, count, seed=1, start=0):
+    """Messages start..count-1 of small_message() into a Maildir's cur/,
+    flags in their names as small_flags() gives them; returns the bytes.
+    Files already there (a smaller run's) are kept."""
+    total = 0
+    have = set(os.listdir(cur))
+    for i in range(start, count):
+        raw = small_message(i, seed)
+        total += len(raw)
+        name = "%010d.M%dP1.huge,S=%d,W=%d:2,%s" % (
+            1500000000 + i, i, len(raw), len(raw), small_flags(i, seed))
+        if name in have:
+            continue
+        fd = os.open(os.path.join(cur, name),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, raw)
+        os.close(fd)
+    return total

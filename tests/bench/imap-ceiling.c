@@ -4,7 +4,13 @@
  * and read the response to its tagged end without parsing it. Whatever
  * tern does beyond this (TLS aside) is its cost.
  *
- * usage: imap-ceiling PORT USER PASS
+ * With "newest N", the UID FETCH asks only for the N highest UIDs (from
+ * the UIDNEXT of the SELECT): the least any client must wait for before
+ * it can show the newest messages of a folder it has never seen. With
+ * "bodies", it asks for whole messages (BODY.PEEK[]) instead: the
+ * ceiling of a download of every body.
+ *
+ * usage: imap-ceiling PORT USER PASS [newest N | bodies]
  * Prints "MESSAGES BYTES SECONDS": the folder's EXISTS, the bytes of the
  * FETCH response, and the time from connect to LOGOUT.
  */
@@ -25,6 +31,9 @@
 
 static int fd;
 static char buf[1 << 20];
+/* The last bytes read by until(): its tagged line, and what came before. */
+static char tail[8192];
+static size_t tlen;
 
 static void
 say(const char *s)
@@ -41,9 +50,9 @@ say(const char *s)
 static size_t
 until(const char *tag, unsigned long *exists)
 {
-	static char tail[8192];
-	size_t tlen = 0, total = 0, tg = strlen(tag);
+	size_t total = 0, tg = strlen(tag);
 
+	tlen = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n <= 0) {
@@ -91,10 +100,18 @@ main(int argc, char **argv)
 	struct sockaddr_in sa;
 	struct timespec t0, t1;
 	char cmd[1024];
-	unsigned long exists = 0;
+	unsigned long exists = 0, newest = 0, uidnext = 0;
 	size_t bytes;
+	const char *p;
+	int bodies = 0;
 
-	if (argc != 4)
+	if (argc == 6 && strcmp(argv[4], "newest") == 0)
+		newest = strtoul(argv[5], NULL, 10);
+	else if (argc == 5 && strcmp(argv[4], "bodies") == 0)
+		bodies = 1;
+	else if (argc != 4)
+		return 2;
+	if (argc == 6 && newest == 0)
 		return 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -110,7 +127,22 @@ main(int argc, char **argv)
 	    argv[2], argv[3]);
 	say(cmd);
 	until("a3 ", &exists);
-	say("a4 UID FETCH 1:* " ITEMS "\r\n");
+	if (bodies)
+		say("a4 UID FETCH 1:* (UID BODY.PEEK[])\r\n");
+	else if (newest == 0)
+		say("a4 UID FETCH 1:* " ITEMS "\r\n");
+	else {
+		/* The SELECT's answer is short: it is all in the tail. */
+		if ((p = memmem(tail, tlen, "[UIDNEXT ", 9)) != NULL)
+			uidnext = strtoul(p + 9, NULL, 10);
+		if (uidnext == 0) {
+			fprintf(stderr, "imap-ceiling: no UIDNEXT\n");
+			return 1;
+		}
+		snprintf(cmd, sizeof cmd, "a4 UID FETCH %lu:* " ITEMS "\r\n",
+		    uidnext > newest ? uidnext - newest : 1);
+		say(cmd);
+	}
 	bytes = until("a4 ", NULL);
 	say("a5 LOGOUT\r\n");
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -28,6 +28,7 @@ Three personalities on that engine:
 """
 
 import base64
+import email.utils
 import os
 import select
 import socket
@@ -464,8 +465,11 @@ class FakeImap(FakeServer):
 # An IMAP server with an INBOX of UIDs whose header index misbehaves.
 
 def uid_header(uid):
-    return (b"Subject: m%d\r\nMessage-ID: <m%d@example.org>\r\n\r\n"
-            % (uid, uid))
+    # A minute apart: the client's date order is the UID order.
+    return (b"Subject: m%d\r\nMessage-ID: <m%d@example.org>\r\n"
+            b"Date: %s\r\n\r\n"
+            % (uid, uid, email.utils.formatdate(1704067200 + 60 * uid,
+                                                 usegmt=True).encode()))
 
 
 def fetch_item(seq, uid, hdr=True):
@@ -491,16 +495,22 @@ def uidset(text):
 
 
 class ScriptedImap(FakeImap):
-    """A mailbox of UIDs in INBOX; the header fetch misbehaves as `mode`
-    says: "good", "beyond" (an extra FETCH for a message past EXISTS),
-    "expunge" (the second message expunged in the middle of the
+    """A mailbox of UIDs in INBOX (every folder LIST names holds the
+    same); the header fetch, by UID or by message number, misbehaves as
+    `mode` says: "good", "beyond" (an extra FETCH for a message past
+    EXISTS), "expunge" (the second message expunged in the middle of the
     responses), "cut" (the connection cut in the middle of a literal) or
-    any bytes (sent instead of the responses)."""
+    any bytes (sent instead of the responses).
 
-    def __init__(self, uids):
+    hold: a threading.Event each UID FETCH of headers waits for before it
+    is answered, so a test can look at the client while its index is
+    incomplete (a FETCH by message number is answered at once)."""
+
+    def __init__(self, uids, list_reply=b'* LIST () "/" INBOX\r\n'):
         self.uids = list(uids)
         self.mode = "good"
-        super().__init__(b"")
+        self.hold = None
+        super().__init__(b"", list_reply=list_reply)
 
     def header_fetch(self, c, tag, sets):
         seqs = [(i + 1, u) for i, u in enumerate(self.uids)
@@ -540,9 +550,17 @@ class ScriptedImap(FakeImap):
             c.send(b'* ESEARCH (TAG "' + btag + b'") UID ALL ' +
                    b",".join(b"%d" % u for u in self.uids) +
                    b"\r\n" + btag + b" OK done\r\n")
+        elif key == "FETCH" and b"HEADER" in line.upper():
+            # Message numbers to the UIDs of those messages.
+            n = len(self.uids)
+            sets = [(self.uids[lo - 1], self.uids[min(hi, n) - 1])
+                    for lo, hi in uidset(words[2]) if 1 <= lo <= n]
+            return self.header_fetch(c, btag, sets)
         elif key == "UID FETCH":
             sets = uidset(words[3])
             if b"HEADER" in line.upper():
+                if self.hold is not None:
+                    self.hold.wait(60)
                 return self.header_fetch(c, btag, sets)
             c.send(b"".join(fetch_item(i + 1, u, hdr=False)
                             for i, u in enumerate(self.uids)

@@ -8,6 +8,7 @@ as that user). A test that needs the server fails when it cannot start.
 """
 
 import base64
+import collections
 import email.utils
 import fcntl
 import grp
@@ -84,12 +85,14 @@ class Dovecot:
 
     The mail of a user is read and checked with imap(user) (an imaplib
     client logged in) and state(user) (every folder's Message-IDs and
-    flags); deliver() drops a message into a Maildir.
+    flags); deliver() drops a message into a Maildir. With rawlog, Dovecot
+    writes the traffic of every IMAP connection to a file: what it served
+    is read back with served_bodies(user) and client_commands(user).
     """
 
     def __init__(self, users=None, imap_capability=None, quota=None,
                  pop3_uidl_format="%08Xu%08Xv", extra_conf="",
-                 namespace=None):
+                 namespace=None, rawlog=False):
         self.users = users or {"alice": "secret"}
         self.namespace = namespace
         self.dir = tempfile.mkdtemp(prefix="tern-dovecot-")
@@ -128,6 +131,16 @@ class Dovecot:
         if namespace is not None:
             ns = ("namespace inbox {\n  inbox = yes\n  prefix = %s\n"
                   "  separator = .\n}\n" % namespace)
+        self.rawlog_dir = None
+        raw = ""
+        if rawlog:
+            self.rawlog_dir = os.path.join(self.dir, "rawlog")
+            raw = "rawlog_dir = %s/%%u" % self.rawlog_dir
+            for u in self.users:
+                p = os.path.join(self.rawlog_dir, u)
+                os.makedirs(p)
+                if self.root:
+                    os.chown(p, self.uid, self.gid)
         cap = ""
         if imap_capability is not None:
             cap = "imap_capability = %s" % imap_capability
@@ -158,6 +171,7 @@ userdb {{
 }}
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
+{raw}
 {plugins}
 pop3_uidl_format = {pop3_uidl_format}
 {cap}
@@ -262,6 +276,47 @@ service stats {{
                 return f.read()[-4000:]
         except OSError:
             return "(no log)"
+
+    def _rawlog(self, user, ext):
+        """The lines of every rawlog file of user ending in ext (".in":
+        what clients sent, ".out": what Dovecot answered), connection
+        by connection, without the time stamp Dovecot puts before each."""
+        assert self.rawlog_dir, "Dovecot(rawlog=True) logs the connections"
+        d = os.path.join(self.rawlog_dir, user)
+        out = []
+        for name in sorted(os.listdir(d)):
+            if name.endswith(ext):
+                with open(os.path.join(d, name), "rb") as f:
+                    out.append([re.sub(rb"^\d+\.\d+ ", b"", x)
+                                for x in f.read().split(b"\n")])
+        return out
+
+    def client_commands(self, user="alice"):
+        """Every command line clients sent for user, as text."""
+        return [x.decode(errors="replace").rstrip("\r")
+                for lines in self._rawlog(user, ".in") for x in lines
+                if re.match(rb"^\S+ [A-Za-z]", x)]
+
+    def served_bodies(self, user="alice"):
+        """How often Dovecot served each whole message (BODY[] or
+        BINARY[]) to user's clients: a Counter of Message-IDs, read from
+        the header inside each literal."""
+        served = collections.Counter()
+        for lines in self._rawlog(user, ".out"):
+            for i, line in enumerate(lines):
+                if not re.search(rb"(BODY|BINARY)\[\] ~?\{\d+\}\r?$",
+                                 line):
+                    continue
+                mid = None
+                for h in lines[i + 1:]:
+                    if not h.strip():
+                        break  # the end of its header
+                    m = re.match(rb"(?i)message-id:\s*(\S+)", h)
+                    if m:
+                        mid = m.group(1).decode()
+                        break
+                served[mid] += 1
+        return served
 
     def maildir(self, user="alice", folder="INBOX"):
         return self._mkmaildir(user, folder)
@@ -583,6 +638,33 @@ class Tern:
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+
+
+class ProxiedDovecotCase(unittest.TestCase):
+    """A Dovecot with the class's USERS for the whole class, a cutting
+    proxy (tests/lib/wire.py) before its plain IMAP port, and a user of
+    its own for each test: next_user(prefix) gives "PREFIX0", "PREFIX1",
+    ... in turn, so USERS must hold enough of them."""
+
+    USERS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        import wire
+        cls.dovecot = Dovecot(users=cls.USERS).start()
+        cls.proxy = wire.Proxy(cls.dovecot.imap_port)
+        cls.users_taken = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.dovecot.cleanup()
+
+    def next_user(self, prefix):
+        cls = type(self)
+        name = "%s%d" % (prefix, cls.users_taken)
+        cls.users_taken += 1
+        return name
 
 def main():
     """Run the unittest cases of the calling module; non-zero on failure."""

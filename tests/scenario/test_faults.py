@@ -180,23 +180,11 @@ class Round:
         return "\n".join(out)
 
 
-class Base(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dovecot = ternlib.Dovecot(users=USERS).start()
-        cls.proxy = wire.Proxy(cls.dovecot.imap_port)
-        cls.next_user = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.proxy.stop()
-        cls.dovecot.cleanup()
+class Base(ternlib.ProxiedDovecotCase):
+    USERS = USERS
 
     def user(self):
-        cls = type(self)
-        u = "r%d" % cls.next_user
-        cls.next_user += 1
-        return u
+        return self.next_user("r")
 
     def setUp(self):
         self.proxy.clear()

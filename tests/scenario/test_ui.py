@@ -538,6 +538,152 @@ class Store(UiCase):
         db.commit()
         return db, fid
 
+    def test_search_reads_from_the_cursor_on(self):
+        """A store written by another program is indexed for search in
+        the background; then a match a few thousand rows away, before or
+        after the cursor, in a header or only in a stored body, is found
+        from the cursor on, and wrapping is said."""
+        db, fid = self.fill(3000)
+        ids = [x[0] for x in db.execute(
+            "SELECT id FROM message WHERE folder_id = ? ORDER BY date, id",
+            (fid,))]
+        db.execute("UPDATE message SET subject = 'needle one' WHERE id = ?",
+                   (ids[100],))
+        db.execute("UPDATE message SET subject = 'needle two' WHERE id = ?",
+                   (ids[2500],))
+        db.execute("UPDATE body SET raw = CAST(? AS BLOB) WHERE"
+                   " message_id = ?",
+                   (ternlib.make_message(1500, subject="Hello 1500").replace(
+                       b"\r\n\r\n", b"\r\n\r\nhaystackword\r\n", 1),
+                    ids[1500]))
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [3000 msgs")
+        s.wait_cursor("Hello ^[[31m2999")
+        self.wait_log("search-indexed n=3000")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("needle")
+        s.keys("Enter")
+        s.wait_cursor("needle one")
+        s.wait("Search wrapped")
+        s.keys("n")
+        s.wait_cursor("needle two")
+        s.keys("p")
+        s.wait_cursor("needle one")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("HAYSTACKWORD")
+        s.keys("Enter")
+        s.wait_cursor("Hello ^[[31m1500")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("nowhere to be found")
+        s.keys("Enter")
+        s.wait("Not found: nowhere to be found")
+        s.wait_cursor("Hello ^[[31m1500")
+
+    def test_window_of_a_big_folder(self):
+        """25,000 messages open with the newest few hundred loaded; the
+        first message, the last and a match far from both are a window's
+        load away, and moving past a window's edge loads what is there."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        # Inserted newest first, as an IMAP sync stores them: ids and
+        # dates go opposite ways.
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject) VALUES (?, ?, 16, ?, 'S <s@x>', ?)",
+            [(fid, i + 1, 1700000000 + i, "Subject %05d" % i)
+             for i in reversed(range(25000))])
+        db.commit()
+        db.close()
+        # Nothing is loaded between keys: the folder stays in windows as
+        # a million-message one does while keys come faster than it loads.
+        env = {"TERN_UI_NO_PRELOAD": "1"}
+        s = self.start(env=env)
+        s.wait("local/INBOX  [25000 msgs")
+        s.wait_cursor("Subject 24999")
+        self.wait_log("search-indexed n=25000")
+        s.keys("g")
+        s.wait_cursor("Subject 00000")
+        s.keys(*["j"] * 600)
+        s.wait_cursor("Subject 00600")
+        s.keys("G")
+        s.wait_cursor("Subject 24999")
+        s.keys("g")
+        s.wait_cursor("Subject 00000")
+        s.keys("G", "/")
+        s.wait("Search:")
+        s.literal("Subject 12000")
+        s.keys("Enter")
+        s.wait_cursor("Subject 12000")
+        s.keys(*["k"] * 300)
+        s.wait_cursor("Subject 11700")
+        s.keys(*["j"] * 900)
+        s.wait_cursor("Subject 12600")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("Subject 00007")
+        s.keys("Enter")
+        s.wait_cursor("Subject 00007")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("Subject 24990")
+        s.keys("Enter")
+        s.wait_cursor("Subject 24990")
+        log = self.log_events()
+        self.assertEqual(log.count("index-window rows=512 first"), 2, log)
+        # Around 12000 (256 before it), around 7 (7 before it), and 24990
+        # is in the window of 7 no more: around it (10 after it).
+        self.assertEqual(log.count("index-window rows=768\n"), 1, log)
+        self.assertEqual(log.count("index-window rows=519\n"), 1, log)
+        self.assertEqual(log.count("index-window rows=266\n"), 1, log)
+        self.assertEqual(log.count("note Search wrapped"), 2, log)
+        self.assertNotIn("index-complete", log)
+
+    def test_search_finds_nothing_in_a_big_folder(self):
+        """A search that finds nothing in a big folder says so, and the
+        next one finds its match."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject) VALUES (?, ?, 16, ?, 'S <s@x>', ?)",
+            [(fid, i + 1, 1700000000 + i, "Subject %05d" % i)
+             for i in range(70000)])
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [70000 msgs")
+        self.wait_log("index-complete rows=70000")
+        self.wait_log("search-indexed n=70000")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("nowhere to be found")
+        s.keys("Enter")
+        s.wait("Not found: nowhere to be found")
+        s.keys("/")
+        s.wait("Search:")
+        s.literal("Subject 35000")
+        s.keys("Enter")
+        s.wait_cursor("Subject 35000")
+
     def test_big_folder_order_in_background(self):
         """25,000 messages: sorting and threading run in the loader;
         the index stays usable and the cursor keeps its message."""

@@ -354,10 +354,157 @@ test_uidset(void)
 	imap_uidset_free(&s);
 }
 
+/* What a literal sink was handed. */
+struct sunk {
+	int begins;
+	uint64_t size;
+	struct buf bytes;
+	int fail_at; /* fail the data call once this many bytes came */
+};
+
+static int
+sink_begin(void *arg, uint64_t size, char **cause)
+{
+	struct sunk *k = arg;
+
+	(void)cause;
+	k->begins++;
+	k->size = size;
+	return 0;
+}
+
+static int
+sink_data(void *arg, const char *data, size_t len, char **cause)
+{
+	struct sunk *k = arg;
+
+	buf_add(&k->bytes, data, len);
+	if (k->fail_at > 0 && k->bytes.len >= (size_t)k->fail_at) {
+		set_cause(cause, "disk full");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A literal over the threshold goes to the sink, piece by piece, at any
+ * chunk size, and the response keeps an empty, diverted item; one at the
+ * threshold is kept; the literal limit still holds; a sink that fails
+ * fails the parser.
+ */
+static void
+test_sink(void)
+{
+	static const char in[] = "* 1 FETCH (UID 7 BODY[] {12}\r\n"
+	                         "Subject: x\r\n X {4}\r\nabcd)\r\n"
+	                         "t1 OK done\r\n";
+	size_t len = strlen(in), chunk;
+	int bad = 0;
+
+	for (chunk = 1; chunk <= len; chunk++) {
+		struct imap_limits lim = { 0, 64, 0, 0 };
+		struct imap_parser *p = imap_parser_new(&lim);
+		struct sunk k;
+		struct imap_sink sk = { sink_begin, sink_data, &k, 4 };
+		struct buf out;
+		size_t off = 0, used;
+		int n = 0, rc;
+
+		memset(&k, 0, sizeof k);
+		k.fail_at = 0;
+		buf_init(&k.bytes, 0);
+		buf_init(&out, 0);
+		imap_parser_set_sink(p, &sk);
+		while (off < len) {
+			size_t want = len - off < chunk ? len - off : chunk;
+
+			rc = imap_parser_feed(p, in + off, want, &used, NULL);
+			if (rc < 0)
+				break;
+			off += used;
+			if (rc == 1) {
+				const struct imap_resp *r =
+				    imap_parser_response(p);
+
+				struct buf one;
+
+				buf_init(&one, 0);
+				if (n == 0 && r->nitems > 9 &&
+				    r->items[7].diverted &&
+				    !r->items[9].diverted)
+					buf_adds(&out, "diverted ");
+				dump(r, 0, r->nitems, &one);
+				buf_adds(&out, one.data);
+				buf_adds(&out, "|");
+				buf_free(&one);
+				n++;
+				imap_parser_next(p);
+			}
+		}
+		if (n != 2 || k.begins != 1 || k.size != 12 ||
+		    k.bytes.len != 12 ||
+		    memcmp(k.bytes.data, "Subject: x\r\n", 12) != 0 ||
+		    strcmp(out.data,
+		        "diverted A:* A:1 A:FETCH L( A:UID A:7 A:BODY[] S: "
+		        "A:X S:abcd )|A:t1 A:OK T:done|") != 0) {
+			if (!bad)
+				printf("# chunk %zu: %d %s\n", chunk, n,
+				    out.data ? out.data : "(none)");
+			bad++;
+		}
+		imap_parser_free(&p);
+		buf_free(&k.bytes);
+		buf_free(&out);
+	}
+	CHECK(bad == 0);
+
+	/* Over the literal limit: refused before the sink hears of it. */
+	{
+		static const char big[] = "* 1 FETCH (BODY[] {65}\r\n";
+		struct imap_limits lim = { 0, 64, 0, 0 };
+		struct imap_parser *p = imap_parser_new(&lim);
+		struct sunk k;
+		struct imap_sink sk = { sink_begin, sink_data, &k, 4 };
+		char *cause = NULL;
+		size_t used;
+
+		memset(&k, 0, sizeof k);
+		k.fail_at = 0;
+		imap_parser_set_sink(p, &sk);
+		CHECK(
+		    imap_parser_feed(p, big, strlen(big), &used, &cause) == -1);
+		CHECK(k.begins == 0);
+		free(cause);
+		imap_parser_free(&p);
+	}
+	/* The sink fails: so does the parser, and it stays failed. */
+	{
+		struct imap_parser *p = imap_parser_new(NULL);
+		struct sunk k;
+		struct imap_sink sk = { sink_begin, sink_data, &k, 4 };
+		char *cause = NULL;
+		size_t used;
+
+		memset(&k, 0, sizeof k);
+		k.fail_at = 5;
+		buf_init(&k.bytes, 0);
+		imap_parser_set_sink(p, &sk);
+		CHECK(imap_parser_feed(p, in, len, &used, &cause) == -1);
+		CHECK_STR(cause, "disk full");
+		free(cause);
+		cause = NULL;
+		CHECK(imap_parser_feed(p, "x", 1, &used, &cause) == -1);
+		free(cause);
+		imap_parser_free(&p);
+		buf_free(&k.bytes);
+	}
+}
+
 int
 main(void)
 {
 	test_good();
+	test_sink();
 	test_hostile_small();
 	test_hostile_big();
 	test_utf7();

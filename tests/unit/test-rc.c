@@ -138,6 +138,36 @@ test_errors(void)
 		{ "account a\nprotocol imap\nhost h\nuser u\ntls maybe\n",
 		    "rc:5: tls must be" },
 		{ "set theme = ../../etc/passwd\n", "rc:1: theme must be" },
+		{ "account a\nprotocol imap\nhost h\nuser u\noffline some\n",
+		    "rc:5: offline must be none, all or a number of days" },
+		{ "account a\nprotocol imap\nhost h\nuser u\noffline 0\n",
+		    "rc:5: offline must be" },
+		{ "account a\nprotocol imap\nhost h\nuser u\noffline -3\n",
+		    "rc:5: offline must be" },
+		{ "account a\nprotocol imap\nhost h\nuser u\noffline 36501\n",
+		    "rc:5: offline must be" },
+		{ "account a\nprotocol imap\nhost h\nuser u\noffline all x\n",
+		    "rc:5: too many values" },
+		{ "account a\nprotocol pop3\nhost h\nuser u\noffline all\n",
+		    "rc:1: offline is for imap accounts" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "offline_max_size 0\n",
+		    "rc:5: offline_max_size must be a size" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "offline_max_size 10X\n",
+		    "rc:5: offline_max_size must be a size" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "offline_max_size M\n",
+		    "rc:5: offline_max_size must be a size" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "offline_max_size 99999999999999999999G\n",
+		    "rc:5: offline_max_size must be a size" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "offline_max_size 10MBs\n",
+		    "rc:5: offline_max_size must be a size" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "max_message_size 1T\n",
+		    "rc:5: max_message_size must be a size" },
 	};
 	size_t i;
 
@@ -150,6 +180,49 @@ test_errors(void)
 			printf("# case %zu: got '%s'\n", i, cause);
 		CHECK(ok);
 		free(cause);
+	}
+}
+
+/* offline none|all|DAYS and the sizes, with and without a unit. */
+static void
+test_offline(void)
+{
+	static const char base[] = "account a\nprotocol imap\nhost h\nuser u\n";
+	static const struct {
+		const char *keys;
+		int offline;
+		unsigned days;
+		uint64_t max, msgmax;
+	} cases[] = {
+		{ "", 0, 0, 10ULL << 20, 256ULL << 20 },
+		{ "offline none\n", 0, 0, 10ULL << 20, 256ULL << 20 },
+		{ "offline all\n", 1, 0, 10ULL << 20, 256ULL << 20 },
+		{ "offline 30\noffline_max_size 2048\n", 1, 30, 2048,
+		    256ULL << 20 },
+		{ "offline all\noffline none\n", 0, 0, 10ULL << 20,
+		    256ULL << 20 },
+		{ "offline_max_size 512K\nmax_message_size 1g\n", 0, 0,
+		    512ULL << 10, 1ULL << 30 },
+		{ "offline_max_size 20MiB\nmax_message_size 3MB\n", 0, 0,
+		    20ULL << 20, 3ULL << 20 },
+	};
+	size_t i;
+
+	for (i = 0; i < TERN_NELEM(cases); i++) {
+		char *text = xasprintf("%s%s", base, cases[i].keys);
+		struct rc *rc = parse_ok(text);
+		const struct rc_account *a = rc ? &rc->accounts[0] : NULL;
+		int ok = a != NULL && a->offline == cases[i].offline &&
+		    a->offline_days == cases[i].days &&
+		    a->offline_max_size == cases[i].max &&
+		    a->max_message_size == cases[i].msgmax;
+
+		if (!ok)
+			printf("# case %zu (%s) parsed otherwise\n", i,
+			    cases[i].keys);
+		CHECK(ok);
+		rc_free(&rc);
+		free(text);
 	}
 }
 
@@ -447,6 +520,7 @@ main(void)
 	test_design_example();
 	test_quoting();
 	test_errors();
+	test_offline();
 	test_password_permissions();
 	test_rc_permissions();
 	test_passcmd();

@@ -352,6 +352,11 @@ test_imap_rows(struct store *s)
 	CHECK(store_msg_get(s, f, 8, &m, &cause) == 1);
 	ids[2] = m.id;
 	store_msg_clear(&m);
+	/* The envelopes of an index wait for the fill. */
+	CHECK(store_fts_pending(s, &cause) == 2);
+	CHECK_STR(q3(s, 0, f, "~s uber"), "");
+	CHECK(store_fts_fill(s, NULL, NULL, &cause) == 0);
+	CHECK(store_fts_pending(s, &cause) == 0);
 	CHECK_STR(q3(s, 0, f, "~s uber"), "1");
 	CHECK_STR(q3(s, 0, f, "~f reinhard"), "12");
 	CHECK_STR(q3(s, 0, f, "grenzenlos"), "");
@@ -392,6 +397,7 @@ test_imap_rows(struct store *s)
 	CHECK(store_msg_get(s, f, 70, &m, &cause) == 1);
 	ids[3] = m.id;
 	store_msg_clear(&m);
+	CHECK(store_fts_fill(s, NULL, NULL, &cause) == 0);
 	CHECK_STR(q3(s, 0, f, "grenzenlos"), "3");
 	CHECK_STR(q3(s, 0, f, "~s uber"), "3");
 	CHECK_STR(q3(s, 0, f, "sommer"), "");
@@ -401,6 +407,34 @@ test_imap_rows(struct store *s)
 	CHECK(count(s,
 	          "SELECT count(*) FROM fts_doc d WHERE NOT EXISTS"
 	          " (SELECT 1 FROM message m WHERE m.id = d.message_id)") == 0);
+	/* The highest row deleted: its id comes back for the next row,
+	 * which the fill must still see. (Rows 1 and 2 went with the old
+	 * UIDVALIDITY.) */
+	ids[1] = ids[2] = 0;
+	m.folder_id = f;
+	m.uid = 71;
+	m.uidvalidity = 2;
+	m.subject = "Oben";
+	m.message_id = "<oben@example.de>";
+	CHECK(store_imap_upsert(s, &m, &cause) == 0);
+	CHECK(store_fts_fill(s, NULL, NULL, &cause) == 0);
+	CHECK(store_msg_get(s, f, 71, &m, &cause) == 1);
+	ids[4] = m.id;
+	store_msg_clear(&m);
+	CHECK(store_msg_delete(s, ids[4], &cause) == 0);
+	m.folder_id = f;
+	m.uid = 72;
+	m.uidvalidity = 2;
+	m.subject = "Wieder oben";
+	m.message_id = "<wieder@example.de>";
+	CHECK(store_imap_upsert(s, &m, &cause) == 0);
+	CHECK(store_msg_get(s, f, 72, &m, &cause) == 1);
+	CHECK(m.id == ids[4]);
+	store_msg_clear(&m);
+	CHECK(store_fts_pending(s, &cause) == 1);
+	CHECK(store_fts_fill(s, NULL, NULL, &cause) == 0);
+	CHECK_STR(q3(s, 0, f, "wieder"), "4");
+	CHECK(store_msg_delete(s, ids[4], &cause) == 0);
 	CHECK(store_folder_delete(s, f, &cause) == 0);
 	CHECK(count(s, "SELECT count(*) FROM fts_doc") == 6);
 	/* Rebuilt: the same answers, nothing stale. */
@@ -439,7 +473,7 @@ struct progress {
 	int64_t calls, last, total;
 };
 
-static void
+static int
 on_progress(void *arg, int64_t done, int64_t total)
 {
 	struct progress *p = arg;
@@ -447,6 +481,7 @@ on_progress(void *arg, int64_t done, int64_t total)
 	p->calls++;
 	p->last = done;
 	p->total = total;
+	return 0;
 }
 
 /* Back to schema version 10, as a tern before the index left the store. */
@@ -458,7 +493,7 @@ unindex(void)
 
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db,
-	          "DROP TRIGGER fts_stale;"
+	          "DROP TRIGGER fts_stale; DROP TRIGGER fts_top_gone;"
 	          "DROP TRIGGER fts_moved; DROP TRIGGER fts_refiled;"
 	          "DROP TABLE fts; DROP TABLE fts_doc;"
 	          "DROP TABLE fts_state; PRAGMA user_version = 10;",
@@ -526,10 +561,10 @@ test_fill(void)
 	if (s == NULL)
 		return;
 	/* Two batches of 256 were kept. */
-	CHECK(store_fts_pending(s, &cause) == pending + 1 - 512);
+	CHECK(store_fts_pending(s, &cause) == pending - 512);
 	CHECK(store_fts_fill(s, on_progress, &pr, &cause) == 0);
-	CHECK(pr.calls >= 3 && pr.last == pr.total &&
-	    pr.total == pending + 1 - 512);
+	CHECK(
+	    pr.calls >= 3 && pr.last == pr.total && pr.total == pending - 512);
 	CHECK(store_fts_pending(s, &cause) == 0);
 	/* Every message once, and found. */
 	CHECK(count(s, "SELECT count(*) FROM fts_doc") ==

@@ -325,6 +325,136 @@ test_pack(void)
 		free(b[i]);
 }
 
+/* An IMAP index row: uid, arrived at t, size bytes on the server. */
+static int64_t
+imap_row(struct store *s, int64_t folder, uint32_t uid, int64_t t, int64_t size)
+{
+	struct store_msg m;
+	char *cause = NULL;
+	int64_t id;
+
+	memset(&m, 0, sizeof m);
+	m.folder_id = folder;
+	m.uid = uid;
+	m.uidvalidity = 7;
+	m.internaldate = t;
+	m.size = size;
+	if (store_imap_upsert(s, &m, &cause) != 0 ||
+	    store_msg_get(s, folder, uid, &m, &cause) != 1) {
+		printf("# %s\n", cause ? cause : "not stored");
+		free(cause);
+		return -1;
+	}
+	id = m.id;
+	store_msg_clear(&m);
+	return id;
+}
+
+/*
+ * Folders kept offline: which messages still need a body (newest first,
+ * by age, neither whole nor as a view, never a placeholder), how much a
+ * folder keeps, and an expunged message takes its body, parts and pack
+ * bytes with it.
+ */
+static void
+test_offline(void)
+{
+	char d[] = "/tmp/tern-offline-XXXXXX", *cause = NULL, *cmd, *b;
+	struct store *s = NULL;
+	struct store_offline_msg *v = NULL;
+	struct store_offline_stats st;
+	int64_t acct, box, id[6], now = 1700000000, day = 86400;
+	size_t n = 0, blen = 200000;
+	uint32_t ph = 0;
+	char *packpath;
+	struct stat sb;
+	blkcnt_t before;
+
+	if (mkdtemp(d) == NULL) {
+		CHECK(0);
+		return;
+	}
+	b = body(9, blen);
+	CHECK(store_open(d, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	acct = store_account(s, "work", "imap", &cause);
+	box = store_folder(s, acct, "INBOX", 1, &cause);
+	id[0] = imap_row(s, box, 1, now - 40 * day, 100);
+	id[1] = imap_row(s, box, 2, now - 20 * day, 5000);
+	id[2] = imap_row(s, box, 3, now - 2 * day, 300);
+	id[3] = imap_row(s, box, 5, now - day, 20000000);
+	id[4] = imap_row(s, box, 4, 0, 400); /* no date at all */
+	CHECK(store_offline_wanted(s, box, 0, &v, &n, &cause) == 0);
+	CHECK(n == 5 && v[0].uid == 5 && v[1].uid == 4 && v[4].uid == 1);
+	CHECK(n == 5 && v[0].size == 20000000);
+	free(v);
+	/* The last 30 days: neither the old one nor the one with no date. */
+	CHECK(
+	    store_offline_wanted(s, box, now - 30 * day, &v, &n, &cause) == 0);
+	CHECK(n == 3 && v[0].uid == 5 && v[1].uid == 3 && v[2].uid == 2);
+	free(v);
+
+	/* Kept whole (a pack, as a bulk download keeps it), kept as a
+	 * view: no longer wanted. A placeholder UID is never asked for. */
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(store_msg_delete(s, id[4], &cause) == 0);
+	{
+		struct store_msg m;
+
+		memset(&m, 0, sizeof m);
+		m.folder_id = box;
+		m.uid = 4;
+		m.internaldate = now;
+		CHECK(
+		    store_msg_insert_packed(s, acct, &m, b, blen, &cause) == 0);
+		id[4] = m.id;
+	}
+	CHECK(store_commit(s, &cause) == 0);
+	CHECK(store_part_set(
+	          s, id[3], STORE_PART_VIEW, "skeleton", 8, &cause) == 0);
+	CHECK(store_part_set(s, id[3], "2", "attachment", 10, &cause) == 0);
+	CHECK(store_msg_set_raw(
+	          s, id[0], "Subject: x\r\n\r\nold", 17, &cause) == 0);
+	CHECK(store_imap_move_placeholder(s, id[1], box, &ph, &cause) == 0);
+	CHECK(ph >= STORE_UID_PLACEHOLDER_MIN);
+	CHECK(store_offline_wanted(s, box, 0, &v, &n, &cause) == 0);
+	CHECK(n == 1 && v[0].uid == 3);
+	free(v);
+	CHECK(store_offline_stats(s, box, &st, &cause) == 0);
+	CHECK(st.total == 5 && st.kept == 3);
+	CHECK(st.bytes == (int64_t)blen + 17 + 8 + 10);
+
+	/* Expunged on the server: the sync deletes the rows, and with them
+	 * the body, the parts and (at close) the bytes in the pack. */
+	packpath = xasprintf("%s/packs/1", d);
+	CHECK(stat(packpath, &sb) == 0);
+	before = sb.st_blocks;
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(store_imap_delete_uid(s, box, 4, &cause) == 1);
+	CHECK(store_imap_delete_uid(s, box, 5, &cause) == 1);
+	CHECK(store_commit(s, &cause) == 0);
+	CHECK(store_offline_stats(s, box, &st, &cause) == 0);
+	CHECK(st.total == 3 && st.kept == 1 && st.bytes == 17);
+	{
+		struct buf got;
+
+		buf_init(&got, 0);
+		CHECK(store_part_get(s, id[3], "2", &got, &cause) == 0);
+		CHECK(store_msg_raw(s, id[4], &got, &cause) == 0);
+		buf_free(&got);
+	}
+	store_close(&s);
+	CHECK(stat(packpath, &sb) == 0);
+	CHECK(sb.st_blocks < before - (blkcnt_t)(blen / 512) / 2);
+	free(packpath);
+	free(b);
+	cmd = xasprintf("rm -rf %s", d);
+	if (system(cmd) != 0)
+		printf("# cleanup failed\n");
+	free(cmd);
+}
+
 int
 main(void)
 {
@@ -334,6 +464,7 @@ main(void)
 		return 99;
 	test_pack();
 	test_body();
+	test_offline();
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cleanup failed\n");

@@ -394,7 +394,7 @@ test_migrate_desc(void)
 	        /* and without the keywords of version 10 */
 	        "ALTER TABLE pending_raw DROP COLUMN keywords;"
 	        /* and without the search index of version 11 */
-	        "DROP TRIGGER fts_stale;"
+	        "DROP TRIGGER fts_stale; DROP TRIGGER fts_top_gone;"
 	        "DROP TRIGGER fts_moved; DROP TRIGGER fts_refiled;"
 	        "DROP TABLE fts; DROP TABLE fts_doc;"
 	        "DROP TABLE fts_state;"
@@ -426,6 +426,67 @@ test_migrate_desc(void)
 	free(cmd);
 }
 
+/*
+ * The Message-ID index set aside for a big fetch and built again after:
+ * both steps can be repeated, and the index built is the one the
+ * schema makes, over the rows stored without it.
+ */
+static void
+test_msgid_index(void)
+{
+	char d[] = "/tmp/tern-msgid-XXXXXX";
+	struct store *s = NULL;
+	struct store_msg m;
+	char *cause = NULL, *path, *cmd, *made, mid[64];
+	int64_t acct, inbox;
+	uint32_t uid;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	CHECK(mkdtemp(d) != NULL);
+	CHECK(store_open(d, &s, &cause) == 0);
+	if (s == NULL)
+		return;
+	path = xasprintf("%s/tern.db", d);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	made = xstrdup(index_sql(db, "message_by_msgid"));
+	CHECK(strstr(made, "message(message_id)") != NULL);
+	acct = store_account(s, "work", "imap", &cause);
+	inbox = store_folder(s, acct, "INBOX", 1, &cause);
+	CHECK(store_imap_msgid_index(s, 0, &cause) == 0);
+	CHECK(store_imap_msgid_index(s, 0, &cause) == 0);
+	CHECK(*index_sql(db, "message_by_msgid") == '\0');
+	for (uid = 1; uid <= 100; uid++) {
+		memset(&m, 0, sizeof m);
+		m.folder_id = inbox;
+		m.uid = uid;
+		m.uidvalidity = 7;
+		snprintf(mid, sizeof mid, "<%u.%08x@example.org>", uid,
+		    uid * 2654435761u);
+		m.message_id = mid;
+		CHECK(store_imap_upsert(s, &m, &cause) == 0);
+	}
+	CHECK(store_imap_msgid_index(s, 1, &cause) == 0);
+	CHECK(store_imap_msgid_index(s, 1, &cause) == 0);
+	CHECK_STR(index_sql(db, "message_by_msgid"), made);
+	CHECK(sqlite3_prepare_v2(db,
+	          "SELECT count(*) FROM message INDEXED BY message_by_msgid"
+	          " WHERE message_id > ''",
+	          -1, &st, NULL) == SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	CHECK(n == 100);
+	sqlite3_close(db);
+	store_close(&s);
+	free(made);
+	free(path);
+	cmd = xasprintf("rm -rf %s", d);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+}
+
 int
 main(void)
 {
@@ -441,6 +502,7 @@ main(void)
 	test_corrupt();
 	test_concurrent_create();
 	test_migrate_desc();
+	test_msgid_index();
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cleanup failed\n");
