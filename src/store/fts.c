@@ -103,6 +103,8 @@ put_doc(struct store *s, int64_t id, int64_t folder_id, int64_t date,
 	static const char ins[] =
 	    "INSERT INTO fts (rowid, from_, to_, cc, subject, header, body)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+	static const char mark[] = "UPDATE fts_state SET value = ?1"
+	                           " WHERE name = 'filled' AND value = ?1 - 1";
 	sqlite3_stmt *st;
 	int64_t docid;
 	int rc;
@@ -147,6 +149,13 @@ put_doc(struct store *s, int64_t id, int64_t folder_id, int64_t date,
 	store_bind_text_static(st, 5, subject);
 	store_bind_text_static(st, 6, header);
 	store_bind_text_static(st, 7, body);
+	if (store_step_done(s, st, "indexing a message", cause) != 0)
+		return -1;
+	/* The next message past the mark: the mark follows, so that a store
+	 * whose messages all come with their bodies is never "pending". */
+	if ((st = store_stmt(s, mark, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
 	return store_step_done(s, st, "indexing a message", cause);
 }
 
@@ -188,6 +197,39 @@ store_fts_head(
 {
 	return put_doc(s, id, m->folder_id, m->date, m->from, m->to, m->cc,
 	    m->subject, NULL, NULL, cause);
+}
+
+int
+store_fts_later(struct store *s, int64_t id, char **cause)
+{
+	static const char has[] = "SELECT 1 FROM fts_doc WHERE message_id = ?";
+	static const char del[] = "DELETE FROM fts_doc WHERE message_id = ?";
+	static const char mark[] = "UPDATE fts_state SET value = ?1 - 1"
+	                           " WHERE name = 'filled' AND value >= ?1";
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Mostly there is nothing to forget: no DELETE (it runs a trigger)
+	 * and no write at all then. */
+	if ((st = store_stmt(s, has, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		goto lower;
+	if (rc != SQLITE_ROW)
+		return store_error(s, "indexing a message", cause);
+	if ((st = store_stmt(s, del, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_step_done(s, st, "indexing a message", cause) != 0)
+		return -1;
+lower:
+	if ((st = store_stmt(s, mark, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(s, st, "indexing a message", cause);
 }
 
 int

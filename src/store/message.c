@@ -136,11 +136,15 @@ msg_insert(struct store *s, struct store_msg *m, const void *raw, size_t rawlen,
 	if (raw != NULL) {
 		m->size = (int64_t)rawlen;
 		m->has_body = 1;
+		/* A body of a download in bulk (packed) is left to
+		 * store_fts_fill: indexing it here would take four times as
+		 * long as the download. One stored by itself is indexed. */
 		if ((pack_account != 0
 		            ? body_put_packed(
 		                  s, m->id, pack_account, raw, rawlen, cause)
 		            : body_put(s, m->id, raw, rawlen, cause)) != 0 ||
-		    store_fts_body(s, m->id, raw, rawlen, 0, cause) != 0)
+		    (pack_account == 0 &&
+		        store_fts_body(s, m->id, raw, rawlen, 0, cause) != 0))
 			goto fail;
 	} else if (store_fts_head(s, m, m->id, cause) != 0)
 		goto fail;
@@ -494,7 +498,7 @@ store_msg_put_packed(struct store *s, int64_t id, int64_t account_id,
 	    (store_pack_append(s, account_id, raw, len, &pack, &off, cause) !=
 	            0 ||
 	        body_row_packed(s, id, pack, off, (int64_t)len, cause) != 0 ||
-	        store_fts_body(s, id, raw, len, 0, cause) != 0))
+	        store_fts_later(s, id, cause) != 0))
 		goto fail;
 	if (store_commit(s, cause) != 0)
 		return -1;
@@ -502,20 +506,6 @@ store_msg_put_packed(struct store *s, int64_t id, int64_t account_id,
 fail:
 	store_rollback(s);
 	return -1;
-}
-
-/* Index the body message id has in its pack now (too big to be given). */
-static int
-fts_body_stored(struct store *s, int64_t id, char **cause)
-{
-	struct store_body b;
-	int found, ret;
-
-	if ((found = store_msg_body(s, id, &b, cause)) <= 0)
-		return found;
-	ret = store_fts_body(s, id, b.data, b.len, 0, cause);
-	store_body_release(&b);
-	return ret;
 }
 
 int
@@ -536,7 +526,7 @@ store_msg_adopt_packed(struct store *s, int64_t id, int64_t account_id,
 	else if (store_pack_adopt(s, account_id, path, len, &pack, cause) !=
 	        0 ||
 	    body_row_packed(s, id, pack, 0, len, cause) != 0 ||
-	    fts_body_stored(s, id, cause) != 0)
+	    store_fts_later(s, id, cause) != 0)
 		goto fail;
 	if (store_commit(s, cause) != 0)
 		return -1;

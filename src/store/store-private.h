@@ -92,17 +92,20 @@ void store_pack_close(struct store *s);
  */
 extern const char store_fts_schema[];
 /*
- * Message id, stored without a body: its envelope (m's strings). id 0:
- * the row of m's folder and UID as an IMAP upsert left it, unless the
- * index holds it already (the upsert updated it).
+ * Message id has a body now that is not indexed yet: its document (an
+ * envelope's) goes, and store_fts_fill will index the body.
+ */
+int store_fts_later(struct store *s, int64_t id, char **cause);
+/*
+ * Message id, stored without a body: its envelope (m's strings).
  */
 int store_fts_head(
     struct store *s, const struct store_msg *m, int64_t id, char **cause);
 /*
- * The message's envelope and raw (or a view's skeleton, view set). Every
- * path that stores a message's body or view calls it in the transaction
- * that stores it (msg_insert, store_msg_set_raw, store_part_set); one
- * that does not leaves the message found by its envelope alone.
+ * The message's envelope and raw (or a view's skeleton, view set). A path
+ * that stores one message's body or view calls it in the transaction that
+ * stores it (msg_insert, store_msg_set_raw, store_part_set); a download
+ * in bulk (the packed inserts and puts) calls store_fts_later instead.
  */
 int store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
     int view, char **cause);
