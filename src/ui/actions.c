@@ -576,8 +576,6 @@ ui_limit_searched(struct ui *u, uint64_t gen, int64_t folder_id, int64_t *ids,
 static void
 limit(struct ui *u)
 {
-	struct ui_folder *f;
-	struct ui_account *a;
 	char *pat = NULL;
 
 	if (ui_prompt(u, "Limit to messages matching (empty: all): ", u->limit,
@@ -587,10 +585,21 @@ limit(struct ui *u)
 		free(pat);
 		return;
 	}
-	free(u->limit);
-	u->limit = *pat ? pat : NULL;
-	if (u->limit == NULL)
+	if (*pat == '\0') {
 		free(pat);
+		pat = NULL;
+	}
+	ui_limit_apply(u, pat);
+}
+
+void
+ui_limit_apply(struct ui *u, char *pat)
+{
+	struct ui_folder *f;
+	struct ui_account *a;
+
+	free(u->limit);
+	u->limit = pat;
 	ui_limit_extra_clear(u);
 	ui_index_load(u, 1);
 	if (u->limit == NULL || u->nfolders == 0)

@@ -175,6 +175,7 @@ struct ui_folder {
 	char *name;
 	int64_t total, unseen; /* -1 until counted */
 	int stale; /* counts to be taken again */
+	int64_t matches; /* of the folder list's search; -1: not searched */
 };
 
 /* The row cache: the rows on screen, keyed by message id. */
@@ -228,6 +229,8 @@ struct ui {
 	size_t fsel; /* sidebar cursor */
 	size_t count_next; /* next folder ui_folders_count_more() counts */
 	int folders_focus;
+	char *fsearch; /* the folder list's search of an account, or NULL */
+	size_t fsearch_account;
 	int sidebar;
 
 	int64_t *ids;
@@ -365,6 +368,8 @@ int ui_pager_key(struct ui *u, enum ui_fn fn);
 void ui_folders_load(struct ui *u);
 void ui_folders_free(struct ui *u);
 void ui_folders_draw(struct ui *u, int y, int x, int h, int w);
+/* Forget the folder list's search. */
+void ui_folders_search_clear(struct ui *u);
 int ui_folders_key(struct ui *u, enum ui_fn fn);
 void ui_folder_open(struct ui *u, size_t i);
 int ui_folders_count_more(struct ui *u);
@@ -436,6 +441,8 @@ int ui_worker_search(struct ui *u, size_t account, int64_t folder_id,
     const char *folder, const char *text, uint64_t gen);
 /* actions.c: forget the server's matches of the limit. */
 void ui_limit_extra_clear(struct ui *u);
+/* Limit the open folder to pattern pat (NULL: none), the server asked too. */
+void ui_limit_apply(struct ui *u, char *pat);
 /* actions.c: the server's answer for the limit (ids owned). */
 void ui_limit_searched(struct ui *u, uint64_t gen, int64_t folder_id,
     int64_t *ids, size_t n, const char *error);

@@ -440,7 +440,7 @@ draw_title(struct ui *u)
 		break;
 	default:
 		hint = u->folders_focus
-		    ? "Enter:Open  j/k:Move  q:Back  ?:Help"
+		    ? "Enter:Open  j/k:Move  /:Search all  q:Back  ?:Help"
 		    : "q:Quit  d:Del  u:Undel  s:Save  F:Flag  c:Folder  "
 		      "/:Search  l:Limit  $:Sync  ?:Help";
 	}
@@ -1031,6 +1031,7 @@ out:
 	free(u.msg);
 	free(u.search);
 	free(u.limit);
+	free(u.fsearch);
 	free(u.limit_extra);
 	if (u.evpipe[0] != -1) {
 		close(u.evpipe[0]);

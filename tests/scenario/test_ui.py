@@ -245,6 +245,39 @@ class Demo(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_search_every_folder(self):
+        """From the folder list, / searches every folder of the account:
+        each shows how many of its messages match, and Enter opens one
+        limited to them."""
+        import sqlite3 as sq
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        db = sq.connect(os.path.join(self.t.data, "tern-demo", "tern.db"))
+        want = {name: n for name, n in db.execute(
+            "SELECT f.name, count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE m.subject LIKE '%invoice%'"
+            " GROUP BY f.name")}
+        db.close()
+        self.assertIn("INBOX", want)
+        # A malformed pattern says where.
+        s.keys("c", "/")
+        s.wait("Search every folder of local:")
+        s.literal("~s (")
+        s.keys("Enter")
+        s.wait("Bad pattern")
+        s.keys("/")
+        s.wait("Search every folder of local:")
+        s.literal("~s invoice")
+        s.keys("Enter")
+        log = self.wait_log("folders-search local")
+        total = sum(want.values())
+        self.assertIn("matches=%d folders=%d" % (total, len(want)), log)
+        t = s.wait("match in %d folder" % len(want))
+        self.assertRegex(t, r"INBOX\s+=%d│" % want["INBOX"])
+        self.assertRegex(t, r"Archive\s+=%d│" % want.get("Archive", 0))
+        s.keys("Enter")
+        s.wait("%d shown, limit: ~s invoice" % want["INBOX"])
+
     def test_search_and_limit(self):
         s = self.start("--demo")
         s.wait("local/INBOX  [241")
