@@ -93,7 +93,7 @@ folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
 	int64_t *ids = NULL;
 	uint32_t *remote = NULL, *v;
 	size_t nids = 0, nremote = 0, nv = 0, i, k;
-	int found, body, online = 0, ret = -1;
+	int found, body, online = 0, reading = 0, ret = -1;
 
 	memset(&m, 0, sizeof m);
 	*uids = NULL;
@@ -115,6 +115,10 @@ folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
 		}
 	}
 	v = xreallocarray(NULL, nids + nremote + 1, sizeof *v);
+	/* One read transaction for all the rows, not one each. */
+	if (store_read_begin(t->store, cause) != 0)
+		goto out;
+	reading = 1;
 	for (i = 0; i < nids; i++) {
 		if ((found = store_msg_get_id(t->store, ids[i], &m, cause)) <
 		        0 ||
@@ -138,6 +142,8 @@ folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
 		if (!body)
 			v[nv++] = remote[i];
 	}
+	store_read_end(t->store);
+	reading = 0;
 	if (nv > 0)
 		qsort(v, nv, sizeof *v, cmp_u32);
 	for (i = 0, k = 0; i < nv; i++) {
@@ -149,6 +155,8 @@ folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
 	v = NULL;
 	ret = 0;
 out:
+	if (reading)
+		store_read_end(t->store);
 	store_msg_clear(&m);
 	free(v);
 	free(ids);
@@ -164,13 +172,17 @@ print_hits(struct tern *t, int64_t folder_id, const char *where,
 	struct store_msg m;
 	size_t i;
 	int found;
-	char *vis = where != NULL ? text_visible_dup(where) : NULL;
+	char *vis;
 
+	if (store_read_begin(t->store, cause) != 0)
+		return -1;
+	vis = where != NULL ? text_visible_dup(where) : NULL;
 	for (i = 0; i < n; i++) {
 		found = folder_id == 0
 		    ? 0
 		    : store_msg_get(t->store, folder_id, uids[i], &m, cause);
 		if (found < 0) {
+			store_read_end(t->store);
 			free(vis);
 			return -1;
 		}
@@ -187,6 +199,7 @@ print_hits(struct tern *t, int64_t folder_id, const char *where,
 			    "%u\t(not yet indexed; run tern sync)\n", uids[i]);
 		store_msg_clear(&m);
 	}
+	store_read_end(t->store);
 	free(vis);
 	return 0;
 }
