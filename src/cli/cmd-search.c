@@ -20,14 +20,6 @@
 #include "tern/util.h"
 
 static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
 fill_progress(void *arg, int64_t done, int64_t total)
 {
 	(void)arg;
@@ -77,26 +69,48 @@ struct asking {
 	int offline; /* a search failed: not asked again */
 };
 
+/* A match: its UID, and its row when the store has it. */
+struct hit {
+	uint32_t uid;
+	int have;
+	struct store_msg m;
+};
+
+static int
+cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static void
+hits_free(struct hit *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_msg_clear(&h[i].m);
+	free(h);
+}
+
 /*
- * The UIDs of a folder that match p, sorted, each once (*uids malloc'd).
- * Each message is answered by whoever holds its text: the store where
- * it indexed it, the server (when it answers) for the rest, whose store
- * answer is only a guess from the envelope ("!~b word" would hold for
- * all of them).
+ * The matches of p in a folder, by UID, each once (*hits malloc'd), with
+ * their rows, read once. Each message is answered by whoever holds its
+ * text: the store where it indexed it, the server (when it answers) for
+ * the rest, whose store answer is only a guess from the envelope ("!~b
+ * word" would hold for all of them).
  */
 static int
 folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
     int64_t folder_id, const char *folder, const struct pattern *p,
-    uint32_t **uids, size_t *n, char **cause)
+    struct hit **hits, size_t *n, char **cause)
 {
-	struct store_msg m;
+	struct hit *v = NULL;
 	int64_t *ids = NULL;
-	uint32_t *remote = NULL, *v;
+	uint32_t *remote = NULL;
 	size_t nids = 0, nremote = 0, nv = 0, i, k;
 	int found, body, online = 0, reading = 0, ret = -1;
 
-	memset(&m, 0, sizeof m);
-	*uids = NULL;
+	*hits = NULL;
 	*n = 0;
 	if (folder_id != 0 &&
 	    store_search(t->store, 0, folder_id, p, STORE_SORT_DATE, &ids,
@@ -114,94 +128,85 @@ folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
 			ask->offline = 1;
 		}
 	}
-	v = xreallocarray(NULL, nids + nremote + 1, sizeof *v);
+	v = xcalloc(nids + nremote + 1, sizeof *v);
 	/* One read transaction for all the rows, not one each. */
 	if (store_read_begin(t->store, cause) != 0)
 		goto out;
 	reading = 1;
 	for (i = 0; i < nids; i++) {
-		if ((found = store_msg_get_id(t->store, ids[i], &m, cause)) <
-		        0 ||
+		if ((found = store_msg_get_id(
+		         t->store, ids[i], &v[nv].m, cause)) < 0 ||
 		    (body = online && found
 		            ? store_fts_has_body(t->store, ids[i], cause)
 		            : 1) < 0)
 			goto out;
-		if (found && body)
-			v[nv++] = m.uid;
-		store_msg_clear(&m);
+		if (found && body) {
+			v[nv].uid = v[nv].m.uid;
+			v[nv++].have = 1;
+		} else
+			store_msg_clear(&v[nv].m);
 	}
 	for (i = 0; i < nremote; i++) {
-		found = folder_id == 0
-		    ? 0
-		    : store_msg_get(t->store, folder_id, remote[i], &m, cause);
-		body = found > 0 ? store_fts_has_body(t->store, m.id, cause)
-		                 : found;
-		store_msg_clear(&m);
+		found = folder_id == 0 ? 0
+		                       : store_msg_get(t->store, folder_id,
+		                             remote[i], &v[nv].m, cause);
+		body = found > 0
+		    ? store_fts_has_body(t->store, v[nv].m.id, cause)
+		    : found;
 		if (found < 0 || body < 0)
 			goto out;
-		if (!body)
-			v[nv++] = remote[i];
+		if (body) {
+			store_msg_clear(&v[nv].m);
+			continue;
+		}
+		v[nv].uid = remote[i];
+		v[nv++].have = found > 0;
 	}
 	store_read_end(t->store);
 	reading = 0;
 	if (nv > 0)
-		qsort(v, nv, sizeof *v, cmp_u32);
+		qsort(v, nv, sizeof *v, cmp_hit);
 	for (i = 0, k = 0; i < nv; i++) {
-		if (k == 0 || v[i] != v[k - 1])
+		if (k == 0 || v[i].uid != v[k - 1].uid)
 			v[k++] = v[i];
+		else
+			store_msg_clear(&v[i].m);
 	}
-	*uids = v;
+	*hits = v;
 	*n = k;
 	v = NULL;
+	nv = 0;
 	ret = 0;
 out:
 	if (reading)
 		store_read_end(t->store);
-	store_msg_clear(&m);
-	free(v);
+	if (v != NULL)
+		hits_free(v, nv + 1);
 	free(ids);
 	free(remote);
 	return ret;
 }
 
 /* The matches as tern ls lines, after where (when not NULL) and a tab. */
-static int
-print_hits(struct tern *t, int64_t folder_id, const char *where,
-    const uint32_t *uids, size_t n, char **cause)
+static void
+print_hits(const char *where, const struct hit *h, size_t n)
 {
-	struct store_msg m;
-	size_t i;
-	int found;
-	char *vis;
+	char *vis = where != NULL ? text_visible_dup(where) : NULL;
 
-	if (store_read_begin(t->store, cause) != 0)
-		return -1;
-	vis = where != NULL ? text_visible_dup(where) : NULL;
-	for (i = 0; i < n; i++) {
-		found = folder_id == 0
-		    ? 0
-		    : store_msg_get(t->store, folder_id, uids[i], &m, cause);
-		if (found < 0) {
-			store_read_end(t->store);
-			free(vis);
-			return -1;
-		}
-		if (found) {
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].have) {
 			if (vis != NULL)
 				printf("%s\t", vis);
-			cli_ls_line(&m);
+			cli_ls_line(&h[i].m);
 		} else if (vis != NULL)
 			fprintf(stderr,
 			    "%s\t%u\t(not yet indexed; run tern sync)\n", vis,
-			    uids[i]);
+			    h[i].uid);
 		else
 			fprintf(stderr,
-			    "%u\t(not yet indexed; run tern sync)\n", uids[i]);
-		store_msg_clear(&m);
+			    "%u\t(not yet indexed; run tern sync)\n", h[i].uid);
 	}
-	store_read_end(t->store);
 	free(vis);
-	return 0;
 }
 
 /* Can the server be asked p? Says why not, once, when it cannot. */
@@ -225,7 +230,7 @@ static int
 search_folder(struct tern *t, struct folder_ref *r, const struct pattern *p)
 {
 	struct asking ask = { NULL, 0 };
-	uint32_t *uids = NULL;
+	struct hit *hits = NULL;
 	size_t n = 0;
 	char *cause = NULL;
 
@@ -240,13 +245,11 @@ search_folder(struct tern *t, struct folder_ref *r, const struct pattern *p)
 	}
 	if (ask.d != NULL && !translatable(p))
 		ask.d = NULL;
-	if (folder_hits(t, r->account, &ask, r->folder_id, r->folder, p, &uids,
-	        &n, &cause) != 0 ||
-	    print_hits(t, r->folder_id, NULL, uids, n, &cause) != 0) {
-		free(uids);
+	if (folder_hits(t, r->account, &ask, r->folder_id, r->folder, p, &hits,
+	        &n, &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
-	}
-	free(uids);
+	print_hits(NULL, hits, n);
+	hits_free(hits, n);
 	return TERN_EXIT_OK;
 }
 
@@ -262,7 +265,7 @@ search_folders(struct tern *t, int64_t account_id, const struct pattern *p)
 	struct store_folder *fv = NULL;
 	struct rc_account *a;
 	struct asking ask;
-	uint32_t *uids = NULL;
+	struct hit *hits = NULL;
 	size_t na = 0, nf = 0, n, i, k;
 	char *cause = NULL, *where;
 	int status = TERN_EXIT_FAIL, server = -1, rc;
@@ -287,14 +290,16 @@ search_folders(struct tern *t, int64_t account_id, const struct pattern *p)
 			goto out;
 		}
 		for (k = 0; k < nf; k++) {
-			where = xasprintf("%s/%s", av[i].name, fv[k].name);
 			rc = folder_hits(t, a, &ask, fv[k].id, fv[k].name, p,
-			         &uids, &n, &cause) != 0 ||
-			    print_hits(t, fv[k].id, where, uids, n, &cause) !=
-			        0;
-			free(where);
-			free(uids);
-			uids = NULL;
+			    &hits, &n, &cause);
+			if (rc == 0) {
+				where =
+				    xasprintf("%s/%s", av[i].name, fv[k].name);
+				print_hits(where, hits, n);
+				free(where);
+				hits_free(hits, n);
+				hits = NULL;
+			}
 			if (rc) {
 				status = cli_fail(TERN_EXIT_FAIL, cause);
 				goto out;
