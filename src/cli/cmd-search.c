@@ -73,6 +73,7 @@ struct asking {
 struct hit {
 	uint32_t uid;
 	int have;
+	int server; /* found by the server's search (its text not stored) */
 	struct store_msg m;
 };
 
@@ -160,6 +161,7 @@ folder_hits(struct tern *t, struct rc_account *a, struct asking *ask,
 			continue;
 		}
 		v[nv].uid = remote[i];
+		v[nv].server = 1;
 		v[nv++].have = found > 0;
 	}
 	store_read_end(t->store);
@@ -187,13 +189,19 @@ out:
 	return ret;
 }
 
-/* The matches as tern ls lines, after where (when not NULL) and a tab. */
+/*
+ * The matches as tern ls lines, after where (when not NULL) and a tab;
+ * how many the server found is said on stderr, with folder (the store
+ * holds no text of those, so a reader knows where they came from).
+ */
 static void
-print_hits(const char *where, const struct hit *h, size_t n)
+print_hits(const char *where, const char *folder, const struct hit *h, size_t n)
 {
 	char *vis = where != NULL ? text_visible_dup(where) : NULL;
+	size_t server = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		server += h[i].server;
 		if (h[i].have) {
 			if (vis != NULL)
 				printf("%s\t", vis);
@@ -205,6 +213,15 @@ print_hits(const char *where, const struct hit *h, size_t n)
 		else
 			fprintf(stderr,
 			    "%u\t(not yet indexed; run tern sync)\n", h[i].uid);
+	}
+	if (server > 0) {
+		char *f = text_visible_dup(where != NULL ? where : folder);
+
+		fprintf(stderr,
+		    "tern: %s: %zu found by the server (bodies not stored "
+		    "here)\n",
+		    f, server);
+		free(f);
 	}
 	free(vis);
 }
@@ -248,7 +265,7 @@ search_folder(struct tern *t, struct folder_ref *r, const struct pattern *p)
 	if (folder_hits(t, r->account, &ask, r->folder_id, r->folder, p, &hits,
 	        &n, &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
-	print_hits(NULL, hits, n);
+	print_hits(NULL, r->folder, hits, n);
 	hits_free(hits, n);
 	return TERN_EXIT_OK;
 }
@@ -295,7 +312,7 @@ search_folders(struct tern *t, int64_t account_id, const struct pattern *p)
 			if (rc == 0) {
 				where =
 				    xasprintf("%s/%s", av[i].name, fv[k].name);
-				print_hits(where, hits, n);
+				print_hits(where, fv[k].name, hits, n);
 				free(where);
 				hits_free(hits, n);
 				hits = NULL;

@@ -210,6 +210,14 @@ class PatternTest(unittest.TestCase):
             server = self.subjects("imap/INBOX", p)
             self.assertEqual(server, store, p)
         self.assertTrue(self.subjects("pop/INBOX", "~b zanzibar"))
+        # What the server found (bodies the store lacks) is said apart.
+        r = self.search("imap/INBOX", "~b zanzibar")
+        n = len(r.stdout.decode().splitlines())
+        self.assertTrue(n)
+        self.assertIn("tern: INBOX: %d found by the server (bodies not "
+                      "stored here)" % n, r.stderr.decode())
+        r = self.search("pop/INBOX", "~b zanzibar")
+        self.assertNotIn("found by the server", r.stderr.decode())
         # An attachment's name is text the store shows and the server's
         # BODY does not search (it is in the part's header).
         self.assertEqual(self.subjects("pop/INBOX", "~b plan"),
