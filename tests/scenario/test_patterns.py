@@ -274,6 +274,17 @@ class PatternTest(unittest.TestCase):
         self.search("nosuch/INBOX", "x", status=2)
 
 
+def unindex(path):
+    """Back to schema version 10: a store made before the index."""
+    db = sqlite3.connect(path)
+    db.executescript(
+        "DROP TRIGGER fts_stale; DROP TRIGGER fts_top_gone;"
+        "DROP TRIGGER fts_moved; DROP TRIGGER fts_refiled;"
+        "DROP TABLE fts; DROP TABLE fts_doc; DROP TABLE fts_state;"
+        "PRAGMA user_version = 10;")
+    db.close()
+
+
 class MigrationTest(unittest.TestCase):
     """A store from before the index: indexed at the first search, and a
     kill -9 mid-way loses nothing done; the next search goes on."""
@@ -291,14 +302,7 @@ class MigrationTest(unittest.TestCase):
                     n, subject="old %d" % n, body=body), user="m0")
             t.out("sync")
             path = os.path.join(t.data, "tern", "tern.db")
-            db = sqlite3.connect(path)
-            db.executescript(
-                "DROP TRIGGER fts_stale; DROP TRIGGER fts_top_gone;"
-                "DROP TRIGGER fts_moved;"
-                "DROP TRIGGER fts_refiled;"
-                "DROP TABLE fts; DROP TABLE fts_doc; DROP TABLE fts_state;"
-                "PRAGMA user_version = 10;")
-            db.close()
+            unindex(path)
             # Killed in the third batch of the fill.
             r = t.run("search", "pop/INBOX", "rare",
                       env={"TERN_FAULT": "fts-fill:3"})
@@ -320,14 +324,7 @@ class MigrationTest(unittest.TestCase):
                                  .splitlines()), 700)
             # A sync migrates an old store and leaves the filling to the
             # first search (or to the client, in the background).
-            db = sqlite3.connect(path)
-            db.executescript(
-                "DROP TRIGGER fts_stale; DROP TRIGGER fts_top_gone;"
-                "DROP TRIGGER fts_moved;"
-                "DROP TRIGGER fts_refiled;"
-                "DROP TABLE fts; DROP TABLE fts_doc; DROP TABLE fts_state;"
-                "PRAGMA user_version = 10;")
-            db.close()
+            unindex(path)
             t.out("sync")
             db = sqlite3.connect(path)
             self.assertEqual(
