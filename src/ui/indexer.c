@@ -59,7 +59,20 @@ indexer_main(void *arg)
 	int64_t pending;
 	int said = 0;
 
-	while (!indexer_stopped(x)) {
+	/* A beat after the client started, not during its first screen. */
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (INDEXER_POLL_MS % 1000) * 1000000L;
+		ts.tv_sec += INDEXER_POLL_MS / 1000 + ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&x->lock);
+		while (!x->stop &&
+		    pthread_cond_timedwait(&x->cond, &x->lock, &ts) !=
+		        ETIMEDOUT)
+			;
+		pthread_mutex_unlock(&x->lock);
+		if (indexer_stopped(x))
+			break;
 		if ((x->s != NULL ||
 		        store_open(x->datadir, &x->s, &cause) == 0) &&
 		    (pending = store_fts_pending(x->s, &cause)) >= 0) {
@@ -79,8 +92,8 @@ indexer_main(void *arg)
 			}
 		}
 		if (cause != NULL) {
-			/* A store busy with another writer is tried again;
-			 * anything else is said once. */
+			/* Said once until a fill succeeds; the next look
+			 * tries again (a store busy with a sync, say). */
 			if (!said && x->u->naccts > 0) {
 				struct ui_event *ev = xcalloc(1, sizeof *ev);
 
@@ -94,16 +107,6 @@ indexer_main(void *arg)
 			free(cause);
 			cause = NULL;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (INDEXER_POLL_MS % 1000) * 1000000L;
-		ts.tv_sec += INDEXER_POLL_MS / 1000 + ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_mutex_lock(&x->lock);
-		while (!x->stop &&
-		    pthread_cond_timedwait(&x->cond, &x->lock, &ts) !=
-		        ETIMEDOUT)
-			;
-		pthread_mutex_unlock(&x->lock);
 	}
 	store_close(&x->s);
 	return NULL;
