@@ -37,9 +37,13 @@
 #include "store-private.h"
 #include "tern/mime.h"
 
-/* A message to index per statement of the fill, and bytes per commit. */
+/*
+ * Messages per batch of the fill, and bytes of text per commit: a batch
+ * holds the store's write lock (a sync beside it waits), 8 MiB about a
+ * quarter of a second.
+ */
 #define FILL_BATCH 256
-#define FILL_BYTES (32u << 20)
+#define FILL_BYTES (8u << 20)
 
 const char store_fts_schema[] =
     "CREATE TABLE fts_doc ("
