@@ -197,7 +197,9 @@ class Bulk(ternlib.ProxiedDovecotCase):
         raw = wire.Proxy(self.dovecot.imap_port, raw=True)
         p = os.path.join(self.t.dir, "big.mbox")
         try:
-            raw.add(wire.cut_bytes(3 * 1024 * 1024, conn=1, how="rst"))
+            # A FIN, not a RST: a RST drops what the client has not read
+            # yet, and a slow client would never see the literal begin.
+            raw.add(wire.cut_bytes(3 * 1024 * 1024, conn=1, how="fin"))
             self.t.write_rc(self.t.account(self.dovecot, name="acct",
                                            user=self.user, tls="off",
                                            port=raw.port))
