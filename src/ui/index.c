@@ -874,7 +874,8 @@ ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 		free(cause);
 		return 0;
 	}
-	qsort(m, n, sizeof *m, cmp_id);
+	if (n > 0) /* m is NULL when nothing matched */
+		qsort(m, n, sizeof *m, cmp_id);
 	for (k = 1; k <= u->nids && n > 0; k++) {
 		i = dir > 0 ? (from + k) % u->nids
 		            : (from + u->nids - k % u->nids) % u->nids;
