@@ -26,6 +26,7 @@ struct ui_indexer {
 	char *datadir;
 	struct store *s;
 	int64_t pending; /* what the index lacked when last looked at */
+	int busy; /* in a fill */
 };
 
 static int
@@ -57,7 +58,7 @@ indexer_main(void *arg)
 	struct timespec ts;
 	char *cause = NULL;
 	int64_t pending;
-	int said = 0;
+	int said = 0, rc;
 
 	/* A beat after the client started, not during its first screen. */
 	for (;;) {
@@ -78,10 +79,15 @@ indexer_main(void *arg)
 		    (pending = store_fts_pending(x->s, &cause)) >= 0) {
 			pthread_mutex_lock(&x->lock);
 			x->pending = pending;
+			x->busy = pending > 0;
 			pthread_mutex_unlock(&x->lock);
-			if (pending > 0 &&
-			    store_fts_fill(x->s, indexer_progress, x, &cause) ==
-			        0) {
+			rc = pending > 0
+			    ? store_fts_fill(x->s, indexer_progress, x, &cause)
+			    : -1;
+			pthread_mutex_lock(&x->lock);
+			x->busy = 0;
+			pthread_mutex_unlock(&x->lock);
+			if (rc == 0) {
 				struct ui_event *ev = xcalloc(1, sizeof *ev);
 
 				ev->kind = UI_EV_INDEXED;
@@ -148,6 +154,20 @@ ui_indexer_pending(struct ui *u)
 	n = x->pending;
 	pthread_mutex_unlock(&x->lock);
 	return n;
+}
+
+int
+ui_indexer_busy(struct ui *u)
+{
+	struct ui_indexer *x = u->indexer;
+	int busy;
+
+	if (x == NULL)
+		return 0;
+	pthread_mutex_lock(&x->lock);
+	busy = x->busy;
+	pthread_mutex_unlock(&x->lock);
+	return busy;
 }
 
 void

@@ -282,6 +282,7 @@ struct ui {
 	size_t ndeferred;
 	uint64_t deferred_at; /* last try (ms) */
 	int64_t data_version;
+	int poked; /* a worker said something since the store was looked at */
 	int64_t newest; /* the highest message id the index has taken in */
 	uint64_t last_check;
 
@@ -420,6 +421,8 @@ void ui_indexer_start(struct ui *u);
 void ui_indexer_stop(struct ui *u);
 /* Messages the search index lacked when last looked at (-1: not yet). */
 int64_t ui_indexer_pending(struct ui *u);
+/* Is the indexer filling the index (its commits are no news)? */
+int ui_indexer_busy(struct ui *u);
 
 /* worker.c */
 void ui_post_event(struct ui *u, struct ui_event *ev);

@@ -733,6 +733,14 @@ ui_check_store(struct ui *u)
 	u->last_check = now_ms();
 	if (v == u->data_version)
 		return;
+	/*
+	 * The indexer's commits change nothing shown: while it fills, the
+	 * store is looked at again only when a worker said something (its
+	 * sync stored or changed messages), else once the fill is done.
+	 */
+	if (ui_indexer_busy(u) && !u->poked)
+		return;
+	u->poked = 0;
 	u->data_version = v;
 	ui_log(u, "store changed");
 	open = u->nfolders ? u->folders[u->fcur].id : 0;

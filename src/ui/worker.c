@@ -716,6 +716,8 @@ ui_events_drain(struct ui *u)
 			continue;
 		}
 		was_online = a != NULL && a->online;
+		if (a != NULL)
+			u->poked = 1;
 		switch (ev->kind) {
 		case UI_EV_PROGRESS:
 			if (ev->text && strcmp(ev->text, "connecting") != 0)
