@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "tern/cli.h"
+#include "tern/crypto.h"
 #include "tern/mime.h"
 #include "tern/util.h"
 
@@ -283,6 +284,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
 		o.width = out_width();
 		o.keywords = m.keywords;
+		o.crypto = crypto_mime_ops(tern_crypto(t));
 		/* Written as it is made visible: a big text is not held
 		 * twice. */
 		if (mime_render_to(mm, &o, write_out, NULL) != 0) {
