@@ -313,6 +313,27 @@ class ReadTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout.decode(), r"(?i)good signature from Bob")
 
+    def test_big_signed_fetched_whole(self):
+        """A big IMAP message is opened as a view (its text only), but
+        a signed one is fetched whole: the signature needs every byte."""
+        import base64
+        big = crlf(base64.encodebytes(os.urandom(200 * 1024)))
+        entity = (b"Content-Type: multipart/mixed; boundary=mx\r\n\r\n"
+                  b"--mx\r\nContent-Type: text/plain\r\n\r\n"
+                  b"See the big file.\r\n--mx\r\n"
+                  b"Content-Type: application/octet-stream\r\n"
+                  b"Content-Disposition: attachment; filename=big.bin\r\n"
+                  b"Content-Transfer-Encoding: base64\r\n\r\n"
+                  + big + b"--mx--\r\n")
+        fx = self.fx
+        raw = gpglib.pgp_signed(fx.keys, fx.world, fx.bob_fpr, entity,
+                                header("Bob <bob@example.org>",
+                                       "alice@example.org", "big", "big"))
+        out = self.cat(self.deliver(raw))
+        self.assertRegex(out, r"(?i)good signature from Bob")
+        self.assertIn("See the big file.", out)
+        self.assertNotIn("not downloaded", out)
+
     def test_no_gnupg(self):
         """Without a usable GnuPG the message is still shown."""
         uid = self.deliver(self.bob_signed("Still readable.\n"))
