@@ -158,12 +158,12 @@ class Keys:
 
 # -- messages ----------------------------------------------------------
 
-def header(frm, to, subject, msgid, extra=b""):
-    return (b"From: %s\r\nTo: %s\r\nSubject: %s\r\n"
-            b"Date: Mon, 3 Mar 2025 12:00:00 +0000\r\n"
+def header(frm, to, subject, msgid, extra=b"",
+           date="Mon, 3 Mar 2025 12:00:00 +0000"):
+    return (b"From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n"
             b"Message-ID: <%s@example.org>\r\nMIME-Version: 1.0\r\n%s"
-            % (frm.encode(), to.encode(), subject.encode(), msgid.encode(),
-               extra))
+            % (frm.encode(), to.encode(), subject.encode(), date.encode(),
+               msgid.encode(), extra))
 
 
 def text_entity(text):

@@ -26,6 +26,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gpglib  # noqa: E402
 import ternlib  # noqa: E402
 from gpglib import crlf, header, text_entity  # noqa: E402
@@ -553,6 +554,147 @@ class SendTest(unittest.TestCase):
                                  sf.name, df.name, check=False)
         self.assertEqual(v.returncode, 0, v.stderr)
         self.assertIn(b"Good signature", v.stderr)
+
+
+PINENTRY = r'''#!%s
+# A pinentry for the test: it speaks enough Assuan to give a passphrase,
+# and writes to the terminal it is told of (as a real pinentry-curses
+# would take it), so the test sees that the client stepped aside.
+import sys, time
+marker = sys.argv[1] if len(sys.argv) > 1 else None
+out = sys.stdout
+tty = None
+def say(s):
+    out.write(s + "\n")
+    out.flush()
+say("OK Pleased to meet you")
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd.startswith("OPTION ttyname="):
+        tty = cmd.split("=", 1)[1]
+    if cmd.startswith("GETPIN"):
+        with open(MARK, "a") as f:
+            f.write("asked on %%s\n" %% tty)
+        if tty:
+            with open(tty, "w") as t:
+                t.write("\r\nPINENTRY HAS THE TERMINAL\r\n")
+            time.sleep(1.5)
+        say("D %s")
+        say("OK")
+    elif cmd.startswith("BYE"):
+        say("OK closing connection")
+        break
+    else:
+        say("OK")
+'''
+
+
+class UiTest(unittest.TestCase):
+    """The client in tmux: status lines in the pager, pinentry taking the
+    terminal and the screen coming back, and the send screen's toggle."""
+
+    def setUp(self):
+        from test_ui import Screen
+        self.Screen = Screen
+        self.keys = k = gpglib.Keys()
+        self.addCleanup(k.cleanup)
+        self.mark = os.path.join(k.root, "asked")
+        pin = os.path.join(k.root, "pinentry")
+        with open(pin, "w") as f:
+            f.write(PINENTRY.replace("MARK", repr(self.mark))
+                    % (sys.executable, "pw"))
+        os.chmod(pin, 0o755)
+        self.world = k.home("w")
+        self.home = k.home("u", pinentry=pin)
+        self.alice = k.gen(self.home, "Alice <alice@example.org>",
+                           passphrase="pw")
+        self.bob = k.gen(self.world, "Bob <bob@example.org>")
+        k.copy(self.home, self.world, self.alice)
+        k.copy(self.world, self.home, self.bob)
+        k.gpg(self.home, "--pinentry-mode", "loopback", "--passphrase",
+              "pw", "--yes", "--default-key", self.alice,
+              "--quick-sign-key", self.bob)
+        # The signing above cached the passphrase: forget it, so the
+        # client has to ask.
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"],
+                       env=dict(os.environ, GNUPGHOME=self.home))
+        self.dovecot = ternlib.Dovecot().start()
+        self.addCleanup(self.dovecot.cleanup)
+        self.smtp = Smtpd(user="alice", password="secret", tls="starttls",
+                          cert=self.dovecot.cafile,
+                          key=os.path.join(self.dovecot.dir, "key.pem"))
+        self.smtp.start()
+        self.addCleanup(self.smtp.cleanup)
+        self.t = ternlib.Tern()
+        self.addCleanup(self.t.cleanup)
+        self.t.write_rc(self.t.account(self.dovecot, extra=(
+            f"    smtp smtp://127.0.0.1:{self.smtp.port}\n"
+            f"    from \"Alice <alice@example.org>\"\n")))
+
+    def test_pager_and_send_screen(self):
+        k = self.keys
+        self.dovecot.deliver(header(
+            "Bob <bob@example.org>", "alice@example.org", "Sealed", "u1")
+            + gpglib.pgp_encrypted_entity(
+                k, self.world, [self.alice], text_entity(SECRET + "\n"),
+                sign=self.bob))
+        self.dovecot.deliver(gpglib.pgp_signed(
+            k, self.world, self.bob, text_entity("Signed for the screen.\n"),
+            header("Bob <bob@example.org>", "alice@example.org",
+                   "Signed", "u2", date="Tue, 4 Mar 2025 12:00:00 +0000")))
+        draft = os.path.join(self.t.dir, "draft.txt")
+        with open(draft, "w") as f:
+            f.write("From: Alice <alice@example.org>\n"
+                    "To: bob@example.org\nSubject: Toggled\n\n"
+                    "Sent from the screen.\n")
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\ncat '%s' > \"$1\"\n" % draft)
+        os.chmod(editor, 0o755)
+        s = self.Screen(self.t, env={"GNUPGHOME": self.home,
+                                     "EDITOR": editor, "VISUAL": editor})
+        self.addCleanup(s.kill)
+        s.wait("Signed", timeout=20)
+        s.keys("Enter")
+        t = s.wait("Good signature from Bob")
+        self.assertIn("key trusted", t)
+        self.assertIn("Signed for the screen.", t)
+        s.keys("q")
+        s.wait("Sealed")
+        s.keys("k")
+        s.keys("Enter")
+        # pinentry has the terminal: the client has stepped aside...
+        t = s.wait("PINENTRY HAS THE TERMINAL", timeout=20)
+        self.assertNotIn("Sealed", t)
+        # ... and comes back, redrawn, with the decrypted text.
+        t = s.wait("Decrypted (OpenPGP)", timeout=20)
+        self.assertNotIn("PINENTRY HAS THE TERMINAL", t)
+        self.assertIn(SECRET, t)
+        self.assertIn("Good signature from Bob", t)
+        with open(self.mark) as f:
+            self.assertIn("asked on /dev/pts/", f.read())
+        s.keys("q")
+        # The send screen: p goes none, sign, encrypt, both.
+        s.keys("m")
+        t = s.wait("y:Send")
+        self.assertIn("Security: none", t)
+        s.keys("p")
+        s.wait("Security: sign (OpenPGP)")
+        s.keys("p")
+        s.wait("Security: encrypt (OpenPGP)")
+        s.keys("p")
+        s.wait("Security: sign, encrypt (OpenPGP)")
+        s.keys("y")
+        end = __import__("time").time() + 20
+        while not self.smtp.messages() and __import__("time").time() < end:
+            __import__("time").sleep(0.1)
+        msgs = self.smtp.messages()
+        self.assertEqual(len(msgs), 1, s.text())
+        raw = msgs[0][1]
+        self.assertIn(b"multipart/encrypted", raw)
+        self.assertNotIn(b"Sent from the screen.", raw)
+        self.assertNotIn(b"Sign:", raw)
+        s.keys("q")
 
 
 if __name__ == "__main__":
