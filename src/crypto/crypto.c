@@ -5,9 +5,13 @@
  * one per protocol, so a machine without gpgsm still reads OpenPGP mail
  * and a machine without GPGME still shows every message.
  */
+#include <fcntl.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "crypto-private.h"
 
@@ -66,6 +70,53 @@ crypto_strerror(gpgme_error_t err)
 	return gpgme_strerror(err);
 }
 
+/* Longest passphrase read from the terminal. */
+#define PASSPHRASE_MAX 1024
+
+/*
+ * A passphrase asked on the terminal, for gpg in loopback pinentry mode
+ * (pinentry-mode loopback in gpg.conf): gpg-agent's own pinentry is used
+ * otherwise and this is never called. Echo is off; the bytes are wiped.
+ */
+static gpgme_error_t
+tty_passphrase(
+    void *arg, const char *uid_hint, const char *info, int prev_was_bad, int fd)
+{
+	char pw[PASSPHRASE_MAX + 2];
+	struct termios old, quiet;
+	size_t n = 0;
+	int tty, echo_off = 0;
+	char ch;
+
+	(void)arg;
+	(void)info;
+	if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
+		return gpg_error(GPG_ERR_CANCELED);
+	if (tcgetattr(tty, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ICANON;
+		echo_off = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+	}
+	dprintf(tty,
+	    "%sPassphrase for %s: ", prev_was_bad ? "Bad passphrase. " : "",
+	    uid_hint != NULL ? uid_hint : "the key");
+	while (n < PASSPHRASE_MAX && read(tty, &ch, 1) == 1 && ch != '\n' &&
+	    ch != '\r')
+		pw[n++] = ch;
+	if (echo_off)
+		(void)tcsetattr(tty, TCSAFLUSH, &old);
+	dprintf(tty, "\n");
+	close(tty);
+	pw[n++] = '\n';
+	if (gpgme_io_writen(fd, pw, n) != 0) {
+		explicit_bzero(pw, sizeof pw);
+		return gpg_error(GPG_ERR_CANCELED);
+	}
+	explicit_bzero(pw, sizeof pw);
+	return 0;
+}
+
 gpgme_ctx_t
 crypto_ctx(struct crypto *c, enum mime_crypto_proto proto, char **cause)
 {
@@ -101,6 +152,10 @@ crypto_ctx(struct crypto *c, enum mime_crypto_proto proto, char **cause)
 			    gpgme_strerror(err));
 			return NULL;
 		}
+		/* gpgsm has no loopback: its operations fail ("not
+		 * implemented") when a callback is set. */
+		if (proto == MIME_CRYPTO_PGP)
+			gpgme_set_passphrase_cb(ctx, tty_passphrase, c);
 		c->ctx[proto] = ctx;
 	}
 	ctx = c->ctx[proto];

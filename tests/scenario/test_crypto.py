@@ -696,6 +696,49 @@ class UiTest(unittest.TestCase):
         self.assertNotIn(b"Sign:", raw)
         s.keys("q")
 
+    def sealed(self):
+        """Deliver a message encrypted to alice's protected key; sync."""
+        self.dovecot.deliver(header(
+            "Bob <bob@example.org>", "alice@example.org", "Sealed", "c1")
+            + gpglib.pgp_encrypted_entity(
+                self.keys, self.world, [self.alice],
+                text_entity(SECRET + "\n")))
+        self.t.out("sync", "acct", env={"GNUPGHOME": self.home})
+
+    def test_cat_cached_passphrase(self):
+        """tern cat with the passphrase in gpg-agent's cache: no
+        pinentry is asked."""
+        self.sealed()
+        self.keys.gpg(self.home, "--pinentry-mode", "loopback",
+                      "--passphrase", "pw", "--clearsign",
+                      "--local-user", self.alice, input=b"prime\n")
+        r = self.t.run("cat", "acct/INBOX", "1",
+                       env={"GNUPGHOME": self.home})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode()
+        self.assertIn("[-- Decrypted (OpenPGP) --]", out)
+        self.assertIn(SECRET, out)
+        self.assertFalse(os.path.exists(self.mark))
+
+    def test_cat_loopback_passphrase(self):
+        """With pinentry-mode loopback, tern cat asks on the terminal."""
+        self.sealed()
+        with open(os.path.join(self.home, "gpg.conf"), "a") as f:
+            f.write("pinentry-mode loopback\n")
+        s = self.Screen(self.t, args=("cat", "acct/INBOX", "1"),
+                        env={"GNUPGHOME": self.home})
+        self.addCleanup(s.kill)
+        s.wait("Passphrase for", timeout=20)
+        s.literal("pw")
+        s.keys("Enter")
+        t = s.wait("EXIT=0", timeout=20)
+        self.assertIn("[-- Decrypted (OpenPGP) --]", t)
+        self.assertIn(SECRET, t)
+        # Not echoed.
+        line = [x for x in t.splitlines() if "Passphrase for" in x][0]
+        self.assertFalse(line.rstrip().endswith("pw"), line)
+        self.assertFalse(os.path.exists(self.mark))
+
 
 if __name__ == "__main__":
     ternlib.main()
