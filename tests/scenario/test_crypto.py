@@ -68,10 +68,16 @@ class Fixture:
         self.dave_fpr = k.gen(self.world, "Dave <dave@example.org>")
         self.eve_fpr = k.gen(self.world, "Eve <eve@example.org>",
                              expire="1d", faked="20200101T000000")
+        self.frank_fpr = k.gen(self.world, "Frank <frank@example.org>")
         k.copy(self.world, self.alice, self.alice_fpr, secret=True)
         k.copy(self.world, self.bobhome, self.bob_fpr, secret=True)
-        for f in (self.bob_fpr, self.eve_fpr):
+        for f in (self.bob_fpr, self.eve_fpr, self.frank_fpr):
             k.copy(self.world, self.alice, f)
+        # frank's key is revoked (alice got the revocation).
+        with open(os.path.join(self.world, "openpgp-revocs.d",
+                               self.frank_fpr + ".rev"), "rb") as f:
+            rev = f.read().replace(b":-----BEGIN", b"-----BEGIN")
+        k.gpg(self.alice, "--import", input=rev)
         # alice has met bob: his key is valid for her.
         k.certify(self.alice, self.alice_fpr, self.bob_fpr)
         k.copy(self.alice, self.bobhome, self.alice_fpr)
@@ -176,6 +182,14 @@ class ReadTest(unittest.TestCase):
         out = self.cat(self.deliver(raw))
         self.assertRegex(out, r"(?i)key has EXPIRED")
         self.assertIn("Old news.", out)
+
+    def test_revoked_key(self):
+        uid = self.deliver(self.bob_signed("Before the revocation.\n",
+                                           signer=self.fx.frank_fpr,
+                                           frm="frank@example.org"))
+        out = self.cat(uid)
+        self.assertRegex(out, r"key is REVOKED")
+        self.assertIn("Before the revocation.", out)
 
     def encrypted(self, inner, sign=None, recipients=None, subject="enc"):
         fx = self.fx
