@@ -680,8 +680,11 @@ render_inline(struct render *r, int pi, const char *d, size_t len)
 			    d + start, end - start, r->from, &plain, &st);
 		status_lines(r, &st);
 		if (rc == 0) {
-			inline_text(
-			    r, cs, plain.data ? plain.data : "", plain.len);
+			/* Signed text is in the part's charset; decrypted
+			 * text in whatever its writer used (UTF-8 if valid,
+			 * else the usual guess). */
+			inline_text(r, sig ? cs : NULL,
+			    plain.data ? plain.data : "", plain.len);
 			status_line(r,
 			    sig ? "End of signed text"
 			        : "End of encrypted text");
