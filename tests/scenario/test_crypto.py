@@ -569,6 +569,28 @@ class SendTest(unittest.TestCase):
         self.assertEqual(v.returncode, 0, v.stderr)
         self.assertIn(b"Good signature", v.stderr)
 
+    def test_smime_encrypt(self):
+        self.configure("    smime yes\n    pgp_sign yes\n"
+                       "    pgp_encrypt yes\n")
+        r = self.send(self.message(to="alice@example.org"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (env, raw), = self.smtp.messages()
+        self.assertNotIn(b"Hello Bob", raw)
+        m = email.message_from_bytes(raw, policy=email.policy.compat32)
+        self.assertEqual(m.get_content_type(), "application/pkcs7-mime")
+        self.assertEqual(m.get_param("smime-type"), "enveloped-data")
+        d = self.fx.keys.run("gpgsm", self.fx.alice, "--decrypt",
+                             input=m.get_payload(decode=True), check=False)
+        self.assertEqual(d.returncode, 0, d.stderr)
+        # Signed, then encrypted: the inner entity is multipart/signed.
+        self.assertIn(b"application/pkcs7-signature", d.stdout)
+        self.assertIn(b"Hello Bob", d.stdout)
+        # A recipient whose certificate is not here stops it.
+        r = self.send(self.message(to="carol@example.org"), "--encrypt")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"no usable S/MIME key for carol@example.org",
+                      r.stderr)
+
 
 PINENTRY = r'''#!%s
 # A pinentry for the test: it speaks enough Assuan to give a passphrase,
