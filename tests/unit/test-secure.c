@@ -370,6 +370,7 @@ test_hostile(void)
 		if (t == NULL)
 			bad++;
 		free(t);
+		free(cp);
 		cp = xstrdup(base);
 		if (i < len) {
 			cp[i] = cp[i] == '-' ? 'x' : '-';
