@@ -482,11 +482,13 @@ op_decrypt(void *arg, enum mime_crypto_proto proto, const char *data,
 out:
 	gpgme_data_release(din);
 	if (dout != NULL) {
+		/* Whatever was decrypted before the failure: wiped. */
 		struct buf junk;
 
 		buf_init(&junk, 0);
 		crypto_data_take(&dout, &junk);
-		explicit_bzero(junk.data, junk.len);
+		if (junk.data != NULL)
+			explicit_bzero(junk.data, junk.len);
 		buf_free(&junk);
 	}
 	return rc;
