@@ -710,6 +710,13 @@ class UiTest(unittest.TestCase):
         with open(self.mark) as f:
             self.assertIn("asked on /dev/pts/", f.read())
         s.keys("q")
+        # Neither the store nor the client's log holds the text read.
+        s.wait("Sealed")
+        for d, _, files in os.walk(self.t.dir):
+            for n in files:
+                with open(os.path.join(d, n), "rb") as f:
+                    self.assertNotIn(SECRET.encode(), f.read(), n)
+        self.assertIn("ui.log", os.listdir(self.t.dir))
         # The send screen: p goes none, sign, encrypt, both.
         s.keys("m")
         t = s.wait("y:Send")
