@@ -244,6 +244,16 @@ int mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
     mime_write_cb cb, void *arg);
 
 /*
+ * Attachments inside decrypted parts are shown as "eK.N": attachment N
+ * (its part number) of the K-th message decrypted in the rendering, in
+ * the order shown. This decrypts again (with o's crypto) and gives that
+ * message in *inner (the caller frees it with mime_free; its bytes are
+ * wiped then) and the index of the part in it. 1 found, 0 not.
+ */
+int mime_secure_attachment(struct mime_msg *m, const struct mime_render_opts *o,
+    const char *label, struct mime_msg **inner, size_t *part);
+
+/*
  * Save part i into directory dir under its decoded name made safe: the
  * last path component only, no control characters, no leading dot, never
  * overwriting a file (a number is added instead). *path_out gets the

@@ -40,6 +40,16 @@ struct render {
 	const struct mime_crypto_ops *crypto; /* or NULL */
 	const char *from; /* addr-spec of the message's From, or "" */
 	int sec_depth; /* decrypted messages this one is inside */
+	/*
+	 * Decrypted messages are numbered in the order shown (*ninner, shared
+	 * by every level); the attachments of the K-th are labelled "eK.N"
+	 * (prefix "eK."). mime_secure_attachment sets want to K to be given
+	 * that message in *wanted instead of it being freed.
+	 */
+	unsigned *ninner;
+	char prefix[16];
+	unsigned want;
+	struct mime_msg **wanted;
 };
 
 static void
@@ -362,9 +372,9 @@ attachment_line(struct render *r, int pi)
 	}
 	format_size((int64_t)size, 0, hs, sizeof hs);
 	ensure_newline(&r->txt);
-	(void)buf_printf(&r->txt, "[-- Attachment %s: %s (%s, %s%s) --]\n",
-	    p->section, p->filename ? p->filename : "(no name)", p->type, hs,
-	    p->missing ? ", not downloaded" : "");
+	(void)buf_printf(&r->txt, "[-- Attachment %s%s: %s (%s, %s%s) --]\n",
+	    r->prefix, p->section, p->filename ? p->filename : "(no name)",
+	    p->type, hs, p->missing ? ", not downloaded" : "");
 }
 
 /*
@@ -479,6 +489,7 @@ render_inner(struct render *r, struct buf *plain)
 	struct render sub;
 	struct mime_msg *inner;
 	struct buf *own = xmalloc(sizeof *own);
+	unsigned k;
 
 	*own = *plain;
 	buf_init(plain, 0);
@@ -488,6 +499,8 @@ render_inner(struct render *r, struct buf *plain)
 	sub = *r;
 	sub.m = inner;
 	sub.sec_depth = r->sec_depth + 1;
+	k = ++*r->ninner;
+	snprintf(sub.prefix, sizeof sub.prefix, "e%u.", k);
 	if (inner->n > 0)
 		render_part(&sub, 0);
 	if (inner->truncated) {
@@ -498,7 +511,10 @@ render_inner(struct render *r, struct buf *plain)
 		    MIME_MAX_PARTS, MIME_MAX_DEPTH);
 	}
 	r->txt = sub.txt;
-	mime_free(&inner);
+	if (r->want == k && r->wanted != NULL && *r->wanted == NULL)
+		*r->wanted = inner; /* the caller's now */
+	else
+		mime_free(&inner);
 }
 
 /* The part's entity (header and body) with every line end CRLF, as RFC
@@ -862,14 +878,61 @@ message_from(struct mime_msg *m)
 /* Text handed on by mime_render_to at a time. */
 #define RENDER_PIECE (1u << 20)
 
+static int render_run(struct mime_msg *m, const struct mime_render_opts *o,
+    mime_write_cb cb, void *arg, unsigned want, struct mime_msg **wanted);
+
 int
 mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
     mime_write_cb cb, void *arg)
+{
+	return render_run(m, o, cb, arg, 0, NULL);
+}
+
+static int
+discard(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+int
+mime_secure_attachment(struct mime_msg *m, const struct mime_render_opts *o,
+    const char *label, struct mime_msg **inner, size_t *part)
+{
+	const struct mime_attachment *v;
+	const char *dot;
+	uint64_t k;
+	long a;
+
+	*inner = NULL;
+	if (label[0] != 'e' || (dot = strchr(label, '.')) == NULL ||
+	    parse_uint64(label + 1, (size_t)(dot - label - 1), 10000, &k) !=
+	        0 ||
+	    k == 0 || o == NULL || o->crypto == NULL)
+		return 0;
+	(void)render_run(m, o, discard, NULL, (unsigned)k, inner);
+	if (*inner == NULL)
+		return 0;
+	if ((a = mime_attachment_find(*inner, dot + 1)) < 0) {
+		mime_free(inner);
+		return 0;
+	}
+	(void)mime_attachments(*inner, &v);
+	*part = v[a].part;
+	return 1;
+}
+
+static int
+render_run(struct mime_msg *m, const struct mime_render_opts *o,
+    mime_write_cb cb, void *arg, unsigned want, struct mime_msg **wanted)
 {
 	struct render r;
 	struct buf vis;
 	size_t off, end;
 	char *from = NULL;
+	unsigned ninner = 0;
 	int rc = 0;
 
 	r.m = m;
@@ -878,6 +941,10 @@ mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
 	r.crypto = o != NULL ? o->crypto : NULL;
 	r.sec_depth = 0;
 	r.from = "";
+	r.ninner = &ninner;
+	r.prefix[0] = '\0';
+	r.want = want;
+	r.wanted = wanted;
 	buf_init(&r.txt, 0);
 	if (r.crypto != NULL && m->n > 0)
 		r.from = from = message_from(m);

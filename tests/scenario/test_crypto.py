@@ -210,9 +210,25 @@ class ReadTest(unittest.TestCase):
         out = self.cat(uid)
         self.assertRegex(out, r"\[-- Decrypted \(OpenPGP\) --\]")
         self.assertIn(SECRET, out)
-        self.assertIn("plan.pdf (application/pdf", out)
+        self.assertIn("[-- Attachment e1.2: plan.pdf (application/pdf",
+                      out)
         self.assertIn("[-- End of encrypted part --]", out)
         self.assertNotRegex(out, r"(?i)signature")
+        # Its attachment is saved (decrypted again, from memory).
+        d = tempfile.mkdtemp(dir=self.tern.dir)
+        r = subprocess.run([ternlib.TERN, "cat", "--save", "e1.2",
+                            "acct/INBOX", uid], cwd=d,
+                           env=self.tern.env(self.env),
+                           capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(d, "plan.pdf"), "rb") as f:
+            self.assertEqual(f.read(), b"%PDF-1.4\n")
+        os.unlink(os.path.join(d, "plan.pdf"))
+        r = subprocess.run([ternlib.TERN, "cat", "--save", "e1.7",
+                            "acct/INBOX", uid], cwd=d,
+                           env=self.tern.env(self.env),
+                           capture_output=True)
+        self.assertEqual(r.returncode, 2, r.stderr)
         # The decrypted text is nowhere in the store: only the
         # encrypted bytes were kept.
         self.assert_not_stored(SECRET)
@@ -669,11 +685,15 @@ class UiTest(unittest.TestCase):
 
     def test_pager_and_send_screen(self):
         k = self.keys
+        inner = (b"Content-Type: multipart/mixed; boundary=in\r\n\r\n"
+                 b"--in\r\n" + text_entity(SECRET + "\n") +
+                 b"\r\n--in\r\nContent-Type: text/csv\r\n"
+                 b"Content-Disposition: attachment; filename=sums.csv\r\n"
+                 b"\r\na,b\r\n--in--\r\n")
         self.dovecot.deliver(header(
             "Bob <bob@example.org>", "alice@example.org", "Sealed", "u1")
             + gpglib.pgp_encrypted_entity(
-                k, self.world, [self.alice], text_entity(SECRET + "\n"),
-                sign=self.bob))
+                k, self.world, [self.alice], inner, sign=self.bob))
         self.dovecot.deliver(gpglib.pgp_signed(
             k, self.world, self.bob, text_entity("Signed for the screen.\n"),
             header("Bob <bob@example.org>", "alice@example.org",
@@ -709,6 +729,24 @@ class UiTest(unittest.TestCase):
         self.assertIn("Good signature from Bob", t)
         with open(self.mark) as f:
             self.assertIn("asked on /dev/pts/", f.read())
+        self.assertIn("Attachment e1.2: sums.csv", t)
+        # Its attachment is saved, never opened into a temporary file.
+        s.keys("o")
+        s.wait("e1.1 ...):")
+        s.literal("e1.2")
+        s.keys("Enter")
+        s.wait("is not opened")
+        s.keys("S")
+        s.wait("e1.1 ...):")
+        s.literal("e1.2")
+        s.keys("Enter")
+        s.wait("Save into directory:")
+        s.keys("C-u")
+        s.literal(self.keys.root)
+        s.keys("Enter")
+        s.wait("Saved to")
+        with open(os.path.join(self.keys.root, "sums.csv"), "rb") as f:
+            self.assertEqual(f.read(), b"a,b")
         s.keys("q")
         # Neither the store nor the client's log holds the text read.
         s.wait("Sealed")

@@ -236,10 +236,35 @@ test_encrypted(void)
 	HAS(t, "[-- Decrypted (fake) --]\n");
 	HAS(t, "[-- Good signature (pgp) --]\n");
 	HAS(t, "secret words");
-	HAS(t, "x.zip (application/zip");
+	HAS(t, "[-- Attachment e1.2: x.zip (application/zip");
 	HAS(t, "[-- End of encrypted part --]");
 	HASNT(t, "application/octet-stream");
 	free(t);
+	{
+		/* Its attachment, decrypted again and found by label. */
+		struct mime_msg *m = mime_parse(raw, strlen(raw)), *in = NULL;
+		struct mime_render_opts o;
+		struct buf d;
+		size_t part = 0;
+
+		memset(&o, 0, sizeof o);
+		o.crypto = &ops;
+		CHECK(mime_secure_attachment(m, &o, "e1.2", &in, &part) == 1);
+		buf_init(&d, 0);
+		CHECK(in != NULL && mime_part_decode(in, part, &d, NULL) == 0);
+		CHECK_STR(d.data, "ZIP");
+		CHECK_STR(
+		    in ? mime_part_at(in, part)->filename : NULL, "x.zip");
+		mime_free(&in);
+		buf_free(&d);
+		CHECK(mime_secure_attachment(m, &o, "e2.2", &in, &part) == 0 &&
+		    in == NULL);
+		CHECK(mime_secure_attachment(m, &o, "e1.9", &in, &part) == 0 &&
+		    in == NULL);
+		CHECK(mime_secure_attachment(m, &o, "2", &in, &part) == 0);
+		CHECK(mime_secure_attachment(m, &o, "e.2", &in, &part) == 0);
+		mime_free(&m);
+	}
 
 	/* A failure says why and shows the parts as they are. */
 	reset();
