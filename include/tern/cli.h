@@ -31,6 +31,12 @@ int cli_fail(int status, char *cause);
  */
 void cli_ls_line(const struct store_msg *m);
 
+/*
+ * Index what the store's search index lacks (a store made before it),
+ * with progress on a terminal; a no-op once it is whole (cmd-search.c).
+ */
+int cli_index_fill(struct tern *t, char **cause);
+
 /* Commands. */
 int cmd_ls(struct tern *t, int argc, char **argv);
 int cmd_sync(struct tern *t, int argc, char **argv);

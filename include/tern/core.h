@@ -188,12 +188,13 @@ struct driver_ops {
 	int (*append)(struct tern *t, struct rc_account *a, const char *folder,
 	    const char *raw, size_t len, unsigned flags, char **cause);
 	/*
-	 * Search the server's folder for text (headers and bodies): *uids
-	 * (malloc'd, sorted, no duplicates) gets the matching UIDs. NULL: the
-	 * account has no server-side search.
+	 * Search the server's folder for a pattern (tern/pattern.h): *uids
+	 * (malloc'd, sorted, no duplicates) gets the matching UIDs. -1 with
+	 * cause also when the server has no keys for the pattern
+	 * (pattern_imap). NULL: the account has no server-side search.
 	 */
 	int (*search)(struct tern *t, struct rc_account *a, const char *folder,
-	    const char *text, uint32_t **uids, size_t *n, char **cause);
+	    const struct pattern *p, uint32_t **uids, size_t *n, char **cause);
 };
 
 /*

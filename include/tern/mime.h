@@ -221,6 +221,12 @@ struct mime_render_opts {
 	/* The message's keywords, space separated, shown as a Keywords:
 	 * line after the header fields; NULL: none. */
 	const char *keywords;
+	/*
+	 * The text for a search index instead (mime_index_text): no header
+	 * block, an attachment by its file name alone, none of the notes
+	 * in [-- --], never the html_filter.
+	 */
+	int index;
 	/* Verify and decrypt with these; NULL: signed and encrypted parts
 	 * are shown as they are (the signature as an attachment). */
 	const struct mime_crypto_ops *crypto;
@@ -252,6 +258,19 @@ int mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
  */
 int mime_secure_attachment(struct mime_msg *m, const struct mime_render_opts *o,
     const char *label, struct mime_msg **inner, size_t *part);
+
+/*
+ * What a search index holds of a message (raw, or a view when view is
+ * set): in header, the decoded header fields one "Name: value" a line,
+ * but for From, To, Cc and Subject (which the index has from the
+ * envelope) and the trace and signature fields no one searches
+ * (Received, DKIM-Signature, ...); in body, the text the pager shows
+ * below the header with each attachment's file name (mime_render's
+ * index mode). Both at most MIME_INDEX_MAX bytes.
+ */
+#define MIME_INDEX_MAX (4u << 20)
+void mime_index_text(const char *raw, size_t len, int view, struct buf *header,
+    struct buf *body);
 
 /*
  * Save part i into directory dir under its decoded name made safe: the

@@ -515,15 +515,6 @@ void store_index_row_clear(struct store_index_row *r);
  */
 int store_index_ids(struct store *s, int64_t folder_id, enum store_sort sort,
     const char *match, int64_t **ids, size_t *n, char **cause);
-/*
- * Which of ids[0..n) match as store_index_ids' match does: the matches go
- * to match_out (room for n), in no particular order, their count to
- * *nmatch. One statement for them all, a row looked up by id each, so a
- * search near the cursor reads only the rows it passes.
- */
-int store_index_match_ids(struct store *s, const char *match,
-    const int64_t *ids, size_t n, int64_t *match_out, size_t *nmatch,
-    char **cause);
 /* How many messages a folder holds; -1 on error. */
 int64_t store_index_count(struct store *s, int64_t folder_id, char **cause);
 /* The highest message id in the store (0 if none); -1 on error. */
@@ -544,15 +535,6 @@ int store_index_ids_before(struct store *s, int64_t folder_id,
 int store_index_ids_after(struct store *s, int64_t folder_id,
     enum store_sort sort, int64_t key, int64_t id, size_t max, int64_t *ids,
     int64_t *keys, size_t *n, char **cause);
-/*
- * The nearest message of the folder in date order after (dir > 0) or
- * before (dir < 0) message from_id that matches as store_index_ids' match
- * does; from_id 0: from the first (last) message on. 1 with its id and
- * date key in *id and *key, 0 when none, -1 on error. Only the rows
- * passed on the way are read.
- */
-int store_index_find(struct store *s, int64_t folder_id, int64_t from_id,
-    int dir, const char *match, int64_t *id, int64_t *key, char **cause);
 /* One row by message id: 1 found, 0 gone, -1 error. */
 int store_index_row(
     struct store *s, int64_t id, struct store_index_row *r, char **cause);
@@ -769,5 +751,58 @@ int store_draft_claim(struct store *s, int64_t id, char **cause);
 /* Set a message's keywords (NULL or "": none); core/flags.c parses them. */
 int store_msg_set_keywords(
     struct store *s, int64_t id, const char *keywords, char **cause);
+
+/*
+ * Full-text search (store/fts.c, store/search.c, schema version 11): an
+ * FTS5 index of each message's envelope, header fields and the text the
+ * pager shows (attachments by name), case and diacritics folded. It is
+ * kept in the transaction that stores what it indexes; a store made
+ * before it is filled by store_fts_fill.
+ */
+struct pattern;
+/*
+ * The ids of the messages that match p, in sort order (ties by id), in
+ * folder_id, else (0) in account_id's folders, else (0) in every folder.
+ * *ids is malloc'd.
+ */
+int store_search(struct store *s, int64_t account_id, int64_t folder_id,
+    const struct pattern *p, enum store_sort sort, int64_t **ids, size_t *n,
+    char **cause);
+/* The same, with each match's date in *dates (malloc'd, NULL when none). */
+int store_search_dated(struct store *s, int64_t account_id, int64_t folder_id,
+    const struct pattern *p, enum store_sort sort, int64_t **ids,
+    int64_t **dates, size_t *n, char **cause);
+/*
+ * Does the index hold message id's text (1), or its envelope alone or
+ * nothing (0: a server's search knows it better)? -1 on error.
+ */
+int store_fts_has_body(struct store *s, int64_t id, char **cause);
+/* How many messages the index does not hold yet (0: it is whole); -1. */
+int64_t store_fts_pending(struct store *s, char **cause);
+/*
+ * Index every message the index does not hold, in batches that each
+ * commit (a kill loses no batch done), calling cb (may be NULL) after
+ * each with how many of total are done; a non-zero return from cb stops
+ * the fill there (it goes on at the next call). An index that is mostly
+ * stale
+ * (messages deleted or indexed again) is first emptied and made anew.
+ */
+typedef int (*store_fts_progress)(void *arg, int64_t done, int64_t total);
+int store_fts_fill(
+    struct store *s, store_fts_progress cb, void *arg, char **cause);
+/*
+ * The words of text as the index makes them (folded), each with its
+ * byte range in text, for showing what a search matched. A non-zero
+ * return from cb stops it.
+ */
+typedef int (*store_token_cb)(
+    void *arg, const char *word, size_t len, size_t start, size_t end);
+int store_fts_tokenize(struct store *s, const char *text, size_t len,
+    store_token_cb cb, void *arg, char **cause);
+/* Empty the index; store_fts_fill makes it anew. */
+int store_fts_rebuild(struct store *s, char **cause);
+/* Documents no message maps to any more, and those that one does. */
+int store_fts_stale(
+    struct store *s, int64_t *stale, int64_t *live, char **cause);
 
 #endif

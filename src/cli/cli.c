@@ -20,9 +20,9 @@ static const struct cli_cmd commands[] = {
 	{ "ls", "[ACCOUNT[/FOLDER]]",
 	    "list accounts, an account's folders, or a folder's messages",
 	    cmd_ls },
-	{ "search", "ACCOUNT/FOLDER TEXT",
-	    "list the messages that contain TEXT, in the store and on the "
-	    "server",
+	{ "search", "[ACCOUNT[/FOLDER]] PATTERN...",
+	    "list the messages that match a pattern (a word, or mutt's ~f ~s "
+	    "~b ~d ... with ! | ( )), in the store and on the server",
 	    cmd_search },
 	{ "cat", "[--raw] [--headers] [--save N] ACCOUNT/FOLDER UID",
 	    "show a message as the pager does, its exact bytes, or save its "

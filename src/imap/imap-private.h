@@ -218,8 +218,9 @@ int imap_append_replay(struct imap_conn *c, struct store *s,
     const struct store_pending *p, const char *q, char **cause);
 
 /* The driver's search (search.c). */
+struct pattern;
 int imap_search(struct tern *t, struct rc_account *a, const char *folder,
-    const char *text, uint32_t **uids, size_t *n, char **cause);
+    const struct pattern *p, uint32_t **uids, size_t *n, char **cause);
 
 /*
  * Bodies on demand (body.c): a message's BODYSTRUCTURE, the sections a

@@ -1,18 +1,18 @@
 /*
- * Server-side search: UID SEARCH TEXT in one folder, opened read-only
- * (EXAMINE), for the messages whose bodies the store does not hold.
+ * Server-side search: a pattern as UID SEARCH keys (pattern_imap) in one
+ * folder, opened read-only (EXAMINE), for the messages whose bodies the
+ * store does not hold.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap-private.h"
+#include "tern/pattern.h"
 #include "tern/store.h"
 #include "tern/util.h"
 
 /* At most this many UIDs are kept from one search; the rest are dropped. */
 #define IMAP_SEARCH_MAX 100000
-/* The longest search text accepted. */
-#define IMAP_SEARCH_TEXT_MAX 1024
 
 struct isearch {
 	struct imap_conn *c;
@@ -59,24 +59,13 @@ on_untagged(void *arg, const struct imap_resp *r, char **cause)
 	return 0;
 }
 
-/* Does text need a literal (8-bit, quote or backslash)? */
-static int
-needs_literal(const char *text)
-{
-	for (; *text != '\0'; text++) {
-		if ((unsigned char)*text >= 0x80 || *text == '"' ||
-		    *text == '\\')
-			return 1;
-	}
-	return 0;
-}
-
 /*
- * One UID SEARCH; *status the completion (IMAP_OK, IMAP_NO, IMAP_BAD).
- * -1 with cause on a connection error.
+ * One UID SEARCH of the keys; *status the completion (IMAP_OK, IMAP_NO,
+ * IMAP_BAD). Each literal's bytes follow the server's go-ahead, unless it
+ * takes LITERAL+. -1 with cause on a connection error.
  */
 static int
-search_once(struct imap_conn *c, const char *text, int charset,
+search_once(struct imap_conn *c, const struct pattern_imap *q, int charset,
     enum imap_status *status, char **why, char **cause)
 {
 	struct imap_cmd *cmd = NULL;
@@ -84,29 +73,32 @@ search_once(struct imap_conn *c, const char *text, int charset,
 	/* ESEARCH answers with a compact set rather than every UID. */
 	const char *ret_all =
 	    (c->caps & IMAP_CAP_ESEARCH) ? "RETURN (ALL) " : "";
-	size_t len = strlen(text);
+	/* The first line: up to the first literal's "\r\n". */
+	size_t first = q->nlits > 0 ? q->lits[0] - 2 : q->keys.len, i, end;
 	int ret = -1;
 
-	if (!needs_literal(text)) {
-		if ((cmd = imap_send(c, cause, "UID SEARCH %s%sTEXT \"%s\"",
-		         ret_all, cs, text)) == NULL)
-			goto out;
-		goto answered;
-	}
 	c->continuation = 0;
-	if ((cmd = imap_send(c, cause, "UID SEARCH %s%sTEXT {%zu%s}", ret_all,
-	         cs, len, (c->caps & IMAP_CAP_LITERALPLUS) ? "+" : "")) == NULL)
+	if ((cmd = imap_send(c, cause, "UID SEARCH %s%s%.*s", ret_all, cs,
+	         (int)first, q->keys.data)) == NULL)
 		goto out;
-	if (!(c->caps & IMAP_CAP_LITERALPLUS)) {
-		while (!c->continuation && cmd->status == IMAP_PENDING) {
-			if (imap_poll(c, -1, -1, cause) < 0)
-				goto out;
+	for (i = 0; i < q->nlits; i++) {
+		if (!(c->caps & IMAP_CAP_LITERALPLUS)) {
+			while (
+			    !c->continuation && cmd->status == IMAP_PENDING) {
+				if (imap_poll(c, -1, -1, cause) < 0)
+					goto out;
+			}
+			if (cmd->status != IMAP_PENDING)
+				goto answered;
+			c->continuation = 0;
 		}
-		if (cmd->status != IMAP_PENDING)
-			goto answered;
+		/* The literal, and the keys up to the next one's "\r\n". */
+		end = i + 1 < q->nlits ? q->lits[i + 1] : q->keys.len;
+		if (net_send(c->net, q->keys.data + q->lits[i],
+		        end - q->lits[i], cause) != 0)
+			goto out;
 	}
-	if (net_send(c->net, text, len, cause) != 0 ||
-	    net_send(c->net, "\r\n", 2, cause) != 0)
+	if (q->nlits > 0 && net_send(c->net, "\r\n", 2, cause) != 0)
 		goto out;
 answered:
 	if (imap_wait(c, cmd, cause) != 0)
@@ -122,30 +114,23 @@ out:
 
 int
 imap_search(struct tern *t, struct rc_account *a, const char *folder,
-    const char *text, uint32_t **uids, size_t *n, char **cause)
+    const struct pattern *p, uint32_t **uids, size_t *n, char **cause)
 {
+	struct pattern_imap q;
 	struct isearch is;
 	struct store *s;
 	struct store_folder f;
 	struct imap_cmd *cmd = NULL;
 	enum imap_status st = IMAP_BAD;
 	int64_t account_id, folder_id;
-	char *q = NULL, *why = NULL;
-	size_t len = strlen(text);
+	char *wire = NULL, *why = NULL;
 	int ret = -1;
 
 	memset(&is, 0, sizeof is);
 	memset(&f, 0, sizeof f);
 	*uids = NULL;
 	*n = 0;
-	if (len == 0 || len > IMAP_SEARCH_TEXT_MAX ||
-	    strpbrk(text, "\r\n") != NULL || !utf8_valid(text, len, 0)) {
-		set_cause(cause,
-		    "search text must be one line of UTF-8, "
-		    "1 to %d bytes",
-		    IMAP_SEARCH_TEXT_MAX);
-		goto out;
-	}
+	memset(&q, 0, sizeof q);
 	if ((s = tern_store(t, cause)) == NULL ||
 	    (account_id = store_account(s, a->name, "imap", cause)) < 0 ||
 	    (folder_id = store_folder(s, account_id, folder, 0, cause)) < 0)
@@ -158,8 +143,9 @@ imap_search(struct tern *t, struct rc_account *a, const char *folder,
 	is.c->arg = &is;
 	if (imap_simple(is.c, cause, "LIST \"\" \"\"") != 0)
 		goto out;
-	q = imap_wire_stored(s, account_id, is.c->delim, is.c->prefix, folder);
-	if ((cmd = imap_send(is.c, cause, "EXAMINE %s", q)) == NULL ||
+	wire =
+	    imap_wire_stored(s, account_id, is.c->delim, is.c->prefix, folder);
+	if ((cmd = imap_send(is.c, cause, "EXAMINE %s", wire)) == NULL ||
 	    imap_wait(is.c, cmd, cause) != 0)
 		goto out;
 	if (cmd->status != IMAP_OK) {
@@ -174,12 +160,14 @@ imap_search(struct tern *t, struct rc_account *a, const char *folder,
 		    is.c->peer, folder);
 		goto out;
 	}
-	if (search_once(is.c, text, 1, &st, &why, cause) != 0)
+	if (pattern_imap(
+	        p, (is.c->caps & IMAP_CAP_LITERALPLUS) != 0, &q, cause) != 0 ||
+	    search_once(is.c, &q, 1, &st, &why, cause) != 0)
 		goto out;
 	if (st != IMAP_OK) {
-		/* BADCHARSET or no CHARSET support: plain TEXT. */
+		/* BADCHARSET or no CHARSET support: without one. */
 		imap_uidset_free(&is.found);
-		if (search_once(is.c, text, 0, &st, &why, cause) != 0)
+		if (search_once(is.c, &q, 0, &st, &why, cause) != 0)
 			goto out;
 	}
 	if (st != IMAP_OK) {
@@ -198,7 +186,8 @@ out:
 		imap_logout(&is.c);
 	imap_uidset_free(&is.found);
 	store_folder_clear(&f);
-	free(q);
+	pattern_imap_clear(&q);
+	free(wire);
 	free(why);
 	return ret;
 }

@@ -370,8 +370,15 @@ attachment_line(struct render *r, int pi)
 		if (v[i].part == (size_t)pi)
 			size = v[i].size;
 	}
-	format_size((int64_t)size, 0, hs, sizeof hs);
 	ensure_newline(&r->txt);
+	if (r->o != NULL && r->o->index) {
+		if (p->filename != NULL) {
+			(void)buf_adds(&r->txt, p->filename);
+			(void)buf_addc(&r->txt, '\n');
+		}
+		return;
+	}
+	format_size((int64_t)size, 0, hs, sizeof hs);
 	(void)buf_printf(&r->txt, "[-- Attachment %s%s: %s (%s, %s%s) --]\n",
 	    r->prefix, p->section, p->filename ? p->filename : "(no name)",
 	    p->type, hs, p->missing ? ", not downloaded" : "");
@@ -791,6 +798,15 @@ render_part(struct render *r, int pi)
 		return;
 	case ROLE_MESSAGE:
 		ensure_blank(&r->txt);
+		if (r->o != NULL && r->o->index) {
+			/* Its header as the pager shows it, then its body. */
+			if ((c = p->first_child) >= 0) {
+				render_headers(r, r->m->parts[c].hdr_off,
+				    r->m->parts[c].hdr_len);
+				render_part(r, c);
+			}
+			return;
+		}
 		(void)buf_printf(
 		    &r->txt, "[-- Forwarded message %s --]\n", p->section);
 		if ((c = p->first_child) >= 0) {
@@ -825,7 +841,7 @@ render_part(struct render *r, int pi)
 	}
 	case ROLE_HTML: {
 		struct buf t;
-		const char *f = r->o ? r->o->html_filter : NULL;
+		const char *f = r->o && !r->o->index ? r->o->html_filter : NULL;
 
 		ensure_blank(&r->txt);
 		buf_init(&t, 0);
@@ -938,7 +954,8 @@ render_run(struct mime_msg *m, const struct mime_render_opts *o,
 	r.m = m;
 	r.o = o;
 	r.width = o != NULL && o->width > 0 ? o->width : 72;
-	r.crypto = o != NULL ? o->crypto : NULL;
+	/* A search index never sees inside an encrypted part. */
+	r.crypto = o != NULL && !o->index ? o->crypto : NULL;
 	r.sec_depth = 0;
 	r.from = "";
 	r.ninner = &ninner;
@@ -948,7 +965,9 @@ render_run(struct mime_msg *m, const struct mime_render_opts *o,
 	buf_init(&r.txt, 0);
 	if (r.crypto != NULL && m->n > 0)
 		r.from = from = message_from(m);
-	if (m->n > 0) {
+	if (m->n > 0 && o != NULL && o->index)
+		render_part(&r, 0);
+	else if (m->n > 0) {
 		render_headers(&r, m->parts[0].hdr_off, m->parts[0].hdr_len);
 		/* What the store knows of the message, not its bytes. */
 		if (o != NULL && o->keywords != NULL && *o->keywords != '\0')
@@ -957,7 +976,7 @@ render_run(struct mime_msg *m, const struct mime_render_opts *o,
 			(void)buf_addc(&r.txt, '\n');
 		render_part(&r, 0);
 	}
-	if (m->truncated) {
+	if (m->truncated && (o == NULL || !o->index)) {
 		ensure_blank(&r.txt);
 		(void)buf_printf(&r.txt,
 		    "[-- Some parts are not shown: more than %d parts or "

@@ -101,53 +101,6 @@ out:
 	return ret;
 }
 
-int
-store_index_match_ids(struct store *s, const char *match, const int64_t *ids,
-    size_t n, int64_t *match_out, size_t *nmatch, char **cause)
-{
-	/* The ids come as a JSON array: one statement whatever their
-	 * number. The body and part tables are read for these rows only. */
-	static const char sql[] =
-	    "SELECT m.id FROM json_each(?1) AS j"
-	    " JOIN message AS m ON m.id = j.value"
-	    " WHERE m.from_ LIKE ?2 ESCAPE '\\' OR m.subject LIKE ?2 ESCAPE"
-	    " '\\' OR m.to_ LIKE ?2 ESCAPE '\\' OR m.cc LIKE ?2 ESCAPE '\\'"
-	    " OR EXISTS (SELECT 1 FROM body AS b WHERE b.message_id = m.id"
-	    " AND CAST(tern_body(b.raw, b.pack_id, b.pack_off, b.pack_len)"
-	    " AS TEXT) LIKE ?2 ESCAPE '\\')"
-	    " OR EXISTS (SELECT 1 FROM part AS p WHERE p.message_id = m.id"
-	    " AND p.section = '" STORE_PART_VIEW "'"
-	    " AND CAST(p.data AS TEXT) LIKE ?2 ESCAPE '\\')";
-	sqlite3_stmt *st;
-	struct buf js;
-	char *pat;
-	size_t got = 0, i;
-	int rc;
-
-	*nmatch = 0;
-	if (n == 0)
-		return 0;
-	if ((st = store_stmt(s, sql, cause)) == NULL)
-		return -1;
-	buf_init(&js, 0);
-	buf_addc(&js, '[');
-	for (i = 0; i < n; i++)
-		buf_printf(&js, "%s%lld", i ? "," : "", (long long)ids[i]);
-	buf_addc(&js, ']');
-	pat = like_pattern(match);
-	sqlite3_bind_text(st, 1, js.data, (int)js.len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pat, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && got < n)
-		match_out[got++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	buf_free(&js);
-	free(pat);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return store_error(s, "searching the folder", cause);
-	*nmatch = got;
-	return 0;
-}
-
 int64_t
 store_index_count(struct store *s, int64_t folder_id, char **cause)
 {
@@ -271,68 +224,6 @@ store_index_ids_after(struct store *s, int64_t folder_id, enum store_sort sort,
 
 	return ids_by(s, sort == STORE_SORT_SIZE ? by_size : by_date, folder_id,
 	    key, id, max, ids, keys, n, cause);
-}
-
-/* A row of message m matches ?2 (a LIKE pattern). */
-#define ROW_MATCH \
-	" (m.from_ LIKE ?2 ESCAPE '\\' OR m.subject LIKE ?2 ESCAPE '\\'" \
-	" OR m.to_ LIKE ?2 ESCAPE '\\' OR m.cc LIKE ?2 ESCAPE '\\'" \
-	" OR EXISTS (SELECT 1 FROM body AS b WHERE b.message_id = m.id" \
-	" AND CAST(tern_body(b.raw, b.pack_id, b.pack_off, b.pack_len)" \
-	" AS TEXT) LIKE ?2 ESCAPE '\\')" \
-	" OR EXISTS (SELECT 1 FROM part AS p WHERE p.message_id = m.id" \
-	" AND p.section = '" STORE_PART_VIEW "'" \
-	" AND CAST(p.data AS TEXT) LIKE ?2 ESCAPE '\\'))"
-
-int
-store_index_find(struct store *s, int64_t folder_id, int64_t from_id, int dir,
-    const char *match, int64_t *id, int64_t *key, char **cause)
-{
-	/* [dir > 0][from the cursor]: a walk of the date index that stops
-	 * at the first row that matches. */
-	static const char *const sql[2][2] = {
-		{
-		    "SELECT m.id, m.date FROM message AS m WHERE"
-		    " m.folder_id = ?1 AND" ROW_MATCH
-		    " ORDER BY m.date DESC, m.id DESC LIMIT 1",
-		    "SELECT m.id, m.date FROM message AS m WHERE"
-		    " m.folder_id = ?1 AND (m.date, m.id) < (SELECT date, id"
-		    " FROM message WHERE id = ?3) AND" ROW_MATCH
-		    " ORDER BY m.date DESC, m.id DESC LIMIT 1",
-		},
-		{
-		    "SELECT m.id, m.date FROM message AS m WHERE"
-		    " m.folder_id = ?1 AND" ROW_MATCH
-		    " ORDER BY m.date, m.id LIMIT 1",
-		    "SELECT m.id, m.date FROM message AS m WHERE"
-		    " m.folder_id = ?1 AND (m.date, m.id) > (SELECT date, id"
-		    " FROM message WHERE id = ?3) AND" ROW_MATCH
-		    " ORDER BY m.date, m.id LIMIT 1",
-		},
-	};
-	sqlite3_stmt *st;
-	char *pat;
-	int rc;
-
-	if ((st = store_stmt(s, sql[dir > 0][from_id != 0], cause)) == NULL)
-		return -1;
-	pat = like_pattern(match);
-	sqlite3_bind_int64(st, 1, folder_id);
-	sqlite3_bind_text(st, 2, pat, -1, SQLITE_STATIC);
-	if (from_id != 0)
-		sqlite3_bind_int64(st, 3, from_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		*key = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	free(pat);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return store_error(s, "searching the folder", cause);
 }
 
 int

@@ -136,12 +136,18 @@ msg_insert(struct store *s, struct store_msg *m, const void *raw, size_t rawlen,
 	if (raw != NULL) {
 		m->size = (int64_t)rawlen;
 		m->has_body = 1;
+		/* A body of a download in bulk (packed) is left to
+		 * store_fts_fill: indexing it here would take four times as
+		 * long as the download. One stored by itself is indexed. */
 		if ((pack_account != 0
 		            ? body_put_packed(
 		                  s, m->id, pack_account, raw, rawlen, cause)
-		            : body_put(s, m->id, raw, rawlen, cause)) != 0)
+		            : body_put(s, m->id, raw, rawlen, cause)) != 0 ||
+		    (pack_account == 0 &&
+		        store_fts_body(s, m->id, raw, rawlen, 0, cause) != 0))
 			goto fail;
-	}
+	} else if (store_fts_head(s, m, m->id, cause) != 0)
+		goto fail;
 	return store_commit(s, cause);
 fail:
 	store_rollback(s);
@@ -415,7 +421,8 @@ store_msg_set_raw(
 
 	if (store_begin(s, cause) != 0)
 		return -1;
-	if (body_put(s, id, raw, len, cause) != 0)
+	if (body_put(s, id, raw, len, cause) != 0 ||
+	    store_fts_body(s, id, raw, len, 0, cause) != 0)
 		goto fail;
 	if ((st = store_stmt(s, upd, cause)) == NULL)
 		goto fail;
@@ -490,7 +497,8 @@ store_msg_put_packed(struct store *s, int64_t id, int64_t account_id,
 	if (rc == 1 &&
 	    (store_pack_append(s, account_id, raw, len, &pack, &off, cause) !=
 	            0 ||
-	        body_row_packed(s, id, pack, off, (int64_t)len, cause) != 0))
+	        body_row_packed(s, id, pack, off, (int64_t)len, cause) != 0 ||
+	        store_fts_later(s, id, cause) != 0))
 		goto fail;
 	if (store_commit(s, cause) != 0)
 		return -1;
@@ -517,7 +525,8 @@ store_msg_adopt_packed(struct store *s, int64_t id, int64_t account_id,
 		(void)unlink(path);
 	else if (store_pack_adopt(s, account_id, path, len, &pack, cause) !=
 	        0 ||
-	    body_row_packed(s, id, pack, 0, len, cause) != 0)
+	    body_row_packed(s, id, pack, 0, len, cause) != 0 ||
+	    store_fts_later(s, id, cause) != 0)
 		goto fail;
 	if (store_commit(s, cause) != 0)
 		return -1;
@@ -599,14 +608,24 @@ store_part_set(struct store *s, int64_t msg_id, const char *section,
 {
 	static const char q[] = "INSERT OR REPLACE INTO part "
 	                        "(message_id, section, data) VALUES (?, ?, ?)";
-	sqlite3_stmt *st = store_stmt(s, q, cause);
+	int view = strcmp(section, STORE_PART_VIEW) == 0;
+	sqlite3_stmt *st;
 
-	if (st == NULL)
+	/* A view holds the text parts: the index takes them from it. */
+	if (store_begin(s, cause) != 0)
 		return -1;
+	if ((st = store_stmt(s, q, cause)) == NULL)
+		goto fail;
 	sqlite3_bind_int64(st, 1, msg_id);
 	store_bind_text(st, 2, section);
 	sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
-	return store_step_done(s, st, "storing a message part", cause);
+	if (store_step_done(s, st, "storing a message part", cause) != 0 ||
+	    (view && store_fts_body(s, msg_id, data, len, 1, cause) != 0))
+		goto fail;
+	return store_commit(s, cause);
+fail:
+	store_rollback(s);
+	return -1;
 }
 
 int

@@ -170,6 +170,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE pending ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0;",
 	/* 9 -> 10: the keywords of a message an import queued for APPEND. */
 	"ALTER TABLE pending_raw ADD COLUMN keywords TEXT;",
+	/* 10 -> 11: the full-text index (fts.c). */
+	store_fts_schema,
 };
 
 int store_migrate(struct store *s, char **cause);

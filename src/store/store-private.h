@@ -86,4 +86,28 @@ void store_pack_reclaim(struct store *s);
 /* Close the pack files. */
 void store_pack_close(struct store *s);
 
+/*
+ * The full-text index (fts.c): its schema (a migration's text), and the
+ * calls that index a message in the open transaction.
+ */
+extern const char store_fts_schema[];
+/*
+ * Message id has a body now that is not indexed yet: its document (an
+ * envelope's) goes, and store_fts_fill will index the body.
+ */
+int store_fts_later(struct store *s, int64_t id, char **cause);
+/*
+ * Message id, stored without a body: its envelope (m's strings).
+ */
+int store_fts_head(
+    struct store *s, const struct store_msg *m, int64_t id, char **cause);
+/*
+ * The message's envelope and raw (or a view's skeleton, view set). A path
+ * that stores one message's body or view calls it in the transaction that
+ * stores it (msg_insert, store_msg_set_raw, store_part_set); a download
+ * in bulk (the packed inserts and puts) calls store_fts_later instead.
+ */
+int store_fts_body(struct store *s, int64_t id, const void *raw, size_t len,
+    int view, char **cause);
+
 #endif

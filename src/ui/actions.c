@@ -10,6 +10,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/pattern.h"
 #include "ui-private.h"
 
 static int64_t
@@ -485,6 +486,9 @@ quit(struct ui *u)
 	free(q);
 }
 
+static int pattern_ok(struct ui *u, const char *text);
+static const char *unindexed(struct ui *u);
+
 static void
 index_search(struct ui *u, enum ui_fn fn)
 {
@@ -495,7 +499,7 @@ index_search(struct ui *u, enum ui_fn fn)
 	if (fn == UI_FN_SEARCH || fn == UI_FN_SEARCH_REVERSE) {
 		if (ui_prompt(u, dir > 0 ? "Search: " : "Search backward: ",
 		        NULL, 0, &pat) != 0 ||
-		    *pat == '\0') {
+		    *pat == '\0' || !pattern_ok(u, pat)) {
 			free(pat);
 			return;
 		}
@@ -506,7 +510,36 @@ index_search(struct ui *u, enum ui_fn fn)
 		return;
 	}
 	if (!ui_index_search(u, u->search, dir, u->cur))
-		ui_message(u, 0, "Not found: %s", u->search);
+		ui_message(u, 0, "Not found: %s%s", u->search, unindexed(u));
+}
+
+/* What a search's answer says of messages not indexed yet ("" none). */
+static const char *
+unindexed(struct ui *u)
+{
+	static char note[64];
+	int64_t n = ui_indexer_pending(u);
+
+	if (n <= 0)
+		return "";
+	snprintf(note, sizeof note, " (%lld not indexed yet)", (long long)n);
+	return note;
+}
+
+/* Is text a pattern? If not, the status line says where it goes wrong. */
+static int
+pattern_ok(struct ui *u, const char *text)
+{
+	struct pattern *p = NULL;
+	char *cause = NULL;
+
+	if (pattern_parse(text, 0, &p, NULL, &cause) != 0) {
+		ui_message(u, 1, "Bad pattern: %s", cause);
+		free(cause);
+		return 0;
+	}
+	pattern_free(&p);
+	return 1;
 }
 
 void
@@ -543,17 +576,30 @@ ui_limit_searched(struct ui *u, uint64_t gen, int64_t folder_id, int64_t *ids,
 static void
 limit(struct ui *u)
 {
-	struct ui_folder *f;
-	struct ui_account *a;
 	char *pat = NULL;
 
-	if (ui_prompt(u, "Limit to messages containing (empty: all): ",
-	        u->limit, 0, &pat) != 0)
+	if (ui_prompt(u, "Limit to messages matching (empty: all): ", u->limit,
+	        0, &pat) != 0)
 		return;
-	free(u->limit);
-	u->limit = *pat ? pat : NULL;
-	if (u->limit == NULL)
+	if (*pat != '\0' && !pattern_ok(u, pat)) {
 		free(pat);
+		return;
+	}
+	if (*pat == '\0') {
+		free(pat);
+		pat = NULL;
+	}
+	ui_limit_apply(u, pat);
+}
+
+void
+ui_limit_apply(struct ui *u, char *pat)
+{
+	struct ui_folder *f;
+	struct ui_account *a;
+
+	free(u->limit);
+	u->limit = pat;
 	ui_limit_extra_clear(u);
 	ui_index_load(u, 1);
 	if (u->limit == NULL || u->nfolders == 0)
@@ -565,16 +611,16 @@ limit(struct ui *u)
 	if (a->drv != NULL && a->drv->search != NULL && a->online &&
 	    ui_worker_search(
 	        u, f->account, f->id, f->name, u->limit, u->limit_gen) == 0)
-		ui_message(u, 0, "%zu message%s match; searching the server…",
-		    u->nids, u->nids == 1 ? "" : "s");
+		ui_message(u, 0, "%zu message%s match%s; searching the server…",
+		    u->nids, u->nids == 1 ? "" : "s", unindexed(u));
 	else if (a->drv != NULL && a->drv->search != NULL)
 		ui_message(u, 0,
-		    "%zu message%s match (offline: searched the "
+		    "%zu message%s match%s (offline: searched the "
 		    "store only)",
-		    u->nids, u->nids == 1 ? "" : "s");
+		    u->nids, u->nids == 1 ? "" : "s", unindexed(u));
 	else
-		ui_message(u, 0, "%zu message%s match", u->nids,
-		    u->nids == 1 ? "" : "s");
+		ui_message(u, 0, "%zu message%s match%s", u->nids,
+		    u->nids == 1 ? "" : "s", unindexed(u));
 }
 
 void

@@ -9,6 +9,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/pattern.h"
 #include "ui-private.h"
 
 static size_t
@@ -134,12 +135,14 @@ ui_folders_load(struct ui *u)
 			f->id = v[j].id;
 			f->name = v[j].name;
 			v[j].name = NULL;
-			/* Show the last counts until the new ones come. */
-			f->total = f->unseen = -1;
+			/* Show the last counts until the new ones come,
+			 * and the last search's (taken when it was made). */
+			f->total = f->unseen = f->matches = -1;
 			for (k = 0; k < nold; k++) {
 				if (old[k].id == f->id) {
 					f->total = old[k].total;
 					f->unseen = old[k].unseen;
+					f->matches = old[k].matches;
 				}
 			}
 			f->stale = 1;
@@ -242,7 +245,10 @@ ui_folders_draw(struct ui *u, int y, int x, int h, int w)
 			char cnt[32];
 			int cw;
 
-			if (f->unseen > 0)
+			if (f->matches >= 0)
+				snprintf(cnt, sizeof cnt, " =%lld",
+				    (long long)f->matches);
+			else if (f->unseen > 0)
 				snprintf(cnt, sizeof cnt, " %lld",
 				    (long long)f->unseen);
 			else
@@ -261,6 +267,82 @@ ui_folders_draw(struct ui *u, int y, int x, int h, int w)
 		free(s);
 	}
 	free(lines);
+}
+
+void
+ui_folders_search_clear(struct ui *u)
+{
+	free(u->fsearch);
+	u->fsearch = NULL;
+	for (size_t i = 0; i < u->nfolders; i++)
+		u->folders[i].matches = -1;
+}
+
+/*
+ * Search every folder of the selected folder's account from the folder
+ * list: each folder shows how many of its messages match, and opening
+ * one limits it to them (and asks its server, as l does).
+ */
+static void
+folders_search(struct ui *u)
+{
+	struct pattern *p = NULL;
+	struct ui_account *a;
+	char *pat = NULL, *cause = NULL, *prompt;
+	int64_t *ids = NULL, total = 0;
+	size_t n = 0, i, nf = 0, acct;
+
+	if (u->nfolders == 0)
+		return;
+	acct = u->folders[u->fsel].account;
+	a = &u->accts[acct];
+	prompt = xasprintf("Search every folder of %s: ", a->name);
+	if (ui_prompt(u, prompt, u->fsearch, 0, &pat) != 0) {
+		free(prompt);
+		return;
+	}
+	free(prompt);
+	ui_folders_search_clear(u);
+	if (*pat == '\0') {
+		free(pat);
+		return;
+	}
+	if (pattern_parse(pat, 0, &p, NULL, &cause) != 0) {
+		ui_message(u, 1, "Bad pattern: %s", cause);
+		free(cause);
+		free(pat);
+		return;
+	}
+	for (i = 0; i < u->nfolders; i++) {
+		if (u->folders[i].account != acct)
+			continue;
+		if (store_search(u->s, 0, u->folders[i].id, p, STORE_SORT_DATE,
+		        &ids, &n, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+			ui_folders_search_clear(u);
+			pattern_free(&p);
+			free(pat);
+			return;
+		}
+		free(ids);
+		u->folders[i].matches = (int64_t)n;
+		total += (int64_t)n;
+		nf += n > 0;
+	}
+	pattern_free(&p);
+	u->fsearch = pat;
+	u->fsearch_account = acct;
+	ui_log(u, "folders-search %s matches=%lld folders=%zu", a->name,
+	    (long long)total, nf);
+	ui_message(u, 0,
+	    "%lld message%s match in %zu folder%s of %s%s; Enter opens one "
+	    "limited to them",
+	    (long long)total, total == 1 ? "" : "s", nf, nf == 1 ? "" : "s",
+	    a->name,
+	    a->drv != NULL && a->drv->search != NULL
+	        ? " (this store's copy; an opened folder asks the server too)"
+	        : "");
 }
 
 int
@@ -284,6 +366,14 @@ ui_folders_key(struct ui *u, enum ui_fn fn)
 	case UI_FN_OPEN:
 		u->folders_focus = 0;
 		ui_folder_open(u, u->fsel);
+		/* Found by the folder list's search: opened limited to it. */
+		if (u->fsearch != NULL && u->fsel < u->nfolders &&
+		    u->folders[u->fsel].account == u->fsearch_account)
+			ui_limit_apply(u, xstrdup(u->fsearch));
+		break;
+	case UI_FN_SEARCH:
+	case UI_FN_LIMIT:
+		folders_search(u);
 		break;
 	case UI_FN_QUIT:
 	case UI_FN_CHANGE_FOLDER:

@@ -13,6 +13,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/pattern.h"
 #include "ui-private.h"
 
 void
@@ -341,23 +342,49 @@ cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int
+ui_match_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    const char *text, int64_t **ids, size_t *n, char **cause)
+{
+	struct pattern *p = NULL;
+	int ret;
+
+	if (pattern_parse(text, 0, &p, NULL, cause) != 0)
+		return -1;
+	ret = store_search(s, 0, folder_id, p, sort, ids, n, cause);
+	pattern_free(&p);
+	return ret;
+}
+
 /*
  * The folder's ids in order, kept when in ids[0..n) or extra[0..nextra):
- * the store's matches joined by the server's. ids is replaced.
+ * the store's matches joined by the server's. A message whose text the
+ * store does not hold is the server's to answer: the store's guess from
+ * its envelope ("!~b word" holds for all of them) is dropped. ids is
+ * replaced.
  */
 static int
 join_extra(struct store *s, int64_t folder_id, enum store_sort sort,
     int64_t **ids, size_t *n, const int64_t *extra, size_t nextra, char **cause)
 {
 	int64_t *all = NULL, *want;
-	size_t nall = 0, nw = *n + nextra, i, k = 0;
+	size_t nall = 0, nw = 0, i, k = 0;
+	int body;
 
 	if (store_index_ids(s, folder_id, sort, NULL, &all, &nall, cause) != 0)
 		return -1;
-	want = xreallocarray(NULL, nw + 1, sizeof *want);
-	if (*n > 0)
-		memcpy(want, *ids, *n * sizeof *want);
-	memcpy(want + *n, extra, nextra * sizeof *want);
+	want = xreallocarray(NULL, *n + nextra + 1, sizeof *want);
+	for (i = 0; i < *n; i++) {
+		if ((body = store_fts_has_body(s, (*ids)[i], cause)) < 0) {
+			free(want);
+			free(all);
+			return -1;
+		}
+		if (body)
+			want[nw++] = (*ids)[i];
+	}
+	memcpy(want + nw, extra, nextra * sizeof *want);
+	nw += nextra;
 	qsort(want, nw, sizeof *want, cmp_id);
 	for (i = 0; i < nall; i++) {
 		if (bsearch(&all[i], want, nw, sizeof *want, cmp_id) != NULL)
@@ -384,9 +411,12 @@ ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
 	if (threaded && limit == NULL && sort == STORE_SORT_DATE)
 		return ui_thread_order(
 		    s, folder_id, reverse, idsp, depthp, np, cause);
-	if (store_index_ids(s, folder_id, sort, limit, &ids, &n, cause) != 0)
+	if ((limit != NULL
+	            ? ui_match_ids(s, folder_id, sort, limit, &ids, &n, cause)
+	            : store_index_ids(
+	                  s, folder_id, sort, NULL, &ids, &n, cause)) != 0)
 		return -1;
-	if (limit != NULL && nextra > 0 &&
+	if (limit != NULL && extra != NULL &&
 	    join_extra(s, folder_id, sort, &ids, &n, extra, nextra, cause) !=
 	        0) {
 		free(ids);
@@ -443,6 +473,7 @@ ui_index_load(struct ui *u, int keep)
 	char *cause = NULL;
 	uint64_t t = ui_now_us();
 	size_t row = u->cur >= u->top ? u->cur - u->top : 0, oldcur = u->cur;
+	int windowed;
 
 	if (u->nfolders == 0) {
 		ui_index_free(u);
@@ -451,6 +482,8 @@ ui_index_load(struct ui *u, int keep)
 	folder = u->folders[u->fcur].id;
 	if (keep && u->cur < u->nids && u->ids_folder == folder)
 		keep_id = u->ids[u->cur];
+	/* A window away from the newest rows stays where it is. */
+	windowed = keep_id != 0 && u->partial_hi;
 	/* A result still on its way from the loader is out of date now. */
 	u->load_gen++;
 	u->loading_index = 0;
@@ -465,6 +498,18 @@ ui_index_load(struct ui *u, int keep)
 	 */
 	if (!u->threaded && u->limit == NULL && !u->reverse &&
 	    u->sort == STORE_SORT_DATE) {
+		if (windowed) {
+			struct store_index_row r;
+
+			if (store_index_row(u->s, keep_id, &r, NULL) == 1 &&
+			    index_window(u, r.date, keep_id) == 0 &&
+			    u->cur < u->nids && u->ids[u->cur] == keep_id) {
+				store_index_row_clear(&r);
+				u->top = u->cur >= row ? u->cur - row : 0;
+				return;
+			}
+			store_index_row_clear(&r);
+		}
 		if (index_load_partial(u) != 0)
 			return;
 		if (keep_id != 0) {
@@ -729,66 +774,89 @@ ui_index_draw(struct ui *u, int y, int x, int h, int w)
 }
 
 /*
- * A search in a folder loaded a window at a time: the store walks the
- * date order from the cursor's message to the first match, and the
- * window moves there when it is not loaded.
+ * A search in a folder loaded a window at a time: the matches come from
+ * the store in date order with their dates, the first one past the
+ * cursor's message is found by bisection, and the window moves there
+ * when it is not loaded.
  */
 static int
-index_search_window(struct ui *u, const char *pat, int dir, size_t from)
+index_search_window(struct ui *u, const char *text, int dir, size_t from)
 {
-	int64_t folder = u->folders[u->fcur].id, id = 0, key = 0;
+	int64_t folder = u->folders[u->fcur].id, cur = u->ids[from];
+	int64_t *ids = NULL, *dates = NULL, id, key;
+	struct store_index_row r;
+	struct pattern *p = NULL;
 	char *cause = NULL;
-	size_t i;
-	int r, wrapped = 0;
+	size_t n = 0, lo, hi, mid, i, j;
+	int found = 0, wrapped = 0, after;
 
-	r = store_index_find(
-	    u->s, folder, u->ids[from], dir, pat, &id, &key, &cause);
-	if (r == 0) {
-		wrapped = 1;
-		r = store_index_find(
-		    u->s, folder, 0, dir, pat, &id, &key, &cause);
-	}
-	if (r < 0) {
-		ui_message(u, 1, "%s", cause);
+	memset(&r, 0, sizeof r);
+	if (pattern_parse(text, 0, &p, NULL, &cause) != 0 ||
+	    store_search_dated(u->s, 0, folder, p, STORE_SORT_DATE, &ids,
+	        &dates, &n, &cause) != 0 ||
+	    store_index_row(u->s, cur, &r, &cause) != 1) {
+		if (cause != NULL)
+			ui_message(u, 1, "%s", cause);
 		free(cause);
+		goto out;
 	}
-	if (r <= 0)
-		return 0;
+	if (n == 0)
+		goto out;
+	/* lo: the first match after the cursor's (date, id) for dir 1, at
+	 * or after it for dir -1. */
+	lo = 0;
+	hi = n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		after = dates[mid] > r.date ||
+		    (dates[mid] == r.date &&
+		        (dir > 0 ? ids[mid] > cur : ids[mid] >= cur));
+		if (after)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (dir > 0) {
+		wrapped = lo == n;
+		j = wrapped ? 0 : lo;
+	} else {
+		wrapped = lo == 0;
+		j = wrapped ? n - 1 : lo - 1;
+	}
+	id = ids[j];
+	key = dates[j];
 	for (i = 0; i < u->nids && u->ids[i] != id; i++)
 		;
 	if (i == u->nids) {
 		if (index_window(u, key, id) != 0)
-			return 0;
+			goto out;
 		for (i = 0; i < u->nids && u->ids[i] != id; i++)
 			;
 		if (i == u->nids)
-			return 0;
+			goto out;
 	}
 	if (wrapped)
 		ui_message(u, 0, "Search wrapped");
 	u->cur = i;
-	return 1;
+	found = 1;
+out:
+	store_index_row_clear(&r);
+	pattern_free(&p);
+	free(ids);
+	free(dates);
+	return found;
 }
-
-/* Rows a search reads at first, and at most, per statement. */
-#define SEARCH_FIRST 256
-#define SEARCH_MAX 32768
 
 /*
  * Move the cursor to the next (dir 1) or previous (dir -1) message after
- * position from that matches pat in its headers or stored body. Returns 1
- * found, 0 not found.
- *
- * The rows are read in the index's order from the cursor on, a few
- * hundred first and then more at a time: a match near the cursor is
- * found at once however big the folder, and only a search that finds
- * nothing reads every row.
+ * position from that matches the pattern pat (tern/pattern.h). Returns 1
+ * found, 0 not found (or a malformed pattern, said in the status line).
  */
 int
 ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 {
-	int64_t *chunk = NULL, *m = NULL;
-	size_t n, nm, i, k = 1, want = SEARCH_FIRST;
+	int64_t *m = NULL;
+	size_t n = 0, i, k;
 	char *cause = NULL;
 	int found = 0;
 
@@ -800,39 +868,24 @@ ui_index_search(struct ui *u, const char *pat, int dir, size_t from)
 	    !u->threaded && u->limit == NULL && !u->reverse)
 		return index_search_window(u, pat, dir, from);
 	ui_index_complete(u);
-	chunk = xreallocarray(NULL, SEARCH_MAX, sizeof *chunk);
-	m = xreallocarray(NULL, SEARCH_MAX, sizeof *m);
-	while (k <= u->nids && !found) {
-		/* Positions from + k ... (wrapping), want of them. */
-		for (n = 0; n < want && k + n <= u->nids; n++)
-			chunk[n] = u->ids[dir > 0
-			        ? (from + k + n) % u->nids
-			        : (from + u->nids - (k + n) % u->nids) %
-			            u->nids];
-		if (store_index_match_ids(
-		        u->s, pat, chunk, n, m, &nm, &cause) != 0) {
-			ui_message(u, 1, "%s", cause);
-			free(cause);
-			break;
-		}
-		qsort(m, nm, sizeof *m, cmp_id);
-		for (i = 0; i < n && nm > 0; i++) {
-			if (bsearch(&chunk[i], m, nm, sizeof *m, cmp_id) ==
-			    NULL)
-				continue;
-			i = dir > 0
-			    ? (from + k + i) % u->nids
-			    : (from + u->nids - (k + i) % u->nids) % u->nids;
+	if (ui_match_ids(u->s, u->folders[u->fcur].id, STORE_SORT_DATE, pat, &m,
+	        &n, &cause) != 0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return 0;
+	}
+	qsort(m, n, sizeof *m, cmp_id);
+	for (k = 1; k <= u->nids && n > 0; k++) {
+		i = dir > 0 ? (from + k) % u->nids
+		            : (from + u->nids - k % u->nids) % u->nids;
+		if (bsearch(&u->ids[i], m, n, sizeof *m, cmp_id) != NULL) {
 			if ((dir > 0 && i <= from) || (dir < 0 && i >= from))
 				ui_message(u, 0, "Search wrapped");
 			u->cur = i;
 			found = 1;
 			break;
 		}
-		k += n;
-		want = want * 4 < SEARCH_MAX ? want * 4 : SEARCH_MAX;
 	}
-	free(chunk);
 	free(m);
 	return found;
 }

@@ -202,6 +202,8 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_FOLDERS, "^L", UI_FN_REDRAW },
 	{ UI_MAP_FOLDERS, "?", UI_FN_HELP },
 	{ UI_MAP_FOLDERS, "$", UI_FN_SYNC },
+	{ UI_MAP_FOLDERS, "/", UI_FN_SEARCH },
+	{ UI_MAP_FOLDERS, "l", UI_FN_LIMIT },
 
 	{ UI_MAP_COMPOSE, "j", UI_FN_NEXT },
 	{ UI_MAP_COMPOSE, "<Down>", UI_FN_NEXT },

@@ -116,9 +116,9 @@ ui_loader_request(struct ui *u, int64_t folder_id)
 	free(l->extra);
 	l->extra = NULL;
 	l->nextra = u->nlimit_extra;
-	if (u->nlimit_extra > 0) {
+	if (u->limit_extra != NULL) {
 		l->extra =
-		    xreallocarray(NULL, u->nlimit_extra, sizeof *l->extra);
+		    xreallocarray(NULL, u->nlimit_extra + 1, sizeof *l->extra);
 		memcpy(l->extra, u->limit_extra,
 		    u->nlimit_extra * sizeof *l->extra);
 	}

@@ -14,6 +14,7 @@
 
 #include "tern/crypto.h"
 #include "tern/mime.h"
+#include "tern/pattern.h"
 #include "ui-private.h"
 
 #define PAGER_MAX_BODY (64 * 1024 * 1024)
@@ -23,6 +24,7 @@ ui_pager_free(struct ui *u)
 {
 	free(u->pager.pend_section);
 	free(u->pager.pend_dir);
+	pattern_words_free(u->pager.hl);
 	mime_free(&u->pager.mm);
 	free(u->pager.text);
 	free(u->pager.lines);
@@ -263,6 +265,51 @@ done:
 	store_msg_clear(&m);
 }
 
+struct words {
+	char **v;
+	size_t n;
+	int prefix; /* the word being folded was a prefix */
+};
+
+static int
+fold_word(void *arg, const char *w, size_t len, size_t start, size_t end)
+{
+	struct words *f = arg;
+
+	(void)start;
+	(void)end;
+	f->v = xreallocarray(f->v, f->n + 2, sizeof *f->v);
+	f->v[f->n++] = xasprintf("%.*s%s", (int)len, w, f->prefix ? "*" : "");
+	f->v[f->n] = NULL;
+	return 0;
+}
+
+/* The words to highlight: the limit's, else the search's. */
+static void
+pager_words(struct ui *u)
+{
+	const char *text = u->limit != NULL ? u->limit : u->search;
+	struct pattern *p = NULL;
+	struct words f = { NULL, 0, 0 };
+	char **w = NULL;
+	size_t n = 0, i, len;
+
+	pattern_words_free(u->pager.hl);
+	u->pager.hl = NULL;
+	if (text == NULL || pattern_parse(text, 0, &p, NULL, NULL) != 0)
+		return;
+	pattern_words(p, &w, &n);
+	pattern_free(&p);
+	for (i = 0; i < n; i++) {
+		len = strlen(w[i]);
+		f.prefix = len > 0 && w[i][len - 1] == '*';
+		(void)store_fts_tokenize(
+		    u->s, w[i], len - (size_t)f.prefix, fold_word, &f, NULL);
+	}
+	pattern_words_free(w);
+	u->pager.hl = f.v;
+}
+
 void
 ui_pager_open(struct ui *u, int64_t id)
 {
@@ -273,6 +320,7 @@ ui_pager_open(struct ui *u, int64_t id)
 	ui_pager_free(u);
 	p->id = id;
 	p->full_headers = full;
+	pager_words(u);
 	pager_build(u);
 	u->mode = UI_PAGER;
 	ui_log(u, "pager-open id=%lld lines=%zu %.3f ms", (long long)id,
@@ -286,6 +334,65 @@ ui_pager_reload(struct ui *u)
 
 	pager_build(u);
 	u->pager.top = top < u->pager.nlines ? top : 0;
+}
+
+/* The columns of s[0..len) on screen, as ui_put counts them. */
+static int
+columns(const char *s, size_t len)
+{
+	mbstate_t mbs;
+	size_t i = 0, r;
+	wchar_t wc;
+	int col = 0, cw;
+
+	memset(&mbs, 0, sizeof mbs);
+	while (i < len) {
+		r = mbrtowc(&wc, s + i, len - i, &mbs);
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&mbs, 0, sizeof mbs);
+			r = 1;
+			wc = L'?';
+		}
+		cw = wc == L'\t' ? 1 : wcwidth(wc);
+		col += cw < 0 ? 1 : cw;
+		i += r;
+	}
+	return col;
+}
+
+struct mark {
+	char **hl;
+	const char *line;
+	int y, w, attr;
+};
+
+/* A word of the line that the search has: drawn again, highlighted. */
+static int
+mark_word(void *arg, const char *tok, size_t len, size_t start, size_t end)
+{
+	struct mark *m = arg;
+	size_t i, wl;
+	int col, hit = 0;
+	char *word;
+
+	for (i = 0; m->hl[i] != NULL && !hit; i++) {
+		wl = strlen(m->hl[i]);
+		if (wl > 0 && m->hl[i][wl - 1] == '*')
+			hit =
+			    len >= wl - 1 && memcmp(tok, m->hl[i], wl - 1) == 0;
+		else
+			hit = len == wl && memcmp(tok, m->hl[i], wl) == 0;
+	}
+	if (!hit || (col = columns(m->line, start)) >= m->w)
+		return 0;
+	word = xstrndup(m->line + start, end - start);
+	ui_put(m->y, col,
+	    m->w - col < columns(word, end - start)
+	        ? m->w - col
+	        : columns(word, end - start),
+	    word, m->attr);
+	free(word);
+	return 0;
 }
 
 void
@@ -333,6 +440,17 @@ ui_pager_draw(struct ui *u, int y, int h, int w)
 		if (p->hit == l + 1)
 			attr = u->attr[UI_C_SEARCH];
 		ui_put(y + (int)i, 0, w, line, attr);
+		if (p->hl != NULL && p->hl[0] != NULL && *line != '\0') {
+			/* The search's colour, bold; bold alone on the
+			 * line of a hit, which has that colour already. */
+			struct mark mk = { p->hl, line, y + (int)i, w,
+				(p->hit == l + 1 ? attr
+				                 : u->attr[UI_C_SEARCH]) |
+				    A_BOLD };
+
+			(void)store_fts_tokenize(
+			    u->s, line, strlen(line), mark_word, &mk, NULL);
+		}
 		free(line);
 	}
 }

@@ -115,6 +115,7 @@ enum ui_ev_kind {
 	UI_EV_PART_FETCHED, /* a part (section) of msg_id is stored */
 	UI_EV_PART_FAILED, /* ...could not be: text says why */
 	UI_EV_STORED, /* the sync stored what should show at once */
+	UI_EV_INDEXED, /* the search indexer indexed done messages */
 };
 
 struct ui_event {
@@ -134,6 +135,7 @@ struct ui_event {
 
 struct ui_worker;
 struct ui_loader;
+struct ui_indexer;
 struct mime_msg;
 
 struct ui_account {
@@ -174,6 +176,7 @@ struct ui_folder {
 	char *name;
 	int64_t total, unseen; /* -1 until counted */
 	int stale; /* counts to be taken again */
+	int64_t matches; /* of the folder list's search; -1: not searched */
 };
 
 /* The row cache: the rows on screen, keyed by message id. */
@@ -197,6 +200,9 @@ struct ui_pager {
 	char *pend_section;
 	char *pend_dir;
 	int pend_open;
+	/* The words of the limit or search, folded as the index folds
+	 * them ('*' at the end: a prefix), shown highlighted; or NULL. */
+	char **hl;
 };
 
 enum ui_mode { UI_INDEX, UI_PAGER, UI_HELP, UI_LOG, UI_FIRSTRUN };
@@ -224,6 +230,8 @@ struct ui {
 	size_t fsel; /* sidebar cursor */
 	size_t count_next; /* next folder ui_folders_count_more() counts */
 	int folders_focus;
+	char *fsearch; /* the folder list's search of an account, or NULL */
+	size_t fsearch_account;
 	int sidebar;
 
 	int64_t *ids;
@@ -255,6 +263,7 @@ struct ui {
 	int64_t load_keep; /* keep the cursor on this one when it comes */
 	int64_t load_cur_id; /* ...if the cursor is still on this one */
 	struct ui_loader *loader;
+	struct ui_indexer *indexer;
 	struct store_index_row cache[UI_ROWCACHE];
 
 	enum ui_mode mode, prev_mode;
@@ -325,6 +334,13 @@ void ui_index_cache_clear(struct ui *u);
 #define UI_ASYNC_MIN 20000
 int ui_thread_order(struct store *s, int64_t folder_id, int reverse,
     int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
+/* The ids of a folder's messages that match a pattern's text, in order. */
+int ui_match_ids(struct store *s, int64_t folder_id, enum store_sort sort,
+    const char *text, int64_t **ids, size_t *n, char **cause);
+/*
+ * The folder's ids as shown: limit is a pattern; extra (NULL: the server
+ * has not answered) its server's matches.
+ */
 int ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
     int reverse, int threaded, const char *limit, const int64_t *extra,
     size_t nextra, int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
@@ -353,6 +369,8 @@ int ui_pager_key(struct ui *u, enum ui_fn fn);
 void ui_folders_load(struct ui *u);
 void ui_folders_free(struct ui *u);
 void ui_folders_draw(struct ui *u, int y, int x, int h, int w);
+/* Forget the folder list's search. */
+void ui_folders_search_clear(struct ui *u);
 int ui_folders_key(struct ui *u, enum ui_fn fn);
 void ui_folder_open(struct ui *u, size_t i);
 int ui_folders_count_more(struct ui *u);
@@ -404,6 +422,11 @@ int ui_flag_current(struct ui *u, unsigned add, unsigned del);
 /* loader.c */
 int ui_loader_request(struct ui *u, int64_t folder_id);
 void ui_loader_stop(struct ui *u);
+/* indexer.c: the search index filled in the background. */
+void ui_indexer_start(struct ui *u);
+void ui_indexer_stop(struct ui *u);
+/* Messages the search index lacked when last looked at (-1: not yet). */
+int64_t ui_indexer_pending(struct ui *u);
 
 /* worker.c */
 void ui_post_event(struct ui *u, struct ui_event *ev);
@@ -425,6 +448,8 @@ int ui_worker_search(struct ui *u, size_t account, int64_t folder_id,
     const char *folder, const char *text, uint64_t gen);
 /* actions.c: forget the server's matches of the limit. */
 void ui_limit_extra_clear(struct ui *u);
+/* Limit the open folder to pattern pat (NULL: none), the server asked too. */
+void ui_limit_apply(struct ui *u, char *pat);
 /* actions.c: the server's answer for the limit (ids owned). */
 void ui_limit_searched(struct ui *u, uint64_t gen, int64_t folder_id,
     int64_t *ids, size_t n, const char *error);

@@ -440,7 +440,7 @@ draw_title(struct ui *u)
 		break;
 	default:
 		hint = u->folders_focus
-		    ? "Enter:Open  j/k:Move  q:Back  ?:Help"
+		    ? "Enter:Open  j/k:Move  /:Search all  q:Back  ?:Help"
 		    : "q:Quit  d:Del  u:Undel  s:Save  F:Flag  c:Folder  "
 		      "/:Search  l:Limit  $:Sync  ?:Help";
 	}
@@ -647,6 +647,7 @@ ui_start_client(struct ui *u)
 	/* Before the workers start: what they store comes after. */
 	ui_store_loaded(u);
 	ui_workers_start(u);
+	ui_indexer_start(u);
 	if (u->nfolders == 0) {
 		struct buf b;
 
@@ -1017,6 +1018,7 @@ ui_main(struct tern *t, const struct ui_opts *o)
 	u.dirty = 1;
 	ui_loop(&u);
 	ui_loader_stop(&u);
+	ui_indexer_stop(&u);
 	ui_workers_stop(&u);
 	endwin();
 	if (u.saved_stderr >= 0) {
@@ -1037,6 +1039,7 @@ out:
 	free(u.msg);
 	free(u.search);
 	free(u.limit);
+	free(u.fsearch);
 	free(u.limit_extra);
 	if (u.evpipe[0] != -1) {
 		close(u.evpipe[0]);

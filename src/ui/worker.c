@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tern/pattern.h"
 #include "tern/smtp.h"
 #include "ui-private.h"
 
@@ -255,6 +256,7 @@ worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
     const char *text, uint64_t gen)
 {
 	struct ui_event *ev = xcalloc(1, sizeof *ev);
+	struct pattern *p = NULL;
 	struct store *s;
 	struct store_msg m;
 	uint32_t *uids = NULL;
@@ -269,8 +271,8 @@ worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
 	ev->gen = gen;
 	if (w->drv->search == NULL)
 		cause = xstrdup("this account cannot search its server");
-	else if (w->drv->search(
-	             &w->t, w->rc, folder, text, &uids, &n, &cause) == 0 &&
+	else if (pattern_parse(text, 0, &p, NULL, &cause) == 0 &&
+	    w->drv->search(&w->t, w->rc, folder, p, &uids, &n, &cause) == 0 &&
 	    (s = tern_store(&w->t, &cause)) != NULL) {
 		/* UIDs to the store's ids; one not stored yet comes with the
 		 * next sync. */
@@ -292,6 +294,7 @@ worker_search(struct ui_worker *w, int64_t folder_id, const char *folder,
 		ev->text = cause;
 	}
 	free(uids);
+	pattern_free(&p);
 	ui_post_event(w->u, ev);
 }
 
@@ -703,8 +706,10 @@ ui_events_drain(struct ui *u)
 		    ev->account < u->naccts ? &u->accts[ev->account] : NULL;
 
 		next = ev->next;
-		/* Only the loader's answers belong to no account. */
-		if (a == NULL && ev->kind != UI_EV_INDEX) {
+		/* Only the loader's and the indexer's belong to no
+		 * account. */
+		if (a == NULL && ev->kind != UI_EV_INDEX &&
+		    ev->kind != UI_EV_INDEXED) {
 			free(ev->section);
 			free(ev->text);
 			free(ev);
@@ -724,6 +729,13 @@ ui_events_drain(struct ui *u)
 			break;
 		case UI_EV_ONLINE:
 			a->online = 1;
+			break;
+		case UI_EV_INDEXED:
+			/* Its commits are a change of the store: looked at
+			 * now, not in the middle of the next keys. */
+			u->last_check = 0;
+			ui_log(u, "search-indexed n=%llu",
+			    (unsigned long long)ev->done);
 			break;
 		case UI_EV_STORED:
 			/* The main loop checks the store before it sleeps. */

@@ -148,8 +148,20 @@ text_visible(struct buf *out, const char *s, size_t len, int keep_newline)
 
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_decode(p + i, len - i, &cp);
+		size_t n, run;
 
+		/* Printable ASCII, the most of most text, a run at a time. */
+		for (run = i; run < len &&
+		     ((p[run] >= 0x20 && p[run] < 0x7f) || p[run] == '\t' ||
+		         (p[run] == '\n' && keep_newline));
+		     run++)
+			;
+		if (run > i) {
+			(void)buf_add(out, p + i, run - i);
+			i = run;
+			continue;
+		}
+		n = utf8_decode(p + i, len - i, &cp);
 		if (n == 0) {
 			(void)buf_adds(out, "\xef\xbf\xbd"); /* U+FFFD */
 			i++;

@@ -1,7 +1,8 @@
 """tern search against a real Dovecot: a match in a body the store never
 downloaded is found on the server, the union with the store's matches has
 no duplicates, non-ASCII and quoted text, the fallback to the store alone
-when the server cannot be reached, and a server match not yet indexed."""
+when the server cannot be reached, a server match not yet indexed, and
+every folder of an account searched on the server too."""
 
 import os
 import sqlite3
@@ -105,11 +106,41 @@ class SearchTest(unittest.TestCase):
         rows, err = self.search("common")
         self.assertEqual([r[4] for r in rows], ["first", "second"])
 
+    def test_account_wide(self):
+        # Every folder of the account: the server answers for bodies the
+        # store never saw, each line after its folder.
+        self.deliver(1, subject="Plans", body="the okapi meeting\n")
+        self.deliver(2, subject="Other", body="nothing here\n")
+        self.dovecot.deliver(ternlib.make_message(
+            3, subject="Filed", body="okapi again\n"), user=self.user,
+            folder="Archive")
+        self.t.out("sync")
+        r = self.t.run("search", "acct", "~b okapi")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [line.split("\t") for line in r.stdout.decode().splitlines()]
+        self.assertEqual(sorted((x[0], x[5]) for x in rows),
+                         [("acct/Archive", "Filed"), ("acct/INBOX", "Plans")])
+        self.assertNotIn(b"offline", r.stderr)
+        # Offline: the store alone, said once.
+        port = ternlib.free_ports(1)[0]
+        self.t.write_rc(self.t.account(self.dovecot, user=self.user)
+                        .replace("port %d" % self.dovecot.imaps_port,
+                                 "port %d" % port))
+        r = self.t.run("search", "acct", "~b okapi")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"")
+        self.assertEqual(r.stderr.count(b"offline: searched the store only"),
+                         1)
+        r = self.t.run("search", "acct", "~s filed")
+        self.assertEqual([line.split("\t")[0] for line in
+                          r.stdout.decode().splitlines()], ["acct/Archive"])
+
     def test_usage_and_pop3(self):
         r = self.t.run("search", "acct/INBOX")
         self.assertEqual(r.returncode, 2)
+        # An account alone is every folder of it, from the store.
         r = self.t.run("search", "acct", "x")
-        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.returncode, 0, r.stderr)
         r = self.t.run("search", "nosuch/INBOX", "x")
         self.assertEqual(r.returncode, 2)
         self.t.write_rc(self.t.account(self.dovecot, name="pop",
@@ -140,7 +171,9 @@ class CharsetRefused(unittest.TestCase):
             self.assertEqual(len(searches), 2, searches)
             self.assertIn("CHARSET UTF-8", searches[0])
             self.assertNotIn("CHARSET", searches[1])
-            self.assertIn('TEXT "hello"', searches[1])
+            # A bare word is from, subject or body.
+            self.assertIn('OR OR FROM "hello" SUBJECT "hello" BODY "hello"',
+                          searches[1])
             self.assertTrue(any(c.split(" ")[1] == "EXAMINE"
                                 for c in server.commands))
         finally:

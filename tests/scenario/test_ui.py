@@ -245,6 +245,39 @@ class Demo(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_search_every_folder(self):
+        """From the folder list, / searches every folder of the account:
+        each shows how many of its messages match, and Enter opens one
+        limited to them."""
+        import sqlite3 as sq
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        db = sq.connect(os.path.join(self.t.data, "tern-demo", "tern.db"))
+        want = {name: n for name, n in db.execute(
+            "SELECT f.name, count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE m.subject LIKE '%invoice%'"
+            " GROUP BY f.name")}
+        db.close()
+        self.assertIn("INBOX", want)
+        # A malformed pattern says where.
+        s.keys("c", "/")
+        s.wait("Search every folder of local:")
+        s.literal("~s (")
+        s.keys("Enter")
+        s.wait("Bad pattern")
+        s.keys("/")
+        s.wait("Search every folder of local:")
+        s.literal("~s invoice")
+        s.keys("Enter")
+        log = self.wait_log("folders-search local")
+        total = sum(want.values())
+        self.assertIn("matches=%d folders=%d" % (total, len(want)), log)
+        t = s.wait("match in %d folder" % len(want))
+        self.assertRegex(t, r"INBOX\s+=%d│" % want["INBOX"])
+        self.assertRegex(t, r"Archive\s+=%d│" % want.get("Archive", 0))
+        s.keys("Enter")
+        s.wait("%d shown, limit: ~s invoice" % want["INBOX"])
+
     def test_search_and_limit(self):
         s = self.start("--demo")
         s.wait("local/INBOX  [241")
@@ -269,8 +302,24 @@ class Demo(UiCase):
         self.assertTrue(rows)
         for r in rows:
             self.assertIn("Kofi", r)
+        # The pager shows the limit's word highlighted (attributes of
+        # its own around it, whatever case it is in), and nothing else.
+        s.keys("Enter")
+        s.wait("From:")
+        end = time.time() + 10
+        while True:
+            raw = subprocess.run([TMUX, "-L", s.sock, "capture-pane", "-p",
+                                  "-e"], stdout=subprocess.PIPE).stdout
+            hl = re.search(rb"From: (\x1b\[[0-9;]*m)+Kofi(\x1b\[[0-9;]*m)+"
+                           rb" Mensah <(\x1b\[[0-9;]*m)+kofi"
+                           rb"(\x1b\[[0-9;]*m)+@", raw)
+            if hl or time.time() > end:
+                break
+            time.sleep(0.05)
+        self.assertTrue(hl, raw)
+        self.assertRegex(raw, rb"\nSubject: [^\x1b]*\n")
         # Search within the pager.
-        s.keys("Enter", "/")
+        s.keys("/")
         s.literal("demo")
         s.keys("Enter")
         s.wait("Sent from the tern demo")
@@ -523,9 +572,10 @@ class Store(UiCase):
         return db, fid
 
     def test_search_reads_from_the_cursor_on(self):
-        """A search reads the rows from the cursor in growing runs: a
-        match a few thousand rows away, before or after the cursor, in a
-        header or only in a stored body, is found, and wrapping is said."""
+        """A store written by another program is indexed for search in
+        the background; then a match a few thousand rows away, before or
+        after the cursor, in a header or only in a stored body, is found
+        from the cursor on, and wrapping is said."""
         db, fid = self.fill(3000)
         ids = [x[0] for x in db.execute(
             "SELECT id FROM message WHERE folder_id = ? ORDER BY date, id",
@@ -544,6 +594,7 @@ class Store(UiCase):
         s = self.start()
         s.wait("local/INBOX  [3000 msgs")
         s.wait_cursor("Hello ^[[31m2999")
+        self.wait_log("search-indexed n=3000")
         s.keys("/")
         s.wait("Search:")
         s.literal("needle")
@@ -594,6 +645,7 @@ class Store(UiCase):
         s = self.start(env=env)
         s.wait("local/INBOX  [25000 msgs")
         s.wait_cursor("Subject 24999")
+        self.wait_log("search-indexed n=25000")
         s.keys("g")
         s.wait_cursor("Subject 00000")
         s.keys(*["j"] * 600)
@@ -632,8 +684,8 @@ class Store(UiCase):
         self.assertNotIn("index-complete", log)
 
     def test_search_finds_nothing_in_a_big_folder(self):
-        """A search that finds nothing reads every row, in runs that grow
-        to their limit and stay there, and says so."""
+        """A search that finds nothing in a big folder says so, and the
+        next one finds its match."""
         self.t.write_rc("")
         self.t.out("ls", "local")
         db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
@@ -653,6 +705,7 @@ class Store(UiCase):
         s = self.start()
         s.wait("local/INBOX  [70000 msgs")
         self.wait_log("index-complete rows=70000")
+        self.wait_log("search-indexed n=70000")
         s.keys("/")
         s.wait("Search:")
         s.literal("nowhere to be found")
@@ -1332,6 +1385,26 @@ class Imap(UiCase):
         t = s.wait("1 shown, limit: sunny", timeout=20)
         self.assertIn("Weather", t)
         self.assertNotIn("Lunch", t)
+        # A pattern; under '!' the server, not the envelope, answers for
+        # the bodies the store never saw.
+        s.keys("l")
+        s.wait("Limit to")
+        s.keys(*["BSpace"] * len("sunny"))
+        s.literal("!~b quokka")
+        s.keys("Enter")
+        s.wait("(server: 2)", timeout=20)
+        t = s.wait("2 shown, limit: !~b quokka")
+        self.assertIn("Weather", t)
+        self.assertIn("quokka photos", t)
+        self.assertNotIn("Lunch", t)
+        # A malformed one says where, and the limit stays.
+        s.keys("l")
+        s.wait("Limit to")
+        s.keys(*["BSpace"] * len("!~b quokka"))
+        s.literal("~F (~U")
+        s.keys("Enter")
+        s.wait("Bad pattern: column 4: ( is not closed")
+        s.wait("2 shown, limit: !~b quokka")
         s.keys("q")
         s.wait("EXIT=0")
 

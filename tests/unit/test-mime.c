@@ -430,7 +430,7 @@ test_render_corpus(void)
 	HAS(t, "\n-- \nSignature line\n");
 	free(t);
 	{
-		struct mime_render_opts o = { 0, NULL, 30, NULL, NULL };
+		struct mime_render_opts o = { 0, NULL, 30, NULL, 0, NULL };
 
 		t = render("flowed.eml", &o);
 		HAS(t, "This paragraph was written as\nseveral lines");
@@ -574,7 +574,7 @@ static char *
 render_str(const char *raw, unsigned width)
 {
 	struct mime_msg *m = mime_parse(raw, strlen(raw));
-	struct mime_render_opts o = { 0, NULL, width, NULL, NULL };
+	struct mime_render_opts o = { 0, NULL, width, NULL, 0, NULL };
 	struct buf out;
 
 	buf_init(&out, 0);
@@ -668,7 +668,7 @@ test_alternative_details(void)
 static void
 test_full_headers(void)
 {
-	struct mime_render_opts o = { 1, NULL, 0, NULL, NULL };
+	struct mime_render_opts o = { 1, NULL, 0, NULL, 0, NULL };
 	char *t = render("simple.eml", &o);
 
 	HAS(t, "Message-ID: <simple@example.com>\n");
@@ -685,7 +685,7 @@ static char *
 render_hdr(const char *raw, int full)
 {
 	struct mime_msg *m = mime_parse(raw, strlen(raw));
-	struct mime_render_opts o = { full, NULL, 72, NULL, NULL };
+	struct mime_render_opts o = { full, NULL, 72, NULL, 0, NULL };
 	struct buf out;
 
 	buf_init(&out, 0);
@@ -756,7 +756,7 @@ test_header_limits(void)
 static void
 test_html_filter(void)
 {
-	struct mime_render_opts o = { 0, "tr a-z A-Z", 0, NULL, NULL };
+	struct mime_render_opts o = { 0, "tr a-z A-Z", 0, NULL, 0, NULL };
 	char *t = render("html-only.eml", &o);
 
 	/* The filter sees the HTML (converted to UTF-8) on stdin. */
@@ -1263,7 +1263,7 @@ exercise(const char *data, size_t len, unsigned width)
 {
 	struct mime_envelope e;
 	struct mime_msg *m;
-	struct mime_render_opts o = { (int)(width & 1), NULL, width, NULL,
+	struct mime_render_opts o = { (int)(width & 1), NULL, width, NULL, 0,
 		NULL };
 	const struct mime_attachment *a;
 	struct buf out;
@@ -1578,6 +1578,65 @@ test_render_pieces(void)
 	buf_free(&want);
 }
 
+/*
+ * A search index's text: decoded (QP Latin-1, RFC 2047, base64 UTF-8,
+ * HTML), the attachment by its name and never its bytes, the header
+ * fields but the envelope's and the trace fields.
+ */
+static void
+test_index_text(void)
+{
+	static const char msg[] =
+	    "Received: from relay.example.net by mx\r\n"
+	    "From: =?ISO-8859-1?Q?H=E9l=E8ne?= <h@example.org>\r\n"
+	    "To: bob@example.org\r\n"
+	    "Subject: =?UTF-8?B?w5xiZXI=?= uns\r\n"
+	    "List-Id: Tern users <users.tern.example>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+	    "\r\n"
+	    "--b1\r\n"
+	    "Content-Type: multipart/alternative; boundary=\"b2\"\r\n"
+	    "\r\n"
+	    "--b2\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "\r\n"
+	    "PHA+PGI+VHLDqHM8L2I+IGJpZW4mbmJzcDt2dTwvcD4=\r\n"
+	    "--b2--\r\n"
+	    "--b1\r\n"
+	    "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "\r\n"
+	    "A bient=F4t, caf=E9 =E0 l'=E9cole.\r\n"
+	    "--b1\r\n"
+	    "Content-Type: application/octet-stream\r\n"
+	    "Content-Disposition: attachment; filename=\"rapport-2024.pdf\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "\r\n"
+	    "c2VjcmV0d29yZGluc2lkZQ==\r\n"
+	    "--b1--\r\n";
+	struct buf h, b;
+
+	buf_init(&h, 0);
+	buf_init(&b, 0);
+	mime_index_text(msg, sizeof msg - 1, 0, &h, &b);
+	CHECK(strstr(h.data, "List-Id: Tern users <users.tern.example>\n") !=
+	    NULL);
+	CHECK(strstr(h.data, "MIME-Version: 1.0\n") != NULL);
+	CHECK(strstr(h.data, "Received") == NULL);
+	CHECK(strstr(h.data, "From:") == NULL);
+	CHECK(strstr(h.data, "Subject:") == NULL);
+	CHECK(strstr(b.data, "Très bien") != NULL);
+	CHECK(strstr(b.data, "A bientôt, café à l'école.") != NULL);
+	CHECK(strstr(b.data, "rapport-2024.pdf\n") != NULL);
+	CHECK(strstr(b.data, "secretword") == NULL);
+	CHECK(strstr(b.data, "[--") == NULL);
+	CHECK(strstr(b.data, "Hélène") == NULL); /* the header is apart */
+	buf_free(&h);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1603,5 +1662,6 @@ main(void)
 	test_thread_100k();
 	test_fuzz();
 	test_linear();
+	test_index_text();
 	return test_done();
 }

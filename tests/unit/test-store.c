@@ -393,6 +393,11 @@ test_migrate_desc(void)
 	        "ALTER TABLE pending DROP COLUMN placeholder;"
 	        /* and without the keywords of version 10 */
 	        "ALTER TABLE pending_raw DROP COLUMN keywords;"
+	        /* and without the search index of version 11 */
+	        "DROP TRIGGER fts_stale; DROP TRIGGER fts_top_gone;"
+	        "DROP TRIGGER fts_moved; DROP TRIGGER fts_refiled;"
+	        "DROP TABLE fts; DROP TABLE fts_doc;"
+	        "DROP TABLE fts_state;"
 	        "PRAGMA user_version = 5;",
 	        NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
