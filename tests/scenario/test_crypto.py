@@ -206,7 +206,7 @@ class ReadTest(unittest.TestCase):
                  b"Content-Disposition: attachment; filename=plan.pdf\r\n"
                  b"Content-Transfer-Encoding: base64\r\n\r\n"
                  b"JVBERi0xLjQK\r\n--in--\r\n")
-        uid = self.deliver(self.encrypted(inner))
+        uid = self.deliver(self.encrypted(inner, subject="secretplans"))
         out = self.cat(uid)
         self.assertRegex(out, r"\[-- Decrypted \(OpenPGP\) --\]")
         self.assertIn(SECRET, out)
@@ -230,8 +230,18 @@ class ReadTest(unittest.TestCase):
                            capture_output=True)
         self.assertEqual(r.returncode, 2, r.stderr)
         # The decrypted text is nowhere in the store: only the
-        # encrypted bytes were kept.
+        # encrypted bytes were kept, and search does not see inside.
         self.assert_not_stored(SECRET)
+        out = self.tern.out("search", "acct/INBOX", "Quokka",
+                            env=self.env)
+        self.assertEqual(out, "")
+        out = self.tern.out("search", "acct/INBOX", "~b Quokka",
+                            env=self.env)
+        self.assertEqual(out, "")
+        # (The search itself works: the header is not encrypted.)
+        out = self.tern.out("search", "acct/INBOX", "~s secretplans",
+                            env=self.env)
+        self.assertEqual(len(out.splitlines()), 1, out)
 
     def assert_not_stored(self, secret):
         needle = secret.encode()
