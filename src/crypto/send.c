@@ -572,7 +572,7 @@ crypto_message(struct crypto *c, const struct rc_account *a, int sign,
 	gpgme_key_t signer = NULL, *keys = NULL;
 	gpgme_ctx_t ctx = NULL;
 	char **rcpts = NULL, *from = NULL, *self = NULL, *fromv;
-	size_t nf, body, i, nr = 0, nk = 0;
+	size_t nf, body, i, nr = 0, nk = 0, nbcc = 0;
 	int want_sign, want_enc, has_bcc = 0, has_ct = 0, rc = -1;
 	const char *plain;
 	size_t plainlen;
@@ -662,9 +662,9 @@ crypto_message(struct crypto *c, const struct rc_account *a, int sign,
 
 		add_addrs(msg.data, f, nf, "To", &rcpts, &nr);
 		add_addrs(msg.data, f, nf, "Cc", &rcpts, &nr);
-		i = nr;
+		nbcc = nr;
 		add_addrs(msg.data, f, nf, "Bcc", &rcpts, &nr);
-		has_bcc = nr > i;
+		has_bcc = nr > nbcc;
 		keys = xcalloc(nr + 2, sizeof *keys);
 		buf_init(&missing, 0);
 		if (proto == MIME_CRYPTO_CMS)
@@ -686,6 +686,23 @@ crypto_message(struct crypto *c, const struct rc_account *a, int sign,
 		else
 			(void)buf_printf(
 			    &missing, "%s%s (you)", nmiss++ ? ", " : "", self);
+		if (has_bcc && proto == MIME_CRYPTO_CMS) {
+			/* Every S/MIME recipient is named in the body: a Bcc
+			 * would be shown to the others. */
+			struct buf bl;
+
+			buf_init(&bl, 0);
+			for (i = nbcc; i < nr; i++)
+				(void)buf_printf(&bl, "%s%s",
+				    i > nbcc ? ", " : "", rcpts[i]);
+			set_cause(cause,
+			    "not sent: S/MIME cannot hide a Bcc recipient from "
+			    "the others; send to %s in a message of its own",
+			    bl.data);
+			buf_free(&bl);
+			buf_free(&missing);
+			goto out;
+		}
 		if (nmiss > 0 && want_enc == CRYPTO_DEFAULT)
 			want_enc = 0; /* auto: not every recipient has a key */
 		else if (nmiss == 0 && nr > 0)

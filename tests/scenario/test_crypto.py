@@ -611,6 +611,14 @@ class SendTest(unittest.TestCase):
         # Signed, then encrypted: the inner entity is multipart/signed.
         self.assertIn(b"application/pkcs7-signature", d.stdout)
         self.assertIn(b"Hello Bob", d.stdout)
+        # S/MIME names every recipient in the body: a Bcc would be
+        # exposed, so it is refused.
+        r = self.send(self.message(to="alice@example.org",
+                                   extra=b"Bcc: alice@example.org\r\n"),
+                      "--encrypt")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"cannot hide a Bcc", r.stderr)
+        self.assertEqual(len(self.smtp.messages()), 1)
         # A recipient whose certificate is not here stops it.
         r = self.send(self.message(to="carol@example.org"), "--encrypt")
         self.assertEqual(r.returncode, 1, r.stderr)
