@@ -36,6 +36,7 @@ int core_exit_status(int rc);
 #define TERN_LOCAL_ACCOUNT "local"
 
 struct sync_opts;
+struct crypto;
 
 struct tern {
 	struct rc *rc;
@@ -56,10 +57,15 @@ struct tern {
 	 * set by its caller around the call; NULL: none shown.
 	 */
 	const struct sync_opts *fetch_opts;
+	/* Signing, encrypting, verifying: made on first use by
+	 * tern_crypto(). */
+	struct crypto *crypto;
 };
 
 /* Open the store on first use; NULL with cause on failure. */
 struct store *tern_store(struct tern *t, char **cause);
+/* The crypto context, made on first use (never NULL). */
+struct crypto *tern_crypto(struct tern *t);
 /* Close the connection a driver kept, if any. */
 void tern_drop_conn(struct tern *t);
 void tern_free(struct tern *t);

@@ -101,6 +101,15 @@ size_t mime_part_count(const struct mime_msg *m);
 const struct mime_part *mime_part_at(const struct mime_msg *m, size_t i);
 /* The index of the part with this section, or -1. */
 long mime_part_find(const struct mime_msg *m, const char *section);
+/*
+ * Where part i lies in the parsed bytes: its header block starts at
+ * *hdr_off, its body is *body_len bytes at *body_off. 1 for a leaf, 0 for
+ * a multipart or a forwarded message, -1 for a part that is not made of
+ * the message's own bytes as they stand (a uuencoded block, a view's
+ * missing or filled part, anything inside a forwarded message).
+ */
+int mime_part_span(const struct mime_msg *m, size_t i, size_t *hdr_off,
+    size_t *body_off, size_t *body_len);
 /* Append the part's bytes with its transfer encoding undone. */
 int mime_part_decode(
     const struct mime_msg *m, size_t i, struct buf *out, char **cause);
@@ -141,6 +150,63 @@ long mime_attachment_find(struct mime_msg *m, const char *label);
  * (malloc'd; "" when there is none). */
 char *mime_attachment_numbers(struct mime_msg *m);
 
+/*
+ * Signed and encrypted mail (RFC 1847, RFC 3156, RFC 8551, inline
+ * OpenPGP). The renderer finds the structure: which part is signed, which
+ * is the signature, which bytes are encrypted; the cryptography is the
+ * caller's, through these operations (the crypto module supplies them).
+ * Each appends one or more status lines without their brackets
+ * ("Good signature from ...") to status, one per line; from is the
+ * addr-spec of the message's From ("" if none) to compare with the
+ * signer's. Plaintext goes to plain only, never anywhere else.
+ */
+enum mime_crypto_proto { MIME_CRYPTO_PGP, MIME_CRYPTO_CMS };
+
+struct mime_crypto_ops {
+	void *arg;
+	/* A detached signature sig over data (canonical, CRLF lines). */
+	void (*verify)(void *arg, enum mime_crypto_proto proto,
+	    const char *data, size_t len, const char *sig, size_t siglen,
+	    const char *from, struct buf *status);
+	/*
+	 * Decrypt data (and check a signature made with it) into plain: a
+	 * MIME entity for PGP/MIME and S/MIME, text for an inline block.
+	 * 0, or -1 when nothing was decrypted (status says why).
+	 */
+	int (*decrypt)(void *arg, enum mime_crypto_proto proto,
+	    const char *data, size_t len, const char *from, struct buf *plain,
+	    struct buf *status);
+	/*
+	 * A signature that holds what it signs (an inline cleartext signed
+	 * block, S/MIME signed-data): check it and give the text in plain.
+	 * 0, or -1 when the text could not be had (status says why).
+	 */
+	int (*verify_opaque)(void *arg, enum mime_crypto_proto proto,
+	    const char *data, size_t len, const char *from, struct buf *plain,
+	    struct buf *status);
+};
+
+/*
+ * What a part is to the cryptography, by its structure only: a
+ * multipart/signed whose two parts and protocol agree, a
+ * multipart/encrypted likewise, an S/MIME application/pkcs7-mime, or
+ * none. A broken structure (a missing part, a protocol that does not
+ * match) is MIME_SEC_BROKEN with why set to a static sentence.
+ */
+enum mime_sec {
+	MIME_SEC_NONE,
+	MIME_SEC_SIGNED,
+	MIME_SEC_ENCRYPTED,
+	MIME_SEC_SMIME_ENVELOPED,
+	MIME_SEC_SMIME_SIGNED,
+	MIME_SEC_BROKEN,
+};
+enum mime_sec mime_part_security(const struct mime_msg *m, size_t i,
+    enum mime_crypto_proto *proto, const char **why);
+/* Whether any part of the message is signed or encrypted (whole or
+ * inline), so that it is worth downloading whole. */
+int mime_has_security(const struct mime_msg *m);
+
 /* How mime_render shows a message. */
 struct mime_render_opts {
 	int full_headers; /* every header field, not just the usual five */
@@ -161,6 +227,9 @@ struct mime_render_opts {
 	 * in [-- --], never the html_filter.
 	 */
 	int index;
+	/* Verify and decrypt with these; NULL: signed and encrypted parts
+	 * are shown as they are (the signature as an attachment). */
+	const struct mime_crypto_ops *crypto;
 };
 
 /*
@@ -179,6 +248,16 @@ int mime_render(struct mime_msg *m, const struct mime_render_opts *o,
  */
 int mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
     mime_write_cb cb, void *arg);
+
+/*
+ * Attachments inside decrypted parts are shown as "eK.N": attachment N
+ * (its part number) of the K-th message decrypted in the rendering, in
+ * the order shown. This decrypts again (with o's crypto) and gives that
+ * message in *inner (the caller frees it with mime_free; its bytes are
+ * wiped then) and the index of the part in it. 1 found, 0 not.
+ */
+int mime_secure_attachment(struct mime_msg *m, const struct mime_render_opts *o,
+    const char *label, struct mime_msg **inner, size_t *part);
 
 /*
  * What a search index holds of a message (raw, or a view when view is

@@ -50,6 +50,21 @@ struct rc_account {
 	char *sent; /* folder names; NULL: SPECIAL-USE or default */
 	char *drafts;
 	char *trash;
+	/*
+	 * Signing and encrypting what is sent (OpenPGP, or S/MIME with
+	 * smime): the key to sign with (fingerprint or address; NULL: the
+	 * From address), sign by default, encrypt never, always, or when
+	 * every recipient has a usable key. Draft lines Sign: and Encrypt:
+	 * override them per message.
+	 */
+	char *pgp_key;
+	int pgp_sign;
+	enum rc_encrypt {
+		RC_ENCRYPT_NO,
+		RC_ENCRYPT_YES,
+		RC_ENCRYPT_AUTO
+	} pgp_encrypt;
+	int smime;
 	char **folders; /* imap: only these folders (NULL: all) */
 	size_t nfolders;
 	int line; /* where the block starts, for messages */

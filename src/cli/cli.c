@@ -44,7 +44,7 @@ static const struct cli_cmd commands[] = {
 	    "read an mbox or a Maildir into a folder", cmd_import },
 	{ "purge", "ACCOUNT/FOLDER", "remove the messages flagged deleted (T)",
 	    cmd_purge },
-	{ "send", "[-a ACCOUNT] [FILE]",
+	{ "send", "[-a ACCOUNT] [--[no-]sign] [--[no-]encrypt] [FILE]",
 	    "queue a message and send it (--list, --retry ID, --drop ID)",
 	    cmd_send },
 	{ "compose", "[-a ACCOUNT] [--postpone] [ADDRESS...]",

@@ -4,8 +4,9 @@
  * The message as the pager shows it (decoded headers, the text body, a
  * line per attachment, control characters made visible), or with --raw
  * its exact stored bytes, or with --save N the attachment shown as
- * "Attachment N" (its MIME part number: 2, 3.2) written into the current
- * directory (the path written goes to stdout). A body
+ * "Attachment N" (its MIME part number: 2, 3.2; e1.2 inside a decrypted
+ * part) written into the current directory (the path written goes to
+ * stdout). A body
  * not in the store yet is fetched through the account's driver when it
  * can fetch: --raw the whole message, otherwise what showing it needs
  * (a big IMAP message's text, its attachments only when saved);
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "tern/cli.h"
+#include "tern/crypto.h"
 #include "tern/mime.h"
 #include "tern/util.h"
 
@@ -126,6 +128,30 @@ cat_save(struct tern *t, struct folder_ref *r, const struct store_msg *m,
 	char *cause = NULL, *path = NULL, *nums;
 	long k = mime_attachment_find(mm, n);
 
+	if (n[0] == 'e') {
+		/* Inside a decrypted part: decrypted again, saved from
+		 * memory. */
+		struct mime_render_opts o;
+		struct mime_msg *inner = NULL;
+		size_t part;
+		int status = TERN_EXIT_OK;
+
+		memset(&o, 0, sizeof o);
+		o.crypto = crypto_mime_ops(tern_crypto(t));
+		if (mime_secure_attachment(mm, &o, n, &inner, &part) != 1) {
+			tern_warnx("message %u has no attachment %s (or it "
+			           "cannot be decrypted now)",
+			    m->uid, n);
+			return TERN_EXIT_USAGE;
+		}
+		if (mime_attachment_save(inner, part, ".", &path, &cause) != 0)
+			status = cli_fail(TERN_EXIT_FAIL, cause);
+		else
+			printf("%s\n", path);
+		free(path);
+		mime_free(&inner);
+		return status;
+	}
 	if (k < 0) {
 		nums = mime_attachment_numbers(mm);
 		if (natt == 0)
@@ -159,12 +185,17 @@ write_out(void *arg, const char *data, size_t len)
 	return write_all(STDOUT_FILENO, data, len);
 }
 
-/* An attachment number as shown: digits and dots, or a uu block's. */
+/*
+ * An attachment number as shown: digits and dots, or a uu block's, or
+ * one inside a decrypted part ("e1.2").
+ */
 static int
 attachment_label(const char *s)
 {
 	size_t i;
 
+	if (*s == 'e' && s[1] >= '1' && s[1] <= '9')
+		s++;
 	if (*s < '1' || *s > '9' || strlen(s) > 64)
 		return 0;
 	for (i = 0; s[i] != '\0'; i++) {
@@ -283,6 +314,7 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
 		o.width = out_width();
 		o.keywords = m.keywords;
+		o.crypto = crypto_mime_ops(tern_crypto(t));
 		/* Written as it is made visible: a big text is not held
 		 * twice. */
 		if (mime_render_to(mm, &o, write_out, NULL) != 0) {

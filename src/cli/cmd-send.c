@@ -1,5 +1,5 @@
 /*
- * tern send [-a ACCOUNT] [FILE]
+ * tern send [-a ACCOUNT] [--[no-]sign] [--[no-]encrypt] [FILE]
  * tern send --list | --retry ID | --drop ID
  * tern compose [-a ACCOUNT] [--postpone] [ADDRESS...]
  * tern reply [-a|--all] [--postpone] ACCOUNT/FOLDER UID
@@ -19,6 +19,7 @@
 
 #include "tern/cli.h"
 #include "tern/compose.h"
+#include "tern/crypto.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
 
@@ -97,10 +98,16 @@ send_status(enum smtp_result r)
 	return TERN_EXIT_FAIL;
 }
 
-/* Queue raw for a and try to send; the exit status. */
+static int keep_draft(const struct compose *c, char *cause);
+
+/*
+ * Queue raw for a and try to send; the exit status. A message that
+ * cannot be queued (a recipient without a key when it is to be
+ * encrypted) keeps draft c, when there is one.
+ */
 static int
 queue_and_send(struct tern *t, struct rc_account *a, const char *raw,
-    size_t len, enum smtp_result *resultp)
+    size_t len, const struct compose *c, enum smtp_result *resultp)
 {
 	struct send_state ss;
 	char *cause = NULL;
@@ -112,8 +119,11 @@ queue_and_send(struct tern *t, struct rc_account *a, const char *raw,
 		    a->name, t->rc_path);
 		return TERN_EXIT_USAGE;
 	}
-	if ((ss.id = smtp_outbox_queue(t, a, raw, len, &cause)) < 0)
+	if ((ss.id = smtp_outbox_queue(t, a, raw, len, &cause)) < 0) {
+		if (c != NULL && ss.id != CORE_REFUSED)
+			return keep_draft(c, cause);
 		return cli_fail(core_exit_status((int)ss.id), cause);
+	}
 	if (smtp_outbox_flush(t, a, outcome, &ss, &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	if (resultp != NULL)
@@ -282,18 +292,30 @@ cmd_send(struct tern *t, int argc, char **argv)
 		{ "list", no_argument, NULL, 'l' },
 		{ "retry", required_argument, NULL, 'r' },
 		{ "drop", required_argument, NULL, 'd' },
+		{ "sign", no_argument, NULL, 'S' },
+		{ "no-sign", no_argument, NULL, 's' },
+		{ "encrypt", no_argument, NULL, 'E' },
+		{ "no-encrypt", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rc_account *a = NULL;
 	const char *account = NULL;
 	struct buf raw;
 	char *cause = NULL;
-	int ch, status;
+	int ch, status, sign = CRYPTO_DEFAULT, encrypt = CRYPTO_DEFAULT;
 
 	while ((ch = getopt_long(argc, argv, "a:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			account = optarg;
+			break;
+		case 'S':
+		case 's':
+			sign = ch == 'S' ? CRYPTO_YES : CRYPTO_NO;
+			break;
+		case 'E':
+		case 'e':
+			encrypt = ch == 'E' ? CRYPTO_YES : CRYPTO_NO;
 			break;
 		case 'l':
 			return optind == argc ? send_list(t)
@@ -331,7 +353,23 @@ cmd_send(struct tern *t, int argc, char **argv)
 		buf_free(&raw);
 		return TERN_EXIT_USAGE;
 	}
-	status = queue_and_send(t, a, raw.data ? raw.data : "", raw.len, NULL);
+	if (sign != CRYPTO_DEFAULT || encrypt != CRYPTO_DEFAULT) {
+		/* As the message's own Sign: and Encrypt: lines would say;
+		 * the first of each is the one that counts. */
+		struct buf with;
+
+		buf_init(&with, 0);
+		if (sign != CRYPTO_DEFAULT)
+			buf_printf(&with, "Sign: %s\r\n", sign ? "yes" : "no");
+		if (encrypt != CRYPTO_DEFAULT)
+			buf_printf(
+			    &with, "Encrypt: %s\r\n", encrypt ? "yes" : "no");
+		buf_add(&with, raw.data ? raw.data : "", raw.len);
+		buf_free(&raw);
+		raw = with;
+	}
+	status =
+	    queue_and_send(t, a, raw.data ? raw.data : "", raw.len, NULL, NULL);
 	buf_free(&raw);
 	return status;
 }
@@ -396,7 +434,7 @@ edit_and_send(struct tern *t, struct rc_account *a, struct compose *c,
 		buf_free(&out);
 		return keep_draft(c, cause);
 	}
-	status = queue_and_send(t, a, out.data, out.len, resultp);
+	status = queue_and_send(t, a, out.data, out.len, c, resultp);
 	buf_free(&out);
 	return status;
 }

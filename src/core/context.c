@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "tern/core.h"
+#include "tern/crypto.h"
 #include "tern/mime.h"
 #include "tern/util.h"
 
@@ -16,6 +17,14 @@ tern_store(struct tern *t, char **cause)
 	if (t->store == NULL && store_open(t->datadir, &t->store, cause) != 0)
 		return NULL;
 	return t->store;
+}
+
+struct crypto *
+tern_crypto(struct tern *t)
+{
+	if (t->crypto == NULL)
+		t->crypto = crypto_new();
+	return t->crypto;
 }
 
 void
@@ -33,6 +42,7 @@ void
 tern_free(struct tern *t)
 {
 	tern_drop_conn(t);
+	crypto_free(&t->crypto);
 	store_close(&t->store);
 	rc_free(&t->rc);
 	free(t->rc_path);

@@ -382,6 +382,29 @@ bad(struct bs_parse *p, const char *why)
 	return -1;
 }
 
+/* Whether the tree holds a signed or encrypted part (RFC 1847, S/MIME). */
+static int
+secure_structure(const struct imap_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		const struct bs_node *n = &v->nodes[i];
+
+		if (n->type == NULL || n->subtype == NULL)
+			continue;
+		if (strcmp(n->type, "multipart") == 0 &&
+		    (strcmp(n->subtype, "signed") == 0 ||
+		        strcmp(n->subtype, "encrypted") == 0))
+			return 1;
+		if (strcmp(n->type, "application") == 0 &&
+		    (strcmp(n->subtype, "pkcs7-mime") == 0 ||
+		        strcmp(n->subtype, "x-pkcs7-mime") == 0))
+			return 1;
+	}
+	return 0;
+}
+
 int
 imap_view_structure(struct imap_view *v, const struct imap_resp *r, size_t i)
 {
@@ -395,6 +418,13 @@ imap_view_structure(struct imap_view *v, const struct imap_resp *r, size_t i)
 	v->error = NULL;
 	if (parse_body(&p, i, 0, "", "HEADER", 1) != 0) {
 		view_clear_nodes(v);
+		return -1;
+	}
+	if (secure_structure(v)) {
+		/* A signature is checked over exact bytes, and encrypted
+		 * data is one piece: such a message is fetched whole. */
+		view_clear_nodes(v);
+		v->error = xstrdup("signed or encrypted: fetched whole");
 		return -1;
 	}
 	v->have_structure = 1;

@@ -190,6 +190,9 @@ void mime_flowed(
 void mime_html_to_text(
     const char *s, size_t len, unsigned width, struct buf *out);
 
+/* Whether text holds an inline OpenPGP block at the start of a line. */
+int mime_inline_pgp(const char *s, size_t len);
+
 /* Append the message ids (<...>) found in s, space separated. */
 void mime_msgids(const char *s, size_t len, size_t max, struct buf *out);
 

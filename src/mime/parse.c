@@ -684,6 +684,28 @@ mime_part_find(const struct mime_msg *m, const char *section)
 	return -1;
 }
 
+int
+mime_part_span(const struct mime_msg *m, size_t i, size_t *hdr_off,
+    size_t *body_off, size_t *body_len)
+{
+	const struct part *p;
+	int a;
+
+	if (i >= m->n)
+		return -1;
+	p = &m->parts[i];
+	if (p->uu || p->missing || p->fill != NULL)
+		return -1;
+	for (a = p->parent; a >= 0; a = m->parts[a].parent) {
+		if (m->parts[a].kind == PART_MESSAGE)
+			return -1;
+	}
+	*hdr_off = p->hdr_off;
+	*body_off = p->body_off;
+	*body_len = p->body_len;
+	return p->kind == PART_LEAF ? 1 : 0;
+}
+
 /*
  * uudecode, tolerant: lines after "begin" up to "end", bad chars skipped;
  * in pieces of whole lines, *state carried from one to the next (0 before

@@ -27,11 +27,29 @@
 #define FILTER_MAX_OUTPUT (16 * 1024 * 1024)
 #define FILTER_TIMEOUT_MS 20000
 
+/* Decrypted messages inside decrypted messages, at most. */
+#define SEC_MAX_DEPTH 4
+/* Inline OpenPGP blocks handled in one text part, at most. */
+#define INLINE_MAX_BLOCKS 32
+
 struct render {
 	struct mime_msg *m;
 	const struct mime_render_opts *o;
 	unsigned width;
 	struct buf txt;
+	const struct mime_crypto_ops *crypto; /* or NULL */
+	const char *from; /* addr-spec of the message's From, or "" */
+	int sec_depth; /* decrypted messages this one is inside */
+	/*
+	 * Decrypted messages are numbered in the order shown (*ninner, shared
+	 * by every level); the attachments of the K-th are labelled "eK.N"
+	 * (prefix "eK."). mime_secure_attachment sets want to K to be given
+	 * that message in *wanted instead of it being freed.
+	 */
+	unsigned *ninner;
+	char prefix[16];
+	unsigned want;
+	struct mime_msg **wanted;
 };
 
 static void
@@ -361,9 +379,9 @@ attachment_line(struct render *r, int pi)
 		return;
 	}
 	format_size((int64_t)size, 0, hs, sizeof hs);
-	(void)buf_printf(&r->txt, "[-- Attachment %s: %s (%s, %s%s) --]\n",
-	    p->section, p->filename ? p->filename : "(no name)", p->type, hs,
-	    p->missing ? ", not downloaded" : "");
+	(void)buf_printf(&r->txt, "[-- Attachment %s%s: %s (%s, %s%s) --]\n",
+	    r->prefix, p->section, p->filename ? p->filename : "(no name)",
+	    p->type, hs, p->missing ? ", not downloaded" : "");
 }
 
 /*
@@ -419,12 +437,355 @@ render_text_range(struct render *r, int pi, size_t off, size_t len)
 	buf_free(&t);
 }
 
+static void render_part(struct render *r, int pi);
+
+/* Each line of status as a status line of the pager. */
+static void
+status_lines(struct render *r, const struct buf *st)
+{
+	size_t i = 0, len = st->len;
+	const char *s = st->data;
+
+	ensure_newline(&r->txt);
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - s) : len;
+
+		if (e > i) {
+			(void)buf_adds(&r->txt, "[-- ");
+			mime_utf8_sanitize(&r->txt, s + i, e - i);
+			(void)buf_adds(&r->txt, " --]\n");
+		}
+		i = nl ? e + 1 : len;
+	}
+}
+
+static void
+status_line(struct render *r, const char *line)
+{
+	ensure_newline(&r->txt);
+	(void)buf_printf(&r->txt, "[-- %s --]\n", line);
+}
+
+/* Free decrypted bytes without leaving them in freed memory. */
+static void
+wipe(struct buf *b)
+{
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->cap);
+	buf_free(b);
+}
+
+static void
+wipe_release(void *arg)
+{
+	struct buf *b = arg;
+
+	wipe(b);
+	free(b);
+}
+
+/*
+ * Show a decrypted MIME entity as the body of a message of its own: its
+ * parts, its attachments, its own signed and encrypted parts. The bytes
+ * stay in memory only, and are wiped when done.
+ */
+static void
+render_inner(struct render *r, struct buf *plain)
+{
+	struct render sub;
+	struct mime_msg *inner;
+	struct buf *own = xmalloc(sizeof *own);
+	unsigned k;
+
+	*own = *plain;
+	buf_init(plain, 0);
+	if (own->data == NULL)
+		(void)buf_adds(own, "");
+	inner = mime_parse_owned(own->data, own->len, wipe_release, own);
+	sub = *r;
+	sub.m = inner;
+	sub.sec_depth = r->sec_depth + 1;
+	k = ++*r->ninner;
+	snprintf(sub.prefix, sizeof sub.prefix, "e%u.", k);
+	if (inner->n > 0)
+		render_part(&sub, 0);
+	if (inner->truncated) {
+		ensure_blank(&sub.txt);
+		(void)buf_printf(&sub.txt,
+		    "[-- Some parts are not shown: more than %d parts or "
+		    "nesting deeper than %d --]\n",
+		    MIME_MAX_PARTS, MIME_MAX_DEPTH);
+	}
+	r->txt = sub.txt;
+	if (r->want == k && r->wanted != NULL && *r->wanted == NULL)
+		*r->wanted = inner; /* the caller's now */
+	else
+		mime_free(&inner);
+}
+
+/* The part's entity (header and body) with every line end CRLF, as RFC
+ * 1847 signs it. */
+static void
+canonical_entity(
+    const struct mime_msg *m, const struct part *p, struct buf *out)
+{
+	const char *s = m->raw + p->hdr_off;
+	size_t len = p->body_off + p->body_len - p->hdr_off, i, from = 0;
+
+	(void)buf_reserve(out, len + len / 16 + 2);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
+			(void)buf_add(out, s + from, i - from);
+			(void)buf_add(out, "\r\n", 2);
+			from = i + 1;
+		}
+	}
+	(void)buf_add(out, s + from, len - from);
+}
+
+static void
+render_signed(struct render *r, int pi, enum mime_crypto_proto proto)
+{
+	struct part *p = &r->m->parts[pi];
+	int c1 = p->first_child, c2 = r->m->parts[c1].next;
+	struct buf data, sig, st;
+
+	buf_init(&data, 0);
+	buf_init(&sig, 0);
+	buf_init(&st, 0);
+	canonical_entity(r->m, &r->m->parts[c1], &data);
+	if (mime_part_decode(r->m, (size_t)c2, &sig, NULL) != 0)
+		(void)buf_adds(&st, "Signature not checked: it is too large");
+	else
+		r->crypto->verify(r->crypto->arg, proto,
+		    data.data ? data.data : "", data.len,
+		    sig.data ? sig.data : "", sig.len, r->from, &st);
+	ensure_blank(&r->txt);
+	status_lines(r, &st);
+	render_part(r, c1);
+	attachment_line(r, c2);
+	status_line(r, "End of signed part");
+	buf_free(&data);
+	buf_free(&sig);
+	buf_free(&st);
+}
+
+/*
+ * Decrypt (or open an S/MIME signed-data) part data and show what it
+ * holds; on failure say why and show the part as it is.
+ */
+static void
+render_decrypted(struct render *r, int pi, int enc_part, enum mime_sec sec,
+    enum mime_crypto_proto proto)
+{
+	struct buf data, plain, st;
+	int rc = -1, c;
+
+	buf_init(&data, 0);
+	buf_init(&plain, 0);
+	buf_init(&st, 0);
+	ensure_blank(&r->txt);
+	if (r->sec_depth >= SEC_MAX_DEPTH)
+		(void)buf_adds(&st,
+		    "Cannot decrypt: encrypted parts are nested "
+		    "too deep");
+	else if (mime_part_decode(r->m, (size_t)enc_part, &data, NULL) != 0)
+		(void)buf_adds(&st, "Cannot decrypt: the part is too large");
+	else if (sec == MIME_SEC_SMIME_SIGNED)
+		rc = r->crypto->verify_opaque(r->crypto->arg, proto,
+		    data.data ? data.data : "", data.len, r->from, &plain, &st);
+	else
+		rc = r->crypto->decrypt(r->crypto->arg, proto,
+		    data.data ? data.data : "", data.len, r->from, &plain, &st);
+	status_lines(r, &st);
+	if (rc == 0) {
+		render_inner(r, &plain);
+		status_line(r,
+		    sec == MIME_SEC_SMIME_SIGNED ? "End of signed part"
+		                                 : "End of encrypted part");
+	} else if (r->m->parts[pi].kind == PART_MULTIPART) {
+		for (c = r->m->parts[pi].first_child; c >= 0;
+		     c = r->m->parts[c].next)
+			attachment_line(r, c);
+	} else
+		attachment_line(r, pi);
+	buf_free(&data);
+	wipe(&plain);
+	buf_free(&st);
+}
+
+/* The line at s[i] starts with mark. */
+static int
+line_is(const char *s, size_t len, size_t i, const char *mark)
+{
+	size_t ml = strlen(mark);
+
+	return (i == 0 || s[i - 1] == '\n') && len - i >= ml &&
+	    memcmp(s + i, mark, ml) == 0;
+}
+
+/* Where the next line at or after i that starts with mark begins. */
+static size_t
+find_line(const char *s, size_t len, size_t i, const char *mark)
+{
+	while (i < len) {
+		const char *nl;
+
+		if (line_is(s, len, i, mark))
+			return i;
+		nl = memchr(s + i, '\n', len - i);
+		i = nl ? (size_t)(nl - s) + 1 : len;
+	}
+	return len;
+}
+
+static void
+inline_text(struct render *r, const char *charset, const char *s, size_t len)
+{
+	size_t start = r->txt.len;
+
+	mime_charset_convert(charset, s, len, &r->txt);
+	crlf(&r->txt, start);
+	ensure_newline(&r->txt);
+}
+
+/*
+ * A text part with inline OpenPGP blocks (d: its decoded bytes): the
+ * text around them as it is, each block verified or decrypted in its
+ * place.
+ */
+static void
+render_inline(struct render *r, int pi, const char *d, size_t len)
+{
+	static const char signed_mark[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+	static const char msg_mark[] = "-----BEGIN PGP MESSAGE-----";
+	const char *cs = r->m->parts[pi].charset;
+	size_t i = 0, blocks = 0;
+
+	ensure_blank(&r->txt);
+	while (i < len) {
+		size_t a = find_line(d, len, i, signed_mark);
+		size_t b = find_line(d, len, i, msg_mark);
+		size_t start = a < b ? a : b, end;
+		int sig = a < b;
+		const char *endmark = sig ? "-----END PGP SIGNATURE-----"
+		                          : "-----END PGP MESSAGE-----";
+		struct buf plain, st;
+		const char *nl;
+		int rc;
+
+		if (start == len || blocks++ >= INLINE_MAX_BLOCKS) {
+			inline_text(r, cs, d + i, len - i);
+			break;
+		}
+		end = find_line(d, len, start, endmark);
+		if (end == len) {
+			/* No end: the rest is text. */
+			inline_text(r, cs, d + i, len - i);
+			break;
+		}
+		nl = memchr(d + end, '\n', len - end);
+		end = nl ? (size_t)(nl - d) + 1 : len;
+		if (start > i)
+			inline_text(r, cs, d + i, start - i);
+		buf_init(&plain, 0);
+		buf_init(&st, 0);
+		if (r->sec_depth >= SEC_MAX_DEPTH) {
+			(void)buf_adds(&st, "Not checked: nested too deep");
+			rc = -1;
+		} else if (sig)
+			rc = r->crypto->verify_opaque(r->crypto->arg,
+			    MIME_CRYPTO_PGP, d + start, end - start, r->from,
+			    &plain, &st);
+		else
+			rc = r->crypto->decrypt(r->crypto->arg, MIME_CRYPTO_PGP,
+			    d + start, end - start, r->from, &plain, &st);
+		status_lines(r, &st);
+		if (rc == 0) {
+			/* Signed text is in the part's charset; decrypted
+			 * text in whatever its writer used (UTF-8 if valid,
+			 * else the usual guess). */
+			inline_text(r, sig ? cs : NULL,
+			    plain.data ? plain.data : "", plain.len);
+			status_line(r,
+			    sig ? "End of signed text"
+			        : "End of encrypted text");
+		} else
+			inline_text(r, cs, d + start, end - start);
+		wipe(&plain);
+		buf_free(&st);
+		i = end;
+	}
+}
+
+/*
+ * A signed or encrypted part shown with its status; 1 if p was one (and
+ * is shown), 0 to show it as any other part.
+ */
+static int
+render_secure(struct render *r, int pi)
+{
+	struct part *p = &r->m->parts[pi];
+	enum mime_crypto_proto proto = MIME_CRYPTO_PGP;
+	const char *why = NULL;
+	enum mime_sec sec;
+
+	if (r->crypto == NULL)
+		return 0;
+	sec = mime_part_security(r->m, (size_t)pi, &proto, &why);
+	switch (sec) {
+	case MIME_SEC_NONE:
+		break;
+	case MIME_SEC_BROKEN:
+		ensure_blank(&r->txt);
+		(void)buf_printf(&r->txt,
+		    "[-- %s part %s not checked: %s --]\n",
+		    strcmp(p->type, "multipart/encrypted") == 0 ? "Encrypted"
+		                                                : "Signed",
+		    p->section[0] ? p->section : "1", why);
+		return 0;
+	case MIME_SEC_SIGNED:
+		render_signed(r, pi, proto);
+		return 1;
+	case MIME_SEC_ENCRYPTED:
+		render_decrypted(
+		    r, pi, r->m->parts[p->first_child].next, sec, proto);
+		return 1;
+	case MIME_SEC_SMIME_ENVELOPED:
+	case MIME_SEC_SMIME_SIGNED:
+		render_decrypted(r, pi, pi, sec, proto);
+		return 1;
+	}
+	if (p->role == ROLE_TEXT && strcmp(p->type, "text/plain") == 0 &&
+	    p->fill == NULL && !p->missing) {
+		struct buf d;
+		int c, uu = 0, done = 0;
+
+		for (c = p->first_child; c >= 0; c = r->m->parts[c].next)
+			uu |= r->m->parts[c].uu;
+		if (uu)
+			return 0;
+		buf_init(&d, 0);
+		if (mime_part_decode(r->m, (size_t)pi, &d, NULL) == 0 &&
+		    d.data != NULL && mime_inline_pgp(d.data, d.len)) {
+			render_inline(r, pi, d.data, d.len);
+			done = 1;
+		}
+		buf_free(&d);
+		return done;
+	}
+	return 0;
+}
+
 static void
 render_part(struct render *r, int pi)
 {
 	struct part *p = &r->m->parts[pi];
 	int c;
 
+	if (p->role != ROLE_HIDDEN && render_secure(r, pi))
+		return;
 	switch (p->role) {
 	case ROLE_HIDDEN:
 		return;
@@ -501,22 +862,109 @@ render_part(struct render *r, int pi)
 	}
 }
 
+/* The addr-spec of the message's From, to compare with a signer's. */
+static char *
+message_from(struct mime_msg *m)
+{
+	struct mime_header h;
+	struct buf a;
+	char *v, *lt, *gt, *s;
+	size_t vl;
+
+	mime_header_parse(
+	    m->raw + m->parts[0].hdr_off, m->parts[0].hdr_len, &h);
+	v = mime_header_get(&h, "from", &vl);
+	mime_header_free(&h);
+	if (v == NULL)
+		return xstrdup("");
+	buf_init(&a, 0);
+	mime_address_list(v, vl, &a);
+	free(v);
+	s = buf_steal(&a, NULL);
+	if ((v = strchr(s, ',')) != NULL && strchr(s, '<') == NULL)
+		*v = '\0';
+	if ((lt = strrchr(s, '<')) != NULL && (gt = strchr(lt, '>')) != NULL) {
+		v = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		free(s);
+		return v;
+	}
+	return s;
+}
+
 /* Text handed on by mime_render_to at a time. */
 #define RENDER_PIECE (1u << 20)
+
+static int render_run(struct mime_msg *m, const struct mime_render_opts *o,
+    mime_write_cb cb, void *arg, unsigned want, struct mime_msg **wanted);
 
 int
 mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
     mime_write_cb cb, void *arg)
 {
+	return render_run(m, o, cb, arg, 0, NULL);
+}
+
+static int
+discard(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+int
+mime_secure_attachment(struct mime_msg *m, const struct mime_render_opts *o,
+    const char *label, struct mime_msg **inner, size_t *part)
+{
+	const struct mime_attachment *v;
+	const char *dot;
+	uint64_t k;
+	long a;
+
+	*inner = NULL;
+	if (label[0] != 'e' || (dot = strchr(label, '.')) == NULL ||
+	    parse_uint64(label + 1, (size_t)(dot - label - 1), 10000, &k) !=
+	        0 ||
+	    k == 0 || o == NULL || o->crypto == NULL)
+		return 0;
+	(void)render_run(m, o, discard, NULL, (unsigned)k, inner);
+	if (*inner == NULL)
+		return 0;
+	if ((a = mime_attachment_find(*inner, dot + 1)) < 0) {
+		mime_free(inner);
+		return 0;
+	}
+	(void)mime_attachments(*inner, &v);
+	*part = v[a].part;
+	return 1;
+}
+
+static int
+render_run(struct mime_msg *m, const struct mime_render_opts *o,
+    mime_write_cb cb, void *arg, unsigned want, struct mime_msg **wanted)
+{
 	struct render r;
 	struct buf vis;
 	size_t off, end;
+	char *from = NULL;
+	unsigned ninner = 0;
 	int rc = 0;
 
 	r.m = m;
 	r.o = o;
 	r.width = o != NULL && o->width > 0 ? o->width : 72;
+	/* A search index never sees inside an encrypted part. */
+	r.crypto = o != NULL && !o->index ? o->crypto : NULL;
+	r.sec_depth = 0;
+	r.from = "";
+	r.ninner = &ninner;
+	r.prefix[0] = '\0';
+	r.want = want;
+	r.wanted = wanted;
 	buf_init(&r.txt, 0);
+	if (r.crypto != NULL && m->n > 0)
+		r.from = from = message_from(m);
 	if (m->n > 0 && o != NULL && o->index)
 		render_part(&r, 0);
 	else if (m->n > 0) {
@@ -552,7 +1000,9 @@ mime_render_to(struct mime_msg *m, const struct mime_render_opts *o,
 		rc = cb(arg, vis.data ? vis.data : "", vis.len);
 	}
 	buf_free(&vis);
-	buf_free(&r.txt);
+	/* The text may hold decrypted words. */
+	wipe(&r.txt);
+	free(from);
 	return rc;
 }
 

@@ -191,6 +191,7 @@ account_free(struct rc_account *a)
 	free(a->sent);
 	free(a->drafts);
 	free(a->trash);
+	free(a->pgp_key);
 	for (i = 0; i < a->nfolders; i++)
 		free(a->folders[i]);
 	free(a->folders);
@@ -393,7 +394,30 @@ account_key(struct rc_account *a, struct words *ws, const char **why)
 		set_str(&a->drafts, v);
 	else if (strcmp(k, "trash") == 0)
 		set_str(&a->trash, v);
-	else {
+	else if (strcmp(k, "pgp_key") == 0)
+		set_str(&a->pgp_key, v);
+	else if (strcmp(k, "pgp_sign") == 0) {
+		if (parse_bool(v, &a->pgp_sign) != 0) {
+			*why = "pgp_sign must be yes or no";
+			return -1;
+		}
+	} else if (strcmp(k, "pgp_encrypt") == 0) {
+		int on;
+
+		if (strcmp(v, "auto") == 0)
+			a->pgp_encrypt = RC_ENCRYPT_AUTO;
+		else if (parse_bool(v, &on) == 0)
+			a->pgp_encrypt = on ? RC_ENCRYPT_YES : RC_ENCRYPT_NO;
+		else {
+			*why = "pgp_encrypt must be yes, no or auto";
+			return -1;
+		}
+	} else if (strcmp(k, "smime") == 0) {
+		if (parse_bool(v, &a->smime) != 0) {
+			*why = "smime must be yes or no";
+			return -1;
+		}
+	} else {
 		*why = NULL;
 		return -1;
 	}

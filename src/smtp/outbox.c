@@ -9,6 +9,7 @@
 
 #include "tern/compose.h"
 #include "tern/core.h"
+#include "tern/crypto.h"
 #include "tern/mime.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
@@ -56,6 +57,26 @@ smtp_outbox_queue(struct tern *t, struct rc_account *a, const char *raw,
 	buf_init(&full, 0);
 	buf_init(&sendable, 0);
 	compose_complete_raw(raw, len, a->from, &full);
+	/*
+	 * Signed and encrypted here, before anything is stored: the outbox
+	 * and the Sent copy hold what is sent, never a clear text that was
+	 * meant to be encrypted.
+	 */
+	{
+		struct buf prot;
+
+		buf_init(&prot, 0);
+		if (crypto_message(tern_crypto(t), a, CRYPTO_DEFAULT,
+		        CRYPTO_DEFAULT, full.data ? full.data : "", full.len,
+		        &prot, cause) != 0) {
+			buf_free(&prot);
+			goto out;
+		}
+		if (full.data != NULL)
+			explicit_bzero(full.data, full.cap);
+		buf_free(&full);
+		full = prot;
+	}
 	if (full.len > COMPOSE_MESSAGE_MAX) {
 		id = core_refuse(cause, "the message is too large");
 		goto out;

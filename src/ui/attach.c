@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/crypto.h"
 #include "tern/mime.h"
 #include "ui-private.h"
 
@@ -23,28 +25,81 @@
  * shows for it; its index in v, or -1 if none.
  */
 static long
-pick(struct ui *u, const struct mime_attachment *v, size_t n)
+pick(struct ui *u, const struct mime_attachment *v, size_t n, char **inner)
 {
 	char *ans = NULL, *q, *nums;
+	/* A decrypted part's attachments are numbered eK.N: ask. */
+	int secure = mime_has_security(u->pager.mm);
 	long k;
 
-	if (n == 1)
+	*inner = NULL;
+	if (n == 1 && !secure)
 		return 0;
 	nums = mime_attachment_numbers(u->pager.mm);
 	/* Many: the first and the last say enough on one line. */
 	if (strlen(nums) > 40)
-		q = xasprintf(
-		    "Attachment (%s ... %s): ", v[0].section, v[n - 1].section);
+		q = xasprintf("Attachment (%s ... %s%s): ", v[0].section,
+		    v[n - 1].section, secure ? ", e1.1 ..." : "");
 	else
-		q = xasprintf("Attachment (%s): ", nums);
+		q = xasprintf(
+		    "Attachment (%s%s): ", nums, secure ? ", e1.1 ..." : "");
 	free(nums);
 	k = -1;
-	if (ui_prompt(u, q, NULL, 0, &ans) == 0 && *ans != '\0' &&
-	    (k = mime_attachment_find(u->pager.mm, ans)) < 0)
-		ui_message(u, 1, "No attachment %s in this message", ans);
+	if (ui_prompt(u, q, NULL, 0, &ans) == 0 && *ans != '\0') {
+		if (secure && ans[0] == 'e') {
+			*inner = ans;
+			ans = NULL;
+		} else if ((k = mime_attachment_find(u->pager.mm, ans)) < 0)
+			ui_message(
+			    u, 1, "No attachment %s in this message", ans);
+	}
 	free(q);
 	free(ans);
 	return k;
+}
+
+/*
+ * Save attachment label (eK.N) of a decrypted part: decrypted again and
+ * written from memory. It is never opened: that would leave the clear
+ * text in a temporary file.
+ */
+static void
+save_inner(struct ui *u, const char *label, int open)
+{
+	struct mime_render_opts o;
+	struct mime_msg *inner = NULL;
+	char *dir = NULL, *path = NULL, *cause = NULL, cwd[4096];
+	size_t part;
+
+	if (open) {
+		ui_message(u, 1,
+		    "An attachment of an encrypted message is not opened "
+		    "(it would be left decrypted in a temporary file): save it "
+		    "with S");
+		return;
+	}
+	memset(&o, 0, sizeof o);
+	ui_crypto_setup(u);
+	o.crypto = crypto_mime_ops(tern_crypto(u->t));
+	if (mime_secure_attachment(u->pager.mm, &o, label, &inner, &part) !=
+	    1) {
+		ui_message(u, 1, "No attachment %s in this message", label);
+		return;
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		snprintf(cwd, sizeof cwd, "%s", ".");
+	if (ui_prompt(u, "Save into directory: ", cwd, 0, &dir) == 0 &&
+	    *dir != '\0') {
+		if (mime_attachment_save(inner, part, dir, &path, &cause) !=
+		    0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+		} else
+			ui_message(u, 0, "Saved to %s", path);
+	}
+	free(path);
+	free(dir);
+	mime_free(&inner);
 }
 
 static int
@@ -154,14 +209,20 @@ ui_attachment(struct ui *u, int open)
 	size_t n;
 	long i;
 	ssize_t acct;
-	char *dir = NULL, cwd[4096];
+	char *dir = NULL, *inner = NULL, cwd[4096];
 
 	if (u->pager.mm == NULL ||
 	    (n = mime_attachments(u->pager.mm, &v)) == 0) {
 		ui_message(u, 0, "This message has no attachments");
 		return;
 	}
-	if ((i = pick(u, v, n)) < 0)
+	i = pick(u, v, n, &inner);
+	if (inner != NULL) {
+		save_inner(u, inner, open);
+		free(inner);
+		return;
+	}
+	if (i < 0)
 		return;
 	if (open) {
 		if ((dir = open_dir(u)) == NULL)

@@ -21,6 +21,7 @@
 #include <curses.h>
 
 #include "tern/compose.h"
+#include "tern/crypto.h"
 #include "tern/smtp.h"
 #include "ui-private.h"
 
@@ -108,22 +109,103 @@ send_field(struct ui *u, int y, const char *label, const char *value)
 		ui_put(y, 10, COLS - 10, value ? value : "", A_NORMAL);
 }
 
+/*
+ * What will be done to the message: the draft's Sign: and Encrypt: lines,
+ * else the account's pgp_sign and pgp_encrypt (crypto_message decides
+ * the same way when it is queued).
+ */
 static void
-send_draw(struct ui *u, const struct compose *c, size_t sel)
+security_wanted(const struct rc_account *a, const struct compose *c, int *sign,
+    int *encrypt)
+{
+	struct buf h;
+	size_t i;
+
+	buf_init(&h, 0);
+	for (i = 0; i < c->nextra; i++)
+		buf_printf(&h, "%s\r\n", c->extra[i]);
+	buf_adds(&h, "\r\n");
+	crypto_wanted(a, h.data, h.len, sign, encrypt);
+	buf_free(&h);
+}
+
+/* Set the draft's header line name to value, replacing any. */
+static void
+extra_set(struct compose *c, const char *name, const char *value)
+{
+	size_t i, o = 0, n = strlen(name);
+
+	for (i = 0; i < c->nextra; i++) {
+		if (ascii_strncasecmp(c->extra[i], name, n) == 0 &&
+		    c->extra[i][n] == ':')
+			free(c->extra[i]);
+		else
+			c->extra[o++] = c->extra[i];
+	}
+	c->extra = xreallocarray(c->extra, o + 1, sizeof *c->extra);
+	c->extra[o++] = xasprintf("%s: %s", name, value);
+	c->nextra = o;
+}
+
+/* The next of neither, sign, encrypt, both. */
+static void
+security_toggle(const struct rc_account *a, struct compose *c)
+{
+	int sign, enc;
+
+	security_wanted(a, c, &sign, &enc);
+	enc = enc == 1;
+	if (!sign && !enc)
+		sign = 1;
+	else if (sign && !enc) {
+		sign = 0;
+		enc = 1;
+	} else if (!sign)
+		sign = 1;
+	else
+		sign = enc = 0;
+	extra_set(c, "Sign", sign ? "yes" : "no");
+	extra_set(c, "Encrypt", enc ? "yes" : "no");
+}
+
+static char *
+security_line(const struct rc_account *a, const struct compose *c)
+{
+	const char *proto = a != NULL && a->smime ? "S/MIME" : "OpenPGP";
+	int sign, enc;
+
+	security_wanted(a, c, &sign, &enc);
+	if (!sign && enc == 0)
+		return xstrdup("none (p: sign, encrypt)");
+	return xasprintf("%s%s%s (%s)", sign ? "sign" : "",
+	    sign && enc ? ", " : "",
+	    enc == 1  ? "encrypt"
+	        : enc ? "encrypt if every recipient has a key"
+	              : "",
+	    proto);
+}
+
+static void
+send_draw(struct ui *u, const struct rc_account *a, const struct compose *c,
+    size_t sel)
 {
 	size_t i, first = 0;
 	int y = 1, rows;
+	char *sec;
 
 	erase();
 	ui_put(0, 0, COLS,
 	    " tern  send  y:Send  q:Cancel  ?:Help  t:To  c:Cc  b:Bcc  "
-	    "s:Subject  a:Attach  D:Detach  e:Edit  P:Postpone",
+	    "s:Subject  a:Attach  D:Detach  e:Edit  P:Postpone  p:Security",
 	    u->attr[UI_C_TITLE]);
 	send_field(u, y++, "From:", c->from);
 	send_field(u, y++, "To:", c->to);
 	send_field(u, y++, "Cc:", c->cc);
 	send_field(u, y++, "Bcc:", c->bcc);
 	send_field(u, y++, "Subject:", c->subject);
+	sec = security_line(a, c);
+	send_field(u, y++, "Security:", sec);
+	free(sec);
 	y++;
 	ui_put(y++, 0, COLS,
 	    c->nattach || c->fwd_raw ? "Attachments:" : "No attachments",
@@ -280,7 +362,7 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 
 		if (c->nattach > 0 && sel >= c->nattach)
 			sel = c->nattach - 1;
-		send_draw(u, c, sel);
+		send_draw(u, a, c, sel);
 		key = ui_getkey();
 		if (key == -1)
 			continue;
@@ -333,6 +415,9 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 			ui_message(u, 1, "Not sent: %s", cause);
 			free(cause);
 			cause = NULL;
+			break;
+		case UI_FN_SECURITY:
+			security_toggle(a, c);
 			break;
 		case UI_FN_POSTPONE_MESSAGE:
 			/* Kept in the store now; the worker uploads it. */
@@ -445,7 +530,9 @@ ui_compose(struct ui *u, enum ui_fn fn)
 	}
 	if (send_screen(u, a, &c) != SEND_QUEUE)
 		goto out;
-	/* Bcc stays in the queued copy; it is removed when sent. */
+	/* Bcc stays in the queued copy; it is removed when sent. Signing
+	 * may ask for a passphrase on the terminal. */
+	ui_crypto_setup(u);
 	if (compose_build(&c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0 ||
 	    smtp_outbox_queue(u->t, a, out.data, out.len, &cause) < 0) {
 		keep(u, &c, cause);

@@ -12,6 +12,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/crypto.h"
 #include "tern/mime.h"
 #include "tern/pattern.h"
 #include "ui-private.h"
@@ -145,6 +146,25 @@ add_text(struct buf *b, const char *s, size_t len)
 	buf_free(&tmp);
 }
 
+/* pinentry may take the terminal while a key is used: step aside. */
+static void
+pinentry_begin(void *arg)
+{
+	ui_shell_begin(arg);
+}
+
+static void
+pinentry_end(void *arg)
+{
+	ui_shell_end(arg);
+}
+
+void
+ui_crypto_setup(struct ui *u)
+{
+	crypto_set_interact(tern_crypto(u->t), pinentry_begin, pinentry_end, u);
+}
+
 static void
 pager_build(struct ui *u)
 {
@@ -182,6 +202,8 @@ pager_build(struct ui *u)
 		o.width = COLS > 2 && COLS < 200 ? (unsigned)COLS - 2 : 78;
 		p->shown = 1;
 		o.keywords = m.keywords;
+		ui_crypto_setup(u);
+		o.crypto = crypto_mime_ops(tern_crypto(u->t));
 		if (mime_render(p->mm, &o, &b, &cause) != 0)
 			buf_printf(
 			    &b, "\n[the rest is not shown: %s]\n", cause);

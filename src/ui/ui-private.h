@@ -94,6 +94,7 @@ enum ui_fn {
 	UI_FN_EDIT_MESSAGE,
 	UI_FN_SEND_MESSAGE,
 	UI_FN_POSTPONE_MESSAGE,
+	UI_FN_SECURITY,
 	UI_FN_KEYWORDS,
 	UI_FN_SHOW_LOG,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
@@ -407,6 +408,12 @@ void ui_compose(struct ui *u, enum ui_fn fn);
 /* Give the terminal to a program (editor, opener) and take it back. */
 void ui_shell_begin(struct ui *u);
 void ui_shell_end(struct ui *u);
+/*
+ * Ready the crypto context for the terminal: the client steps aside
+ * while gpg-agent's pinentry may ask for a passphrase on it
+ * (ui_shell_begin/ui_shell_end around each use of a key).
+ */
+void ui_crypto_setup(struct ui *u);
 
 /* actions.c */
 void ui_act(struct ui *u, enum ui_fn fn);

@@ -983,6 +983,14 @@ ui_main(struct tern *t, const struct ui_opts *o)
 		fcntl(u.evpipe[i], F_SETFL,
 		    fcntl(u.evpipe[i], F_GETFL) | O_NONBLOCK);
 
+	/* gpg-agent's pinentry asks on this terminal (before any thread
+	 * could read the environment). */
+	{
+		const char *tty = ttyname(STDIN_FILENO);
+
+		if (getenv("GPG_TTY") == NULL && tty != NULL)
+			setenv("GPG_TTY", tty, 0);
+	}
 	/* Whatever a driver or library prints on stderr must not land on
 	 * the screen: it goes to the log (or nowhere) until the end. */
 	fflush(stderr);

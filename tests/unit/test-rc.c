@@ -168,6 +168,13 @@ test_errors(void)
 		{ "account a\nprotocol imap\nhost h\nuser u\n"
 		  "max_message_size 1T\n",
 		    "rc:5: max_message_size must be a size" },
+		{ "account a\nprotocol imap\nhost h\nuser u\npgp_sign maybe\n",
+		    "rc:5: pgp_sign must be yes or no" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "pgp_encrypt sometimes\n",
+		    "rc:5: pgp_encrypt must be yes, no or auto" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nsmime x\n",
+		    "rc:5: smime must be yes or no" },
 	};
 	size_t i;
 
@@ -184,6 +191,30 @@ test_errors(void)
 }
 
 /* offline none|all|DAYS and the sizes, with and without a unit. */
+static void
+test_crypto_keys(void)
+{
+	struct rc *rc = parse_ok("account a\nprotocol imap\nhost h\nuser u\n"
+	                         "account b\nprotocol imap\nhost h\nuser u\n"
+	                         "pgp_key 0x1234ABCD\npgp_sign yes\n"
+	                         "pgp_encrypt auto\nsmime yes\n"
+	                         "account c\nprotocol imap\nhost h\nuser u\n"
+	                         "pgp_encrypt yes\n");
+
+	CHECK(rc != NULL && rc->naccounts == 3);
+	if (rc == NULL || rc->naccounts != 3)
+		return;
+	CHECK(rc->accounts[0].pgp_key == NULL && !rc->accounts[0].pgp_sign &&
+	    rc->accounts[0].pgp_encrypt == RC_ENCRYPT_NO &&
+	    !rc->accounts[0].smime);
+	CHECK_STR(rc->accounts[1].pgp_key, "0x1234ABCD");
+	CHECK(rc->accounts[1].pgp_sign &&
+	    rc->accounts[1].pgp_encrypt == RC_ENCRYPT_AUTO &&
+	    rc->accounts[1].smime);
+	CHECK(rc->accounts[2].pgp_encrypt == RC_ENCRYPT_YES);
+	rc_free(&rc);
+}
+
 static void
 test_offline(void)
 {
@@ -521,6 +552,7 @@ main(void)
 	test_quoting();
 	test_errors();
 	test_offline();
+	test_crypto_keys();
 	test_password_permissions();
 	test_rc_permissions();
 	test_passcmd();
