@@ -30,6 +30,12 @@ struct net_params {
 	const char *cafile;
 	const char *user;
 	const char *password;
+	/*
+	 * An OAuth 2.0 access token: log in with SASL OAUTHBEARER, else
+	 * XOAUTH2, never with the password. NULL: the password.
+	 */
+	const char *bearer;
+	const char *account; /* the account's name, for messages */
 	long connect_timeout_ms; /* 0: 30 s */
 	long io_timeout_ms; /* 0: 120 s */
 	int quiet; /* no plaintext warning on stderr */
@@ -59,7 +65,13 @@ void net_global_cleanup(void);
 int net_ca_cause(
     void *easy, const char *cafile, const char *detail, char **cause);
 
-/* Connect and log in; 0, or -1 with a cause that says what to do. */
+/* What net_connect returns when the server refused the login. */
+#define NET_ERR_AUTH (-3)
+
+/*
+ * Connect and log in; 0, or -1 (NET_ERR_AUTH: the login was refused)
+ * with a cause that says what to do.
+ */
 int net_connect(const struct net_params *p, struct net_conn **cp, char **cause);
 void net_close(struct net_conn **cp);
 
