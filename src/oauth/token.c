@@ -451,6 +451,12 @@ oauth_access_token(
 		oauth_form_add(&form, "client_secret", a->oauth_client_secret);
 	r = oauth_token_request(a, e.token_url, &form, &tok, &error, cause);
 	if (r == 1 && oauth_error_is(error, "invalid_grant")) {
+		struct oauth_state none;
+
+		/* A dead sign-in is forgotten, the access token with it:
+		 * whatever asks next hears that tern login is needed. */
+		memset(&none, 0, sizeof none);
+		(void)state_save(a, &none, NULL);
 		set_cause(cause,
 		    "account %s: the provider no longer accepts its sign-in "
 		    "(%s): run `tern login %s`",
