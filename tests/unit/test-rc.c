@@ -168,6 +168,33 @@ test_errors(void)
 		{ "account a\nprotocol imap\nhost h\nuser u\n"
 		  "max_message_size 1T\n",
 		    "rc:5: max_message_size must be a size" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n",
+		    "rc:1: auth oauth2 needs a token" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth token\n",
+		    "rc:5: auth must be password or oauth2" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider yahoo\n",
+		    "rc:6: oauth_provider must be" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider google\n",
+		    "rc:1: oauth_provider needs oauth_client_id" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider custom\noauth_client_id c\n",
+		    "rc:1: oauth_provider custom needs oauth_token_url" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_token_cmd t\noauth_provider google\n"
+		  "oauth_client_id c\n",
+		    "rc:1: both oauth_token_cmd and oauth_provider" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "oauth_token_cmd t\n",
+		    "rc:1: oauth_token_cmd and oauth_provider need auth oauth2" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider microsoft\noauth_client_id c\n"
+		  "oauth_store_cmd s\n",
+		    "rc:1: oauth_store_cmd needs oauth_load_cmd" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_token_url ftp://x/\n",
+		    "rc:6: an oauth URL must be" },
 	};
 	size_t i;
 
@@ -224,6 +251,33 @@ test_offline(void)
 		rc_free(&rc);
 		free(text);
 	}
+}
+
+/* auth oauth2: the keys, and smtp_auth following auth unless set. */
+static void
+test_oauth(void)
+{
+	struct rc *rc =
+	    parse_ok("account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+	             "oauth_provider microsoft\noauth_client_id cid\n"
+	             "account b\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+	             "oauth_token_cmd \"pizauth show b\"\nsmtp_auth password\n"
+	             "account c\nprotocol pop3\nhost h\nuser u\n");
+	const struct rc_account *a, *b, *c;
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	a = rc_find_account(rc, "a");
+	b = rc_find_account(rc, "b");
+	c = rc_find_account(rc, "c");
+	CHECK(a->auth == RC_AUTH_OAUTH2 && a->smtp_auth == RC_AUTH_OAUTH2);
+	CHECK(a->oauth_provider == RC_OAUTH_MICROSOFT &&
+	    strcmp(a->oauth_client_id, "cid") == 0);
+	CHECK(b->auth == RC_AUTH_OAUTH2 && b->smtp_auth == RC_AUTH_PASSWORD);
+	CHECK(strcmp(b->oauth_token_cmd, "pizauth show b") == 0);
+	CHECK(c->auth == RC_AUTH_PASSWORD && c->smtp_auth == RC_AUTH_PASSWORD);
+	rc_free(&rc);
 }
 
 static void
@@ -521,6 +575,7 @@ main(void)
 	test_quoting();
 	test_errors();
 	test_offline();
+	test_oauth();
 	test_password_permissions();
 	test_rc_permissions();
 	test_passcmd();
