@@ -4,12 +4,14 @@
  * cli uses: the store changes at once and IMAP accounts queue the change
  * for the server.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/oauth.h"
 #include "ui-private.h"
 
 static int64_t
@@ -419,6 +421,60 @@ save_message(struct ui *u)
 	free(to);
 }
 
+/* What tern login has to say, on the terminal handed over. */
+static void
+login_show(void *arg, const char *text)
+{
+	(void)arg;
+	printf("%s\n", text);
+	fflush(stdout);
+}
+
+/*
+ * tern login from the client: the terminal is handed over while the
+ * sign-in runs (it waits for the person, as the editor does), then the
+ * account syncs again.
+ */
+static void
+oauth_login_here(struct ui *u)
+{
+	struct oauth_login_ui lui = { login_show, NULL };
+	struct rc_account *a;
+	char *cause = NULL;
+	size_t acct;
+	int c;
+
+	if (u->nfolders == 0)
+		return;
+	acct = u->folders[u->fcur].account;
+	a = u->accts[acct].rc;
+	if (a == NULL ||
+	    (a->auth != RC_AUTH_OAUTH2 && a->smtp_auth != RC_AUTH_OAUTH2)) {
+		ui_message(u, 1, "this account signs in with a password");
+		return;
+	}
+	ui_shell_begin(u);
+	printf("\ntern login %s\n\n", a->name);
+	fflush(stdout);
+	if (oauth_login(a, &lui, &cause) == OAUTH_OK)
+		printf("\nSigned in.");
+	else
+		printf("\n%s", cause);
+	printf(" Press Enter to go back.\n");
+	fflush(stdout);
+	while ((c = getchar()) != EOF && c != '\n')
+		;
+	clearerr(stdin);
+	ui_shell_end(u);
+	if (cause != NULL) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return;
+	}
+	ui_message(u, 0, "%s: signed in", a->name);
+	ui_worker_sync_now(u, acct);
+}
+
 static void
 purge_and_sync(struct ui *u)
 {
@@ -688,6 +744,9 @@ ui_act(struct ui *u, enum ui_fn fn)
 		break;
 	case UI_FN_SYNC:
 		purge_and_sync(u);
+		break;
+	case UI_FN_LOGIN:
+		oauth_login_here(u);
 		break;
 	case UI_FN_SAVE:
 		save_message(u);
