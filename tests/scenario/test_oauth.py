@@ -376,6 +376,29 @@ class OAuthTest(unittest.TestCase):
         finally:
             plain.cleanup()
 
+    def test_xoauth2_when_oauthbearer_is_not_offered(self):
+        only = ternlib.Dovecot(
+            oauth2_introspection_url=self.auth.base + "/introspect",
+            extra_conf="auth_mechanisms = plain login xoauth2\n").start()
+        try:
+            tokfile = os.path.join(self.tern.dir, "token")
+            with open(tokfile, "w") as f:
+                f.write(self.auth.issue("alice") + "\n")
+            cmd = f"    auth oauth2\n    oauth_token_cmd \"cat {tokfile}\"\n"
+            self.tern.write_rc(
+                self.account("x1", dovecot=only, extra=cmd)
+                + self.account("x2", protocol="pop3", dovecot=only,
+                               extra=cmd))
+            self.tern.out("sync", "x1", "x2")
+            log = only.log()
+            for proto in ("imap", "pop3"):
+                self.assertIn("%s-login: Info: Login: user=<alice>, "
+                              "method=XOAUTH2" % proto, log)
+            self.assertNotIn("method=OAUTHBEARER", log)
+            self.assertNotIn("method=PLAIN", log)
+        finally:
+            only.cleanup()
+
     def test_hostile_token_endpoints(self):
         os.makedirs(os.path.dirname(self.state_path("h")), mode=0o700,
                     exist_ok=True)
