@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import ternlib  # noqa: E402
 from oauthserver import HOSTILE, OAuthServer  # noqa: E402
 from smtpd import Smtpd  # noqa: E402
+import test_ui  # noqa: E402  (its Screen: the client in tmux)
 
 # The oauth_store_cmd of the leak test: keeps stdin in a file and looks
 # for the refresh token in the argv of every process while it runs.
@@ -375,6 +376,30 @@ class OAuthTest(unittest.TestCase):
             self.assertEqual(s.messages(), [])
         finally:
             plain.cleanup()
+
+    def test_client_shows_login_and_signs_in(self):
+        self.tern.write_rc(self.account("dev", extra=self.auth.rc()))
+        self.dovecot.deliver(ternlib.make_message(7, subject="in the client"))
+        scr = test_ui.Screen(self.tern, width=160, height=30)
+        try:
+            scr.wait("run `tern login dev`", timeout=20)
+            # L hands the terminal to tern login: the URL and the code.
+            scr.keys("L")
+            t = scr.wait("and enter the code", timeout=20)
+            self.assertIn("%s/activate" % self.auth.base, t)
+            code = [ln for ln in t.splitlines()
+                    if "and enter the code" in ln][0].split()[-1]
+            self.assertTrue(self.auth.approve(code, "alice"))
+            scr.wait("Signed in. Press Enter", timeout=20)
+            scr.keys("Enter")
+            scr.wait("in the client", timeout=20)
+        finally:
+            scr.kill()
+        with open(scr.log, "rb") as f:
+            log = f.read()
+        self.assertIn(b"run `tern login dev`", log)
+        for tok in self.auth.tokens():
+            self.assertNotIn(tok.encode(), log)
 
     def test_xoauth2_when_oauthbearer_is_not_offered(self):
         only = ternlib.Dovecot(
