@@ -456,6 +456,15 @@ class OAuthTest(unittest.TestCase):
         r = self.tern.run("login", "h", "--print-token")
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"must be https://", r.stderr)
+        # https is verified: a server whose certificate no trusted CA
+        # signed (Dovecot's TLS port, self-signed) is refused before a
+        # byte of the form goes out.
+        self.tern.write_rc(self.account("h", extra=self.auth.rc().replace(
+            self.auth.base + "/token",
+            "https://127.0.0.1:%d/token" % self.dovecot.imaps_port)))
+        r = self.tern.run("login", "h", "--print-token")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"certificate is not trusted", r.stderr)
 
 
 if __name__ == "__main__":
