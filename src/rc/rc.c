@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tern/rc.h"
@@ -424,9 +426,13 @@ account_key(struct rc_account *a, struct words *ws, const char **why)
 	else if (strcmp(k, "oauth_device_url") == 0 ||
 	    strcmp(k, "oauth_auth_url") == 0 ||
 	    strcmp(k, "oauth_token_url") == 0) {
+		/* Plain http only to this machine (RFC 8252 8.3). */
 		if (strncmp(v, "https://", 8) != 0 &&
-		    strncmp(v, "http://", 7) != 0) {
-			*why = "an oauth URL must be an https:// URL";
+		    strncmp(v, "http://127.", 11) != 0 &&
+		    strncmp(v, "http://localhost", 16) != 0 &&
+		    strncmp(v, "http://[::1]", 12) != 0) {
+			*why = "an oauth URL must be https:// (plain http:// "
+			       "only to 127.0.0.1 or localhost)";
 			return -1;
 		}
 		set_str(k[6] == 'd'   ? &a->oauth_device_url
@@ -906,8 +912,15 @@ rc_run_cmd(const struct rc_account *a, const char *what, const char *cmd,
 	if (in[0] >= 0) {
 		const char *p = input;
 		size_t left = inlen;
+		sigset_t pipeset, oldmask;
 
 		close(in[0]);
+		/* A command that exits without reading must not kill us with
+		 * SIGPIPE: blocked in this thread for the write (which then
+		 * fails with EPIPE), the pending one discarded after. */
+		sigemptyset(&pipeset);
+		sigaddset(&pipeset, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipeset, &oldmask);
 		/* Small enough for the pipe's buffer: the write cannot wait
 		 * for a command that does not read. */
 		while (left > 0 && left <= 16384) {
@@ -921,6 +934,13 @@ rc_run_cmd(const struct rc_account *a, const char *what, const char *cmd,
 			left -= (size_t)n;
 		}
 		close(in[1]);
+		if (!sigismember(&oldmask, SIGPIPE)) {
+			struct timespec zero = { 0, 0 };
+
+			while (sigtimedwait(&pipeset, NULL, &zero) > 0)
+				;
+		}
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	}
 	buf_init(&out, 64 * 1024);
 	deadline = now_ms() + limit;

@@ -463,6 +463,45 @@ test_passcmd(void)
 	rc_free(&rc);
 }
 
+/*
+ * A command with input: it reads it on stdin; one that exits without
+ * reading does not kill us with SIGPIPE; the oauth commands are named
+ * by their key, never by their text.
+ */
+static void
+test_run_cmd_input(void)
+{
+	struct rc *rc = parse_ok("account a\nprotocol imap\nhost h\nuser u\n");
+	char *out = NULL, *cause = NULL, big[16384];
+	size_t len = 0;
+	int i, ok = 1;
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	CHECK(rc_run_cmd(&rc->accounts[0], "oauth_store_cmd", "tr a-z A-Z",
+	          "token\n", 6, &out, &len, &cause) == 0);
+	CHECK_STR(out, "TOKEN\n");
+	free(out);
+	memset(big, 'x', sizeof big);
+	for (i = 0; i < 20; i++) {
+		out = NULL;
+		if (rc_run_cmd(&rc->accounts[0], "oauth_store_cmd",
+		        "exec 0<&-; exit 0", big, sizeof big, &out, &len,
+		        &cause) != 0)
+			ok = 0;
+		free(out);
+	}
+	CHECK(ok);
+	CHECK(
+	    rc_run_cmd(&rc->accounts[0], "oauth_load_cmd",
+	        "echo secret-word; exit 3", NULL, 0, &out, &len, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "oauth_load_cmd failed") &&
+	    strstr(cause, "secret-word") == NULL);
+	free(cause);
+	rc_free(&rc);
+}
+
 /* Whether process pid is gone (or a zombie nobody waits for). */
 static int
 gone(pid_t pid)
@@ -579,6 +618,7 @@ main(void)
 	test_password_permissions();
 	test_rc_permissions();
 	test_passcmd();
+	test_run_cmd_input();
 	test_passcmd_timeout();
 	test_hostile();
 	return test_done();
