@@ -8,6 +8,9 @@
  * working token: the last rename wins, and a provider that rotates
  * refresh tokens still accepts the one it gave last.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -81,11 +84,26 @@ oauth_form_add(struct buf *form, const char *key, const char *value)
 	}
 }
 
+/* An address of this machine: 127.0.0.0/8 or ::1 as a literal, or
+ * localhost; never a name that merely starts like one. */
 static int
 loopback_host(const char *h)
 {
-	return strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-	    strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+	char tmp[64];
+	size_t n = strlen(h);
+
+	if (strcmp(h, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n > 2 && n < sizeof tmp && h[0] == '[' && h[n - 1] == ']') {
+		memcpy(tmp, h + 1, n - 2);
+		tmp[n - 2] = '\0';
+		h = tmp;
+	}
+	return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 /* https, or http to this machine only (RFC 8252 8.3). */

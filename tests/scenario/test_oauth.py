@@ -454,6 +454,12 @@ class OAuthTest(unittest.TestCase):
         self.tern.write_rc(self.account("h", extra=self.auth.rc().replace(
             self.auth.base + "/token", "http://example.org/token")))
         r = self.tern.run("login", "h", "--print-token")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"must be https://", r.stderr)
+        # ... also when the name looks like a loopback one.
+        self.tern.write_rc(self.account("h", extra=self.auth.rc().replace(
+            self.auth.base + "/token", "http://127.0.0.1.example.org/t")))
+        r = self.tern.run("login", "h", "--print-token")
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"must be https://", r.stderr)
         # https is verified: a server whose certificate no trusted CA
