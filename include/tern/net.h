@@ -2,7 +2,8 @@
  * net: an authenticated connection to a POP3 or IMAP server.
  *
  * libcurl does the greeting, capabilities, TLS (implicit or STARTTLS,
- * certificates verified), and SASL login with CURLOPT_CONNECT_ONLY; then the
+ * certificates verified), and SASL login (a password, or an OAuth 2.0
+ * token by OAUTHBEARER or XOAUTH2) with CURLOPT_CONNECT_ONLY; then the
  * project's own protocol engines speak over net_send()/net_read(). The easy
  * handle stays in its multi handle for the life of the connection (libcurl
  * refuses curl_easy_send otherwise).
