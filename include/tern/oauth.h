@@ -112,6 +112,8 @@ void oauth_token_free(char **token);
 struct oauth_login_ui {
 	/* Show text (a line or a few, without a final newline). */
 	void (*show)(void *arg, const char *text);
+	/* Non-zero when the person gave up; NULL: never. */
+	int (*stop)(void *arg);
 	void *arg;
 };
 

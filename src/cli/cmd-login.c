@@ -29,7 +29,7 @@ cmd_login(struct tern *t, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_cmd *cmd = cli_find("login");
-	struct oauth_login_ui ui = { login_show, NULL };
+	struct oauth_login_ui ui = { login_show, NULL, NULL };
 	struct rc_account *a;
 	char *cause = NULL, *token = NULL;
 	int ch, print = 0;

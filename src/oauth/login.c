@@ -68,14 +68,36 @@ form_free(struct buf *form)
 	buf_free(form);
 }
 
-static void
-sleep_ms(uint64_t ms)
+/* Whether the person gave up (^C in the client). */
+static int
+stopped(const struct oauth_login_ui *ui)
 {
-	struct timespec ts = { (time_t)(ms / 1000),
-		(long)(ms % 1000) * 1000000 };
+	return ui->stop != NULL && ui->stop(ui->arg);
+}
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+/*
+ * Wait ms, or until fd (if >= 0) is readable: 1 readable, 0 the time is
+ * up, -1 the person gave up. Waits in short slices to notice that.
+ */
+static int
+wait_ms(const struct oauth_login_ui *ui, int fd, uint64_t ms)
+{
+	uint64_t deadline = now_ms() + ms;
+
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		uint64_t now = now_ms();
+		int r;
+
+		if (stopped(ui))
+			return -1;
+		if (now >= deadline)
+			return 0;
+		r = poll(&pfd, fd >= 0 ? 1 : 0,
+		    deadline - now > 250 ? 250 : (int)(deadline - now));
+		if (r > 0)
+			return 1;
+	}
 }
 
 static enum oauth_status
@@ -133,7 +155,11 @@ device_grant(const struct rc_account *a, const struct oauth_endpoints *e,
 	interval = dev.interval > 0 ? (uint64_t)dev.interval * 1000 : 1000;
 	deadline = now_ms() + (uint64_t)dev.expires_in * 1000;
 	for (;;) {
-		sleep_ms(interval);
+		if (wait_ms(ui, -1, interval) < 0) {
+			set_cause(
+			    cause, "account %s: sign-in abandoned", a->name);
+			break;
+		}
 		if (now_ms() >= deadline) {
 			set_cause(cause,
 			    "account %s: the code expired before the sign-in "
@@ -384,12 +410,16 @@ loopback_grant(const struct rc_account *a, const struct oauth_endpoints *e,
 
 	deadline = now_ms() + LOOPBACK_WAIT_MS;
 	for (;;) {
-		struct pollfd pfd = { lfd, POLLIN, 0 };
 		uint64_t now = now_ms();
 		char *st;
 
-		if (now >= deadline ||
-		    poll(&pfd, 1, (int)(deadline - now)) <= 0) {
+		r = now < deadline ? wait_ms(ui, lfd, deadline - now) : 0;
+		if (r < 0) {
+			set_cause(
+			    cause, "account %s: sign-in abandoned", a->name);
+			goto out;
+		}
+		if (r == 0) {
 			set_cause(cause,
 			    "account %s: no answer from the browser within %d "
 			    "minutes; run tern login again",

@@ -4,6 +4,7 @@
  * cli uses: the store changes at once and IMAP accounts queue the change
  * for the server.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +432,26 @@ login_show(void *arg, const char *text)
 }
 
 /*
+ * ^C while the terminal is handed over: the sign-in gives up, the
+ * client stays. Only a signal handler may set it, hence the static.
+ */
+static volatile sig_atomic_t login_interrupted;
+
+static void
+login_sigint(int sig)
+{
+	(void)sig;
+	login_interrupted = 1;
+}
+
+static int
+login_stop(void *arg)
+{
+	(void)arg;
+	return login_interrupted != 0;
+}
+
+/*
  * tern login from the client: the terminal is handed over while the
  * sign-in runs (it waits for the person, as the editor does), then the
  * account syncs again.
@@ -438,7 +459,8 @@ login_show(void *arg, const char *text)
 static void
 oauth_login_here(struct ui *u)
 {
-	struct oauth_login_ui lui = { login_show, NULL };
+	struct oauth_login_ui lui = { login_show, login_stop, NULL };
+	struct sigaction sa, old_sa;
 	struct rc_account *a;
 	char *cause = NULL;
 	size_t acct;
@@ -454,12 +476,18 @@ oauth_login_here(struct ui *u)
 		return;
 	}
 	ui_shell_begin(u);
-	printf("\ntern login %s\n\n", a->name);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = login_sigint;
+	sigemptyset(&sa.sa_mask);
+	login_interrupted = 0;
+	sigaction(SIGINT, &sa, &old_sa);
+	printf("\ntern login %s (^C gives up)\n\n", a->name);
 	fflush(stdout);
 	if (oauth_login(a, &lui, &cause) == OAUTH_OK)
 		printf("\nSigned in.");
 	else
-		printf("\n%s", cause);
+		printf("\n%s.", cause);
+	sigaction(SIGINT, &old_sa, NULL);
 	printf(" Press Enter to go back.\n");
 	fflush(stdout);
 	while ((c = getchar()) != EOF && c != '\n')

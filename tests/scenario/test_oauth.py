@@ -388,12 +388,29 @@ class OAuthTest(unittest.TestCase):
         scr = test_ui.Screen(self.tern, width=160, height=30)
         try:
             scr.wait("run `tern login dev`", timeout=20)
-            # L hands the terminal to tern login: the URL and the code.
+            # ^C gives the sign-in up, not the client.
             scr.keys("L")
             t = scr.wait("and enter the code", timeout=20)
+            given_up = [ln for ln in t.splitlines()
+                        if "and enter the code" in ln][-1].split()[-1]
+            scr.keys("C-c")
+            scr.wait("sign-in abandoned. Press Enter", timeout=20)
+            scr.keys("Enter")
+            scr.wait("sign-in abandoned", timeout=20)
+            self.assertNotIn("EXIT=", scr.text())
+            # L hands the terminal to tern login: the URL and the code.
+            scr.keys("L")
+            end = time.time() + 20
+            while True:
+                t = scr.text()
+                codes = [ln.split()[-1] for ln in t.splitlines()
+                         if "and enter the code" in ln]
+                if codes and codes[-1] != given_up:
+                    break
+                self.assertLess(time.time(), end, t)
+                time.sleep(0.05)
             self.assertIn("%s/activate" % self.auth.base, t)
-            code = [ln for ln in t.splitlines()
-                    if "and enter the code" in ln][0].split()[-1]
+            code = codes[-1]
             self.assertTrue(self.auth.approve(code, "alice"))
             scr.wait("Signed in. Press Enter", timeout=20)
             scr.keys("Enter")
