@@ -9,6 +9,7 @@ token must never appear.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -290,6 +291,17 @@ class OAuthTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"run `tern login dev`", r.stderr)
 
+    def test_device_login_declined(self):
+        self.tern.write_rc(self.account("dev", extra=self.auth.rc()))
+        self.auth.deny_device = True
+        try:
+            r = self.tern.run("login", "dev", timeout=60)
+        finally:
+            self.auth.deny_device = False
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"the sign-in was declined", r.stderr)
+        self.assertFalse(os.path.exists(self.state_path("dev")))
+
     def test_loopback_login_pop3_and_state(self):
         self.tern.write_rc(self.account(
             "lb", protocol="pop3", user="bob",
@@ -311,6 +323,14 @@ class OAuthTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("state tern did not make", err)
         self.assertIn("wrong state", page)
+
+        # The person said no at the provider: its error, no tokens.
+        def refused(loc):
+            return re.sub(r"code=[^&]*", "error=access_denied", loc)
+        code, err, page = self.login_loopback("lb", tamper=refused)
+        self.assertEqual(code, 1)
+        self.assertIn("the provider said: access_denied", err)
+        self.assertIn("not completed", page)
 
     def test_store_and_load_commands_keep_tokens_out_of_argv(self):
         store = os.path.join(self.tern.dir, "store.py")
