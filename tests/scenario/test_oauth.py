@@ -171,13 +171,17 @@ class OAuthTest(unittest.TestCase):
                          f"    smtp smtp://127.0.0.1:{s.port}\n"
                          "    from alice@example.net\n")
             + self.account("po", protocol="pop3", user="bob",
-                           extra=cmd % bobfile))
+                           extra=cmd % bobfile)
+            + self.tern.account(self.dovecot, name="st", tls="starttls",
+                                extra=cmd % tokfile).replace(
+                                    '    password "secret"\n', ""))
         raw = ternlib.make_message(1, subject="over oauth")
         self.dovecot.deliver(raw, user="alice")
         self.dovecot.deliver(ternlib.make_message(2, subject="pop oauth"),
                              user="bob")
-        self.tern.out("sync", "im", "po")
+        self.tern.out("sync", "im", "po", "st")
         self.assertIn("over oauth", self.tern.out("ls", "im/INBOX"))
+        self.assertIn("over oauth", self.tern.out("ls", "st/INBOX"))
         self.assertIn("pop oauth", self.tern.out("ls", "po/INBOX"))
         log = self.dovecot.log()
         self.assertIn("method=OAUTHBEARER", log)
