@@ -9,8 +9,9 @@ and N.json (envelope sender and recipients) before the server answers
 Options: a user and password to require AUTH (PLAIN and LOGIN, also over
 plain connections); an OAuth 2.0 introspection URL (tests/lib/
 oauthserver.py) to require AUTH XOAUTH2 or OAUTHBEARER with a token that
-endpoint calls active for the user, as Dovecot's oauth2 passdb does; STARTTLS (required before anything else) or implicit
-TLS with a certificate; recipients to refuse with 550, or to defer with
+endpoint calls active for the user, as Dovecot's oauth2 passdb does;
+STARTTLS (required before anything else) or implicit TLS with a
+certificate; recipients to refuse with 550, or to defer with
 450 (greylisting: try again later); and misbehaviour a
 real server gives only when things break: "drop" closes the connection
 after storing a message, before the reply; "stall" stores it and never

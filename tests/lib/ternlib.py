@@ -92,7 +92,8 @@ class Dovecot:
 
     def __init__(self, users=None, imap_capability=None, quota=None,
                  pop3_uidl_format="%08Xu%08Xv", extra_conf="",
-                 namespace=None, rawlog=False, oauth2_introspection_url=None):
+                 namespace=None, rawlog=False,
+                 oauth2_introspection_url=None):
         self.users = users or {"alice": "secret"}
         self.namespace = namespace
         self.dir = tempfile.mkdtemp(prefix="tern-dovecot-")

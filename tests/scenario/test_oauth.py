@@ -380,17 +380,13 @@ class OAuthTest(unittest.TestCase):
             with open(tokfile, "w") as f:
                 f.write(self.auth.issue("alice") + "\n")
             s = self.smtpd(oauth=False, dovecot=plain)
-            self.tern.write_rc(self.account(
-                "nomech", dovecot=plain,
-                extra=f"    auth oauth2\n    oauth_token_cmd \"cat {tokfile}\"\n"
-                f"    smtp smtp://127.0.0.1:{s.port}\n"
-                "    from alice@example.net\n"))
+            extra = ("    auth oauth2\n"
+                     f"    oauth_token_cmd \"cat {tokfile}\"\n"
+                     f"    smtp smtp://127.0.0.1:{s.port}\n"
+                     "    from alice@example.net\n")
             for proto in ("imap", "pop3"):
                 rc = self.account("nomech", protocol=proto, dovecot=plain,
-                                  extra=f"    auth oauth2\n    oauth_token_cmd "
-                                  f"\"cat {tokfile}\"\n"
-                                  f"    smtp smtp://127.0.0.1:{s.port}\n"
-                                  "    from alice@example.net\n")
+                                  extra=extra)
                 self.tern.write_rc(rc)
                 r = self.tern.run("sync", "nomech")
                 self.assertEqual(r.returncode, 1, proto)
