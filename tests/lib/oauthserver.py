@@ -105,7 +105,7 @@ class OAuthServer:
         return text
 
     def issue(self, user, life=None):
-        """An access token for user, as a token program (pizauth, oama) would hold."""
+        """An access token for user, as pizauth or oama would hold."""
         with self.lock:
             return self._access(user, life)
 

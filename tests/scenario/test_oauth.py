@@ -193,7 +193,7 @@ class OAuthTest(unittest.TestCase):
         self.assertEqual(len(msgs), 1)
         self.assertTrue(msgs[0][0]["authenticated"])
         self.assertIn(b"sent with a token", msgs[0][1])
-        # A token command whose token is refused: run once more, then the error.
+        # A token command whose token is refused: run again, then the error.
         with open(tokfile, "w") as f:
             f.write("not-a-valid-token\n")
         r = self.tern.run("sync", "im")
