@@ -53,5 +53,6 @@ int cmd_folder(struct tern *t, int argc, char **argv);
 int cmd_export(struct tern *t, int argc, char **argv);
 int cmd_import(struct tern *t, int argc, char **argv);
 int cmd_search(struct tern *t, int argc, char **argv);
+int cmd_login(struct tern *t, int argc, char **argv);
 
 #endif

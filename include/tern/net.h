@@ -2,7 +2,8 @@
  * net: an authenticated connection to a POP3 or IMAP server.
  *
  * libcurl does the greeting, capabilities, TLS (implicit or STARTTLS,
- * certificates verified), and SASL login with CURLOPT_CONNECT_ONLY; then the
+ * certificates verified), and SASL login (a password, or an OAuth 2.0
+ * token by OAUTHBEARER or XOAUTH2) with CURLOPT_CONNECT_ONLY; then the
  * project's own protocol engines speak over net_send()/net_read(). The easy
  * handle stays in its multi handle for the life of the connection (libcurl
  * refuses curl_easy_send otherwise).
@@ -30,6 +31,12 @@ struct net_params {
 	const char *cafile;
 	const char *user;
 	const char *password;
+	/*
+	 * An OAuth 2.0 access token: log in with SASL OAUTHBEARER, else
+	 * XOAUTH2, never with the password. NULL: the password.
+	 */
+	const char *bearer;
+	const char *account; /* the account's name, for messages */
 	long connect_timeout_ms; /* 0: 30 s */
 	long io_timeout_ms; /* 0: 120 s */
 	int quiet; /* no plaintext warning on stderr */
@@ -59,7 +66,13 @@ void net_global_cleanup(void);
 int net_ca_cause(
     void *easy, const char *cafile, const char *detail, char **cause);
 
-/* Connect and log in; 0, or -1 with a cause that says what to do. */
+/* What net_connect returns when the server refused the login. */
+#define NET_ERR_AUTH (-3)
+
+/*
+ * Connect and log in; 0, or -1 (NET_ERR_AUTH: the login was refused)
+ * with a cause that says what to do.
+ */
 int net_connect(const struct net_params *p, struct net_conn **cp, char **cause);
 void net_close(struct net_conn **cp);
 

@@ -18,6 +18,13 @@
 
 enum rc_protocol { RC_PROTO_POP3, RC_PROTO_IMAP, RC_PROTO_LOCAL };
 enum rc_tls { RC_TLS_ON, RC_TLS_STARTTLS, RC_TLS_OFF };
+enum rc_auth { RC_AUTH_PASSWORD, RC_AUTH_OAUTH2 };
+enum rc_oauth_provider {
+	RC_OAUTH_NONE, /* no built-in sign-in (oauth_token_cmd) */
+	RC_OAUTH_GOOGLE,
+	RC_OAUTH_MICROSOFT,
+	RC_OAUTH_CUSTOM,
+};
 
 struct rc_account {
 	char *name;
@@ -43,9 +50,28 @@ struct rc_account {
 	int offline;
 	unsigned offline_days;
 	uint64_t offline_max_size;
+	/*
+	 * auth oauth2: an access token instead of the password, from
+	 * oauth_token_cmd (first line printed), or from tern's own sign-in
+	 * with the provider's endpoints (a preset, overridden by the
+	 * oauth_*_url keys). The tokens it keeps go to oauth_store_cmd and
+	 * come from oauth_load_cmd when set, else a file in the store.
+	 */
+	enum rc_auth auth;
+	char *oauth_token_cmd;
+	enum rc_oauth_provider oauth_provider;
+	char *oauth_client_id;
+	char *oauth_client_secret;
+	char *oauth_device_url;
+	char *oauth_auth_url;
+	char *oauth_token_url;
+	char *oauth_scope;
+	char *oauth_store_cmd;
+	char *oauth_load_cmd;
 	char *smtp; /* smtp[s]://host[:port] */
 	char *smtp_user;
 	char *smtp_passcmd;
+	enum rc_auth smtp_auth; /* the account's auth unless smtp_auth says */
 	char *from;
 	char *sent; /* folder names; NULL: SPECIAL-USE or default */
 	char *drafts;
@@ -116,5 +142,16 @@ unsigned rc_account_port(const struct rc_account *a);
  * Returns a malloc'd string, or NULL with cause.
  */
 char *rc_account_password(const struct rc_account *a, char **cause);
+
+/*
+ * Run cmd (a command the user wrote in the rc, through /bin/sh) with
+ * input (may be NULL) on its standard input, within the timeout of
+ * passcmd (TERN_CMD_TIMEOUT, 30 s). what names it in messages
+ * ("oauth_token_cmd"); the command's text never appears in them. Returns
+ * 0 with *out (malloc'd, NUL-terminated, at most 64 KiB) and *outlen, or
+ * -1 with cause.
+ */
+int rc_run_cmd(const struct rc_account *a, const char *what, const char *cmd,
+    const char *input, size_t inlen, char **out, size_t *outlen, char **cause);
 
 #endif

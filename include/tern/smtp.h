@@ -44,6 +44,10 @@ struct smtp_params {
 	const char *cafile;
 	const char *user; /* NULL: no login */
 	const char *password;
+	char *bearer; /* an OAuth 2.0 access token (owned): no password */
+	/* The account whose token is refreshed when refused, or NULL. */
+	const struct rc_account *oauth;
+	const char *account; /* its name, for messages */
 	long connect_timeout_ms; /* 0: 30 s */
 	long io_timeout_ms; /* 0: 120 s without progress */
 };
@@ -53,8 +57,10 @@ struct smtp_params {
  * (NULL-terminated; any refusal fails the whole message), DATA with
  * data (CRLF line ends; dot-stuffing is libcurl's). Returns the result;
  * *reason (malloc'd, unless SMTP_SENT) says what the server answered.
+ * An OAuth token the server refuses is fetched again (p->bearer
+ * replaced) and tried once more.
  */
-enum smtp_result smtp_send(const struct smtp_params *p, const char *from,
+enum smtp_result smtp_send(struct smtp_params *p, const char *from,
     char *const *rcpts, const char *data, size_t len, char **reason);
 
 /* The account's SMTP settings (password from smtp_passcmd or the

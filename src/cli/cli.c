@@ -17,6 +17,9 @@
 static const struct cli_cmd commands[] = {
 	{ "sync", "[--watch] [ACCOUNT...]",
 	    "download new mail, push queued changes", cmd_sync },
+	{ "login", "ACCOUNT [--print-token]",
+	    "sign in with OAuth 2.0, or print a fresh access token",
+	    cmd_login },
 	{ "ls", "[ACCOUNT[/FOLDER]]",
 	    "list accounts, an account's folders, or a folder's messages",
 	    cmd_ls },

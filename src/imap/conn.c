@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "imap-private.h"
+#include "tern/oauth.h"
 #include "tern/util.h"
 
 #define IMAP_RBUF 65536
@@ -419,12 +420,10 @@ imap_open(struct rc_account *a, void (*note)(void *, const char *),
 	struct imap_conn *c = xcalloc(1, sizeof *c);
 	struct net_params np;
 	struct imap_limits lim;
-	char *password = NULL;
 	const char *en;
+	int ret = -1;
 
 	*cp = NULL;
-	if ((password = rc_account_password(a, cause)) == NULL)
-		goto fail;
 	memset(&np, 0, sizeof np);
 	np.scheme = "imap";
 	np.host = a->host;
@@ -433,11 +432,12 @@ imap_open(struct rc_account *a, void (*note)(void *, const char *),
 	np.verify = a->tls_verify;
 	np.cafile = a->cafile;
 	np.user = a->user;
-	np.password = password;
 	np.note = note;
 	np.note_arg = note_arg;
-	if (net_connect(&np, &c->net, cause) != 0)
+	/* The password, or an OAuth token refreshed once when refused. */
+	if ((ret = oauth_net_connect(a, &np, &c->net, cause)) != 0)
 		goto fail;
+	ret = -1;
 	c->peer = xstrdup(net_peer(c->net));
 	memset(&lim, 0, sizeof lim);
 	if (a->max_message_size != 0 && a->max_message_size < SIZE_MAX / 4)
@@ -466,13 +466,11 @@ imap_open(struct rc_account *a, void (*note)(void *, const char *),
 	if ((c->caps & IMAP_CAP_NAMESPACE) &&
 	    imap_simple(c, NULL, "NAMESPACE") != 0 && c->err != DRV_OK)
 		goto fail;
-	free(password);
 	*cp = c;
 	return 0;
 fail:
-	free(password);
 	imap_close(&c);
-	return -1;
+	return ret;
 }
 
 void

@@ -99,7 +99,8 @@ void imap_allow_bodies(struct imap_conn *c, int on);
 /*
  * Connect, log in, learn capabilities and ENABLE what tern uses. Warnings
  * of the connection (plaintext, no certificate check) go to note with
- * arg, or stderr when it is NULL.
+ * arg, or stderr when it is NULL. Returns 0, or with cause -1,
+ * NET_ERR_AUTH (the login refused) or OAUTH_LOGIN (`tern login` needed).
  */
 int imap_open(struct rc_account *a, void (*note)(void *, const char *),
     void *note_arg, struct imap_conn **cp, char **cause);

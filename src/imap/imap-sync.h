@@ -207,6 +207,7 @@ void isync_kept_take(struct isync *is);
 void isync_clear(struct isync *is);
 int isync_init(struct isync *is, struct tern *t, struct rc_account *a,
     const struct sync_opts *o, char **cause);
+/* Connect and log in; 0, or imap_open's failure with cause. */
 int isync_connect_account(struct isync *is, char **cause);
 /*
  * Close the connection (lost or in doubt), forgetting what it had

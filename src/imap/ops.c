@@ -10,6 +10,7 @@
 
 #include "imap-sync.h"
 #include "tern/driver.h"
+#include "tern/oauth.h"
 #include "tern/util.h"
 
 struct drv {
@@ -35,11 +36,19 @@ fail_class(struct isync *is)
 	return imap_err(is->c);
 }
 
+/* The class of a failed connect: a refused login is no reason to retry. */
+static enum drv_err
+login_err(int r)
+{
+	return r == NET_ERR_AUTH || r == OAUTH_LOGIN ? DRV_AUTH : DRV_CONN;
+}
+
 static enum drv_err
 op_open(struct tern *t, struct rc_account *a, const struct sync_opts *o,
     struct drv **dp, char **err)
 {
 	struct drv *d = xcalloc(1, sizeof *d);
+	int r;
 
 	*dp = NULL;
 	if (isync_init(&d->is, t, a, o, err) != 0) {
@@ -47,10 +56,10 @@ op_open(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 		free(d);
 		return DRV_STORE;
 	}
-	if (isync_connect_account(&d->is, err) != 0) {
+	if ((r = isync_connect_account(&d->is, err)) != 0) {
 		isync_clear(&d->is);
 		free(d);
-		return DRV_CONN;
+		return login_err(r);
 	}
 	*dp = d;
 	return DRV_OK;
@@ -69,9 +78,11 @@ op_close(struct drv **dp)
 static enum drv_err
 op_reconnect(struct drv *d, char **err)
 {
+	int r;
+
 	isync_drop_connection(&d->is);
-	if (isync_connect_account(&d->is, err) != 0)
-		return DRV_CONN;
+	if ((r = isync_connect_account(&d->is, err)) != 0)
+		return login_err(r);
 	return DRV_OK;
 }
 

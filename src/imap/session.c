@@ -718,8 +718,10 @@ net_note(void *arg, const char *text)
 int
 isync_connect_account(struct isync *is, char **cause)
 {
-	if (imap_open(is->a, net_note, is, &is->c, cause) != 0)
-		return -1;
+	int r;
+
+	if ((r = imap_open(is->a, net_note, is, &is->c, cause)) != 0)
+		return r;
 	is->c->untagged = on_untagged;
 	is->c->arg = is;
 	return 0;

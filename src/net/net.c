@@ -42,6 +42,9 @@ struct net_watch {
 	int answered; /* ... and the server replied */
 	int accepted; /* ... with OK: from here on, TLS (or failure) */
 	char refusal[128]; /* the server's reply when it refused */
+	/* The SASL mechanisms of the last capability list (any phase). */
+	int caps_seen;
+	int oauthbearer, xoauth2;
 };
 
 struct net_conn {
@@ -90,12 +93,42 @@ has_word(const char *line, size_t len, const char *w)
 	return 0;
 }
 
+/*
+ * The SASL mechanisms the server lists, in every phase (before and after
+ * STARTTLS): IMAP "AUTH=X" capabilities, a POP3 CAPA line "SASL X Y".
+ * Asking for the capabilities again forgets the earlier list.
+ */
+static void
+watch_sasl(struct net_watch *w, int in, const char *l, size_t len)
+{
+	if (!in) {
+		if (has_word(l, len, w->imap ? "CAPABILITY" : "CAPA")) {
+			w->oauthbearer = w->xoauth2 = 0;
+			w->caps_seen = 0;
+		}
+		return;
+	}
+	if (w->imap &&
+	    (has_word(l, len, "CAPABILITY") ||
+	        has_word(l, len, "[CAPABILITY"))) {
+		w->caps_seen = 1;
+		w->oauthbearer |= has_word(l, len, "AUTH=OAUTHBEARER");
+		w->xoauth2 |= has_word(l, len, "AUTH=XOAUTH2");
+	}
+	if (!w->imap && len >= 5 && ascii_strncasecmp(l, "SASL ", 5) == 0) {
+		w->caps_seen = 1;
+		w->oauthbearer |= has_word(l, len, "OAUTHBEARER");
+		w->xoauth2 |= has_word(l, len, "XOAUTH2");
+	}
+}
+
 /* One line of the conversation before TLS. */
 static void
 watch_line(struct net_watch *w, int in, const char *l, size_t len)
 {
 	const char *sp;
 
+	watch_sasl(w, in, l, len);
 	if (w->accepted)
 		return;
 	if (!in) {
@@ -259,11 +292,28 @@ connect_cause(
 			    "connection dropped, nothing was sent in plaintext",
 			    c->peer, stls);
 	}
+	if (rc == CURLE_LOGIN_DENIED && p->bearer != NULL && w->caps_seen &&
+	    !w->oauthbearer && !w->xoauth2)
+		return set_cause(cause,
+		    "account %s: %s offers neither OAUTHBEARER nor XOAUTH2, "
+		    "so it cannot take an OAuth 2.0 token; use auth password "
+		    "for this server",
+		    p->account ? p->account : "", c->peer);
+	if (rc == CURLE_LOGIN_DENIED && p->bearer != NULL) {
+		set_cause(cause,
+		    "account %s: %s refused the OAuth 2.0 token of %s "
+		    "(%s)",
+		    p->account ? p->account : "", c->peer,
+		    p->user ? p->user : "",
+		    w->oauthbearer ? "OAUTHBEARER" : "XOAUTH2");
+		return NET_ERR_AUTH;
+	}
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
-		return set_cause(cause,
+		set_cause(cause,
 		    "%s: login failed for %s: check the user and password",
 		    c->peer, p->user ? p->user : "");
+		return NET_ERR_AUTH;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		if (strstr(detail, "subject name") != NULL ||
 		    strstr(detail, "host name") != NULL)
@@ -328,7 +378,7 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 	CURLMsg *msg;
 	curl_socket_t fd;
 	char *url;
-	int running = 1, left;
+	int running = 1, left, ret = -1;
 
 	c->fd = CURL_SOCKET_BAD;
 	c->io_timeout_ms = p->io_timeout_ms ? p->io_timeout_ms : 120000;
@@ -369,8 +419,16 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
 	    p->connect_timeout_ms ? p->connect_timeout_ms * 2 : 60000L);
 	curl_easy_setopt(c->easy, CURLOPT_USERNAME, p->user ? p->user : "");
-	curl_easy_setopt(
-	    c->easy, CURLOPT_PASSWORD, p->password ? p->password : "");
+	if (p->bearer != NULL) {
+		/* libcurl prefers OAUTHBEARER when both are offered, and
+		 * with only these two allowed never falls back to a
+		 * password login. */
+		curl_easy_setopt(c->easy, CURLOPT_XOAUTH2_BEARER, p->bearer);
+		curl_easy_setopt(c->easy, CURLOPT_LOGIN_OPTIONS,
+		    "AUTH=OAUTHBEARER;AUTH=XOAUTH2");
+	} else
+		curl_easy_setopt(
+		    c->easy, CURLOPT_PASSWORD, p->password ? p->password : "");
 	curl_easy_setopt(
 	    c->easy, CURLOPT_PROTOCOLS_STR, "imap,imaps,pop3,pop3s");
 	if (p->tls == RC_TLS_STARTTLS)
@@ -407,7 +465,7 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 			result = msg->data.result;
 	}
 	if (result != CURLE_OK) {
-		connect_cause(c, p, result, cause);
+		ret = connect_cause(c, p, result, cause);
 		goto fail;
 	}
 	if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &fd) !=
@@ -428,7 +486,7 @@ net_connect(const struct net_params *p, struct net_conn **cp, char **cause)
 fail:
 	free(url);
 	net_close(&c);
-	return -1;
+	return ret;
 }
 
 void

@@ -36,6 +36,7 @@
 #include "tern/core.h"
 #include "tern/mime.h"
 #include "tern/net.h"
+#include "tern/oauth.h"
 #include "tern/pop3.h"
 #include "tern/util.h"
 
@@ -1024,11 +1025,7 @@ session_connect(struct session *s, char **cause)
 	struct net_params p;
 	const char *env;
 	uint64_t ms;
-	char *password;
-	int ret;
 
-	if ((password = rc_account_password(s->a, cause)) == NULL)
-		return -1;
 	memset(&p, 0, sizeof p);
 	p.scheme = "pop3";
 	p.host = s->a->host;
@@ -1037,17 +1034,14 @@ session_connect(struct session *s, char **cause)
 	p.verify = s->a->tls_verify;
 	p.cafile = s->a->cafile;
 	p.user = s->a->user;
-	p.password = password;
 	p.note = session_net_note;
 	p.note_arg = s;
 	/* A test hook: a short silence timeout for the stalled-server test. */
 	if ((env = getenv("TERN_IO_TIMEOUT_MS")) != NULL &&
 	    parse_uint64(env, strlen(env), 3600000, &ms) == 0 && ms > 0)
 		p.io_timeout_ms = (long)ms;
-	ret = net_connect(&p, &s->conn, cause);
-	explicit_bzero(password, strlen(password));
-	free(password);
-	return ret;
+	/* The password, or an OAuth token refreshed once when refused. */
+	return oauth_net_connect(s->a, &p, &s->conn, cause);
 }
 
 static int

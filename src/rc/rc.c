@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tern/rc.h"
@@ -184,6 +186,15 @@ account_free(struct rc_account *a)
 	free(a->user);
 	free(a->password);
 	free(a->passcmd);
+	free(a->oauth_token_cmd);
+	free(a->oauth_client_id);
+	free(a->oauth_client_secret);
+	free(a->oauth_device_url);
+	free(a->oauth_auth_url);
+	free(a->oauth_token_url);
+	free(a->oauth_scope);
+	free(a->oauth_store_cmd);
+	free(a->oauth_load_cmd);
 	free(a->smtp);
 	free(a->smtp_user);
 	free(a->smtp_passcmd);
@@ -382,7 +393,60 @@ account_key(struct rc_account *a, struct words *ws, const char **why)
 			return -1;
 		}
 		set_str(&a->smtp, v);
-	} else if (strcmp(k, "smtp_user") == 0)
+	} else if (strcmp(k, "auth") == 0 || strcmp(k, "smtp_auth") == 0) {
+		enum rc_auth *slot = k[0] == 'a' ? &a->auth : &a->smtp_auth;
+
+		if (strcmp(v, "password") == 0)
+			*slot = RC_AUTH_PASSWORD;
+		else if (strcmp(v, "oauth2") == 0)
+			*slot = RC_AUTH_OAUTH2;
+		else {
+			*why = k[0] == 'a'
+			    ? "auth must be password or oauth2"
+			    : "smtp_auth must be password or oauth2";
+			return -1;
+		}
+	} else if (strcmp(k, "oauth_provider") == 0) {
+		if (strcmp(v, "google") == 0)
+			a->oauth_provider = RC_OAUTH_GOOGLE;
+		else if (strcmp(v, "microsoft") == 0)
+			a->oauth_provider = RC_OAUTH_MICROSOFT;
+		else if (strcmp(v, "custom") == 0)
+			a->oauth_provider = RC_OAUTH_CUSTOM;
+		else {
+			*why = "oauth_provider must be google, microsoft or "
+			       "custom";
+			return -1;
+		}
+	} else if (strcmp(k, "oauth_token_cmd") == 0)
+		set_str(&a->oauth_token_cmd, v);
+	else if (strcmp(k, "oauth_client_id") == 0)
+		set_str(&a->oauth_client_id, v);
+	else if (strcmp(k, "oauth_client_secret") == 0)
+		set_str(&a->oauth_client_secret, v);
+	else if (strcmp(k, "oauth_device_url") == 0 ||
+	    strcmp(k, "oauth_auth_url") == 0 ||
+	    strcmp(k, "oauth_token_url") == 0) {
+		/* Plain http only to this machine (RFC 8252 8.3). */
+		if (strncmp(v, "https://", 8) != 0 &&
+		    strncmp(v, "http://127.", 11) != 0 &&
+		    strncmp(v, "http://localhost", 16) != 0 &&
+		    strncmp(v, "http://[::1]", 12) != 0) {
+			*why = "an oauth URL must be https:// (plain http:// "
+			       "only to 127.0.0.1 or localhost)";
+			return -1;
+		}
+		set_str(k[6] == 'd'   ? &a->oauth_device_url
+		        : k[6] == 'a' ? &a->oauth_auth_url
+		                      : &a->oauth_token_url,
+		    v);
+	} else if (strcmp(k, "oauth_scope") == 0)
+		set_str(&a->oauth_scope, v);
+	else if (strcmp(k, "oauth_store_cmd") == 0)
+		set_str(&a->oauth_store_cmd, v);
+	else if (strcmp(k, "oauth_load_cmd") == 0)
+		set_str(&a->oauth_load_cmd, v);
+	else if (strcmp(k, "smtp_user") == 0)
 		set_str(&a->smtp_user, v);
 	else if (strcmp(k, "smtp_passcmd") == 0)
 		set_str(&a->smtp_passcmd, v);
@@ -424,9 +488,40 @@ account_key(struct rc_account *a, struct words *ws, const char **why)
 	return 0;
 }
 
+/* What an account with auth oauth2 lacks, or NULL. */
+static const char *
+oauth_check(const struct rc_account *a)
+{
+	if (a->oauth_token_cmd != NULL && a->oauth_provider != RC_OAUTH_NONE)
+		return "both oauth_token_cmd and oauth_provider: keep one";
+	if (a->oauth_token_cmd != NULL)
+		return NULL;
+	if (a->oauth_provider == RC_OAUTH_NONE)
+		return "auth oauth2 needs a token: add oauth_token_cmd, or "
+		       "oauth_provider (google, microsoft or custom) and "
+		       "oauth_client_id";
+	if (a->oauth_client_id == NULL)
+		return "oauth_provider needs oauth_client_id (tern(1) and "
+		       "tern-rc(5) say how to register one)";
+	if (a->oauth_provider == RC_OAUTH_CUSTOM &&
+	    (a->oauth_token_url == NULL ||
+	        (a->oauth_device_url == NULL && a->oauth_auth_url == NULL)))
+		return "oauth_provider custom needs oauth_token_url and "
+		       "oauth_device_url or oauth_auth_url";
+	if (a->oauth_store_cmd != NULL && a->oauth_load_cmd == NULL)
+		return "oauth_store_cmd needs oauth_load_cmd (and the other "
+		       "way round)";
+	if (a->oauth_store_cmd == NULL && a->oauth_load_cmd != NULL)
+		return "oauth_load_cmd needs oauth_store_cmd (and the other "
+		       "way round)";
+	return NULL;
+}
+
 static int
 account_check(struct rc_account *a, const char **why)
 {
+	if ((int)a->smtp_auth == -1)
+		a->smtp_auth = a->auth;
 	if ((int)a->protocol == -1)
 		*why = "no protocol (add: protocol pop3 or protocol imap)";
 	else if (a->host == NULL)
@@ -435,6 +530,13 @@ account_check(struct rc_account *a, const char **why)
 		*why = "no user";
 	else if (a->password != NULL && a->passcmd != NULL)
 		*why = "both password and passcmd: keep one";
+	else if ((a->auth == RC_AUTH_OAUTH2 ||
+	             a->smtp_auth == RC_AUTH_OAUTH2) &&
+	    (*why = oauth_check(a)) != NULL)
+		return -1;
+	else if (a->auth != RC_AUTH_OAUTH2 && a->smtp_auth != RC_AUTH_OAUTH2 &&
+	    (a->oauth_token_cmd != NULL || a->oauth_provider != RC_OAUTH_NONE))
+		*why = "oauth_token_cmd and oauth_provider need auth oauth2";
 	else if (a->protocol != RC_PROTO_POP3 &&
 	    (a->keep || a->keep_days || a->delete_remote))
 		*why =
@@ -540,6 +642,7 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 			cur->protocol = (enum rc_protocol) - 1;
 			cur->tls = RC_TLS_ON;
 			cur->tls_verify = 1;
+			cur->smtp_auth = (enum rc_auth) - 1;
 			cur->max_message_size = 256ULL * 1024 * 1024;
 			cur->offline_max_size = 10ULL * 1024 * 1024;
 			cur->line = line;
@@ -789,44 +892,80 @@ in_foreground(void)
 	return fg >= 0 && fg == getpgrp();
 }
 
-char *
-rc_account_password(const struct rc_account *a, char **cause)
+int
+rc_run_cmd(const struct rc_account *a, const char *what, const char *cmd,
+    const char *input, size_t inlen, char **outp, size_t *outlen, char **cause)
 {
 	struct buf out;
-	int fds[2], status = 0, own_group, timed_out = 0;
+	int fds[2], in[2] = { -1, -1 }, status = 0, own_group, timed_out = 0;
 	uint64_t limit = cmd_timeout_ms(), deadline;
 	pid_t pid;
-	char *nl, *cmd, tmp[4096];
+	char *shown, tmp[4096];
 
-	if (a->password != NULL)
-		return xstrdup(a->password);
-	if (a->passcmd == NULL) {
-		set_cause(
-		    cause, "account %s has no password or passcmd", a->name);
-		return NULL;
-	}
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		set_cause(cause, "pipe: %s", strerror(errno));
-		return NULL;
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return set_cause(cause, "pipe: %s", strerror(errno));
+	/* The input (a token) goes through a pipe, never argv. */
+	if (input != NULL && pipe2(in, O_CLOEXEC) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return set_cause(cause, "pipe: %s", strerror(errno));
 	}
 	own_group = !in_foreground();
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		set_cause(cause, "fork: %s", strerror(errno));
-		return NULL;
+		if (in[0] >= 0) {
+			close(in[0]);
+			close(in[1]);
+		}
+		return set_cause(cause, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		if (own_group)
 			setpgid(0, 0);
 		dup2(fds[1], 1);
-		execl("/bin/sh", "sh", "-c", a->passcmd, (char *)NULL);
+		if (in[0] >= 0)
+			dup2(in[0], 0);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
 	if (own_group)
 		setpgid(pid, pid); /* either side may run first */
 	close(fds[1]);
+	if (in[0] >= 0) {
+		const char *p = input;
+		size_t left = inlen;
+		sigset_t pipeset, oldmask;
+
+		close(in[0]);
+		/* A command that exits without reading must not kill us with
+		 * SIGPIPE: blocked in this thread for the write (which then
+		 * fails with EPIPE), the pending one discarded after. */
+		sigemptyset(&pipeset);
+		sigaddset(&pipeset, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipeset, &oldmask);
+		/* Small enough for the pipe's buffer: the write cannot wait
+		 * for a command that does not read. */
+		while (left > 0 && left <= 16384) {
+			ssize_t n = write(in[1], p, left);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			p += n;
+			left -= (size_t)n;
+		}
+		close(in[1]);
+		if (!sigismember(&oldmask, SIGPIPE)) {
+			struct timespec zero = { 0, 0 };
+
+			while (sigtimedwait(&pipeset, NULL, &zero) > 0)
+				;
+		}
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+	}
 	buf_init(&out, 64 * 1024);
 	deadline = now_ms() + limit;
 	for (;;) {
@@ -863,33 +1002,69 @@ rc_account_password(const struct rc_account *a, char **cause)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out) {
-		cmd = text_visible_dup(a->passcmd);
-		set_cause(cause,
-		    "account %s: passcmd \"%s\" gave no password within %.3g "
-		    "s and was stopped (is it waiting for a terminal?); make it "
-		    "work without one, or set TERN_CMD_TIMEOUT to wait longer",
-		    a->name, cmd, (double)limit / 1000.0);
-		free(cmd);
+		/* passcmd has always been named by its text; the oauth
+		 * commands carry tokens and are named by their key only. */
+		if (strcmp(what, "passcmd") == 0) {
+			shown = text_visible_dup(cmd);
+			set_cause(cause,
+			    "account %s: passcmd \"%s\" gave no password "
+			    "within %.3g s and was stopped (is it waiting for a "
+			    "terminal?); make it work without one, or set "
+			    "TERN_CMD_TIMEOUT to wait longer",
+			    a->name, shown, (double)limit / 1000.0);
+			free(shown);
+		} else
+			set_cause(cause,
+			    "account %s: %s gave no answer within %.3g s and "
+			    "was stopped (is it waiting for a terminal?); make "
+			    "it work without one, or set TERN_CMD_TIMEOUT to "
+			    "wait longer",
+			    a->name, what, (double)limit / 1000.0);
 		buf_free(&out);
-		return NULL;
+		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		set_cause(cause, "account %s: passcmd failed (exit %d)",
-		    a->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		set_cause(cause, "account %s: %s failed (exit %d)", a->name,
+		    what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		buf_free(&out);
+		return -1;
+	}
+	if (out.data == NULL) {
+		*outp = xstrdup("");
+		*outlen = 0;
+		return 0;
+	}
+	*outp = buf_steal(&out, outlen);
+	return 0;
+}
+
+char *
+rc_account_password(const struct rc_account *a, char **cause)
+{
+	char *out, *nl;
+	size_t len;
+
+	if (a->password != NULL)
+		return xstrdup(a->password);
+	if (a->passcmd == NULL) {
+		set_cause(
+		    cause, "account %s has no password or passcmd", a->name);
 		return NULL;
 	}
-	if (out.data == NULL || out.len == 0) {
+	if (rc_run_cmd(a, "passcmd", a->passcmd, NULL, 0, &out, &len, cause) !=
+	    0)
+		return NULL;
+	if (len == 0) {
 		set_cause(
 		    cause, "account %s: passcmd printed nothing", a->name);
-		buf_free(&out);
+		free(out);
 		return NULL;
 	}
-	nl = strchr(out.data, '\n');
+	nl = strchr(out, '\n');
 	if (nl != NULL)
 		*nl = '\0';
-	nl = strchr(out.data, '\r');
+	nl = strchr(out, '\r');
 	if (nl != NULL)
 		*nl = '\0';
-	return buf_steal(&out, NULL);
+	return out;
 }

@@ -288,7 +288,7 @@ report(smtp_outcome_cb cb, void *arg, struct rc_account *a, int64_t id,
 
 /* Send one claimed message; returns its result. */
 static enum smtp_result
-send_one(struct rc_account *a, const struct smtp_params *p,
+send_one(struct rc_account *a, struct smtp_params *p,
     const struct store_outbox *o, char **reason)
 {
 	struct buf data;

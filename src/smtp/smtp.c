@@ -16,6 +16,7 @@
 
 #include "tern/compose.h"
 #include "tern/net.h"
+#include "tern/oauth.h"
 #include "tern/smtp.h"
 #include "tern/util.h"
 
@@ -31,7 +32,25 @@ struct transfer {
 	int fail; /* the first reply code >= 400 */
 	char reply[REPLY_MAX]; /* that reply's last line, visible */
 	int trace;
+	int auth_seen; /* the EHLO reply listed AUTH mechanisms */
+	int oauth; /* ... among them OAUTHBEARER or XOAUTH2 */
 };
+
+/* Does the line list mechanism w as a whole word? */
+static int
+lists_word(const char *l, size_t len, const char *w)
+{
+	size_t wl = strlen(w), i;
+
+	for (i = 0; i + wl <= len; i++) {
+		if ((i == 0 || l[i - 1] == ' ') &&
+		    ascii_strncasecmp(l + i, w, wl) == 0 &&
+		    (i + wl == len || l[i + wl] == ' ' || l[i + wl] == '\r' ||
+		        l[i + wl] == '\n'))
+			return 1;
+	}
+	return 0;
+}
 
 static size_t
 read_cb(char *out, size_t size, size_t nmemb, void *arg)
@@ -66,6 +85,13 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 	    data[2] > '9')
 		return 0;
 	code = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
+	/* "250-AUTH PLAIN OAUTHBEARER": what a token can log in with. */
+	if (code == 250 && size > 9 &&
+	    ascii_strncasecmp(data + 4, "AUTH ", 5) == 0) {
+		x->auth_seen = 1;
+		x->oauth |= lists_word(data + 4, size - 4, "OAUTHBEARER") ||
+		    lists_word(data + 4, size - 4, "XOAUTH2");
+	}
 	/* A continuation line ("250-...") is not the reply's end. */
 	if (size > 3 && data[3] == '-')
 		return 0;
@@ -100,9 +126,9 @@ helo_name(void)
 	return xstrdup(host);
 }
 
-enum smtp_result
-smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
-    const char *data, size_t len, char **reason)
+static enum smtp_result
+transfer(const struct smtp_params *p, const char *from, char *const *rcpts,
+    const char *data, size_t len, int *refused, char **reason)
 {
 	struct transfer x;
 	struct curl_slist *list = NULL;
@@ -150,7 +176,14 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, p->verify ? 2L : 0L);
 	if (p->cafile != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, p->cafile);
-	if (p->user != NULL) {
+	if (p->user != NULL && p->bearer != NULL) {
+		/* OAUTHBEARER when offered, else XOAUTH2; never a password
+		 * login with an empty password. */
+		curl_easy_setopt(h, CURLOPT_USERNAME, p->user);
+		curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, p->bearer);
+		curl_easy_setopt(
+		    h, CURLOPT_LOGIN_OPTIONS, "AUTH=OAUTHBEARER;AUTH=XOAUTH2");
+	} else if (p->user != NULL) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, p->user);
 		curl_easy_setopt(
 		    h, CURLOPT_PASSWORD, p->password ? p->password : "");
@@ -173,9 +206,27 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 	curl_easy_setopt(h, CURLOPT_DEBUGDATA, &x);
 
 	rc = curl_easy_perform(h);
+	*refused = 0;
 	if (rc == CURLE_OK)
 		result = SMTP_SENT;
-	else if (x.in_data && x.final == 0 && x.eof) {
+	else if (p->bearer != NULL && rc == CURLE_LOGIN_DENIED && x.auth_seen &&
+	    !x.oauth) {
+		result = SMTP_TEMPFAIL;
+		set_cause(reason,
+		    "account %s: %s offers neither OAUTHBEARER nor XOAUTH2, so "
+		    "it cannot take an OAuth 2.0 token; set smtp_auth password "
+		    "for it",
+		    p->account ? p->account : "", p->url);
+	} else if (p->bearer != NULL &&
+	    (rc == CURLE_LOGIN_DENIED || x.fail == 334 || x.fail == 535 ||
+	        x.fail == 534 || x.fail == 538)) {
+		result = SMTP_TEMPFAIL;
+		*refused = 1;
+		set_cause(reason,
+		    "account %s: %s refused the OAuth 2.0 token%s%s%s",
+		    p->account ? p->account : "", p->url,
+		    x.reply[0] ? " (" : "", x.reply, x.reply[0] ? ")" : "");
+	} else if (x.in_data && x.final == 0 && x.eof) {
 		result = SMTP_UNKNOWN;
 		set_cause(reason,
 		    "the connection broke after the whole message was sent "
@@ -184,6 +235,7 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 	} else if (rc == CURLE_LOGIN_DENIED || x.fail == 530 || x.fail == 534 ||
 	    x.fail == 535 || x.fail == 538) {
 		result = SMTP_TEMPFAIL;
+		*refused = 1;
 		set_cause(reason,
 		    "login refused%s%s%s: check smtp_user and "
 		    "the password",
@@ -238,6 +290,36 @@ smtp_send(const struct smtp_params *p, const char *from, char *const *rcpts,
 	return result;
 }
 
+enum smtp_result
+smtp_send(struct smtp_params *p, const char *from, char *const *rcpts,
+    const char *data, size_t len, char **reason)
+{
+	enum smtp_result r;
+	char *token = NULL, *why = NULL;
+	int refused = 0;
+
+	r = transfer(p, from, rcpts, data, len, &refused, reason);
+	if (r != SMTP_TEMPFAIL || !refused || p->oauth == NULL)
+		return r;
+	/* A token refused: fetched once more (refreshed) and tried again;
+	 * nothing was sent, the login comes before MAIL FROM. */
+	if (oauth_access_token(p->oauth, 1, &token, &why) != OAUTH_OK) {
+		if (reason != NULL) {
+			free(*reason);
+			*reason = why;
+		} else
+			free(why);
+		return SMTP_TEMPFAIL;
+	}
+	oauth_token_free(&p->bearer);
+	p->bearer = token;
+	if (reason != NULL) {
+		free(*reason);
+		*reason = NULL;
+	}
+	return transfer(p, from, rcpts, data, len, &refused, reason);
+}
+
 int
 smtp_params_account(
     const struct rc_account *a, struct smtp_params *p, char **cause)
@@ -254,9 +336,17 @@ smtp_params_account(
 	p->tls = a->tls;
 	p->verify = a->tls_verify;
 	p->cafile = a->cafile;
+	p->account = a->name;
 	user = a->smtp_user != NULL ? a->smtp_user : a->user;
 	if (user == NULL)
 		return 0;
+	if (a->smtp_auth == RC_AUTH_OAUTH2) {
+		if (oauth_access_token(a, 0, &p->bearer, cause) != OAUTH_OK)
+			return -1;
+		p->oauth = a;
+		p->user = user;
+		return 0;
+	}
 	tmp = *a;
 	if (a->smtp_passcmd != NULL) {
 		tmp.password = NULL;
@@ -275,5 +365,6 @@ smtp_params_clear(struct smtp_params *p)
 		explicit_bzero((char *)p->password, strlen(p->password));
 		free((char *)p->password);
 	}
+	oauth_token_free(&p->bearer);
 	memset(p, 0, sizeof *p);
 }

@@ -4,12 +4,15 @@
  * cli uses: the store changes at once and IMAP accounts queue the change
  * for the server.
  */
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/oauth.h"
 #include "tern/pattern.h"
 #include "ui-private.h"
 
@@ -420,6 +423,87 @@ save_message(struct ui *u)
 	free(to);
 }
 
+/* What tern login has to say, on the terminal handed over. */
+static void
+login_show(void *arg, const char *text)
+{
+	(void)arg;
+	printf("%s\n", text);
+	fflush(stdout);
+}
+
+/*
+ * ^C while the terminal is handed over: the sign-in gives up, the
+ * client stays. Only a signal handler may set it, hence the static.
+ */
+static volatile sig_atomic_t login_interrupted;
+
+static void
+login_sigint(int sig)
+{
+	(void)sig;
+	login_interrupted = 1;
+}
+
+static int
+login_stop(void *arg)
+{
+	(void)arg;
+	return login_interrupted != 0;
+}
+
+/*
+ * tern login from the client: the terminal is handed over while the
+ * sign-in runs (it waits for the person, as the editor does), then the
+ * account syncs again.
+ */
+static void
+oauth_login_here(struct ui *u)
+{
+	struct oauth_login_ui lui = { login_show, login_stop, NULL };
+	struct sigaction sa, old_sa;
+	struct rc_account *a;
+	char *cause = NULL;
+	size_t acct;
+	int c;
+
+	if (u->nfolders == 0)
+		return;
+	acct = u->folders[u->fcur].account;
+	a = u->accts[acct].rc;
+	if (a == NULL ||
+	    (a->auth != RC_AUTH_OAUTH2 && a->smtp_auth != RC_AUTH_OAUTH2)) {
+		ui_message(u, 1, "this account signs in with a password");
+		return;
+	}
+	ui_shell_begin(u);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = login_sigint;
+	sigemptyset(&sa.sa_mask);
+	login_interrupted = 0;
+	sigaction(SIGINT, &sa, &old_sa);
+	printf("\ntern login %s (^C gives up)\n\n", a->name);
+	fflush(stdout);
+	if (oauth_login(a, &lui, &cause) == OAUTH_OK)
+		printf("\nSigned in.");
+	else
+		printf("\n%s.", cause);
+	sigaction(SIGINT, &old_sa, NULL);
+	printf(" Press Enter to go back.\n");
+	fflush(stdout);
+	while ((c = getchar()) != EOF && c != '\n')
+		;
+	clearerr(stdin);
+	ui_shell_end(u);
+	if (cause != NULL) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+		return;
+	}
+	ui_message(u, 0, "%s: signed in", a->name);
+	ui_worker_sync_now(u, acct);
+}
+
 static void
 purge_and_sync(struct ui *u)
 {
@@ -734,6 +818,9 @@ ui_act(struct ui *u, enum ui_fn fn)
 		break;
 	case UI_FN_SYNC:
 		purge_and_sync(u);
+		break;
+	case UI_FN_LOGIN:
+		oauth_login_here(u);
 		break;
 	case UI_FN_SAVE:
 		save_message(u);

@@ -91,6 +91,8 @@ static const struct {
 	    "add or remove keywords: +WORD -WORD" },
 	[UI_FN_SHOW_LOG] = { "show-log-messages",
 	    "the recent notes and errors, whole" },
+	[UI_FN_LOGIN] = { "oauth-login",
+	    "sign the open folder's account in with OAuth 2.0 (tern login)" },
 	[UI_FN_MARK_SEEN] = { "mark-read", "mark the message read" },
 };
 
@@ -146,6 +148,7 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_INDEX, "<Tab>", UI_FN_NEXT_UNREAD },
 	{ UI_MAP_INDEX, "]", UI_FN_NEXT_FOLDER },
 	{ UI_MAP_INDEX, "M", UI_FN_SHOW_LOG },
+	{ UI_MAP_INDEX, "L", UI_FN_LOGIN },
 	{ UI_MAP_INDEX, "[", UI_FN_PREV_FOLDER },
 
 	{ UI_MAP_PAGER, "j", UI_FN_NEXT },

@@ -97,6 +97,7 @@ enum ui_fn {
 	UI_FN_SECURITY,
 	UI_FN_KEYWORDS,
 	UI_FN_SHOW_LOG,
+	UI_FN_LOGIN,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };

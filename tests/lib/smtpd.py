@@ -7,8 +7,11 @@ and N.json (envelope sender and recipients) before the server answers
 250, so a test sees exactly what was delivered, and how many times.
 
 Options: a user and password to require AUTH (PLAIN and LOGIN, also over
-plain connections); STARTTLS (required before anything else) or implicit
-TLS with a certificate; recipients to refuse with 550, or to defer with
+plain connections); an OAuth 2.0 introspection URL (tests/lib/
+oauthserver.py) to require AUTH XOAUTH2 or OAUTHBEARER with a token that
+endpoint calls active for the user, as Dovecot's oauth2 passdb does;
+STARTTLS (required before anything else) or implicit TLS with a
+certificate; recipients to refuse with 550, or to defer with
 450 (greylisting: try again later); and misbehaviour a
 real server gives only when things break: "drop" closes the connection
 after storing a message, before the reply; "stall" stores it and never
@@ -31,7 +34,8 @@ class Smtpd:
     """The server as a child process; start(), stop(), messages()."""
 
     def __init__(self, port=None, user=None, password=None, refuse=(),
-                 tls=None, cert=None, key=None, after_data=None, defer=()):
+                 tls=None, cert=None, key=None, after_data=None, defer=(),
+                 oauth_introspect=None):
         self.dir = tempfile.mkdtemp(prefix="tern-smtpd-")
         self.port = port or _free_port()
         self.user, self.password = user, password
@@ -39,6 +43,7 @@ class Smtpd:
         self.defer = list(defer)
         self.tls, self.cert, self.key = tls, cert, key
         self.after_data = after_data
+        self.oauth_introspect = oauth_introspect
         self.proc = None
 
     def start(self):
@@ -55,6 +60,8 @@ class Smtpd:
                      self.key]
         if self.after_data:
             args += ["--after-data", self.after_data]
+        if self.oauth_introspect:
+            args += ["--oauth-introspect", self.oauth_introspect]
         log = open(os.path.join(self.dir, "server.log"), "wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=log)
@@ -128,7 +135,7 @@ def _free_port():
 def serve(argv):
     import asyncio
     import ssl
-    from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+    from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -140,6 +147,7 @@ def serve(argv):
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--after-data", choices=["drop", "stall"])
+    ap.add_argument("--oauth-introspect")
     o = ap.parse_args(argv)
     counter = [len([n for n in os.listdir(o.dir) if n.endswith(".json")])]
 
@@ -173,7 +181,68 @@ def serve(argv):
                 await asyncio.sleep(3600)
             return "250 2.0.0 Ok: queued as %d" % counter[0]
 
+    def token_user(token):
+        import urllib.parse
+        import urllib.request
+        data = urllib.parse.urlencode({"token": token}).encode()
+        with urllib.request.urlopen(o.oauth_introspect, data, 10) as r:
+            ans = json.load(r)
+        return ans.get("username") if ans.get("active") is True else None
+
+    if o.oauth_introspect:
+        import base64
+
+        def parse_kv(blob):
+            kv = {}
+            for part in blob.split(b"\x01"):
+                if b"=" in part:
+                    k, v = part.split(b"=", 1)
+                    kv[k.decode()] = v.decode()
+            return kv
+
+        async def check(server, user, auth):
+            if not auth.startswith("Bearer "):
+                return False
+            loop = asyncio.get_running_loop()
+            got = await loop.run_in_executor(None, token_user, auth[7:])
+            return got is not None and got == user
+
+        async def auth_XOAUTH2(self, server, args):
+            blob = (base64.b64decode(args[1]) if len(args) > 1
+                    else await server.challenge_auth(""))
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+            kv = parse_kv(blob)
+            if await check(server, kv.get("user"), kv.get("auth", "")):
+                return AuthResult(success=True)
+            return AuthResult(success=False, handled=False)
+
+        async def auth_OAUTHBEARER(self, server, args):
+            blob = (base64.b64decode(args[1]) if len(args) > 1
+                    else await server.challenge_auth(""))
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+            gs2, _, rest = blob.partition(b"\x01")
+            user = None
+            for f in gs2.split(b","):
+                if f.startswith(b"a="):
+                    user = f[2:].decode()
+            kv = parse_kv(rest)
+            if await check(server, user, kv.get("auth", "")):
+                return AuthResult(success=True)
+            # RFC 7628 3.2.2: an error as a challenge, the client's
+            # ^A, then the failure.
+            await server.challenge_auth(json.dumps(
+                {"status": "invalid_token", "schemes": "bearer"}))
+            return AuthResult(success=False, handled=False)
+
+        Handler.auth_XOAUTH2 = auth_XOAUTH2
+        Handler.auth_OAUTHBEARER = auth_OAUTHBEARER
+
     kw = {"hostname": "tern-test", "decode_data": False}
+    if o.oauth_introspect and not o.auth:
+        kw.update(authenticator=lambda *a: AuthResult(success=False),
+                  auth_required=True, auth_require_tls=False)
     if o.auth:
         user, password = o.auth.split(":", 1)
 

@@ -92,7 +92,8 @@ class Dovecot:
 
     def __init__(self, users=None, imap_capability=None, quota=None,
                  pop3_uidl_format="%08Xu%08Xv", extra_conf="",
-                 namespace=None, rawlog=False):
+                 namespace=None, rawlog=False,
+                 oauth2_introspection_url=None):
         self.users = users or {"alice": "secret"}
         self.namespace = namespace
         self.dir = tempfile.mkdtemp(prefix="tern-dovecot-")
@@ -141,6 +142,23 @@ class Dovecot:
                 os.makedirs(p)
                 if self.root:
                     os.chown(p, self.uid, self.gid)
+        mechs = "plain login"
+        oauth_passdb = ""
+        if oauth2_introspection_url is not None:
+            mechs += " oauthbearer xoauth2"
+            ext = os.path.join(self.dir, "dovecot-oauth2.conf.ext")
+            with open(ext, "w") as f:
+                f.write("introspection_mode = post\n"
+                        "introspection_url = %s\n"
+                        "force_introspection = yes\n"
+                        "username_attribute = username\n"
+                        "active_attribute = active\n"
+                        "active_value = true\n"
+                        % oauth2_introspection_url)
+            os.chmod(ext, 0o644)
+            oauth_passdb = ("passdb {\n  driver = oauth2\n"
+                            "  mechanisms = oauthbearer xoauth2\n"
+                            "  args = %s\n}\n" % ext)
         cap = ""
         if imap_capability is not None:
             cap = "imap_capability = %s" % imap_capability
@@ -156,7 +174,7 @@ ssl = yes
 ssl_cert = <{self.cafile}
 ssl_key = <{key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechs}
 auth_failure_delay = 0
 default_login_user = {login_user}
 default_internal_user = {internal_user}
@@ -165,6 +183,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}
+{oauth_passdb}
 userdb {{
   driver = static
   args = uid={self.mail_user} gid={self.mail_group} home={d}/home/%u

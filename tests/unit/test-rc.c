@@ -175,6 +175,33 @@ test_errors(void)
 		    "rc:5: pgp_encrypt must be yes, no or auto" },
 		{ "account a\nprotocol imap\nhost h\nuser u\nsmime x\n",
 		    "rc:5: smime must be yes or no" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n",
+		    "rc:1: auth oauth2 needs a token" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth token\n",
+		    "rc:5: auth must be password or oauth2" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider yahoo\n",
+		    "rc:6: oauth_provider must be" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider google\n",
+		    "rc:1: oauth_provider needs oauth_client_id" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider custom\noauth_client_id c\n",
+		    "rc:1: oauth_provider custom needs oauth_token_url" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_token_cmd t\noauth_provider google\n"
+		  "oauth_client_id c\n",
+		    "rc:1: both oauth_token_cmd and oauth_provider" },
+		{ "account a\nprotocol imap\nhost h\nuser u\n"
+		  "oauth_token_cmd t\n",
+		    "rc:1: oauth_token_cmd and oauth_provider need auth oauth2" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_provider microsoft\noauth_client_id c\n"
+		  "oauth_store_cmd s\n",
+		    "rc:1: oauth_store_cmd needs oauth_load_cmd" },
+		{ "account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+		  "oauth_token_url ftp://x/\n",
+		    "rc:6: an oauth URL must be" },
 	};
 	size_t i;
 
@@ -255,6 +282,33 @@ test_offline(void)
 		rc_free(&rc);
 		free(text);
 	}
+}
+
+/* auth oauth2: the keys, and smtp_auth following auth unless set. */
+static void
+test_oauth(void)
+{
+	struct rc *rc =
+	    parse_ok("account a\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+	             "oauth_provider microsoft\noauth_client_id cid\n"
+	             "account b\nprotocol imap\nhost h\nuser u\nauth oauth2\n"
+	             "oauth_token_cmd \"pizauth show b\"\nsmtp_auth password\n"
+	             "account c\nprotocol pop3\nhost h\nuser u\n");
+	const struct rc_account *a, *b, *c;
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	a = rc_find_account(rc, "a");
+	b = rc_find_account(rc, "b");
+	c = rc_find_account(rc, "c");
+	CHECK(a->auth == RC_AUTH_OAUTH2 && a->smtp_auth == RC_AUTH_OAUTH2);
+	CHECK(a->oauth_provider == RC_OAUTH_MICROSOFT &&
+	    strcmp(a->oauth_client_id, "cid") == 0);
+	CHECK(b->auth == RC_AUTH_OAUTH2 && b->smtp_auth == RC_AUTH_PASSWORD);
+	CHECK(strcmp(b->oauth_token_cmd, "pizauth show b") == 0);
+	CHECK(c->auth == RC_AUTH_PASSWORD && c->smtp_auth == RC_AUTH_PASSWORD);
+	rc_free(&rc);
 }
 
 static void
@@ -440,6 +494,45 @@ test_passcmd(void)
 	rc_free(&rc);
 }
 
+/*
+ * A command with input: it reads it on stdin; one that exits without
+ * reading does not kill us with SIGPIPE; the oauth commands are named
+ * by their key, never by their text.
+ */
+static void
+test_run_cmd_input(void)
+{
+	struct rc *rc = parse_ok("account a\nprotocol imap\nhost h\nuser u\n");
+	char *out = NULL, *cause = NULL, big[16384];
+	size_t len = 0;
+	int i, ok = 1;
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	CHECK(rc_run_cmd(&rc->accounts[0], "oauth_store_cmd", "tr a-z A-Z",
+	          "token\n", 6, &out, &len, &cause) == 0);
+	CHECK_STR(out, "TOKEN\n");
+	free(out);
+	memset(big, 'x', sizeof big);
+	for (i = 0; i < 20; i++) {
+		out = NULL;
+		if (rc_run_cmd(&rc->accounts[0], "oauth_store_cmd",
+		        "exec 0<&-; exit 0", big, sizeof big, &out, &len,
+		        &cause) != 0)
+			ok = 0;
+		free(out);
+	}
+	CHECK(ok);
+	CHECK(
+	    rc_run_cmd(&rc->accounts[0], "oauth_load_cmd",
+	        "echo secret-word; exit 3", NULL, 0, &out, &len, &cause) == -1);
+	CHECK(cause != NULL && strstr(cause, "oauth_load_cmd failed") &&
+	    strstr(cause, "secret-word") == NULL);
+	free(cause);
+	rc_free(&rc);
+}
+
 /* Whether process pid is gone (or a zombie nobody waits for). */
 static int
 gone(pid_t pid)
@@ -553,9 +646,11 @@ main(void)
 	test_errors();
 	test_offline();
 	test_crypto_keys();
+	test_oauth();
 	test_password_permissions();
 	test_rc_permissions();
 	test_passcmd();
+	test_run_cmd_input();
 	test_passcmd_timeout();
 	test_hostile();
 	return test_done();
