@@ -211,6 +211,7 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 		v[i].parent = -1;
 		v[i].depth = 0;
 		v[i].order = 0;
+		v[i].thread = 0;
 	}
 	/* Most ids are the messages' own; the table grows if need be. */
 	tokens = 2 * n;
@@ -452,6 +453,7 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 					v[m].order = order++;
 					v[m].depth = (int)depth[x];
 					v[m].parent = mparent[x];
+					v[m].thread = r;
 				}
 				if (first[x] < 0)
 					continue;
