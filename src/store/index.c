@@ -329,6 +329,67 @@ store_index_thread_keys(struct store *s, int64_t folder_id,
 }
 
 int
+store_index_thread_rows(struct store *s, int64_t folder_id,
+    struct store_thread_row **v, char **pool, size_t *n, char **cause)
+{
+	static const char sql[] =
+	    "SELECT id, date, message_id, in_reply_to, refs, subject"
+	    " FROM message WHERE folder_id = ? ORDER BY date, id";
+	sqlite3_stmt *st;
+	struct store_thread_row *rv = NULL;
+	size_t nr = 0, cap = 0, i, k, *off = NULL;
+	struct buf b;
+	int rc;
+
+	if ((st = store_stmt(s, sql, cause)) == NULL)
+		return -1;
+	/* The strings go into one block as offsets (+1, 0 for none), made
+	 * pointers once the block stops moving. */
+	buf_init(&b, 0);
+	sqlite3_bind_int64(st, 1, folder_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 1024;
+			rv = xreallocarray(rv, cap, sizeof *rv);
+			off = xreallocarray(off, cap, 4 * sizeof *off);
+		}
+		rv[nr].id = sqlite3_column_int64(st, 0);
+		rv[nr].date = sqlite3_column_int64(st, 1);
+		for (k = 0; k < 4; k++) {
+			const unsigned char *t = sqlite3_column_text(st, 2 + k);
+
+			off[nr * 4 + k] = 0;
+			if (t == NULL)
+				continue;
+			off[nr * 4 + k] = b.len + 1;
+			buf_add(&b, t,
+			    (size_t)sqlite3_column_bytes(st, 2 + (int)k) + 1);
+		}
+		nr++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(rv);
+		free(off);
+		buf_free(&b);
+		return store_error(s, "threading the folder", cause);
+	}
+	*pool = buf_steal(&b, NULL);
+	for (i = 0; i < nr; i++) {
+		const char **f[4] = { &rv[i].message_id, &rv[i].in_reply_to,
+			&rv[i].refs, &rv[i].subject };
+
+		for (k = 0; k < 4; k++)
+			*f[k] =
+			    off[i * 4 + k] ? *pool + off[i * 4 + k] - 1 : NULL;
+	}
+	free(off);
+	*v = rv;
+	*n = nr;
+	return 0;
+}
+
+int
 store_account_list(
     struct store *s, struct store_account_info **v, size_t *n, char **cause)
 {
