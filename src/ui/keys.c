@@ -89,8 +89,36 @@ static const struct {
 	    "add or remove keywords: +WORD -WORD" },
 	[UI_FN_SHOW_LOG] = { "show-log-messages",
 	    "the recent notes and errors, whole" },
+	[UI_FN_TAG] = { "tag-entry",
+	    "tag or untag the message, then move down" },
+	[UI_FN_TAG_PATTERN] = { "tag-pattern",
+	    "tag the messages matching a pattern" },
+	[UI_FN_UNTAG_PATTERN] = { "untag-pattern",
+	    "untag the messages matching a pattern" },
+	[UI_FN_TAG_PREFIX] = { "tag-prefix",
+	    "apply the next action (d u F N s C A) to the tagged messages" },
+	[UI_FN_COPY] = { "copy-message",
+	    "copy to a folder of another account" },
+	[UI_FN_COLLAPSE_THREAD] = { "collapse-thread",
+	    "collapse or expand the thread (threaded view)" },
+	[UI_FN_COLLAPSE_ALL] = { "collapse-all",
+	    "collapse or expand every thread (threaded view)" },
+	[UI_FN_DELETE_THREAD] = { "delete-thread",
+	    "mark every message of the thread for deletion" },
+	[UI_FN_UNDELETE_THREAD] = { "undelete-thread",
+	    "remove the deletion mark from the whole thread" },
+	[UI_FN_READ_THREAD] = { "read-thread",
+	    "mark every message of the thread read" },
+	[UI_FN_SAVE_THREAD] = { "save-thread",
+	    "move the whole thread to another folder" },
 	[UI_FN_MARK_SEEN] = { "mark-read", "mark the message read" },
 };
+
+const char *
+ui_fn_name(enum ui_fn fn)
+{
+	return fn < UI_FN_COUNT && fns[fn].name != NULL ? fns[fn].name : "noop";
+}
 
 static const char *const map_names[UI_MAP_COUNT] = { "index", "pager",
 	"folders", "compose" };
@@ -139,7 +167,18 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_INDEX, "^L", UI_FN_REDRAW },
 	{ UI_MAP_INDEX, "o", UI_FN_SORT },
 	{ UI_MAP_INDEX, "O", UI_FN_SORT_REVERSE },
-	{ UI_MAP_INDEX, "t", UI_FN_THREADS },
+	{ UI_MAP_INDEX, "v", UI_FN_THREADS },
+	{ UI_MAP_INDEX, "-", UI_FN_COLLAPSE_THREAD },
+	{ UI_MAP_INDEX, "_", UI_FN_COLLAPSE_ALL },
+	{ UI_MAP_INDEX, "D", UI_FN_DELETE_THREAD },
+	{ UI_MAP_INDEX, "U", UI_FN_UNDELETE_THREAD },
+	{ UI_MAP_INDEX, "^R", UI_FN_READ_THREAD },
+	{ UI_MAP_INDEX, "S", UI_FN_SAVE_THREAD },
+	{ UI_MAP_INDEX, "t", UI_FN_TAG },
+	{ UI_MAP_INDEX, "T", UI_FN_TAG_PATTERN },
+	{ UI_MAP_INDEX, "^T", UI_FN_UNTAG_PATTERN },
+	{ UI_MAP_INDEX, ";", UI_FN_TAG_PREFIX },
+	{ UI_MAP_INDEX, "C", UI_FN_COPY },
 	{ UI_MAP_INDEX, "B", UI_FN_SIDEBAR },
 	{ UI_MAP_INDEX, "<Tab>", UI_FN_NEXT_UNREAD },
 	{ UI_MAP_INDEX, "]", UI_FN_NEXT_FOLDER },

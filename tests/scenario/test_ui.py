@@ -211,10 +211,10 @@ class Demo(UiCase):
         s.keys("c", "j", "j", "Enter")
         t = s.wait("local/Lists/tern-devel  [160 msgs, 30 new]")
         s.keys("g")
-        s.keys("t")
+        s.keys("v")
         t = s.wait("Threaded view")
         self.assertIn("└─>", t)
-        s.keys("t")
+        s.keys("v")
         s.wait("Flat view")
         s.keys("]")
         s.wait("local/Sent  [25")
@@ -388,6 +388,207 @@ class Demo(UiCase):
         s.wait("Opened")
         with open(opened) as f:
             self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
+
+
+def demo_db(t):
+    import sqlite3 as sq
+    return sq.connect(os.path.join(t.data, "tern-demo", "tern.db"))
+
+
+def demo_count(t, sql, *args):
+    db = demo_db(t)
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    finally:
+        db.close()
+
+
+DELETED = 0x20  # STORE_F_DELETED
+
+
+class Tags(UiCase):
+    """t tags, T tags by pattern, ';' applies the next action to every
+    tagged message."""
+
+    def test_tag_three_then_delete(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("g")
+        s.wait_cursor("")
+        # t tags and moves down, as in mutt; t again untags.
+        s.keys("t", "t", "t", "t")
+        s.wait("4 tagged")
+        s.keys("k", "t")
+        s.wait("3 tagged")
+        t = s.text()
+        rows = [x for x in t.splitlines() if "│" in x and "*" in x[:40]]
+        self.assertEqual(len(rows), 3, t)
+        s.keys("\\;")  # (a bare ; ends a tmux command)
+        s.wait("Apply to 3 tagged")
+        s.keys("d")
+        s.wait("Deleted 3 tagged messages")
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.flags & ? != 0", DELETED), 3)
+        t = s.text()
+        rows = [x for x in t.splitlines() if re.search(r"[ >]D\*", x)]
+        self.assertEqual(len(rows), 3, t)
+        # ';u' takes it back; the tags stay.
+        s.literal(";u")
+        s.wait("Undeleted 3 tagged messages")
+        s.wait("3 tagged")
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message WHERE flags & ? != 0",
+            DELETED), 0)
+        # Another folder: the tags are of the view they were made in.
+        s.keys("]")
+        s.wait("local/Archive  [100")
+        s.wait("tagged", absent=True)
+
+    def test_tag_pattern_then_move(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        want = demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.subject LIKE '%invoice%'")
+        self.assertGreater(want, 1)
+        archived = demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'Archive'")
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~s invoice")
+        s.keys("Enter")
+        s.wait("%d tagged]" % want)
+        self.wait_log("tag-pattern tag matches=%d tagged=%d" % (want, want))
+        s.literal(";s")
+        s.wait("Move %d tagged messages to folder" % want)
+        s.literal("Archive")
+        s.keys("Enter")
+        s.wait("Moved %d messages to Archive" % want)
+        s.wait("local/INBOX  [%d msgs" % (241 - want))
+        s.wait("tagged", absent=True)
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.subject LIKE '%invoice%'"), 0)
+        s.keys("c", "g", "j", "Enter")
+        s.wait("local/Archive  [%d msgs" % (archived + want))
+
+    def test_tag_pattern_malformed_says_where(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~s invoice (~F")
+        s.keys("Enter")
+        s.wait("Bad pattern: column 12: ( is not closed")
+        self.assertNotIn("tagged", s.text())
+        # Untagging by pattern: ^T.
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~F")
+        s.keys("Enter")
+        t = s.wait(" tagged]")
+        n = int(re.search(r"(\d+) tagged\]", t).group(1))
+        self.assertEqual(n, demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.flags & 2 != 0"))
+        s.keys("C-t")
+        s.wait("Untag messages matching:")
+        s.literal("~A")
+        s.keys("Enter")
+        s.wait("0 tagged")
+        s.wait("tagged]", absent=True)
+
+
+class Threads(UiCase):
+    """The threaded view: mime_thread's trees, threads as units under a
+    sort and a limit, collapsed threads, actions on a whole thread."""
+
+    def open_devel(self, s):
+        s.wait("local/INBOX  [241")
+        s.keys("c", "j", "j", "Enter")
+        s.wait("local/Lists/tern-devel  [160 msgs")
+        s.keys("v")
+        s.wait("Threaded view")
+        s.wait("sort:date threads")
+
+    def thread_row(self, s):
+        """Move the cursor up to a reply (a thread of more than one)."""
+        for _ in range(40):
+            if "└─>" in s.cursor_line():
+                return
+            s.keys("k")
+            time.sleep(0.05)
+        self.fail("no reply above the cursor:\n" + s.text())
+
+    def test_tree_under_a_limit(self):
+        s = self.start("--demo")
+        self.open_devel(s)
+        s.keys("l")
+        s.wait("Limit to")
+        s.literal("~s backup")
+        s.keys("Enter")
+        t = s.wait("shown, limit: ~s backup")
+        self.assertIn("└─>", t)
+        self.assertIn("threads", t)
+        rows = [x for x in t.splitlines() if "│" in x and
+                re.search(r"\d{2}:\d{2}|\w{3} \d{2}", x)]
+        self.assertTrue(rows)
+        for r in rows:
+            self.assertIn("Backup", r)
+        # Sorted by sender, the trees stay whole.
+        s.keys("o")
+        t = s.wait("sort:from threads")
+        self.assertIn("└─>", t)
+
+    def test_collapse_shows_hidden_count(self):
+        s = self.start("--demo")
+        self.open_devel(s)
+        self.thread_row(s)
+        s.keys("-")
+        t = s.wait("(+")
+        m = re.search(r"\(\+(\d+)\)", s.cursor_line())
+        self.assertTrue(m, t)
+        hidden = int(m.group(1))
+        self.assertGreaterEqual(hidden, 1)
+        # Expanded again: the same rows.
+        s.keys("-")
+        s.wait("(+", absent=True)
+        # All threads at once, and back.
+        s.keys("_")
+        t = s.wait("(+")
+        self.assertNotIn("└─>", t)
+        s.keys("_")
+        s.wait("(+", absent=True)
+        s.wait("└─>")
+
+    def test_delete_thread(self):
+        s = self.start("--demo")
+        self.open_devel(s)
+        self.thread_row(s)
+        s.keys("D")
+        t = s.wait("Deleted the thread's")
+        n = int(re.search(r"thread's (\d+) message", t).group(1))
+        self.assertGreaterEqual(n, 2)
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message WHERE flags & ? != 0",
+            DELETED), n)
+        # Every one of them is in the same thread: one root's subject.
+        db = demo_db(self.t)
+        subjects = {re.sub(r"^(Re: )+", "", x[0]) for x in db.execute(
+            "SELECT subject FROM message WHERE flags & ? != 0", (DELETED,))}
+        db.close()
+        self.assertEqual(len(subjects), 1, subjects)
+        s.keys("U")
+        s.wait("Undeleted the thread's %d message" % n)
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message WHERE flags & ? != 0",
+            DELETED), 0)
 
 
 class Attachments(UiCase):
@@ -744,13 +945,13 @@ class Store(UiCase):
         s.wait_cursor("Topic 12499")
         s.keys("k")
         s.wait_cursor("Sender 00498")
-        s.keys("t")
+        s.keys("v")
         s.wait("sort:date threads")
         self.wait_log("index-load async")
         t = s.wait("└─>")
         # Still on its message (the reply to 24997).
         s.wait_cursor("Sender 00498")
-        s.keys("t", "o")
+        s.keys("v", "o")
         self.wait_log("index-load queued")
         s.wait("sort:from")
         s.wait_cursor("Sender 00498")
