@@ -382,43 +382,64 @@ out:
 }
 
 /*
- * The further originals of a forward as attachments (ids[1..n)), added
- * to c; 0, or -1 when one is not here yet (its download asked for) or
- * cannot be read, said on the message line.
+ * Are all of ids[0..n) downloaded? If not, the downloads of those that
+ * are not are asked for at once, and the message line says so: 0 all
+ * here, -1 not.
  */
+static int
+forward_all_here(struct ui *u, const int64_t *ids, size_t n)
+{
+	size_t i, missing = 0, failed = 0;
+	int64_t folder;
+	uint32_t uid, uidvalidity;
+	int has_body;
+
+	for (i = 0; i < n; i++) {
+		if (store_msg_where(u->s, ids[i], &folder, &uid, &uidvalidity,
+		        &has_body, NULL) != 1 ||
+		    has_body)
+			continue;
+		if (u->nfolders > 0 &&
+		    ui_worker_fetch(u, u->folders[u->fcur].account, ids[i]) ==
+		        0)
+			missing++;
+		else
+			failed++;
+	}
+	if (failed > 0)
+		ui_message(u, 1,
+		    "%zu of the messages are not downloaded"
+		    " (offline)",
+		    failed);
+	else if (missing > 0)
+		ui_message(u, 0,
+		    "Downloading %zu of the messages; press the keys again"
+		    " when they are here",
+		    missing);
+	return failed + missing > 0 ? -1 : 0;
+}
+
+/* The further originals of a forward as attachments (ids[1..n)). */
 static int
 forward_more(struct ui *u, struct compose *c, const int64_t *ids, size_t n)
 {
 	struct buf raw;
 	char *cause = NULL;
-	size_t i, missing = 0;
-	int r, ret = 0;
+	size_t i;
+	int ret = 0;
 
 	buf_init(&raw, COMPOSE_MESSAGE_MAX);
 	for (i = 1; i < n && ret == 0; i++) {
 		buf_reset(&raw);
-		r = store_msg_raw(u->s, ids[i], &raw, &cause);
-		if (r == 1)
+		if (store_msg_raw(u->s, ids[i], &raw, &cause) == 1)
 			compose_forward_add(c, raw.data, raw.len);
-		else if (r == 0 && u->nfolders > 0 &&
-		    ui_worker_fetch(u, u->folders[u->fcur].account, ids[i]) ==
-		        0)
-			missing++;
 		else {
 			ui_message(u, 1, "%s",
-			    r < 0 ? cause
-			          : "A message is not downloaded (offline)");
+			    cause ? cause : "A message is not downloaded");
 			ret = -1;
 		}
 		free(cause);
 		cause = NULL;
-	}
-	if (ret == 0 && missing > 0) {
-		ui_message(u, 0,
-		    "Downloading %zu of the messages; press the keys again"
-		    " when they are here",
-		    missing);
-		ret = -1;
 	}
 	buf_free(&raw);
 	return ret;
@@ -438,6 +459,8 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 	buf_init(&raw, COMPOSE_MESSAGE_MAX);
 	buf_init(&out, 0);
 	compose_init(&c);
+	if (nids > 1 && forward_all_here(u, ids, nids) != 0)
+		goto out;
 	if (fn != UI_FN_COMPOSE) {
 		id = nids > 0             ? ids[0]
 		    : u->mode == UI_PAGER ? u->pager.id
