@@ -1045,7 +1045,7 @@ class Offline(UiCase):
         s.wait("EXIT=0")
 
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(16)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(20)}
 
 
 def store_locked(t):
@@ -1455,6 +1455,37 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_forward_tagged_as_attachments(self):
+        # ;A forwards every tagged message, each attached whole, in one
+        # message; bodies not downloaded yet are fetched first.
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: erin@example.com\n"
+                                "Subject: Fwd: three\n\nSee them.\n")
+        for i in range(1, 5):
+            self.deliver(i, body="Original text %d.\n" % i)
+        s = self.start(env={"EDITOR": self.editor, "VISUAL": self.editor})
+        s.wait("acct/INBOX  [4 msgs", timeout=20)
+        s.wait("online")
+        s.keys("g", "j", "t", "t", "t")
+        s.wait("3 tagged")
+        s.literal(";A")
+        s.wait("Downloading 3 of the messages")
+        self.until(lambda: self.body_stored() >= 3)
+        s.literal(";A")
+        s.wait("y:Send")
+        s.wait("the 3 forwarded messages")
+        s.keys("y")
+        env, raw = self.sent(s, smtpd)[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        inner = [p.get_payload()[0] for p in msg.walk()
+                 if p.get_content_type() == "message/rfc822"]
+        self.assertEqual(sorted(str(m["Subject"]) for m in inner),
+                         ["Message 2", "Message 3", "Message 4"])
+        for i in (2, 3, 4):
+            self.assertIn(b"Original text %d." % i, raw)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_send_screen_cancel_sends_nothing(self):
         smtpd = self.send_setup("From: Alice <alice@example.net>\n"
                                 "To: dave@example.com\nSubject: Never\n\n"
@@ -1606,6 +1637,31 @@ class Imap(UiCase):
         s.keys("Enter")
         s.wait("Bad pattern: column 4: ( is not closed")
         s.wait("2 shown, limit: !~b quokka")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_tagged_delete_reaches_the_server(self):
+        # ;d marks every tagged message \Deleted on the server, $ expunges
+        # them; the untagged stay.
+        for i in range(1, 5):
+            self.deliver(i)
+        s = self.start()
+        s.wait("acct/INBOX  [4 msgs", timeout=20)
+        s.wait("online")
+        s.keys("g", "t", "j", "t")
+        s.wait("2 tagged")
+        s.literal(";d")
+        s.wait("Deleted 2 tagged messages")
+        self.until(lambda: all(
+            "\\Deleted" in f for subj, f in self.server_flags().items()
+            if subj in ("Message 1", "Message 3")))
+        flags = self.server_flags()
+        self.assertNotIn("\\Deleted", flags["Message 2"])
+        self.assertNotIn("\\Deleted", flags["Message 4"])
+        s.keys("$")
+        s.wait("acct/INBOX  [2 msgs")
+        self.until(lambda: sorted(self.server_flags()) ==
+                   ["Message 2", "Message 4"])
         s.keys("q")
         s.wait("EXIT=0")
 
