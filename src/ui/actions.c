@@ -130,10 +130,21 @@ ui_deferred_free(struct ui *u)
 	u->ndeferred = 0;
 }
 
+/* Do a and b make the same change of flags in the same folder? */
+static int
+deferred_same(const struct ui_deferred *a, const struct ui_deferred *b)
+{
+	return !a->purge && !b->purge && strcmp(a->spec, b->spec) == 0 &&
+	    a->c.add == b->c.add && a->c.del == b->c.del &&
+	    a->c.nkw_add + a->c.nkw_del == 0 &&
+	    b->c.nkw_add + b->c.nkw_del == 0;
+}
+
 void
 ui_deferred_retry(struct ui *u)
 {
-	size_t done = 0;
+	size_t done = 0, n, i;
+	uint32_t *uids = NULL;
 	int purged = 0, r;
 
 	u->deferred_at = now_ms();
@@ -142,11 +153,32 @@ ui_deferred_retry(struct ui *u)
 		struct folder_ref ref;
 		char *cause = NULL;
 
+		/* The same change of many messages (a tagged set, a thread)
+		 * goes in as one transaction, as it would have at once. */
+		for (n = 1; done + n < u->ndeferred &&
+		     deferred_same(d, &u->deferred[done + n]);
+		     n++)
+			;
 		r = folder_ref_parse(u->t, d->spec, &ref, &cause);
 		store_set_busy_wait(u->s, UI_STORE_WAIT_MS);
 		if (r == 0 && d->purge)
 			r = core_purge(u->t, &ref, &cause);
-		else if (r == 0)
+		else if (r == 0 && n > 1) {
+			uids = xreallocarray(uids, n, sizeof *uids);
+			for (i = 0; i < n; i++)
+				uids[i] = u->deferred[done + i].uid;
+			r = core_flag_change(
+			    u->t, &ref, uids, n, &d->c, &cause);
+			/* One gone meanwhile refuses them all: then one by
+			 * one, so the others still change. */
+			if (r != 0 && !store_busy(u->s)) {
+				free(cause);
+				cause = NULL;
+				n = 1;
+				r = core_flag_change(
+				    u->t, &ref, &d->uid, 1, &d->c, &cause);
+			}
+		} else if (r == 0)
 			r = core_flag_change(
 			    u->t, &ref, &d->uid, 1, &d->c, &cause);
 		store_set_busy_wait(u->s, STORE_BUSY_WAIT_MS);
@@ -158,13 +190,16 @@ ui_deferred_retry(struct ui *u)
 		if (r != 0) {
 			ui_message(u, 1, "%s", cause ? cause : "change failed");
 			free(cause);
+			n = 1;
 		} else {
 			purged |= d->purge;
 			ui_worker_sync_now(u, d->account);
 		}
-		deferred_clear(d);
-		done++;
+		for (i = 0; i < n; i++)
+			deferred_clear(&u->deferred[done + i]);
+		done += n;
 	}
+	free(uids);
 	if (done == 0)
 		return;
 	memmove(u->deferred, u->deferred + done,

@@ -505,6 +505,51 @@ class Tags(UiCase):
         s.wait("tagged]", absent=True)
 
 
+class TagsHeld(UiCase):
+    def test_tagged_change_waits_for_a_held_store(self):
+        """A change of many tagged messages that finds the store held by
+        another writer waits, then goes in whole."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        path = os.path.join(self.t.data, "tern", "tern.db")
+        db = sqlite3.connect(path)
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject) VALUES (?, ?, 16, ?, 'Bob <b@x>', ?)",
+            [(fid, i + 1, 1700000000 + i, "Item %d" % i)
+             for i in range(2000)])
+        db.commit()
+        s = self.start()
+        s.wait("local/INBOX  [2000 msgs")
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~A")
+        s.keys("Enter")
+        s.wait("2000 tagged")
+        db.execute("BEGIN IMMEDIATE")
+        s.literal(";d")
+        self.wait_log("The change of 2000 messages waits for the store")
+        time.sleep(0.5)
+        db.rollback()
+        self.wait_log("index-load")
+        end = time.time() + 10
+        n = 0
+        while time.time() < end:
+            n = db.execute("SELECT count(*) FROM message WHERE flags & ?"
+                           " != 0", (DELETED,)).fetchone()[0]
+            if n == 2000:
+                break
+            time.sleep(0.1)
+        db.close()
+        self.assertEqual(n, 2000)
+        s.wait(">D*")
+
 class Threads(UiCase):
     """The threaded view: mime_thread's trees, threads as units under a
     sort and a limit, collapsed threads, actions on a whole thread."""
@@ -1035,6 +1080,22 @@ class Offline(UiCase):
                         "could not be downloaded" in t, t)
         s.keys("q", "F")
         s.wait(">N!")
+        # Every tagged message's change is queued for the server, each
+        # as its own; none is lost.
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~A")
+        s.keys("Enter")
+        s.wait("3 tagged")
+        s.literal(";N")
+        self.wait_log("Read/unread changed on 3 tagged messages")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            ops = db.execute("SELECT uid, arg FROM pending WHERE op ="
+                             " 'flags' ORDER BY id").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(sorted(u for u, _ in ops[1:]), [10, 11, 12])
         s.keys("q")
         s.wait("not on the server yet")
         s.keys("n")
