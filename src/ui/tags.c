@@ -117,8 +117,9 @@ ui_tag_pattern(struct ui *u, int on)
 	struct pattern *p = NULL;
 	int64_t *m = NULL, *view = NULL;
 	size_t nm = 0, nview = 0, i, k = 0, col = 0;
-	char *pat = NULL, *cause = NULL;
+	char *pat = NULL, *cause = NULL, note[64] = "";
 	uint64_t t = ui_now_us();
+	int64_t pending;
 
 	if (u->nfolders == 0) {
 		ui_message(u, 0, "No folder is open");
@@ -178,8 +179,12 @@ ui_tag_pattern(struct ui *u, int on)
 	ui_log(u, "tag-pattern %s matches=%zu tagged=%zu %.3f ms",
 	    on ? "tag" : "untag", nm, u->ntags,
 	    (double)(ui_now_us() - t) / 1000);
-	ui_message(u, 0, "%zu message%s %s; %zu tagged", nm, nm == 1 ? "" : "s",
-	    on ? "match" : "untagged", u->ntags);
+	/* Text the search index has not taken in yet cannot match. */
+	if ((pending = ui_indexer_pending(u)) > 0)
+		snprintf(note, sizeof note, " (%lld not indexed yet)",
+		    (long long)pending);
+	ui_message(u, 0, "%zu message%s %s; %zu tagged%s", nm,
+	    nm == 1 ? "" : "s", on ? "match" : "untagged", u->ntags, note);
 	u->dirty = 1;
 out:
 	pattern_free(&p);
