@@ -214,6 +214,7 @@ static const struct defbind defaults[] = {
 	{ UI_MAP_PAGER, "d", UI_FN_DELETE },
 	{ UI_MAP_PAGER, "u", UI_FN_UNDELETE },
 	{ UI_MAP_PAGER, "s", UI_FN_SAVE },
+	{ UI_MAP_PAGER, "C", UI_FN_COPY },
 	{ UI_MAP_PAGER, "F", UI_FN_FLAG },
 	{ UI_MAP_PAGER, "y", UI_FN_KEYWORDS },
 	{ UI_MAP_PAGER, "r", UI_FN_REPLY },

@@ -81,7 +81,23 @@ ui_tag_current(struct ui *u)
 		return;
 	}
 	id = u->ids[u->cur];
-	if (!tag_set(u, id, 1))
+	if (u->hidden != NULL && u->hidden[u->cur] > 0) {
+		/* A collapsed thread is tagged whole: its row stands for
+		 * all of it. */
+		int64_t *ids = NULL;
+		size_t n = 0, i;
+		char *cause = NULL;
+		int on = !ui_tagged(u, id);
+
+		if (ui_thread_members(u, u->cur, &ids, &n, &cause) != 0) {
+			ui_message(u, 1, "%s", cause);
+			free(cause);
+			return;
+		}
+		for (i = 0; i < n; i++)
+			tag_set(u, ids[i], on);
+		free(ids);
+	} else if (!tag_set(u, id, 1))
 		tag_set(u, id, 0);
 	if (u->cur + 1 < u->nids)
 		u->cur++;

@@ -601,6 +601,14 @@ class Threads(UiCase):
         self.assertTrue(m, t)
         hidden = int(m.group(1))
         self.assertGreaterEqual(hidden, 1)
+        # t on a collapsed thread tags it whole.
+        s.keys("t")
+        s.wait("%d tagged" % (hidden + 1))
+        if "(+" not in s.cursor_line():
+            s.keys("k")  # t moved down, unless it was the last row
+        s.wait_cursor("(+")
+        s.keys("t")
+        s.wait("tagged]", absent=True)
         # Expanded again: the same rows.
         s.keys("-")
         s.wait("(+", absent=True)
