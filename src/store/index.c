@@ -337,7 +337,7 @@ store_index_thread_rows(struct store *s, int64_t folder_id,
 	    " FROM message WHERE folder_id = ? ORDER BY date, id";
 	sqlite3_stmt *st;
 	struct store_thread_row *rv = NULL;
-	size_t nr = 0, cap = 0, i, k, *off = NULL;
+	size_t nr = 0, cap = 0, i, k, len, *off = NULL;
 	struct buf b;
 	int rc;
 
@@ -374,7 +374,10 @@ store_index_thread_rows(struct store *s, int64_t folder_id,
 		buf_free(&b);
 		return store_error(s, "threading the folder", cause);
 	}
-	*pool = buf_steal(&b, NULL);
+	/* The block as long as it is, not as the doubling left it: a big
+	 * folder's is tens of megabytes. */
+	len = b.len;
+	*pool = xreallocarray(buf_steal(&b, NULL), len + 1, 1);
 	for (i = 0; i < nr; i++) {
 		const char **f[4] = { &rv[i].message_id, &rv[i].in_reply_to,
 			&rv[i].refs, &rv[i].subject };

@@ -504,6 +504,8 @@ ui_thread_order(struct store *s, int64_t folder_id, enum store_sort sort,
 		v[n].subject = rows[i].subject;
 		n++;
 	}
+	free(rows); /* the strings stay, in pool */
+	rows = NULL;
 	mime_thread(v, n);
 
 	/* Each message's place in the sort order: the input's for date,
