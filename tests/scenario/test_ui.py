@@ -591,6 +591,55 @@ class Threads(UiCase):
         t = s.wait("sort:from threads")
         self.assertIn("└─>", t)
 
+    def test_threads_sorted_by_newest_message(self):
+        """A thread whose root is the oldest but whose reply is the newest
+        comes last (by date), and its tree is whole; mime_thread joins a
+        reply by References even when In-Reply-To is missing."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        rows = [  # date, subject, message-id, in-reply-to, references
+            (100, "Alpha start", "<a1@x>", None, None),
+            (200, "Beta start", "<b1@x>", None, None),
+            (300, "Re: Beta start", "<b2@x>", "<b1@x>", "<b1@x>"),
+            (400, "Re: Alpha start", "<a2@x>", None, "<a1@x>"),
+            (500, "Re: Re: Alpha start", "<a3@x>", "<a2@x>",
+             "<a1@x> <a2@x>"),
+        ]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject, message_id, in_reply_to, refs) VALUES"
+            " (?, ?, 16, ?, 'Bob <b@x>', ?, ?, ?, ?)",
+            [(fid, i + 1, 1700000000 + r[0]) + r[1:]
+             for i, r in enumerate(rows)])
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [5 msgs")
+        s.keys("v")
+        s.wait("sort:date threads")
+        t = s.wait("└─>Re: Re: Alpha")
+        order = [re.sub(r".*Bob +\d+ ", "", x).strip()
+                 for x in t.splitlines() if "Bob" in x]
+        self.assertEqual(order, [
+            "Beta start", "└─>Re: Beta start", "Alpha start",
+            "└─>Re: Alpha start", "└─>Re: Re: Alpha start"])
+        # Reversed: the same trees, the threads the other way round.
+        s.keys("O")
+        s.wait("sort:date-rev threads")
+        t = s.text()
+        order = [re.sub(r".*Bob +\d+ ", "", x).strip()
+                 for x in t.splitlines() if "Bob" in x]
+        self.assertEqual(order, [
+            "Alpha start", "└─>Re: Alpha start", "└─>Re: Re: Alpha start",
+            "Beta start", "└─>Re: Beta start"])
+
     def test_collapse_shows_hidden_count(self):
         s = self.start("--demo")
         self.open_devel(s)
