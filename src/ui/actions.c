@@ -683,10 +683,13 @@ uids_of(struct ui *u, const int64_t *ids, size_t n, size_t *nu, unsigned *all,
 {
 	uint32_t *uids = xreallocarray(NULL, n + 1, sizeof *uids);
 	size_t i;
+	int reading;
 
 	*nu = 0;
 	*all = ~0u;
 	*any = 0;
+	/* One read transaction, not a lock taken and let go per row. */
+	reading = store_read_begin(u->s, NULL) == 0;
 	for (i = 0; i < n; i++) {
 		struct store_index_row r;
 
@@ -697,6 +700,8 @@ uids_of(struct ui *u, const int64_t *ids, size_t n, size_t *nu, unsigned *all,
 		}
 		store_index_row_clear(&r);
 	}
+	if (reading)
+		store_read_end(u->s);
 	if (*nu == 0)
 		*all = 0;
 	return uids;
