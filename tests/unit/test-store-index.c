@@ -1,6 +1,6 @@
 /*
  * store index queries of the full-screen client: ids in each sort order,
- * keyset paging from the end, matching, threading keys and strings,
+ * keyset paging from the end, matching, the threader's strings,
  * folder counts, and the demo store's contents.
  */
 #include <stdint.h>
@@ -44,7 +44,6 @@ test_index(void)
 {
 	struct store *s = NULL;
 	struct store_index_row r;
-	struct store_thread_key *k = NULL;
 	struct store_folder *fv = NULL;
 	int64_t acct, f, a, b, c, d, *ids = NULL, kids[4], keys[4];
 	int64_t total, unseen;
@@ -114,11 +113,6 @@ test_index(void)
 	store_index_row_clear(&r);
 	CHECK(store_index_row(s, 999999, &r, &cause) == 0);
 
-	CHECK(store_index_thread_keys(s, f, &k, &n, &cause) == 0);
-	CHECK(n == 4 && k[0].id == b &&
-	    k[0].parent == store_index_msgid_hash("<a@x>", 5) &&
-	    k[3].msgid == k[0].parent && k[1].parent == k[0].msgid);
-	free(k);
 	/* The threader's strings, date order, NULL where there is none. */
 	{
 		struct store_thread_row *tr = NULL;
