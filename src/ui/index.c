@@ -148,13 +148,14 @@ ui_thread_collapse(struct ui *u, int all)
 		u->ncollapsed = 0;
 	} else if (all) {
 		/* Every thread of more than one message, in id order. */
+		free(u->collapsed);
+		u->collapsed =
+		    xreallocarray(NULL, u->ntids + 1, sizeof *u->collapsed);
+		u->ncollapsed = 0;
 		for (i = 0; i < u->ntids; i = b) {
 			thread_span(u->tdepth, u->ntids, i, &a, &b);
-			if (b - a < 2)
-				continue;
-			u->collapsed = xreallocarray(u->collapsed,
-			    u->ncollapsed + 1, sizeof *u->collapsed);
-			u->collapsed[u->ncollapsed++] = u->tids[a];
+			if (b - a >= 2)
+				u->collapsed[u->ncollapsed++] = u->tids[a];
 		}
 		qsort(
 		    u->collapsed, u->ncollapsed, sizeof *u->collapsed, cmp_id);
