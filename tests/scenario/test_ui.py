@@ -816,6 +816,19 @@ class Bindings(UiCase):
         t = s.wait("index keys")
         self.assertRegex(t, r"x d\s+delete-message")
 
+    def test_bind_tag_and_thread_functions(self):
+        self.t.write_rc("bind index x tag-entry\n"
+                        "bind index , tag-prefix\n"
+                        "bind index <F2> toggle-threads\n")
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("g", "x", "x")
+        s.wait("2 tagged")
+        s.keys(",", "F")
+        self.wait_log("Flag changed on 2 tagged messages")
+        s.keys("F2")
+        s.wait("sort:date threads")
+
     def test_unknown_theme_is_reported(self):
         self.t.write_rc("set theme = nosuchtheme\n")
         s = self.start("--demo")
