@@ -567,14 +567,18 @@ class Threads(UiCase):
         s.wait("Threaded view")
         s.wait("sort:date threads")
 
-    def thread_row(self, s):
-        """Move the cursor up to a reply (a thread of more than one)."""
+    def thread_row(self, s, key="k"):
+        """Move the cursor up (key k) or down (j) to a reply: a row of a
+        thread of more than one."""
         for _ in range(40):
-            if "└─>" in s.cursor_line():
+            line = s.cursor_line()
+            if "└─>" in line:
                 return
-            s.keys("k")
-            time.sleep(0.05)
-        self.fail("no reply above the cursor:\n" + s.text())
+            s.keys(key)
+            end = time.time() + 5
+            while s.cursor_line() == line and time.time() < end:
+                time.sleep(0.02)
+        self.fail("no reply on the way:\n" + s.text())
 
     def test_tree_under_a_limit(self):
         s = self.start("--demo")
@@ -648,7 +652,10 @@ class Threads(UiCase):
     def test_collapse_shows_hidden_count(self):
         s = self.start("--demo")
         self.open_devel(s)
-        self.thread_row(s)
+        # From the top down: the thread is not the last, so t moves on.
+        s.keys("g")
+        s.wait_cursor("Sep")
+        self.thread_row(s, "j")
         s.keys("-")
         t = s.wait("(+")
         m = re.search(r"\(\+(\d+)\)", s.cursor_line())
@@ -658,12 +665,16 @@ class Threads(UiCase):
         # t on a collapsed thread tags it whole.
         s.keys("t")
         s.wait("%d tagged" % (hidden + 1))
-        if "(+" not in s.cursor_line():
-            s.keys("k")  # t moved down, unless it was the last row
+        end = time.time() + 5
+        while "(+" in s.cursor_line() and time.time() < end:
+            time.sleep(0.02)  # t moves down
+        s.keys("k")
         s.wait_cursor("(+")
         s.keys("t")
         s.wait("tagged]", absent=True)
-        # Expanded again: the same rows.
+        # Expanded again (t moved down: back up to it first).
+        s.keys("k")
+        s.wait_cursor("(+")
         s.keys("-")
         s.wait("(+", absent=True)
         # All threads at once, and back.
