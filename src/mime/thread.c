@@ -38,17 +38,25 @@ struct ht {
 	size_t mask;
 };
 
+/*
+ * Eight bytes at a time, each word multiplied in and folded down, then a
+ * last mix so the low bits (the table's index) depend on all of them:
+ * a byte at a time was a tenth of the time of threading 100,000 messages.
+ */
 static uint64_t
 hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
-	return h;
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29);
 }
 
 struct tctx {
