@@ -829,17 +829,21 @@ static void
 tagged_act(struct ui *u, enum ui_fn fn)
 {
 	int64_t *ids;
-	size_t n = u->ntags;
+	size_t n;
 	char what[64];
 	int r = 0;
 
+	/* As in mutt, only what the view shows: a tag that a limit hides
+	 * now is left alone. A copy, as the action may change the tags. */
+	n = ui_tags_shown(u, &ids);
 	if (n == 0) {
-		ui_message(u, 0, "No tagged messages");
+		ui_message(u, 0,
+		    u->ntags > 0 ? "No tagged message is shown (the limit"
+		                   " hides them)"
+		                 : "No tagged messages");
+		free(ids);
 		return;
 	}
-	/* A copy: the action may change the tags. */
-	ids = xreallocarray(NULL, n, sizeof *ids);
-	memcpy(ids, u->tags, n * sizeof *ids);
 	snprintf(
 	    what, sizeof what, "%zu tagged message%s", n, n == 1 ? "" : "s");
 	switch (fn) {
@@ -860,9 +864,9 @@ tagged_act(struct ui *u, enum ui_fn fn)
 			ui_message(u, 0, "Read/unread changed on %s", what);
 		break;
 	case UI_FN_SAVE:
-		/* Moved away: no longer in this view, nor tagged. */
+		/* Moved away: no longer in this folder, nor tagged. */
 		if (many_move(u, ids, n, 0, what) == 1)
-			ui_tags_clear(u);
+			ui_tags_drop(u, ids, n);
 		break;
 	case UI_FN_COPY:
 		many_move(u, ids, n, 1, what);

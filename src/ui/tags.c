@@ -122,6 +122,41 @@ view_ids(struct ui *u, size_t *n)
 	return v;
 }
 
+void
+ui_tags_drop(struct ui *u, const int64_t *ids, size_t n)
+{
+	size_t i, j = 0, k = 0;
+
+	/* Both sorted: one pass. */
+	for (i = 0; i < u->ntags; i++) {
+		while (j < n && ids[j] < u->tags[i])
+			j++;
+		if (j == n || ids[j] != u->tags[i])
+			u->tags[k++] = u->tags[i];
+	}
+	u->ntags = k;
+}
+
+size_t
+ui_tags_shown(struct ui *u, int64_t **out)
+{
+	int64_t *view;
+	size_t nview = 0, i, n = 0;
+
+	*out = xreallocarray(NULL, u->ntags + 1, sizeof **out);
+	if ((view = view_ids(u, &nview)) == NULL) {
+		memcpy(*out, u->tags, u->ntags * sizeof **out);
+		return u->ntags;
+	}
+	for (i = 0; i < u->ntags; i++) {
+		if (bsearch(&u->tags[i], view, nview, sizeof *view, cmp_id) !=
+		    NULL)
+			(*out)[n++] = u->tags[i];
+	}
+	free(view);
+	return n;
+}
+
 /*
  * Tag (on) or untag the messages of the view that match a pattern asked
  * for. A malformed pattern says on the message line which column is

@@ -404,6 +404,13 @@ void ui_tags_clear(struct ui *u);
 void ui_tag_current(struct ui *u);
 /* Tag (on) or untag the messages matching a pattern asked for. */
 void ui_tag_pattern(struct ui *u, int on);
+/*
+ * The tagged messages the view shows (under a limit, those it lets
+ * through; collapsed threads count whole), sorted, malloc'd; how many.
+ */
+size_t ui_tags_shown(struct ui *u, int64_t **ids);
+/* Untag ids[0..n), sorted. */
+void ui_tags_drop(struct ui *u, const int64_t *ids, size_t n);
 /* Collapse or expand the current thread (all: every thread). */
 void ui_thread_collapse(struct ui *u, int all);
 /*

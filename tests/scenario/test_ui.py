@@ -477,6 +477,32 @@ class Tags(UiCase):
         s.keys("c", "g", "j", "Enter")
         s.wait("local/Archive  [%d msgs" % (archived + want))
 
+    def test_tags_a_limit_hides_are_left_alone(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        q = ("SELECT count(*) FROM message m JOIN folder f ON f.id ="
+             " m.folder_id WHERE f.name = 'INBOX' AND m.subject LIKE"
+             " '%invoice%'")
+        want = demo_count(self.t, q)
+        originals = demo_count(self.t, q + " AND m.subject NOT LIKE 'Re:%'")
+        self.assertTrue(0 < originals < want)
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~s invoice")
+        s.keys("Enter")
+        s.wait("%d tagged]" % want)
+        s.keys("l")
+        s.wait("Limit to")
+        s.literal("!~s re")
+        s.keys("Enter")
+        s.wait("limit: !~s re")
+        s.literal(";d")
+        s.wait("Deleted %d tagged message" % originals)
+        self.assertEqual(demo_count(
+            self.t, q + " AND m.flags & %d != 0" % DELETED), originals)
+        # The hidden ones keep their tags for later.
+        s.wait("%d tagged]" % want)
+
     def test_tag_pattern_malformed_says_where(self):
         s = self.start("--demo")
         s.wait("local/INBOX  [241")
