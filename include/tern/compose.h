@@ -41,6 +41,10 @@ struct compose {
 	size_t nextra;
 	char *fwd_raw; /* forward as attachment: the original, as is */
 	size_t fwd_len;
+	/* Further originals forwarded with it (compose_forward_add). */
+	char **fwd_more;
+	size_t *fwd_more_len;
+	size_t nfwd_more;
 };
 
 void compose_init(struct compose *c);
@@ -65,6 +69,8 @@ void compose_reply(
  */
 void compose_forward(struct compose *c, const char *raw, size_t len,
     const char *from, int as_attachment);
+/* One more original for a forward as attachments, after the first. */
+void compose_forward_add(struct compose *c, const char *raw, size_t len);
 
 /* The draft as the editor shows it: header lines, a blank line, the body. */
 void compose_draft_write(const struct compose *c, struct buf *out);

@@ -336,6 +336,7 @@ struct mime_thread_msg {
 	long parent;
 	int depth;
 	size_t order;
+	size_t thread; /* the thread's number, threads in display order */
 };
 
 void mime_thread(struct mime_thread_msg *v, size_t n);

@@ -540,21 +540,20 @@ int store_index_row(
     struct store *s, int64_t id, struct store_index_row *r, char **cause);
 
 /*
- * What threading needs of each message of a folder, oldest first: its
- * Message-ID and its parent's (In-Reply-To, else the last References
- * entry) as 64-bit hashes (0: none), so a 100,000-message folder threads
- * without a string per message.
+ * What the JWZ threader (mime_thread) needs of each message of a folder,
+ * oldest first (date, id). The strings (NULL: none) point into *pool,
+ * one block; v and pool are malloc'd.
  */
-struct store_thread_key {
+struct store_thread_row {
 	int64_t id;
 	int64_t date;
-	uint64_t msgid;
-	uint64_t parent;
+	const char *message_id;
+	const char *in_reply_to;
+	const char *refs;
+	const char *subject;
 };
-int store_index_thread_keys(struct store *s, int64_t folder_id,
-    struct store_thread_key **v, size_t *n, char **cause);
-/* The hash store_index_thread_keys uses, of a message id <...>. */
-uint64_t store_index_msgid_hash(const char *s, size_t len);
+int store_index_thread_rows(struct store *s, int64_t folder_id,
+    struct store_thread_row **v, char **pool, size_t *n, char **cause);
 
 /*
  * The folders of an account like store_folder_list(), without counting

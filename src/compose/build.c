@@ -544,15 +544,18 @@ compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
 		if (attach_part(out, c->attach[i], cause) != 0)
 			goto out;
 	}
-	if (c->fwd_raw != NULL) {
+	for (i = 0; c->fwd_raw != NULL && i <= c->nfwd_more; i++) {
+		const char *fr = i == 0 ? c->fwd_raw : c->fwd_more[i - 1];
+		size_t fl = i == 0 ? c->fwd_len : c->fwd_more_len[i - 1];
+
 		buf_printf(out, "\r\n--%s\r\n", boundary);
 		buf_printf(out,
 		    "Content-Type: message/rfc822\r\n"
 		    "Content-Disposition: inline\r\n"
 		    "Content-Transfer-Encoding: %s\r\n\r\n",
-		    compose_has_8bit(c->fwd_raw, c->fwd_len) ? "8bit" : "7bit");
-		compose_add_crlf(out, c->fwd_raw, c->fwd_len);
-		if (c->fwd_len > 0 && c->fwd_raw[c->fwd_len - 1] != '\n')
+		    compose_has_8bit(fr, fl) ? "8bit" : "7bit");
+		compose_add_crlf(out, fr, fl);
+		if (fl > 0 && fr[fl - 1] != '\n')
 			buf_adds(out, "\r\n");
 	}
 	buf_printf(out, "\r\n--%s--\r\n", boundary);

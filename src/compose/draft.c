@@ -49,6 +49,10 @@ compose_clear(struct compose *c)
 		free(c->extra[i]);
 	free(c->extra);
 	free(c->fwd_raw);
+	for (i = 0; i < c->nfwd_more; i++)
+		free(c->fwd_more[i]);
+	free(c->fwd_more);
+	free(c->fwd_more_len);
 	memset(c, 0, sizeof *c);
 }
 
@@ -413,6 +417,19 @@ compose_forward(struct compose *c, const char *raw, size_t len,
 }
 
 void
+compose_forward_add(struct compose *c, const char *raw, size_t len)
+{
+	c->fwd_more =
+	    xreallocarray(c->fwd_more, c->nfwd_more + 1, sizeof *c->fwd_more);
+	c->fwd_more_len = xreallocarray(
+	    c->fwd_more_len, c->nfwd_more + 1, sizeof *c->fwd_more_len);
+	c->fwd_more[c->nfwd_more] = xmalloc(len + 1);
+	memcpy(c->fwd_more[c->nfwd_more], raw, len);
+	c->fwd_more[c->nfwd_more][len] = '\0';
+	c->fwd_more_len[c->nfwd_more++] = len;
+}
+
+void
 compose_draft_write(const struct compose *c, struct buf *out)
 {
 	size_t i;
@@ -564,6 +581,12 @@ compose_draft_parse(
 	n.references = c->references;
 	n.fwd_raw = c->fwd_raw;
 	n.fwd_len = c->fwd_len;
+	n.fwd_more = c->fwd_more;
+	n.fwd_more_len = c->fwd_more_len;
+	n.nfwd_more = c->nfwd_more;
+	c->fwd_more = NULL;
+	c->fwd_more_len = NULL;
+	c->nfwd_more = 0;
 	c->in_reply_to = c->references = c->fwd_raw = NULL;
 	compose_clear(c);
 	*c = n;

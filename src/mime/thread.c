@@ -38,17 +38,25 @@ struct ht {
 	size_t mask;
 };
 
+/*
+ * Eight bytes at a time, each word multiplied in and folded down, then a
+ * last mix so the low bits (the table's index) depend on all of them:
+ * a byte at a time was a tenth of the time of threading 100,000 messages.
+ */
 static uint64_t
 hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
-	return h;
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29);
 }
 
 struct tctx {
@@ -179,6 +187,13 @@ base_subject(const char *s, size_t *len, int *reply)
 	return s;
 }
 
+/* A root's subject without "Re:" and the like, and whether it had one. */
+struct bsubj {
+	const char *s; /* NULL: none */
+	size_t len;
+	int reply;
+};
+
 struct sortent {
 	long parent;
 	int64_t date;
@@ -211,6 +226,7 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 		v[i].parent = -1;
 		v[i].depth = 0;
 		v[i].order = 0;
+		v[i].thread = 0;
 	}
 	/* Most ids are the messages' own; the table grows if need be. */
 	tokens = 2 * n;
@@ -346,10 +362,24 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 	/* 5. Replies that lost their references join by subject. */
 	{
 		struct ht subj;
+		struct bsubj *bs;
 		size_t ss = 16;
 
-		for (i = 0; i < t.nc; i++)
-			nroots += !t.c[i].deleted && t.c[i].eparent < 0;
+		/* Each root's subject without its prefixes, once. */
+		bs = xcalloc(t.nc + 1, sizeof *bs);
+		for (i = 0; i < t.nc; i++) {
+			long m = t.c[i].msg, c;
+
+			if (t.c[i].deleted || t.c[i].eparent >= 0)
+				continue;
+			nroots++;
+			/* A dummy: its first live child's subject. */
+			for (c = t.c[i].child; c >= 0 && m < 0; c = t.c[c].next)
+				m = t.c[c].msg;
+			if (m >= 0)
+				bs[i].s = base_subject(
+				    v[m].subject, &bs[i].len, &bs[i].reply);
+		}
 		while (ss < nroots * 2 + 2)
 			ss *= 2;
 		subj.slot = xcalloc(ss, sizeof *subj.slot);
@@ -357,54 +387,34 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 		/* Originals first, so replies find them whatever the order. */
 		for (int pass = 0; pass < 2; pass++) {
 			for (i = 0; i < t.nc; i++) {
-				struct cont *x = &t.c[i];
-				long m = x->msg, c;
-				const char *s;
-				size_t sl, h;
-				int reply;
+				const struct bsubj *x = &bs[i];
+				size_t h;
 
-				if (x->deleted || x->eparent >= 0)
+				if (x->s == NULL || x->len == 0 ||
+				    x->reply != pass)
 					continue;
-				if (m < 0) {
-					/* A dummy: its first live child's subject. */
-					for (c = x->child; c >= 0 && m < 0;
-					     c = t.c[c].next)
-						m = t.c[c].msg;
-				}
-				if (m < 0)
-					continue;
-				s = base_subject(v[m].subject, &sl, &reply);
-				if (sl == 0 || reply != pass)
-					continue;
-				h = (size_t)hash(s, sl) & subj.mask;
+				h = (size_t)hash(x->s, x->len) & subj.mask;
 				for (;;) {
-					long e = subj.slot[h], em;
-					const char *es;
-					size_t esl;
-					int er;
+					long e = subj.slot[h];
 
 					if (e == 0) {
-						if (!reply)
+						if (!pass)
 							subj.slot[h] =
 							    (long)i + 1;
 						break;
 					}
-					em = t.c[e - 1].msg;
-					if (em < 0)
-						em = t.c[t.c[e - 1].child].msg;
-					es = base_subject(
-					    em >= 0 ? v[em].subject : NULL,
-					    &esl, &er);
-					if (esl == sl &&
-					    memcmp(es, s, sl) == 0) {
-						if (reply && e - 1 != (long)i)
-							x->eparent = e - 1;
+					if (bs[e - 1].len == x->len &&
+					    memcmp(bs[e - 1].s, x->s, x->len) ==
+					        0) {
+						if (pass && e - 1 != (long)i)
+							t.c[i].eparent = e - 1;
 						break;
 					}
 					h = (h + 1) & subj.mask;
 				}
 			}
 		}
+		free(bs);
 		free(subj.slot);
 	}
 
@@ -452,6 +462,7 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 					v[m].order = order++;
 					v[m].depth = (int)depth[x];
 					v[m].parent = mparent[x];
+					v[m].thread = r;
 				}
 				if (first[x] < 0)
 					continue;

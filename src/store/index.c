@@ -262,69 +262,67 @@ store_index_row(
 	return store_error(s, "reading a message", cause);
 }
 
-uint64_t
-store_index_msgid_hash(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
-/* The hash of the last <...> in s, or 0. */
-static uint64_t
-last_ref_hash(const unsigned char *us)
-{
-	const char *s = (const char *)us, *open, *close;
-
-	if (s == NULL || (open = strrchr(s, '<')) == NULL ||
-	    (close = strchr(open, '>')) == NULL)
-		return 0;
-	return store_index_msgid_hash(open, (size_t)(close - open + 1));
-}
-
 int
-store_index_thread_keys(struct store *s, int64_t folder_id,
-    struct store_thread_key **v, size_t *n, char **cause)
+store_index_thread_rows(struct store *s, int64_t folder_id,
+    struct store_thread_row **v, char **pool, size_t *n, char **cause)
 {
 	static const char sql[] =
-	    "SELECT id, date, message_id, in_reply_to, refs FROM message"
-	    " WHERE folder_id = ? ORDER BY date, id";
+	    "SELECT id, date, message_id, in_reply_to, refs, subject"
+	    " FROM message WHERE folder_id = ? ORDER BY date, id";
 	sqlite3_stmt *st;
-	struct store_thread_key *kv = NULL;
-	size_t nk = 0, cap = 0;
+	struct store_thread_row *rv = NULL;
+	size_t nr = 0, cap = 0, i, k, len, *off = NULL;
+	struct buf b;
 	int rc;
 
 	if ((st = store_stmt(s, sql, cause)) == NULL)
 		return -1;
+	/* The strings go into one block as offsets (+1, 0 for none), made
+	 * pointers once the block stops moving. */
+	buf_init(&b, 0);
 	sqlite3_bind_int64(st, 1, folder_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_thread_key *k;
-		const unsigned char *mid;
-
-		if (nk == cap) {
+		if (nr == cap) {
 			cap = cap ? cap * 2 : 1024;
-			kv = xreallocarray(kv, cap, sizeof *kv);
+			rv = xreallocarray(rv, cap, sizeof *rv);
+			off = xreallocarray(off, cap, 4 * sizeof *off);
 		}
-		k = &kv[nk++];
-		k->id = sqlite3_column_int64(st, 0);
-		k->date = sqlite3_column_int64(st, 1);
-		mid = sqlite3_column_text(st, 2);
-		k->msgid = mid ? store_index_msgid_hash((const char *)mid,
-		                     strlen((const char *)mid))
-		               : 0;
-		if ((k->parent = last_ref_hash(sqlite3_column_text(st, 3))) ==
-		    0)
-			k->parent = last_ref_hash(sqlite3_column_text(st, 4));
+		rv[nr].id = sqlite3_column_int64(st, 0);
+		rv[nr].date = sqlite3_column_int64(st, 1);
+		for (k = 0; k < 4; k++) {
+			const unsigned char *t = sqlite3_column_text(st, 2 + k);
+
+			off[nr * 4 + k] = 0;
+			if (t == NULL)
+				continue;
+			off[nr * 4 + k] = b.len + 1;
+			buf_add(&b, t,
+			    (size_t)sqlite3_column_bytes(st, 2 + (int)k) + 1);
+		}
+		nr++;
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		free(kv);
+		free(rv);
+		free(off);
+		buf_free(&b);
 		return store_error(s, "threading the folder", cause);
 	}
-	*v = kv;
-	*n = nk;
+	/* The block as long as it is, not as the doubling left it: a big
+	 * folder's is tens of megabytes. */
+	len = b.len;
+	*pool = xreallocarray(buf_steal(&b, NULL), len + 1, 1);
+	for (i = 0; i < nr; i++) {
+		const char **f[4] = { &rv[i].message_id, &rv[i].in_reply_to,
+			&rv[i].refs, &rv[i].subject };
+
+		for (k = 0; k < 4; k++)
+			*f[k] =
+			    off[i * 4 + k] ? *pool + off[i * 4 + k] - 1 : NULL;
+	}
+	free(off);
+	*v = rv;
+	*n = nr;
 	return 0;
 }
 

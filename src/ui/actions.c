@@ -76,11 +76,10 @@ store_holder(struct ui *u)
  * (store_busy), to be tried again: the screen never waits for the store.
  */
 static void
-defer(struct ui *u, int purge, const struct folder_ref *ref, uint32_t uid,
+defer_add(struct ui *u, int purge, const struct folder_ref *ref, uint32_t uid,
     const struct core_flag_change *c)
 {
 	struct ui_deferred *d;
-	char *who = store_holder(u);
 	size_t i;
 
 	u->deferred =
@@ -103,6 +102,15 @@ defer(struct ui *u, int purge, const struct folder_ref *ref, uint32_t uid,
 	}
 	if (u->deferred_at == 0)
 		u->deferred_at = now_ms();
+}
+
+static void
+defer(struct ui *u, int purge, const struct folder_ref *ref, uint32_t uid,
+    const struct core_flag_change *c)
+{
+	char *who = store_holder(u);
+
+	defer_add(u, purge, ref, uid, c);
 	ui_message(u, 0, "%s waits for %s to finish writing the store",
 	    purge ? "The purge" : "The change", who);
 	free(who);
@@ -125,10 +133,21 @@ ui_deferred_free(struct ui *u)
 	u->ndeferred = 0;
 }
 
+/* Do a and b make the same change of flags in the same folder? */
+static int
+deferred_same(const struct ui_deferred *a, const struct ui_deferred *b)
+{
+	return !a->purge && !b->purge && strcmp(a->spec, b->spec) == 0 &&
+	    a->c.add == b->c.add && a->c.del == b->c.del &&
+	    a->c.nkw_add + a->c.nkw_del == 0 &&
+	    b->c.nkw_add + b->c.nkw_del == 0;
+}
+
 void
 ui_deferred_retry(struct ui *u)
 {
-	size_t done = 0;
+	size_t done = 0, n, i;
+	uint32_t *uids = NULL;
 	int purged = 0, r;
 
 	u->deferred_at = now_ms();
@@ -137,11 +156,32 @@ ui_deferred_retry(struct ui *u)
 		struct folder_ref ref;
 		char *cause = NULL;
 
+		/* The same change of many messages (a tagged set, a thread)
+		 * goes in as one transaction, as it would have at once. */
+		for (n = 1; done + n < u->ndeferred &&
+		     deferred_same(d, &u->deferred[done + n]);
+		     n++)
+			;
 		r = folder_ref_parse(u->t, d->spec, &ref, &cause);
 		store_set_busy_wait(u->s, UI_STORE_WAIT_MS);
 		if (r == 0 && d->purge)
 			r = core_purge(u->t, &ref, &cause);
-		else if (r == 0)
+		else if (r == 0 && n > 1) {
+			uids = xreallocarray(uids, n, sizeof *uids);
+			for (i = 0; i < n; i++)
+				uids[i] = u->deferred[done + i].uid;
+			r = core_flag_change(
+			    u->t, &ref, uids, n, &d->c, &cause);
+			/* One gone meanwhile refuses them all: then one by
+			 * one, so the others still change. */
+			if (r != 0 && !store_busy(u->s)) {
+				free(cause);
+				cause = NULL;
+				n = 1;
+				r = core_flag_change(
+				    u->t, &ref, &d->uid, 1, &d->c, &cause);
+			}
+		} else if (r == 0)
 			r = core_flag_change(
 			    u->t, &ref, &d->uid, 1, &d->c, &cause);
 		store_set_busy_wait(u->s, STORE_BUSY_WAIT_MS);
@@ -153,13 +193,16 @@ ui_deferred_retry(struct ui *u)
 		if (r != 0) {
 			ui_message(u, 1, "%s", cause ? cause : "change failed");
 			free(cause);
+			n = 1;
 		} else {
 			purged |= d->purge;
 			ui_worker_sync_now(u, d->account);
 		}
-		deferred_clear(d);
-		done++;
+		for (i = 0; i < n; i++)
+			deferred_clear(&u->deferred[done + i]);
+		done += n;
 	}
+	free(uids);
 	if (done == 0)
 		return;
 	memmove(u->deferred, u->deferred + done,
@@ -375,7 +418,7 @@ open_message(struct ui *u, size_t pos)
 }
 
 static void
-save_message(struct ui *u)
+save_message(struct ui *u, int keep)
 {
 	struct store_index_row r;
 	struct folder_ref ref;
@@ -386,8 +429,10 @@ save_message(struct ui *u)
 		ui_message(u, 0, "No message here");
 		return;
 	}
-	if (ui_prompt(u, "Move to folder (Tab completes): ", NULL,
-	        UI_COMPLETE_FOLDER, &to) != 0 ||
+	if (ui_prompt(u,
+	        keep ? "Copy to folder (Tab completes): "
+	             : "Move to folder (Tab completes): ",
+	        NULL, UI_COMPLETE_FOLDER, &to) != 0 ||
 	    *to == '\0') {
 		free(to);
 		store_index_row_clear(&r);
@@ -396,7 +441,7 @@ save_message(struct ui *u)
 	if (current_ref(u, &ref) == 0) {
 		if (strcmp(to, ref.folder) == 0)
 			ui_message(u, 1, "The message is already in %s", to);
-		else if (core_move_to(u->t, &ref, &r.uid, 1, to, 0, &note,
+		else if (core_move_to(u->t, &ref, &r.uid, 1, to, keep, &note,
 		             &cause) != 0) {
 			ui_message(u, 1, "%s", cause);
 			free(cause);
@@ -405,7 +450,8 @@ save_message(struct ui *u)
 			if (note != NULL)
 				ui_message(u, 0, "%s", note);
 			else
-				ui_message(u, 0, "Moved to %s", to);
+				ui_message(u, 0, "%s to %s",
+				    keep ? "Copied" : "Moved", to);
 			free(note);
 			ui_worker_sync_now(u, u->folders[u->fcur].account);
 		}
@@ -707,10 +753,276 @@ ui_limit_apply(struct ui *u, char *pat)
 		    u->nids == 1 ? "" : "s", unindexed(u));
 }
 
+/*
+ * Actions on many messages at once (the tagged ones, a thread): the same
+ * core operations as for one, given every UID, so the store changes in
+ * one transaction and an IMAP account queues each change for the server
+ * as it would one by one.
+ */
+
+/* The UIDs of ids, with the flags all of them have (*all) and any has. */
+static uint32_t *
+uids_of(struct ui *u, const int64_t *ids, size_t n, size_t *nu, unsigned *all,
+    unsigned *any)
+{
+	uint32_t *uids = xreallocarray(NULL, n + 1, sizeof *uids);
+	size_t i;
+	int reading;
+
+	*nu = 0;
+	*all = ~0u;
+	*any = 0;
+	/* One read transaction, not a lock taken and let go per row. */
+	reading = store_read_begin(u->s, NULL) == 0;
+	for (i = 0; i < n; i++) {
+		struct store_index_row r;
+
+		if (store_index_row(u->s, ids[i], &r, NULL) == 1) {
+			uids[(*nu)++] = r.uid;
+			*all &= r.flags;
+			*any |= r.flags;
+		}
+		store_index_row_clear(&r);
+	}
+	if (reading)
+		store_read_end(u->s);
+	if (*nu == 0)
+		*all = 0;
+	return uids;
+}
+
+static int
+many_flag(
+    struct ui *u, const int64_t *ids, size_t n, unsigned add, unsigned del)
+{
+	struct core_flag_change c;
+	struct folder_ref ref;
+	uint32_t *uids;
+	size_t nu, i;
+	unsigned all, any;
+	char *cause = NULL;
+	int r = -1;
+
+	if (current_ref(u, &ref) != 0)
+		return -1;
+	uids = uids_of(u, ids, n, &nu, &all, &any);
+	memset(&c, 0, sizeof c);
+	c.add = add;
+	c.del = del;
+	if (nu == 0)
+		ui_message(u, 0, "No message here");
+	else if (u->ndeferred > 0) {
+		for (i = 0; i < nu; i++)
+			defer_add(u, 0, &ref, uids[i], &c);
+		r = 0;
+	} else {
+		store_set_busy_wait(u->s, UI_STORE_WAIT_MS);
+		r = core_flag_change(u->t, &ref, uids, nu, &c, &cause);
+		store_set_busy_wait(u->s, STORE_BUSY_WAIT_MS);
+		if (r != 0 && store_busy(u->s)) {
+			/* In order after the store lets go, one by one. */
+			for (i = 0; i < nu; i++)
+				defer_add(u, 0, &ref, uids[i], &c);
+			ui_message(u, 0,
+			    "The change of %zu messages waits for the store",
+			    nu);
+			r = 0;
+		} else if (r != 0)
+			ui_message(u, 1, "%s", cause);
+		else
+			ui_worker_sync_now(u, u->folders[u->fcur].account);
+	}
+	free(cause);
+	free(uids);
+	folder_ref_clear(&ref);
+	if (r == 0) {
+		changed(u);
+		ui_index_load(u, 1);
+	}
+	return r;
+}
+
+/* Flag f on all of ids, or off all of them when each has it. */
+static int
+many_toggle(struct ui *u, const int64_t *ids, size_t n, unsigned f)
+{
+	size_t nu;
+	unsigned all, any;
+	uint32_t *uids = uids_of(u, ids, n, &nu, &all, &any);
+
+	free(uids);
+	return all & f ? many_flag(u, ids, n, 0, f)
+	               : many_flag(u, ids, n, f, 0);
+}
+
+/* Move (keep 0) or copy ids to a folder asked for; 1 moved, 0, -1. */
+static int
+many_move(
+    struct ui *u, const int64_t *ids, size_t n, int keep, const char *what)
+{
+	struct folder_ref ref;
+	uint32_t *uids;
+	size_t nu;
+	unsigned all, any;
+	char *to = NULL, *cause = NULL, *note = NULL, *q;
+	int r = -1;
+
+	q = xasprintf(
+	    "%s %s to folder (Tab completes): ", keep ? "Copy" : "Move", what);
+	if (ui_prompt(u, q, NULL, UI_COMPLETE_FOLDER, &to) != 0 ||
+	    *to == '\0') {
+		free(q);
+		free(to);
+		return 0;
+	}
+	free(q);
+	if (current_ref(u, &ref) != 0) {
+		free(to);
+		return -1;
+	}
+	uids = uids_of(u, ids, n, &nu, &all, &any);
+	if (nu == 0)
+		ui_message(u, 0, "No message here");
+	else if (strcmp(to, ref.folder) == 0)
+		ui_message(u, 1, "The messages are already in %s", to);
+	else if (core_move_to(u->t, &ref, uids, nu, to, keep, &note, &cause) !=
+	    0) {
+		ui_message(u, 1, "%s", cause);
+		free(cause);
+	} else {
+		if (note != NULL)
+			ui_message(u, 0, "%s", note);
+		else
+			ui_message(u, 0, "%s %zu message%s to %s",
+			    keep ? "Copied" : "Moved", nu, nu == 1 ? "" : "s",
+			    to);
+		free(note);
+		ui_worker_sync_now(u, u->folders[u->fcur].account);
+		r = keep ? 0 : 1;
+	}
+	free(uids);
+	folder_ref_clear(&ref);
+	free(to);
+	changed(u);
+	ui_index_load(u, 1);
+	return r;
+}
+
+/* What ';' then a key does: the key's action on every tagged message. */
+static void
+tagged_act(struct ui *u, enum ui_fn fn)
+{
+	int64_t *ids;
+	size_t n;
+	char what[64];
+	int r = 0;
+
+	/* As in mutt, only what the view shows: a tag that a limit hides
+	 * now is left alone. A copy, as the action may change the tags. */
+	n = ui_tags_shown(u, &ids);
+	if (n == 0) {
+		ui_message(u, 0,
+		    u->ntags > 0 ? "No tagged message is shown (the limit"
+		                   " hides them)"
+		                 : "No tagged messages");
+		free(ids);
+		return;
+	}
+	snprintf(
+	    what, sizeof what, "%zu tagged message%s", n, n == 1 ? "" : "s");
+	switch (fn) {
+	case UI_FN_DELETE:
+		if ((r = many_flag(u, ids, n, STORE_F_DELETED, 0)) == 0)
+			ui_message(u, 0, "Deleted %s", what);
+		break;
+	case UI_FN_UNDELETE:
+		if ((r = many_flag(u, ids, n, 0, STORE_F_DELETED)) == 0)
+			ui_message(u, 0, "Undeleted %s", what);
+		break;
+	case UI_FN_FLAG:
+		if ((r = many_toggle(u, ids, n, STORE_F_FLAGGED)) == 0)
+			ui_message(u, 0, "Flag changed on %s", what);
+		break;
+	case UI_FN_TOGGLE_NEW:
+		if ((r = many_toggle(u, ids, n, STORE_F_SEEN)) == 0)
+			ui_message(u, 0, "Read/unread changed on %s", what);
+		break;
+	case UI_FN_SAVE:
+		/* Moved away: no longer in this folder, nor tagged. */
+		if (many_move(u, ids, n, 0, what) == 1)
+			ui_tags_drop(u, ids, n);
+		break;
+	case UI_FN_COPY:
+		many_move(u, ids, n, 1, what);
+		break;
+	case UI_FN_FORWARD_ATTACH:
+		ui_compose_forward_many(u, ids, n);
+		break;
+	default: {
+		char name[64];
+
+		snprintf(name, sizeof name, "%s", ui_fn_name(fn));
+		ui_message(u, 1,
+		    "%s does not apply to tagged messages (d u F N s C A do)",
+		    name);
+		break;
+	}
+	}
+	(void)r;
+	free(ids);
+}
+
+/* The thread under the cursor, for an action on it whole. */
+static void
+thread_act(struct ui *u, enum ui_fn fn)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	char *cause = NULL, what[64];
+
+	if (u->mode != UI_INDEX || u->nfolders == 0)
+		return;
+	if (ui_thread_members(u, u->cur, &ids, &n, &cause) != 0) {
+		ui_message(u, 0, "%s", cause);
+		free(cause);
+		return;
+	}
+	snprintf(what, sizeof what, "the thread's %zu message%s", n,
+	    n == 1 ? "" : "s");
+	switch (fn) {
+	case UI_FN_DELETE_THREAD:
+		if (many_flag(u, ids, n, STORE_F_DELETED, 0) == 0)
+			ui_message(u, 0, "Deleted %s", what);
+		break;
+	case UI_FN_UNDELETE_THREAD:
+		if (many_flag(u, ids, n, 0, STORE_F_DELETED) == 0)
+			ui_message(u, 0, "Undeleted %s", what);
+		break;
+	case UI_FN_READ_THREAD:
+		if (many_flag(u, ids, n, STORE_F_SEEN, 0) == 0)
+			ui_message(u, 0, "Marked read %s", what);
+		break;
+	case UI_FN_SAVE_THREAD:
+		many_move(u, ids, n, 0, "the thread");
+		break;
+	default:
+		break;
+	}
+	free(ids);
+}
+
 void
 ui_act(struct ui *u, enum ui_fn fn)
 {
 	unsigned f;
+
+	if (u->tag_prefix) {
+		u->tag_prefix = 0;
+		if (u->mode == UI_INDEX && !u->folders_focus) {
+			tagged_act(u, fn);
+			return;
+		}
+	}
 
 	if ((u->mode == UI_HELP || u->mode == UI_LOG) && ui_help_key(u, fn))
 		return;
@@ -823,7 +1135,40 @@ ui_act(struct ui *u, enum ui_fn fn)
 		oauth_login_here(u);
 		break;
 	case UI_FN_SAVE:
-		save_message(u);
+	case UI_FN_COPY:
+		save_message(u, fn == UI_FN_COPY);
+		break;
+	case UI_FN_TAG:
+		if (u->mode == UI_INDEX)
+			ui_tag_current(u);
+		break;
+	case UI_FN_TAG_PATTERN:
+	case UI_FN_UNTAG_PATTERN:
+		if (u->mode == UI_INDEX)
+			ui_tag_pattern(u, fn == UI_FN_TAG_PATTERN);
+		break;
+	case UI_FN_TAG_PREFIX:
+		if (u->mode != UI_INDEX)
+			break;
+		if (u->ntags == 0) {
+			ui_message(u, 0, "No tagged messages");
+			break;
+		}
+		u->tag_prefix = 1;
+		ui_message(u, 0,
+		    "Apply to %zu tagged: d u F N s C A (another key: cancel)",
+		    u->ntags);
+		break;
+	case UI_FN_COLLAPSE_THREAD:
+	case UI_FN_COLLAPSE_ALL:
+		if (u->mode == UI_INDEX)
+			ui_thread_collapse(u, fn == UI_FN_COLLAPSE_ALL);
+		break;
+	case UI_FN_DELETE_THREAD:
+	case UI_FN_UNDELETE_THREAD:
+	case UI_FN_READ_THREAD:
+	case UI_FN_SAVE_THREAD:
+		thread_act(u, fn);
 		break;
 	case UI_FN_REPLY:
 	case UI_FN_GROUP_REPLY:
@@ -842,8 +1187,6 @@ ui_act(struct ui *u, enum ui_fn fn)
 		break;
 	case UI_FN_THREADS:
 		u->threaded = !u->threaded;
-		if (u->threaded && u->sort != STORE_SORT_DATE)
-			u->sort = STORE_SORT_DATE;
 		ui_index_load(u, 1);
 		ui_message(u, 0, u->threaded ? "Threaded view" : "Flat view");
 		break;

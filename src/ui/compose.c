@@ -210,7 +210,13 @@ send_draw(struct ui *u, const struct rc_account *a, const struct compose *c,
 	ui_put(y++, 0, COLS,
 	    c->nattach || c->fwd_raw ? "Attachments:" : "No attachments",
 	    u->attr[UI_C_HEADER]);
-	if (c->fwd_raw != NULL)
+	if (c->fwd_raw != NULL && c->nfwd_more > 0) {
+		char *l =
+		    xasprintf("  the %zu forwarded messages", c->nfwd_more + 1);
+
+		ui_put(y++, 0, COLS, l, u->attr[UI_C_ATTACHMENT]);
+		free(l);
+	} else if (c->fwd_raw != NULL)
 		ui_put(y++, 0, COLS, "  the forwarded message",
 		    u->attr[UI_C_ATTACHMENT]);
 	rows = LINES - 1 - y;
@@ -460,8 +466,72 @@ out:
 	return end;
 }
 
-void
-ui_compose(struct ui *u, enum ui_fn fn)
+/*
+ * Are all of ids[0..n) downloaded? If not, the downloads of those that
+ * are not are asked for at once, and the message line says so: 0 all
+ * here, -1 not.
+ */
+static int
+forward_all_here(struct ui *u, const int64_t *ids, size_t n)
+{
+	size_t i, missing = 0, failed = 0;
+	int64_t folder;
+	uint32_t uid, uidvalidity;
+	int has_body;
+
+	for (i = 0; i < n; i++) {
+		if (store_msg_where(u->s, ids[i], &folder, &uid, &uidvalidity,
+		        &has_body, NULL) != 1 ||
+		    has_body)
+			continue;
+		if (u->nfolders > 0 &&
+		    ui_worker_fetch(u, u->folders[u->fcur].account, ids[i]) ==
+		        0)
+			missing++;
+		else
+			failed++;
+	}
+	if (failed > 0)
+		ui_message(u, 1,
+		    "%zu of the messages are not downloaded"
+		    " (offline)",
+		    failed);
+	else if (missing > 0)
+		ui_message(u, 0,
+		    "Downloading %zu of the messages; press the keys again"
+		    " when they are here",
+		    missing);
+	return failed + missing > 0 ? -1 : 0;
+}
+
+/* The further originals of a forward as attachments (ids[1..n)). */
+static int
+forward_more(struct ui *u, struct compose *c, const int64_t *ids, size_t n)
+{
+	struct buf raw;
+	char *cause = NULL;
+	size_t i;
+	int ret = 0;
+
+	buf_init(&raw, COMPOSE_MESSAGE_MAX);
+	for (i = 1; i < n && ret == 0; i++) {
+		buf_reset(&raw);
+		if (store_msg_raw(u->s, ids[i], &raw, &cause) == 1)
+			compose_forward_add(c, raw.data, raw.len);
+		else {
+			ui_message(u, 1, "%s",
+			    cause ? cause : "A message is not downloaded");
+			ret = -1;
+		}
+		free(cause);
+		cause = NULL;
+	}
+	buf_free(&raw);
+	return ret;
+}
+
+static void
+compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 {
 	struct rc_account *a;
 	struct compose c;
@@ -474,10 +544,13 @@ ui_compose(struct ui *u, enum ui_fn fn)
 	buf_init(&raw, COMPOSE_MESSAGE_MAX);
 	buf_init(&out, 0);
 	compose_init(&c);
+	if (nids > 1 && forward_all_here(u, ids, nids) != 0)
+		goto out;
 	if (fn != UI_FN_COMPOSE) {
-		id = u->mode == UI_PAGER ? u->pager.id
-		    : u->cur < u->nids   ? u->ids[u->cur]
-		                         : 0;
+		id = nids > 0             ? ids[0]
+		    : u->mode == UI_PAGER ? u->pager.id
+		    : u->cur < u->nids    ? u->ids[u->cur]
+		                          : 0;
 		r = id ? store_msg_raw(u->s, id, &raw, &cause) : 0;
 		if (r == 0 && id != 0 && u->nfolders > 0 &&
 		    ui_worker_fetch(u, u->folders[u->fcur].account, id) == 0) {
@@ -515,6 +588,8 @@ ui_compose(struct ui *u, enum ui_fn fn)
 	case UI_FN_FORWARD_ATTACH:
 		compose_forward(
 		    &c, raw.data, raw.len, a->from, fn == UI_FN_FORWARD_ATTACH);
+		if (nids > 1 && forward_more(u, &c, ids, nids) != 0)
+			goto out;
 		break;
 	default:
 		compose_new(&c, a->from);
@@ -551,4 +626,16 @@ out:
 	compose_clear(&c);
 	buf_free(&raw);
 	buf_free(&out);
+}
+
+void
+ui_compose(struct ui *u, enum ui_fn fn)
+{
+	compose_run(u, fn, NULL, 0);
+}
+
+void
+ui_compose_forward_many(struct ui *u, const int64_t *ids, size_t n)
+{
+	compose_run(u, UI_FN_FORWARD_ATTACH, ids, n);
 }

@@ -13,6 +13,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/mime.h"
 #include "tern/pattern.h"
 #include "ui-private.h"
 
@@ -23,15 +24,215 @@ ui_index_cache_clear(struct ui *u)
 		store_index_row_clear(&u->cache[i]);
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* The loaded rows gone (the cursor left where it is). */
 static void
 index_drop_rows(struct ui *u)
 {
 	free(u->ids);
 	free(u->depth);
+	free(u->tids);
+	free(u->tdepth);
+	free(u->hidden);
 	u->ids = NULL;
 	u->depth = NULL;
-	u->nids = 0;
+	u->tids = NULL;
+	u->tdepth = NULL;
+	u->hidden = NULL;
+	u->nids = u->ntids = 0;
+}
+
+/* The rows of the thread that holds position i of tdepth[0..n). */
+static void
+thread_span(const uint8_t *tdepth, size_t n, size_t i, size_t *a, size_t *b)
+{
+	size_t s = i, e = i + 1;
+
+	while (s > 0 && !(tdepth[s] & UI_THREAD_START))
+		s--;
+	while (e < n && !(tdepth[e] & UI_THREAD_START))
+		e++;
+	*a = s;
+	*b = e;
+}
+
+static size_t
+find_id(const int64_t *ids, size_t n, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n && ids[i] != id; i++)
+		;
+	return i;
+}
+
+static int
+is_collapsed(struct ui *u, int64_t root)
+{
+	return u->ncollapsed > 0 &&
+	    bsearch(&root, u->collapsed, u->ncollapsed, sizeof root, cmp_id) !=
+	    NULL;
+}
+
+/* What shows of the whole threaded view: a collapsed thread as its
+ * first row, with the number of rows it hides. */
+static void
+thread_view(struct ui *u)
+{
+	size_t i, j, k, n = 0;
+
+	free(u->ids);
+	free(u->depth);
+	free(u->hidden);
+	u->ids = xreallocarray(NULL, u->ntids + 1, sizeof *u->ids);
+	u->depth = xcalloc(u->ntids + 1, 1);
+	u->hidden =
+	    u->ncollapsed > 0 ? xcalloc(u->ntids + 1, sizeof *u->hidden) : NULL;
+	for (i = 0; i < u->ntids; i = j) {
+		thread_span(u->tdepth, u->ntids, i, &k, &j);
+		if (j - i > 1 && is_collapsed(u, u->tids[i])) {
+			u->ids[n] = u->tids[i];
+			u->depth[n] = u->tdepth[i];
+			u->hidden[n++] = (uint32_t)(j - i - 1);
+			continue;
+		}
+		memcpy(u->ids + n, u->tids + i, (j - i) * sizeof *u->ids);
+		memcpy(u->depth + n, u->tdepth + i, j - i);
+		n += j - i;
+	}
+	u->nids = n;
+	ui_index_cache_clear(u);
+}
+
+/* The row that shows message id: its own, or its collapsed thread's. */
+static int64_t
+shown_id(struct ui *u, int64_t id)
+{
+	size_t i, a, b;
+
+	if (u->tids == NULL || find_id(u->ids, u->nids, id) < u->nids)
+		return id;
+	if ((i = find_id(u->tids, u->ntids, id)) == u->ntids)
+		return id;
+	thread_span(u->tdepth, u->ntids, i, &a, &b);
+	return u->tids[a];
+}
+
+void
+ui_thread_collapse(struct ui *u, int all)
+{
+	int64_t id, root;
+	size_t i, a, b;
+
+	if (!u->threaded || u->tids == NULL) {
+		ui_message(u, 0, "Threads collapse in the threaded view (v)");
+		return;
+	}
+	if (u->cur >= u->nids)
+		return;
+	id = u->ids[u->cur];
+	if ((i = find_id(u->tids, u->ntids, id)) == u->ntids)
+		return;
+	thread_span(u->tdepth, u->ntids, i, &a, &b);
+	root = u->tids[a];
+	if (all && u->ncollapsed > 0) {
+		free(u->collapsed);
+		u->collapsed = NULL;
+		u->ncollapsed = 0;
+	} else if (all) {
+		/* Every thread of more than one message, in id order. */
+		free(u->collapsed);
+		u->collapsed =
+		    xreallocarray(NULL, u->ntids + 1, sizeof *u->collapsed);
+		u->ncollapsed = 0;
+		for (i = 0; i < u->ntids; i = b) {
+			thread_span(u->tdepth, u->ntids, i, &a, &b);
+			if (b - a >= 2)
+				u->collapsed[u->ncollapsed++] = u->tids[a];
+		}
+		qsort(
+		    u->collapsed, u->ncollapsed, sizeof *u->collapsed, cmp_id);
+	} else if (b - a < 2) {
+		ui_message(u, 0, "This thread is one message");
+		return;
+	} else {
+		int64_t *c = u->ncollapsed > 0
+		    ? bsearch(&root, u->collapsed, u->ncollapsed, sizeof root,
+		          cmp_id)
+		    : NULL;
+
+		if (c != NULL) {
+			size_t at = (size_t)(c - u->collapsed);
+
+			memmove(c, c + 1, (u->ncollapsed - at - 1) * sizeof *c);
+			u->ncollapsed--;
+		} else {
+			for (i = u->ncollapsed;
+			     i > 0 && u->collapsed[i - 1] > root; i--)
+				;
+			u->collapsed = xreallocarray(u->collapsed,
+			    u->ncollapsed + 1, sizeof *u->collapsed);
+			memmove(u->collapsed + i + 1, u->collapsed + i,
+			    (u->ncollapsed - i) * sizeof *u->collapsed);
+			u->collapsed[i] = root;
+			u->ncollapsed++;
+		}
+	}
+	thread_view(u);
+	id = shown_id(u, id);
+	u->cur = find_id(u->ids, u->nids, id);
+	if (u->cur >= u->nids)
+		u->cur = u->nids ? u->nids - 1 : 0;
+	u->dirty = 1;
+}
+
+int
+ui_thread_members(
+    struct ui *u, size_t pos, int64_t **out, size_t *nout, char **cause)
+{
+	int64_t *tids = u->tids, id;
+	uint8_t *tdepth = u->tdepth;
+	size_t n = u->ntids, i, a, b;
+	int own = 0;
+
+	if (pos >= u->nids) {
+		*cause = xstrdup("No message here");
+		return -1;
+	}
+	id = u->ids[pos];
+	if (!u->threaded || tids == NULL) {
+		/* The flat view: the folder threaded for this once. */
+		if (ui_order_ids(u->s, u->folders[u->fcur].id, u->sort, 0, 1,
+		        u->limit, u->limit_extra, u->nlimit_extra, &tids,
+		        &tdepth, &n, cause) != 0)
+			return -1;
+		own = 1;
+	}
+	if ((i = find_id(tids, n, id)) == n) {
+		a = 0;
+		b = 0;
+	} else
+		thread_span(tdepth, n, i, &a, &b);
+	*nout = b - a;
+	*out = xreallocarray(NULL, *nout + 1, sizeof **out);
+	memcpy(*out, tids + a, *nout * sizeof **out);
+	if (own) {
+		free(tids);
+		free(tdepth);
+	}
+	if (*nout == 0) {
+		free(*out);
+		*cause = xstrdup("The message is not in a thread");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -40,6 +241,11 @@ ui_index_free(struct ui *u)
 	ui_index_cache_clear(u);
 	index_drop_rows(u);
 	u->cur = u->top = 0;
+	/* Tags and collapsed threads belong to the folder's view. */
+	ui_tags_clear(u);
+	free(u->collapsed);
+	u->collapsed = NULL;
+	u->ncollapsed = 0;
 }
 
 #define FIRST_CHUNK 512
@@ -235,111 +441,157 @@ ui_index_row(struct ui *u, size_t pos)
 	return r;
 }
 
-/*
- * Thread a folder: a message's parent is the message its In-Reply-To
- * (or last Reference) names, when that one is older in date order (which
- * also rules out cycles). Roots in date order (newest first when
- * reverse), each followed by its replies depth first. Pure of ui state,
- * so the background loader can run it on its own store handle.
- */
+/* A message id and its place in the store's order, looked up by id. */
+struct id_rank {
+	int64_t id;
+	size_t rank;
+};
+
+static int
+cmp_id_rank(const void *a, const void *b)
+{
+	const struct id_rank *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* A thread and the key it is sorted by. */
+struct thread_ent {
+	size_t key;
+	size_t thread;
+	size_t first, n; /* its rows in the display order */
+};
+
+static int
+cmp_thread_ent(const void *a, const void *b)
+{
+	const struct thread_ent *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->thread < y->thread ? -1 : x->thread > y->thread;
+}
+
 int
-ui_thread_order(struct store *s, int64_t folder_id, int reverse, int64_t **idsp,
+ui_thread_order(struct store *s, int64_t folder_id, enum store_sort sort,
+    int reverse, const int64_t *keep, size_t nkeep, int64_t **idsp,
     uint8_t **depthp, size_t *np, char **cause)
 {
-	struct store_thread_key *k = NULL;
-	size_t n = 0, i, cap, *tab = NULL, *parent = NULL, *first = NULL,
-	       *next = NULL, *last = NULL, *stack = NULL, out = 0;
-	int64_t *ids;
-	uint8_t *depths;
+	struct store_thread_row *rows = NULL;
+	struct mime_thread_msg *v = NULL;
+	struct thread_ent *te = NULL;
+	struct id_rank *ranks = NULL;
+	int64_t *sids = NULL, *ids = NULL;
+	uint8_t *depths = NULL;
+	char *pool = NULL;
+	size_t nrows = 0, n = 0, ns = 0, i, k, out = 0, nte = 0;
+	size_t *rank = NULL, *disp = NULL;
+	int ret = -1;
 
-	if (store_index_thread_keys(s, folder_id, &k, &n, cause) != 0)
+	if (store_index_thread_rows(
+	        s, folder_id, &rows, &pool, &nrows, cause) != 0)
 		return -1;
-	for (cap = 16; cap < n * 2; cap *= 2)
-		;
-	tab = xcalloc(cap, sizeof *tab); /* index + 1, 0 empty */
-	parent = xcalloc(n ? n : 1, sizeof *parent);
-	first = xcalloc(n ? n : 1, sizeof *first);
-	next = xcalloc(n ? n : 1, sizeof *next);
-	last = xcalloc(n ? n : 1, sizeof *last);
-	for (i = 0; i < n; i++) {
-		size_t h, p = 0;
+	v = xcalloc(nrows ? nrows : 1, sizeof *v);
+	for (i = 0; i < nrows; i++) {
+		if (keep != NULL &&
+		    bsearch(&rows[i].id, keep, nkeep, sizeof *keep, cmp_id) ==
+		        NULL)
+			continue;
+		v[n].id = rows[i].id;
+		v[n].date = rows[i].date;
+		v[n].message_id = rows[i].message_id;
+		v[n].in_reply_to = rows[i].in_reply_to;
+		v[n].refs = rows[i].refs;
+		v[n].subject = rows[i].subject;
+		n++;
+	}
+	free(rows); /* the strings stay, in pool */
+	rows = NULL;
+	mime_thread(v, n);
 
-		if (k[i].parent != 0) {
-			for (h = k[i].parent & (cap - 1); tab[h];
-			     h = (h + 1) & (cap - 1)) {
-				if (k[tab[h] - 1].msgid == k[i].parent) {
-					p = tab[h];
-					break;
-				}
-			}
+	/* Each message's place in the sort order: the input's for date,
+	 * else the store's order looked up by id. */
+	rank = xcalloc(n ? n : 1, sizeof *rank);
+	if (sort == STORE_SORT_DATE) {
+		for (i = 0; i < n; i++)
+			rank[i] = i;
+	} else {
+		if (store_index_ids(
+		        s, folder_id, sort, NULL, &sids, &ns, cause) != 0)
+			goto out;
+		ranks = xcalloc(ns ? ns : 1, sizeof *ranks);
+		for (i = 0; i < ns; i++) {
+			ranks[i].id = sids[i];
+			ranks[i].rank = i;
 		}
-		parent[i] = p; /* index + 1 of an older message, or 0 */
-		if (p != 0) {
-			if (first[p - 1] == 0)
-				first[p - 1] = i + 1;
-			else
-				next[last[p - 1] - 1] = i + 1;
-			last[p - 1] = i + 1;
-		}
-		if (k[i].msgid != 0) {
-			for (h = k[i].msgid & (cap - 1); tab[h];
-			     h = (h + 1) & (cap - 1)) {
-				if (k[tab[h] - 1].msgid == k[i].msgid)
-					break;
-			}
-			if (tab[h] == 0)
-				tab[h] = i + 1;
+		qsort(ranks, ns, sizeof *ranks, cmp_id_rank);
+		for (i = 0; i < n; i++) {
+			struct id_rank key = { v[i].id, 0 }, *r;
+
+			r = bsearch(
+			    &key, ranks, ns, sizeof *ranks, cmp_id_rank);
+			rank[i] = r != NULL ? r->rank : i;
 		}
 	}
+
+	/* The display order mime_thread gave, then its threads as units. */
+	disp = xcalloc(n ? n : 1, sizeof *disp);
+	for (i = 0; i < n; i++)
+		disp[v[i].order < n ? v[i].order : i] = i;
+	te = xcalloc(n ? n : 1, sizeof *te);
+	for (i = 0; i < n; i++) {
+		struct mime_thread_msg *m = &v[disp[i]];
+
+		if (nte == 0 ||
+		    v[disp[te[nte - 1].first]].thread != m->thread) {
+			te[nte].thread = m->thread;
+			te[nte].first = i;
+			/* From and subject: the thread's first message. */
+			te[nte].key = rank[disp[i]];
+			nte++;
+		}
+		te[nte - 1].n++;
+		/* Date and size: its newest, its largest message. */
+		if ((sort == STORE_SORT_DATE || sort == STORE_SORT_SIZE) &&
+		    rank[disp[i]] > te[nte - 1].key)
+			te[nte - 1].key = rank[disp[i]];
+	}
+	qsort(te, nte, sizeof *te, cmp_thread_ent);
+
 	ids = xcalloc(n ? n : 1, sizeof *ids);
 	depths = xcalloc(n ? n : 1, 1);
-	stack = xcalloc(n ? n : 1, sizeof *stack);
-	for (size_t r = 0; r < n; r++) {
-		size_t root = reverse ? n - 1 - r : r, sp = 0;
+	for (k = 0; k < nte; k++) {
+		const struct thread_ent *t = &te[reverse ? nte - 1 - k : k];
 
-		if (parent[root] != 0)
-			continue;
-		stack[sp++] = root + 1;
-		while (sp > 0) {
-			size_t m = stack[--sp] - 1, c, depth = 0, q;
+		for (i = 0; i < t->n; i++) {
+			const struct mime_thread_msg *m =
+			    &v[disp[t->first + i]];
+			int d =
+			    m->depth > UI_DEPTH_MASK ? UI_DEPTH_MASK : m->depth;
 
-			for (q = parent[m]; q != 0 && depth < 255;
-			     q = parent[q - 1])
-				depth++;
-			ids[out] = k[m].id;
-			depths[out++] = (uint8_t)depth;
-			/* Push children in reverse so the oldest comes out
-			 * first: collect them, then push backwards. */
-			size_t base = sp;
-			for (c = first[m]; c != 0; c = next[c - 1])
-				stack[sp++] = c;
-			for (size_t a = base, b = sp - 1; a < b && sp > base;
-			     a++, b--) {
-				size_t tmp = stack[a];
-				stack[a] = stack[b];
-				stack[b] = tmp;
-			}
+			ids[out] = m->id;
+			depths[out++] =
+			    (uint8_t)(d | (i == 0 ? UI_THREAD_START : 0));
 		}
 	}
 	*idsp = ids;
 	*depthp = depths;
 	*np = out;
-	free(k);
-	free(tab);
-	free(parent);
-	free(first);
-	free(next);
-	free(last);
-	free(stack);
-	return 0;
-}
-
-static int
-cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
+	ids = NULL;
+	depths = NULL;
+	ret = 0;
+out:
+	free(rows);
+	free(pool);
+	free(v);
+	free(rank);
+	free(ranks);
+	free(sids);
+	free(disp);
+	free(te);
+	free(ids);
+	free(depths);
+	return ret;
 }
 
 int
@@ -408,9 +660,9 @@ ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
 	size_t n = 0, i;
 
 	*depthp = NULL;
-	if (threaded && limit == NULL && sort == STORE_SORT_DATE)
-		return ui_thread_order(
-		    s, folder_id, reverse, idsp, depthp, np, cause);
+	if (threaded && limit == NULL)
+		return ui_thread_order(s, folder_id, sort, reverse, NULL, 0,
+		    idsp, depthp, np, cause);
 	if ((limit != NULL
 	            ? ui_match_ids(s, folder_id, sort, limit, &ids, &n, cause)
 	            : store_index_ids(
@@ -421,6 +673,16 @@ ui_order_ids(struct store *s, int64_t folder_id, enum store_sort sort,
 	        0) {
 		free(ids);
 		return -1;
+	}
+	if (threaded) {
+		/* The matches threaded among themselves. */
+		int ret;
+
+		qsort(ids, n, sizeof *ids, cmp_id);
+		ret = ui_thread_order(s, folder_id, sort, reverse, ids, n, idsp,
+		    depthp, np, cause);
+		free(ids);
+		return ret;
 	}
 	if (reverse) {
 		for (i = 0; i < n / 2; i++) {
@@ -440,11 +702,18 @@ ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
 {
 	size_t i;
 
-	free(u->ids);
-	free(u->depth);
-	u->ids = ids;
-	u->depth = depth;
-	u->nids = n;
+	index_drop_rows(u);
+	if (depth != NULL) {
+		u->tids = ids;
+		u->tdepth = depth;
+		u->ntids = n;
+		thread_view(u);
+		if (keep_id != 0)
+			keep_id = shown_id(u, keep_id);
+	} else {
+		u->ids = ids;
+		u->nids = n;
+	}
 	u->partial = u->partial_hi = 0;
 	ui_index_cache_clear(u);
 	if (keep_id != 0) {
@@ -681,7 +950,10 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 	flags[0] = r->flags & STORE_F_DELETED ? 'D'
 	    : !(r->flags & STORE_F_SEEN)      ? 'N'
 	                                      : ' ';
-	flags[1] = r->flags & STORE_F_FLAGGED ? '!' : ' ';
+	/* A tag shows where the flag does, as in mutt. */
+	flags[1] = ui_tagged(u, r->id)   ? '*'
+	    : r->flags & STORE_F_FLAGGED ? '!'
+	                                 : ' ';
 	flags[2] = r->flags & STORE_F_REPLIED ? 'r' : ' ';
 	flags[3] = r->has_attach ? '@' : ' ';
 	flags[4] = '\0';
@@ -703,17 +975,24 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		fw = 12;
 	if (fw > 28)
 		fw = 28;
-	if (u->depth != NULL && u->depth[pos] > 0) {
+	if (u->depth != NULL && (u->depth[pos] & UI_DEPTH_MASK) > 0) {
 		struct buf b;
-		int d = u->depth[pos] > 10 ? 10 : u->depth[pos];
+		int d = u->depth[pos] & UI_DEPTH_MASK;
 
+		if (d > 10)
+			d = 10;
 		buf_init(&b, 0);
 		for (int i = 1; i < d; i++)
 			buf_adds(&b, " ");
 		buf_adds(&b, "└─>");
+		if (u->hidden != NULL && u->hidden[pos] > 0)
+			buf_printf(&b, "(+%u) ", (unsigned)u->hidden[pos]);
 		buf_adds(&b, r->subject ? r->subject : "");
 		subj = buf_steal(&b, NULL);
-	} else
+	} else if (u->hidden != NULL && u->hidden[pos] > 0)
+		subj = xasprintf("(+%u) %s", (unsigned)u->hidden[pos],
+		    r->subject ? r->subject : "(no subject)");
+	else
 		subj = xstrdup(r->subject ? r->subject : "(no subject)");
 
 	/* " NF!@ date       sender         size subject" */

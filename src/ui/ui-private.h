@@ -98,6 +98,17 @@ enum ui_fn {
 	UI_FN_KEYWORDS,
 	UI_FN_SHOW_LOG,
 	UI_FN_LOGIN,
+	UI_FN_TAG,
+	UI_FN_TAG_PATTERN,
+	UI_FN_UNTAG_PATTERN,
+	UI_FN_TAG_PREFIX,
+	UI_FN_COPY,
+	UI_FN_COLLAPSE_THREAD,
+	UI_FN_COLLAPSE_ALL,
+	UI_FN_DELETE_THREAD,
+	UI_FN_UNDELETE_THREAD,
+	UI_FN_READ_THREAD,
+	UI_FN_SAVE_THREAD,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
@@ -238,6 +249,23 @@ struct ui {
 	int64_t *ids;
 	uint8_t *depth; /* threaded view: nesting of each row, else NULL */
 	size_t nids;
+	/*
+	 * The threaded view whole (every thread expanded), ids and depth as
+	 * ui_order_ids gives them; ids/depth above are what shows of it, a
+	 * collapsed thread as its first row, hidden[] counting the rows it
+	 * hides (NULL: none collapsed). collapsed: the first ids of the
+	 * collapsed threads, sorted.
+	 */
+	int64_t *tids;
+	uint8_t *tdepth;
+	size_t ntids;
+	uint32_t *hidden;
+	int64_t *collapsed;
+	size_t ncollapsed;
+	/* Tagged messages of the open folder's view, ids sorted. */
+	int64_t *tags;
+	size_t ntags;
+	int tag_prefix; /* ';' pressed: the next action is for the tags */
 	size_t cur, top;
 	enum store_sort sort;
 	int reverse;
@@ -334,8 +362,22 @@ const struct store_index_row *ui_index_row(struct ui *u, size_t pos);
 void ui_index_cache_clear(struct ui *u);
 /* Folders this big are sorted and threaded by the background loader. */
 #define UI_ASYNC_MIN 20000
-int ui_thread_order(struct store *s, int64_t folder_id, int reverse,
-    int64_t **idsp, uint8_t **depthp, size_t *np, char **cause);
+/*
+ * A threaded order's depth byte: the nesting (UI_DEPTH_MASK), and
+ * UI_THREAD_START on the first row of each thread.
+ */
+#define UI_THREAD_START 0x80
+#define UI_DEPTH_MASK 0x7f
+/*
+ * Thread a folder's messages (only those in keep[0..nkeep), sorted, when
+ * keep is not NULL) with mime_thread: threads ordered as units by sort
+ * (date: their newest message; size: their largest; from, subject: their
+ * first message), reverse turning that order around. Pure of ui state,
+ * so the background loader can run it on its own store handle.
+ */
+int ui_thread_order(struct store *s, int64_t folder_id, enum store_sort sort,
+    int reverse, const int64_t *keep, size_t nkeep, int64_t **idsp,
+    uint8_t **depthp, size_t *np, char **cause);
 /* The ids of a folder's messages that match a pattern's text, in order. */
 int ui_match_ids(struct store *s, int64_t folder_id, enum store_sort sort,
     const char *text, int64_t **ids, size_t *n, char **cause);
@@ -358,6 +400,28 @@ int ui_index_more(struct ui *u);
 void ui_index_complete(struct ui *u);
 void ui_index_free(struct ui *u);
 int ui_index_key(struct ui *u, enum ui_fn fn);
+/* tags.c: is message id tagged? */
+int ui_tagged(struct ui *u, int64_t id);
+void ui_tags_clear(struct ui *u);
+/* Tag or untag the message under the cursor, then move down. */
+void ui_tag_current(struct ui *u);
+/* Tag (on) or untag the messages matching a pattern asked for. */
+void ui_tag_pattern(struct ui *u, int on);
+/*
+ * The tagged messages the view shows (under a limit, those it lets
+ * through; collapsed threads count whole), sorted, malloc'd; how many.
+ */
+size_t ui_tags_shown(struct ui *u, int64_t **ids);
+/* Untag ids[0..n), sorted. */
+void ui_tags_drop(struct ui *u, const int64_t *ids, size_t n);
+/* Collapse or expand the current thread (all: every thread). */
+void ui_thread_collapse(struct ui *u, int all);
+/*
+ * The ids of the thread the row pos is in, as the threaded view has it
+ * (collapsed rows too), malloc'd; -1 with cause.
+ */
+int ui_thread_members(
+    struct ui *u, size_t pos, int64_t **ids, size_t *n, char **cause);
 int ui_index_search(struct ui *u, const char *pat, int dir, size_t from);
 
 /* pager.c */
@@ -391,6 +455,8 @@ void ui_keys_init(struct ui *u);
 void ui_keys_free(struct ui *u);
 enum ui_fn ui_key_fn(struct ui *u, enum ui_map map, int key);
 const char *ui_key_name(int key, char *buf, size_t len);
+/* The name a function is bound by in the rc ("delete-message"). */
+const char *ui_fn_name(enum ui_fn fn);
 void ui_help_draw(struct ui *u, int y, int h, int w);
 int ui_help_key(struct ui *u, enum ui_fn fn);
 
@@ -406,6 +472,8 @@ void ui_attach_cleanup(struct ui *u);
 
 /* compose.c */
 void ui_compose(struct ui *u, enum ui_fn fn);
+/* Forward messages ids[0..n), each attached whole, in one new message. */
+void ui_compose_forward_many(struct ui *u, const int64_t *ids, size_t n);
 /* Give the terminal to a program (editor, opener) and take it back. */
 void ui_shell_begin(struct ui *u);
 void ui_shell_end(struct ui *u);

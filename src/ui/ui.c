@@ -474,6 +474,8 @@ draw_status(struct ui *u)
 		if (u->limit != NULL)
 			buf_printf(
 			    &b, ", %zu shown, limit: %s", u->nids, u->limit);
+		if (u->ntags > 0)
+			buf_printf(&b, ", %zu tagged", u->ntags);
 		buf_printf(&b, "]  sort:%s%s%s", sorts[u->sort],
 		    u->reverse ? "-rev" : "", u->threaded ? " threads" : "");
 		if (a->quota_limit > 0) {
@@ -818,6 +820,7 @@ handle_key(struct ui *u, int key)
 	if (fn == UI_FN_NONE) {
 		char name[32];
 
+		u->tag_prefix = 0;
 		ui_message(u, 0, "Key %s is not bound; ? lists the keys",
 		    ui_key_name(key, name, sizeof name));
 		return;

@@ -211,10 +211,10 @@ class Demo(UiCase):
         s.keys("c", "j", "j", "Enter")
         t = s.wait("local/Lists/tern-devel  [160 msgs, 30 new]")
         s.keys("g")
-        s.keys("t")
+        s.keys("v")
         t = s.wait("Threaded view")
         self.assertIn("└─>", t)
-        s.keys("t")
+        s.keys("v")
         s.wait("Flat view")
         s.keys("]")
         s.wait("local/Sent  [25")
@@ -390,6 +390,351 @@ class Demo(UiCase):
             self.assertEqual(f.read(), "The keys of tern are listed by ?\n")
 
 
+def demo_db(t):
+    import sqlite3 as sq
+    return sq.connect(os.path.join(t.data, "tern-demo", "tern.db"))
+
+
+def demo_count(t, sql, *args):
+    db = demo_db(t)
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    finally:
+        db.close()
+
+
+DELETED = 0x20  # STORE_F_DELETED
+
+
+class Tags(UiCase):
+    """t tags, T tags by pattern, ';' applies the next action to every
+    tagged message."""
+
+    def test_tag_three_then_delete(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("g")
+        s.wait_cursor("")
+        # t tags and moves down, as in mutt; t again untags.
+        s.keys("t", "t", "t", "t")
+        s.wait("4 tagged")
+        s.keys("k", "t")
+        s.wait("3 tagged")
+        t = s.text()
+        rows = [x for x in t.splitlines() if "│" in x and "*" in x[:40]]
+        self.assertEqual(len(rows), 3, t)
+        s.keys("\\;")  # (a bare ; ends a tmux command)
+        s.wait("Apply to 3 tagged")
+        s.keys("d")
+        s.wait("Deleted 3 tagged messages")
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.flags & ? != 0", DELETED), 3)
+        t = s.text()
+        rows = [x for x in t.splitlines() if re.search(r"[ >]D\*", x)]
+        self.assertEqual(len(rows), 3, t)
+        # ';u' takes it back; the tags stay.
+        s.literal(";u")
+        s.wait("Undeleted 3 tagged messages")
+        s.wait("3 tagged")
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message WHERE flags & ? != 0",
+            DELETED), 0)
+        # Another folder: the tags are of the view they were made in.
+        s.keys("]")
+        s.wait("local/Archive  [100")
+        s.wait("tagged", absent=True)
+
+    def test_tag_pattern_then_move(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        want = demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.subject LIKE '%invoice%'")
+        self.assertGreater(want, 1)
+        archived = demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'Archive'")
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~s invoice")
+        s.keys("Enter")
+        s.wait("%d tagged]" % want)
+        self.wait_log("tag-pattern tag matches=%d tagged=%d" % (want, want))
+        s.literal(";s")
+        s.wait("Move %d tagged messages to folder" % want)
+        s.literal("Archive")
+        s.keys("Enter")
+        s.wait("Moved %d messages to Archive" % want)
+        s.wait("local/INBOX  [%d msgs" % (241 - want))
+        s.wait("tagged", absent=True)
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.subject LIKE '%invoice%'"), 0)
+        s.keys("c", "g", "j", "Enter")
+        s.wait("local/Archive  [%d msgs" % (archived + want))
+
+    def test_tags_a_limit_hides_are_left_alone(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        q = ("SELECT count(*) FROM message m JOIN folder f ON f.id ="
+             " m.folder_id WHERE f.name = 'INBOX' AND m.subject LIKE"
+             " '%invoice%'")
+        want = demo_count(self.t, q)
+        originals = demo_count(self.t, q + " AND m.subject NOT LIKE 'Re:%'")
+        self.assertTrue(0 < originals < want)
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~s invoice")
+        s.keys("Enter")
+        s.wait("%d tagged]" % want)
+        s.keys("l")
+        s.wait("Limit to")
+        s.literal("!~s re")
+        s.keys("Enter")
+        s.wait("limit: !~s re")
+        s.literal(";d")
+        s.wait("Deleted %d tagged message" % originals)
+        self.assertEqual(demo_count(
+            self.t, q + " AND m.flags & %d != 0" % DELETED), originals)
+        # The hidden ones keep their tags for later.
+        s.wait("%d tagged]" % want)
+
+    def test_tag_pattern_malformed_says_where(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~s invoice (~F")
+        s.keys("Enter")
+        s.wait("Bad pattern: column 12: ( is not closed")
+        self.assertNotIn("tagged", s.text())
+        # Untagging by pattern: ^T.
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~F")
+        s.keys("Enter")
+        t = s.wait(" tagged]")
+        n = int(re.search(r"(\d+) tagged\]", t).group(1))
+        self.assertEqual(n, demo_count(
+            self.t, "SELECT count(*) FROM message m JOIN folder f ON"
+            " f.id = m.folder_id WHERE f.name = 'INBOX' AND"
+            " m.flags & 2 != 0"))
+        s.keys("C-t")
+        s.wait("Untag messages matching:")
+        s.literal("~A")
+        s.keys("Enter")
+        s.wait("0 tagged")
+        s.wait("tagged]", absent=True)
+
+
+class TagsHeld(UiCase):
+    def test_tagged_change_waits_for_a_held_store(self):
+        """Ten thousand messages tag by pattern in one store search; their
+        change, finding the store held by another writer, waits, then goes
+        in whole."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        path = os.path.join(self.t.data, "tern", "tern.db")
+        db = sqlite3.connect(path)
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject) VALUES (?, ?, 16, ?, 'Bob <b@x>', ?)",
+            [(fid, i + 1, 1700000000 + i, "Item %d" % i)
+             for i in range(10000)])
+        db.commit()
+        s = self.start()
+        s.wait("local/INBOX  [10000 msgs")
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~A")
+        s.keys("Enter")
+        s.wait("10000 tagged")
+        ev = self.wait_log("tag-pattern tag matches=10000 tagged=10000")
+        ms = float(re.search(r"tag-pattern tag matches=10000 tagged=10000"
+                             r" ([\d.]+) ms", ev).group(1))
+        self.assertLess(ms, 2000)  # tens of ms; generous for a busy box
+        db.execute("BEGIN IMMEDIATE")
+        s.literal(";d")
+        self.wait_log("The change of 10000 messages waits for the store")
+        time.sleep(0.5)
+        db.rollback()
+        self.wait_log("index-load")
+        end = time.time() + 10
+        n = 0
+        while time.time() < end:
+            n = db.execute("SELECT count(*) FROM message WHERE flags & ?"
+                           " != 0", (DELETED,)).fetchone()[0]
+            if n == 10000:
+                break
+            time.sleep(0.1)
+        db.close()
+        self.assertEqual(n, 10000)
+        s.wait(">D*")
+
+class Threads(UiCase):
+    """The threaded view: mime_thread's trees, threads as units under a
+    sort and a limit, collapsed threads, actions on a whole thread."""
+
+    def open_devel(self, s):
+        s.wait("local/INBOX  [241")
+        s.keys("c", "j", "j", "Enter")
+        s.wait("local/Lists/tern-devel  [160 msgs")
+        s.keys("v")
+        s.wait("Threaded view")
+        s.wait("sort:date threads")
+
+    def thread_row(self, s, key="k"):
+        """Move the cursor up (key k) or down (j) to a reply: a row of a
+        thread of more than one."""
+        for _ in range(40):
+            line = s.cursor_line()
+            if "└─>" in line:
+                return
+            s.keys(key)
+            end = time.time() + 5
+            while s.cursor_line() == line and time.time() < end:
+                time.sleep(0.02)
+        self.fail("no reply on the way:\n" + s.text())
+
+    def test_tree_under_a_limit(self):
+        s = self.start("--demo")
+        self.open_devel(s)
+        s.keys("l")
+        s.wait("Limit to")
+        s.literal("~s backup")
+        s.keys("Enter")
+        t = s.wait("shown, limit: ~s backup")
+        self.assertIn("└─>", t)
+        self.assertIn("threads", t)
+        rows = [x for x in t.splitlines() if "│" in x and
+                re.search(r"\d{2}:\d{2}|\w{3} \d{2}", x)]
+        self.assertTrue(rows)
+        for r in rows:
+            self.assertIn("Backup", r)
+        # Sorted by sender, the trees stay whole.
+        s.keys("o")
+        t = s.wait("sort:from threads")
+        self.assertIn("└─>", t)
+
+    def test_threads_sorted_by_newest_message(self):
+        """A thread whose root is the oldest but whose reply is the newest
+        comes last (by date), and its tree is whole; mime_thread joins a
+        reply by References even when In-Reply-To is missing."""
+        self.t.write_rc("")
+        self.t.out("ls", "local")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        aid = db.execute("SELECT id FROM account WHERE name = 'local'"
+                         ).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO folder (account_id, name)"
+                   " VALUES (?, 'INBOX')", (aid,))
+        fid = db.execute("SELECT id FROM folder WHERE account_id = ?",
+                         (aid,)).fetchone()[0]
+        rows = [  # date, subject, message-id, in-reply-to, references
+            (100, "Alpha start", "<a1@x>", None, None),
+            (200, "Beta start", "<b1@x>", None, None),
+            (300, "Re: Beta start", "<b2@x>", "<b1@x>", "<b1@x>"),
+            (400, "Re: Alpha start", "<a2@x>", None, "<a1@x>"),
+            (500, "Re: Re: Alpha start", "<a3@x>", "<a2@x>",
+             "<a1@x> <a2@x>"),
+        ]
+        db.executemany(
+            "INSERT INTO message (folder_id, uid, flags, date, from_,"
+            " subject, message_id, in_reply_to, refs) VALUES"
+            " (?, ?, 16, ?, 'Bob <b@x>', ?, ?, ?, ?)",
+            [(fid, i + 1, 1700000000 + r[0]) + r[1:]
+             for i, r in enumerate(rows)])
+        db.commit()
+        db.close()
+        s = self.start()
+        s.wait("local/INBOX  [5 msgs")
+        s.keys("v")
+        s.wait("sort:date threads")
+        t = s.wait("└─>Re: Re: Alpha")
+        order = [re.sub(r".*Bob +\d+ ", "", x).strip()
+                 for x in t.splitlines() if "Bob" in x]
+        self.assertEqual(order, [
+            "Beta start", "└─>Re: Beta start", "Alpha start",
+            "└─>Re: Alpha start", "└─>Re: Re: Alpha start"])
+        # Reversed: the same trees, the threads the other way round.
+        s.keys("O")
+        s.wait("sort:date-rev threads")
+        t = s.text()
+        order = [re.sub(r".*Bob +\d+ ", "", x).strip()
+                 for x in t.splitlines() if "Bob" in x]
+        self.assertEqual(order, [
+            "Alpha start", "└─>Re: Alpha start", "└─>Re: Re: Alpha start",
+            "Beta start", "└─>Re: Beta start"])
+
+    def test_collapse_shows_hidden_count(self):
+        s = self.start("--demo")
+        self.open_devel(s)
+        # From the top down: the thread is not the last, so t moves on.
+        s.keys("g")
+        s.wait_cursor("Sep")
+        self.thread_row(s, "j")
+        s.keys("-")
+        t = s.wait("(+")
+        m = re.search(r"\(\+(\d+)\)", s.cursor_line())
+        self.assertTrue(m, t)
+        hidden = int(m.group(1))
+        self.assertGreaterEqual(hidden, 1)
+        # t on a collapsed thread tags it whole.
+        s.keys("t")
+        s.wait("%d tagged" % (hidden + 1))
+        end = time.time() + 5
+        while "(+" in s.cursor_line() and time.time() < end:
+            time.sleep(0.02)  # t moves down
+        s.keys("k")
+        s.wait_cursor("(+")
+        s.keys("t")
+        s.wait("tagged]", absent=True)
+        # Expanded again (t moved down: back up to it first).
+        s.keys("k")
+        s.wait_cursor("(+")
+        s.keys("-")
+        s.wait("(+", absent=True)
+        # All threads at once, and back.
+        s.keys("_")
+        t = s.wait("(+")
+        self.assertNotIn("└─>", t)
+        s.keys("_")
+        s.wait("(+", absent=True)
+        s.wait("└─>")
+
+    def test_delete_thread(self):
+        s = self.start("--demo")
+        self.open_devel(s)
+        self.thread_row(s)
+        s.keys("D")
+        t = s.wait("Deleted the thread's")
+        n = int(re.search(r"thread's (\d+) message", t).group(1))
+        self.assertGreaterEqual(n, 2)
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message WHERE flags & ? != 0",
+            DELETED), n)
+        # Every one of them is in the same thread: one root's subject.
+        db = demo_db(self.t)
+        subjects = {re.sub(r"^(Re: )+", "", x[0]) for x in db.execute(
+            "SELECT subject FROM message WHERE flags & ? != 0", (DELETED,))}
+        db.close()
+        self.assertEqual(len(subjects), 1, subjects)
+        s.keys("U")
+        s.wait("Undeleted the thread's %d message" % n)
+        self.assertEqual(demo_count(
+            self.t, "SELECT count(*) FROM message WHERE flags & ? != 0",
+            DELETED), 0)
+
+
 class Attachments(UiCase):
     def test_the_number_shown_is_the_number_to_type(self):
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -507,6 +852,19 @@ class Bindings(UiCase):
         s.keys("?")
         t = s.wait("index keys")
         self.assertRegex(t, r"x d\s+delete-message")
+
+    def test_bind_tag_and_thread_functions(self):
+        self.t.write_rc("bind index x tag-entry\n"
+                        "bind index , tag-prefix\n"
+                        "bind index <F2> toggle-threads\n")
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        s.keys("g", "x", "x")
+        s.wait("2 tagged")
+        s.keys(",", "F")
+        self.wait_log("Flag changed on 2 tagged messages")
+        s.keys("F2")
+        s.wait("sort:date threads")
 
     def test_unknown_theme_is_reported(self):
         self.t.write_rc("set theme = nosuchtheme\n")
@@ -744,13 +1102,13 @@ class Store(UiCase):
         s.wait_cursor("Topic 12499")
         s.keys("k")
         s.wait_cursor("Sender 00498")
-        s.keys("t")
+        s.keys("v")
         s.wait("sort:date threads")
         self.wait_log("index-load async")
         t = s.wait("└─>")
         # Still on its message (the reply to 24997).
         s.wait_cursor("Sender 00498")
-        s.keys("t", "o")
+        s.keys("v", "o")
         self.wait_log("index-load queued")
         s.wait("sort:from")
         s.wait_cursor("Sender 00498")
@@ -834,6 +1192,22 @@ class Offline(UiCase):
                         "could not be downloaded" in t, t)
         s.keys("q", "F")
         s.wait(">N!")
+        # Every tagged message's change is queued for the server, each
+        # as its own; none is lost.
+        s.keys("T")
+        s.wait("Tag messages matching:")
+        s.literal("~A")
+        s.keys("Enter")
+        s.wait("3 tagged")
+        s.literal(";N")
+        self.wait_log("Read/unread changed on 3 tagged messages")
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            ops = db.execute("SELECT uid, arg FROM pending WHERE op ="
+                             " 'flags' ORDER BY id").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(sorted(u for u, _ in ops[1:]), [10, 11, 12])
         s.keys("q")
         s.wait("not on the server yet")
         s.keys("n")
@@ -844,7 +1218,7 @@ class Offline(UiCase):
         s.wait("EXIT=0")
 
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(16)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(20)}
 
 
 def store_locked(t):
@@ -1254,6 +1628,37 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_forward_tagged_as_attachments(self):
+        # ;A forwards every tagged message, each attached whole, in one
+        # message; bodies not downloaded yet are fetched first.
+        smtpd = self.send_setup("From: Alice <alice@example.net>\n"
+                                "To: erin@example.com\n"
+                                "Subject: Fwd: three\n\nSee them.\n")
+        for i in range(1, 5):
+            self.deliver(i, body="Original text %d.\n" % i)
+        s = self.start(env={"EDITOR": self.editor, "VISUAL": self.editor})
+        s.wait("acct/INBOX  [4 msgs", timeout=20)
+        s.wait("online")
+        s.keys("g", "j", "t", "t", "t")
+        s.wait("3 tagged")
+        s.literal(";A")
+        s.wait("Downloading 3 of the messages")
+        self.until(lambda: self.body_stored() >= 3)
+        s.literal(";A")
+        s.wait("y:Send")
+        s.wait("the 3 forwarded messages")
+        s.keys("y")
+        env, raw = self.sent(s, smtpd)[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        inner = [p.get_payload()[0] for p in msg.walk()
+                 if p.get_content_type() == "message/rfc822"]
+        self.assertEqual(sorted(str(m["Subject"]) for m in inner),
+                         ["Message 2", "Message 3", "Message 4"])
+        for i in (2, 3, 4):
+            self.assertIn(b"Original text %d." % i, raw)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_send_screen_cancel_sends_nothing(self):
         smtpd = self.send_setup("From: Alice <alice@example.net>\n"
                                 "To: dave@example.com\nSubject: Never\n\n"
@@ -1405,6 +1810,31 @@ class Imap(UiCase):
         s.keys("Enter")
         s.wait("Bad pattern: column 4: ( is not closed")
         s.wait("2 shown, limit: !~b quokka")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_tagged_delete_reaches_the_server(self):
+        # ;d marks every tagged message \Deleted on the server, $ expunges
+        # them; the untagged stay.
+        for i in range(1, 5):
+            self.deliver(i)
+        s = self.start()
+        s.wait("acct/INBOX  [4 msgs", timeout=20)
+        s.wait("online")
+        s.keys("g", "t", "j", "t")
+        s.wait("2 tagged")
+        s.literal(";d")
+        s.wait("Deleted 2 tagged messages")
+        self.until(lambda: all(
+            "\\Deleted" in f for subj, f in self.server_flags().items()
+            if subj in ("Message 1", "Message 3")))
+        flags = self.server_flags()
+        self.assertNotIn("\\Deleted", flags["Message 2"])
+        self.assertNotIn("\\Deleted", flags["Message 4"])
+        s.keys("$")
+        s.wait("acct/INBOX  [2 msgs")
+        self.until(lambda: sorted(self.server_flags()) ==
+                   ["Message 2", "Message 4"])
         s.keys("q")
         s.wait("EXIT=0")
 

@@ -1080,6 +1080,14 @@ test_thread_small(void)
 	CHECK(v[8].order == 0);
 	CHECK(v[2].order == 1 && v[1].order == 2 && v[0].order == 3 &&
 	    v[5].order == 4);
+	/* Threads are numbered in display order; the two replies to the
+	 * missing <gone@x> share one though no row of it is at depth 0. */
+	CHECK(v[8].thread == 0);
+	CHECK(v[2].thread == 1 && v[1].thread == 1 && v[0].thread == 1 &&
+	    v[5].thread == 1);
+	CHECK(v[3].thread == v[4].thread && v[3].thread > 1);
+	CHECK(v[6].thread == v[7].thread && v[6].thread != v[3].thread);
+	CHECK(v[9].thread != v[3].thread && v[9].thread != v[6].thread);
 	{
 		int seen[10] = { 0 }, ok = 1;
 

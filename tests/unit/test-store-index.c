@@ -1,7 +1,7 @@
 /*
  * store index queries of the full-screen client: ids in each sort order,
- * keyset paging from the end, matching, threading keys, folder counts,
- * and the demo store's contents.
+ * keyset paging from the end, matching, the threader's strings,
+ * folder counts, and the demo store's contents.
  */
 #include <stdint.h>
 #include <unistd.h>
@@ -44,7 +44,6 @@ test_index(void)
 {
 	struct store *s = NULL;
 	struct store_index_row r;
-	struct store_thread_key *k = NULL;
 	struct store_folder *fv = NULL;
 	int64_t acct, f, a, b, c, d, *ids = NULL, kids[4], keys[4];
 	int64_t total, unseen;
@@ -114,11 +113,23 @@ test_index(void)
 	store_index_row_clear(&r);
 	CHECK(store_index_row(s, 999999, &r, &cause) == 0);
 
-	CHECK(store_index_thread_keys(s, f, &k, &n, &cause) == 0);
-	CHECK(n == 4 && k[0].id == b &&
-	    k[0].parent == store_index_msgid_hash("<a@x>", 5) &&
-	    k[3].msgid == k[0].parent && k[1].parent == k[0].msgid);
-	free(k);
+	/* The threader's strings, date order, NULL where there is none. */
+	{
+		struct store_thread_row *tr = NULL;
+		char *pool = NULL;
+
+		CHECK(
+		    store_index_thread_rows(s, f, &tr, &pool, &n, &cause) == 0);
+		CHECK(n == 4 && tr[0].id == b && tr[3].id == a);
+		CHECK(n == 4 && strcmp(tr[0].message_id, "<b@x>") == 0 &&
+		    strcmp(tr[0].in_reply_to, "<a@x>") == 0 &&
+		    strcmp(tr[0].subject, "Apple") == 0 && tr[0].refs == NULL &&
+		    tr[3].in_reply_to == NULL &&
+		    strcmp(tr[3].message_id, "<a@x>") == 0 &&
+		    tr[1].date == 200);
+		free(tr);
+		free(pool);
+	}
 
 	CHECK(store_index_folder_names(s, acct, &fv, &n, &cause) == 0);
 	CHECK(n == 2 && strcmp(fv[0].name, "INBOX") == 0 && fv[0].total == -1);
