@@ -559,10 +559,8 @@ class TagsHeld(UiCase):
         s.literal("~A")
         s.keys("Enter")
         s.wait("10000 tagged")
-        ev = self.wait_log("tag-pattern tag matches=10000 tagged=10000")
-        ms = float(re.search(r"tag-pattern tag matches=10000 tagged=10000"
-                             r" ([\d.]+) ms", ev).group(1))
-        self.assertLess(ms, 2000)  # tens of ms; generous for a busy box
+        # How fast is the benchmark's to say (tests/bench/ui-bench).
+        self.wait_log("tag-pattern tag matches=10000 tagged=10000")
         db.execute("BEGIN IMMEDIATE")
         s.literal(";d")
         self.wait_log("The change of 10000 messages waits for the store")
