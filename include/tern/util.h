@@ -78,6 +78,8 @@ buf_addc(struct buf *b, char c)
 	return buf_addc_slow(b, c);
 }
 int buf_adds(struct buf *b, const char *s);
+/* Append s[0..len) with every line end CRLF (a bare LF becomes CRLF). */
+int buf_add_crlf(struct buf *b, const char *s, size_t len);
 int buf_printf(struct buf *b, const char *fmt, ...) TERN_PRINTF(2, 3);
 /* Remove the first n bytes. */
 void buf_consume(struct buf *b, size_t n);

@@ -113,22 +113,6 @@ split_fields(const char *msg, size_t len, struct field **vp, size_t *body)
 	return n;
 }
 
-/* LF or lone CR line ends made CRLF. */
-static void
-to_crlf(struct buf *out, const char *s, size_t len)
-{
-	size_t i, from = 0;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
-			(void)buf_add(out, s + from, i - from);
-			(void)buf_add(out, "\r\n", 2);
-			from = i + 1;
-		}
-	}
-	(void)buf_add(out, s + from, len - from);
-}
-
 static int
 yes_no(const char *v, int *out)
 {
@@ -437,7 +421,7 @@ sign_entity(struct crypto *c, gpgme_ctx_t ctx, enum mime_crypto_proto proto,
 		    "Content-Description: OpenPGP digital signature\r\n"
 		    "Content-Disposition: attachment; "
 		    "filename=\"signature.asc\"\r\n\r\n");
-		to_crlf(out, sig.data ? sig.data : "", sig.len);
+		(void)buf_add_crlf(out, sig.data ? sig.data : "", sig.len);
 	} else {
 		(void)buf_adds(out,
 		    "Content-Type: application/pkcs7-signature; "
@@ -503,7 +487,7 @@ encrypt_entity(gpgme_ctx_t ctx, enum mime_crypto_proto proto, gpgme_key_t *keys,
 		    "Content-Disposition: inline; "
 		    "filename=\"encrypted.asc\"\r\n\r\n",
 		    b, b, b);
-		to_crlf(out, ct.data ? ct.data : "", ct.len);
+		(void)buf_add_crlf(out, ct.data ? ct.data : "", ct.len);
 		(void)buf_printf(out, "\r\n--%s--\r\n", b);
 	} else {
 		(void)buf_adds(out,
@@ -582,7 +566,7 @@ crypto_message(struct crypto *c, const struct rc_account *a, int sign,
 	buf_init(&safe, 0);
 	buf_init(&signd, 0);
 	buf_init(&enc, 0);
-	to_crlf(&msg, raw, len);
+	(void)buf_add_crlf(&msg, raw, len);
 	nf = split_fields(msg.data ? msg.data : "", msg.len, &f, &body);
 	crypto_wanted(a, msg.data ? msg.data : "", body, &want_sign, &want_enc);
 	if (sign != CRYPTO_DEFAULT)

@@ -531,17 +531,10 @@ canonical_entity(
     const struct mime_msg *m, const struct part *p, struct buf *out)
 {
 	const char *s = m->raw + p->hdr_off;
-	size_t len = p->body_off + p->body_len - p->hdr_off, i, from = 0;
+	size_t len = p->body_off + p->body_len - p->hdr_off;
 
 	(void)buf_reserve(out, len + len / 16 + 2);
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
-			(void)buf_add(out, s + from, i - from);
-			(void)buf_add(out, "\r\n", 2);
-			from = i + 1;
-		}
-	}
-	(void)buf_add(out, s + from, len - from);
+	(void)buf_add_crlf(out, s, len);
 }
 
 static void

@@ -77,6 +77,22 @@ buf_adds(struct buf *b, const char *s)
 }
 
 int
+buf_add_crlf(struct buf *b, const char *s, size_t len)
+{
+	size_t i, from = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
+			if (buf_add(b, s + from, i - from) != 0 ||
+			    buf_add(b, "\r\n", 2) != 0)
+				return -1;
+			from = i + 1;
+		}
+	}
+	return buf_add(b, s + from, len - from);
+}
+
+int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
