@@ -198,6 +198,98 @@ like_text(const char *text)
 	return buf_steal(&b, NULL);
 }
 
+/*
+ * A message the index has not taken in yet (the fill comes after a
+ * sync's bulk download): its text terms are tried on its envelope with
+ * LIKE (ASCII case folded only) until the fill indexes it.
+ */
+#define UNINDEXED \
+	"(m.id > (SELECT value FROM fts_state WHERE name = 'filled') AND" \
+	" NOT EXISTS (SELECT 1 FROM fts_doc d WHERE d.message_id = m.id))"
+
+static void
+like_col(struct query *q, const char *col, const char *text)
+{
+	buf_printf(&q->sql, "m.%s LIKE ", col);
+	param_text(q, like_text(text));
+	buf_adds(&q->sql, " ESCAPE '\\'");
+}
+
+/* A subtree of text terms (fts_only) as LIKEs on the envelope. */
+static void
+like_expr(struct query *q, const struct pattern *n)
+{
+	static const char *const env[] = { "from_", "to_", "cc", "subject" };
+	const char *col = NULL;
+	size_t i;
+
+	switch (n->op) {
+	case PATTERN_AND:
+	case PATTERN_OR:
+		buf_addc(&q->sql, '(');
+		like_expr(q, n->a);
+		buf_adds(&q->sql, n->op == PATTERN_AND ? " AND " : " OR ");
+		like_expr(q, n->b);
+		buf_addc(&q->sql, ')');
+		return;
+	case PATTERN_NOT:
+		buf_adds(&q->sql, "NOT ");
+		like_expr(q, n->a);
+		return;
+	case PATTERN_WORD:
+		buf_addc(&q->sql, '(');
+		like_col(q, "from_", n->text);
+		buf_adds(&q->sql, " OR ");
+		like_col(q, "subject", n->text);
+		buf_addc(&q->sql, ')');
+		return;
+	case PATTERN_FROM:
+		col = "from_";
+		break;
+	case PATTERN_TO:
+		col = "to_";
+		break;
+	case PATTERN_CC:
+		col = "cc";
+		break;
+	case PATTERN_SUBJECT:
+		col = "subject";
+		break;
+	case PATTERN_TOCC:
+		buf_addc(&q->sql, '(');
+		like_col(q, "to_", n->text);
+		buf_adds(&q->sql, " OR ");
+		like_col(q, "cc", n->text);
+		buf_addc(&q->sql, ')');
+		return;
+	case PATTERN_HEADER:
+		if (n->field != NULL)
+			col = header_column(n->field);
+		if (n->field == NULL || col == NULL)
+			break;
+		like_col(q, col, n->text);
+		return;
+	default: /* a body, a whole message: no text of it yet */
+		break;
+	}
+	if (col != NULL) {
+		like_col(q, col, n->text);
+		return;
+	}
+	if (n->op == PATTERN_WHOLE ||
+	    (n->op == PATTERN_HEADER && n->field == NULL)) {
+		buf_addc(&q->sql, '(');
+		for (i = 0; i < TERN_NELEM(env); i++) {
+			if (i > 0)
+				buf_adds(&q->sql, " OR ");
+			like_col(q, env[i], n->text);
+		}
+		buf_addc(&q->sql, ')');
+		return;
+	}
+	buf_adds(&q->sql, "0");
+}
+
 static void
 flag_test(struct query *q, unsigned mask, unsigned want)
 {
@@ -213,10 +305,12 @@ where(struct query *q, const struct pattern *n)
 		buf_init(&fts, 0);
 		fts_expr(&fts, n);
 		buf_adds(&q->sql,
-		    "m.id IN (SELECT d.message_id FROM fts"
+		    "(m.id IN (SELECT d.message_id FROM fts"
 		    " JOIN fts_doc d ON d.docid = fts.rowid WHERE fts MATCH ");
 		param_text(q, buf_steal(&fts, NULL));
-		buf_addc(&q->sql, ')');
+		buf_adds(&q->sql, ") OR (" UNINDEXED " AND ");
+		like_expr(q, n);
+		buf_adds(&q->sql, "))");
 		return;
 	}
 	switch (n->op) {
@@ -305,7 +399,23 @@ where_text(struct query *q, const struct pattern *p, int64_t account_id,
 		param_int(q, account_id);
 		buf_addc(&q->sql, ')');
 	}
-	buf_adds(&q->sql, " ORDER BY d.date, d.message_id");
+	/* And the messages the index has not taken in yet. */
+	buf_adds(
+	    &q->sql, " UNION ALL SELECT m.id, m.date FROM message m WHERE ");
+	if (folder_id > 0) {
+		buf_adds(&q->sql, "m.folder_id = ");
+		param_int(q, folder_id);
+		buf_adds(&q->sql, " AND ");
+	} else if (account_id > 0) {
+		buf_adds(&q->sql,
+		    "m.folder_id IN (SELECT id FROM folder"
+		    " WHERE account_id = ");
+		param_int(q, account_id);
+		buf_adds(&q->sql, ") AND ");
+	}
+	buf_adds(&q->sql, UNINDEXED " AND ");
+	like_expr(q, p);
+	buf_adds(&q->sql, " ORDER BY 2, 1");
 }
 
 /*
