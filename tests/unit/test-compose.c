@@ -323,6 +323,67 @@ test_reply_forward(void)
 	compose_clear(&c);
 }
 
+static int
+is_list(const char *addr, void *arg)
+{
+	return strcmp(addr, (const char *)arg) == 0;
+}
+
+static void
+test_signature_and_lists(void)
+{
+	const char *post =
+	    "From: Bob <bob@example.org>\r\n"
+	    "To: dev@lists.example.org\r\n"
+	    "Cc: carol@example.org\r\n"
+	    "Subject: patch\r\n"
+	    "List-Post: <mailto:dev@lists.example.org?subject=help>\r\n"
+	    "Message-ID: <p1@example.org>\r\n\r\n"
+	    "Looks good.\r\n\r\n-- \r\nBob, who signs\r\nevery mail\r\n";
+	const char *nopost = "From: Bob <bob@example.org>\r\n"
+	                     "To: Dev <dev@lists.example.org>\r\n"
+	                     "Subject: patch\r\n\r\nHi\r\n";
+	struct compose c;
+	char *a;
+
+	compose_init(&c);
+	/* A new message: the signature under "-- ". */
+	compose_new(&c, "Alice <alice@example.net>");
+	compose_signature(&c, "Alice\nhttps://alice.example.net");
+	CHECK_STR(c.body, "\n-- \nAlice\nhttps://alice.example.net\n");
+	/* A file that has its own separator does not get a second. */
+	compose_new(&c, NULL);
+	compose_signature(&c, "-- \nA.\n");
+	CHECK_STR(c.body, "\n-- \nA.\n");
+
+	/* A reply quotes the text, not the original's signature. */
+	compose_reply(&c, post, strlen(post), "Alice <alice@example.net>", 0);
+	CHECK(strstr(c.body, "> Looks good.\n") != NULL);
+	CHECK(strstr(c.body, "Bob, who signs") == NULL);
+	CHECK(strstr(c.body, "> -- ") == NULL);
+	compose_signature(&c, "Alice\n");
+	CHECK(strstr(c.body, "> Looks good.\n>\n\n-- \nAlice\n") != NULL);
+
+	/* Reply to list: List-Post's address, nothing else. */
+	a = compose_list_post(post, strlen(post));
+	CHECK_STR(a, "dev@lists.example.org");
+	free(a);
+	CHECK(compose_list_post(nopost, strlen(nopost)) == NULL);
+	CHECK(compose_reply_list(&c, post, strlen(post),
+	          "Alice <alice@example.net>", NULL, NULL) == 0);
+	CHECK_STR(c.to, "dev@lists.example.org");
+	CHECK(c.cc == NULL);
+	CHECK_STR(c.subject, "Re: patch");
+	CHECK_STR(c.in_reply_to, "<p1@example.org>");
+	/* Without List-Post: a To or Cc address known as a list. */
+	CHECK(compose_reply_list(&c, nopost, strlen(nopost), NULL, is_list,
+	          (void *)"nobody@example.org") == -1);
+	CHECK(compose_reply_list(&c, nopost, strlen(nopost), NULL, is_list,
+	          (void *)"dev@lists.example.org") == 0);
+	CHECK_STR(c.to, "dev@lists.example.org");
+	compose_clear(&c);
+}
+
 static void
 test_draft(void)
 {
@@ -587,6 +648,7 @@ main(void)
 	test_encodings();
 	test_rfc2231();
 	test_reply_forward();
+	test_signature_and_lists();
 	test_draft();
 	test_build();
 	test_complete();
