@@ -530,6 +530,13 @@ forward_more(struct ui *u, struct compose *c, const int64_t *ids, size_t n)
 	return ret;
 }
 
+/* compose_reply_list's is_list: a list of the rc's lists or subscribe. */
+static int
+known_list(const char *addr, void *arg)
+{
+	return rc_is_list(arg, addr, 0);
+}
+
 static void
 compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 {
@@ -584,6 +591,15 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 		compose_reply(
 		    &c, raw.data, raw.len, a->from, fn == UI_FN_GROUP_REPLY);
 		break;
+	case UI_FN_LIST_REPLY:
+		if (compose_reply_list(&c, raw.data, raw.len, a->from,
+		        known_list, u->t->rc) != 0) {
+			ui_message(u, 1,
+			    "No mailing list: the message has no List-Post and"
+			    " no address of 'lists' or 'subscribe'");
+			goto out;
+		}
+		break;
 	case UI_FN_FORWARD:
 	case UI_FN_FORWARD_ATTACH:
 		compose_forward(
@@ -594,6 +610,11 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 	default:
 		compose_new(&c, a->from);
 		break;
+	}
+	if (compose_signature_file(&c, a->signature, &cause) != 0) {
+		ui_message(u, 1, "Signature not added: %s", cause);
+		free(cause);
+		cause = NULL;
 	}
 	ui_shell_begin(u);
 	r = compose_edit(&c, compose_editor(u->t->rc->editor), &cause);
@@ -614,7 +635,8 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 		goto out;
 	}
 	ui_log(u, "queued %zu bytes for %s", out.len, a->name);
-	if (fn == UI_FN_REPLY || fn == UI_FN_GROUP_REPLY)
+	if (fn == UI_FN_REPLY || fn == UI_FN_GROUP_REPLY ||
+	    fn == UI_FN_LIST_REPLY)
 		ui_flag_current(u, STORE_F_REPLIED, 0);
 	if ((acct = ui_account_of_rc(u, a)) >= 0 && u->accts[acct].w != NULL) {
 		ui_message(u, 0, "Queued; sending from %s", a->name);
