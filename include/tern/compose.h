@@ -77,6 +77,13 @@ char *compose_list_post(const char *raw, size_t len);
 int compose_reply_list(struct compose *c, const char *raw, size_t len,
     const char *from, int (*is_list)(const char *addr, void *arg), void *arg);
 /*
+ * A postponed draft (a message built with COMPOSE_DRAFT) made a draft to
+ * edit again: its From, To, Cc, Bcc, Subject, In-Reply-To, References,
+ * Sign and Encrypt decoded, and its text as the body. Attachments are
+ * not taken back.
+ */
+void compose_recall(struct compose *c, const char *raw, size_t len);
+/*
  * Append a signature to the body under a "-- " line (unless text starts
  * with one). compose_signature_file: the text of a file (~/ is $HOME),
  * at most 64 KiB; -1 with cause when it cannot be read.

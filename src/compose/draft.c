@@ -443,6 +443,37 @@ compose_reply_list(struct compose *c, const char *raw, size_t len,
 }
 
 void
+compose_recall(struct compose *c, const char *raw, size_t len)
+{
+	static const char *const kept[] = { "Sign", "Encrypt" };
+	char *v;
+
+	compose_clear(c);
+	c->from = orig_header(raw, len, "From");
+	c->to = orig_header(raw, len, "To");
+	c->cc = orig_header(raw, len, "Cc");
+	c->bcc = orig_header(raw, len, "Bcc");
+	c->subject = orig_header(raw, len, "Subject");
+	if ((v = compose_header_get(raw, len, "In-Reply-To")) != NULL) {
+		c->in_reply_to = msgid_token(v);
+		free(v);
+	}
+	if ((v = compose_header_get(raw, len, "References")) != NULL) {
+		c->references = text_visible_dup(v);
+		free(v);
+	}
+	for (size_t i = 0; i < TERN_NELEM(kept); i++) {
+		if ((v = orig_header(raw, len, kept[i])) == NULL)
+			continue;
+		c->extra =
+		    xreallocarray(c->extra, c->nextra + 1, sizeof *c->extra);
+		c->extra[c->nextra++] = xasprintf("%s: %s", kept[i], v);
+		free(v);
+	}
+	c->body = original_text(raw, len);
+}
+
+void
 compose_signature(struct compose *c, const char *text)
 {
 	struct buf b;

@@ -482,6 +482,15 @@ void ui_compose(struct ui *u, enum ui_fn fn);
 void ui_pipe(struct ui *u, const int64_t *ids, size_t n);
 /* Pick a postponed draft of the account's Drafts and edit it again. */
 void ui_recall(struct ui *u);
+/* The draft being edited again: removed from spec when sent or postponed. */
+struct ui_recalled {
+	struct rc_account *account;
+	const char *spec; /* "account/Drafts" */
+	uint32_t uid;
+};
+/* Edit message id (a draft) again, sent from rec's account. */
+void ui_compose_recalled(
+    struct ui *u, int64_t id, const struct ui_recalled *rec);
 /* Forward messages ids[0..n), each attached whole, in one new message. */
 void ui_compose_forward_many(struct ui *u, const int64_t *ids, size_t n);
 /* Give the terminal to a program (editor, opener) and take it back. */

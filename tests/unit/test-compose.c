@@ -385,6 +385,38 @@ test_signature_and_lists(void)
 }
 
 static void
+test_recall(void)
+{
+	struct compose c, r;
+	struct buf out;
+
+	compose_init(&c);
+	compose_init(&r);
+	buf_init(&out, 0);
+	compose_new(&c, "Alice Ünal <alice@example.net>");
+	c.to = xstrdup("bob@example.org");
+	c.bcc = xstrdup("eve@example.org");
+	c.subject = xstrdup("Café plans");
+	c.in_reply_to = xstrdup("<m1@example.org>");
+	c.references = xstrdup("<m0@example.org> <m1@example.org>");
+	free(c.body);
+	c.body = xstrdup("Half written.\n\n-- \nAlice\n");
+	CHECK(compose_build(&c, 1700000000, COMPOSE_DRAFT, &out, NULL, NULL) ==
+	    0);
+	compose_recall(&r, out.data, out.len);
+	CHECK_STR(r.from, "Alice Ünal <alice@example.net>");
+	CHECK_STR(r.to, "bob@example.org");
+	CHECK_STR(r.bcc, "eve@example.org");
+	CHECK_STR(r.subject, "Café plans");
+	CHECK_STR(r.in_reply_to, "<m1@example.org>");
+	CHECK_STR(r.references, "<m0@example.org> <m1@example.org>");
+	CHECK(strstr(r.body, "Half written.\n\n-- \nAlice") != NULL);
+	buf_free(&out);
+	compose_clear(&c);
+	compose_clear(&r);
+}
+
+static void
 test_draft(void)
 {
 	struct compose c;
@@ -649,6 +681,7 @@ main(void)
 	test_rfc2231();
 	test_reply_forward();
 	test_signature_and_lists();
+	test_recall();
 	test_draft();
 	test_build();
 	test_complete();
