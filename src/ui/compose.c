@@ -606,7 +606,7 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 		}
 	}
 	a = rec != NULL ? rec->account : send_account(u, raw.data, raw.len);
-	if (a == NULL) {
+	if (a == NULL || a->smtp == NULL) {
 		ui_message(u, 1,
 		    "No account can send: add 'smtp smtps://HOST' and 'from' to"
 		    " an account in %s",
