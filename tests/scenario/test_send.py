@@ -733,7 +733,10 @@ class SendTest(unittest.TestCase):
 
     def test_client_reply_to_list_and_index_names(self):
         s = self.smtpd()
-        self.configure(s)
+        sig = os.path.join(self.tern.dir, "signature")
+        with open(sig, "w") as f:
+            f.write("Alice\n")
+        self.configure(s, extra="    signature %s\n" % sig)
         with open(self.tern.rc, "a") as f:
             f.write("subscribe dev@lists.example.org\n")
         self.download(ternlib.make_message(
@@ -760,7 +763,11 @@ class SendTest(unittest.TestCase):
         self.assertEqual(env["rcpt_tos"], ["dev@lists.example.org"])
         m = parse(raw)
         self.assertEqual(m["Subject"], "Re: patch")
-        self.assertIn("Agreed.", text(m))
+        body = text(m)
+        self.assertTrue(body.startswith("Agreed.\n"), body)
+        self.assertIn("> Looks good.\n", body)
+        # The client signs as the cli does.
+        self.assertTrue(body.endswith("\n-- \nAlice\n"), body)
 
     def test_client_recalls_a_local_draft(self):
         s = self.smtpd()
