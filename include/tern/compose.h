@@ -59,10 +59,37 @@ void compose_new(struct compose *c, const char *from);
  * A reply to the raw original: To is its Reply-To or From (its To when
  * the original is from us), with all set its To and Cc too minus our own
  * address; "Re: " subject; In-Reply-To and References; the text quoted
- * under an attribution line.
+ * under an attribution line, up to its signature ("-- " line).
  */
 void compose_reply(
     struct compose *c, const char *raw, size_t len, const char *from, int all);
+/*
+ * The address of the original's List-Post (<mailto:...>), or NULL;
+ * malloc'd.
+ */
+char *compose_list_post(const char *raw, size_t len);
+/*
+ * A reply to the mailing list the original came through: as
+ * compose_reply, addressed to its List-Post address, else to the first
+ * of its To and Cc addresses that is_list (may be NULL) says is a list.
+ * -1 when there is none (c is left alone).
+ */
+int compose_reply_list(struct compose *c, const char *raw, size_t len,
+    const char *from, int (*is_list)(const char *addr, void *arg), void *arg);
+/*
+ * A postponed draft (a message built with COMPOSE_DRAFT) made a draft to
+ * edit again: its From, To, Cc, Bcc, Subject, In-Reply-To, References,
+ * Sign and Encrypt decoded, and its text as the body. Attachments are
+ * not taken back.
+ */
+void compose_recall(struct compose *c, const char *raw, size_t len);
+/*
+ * Append a signature to the body under a "-- " line (unless text starts
+ * with one). compose_signature_file: the text of a file (~/ is $HOME),
+ * at most 64 KiB; -1 with cause when it cannot be read.
+ */
+void compose_signature(struct compose *c, const char *text);
+int compose_signature_file(struct compose *c, const char *path, char **cause);
 /*
  * A forward: inline (the original's main headers and text in the body) or
  * as an attachment (message/rfc822, the original's exact bytes).
@@ -140,6 +167,9 @@ char *compose_header_get(const char *raw, size_t len, const char *name);
 char *compose_header_decode(const char *value);
 /* The addr-spec of each address of a list, NULL-terminated vector. */
 char **compose_addr_list(const char *list);
+/* The display name of a list's first address (else its addr-spec), or
+ * NULL when the list has none; malloc'd. */
+char *compose_addr_first_name(const char *list);
 /* The addr-spec of a single address ("Name <a@b>" -> "a@b"), malloc'd. */
 char *compose_addr_spec(const char *address);
 /*

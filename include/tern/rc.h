@@ -91,6 +91,9 @@ struct rc_account {
 		RC_ENCRYPT_AUTO
 	} pgp_encrypt;
 	int smime;
+	/* A file whose text ends new messages, replies and forwards, under
+	 * a "-- " line. */
+	char *signature;
 	char **folders; /* imap: only these folders (NULL: all) */
 	size_t nfolders;
 	int line; /* where the block starts, for messages */
@@ -113,6 +116,16 @@ struct rc {
 	size_t naccounts;
 	struct rc_bind *binds;
 	size_t nbinds;
+	/*
+	 * Mailing lists by address, as mutt's lists and subscribe: a known
+	 * list is where reply-to-list writes when a message names no
+	 * List-Post; mail to a subscribed one (subscribed lists are known
+	 * too) shows "To <list>" in the index.
+	 */
+	char **lists;
+	size_t nlists;
+	char **subscribed;
+	size_t nsubscribed;
 };
 
 /*
@@ -132,6 +145,11 @@ char *rc_default_path(void);
 char *rc_data_dir(void);
 
 struct rc_account *rc_find_account(struct rc *rc, const char *name);
+/*
+ * Is addr (an addr-spec) a known mailing list (subscribed: one subscribed
+ * to)? ASCII case-insensitive.
+ */
+int rc_is_list(const struct rc *rc, const char *addr, int subscribed);
 const char *rc_protocol_name(enum rc_protocol p);
 /* The effective port for an account (explicit, or the default). */
 unsigned rc_account_port(const struct rc_account *a);

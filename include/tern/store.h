@@ -504,6 +504,8 @@ struct store_index_row {
 	int has_attach;
 	int has_body;
 	char *from;
+	char *to; /* the To and Cc lists, as stored */
+	char *cc;
 	char *subject;
 };
 

@@ -424,6 +424,12 @@ edit_and_send(struct tern *t, struct rc_account *a, struct compose *c,
 		    a->name, t->rc_path);
 		return TERN_EXIT_USAGE;
 	}
+	if (compose_signature_file(c, a->signature, &cause) != 0) {
+		/* A missing signature loses no work: said, and written without. */
+		tern_warnx("signature: %s", cause);
+		free(cause);
+		cause = NULL;
+	}
 	if (compose_edit(c, compose_editor(t->rc->editor), &cause) != 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	if (postponing)

@@ -22,6 +22,7 @@
 
 #define QUOTE_MAX (1024u * 1024) /* text quoted from an original */
 #define REFS_MAX 20
+#define SIGNATURE_MAX (64u * 1024)
 
 void
 compose_init(struct compose *c)
@@ -355,6 +356,9 @@ compose_reply(
 	for (line = text; *line != '\0';) {
 		size_t n = strcspn(line, "\n");
 
+		/* The original's signature is not quoted (RFC 3676 4.3). */
+		if (n == 3 && strncmp(line, "-- ", 3) == 0)
+			break;
 		buf_adds(&b, line[0] == '>' || n == 0 ? ">" : "> ");
 		buf_add(&b, line, n);
 		buf_addc(&b, '\n');
@@ -378,6 +382,147 @@ compose_reply(
 	free(refs);
 	free(ours);
 	free(fromspec);
+}
+
+/* A malloc'd copy of s[0..n) with control characters made visible. */
+static char *
+visible_n(const char *s, size_t n, int keep_newline)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	text_visible(&b, s, n, keep_newline);
+	return buf_steal(&b, NULL);
+}
+
+char *
+compose_list_post(const char *raw, size_t len)
+{
+	char *v = compose_header_get(raw, len, "List-Post"), *p, *addr = NULL;
+	size_t n;
+
+	/* "<mailto:list@host>" or "<mailto:list@host?subject=...>"; "NO"
+	 * (posting not allowed) names no address. */
+	if (v == NULL || (p = strstr(v, "<mailto:")) == NULL)
+		goto out;
+	p += 8;
+	n = strcspn(p, ">?, \t");
+	if (n > 0 && n < 256 && memchr(p, '@', n) != NULL)
+		addr = visible_n(p, n, 0);
+out:
+	free(v);
+	return addr;
+}
+
+int
+compose_reply_list(struct compose *c, const char *raw, size_t len,
+    const char *from, int (*is_list)(const char *addr, void *arg), void *arg)
+{
+	static const char *const fields[] = { "To", "Cc" };
+	char *list = compose_list_post(raw, len);
+
+	for (size_t k = 0; list == NULL && is_list != NULL && k < 2; k++) {
+		char *v = compose_header_get(raw, len, fields[k]);
+		char **addrs = v != NULL ? compose_addr_list(v) : NULL;
+
+		for (size_t i = 0; addrs != NULL && addrs[i] != NULL; i++) {
+			if (is_list(addrs[i], arg)) {
+				list = text_visible_dup(addrs[i]);
+				break;
+			}
+		}
+		compose_strv_free(addrs);
+		free(v);
+	}
+	if (list == NULL)
+		return -1;
+	compose_reply(c, raw, len, from, 0);
+	free(c->to);
+	c->to = list;
+	return 0;
+}
+
+void
+compose_recall(struct compose *c, const char *raw, size_t len)
+{
+	static const char *const kept[] = { "Sign", "Encrypt" };
+	char *v;
+
+	compose_clear(c);
+	c->from = orig_header(raw, len, "From");
+	c->to = orig_header(raw, len, "To");
+	c->cc = orig_header(raw, len, "Cc");
+	c->bcc = orig_header(raw, len, "Bcc");
+	c->subject = orig_header(raw, len, "Subject");
+	if ((v = compose_header_get(raw, len, "In-Reply-To")) != NULL) {
+		c->in_reply_to = msgid_token(v);
+		free(v);
+	}
+	if ((v = compose_header_get(raw, len, "References")) != NULL) {
+		c->references = text_visible_dup(v);
+		free(v);
+	}
+	for (size_t i = 0; i < TERN_NELEM(kept); i++) {
+		if ((v = orig_header(raw, len, kept[i])) == NULL)
+			continue;
+		c->extra =
+		    xreallocarray(c->extra, c->nextra + 1, sizeof *c->extra);
+		c->extra[c->nextra++] = xasprintf("%s: %s", kept[i], v);
+		free(v);
+	}
+	c->body = original_text(raw, len);
+}
+
+void
+compose_signature(struct compose *c, const char *text)
+{
+	struct buf b;
+	size_t n;
+
+	if (text == NULL || *text == '\0')
+		return;
+	buf_init(&b, 0);
+	buf_adds(&b, c->body != NULL ? c->body : "");
+	if (b.len > 0 && b.data[b.len - 1] != '\n')
+		buf_addc(&b, '\n');
+	/* A user's file may carry its own separator. */
+	if (strncmp(text, "-- \n", 4) != 0)
+		buf_adds(&b, "\n-- \n");
+	else
+		buf_addc(&b, '\n');
+	n = strlen(text);
+	buf_add(&b, text, n);
+	if (text[n - 1] != '\n')
+		buf_addc(&b, '\n');
+	free(c->body);
+	c->body = buf_steal(&b, NULL);
+}
+
+int
+compose_signature_file(struct compose *c, const char *path, char **cause)
+{
+	const char *home = getenv("HOME");
+	char *full;
+	struct buf b;
+	int ret = -1;
+
+	if (path == NULL)
+		return 0;
+	if (path[0] == '~' && path[1] == '/' && home != NULL)
+		full = xasprintf("%s%s", home, path + 1);
+	else
+		full = xstrdup(path);
+	buf_init(&b, SIGNATURE_MAX);
+	if (read_file(full, SIGNATURE_MAX, &b, cause) == 0) {
+		char *text = visible_n(b.data ? b.data : "", b.len, 1);
+
+		compose_signature(c, text);
+		free(text);
+		ret = 0;
+	}
+	buf_free(&b);
+	free(full);
+	return ret;
 }
 
 void

@@ -363,6 +363,22 @@ compose_addr_list(const char *list)
 }
 
 char *
+compose_addr_first_name(const char *list)
+{
+	struct compose_addr *v;
+	char *name = NULL;
+	size_t n;
+
+	compose_addr_parse(list, &v, &n);
+	if (n > 0 && v[0].name != NULL && v[0].name[0] != '\0')
+		name = xstrdup(v[0].name);
+	else if (n > 0 && v[0].spec != NULL)
+		name = xstrdup(v[0].spec);
+	compose_addr_free(v, n);
+	return name;
+}
+
+char *
 compose_addr_spec(const char *address)
 {
 	char **v = compose_addr_list(address);

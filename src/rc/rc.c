@@ -203,6 +203,7 @@ account_free(struct rc_account *a)
 	free(a->drafts);
 	free(a->trash);
 	free(a->pgp_key);
+	free(a->signature);
 	for (i = 0; i < a->nfolders; i++)
 		free(a->folders[i]);
 	free(a->folders);
@@ -225,6 +226,12 @@ rc_free(struct rc **rcp)
 		free(rc->binds[i].function);
 	}
 	free(rc->binds);
+	for (i = 0; i < rc->nlists; i++)
+		free(rc->lists[i]);
+	free(rc->lists);
+	for (i = 0; i < rc->nsubscribed; i++)
+		free(rc->subscribed[i]);
+	free(rc->subscribed);
 	free(rc->path);
 	free(rc->theme);
 	free(rc->mailcap);
@@ -460,6 +467,8 @@ account_key(struct rc_account *a, struct words *ws, const char **why)
 		set_str(&a->trash, v);
 	else if (strcmp(k, "pgp_key") == 0)
 		set_str(&a->pgp_key, v);
+	else if (strcmp(k, "signature") == 0)
+		set_str(&a->signature, v);
 	else if (strcmp(k, "pgp_sign") == 0) {
 		if (parse_bool(v, &a->pgp_sign) != 0) {
 			*why = "pgp_sign must be yes or no";
@@ -551,6 +560,31 @@ account_check(struct rc_account *a, const char **why)
 	return -1;
 }
 
+/* Add addr to a list of addresses unless it is there. */
+static void
+list_add(char ***v, size_t *n, const char *addr)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (ascii_strcasecmp((*v)[i], addr) == 0)
+			return;
+	}
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(addr);
+}
+
+int
+rc_is_list(const struct rc *rc, const char *addr, int subscribed)
+{
+	char *const *v = subscribed ? rc->subscribed : rc->lists;
+	size_t n = subscribed ? rc->nsubscribed : rc->nlists;
+
+	for (size_t i = 0; addr != NULL && i < n; i++) {
+		if (ascii_strcasecmp(v[i], addr) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 top_set(struct rc *rc, struct words *ws, const char **why)
 {
@@ -572,7 +606,20 @@ top_set(struct rc *rc, struct words *ws, const char **why)
 		set_str(&rc->mailcap, v);
 	else if (strcmp(k, "editor") == 0)
 		set_str(&rc->editor, v);
-	else if (strcmp(k, "threads") == 0) {
+	else if (strcmp(k, "lists") == 0 || strcmp(k, "subscribe") == 0) {
+		/* set lists = "a@b c@d": the same as a lists line. */
+		struct words lw = { .n = 0 };
+
+		if (split_line(v, strlen(v), &lw, why) != 0)
+			return -1;
+		for (size_t i = 0; i < lw.n; i++) {
+			list_add(&rc->lists, &rc->nlists, lw.w[i]);
+			if (k[0] == 's')
+				list_add(
+				    &rc->subscribed, &rc->nsubscribed, lw.w[i]);
+		}
+		words_free(&lw);
+	} else if (strcmp(k, "threads") == 0) {
 		if (parse_bool(v, &rc->sort_threads) != 0) {
 			*why = "threads must be yes or no";
 			return -1;
@@ -665,6 +712,20 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 			b->map = xstrdup(ws.w[1]);
 			b->key = xstrdup(ws.w[2]);
 			b->function = xstrdup(ws.w[3]);
+		} else if (strcmp(ws.w[0], "lists") == 0 ||
+		    strcmp(ws.w[0], "subscribe") == 0) {
+			/* Global wherever written, as in mutt. */
+			if (ws.n < 2) {
+				why = "expected: lists ADDRESS... or subscribe"
+				      " ADDRESS...";
+				goto fail;
+			}
+			for (size_t k = 1; k < ws.n; k++) {
+				list_add(&rc->lists, &rc->nlists, ws.w[k]);
+				if (ws.w[0][0] == 's')
+					list_add(&rc->subscribed,
+					    &rc->nsubscribed, ws.w[k]);
+			}
 		} else if (cur != NULL) {
 			if (account_key(cur, &ws, &why) != 0) {
 				if (why == NULL) {

@@ -958,12 +958,16 @@ tagged_act(struct ui *u, enum ui_fn fn)
 	case UI_FN_FORWARD_ATTACH:
 		ui_compose_forward_many(u, ids, n);
 		break;
+	case UI_FN_PIPE:
+		ui_pipe(u, ids, n);
+		break;
 	default: {
 		char name[64];
 
 		snprintf(name, sizeof name, "%s", ui_fn_name(fn));
 		ui_message(u, 1,
-		    "%s does not apply to tagged messages (d u F N s C A do)",
+		    "%s does not apply to tagged messages (d u F N s C A |"
+		    " do)",
 		    name);
 		break;
 	}
@@ -1156,7 +1160,8 @@ ui_act(struct ui *u, enum ui_fn fn)
 		}
 		u->tag_prefix = 1;
 		ui_message(u, 0,
-		    "Apply to %zu tagged: d u F N s C A (another key: cancel)",
+		    "Apply to %zu tagged: d u F N s C A | (another key:"
+		    " cancel)",
 		    u->ntags);
 		break;
 	case UI_FN_COLLAPSE_THREAD:
@@ -1170,8 +1175,15 @@ ui_act(struct ui *u, enum ui_fn fn)
 	case UI_FN_SAVE_THREAD:
 		thread_act(u, fn);
 		break;
+	case UI_FN_PIPE:
+		ui_pipe(u, NULL, 0);
+		break;
+	case UI_FN_RECALL:
+		ui_recall(u);
+		break;
 	case UI_FN_REPLY:
 	case UI_FN_GROUP_REPLY:
+	case UI_FN_LIST_REPLY:
 	case UI_FN_FORWARD:
 	case UI_FN_FORWARD_ATTACH:
 	case UI_FN_COMPOSE:

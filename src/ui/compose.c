@@ -530,9 +530,43 @@ forward_more(struct ui *u, struct compose *c, const int64_t *ids, size_t n)
 	return ret;
 }
 
-static void
-compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
+/* compose_reply_list's is_list: a list of the rc's lists or subscribe. */
+static int
+known_list(const char *addr, void *arg)
 {
+	return rc_is_list(arg, addr, 0);
+}
+
+/* Drop the recalled draft from its Drafts: it was sent or postponed anew. */
+static void
+recalled_drop(struct ui *u, const struct ui_recalled *rec)
+{
+	struct folder_ref ref;
+	char *cause = NULL;
+	ssize_t acct = ui_account_of_rc(u, rec->account);
+
+	memset(&ref, 0, sizeof ref);
+	if (folder_ref_parse(u->t, rec->spec, &ref, &cause) != 0 ||
+	    core_flag(u->t, &ref, &rec->uid, 1, STORE_F_DELETED, 0, &cause) !=
+	        0 ||
+	    core_purge(u->t, &ref, &cause) != 0)
+		ui_message(u, 1, "The recalled draft stays in %s: %s",
+		    rec->spec, cause);
+	else if (acct >= 0 && u->accts[acct].w != NULL)
+		ui_worker_sync_now(u, (size_t)acct);
+	ui_log(u, "recalled draft %u removed from %s", (unsigned)rec->uid,
+	    rec->spec);
+	free(cause);
+	folder_ref_clear(&ref);
+	u->changes = 1;
+	ui_index_load(u, 1);
+}
+
+static void
+compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
+    const struct ui_recalled *rec)
+{
+	enum send_end end;
 	struct rc_account *a;
 	struct compose c;
 	struct buf raw, out;
@@ -571,7 +605,8 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 			goto out;
 		}
 	}
-	if ((a = send_account(u, raw.data, raw.len)) == NULL) {
+	a = rec != NULL ? rec->account : send_account(u, raw.data, raw.len);
+	if (a == NULL || a->smtp == NULL) {
 		ui_message(u, 1,
 		    "No account can send: add 'smtp smtps://HOST' and 'from' to"
 		    " an account in %s",
@@ -584,6 +619,15 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 		compose_reply(
 		    &c, raw.data, raw.len, a->from, fn == UI_FN_GROUP_REPLY);
 		break;
+	case UI_FN_LIST_REPLY:
+		if (compose_reply_list(&c, raw.data, raw.len, a->from,
+		        known_list, u->t->rc) != 0) {
+			ui_message(u, 1,
+			    "No mailing list: the message has no List-Post and"
+			    " no address of 'lists' or 'subscribe'");
+			goto out;
+		}
+		break;
 	case UI_FN_FORWARD:
 	case UI_FN_FORWARD_ATTACH:
 		compose_forward(
@@ -591,9 +635,19 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 		if (nids > 1 && forward_more(u, &c, ids, nids) != 0)
 			goto out;
 		break;
+	case UI_FN_RECALL:
+		compose_recall(&c, raw.data, raw.len);
+		break;
 	default:
 		compose_new(&c, a->from);
 		break;
+	}
+	/* A recalled draft has its signature already. */
+	if (fn != UI_FN_RECALL &&
+	    compose_signature_file(&c, a->signature, &cause) != 0) {
+		ui_message(u, 1, "Signature not added: %s", cause);
+		free(cause);
+		cause = NULL;
 	}
 	ui_shell_begin(u);
 	r = compose_edit(&c, compose_editor(u->t->rc->editor), &cause);
@@ -603,7 +657,9 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 		free(cause);
 		goto out;
 	}
-	if (send_screen(u, a, &c) != SEND_QUEUE)
+	if ((end = send_screen(u, a, &c)) == SEND_POSTPONE && rec != NULL)
+		recalled_drop(u, rec);
+	if (end != SEND_QUEUE)
 		goto out;
 	/* Bcc stays in the queued copy; it is removed when sent. Signing
 	 * may ask for a passphrase on the terminal. */
@@ -614,7 +670,10 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids)
 		goto out;
 	}
 	ui_log(u, "queued %zu bytes for %s", out.len, a->name);
-	if (fn == UI_FN_REPLY || fn == UI_FN_GROUP_REPLY)
+	if (rec != NULL)
+		recalled_drop(u, rec);
+	if (fn == UI_FN_REPLY || fn == UI_FN_GROUP_REPLY ||
+	    fn == UI_FN_LIST_REPLY)
 		ui_flag_current(u, STORE_F_REPLIED, 0);
 	if ((acct = ui_account_of_rc(u, a)) >= 0 && u->accts[acct].w != NULL) {
 		ui_message(u, 0, "Queued; sending from %s", a->name);
@@ -631,11 +690,17 @@ out:
 void
 ui_compose(struct ui *u, enum ui_fn fn)
 {
-	compose_run(u, fn, NULL, 0);
+	compose_run(u, fn, NULL, 0, NULL);
+}
+
+void
+ui_compose_recalled(struct ui *u, int64_t id, const struct ui_recalled *rec)
+{
+	compose_run(u, UI_FN_RECALL, &id, 1, rec);
 }
 
 void
 ui_compose_forward_many(struct ui *u, const int64_t *ids, size_t n)
 {
-	compose_run(u, UI_FN_FORWARD_ATTACH, ids, n);
+	compose_run(u, UI_FN_FORWARD_ATTACH, ids, n, NULL);
 }

@@ -13,8 +13,10 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/compose.h"
 #include "tern/mime.h"
 #include "tern/pattern.h"
+#include "tern/rc.h"
 #include "ui-private.h"
 
 void
@@ -925,6 +927,74 @@ sender_name(const char *from)
 	return xstrndup(from + a, b - a);
 }
 
+/* Is the addr-spec one of the accounts' own From addresses? */
+static int
+own_address(struct ui *u, const char *spec)
+{
+	struct rc *rc = u->t->rc;
+	int own = 0;
+
+	for (size_t i = 0; spec != NULL && !own && i < rc->naccounts; i++) {
+		char *a = rc->accounts[i].from != NULL
+		    ? compose_addr_spec(rc->accounts[i].from)
+		    : NULL;
+
+		own = a != NULL && ascii_strcasecmp(a, spec) == 0;
+		free(a);
+	}
+	return own;
+}
+
+/* "To <list>" when a subscribed list is among the recipients (its
+ * local part, as mutt's %L), else NULL. */
+static char *
+list_name(struct ui *u, const struct store_index_row *r)
+{
+	const char *lists[2] = { r->to, r->cc };
+	char *name = NULL;
+
+	if (u->t->rc->nsubscribed == 0)
+		return NULL;
+	for (size_t k = 0; name == NULL && k < 2; k++) {
+		char **v =
+		    lists[k] != NULL ? compose_addr_list(lists[k]) : NULL;
+
+		for (size_t i = 0; v != NULL && name == NULL && v[i] != NULL;
+		     i++) {
+			if (rc_is_list(u->t->rc, v[i], 1))
+				name = xasprintf(
+				    "To %.*s", (int)strcspn(v[i], "@"), v[i]);
+		}
+		compose_strv_free(v);
+	}
+	return name;
+}
+
+/*
+ * The index's From column, as mutt's %F and %L: "To <list>" for mail to
+ * a subscribed list, "To recipient" for one's own mail, else the
+ * sender's name.
+ */
+static char *
+who(struct ui *u, const struct store_index_row *r)
+{
+	char *spec, *name;
+
+	if ((name = list_name(u, r)) != NULL)
+		return name;
+	spec = r->from != NULL ? compose_addr_spec(r->from) : NULL;
+	if (own_address(u, spec) && r->to != NULL) {
+		char *to = compose_addr_first_name(r->to);
+
+		if (to != NULL) {
+			name = xasprintf("To %s", to);
+			free(to);
+		}
+	}
+	free(spec);
+	return name != NULL ? name : sender_name(r->from);
+}
+
 static void
 size_str(int64_t n, char *out, size_t len)
 {
@@ -969,7 +1039,7 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		attr = u->attr[UI_C_INDEX];
 	short_date(r->date, date, sizeof date);
 	size_str(r->size, size, sizeof size);
-	name = sender_name(r->from);
+	name = who(u, r);
 	fw = w / 4;
 	if (fw < 12)
 		fw = 12;

@@ -68,6 +68,7 @@ enum ui_fn {
 	UI_FN_TOGGLE_NEW,
 	UI_FN_REPLY,
 	UI_FN_GROUP_REPLY,
+	UI_FN_LIST_REPLY,
 	UI_FN_FORWARD,
 	UI_FN_FORWARD_ATTACH,
 	UI_FN_COMPOSE,
@@ -109,6 +110,8 @@ enum ui_fn {
 	UI_FN_UNDELETE_THREAD,
 	UI_FN_READ_THREAD,
 	UI_FN_SAVE_THREAD,
+	UI_FN_PIPE,
+	UI_FN_RECALL,
 	UI_FN_MARK_SEEN, /* internal: the pager's message was read */
 	UI_FN_COUNT
 };
@@ -472,6 +475,22 @@ void ui_attach_cleanup(struct ui *u);
 
 /* compose.c */
 void ui_compose(struct ui *u, enum ui_fn fn);
+/*
+ * Pipe the raw message under the cursor (ids NULL) or ids[0..n) one
+ * after the other, in mbox form, to a shell command asked for.
+ */
+void ui_pipe(struct ui *u, const int64_t *ids, size_t n);
+/* Pick a postponed draft of the account's Drafts and edit it again. */
+void ui_recall(struct ui *u);
+/* The draft being edited again: removed from spec when sent or postponed. */
+struct ui_recalled {
+	struct rc_account *account;
+	const char *spec; /* "account/Drafts" */
+	uint32_t uid;
+};
+/* Edit message id (a draft) again, sent from rec's account. */
+void ui_compose_recalled(
+    struct ui *u, int64_t id, const struct ui_recalled *rec);
 /* Forward messages ids[0..n), each attached whole, in one new message. */
 void ui_compose_forward_many(struct ui *u, const int64_t *ids, size_t n);
 /* Give the terminal to a program (editor, opener) and take it back. */

@@ -207,6 +207,73 @@ class Postpone(UiCase):
 
 
 
+    def test_recall_a_server_draft_and_postpone_it_again(self):
+        for n, subject in ((5, "First draft"), (6, "Second draft")):
+            self.dovecot.deliver(ternlib.make_message(
+                n, subject=subject, sender="Alice <alice@example.net>",
+                to="dave@example.com", body="Half of %s.\n" % subject),
+                user=self.user, folder="Drafts", flags="DS")
+        env = self.editor("ignored")
+        # This editor adds a line to what it is given.
+        with open(env["EDITOR"], "w") as f:
+            f.write("#!/bin/sh\nprintf 'The other half.\\n' >> \"$1\"\n")
+        s = self.start(env=env)
+        s.wait("acct/INBOX", timeout=20)
+        self.wait_log("2 new messages in acct/Drafts", timeout=20)
+        # Two drafts: a list to pick from, the newest selected.
+        s.keys("P")
+        s.wait("recall from acct/Drafts (2 drafts)", timeout=20)
+        s.keys("Enter")
+        t = self.until(lambda: ("y:Send" in s.text() or
+                                "Downloading the draft" in s.text()) and
+                       s.text())
+        if "y:Send" not in t:
+            # Its body comes from the server first; then again.
+            self.until(lambda: self.draft_body_stored("Second draft"))
+            s.keys("P")
+            s.wait("recall from acct/Drafts (2 drafts)", timeout=20)
+            s.keys("Enter")
+            s.wait("y:Send", timeout=20)
+        s.wait("Second draft")
+        s.keys("P")
+        s.wait("y:Send", absent=True)
+        self.wait_log("draft uploaded to acct/Drafts", timeout=20)
+        # Once in Drafts, with the new text; the first left alone.
+        self.until(lambda: len(self.drafts("Second draft")) == 1 and
+                   self.server_drafts_text("Second draft"))
+        text = self.server_drafts_text("Second draft")
+        self.assertIn("Half of Second draft.", text)
+        self.assertIn("The other half.", text)
+        self.assertEqual(len(self.drafts("First draft")), 1)
+
+    def draft_body_stored(self, subject):
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            row = db.execute("SELECT m.has_body FROM message m JOIN folder"
+                             " f ON f.id = m.folder_id WHERE f.name ="
+                             " 'Drafts' AND m.subject = ?",
+                             (subject,)).fetchone()
+            return row is not None and row[0]
+        finally:
+            db.close()
+
+    def server_drafts_text(self, subject):
+        """The text of the one undeleted draft with this subject, or
+        None while there is not exactly one."""
+        c = self.imap()
+        try:
+            c.select("Drafts", readonly=True)
+            typ, data = c.search(None, "UNDELETED", "SUBJECT",
+                                 '"%s"' % subject)
+            nums = data[0].split()
+            if len(nums) != 1:
+                return None
+            typ, data = c.fetch(nums[0], "(BODY.PEEK[])")
+            return data[0][1].decode(errors="replace")
+        finally:
+            c.logout()
+
+
 class RefusedDraft(UiCase):
     """A draft the server refuses (over quota) stays queued and does not
     hold back the drafts after it."""

@@ -409,7 +409,7 @@ class OAuthTest(unittest.TestCase):
         try:
             scr.wait("run `tern login dev`", timeout=20)
             # ^C gives the sign-in up, not the client.
-            scr.keys("L")
+            scr.keys("Y")
             t = scr.wait("and enter the code", timeout=20)
             given_up = [ln for ln in t.splitlines()
                         if "and enter the code" in ln][-1].split()[-1]
@@ -418,8 +418,8 @@ class OAuthTest(unittest.TestCase):
             scr.keys("Enter")
             scr.wait("sign-in abandoned", timeout=20)
             self.assertNotIn("EXIT=", scr.text())
-            # L hands the terminal to tern login: the URL and the code.
-            scr.keys("L")
+            # Y hands the terminal to tern login: the URL and the code.
+            scr.keys("Y")
             end = time.time() + 20
             while True:
                 t = scr.text()

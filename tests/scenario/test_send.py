@@ -690,6 +690,148 @@ class SendTest(unittest.TestCase):
         self.assertIn(b"\r\nBcc: carol@example.org\r\n", raw)
         self.assertIn(b"\r\nSubject: later\r\n", raw)
 
+    def test_signature_on_new_messages_and_replies(self):
+        s = self.smtpd()
+        sig = os.path.join(self.tern.dir, "signature")
+        with open(sig, "w") as f:
+            f.write("Alice\nhttps://alice.example.net\n")
+        self.configure(s, extra="    signature %s\n" % sig)
+        r = self.tern.run("compose", "bob@example.org",
+                          env=self.edit_env(subject="Hi", body="Hello.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(text(parse(s.messages()[0][1])),
+                         "Hello.\n\n-- \nAlice\nhttps://alice.example.net\n")
+        # A reply quotes the text, not the original's signature, and
+        # ends with ours.
+        uid = self.download(ternlib.make_message(
+            1, subject="lunch", body="Noon?\n\n-- \nBob, who signs\n"))
+        r = self.tern.run("reply", "acct/INBOX", str(uid),
+                          env=self.edit_env(body="Yes.\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        body = text(parse(s.messages()[1][1]))
+        self.assertIn("> Noon?\n", body)
+        self.assertNotIn("Bob, who signs", body)
+        self.assertTrue(body.endswith(
+            "\n-- \nAlice\nhttps://alice.example.net\n"), body)
+
+    def screen(self, env):
+        """The full-screen client on this account."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from test_ui import Screen
+        scr = Screen(self.tern, env=env, width=120, height=30)
+        self.addCleanup(scr.kill)
+        return scr
+
+    def until(self, pred, what, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            v = pred()
+            if v:
+                return v
+            time.sleep(0.1)
+        self.fail("waited %ss for %s" % (timeout, what))
+
+    def test_client_reply_to_list_and_index_names(self):
+        s = self.smtpd()
+        sig = os.path.join(self.tern.dir, "signature")
+        with open(sig, "w") as f:
+            f.write("Alice\n")
+        self.configure(s, extra="    signature %s\n" % sig)
+        with open(self.tern.rc, "a") as f:
+            f.write("subscribe dev@lists.example.org\n")
+        self.download(ternlib.make_message(
+            1, subject="mine", sender="Alice <alice@example.net>",
+            to="Carol Smith <carol@example.org>"))
+        self.download(ternlib.make_message(
+            2, subject="patch", sender="Bob <bob@example.org>",
+            to="dev@lists.example.org",
+            extra_headers="List-Post: <mailto:dev@lists.example.org>\n"
+                          "Cc: carol@example.org\n",
+            body="Looks good.\n"))
+        scr = self.screen(self.edit_env(body="Agreed.\n"))
+        # Own mail shows its recipient, list mail its list, as mutt.
+        t = scr.wait("To Carol Smith", timeout=20)
+        row = [x for x in t.splitlines() if "patch" in x]
+        self.assertIn("To dev", row[0], t)
+        scr.keys("G")
+        scr.wait_cursor("patch")
+        scr.keys("L")
+        scr.wait("y:Send")
+        scr.keys("y")
+        msgs = self.until(s.messages, "the reply to the list")
+        env, raw = msgs[0]
+        self.assertEqual(env["rcpt_tos"], ["dev@lists.example.org"])
+        m = parse(raw)
+        self.assertEqual(m["Subject"], "Re: patch")
+        body = text(m)
+        self.assertTrue(body.startswith("Agreed.\n"), body)
+        self.assertIn("> Looks good.\n", body)
+        # The client signs as the cli does.
+        self.assertTrue(body.endswith("\n-- \nAlice\n"), body)
+
+    def test_client_recalls_a_local_draft(self):
+        s = self.smtpd()
+        self.configure(s)
+        r = self.tern.run("compose", "--postpone",
+                          env=self.edit_env(subject="later",
+                                            to="dave@example.org",
+                                            body="unfinished\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.ls("acct/Drafts")), 1)
+        scr = self.screen(self.edit_env(body="finished now\n"))
+        scr.wait("acct/INBOX", timeout=20)
+        # One draft: straight into the editor, then the send screen.
+        scr.keys("P")
+        scr.wait("y:Send")
+        scr.wait("later")
+        scr.keys("y")
+        env, raw = self.until(s.messages, "the recalled draft sent")[0]
+        self.assertEqual(env["rcpt_tos"], ["dave@example.org"])
+        body = text(parse(raw))
+        self.assertIn("finished now\nunfinished\n", body)
+        # Sent: no longer in Drafts.
+        self.until(lambda: self.ls("acct/Drafts") == [], "Drafts empty")
+
+    def test_client_pipe_one_and_tagged(self):
+        self.configure(self.smtpd())
+        u1 = self.download(ternlib.make_message(1))
+        self.download(ternlib.make_message(2))
+        raw1 = self.tern.run("cat", "--raw", "acct/INBOX", str(u1),
+                             check=True).stdout
+        out1 = os.path.join(self.tern.dir, "one")
+        out2 = os.path.join(self.tern.dir, "tagged")
+        scr = self.screen({})
+        scr.wait("Message 2", timeout=20)
+        scr.keys("g")
+        scr.wait_cursor("Message 1")
+        scr.keys("|")
+        scr.wait("Pipe to:")
+        scr.literal("tee %s | wc -c" % out1)
+        scr.keys("Enter")
+        t = scr.wait("Press any key")
+        self.assertIn(str(len(raw1)), t)
+        scr.keys("Enter")
+        scr.wait("Piped 1 message")
+        with open(out1, "rb") as f:
+            self.assertEqual(f.read(), raw1)
+        # ;| : every tagged message, in mbox form.
+        scr.keys("t", "t")
+        scr.wait("2 tagged")
+        scr.keys("\\;")
+        scr.wait("Apply to 2 tagged")
+        scr.keys("|")
+        scr.wait("Pipe 2 tagged messages to:")
+        scr.literal("cat > %s" % out2)
+        scr.keys("Enter")
+        scr.wait("Press any key")
+        scr.keys("q")
+        scr.wait("Piped 2 messages")
+        with open(out2, "rb") as f:
+            data = f.read()
+        self.assertEqual(len(re.findall(rb"(?m)^From tern ", data)), 2)
+        self.assertIn(b"Subject: Message 1", data)
+        self.assertIn(b"Subject: Message 2", data)
+
     def test_cancelled_by_editor(self):
         s = self.smtpd()
         self.configure(s)

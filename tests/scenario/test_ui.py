@@ -864,6 +864,29 @@ class Bindings(UiCase):
         s.keys("F2")
         s.wait("sort:date threads")
 
+    def test_help_lists_the_mutt_keys(self):
+        s = self.start("--demo", height=60)
+        s.wait("local/INBOX  [241")
+        s.keys("?")
+        s.wait("index keys")
+        # L replies to the list as in mutt; sign-in moved to Y.
+        found = {}
+        for _ in range(20):
+            t = s.text()
+            for name, key in (("list-reply", "L"), ("pipe-message", "|"),
+                              ("recall-message", "P"),
+                              ("oauth-login", "Y")):
+                m = re.search(r"^\s+(\S+)\s+%s\s" % name, t, re.M)
+                if m and name not in found:
+                    found[name] = m.group(1)
+            if len(found) == 4:
+                break
+            s.keys("PageDown")
+            s.wait(t, absent=True)
+        self.assertEqual(found, {"list-reply": "L", "pipe-message": "|",
+                                 "recall-message": "P",
+                                 "oauth-login": "Y"})
+
     def test_unknown_theme_is_reported(self):
         self.t.write_rc("set theme = nosuchtheme\n")
         s = self.start("--demo")

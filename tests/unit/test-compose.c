@@ -323,6 +323,99 @@ test_reply_forward(void)
 	compose_clear(&c);
 }
 
+static int
+is_list(const char *addr, void *arg)
+{
+	return strcmp(addr, (const char *)arg) == 0;
+}
+
+static void
+test_signature_and_lists(void)
+{
+	const char *post =
+	    "From: Bob <bob@example.org>\r\n"
+	    "To: dev@lists.example.org\r\n"
+	    "Cc: carol@example.org\r\n"
+	    "Subject: patch\r\n"
+	    "List-Post: <mailto:dev@lists.example.org?subject=help>\r\n"
+	    "Message-ID: <p1@example.org>\r\n\r\n"
+	    "Looks good.\r\n\r\n-- \r\nBob, who signs\r\nevery mail\r\n";
+	const char *nopost = "From: Bob <bob@example.org>\r\n"
+	                     "To: Dev <dev@lists.example.org>\r\n"
+	                     "Subject: patch\r\n\r\nHi\r\n";
+	struct compose c;
+	char *a;
+
+	compose_init(&c);
+	/* A new message: the signature under "-- ". */
+	compose_new(&c, "Alice <alice@example.net>");
+	compose_signature(&c, "Alice\nhttps://alice.example.net");
+	CHECK_STR(c.body, "\n-- \nAlice\nhttps://alice.example.net\n");
+	/* A file that has its own separator does not get a second. */
+	compose_new(&c, NULL);
+	compose_signature(&c, "-- \nA.\n");
+	CHECK_STR(c.body, "\n-- \nA.\n");
+
+	/* A reply quotes the text, not the original's signature. */
+	compose_reply(&c, post, strlen(post), "Alice <alice@example.net>", 0);
+	CHECK(strstr(c.body, "> Looks good.\n") != NULL);
+	CHECK(strstr(c.body, "Bob, who signs") == NULL);
+	CHECK(strstr(c.body, "> -- ") == NULL);
+	compose_signature(&c, "Alice\n");
+	CHECK(strstr(c.body, "> Looks good.\n>\n\n-- \nAlice\n") != NULL);
+
+	/* Reply to list: List-Post's address, nothing else. */
+	a = compose_list_post(post, strlen(post));
+	CHECK_STR(a, "dev@lists.example.org");
+	free(a);
+	CHECK(compose_list_post(nopost, strlen(nopost)) == NULL);
+	CHECK(compose_reply_list(&c, post, strlen(post),
+	          "Alice <alice@example.net>", NULL, NULL) == 0);
+	CHECK_STR(c.to, "dev@lists.example.org");
+	CHECK(c.cc == NULL);
+	CHECK_STR(c.subject, "Re: patch");
+	CHECK_STR(c.in_reply_to, "<p1@example.org>");
+	/* Without List-Post: a To or Cc address known as a list. */
+	CHECK(compose_reply_list(&c, nopost, strlen(nopost), NULL, is_list,
+	          (void *)"nobody@example.org") == -1);
+	CHECK(compose_reply_list(&c, nopost, strlen(nopost), NULL, is_list,
+	          (void *)"dev@lists.example.org") == 0);
+	CHECK_STR(c.to, "dev@lists.example.org");
+	compose_clear(&c);
+}
+
+static void
+test_recall(void)
+{
+	struct compose c, r;
+	struct buf out;
+
+	compose_init(&c);
+	compose_init(&r);
+	buf_init(&out, 0);
+	compose_new(&c, "Alice Ünal <alice@example.net>");
+	c.to = xstrdup("bob@example.org");
+	c.bcc = xstrdup("eve@example.org");
+	c.subject = xstrdup("Café plans");
+	c.in_reply_to = xstrdup("<m1@example.org>");
+	c.references = xstrdup("<m0@example.org> <m1@example.org>");
+	free(c.body);
+	c.body = xstrdup("Half written.\n\n-- \nAlice\n");
+	CHECK(compose_build(&c, 1700000000, COMPOSE_DRAFT, &out, NULL, NULL) ==
+	    0);
+	compose_recall(&r, out.data, out.len);
+	CHECK_STR(r.from, "Alice Ünal <alice@example.net>");
+	CHECK_STR(r.to, "bob@example.org");
+	CHECK_STR(r.bcc, "eve@example.org");
+	CHECK_STR(r.subject, "Café plans");
+	CHECK_STR(r.in_reply_to, "<m1@example.org>");
+	CHECK_STR(r.references, "<m0@example.org> <m1@example.org>");
+	CHECK(strstr(r.body, "Half written.\n\n-- \nAlice") != NULL);
+	buf_free(&out);
+	compose_clear(&c);
+	compose_clear(&r);
+}
+
 static void
 test_draft(void)
 {
@@ -587,6 +680,8 @@ main(void)
 	test_encodings();
 	test_rfc2231();
 	test_reply_forward();
+	test_signature_and_lists();
+	test_recall();
 	test_draft();
 	test_build();
 	test_complete();

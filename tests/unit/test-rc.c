@@ -243,6 +243,37 @@ test_crypto_keys(void)
 }
 
 static void
+test_lists_and_signature(void)
+{
+	struct rc *rc = parse_ok("lists announce@example.org\n"
+	                         "account a\nprotocol imap\nhost h\nuser u\n"
+	                         "signature ~/.signature\n"
+	                         "subscribe dev@lists.example.org"
+	                         " Users@Example.org\n"
+	                         "set lists = \"other@example.org\"\n");
+	char *cause;
+
+	CHECK(rc != NULL);
+	if (rc == NULL)
+		return;
+	/* A lists line inside an account block is still global. */
+	CHECK(rc->naccounts == 1);
+	CHECK_STR(rc->accounts[0].signature, "~/.signature");
+	CHECK(rc_is_list(rc, "announce@example.org", 0));
+	CHECK(!rc_is_list(rc, "announce@example.org", 1));
+	CHECK(rc_is_list(rc, "dev@lists.example.org", 0));
+	CHECK(rc_is_list(rc, "dev@lists.example.org", 1));
+	CHECK(rc_is_list(rc, "users@example.org", 1));
+	CHECK(rc_is_list(rc, "other@example.org", 0));
+	CHECK(!rc_is_list(rc, "bob@example.org", 0));
+	CHECK(rc->nlists == 4 && rc->nsubscribed == 2);
+	rc_free(&rc);
+	cause = parse_err("subscribe\n");
+	CHECK(strstr(cause, "rc:1: expected: lists ADDRESS") != NULL);
+	free(cause);
+}
+
+static void
 test_offline(void)
 {
 	static const char base[] = "account a\nprotocol imap\nhost h\nuser u\n";
@@ -646,6 +677,7 @@ main(void)
 	test_errors();
 	test_offline();
 	test_crypto_keys();
+	test_lists_and_signature();
 	test_oauth();
 	test_password_permissions();
 	test_rc_permissions();
