@@ -13,6 +13,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 
+#include "tern/indexfmt.h"
 #include "tern/mime.h"
 #include "tern/pattern.h"
 #include "ui-private.h"
@@ -885,58 +886,6 @@ ui_index_loaded(struct ui *u, uint64_t gen, int64_t *ids, uint8_t *depth,
 }
 
 static void
-short_date(int64_t d, char *out, size_t len)
-{
-	time_t tt = (time_t)d, now = time(NULL);
-	struct tm tm, tn;
-
-	if (d <= 0 || localtime_r(&tt, &tm) == NULL ||
-	    localtime_r(&now, &tn) == NULL) {
-		snprintf(out, len, "%s", "?");
-		return;
-	}
-	if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
-		strftime(out, len, "%H:%M", &tm);
-	else if (tm.tm_year == tn.tm_year)
-		strftime(out, len, "%b %d", &tm);
-	else
-		strftime(out, len, "%Y-%m-%d", &tm);
-}
-
-/* The display name of an address ("Name <a@b>" -> Name), malloc'd. */
-static char *
-sender_name(const char *from)
-{
-	const char *lt;
-	size_t a, b;
-
-	if (from == NULL)
-		return xstrdup("");
-	if ((lt = strchr(from, '<')) == NULL || lt == from)
-		return xstrdup(from);
-	a = 0;
-	b = (size_t)(lt - from);
-	while (a < b && (from[a] == ' ' || from[a] == '"'))
-		a++;
-	while (b > a && (from[b - 1] == ' ' || from[b - 1] == '"'))
-		b--;
-	if (a == b)
-		return xstrdup(from);
-	return xstrndup(from + a, b - a);
-}
-
-static void
-size_str(int64_t n, char *out, size_t len)
-{
-	if (n < 1000)
-		snprintf(out, len, "%lld", (long long)n);
-	else if (n < 1000 * 1024)
-		snprintf(out, len, "%lldK", (long long)((n + 1023) / 1024));
-	else
-		snprintf(out, len, "%.1fM", (double)n / (1024 * 1024));
-}
-
-static void
 draw_row(struct ui *u, size_t pos, int y, int x, int w)
 {
 	const struct store_index_row *r = ui_index_row(u, pos);
@@ -967,9 +916,6 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		attr = u->attr[UI_C_INDEX_NEW];
 	else
 		attr = u->attr[UI_C_INDEX];
-	short_date(r->date, date, sizeof date);
-	size_str(r->size, size, sizeof size);
-	name = sender_name(r->from);
 	fw = w / 4;
 	if (fw < 12)
 		fw = 12;
@@ -994,6 +940,34 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		    r->subject ? r->subject : "(no subject)");
 	else
 		subj = xstrdup(r->subject ? r->subject : "(no subject)");
+	if (u->t->rc->index_format != NULL) {
+		ui_put(y, x, 1, pos == u->cur ? ">" : " ", attr);
+		if (w > 1) {
+			struct indexfmt_row ir = { flags, r->date, r->size,
+				r->from, subj, pos + 1 };
+			struct buf b;
+
+			buf_init(&b, 0);
+			indexfmt_line(u->t->rc->index_format,
+			    u->t->rc->date_format, &ir, time(NULL), &b);
+			ui_put(y, x + 1, w - 1, b.data ? b.data : "", attr);
+			buf_free(&b);
+		}
+		free(subj);
+		return;
+	}
+	if (u->t->rc->date_format != NULL) {
+		struct indexfmt_row ir = { NULL, r->date, 0, NULL, NULL, 0 };
+		struct buf b;
+
+		buf_init(&b, 0);
+		indexfmt_line("%d", u->t->rc->date_format, &ir, time(NULL), &b);
+		snprintf(date, sizeof date, "%s", b.data ? b.data : "");
+		buf_free(&b);
+	} else
+		indexfmt_short_date(r->date, time(NULL), date, sizeof date);
+	indexfmt_size(r->size, size, sizeof size);
+	name = indexfmt_name(r->from);
 
 	/* " NF!@ date       sender         size subject" */
 	col = 0;

@@ -1150,6 +1150,27 @@ class Store(UiCase):
         s.wait_cursor("Second")
         db.close()
 
+    def test_index_format(self):
+        """set index_format and date_format: mutt's codes and widths
+        make the index line; a bad format is an rc error naming its
+        line."""
+        db, fid = self.fill(3)
+        db.close()
+        self.t.write_rc('set date_format = "%Y/%m"\n'
+                        'set index_format = "%Z|%-6.6F|%4c|%D|%N|%s"\n')
+        s = self.start()
+        s.wait("local/INBOX  [3 msgs")
+        s.wait_cursor("Hello ^[[31m2")
+        self.assertRegex(s.cursor_line(),
+                         r">N   \|Bob   \|[ 0-9]{3}[0-9K]\|2023/11\|\|"
+                         r"Hello \^\[\[31m2")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.t.write_rc('\nset index_format = "%Z %-20q"\n')
+        r = self.t.run("ls")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("rc:2: index_format", r.stderr.decode())
+
 
 class Offline(UiCase):
     """An IMAP account whose server is not there: the store is usable,
