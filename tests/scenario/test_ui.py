@@ -310,14 +310,17 @@ class Demo(UiCase):
         while True:
             raw = subprocess.run([TMUX, "-L", s.sock, "capture-pane", "-p",
                                   "-e"], stdout=subprocess.PIPE).stdout
-            hl = re.search(rb"From: (\x1b\[[0-9;]*m)+Kofi(\x1b\[[0-9;]*m)+"
+            # The field's name has a colour of its own.
+            hl = re.search(rb"From:(\x1b\[[0-9;]*m)* (\x1b\[[0-9;]*m)+Kofi"
+                           rb"(\x1b\[[0-9;]*m)+"
                            rb" Mensah <(\x1b\[[0-9;]*m)+kofi"
                            rb"(\x1b\[[0-9;]*m)+@", raw)
             if hl or time.time() > end:
                 break
             time.sleep(0.05)
         self.assertTrue(hl, raw)
-        self.assertRegex(raw, rb"\nSubject: [^\x1b]*\n")
+        self.assertRegex(
+            raw, rb"\n(\x1b\[[0-9;]*m)*Subject:(\x1b\[[0-9;]*m)* [^\x1b]*\n")
         # Search within the pager.
         s.keys("/")
         s.literal("demo")
@@ -1170,6 +1173,121 @@ class Store(UiCase):
         r = self.t.run("ls")
         self.assertEqual(r.returncode, 2)
         self.assertIn("rc:2: index_format", r.stderr.decode())
+
+    def line_attributes(self, s, text):
+        """The SGR parameters in force on the screen line that shows text
+        (capture-pane -e writes changes only, so they are followed from
+        the top of the screen)."""
+        r = subprocess.run([TMUX, "-L", s.sock, "capture-pane", "-p",
+                            "-e"], stdout=subprocess.PIPE)
+        state = set()
+        for raw in r.stdout.decode(errors="replace").splitlines():
+            seen = set(state)
+            for params in re.findall(r"\x1b\[([0-9;:]*)m", raw):
+                p = params.replace(":", ";").split(";")
+                i = 0
+                while i < len(p):
+                    a = p[i] or "0"
+                    if a in ("38", "48") and i + 1 < len(p):
+                        n = 3 if p[i + 1] == "5" else 5
+                        a = ";".join(p[i:i + n])
+                        i += n
+                    else:
+                        i += 1
+                    if a == "0":
+                        state = set()
+                        continue
+                    if a.startswith("38;") or a == "39" or \
+                            (len(a) == 2 and a[0] == "3"):
+                        state = {x for x in state
+                                 if not (x.startswith("38;") or
+                                         (len(x) == 2 and x[0] == "3"))}
+                    if a.startswith("48;") or a == "49" or \
+                            (len(a) == 2 and a[0] == "4"):
+                        state = {x for x in state
+                                 if not (x.startswith("48;") or
+                                         (len(x) == 2 and x[0] == "4"))}
+                    if a == "22":
+                        state -= {"1", "2"}
+                    state.add(a)
+                    seen.add(a)
+            if text in re.sub(r"\x1b\[[0-9;:]*m", "", raw):
+                return seen
+        raise AssertionError("no line shows %r:\n%s" % (text, s.text()))
+
+    def test_pager_quotes_signature_headers_markers(self):
+        """Quote levels alternate colours (the fourth takes the first's
+        again), the signature is dimmed, set headers weeds and orders the
+        header fields and colours their names, and a wrapped line's
+        continuation starts with a '+' marker."""
+        db, fid = self.fill(1)
+        body = ("Intro line\n"
+                "> level one\n"
+                "> > level two\n"
+                ">> > level three\n"
+                ">>>> level four\n"
+                "> " + "quoted words " * 12 + "end of quote\n"
+                "plain again\n"
+                "-- \n"
+                "Sig Name\n")
+        raw = ternlib.make_message(
+            1, subject="Colours", body=body,
+            extra_headers="X-Mailer: Testmailer 1.0\n")
+        db.execute("UPDATE body SET raw = ? WHERE message_id ="
+                   " (SELECT id FROM message WHERE folder_id = ?)",
+                   (raw, fid))
+        db.execute("UPDATE message SET subject = 'Colours'")
+        db.commit()
+        db.close()
+        themes = os.path.join(self.t.config, "tern", "themes")
+        os.makedirs(themes)
+        with open(os.path.join(themes, "probe.theme"), "w") as f:
+            f.write("header 250 default\n"
+                    "header_name 226 default\n"
+                    "quote 94 default\n"
+                    "quoted1 196 default\n"
+                    "quoted2 46 default\n"
+                    "quoted3 21 default\n"
+                    "signature 201 default dim\n"
+                    "marker 51 default\n")
+        self.t.write_rc("set theme = probe\n"
+                        "set headers = \"Subject From X-Mailer\"\n")
+        s = self.start(width=80)
+        s.wait_cursor("Colours")
+        s.keys("Enter")
+        t = s.wait("Sig Name")
+        log = self.wait_log("pager-lines")
+        # Weeded and in the rc's order: no Date, no To.
+        self.assertNotIn("Date:", t)
+        self.assertNotIn("To:", t)
+        lines = t.splitlines()
+        order = [i for i, x in enumerate(lines)
+                 if x.startswith(("Subject:", "From:", "X-Mailer:"))]
+        self.assertEqual([lines[i].split(":")[0] for i in order],
+                         ["Subject", "From", "X-Mailer"])
+        self.assertIn("38;5;226", self.line_attributes(s, "X-Mailer:"))
+        self.assertIn("38;5;250", self.line_attributes(s, "Testmailer"))
+        self.assertIn("38;5;196", self.line_attributes(s, "level one"))
+        self.assertIn("38;5;46", self.line_attributes(s, "level two"))
+        self.assertIn("38;5;21", self.line_attributes(s, "level three"))
+        self.assertIn("38;5;196", self.line_attributes(s, "level four"))
+        self.assertNotIn("38;5;196", self.line_attributes(s, "Intro"))
+        sig = self.line_attributes(s, "Sig Name")
+        self.assertIn("38;5;201", sig)
+        self.assertIn("2", sig)  # dim
+        self.assertNotIn("38;5;201", self.line_attributes(s, "plain again"))
+        # The long quote wraps: its continued line has the marker and
+        # keeps the quote's colour.
+        cont = [x for x in lines if x.startswith("+")]
+        self.assertTrue(cont, t)
+        self.assertIn("end of quote", cont[-1])
+        a = self.line_attributes(s, "end of quote")
+        self.assertIn("38;5;51", a)
+        self.assertIn("38;5;196", a)
+        m = re.search(r"pager-lines body=\d+ header=3 attachment=\d+ "
+                      r"signature=2 quoted1=5 quoted2=1 quoted3=1 "
+                      r"continued=2", log)
+        self.assertTrue(m, log)
 
 
 class Offline(UiCase):
