@@ -469,6 +469,11 @@ const char *ui_fn_name(enum ui_fn fn);
 void ui_help_draw(struct ui *u, int y, int h, int w);
 int ui_help_key(struct ui *u, enum ui_fn fn);
 
+/* notify.c: run set new_mail_command for count new messages, without
+ * waiting for it. */
+void ui_new_mail_command(
+    struct ui *u, const char *account, const char *folder, int64_t count);
+
 /* theme.c */
 int ui_theme_load(struct ui *u, const char *name, char **cause);
 

@@ -1289,6 +1289,60 @@ class Store(UiCase):
                       r"continued=2", log)
         self.assertTrue(m, log)
 
+    def test_new_mail_command(self):
+        """set new_mail_command runs with the account, the folder and
+        the count as arguments and in the environment, once per arrival,
+        and the client goes on (the command is still running)."""
+        db, fid = self.fill(3)
+        out = os.path.join(self.t.dir, "new-mail.txt")
+        gate = os.path.join(self.t.dir, "gate")
+        # The command waits for the gate, so the client must not.
+        self.t.write_rc(
+            "set new_mail_command = 'printf \"%%s|%%s|%%s|%%s|%%s\\\\n\" "
+            "\"$1\" \"$2\" \"$3\" \"$TERN_FOLDER\" \"$TERN_COUNT\" >> %s; "
+            "while [ ! -e %s ]; do sleep 0.05; done; echo done >> %s'\n"
+            % (out, gate, out))
+        s = self.start()
+        s.wait("local/INBOX  [3 msgs")
+        for uid in (100, 101):
+            db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                       " from_, subject) VALUES (?, ?, 0, ?, ?, ?)",
+                       (fid, uid, 1800000000 + uid, "N <n@x>",
+                        "Arrived %d" % uid))
+        db.commit()
+        s.wait("5 msgs")
+        self.wait_log("new-mail-command account=local folder=INBOX "
+                      "count=2")
+        end = time.time() + 10
+        while not (os.path.exists(out) and open(out).read()):
+            self.assertLess(time.time(), end, "the command never ran")
+            time.sleep(0.05)
+        self.assertEqual(open(out).read(), "local|INBOX|2|INBOX|2\n")
+        # The client answers keys while the command waits.
+        s.keys("G")
+        s.wait_cursor("Arrived 101")
+        s.keys("k")
+        s.wait_cursor("Arrived 100")
+        open(gate, "w").close()
+        end = time.time() + 10
+        while "done" not in open(out).read():
+            self.assertLess(time.time(), end, "the command never ended")
+            time.sleep(0.05)
+        db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                   " from_, subject) VALUES (?, 102, 0, 1800000500,"
+                   " 'N <n@x>', 'Third')", (fid,))
+        db.commit()
+        s.wait("6 msgs")
+        end = time.time() + 10
+        while open(out).read().count("local|INBOX") < 2:
+            self.assertLess(time.time(), end, "no second run")
+            time.sleep(0.05)
+        self.assertIn("local|INBOX|1|INBOX|1\n", open(out).read())
+        self.assertNotIn("printf", self.log_events())
+        db.close()
+        s.keys("q")
+        s.wait("EXIT=0")
+
 
 class Offline(UiCase):
     """An IMAP account whose server is not there: the store is usable,
