@@ -867,6 +867,45 @@ class Bindings(UiCase):
         s.keys("F2")
         s.wait("sort:date threads")
 
+    def test_source_keymaps(self):
+        """source share/keymaps/mutt gives mutt's keys: = goes to the
+        first message, and j in the pager to the next message. Every
+        shipped keymap binds only keys and functions tern knows."""
+        keymaps = os.path.join(os.environ.get(
+            "TERN_SRCDIR", os.path.join(os.path.dirname(__file__), "..",
+                                        "..")), "share", "keymaps")
+        for name in ("aerc", "mutt"):
+            self.t.write_rc("source %s\n" % os.path.join(keymaps, name))
+            s = self.start("--demo")
+            s.wait("local/INBOX  [241")
+            s.keys("q")
+            s.wait("EXIT=0")
+            self.assertNotIn("unknown", self.log_events())
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        last = s.cursor_line()
+        s.keys("=")
+        end = time.time() + 10
+        while True:
+            rows = [x for x in s.text().splitlines() if "│" in x]
+            if "│>" in rows[0] or time.time() > end:
+                break
+            time.sleep(0.05)
+        self.assertIn("│>", rows[0], s.text())
+        self.assertNotEqual(last, s.cursor_line())
+        s.keys("Enter")
+        self.wait_log("pager-open id=")
+        first = self.log_events().count("pager-open")
+        s.keys("j")
+        end = time.time() + 10
+        while self.log_events().count("pager-open") == first:
+            self.assertLess(time.time(), end, "j did not open the next")
+            time.sleep(0.05)
+        s.keys("q")
+        s.wait_cursor("")
+        rows = [x for x in s.text().splitlines() if "│" in x]
+        self.assertIn("│>", rows[1], s.text())
+
     def test_unknown_theme_is_reported(self):
         self.t.write_rc("set theme = nosuchtheme\n")
         s = self.start("--demo")
