@@ -104,6 +104,8 @@ struct rc_bind {
 	char *map; /* index, pager, ... */
 	char *key;
 	char *function;
+	char *file; /* where the line is, for messages */
+	int line;
 };
 
 struct rc {

@@ -228,6 +228,7 @@ rc_free(struct rc **rcp)
 		free(rc->binds[i].map);
 		free(rc->binds[i].key);
 		free(rc->binds[i].function);
+		free(rc->binds[i].file);
 	}
 	free(rc->binds);
 	free(rc->path);
@@ -868,6 +869,8 @@ parse_text(struct parse *ps, const char *name, const char *text, size_t len)
 			b->map = xstrdup(ws.w[1]);
 			b->key = xstrdup(ws.w[2]);
 			b->function = xstrdup(ws.w[3]);
+			b->file = xstrdup(name);
+			b->line = line;
 		} else if (ps->cur != NULL) {
 			if (strcmp(ws.w[0], "password") == 0 &&
 			    !ps->private_file) {

@@ -906,6 +906,18 @@ class Bindings(UiCase):
         rows = [x for x in s.text().splitlines() if "│" in x]
         self.assertIn("│>", rows[1], s.text())
 
+    def test_bind_in_a_sourced_file_says_where(self):
+        """A bind the client cannot use names the file and line it is
+        on, in a sourced file too."""
+        keys = os.path.join(os.path.dirname(self.t.rc), "keys")
+        with open(keys, "w") as f:
+            f.write("bind index x exit\nbind index y no-such-function\n")
+        self.t.write_rc("source keys\n")
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        self.wait_log("%s:2: bind index y no-such-function: unknown "
+                      "function" % keys)
+
     def test_unknown_theme_is_reported(self):
         self.t.write_rc("set theme = nosuchtheme\n")
         s = self.start("--demo")

@@ -697,6 +697,12 @@ test_source(void)
 		    strcmp(rc->binds[2].key, "d") == 0 &&
 		    strcmp(rc->binds[3].key, "c") == 0);
 		CHECK(rc->sort_threads == 1);
+		/* A bind says where it is, for the client's messages. */
+		CHECK(rc->nbinds == 4 &&
+		    strstr(rc->binds[2].file, "keys/two") != NULL &&
+		    rc->binds[2].line == 2 &&
+		    strcmp(rc->binds[3].file, path) == 0 &&
+		    rc->binds[3].line == 3);
 	}
 	rc_free(&rc);
 	free(cause);
