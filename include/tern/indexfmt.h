@@ -4,11 +4,12 @@
  *	%[-][MIN][.MAX]CODE
  *
  * CODE: c size, d and D the date (strftime of date_format in local time,
- * or the short date of the built-in line when there is none), F and n the
- * sender's name, f the sender as written, s the subject, Z the flags, C
- * the message's number in the view, N the score (nothing: tern keeps
- * none), % a percent sign. MIN pads to that many columns (on the left, or
- * on the right with '-'), MAX cuts to that many.
+ * or the short date of the built-in line when there is none), n the
+ * sender's name, F the same, or "To" and the first recipient's name for
+ * mail from one's own address, f the sender as written, s the subject, Z
+ * the flags, C the message's number in the view, N the score (nothing:
+ * tern keeps none), % a percent sign. MIN pads to that many columns (on
+ * the left, or on the right with '-'), MAX cuts to that many.
  */
 #ifndef TERN_INDEXFMT_H
 #define TERN_INDEXFMT_H
@@ -27,6 +28,8 @@ struct indexfmt_row {
 	const char *from;
 	const char *subject; /* with the thread's tree in front */
 	size_t number; /* 1 for the first line of the view */
+	const char *to; /* the recipients, for %F of one's own mail */
+	int from_me; /* sent from one of one's own addresses */
 };
 
 /* 0 if fmt is a format indexfmt_line can write, else -1 with why. */
@@ -43,5 +46,7 @@ void indexfmt_short_date(int64_t d, time_t now, char *out, size_t len);
 void indexfmt_size(int64_t n, char *out, size_t len);
 /* The display name of an address ("Name <a@b>" -> Name), malloc'd. */
 char *indexfmt_name(const char *from);
+/* The address of "Name <a@b>" (or of a bare a@b): a@b, malloc'd. */
+char *indexfmt_address(const char *from);
 
 #endif

@@ -505,6 +505,7 @@ struct store_index_row {
 	int has_body;
 	char *from;
 	char *subject;
+	char *to; /* the To field, for an index line of mail one sent */
 };
 
 void store_index_row_clear(struct store_index_row *r);

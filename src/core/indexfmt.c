@@ -136,6 +136,42 @@ indexfmt_name(const char *from)
 	return xstrndup(from + a, b - a);
 }
 
+char *
+indexfmt_address(const char *from)
+{
+	const char *lt, *gt;
+
+	if (from == NULL)
+		return xstrdup("");
+	if ((lt = strrchr(from, '<')) != NULL && (gt = strchr(lt, '>')) != NULL)
+		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	while (*from == ' ')
+		from++;
+	return xstrndup(from, strcspn(from, " ,"));
+}
+
+/* %F of one's own mail: "To" and the first recipient's name. */
+static char *
+to_name(const char *to)
+{
+	char *first, *name, *out;
+	size_t n = 0;
+	int quoted = 0;
+
+	/* The first address: up to a comma outside quotes. */
+	while (to[n] != '\0' && (quoted || to[n] != ',')) {
+		if (to[n] == '"')
+			quoted = !quoted;
+		n++;
+	}
+	first = xstrndup(to, n);
+	name = indexfmt_name(first + strspn(first, " "));
+	out = xasprintf("To %s", name);
+	free(name);
+	free(first);
+	return out;
+}
+
 /* Append s cut to max columns and padded to min, as sp says. */
 static void
 put_field(struct buf *out, const struct spec *sp, const char *s)
@@ -214,7 +250,11 @@ indexfmt_line(const char *fmt, const char *date_format,
 			break;
 		case 'F':
 		case 'n':
-			name = indexfmt_name(row->from);
+			if (sp.code == 'F' && row->from_me && row->to != NULL &&
+			    *row->to != '\0')
+				name = to_name(row->to);
+			else
+				name = indexfmt_name(row->from);
 			put_field(out, &sp, name);
 			free(name);
 			break;

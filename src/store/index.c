@@ -39,6 +39,7 @@ store_index_row_clear(struct store_index_row *r)
 {
 	free(r->from);
 	free(r->subject);
+	free(r->to);
 	memset(r, 0, sizeof *r);
 }
 
@@ -232,7 +233,7 @@ store_index_row(
 {
 	static const char sql[] =
 	    "SELECT id, uid, flags, date, internaldate, size, has_attach,"
-	    " has_body, from_, subject FROM message WHERE id = ?";
+	    " has_body, from_, subject, to_ FROM message WHERE id = ?";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -253,6 +254,7 @@ store_index_row(
 		r->has_body = sqlite3_column_int(st, 7);
 		r->from = store_column_text(st, 8);
 		r->subject = store_column_text(st, 9);
+		r->to = store_column_text(st, 10);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)

@@ -885,6 +885,27 @@ ui_index_loaded(struct ui *u, uint64_t gen, int64_t *ids, uint8_t *depth,
 	    (double)(ui_now_us() - u->load_t0) / 1000);
 }
 
+/* Is from one of the addresses the accounts send as? */
+static int
+from_me(struct ui *u, const char *from)
+{
+	char *a, *mine;
+	int yes = 0;
+
+	if (from == NULL)
+		return 0;
+	a = indexfmt_address(from);
+	for (size_t i = 0; i < u->t->rc->naccounts && !yes; i++) {
+		if (u->t->rc->accounts[i].from == NULL)
+			continue;
+		mine = indexfmt_address(u->t->rc->accounts[i].from);
+		yes = *a != '\0' && ascii_strcasecmp(a, mine) == 0;
+		free(mine);
+	}
+	free(a);
+	return yes;
+}
+
 static void
 draw_row(struct ui *u, size_t pos, int y, int x, int w)
 {
@@ -944,7 +965,8 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		ui_put(y, x, 1, pos == u->cur ? ">" : " ", attr);
 		if (w > 1) {
 			struct indexfmt_row ir = { flags, r->date, r->size,
-				r->from, subj, pos + 1 };
+				r->from, subj, pos + 1, r->to,
+				from_me(u, r->from) };
 			struct buf b;
 
 			buf_init(&b, 0);
@@ -957,7 +979,8 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		return;
 	}
 	if (u->t->rc->date_format != NULL) {
-		struct indexfmt_row ir = { NULL, r->date, 0, NULL, NULL, 0 };
+		struct indexfmt_row ir = { NULL, r->date, 0, NULL, NULL, 0,
+			NULL, 0 };
 		struct buf b;
 
 		buf_init(&b, 0);

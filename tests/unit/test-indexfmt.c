@@ -37,13 +37,20 @@ static void
 test_codes(void)
 {
 	struct indexfmt_row r = { "N!r@", 1709640000, 12345,
-		"\"Ann Example\" <ann@example.org>", "Hello there", 7 };
+		"\"Ann Example\" <ann@example.org>", "Hello there", 7,
+		"\"Doe, Jo\" <jo@example.org>, bo@example.org", 0 };
 
 	check("%Z|%F|%s", NULL, &r, "N!r@|Ann Example|Hello there");
 	check(
 	    "%n %f", NULL, &r, "Ann Example \"Ann Example\" <ann@example.org>");
 	check("%c|%4c|%-6c|", NULL, &r, "13K| 13K|13K   |");
 	check("[%-8.8F]", NULL, &r, "[Ann Exam]");
+	/* One's own mail: %F says whom it went to, %n still who sent it. */
+	r.from_me = 1;
+	check("%F|%n", NULL, &r, "To Doe, Jo|Ann Example");
+	r.to = "bo@example.org";
+	check("%F", NULL, &r, "To bo@example.org");
+	r.from_me = 0;
 	check("[%15F]", NULL, &r, "[    Ann Example]");
 	check("[%-15F]", NULL, &r, "[Ann Example    ]");
 	check("[%.3s]", NULL, &r, "[Hel]");
@@ -62,12 +69,26 @@ static void
 test_wide(void)
 {
 	/* Widths count columns: a CJK character takes two. */
-	struct indexfmt_row r = { "", 0, 0, "日本語のなまえ <x@y>", "é", 1 };
+	struct indexfmt_row r = { "", 0, 0, "日本語のなまえ <x@y>", "é", 1,
+		NULL, 0 };
 
 	check("[%-6.6F]", NULL, &r, "[日本語]");
 	check("[%-5.5F]", NULL, &r, "[日本 ]");
 	check("[%3s]", NULL, &r, "[  é]");
 	check("%d", NULL, &r, "?");
+}
+
+static void
+test_address(void)
+{
+	char *a;
+
+	a = indexfmt_address("Ann <Ann@Example.org>");
+	CHECK_STR(a, "Ann@Example.org");
+	free(a);
+	a = indexfmt_address(" bo@example.org");
+	CHECK_STR(a, "bo@example.org");
+	free(a);
 }
 
 static void
@@ -92,6 +113,7 @@ main(void)
 		printf("# no C.UTF-8 locale\n");
 	test_codes();
 	test_wide();
+	test_address();
 	test_check();
 	return test_done();
 }
