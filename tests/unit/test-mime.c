@@ -681,6 +681,27 @@ test_full_headers(void)
 	free(t);
 }
 
+/* set headers: the fields named, in that order, named as written. */
+static void
+test_chosen_headers(void)
+{
+	static char *const want[] = { "subject", "Message-ID", "From",
+		"X-None" };
+	struct mime_render_opts o = { 0, NULL, 0, NULL, 0, NULL, want, 4 };
+	char *t = render("simple.eml", &o);
+
+	CHECK(t != NULL &&
+	    strncmp(t,
+	        "subject: Lunch?\nMessage-ID: <simple@example.com>\n"
+	        "From: Alice <alice@example.com>\n\n",
+	        strlen("subject: Lunch?\nMessage-ID: <simple@example.com>\n"
+	               "From: Alice <alice@example.com>\n\n")) == 0);
+	CHECK(t != NULL && strstr(t, "Date:") == NULL &&
+	    strstr(t, "To:") == NULL && strstr(t, "X-None") == NULL);
+	HAS(t, "Shall we meet at noon?");
+	free(t);
+}
+
 /* Render raw with all header fields (full) or the usual few. */
 static char *
 render_hdr(const char *raw, int full)
@@ -1658,6 +1679,7 @@ main(void)
 	test_envelope_limits();
 	test_render_corpus();
 	test_full_headers();
+	test_chosen_headers();
 	test_header_limits();
 	test_html_details();
 	test_flowed_details();
