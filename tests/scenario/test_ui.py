@@ -1709,6 +1709,43 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_new_mail_command_on_arrival(self):
+        """set new_mail_command runs for mail IDLE and NOTIFY bring in,
+        with the account, the folder and the count as its arguments."""
+        out = os.path.join(self.t.dir, "arrivals.txt")
+        with open(self.t.rc, "a") as f:
+            f.write("set new_mail_command = 'echo \"$1|$2|$3\" >> %s'\n"
+                    % out)
+        self.deliver(1)
+        self.deliver(4, folder="Lists")
+        s = self.start()
+        s.wait("acct/INBOX  [1 msgs", timeout=20)
+        s.wait("online")
+        self.until(lambda: re.search(r"Lists +1│", s.text()))
+
+        def arrivals():
+            try:
+                with open(out) as f:
+                    return f.read().splitlines()
+            except FileNotFoundError:
+                return []
+        # What the first sync stored may count as arrivals too: only
+        # the lines after these are the new mail's.
+        seen = len(arrivals())
+        self.deliver(2, subject="Pushed here")
+        s.wait("Pushed here", timeout=30)
+        self.until(lambda: "acct|INBOX|1" in arrivals()[seen:])
+        seen = len(arrivals())
+        c = self.imap()
+        try:
+            c.append("Lists", None, None, ternlib.make_message(
+                3, subject="Arrived elsewhere"))
+        finally:
+            c.logout()
+        self.until(lambda: "acct|Lists|1" in arrivals()[seen:])
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_reply_is_sent_by_the_worker(self):
         smtpd = Smtpd(user=self.user, password=USERS[self.user],
                       tls="starttls", cert=self.dovecot.cafile,
