@@ -871,11 +871,16 @@ class Bindings(UiCase):
         """source share/keymaps/mutt gives mutt's keys: = goes to the
         first message, and j in the pager to the next message. Every
         shipped keymap binds only keys and functions tern knows."""
-        keymaps = os.path.join(os.environ.get(
-            "TERN_SRCDIR", os.path.join(os.path.dirname(__file__), "..",
-                                        "..")), "share", "keymaps")
+        keymaps = os.path.join(ternlib.SRCDIR, "share", "keymaps")
         for name in ("aerc", "mutt"):
-            self.t.write_rc("source %s\n" % os.path.join(keymaps, name))
+            # A copy beside the rc, sourced by a relative path: a checkout
+            # others can write to would be refused, as it should be.
+            with open(os.path.join(keymaps, name)) as f:
+                text = f.read()
+            with open(os.path.join(os.path.dirname(self.t.rc), name),
+                      "w") as f:
+                f.write(text)
+            self.t.write_rc("source %s\n" % name)
             s = self.start("--demo")
             s.wait("local/INBOX  [241")
             s.keys("q")
