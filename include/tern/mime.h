@@ -230,6 +230,10 @@ struct mime_render_opts {
 	/* Verify and decrypt with these; NULL: signed and encrypted parts
 	 * are shown as they are (the signature as an attachment). */
 	const struct mime_crypto_ops *crypto;
+	/* The fields shown (without full_headers), in this order, named as
+	 * here; NULL: Date, From, To, Cc, Subject. */
+	char *const *headers;
+	size_t nheaders;
 };
 
 /*

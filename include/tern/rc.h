@@ -5,7 +5,11 @@
  *	account NAME
  *	    KEY VALUE
  *	bind MAP KEY FUNCTION
+ *	source FILE
  *
+ * A sourced file (relative to the directory of the file that names it) is
+ * read as if its lines stood in place of the source line, and is held to
+ * the rc's own checks: one that others can write is refused.
  * Values may be "double quoted" (with \" and \\ escapes) or 'single quoted';
  * '#' starts a comment outside quotes. Errors name FILE:LINE.
  * All memory belongs to the struct rc and is released by rc_free().
@@ -103,6 +107,8 @@ struct rc_bind {
 	char *map; /* index, pager, ... */
 	char *key;
 	char *function;
+	char *file; /* where the line is, for messages */
+	int line;
 };
 
 struct rc {
@@ -112,6 +118,17 @@ struct rc {
 	    mailcap; /* html converter command, e.g. "w3m -dump -T text/html" */
 	char *editor; /* overrides $VISUAL/$EDITOR */
 	int sort_threads; /* index view threaded by default */
+	char
+	    *index_format; /* the index line (mutt's % codes); NULL: built in */
+	char *date_format; /* strftime for %d and %D; NULL: the short date */
+	/* The header fields the pager shows, in order; NULL: Date, From,
+	 * To, Cc, Subject. */
+	char **headers;
+	size_t nheaders;
+	/* Run through /bin/sh when new mail arrives, with the account, the
+	 * folder and the count as $1 $2 $3 (and TERN_ACCOUNT, TERN_FOLDER,
+	 * TERN_COUNT). */
+	char *new_mail_command;
 	struct rc_account *accounts;
 	size_t naccounts;
 	struct rc_bind *binds;

@@ -315,6 +315,10 @@ cmd_cat(struct tern *t, int argc, char **argv)
 		o.width = out_width();
 		o.keywords = m.keywords;
 		o.crypto = crypto_mime_ops(tern_crypto(t));
+		if (t->rc != NULL) {
+			o.headers = t->rc->headers;
+			o.nheaders = t->rc->nheaders;
+		}
 		/* Written as it is made visible: a big text is not held
 		 * twice. */
 		if (mime_render_to(mm, &o, write_out, NULL) != 0) {

@@ -87,6 +87,21 @@ crlf(struct buf *b, size_t start)
 		b->data[o] = '\0';
 }
 
+/* Is a header field one of addresses (shown as a list of them)? */
+static int
+address_field(const char *name)
+{
+	static const char *const addr[] = { "from", "to", "cc", "bcc",
+		"reply-to", "sender", "mail-followup-to", "resent-from",
+		"resent-to", "resent-cc", "resent-sender" };
+
+	for (size_t i = 0; i < TERN_NELEM(addr); i++) {
+		if (ascii_strcasecmp(addr[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* The header fields of an entity, as the pager shows them. */
 static void
 render_headers(struct render *r, size_t off, size_t len)
@@ -114,14 +129,20 @@ render_headers(struct render *r, size_t off, size_t len)
 			free(v);
 		}
 	} else {
-		for (i = 0; i < TERN_NELEM(shown); i++) {
+		int own = r->o != NULL && r->o->nheaders > 0;
+		size_t n = own ? r->o->nheaders : TERN_NELEM(shown);
+
+		for (i = 0; i < n; i++) {
+			const char *want = own ? r->o->headers[i] : shown[i];
+			const char *label = own ? want : names[i];
 			size_t vl;
-			char *v = mime_header_get(&h, shown[i], &vl);
+			char *v = mime_header_get(&h, want, &vl);
 
 			if (v == NULL)
 				continue;
-			(void)buf_printf(&r->txt, "%s: ", names[i]);
-			if (i >= 1 && i <= 3) {
+			mime_utf8_sanitize(&r->txt, label, strlen(label));
+			(void)buf_adds(&r->txt, ": ");
+			if (address_field(want)) {
 				struct buf a;
 
 				buf_init(&a, 0);

@@ -17,11 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tern/indexfmt.h"
 #include "tern/rc.h"
 #include "tern/util.h"
 
 #define RC_MAX_SIZE (1024 * 1024)
 #define RC_MAX_WORDS 64
+/* How deep source lines may nest. */
+#define RC_MAX_DEPTH 16
+/* How many header fields "set headers" may name. */
+#define RC_MAX_HEADERS 64
 
 struct words {
 	char *w[RC_MAX_WORDS];
@@ -224,6 +229,7 @@ rc_free(struct rc **rcp)
 		free(rc->binds[i].map);
 		free(rc->binds[i].key);
 		free(rc->binds[i].function);
+		free(rc->binds[i].file);
 	}
 	free(rc->binds);
 	for (i = 0; i < rc->nlists; i++)
@@ -236,6 +242,12 @@ rc_free(struct rc **rcp)
 	free(rc->theme);
 	free(rc->mailcap);
 	free(rc->editor);
+	free(rc->index_format);
+	free(rc->date_format);
+	for (i = 0; i < rc->nheaders; i++)
+		free(rc->headers[i]);
+	free(rc->headers);
+	free(rc->new_mail_command);
 	free(rc);
 	*rcp = NULL;
 }
@@ -585,17 +597,104 @@ rc_is_list(const struct rc *rc, const char *addr, int subscribed)
 	return 0;
 }
 
+/* A header field name: printable ASCII but ':' (RFC 5322 2.2). */
+static int
+valid_field_name(const char *s, size_t len)
+{
+	if (len == 0 || len > 76)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] <= ' ' || s[i] >= 127 || s[i] == ':')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * set headers = Date From Subject: the words after '=', each a list of
+ * names separated by spaces or commas.
+ */
+static int
+set_headers(struct rc *rc, struct words *ws, const char **why)
+{
+	char **v = NULL;
+	size_t n = 0, i;
+
+	for (i = 3; i < ws->n; i++) {
+		const char *p = ws->w[i];
+
+		while (*p != '\0') {
+			size_t l = strcspn(p, " ,\t");
+
+			if (l == 0) {
+				p++;
+				continue;
+			}
+			if (!valid_field_name(p, l) || n == RC_MAX_HEADERS) {
+				*why = n == RC_MAX_HEADERS
+				    ? "headers: at most 64 fields"
+				    : "headers: a list of header field names "
+				      "(such as Date From To Subject)";
+				goto fail;
+			}
+			v = xreallocarray(v, n + 1, sizeof *v);
+			v[n++] = xstrndup(p, l);
+			p += l;
+		}
+	}
+	if (n == 0) {
+		*why = "headers: name at least one header field";
+		goto fail;
+	}
+	for (i = 0; i < rc->nheaders; i++)
+		free(rc->headers[i]);
+	free(rc->headers);
+	rc->headers = v;
+	rc->nheaders = n;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return -1;
+}
+
 static int
 top_set(struct rc *rc, struct words *ws, const char **why)
 {
 	const char *k, *v;
 
+	if (ws->n >= 4 && strcmp(ws->w[1], "headers") == 0 &&
+	    strcmp(ws->w[2], "=") == 0)
+		return set_headers(rc, ws, why);
 	if (ws->n != 4 || strcmp(ws->w[2], "=") != 0) {
 		*why = "expected: set KEY = VALUE";
 		return -1;
 	}
 	k = ws->w[1];
 	v = ws->w[3];
+	if (strcmp(k, "index_format") == 0) {
+		if (indexfmt_check(v, why) != 0)
+			return -1;
+		set_str(&rc->index_format, v);
+		return 0;
+	}
+	if (strcmp(k, "date_format") == 0) {
+		if (*v == '\0') {
+			*why = "date_format must not be empty";
+			return -1;
+		}
+		set_str(&rc->date_format, v);
+		return 0;
+	}
+	if (strcmp(k, "new_mail_command") == 0) {
+		if (*v == '\0') {
+			free(rc->new_mail_command);
+			rc->new_mail_command = NULL;
+		} else
+			set_str(&rc->new_mail_command, v);
+		return 0;
+	}
 	if (strcmp(k, "theme") == 0) {
 		if (*v == '\0' || strchr(v, '/') != NULL || *v == '.') {
 			*why = "theme must be a theme name, not a path";
@@ -631,18 +730,114 @@ top_set(struct rc *rc, struct words *ws, const char **why)
 	return 0;
 }
 
-int
-rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
-    char **cause)
+struct parse {
+	struct rc *rc;
+	struct rc_account *cur; /* the account block being read */
+	size_t cur_depth; /* the depth of the file that began it */
+	/* The real paths of the files being read, outermost first (NULL:
+	 * text from memory); a source of one of them is a loop. */
+	char *stack[RC_MAX_DEPTH];
+	size_t depth;
+	int private_file; /* others cannot read the file being read */
+	char **cause;
+};
+
+static int rc_check_owner(
+    const char *path, const struct stat *st, char **cause);
+static char *parent_dir(const char *path);
+static int parse_text(
+    struct parse *ps, const char *name, const char *text, size_t len);
+
+/*
+ * source FILE, from line of file from: read it in place, under the rc's
+ * own checks. FILE is relative to from's directory; ~/ is the home.
+ */
+static int
+source_file(struct parse *ps, const char *from, int line, const char *arg)
 {
-	struct rc *rc = xcalloc(1, sizeof *rc);
-	struct rc_account *cur = NULL;
+	struct buf b;
+	struct stat st;
+	char *path, *real = NULL, *why = NULL;
+	int fd, ret = -1, saved_private = ps->private_file;
+	size_t i;
+
+	buf_init(&b, RC_MAX_SIZE);
+	if (arg[0] == '/')
+		path = xstrdup(arg);
+	else if (arg[0] == '~' && arg[1] == '/')
+		path = xasprintf("%s/%s",
+		    getenv("HOME") != NULL ? getenv("HOME") : "", arg + 2);
+	else {
+		char *dir = parent_dir(from);
+
+		path = xasprintf("%s/%s", dir, arg);
+		free(dir);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_cause(ps->cause, "%s:%d: source: cannot open %s: %s", from,
+		    line, path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		set_cause(ps->cause, "%s:%d: source: %s is not a file", from,
+		    line, path);
+		goto out;
+	}
+	close(fd);
+	if (rc_check_owner(path, &st, &why) != 0) {
+		set_cause(ps->cause, "%s:%d: source: %s", from, line, why);
+		goto out;
+	}
+	real = realpath(path, NULL);
+	for (i = 0; real != NULL && i < ps->depth; i++) {
+		if (ps->stack[i] != NULL && strcmp(ps->stack[i], real) == 0) {
+			set_cause(ps->cause,
+			    "%s:%d: source: %s is already being read (a loop "
+			    "of source lines)",
+			    from, line, path);
+			goto out;
+		}
+	}
+	if (ps->depth == RC_MAX_DEPTH) {
+		set_cause(ps->cause,
+		    "%s:%d: source: nested more than %d deep (a loop of "
+		    "source lines?)",
+		    from, line, RC_MAX_DEPTH);
+		goto out;
+	}
+	if (read_file(path, RC_MAX_SIZE, &b, &why) != 0) {
+		set_cause(ps->cause, "%s:%d: source: %s", from, line, why);
+		goto out;
+	}
+	ps->stack[ps->depth++] = real;
+	real = NULL;
+	ps->private_file = (st.st_mode & (S_IRGRP | S_IROTH)) == 0;
+	ret = parse_text(ps, path, b.data ? b.data : "", b.len);
+	ps->private_file = saved_private;
+	free(ps->stack[--ps->depth]);
+	ps->stack[ps->depth] = NULL;
+out:
+	free(why);
+	free(real);
+	free(path);
+	buf_free(&b);
+	return ret;
+}
+
+/* Parse the lines of one file (name) into ps. */
+static int
+parse_text(struct parse *ps, const char *name, const char *text, size_t len)
+{
+	struct rc *rc = ps->rc;
 	struct words ws = { .n = 0 };
 	const char *why = NULL, *p = text, *end = text + len;
+	char **cause = ps->cause;
 	int line = 0, rc_ok = -1;
+	/* The depth of this file (ps->depth counts those being read). */
+	size_t depth = ps->depth;
 
-	rc->path = xstrdup(name);
-	rc->theme = xstrdup("default");
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -658,8 +853,9 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 		if (ws.n == 0)
 			continue;
 		if (strcmp(ws.w[0], "account") == 0) {
-			if (cur != NULL && account_check(cur, &why) != 0) {
-				line = cur->line;
+			if (ps->cur != NULL &&
+			    account_check(ps->cur, &why) != 0) {
+				line = ps->cur->line;
 				goto fail;
 			}
 			if (ws.n != 2) {
@@ -683,22 +879,30 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 			}
 			rc->accounts = xreallocarray(rc->accounts,
 			    rc->naccounts + 1, sizeof *rc->accounts);
-			cur = &rc->accounts[rc->naccounts++];
-			memset(cur, 0, sizeof *cur);
-			cur->name = xstrdup(ws.w[1]);
-			cur->protocol = (enum rc_protocol) - 1;
-			cur->tls = RC_TLS_ON;
-			cur->tls_verify = 1;
-			cur->smtp_auth = (enum rc_auth) - 1;
-			cur->max_message_size = 256ULL * 1024 * 1024;
-			cur->offline_max_size = 10ULL * 1024 * 1024;
-			cur->line = line;
+			ps->cur = &rc->accounts[rc->naccounts++];
+			ps->cur_depth = depth;
+			memset(ps->cur, 0, sizeof *ps->cur);
+			ps->cur->name = xstrdup(ws.w[1]);
+			ps->cur->protocol = (enum rc_protocol) - 1;
+			ps->cur->tls = RC_TLS_ON;
+			ps->cur->tls_verify = 1;
+			ps->cur->smtp_auth = (enum rc_auth) - 1;
+			ps->cur->max_message_size = 256ULL * 1024 * 1024;
+			ps->cur->offline_max_size = 10ULL * 1024 * 1024;
+			ps->cur->line = line;
 		} else if (strcmp(ws.w[0], "set") == 0) {
 			if (top_set(rc, &ws, &why) != 0) {
 				if (why == NULL)
 					why = "unknown setting";
 				goto fail;
 			}
+		} else if (strcmp(ws.w[0], "source") == 0) {
+			if (ws.n != 2 || *ws.w[1] == '\0') {
+				why = "expected: source FILE";
+				goto fail;
+			}
+			if (source_file(ps, name, line, ws.w[1]) != 0)
+				goto out;
 		} else if (strcmp(ws.w[0], "bind") == 0) {
 			struct rc_bind *b;
 
@@ -712,6 +916,8 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 			b->map = xstrdup(ws.w[1]);
 			b->key = xstrdup(ws.w[2]);
 			b->function = xstrdup(ws.w[3]);
+			b->file = xstrdup(name);
+			b->line = line;
 		} else if (strcmp(ws.w[0], "lists") == 0 ||
 		    strcmp(ws.w[0], "subscribe") == 0) {
 			/* Global wherever written, as in mutt. */
@@ -726,8 +932,14 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 					list_add(&rc->subscribed,
 					    &rc->nsubscribed, ws.w[k]);
 			}
-		} else if (cur != NULL) {
-			if (account_key(cur, &ws, &why) != 0) {
+		} else if (ps->cur != NULL) {
+			if (strcmp(ws.w[0], "password") == 0 &&
+			    !ps->private_file) {
+				why = "a password in a file that others can "
+				      "read: chmod 600 it, or use passcmd";
+				goto fail;
+			}
+			if (account_key(ps->cur, &ws, &why) != 0) {
 				if (why == NULL) {
 					set_cause(cause,
 					    "%s:%d: unknown key '%s'", name,
@@ -743,20 +955,44 @@ rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
 		}
 		words_free(&ws);
 	}
-	if (cur != NULL && account_check(cur, &why) != 0) {
-		line = cur->line;
-		goto fail;
+	/* An account block ends with the file that began it. */
+	if (ps->cur != NULL && ps->cur_depth == depth) {
+		if (account_check(ps->cur, &why) != 0) {
+			line = ps->cur->line;
+			goto fail;
+		}
+		ps->cur = NULL;
 	}
-	*rcp = rc;
-	rc = NULL;
 	rc_ok = 0;
 	goto out;
 fail:
 	set_cause(cause, "%s:%d: %s", name, line, why);
 out:
 	words_free(&ws);
-	rc_free(&rc);
 	return rc_ok;
+}
+
+int
+rc_parse(const char *name, const char *text, size_t len, struct rc **rcp,
+    char **cause)
+{
+	struct parse ps;
+	int ret;
+
+	memset(&ps, 0, sizeof ps);
+	ps.rc = xcalloc(1, sizeof *ps.rc);
+	ps.rc->path = xstrdup(name);
+	ps.rc->theme = xstrdup("default");
+	ps.cause = cause;
+	ps.private_file = 1; /* rc_load judges the rc itself */
+	ps.stack[ps.depth++] = realpath(name, NULL);
+	ret = parse_text(&ps, name, text, len);
+	free(ps.stack[0]);
+	if (ret == 0)
+		*rcp = ps.rc;
+	else
+		rc_free(&ps.rc);
+	return ret;
 }
 
 /*

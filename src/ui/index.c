@@ -14,6 +14,7 @@
 #include <curses.h>
 
 #include "tern/compose.h"
+#include "tern/indexfmt.h"
 #include "tern/mime.h"
 #include "tern/pattern.h"
 #include "tern/rc.h"
@@ -886,47 +887,6 @@ ui_index_loaded(struct ui *u, uint64_t gen, int64_t *ids, uint8_t *depth,
 	    (double)(ui_now_us() - u->load_t0) / 1000);
 }
 
-static void
-short_date(int64_t d, char *out, size_t len)
-{
-	time_t tt = (time_t)d, now = time(NULL);
-	struct tm tm, tn;
-
-	if (d <= 0 || localtime_r(&tt, &tm) == NULL ||
-	    localtime_r(&now, &tn) == NULL) {
-		snprintf(out, len, "%s", "?");
-		return;
-	}
-	if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
-		strftime(out, len, "%H:%M", &tm);
-	else if (tm.tm_year == tn.tm_year)
-		strftime(out, len, "%b %d", &tm);
-	else
-		strftime(out, len, "%Y-%m-%d", &tm);
-}
-
-/* The display name of an address ("Name <a@b>" -> Name), malloc'd. */
-static char *
-sender_name(const char *from)
-{
-	const char *lt;
-	size_t a, b;
-
-	if (from == NULL)
-		return xstrdup("");
-	if ((lt = strchr(from, '<')) == NULL || lt == from)
-		return xstrdup(from);
-	a = 0;
-	b = (size_t)(lt - from);
-	while (a < b && (from[a] == ' ' || from[a] == '"'))
-		a++;
-	while (b > a && (from[b - 1] == ' ' || from[b - 1] == '"'))
-		b--;
-	if (a == b)
-		return xstrdup(from);
-	return xstrndup(from + a, b - a);
-}
-
 /* Is the addr-spec one of the accounts' own From addresses? */
 static int
 own_address(struct ui *u, const char *spec)
@@ -943,6 +903,17 @@ own_address(struct ui *u, const char *spec)
 		free(a);
 	}
 	return own;
+}
+
+/* Is from one of the addresses the accounts send as? */
+static int
+from_me(struct ui *u, const char *from)
+{
+	char *spec = from != NULL ? compose_addr_spec(from) : NULL;
+	int yes = own_address(u, spec);
+
+	free(spec);
+	return yes;
 }
 
 /* "To <list>" when a subscribed list is among the recipients (its
@@ -978,12 +949,11 @@ list_name(struct ui *u, const struct store_index_row *r)
 static char *
 who(struct ui *u, const struct store_index_row *r)
 {
-	char *spec, *name;
+	char *name;
 
 	if ((name = list_name(u, r)) != NULL)
 		return name;
-	spec = r->from != NULL ? compose_addr_spec(r->from) : NULL;
-	if (own_address(u, spec) && r->to != NULL) {
+	if (from_me(u, r->from) && r->to != NULL) {
 		char *to = compose_addr_first_name(r->to);
 
 		if (to != NULL) {
@@ -991,19 +961,7 @@ who(struct ui *u, const struct store_index_row *r)
 			free(to);
 		}
 	}
-	free(spec);
-	return name != NULL ? name : sender_name(r->from);
-}
-
-static void
-size_str(int64_t n, char *out, size_t len)
-{
-	if (n < 1000)
-		snprintf(out, len, "%lld", (long long)n);
-	else if (n < 1000 * 1024)
-		snprintf(out, len, "%lldK", (long long)((n + 1023) / 1024));
-	else
-		snprintf(out, len, "%.1fM", (double)n / (1024 * 1024));
+	return name != NULL ? name : indexfmt_name(r->from);
 }
 
 static void
@@ -1037,9 +995,6 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		attr = u->attr[UI_C_INDEX_NEW];
 	else
 		attr = u->attr[UI_C_INDEX];
-	short_date(r->date, date, sizeof date);
-	size_str(r->size, size, sizeof size);
-	name = who(u, r);
 	fw = w / 4;
 	if (fw < 12)
 		fw = 12;
@@ -1064,6 +1019,36 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		    r->subject ? r->subject : "(no subject)");
 	else
 		subj = xstrdup(r->subject ? r->subject : "(no subject)");
+	if (u->t->rc->index_format != NULL) {
+		ui_put(y, x, 1, pos == u->cur ? ">" : " ", attr);
+		if (w > 1) {
+			struct indexfmt_row ir = { flags, r->date, r->size,
+				r->from, subj, pos + 1, r->to,
+				from_me(u, r->from) };
+			struct buf b;
+
+			buf_init(&b, 0);
+			indexfmt_line(u->t->rc->index_format,
+			    u->t->rc->date_format, &ir, time(NULL), &b);
+			ui_put(y, x + 1, w - 1, b.data ? b.data : "", attr);
+			buf_free(&b);
+		}
+		free(subj);
+		return;
+	}
+	if (u->t->rc->date_format != NULL) {
+		struct indexfmt_row ir = { NULL, r->date, 0, NULL, NULL, 0,
+			NULL, 0 };
+		struct buf b;
+
+		buf_init(&b, 0);
+		indexfmt_line("%d", u->t->rc->date_format, &ir, time(NULL), &b);
+		snprintf(date, sizeof date, "%s", b.data ? b.data : "");
+		buf_free(&b);
+	} else
+		indexfmt_short_date(r->date, time(NULL), date, sizeof date);
+	indexfmt_size(r->size, size, sizeof size);
+	name = who(u, r);
 
 	/* " NF!@ date       sender         size subject" */
 	col = 0;

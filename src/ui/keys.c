@@ -417,8 +417,8 @@ ui_keys_init(struct ui *u)
 		}
 		if (fn == UI_FN_COUNT || key == -1 ||
 		    (m == UI_MAP_COUNT && strcmp(b->map, "generic") != 0)) {
-			ui_message(u, 1, "%s: bind %s %s %s: unknown %s",
-			    rc->path ? rc->path : "rc", b->map, b->key,
+			ui_message(u, 1, "%s:%d: bind %s %s %s: unknown %s",
+			    b->file ? b->file : "rc", b->line, b->map, b->key,
 			    b->function,
 			    fn == UI_FN_COUNT ? "function"
 			        : key == -1   ? "key"

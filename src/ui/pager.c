@@ -4,6 +4,11 @@
  * made visible, then cut into screen lines at the terminal's width.
  * A body that is not stored yet is asked of the account's worker and
  * "loading…" shows until it arrives.
+ *
+ * Cutting the text also says what each line is (a header, a quote and its
+ * level, the signature, a note on a part), judged once per source line so
+ * that a quote's continued lines keep its colour; a continued line starts
+ * with a '+' marker in a column of its own.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +24,16 @@
 
 #define PAGER_MAX_BODY (64 * 1024 * 1024)
 
+/* Line kinds: one of these, or PL_QUOTE + the quote level (1 up to
+ * PL_QUOTE_MAX); PL_CONT marks a line continued from the one before. */
+#define PL_BODY 0
+#define PL_HEADER 1
+#define PL_ATTACH 2
+#define PL_SIGNATURE 3
+#define PL_QUOTE 4
+#define PL_QUOTE_MAX 100
+#define PL_CONT 0x80
+
 void
 ui_pager_free(struct ui *u)
 {
@@ -28,34 +43,95 @@ ui_pager_free(struct ui *u)
 	mime_free(&u->pager.mm);
 	free(u->pager.text);
 	free(u->pager.lines);
+	free(u->pager.kinds);
 	memset(&u->pager, 0, sizeof u->pager);
 }
 
-/* Append a line start to the pager's table. */
+/* Append a line start, and what the line is, to the pager's table. */
 static void
-line_add(struct ui_pager *p, size_t *cap, size_t off)
+line_add(struct ui_pager *p, size_t *cap, size_t off, uint8_t kind)
 {
-	if (p->nlines == *cap)
-		p->lines = xreallocarray(p->lines, *cap *= 2, sizeof *p->lines);
+	if (p->nlines == *cap) {
+		*cap *= 2;
+		p->lines = xreallocarray(p->lines, *cap, sizeof *p->lines);
+		p->kinds = xreallocarray(p->kinds, *cap, sizeof *p->kinds);
+	}
+	p->kinds[p->nlines] = kind;
 	p->lines[p->nlines++] = off;
+}
+
+/* Where the line of s at off ends (its newline, or len). */
+static size_t
+line_end(const char *s, size_t len, size_t off)
+{
+	const char *nl = memchr(s + off, '\n', len - off);
+
+	return nl != NULL ? (size_t)(nl - s) : len;
+}
+
+struct kind_state {
+	int in_header; /* before the first empty line */
+	int in_signature; /* after a "-- " line, up to the next part */
+};
+
+/* What the source line s[0..len) is. */
+static uint8_t
+line_kind(struct kind_state *ks, const char *s, size_t len)
+{
+	size_t i;
+	int level = 0;
+
+	if (ks->in_header) {
+		if (len == 0) {
+			ks->in_header = 0;
+			return PL_BODY;
+		}
+		return PL_HEADER;
+	}
+	if ((len >= 4 && memcmp(s, "[-- ", 4) == 0) ||
+	    (len >= 11 && memcmp(s, "[attachment", 11) == 0)) {
+		ks->in_signature = 0; /* a part's signature ends with it */
+		return PL_ATTACH;
+	}
+	if (len == 3 && memcmp(s, "-- ", 3) == 0)
+		ks->in_signature = 1;
+	if (ks->in_signature)
+		return PL_SIGNATURE;
+	/* "> > text" and ">> text" are both the second level. */
+	for (i = 0; i < len && (s[i] == '>' || s[i] == ' '); i++) {
+		if (s[i] == '>')
+			level++;
+		else if (level == 0)
+			break;
+	}
+	if (level == 0)
+		return PL_BODY;
+	return (uint8_t)(PL_QUOTE +
+	    (level > PL_QUOTE_MAX ? PL_QUOTE_MAX : level) - 1);
 }
 
 /*
  * Cut the text into lines no wider than w columns, at the last space
  * when there is one (a word longer than the line is cut where it must).
+ * A continued line has a column less: its marker takes the first.
  */
 static void
 pager_wrap(struct ui_pager *p, int w)
 {
 	const char *s = p->text;
 	size_t cap = 64, i = 0, len = strlen(s), start = 0, brk = 0;
+	struct kind_state ks = { 1, 0 };
 	mbstate_t mbs;
-	int col = 0, brkcol = 0;
+	int col = 0, brkcol = 0, lim = w;
+	uint8_t kind;
 
 	free(p->lines);
+	free(p->kinds);
 	p->lines = xreallocarray(NULL, cap, sizeof *p->lines);
+	p->kinds = xreallocarray(NULL, cap, sizeof *p->kinds);
 	p->nlines = 0;
-	line_add(p, &cap, 0);
+	kind = line_kind(&ks, s, line_end(s, len, 0));
+	line_add(p, &cap, 0, kind);
 	memset(&mbs, 0, sizeof mbs);
 	while (i < len) {
 		wchar_t wc;
@@ -70,25 +146,28 @@ pager_wrap(struct ui_pager *p, int w)
 		cw = wc == L'\t' ? 8 - col % 8 : wcwidth(wc);
 		if (cw < 0)
 			cw = 1;
-		if (wc != L'\n' && col + cw > w && col > 0) {
+		if (wc != L'\n' && col + cw > lim && col > 0) {
 			if (brk > start && wc != L' ') {
 				/* Break after the last space. */
-				line_add(p, &cap, brk);
+				line_add(p, &cap, brk, kind | PL_CONT);
 				col -= brkcol;
 				start = brk;
 			} else {
-				line_add(p, &cap, i);
+				line_add(p, &cap, i, kind | PL_CONT);
 				col = 0;
 				start = i;
 			}
 			brk = start;
+			lim = w > 2 ? w - 1 : 1;
 		}
 		i += r;
 		if (wc == L'\n') {
 			if (i >= len)
 				break;
-			line_add(p, &cap, i);
+			kind = line_kind(&ks, s + i, line_end(s, len, i) - i);
+			line_add(p, &cap, i, kind);
 			col = 0;
+			lim = w;
 			start = brk = i;
 		} else {
 			col += cw;
@@ -202,6 +281,8 @@ pager_build(struct ui *u)
 		o.width = COLS > 2 && COLS < 200 ? (unsigned)COLS - 2 : 78;
 		p->shown = 1;
 		o.keywords = m.keywords;
+		o.headers = u->t->rc->headers;
+		o.nheaders = u->t->rc->nheaders;
 		ui_crypto_setup(u);
 		o.crypto = crypto_mime_ops(tern_crypto(u->t));
 		if (mime_render(p->mm, &o, &b, &cause) != 0)
@@ -310,6 +391,42 @@ pager_words(struct ui *u)
 	u->pager.hl = f.v;
 }
 
+/*
+ * What the lines of the message are, for the log: how many of each kind
+ * (quotes by the colour their level takes), and the first line of each
+ * quote colour and of the signature as "kind@line".
+ */
+static void
+pager_log_kinds(struct ui *u)
+{
+	struct ui_pager *p = &u->pager;
+	size_t n[8] = { 0 }, first[8], cont = 0, l;
+	static const char *const names[8] = { "body", "header", "attachment",
+		"signature", "quoted1", "quoted2", "quoted3", "" };
+	struct buf b;
+
+	for (l = 0; l < 8; l++)
+		first[l] = 0;
+	for (l = 0; l < p->nlines; l++) {
+		uint8_t k = p->kinds[l] & ~PL_CONT;
+		size_t c = k < PL_QUOTE ? k : PL_QUOTE + (k - PL_QUOTE) % 3;
+
+		if (p->kinds[l] & PL_CONT)
+			cont++;
+		if (n[c]++ == 0)
+			first[c] = l + 1;
+	}
+	buf_init(&b, 0);
+	for (l = 0; l < 7; l++)
+		buf_printf(&b, " %s=%zu", names[l], n[l]);
+	buf_printf(&b, " continued=%zu", cont);
+	for (l = 3; l < 7; l++)
+		if (n[l] > 0)
+			buf_printf(&b, " %s@%zu", names[l], first[l]);
+	ui_log(u, "pager-lines%s", b.data);
+	buf_free(&b);
+}
+
 void
 ui_pager_open(struct ui *u, int64_t id)
 {
@@ -325,6 +442,7 @@ ui_pager_open(struct ui *u, int64_t id)
 	u->mode = UI_PAGER;
 	ui_log(u, "pager-open id=%lld lines=%zu %.3f ms", (long long)id,
 	    p->nlines, (double)(ui_now_us() - t) / 1000);
+	pager_log_kinds(u);
 }
 
 void
@@ -363,7 +481,7 @@ columns(const char *s, size_t len)
 struct mark {
 	char **hl;
 	const char *line;
-	int y, w, attr;
+	int y, x, w, attr;
 };
 
 /* A word of the line that the search has: drawn again, highlighted. */
@@ -386,7 +504,7 @@ mark_word(void *arg, const char *tok, size_t len, size_t start, size_t end)
 	if (!hit || (col = columns(m->line, start)) >= m->w)
 		return 0;
 	word = xstrndup(m->line + start, end - start);
-	ui_put(m->y, col,
+	ui_put(m->y, m->x + col,
 	    m->w - col < columns(word, end - start)
 	        ? m->w - col
 	        : columns(word, end - start),
@@ -395,12 +513,33 @@ mark_word(void *arg, const char *tok, size_t len, size_t start, size_t end)
 	return 0;
 }
 
+/* The look of a line of kind k. */
+static int
+kind_attr(struct ui *u, uint8_t k)
+{
+	static const int quoted[] = { UI_C_QUOTED1, UI_C_QUOTED2,
+		UI_C_QUOTED3 };
+
+	switch (k & ~PL_CONT) {
+	case PL_HEADER:
+		return u->attr[UI_C_HEADER];
+	case PL_ATTACH:
+		return u->attr[UI_C_ATTACHMENT];
+	case PL_SIGNATURE:
+		return u->attr[UI_C_SIGNATURE];
+	case PL_BODY:
+		return A_NORMAL;
+	default:
+		/* Deeper levels cycle through the three colours. */
+		return u->attr[quoted[((k & ~PL_CONT) - PL_QUOTE) % 3]];
+	}
+}
+
 void
 ui_pager_draw(struct ui *u, int y, int h, int w)
 {
 	struct ui_pager *p = &u->pager;
 	size_t i;
-	int in_header = 1;
 
 	if (p->width != (w > 1 ? w - 1 : 1))
 		pager_wrap(p, w > 1 ? w - 1 : 1);
@@ -408,15 +547,11 @@ ui_pager_draw(struct ui *u, int y, int h, int w)
 		p->top = p->nlines - (size_t)h;
 	if (p->nlines <= (size_t)h)
 		p->top = 0;
-	/* Header lines are those before the first empty line. */
-	for (i = 0; i < p->top && i < p->nlines; i++) {
-		if (p->text[p->lines[i]] == '\n')
-			in_header = 0;
-	}
 	for (i = 0; i < (size_t)h; i++) {
 		size_t l = p->top + i, a, e;
-		char *line;
-		int attr = A_NORMAL;
+		char *line, *colon;
+		int attr, x = 0;
+		uint8_t k;
 
 		if (l >= p->nlines) {
 			ui_put(y + (int)i, 0, w, l == p->nlines ? "~" : "",
@@ -428,22 +563,33 @@ ui_pager_draw(struct ui *u, int y, int h, int w)
 		if (e > a && p->text[e - 1] == '\n')
 			e--;
 		line = xstrndup(p->text + a, e - a);
-		if (in_header && e == a)
-			in_header = 0;
-		if (in_header)
-			attr = u->attr[UI_C_HEADER];
-		else if (line[0] == '>')
-			attr = u->attr[UI_C_QUOTE];
-		else if (strncmp(line, "[-- ", 4) == 0 ||
-		    strncmp(line, "[attachment", 11) == 0)
-			attr = u->attr[UI_C_ATTACHMENT];
+		k = p->kinds[l];
+		attr = kind_attr(u, k);
 		if (p->hit == l + 1)
 			attr = u->attr[UI_C_SEARCH];
-		ui_put(y + (int)i, 0, w, line, attr);
+		if ((k & PL_CONT) && w > 1) {
+			ui_put(y + (int)i, 0, 1, "+", u->attr[UI_C_MARKER]);
+			x = 1;
+		}
+		ui_put(y + (int)i, x, w - x, line, attr);
+		/* A header field's name in a colour of its own. */
+		if (k == PL_HEADER && p->hit != l + 1 && line[0] != ' ' &&
+		    line[0] != '\t' && (colon = strchr(line, ':')) != NULL &&
+		    colon > line) {
+			int nc = columns(line, (size_t)(colon - line) + 1);
+			char saved = colon[1];
+
+			if (nc < w) {
+				colon[1] = '\0';
+				ui_put(y + (int)i, 0, nc, line,
+				    u->attr[UI_C_HEADER_NAME]);
+				colon[1] = saved;
+			}
+		}
 		if (p->hl != NULL && p->hl[0] != NULL && *line != '\0') {
 			/* The search's colour, bold; bold alone on the
 			 * line of a hit, which has that colour already. */
-			struct mark mk = { p->hl, line, y + (int)i, w,
+			struct mark mk = { p->hl, line, y + (int)i, x, w - x,
 				(p->hit == l + 1 ? attr
 				                 : u->attr[UI_C_SEARCH]) |
 				    A_BOLD };

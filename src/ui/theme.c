@@ -31,6 +31,40 @@ static const char *const elem_names[UI_C_COUNT] = {
 	[UI_C_ERROR] = "error",
 	[UI_C_TITLE] = "title",
 	[UI_C_SEARCH] = "search",
+	[UI_C_QUOTED1] = "quoted1",
+	[UI_C_QUOTED2] = "quoted2",
+	[UI_C_QUOTED3] = "quoted3",
+	[UI_C_SIGNATURE] = "signature",
+	[UI_C_HEADER_NAME] = "header-name",
+	[UI_C_MARKER] = "marker",
+};
+
+/*
+ * What an element a theme does not name looks like: the one it grew out
+ * of (a theme written before it keeps its look), or -1: as without
+ * colour.
+ */
+static const int elem_parent[UI_C_COUNT] = {
+	[UI_C_STATUS] = -1,
+	[UI_C_INDEX] = -1,
+	[UI_C_INDEX_NEW] = -1,
+	[UI_C_INDEX_FLAG] = -1,
+	[UI_C_INDEX_DEL] = -1,
+	[UI_C_CURSOR] = -1,
+	[UI_C_HEADER] = -1,
+	[UI_C_QUOTE] = -1,
+	[UI_C_ATTACHMENT] = -1,
+	[UI_C_SIDEBAR] = -1,
+	[UI_C_SIDEBAR_SEL] = -1,
+	[UI_C_ERROR] = -1,
+	[UI_C_TITLE] = UI_C_STATUS,
+	[UI_C_SEARCH] = -1,
+	[UI_C_QUOTED1] = UI_C_QUOTE,
+	[UI_C_QUOTED2] = UI_C_QUOTE,
+	[UI_C_QUOTED3] = UI_C_QUOTE,
+	[UI_C_SIGNATURE] = -1,
+	[UI_C_HEADER_NAME] = UI_C_HEADER,
+	[UI_C_MARKER] = UI_C_QUOTE,
 };
 
 /* What every element looks like without colour. */
@@ -51,6 +85,13 @@ theme_mono(struct ui *u)
 	u->attr[UI_C_SEARCH] = A_REVERSE;
 	u->attr[UI_C_QUOTE] = A_DIM;
 	u->attr[UI_C_ATTACHMENT] = A_UNDERLINE;
+	/* Quote levels alternate between dim and plain. */
+	u->attr[UI_C_QUOTED1] = A_DIM;
+	u->attr[UI_C_QUOTED2] = A_NORMAL;
+	u->attr[UI_C_QUOTED3] = A_DIM;
+	u->attr[UI_C_SIGNATURE] = A_DIM;
+	u->attr[UI_C_HEADER_NAME] = A_BOLD;
+	u->attr[UI_C_MARKER] = A_BOLD;
 }
 
 static int
@@ -131,7 +172,7 @@ ui_theme_load(struct ui *u, const char *name, char **cause)
 	const char *nc = getenv("NO_COLOR");
 	struct buf text;
 	char *path = NULL, *line, *save = NULL;
-	int ret = -1, lineno = 0, pair = 1, colour, seen_title = 0;
+	int ret = -1, lineno = 0, pair = 1, colour, seen[UI_C_COUNT] = { 0 };
 
 	theme_mono(u);
 	colour = has_colors() && (nc == NULL || *nc == '\0') &&
@@ -164,6 +205,10 @@ ui_theme_load(struct ui *u, const char *name, char **cause)
 			w[nw++] = tok;
 		if (nw == 0)
 			continue;
+		/* header_name and header-name are one element. */
+		for (tok = w[0]; *tok != '\0'; tok++)
+			if (*tok == '_')
+				*tok = '-';
 		for (e = 0; e < UI_C_COUNT; e++) {
 			if (strcmp(elem_names[e], w[0]) == 0)
 				break;
@@ -174,8 +219,7 @@ ui_theme_load(struct ui *u, const char *name, char **cause)
 			    path, lineno);
 			goto out;
 		}
-		if (e == UI_C_TITLE)
-			seen_title = 1;
+		seen[e] = 1;
 		for (int i = 3; i < nw; i++) {
 			if (strcmp(w[i], "bold") == 0)
 				attr |= A_BOLD;
@@ -200,8 +244,13 @@ ui_theme_load(struct ui *u, const char *name, char **cause)
 		} else if (!colour && attr != A_NORMAL)
 			u->attr[e] = attr;
 	}
-	/* A theme without a title line borrows the status line's look. */
-	if (!seen_title)
+	/* An element the theme leaves out borrows its parent's look (a
+	 * title line the status line's, quote levels the quote's). */
+	for (int e = 0; e < UI_C_COUNT; e++) {
+		if (!seen[e] && elem_parent[e] >= 0 && seen[elem_parent[e]])
+			u->attr[e] = u->attr[elem_parent[e]];
+	}
+	if (!seen[UI_C_TITLE])
 		u->attr[UI_C_TITLE] = u->attr[UI_C_STATUS];
 	ret = 0;
 out:

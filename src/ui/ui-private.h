@@ -28,6 +28,14 @@ enum ui_elem {
 	UI_C_ERROR,
 	UI_C_TITLE,
 	UI_C_SEARCH,
+	/* The pager: quote levels 1, 2, 3 (then 1 again), the signature,
+	 * header field names, the mark of a continued line. */
+	UI_C_QUOTED1,
+	UI_C_QUOTED2,
+	UI_C_QUOTED3,
+	UI_C_SIGNATURE,
+	UI_C_HEADER_NAME,
+	UI_C_MARKER,
 	UI_C_COUNT
 };
 
@@ -201,6 +209,7 @@ struct ui_pager {
 	int64_t id;
 	char *text; /* rendered, visible text */
 	size_t *lines; /* offsets of line starts */
+	uint8_t *kinds; /* what each line is (pager.c's PL_*) */
 	size_t nlines;
 	size_t top;
 	int full_headers;
@@ -462,6 +471,11 @@ const char *ui_key_name(int key, char *buf, size_t len);
 const char *ui_fn_name(enum ui_fn fn);
 void ui_help_draw(struct ui *u, int y, int h, int w);
 int ui_help_key(struct ui *u, enum ui_fn fn);
+
+/* notify.c: run set new_mail_command for count new messages, without
+ * waiting for it. */
+void ui_new_mail_command(
+    struct ui *u, const char *account, const char *folder, int64_t count);
 
 /* theme.c */
 int ui_theme_load(struct ui *u, const char *name, char **cause);

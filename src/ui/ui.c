@@ -727,10 +727,27 @@ announce_elsewhere(struct ui *u, int64_t open, int64_t after, int64_t upto)
 	ui_log(u, "new-mail-elsewhere %lld", (long long)total);
 }
 
+/* set new_mail_command: run once for each folder with new mail. */
+static void
+new_mail_commands(struct ui *u, int64_t after, int64_t upto)
+{
+	int64_t c;
+
+	for (size_t i = 0; i < u->nfolders; i++) {
+		const struct ui_folder *f = &u->folders[i];
+
+		if (f->id != 0 &&
+		    (c = store_index_count_new(
+		         u->s, f->id, after, upto, NULL)) > 0)
+			ui_new_mail_command(
+			    u, u->accts[f->account].name, f->name, c);
+	}
+}
+
 static void
 ui_check_store(struct ui *u)
 {
-	int64_t v = store_data_version(u->s), open, newest, n;
+	int64_t v = store_data_version(u->s), open, newest, n, after;
 
 	u->last_check = now_ms();
 	if (v == u->data_version)
@@ -757,9 +774,14 @@ ui_check_store(struct ui *u)
 	    : 0;
 	if (newest > u->newest && n == 0)
 		announce_elsewhere(u, open, u->newest, newest);
+	after = u->newest;
 	if (newest >= 0)
 		u->newest = newest;
 	ui_folders_load(u);
+	/* After the folder list is read again: mail may come with its
+	 * folder. */
+	if (newest > after && u->t->rc->new_mail_command != NULL)
+		new_mail_commands(u, after, newest);
 	if (u->nfolders > 0)
 		ui_folder_count(u, u->fcur);
 	ui_index_cache_clear(u);

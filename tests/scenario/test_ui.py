@@ -310,14 +310,17 @@ class Demo(UiCase):
         while True:
             raw = subprocess.run([TMUX, "-L", s.sock, "capture-pane", "-p",
                                   "-e"], stdout=subprocess.PIPE).stdout
-            hl = re.search(rb"From: (\x1b\[[0-9;]*m)+Kofi(\x1b\[[0-9;]*m)+"
+            # The field's name has a colour of its own.
+            hl = re.search(rb"From:(\x1b\[[0-9;]*m)* (\x1b\[[0-9;]*m)+Kofi"
+                           rb"(\x1b\[[0-9;]*m)+"
                            rb" Mensah <(\x1b\[[0-9;]*m)+kofi"
                            rb"(\x1b\[[0-9;]*m)+@", raw)
             if hl or time.time() > end:
                 break
             time.sleep(0.05)
         self.assertTrue(hl, raw)
-        self.assertRegex(raw, rb"\nSubject: [^\x1b]*\n")
+        self.assertRegex(
+            raw, rb"\n(\x1b\[[0-9;]*m)*Subject:(\x1b\[[0-9;]*m)* [^\x1b]*\n")
         # Search within the pager.
         s.keys("/")
         s.literal("demo")
@@ -887,6 +890,62 @@ class Bindings(UiCase):
                                  "recall-message": "P",
                                  "oauth-login": "Y"})
 
+    def test_source_keymaps(self):
+        """source share/keymaps/mutt gives mutt's keys: = goes to the
+        first message, and j in the pager to the next message. Every
+        shipped keymap binds only keys and functions tern knows."""
+        keymaps = os.path.join(ternlib.SRCDIR, "share", "keymaps")
+        for name in ("aerc", "mutt"):
+            # A copy beside the rc, sourced by a relative path: a checkout
+            # others can write to would be refused, as it should be.
+            with open(os.path.join(keymaps, name)) as f:
+                text = f.read()
+            with open(os.path.join(os.path.dirname(self.t.rc), name),
+                      "w") as f:
+                f.write(text)
+            self.t.write_rc("source %s\n" % name)
+            s = self.start("--demo")
+            s.wait("local/INBOX  [241")
+            s.keys("q")
+            s.wait("EXIT=0")
+            self.assertNotIn("unknown", self.log_events())
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        last = s.cursor_line()
+        s.keys("=")
+        end = time.time() + 10
+        while True:
+            rows = [x for x in s.text().splitlines() if "│" in x]
+            if "│>" in rows[0] or time.time() > end:
+                break
+            time.sleep(0.05)
+        self.assertIn("│>", rows[0], s.text())
+        self.assertNotEqual(last, s.cursor_line())
+        s.keys("Enter")
+        self.wait_log("pager-open id=")
+        first = self.log_events().count("pager-open")
+        s.keys("j")
+        end = time.time() + 10
+        while self.log_events().count("pager-open") == first:
+            self.assertLess(time.time(), end, "j did not open the next")
+            time.sleep(0.05)
+        s.keys("q")
+        s.wait_cursor("")
+        rows = [x for x in s.text().splitlines() if "│" in x]
+        self.assertIn("│>", rows[1], s.text())
+
+    def test_bind_in_a_sourced_file_says_where(self):
+        """A bind the client cannot use names the file and line it is
+        on, in a sourced file too."""
+        keys = os.path.join(os.path.dirname(self.t.rc), "keys")
+        with open(keys, "w") as f:
+            f.write("bind index x exit\nbind index y no-such-function\n")
+        self.t.write_rc("source keys\n")
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241")
+        self.wait_log("%s:2: bind index y no-such-function: unknown "
+                      "function" % keys)
+
     def test_unknown_theme_is_reported(self):
         self.t.write_rc("set theme = nosuchtheme\n")
         s = self.start("--demo")
@@ -1172,6 +1231,196 @@ class Store(UiCase):
         s.keys("G")
         s.wait_cursor("Second")
         db.close()
+
+    def test_index_format(self):
+        """set index_format and date_format: mutt's codes and widths
+        make the index line; a bad format is an rc error naming its
+        line."""
+        db, fid = self.fill(3)
+        db.close()
+        self.t.write_rc('set date_format = "%Y/%m"\n'
+                        'set index_format = "%Z|%-6.6F|%4c|%D|%N|%s"\n')
+        s = self.start()
+        s.wait("local/INBOX  [3 msgs")
+        s.wait_cursor("Hello ^[[31m2")
+        self.assertRegex(s.cursor_line(),
+                         r">N   \|Bob   \|[ 0-9]{3}[0-9K]\|2023/11\|\|"
+                         r"Hello \^\[\[31m2")
+        s.keys("q")
+        s.wait("EXIT=0")
+        self.t.write_rc('\nset index_format = "%Z %-20q"\n')
+        r = self.t.run("ls")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("rc:2: index_format", r.stderr.decode())
+
+    def line_attributes(self, s, text):
+        """The SGR parameters in force on the screen line that shows text
+        (capture-pane -e writes changes only, so they are followed from
+        the top of the screen)."""
+        r = subprocess.run([TMUX, "-L", s.sock, "capture-pane", "-p",
+                            "-e"], stdout=subprocess.PIPE)
+        state = set()
+        for raw in r.stdout.decode(errors="replace").splitlines():
+            seen = set(state)
+            for params in re.findall(r"\x1b\[([0-9;:]*)m", raw):
+                p = params.replace(":", ";").split(";")
+                i = 0
+                while i < len(p):
+                    a = p[i] or "0"
+                    if a in ("38", "48") and i + 1 < len(p):
+                        n = 3 if p[i + 1] == "5" else 5
+                        a = ";".join(p[i:i + n])
+                        i += n
+                    else:
+                        i += 1
+                    if a == "0":
+                        state = set()
+                        continue
+                    if a.startswith("38;") or a == "39" or \
+                            (len(a) == 2 and a[0] == "3"):
+                        state = {x for x in state
+                                 if not (x.startswith("38;") or
+                                         (len(x) == 2 and x[0] == "3"))}
+                    if a.startswith("48;") or a == "49" or \
+                            (len(a) == 2 and a[0] == "4"):
+                        state = {x for x in state
+                                 if not (x.startswith("48;") or
+                                         (len(x) == 2 and x[0] == "4"))}
+                    if a == "22":
+                        state -= {"1", "2"}
+                    state.add(a)
+                    seen.add(a)
+            if text in re.sub(r"\x1b\[[0-9;:]*m", "", raw):
+                return seen
+        raise AssertionError("no line shows %r:\n%s" % (text, s.text()))
+
+    def test_pager_quotes_signature_headers_markers(self):
+        """Quote levels alternate colours (the fourth takes the first's
+        again), the signature is dimmed, set headers weeds and orders the
+        header fields and colours their names, and a wrapped line's
+        continuation starts with a '+' marker."""
+        db, fid = self.fill(1)
+        body = ("Intro line\n"
+                "> level one\n"
+                "> > level two\n"
+                ">> > level three\n"
+                ">>>> level four\n"
+                "> " + "quoted words " * 12 + "end of quote\n"
+                "plain again\n"
+                "-- \n"
+                "Sig Name\n")
+        raw = ternlib.make_message(
+            1, subject="Colours", body=body,
+            extra_headers="X-Mailer: Testmailer 1.0\n")
+        db.execute("UPDATE body SET raw = ? WHERE message_id ="
+                   " (SELECT id FROM message WHERE folder_id = ?)",
+                   (raw, fid))
+        db.execute("UPDATE message SET subject = 'Colours'")
+        db.commit()
+        db.close()
+        themes = os.path.join(self.t.config, "tern", "themes")
+        os.makedirs(themes)
+        with open(os.path.join(themes, "probe.theme"), "w") as f:
+            f.write("header 250 default\n"
+                    "header_name 226 default\n"
+                    "quote 94 default\n"
+                    "quoted1 196 default\n"
+                    "quoted2 46 default\n"
+                    "quoted3 21 default\n"
+                    "signature 201 default dim\n"
+                    "marker 51 default\n")
+        self.t.write_rc("set theme = probe\n"
+                        "set headers = \"Subject From X-Mailer\"\n")
+        s = self.start(width=80)
+        s.wait_cursor("Colours")
+        s.keys("Enter")
+        t = s.wait("Sig Name")
+        log = self.wait_log("pager-lines")
+        # Weeded and in the rc's order: no Date, no To.
+        self.assertNotIn("Date:", t)
+        self.assertNotIn("To:", t)
+        lines = t.splitlines()
+        order = [i for i, x in enumerate(lines)
+                 if x.startswith(("Subject:", "From:", "X-Mailer:"))]
+        self.assertEqual([lines[i].split(":")[0] for i in order],
+                         ["Subject", "From", "X-Mailer"])
+        self.assertIn("38;5;226", self.line_attributes(s, "X-Mailer:"))
+        self.assertIn("38;5;250", self.line_attributes(s, "Testmailer"))
+        self.assertIn("38;5;196", self.line_attributes(s, "level one"))
+        self.assertIn("38;5;46", self.line_attributes(s, "level two"))
+        self.assertIn("38;5;21", self.line_attributes(s, "level three"))
+        self.assertIn("38;5;196", self.line_attributes(s, "level four"))
+        self.assertNotIn("38;5;196", self.line_attributes(s, "Intro"))
+        sig = self.line_attributes(s, "Sig Name")
+        self.assertIn("38;5;201", sig)
+        self.assertIn("2", sig)  # dim
+        self.assertNotIn("38;5;201", self.line_attributes(s, "plain again"))
+        # The long quote wraps: its continued line has the marker and
+        # keeps the quote's colour.
+        cont = [x for x in lines if x.startswith("+")]
+        self.assertTrue(cont, t)
+        self.assertIn("end of quote", cont[-1])
+        a = self.line_attributes(s, "end of quote")
+        self.assertIn("38;5;51", a)
+        self.assertIn("38;5;196", a)
+        m = re.search(r"pager-lines body=\d+ header=3 attachment=\d+ "
+                      r"signature=2 quoted1=5 quoted2=1 quoted3=1 "
+                      r"continued=2", log)
+        self.assertTrue(m, log)
+
+    def test_new_mail_command(self):
+        """set new_mail_command runs with the account, the folder and
+        the count as arguments and in the environment, once per arrival,
+        and the client goes on (the command is still running)."""
+        db, fid = self.fill(3)
+        out = os.path.join(self.t.dir, "new-mail.txt")
+        gate = os.path.join(self.t.dir, "gate")
+        # The command waits for the gate, so the client must not.
+        self.t.write_rc(
+            "set new_mail_command = 'printf \"%%s|%%s|%%s|%%s|%%s\\\\n\" "
+            "\"$1\" \"$2\" \"$3\" \"$TERN_FOLDER\" \"$TERN_COUNT\" >> %s; "
+            "while [ ! -e %s ]; do sleep 0.05; done; echo done >> %s'\n"
+            % (out, gate, out))
+        s = self.start()
+        s.wait("local/INBOX  [3 msgs")
+        for uid in (100, 101):
+            db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                       " from_, subject) VALUES (?, ?, 0, ?, ?, ?)",
+                       (fid, uid, 1800000000 + uid, "N <n@x>",
+                        "Arrived %d" % uid))
+        db.commit()
+        s.wait("5 msgs")
+        self.wait_log("new-mail-command account=local folder=INBOX "
+                      "count=2")
+        end = time.time() + 10
+        while not (os.path.exists(out) and open(out).read()):
+            self.assertLess(time.time(), end, "the command never ran")
+            time.sleep(0.05)
+        self.assertEqual(open(out).read(), "local|INBOX|2|INBOX|2\n")
+        # The client answers keys while the command waits.
+        s.keys("G")
+        s.wait_cursor("Arrived 101")
+        s.keys("k")
+        s.wait_cursor("Arrived 100")
+        open(gate, "w").close()
+        end = time.time() + 10
+        while "done" not in open(out).read():
+            self.assertLess(time.time(), end, "the command never ended")
+            time.sleep(0.05)
+        db.execute("INSERT INTO message (folder_id, uid, flags, date,"
+                   " from_, subject) VALUES (?, 102, 0, 1800000500,"
+                   " 'N <n@x>', 'Third')", (fid,))
+        db.commit()
+        s.wait("6 msgs")
+        end = time.time() + 10
+        while open(out).read().count("local|INBOX") < 2:
+            self.assertLess(time.time(), end, "no second run")
+            time.sleep(0.05)
+        self.assertIn("local|INBOX|1|INBOX|1\n", open(out).read())
+        self.assertNotIn("printf", self.log_events())
+        db.close()
+        s.keys("q")
+        s.wait("EXIT=0")
 
 
 class Offline(UiCase):
@@ -1485,6 +1734,43 @@ class Imap(UiCase):
             c.logout()
         self.wait_log("new-mail-elsewhere 1", timeout=30)
         self.until(lambda: re.search(r"Lists +2│", s.text()))
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_new_mail_command_on_arrival(self):
+        """set new_mail_command runs for mail IDLE and NOTIFY bring in,
+        with the account, the folder and the count as its arguments."""
+        out = os.path.join(self.t.dir, "arrivals.txt")
+        with open(self.t.rc, "a") as f:
+            f.write("set new_mail_command = 'echo \"$1|$2|$3\" >> %s'\n"
+                    % out)
+        self.deliver(1)
+        self.deliver(4, folder="Lists")
+        s = self.start()
+        s.wait("acct/INBOX  [1 msgs", timeout=20)
+        s.wait("online")
+        self.until(lambda: re.search(r"Lists +1│", s.text()))
+
+        def arrivals():
+            try:
+                with open(out) as f:
+                    return f.read().splitlines()
+            except FileNotFoundError:
+                return []
+        # What the first sync stored may count as arrivals too: only
+        # the lines after these are the new mail's.
+        seen = len(arrivals())
+        self.deliver(2, subject="Pushed here")
+        s.wait("Pushed here", timeout=30)
+        self.until(lambda: "acct|INBOX|1" in arrivals()[seen:])
+        seen = len(arrivals())
+        c = self.imap()
+        try:
+            c.append("Lists", None, None, ternlib.make_message(
+                3, subject="Arrived elsewhere"))
+        finally:
+            c.logout()
+        self.until(lambda: "acct|Lists|1" in arrivals()[seen:])
         s.keys("q")
         s.wait("EXIT=0")
 

@@ -430,7 +430,8 @@ test_render_corpus(void)
 	HAS(t, "\n-- \nSignature line\n");
 	free(t);
 	{
-		struct mime_render_opts o = { 0, NULL, 30, NULL, 0, NULL };
+		struct mime_render_opts o = { 0, NULL, 30, NULL, 0, NULL, NULL,
+			0 };
 
 		t = render("flowed.eml", &o);
 		HAS(t, "This paragraph was written as\nseveral lines");
@@ -574,7 +575,7 @@ static char *
 render_str(const char *raw, unsigned width)
 {
 	struct mime_msg *m = mime_parse(raw, strlen(raw));
-	struct mime_render_opts o = { 0, NULL, width, NULL, 0, NULL };
+	struct mime_render_opts o = { 0, NULL, width, NULL, 0, NULL, NULL, 0 };
 	struct buf out;
 
 	buf_init(&out, 0);
@@ -668,7 +669,7 @@ test_alternative_details(void)
 static void
 test_full_headers(void)
 {
-	struct mime_render_opts o = { 1, NULL, 0, NULL, 0, NULL };
+	struct mime_render_opts o = { 1, NULL, 0, NULL, 0, NULL, NULL, 0 };
 	char *t = render("simple.eml", &o);
 
 	HAS(t, "Message-ID: <simple@example.com>\n");
@@ -680,12 +681,33 @@ test_full_headers(void)
 	free(t);
 }
 
+/* set headers: the fields named, in that order, named as written. */
+static void
+test_chosen_headers(void)
+{
+	static char *const want[] = { "subject", "Message-ID", "From",
+		"X-None" };
+	struct mime_render_opts o = { 0, NULL, 0, NULL, 0, NULL, want, 4 };
+	char *t = render("simple.eml", &o);
+
+	CHECK(t != NULL &&
+	    strncmp(t,
+	        "subject: Lunch?\nMessage-ID: <simple@example.com>\n"
+	        "From: Alice <alice@example.com>\n\n",
+	        strlen("subject: Lunch?\nMessage-ID: <simple@example.com>\n"
+	               "From: Alice <alice@example.com>\n\n")) == 0);
+	CHECK(t != NULL && strstr(t, "Date:") == NULL &&
+	    strstr(t, "To:") == NULL && strstr(t, "X-None") == NULL);
+	HAS(t, "Shall we meet at noon?");
+	free(t);
+}
+
 /* Render raw with all header fields (full) or the usual few. */
 static char *
 render_hdr(const char *raw, int full)
 {
 	struct mime_msg *m = mime_parse(raw, strlen(raw));
-	struct mime_render_opts o = { full, NULL, 72, NULL, 0, NULL };
+	struct mime_render_opts o = { full, NULL, 72, NULL, 0, NULL, NULL, 0 };
 	struct buf out;
 
 	buf_init(&out, 0);
@@ -756,7 +778,8 @@ test_header_limits(void)
 static void
 test_html_filter(void)
 {
-	struct mime_render_opts o = { 0, "tr a-z A-Z", 0, NULL, 0, NULL };
+	struct mime_render_opts o = { 0, "tr a-z A-Z", 0, NULL, 0, NULL, NULL,
+		0 };
 	char *t = render("html-only.eml", &o);
 
 	/* The filter sees the HTML (converted to UTF-8) on stdin. */
@@ -1272,7 +1295,7 @@ exercise(const char *data, size_t len, unsigned width)
 	struct mime_envelope e;
 	struct mime_msg *m;
 	struct mime_render_opts o = { (int)(width & 1), NULL, width, NULL, 0,
-		NULL };
+		NULL, NULL, 0 };
 	const struct mime_attachment *a;
 	struct buf out;
 	size_t i, n;
@@ -1656,6 +1679,7 @@ main(void)
 	test_envelope_limits();
 	test_render_corpus();
 	test_full_headers();
+	test_chosen_headers();
 	test_header_limits();
 	test_html_details();
 	test_flowed_details();

@@ -669,6 +669,187 @@ test_hostile(void)
 	free(cause);
 }
 
+/* Write text to dir/name with mode; 0 on success. */
+static int
+write_at(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	char path[320];
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return chmod(path, mode);
+}
+
+/* rc_load of dir/rc must fail with a cause holding all of want. */
+static int
+load_fails(const char *dir, const char *const *want)
+{
+	char path[320];
+
+	snprintf(path, sizeof path, "%s/rc", dir);
+	return load_refused(path, want);
+}
+
+static void
+test_source(void)
+{
+	char dir[] = "/tmp/tern-rc-XXXXXX", path[320], sub[64];
+	struct rc *rc = NULL;
+	char *cause = NULL;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/rc", dir);
+	snprintf(sub, sizeof sub, "%s/keys", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	/* Nested, relative to the file that names it, read in place. */
+	CHECK(write_at(dir, "rc",
+	          "bind index a limit\nsource keys/one\n"
+	          "bind index c mail\n",
+	          0600) == 0);
+	CHECK(write_at(sub, "one", "bind index b reply\nsource two\n", 0644) ==
+	    0);
+	CHECK(write_at(sub, "two", "set threads = yes\nbind pager d exit\n",
+	          0600) == 0);
+	CHECK(rc_load(path, 0, &rc, &cause) == 0);
+	if (rc != NULL) {
+		CHECK(rc->nbinds == 4);
+		CHECK(rc->nbinds == 4 && strcmp(rc->binds[0].key, "a") == 0 &&
+		    strcmp(rc->binds[1].key, "b") == 0 &&
+		    strcmp(rc->binds[2].key, "d") == 0 &&
+		    strcmp(rc->binds[3].key, "c") == 0);
+		CHECK(rc->sort_threads == 1);
+		/* A bind says where it is, for the client's messages. */
+		CHECK(rc->nbinds == 4 &&
+		    strstr(rc->binds[2].file, "keys/two") != NULL &&
+		    rc->binds[2].line == 2 &&
+		    strcmp(rc->binds[3].file, path) == 0 &&
+		    rc->binds[3].line == 3);
+	}
+	rc_free(&rc);
+	free(cause);
+	cause = NULL;
+	/* A missing file names the line that sources it. */
+	CHECK(write_at(dir, "rc", "\nsource nothere\n", 0600) == 0);
+	{
+		const char *const want[] = { "/rc:2: source: cannot open",
+			"nothere", NULL };
+
+		CHECK(load_fails(dir, want));
+	}
+	/* A loop, through two files, names the line that closes it. */
+	CHECK(write_at(dir, "rc", "source keys/one\n", 0600) == 0);
+	CHECK(write_at(sub, "one", "bind index b reply\nsource two\n", 0600) ==
+	    0);
+	CHECK(write_at(sub, "two", "\n\nsource ../rc\n", 0600) == 0);
+	{
+		const char *const want[] = { "keys/two:3: source:", "loop",
+			NULL };
+
+		CHECK(load_fails(dir, want));
+	}
+	/* A file sourcing itself. */
+	CHECK(write_at(dir, "rc", "source rc\n", 0600) == 0);
+	{
+		const char *const want[] = { "/rc:1: source:", "loop", NULL };
+
+		CHECK(load_fails(dir, want));
+	}
+	/* An error inside a sourced file names that file and line. */
+	CHECK(write_at(dir, "rc", "source keys/two\n", 0600) == 0);
+	CHECK(
+	    write_at(sub, "two", "bind index x exit\nfrobnicate\n", 0600) == 0);
+	{
+		const char *const want[] = { "keys/two:2: unknown command",
+			NULL };
+
+		CHECK(load_fails(dir, want));
+	}
+	/* The rc's own checks: a file others can write is refused. */
+	CHECK(write_at(sub, "two", "bind index x exit\n", 0666) == 0);
+	{
+		const char *const want[] = {
+			"/rc:1: source:", "writable by others", NULL
+		};
+
+		CHECK(load_fails(dir, want));
+	}
+	/* ...and a password in one others can read. */
+	CHECK(write_at(sub, "two",
+	          "account a\nprotocol imap\nhost h\nuser u\n"
+	          "password secret\n",
+	          0644) == 0);
+	{
+		const char *const want[] = { "keys/two:5:", "password", NULL };
+
+		CHECK(load_fails(dir, want));
+	}
+	CHECK(write_at(dir, "rc", "source\n", 0600) == 0);
+	{
+		const char *const want[] = { "/rc:1: expected: source FILE",
+			NULL };
+
+		CHECK(load_fails(dir, want));
+	}
+	snprintf(path, sizeof path, "%s/one", sub);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/two", sub);
+	unlink(path);
+	rmdir(sub);
+	snprintf(path, sizeof path, "%s/rc", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_display_settings(void)
+{
+	struct rc *rc;
+	char *cause;
+
+	rc = parse_ok("set index_format = \"%Z %-20.20F %4c %s\"\n"
+	              "set date_format = \"%Y-%m-%d\"\n"
+	              "set headers = \"From Subject, X-Mailer\"\n"
+	              "set new_mail_command = 'echo \"$1\"'\n");
+	CHECK(rc != NULL);
+	if (rc != NULL) {
+		CHECK_STR(rc->index_format, "%Z %-20.20F %4c %s");
+		CHECK_STR(rc->date_format, "%Y-%m-%d");
+		CHECK(rc->nheaders == 3);
+		if (rc->nheaders == 3) {
+			CHECK_STR(rc->headers[0], "From");
+			CHECK_STR(rc->headers[2], "X-Mailer");
+		}
+		CHECK_STR(rc->new_mail_command, "echo \"$1\"");
+	}
+	rc_free(&rc);
+	rc = parse_ok("set headers = Date From\n");
+	CHECK(rc != NULL && rc->nheaders == 2 && rc->index_format == NULL);
+	rc_free(&rc);
+	cause = parse_err("\n\nset index_format = \"%Z %q\"\n");
+	CHECK(strstr(cause, "rc:3:") != NULL &&
+	    strstr(cause, "unknown % code") != NULL);
+	free(cause);
+	cause = parse_err("set index_format = \"%-20.\"\n");
+	CHECK(strstr(cause, "rc:1:") != NULL);
+	free(cause);
+	cause = parse_err("set index_format = \"abc %\"\n");
+	CHECK(strstr(cause, "rc:1:") != NULL);
+	free(cause);
+	cause = parse_err("set headers = \"From: To\"\n");
+	CHECK(strstr(cause, "rc:1: headers") != NULL);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -685,5 +866,7 @@ main(void)
 	test_run_cmd_input();
 	test_passcmd_timeout();
 	test_hostile();
+	test_source();
+	test_display_settings();
 	return test_done();
 }
