@@ -399,16 +399,20 @@ where_text(struct query *q, const struct pattern *p, int64_t account_id,
 		param_int(q, account_id);
 		buf_addc(&q->sql, ')');
 	}
-	/* And the messages the index has not taken in yet. */
+	/*
+	 * And the messages the index has not taken in yet: a walk of the ids
+	 * above the fill's mark ('+' keeps the planner off the folder's
+	 * index, which would walk every message of the folder).
+	 */
 	buf_adds(
 	    &q->sql, " UNION ALL SELECT m.id, m.date FROM message m WHERE ");
 	if (folder_id > 0) {
-		buf_adds(&q->sql, "m.folder_id = ");
+		buf_adds(&q->sql, "+m.folder_id = ");
 		param_int(q, folder_id);
 		buf_adds(&q->sql, " AND ");
 	} else if (account_id > 0) {
 		buf_adds(&q->sql,
-		    "m.folder_id IN (SELECT id FROM folder"
+		    "+m.folder_id IN (SELECT id FROM folder"
 		    " WHERE account_id = ");
 		param_int(q, account_id);
 		buf_adds(&q->sql, ") AND ");
