@@ -1929,5 +1929,50 @@ class Imap(UiCase):
         s.wait("error:")
 
 
+class Truth(UiCase):
+    """What the screen shows is what the mail and the accounts are."""
+
+    def local(self, msgs):
+        """Import raw messages into local/INBOX, in this order."""
+        self.t.write_rc("")
+        path = os.path.join(self.t.dir, "in.mbox")
+        with open(path, "wb") as f:
+            for raw in msgs:
+                f.write(b"From x@example.org Thu Nov 14 22:13:20 2023\n")
+                f.write(raw.replace(b"\r\n", b"\n") + b"\n")
+        self.t.out("import", "local/INBOX", path)
+
+    def test_pager_tabs_and_wrapped_lines(self):
+        body = ("a\tb\tc\n" + "word " * 30 + "\n" +
+                "x" * 37 + "  " + "y" * 10 + "\n")
+        self.local([ternlib.make_message(1, subject="Tabs", body=body)])
+        s = self.start(width=40, height=30)
+        s.wait("Tabs")
+        s.keys("Enter")
+        t = s.wait("word")
+        lines = t.splitlines()
+        # A tab reaches the next multiple of 8 columns, as it is
+        # counted when lines are cut.
+        self.assertIn("a       b       c", t)
+        # A wrapped line starts with its word, never with a space.
+        words = [x for x in lines if "word" in x]
+        self.assertGreater(len(words), 1)
+        for x in words:
+            self.assertTrue(x.startswith("word"), repr(x))
+        ys = [x for x in lines if "yyy" in x]
+        self.assertEqual(ys, ["y" * 10], t)
+        s.keys("q", "q")
+        s.wait("EXIT=0")
+
+    def test_broken_encoded_word_is_shown_as_written(self):
+        self.local([ternlib.make_message(
+            1, subject="=?utf-8?b?Zm9v!!YmFy?= report")])
+        s = self.start()
+        t = s.wait("report")
+        self.assertIn("=?utf-8?b?Zm9v!!YmFy?= report", t)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+
 if __name__ == "__main__":
     ternlib.main()
