@@ -12,6 +12,7 @@
 #include "imap-sync.h"
 #include "tern/core.h"
 #include "tern/mime.h"
+#include "tern/net.h"
 #include "tern/store.h"
 #include "tern/util.h"
 
@@ -195,6 +196,8 @@ watch(struct isync *is, char **cause)
 			return -1;
 		is->changed = 0;
 		is->watching = 1;
+		if (is->o->state != NULL)
+			is->o->state(is->o->arg, SYNC_IDLE, 0, NULL);
 		if (!(is->c->caps & IMAP_CAP_IDLE))
 			wait = 30 < wait ? 30 : wait;
 		else if ((cmd = idle_start(is, live, cause)) == NULL)
@@ -258,7 +261,10 @@ isync_watch_forever(struct isync *is, char **cause)
 			*cause = err;
 			return -1;
 		}
-		if (err != NULL)
+		if (err != NULL && is->o->state != NULL)
+			is->o->state(
+			    is->o->arg, SYNC_LOST, delay * 1000ULL, err);
+		else if (err != NULL)
 			isync_note(is, "%s; reconnecting in %u s", err, delay);
 		free(err);
 		isync_drop_connection(is);
@@ -268,7 +274,15 @@ isync_watch_forever(struct isync *is, char **cause)
 			return 0;
 		delay = delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
 		err = NULL;
-		if (isync_connect_account(is, &err) != 0) {
+		if (is->o->state != NULL)
+			is->o->state(is->o->arg, SYNC_CONNECTING, 0, NULL);
+		if ((rc = isync_connect_account(is, &err)) != 0) {
+			/* Said here: the loop's top has no error to say. */
+			if (is->o->state != NULL)
+				is->o->state(is->o->arg,
+				    rc == NET_ERR_AUTH ? SYNC_REFUSED
+				                       : SYNC_LOST,
+				    delay * 1000ULL, err);
 			free(err);
 			continue;
 		}

@@ -297,7 +297,7 @@ pager_build(struct ui *u)
 		if (p->failed)
 			buf_adds(&b,
 			    "[the body could not be downloaded; "
-			    "the status line says why]\n");
+			    "M shows why]\n");
 		else if (i < u->nfolders &&
 		    ui_worker_fetch(u, u->folders[i].account, p->id) == 0) {
 			buf_adds(&b, "loading…\n");

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "tern/core.h"
 #include "tern/store.h"
@@ -128,6 +129,16 @@ enum ui_ev_kind {
 	UI_EV_PART_FAILED, /* ...could not be: text says why */
 	UI_EV_STORED, /* the sync stored what should show at once */
 	UI_EV_INDEXED, /* the search indexer indexed done messages */
+	UI_EV_STATE, /* msg_id: an enum sync_state; done: retry in ms */
+};
+
+/* What an account's connection is doing, as the status line says it. */
+enum ui_conn {
+	UI_CONN_CONNECTING,
+	UI_CONN_SYNCING,
+	UI_CONN_IDLE,
+	UI_CONN_OFFLINE, /* cannot reach the server */
+	UI_CONN_ERROR, /* the server refused the login */
 };
 
 struct ui_event {
@@ -158,6 +169,9 @@ struct ui_account {
 	struct ui_worker *w;
 	int online;
 	int syncing;
+	enum ui_conn conn;
+	time_t offline_since; /* when it went offline, 0 if online */
+	uint64_t retry_at; /* ms: the next attempt, 0 if none is waited for */
 	char *what;
 	uint64_t done, total;
 	char *error;
@@ -341,11 +355,15 @@ void ui_log(struct ui *u, const char *fmt, ...) TERN_PRINTF(2, 3);
 void ui_store_loaded(struct ui *u);
 void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
+/* Into the log view only: the message line keeps what it says. */
+void ui_note(struct ui *u, int error, const char *fmt, ...) TERN_PRINTF(3, 4);
 /* The log view: every kept note, whole, wrapped, newest last. */
 void ui_notes_draw(struct ui *u, int y, int h, int w);
 void ui_notes_free(struct ui *u);
 /* Put s (UTF-8) at y, x clipped and padded to width columns. */
 void ui_put(int y, int x, int width, const char *s, int attr);
+/* ui_put, but a text too wide is cut at the end of a word, with "…". */
+void ui_put_cut(int y, int x, int width, const char *s, int attr);
 /* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
 int ui_getkey(void);
 /* ui_prompt's complete: what Tab completes (0: nothing). */

@@ -71,6 +71,21 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 	notes_add(u, error, u->msg);
 }
 
+void
+ui_note(struct ui *u, int error, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	ui_log(u, "%s %s", error ? "error" : "note", text);
+	notes_add(u, error, text);
+	free(text);
+	u->dirty = 1;
+}
+
 /* Keep a message for the log view, the oldest dropped when it is full. */
 static void
 notes_add(struct ui *u, int error, const char *text)
@@ -235,6 +250,51 @@ ui_put(int y, int x, int width, const char *s, int attr)
 	buf_free(&vis);
 	if (wbuf != sbuf)
 		free(wbuf);
+}
+
+void
+ui_put_cut(int y, int x, int width, const char *s, int attr)
+{
+	mbstate_t mbs;
+	size_t i = 0, len = s != NULL ? strlen(s) : 0, fit = 0, word = 0;
+	int col = 0;
+	char *t;
+
+	memset(&mbs, 0, sizeof mbs);
+	while (i < len) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, s + i, len - i, &mbs);
+		int cw;
+
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&mbs, 0, sizeof mbs);
+			r = 1;
+			cw = 1;
+		} else if ((cw = wcwidth(wc)) < 0)
+			cw = 1;
+		if (col + cw > width)
+			break;
+		/* Room for the ellipsis after what is kept. */
+		if (col + cw <= width - 1) {
+			fit = i + r;
+			if (wc == L' ' && i > 0 && s[i - 1] != ' ')
+				word = i;
+		}
+		col += cw;
+		i += r;
+	}
+	if (i >= len || width < 2) {
+		ui_put(y, x, width, s, attr);
+		return;
+	}
+	/* At the end of a word, unless that leaves too little. */
+	if (word > 0 && word * 3 >= fit * 2)
+		fit = word;
+	while (fit > 0 && s[fit - 1] == ' ')
+		fit--;
+	t = xasprintf("%.*s…", (int)fit, s);
+	ui_put(y, x, width, t, attr);
+	free(t);
 }
 
 int
@@ -446,9 +506,59 @@ draw_title(struct ui *u)
 	}
 	s = xasprintf(" tern%s  %s  %s", u->demo ? " (demo)" : "",
 	    spec ? spec : "", hint);
-	ui_put(0, 0, COLS, s, u->attr[UI_C_TITLE]);
+	ui_put_cut(0, 0, COLS, s, u->attr[UI_C_TITLE]);
 	free(s);
 	free(spec);
+}
+
+/* What the account's connection is doing, as the status line says it. */
+static void
+conn_status(const struct ui_account *a, struct buf *b)
+{
+	char since[16] = "";
+	struct tm tm;
+	uint64_t now = now_ms();
+
+	if (a->offline_since != 0 && localtime_r(&a->offline_since, &tm))
+		strftime(since, sizeof since, " since %H:%M", &tm);
+	switch (a->conn) {
+	case UI_CONN_CONNECTING:
+		if (since[0] != '\0')
+			buf_printf(b, "  connecting (offline%s)", since);
+		else
+			buf_adds(b, "  connecting");
+		break;
+	case UI_CONN_SYNCING:
+		if (a->total > 0) {
+			char bar[11];
+			uint64_t done = a->done > a->total ? a->total : a->done;
+			size_t k, fill = (size_t)(done * 10 / a->total);
+
+			for (k = 0; k < 10; k++)
+				bar[k] = k < fill ? '#' : '.';
+			bar[10] = '\0';
+			buf_printf(b, "  online, syncing %s %llu/%llu [%s]",
+			    a->what ? a->what : "", (unsigned long long)done,
+			    (unsigned long long)a->total, bar);
+		} else
+			buf_printf(
+			    b, "  online, syncing %s", a->what ? a->what : "");
+		break;
+	case UI_CONN_IDLE:
+		buf_adds(b, "  online, idle");
+		break;
+	case UI_CONN_OFFLINE:
+	case UI_CONN_ERROR:
+		buf_printf(b, "  %s%s",
+		    a->conn == UI_CONN_ERROR ? "error: login refused"
+		                             : "offline",
+		    a->conn == UI_CONN_ERROR ? "" : since);
+		if (a->retry_at > now)
+			buf_printf(b, ", retrying in %llus",
+			    (unsigned long long)((a->retry_at - now + 999) /
+			        1000));
+		break;
+	}
 }
 
 static void
@@ -487,29 +597,10 @@ draw_status(struct ui *u)
 		}
 		if (a->drv == NULL)
 			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
-		else if (a->syncing && a->total > 0) {
-			char bar[21];
-			uint64_t done = a->done > a->total ? a->total : a->done;
-			size_t k, fill = (size_t)(done * 20 / a->total);
-
-			for (k = 0; k < 20; k++)
-				bar[k] = k < fill ? '#' : '.';
-			bar[20] = '\0';
-			buf_printf(&b, "  %s %s %llu/%llu [%s]",
-			    a->online ? "online" : "connecting",
-			    a->what ? a->what : "syncing",
-			    (unsigned long long)done,
-			    (unsigned long long)a->total, bar);
-		} else if (a->syncing)
-			buf_printf(&b, "  %s %s",
-			    a->online ? "online" : "connecting",
-			    a->what ? a->what : "syncing…");
 		else
-			buf_adds(&b, a->online ? "  online" : "  offline");
-		if (a->error != NULL)
-			buf_printf(&b, "  error: %s", a->error);
+			conn_status(a, &b);
 	}
-	ui_put(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
+	ui_put_cut(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
 	buf_free(&b);
 }
 
@@ -868,6 +959,11 @@ ui_loop(struct ui *u)
 			break;
 		if (pfd[1].revents & POLLIN)
 			ui_events_drain(u);
+		/* "retrying in Ns" counts down. */
+		for (size_t i = 0; i < u->naccts; i++) {
+			if (u->accts[i].retry_at != 0)
+				u->dirty = 1;
+		}
 		/* Changes the store could not take yet. */
 		if (u->ndeferred > 0 &&
 		    now_ms() - u->deferred_at >= UI_DEFER_RETRY_MS)

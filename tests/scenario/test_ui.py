@@ -1926,7 +1926,8 @@ class Imap(UiCase):
         t = s.wait("offline", timeout=20)
         s.keys("Enter")
         s.wait("Readable offline.")
-        s.wait("error:")
+        # Why it is offline is in the log view.
+        self.wait_log("error acct: ")
 
 
 class Truth(UiCase):
@@ -1970,6 +1971,78 @@ class Truth(UiCase):
         s = self.start()
         t = s.wait("report")
         self.assertIn("=?utf-8?b?Zm9v!!YmFy?= report", t)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def status(self, s):
+        lines = s.text().splitlines()
+        return lines[-2] if len(lines) >= 2 else ""
+
+    def wait_status(self, s, what, timeout=20):
+        """Wait until the status line holds what; return it."""
+        end = time.time() + timeout
+        while what not in self.status(s):
+            if time.time() > end:
+                raise AssertionError("status not %r; screen:\n%s" %
+                                     (what, s.text()))
+            time.sleep(0.05)
+        return self.status(s)
+
+    def test_status_follows_the_server(self):
+        dovecot = ternlib.Dovecot(users={"st": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        for i in range(1, 4):
+            dovecot.deliver(ternlib.make_message(i), user="st")
+        self.t.write_rc(self.t.account(dovecot, name="acct", user="st"))
+        s = self.start()
+        s.wait("Message 3", timeout=20)
+        # Synced and watching: idle, not the last progress.
+        st = self.wait_status(s, "online, idle")
+        self.assertNotIn("/3", st)
+        # The server stops: the status says so by itself, no key
+        # pressed.
+        dovecot.stop()
+        st = self.wait_status(s, "offline since ")
+        self.assertRegex(st, r"offline since \d\d:\d\d, retrying in \d+s")
+        self.assertNotIn("online", st)
+        # The error is in the log view, not on the message line.
+        self.wait_log("error acct: ")
+        self.assertNotIn("acct:", s.text().splitlines()[-1])
+        # Offline, what the user did is confirmed, and the next failed
+        # attempt (which $ starts) leaves that on the message line.
+        s.keys("d", "$")
+        s.wait("Deleted messages purged")
+        ev = self.wait_log("state acct connecting")
+        end = time.time() + 20
+        while ev.count("state acct offline") < 2 and time.time() < end:
+            time.sleep(0.05)
+            ev = self.log_events()
+        self.assertGreaterEqual(ev.count("state acct offline"), 2)
+        self.assertIn("Deleted messages purged", s.text().splitlines()[-1])
+        s.keys("M")
+        s.wait("error: acct: ")
+        s.keys("q")
+        # It comes back: online again, the old error gone.
+        dovecot.start()
+        st = self.wait_status(s, "online, idle", timeout=90)
+        self.assertNotIn("error", st)
+        self.assertNotIn("offline", st)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_wrong_password_says_error_once(self):
+        dovecot = ternlib.Dovecot(users={"wp": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        self.t.write_rc(self.t.account(dovecot, name="acct", user="wp",
+                                       password="wrong"))
+        self.t.out("ls")
+        s = self.start(env={"TERN_BACKOFF_MS": "600000"})
+        st = self.wait_status(s, "error: login refused")
+        self.assertNotIn("connecting", st)
+        self.assertRegex(st, r"retrying in \d+s")
+        self.wait_log("error acct: ")
         s.keys("q")
         s.wait("EXIT=0")
 
