@@ -1006,7 +1006,10 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		col += 11;
 	}
 	if (w - col > fw + 1) {
-		ui_put(y, x + col, fw + 1, name, attr);
+		/* A name as wide as its column keeps a space after it: it
+		 * must not run into the subject. */
+		ui_put_cut(y, x + col, fw, name, attr);
+		ui_put(y, x + col + fw, 1, " ", attr);
 		col += fw + 1;
 	}
 	if (w - col > 7 + 10) {

@@ -586,7 +586,14 @@ draw_status(struct ui *u)
 			    &b, ", %zu shown, limit: %s", u->nids, u->limit);
 		if (u->ntags > 0)
 			buf_printf(&b, ", %zu tagged", u->ntags);
-		buf_printf(&b, "]  sort:%s%s%s", sorts[u->sort],
+		buf_adds(&b, "]");
+		/* The connection before what matters less: a narrow
+		 * terminal cuts the end. */
+		if (a->drv == NULL)
+			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
+		else
+			conn_status(a, &b);
+		buf_printf(&b, "  sort:%s%s%s", sorts[u->sort],
 		    u->reverse ? "-rev" : "", u->threaded ? " threads" : "");
 		if (a->quota_limit > 0) {
 			char used[16], lim[16];
@@ -595,10 +602,6 @@ draw_status(struct ui *u)
 			format_size(a->quota_limit, 1, lim, sizeof lim);
 			buf_printf(&b, "  quota %s/%s", used, lim);
 		}
-		if (a->drv == NULL)
-			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
-		else
-			conn_status(a, &b);
 	}
 	ui_put_cut(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
 	buf_free(&b);

@@ -2046,6 +2046,48 @@ class Truth(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_narrow_and_wide_lines_are_cut_between_words(self):
+        self.t.write_rc("")
+        self.t.out("folder", "create",
+                   "local/Correspondence about the release of tern")
+        path = os.path.join(self.t.dir, "in.mbox")
+        with open(path, "wb") as f:
+            f.write(b"From x@example.org Thu Nov 14 22:13:20 2023\n")
+            f.write(ternlib.make_message(
+                1, sender="Mallory Smith <mallory@example.org>",
+                subject="Re: patch").replace(b"\r\n", b"\n") + b"\n")
+        self.t.out("import",
+                   "local/Correspondence about the release of tern", path)
+        full = {}
+        for width in (200, 120, 80, 60, 50):
+            s = self.start(width=width)
+            s.wait("local/INBOX")
+            # The folder list (below 60 columns, not drawn): the second.
+            s.keys("c", "j", "Enter")
+            t = s.wait("Re: patch")
+            lines = t.splitlines()
+            row = [x for x in lines if "Re: patch" in x][0]
+            # The sender never runs into the subject.
+            self.assertNotRegex(row, r"[^ ]Re: patch", (width, row))
+            self.assertRegex(row, r"Mallory Smith |Mall[^ ]*( [^ ]+)?… ")
+            title, status = lines[0].rstrip(), lines[-2].rstrip()
+            if width == 200:
+                full = {"title": title, "status": status}
+                self.assertFalse(title.endswith("…"))
+                self.assertFalse(status.endswith("…"))
+            else:
+                for name, line in (("title", title), ("status", status)):
+                    if not line.endswith("…"):
+                        self.assertEqual(line, full[name])
+                        continue
+                    # Cut after a whole word of the full line.
+                    kept = line[:-1]
+                    self.assertTrue(full[name].startswith(kept),
+                                    (width, line, full[name]))
+                    self.assertEqual(full[name][len(kept)], " ",
+                                     (width, line))
+            s.kill()
+
 
 if __name__ == "__main__":
     ternlib.main()
