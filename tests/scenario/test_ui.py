@@ -2088,6 +2088,34 @@ class Truth(UiCase):
                                      (width, line))
             s.kill()
 
+    def test_N_toggles_new_in_the_pager_as_in_the_index(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241 msgs")
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("q")
+        s.wait("241 msgs, 14 new")
+        # In the pager as in the index: N marks it new again.
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("N", "q")
+        s.wait("241 msgs, 15 new")
+        s.keys("N")
+        s.wait("241 msgs, 14 new")
+        # The pager's previous match is p, as in the index.
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("/")
+        s.literal("tern")
+        s.keys("Enter", "n", "p")
+        self.assertNotIn("Not found", s.text())
+        s.keys("?")
+        t = s.wait("search-opposite")
+        self.assertRegex(t, r"\bp +search-opposite +previous match \(N "
+                         r"toggles new")
+        s.keys("q", "q", "q")
+        s.wait("EXIT=0")
+
 
 if __name__ == "__main__":
     ternlib.main()
