@@ -541,8 +541,8 @@ conn_status(const struct ui_account *a, struct buf *b)
 			    a->what ? a->what : "", (unsigned long long)done,
 			    (unsigned long long)a->total, bar);
 		} else
-			buf_printf(
-			    b, "  online, syncing %s", a->what ? a->what : "");
+			buf_printf(b, "  online, syncing%s%s",
+			    a->what ? " " : "", a->what ? a->what : "");
 		break;
 	case UI_CONN_IDLE:
 		buf_adds(b, "  online, idle");

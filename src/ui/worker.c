@@ -731,8 +731,17 @@ ui_worker_search(struct ui *u, size_t account, int64_t folder_id,
 static void
 conn_set(struct ui *u, struct ui_account *a, enum ui_conn c)
 {
-	int online = c == UI_CONN_SYNCING || c == UI_CONN_IDLE;
+	int online;
 
+	/* The worker syncs again (after a wake-up) on a server that was
+	 * there a moment ago: online still, until it says otherwise. */
+	if (c == UI_CONN_CONNECTING && a->online) {
+		c = UI_CONN_SYNCING;
+		free(a->what);
+		a->what = NULL;
+		a->done = a->total = 0;
+	}
+	online = c == UI_CONN_SYNCING || c == UI_CONN_IDLE;
 	if (c != a->conn)
 		ui_log(u, "state %s %s", a->name,
 		    c == UI_CONN_CONNECTING    ? "connecting"
