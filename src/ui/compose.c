@@ -300,7 +300,8 @@ send_attach(struct ui *u, struct compose *c)
 	struct stat st;
 	int fd = -1;
 
-	if (ui_prompt(u, "Attach file: ", NULL, 0, &ans) != 0 || *ans == '\0')
+	if (ui_prompt(u, "Attach file: ", NULL, UI_COMPLETE_PATH, &ans) != 0 ||
+	    *ans == '\0')
 		goto out;
 	if (ans[0] == '~' && ans[1] == '/' && home != NULL)
 		path = xasprintf("%s%s", home, ans + 1);

@@ -369,6 +369,7 @@ int ui_getkey(void);
 /* ui_prompt's complete: what Tab completes (0: nothing). */
 #define UI_COMPLETE_FOLDER 1 /* a folder of the open account */
 #define UI_COMPLETE_ADDRESS 2 /* the last address, from the senders */
+#define UI_COMPLETE_PATH 3 /* a file's or directory's path */
 int ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
     char **out);
 int ui_confirm(struct ui *u, const char *question);

@@ -6,6 +6,7 @@
  * pipe the account workers write to, handles one key or one batch of
  * events, and redraws what is dirty once per turn of the loop.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -338,53 +339,69 @@ ui_confirm(struct ui *u, const char *question)
 	return yes;
 }
 
-/* Complete a folder name from the folder list (first match after cur). */
+/*
+ * Tab completion. The first Tab completes what the matches have in
+ * common and lists them on the status line; each further Tab puts the
+ * next match in, round and round (as mutt's completion does, then
+ * cycling). Any other key ends it.
+ */
+struct completion {
+	char **v; /* the matches, whole */
+	size_t n;
+	size_t next; /* the match the next Tab puts in */
+	size_t start; /* where the completed word begins in the line */
+	int active;
+};
+
 static void
-prompt_complete(struct ui *u, wchar_t *line, size_t *len, size_t max)
+completion_end(struct completion *c)
 {
-	char pre[1024];
-	size_t i, plen;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+	memset(c, 0, sizeof *c);
+}
+
+static void
+completion_add(struct completion *c, const char *s)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->v[i], s) == 0)
+			return;
+	}
+	c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
+	c->v[c->n++] = xstrdup(s);
+}
+
+static int
+completion_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The folders of the open account whose names start with pre. */
+static void
+complete_folder(struct ui *u, const char *pre, struct completion *c)
+{
 	size_t acct = u->nfolders ? u->folders[u->fcur].account : 0;
+	size_t plen = strlen(pre);
 
-	line[*len] = L'\0';
-	if (wcstombs(pre, line, sizeof pre) == (size_t)-1)
-		return;
-	plen = strlen(pre);
-	for (i = 0; i < u->nfolders; i++) {
-		const char *name = u->folders[i].name;
-		wchar_t w[256];
-		size_t n;
-
-		if (u->folders[i].account != acct ||
-		    strncmp(name, pre, plen) != 0 || strcmp(name, pre) == 0)
-			continue;
-		n = mbstowcs(w, name, TERN_NELEM(w) - 1);
-		if (n == (size_t)-1 || n >= max)
-			continue;
-		wmemcpy(line, w, n);
-		*len = n;
-		return;
+	for (size_t i = 0; i < u->nfolders; i++) {
+		if (u->folders[i].account == acct &&
+		    strncmp(u->folders[i].name, pre, plen) == 0)
+			completion_add(c, u->folders[i].name);
 	}
 }
 
-/*
- * Complete the last address of a list (after the last comma) from the
- * senders in the store, the most frequent first.
- */
+/* The senders in the store that start with pre, the most frequent
+ * first. */
 static void
-prompt_complete_address(struct ui *u, wchar_t *line, size_t *len, size_t max)
+complete_address(struct ui *u, const char *pre, struct completion *c)
 {
-	char pre[4096], **v = NULL, *cause = NULL;
-	size_t start = *len, n = 0, i;
-	wchar_t w[1024];
+	char **v = NULL, *cause = NULL;
+	size_t n = 0, i;
 
-	while (start > 0 && line[start - 1] != L',')
-		start--;
-	while (start < *len && line[start] == L' ')
-		start++;
-	line[*len] = L'\0';
-	if (start == *len ||
-	    wcstombs(pre, line + start, sizeof pre) == (size_t)-1)
+	if (*pre == '\0')
 		return;
 	if (store_senders(u->s, pre, 20, &v, &n, &cause) != 0) {
 		ui_message(u, 1, "%s", cause);
@@ -392,18 +409,149 @@ prompt_complete_address(struct ui *u, wchar_t *line, size_t *len, size_t max)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		size_t k = mbstowcs(w, v[i], TERN_NELEM(w) - 1);
-
-		if (strcmp(v[i], pre) == 0 || k == (size_t)-1 ||
-		    start + k >= max)
-			continue;
-		wmemcpy(line + start, w, k);
-		*len = start + k;
-		break;
-	}
-	for (i = 0; i < n; i++)
+		completion_add(c, v[i]);
 		free(v[i]);
+	}
 	free(v);
+}
+
+/* The files and directories (with a '/') whose paths start with pre;
+ * "~/" is the home directory. */
+static void
+complete_path(const char *pre, struct completion *c)
+{
+	const char *slash = strrchr(pre, '/'), *home = getenv("HOME");
+	char *dir, *shown, *base;
+	DIR *d;
+	struct dirent *e;
+	size_t blen;
+
+	shown = slash ? xstrndup(pre, (size_t)(slash - pre) + 1) : xstrdup("");
+	base = xstrdup(slash ? slash + 1 : pre);
+	if (shown[0] == '~' && shown[1] == '/' && home != NULL)
+		dir = xasprintf("%s%s", home, shown + 1);
+	else
+		dir = xstrdup(shown[0] != '\0' ? shown : "./");
+	blen = strlen(base);
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			struct stat st;
+			char *full, *cand;
+
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0 ||
+			    strncmp(e->d_name, base, blen) != 0 ||
+			    (e->d_name[0] == '.' && base[0] != '.'))
+				continue;
+			full = xasprintf("%s%s", dir, e->d_name);
+			cand = xasprintf("%s%s%s", shown, e->d_name,
+			    stat(full, &st) == 0 && S_ISDIR(st.st_mode) ? "/"
+			                                                : "");
+			completion_add(c, cand);
+			free(cand);
+			free(full);
+		}
+		closedir(d);
+	}
+	qsort(c->v, c->n, sizeof *c->v, completion_cmp);
+	free(dir);
+	free(shown);
+	free(base);
+}
+
+/* Put s in the line from start on; 0, or -1 if it does not fit. */
+static int
+line_set(wchar_t *line, size_t *len, size_t max, size_t start, const char *s)
+{
+	wchar_t w[1024];
+	size_t k = mbstowcs(w, s, TERN_NELEM(w) - 1);
+
+	if (k == (size_t)-1 || start + k >= max)
+		return -1;
+	wmemcpy(line + start, w, k);
+	*len = start + k;
+	return 0;
+}
+
+/* What the matches begin with, all of them (bytes, whole characters). */
+static size_t
+common_prefix(char **v, size_t n)
+{
+	size_t len = strlen(v[0]);
+
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0;
+
+		while (k < len && v[i][k] == v[0][k])
+			k++;
+		len = k;
+	}
+	/* Not in the middle of a UTF-8 sequence. */
+	while (len > 0 && ((unsigned char)v[0][len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
+/* Tab pressed: complete, or put the next match in. */
+static void
+prompt_tab(struct ui *u, int complete, wchar_t *line, size_t *len, size_t max,
+    struct completion *c)
+{
+	char pre[4096], *common;
+	size_t start = 0, plen;
+	struct buf b;
+
+	if (c->active) {
+		if (c->n > 0) {
+			(void)line_set(line, len, max, c->start, c->v[c->next]);
+			c->next = (c->next + 1) % c->n;
+		}
+		return;
+	}
+	if (complete == UI_COMPLETE_ADDRESS) {
+		/* The last address of a list, after the last comma. */
+		start = *len;
+		while (start > 0 && line[start - 1] != L',')
+			start--;
+		while (start < *len && line[start] == L' ')
+			start++;
+	}
+	line[*len] = L'\0';
+	if (wcstombs(pre, line + start, sizeof pre) == (size_t)-1)
+		return;
+	c->start = start;
+	c->active = 1;
+	if (complete == UI_COMPLETE_FOLDER)
+		complete_folder(u, pre, c);
+	else if (complete == UI_COMPLETE_ADDRESS)
+		complete_address(u, pre, c);
+	else if (complete == UI_COMPLETE_PATH)
+		complete_path(pre, c);
+	if (c->n == 0) {
+		ui_put(LINES - 2, 0, COLS, "-- no match", u->attr[UI_C_STATUS]);
+		return;
+	}
+	if (c->n == 1) {
+		(void)line_set(line, len, max, start, c->v[0]);
+		return;
+	}
+	plen = strlen(pre);
+	common = xstrndup(c->v[0], common_prefix(c->v, c->n));
+	/* Nothing in common beyond what is typed: the first Tab already
+	 * puts the first match in. */
+	if (strlen(common) > plen)
+		(void)line_set(line, len, max, start, common);
+	else {
+		(void)line_set(line, len, max, start, c->v[0]);
+		c->next = 1;
+	}
+	free(common);
+	buf_init(&b, 0);
+	buf_printf(&b, "-- %zu matches (Tab: next):", c->n);
+	for (size_t i = 0; i < c->n; i++)
+		buf_printf(&b, "  %s", c->v[i]);
+	ui_put_cut(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
+	buf_free(&b);
 }
 
 int
@@ -414,7 +562,9 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 	wchar_t line[1000];
 	size_t len = 0;
 	int ret = -1, plen = (int)strlen(prompt);
+	struct completion comp;
 
+	memset(&comp, 0, sizeof comp);
 	*out = NULL;
 	if (init != NULL) {
 		size_t n = mbstowcs(line, init, TERN_NELEM(line) - 1);
@@ -461,17 +611,25 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 				len--;
 			while (len > 0 && line[len - 1] != L' ')
 				len--;
-		} else if (key == '\t' && complete == UI_COMPLETE_FOLDER)
-			prompt_complete(u, line, &len, TERN_NELEM(line) - 1);
-		else if (key == '\t' && complete == UI_COMPLETE_ADDRESS)
-			prompt_complete_address(
-			    u, line, &len, TERN_NELEM(line) - 1);
-		else if (key == (UI_KEYCODE | KEY_RESIZE))
+		} else if (key == '\t' && complete != 0) {
+			prompt_tab(u, complete, line, &len,
+			    TERN_NELEM(line) - 1, &comp);
+			/* One match or none: the next Tab starts over. */
+			if (comp.n <= 1)
+				completion_end(&comp);
+			continue;
+		} else if (key == (UI_KEYCODE | KEY_RESIZE))
 			continue;
 		else if (key >= 0 && !(key & UI_KEYCODE) && iswprint(key) &&
 		    len < TERN_NELEM(line) - 1)
 			line[len++] = (wchar_t)key;
+		/* Another key than Tab: what it typed is completed anew. */
+		if (comp.active) {
+			completion_end(&comp);
+			u->dirty = 1;
+		}
 	}
+	completion_end(&comp);
 	curs_set(0);
 	nodelay(stdscr, TRUE);
 	u->dirty = 1;

@@ -2116,6 +2116,36 @@ class Truth(UiCase):
         s.keys("q", "q", "q")
         s.wait("EXIT=0")
 
+    def test_tab_completes_the_common_part_then_cycles(self):
+        self.local([ternlib.make_message(1, subject="To be moved")])
+        for name in ("Project-a", "Project-b", "Projects-old"):
+            self.t.out("folder", "create", "local/" + name)
+        s = self.start()
+        s.wait("To be moved")
+        s.keys("s")
+        s.wait("Move to folder")
+        s.literal("Pro")
+        # The first Tab: what they have in common, and the list.
+        s.keys("Tab")
+        t = s.wait("3 matches")
+        self.assertIn("Project-a  Project-b  Projects-old", t)
+        self.assertTrue(t.splitlines()[-1].rstrip().endswith(": Project"),
+                        t)
+        # Then each Tab the next, round and round.
+        for want in ("Project-a", "Project-b", "Projects-old",
+                     "Project-a"):
+            s.keys("Tab")
+            end = time.time() + 10
+            while not s.text().splitlines()[-1].rstrip().endswith(
+                    ": " + want) and time.time() < end:
+                time.sleep(0.05)
+            self.assertTrue(s.text().splitlines()[-1].rstrip().endswith(
+                ": " + want), s.text())
+        s.keys("Enter")
+        s.wait("Moved to Project-a")
+        s.keys("q")
+        s.wait("EXIT=0")
+
 
 if __name__ == "__main__":
     ternlib.main()
