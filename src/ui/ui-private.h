@@ -247,6 +247,8 @@ struct ui {
 	FILE *log;
 	uint64_t t0;
 	int demo;
+	/* The demo's sender: what it sends stays in its Sent folder. */
+	struct rc_account demo_from;
 
 	struct ui_account *accts;
 	size_t naccts;
@@ -488,6 +490,11 @@ void ui_attachment(struct ui *u, int open);
 void ui_attachment_fetched(
     struct ui *u, int64_t msg_id, const char *section, const char *error);
 void ui_attach_cleanup(struct ui *u);
+
+/* demo.c: keep a message the demo sent or postponed in the local
+ * folder (Sent, Drafts): nothing leaves the machine. */
+int ui_demo_keep(struct ui *u, const char *folder, const char *raw, size_t len,
+    char **cause);
 
 /* compose.c */
 void ui_compose(struct ui *u, enum ui_fn fn);

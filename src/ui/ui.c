@@ -887,6 +887,9 @@ ui_use_demo(struct ui *u, char **cause)
 	if ((u->s = tern_store(u->t, cause)) == NULL)
 		return -1;
 	u->demo = 1;
+	/* The demo can send: to its own Sent folder. */
+	u->demo_from.name = (char *)TERN_LOCAL_ACCOUNT;
+	u->demo_from.from = (char *)"You <you@tern.example>";
 	return 0;
 }
 

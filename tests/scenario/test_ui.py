@@ -2146,6 +2146,54 @@ class Truth(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_demo_sends_to_its_own_sent_folder(self):
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nprintf 'Thanks for the tour.\\n' >> \"$1\"\n")
+        os.chmod(editor, 0o755)
+        files = os.path.join(self.t.dir, "files")
+        os.makedirs(files)
+        for name in ("report-2026.txt", "photo-a.jpg", "photo-b.jpg"):
+            with open(os.path.join(files, name), "w") as f:
+                f.write("content of %s\n" % name)
+        s = self.start("--demo", env={"EDITOR": editor, "VISUAL": editor})
+        s.wait("local/INBOX  [241 msgs")
+        s.wait_cursor("Welcome to tern")
+        s.keys("r")
+        s.wait("y:Send")
+        s.wait("Re: Welcome to tern")
+        # The attach prompt completes paths: one match whole, several
+        # to what they share, then one after the other.
+        s.keys("a")
+        s.wait("Attach file:")
+        s.literal(files + "/rep")
+        s.keys("Tab")
+        s.wait("Attach file: " + files + "/report-2026.txt")
+        s.keys("Enter")
+        s.wait("Attached ")
+        s.keys("a")
+        s.wait("Attach file:")
+        s.literal(files + "/ph")
+        s.keys("Tab")
+        s.wait("2 matches")
+        s.wait("Attach file: " + files + "/photo-")
+        s.keys("Tab")
+        s.wait("Attach file: " + files + "/photo-a.jpg")
+        s.keys("Tab")
+        s.wait("Attach file: " + files + "/photo-b.jpg")
+        s.keys("Enter")
+        s.wait("photo-b.jpg")
+        s.keys("y")
+        s.wait("Sent (demo): nothing left this machine")
+        # It is in the demo's Sent folder, answered in the INBOX.
+        s.wait_cursor("Welcome to tern")
+        self.assertRegex(s.cursor_line(), r">..r")
+        s.keys("c", "G", "Enter")
+        s.wait("local/Sent  [26 msgs")
+        s.wait("Re: Welcome to tern")
+        s.keys("q")
+        s.wait("EXIT=0")
+
 
 if __name__ == "__main__":
     ternlib.main()
