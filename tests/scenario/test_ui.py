@@ -2194,6 +2194,28 @@ class Truth(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_same_date_in_arrival_order_as_tern_ls(self):
+        dovecot = ternlib.Dovecot(users={"tie": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        date = "Tue, 14 Nov 2023 22:13:20 +0000"
+        for i in range(1, 5):
+            dovecot.deliver(ternlib.make_message(
+                i, subject="Same date %d" % i, date=date), user="tie")
+        self.t.write_rc(self.t.account(dovecot, name="acct", user="tie"))
+        s = self.start()
+        s.wait("Same date 4", timeout=20)
+        self.wait_status(s, "online, idle")
+        t = s.text()
+        shown = [int(m) for m in re.findall(r"Same date (\d)", t)]
+        listed = [int(m) for m in re.findall(
+            r"Same date (\d)", self.t.out("ls", "acct/INBOX"))]
+        # Oldest first in both, the same date in the order they came.
+        self.assertEqual(shown, [1, 2, 3, 4], t)
+        self.assertEqual(listed, [1, 2, 3, 4])
+        s.keys("q")
+        s.wait("EXIT=0")
+
 
 if __name__ == "__main__":
     ternlib.main()
