@@ -153,6 +153,7 @@ struct ui_event {
 	size_t n;
 	char *section; /* UI_EV_PART_*: the part */
 	int whole; /* UI_EV_NOTE: text names the account itself */
+	int quiet; /* UI_EV_NOTE: for the log view only */
 	struct ui_event *next;
 };
 

@@ -184,6 +184,9 @@ worker_outcome(void *arg, const struct smtp_outcome *o)
 	ev->kind = UI_EV_NOTE;
 	ev->account = w->account;
 	ev->done = o->result != SMTP_SENT;
+	/* Offline, the status line says so: the message line keeps what
+	 * the user was told ("Queued"). */
+	ev->quiet = o->result == SMTP_OFFLINE;
 	if (o->result == SMTP_SENT)
 		ev->text = xasprintf("sent%s%s", o->copy ? "; copy in " : "",
 		    o->copy ? o->copy : "");
@@ -867,7 +870,10 @@ ui_events_drain(struct ui *u)
 			}
 			break;
 		case UI_EV_NOTE:
-			if (ev->whole)
+			if (ev->quiet)
+				ui_note(u, ev->done != 0, "%s: %s", a->name,
+				    ev->text ? ev->text : "");
+			else if (ev->whole)
 				ui_message(u, ev->done != 0 || ev->msg_id != 0,
 				    "%s", ev->text ? ev->text : "");
 			else

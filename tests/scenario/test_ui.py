@@ -2216,6 +2216,45 @@ class Truth(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_queued_offline_keeps_its_confirmation(self):
+        dovecot = ternlib.Dovecot(users={"ob": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        dovecot.deliver(ternlib.make_message(1), user="ob")
+        # The mail server cannot be reached (nothing listens on port 1).
+        self.t.write_rc(self.t.account(
+            dovecot, name="acct", user="ob",
+            extra="    smtp smtp://127.0.0.1:1\n"
+                  "    from \"Alice <alice@example.net>\"\n"))
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nprintf 'Hello.\\n' >> \"$1\"\n")
+        os.chmod(editor, 0o755)
+        s = self.start(env={"EDITOR": editor, "VISUAL": editor})
+        s.wait("Message 1", timeout=20)
+        self.wait_status(s, "online, idle")
+        s.keys("m")
+        s.wait("y:Send")
+        s.keys("t")
+        s.wait("To")
+        s.literal("bob@example.org")
+        s.keys("Enter")
+        s.keys("s")
+        s.wait("Subject")
+        s.literal("Kept")
+        s.keys("Enter")
+        s.keys("y")
+        s.wait("Queued; sending from acct")
+        # The attempt fails: said in the log view, while the message
+        # line keeps the confirmation.
+        self.wait_log("error acct: not sent yet")
+        self.assertIn("Queued; sending from acct",
+                      s.text().splitlines()[-1])
+        s.keys("M")
+        s.wait("not sent yet (kept in the outbox)")
+        s.keys("q", "q")
+        s.wait("EXIT=0")
+
 
 if __name__ == "__main__":
     ternlib.main()
