@@ -2035,16 +2035,19 @@ class Truth(UiCase):
         dovecot = ternlib.Dovecot(users={"wp": "pw"})
         dovecot.start()
         self.addCleanup(dovecot.cleanup)
-        self.t.write_rc(self.t.account(dovecot, name="acct", user="wp",
-                                       password="wrong"))
-        self.t.out("ls")
-        s = self.start(env={"TERN_BACKOFF_MS": "600000"})
-        st = self.wait_status(s, "error: login refused")
-        self.assertNotIn("connecting", st)
-        self.assertRegex(st, r"retrying in \d+s")
-        self.wait_log("error acct: ")
-        s.keys("q")
-        s.wait("EXIT=0")
+        for protocol in ("imap", "pop3"):
+            self.t.write_rc(self.t.account(dovecot, name="acct", user="wp",
+                                           protocol=protocol,
+                                           password="wrong"))
+            self.t.out("ls")
+            s = self.start(env={"TERN_BACKOFF_MS": "600000"})
+            st = self.wait_status(s, "error: login refused")
+            self.assertNotIn("connecting", st)
+            self.assertRegex(st, r"retrying in \d+s")
+            self.wait_log("error acct: ")
+            s.keys("q")
+            s.wait("EXIT=0")
+            s.kill()
 
     def test_narrow_and_wide_lines_are_cut_between_words(self):
         self.t.write_rc("")
