@@ -751,6 +751,21 @@ draw_status(struct ui *u)
 			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
 		else
 			conn_status(a, &b);
+		/* Another account that cannot sync is said too. */
+		for (size_t i = 0; i < u->naccts; i++) {
+			const struct ui_account *o = &u->accts[i];
+			struct buf c;
+
+			if (i == f->account || o->drv == NULL || o->w == NULL ||
+			    (o->conn != UI_CONN_OFFLINE &&
+			        o->conn != UI_CONN_ERROR))
+				continue;
+			buf_init(&c, 0);
+			conn_status(o, &c);
+			buf_printf(&b, "  [%s: %s]", o->name,
+			    c.data != NULL ? c.data + strspn(c.data, " ") : "");
+			buf_free(&c);
+		}
 		buf_printf(&b, "  sort:%s%s%s", sorts[u->sort],
 		    u->reverse ? "-rev" : "", u->threaded ? " threads" : "");
 		if (a->quota_limit > 0) {

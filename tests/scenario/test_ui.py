@@ -2258,6 +2258,24 @@ class Truth(UiCase):
         s.keys("q", "q")
         s.wait("EXIT=0")
 
+    def test_status_names_another_account_that_is_offline(self):
+        dovecot = ternlib.Dovecot(users={"two": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        dovecot.deliver(ternlib.make_message(1), user="two")
+        self.t.write_rc(
+            self.t.account(dovecot, name="acct", user="two") +
+            self.t.account(dovecot, name="down", user="two", port=1))
+        s = self.start(env={"TERN_BACKOFF_MS": "600000"})
+        s.wait("Message 1", timeout=20)
+        st = self.wait_status(s, "[down: offline since ")
+        self.assertIn("acct/INBOX", st)
+        self.assertRegex(st, r"\[down: offline since \d\d:\d\d, "
+                         r"retrying in \d+s\]")
+        self.wait_status(s, "online, idle")
+        s.keys("q")
+        s.wait("EXIT=0")
+
 
 if __name__ == "__main__":
     ternlib.main()
