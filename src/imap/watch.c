@@ -231,16 +231,25 @@ watch(struct isync *is, char **cause)
 
 /* The back-off after a lost connection is capped here (seconds). */
 #define BACKOFF_MAX 60
+/*
+ * For this long after the loss (seconds) the next attempt comes within
+ * BACKOFF_QUICK seconds: a server restarted or a network back after a
+ * moment is used again at once; a longer outage is tried less often.
+ */
+#define QUICK_PERIOD 60
+#define BACKOFF_QUICK 2
 
 /*
- * Watch until wakefd, reconnecting when the connection is lost (waiting
- * longer each time, up to BACKOFF_MAX seconds). A refusal by the server
- * or a failure of the store ends it.
+ * Watch until wakefd, reconnecting when the connection is lost (every
+ * BACKOFF_QUICK seconds at first, then waiting longer each time, up to
+ * BACKOFF_MAX seconds). A refusal by the server or a failure of the
+ * store ends it.
  */
 int
 isync_watch_forever(struct isync *is, char **cause)
 {
 	unsigned delay = 1;
+	uint64_t lost_at = 0;
 
 	if (fd_ready(is->o->wakefd))
 		return 0;
@@ -268,11 +277,16 @@ isync_watch_forever(struct isync *is, char **cause)
 			isync_note(is, "%s; reconnecting in %u s", err, delay);
 		free(err);
 		isync_drop_connection(is);
+		if (lost_at == 0)
+			lost_at = now_ms();
 		pfd.fd = is->o->wakefd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, (int)delay * 1000) > 0)
 			return 0;
 		delay = delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
+		if (delay > BACKOFF_QUICK &&
+		    now_ms() - lost_at < QUICK_PERIOD * 1000ULL)
+			delay = BACKOFF_QUICK;
 		err = NULL;
 		if (is->o->state != NULL)
 			is->o->state(is->o->arg, SYNC_CONNECTING, 0, NULL);
@@ -287,5 +301,6 @@ isync_watch_forever(struct isync *is, char **cause)
 			continue;
 		}
 		delay = 1;
+		lost_at = 0;
 	}
 }
