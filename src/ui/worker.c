@@ -61,6 +61,7 @@ struct ui_worker {
 	uint64_t last_progress;
 	char last_what[16];
 	int refused; /* the server refused the login in this sync */
+	int down; /* the sync's connection is lost, not yet back */
 	const struct driver_ops *drv;
 	struct rc_account *rc;
 	struct tern t;
@@ -100,6 +101,7 @@ worker_progress(void *arg, const struct sync_progress *p)
 	struct ui_event *ev;
 	uint64_t t = now_ms();
 
+	w->down = 0;
 	/* At most ten updates a second reach the screen, and every change
 	 * of what is done (the index, then the bodies, of a folder). */
 	if (t - w->last_progress < 100 && p->done != p->total &&
@@ -128,6 +130,10 @@ worker_state(void *arg, enum sync_state st, uint64_t retry_ms, const char *why)
 
 	if (st == SYNC_REFUSED)
 		w->refused = 1;
+	if (st == SYNC_LOST || st == SYNC_REFUSED)
+		w->down = 1;
+	else if (st == SYNC_IDLE)
+		w->down = 0;
 	ev->kind = UI_EV_STATE;
 	ev->account = w->account;
 	ev->msg_id = st;
@@ -469,6 +475,7 @@ worker_main(void *arg)
 		o.watch = 1;
 		o.wakefd = w->wake[0];
 		w->refused = 0;
+		w->down = 0;
 		worker_state(w, SYNC_CONNECTING, 0, NULL);
 		r = drv->sync(&w->t, w->rc, &o, &summary, &cause);
 		pthread_mutex_lock(&w->lock);
@@ -480,7 +487,14 @@ worker_main(void *arg)
 		w->woken = 0;
 		pthread_mutex_unlock(&w->lock);
 		drain(w->wake[0]);
-		if (r == 0) {
+		if (r == 0 && w->down) {
+			/* Woken while it waited to reconnect: not synced,
+			 * and the status line keeps saying offline. */
+			free(summary);
+			backoff = 0;
+			if (!woken)
+				worker_wait(w, BACKOFF_MIN_MS);
+		} else if (r == 0) {
 			post_new(w, UI_EV_SYNCED, 0, summary);
 			backoff = 0;
 			/* Woken (a change to replay, a body to fetch): go on

@@ -2019,7 +2019,11 @@ class Truth(UiCase):
             time.sleep(0.05)
             ev = self.log_events()
         self.assertGreaterEqual(ev.count("state acct offline"), 2)
+        # Never online meanwhile, not even for a moment.
+        self.assertNotIn("state acct idle",
+                         ev[ev.index("state acct offline"):])
         self.assertIn("Deleted messages purged", s.text().splitlines()[-1])
+        self.assertRegex(self.status(s), r"offline since \d\d:\d\d")
         s.keys("M")
         s.wait("error: acct: ")
         s.keys("q")
