@@ -446,6 +446,7 @@ worker_main(void *arg)
 		if (r != 0) {
 			uint64_t delay = worker_backoff(&backoff);
 
+			w->refused = 0; /* not the server's answer */
 			post_error(w, cause, delay);
 			worker_wait(w, delay);
 			continue;
