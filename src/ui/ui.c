@@ -728,6 +728,19 @@ draw_status(struct ui *u)
 	static const char *sorts[] = { "date", "from", "subject", "size" };
 
 	buf_init(&b, 0);
+	/* No folder yet: what each account's connection is doing. */
+	for (size_t i = 0; f == NULL && i < u->naccts; i++) {
+		const struct ui_account *o = &u->accts[i];
+		struct buf c;
+
+		if (o->drv == NULL || o->w == NULL)
+			continue;
+		buf_init(&c, 0);
+		conn_status(o, &c);
+		buf_printf(&b, "%s %s: %s", b.len == 0 ? "--" : "  ", o->name,
+		    c.data != NULL ? c.data + strspn(c.data, " ") : "");
+		buf_free(&c);
+	}
 	if (f != NULL) {
 		a = &u->accts[f->account];
 		if (f->total >= 0)

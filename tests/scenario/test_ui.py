@@ -2043,7 +2043,6 @@ class Truth(UiCase):
             self.t.write_rc(self.t.account(dovecot, name="acct", user="wp",
                                            protocol=protocol,
                                            password="wrong"))
-            self.t.out("ls")
             s = self.start(env={"TERN_BACKOFF_MS": "600000"})
             st = self.wait_status(s, "error: login refused")
             self.assertNotIn("connecting", st)
@@ -2270,6 +2269,8 @@ class Truth(UiCase):
         self.t.write_rc(
             self.t.account(dovecot, name="acct", user="two") +
             self.t.account(dovecot, name="down", user="two", port=1))
+        # acct/INBOX is stored, so the client opens it.
+        self.t.out("sync", "acct")
         s = self.start(env={"TERN_BACKOFF_MS": "600000"})
         s.wait("Message 1", timeout=20)
         st = self.wait_status(s, "[down: offline since ")
