@@ -99,8 +99,23 @@ struct sync_progress {
 	uint64_t bytes;
 };
 
+/* What an account's connection is doing, for a status line. */
+enum sync_state {
+	SYNC_CONNECTING, /* connecting and logging in */
+	SYNC_IDLE, /* synced; watching for changes */
+	SYNC_LOST, /* cannot reach the server; trying again later */
+	SYNC_REFUSED, /* the server refused the login */
+};
+
 struct sync_opts {
 	void (*progress)(void *arg, const struct sync_progress *p);
+	/*
+	 * The connection changed state: retry_ms is when the next attempt
+	 * comes (SYNC_LOST), why what went wrong. NULL: connection losses
+	 * the driver recovers from are notes.
+	 */
+	void (*state)(
+	    void *arg, enum sync_state st, uint64_t retry_ms, const char *why);
 	/*
 	 * A warning for the user that does not fail the sync ("too large,
 	 * left on server", "server refused DELE"): the cli prints it, the

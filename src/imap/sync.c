@@ -181,10 +181,14 @@ imap_sync(struct tern *t, struct rc_account *a, const struct sync_opts *o,
 {
 	struct drv *d = NULL;
 	struct isync *is;
+	enum drv_err e;
 	int ret = -1;
 
-	if (imap_drv_ops.open(t, a, o, &d, cause) != DRV_OK)
+	if ((e = imap_drv_ops.open(t, a, o, &d, cause)) != DRV_OK) {
+		if (e == DRV_AUTH && o != NULL && o->state != NULL)
+			o->state(o->arg, SYNC_REFUSED, 0, *cause);
 		return -1;
+	}
 	is = imap_drv_session(d);
 	if (sync_resuming(d, cause) != 0)
 		goto out;

@@ -12,6 +12,7 @@
 #include "imap-sync.h"
 #include "tern/core.h"
 #include "tern/mime.h"
+#include "tern/net.h"
 #include "tern/store.h"
 #include "tern/util.h"
 
@@ -195,6 +196,8 @@ watch(struct isync *is, char **cause)
 			return -1;
 		is->changed = 0;
 		is->watching = 1;
+		if (is->o->state != NULL)
+			is->o->state(is->o->arg, SYNC_IDLE, 0, NULL);
 		if (!(is->c->caps & IMAP_CAP_IDLE))
 			wait = 30 < wait ? 30 : wait;
 		else if ((cmd = idle_start(is, live, cause)) == NULL)
@@ -228,16 +231,25 @@ watch(struct isync *is, char **cause)
 
 /* The back-off after a lost connection is capped here (seconds). */
 #define BACKOFF_MAX 60
+/*
+ * For this long after the loss (seconds) the next attempt comes within
+ * BACKOFF_QUICK seconds: a server restarted or a network back after a
+ * moment is used again at once; a longer outage is tried less often.
+ */
+#define QUICK_PERIOD 60
+#define BACKOFF_QUICK 2
 
 /*
- * Watch until wakefd, reconnecting when the connection is lost (waiting
- * longer each time, up to BACKOFF_MAX seconds). A refusal by the server
- * or a failure of the store ends it.
+ * Watch until wakefd, reconnecting when the connection is lost (every
+ * BACKOFF_QUICK seconds at first, then waiting longer each time, up to
+ * BACKOFF_MAX seconds). A refusal by the server or a failure of the
+ * store ends it.
  */
 int
 isync_watch_forever(struct isync *is, char **cause)
 {
 	unsigned delay = 1;
+	uint64_t lost_at = 0;
 
 	if (fd_ready(is->o->wakefd))
 		return 0;
@@ -258,20 +270,37 @@ isync_watch_forever(struct isync *is, char **cause)
 			*cause = err;
 			return -1;
 		}
-		if (err != NULL)
+		if (err != NULL && is->o->state != NULL)
+			is->o->state(
+			    is->o->arg, SYNC_LOST, delay * 1000ULL, err);
+		else if (err != NULL)
 			isync_note(is, "%s; reconnecting in %u s", err, delay);
 		free(err);
 		isync_drop_connection(is);
+		if (lost_at == 0)
+			lost_at = now_ms();
 		pfd.fd = is->o->wakefd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, (int)delay * 1000) > 0)
 			return 0;
 		delay = delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
+		if (delay > BACKOFF_QUICK &&
+		    now_ms() - lost_at < QUICK_PERIOD * 1000ULL)
+			delay = BACKOFF_QUICK;
 		err = NULL;
-		if (isync_connect_account(is, &err) != 0) {
+		if (is->o->state != NULL)
+			is->o->state(is->o->arg, SYNC_CONNECTING, 0, NULL);
+		if ((rc = isync_connect_account(is, &err)) != 0) {
+			/* Said here: the loop's top has no error to say. */
+			if (is->o->state != NULL)
+				is->o->state(is->o->arg,
+				    rc == NET_ERR_AUTH ? SYNC_REFUSED
+				                       : SYNC_LOST,
+				    delay * 1000ULL, err);
 			free(err);
 			continue;
 		}
 		delay = 1;
+		lost_at = 0;
 	}
 }

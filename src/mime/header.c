@@ -384,6 +384,45 @@ word_parse(const char *s, size_t len, char *cs, size_t cssize, char *enc,
 	return i + 2;
 }
 
+/*
+ * Is the text of a word well encoded? A base64 word with characters out
+ * of its alphabet, or a Q word with a broken "=XX", would decode to
+ * garbage: such a word is shown as it was written.
+ */
+static int
+word_valid(char enc, const char *text, size_t len)
+{
+	size_t i, pad = 0;
+
+	if (enc == 'B' || enc == 'b') {
+		for (i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)text[i];
+
+			if (c == '=') {
+				pad++;
+				continue;
+			}
+			if (pad > 0 ||
+			    !((c >= 'A' && c <= 'Z') ||
+			        (c >= 'a' && c <= 'z') ||
+			        (c >= '0' && c <= '9') || c == '+' || c == '/'))
+				return 0;
+		}
+		return pad <= 2 && (len - pad) % 4 != 1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c < 0x21 || c > 0x7e)
+			return 0;
+		if (c == '=' &&
+		    (i + 2 >= len || hexval(text[i + 1]) < 0 ||
+		        hexval(text[i + 2]) < 0))
+			return 0;
+	}
+	return 1;
+}
+
 void
 mime_decode_words(const char *s, size_t len, struct buf *out)
 {
@@ -406,7 +445,8 @@ mime_decode_words(const char *s, size_t len, struct buf *out)
 
 		if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' &&
 		    (n = word_parse(s + i, len - i, cs, sizeof cs, &enc, &text,
-		         &tl)) != 0) {
+		         &tl)) != 0 &&
+		    word_valid(enc, text, tl)) {
 			if (w.raw.len > 0 || ascii_strcasecmp(cs, w.cs) != 0)
 				words_flush(&w);
 			memcpy(w.cs, cs, sizeof cs);
@@ -427,7 +467,8 @@ mime_decode_words(const char *s, size_t len, struct buf *out)
 			if (lastword == i && j + 1 < len && s[j] == '=' &&
 			    s[j + 1] == '?' &&
 			    word_parse(s + j, len - j, cs, sizeof cs, &enc,
-			        &text, &tl) != 0) {
+			        &text, &tl) != 0 &&
+			    word_valid(enc, text, tl)) {
 				i = j;
 				continue;
 			}

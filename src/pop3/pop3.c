@@ -1047,9 +1047,15 @@ session_connect(struct session *s, char **cause)
 static int
 session_run(struct session *s, char *rbuf, char **cause)
 {
+	int r;
+
 	session_state(s, ST_CONNECT);
-	if (session_connect(s, cause) != 0)
+	if ((r = session_connect(s, cause)) != 0) {
+		/* Not a network trouble: a status line says so. */
+		if (r == NET_ERR_AUTH && s->o != NULL && s->o->state != NULL)
+			s->o->state(s->o->arg, SYNC_REFUSED, 0, *cause);
 		return -1;
+	}
 
 	/* libcurl read the server's CAPA before login; ask again, since
 	 * capabilities may change after authentication (RFC 2449). */

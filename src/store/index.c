@@ -18,19 +18,24 @@
 	" OR id IN (SELECT message_id FROM part WHERE section = '" STORE_PART_VIEW \
 	"' AND CAST(data AS TEXT) LIKE ?2 ESCAPE '\\'))"
 
-/* Indexed by [match][sort]; literals, as the statement cache wants. */
+/*
+ * Indexed by [match][sort]; literals, as the statement cache wants. Ties
+ * go in the order the messages came into the folder: by UID (the row id
+ * for local and POP3 folders; an IMAP sync stores the newest first, so
+ * its row ids run the other way), as tern ls lists them.
+ */
 static const char *const ids_sql[2][4] = {
 	{
-	    IDS_SELECT " ORDER BY date, id",
-	    IDS_SELECT " ORDER BY from_ COLLATE NOCASE, id",
-	    IDS_SELECT " ORDER BY subject COLLATE NOCASE, id",
-	    IDS_SELECT " ORDER BY size, id",
+	    IDS_SELECT " ORDER BY date, uid",
+	    IDS_SELECT " ORDER BY from_ COLLATE NOCASE, uid",
+	    IDS_SELECT " ORDER BY subject COLLATE NOCASE, uid",
+	    IDS_SELECT " ORDER BY size, uid",
 	},
 	{
-	    IDS_SELECT IDS_MATCH " ORDER BY date, id",
-	    IDS_SELECT IDS_MATCH " ORDER BY from_ COLLATE NOCASE, id",
-	    IDS_SELECT IDS_MATCH " ORDER BY subject COLLATE NOCASE, id",
-	    IDS_SELECT IDS_MATCH " ORDER BY size, id",
+	    IDS_SELECT IDS_MATCH " ORDER BY date, uid",
+	    IDS_SELECT IDS_MATCH " ORDER BY from_ COLLATE NOCASE, uid",
+	    IDS_SELECT IDS_MATCH " ORDER BY subject COLLATE NOCASE, uid",
+	    IDS_SELECT IDS_MATCH " ORDER BY size, uid",
 	},
 };
 
@@ -203,10 +208,12 @@ store_index_ids_before(struct store *s, int64_t folder_id, enum store_sort sort,
 {
 	static const char by_date[] =
 	    "SELECT id, date FROM message WHERE folder_id = ?1"
-	    " AND (date, id) < (?2, ?3) ORDER BY date DESC, id DESC LIMIT ?4";
+	    " AND (date, uid) < (?2, (SELECT uid FROM message WHERE id = ?3))"
+	    " ORDER BY date DESC, uid DESC LIMIT ?4";
 	static const char by_size[] =
 	    "SELECT id, size FROM message WHERE folder_id = ?1"
-	    " AND (size, id) < (?2, ?3) ORDER BY size DESC, id DESC LIMIT ?4";
+	    " AND (size, uid) < (?2, (SELECT uid FROM message WHERE id = ?3))"
+	    " ORDER BY size DESC, uid DESC LIMIT ?4";
 
 	return ids_by(s, sort == STORE_SORT_SIZE ? by_size : by_date, folder_id,
 	    key, id, max, ids, keys, n, cause);
@@ -219,10 +226,12 @@ store_index_ids_after(struct store *s, int64_t folder_id, enum store_sort sort,
 {
 	static const char by_date[] =
 	    "SELECT id, date FROM message WHERE folder_id = ?1"
-	    " AND (date, id) > (?2, ?3) ORDER BY date, id LIMIT ?4";
+	    " AND (date, uid) > (?2, (SELECT uid FROM message WHERE id = ?3))"
+	    " ORDER BY date, uid LIMIT ?4";
 	static const char by_size[] =
 	    "SELECT id, size FROM message WHERE folder_id = ?1"
-	    " AND (size, id) > (?2, ?3) ORDER BY size, id LIMIT ?4";
+	    " AND (size, uid) > (?2, (SELECT uid FROM message WHERE id = ?3))"
+	    " ORDER BY size, uid LIMIT ?4";
 
 	return ids_by(s, sort == STORE_SORT_SIZE ? by_size : by_date, folder_id,
 	    key, id, max, ids, keys, n, cause);
@@ -272,7 +281,7 @@ store_index_thread_rows(struct store *s, int64_t folder_id,
 {
 	static const char sql[] =
 	    "SELECT id, date, message_id, in_reply_to, refs, subject"
-	    " FROM message WHERE folder_id = ? ORDER BY date, id";
+	    " FROM message WHERE folder_id = ? ORDER BY date, uid";
 	sqlite3_stmt *st;
 	struct store_thread_row *rv = NULL;
 	size_t nr = 0, cap = 0, i, k, len, *off = NULL;

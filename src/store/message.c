@@ -581,7 +581,7 @@ store_msg_foreach(struct store *s, int64_t folder_id, store_msg_cb cb,
 {
 	/* Not cached: callbacks may run other statements, even this one. */
 	static const char q[] = "SELECT " MSG_COLS "FROM message "
-	                        "WHERE folder_id = ? ORDER BY date, id";
+	                        "WHERE folder_id = ? ORDER BY date, uid";
 	sqlite3_stmt *st;
 	struct store_msg m;
 	int rc, ret = 0;

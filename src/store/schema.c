@@ -172,6 +172,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE pending_raw ADD COLUMN keywords TEXT;",
 	/* 10 -> 11: the full-text index (fts.c). */
 	store_fts_schema,
+	/* 11 -> 12: messages of the same date are listed in the order they
+	 * came into the folder, by UID; an IMAP sync stores the newest
+	 * first, so its row ids run the other way. Down with the UIDs, as
+	 * migration 5 -> 6 explains. */
+	"DROP INDEX message_by_date;"
+	"CREATE INDEX message_by_date ON message(folder_id, date DESC, uid DESC);",
 };
 
 int store_migrate(struct store *s, char **cause);

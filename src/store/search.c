@@ -449,10 +449,10 @@ store_search_dated(struct store *s, int64_t account_id, int64_t folder_id,
     int64_t **dates, size_t *n, char **cause)
 {
 	static const char *const order[] = {
-		" ORDER BY m.date, m.id",
-		" ORDER BY m.from_ COLLATE NOCASE, m.id",
-		" ORDER BY m.subject COLLATE NOCASE, m.id",
-		" ORDER BY m.size, m.id",
+		" ORDER BY m.date, m.uid, m.id",
+		" ORDER BY m.from_ COLLATE NOCASE, m.uid, m.id",
+		" ORDER BY m.subject COLLATE NOCASE, m.uid, m.id",
+		" ORDER BY m.size, m.uid, m.id",
 	};
 	struct query q;
 	sqlite3_stmt *st = NULL;

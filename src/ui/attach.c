@@ -88,7 +88,8 @@ save_inner(struct ui *u, const char *label, int open)
 	}
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		snprintf(cwd, sizeof cwd, "%s", ".");
-	if (ui_prompt(u, "Save into directory: ", cwd, 0, &dir) == 0 &&
+	if (ui_prompt(
+	        u, "Save into directory: ", cwd, UI_COMPLETE_PATH, &dir) == 0 &&
 	    *dir != '\0') {
 		if (mime_attachment_save(inner, part, dir, &path, &cause) !=
 		    0) {
@@ -230,7 +231,8 @@ ui_attachment(struct ui *u, int open)
 	} else {
 		if (getcwd(cwd, sizeof cwd) == NULL)
 			snprintf(cwd, sizeof cwd, "%s", ".");
-		if (ui_prompt(u, "Save into directory: ", cwd, 0, &dir) != 0 ||
+		if (ui_prompt(u, "Save into directory: ", cwd, UI_COMPLETE_PATH,
+		        &dir) != 0 ||
 		    *dir == '\0') {
 			free(dir);
 			return;

@@ -71,6 +71,8 @@ send_account(struct ui *u, const char *raw, size_t len)
 	struct rc *rc = u->t->rc;
 	struct rc_account *a = NULL;
 
+	if (u->demo)
+		return &u->demo_from;
 	if (u->nfolders > 0)
 		a = u->accts[u->folders[u->fcur].account].rc;
 	if ((a == NULL || a->smtp == NULL) && raw != NULL)
@@ -300,7 +302,8 @@ send_attach(struct ui *u, struct compose *c)
 	struct stat st;
 	int fd = -1;
 
-	if (ui_prompt(u, "Attach file: ", NULL, 0, &ans) != 0 || *ans == '\0')
+	if (ui_prompt(u, "Attach file: ", NULL, UI_COMPLETE_PATH, &ans) != 0 ||
+	    *ans == '\0')
 		goto out;
 	if (ans[0] == '~' && ans[1] == '/' && home != NULL)
 		path = xasprintf("%s%s", home, ans + 1);
@@ -428,7 +431,17 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 		case UI_FN_POSTPONE_MESSAGE:
 			/* Kept in the store now; the worker uploads it. */
 			buf_reset(&out);
-			if (compose_build(
+			if (u->demo &&
+			    compose_build(
+			        c, 0, COMPOSE_DRAFT, &out, NULL, &cause) == 0 &&
+			    ui_demo_keep(
+			        u, "Drafts", out.data, out.len, &cause) == 0) {
+				ui_message(u, 0, "Postponed to local/Drafts");
+				end = SEND_POSTPONE;
+				goto out;
+			}
+			if (!u->demo &&
+			    compose_build(
 			        c, 0, COMPOSE_DRAFT, &out, NULL, &cause) == 0 &&
 			    smtp_draft_postpone(u->t, a, out.data, out.len,
 			        &queued, &where, &cause) == 0) {
@@ -606,7 +619,8 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 		}
 	}
 	a = rec != NULL ? rec->account : send_account(u, raw.data, raw.len);
-	if (a == NULL || a->smtp == NULL) {
+	/* The demo's account sends nowhere: its outbox is its Sent. */
+	if (a == NULL || (a->smtp == NULL && !u->demo)) {
 		ui_message(u, 1,
 		    "No account can send: add 'smtp smtps://HOST' and 'from' to"
 		    " an account in %s",
@@ -664,6 +678,21 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 	/* Bcc stays in the queued copy; it is removed when sent. Signing
 	 * may ask for a passphrase on the terminal. */
 	ui_crypto_setup(u);
+	if (u->demo) {
+		/* The demo's outbox never leaves the machine. */
+		if (compose_build(&c, 0, 0, &out, NULL, &cause) != 0 ||
+		    ui_demo_keep(u, "Sent", out.data, out.len, &cause) != 0) {
+			keep(u, &c, cause);
+			goto out;
+		}
+		if (fn == UI_FN_REPLY || fn == UI_FN_GROUP_REPLY)
+			ui_flag_current(u, STORE_F_REPLIED, 0);
+		ui_message(u, 0,
+		    "Sent (demo): nothing left this machine; the message is "
+		    "in local/Sent");
+		ui_log(u, "demo sent %zu bytes", out.len);
+		goto out;
+	}
 	if (compose_build(&c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0 ||
 	    smtp_outbox_queue(u->t, a, out.data, out.len, &cause) < 0) {
 		keep(u, &c, cause);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tern/mime.h"
 #include "ui-private.h"
 
 #define DEMO_EPOCH 1790000000 /* 2026-09-21, so dates never move */
@@ -273,6 +274,40 @@ demo_welcome(struct demo *d, char **cause)
 	m.has_body = 1;
 	ret = store_msg_insert(d->s, &m, raw.data, raw.len, cause);
 	buf_free(&raw);
+	return ret;
+}
+
+int
+ui_demo_keep(
+    struct ui *u, const char *folder, const char *raw, size_t len, char **cause)
+{
+	struct mime_envelope env;
+	struct store_msg m;
+	int64_t account;
+	int ret;
+
+	memset(&m, 0, sizeof m);
+	if ((account = store_account(
+	         u->s, TERN_LOCAL_ACCOUNT, "local", cause)) < 0 ||
+	    (m.folder_id = store_folder(u->s, account, folder, 1, cause)) < 0)
+		return -1;
+	mime_envelope_parse(raw, len, &env);
+	core_msg_from_envelope(&m, &env);
+	m.flags = STORE_F_SEEN;
+	m.size = (int64_t)len;
+	m.has_body = 1;
+	m.fetched_at = (int64_t)time(NULL);
+	if (m.date == 0)
+		m.date = m.fetched_at;
+	m.internaldate = m.fetched_at;
+	ret = store_msg_insert(u->s, &m, raw, len, cause);
+	mime_envelope_clear(&env);
+	if (ret == 0) {
+		/* The folder list (and its counts) from the store again. */
+		ui_index_cache_clear(u);
+		ui_folders_load(u);
+		ui_store_loaded(u);
+	}
 	return ret;
 }
 

@@ -387,21 +387,29 @@ index_window(struct ui *u, int64_t key, int64_t id)
 {
 	int64_t bids[FIRST_CHUNK / 2], bkeys[FIRST_CHUNK / 2];
 	int64_t aids[FIRST_CHUNK], akeys[FIRST_CHUNK];
-	size_t nb = 0, na = 0;
+	size_t nb = 0, na = 0, more = 0;
 	int64_t folder = u->folders[u->fcur].id;
 	char *cause = NULL;
 	int top = key == INT64_MIN;
 
+	/* The message itself, then what follows it (ties are in UID
+	 * order, so no id just below it names "from it on"). */
+	if (!top) {
+		aids[0] = id;
+		akeys[0] = key;
+		na = 1;
+	}
 	if ((!top &&
 	        store_index_ids_before(u->s, folder, u->sort, key, id,
 	            FIRST_CHUNK / 2, bids, bkeys, &nb, &cause) != 0) ||
 	    store_index_ids_after(u->s, folder, u->sort, key,
-	        top ? INT64_MIN : id - 1, FIRST_CHUNK, aids, akeys, &na,
-	        &cause) != 0) {
+	        top ? INT64_MIN : id, FIRST_CHUNK - na, aids + na, akeys + na,
+	        &more, &cause) != 0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 		return -1;
 	}
+	na += more;
 	index_drop_rows(u);
 	index_prepend(u, bids, bkeys, nb);
 	index_append(u, aids, akeys, na);
@@ -1061,7 +1069,10 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		col += 11;
 	}
 	if (w - col > fw + 1) {
-		ui_put(y, x + col, fw + 1, name, attr);
+		/* A name as wide as its column keeps a space after it: it
+		 * must not run into the subject. */
+		ui_put_cut(y, x + col, fw, name, attr);
+		ui_put(y, x + col + fw, 1, " ", attr);
 		col += fw + 1;
 	}
 	if (w - col > 7 + 10) {
@@ -1136,15 +1147,24 @@ index_search_window(struct ui *u, const char *text, int dir, size_t from)
 	}
 	if (n == 0)
 		goto out;
-	/* lo: the first match after the cursor's (date, id) for dir 1, at
-	 * or after it for dir -1. */
+	/* lo: the first match after the cursor's (date, uid) for dir 1, at
+	 * or after it for dir -1 (the index's order: ties by UID). */
 	lo = 0;
 	hi = n;
 	while (lo < hi) {
+		uint32_t uid = 0;
+
 		mid = lo + (hi - lo) / 2;
+		if (dates[mid] == r.date) {
+			struct store_index_row t;
+
+			if (store_index_row(u->s, ids[mid], &t, NULL) == 1)
+				uid = t.uid;
+			store_index_row_clear(&t);
+		}
 		after = dates[mid] > r.date ||
 		    (dates[mid] == r.date &&
-		        (dir > 0 ? ids[mid] > cur : ids[mid] >= cur));
+		        (dir > 0 ? uid > r.uid : uid >= r.uid));
 		if (after)
 			hi = mid;
 		else

@@ -147,7 +147,20 @@ pager_wrap(struct ui_pager *p, int w)
 		if (cw < 0)
 			cw = 1;
 		if (wc != L'\n' && col + cw > lim && col > 0) {
-			if (brk > start && wc != L' ') {
+			if (wc == L' ') {
+				/* The line ends where the words do: the
+				 * spaces between are not carried over. */
+				while (i < len && s[i] == ' ')
+					i++;
+				if (i >= len || s[i] == '\n')
+					continue;
+				line_add(p, &cap, i, kind | PL_CONT);
+				col = 0;
+				start = brk = i;
+				lim = w > 2 ? w - 1 : 1;
+				continue;
+			}
+			if (brk > start) {
 				/* Break after the last space. */
 				line_add(p, &cap, brk, kind | PL_CONT);
 				col -= brkcol;
@@ -178,6 +191,47 @@ pager_wrap(struct ui_pager *p, int w)
 		}
 	}
 	p->width = w;
+}
+
+/*
+ * Tabs as the spaces up to the next multiple of 8 columns of their
+ * line, so that what is drawn is what the wrapping counted.
+ */
+static char *
+expand_tabs(const char *s)
+{
+	struct buf b;
+	mbstate_t mbs;
+	size_t i = 0, len = strlen(s);
+	int col = 0;
+
+	buf_init(&b, 0);
+	memset(&mbs, 0, sizeof mbs);
+	while (i < len) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, s + i, len - i, &mbs);
+		int cw;
+
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&mbs, 0, sizeof mbs);
+			(void)buf_addc(&b, s[i++]);
+			col++;
+			continue;
+		}
+		if (wc == L'\t') {
+			do
+				(void)buf_addc(&b, ' ');
+			while (++col % 8 != 0);
+		} else {
+			(void)buf_add(&b, s + i, r);
+			if (wc == L'\n')
+				col = 0;
+			else if ((cw = wcwidth(wc)) > 0)
+				col += cw;
+		}
+		i += r;
+	}
+	return b.data != NULL ? buf_steal(&b, NULL) : xstrdup("");
 }
 
 static void
@@ -325,7 +379,7 @@ pager_build(struct ui *u)
 		if (p->failed)
 			buf_adds(&b,
 			    "[the body could not be downloaded; "
-			    "the status line says why]\n");
+			    "M shows why]\n");
 		else if (i < u->nfolders &&
 		    ui_worker_fetch(u, u->folders[i].account, p->id) == 0) {
 			buf_adds(&b, "loading…\n");
@@ -337,9 +391,8 @@ pager_build(struct ui *u)
 	}
 done:
 	free(p->text);
-	p->text = buf_steal(&b, NULL);
-	if (p->text == NULL)
-		p->text = xstrdup("");
+	p->text = expand_tabs(b.data != NULL ? b.data : "");
+	buf_free(&b);
 	pager_wrap(p, COLS > 1 ? COLS - 1 : 1);
 	free(cause);
 	buf_free(&raw);

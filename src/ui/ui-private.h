@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "tern/core.h"
 #include "tern/store.h"
@@ -139,6 +140,16 @@ enum ui_ev_kind {
 	UI_EV_PART_FAILED, /* ...could not be: text says why */
 	UI_EV_STORED, /* the sync stored what should show at once */
 	UI_EV_INDEXED, /* the search indexer indexed done messages */
+	UI_EV_STATE, /* msg_id: an enum sync_state; done: retry in ms */
+};
+
+/* What an account's connection is doing, as the status line says it. */
+enum ui_conn {
+	UI_CONN_CONNECTING,
+	UI_CONN_SYNCING,
+	UI_CONN_IDLE,
+	UI_CONN_OFFLINE, /* cannot reach the server */
+	UI_CONN_ERROR, /* the server refused the login */
 };
 
 struct ui_event {
@@ -153,6 +164,7 @@ struct ui_event {
 	size_t n;
 	char *section; /* UI_EV_PART_*: the part */
 	int whole; /* UI_EV_NOTE: text names the account itself */
+	int quiet; /* UI_EV_NOTE: for the log view only */
 	struct ui_event *next;
 };
 
@@ -169,6 +181,9 @@ struct ui_account {
 	struct ui_worker *w;
 	int online;
 	int syncing;
+	enum ui_conn conn;
+	time_t offline_since; /* when it went offline, 0 if online */
+	uint64_t retry_at; /* ms: the next attempt, 0 if none is waited for */
 	char *what;
 	uint64_t done, total;
 	char *error;
@@ -245,6 +260,8 @@ struct ui {
 	FILE *log;
 	uint64_t t0;
 	int demo;
+	/* The demo's sender: what it sends stays in its Sent folder. */
+	struct rc_account demo_from;
 
 	struct ui_account *accts;
 	size_t naccts;
@@ -353,16 +370,21 @@ void ui_log(struct ui *u, const char *fmt, ...) TERN_PRINTF(2, 3);
 void ui_store_loaded(struct ui *u);
 void ui_message(struct ui *u, int error, const char *fmt, ...)
     TERN_PRINTF(3, 4);
+/* Into the log view only: the message line keeps what it says. */
+void ui_note(struct ui *u, int error, const char *fmt, ...) TERN_PRINTF(3, 4);
 /* The log view: every kept note, whole, wrapped, newest last. */
 void ui_notes_draw(struct ui *u, int y, int h, int w);
 void ui_notes_free(struct ui *u);
 /* Put s (UTF-8) at y, x clipped and padded to width columns. */
 void ui_put(int y, int x, int width, const char *s, int attr);
+/* ui_put, but a text too wide is cut at the end of a word, with "…". */
+void ui_put_cut(int y, int x, int width, const char *s, int attr);
 /* Read a key: a wide character, or UI_KEYCODE|KEY_x; -1 if none. */
 int ui_getkey(void);
 /* ui_prompt's complete: what Tab completes (0: nothing). */
 #define UI_COMPLETE_FOLDER 1 /* a folder of the open account */
 #define UI_COMPLETE_ADDRESS 2 /* the last address, from the senders */
+#define UI_COMPLETE_PATH 3 /* a file's or directory's path */
 int ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
     char **out);
 int ui_confirm(struct ui *u, const char *question);
@@ -486,6 +508,11 @@ void ui_attachment(struct ui *u, int open);
 void ui_attachment_fetched(
     struct ui *u, int64_t msg_id, const char *section, const char *error);
 void ui_attach_cleanup(struct ui *u);
+
+/* demo.c: keep a message the demo sent or postponed in the local
+ * folder (Sent, Drafts): nothing leaves the machine. */
+int ui_demo_keep(struct ui *u, const char *folder, const char *raw, size_t len,
+    char **cause);
 
 /* compose.c */
 void ui_compose(struct ui *u, enum ui_fn fn);

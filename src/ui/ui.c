@@ -6,6 +6,7 @@
  * pipe the account workers write to, handles one key or one batch of
  * events, and redraws what is dirty once per turn of the loop.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -69,6 +70,21 @@ ui_message(struct ui *u, int error, const char *fmt, ...)
 	/* The log keeps every note, also one the next replaces at once. */
 	ui_log(u, "%s %s", error ? "error" : "note", u->msg);
 	notes_add(u, error, u->msg);
+}
+
+void
+ui_note(struct ui *u, int error, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	ui_log(u, "%s %s", error ? "error" : "note", text);
+	notes_add(u, error, text);
+	free(text);
+	u->dirty = 1;
 }
 
 /* Keep a message for the log view, the oldest dropped when it is full. */
@@ -237,6 +253,51 @@ ui_put(int y, int x, int width, const char *s, int attr)
 		free(wbuf);
 }
 
+void
+ui_put_cut(int y, int x, int width, const char *s, int attr)
+{
+	mbstate_t mbs;
+	size_t i = 0, len = s != NULL ? strlen(s) : 0, fit = 0, word = 0;
+	int col = 0;
+	char *t;
+
+	memset(&mbs, 0, sizeof mbs);
+	while (i < len) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, s + i, len - i, &mbs);
+		int cw;
+
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&mbs, 0, sizeof mbs);
+			r = 1;
+			cw = 1;
+		} else if ((cw = wcwidth(wc)) < 0)
+			cw = 1;
+		if (col + cw > width)
+			break;
+		/* Room for the ellipsis after what is kept. */
+		if (col + cw <= width - 1) {
+			fit = i + r;
+			if (wc == L' ' && i > 0 && s[i - 1] != ' ')
+				word = i;
+		}
+		col += cw;
+		i += r;
+	}
+	if (i >= len || width < 2) {
+		ui_put(y, x, width, s, attr);
+		return;
+	}
+	/* At the end of a word, unless that leaves too little. */
+	if (word > 0 && word * 3 >= fit * 2)
+		fit = word;
+	while (fit > 0 && s[fit - 1] == ' ')
+		fit--;
+	t = xasprintf("%.*s…", (int)fit, s);
+	ui_put(y, x, width, t, attr);
+	free(t);
+}
+
 int
 ui_getkey(void)
 {
@@ -278,53 +339,69 @@ ui_confirm(struct ui *u, const char *question)
 	return yes;
 }
 
-/* Complete a folder name from the folder list (first match after cur). */
+/*
+ * Tab completion. The first Tab completes what the matches have in
+ * common and lists them on the status line; each further Tab puts the
+ * next match in, round and round (as mutt's completion does, then
+ * cycling). Any other key ends it.
+ */
+struct completion {
+	char **v; /* the matches, whole */
+	size_t n;
+	size_t next; /* the match the next Tab puts in */
+	size_t start; /* where the completed word begins in the line */
+	int active;
+};
+
 static void
-prompt_complete(struct ui *u, wchar_t *line, size_t *len, size_t max)
+completion_end(struct completion *c)
 {
-	char pre[1024];
-	size_t i, plen;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+	memset(c, 0, sizeof *c);
+}
+
+static void
+completion_add(struct completion *c, const char *s)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->v[i], s) == 0)
+			return;
+	}
+	c->v = xreallocarray(c->v, c->n + 1, sizeof *c->v);
+	c->v[c->n++] = xstrdup(s);
+}
+
+static int
+completion_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The folders of the open account whose names start with pre. */
+static void
+complete_folder(struct ui *u, const char *pre, struct completion *c)
+{
 	size_t acct = u->nfolders ? u->folders[u->fcur].account : 0;
+	size_t plen = strlen(pre);
 
-	line[*len] = L'\0';
-	if (wcstombs(pre, line, sizeof pre) == (size_t)-1)
-		return;
-	plen = strlen(pre);
-	for (i = 0; i < u->nfolders; i++) {
-		const char *name = u->folders[i].name;
-		wchar_t w[256];
-		size_t n;
-
-		if (u->folders[i].account != acct ||
-		    strncmp(name, pre, plen) != 0 || strcmp(name, pre) == 0)
-			continue;
-		n = mbstowcs(w, name, TERN_NELEM(w) - 1);
-		if (n == (size_t)-1 || n >= max)
-			continue;
-		wmemcpy(line, w, n);
-		*len = n;
-		return;
+	for (size_t i = 0; i < u->nfolders; i++) {
+		if (u->folders[i].account == acct &&
+		    strncmp(u->folders[i].name, pre, plen) == 0)
+			completion_add(c, u->folders[i].name);
 	}
 }
 
-/*
- * Complete the last address of a list (after the last comma) from the
- * senders in the store, the most frequent first.
- */
+/* The senders in the store that start with pre, the most frequent
+ * first. */
 static void
-prompt_complete_address(struct ui *u, wchar_t *line, size_t *len, size_t max)
+complete_address(struct ui *u, const char *pre, struct completion *c)
 {
-	char pre[4096], **v = NULL, *cause = NULL;
-	size_t start = *len, n = 0, i;
-	wchar_t w[1024];
+	char **v = NULL, *cause = NULL;
+	size_t n = 0, i;
 
-	while (start > 0 && line[start - 1] != L',')
-		start--;
-	while (start < *len && line[start] == L' ')
-		start++;
-	line[*len] = L'\0';
-	if (start == *len ||
-	    wcstombs(pre, line + start, sizeof pre) == (size_t)-1)
+	if (*pre == '\0')
 		return;
 	if (store_senders(u->s, pre, 20, &v, &n, &cause) != 0) {
 		ui_message(u, 1, "%s", cause);
@@ -332,18 +409,149 @@ prompt_complete_address(struct ui *u, wchar_t *line, size_t *len, size_t max)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		size_t k = mbstowcs(w, v[i], TERN_NELEM(w) - 1);
-
-		if (strcmp(v[i], pre) == 0 || k == (size_t)-1 ||
-		    start + k >= max)
-			continue;
-		wmemcpy(line + start, w, k);
-		*len = start + k;
-		break;
-	}
-	for (i = 0; i < n; i++)
+		completion_add(c, v[i]);
 		free(v[i]);
+	}
 	free(v);
+}
+
+/* The files and directories (with a '/') whose paths start with pre;
+ * "~/" is the home directory. */
+static void
+complete_path(const char *pre, struct completion *c)
+{
+	const char *slash = strrchr(pre, '/'), *home = getenv("HOME");
+	char *dir, *shown, *base;
+	DIR *d;
+	struct dirent *e;
+	size_t blen;
+
+	shown = slash ? xstrndup(pre, (size_t)(slash - pre) + 1) : xstrdup("");
+	base = xstrdup(slash ? slash + 1 : pre);
+	if (shown[0] == '~' && shown[1] == '/' && home != NULL)
+		dir = xasprintf("%s%s", home, shown + 1);
+	else
+		dir = xstrdup(shown[0] != '\0' ? shown : "./");
+	blen = strlen(base);
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			struct stat st;
+			char *full, *cand;
+
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0 ||
+			    strncmp(e->d_name, base, blen) != 0 ||
+			    (e->d_name[0] == '.' && base[0] != '.'))
+				continue;
+			full = xasprintf("%s%s", dir, e->d_name);
+			cand = xasprintf("%s%s%s", shown, e->d_name,
+			    stat(full, &st) == 0 && S_ISDIR(st.st_mode) ? "/"
+			                                                : "");
+			completion_add(c, cand);
+			free(cand);
+			free(full);
+		}
+		closedir(d);
+	}
+	qsort(c->v, c->n, sizeof *c->v, completion_cmp);
+	free(dir);
+	free(shown);
+	free(base);
+}
+
+/* Put s in the line from start on; 0, or -1 if it does not fit. */
+static int
+line_set(wchar_t *line, size_t *len, size_t max, size_t start, const char *s)
+{
+	wchar_t w[1024];
+	size_t k = mbstowcs(w, s, TERN_NELEM(w) - 1);
+
+	if (k == (size_t)-1 || start + k >= max)
+		return -1;
+	wmemcpy(line + start, w, k);
+	*len = start + k;
+	return 0;
+}
+
+/* What the matches begin with, all of them (bytes, whole characters). */
+static size_t
+common_prefix(char **v, size_t n)
+{
+	size_t len = strlen(v[0]);
+
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0;
+
+		while (k < len && v[i][k] == v[0][k])
+			k++;
+		len = k;
+	}
+	/* Not in the middle of a UTF-8 sequence. */
+	while (len > 0 && ((unsigned char)v[0][len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
+/* Tab pressed: complete, or put the next match in. */
+static void
+prompt_tab(struct ui *u, int complete, wchar_t *line, size_t *len, size_t max,
+    struct completion *c)
+{
+	char pre[4096], *common;
+	size_t start = 0, plen;
+	struct buf b;
+
+	if (c->active) {
+		if (c->n > 0) {
+			(void)line_set(line, len, max, c->start, c->v[c->next]);
+			c->next = (c->next + 1) % c->n;
+		}
+		return;
+	}
+	if (complete == UI_COMPLETE_ADDRESS) {
+		/* The last address of a list, after the last comma. */
+		start = *len;
+		while (start > 0 && line[start - 1] != L',')
+			start--;
+		while (start < *len && line[start] == L' ')
+			start++;
+	}
+	line[*len] = L'\0';
+	if (wcstombs(pre, line + start, sizeof pre) == (size_t)-1)
+		return;
+	c->start = start;
+	c->active = 1;
+	if (complete == UI_COMPLETE_FOLDER)
+		complete_folder(u, pre, c);
+	else if (complete == UI_COMPLETE_ADDRESS)
+		complete_address(u, pre, c);
+	else if (complete == UI_COMPLETE_PATH)
+		complete_path(pre, c);
+	if (c->n == 0) {
+		ui_put(LINES - 2, 0, COLS, "-- no match", u->attr[UI_C_STATUS]);
+		return;
+	}
+	if (c->n == 1) {
+		(void)line_set(line, len, max, start, c->v[0]);
+		return;
+	}
+	plen = strlen(pre);
+	common = xstrndup(c->v[0], common_prefix(c->v, c->n));
+	/* Nothing in common beyond what is typed: the first Tab already
+	 * puts the first match in. */
+	if (strlen(common) > plen)
+		(void)line_set(line, len, max, start, common);
+	else {
+		(void)line_set(line, len, max, start, c->v[0]);
+		c->next = 1;
+	}
+	free(common);
+	buf_init(&b, 0);
+	buf_printf(&b, "-- %zu matches (Tab: next):", c->n);
+	for (size_t i = 0; i < c->n; i++)
+		buf_printf(&b, "  %s", c->v[i]);
+	ui_put_cut(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
+	buf_free(&b);
 }
 
 int
@@ -354,7 +562,9 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 	wchar_t line[1000];
 	size_t len = 0;
 	int ret = -1, plen = (int)strlen(prompt);
+	struct completion comp;
 
+	memset(&comp, 0, sizeof comp);
 	*out = NULL;
 	if (init != NULL) {
 		size_t n = mbstowcs(line, init, TERN_NELEM(line) - 1);
@@ -401,17 +611,25 @@ ui_prompt(struct ui *u, const char *prompt, const char *init, int complete,
 				len--;
 			while (len > 0 && line[len - 1] != L' ')
 				len--;
-		} else if (key == '\t' && complete == UI_COMPLETE_FOLDER)
-			prompt_complete(u, line, &len, TERN_NELEM(line) - 1);
-		else if (key == '\t' && complete == UI_COMPLETE_ADDRESS)
-			prompt_complete_address(
-			    u, line, &len, TERN_NELEM(line) - 1);
-		else if (key == (UI_KEYCODE | KEY_RESIZE))
+		} else if (key == '\t' && complete != 0) {
+			prompt_tab(u, complete, line, &len,
+			    TERN_NELEM(line) - 1, &comp);
+			/* One match or none: the next Tab starts over. */
+			if (comp.n <= 1)
+				completion_end(&comp);
+			continue;
+		} else if (key == (UI_KEYCODE | KEY_RESIZE))
 			continue;
 		else if (key >= 0 && !(key & UI_KEYCODE) && iswprint(key) &&
 		    len < TERN_NELEM(line) - 1)
 			line[len++] = (wchar_t)key;
+		/* Another key than Tab: what it typed is completed anew. */
+		if (comp.active) {
+			completion_end(&comp);
+			u->dirty = 1;
+		}
 	}
+	completion_end(&comp);
 	curs_set(0);
 	nodelay(stdscr, TRUE);
 	u->dirty = 1;
@@ -446,9 +664,59 @@ draw_title(struct ui *u)
 	}
 	s = xasprintf(" tern%s  %s  %s", u->demo ? " (demo)" : "",
 	    spec ? spec : "", hint);
-	ui_put(0, 0, COLS, s, u->attr[UI_C_TITLE]);
+	ui_put_cut(0, 0, COLS, s, u->attr[UI_C_TITLE]);
 	free(s);
 	free(spec);
+}
+
+/* What the account's connection is doing, as the status line says it. */
+static void
+conn_status(const struct ui_account *a, struct buf *b)
+{
+	char since[16] = "";
+	struct tm tm;
+	uint64_t now = now_ms();
+
+	if (a->offline_since != 0 && localtime_r(&a->offline_since, &tm))
+		strftime(since, sizeof since, " since %H:%M", &tm);
+	switch (a->conn) {
+	case UI_CONN_CONNECTING:
+		if (since[0] != '\0')
+			buf_printf(b, "  connecting (offline%s)", since);
+		else
+			buf_adds(b, "  connecting");
+		break;
+	case UI_CONN_SYNCING:
+		if (a->total > 0) {
+			char bar[11];
+			uint64_t done = a->done > a->total ? a->total : a->done;
+			size_t k, fill = (size_t)(done * 10 / a->total);
+
+			for (k = 0; k < 10; k++)
+				bar[k] = k < fill ? '#' : '.';
+			bar[10] = '\0';
+			buf_printf(b, "  online, syncing %s %llu/%llu [%s]",
+			    a->what ? a->what : "", (unsigned long long)done,
+			    (unsigned long long)a->total, bar);
+		} else
+			buf_printf(b, "  online, syncing%s%s",
+			    a->what ? " " : "", a->what ? a->what : "");
+		break;
+	case UI_CONN_IDLE:
+		buf_adds(b, "  online, idle");
+		break;
+	case UI_CONN_OFFLINE:
+	case UI_CONN_ERROR:
+		buf_printf(b, "  %s%s",
+		    a->conn == UI_CONN_ERROR ? "error: login refused"
+		                             : "offline",
+		    a->conn == UI_CONN_ERROR ? "" : since);
+		if (a->retry_at > now)
+			buf_printf(b, ", retrying in %llus",
+			    (unsigned long long)((a->retry_at - now + 999) /
+			        1000));
+		break;
+	}
 }
 
 static void
@@ -460,6 +728,19 @@ draw_status(struct ui *u)
 	static const char *sorts[] = { "date", "from", "subject", "size" };
 
 	buf_init(&b, 0);
+	/* No folder yet: what each account's connection is doing. */
+	for (size_t i = 0; f == NULL && i < u->naccts; i++) {
+		const struct ui_account *o = &u->accts[i];
+		struct buf c;
+
+		if (o->drv == NULL || o->w == NULL)
+			continue;
+		buf_init(&c, 0);
+		conn_status(o, &c);
+		buf_printf(&b, "%s %s: %s", b.len == 0 ? "--" : "  ", o->name,
+		    c.data != NULL ? c.data + strspn(c.data, " ") : "");
+		buf_free(&c);
+	}
 	if (f != NULL) {
 		a = &u->accts[f->account];
 		if (f->total >= 0)
@@ -476,7 +757,29 @@ draw_status(struct ui *u)
 			    &b, ", %zu shown, limit: %s", u->nids, u->limit);
 		if (u->ntags > 0)
 			buf_printf(&b, ", %zu tagged", u->ntags);
-		buf_printf(&b, "]  sort:%s%s%s", sorts[u->sort],
+		buf_adds(&b, "]");
+		/* The connection before what matters less: a narrow
+		 * terminal cuts the end. */
+		if (a->drv == NULL)
+			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
+		else
+			conn_status(a, &b);
+		/* Another account that cannot sync is said too. */
+		for (size_t i = 0; i < u->naccts; i++) {
+			const struct ui_account *o = &u->accts[i];
+			struct buf c;
+
+			if (i == f->account || o->drv == NULL || o->w == NULL ||
+			    (o->conn != UI_CONN_OFFLINE &&
+			        o->conn != UI_CONN_ERROR))
+				continue;
+			buf_init(&c, 0);
+			conn_status(o, &c);
+			buf_printf(&b, "  [%s: %s]", o->name,
+			    c.data != NULL ? c.data + strspn(c.data, " ") : "");
+			buf_free(&c);
+		}
+		buf_printf(&b, "  sort:%s%s%s", sorts[u->sort],
 		    u->reverse ? "-rev" : "", u->threaded ? " threads" : "");
 		if (a->quota_limit > 0) {
 			char used[16], lim[16];
@@ -485,31 +788,8 @@ draw_status(struct ui *u)
 			format_size(a->quota_limit, 1, lim, sizeof lim);
 			buf_printf(&b, "  quota %s/%s", used, lim);
 		}
-		if (a->drv == NULL)
-			buf_adds(&b, a->rc != NULL ? "  offline" : "  local");
-		else if (a->syncing && a->total > 0) {
-			char bar[21];
-			uint64_t done = a->done > a->total ? a->total : a->done;
-			size_t k, fill = (size_t)(done * 20 / a->total);
-
-			for (k = 0; k < 20; k++)
-				bar[k] = k < fill ? '#' : '.';
-			bar[20] = '\0';
-			buf_printf(&b, "  %s %s %llu/%llu [%s]",
-			    a->online ? "online" : "connecting",
-			    a->what ? a->what : "syncing",
-			    (unsigned long long)done,
-			    (unsigned long long)a->total, bar);
-		} else if (a->syncing)
-			buf_printf(&b, "  %s %s",
-			    a->online ? "online" : "connecting",
-			    a->what ? a->what : "syncing…");
-		else
-			buf_adds(&b, a->online ? "  online" : "  offline");
-		if (a->error != NULL)
-			buf_printf(&b, "  error: %s", a->error);
 	}
-	ui_put(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
+	ui_put_cut(LINES - 2, 0, COLS, b.data, u->attr[UI_C_STATUS]);
 	buf_free(&b);
 }
 
@@ -635,6 +915,9 @@ ui_use_demo(struct ui *u, char **cause)
 	if ((u->s = tern_store(u->t, cause)) == NULL)
 		return -1;
 	u->demo = 1;
+	/* The demo can send: to its own Sent folder. */
+	u->demo_from.name = (char *)TERN_LOCAL_ACCOUNT;
+	u->demo_from.from = (char *)"You <you@tern.example>";
 	return 0;
 }
 
@@ -890,6 +1173,11 @@ ui_loop(struct ui *u)
 			break;
 		if (pfd[1].revents & POLLIN)
 			ui_events_drain(u);
+		/* "retrying in Ns" counts down. */
+		for (size_t i = 0; i < u->naccts; i++) {
+			if (u->accts[i].retry_at != 0)
+				u->dirty = 1;
+		}
 		/* Changes the store could not take yet. */
 		if (u->ndeferred > 0 &&
 		    now_ms() - u->deferred_at >= UI_DEFER_RETRY_MS)

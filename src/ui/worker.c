@@ -60,6 +60,8 @@ struct ui_worker {
 	uint64_t search_gen;
 	uint64_t last_progress;
 	char last_what[16];
+	int refused; /* the server refused the login in this sync */
+	int down; /* the sync's connection is lost, not yet back */
 	const struct driver_ops *drv;
 	struct rc_account *rc;
 	struct tern t;
@@ -99,6 +101,7 @@ worker_progress(void *arg, const struct sync_progress *p)
 	struct ui_event *ev;
 	uint64_t t = now_ms();
 
+	w->down = 0;
 	/* At most ten updates a second reach the screen, and every change
 	 * of what is done (the index, then the bodies, of a folder). */
 	if (t - w->last_progress < 100 && p->done != p->total &&
@@ -115,6 +118,41 @@ worker_progress(void *arg, const struct sync_progress *p)
 	ev->total = p->total;
 	ev->text = xasprintf("%s%s%s", p->what ? p->what : "syncing",
 	    p->folder ? " " : "", p->folder ? p->folder : "");
+	ui_post_event(w->u, ev);
+}
+
+/* The connection changed state: for the status line. */
+static void
+worker_state(void *arg, enum sync_state st, uint64_t retry_ms, const char *why)
+{
+	struct ui_worker *w = arg;
+	struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+	if (st == SYNC_REFUSED)
+		w->refused = 1;
+	if (st == SYNC_LOST || st == SYNC_REFUSED)
+		w->down = 1;
+	else if (st == SYNC_IDLE)
+		w->down = 0;
+	ev->kind = UI_EV_STATE;
+	ev->account = w->account;
+	ev->msg_id = st;
+	ev->done = retry_ms;
+	ev->text = why != NULL ? text_visible_dup(why) : NULL;
+	ui_post_event(w->u, ev);
+}
+
+/* The sync failed: the ui says so, and when the next attempt comes. */
+static void
+post_error(struct ui_worker *w, char *cause, uint64_t retry_ms)
+{
+	struct ui_event *ev = xcalloc(1, sizeof *ev);
+
+	ev->kind = UI_EV_ERROR;
+	ev->account = w->account;
+	ev->msg_id = w->refused;
+	ev->done = retry_ms;
+	ev->text = cause != NULL ? cause : xstrdup("sync failed");
 	ui_post_event(w->u, ev);
 }
 
@@ -152,6 +190,9 @@ worker_outcome(void *arg, const struct smtp_outcome *o)
 	ev->kind = UI_EV_NOTE;
 	ev->account = w->account;
 	ev->done = o->result != SMTP_SENT;
+	/* Offline, the status line says so: the message line keeps what
+	 * the user was told ("Queued"). */
+	ev->quiet = o->result == SMTP_OFFLINE;
 	if (o->result == SMTP_SENT)
 		ev->text = xasprintf("sent%s%s", o->copy ? "; copy in " : "",
 		    o->copy ? o->copy : "");
@@ -209,11 +250,11 @@ worker_wait(struct ui_worker *w, uint64_t ms)
 }
 
 /*
- * After a failed sync: wait, twice as long as last time up to
- * BACKOFF_MAX_MS, or until woken ($, another account connected).
+ * After a failed sync: the wait before the next, twice as long as last
+ * time up to BACKOFF_MAX_MS.
  */
-static void
-worker_backoff(struct ui_worker *w, uint64_t *backoff)
+static uint64_t
+worker_backoff(uint64_t *backoff)
 {
 	const char *env = getenv("TERN_BACKOFF_MS");
 	uint64_t first;
@@ -226,7 +267,7 @@ worker_backoff(struct ui_worker *w, uint64_t *backoff)
 	*backoff = *backoff ? *backoff * 2 : first;
 	if (*backoff > BACKOFF_MAX_MS && *backoff > first)
 		*backoff = first > BACKOFF_MAX_MS ? first : BACKOFF_MAX_MS;
-	worker_wait(w, *backoff);
+	return *backoff;
 }
 
 /* The sync lock is held: the ui may ask the worker to let go of it. */
@@ -403,8 +444,11 @@ worker_main(void *arg)
 		}
 		said_busy = 0;
 		if (r != 0) {
-			post_new(w, UI_EV_ERROR, 0, cause);
-			worker_backoff(w, &backoff);
+			uint64_t delay = worker_backoff(&backoff);
+
+			w->refused = 0; /* not the server's answer */
+			post_error(w, cause, delay);
+			worker_wait(w, delay);
 			continue;
 		}
 		worker_locked(w);
@@ -427,10 +471,13 @@ worker_main(void *arg)
 		o.progress = worker_progress;
 		o.note = worker_note;
 		o.stored = worker_stored;
+		o.state = worker_state;
 		o.arg = w;
 		o.watch = 1;
 		o.wakefd = w->wake[0];
-		post_new(w, UI_EV_PROGRESS, 0, xstrdup("connecting"));
+		w->refused = 0;
+		w->down = 0;
+		worker_state(w, SYNC_CONNECTING, 0, NULL);
 		r = drv->sync(&w->t, w->rc, &o, &summary, &cause);
 		pthread_mutex_lock(&w->lock);
 		w->in_sync = 0;
@@ -441,7 +488,14 @@ worker_main(void *arg)
 		w->woken = 0;
 		pthread_mutex_unlock(&w->lock);
 		drain(w->wake[0]);
-		if (r == 0) {
+		if (r == 0 && w->down) {
+			/* Woken while it waited to reconnect: not synced,
+			 * and the status line keeps saying offline. */
+			free(summary);
+			backoff = 0;
+			if (!woken)
+				worker_wait(w, BACKOFF_MIN_MS);
+		} else if (r == 0) {
 			post_new(w, UI_EV_SYNCED, 0, summary);
 			backoff = 0;
 			/* Woken (a change to replay, a body to fetch): go on
@@ -450,13 +504,14 @@ worker_main(void *arg)
 			if (!woken)
 				worker_wait(w, RESYNC_MS);
 		} else {
-			post_new(w, UI_EV_ERROR, 0,
-			    cause ? cause : xstrdup("sync failed"));
-			free(summary);
 			/* Woken meanwhile ($, or another account connected):
 			 * at once. */
+			uint64_t delay = woken ? 0 : worker_backoff(&backoff);
+
+			post_error(w, cause, delay);
+			free(summary);
 			if (!woken)
-				worker_backoff(w, &backoff);
+				worker_wait(w, delay);
 		}
 	}
 	tern_drop_conn(&w->t);
@@ -687,6 +742,57 @@ ui_worker_search(struct ui *u, size_t account, int64_t folder_id,
 	return 0;
 }
 
+/*
+ * The account's connection is in state c now: online or not, since
+ * when, and the error of a past failure forgotten once it is online.
+ */
+static void
+conn_set(struct ui *u, struct ui_account *a, enum ui_conn c)
+{
+	int online;
+
+	/* The worker syncs again (after a wake-up) on a server that was
+	 * there a moment ago: online still, until it says otherwise. */
+	if (c == UI_CONN_CONNECTING && a->online) {
+		c = UI_CONN_SYNCING;
+		free(a->what);
+		a->what = NULL;
+		a->done = a->total = 0;
+	}
+	online = c == UI_CONN_SYNCING || c == UI_CONN_IDLE;
+	if (c != a->conn)
+		ui_log(u, "state %s %s", a->name,
+		    c == UI_CONN_CONNECTING    ? "connecting"
+		        : c == UI_CONN_SYNCING ? "syncing"
+		        : c == UI_CONN_IDLE    ? "idle"
+		        : c == UI_CONN_OFFLINE ? "offline"
+		                               : "error");
+	a->conn = c;
+	a->online = online;
+	a->syncing = c == UI_CONN_SYNCING || c == UI_CONN_CONNECTING;
+	a->retry_at = 0;
+	if (online) {
+		a->offline_since = 0;
+		free(a->error);
+		a->error = NULL;
+	} else if (c != UI_CONN_CONNECTING && a->offline_since == 0)
+		a->offline_since = time(NULL);
+}
+
+/*
+ * Why the account is offline: in the log view (M), not on the message
+ * line, which keeps what the user was told last; said again only when
+ * it changed.
+ */
+static void
+conn_error(struct ui *u, struct ui_account *a, char *text)
+{
+	if (a->error == NULL || strcmp(a->error, text) != 0)
+		ui_note(u, 1, "%s: %s", a->name, text);
+	free(a->error);
+	a->error = xstrdup(text);
+}
+
 void
 ui_events_drain(struct ui *u)
 {
@@ -720,9 +826,7 @@ ui_events_drain(struct ui *u)
 			u->poked = 1;
 		switch (ev->kind) {
 		case UI_EV_PROGRESS:
-			if (ev->text && strcmp(ev->text, "connecting") != 0)
-				a->online = 1;
-			a->syncing = 1;
+			conn_set(u, a, UI_CONN_SYNCING);
 			free(a->what);
 			a->what = ev->text;
 			ev->text = NULL;
@@ -745,10 +849,7 @@ ui_events_drain(struct ui *u)
 			ui_log(u, "stored %s", a->name);
 			break;
 		case UI_EV_SYNCED:
-			a->online = 1;
-			a->syncing = 0;
-			free(a->error);
-			a->error = NULL;
+			conn_set(u, a, UI_CONN_IDLE);
 			/* A summary does not hide what the user was just
 			 * told. */
 			if (ev->text != NULL &&
@@ -757,16 +858,37 @@ ui_events_drain(struct ui *u)
 			ui_log(u, "synced %s", a->name);
 			break;
 		case UI_EV_ERROR:
-			a->online = 0;
-			a->syncing = 0;
-			free(a->error);
-			a->error = ev->text;
-			ev->text = NULL;
-			ui_message(
-			    u, 1, "%s: %s (retrying)", a->name, a->error);
+			conn_set(
+			    u, a, ev->msg_id ? UI_CONN_ERROR : UI_CONN_OFFLINE);
+			a->retry_at = now_ms() + ev->done;
+			conn_error(u, a, ev->text);
+			break;
+		case UI_EV_STATE:
+			switch ((enum sync_state)ev->msg_id) {
+			case SYNC_CONNECTING:
+				conn_set(u, a, UI_CONN_CONNECTING);
+				break;
+			case SYNC_IDLE:
+				conn_set(u, a, UI_CONN_IDLE);
+				break;
+			case SYNC_LOST:
+			case SYNC_REFUSED:
+				conn_set(u, a,
+				    ev->msg_id == SYNC_REFUSED
+				        ? UI_CONN_ERROR
+				        : UI_CONN_OFFLINE);
+				if (ev->done > 0)
+					a->retry_at = now_ms() + ev->done;
+				if (ev->text != NULL)
+					conn_error(u, a, ev->text);
+				break;
+			}
 			break;
 		case UI_EV_NOTE:
-			if (ev->whole)
+			if (ev->quiet)
+				ui_note(u, ev->done != 0, "%s: %s", a->name,
+				    ev->text ? ev->text : "");
+			else if (ev->whole)
 				ui_message(u, ev->done != 0 || ev->msg_id != 0,
 				    "%s", ev->text ? ev->text : "");
 			else

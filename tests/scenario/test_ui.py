@@ -2235,7 +2235,362 @@ class Imap(UiCase):
         t = s.wait("offline", timeout=20)
         s.keys("Enter")
         s.wait("Readable offline.")
-        s.wait("error:")
+        # Why it is offline is in the log view.
+        self.wait_log("error acct: ")
+
+
+class Truth(UiCase):
+    """What the screen shows is what the mail and the accounts are."""
+
+    def local(self, msgs):
+        """Import raw messages into local/INBOX, in this order."""
+        self.t.write_rc("")
+        path = os.path.join(self.t.dir, "in.mbox")
+        with open(path, "wb") as f:
+            for raw in msgs:
+                f.write(b"From x@example.org Thu Nov 14 22:13:20 2023\n")
+                f.write(raw.replace(b"\r\n", b"\n") + b"\n")
+        self.t.out("import", "local/INBOX", path)
+
+    def test_pager_tabs_and_wrapped_lines(self):
+        body = ("a\tb\tc\n" + "word " * 30 + "\n" +
+                "x" * 37 + "  " + "y" * 10 + "\n")
+        self.local([ternlib.make_message(1, subject="Tabs", body=body)])
+        s = self.start(width=40, height=30)
+        s.wait("Tabs")
+        s.keys("Enter")
+        t = s.wait("word")
+        lines = t.splitlines()
+        # A tab reaches the next multiple of 8 columns, as it is
+        # counted when lines are cut.
+        self.assertIn("a       b       c", t)
+        # A wrapped line starts with its word, never with a space (after
+        # the "+" that marks a continued line).
+        words = [x for x in lines if "word" in x]
+        self.assertGreater(len(words), 1)
+        self.assertTrue(words[0].startswith("word"), repr(words[0]))
+        for x in words[1:]:
+            self.assertTrue(x.startswith("+word"), repr(x))
+        ys = [x for x in lines if "yyy" in x]
+        self.assertEqual(ys, ["+" + "y" * 10], t)
+        s.keys("q", "q")
+        s.wait("EXIT=0")
+
+    def test_broken_encoded_word_is_shown_as_written(self):
+        self.local([ternlib.make_message(
+            1, subject="=?utf-8?b?Zm9v!!YmFy?= report")])
+        s = self.start()
+        t = s.wait("report")
+        self.assertIn("=?utf-8?b?Zm9v!!YmFy?= report", t)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def status(self, s):
+        lines = s.text().splitlines()
+        return lines[-2] if len(lines) >= 2 else ""
+
+    def wait_status(self, s, what, timeout=20):
+        """Wait until the status line holds what; return it."""
+        end = time.time() + timeout
+        while what not in self.status(s):
+            if time.time() > end:
+                raise AssertionError("status not %r; screen:\n%s" %
+                                     (what, s.text()))
+            time.sleep(0.05)
+        return self.status(s)
+
+    def test_status_follows_the_server(self):
+        dovecot = ternlib.Dovecot(users={"st": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        for i in range(1, 4):
+            dovecot.deliver(ternlib.make_message(i), user="st")
+        self.t.write_rc(self.t.account(dovecot, name="acct", user="st"))
+        s = self.start()
+        s.wait("Message 3", timeout=20)
+        # Synced and watching: idle, not the last progress.
+        st = self.wait_status(s, "online, idle")
+        self.assertNotIn("/3", st)
+        # The server stops: the status says so by itself, no key
+        # pressed.
+        dovecot.stop()
+        st = self.wait_status(s, "offline since ")
+        self.assertRegex(st, r"offline since \d\d:\d\d, retrying in \d+s")
+        self.assertNotIn("online", st)
+        # The error is in the log view, not on the message line.
+        self.wait_log("error acct: ")
+        self.assertNotIn("acct:", s.text().splitlines()[-1])
+        # Offline, what the user did is confirmed, and the next failed
+        # attempt (which $ starts) leaves that on the message line.
+        s.keys("d", "$")
+        s.wait("Deleted messages purged")
+        ev = self.wait_log("state acct connecting")
+        end = time.time() + 20
+        while ev.count("state acct offline") < 2 and time.time() < end:
+            time.sleep(0.05)
+            ev = self.log_events()
+        self.assertGreaterEqual(ev.count("state acct offline"), 2)
+        # Never online meanwhile, not even for a moment.
+        self.assertNotIn("state acct idle",
+                         ev[ev.index("state acct offline"):])
+        self.assertIn("Deleted messages purged", s.text().splitlines()[-1])
+        self.assertRegex(self.status(s), r"offline since \d\d:\d\d")
+        s.keys("M")
+        s.wait("error: acct: ")
+        s.keys("q")
+        # It comes back: online again, the old error gone.
+        dovecot.start()
+        st = self.wait_status(s, "online, idle", timeout=90)
+        self.assertNotIn("error", st)
+        self.assertNotIn("offline", st)
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_wrong_password_says_error_once(self):
+        dovecot = ternlib.Dovecot(users={"wp": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        for protocol in ("imap", "pop3"):
+            self.t.write_rc(self.t.account(dovecot, name="acct", user="wp",
+                                           protocol=protocol,
+                                           password="wrong"))
+            s = self.start(env={"TERN_BACKOFF_MS": "600000"})
+            st = self.wait_status(s, "error: login refused")
+            self.assertNotIn("connecting", st)
+            self.assertRegex(st, r"retrying in \d+s")
+            self.wait_log("error acct: ")
+            s.keys("q")
+            s.wait("EXIT=0")
+            s.kill()
+
+    def test_narrow_and_wide_lines_are_cut_between_words(self):
+        self.t.write_rc("")
+        self.t.out("folder", "create",
+                   "local/Correspondence about the release of tern")
+        path = os.path.join(self.t.dir, "in.mbox")
+        with open(path, "wb") as f:
+            f.write(b"From x@example.org Thu Nov 14 22:13:20 2023\n")
+            f.write(ternlib.make_message(
+                1, sender="Mallory Smith <mallory@example.org>",
+                subject="Re: patch").replace(b"\r\n", b"\n") + b"\n")
+        self.t.out("import",
+                   "local/Correspondence about the release of tern", path)
+        full = {}
+        for width in (200, 120, 80, 60, 50):
+            s = self.start(width=width)
+            s.wait("local/INBOX")
+            # The folder list (below 60 columns, not drawn): the second.
+            s.keys("c", "j", "Enter")
+            t = s.wait("Re: patch")
+            lines = t.splitlines()
+            row = [x for x in lines if "Re: patch" in x][0]
+            # The sender never runs into the subject.
+            self.assertNotRegex(row, r"[^ ]Re: patch", (width, row))
+            self.assertRegex(row, r"Mallory Smith |Mall[^ ]*( [^ ]+)?… ")
+            title, status = lines[0].rstrip(), lines[-2].rstrip()
+            if width == 200:
+                full = {"title": title, "status": status}
+                self.assertFalse(title.endswith("…"))
+                self.assertFalse(status.endswith("…"))
+            else:
+                for name, line in (("title", title), ("status", status)):
+                    if not line.endswith("…"):
+                        self.assertEqual(line, full[name])
+                        continue
+                    # Cut after a whole word of the full line.
+                    kept = line[:-1]
+                    self.assertTrue(full[name].startswith(kept),
+                                    (width, line, full[name]))
+                    self.assertEqual(full[name][len(kept)], " ",
+                                     (width, line))
+            s.kill()
+
+    def test_N_toggles_new_in_the_pager_as_in_the_index(self):
+        s = self.start("--demo")
+        s.wait("local/INBOX  [241 msgs")
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("q")
+        s.wait("241 msgs, 14 new")
+        # In the pager as in the index: N marks it new again.
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("N", "q")
+        s.wait("241 msgs, 15 new")
+        s.keys("N")
+        s.wait("241 msgs, 14 new")
+        # The pager's previous match is p, as in the index.
+        s.keys("Enter")
+        s.wait("Welcome to the tern demo.")
+        s.keys("/")
+        s.literal("tern")
+        s.keys("Enter", "n", "p")
+        self.assertNotIn("Not found", s.text())
+        s.keys("?")
+        t = s.wait("search-opposite")
+        self.assertRegex(t, r"\bp +search-opposite +previous match \(N "
+                         r"toggles new")
+        s.keys("q", "q", "q")
+        s.wait("EXIT=0")
+
+    def test_tab_completes_the_common_part_then_cycles(self):
+        self.local([ternlib.make_message(1, subject="To be moved")])
+        for name in ("Project-a", "Project-b", "Projects-old"):
+            self.t.out("folder", "create", "local/" + name)
+        s = self.start()
+        s.wait("To be moved")
+        s.keys("s")
+        s.wait("Move to folder")
+        s.literal("Pro")
+        # The first Tab: what they have in common, and the list.
+        s.keys("Tab")
+        t = s.wait("3 matches")
+        self.assertIn("Project-a  Project-b  Projects-old", t)
+        self.assertTrue(t.splitlines()[-1].rstrip().endswith(": Project"),
+                        t)
+        # Then each Tab the next, round and round.
+        for want in ("Project-a", "Project-b", "Projects-old",
+                     "Project-a"):
+            s.keys("Tab")
+            end = time.time() + 10
+            while not s.text().splitlines()[-1].rstrip().endswith(
+                    ": " + want) and time.time() < end:
+                time.sleep(0.05)
+            self.assertTrue(s.text().splitlines()[-1].rstrip().endswith(
+                ": " + want), s.text())
+        s.keys("Enter")
+        s.wait("Moved to Project-a")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_demo_sends_to_its_own_sent_folder(self):
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nprintf 'Thanks for the tour.\\n' >> \"$1\"\n")
+        os.chmod(editor, 0o755)
+        files = os.path.join(self.t.dir, "files")
+        os.makedirs(files)
+        for name in ("report-2026.txt", "photo-a.jpg", "photo-b.jpg"):
+            with open(os.path.join(files, name), "w") as f:
+                f.write("content of %s\n" % name)
+        s = self.start("--demo", env={"EDITOR": editor, "VISUAL": editor})
+        s.wait("local/INBOX  [241 msgs")
+        s.wait_cursor("Welcome to tern")
+        s.keys("r")
+        s.wait("y:Send")
+        s.wait("Re: Welcome to tern")
+        # The attach prompt completes paths: one match whole, several
+        # to what they share, then one after the other.
+        s.keys("a")
+        s.wait("Attach file:")
+        s.literal(files + "/rep")
+        s.keys("Tab")
+        s.wait("Attach file: " + files + "/report-2026.txt")
+        s.keys("Enter")
+        s.wait("Attached ")
+        s.keys("a")
+        s.wait("Attach file:")
+        s.literal(files + "/ph")
+        s.keys("Tab")
+        s.wait("2 matches")
+        s.wait("Attach file: " + files + "/photo-")
+        s.keys("Tab")
+        s.wait("Attach file: " + files + "/photo-a.jpg")
+        s.keys("Tab")
+        s.wait("Attach file: " + files + "/photo-b.jpg")
+        s.keys("Enter")
+        s.wait("photo-b.jpg")
+        s.keys("y")
+        s.wait("Sent (demo): nothing left this machine")
+        # It is in the demo's Sent folder, answered in the INBOX.
+        s.wait_cursor("Welcome to tern")
+        self.assertRegex(s.cursor_line(), r">..r")
+        s.keys("c", "G", "Enter")
+        s.wait("local/Sent  [26 msgs")
+        s.wait("Re: Welcome to tern")
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_same_date_in_arrival_order_as_tern_ls(self):
+        dovecot = ternlib.Dovecot(users={"tie": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        date = "Tue, 14 Nov 2023 22:13:20 +0000"
+        for i in range(1, 5):
+            dovecot.deliver(ternlib.make_message(
+                i, subject="Same date %d" % i, date=date), user="tie")
+        self.t.write_rc(self.t.account(dovecot, name="acct", user="tie"))
+        s = self.start()
+        s.wait("Same date 4", timeout=20)
+        self.wait_status(s, "online, idle")
+        t = s.text()
+        shown = [int(m) for m in re.findall(r"Same date (\d)", t)]
+        listed = [int(m) for m in re.findall(
+            r"Same date (\d)", self.t.out("ls", "acct/INBOX"))]
+        # Oldest first in both, the same date in the order they came.
+        self.assertEqual(shown, [1, 2, 3, 4], t)
+        self.assertEqual(listed, [1, 2, 3, 4])
+        s.keys("q")
+        s.wait("EXIT=0")
+
+    def test_queued_offline_keeps_its_confirmation(self):
+        dovecot = ternlib.Dovecot(users={"ob": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        dovecot.deliver(ternlib.make_message(1), user="ob")
+        # The mail server cannot be reached (nothing listens on port 1).
+        self.t.write_rc(self.t.account(
+            dovecot, name="acct", user="ob",
+            extra="    smtp smtp://127.0.0.1:1\n"
+                  "    from \"Alice <alice@example.net>\"\n"))
+        editor = os.path.join(self.t.dir, "editor")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nprintf 'Hello.\\n' >> \"$1\"\n")
+        os.chmod(editor, 0o755)
+        s = self.start(env={"EDITOR": editor, "VISUAL": editor})
+        s.wait("Message 1", timeout=20)
+        self.wait_status(s, "online, idle")
+        s.keys("m")
+        s.wait("y:Send")
+        s.keys("t")
+        s.wait("To")
+        s.literal("bob@example.org")
+        s.keys("Enter")
+        s.keys("s")
+        s.wait("Subject")
+        s.literal("Kept")
+        s.keys("Enter")
+        s.keys("y")
+        s.wait("Queued; sending from acct")
+        # The attempt fails: said in the log view, while the message
+        # line keeps the confirmation.
+        self.wait_log("error acct: not sent yet")
+        self.assertIn("Queued; sending from acct",
+                      s.text().splitlines()[-1])
+        s.keys("M")
+        s.wait("not sent yet (kept in the outbox)")
+        s.keys("q", "q")
+        s.wait("EXIT=0")
+
+    def test_status_names_another_account_that_is_offline(self):
+        dovecot = ternlib.Dovecot(users={"two": "pw"})
+        dovecot.start()
+        self.addCleanup(dovecot.cleanup)
+        dovecot.deliver(ternlib.make_message(1), user="two")
+        self.t.write_rc(
+            self.t.account(dovecot, name="acct", user="two") +
+            self.t.account(dovecot, name="down", user="two", port=1))
+        # acct/INBOX is stored, so the client opens it.
+        self.t.out("sync", "acct")
+        s = self.start(env={"TERN_BACKOFF_MS": "600000"})
+        s.wait("Message 1", timeout=20)
+        st = self.wait_status(s, "[down: offline since ")
+        self.assertIn("acct/INBOX", st)
+        self.assertRegex(st, r"\[down: offline since \d\d:\d\d, "
+                         r"retrying in \d+s\]")
+        self.wait_status(s, "online, idle")
+        s.keys("q")
+        s.wait("EXIT=0")
 
 
 if __name__ == "__main__":

@@ -188,6 +188,12 @@ test_encoded_words(void)
 		{ "=?utf-8?q?unterminated", "=?utf-8?q?unterminated" },
 		{ "=?utf-8?z?x?=", "=?utf-8?z?x?=" },
 		{ "a =?utf-8?q?b?= c", "a b c" },
+		/* a word whose encoding is broken is shown as written */
+		{ "=?utf-8?b?Zm9v!!YmFy?=", "=?utf-8?b?Zm9v!!YmFy?=" },
+		{ "=?utf-8?b?Zm9vY?=", "=?utf-8?b?Zm9vY?=" },
+		{ "=?utf-8?q?caf=E?=", "=?utf-8?q?caf=E?=" },
+		{ "Re: =?utf-8?b?w6k=?= =?utf-8?b?!w6k?=",
+		    "Re: \xc3\xa9 =?utf-8?b?!w6k?=" },
 		/* missing base64 padding */
 		{ "=?utf-8?b?w6lsw6h2ZQ?=", "\xc3\xa9l\xc3\xa8ve" },
 		/* a NUL decoded from a word is replaced */
