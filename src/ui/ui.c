@@ -707,10 +707,16 @@ conn_status(const struct ui_account *a, struct buf *b)
 		break;
 	case UI_CONN_OFFLINE:
 	case UI_CONN_ERROR:
-		buf_printf(b, "  %s%s",
-		    a->conn == UI_CONN_ERROR ? "error: login refused"
-		                             : "offline",
-		    a->conn == UI_CONN_ERROR ? "" : since);
+		if (a->conn == UI_CONN_ERROR && a->rc != NULL &&
+		    a->rc->auth == RC_AUTH_OAUTH2 &&
+		    a->rc->oauth_provider != RC_OAUTH_NONE)
+			/* What mends it: a sign-in that only the user can do. */
+			buf_printf(b, "  error: run `tern login %s`", a->name);
+		else
+			buf_printf(b, "  %s%s",
+			    a->conn == UI_CONN_ERROR ? "error: login refused"
+			                             : "offline",
+			    a->conn == UI_CONN_ERROR ? "" : since);
 		if (a->retry_at > now)
 			buf_printf(b, ", retrying in %llus",
 			    (unsigned long long)((a->retry_at - now + 999) /
