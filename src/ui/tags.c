@@ -169,7 +169,7 @@ ui_tag_pattern(struct ui *u, int on)
 	int64_t *m = NULL, *view = NULL;
 	size_t nm = 0, nview = 0, i, k = 0, col = 0;
 	char *pat = NULL, *cause = NULL, note[64] = "";
-	uint64_t t = ui_now_us();
+	uint64_t t;
 	int64_t pending;
 
 	if (u->nfolders == 0) {
@@ -181,6 +181,8 @@ ui_tag_pattern(struct ui *u, int on)
 	        NULL, 0, &pat) != 0 ||
 	    *pat == '\0')
 		goto out;
+	/* Timed from the pattern given, not from the prompt. */
+	t = ui_now_us();
 	if (pattern_parse(pat, 0, &p, &col, &cause) != 0) {
 		ui_message(u, 1, "Bad pattern: %s", cause);
 		goto out;
@@ -190,7 +192,8 @@ ui_tag_pattern(struct ui *u, int on)
 		ui_message(u, 1, "%s", cause);
 		goto out;
 	}
-	qsort(m, nm, sizeof *m, cmp_id);
+	if (nm > 0) /* m is NULL when nothing matched */
+		qsort(m, nm, sizeof *m, cmp_id);
 	view = view_ids(u, &nview);
 	for (i = 0; i < nm; i++) {
 		if (view == NULL ||
@@ -221,8 +224,9 @@ ui_tag_pattern(struct ui *u, int on)
 		size_t n = 0;
 
 		for (i = 0; i < u->ntags; i++) {
-			if (bsearch(&u->tags[i], m, nm, sizeof *m, cmp_id) ==
-			    NULL)
+			if (nm == 0 ||
+			    bsearch(&u->tags[i], m, nm, sizeof *m, cmp_id) ==
+			        NULL)
 				u->tags[n++] = u->tags[i];
 		}
 		u->ntags = n;
