@@ -301,6 +301,20 @@ int core_flag_change(struct tern *t, const struct folder_ref *r,
 int core_move(struct tern *t, const struct folder_ref *from,
     const uint32_t *uids, size_t n, const char *to_folder, char **cause);
 /*
+ * Copy to another folder of the same account (created in the store if
+ * missing). Store-only accounts copy the row and its bytes; IMAP shows
+ * the copy in the target at once and queues a "copy" for the server.
+ */
+int core_copy(struct tern *t, const struct folder_ref *from,
+    const uint32_t *uids, size_t n, const char *to_folder, char **cause);
+/*
+ * A new row in folder_id with m's envelope, flags and (when stored) bytes,
+ * under uid (0: the store's own number). need_body: a copy without the
+ * bytes is refused. *new_id (may be NULL) gets the row.
+ */
+int core_msg_copy(struct store *s, const struct store_msg *m, int64_t folder_id,
+    uint32_t uid, int need_body, int64_t *new_id, char **cause);
+/*
  * Remove the messages flagged deleted (\Deleted, T): local and POP3
  * messages leave the store (POP3 with delete_remote: DELE at next sync);
  * IMAP: UID EXPUNGE queued.
@@ -366,8 +380,8 @@ int core_transfer_replay(struct tern *t, struct rc_account *a, char **cause);
 /*
  * Move (or, keep != 0, copy) messages to target as a user writes it:
  * "FOLDER" in the same account, or "ACCOUNT/FOLDER" when the first part
- * names another account (or "local"): core_move or core_transfer. A copy
- * within one account is refused. Returns 0, or 1 (runtime failure) or 2
+ * names another account (or "local"): core_move, core_copy or
+ * core_transfer. Returns 0, or 1 (runtime failure) or 2
  * (a target that cannot be) with cause; *note as for core_transfer.
  */
 int core_move_to(struct tern *t, const struct folder_ref *from,

@@ -307,6 +307,9 @@ int store_part_get(struct store *s, int64_t msg_id, const char *section,
  *	letters (core_flag_change_parse, which checks it before it is
  *	queued).
  * STORE_OP_MOVE: arg the target folder.
+ * STORE_OP_COPY: the same, the source left where it is. Its copy is shown
+ *	in the target at once under a placeholder UID (store_imap_placeholder)
+ *	until the server's is known (COPYUID), as a move's.
  * STORE_OP_EXPUNGE: uid 0: every \Deleted message of ours in folder;
  *	with a uid, that message alone (always queued after a "flags" "+T"
  *	of the same UID). Without UID EXPUNGE, a plain EXPUNGE is only safe
@@ -343,6 +346,7 @@ enum store_op {
 	STORE_OP_UNKNOWN, /* a name this tern does not know (kept queued) */
 	STORE_OP_FLAGS,
 	STORE_OP_MOVE,
+	STORE_OP_COPY,
 	STORE_OP_EXPUNGE,
 	STORE_OP_CREATE,
 	STORE_OP_RENAME,
@@ -374,7 +378,7 @@ struct store_pending {
 	int state; /* STORE_PENDING_* */
 	uint32_t mark; /* with SENDING: the target's UIDNEXT before */
 	char *msgid; /* the Message-ID of the message named, or NULL */
-	/* STORE_OP_MOVE: the UID the message has in the target until the
+	/* STORE_OP_MOVE, _COPY: the UID the message has in the target until the
 	 * server's is known (store_imap_move_placeholder), or 0 */
 	uint32_t placeholder;
 };
@@ -462,6 +466,9 @@ int64_t store_imap_delete_uid(
 #define STORE_UID_PLACEHOLDER_MAX 0xFFFFFFFFu
 int store_imap_move_placeholder(struct store *s, int64_t id, int64_t folder_id,
     uint32_t *uid, char **cause);
+/* The next placeholder UID free in folder_id (a copy is inserted there). */
+int store_imap_placeholder(
+    struct store *s, int64_t folder_id, uint32_t *uid, char **cause);
 /* Give a row its new UID (after COPYUID); ignored if it would collide. */
 int store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
     uint32_t uid, uint32_t uidvalidity, char **cause);

@@ -1,7 +1,7 @@
 /*
  * tern flag ACCOUNT/FOLDER UID... +S -F +kw:WORD -kw:WORD ...
  * tern mv ACCOUNT/FOLDER UID... [ACCOUNT/]FOLDER
- * tern cp ACCOUNT/FOLDER UID... ACCOUNT/FOLDER
+ * tern cp ACCOUNT/FOLDER UID... [ACCOUNT/]FOLDER
  * tern purge ACCOUNT/FOLDER
  *
  * Applied to the store at once; for IMAP accounts replayed on the server

@@ -39,7 +39,7 @@ queue(struct store *s, const struct folder_ref *r, enum store_op op,
 }
 
 static int
-queue_move(struct store *s, const struct folder_ref *r,
+queue_move(struct store *s, const struct folder_ref *r, enum store_op op,
     const struct store_msg *m, const char *to, uint32_t placeholder,
     char **cause)
 {
@@ -47,7 +47,7 @@ queue_move(struct store *s, const struct folder_ref *r,
 
 	memset(&p, 0, sizeof p);
 	p.account_id = r->account_id;
-	p.op = STORE_OP_MOVE;
+	p.op = op;
 	p.folder = r->folder;
 	p.uidvalidity = m->uidvalidity;
 	p.uid = m->uid;
@@ -165,8 +165,8 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 			 */
 			if (store_imap_move_placeholder(
 			        s, m.id, target, &placeholder, cause) != 0 ||
-			    queue_move(s, from, &m, to_folder, placeholder,
-			        cause) != 0) {
+			    queue_move(s, from, STORE_OP_MOVE, &m, to_folder,
+			        placeholder, cause) != 0) {
 				store_msg_clear(&m);
 				goto fail;
 			}
@@ -175,6 +175,104 @@ core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 			goto fail;
 		}
 		store_msg_clear(&m);
+	}
+	return store_commit(s, cause);
+fail:
+	store_rollback(s);
+	return ret;
+}
+
+int
+core_msg_copy(struct store *s, const struct store_msg *m, int64_t folder_id,
+    uint32_t uid, int need_body, int64_t *new_id, char **cause)
+{
+	struct store_msg c = *m;
+	struct buf raw;
+	int found, ret = -1;
+
+	buf_init(&raw, 0);
+	if ((found = store_msg_raw(s, m->id, &raw, cause)) < 0)
+		goto out;
+	if (found == 0 && need_body) {
+		set_cause(cause, "message %u has no stored body", m->uid);
+		goto out;
+	}
+	c.id = 0;
+	c.folder_id = folder_id;
+	c.uid = uid;
+	c.uidvalidity = 0;
+	c.modseq = 0;
+	c.flags &= STORE_F_ALL;
+	c.pop3_uidl = NULL;
+	c.fetched_at = 0;
+	ret = store_msg_insert(
+	    s, &c, found ? raw.data : NULL, found ? raw.len : 0, cause);
+	if (ret == 0 && new_id != NULL)
+		*new_id = c.id;
+out:
+	buf_free(&raw);
+	return ret;
+}
+
+/*
+ * Copy one message within its account: a store-only account gets a new
+ * row with the same bytes; an IMAP account shows the copy in the target
+ * at once under a placeholder UID (with the body when it is stored) and
+ * queues a "copy" for the server.
+ */
+static int
+copy_one(struct store *s, const struct folder_ref *from,
+    const struct store_msg *m, int64_t target, const char *to_folder,
+    char **cause)
+{
+	uint32_t placeholder = 0;
+
+	if (!core_account_remote(from->account))
+		return core_msg_copy(s, m, target, 0, 1, NULL, cause);
+	if (store_imap_placeholder(s, target, &placeholder, cause) != 0 ||
+	    core_msg_copy(s, m, target, placeholder, 0, NULL, cause) != 0)
+		return -1;
+	return queue_move(
+	    s, from, STORE_OP_COPY, m, to_folder, placeholder, cause);
+}
+
+int
+core_copy(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
+    size_t n, const char *to_folder, char **cause)
+{
+	struct store *s;
+	struct store_msg m;
+	int64_t target;
+	size_t i;
+	int found, ret = -1;
+
+	if ((found = need_folder(from, cause)) != 0)
+		return found;
+	if (core_folder_name_check(to_folder, cause) != 0)
+		return CORE_REFUSED;
+	if (strcmp(from->folder, to_folder) == 0)
+		return core_refuse(
+		    cause, "%s is already in %s", "the message", to_folder);
+	if ((s = tern_store(t, cause)) == NULL)
+		return -1;
+	if (store_begin(s, cause) != 0)
+		return -1;
+	target = store_folder(s, from->account_id, to_folder, 1, cause);
+	if (target < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		found = store_msg_get(s, from->folder_id, uids[i], &m, cause);
+		if (found < 0)
+			goto fail;
+		if (found == 0) {
+			ret = core_refuse(cause, "no message %u in %s/%s",
+			    uids[i], from->account_name, from->folder);
+			goto fail;
+		}
+		found = copy_one(s, from, &m, target, to_folder, cause);
+		store_msg_clear(&m);
+		if (found != 0)
+			goto fail;
 	}
 	return store_commit(s, cause);
 fail:
@@ -281,12 +379,8 @@ core_move_to(struct tern *t, const struct folder_ref *from,
 		set_cause(cause, "no target folder");
 		return TERN_EXIT_USAGE;
 	}
-	if (keep) {
-		set_cause(cause,
-		    "a copy goes to another account (ACCOUNT/FOLDER); within "
-		    "%s, move",
-		    from->account_name);
-		return TERN_EXIT_USAGE;
-	}
+	if (keep)
+		return core_exit_status(
+		    core_copy(t, from, uids, n, target, cause));
 	return core_exit_status(core_move(t, from, uids, n, target, cause));
 }

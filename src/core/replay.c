@@ -4,9 +4,9 @@
  *
  * - Ops go in queue order; each leaves the queue only once the server
  *   confirmed it (a lost answer leaves it queued, and it is sent again).
- * - Kinds that are not idempotent (an APPEND; a move done as COPY) are
- *   committed as STORE_PENDING_SENDING, with the target's UIDNEXT, before
- *   they go out. A row found in that state is first looked for on the
+ * - Kinds that are not idempotent (an APPEND, a COPY, a move done as
+ *   COPY) are committed as STORE_PENDING_SENDING, with the target's
+ *   UIDNEXT, before they go out. A row found in that state is first looked for on the
  *   server (drv find: Message-ID, else size and date, from that UIDNEXT
  *   on); if it is there, it is not sent again.
  * - A lost connection reopens the driver and tries the same op again, a
@@ -337,6 +337,24 @@ settle_placeholder(struct replay *rp, const struct store_pending *p,
 	return out;
 }
 
+/*
+ * A move done as COPY, or a copy, is about to go out: marked as being
+ * sent, with the source folder selected again (already_there may have
+ * selected the target to look).
+ */
+static enum outcome
+sending(struct replay *rp, struct store_pending *p, char **err)
+{
+	enum outcome out;
+	enum drv_err e;
+
+	if ((out = mark_sending(rp, p, p->arg, err)) != R_DONE)
+		return out;
+	if ((e = select_folder(rp, p->folder, err)) != DRV_OK)
+		return after(rp, p, e == DRV_REFUSED ? DRV_BOX_BAD : e, err);
+	return R_DONE;
+}
+
 static enum outcome
 op_move(struct replay *rp, struct store_pending *p, char **err)
 {
@@ -373,10 +391,38 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 			return settle_placeholder(
 			    rp, p, p->arg, out, newuid, err);
 		}
-		if ((out = mark_sending(rp, p, p->arg, err)) != R_DONE)
+		if ((out = sending(rp, p, err)) != R_DONE)
 			return out;
 	}
 	e = rp->ops->move(*rp->dp, uid, p->arg, 0, &newuid, err);
+	out = after(rp, p, e, err);
+	return settle_placeholder(rp, p, p->arg, out, newuid, err);
+}
+
+/*
+ * A COPY is never idempotent: one whose answer was lost is looked for in
+ * the target before it is sent again.
+ */
+static enum outcome
+op_copy(struct replay *rp, struct store_pending *p, char **err)
+{
+	struct drv_msgkey k;
+	enum outcome out;
+	enum drv_err e;
+	uint32_t uid, newuid = 0;
+
+	if (p->arg == NULL)
+		return R_DROP;
+	if ((out = current_uid(rp, p, &uid, err)) != R_DONE)
+		return settle_placeholder(rp, p, p->arg, out, 0, err);
+	memset(&k, 0, sizeof k);
+	k.message_id = p->msgid;
+	out = already_there(rp, p, p->arg, &k, &newuid, err);
+	if (out == R_DONE || out == R_FAIL)
+		return settle_placeholder(rp, p, p->arg, out, newuid, err);
+	if ((out = sending(rp, p, err)) != R_DONE)
+		return out;
+	e = rp->ops->move(*rp->dp, uid, p->arg, 1, &newuid, err);
 	out = after(rp, p, e, err);
 	return settle_placeholder(rp, p, p->arg, out, newuid, err);
 }
@@ -623,6 +669,7 @@ replay_one(struct replay *rp, struct store_pending *p, char **err)
 		return op_folder(rp, p, err);
 	case STORE_OP_FLAGS:
 	case STORE_OP_MOVE:
+	case STORE_OP_COPY:
 	case STORE_OP_EXPUNGE:
 		break;
 	}
@@ -637,6 +684,8 @@ replay_one(struct replay *rp, struct store_pending *p, char **err)
 		return op_flags(rp, p, err);
 	if (p->op == STORE_OP_MOVE)
 		return op_move(rp, p, err);
+	if (p->op == STORE_OP_COPY)
+		return op_copy(rp, p, err);
 	return op_expunge(rp, p, err);
 }
 

@@ -32,29 +32,6 @@ queue(struct store *s, int64_t account_id, enum store_op op, const char *folder,
 	return store_pending_add(s, &p, cause);
 }
 
-/* Insert a copy of m (raw bytes in raw) into folder_id; *new_id (may be
- * NULL) gets its row. */
-static int
-copy_row(struct store *s, const struct store_msg *m, const struct buf *raw,
-    int64_t folder_id, int64_t *new_id, char **cause)
-{
-	struct store_msg c = *m;
-	int ret;
-
-	c.id = 0;
-	c.folder_id = folder_id;
-	c.uid = 0; /* the store's own number */
-	c.uidvalidity = 0;
-	c.modseq = 0;
-	c.flags &= STORE_F_ALL;
-	c.pop3_uidl = NULL;
-	c.fetched_at = 0;
-	ret = store_msg_insert(s, &c, raw->data, raw->len, cause);
-	if (new_id != NULL)
-		*new_id = c.id;
-	return ret;
-}
-
 /*
  * Queue m (a store-only message) for APPEND to to's IMAP folder
  * target_id, and show a copy there at once under a placeholder UID, which
@@ -66,28 +43,23 @@ queue_append(struct store *s, const struct folder_ref *to, int64_t target_id,
     const struct store_msg *m, int keep, char **cause)
 {
 	struct store_pending p;
-	struct buf raw;
 	int64_t id = 0;
-	int found, ret = -1;
+	int ret = -1;
 
-	buf_init(&raw, 0);
 	memset(&p, 0, sizeof p);
 	p.account_id = to->account_id;
 	p.op = keep ? STORE_OP_APPEND : STORE_OP_APPEND_MOVE;
 	p.folder = to->folder;
 	p.arg = xasprintf("%lld", (long long)m->id);
 	p.msgid = m->message_id;
-	if ((found = store_msg_raw(s, m->id, &raw, cause)) < 0)
-		goto out;
-	if (found > 0 &&
-	    (copy_row(s, m, &raw, target_id, &id, cause) != 0 ||
+	if (m->has_body &&
+	    (core_msg_copy(s, m, target_id, 0, 1, &id, cause) != 0 ||
 	        store_imap_move_placeholder(
 	            s, id, target_id, &p.placeholder, cause) != 0))
 		goto out;
 	ret = store_pending_add(s, &p, cause);
 out:
 	free(p.arg);
-	buf_free(&raw);
 	return ret;
 }
 
@@ -98,22 +70,21 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
     int *queued, char **cause)
 {
 	const struct driver_ops *d = core_driver(from->account->protocol);
-	struct buf raw;
 	char *fcause = NULL;
-	int found, ret = -1;
+	int64_t fid;
+	uint32_t uid, uidvalidity;
+	int found = m->has_body, ret = -1;
 
-	buf_init(&raw, 0);
-	if ((found = store_msg_raw(s, m->id, &raw, cause)) < 0)
-		goto out;
-	if (found == 0 && d != NULL && d->fetch != NULL) {
+	if (!found && d != NULL && d->fetch != NULL) {
 		/* Outside our transaction: the driver commits what it got. */
 		if (d->fetch(t, from->account, m->id, 0, &fcause) == 0 &&
-		    (found = store_msg_raw(s, m->id, &raw, cause)) < 0)
-			goto out;
+		    store_msg_where(
+		        s, m->id, &fid, &uid, &uidvalidity, &found, cause) < 0)
+			return -1;
 		free(fcause);
 	}
 	if (store_begin(s, cause) != 0)
-		goto out;
+		return -1;
 	if (found == 0) {
 		/* Offline: the whole transfer waits for the next sync. */
 		if (queue(s, from->account_id,
@@ -123,7 +94,7 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 			goto fail;
 		(*queued)++;
 	} else {
-		if (copy_row(s, m, &raw, target, NULL, cause) != 0)
+		if (core_msg_copy(s, m, target, 0, 1, NULL, cause) != 0)
 			goto fail;
 		/*
 		 * The copy commits with the queued removal; the server acts
@@ -138,12 +109,9 @@ imap_to_store(struct tern *t, struct store *s, const struct folder_ref *from,
 		        store_msg_delete(s, m->id, cause) != 0))
 			goto fail;
 	}
-	ret = store_commit(s, cause);
-	goto out;
+	return store_commit(s, cause);
 fail:
 	store_rollback(s);
-out:
-	buf_free(&raw);
 	return ret;
 }
 
@@ -244,14 +212,12 @@ from_store(struct tern *t, struct store *s, const struct folder_ref *from,
 {
 	int remote = core_account_remote(to->account);
 	struct store_msg m;
-	struct buf raw;
 	char *idarg;
 	size_t i;
 	int found = -1, refused = 0;
 
-	buf_init(&raw, 0);
 	if (store_begin(s, cause) != 0)
-		goto out;
+		return -1;
 	/* A new IMAP folder is made on the server before anything goes in. */
 	if (remote && to->folder_id == 0 &&
 	    core_folder_create(t, to, cause) != 0)
@@ -278,29 +244,18 @@ from_store(struct tern *t, struct store *s, const struct folder_ref *from,
 				found = queue_append(
 				    s, to, target, &m, keep, cause);
 			(*queued)++;
-		} else if (keep) {
-			buf_reset(&raw);
-			found = store_msg_raw(s, m.id, &raw, cause);
-			if (found == 0)
-				found = set_cause(cause,
-				    "message %u has no stored body", m.uid);
-			else if (found > 0)
-				found =
-				    copy_row(s, &m, &raw, target, NULL, cause);
-		} else
+		} else if (keep)
+			found = core_msg_copy(s, &m, target, 0, 1, NULL, cause);
+		else
 			found = store_msg_move(s, m.id, target, cause);
 		store_msg_clear(&m);
 		if (found != 0)
 			goto fail;
 	}
-	found = store_commit(s, cause);
-	goto out;
+	return store_commit(s, cause);
 fail:
-	found = refused ? CORE_REFUSED : -1;
 	store_rollback(s);
-out:
-	buf_free(&raw);
-	return found;
+	return refused ? CORE_REFUSED : -1;
 }
 
 int
@@ -322,13 +277,9 @@ core_transfer(struct tern *t, const struct folder_ref *from,
 	if (from->folder_id == 0)
 		return core_refuse(cause, "no folder '%s' in account %s",
 		    from->folder, from->account_name);
-	if (from->account_id == to->account_id) {
-		if (keep)
-			return core_refuse(cause,
-			    "copying within one account is not supported; "
-			    "use mv");
-		return core_move(t, from, uids, n, to->folder, cause);
-	}
+	if (from->account_id == to->account_id)
+		return keep ? core_copy(t, from, uids, n, to->folder, cause)
+		            : core_move(t, from, uids, n, to->folder, cause);
 	if (core_account_remote(from->account) &&
 	    core_account_remote(to->account))
 		return core_refuse(cause,

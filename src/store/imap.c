@@ -203,13 +203,11 @@ store_imap_delete_uid(
 }
 
 int
-store_imap_move_placeholder(
-    struct store *s, int64_t id, int64_t folder_id, uint32_t *uid, char **cause)
+store_imap_placeholder(
+    struct store *s, int64_t folder_id, uint32_t *uid, char **cause)
 {
 	static const char pick[] =
 	    "SELECT min(uid) FROM message WHERE folder_id = ? AND uid >= ?";
-	static const char move[] = "UPDATE message SET folder_id = ?, uid = ?,"
-	                           " uidvalidity = 0 WHERE id = ?";
 	sqlite3_stmt *st = store_stmt(s, pick, cause);
 	int64_t low = (int64_t)STORE_UID_PLACEHOLDER_MAX + 1;
 
@@ -222,9 +220,22 @@ store_imap_move_placeholder(
 		low = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (low <= STORE_UID_PLACEHOLDER_MIN)
-		return set_cause(cause, "too many messages moved offline");
+		return set_cause(
+		    cause, "too many messages moved or copied offline");
 	*uid = (uint32_t)(low - 1);
-	if ((st = store_stmt(s, move, cause)) == NULL)
+	return 0;
+}
+
+int
+store_imap_move_placeholder(
+    struct store *s, int64_t id, int64_t folder_id, uint32_t *uid, char **cause)
+{
+	static const char move[] = "UPDATE message SET folder_id = ?, uid = ?,"
+	                           " uidvalidity = 0 WHERE id = ?";
+	sqlite3_stmt *st;
+
+	if (store_imap_placeholder(s, folder_id, uid, cause) != 0 ||
+	    (st = store_stmt(s, move, cause)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
 	sqlite3_bind_int64(st, 2, *uid);

@@ -11,6 +11,7 @@ static const char *const op_names[STORE_OP_NKINDS] = {
 	[STORE_OP_UNKNOWN] = "?",
 	[STORE_OP_FLAGS] = "flags",
 	[STORE_OP_MOVE] = "move",
+	[STORE_OP_COPY] = "copy",
 	[STORE_OP_EXPUNGE] = "expunge",
 	[STORE_OP_CREATE] = "create",
 	[STORE_OP_RENAME] = "rename",

@@ -106,7 +106,7 @@ static const struct {
 	    "apply the next action (d u F N s C A |) to the tagged"
 	    " messages" },
 	[UI_FN_COPY] = { "copy-message",
-	    "copy to a folder of another account" },
+	    "copy to another folder (ACCOUNT/FOLDER: another account)" },
 	[UI_FN_COLLAPSE_THREAD] = { "collapse-thread",
 	    "collapse or expand the thread (threaded view)" },
 	[UI_FN_COLLAPSE_ALL] = { "collapse-all",

@@ -4,8 +4,8 @@ replay in turn (the server did it, the client did not hear), kill -9 at
 random points of the same replay, three syncs of one account at once and
 the client's worker beside a sync, a RST and a FIN in the middle of a
 large index, a NO on one folder, a silent (blackholed) connection under
-IDLE, a UIDVALIDITY change under queued changes, and an offline move
-between two folders.
+IDLE, a UIDVALIDITY change under queued changes, and an offline move and
+copy between two folders.
 
 Each round ends with the server's mail read back with imaplib (every
 folder's Message-IDs and flags, no duplicates) and the store's with
@@ -82,7 +82,8 @@ class Round:
     INBOX 1..6, Dest 20, Old 30, Gone (empty) on the server; local/Keep
     50, 51 in the store. Offline: INBOX 1 +SF, INBOX 2 +kw:work, move
     INBOX 3 to Dest, INBOX 5 deleted and purged (expunge), import 40 and
-    41 into Dest (APPEND), move local 50 to Dest, copy local 51 to INBOX,
+    41 into Dest (APPEND), copy INBOX 4 to Dest (COPY), move local 50 to
+    Dest, copy local 51 to INBOX,
     create Projects, rename Old to Older, delete Gone."""
 
     def __init__(self, case, user, port):
@@ -107,6 +108,7 @@ class Round:
         for args in (("flag", "acct/INBOX", "1", "+SF"),
                      ("flag", "acct/INBOX", "2", "+kw:work"),
                      ("mv", "acct/INBOX", "3", "Dest"),
+                     ("cp", "acct/INBOX", "4", "Dest"),
                      ("flag", "acct/INBOX", "5", "+T"),
                      ("purge", "acct/INBOX"),
                      ("import", "acct/Dest",
@@ -137,8 +139,8 @@ class Round:
     SERVER = {
         "INBOX": [(mid(1), "\\Flagged \\Seen"), (mid(2), "work"),
                   (mid(4), ""), (mid(6), ""), (mid(51), "")],
-        "Dest": [(mid(20), ""), (mid(3), ""), (mid(40), ""), (mid(41), ""),
-                 (mid(50), "")],
+        "Dest": [(mid(20), ""), (mid(3), ""), (mid(4), ""), (mid(40), ""),
+                 (mid(41), ""), (mid(50), "")],
         "Older": [(mid(30), "")],
         "Projects": [],
     }
@@ -147,8 +149,8 @@ class Round:
                        ("Message 4", "-"), ("Message 51", "-"),
                        ("Message 6", "-")],
         "acct/Dest": [("Message 20", "-"), ("Message 3", "-"),
-                      ("Message 40", "-"), ("Message 41", "-"),
-                      ("Message 50", "-")],
+                      ("Message 4", "-"), ("Message 40", "-"),
+                      ("Message 41", "-"), ("Message 50", "-")],
         "acct/Older": [("Message 30", "-")],
         "acct/Projects": [],
         "local/Keep": [("Message 51", "-")],
@@ -566,6 +568,38 @@ class Queue(Base):
                          ["Message 1", "Message 9"])
         self.assertEqual([x.split("\t")[4] for x in
                           t.out("ls", "a/Keep").splitlines()], ["Message 2"])
+
+    def test_offline_copy_shows_in_destination_at_once(self):
+        user = self.user()
+        self.dovecot.deliver(M(1), user=user)
+        self.dovecot.deliver(M(2), user=user, folder="Dest")
+        t = ternlib.Tern()
+        self.addCleanup(t.cleanup)
+        rc = t.account(self.dovecot, name="a", user=user, tls="off")
+        t.write_rc(rc)
+        t.out("sync", "a")
+        t.out("cat", "a/INBOX", "1")  # read: stored, and seen
+        t.write_rc(t.account(self.dovecot, name="a", user=user, tls="off",
+                             port=1))
+        t.out("cp", "a/INBOX", "1", "Dest")
+        self.assertEqual([x.split("\t")[4] for x in
+                          t.out("ls", "a/INBOX").splitlines()],
+                         ["Message 1"])
+        dest = [x.split("\t") for x in t.out("ls", "a/Dest").splitlines()]
+        self.assertEqual(sorted(x[4] for x in dest),
+                         ["Message 1", "Message 2"])
+        # Readable offline: the body was stored, and so is the copy's.
+        copy = [x[0] for x in dest if x[4] == "Message 1"][0]
+        self.assertIn("Subject: Message 1", t.out("cat", "a/Dest", copy))
+        t.write_rc(rc)
+        t.out("sync", "a")
+        self.assertEqual(self.dovecot.state(user),
+                         {"INBOX": [(mid(1), "\\Seen")],
+                          "Dest": sorted([(mid(1), "\\Seen"),
+                                          (mid(2), "")])})
+        self.assertEqual(sorted(x.split("\t")[4] for x in
+                                t.out("ls", "a/Dest").splitlines()),
+                         ["Message 1", "Message 2"])
 
     def test_offline_move_shows_in_destination_at_once(self):
         user = self.user()

@@ -197,6 +197,37 @@ class Base:
         self.assertIn("Archive/Old", names)
         self.assertNotIn("Archive/2024", names)
 
+    def test_copy_within_the_account(self):
+        # The copy shows in the target at once; the sync sends one COPY
+        # per message and the copies take the server's UIDs. The source
+        # stays, on the server and in the store.
+        self.dovecot.maildir(self.user, "Archive")
+        self.deliver(1)
+        self.deliver(2, flags="F")
+        self.sync()
+        self.t.out("cat", "acct/INBOX", "1")  # one body stored, one not
+        self.t.out("cp", "acct/INBOX", "1", "2", "Archive")
+        self.assertEqual(sorted(r[4] for r in self.ls("Archive")),
+                         ["Message 1", "Message 2"])
+        self.sync()
+        c = self.client()
+        self.assertEqual(sorted(self.server_flags(c)), [1, 2])
+        arch = self.server_flags(c, "Archive")
+        self.assertEqual(len(arch), 2)
+        self.assertIn("\\Flagged", arch[max(arch)])
+        rows = self.ls("Archive")
+        self.assertEqual(sorted(int(r[0]) for r in rows), sorted(arch))
+        self.assertEqual(sorted(r[4] for r in rows),
+                         ["Message 1", "Message 2"])
+        for r in rows:
+            self.assertIn("Subject: " + r[4],
+                          self.t.out("cat", "acct/Archive", r[0]))
+        self.assertEqual(len(self.ls()), 2)
+        # Another sync changes nothing: no copy sent twice.
+        self.sync()
+        self.assertEqual(len(self.server_flags(c, "Archive")), 2)
+        self.assertEqual(len(self.ls("Archive")), 2)
+
     def test_offline_queue_replay(self):
         self.dovecot.maildir(self.user, "Archive")
         for i in range(1, 7):

@@ -141,6 +141,40 @@ class Local(unittest.TestCase):
 
     # -- moves between accounts -----------------------------------------
 
+    def test_copy_within_an_account(self):
+        # POP3 and local keep the exact bytes; the source stays, the copy
+        # gets a number of its own and keeps the flags.
+        msgs = self.messages(2)
+        self.t.out("import", "home/INBOX", self.write_mbox("c.mbox", msgs))
+        uids = [r[0] for r in self.ls("home/INBOX")]
+        self.t.out("flag", "home/INBOX", uids[0], "+F")
+        self.t.out("cp", "home/INBOX", uids[0], uids[1], "Saved")
+        self.assertEqual([r[0] for r in self.ls("home/INBOX")], uids)
+        saved = self.ls("home/Saved")
+        self.assertEqual(len(saved), 2)
+        self.assertFalse(set(r[0] for r in saved) & set(uids))
+        self.assertEqual(saved[0][1], "F")
+        self.assertEqual(self.raws("home", "Saved"), msgs)
+        self.assertEqual(self.raws("home", "INBOX"), msgs)
+        # A copy is a message of its own: deleting it leaves the source.
+        self.t.out("flag", "home/Saved", saved[0][0], "+T")
+        self.t.out("purge", "home/Saved")
+        self.assertEqual(self.raws("home", "INBOX"), msgs)
+        # Local folders too, and "ACCOUNT/FOLDER" naming the same account.
+        self.t.out("import", "local/A", self.write_mbox("d.mbox", msgs[:1]))
+        a = self.ls("local/A")[0][0]
+        self.t.out("cp", "local/A", a, "local/B")
+        self.assertEqual(self.raws("local", "B"), msgs[:1])
+        self.assertEqual(self.raws("local", "A"), msgs[:1])
+        # Into the folder it is in, or of a UID that is not there: refused,
+        # nothing copied.
+        for args in (("cp", "local/A", a, "A"),
+                     ("cp", "local/A", a, "999", "C")):
+            r = self.t.run(*args)
+            self.assertEqual(r.returncode, 2, args)
+        self.assertNotIn("C", self.folders("local"))
+        self.assertEqual(len(self.ls("local/A")), 1)
+
     def test_pop3_to_local_and_back(self):
         msgs = self.messages(3)
         self.t.out("import", "home/INBOX", self.write_mbox("p.mbox", msgs))

@@ -2152,6 +2152,43 @@ class Imap(UiCase):
         s.keys("q")
         s.wait("EXIT=0")
 
+    def test_copy_within_the_account_reaches_the_server(self):
+        # C copies the message under the cursor and ;C the tagged ones to
+        # another folder of the same account: shown there at once, made
+        # by the server's COPY, the originals left where they were.
+        for i in range(1, 4):
+            self.deliver(i)
+        self.deliver(10, folder="Archive")
+        s = self.start()
+        s.wait("acct/INBOX  [3 msgs", timeout=20)
+        s.wait("online")
+        s.keys("g", "C")
+        s.wait("Copy to folder")
+        s.literal("Archive")
+        s.keys("Enter")
+        s.wait("Copied to Archive")
+        s.keys("j", "t", "j", "t")
+        s.wait("2 tagged")
+        s.literal(";C")
+        s.wait("Copy 2 tagged messages to folder")
+        s.literal("Archive")
+        s.keys("Enter")
+        s.wait("Copied 2 messages to Archive")
+        self.until(lambda: len(self.server_flags("Archive")) == 4)
+        self.assertEqual(sorted(self.server_flags("Archive")),
+                         ["Message 1", "Message 10", "Message 2",
+                          "Message 3"])
+        self.assertEqual(sorted(self.server_flags()),
+                         ["Message 1", "Message 2", "Message 3"])
+        s.wait("acct/INBOX  [3 msgs")
+        # The store holds each copy once, under the server's UID.
+        self.until(lambda: sorted(
+            line.split("\t")[4] for line in
+            self.t.out("ls", "acct/Archive").splitlines()) ==
+            ["Message 1", "Message 10", "Message 2", "Message 3"])
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def test_pop3_download_read_delete(self):
         self.t.write_rc(self.t.account(self.dovecot, name="home",
                                        protocol="pop3", user=self.user))

@@ -230,7 +230,8 @@ f_find(struct drv *d, const char *folder, const struct drv_msgkey *k,
 
 	if (!enter(d, "find", &e, err))
 		return e;
-	if ((b = box(folder)) == NULL)
+	/* IMAP's SEARCH needs the folder selected, and so it stays. */
+	if ((b = d->sel = box(folder)) == NULL)
 		return leave(d, DRV_BOX_BAD, err);
 	for (i = 0; i < b->n; i++) {
 		const struct fmsg *m = &b->m[i];
@@ -533,7 +534,9 @@ count(const char *name, const char *msgid)
 
 /*
  * The server holds INBOX <1> <2> <3> and Old; the queue holds every kind
- * of op (what each does is in the checks of expect_all).
+ * of op (what each does is in the checks of expect_all). The fake's find
+ * selects the folder it looks in, as IMAP's does, so a COPY sent again
+ * after a lost answer must select its source first.
  */
 static void
 setup_all(void)
@@ -546,6 +549,7 @@ setup_all(void)
 	box_add("Old", 8);
 	queue(STORE_OP_FLAGS, "INBOX", 7, 1, "+S +kw:work", "<1>");
 	queue(STORE_OP_MOVE, "INBOX", 7, 2, "Dest", "<2>");
+	queue(STORE_OP_COPY, "INBOX", 7, 1, "Dest", "<1>");
 	queue(STORE_OP_EXPUNGE, "INBOX", 7, 3, NULL, "<3>");
 	queue_import("Dest", "<i1>", NULL);
 	queue(STORE_OP_CREATE, "Proj", 0, 0, NULL, NULL);
@@ -568,6 +572,8 @@ expect_all(void)
 	    i2 != NULL && strcmp(i2->msgid, "<i2>") == 0 &&
 	    strcmp(i2->kw, " imported $Label2") == 0 &&
 	    count("Dest", "<2>") == 1 && count("INBOX", "<3>") == 0 &&
+	    /* The copy: once in each. */
+	    count("Dest", "<1>") == 1 && count("INBOX", "<1>") == 1 &&
 	    count("Dest", "<i1>") == 1 && count("INBOX", "<i2>") == 1 &&
 	    box("Proj") == NULL && box("Proj2") != NULL && box("Old") == NULL &&
 	    queued() == 0;
@@ -582,7 +588,7 @@ test_clean(void)
 	setup_all();
 	CHECK(replay(&st) == DRV_OK);
 	CHECK(expect_all());
-	CHECK(st.done == 8 && st.kept == 0 && st.dropped == 0);
+	CHECK(st.done == 9 && st.kept == 0 && st.dropped == 0);
 	CHECK(srv.opens == 1 && nnotes == 0);
 }
 
@@ -671,7 +677,7 @@ test_classes(void)
 	srv.fail_op = "set_flags";
 	srv.fail_with = DRV_REFUSED;
 	CHECK(replay(&st) == DRV_OK);
-	CHECK(st.kept == 1 && st.done == 7 && queued() == 1 && nnotes == 2);
+	CHECK(st.kept == 1 && st.done == 8 && queued() == 1 && nnotes == 2);
 	CHECK(count("INBOX", "<i2>") == 1 && msg_uid(box("INBOX"), 4) &&
 	    msg_uid(box("INBOX"), 4)->kw[0] == '\0');
 	srv.fail_op = NULL;
@@ -705,7 +711,7 @@ test_classes(void)
 	setup_all();
 	srv.fail_op = "has";
 	srv.fail_with = DRV_PROTO;
-	CHECK(replay(&st) == DRV_PROTO && queued() == 8);
+	CHECK(replay(&st) == DRV_PROTO && queued() == 9);
 	srv.fail_op = NULL;
 	CHECK(replay(&st) == DRV_OK && expect_all());
 
