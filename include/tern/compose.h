@@ -79,10 +79,18 @@ int compose_reply_list(struct compose *c, const char *raw, size_t len,
 /*
  * A postponed draft (a message built with COMPOSE_DRAFT) made a draft to
  * edit again: its From, To, Cc, Bcc, Subject, In-Reply-To, References,
- * Sign and Encrypt decoded, and its text as the body. Attachments are
- * not taken back.
+ * Sign and Encrypt decoded, and its text as the body (the text part
+ * alone when it has attachments).
  */
 void compose_recall(struct compose *c, const char *raw, size_t len);
+/*
+ * Take back the attachments of a recalled draft: each file is saved into
+ * dir (made safe, as mime_attachment_save) and attached from there; a
+ * forwarded message becomes a forward as attachment again, its bytes as
+ * they were. How many were taken back, or -1 with cause.
+ */
+int compose_recall_attachments(struct compose *c, const char *raw, size_t len,
+    const char *dir, char **cause);
 /*
  * Append a signature to the body under a "-- " line (unless text starts
  * with one). compose_signature_file: the text of a file (~/ is $HOME),

@@ -113,6 +113,9 @@ int mime_part_span(const struct mime_msg *m, size_t i, size_t *hdr_off,
 /* Append the part's bytes with its transfer encoding undone. */
 int mime_part_decode(
     const struct mime_msg *m, size_t i, struct buf *out, char **cause);
+/* The same converted from the part's charset to UTF-8. */
+int mime_part_text(
+    const struct mime_msg *m, size_t i, struct buf *out, char **cause);
 /*
  * The same in pieces of at most about a mebibyte, each given to cb as it
  * is decoded, so a big attachment is never held whole. A non-zero return

@@ -442,6 +442,125 @@ compose_reply_list(struct compose *c, const char *raw, size_t len,
 	return 0;
 }
 
+/* s with its CRLF line ends made LF, other control characters visible. */
+static char *
+crlf_to_lf(const char *s)
+{
+	char *lf = xstrdup(s), *d = lf;
+	struct buf v;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] != '\r' || s[1] != '\n')
+			*d++ = *s;
+	}
+	*d = '\0';
+	buf_init(&v, 0);
+	text_visible(&v, lf, strlen(lf), 1);
+	free(lf);
+	return buf_steal(&v, NULL);
+}
+
+/*
+ * The parts of a draft that are its own text: at depth 1 of a multipart,
+ * the first text/plain that is no attachment, or a multipart (an
+ * alternative from another client). The draft's other parts at depth 1
+ * are its attachments. -1 for a draft of one part.
+ */
+static long
+draft_text_part(const struct mime_msg *m)
+{
+	const struct mime_part *p;
+	size_t i, n = mime_part_count(m);
+
+	if (n < 2 || strncmp(mime_part_at(m, 0)->type, "multipart/", 10) != 0)
+		return -1;
+	for (i = 1; i < n; i++) {
+		p = mime_part_at(m, i);
+		if (p->depth != 1)
+			continue;
+		if (strncmp(p->type, "multipart/", 10) == 0 ||
+		    (strcmp(p->type, "text/plain") == 0 && !p->attachment))
+			return (long)i;
+		break;
+	}
+	return -1;
+}
+
+/* The text of a draft with attachments: its text part alone, not the
+ * lines the pager gives each attachment. NULL when it has none. */
+static char *
+draft_text(const char *raw, size_t len)
+{
+	struct mime_msg *m = mime_parse(raw, len);
+	const struct mime_part *p;
+	struct buf b;
+	long at = draft_text_part(m);
+	size_t i, n = mime_part_count(m);
+	char *text = NULL;
+
+	buf_init(&b, 0);
+	for (i = at < 0 ? n : (size_t)at; i < n; i++) {
+		p = mime_part_at(m, i);
+		if (i > (size_t)at && p->depth <= 1)
+			break;
+		/* A multipart's first plain text, else the whole as shown. */
+		if (strcmp(p->type, "text/plain") == 0 && !p->attachment &&
+		    mime_part_text(m, i, &b, NULL) == 0) {
+			text = crlf_to_lf(b.data ? b.data : "");
+			break;
+		}
+	}
+	buf_free(&b);
+	mime_free(&m);
+	return text;
+}
+
+int
+compose_recall_attachments(struct compose *c, const char *raw, size_t len,
+    const char *dir, char **cause)
+{
+	struct mime_msg *m = mime_parse(raw, len);
+	const struct mime_part *p;
+	struct buf b;
+	long text = draft_text_part(m);
+	size_t i, n = mime_part_count(m);
+	char *path;
+	int got = 0;
+
+	buf_init(&b, 0);
+	for (i = 1; text >= 0 && i < n; i++) {
+		p = mime_part_at(m, i);
+		if (p->depth != 1 || (long)i == text)
+			continue;
+		if (strcmp(p->type, "message/rfc822") == 0) {
+			/* A forward as attachment goes back as it was. */
+			buf_reset(&b);
+			if (mime_part_decode(m, i, &b, cause) != 0)
+				goto fail;
+			if (c->fwd_raw == NULL) {
+				c->fwd_raw = buf_steal(&b, &c->fwd_len);
+				buf_init(&b, 0);
+			} else
+				compose_forward_add(c, b.data, b.len);
+		} else if (strncmp(p->type, "multipart/", 10) == 0)
+			continue; /* its parts are not the draft's own */
+		else {
+			if (mime_attachment_save(m, i, dir, &path, cause) != 0)
+				goto fail;
+			compose_attach_add(c, path);
+			free(path);
+		}
+		got++;
+	}
+	buf_free(&b);
+	mime_free(&m);
+	return got;
+fail:
+	buf_free(&b);
+	mime_free(&m);
+	return -1;
+}
+
 void
 compose_recall(struct compose *c, const char *raw, size_t len)
 {
@@ -470,7 +589,8 @@ compose_recall(struct compose *c, const char *raw, size_t len)
 		c->extra[c->nextra++] = xasprintf("%s: %s", kept[i], v);
 		free(v);
 	}
-	c->body = original_text(raw, len);
+	if ((c->body = draft_text(raw, len)) == NULL)
+		c->body = original_text(raw, len);
 }
 
 void

@@ -857,6 +857,23 @@ mime_part_decode(
 	return 0;
 }
 
+int
+mime_part_text(
+    const struct mime_msg *m, size_t i, struct buf *out, char **cause)
+{
+	struct buf raw;
+
+	buf_init(&raw, 0);
+	if (mime_part_decode(m, i, &raw, cause) != 0) {
+		buf_free(&raw);
+		return -1;
+	}
+	mime_charset_convert(
+	    m->parts[i].charset, raw.data ? raw.data : "", raw.len, out);
+	buf_free(&raw);
+	return 0;
+}
+
 static int
 count_to(void *arg, const char *data, size_t len)
 {

@@ -168,6 +168,31 @@ open_dir(struct ui *u)
 	return xstrdup(u->tmpdir);
 }
 
+char *
+ui_tmp_subdir(struct ui *u, const char *what)
+{
+	char *top = open_dir(u), *dir;
+
+	if (top == NULL)
+		return NULL;
+	dir = xasprintf("%s/%s-XXXXXX", top, what);
+	free(top);
+	if (mkdtemp(dir) == NULL) {
+		ui_message(u, 1, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+void
+ui_tmp_remove(char *dir)
+{
+	if (dir != NULL)
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+}
+
 /* Save part into dir, and open it when asked. */
 static void
 save_or_open(struct ui *u, size_t part, const char *dir, int open)

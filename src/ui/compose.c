@@ -583,7 +583,7 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 	struct rc_account *a;
 	struct compose c;
 	struct buf raw, out;
-	char *cause = NULL;
+	char *cause = NULL, *tmpdir = NULL;
 	int64_t id = 0;
 	ssize_t acct;
 	int r;
@@ -651,6 +651,15 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 		break;
 	case UI_FN_RECALL:
 		compose_recall(&c, raw.data, raw.len);
+		/* Its attachments come back as files of a private directory,
+		 * removed once the message is queued or given up. */
+		if ((tmpdir = ui_tmp_subdir(u, "recall")) == NULL ||
+		    compose_recall_attachments(
+		        &c, raw.data, raw.len, tmpdir, &cause) < 0) {
+			ui_message(u, 1, "The draft's attachments: %s",
+			    cause ? cause : "no directory for them");
+			goto out;
+		}
 		break;
 	default:
 		compose_new(&c, a->from);
@@ -712,6 +721,7 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 		    "Queued in the outbox of %s (tern sync sends it)", a->name);
 out:
 	compose_clear(&c);
+	ui_tmp_remove(tmpdir);
 	buf_free(&raw);
 	buf_free(&out);
 }

@@ -508,6 +508,11 @@ void ui_attachment(struct ui *u, int open);
 void ui_attachment_fetched(
     struct ui *u, int64_t msg_id, const char *section, const char *error);
 void ui_attach_cleanup(struct ui *u);
+/* A new private directory what-XXXXXX in the session's (NULL, with a
+ * message, if it cannot be made); ui_tmp_remove removes it, and frees
+ * the name. */
+char *ui_tmp_subdir(struct ui *u, const char *what);
+void ui_tmp_remove(char *dir);
 
 /* demo.c: keep a message the demo sent or postponed in the local
  * folder (Sent, Drafts): nothing leaves the machine. */

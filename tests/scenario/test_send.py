@@ -770,14 +770,27 @@ class SendTest(unittest.TestCase):
         self.assertTrue(body.endswith("\n-- \nAlice\n"), body)
 
     def test_client_recalls_a_local_draft(self):
+        # With its attachments: a file (its name and bytes) and a
+        # forwarded message (its bytes), and its text without the lines
+        # the pager gives them.
         s = self.smtpd()
         self.configure(s)
-        r = self.tern.run("compose", "--postpone",
+        fwd = self.download(ternlib.make_message(7, subject="forward me"))
+        fwd_raw = self.tern.run("cat", "--raw", "acct/INBOX", str(fwd),
+                                check=True).stdout
+        d = tempfile.mkdtemp(dir=self.tern.dir)
+        path = os.path.join(d, "Prüfbericht 2024.pdf")
+        data = b"%PDF-1.4\n" + bytes(range(256)) * 8
+        with open(path, "wb") as f:
+            f.write(data)
+        r = self.tern.run("forward", "--attach", "--postpone", "acct/INBOX",
+                          str(fwd), "dave@example.org",
                           env=self.edit_env(subject="later",
-                                            to="dave@example.org",
+                                            attach=path,
                                             body="unfinished\n"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(self.ls("acct/Drafts")), 1)
+        os.unlink(path)  # only the draft holds it now
         scr = self.screen(self.edit_env(body="finished now\n"))
         scr.wait("acct/INBOX", timeout=20)
         # One draft: straight into the editor, then the send screen.
@@ -787,8 +800,18 @@ class SendTest(unittest.TestCase):
         scr.keys("y")
         env, raw = self.until(s.messages, "the recalled draft sent")[0]
         self.assertEqual(env["rcpt_tos"], ["dave@example.org"])
-        body = text(parse(raw))
-        self.assertIn("finished now\nunfinished\n", body)
+        m = parse(raw)
+        body = text(next(m.iter_parts()))
+        self.assertEqual(body, "finished now\nunfinished\n")
+        atts = list(m.iter_attachments())
+        self.assertEqual([a.get_content_type() for a in atts],
+                         ["application/pdf", "message/rfc822"])
+        self.assertEqual(atts[0].get_filename(), "Prüfbericht 2024.pdf")
+        self.assertEqual(atts[0].get_content(), data)
+        inner = atts[1].get_payload()[0].as_bytes()
+        self.assertEqual(parse(inner)["Message-ID"],
+                         parse(fwd_raw)["Message-ID"])
+        self.assertIn(b"Subject: forward me", raw)
         # Sent: no longer in Drafts.
         self.until(lambda: self.ls("acct/Drafts") == [], "Drafts empty")
 

@@ -416,6 +416,105 @@ test_recall(void)
 	compose_clear(&r);
 }
 
+/* The bytes of a file (malloc'd, NUL ended), or NULL. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = xmalloc(65536);
+
+	*len = f != NULL ? fread(data, 1, 65535, f) : 0;
+	data[*len] = '\0';
+	if (f == NULL) {
+		free(data);
+		return NULL;
+	}
+	fclose(f);
+	return data;
+}
+
+/*
+ * A draft postponed with two files and a forwarded message comes back
+ * whole: its text alone as the body, each file with its name and bytes,
+ * the forward as it was; built again, it is the same message.
+ */
+static void
+test_recall_attachments(void)
+{
+	static const char inner_msg[] = "From: c@example.org\r\n"
+	                                "Subject: inner\r\n\r\ninner body\r\n";
+	static const char bin[] = "PDF\0\1\2\377 binary";
+	char dir[] = "/tmp/tern-recall-XXXXXX", src[] = "/tmp/tern-src-XXXXXX";
+	char *a, *b, *data, *cause = NULL;
+	struct compose c, r, r2;
+	struct buf out, again;
+	size_t len;
+	FILE *f;
+
+	compose_init(&c);
+	compose_init(&r);
+	compose_init(&r2);
+	buf_init(&out, 0);
+	buf_init(&again, 0);
+	CHECK(mkdtemp(dir) != NULL && mkdtemp(src) != NULL);
+	a = xasprintf("%s/report.pdf", src);
+	b = xasprintf("%s/notes ä.txt", src);
+	f = fopen(a, "wb");
+	fwrite(bin, 1, sizeof bin - 1, f);
+	fclose(f);
+	f = fopen(b, "wb");
+	fputs("plain notes\n", f);
+	fclose(f);
+	compose_forward(&c, inner_msg, strlen(inner_msg), "a@example.org", 1);
+	c.to = xstrdup("b@example.org");
+	free(c.body);
+	c.body = xstrdup("Half written.\n");
+	compose_attach_add(&c, a);
+	compose_attach_add(&c, b);
+	CHECK(compose_build(&c, 1700000000, COMPOSE_DRAFT, &out, NULL, NULL) ==
+	    0);
+	compose_recall(&r, out.data, out.len);
+	CHECK_STR(r.body, "Half written.\n");
+	CHECK(compose_recall_attachments(&r, out.data, out.len, dir, &cause) ==
+	    3);
+	CHECK(r.nattach == 2 && r.fwd_raw != NULL && r.nfwd_more == 0);
+	if (r.nattach == 2) {
+		CHECK_STR(strrchr(r.attach[0], '/') + 1, "report.pdf");
+		CHECK_STR(strrchr(r.attach[1], '/') + 1, "notes ä.txt");
+		CHECK(strncmp(r.attach[0], dir, strlen(dir)) == 0);
+		data = slurp(r.attach[0], &len);
+		CHECK(data != NULL && len == sizeof bin - 1 &&
+		    memcmp(data, bin, len) == 0);
+		free(data);
+		data = slurp(r.attach[1], &len);
+		CHECK(data != NULL && strcmp(data, "plain notes\n") == 0);
+		free(data);
+	}
+	CHECK(r.fwd_raw != NULL && r.fwd_len == strlen(inner_msg) &&
+	    memcmp(r.fwd_raw, inner_msg, r.fwd_len) == 0);
+	/* Postponed again and recalled again: nothing gained or lost. */
+	CHECK(compose_build(
+	          &r, 1700000000, COMPOSE_DRAFT, &again, NULL, NULL) == 0);
+	compose_recall(&r2, again.data, again.len);
+	CHECK_STR(r2.body, "Half written.\n");
+	/* A draft of one part has nothing to take back. */
+	CHECK(compose_recall_attachments(
+	          &r2, "Subject: x\n\nbody\n", 17, dir, &cause) == 0);
+	unlink(a);
+	unlink(b);
+	rmdir(src);
+	for (size_t i = 0; i < r.nattach; i++)
+		unlink(r.attach[i]);
+	rmdir(dir);
+	free(a);
+	free(b);
+	buf_free(&out);
+	buf_free(&again);
+	compose_clear(&c);
+	compose_clear(&r);
+	compose_clear(&r2);
+}
+
 static void
 test_draft(void)
 {
@@ -682,6 +781,7 @@ main(void)
 	test_reply_forward();
 	test_signature_and_lists();
 	test_recall();
+	test_recall_attachments();
 	test_draft();
 	test_build();
 	test_complete();
