@@ -126,63 +126,6 @@ fail_nobegin:
 }
 
 int
-core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
-    size_t n, const char *to_folder, char **cause)
-{
-	struct store *s;
-	struct store_msg m;
-	int64_t target;
-	uint32_t placeholder;
-	size_t i;
-	int found, ret = -1;
-
-	if ((found = need_folder(from, cause)) != 0)
-		return found;
-	if ((s = tern_store(t, cause)) == NULL)
-		return -1;
-	if (strcmp(from->folder, to_folder) == 0)
-		return core_refuse(
-		    cause, "%s is already in %s", "the message", to_folder);
-	if (store_begin(s, cause) != 0)
-		return -1;
-	target = store_folder(s, from->account_id, to_folder, 1, cause);
-	if (target < 0)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		found = store_msg_get(s, from->folder_id, uids[i], &m, cause);
-		if (found < 0)
-			goto fail;
-		if (found == 0) {
-			ret = core_refuse(cause, "no message %u in %s/%s",
-			    uids[i], from->account_name, from->folder);
-			goto fail;
-		}
-		if (core_account_remote(from->account)) {
-			/*
-			 * Shown in the target at once under a placeholder UID;
-			 * the replay gives it the server's (COPYUID), or the
-			 * next sync indexes it there.
-			 */
-			if (store_imap_move_placeholder(
-			        s, m.id, target, &placeholder, cause) != 0 ||
-			    queue_move(s, from, STORE_OP_MOVE, &m, to_folder,
-			        placeholder, cause) != 0) {
-				store_msg_clear(&m);
-				goto fail;
-			}
-		} else if (store_msg_move(s, m.id, target, cause) != 0) {
-			store_msg_clear(&m);
-			goto fail;
-		}
-		store_msg_clear(&m);
-	}
-	return store_commit(s, cause);
-fail:
-	store_rollback(s);
-	return ret;
-}
-
-int
 core_msg_copy(struct store *s, const struct store_msg *m, int64_t folder_id,
     uint32_t uid, int need_body, int64_t *new_id, char **cause)
 {
@@ -236,9 +179,29 @@ copy_one(struct store *s, const struct folder_ref *from,
 	    s, from, STORE_OP_COPY, m, to_folder, placeholder, cause);
 }
 
-int
-core_copy(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
-    size_t n, const char *to_folder, char **cause)
+/* A move within the account: IMAP shows the message in the target at
+ * once under a placeholder UID, which the replay gives the server's
+ * (COPYUID) or the next sync indexes it there. */
+static int
+move_one(struct store *s, const struct folder_ref *from,
+    const struct store_msg *m, int64_t target, const char *to_folder,
+    char **cause)
+{
+	uint32_t placeholder;
+
+	if (!core_account_remote(from->account))
+		return store_msg_move(s, m->id, target, cause);
+	if (store_imap_move_placeholder(
+	        s, m->id, target, &placeholder, cause) != 0)
+		return -1;
+	return queue_move(
+	    s, from, STORE_OP_MOVE, m, to_folder, placeholder, cause);
+}
+
+/* core_move (keep 0) and core_copy: all or nothing. */
+static int
+relocate(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
+    size_t n, const char *to_folder, int keep, char **cause)
 {
 	struct store *s;
 	struct store_msg m;
@@ -269,7 +232,8 @@ core_copy(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 			    uids[i], from->account_name, from->folder);
 			goto fail;
 		}
-		found = copy_one(s, from, &m, target, to_folder, cause);
+		found = keep ? copy_one(s, from, &m, target, to_folder, cause)
+		             : move_one(s, from, &m, target, to_folder, cause);
 		store_msg_clear(&m);
 		if (found != 0)
 			goto fail;
@@ -278,6 +242,20 @@ core_copy(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
 fail:
 	store_rollback(s);
 	return ret;
+}
+
+int
+core_move(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
+    size_t n, const char *to_folder, char **cause)
+{
+	return relocate(t, from, uids, n, to_folder, 0, cause);
+}
+
+int
+core_copy(struct tern *t, const struct folder_ref *from, const uint32_t *uids,
+    size_t n, const char *to_folder, char **cause)
+{
+	return relocate(t, from, uids, n, to_folder, 1, cause);
 }
 
 struct purge_list {

@@ -355,6 +355,27 @@ sending(struct replay *rp, struct store_pending *p, char **err)
 	return R_DONE;
 }
 
+/* Flag uid of p's folder \Deleted and expunge it. */
+static enum drv_err
+drop_source(
+    struct replay *rp, const struct store_pending *p, uint32_t uid, char **err)
+{
+	struct core_flag_change fc;
+	enum drv_err e;
+
+	memset(&fc, 0, sizeof fc);
+	fc.add = STORE_F_DELETED;
+	if ((e = select_folder(rp, p->folder, err)) == DRV_OK &&
+	    (e = rp->ops->set_flags(*rp->dp, uid, &fc, NULL, err)) == DRV_OK)
+		e = rp->ops->expunge(*rp->dp, uid, err);
+	return e;
+}
+
+/*
+ * A move, or a copy (the source stays). Without an atomic MOVE a move is
+ * COPY, then STORE and EXPUNGE; a COPY is never idempotent, so one whose
+ * answer was lost is looked for in the target before it is sent again.
+ */
 static enum outcome
 op_move(struct replay *rp, struct store_pending *p, char **err)
 {
@@ -362,7 +383,8 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 	enum outcome out;
 	enum drv_err e;
 	uint32_t uid, newuid = 0;
-	int atomic = (rp->ops->caps(*rp->dp) & DRV_CAN_MOVE) != 0;
+	int copy = p->op == STORE_OP_COPY;
+	int atomic = !copy && (rp->ops->caps(*rp->dp) & DRV_CAN_MOVE) != 0;
 
 	if (p->arg == NULL)
 		return R_DROP;
@@ -370,59 +392,22 @@ op_move(struct replay *rp, struct store_pending *p, char **err)
 		return settle_placeholder(rp, p, p->arg, out, 0, err);
 	memset(&k, 0, sizeof k);
 	k.message_id = p->msgid;
-	/*
-	 * Without an atomic MOVE it is COPY, then STORE and EXPUNGE: a COPY
-	 * whose answer was lost must not run again.
-	 */
 	if (!atomic) {
 		out = already_there(rp, p, p->arg, &k, &newuid, err);
 		if (out == R_FAIL)
 			return out;
 		if (out == R_DONE) {
-			struct core_flag_change fc;
-
-			memset(&fc, 0, sizeof fc);
-			fc.add = STORE_F_DELETED;
-			if ((e = select_folder(rp, p->folder, err)) == DRV_OK &&
-			    (e = rp->ops->set_flags(
-			         *rp->dp, uid, &fc, NULL, err)) == DRV_OK)
-				e = rp->ops->expunge(*rp->dp, uid, err);
-			out = after(rp, p, e, err);
+			/* Copied already: a move's source goes. */
+			if (!copy)
+				out = after(
+				    rp, p, drop_source(rp, p, uid, err), err);
 			return settle_placeholder(
 			    rp, p, p->arg, out, newuid, err);
 		}
 		if ((out = sending(rp, p, err)) != R_DONE)
 			return out;
 	}
-	e = rp->ops->move(*rp->dp, uid, p->arg, 0, &newuid, err);
-	out = after(rp, p, e, err);
-	return settle_placeholder(rp, p, p->arg, out, newuid, err);
-}
-
-/*
- * A COPY is never idempotent: one whose answer was lost is looked for in
- * the target before it is sent again.
- */
-static enum outcome
-op_copy(struct replay *rp, struct store_pending *p, char **err)
-{
-	struct drv_msgkey k;
-	enum outcome out;
-	enum drv_err e;
-	uint32_t uid, newuid = 0;
-
-	if (p->arg == NULL)
-		return R_DROP;
-	if ((out = current_uid(rp, p, &uid, err)) != R_DONE)
-		return settle_placeholder(rp, p, p->arg, out, 0, err);
-	memset(&k, 0, sizeof k);
-	k.message_id = p->msgid;
-	out = already_there(rp, p, p->arg, &k, &newuid, err);
-	if (out == R_DONE || out == R_FAIL)
-		return settle_placeholder(rp, p, p->arg, out, newuid, err);
-	if ((out = sending(rp, p, err)) != R_DONE)
-		return out;
-	e = rp->ops->move(*rp->dp, uid, p->arg, 1, &newuid, err);
+	e = rp->ops->move(*rp->dp, uid, p->arg, copy, &newuid, err);
 	out = after(rp, p, e, err);
 	return settle_placeholder(rp, p, p->arg, out, newuid, err);
 }
@@ -682,10 +667,8 @@ replay_one(struct replay *rp, struct store_pending *p, char **err)
 	}
 	if (p->op == STORE_OP_FLAGS)
 		return op_flags(rp, p, err);
-	if (p->op == STORE_OP_MOVE)
+	if (p->op == STORE_OP_MOVE || p->op == STORE_OP_COPY)
 		return op_move(rp, p, err);
-	if (p->op == STORE_OP_COPY)
-		return op_copy(rp, p, err);
 	return op_expunge(rp, p, err);
 }
 

@@ -569,7 +569,10 @@ class Queue(Base):
         self.assertEqual([x.split("\t")[4] for x in
                           t.out("ls", "a/Keep").splitlines()], ["Message 2"])
 
-    def test_offline_copy_shows_in_destination_at_once(self):
+    def offline_account(self, read):
+        """INBOX 1 (read: its body stored) and Dest 2 on the server and in
+        a store; then the rc points nowhere. Returns the Tern, the user
+        and the rc that reaches the server again."""
         user = self.user()
         self.dovecot.deliver(M(1), user=user)
         self.dovecot.deliver(M(2), user=user, folder="Dest")
@@ -578,18 +581,26 @@ class Queue(Base):
         rc = t.account(self.dovecot, name="a", user=user, tls="off")
         t.write_rc(rc)
         t.out("sync", "a")
-        t.out("cat", "a/INBOX", "1")  # read: stored, and seen
+        if read:
+            t.out("cat", "a/INBOX", "1")  # stored, and seen
         t.write_rc(t.account(self.dovecot, name="a", user=user, tls="off",
                              port=1))
+        return t, user, rc
+
+    @staticmethod
+    def subjects(t, folder):
+        return sorted(x.split("\t")[4] for x in
+                      t.out("ls", folder).splitlines())
+
+    def test_offline_copy_shows_in_destination_at_once(self):
+        t, user, rc = self.offline_account(read=True)
         t.out("cp", "a/INBOX", "1", "Dest")
-        self.assertEqual([x.split("\t")[4] for x in
-                          t.out("ls", "a/INBOX").splitlines()],
-                         ["Message 1"])
-        dest = [x.split("\t") for x in t.out("ls", "a/Dest").splitlines()]
-        self.assertEqual(sorted(x[4] for x in dest),
+        self.assertEqual(self.subjects(t, "a/INBOX"), ["Message 1"])
+        self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
         # Readable offline: the body was stored, and so is the copy's.
-        copy = [x[0] for x in dest if x[4] == "Message 1"][0]
+        copy = [x.split("\t")[0] for x in t.out("ls", "a/Dest").splitlines()
+                if x.endswith("\tMessage 1")][0]
         self.assertIn("Subject: Message 1", t.out("cat", "a/Dest", copy))
         t.write_rc(rc)
         t.out("sync", "a")
@@ -597,32 +608,20 @@ class Queue(Base):
                          {"INBOX": [(mid(1), "\\Seen")],
                           "Dest": sorted([(mid(1), "\\Seen"),
                                           (mid(2), "")])})
-        self.assertEqual(sorted(x.split("\t")[4] for x in
-                                t.out("ls", "a/Dest").splitlines()),
+        self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
 
     def test_offline_move_shows_in_destination_at_once(self):
-        user = self.user()
-        self.dovecot.deliver(M(1), user=user)
-        self.dovecot.deliver(M(2), user=user, folder="Dest")
-        t = ternlib.Tern()
-        self.addCleanup(t.cleanup)
-        rc = t.account(self.dovecot, name="a", user=user, tls="off")
-        t.write_rc(rc)
-        t.out("sync", "a")
-        t.write_rc(t.account(self.dovecot, name="a", user=user, tls="off",
-                             port=1))
+        t, user, rc = self.offline_account(read=False)
         t.out("mv", "a/INBOX", "1", "Dest")
         self.assertEqual(t.out("ls", "a/INBOX"), "")
-        self.assertEqual(sorted(x.split("\t")[4] for x in
-                                t.out("ls", "a/Dest").splitlines()),
+        self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
         t.write_rc(rc)
         t.out("sync", "a")
         self.assertEqual(self.dovecot.state(user)["Dest"],
                          sorted([(mid(1), ""), (mid(2), "")]))
-        self.assertEqual(sorted(x.split("\t")[4] for x in
-                                t.out("ls", "a/Dest").splitlines()),
+        self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
 
 

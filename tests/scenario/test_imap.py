@@ -15,7 +15,7 @@ import fakeserver  # noqa: E402
 import ternlib  # noqa: E402
 import wire  # noqa: E402
 
-USERS = {"u%d" % i: "pw%d" % i for i in range(20)}
+USERS = {"u%d" % i: "pw%d" % i for i in range(40)}
 HIDDEN = "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE"
 
 
