@@ -97,6 +97,14 @@ struct drv_ops {
 	    const struct core_flag_change *c, struct core_flag_change *dropped,
 	    char **err);
 	/*
+	 * The flag bits of c (it has no keywords) on every UID of
+	 * uids[0..n) (sorted, each once) of the selected folder in one
+	 * command; a UID that is gone is passed over, as IMAP's UID STORE
+	 * does. NULL: the replay sends them one at a time.
+	 */
+	enum drv_err (*set_flags_set)(struct drv *d, const uint32_t *uids,
+	    size_t n, const struct core_flag_change *c, char **err);
+	/*
 	 * Move (copy != 0: copy) uid of the selected folder to folder;
 	 * *newuid (may be NULL) gets its UID there when the server says
 	 * (COPYUID), else 0. A missing target is created.
@@ -109,6 +117,13 @@ struct drv_ops {
 	 * (no UID EXPUNGE and other deleted messages): it waits.
 	 */
 	enum drv_err (*expunge)(struct drv *d, uint32_t uid, char **err);
+	/*
+	 * Flag \Deleted and remove every UID of uids[0..n) (sorted, each
+	 * once) of the selected folder; used only with DRV_CAN_UIDPLUS.
+	 * NULL: one at a time.
+	 */
+	enum drv_err (*expunge_set)(
+	    struct drv *d, const uint32_t *uids, size_t n, char **err);
 	/*
 	 * Store raw in folder (created when missing) with flags (STORE_F_*)
 	 * and internal date when (0: the server's clock). *uid (may be NULL)

@@ -13,6 +13,11 @@
  *   bounded number of times in a row. A refusal keeps the op queued with
  *   a note and the queue goes on. An op that can never apply (its message
  *   or folder is gone) is dropped with a note.
+ * - A run of the same flag change (no keywords), or of expunges, on UIDs
+ *   of one folder goes as one command with a UID set, when the driver
+ *   can: tagging 5,000 messages and deleting them must not cost 5,000
+ *   round trips. Both are idempotent, so a batch whose answer was lost
+ *   is simply sent again.
  * - After a UIDVALIDITY change, an op is re-mapped to the message with the
  *   same Message-ID when there is exactly one; the others are counted in
  *   one summary note, not one note each.
@@ -31,8 +36,16 @@ enum outcome {
 	R_DONE, /* confirmed: off the queue */
 	R_DROP, /* can never apply: off the queue, with a note */
 	R_KEEP, /* refused or waiting: stays queued */
-	R_FAIL /* stop: *err says why, rp->fail its class */
+	R_FAIL, /* stop: *err says why, rp->fail its class */
+	R_SINGLE /* a batch that must go one op at a time */
 };
+
+/*
+ * Most ops in one command: a run of flag changes or expunges of one
+ * folder becomes one UID STORE or UID EXPUNGE of a UID set. Scattered
+ * UIDs keep the command line of a batch under 8 KB.
+ */
+#define REPLAY_BATCH_MAX 500
 
 struct replay {
 	struct tern *t;
@@ -627,6 +640,108 @@ out:
 	return out;
 }
 
+/* A flag change without keywords: 1, else 0. */
+static int
+plain_flags(const char *arg)
+{
+	struct core_flag_change fc;
+	int plain;
+
+	memset(&fc, 0, sizeof fc);
+	plain = arg != NULL && core_flag_change_parse(arg, &fc, NULL) == 0 &&
+	    fc.nkw_add == 0 && fc.nkw_del == 0;
+	core_flag_change_clear(&fc);
+	return plain;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* How many ops from v[i] on go as one batch (1: the op alone). */
+static size_t
+batch_len(
+    const struct replay *rp, const struct store_pending *v, size_t n, size_t i)
+{
+	const struct store_pending *p = &v[i], *q;
+	size_t k;
+
+	if (p->uid == 0 || p->uidvalidity == 0 || p->folder == NULL ||
+	    p->state != STORE_PENDING_QUEUED)
+		return 1;
+	if (p->op == STORE_OP_FLAGS) {
+		if (rp->ops->set_flags_set == NULL || !plain_flags(p->arg))
+			return 1;
+	} else if (p->op == STORE_OP_EXPUNGE) {
+		if (rp->ops->expunge_set == NULL ||
+		    !(rp->ops->caps(*rp->dp) & DRV_CAN_UIDPLUS))
+			return 1;
+	} else
+		return 1;
+	for (k = i + 1; k < n && k - i < REPLAY_BATCH_MAX; k++) {
+		q = &v[k];
+		if (q->op != p->op || q->uid == 0 ||
+		    q->uidvalidity != p->uidvalidity ||
+		    q->state != STORE_PENDING_QUEUED ||
+		    !same_str(q->folder, p->folder) ||
+		    !same_str(q->arg, p->arg))
+			break;
+	}
+	return k - i;
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Ops v[0..n) as one command. R_SINGLE when the folder's UIDVALIDITY
+ * changed: each op then goes alone, to be re-mapped.
+ */
+static enum outcome
+replay_batch(
+    struct replay *rp, const struct store_pending *v, size_t n, char **err)
+{
+	const struct store_pending *p = &v[0];
+	struct core_flag_change fc;
+	enum outcome out;
+	enum drv_err e;
+	uint32_t *uids;
+	size_t i, k = 0;
+
+	if ((e = select_folder(rp, p->folder, err)) != DRV_OK)
+		return after(rp, p, e == DRV_REFUSED ? DRV_BOX_BAD : e, err);
+	if (rp->uidvalidity != p->uidvalidity)
+		return R_SINGLE;
+	uids = xreallocarray(NULL, n, sizeof *uids);
+	for (i = 0; i < n; i++)
+		uids[i] = v[i].uid;
+	qsort(uids, n, sizeof *uids, cmp_uid);
+	for (i = 0; i < n; i++) {
+		if (k == 0 || uids[k - 1] != uids[i])
+			uids[k++] = uids[i];
+	}
+	memset(&fc, 0, sizeof fc);
+	if (p->op == STORE_OP_FLAGS) {
+		(void)core_flag_change_parse(p->arg, &fc, NULL);
+		e = rp->ops->set_flags_set(*rp->dp, uids, k, &fc, err);
+	} else
+		e = rp->ops->expunge_set(*rp->dp, uids, k, err);
+	out = after(rp, p, e, err);
+	if (out == R_DROP || out == R_KEEP)
+		rnote(rp, "the same for %zu more queued change%s", n - 1,
+		    n - 1 == 1 ? "" : "s");
+	core_flag_change_clear(&fc);
+	free(uids);
+	return out;
+}
+
 static enum outcome
 replay_one(struct replay *rp, struct store_pending *p, char **err)
 {
@@ -672,17 +787,27 @@ replay_one(struct replay *rp, struct store_pending *p, char **err)
 	return op_expunge(rp, p, err);
 }
 
-/* Take op p off the queue (it is done or can never be). */
+/* Take ops v[0..n) off the queue (done, or they can never be), at once. */
 static int
-finish(struct replay *rp, const struct store_pending *p, enum outcome out,
-    char **err)
+finish(struct replay *rp, const struct store_pending *v, size_t n,
+    enum outcome out, char **err)
 {
-	if (store_pending_delete(rp->s, p->id, err) != 0)
+	size_t i;
+
+	if (store_begin(rp->s, err) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (store_pending_delete(rp->s, v[i].id, err) != 0) {
+			store_rollback(rp->s);
+			return -1;
+		}
+	}
+	if (store_commit(rp->s, err) != 0)
 		return -1;
 	if (out == R_DONE)
-		rp->st->done++;
+		rp->st->done += n;
 	else
-		rp->st->dropped++;
+		rp->st->dropped += n;
 	return 0;
 }
 
@@ -702,7 +827,7 @@ drv_replay(struct tern *t, struct rc_account *a, const struct drv_ops *ops,
 {
 	struct replay rp;
 	struct store_pending *v = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, run;
 	unsigned tries = 0;
 	enum drv_err ret = DRV_STORE;
 
@@ -722,11 +847,16 @@ drv_replay(struct tern *t, struct rc_account *a, const struct drv_ops *ops,
 		goto out;
 	if (*dp == NULL && (ret = ops->open(t, a, o, dp, err)) != DRV_OK)
 		goto out;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i += run) {
 		enum outcome out;
 
 		tern_fault("replay-before-op");
-		out = replay_one(&rp, &v[i], err);
+		run = batch_len(&rp, v, n, i);
+		out = run > 1 ? replay_batch(&rp, &v[i], run, err) : R_SINGLE;
+		if (out == R_SINGLE) {
+			run = 1;
+			out = replay_one(&rp, &v[i], err);
+		}
 		if (out == R_FAIL && drv_err_transient(rp.fail) &&
 		    tries < DRV_REPLAY_RECONNECTS) {
 			rnote(&rp, "reconnected after: %s",
@@ -736,7 +866,7 @@ drv_replay(struct tern *t, struct rc_account *a, const struct drv_ops *ops,
 			tries++;
 			if ((ret = reopen(&rp, err)) != DRV_OK)
 				goto out;
-			i--; /* the same op again */
+			run = 0; /* the same ops again */
 			continue;
 		}
 		if (out == R_FAIL) {
@@ -745,8 +875,8 @@ drv_replay(struct tern *t, struct rc_account *a, const struct drv_ops *ops,
 		}
 		tries = 0;
 		if (out == R_KEEP)
-			st->kept++;
-		else if (finish(&rp, &v[i], out, err) != 0) {
+			st->kept += run;
+		else if (finish(&rp, &v[i], run, out, err) != 0) {
 			ret = DRV_STORE;
 			goto out;
 		}

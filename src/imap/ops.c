@@ -5,6 +5,7 @@
  * from the server DRV_REFUSED, unless the operation knows better (a
  * folder that is not there, a message that is gone).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,9 +233,11 @@ out:
 	return e;
 }
 
-/* STORE +FLAGS or -FLAGS of the flag bits in bits; 0 or -1. */
+/* STORE +FLAGS or -FLAGS of the flag bits in bits on the UIDs of set;
+ * 0 or -1. */
 static int
-store_bits(struct isync *is, uint32_t uid, char sign, unsigned bits, char **err)
+store_bits_set(
+    struct isync *is, const char *set, char sign, unsigned bits, char **err)
 {
 	struct buf fl;
 	int rc;
@@ -244,9 +247,18 @@ store_bits(struct isync *is, uint32_t uid, char sign, unsigned bits, char **err)
 	buf_init(&fl, 0);
 	imap_flags_format(&fl, bits);
 	rc = imap_simple(
-	    is->c, err, "UID STORE %u %cFLAGS.SILENT (%s)", uid, sign, fl.data);
+	    is->c, err, "UID STORE %s %cFLAGS.SILENT (%s)", set, sign, fl.data);
 	buf_free(&fl);
 	return rc;
+}
+
+static int
+store_bits(struct isync *is, uint32_t uid, char sign, unsigned bits, char **err)
+{
+	char set[16];
+
+	snprintf(set, sizeof set, "%u", uid);
+	return store_bits_set(is, set, sign, bits, err);
 }
 
 /*
@@ -315,6 +327,37 @@ op_set_flags(struct drv *d, uint32_t uid, const struct core_flag_change *c,
 	    store_keywords(is, uid, 1, c, dropped, err) != 0)
 		return fail_class(is);
 	return settle(is, DRV_OK, err);
+}
+
+static enum drv_err
+op_set_flags_set(struct drv *d, const uint32_t *uids, size_t n,
+    const struct core_flag_change *c, char **err)
+{
+	struct isync *is = &d->is;
+	struct buf set;
+	int rc;
+
+	buf_init(&set, 0);
+	imap_uidset_format(&set, uids, n);
+	rc = store_bits_set(is, set.data, '+', c->add, err) != 0 ||
+	    store_bits_set(is, set.data, '-', c->del, err) != 0;
+	buf_free(&set);
+	return rc ? fail_class(is) : settle(is, DRV_OK, err);
+}
+
+static enum drv_err
+op_expunge_set(struct drv *d, const uint32_t *uids, size_t n, char **err)
+{
+	struct isync *is = &d->is;
+	struct buf set;
+	int rc;
+
+	buf_init(&set, 0);
+	imap_uidset_format(&set, uids, n);
+	rc = store_bits_set(is, set.data, '+', STORE_F_DELETED, err) != 0 ||
+	    imap_simple(is->c, err, "UID EXPUNGE %s", set.data) != 0;
+	buf_free(&set);
+	return rc ? fail_class(is) : settle(is, DRV_OK, err);
 }
 
 static enum drv_err
@@ -534,8 +577,10 @@ const struct drv_ops imap_drv_ops = {
 	.has = op_has,
 	.find = op_find,
 	.set_flags = op_set_flags,
+	.set_flags_set = op_set_flags_set,
 	.move = op_move,
 	.expunge = op_expunge,
+	.expunge_set = op_expunge_set,
 	.append = op_append,
 	.uidnext = op_uidnext,
 	.folder_create = op_folder_create,

@@ -82,8 +82,8 @@ class Round:
     INBOX 1..6, Dest 20, Old 30, Gone (empty) on the server; local/Keep
     50, 51 in the store. Offline: INBOX 1 +SF, INBOX 2 +kw:work, move
     INBOX 3 to Dest, INBOX 5 deleted and purged (expunge), import 40 and
-    41 into Dest (APPEND), copy INBOX 4 to Dest (COPY), move local 50 to
-    Dest, copy local 51 to INBOX,
+    41 into Dest (APPEND), copy INBOX 4 to Dest (COPY), INBOX 4 and 6 +F
+    (one UID STORE), move local 50 to Dest, copy local 51 to INBOX,
     create Projects, rename Old to Older, delete Gone."""
 
     def __init__(self, case, user, port):
@@ -109,6 +109,7 @@ class Round:
                      ("flag", "acct/INBOX", "2", "+kw:work"),
                      ("mv", "acct/INBOX", "3", "Dest"),
                      ("cp", "acct/INBOX", "4", "Dest"),
+                     ("flag", "acct/INBOX", "4", "6", "+F"),
                      ("flag", "acct/INBOX", "5", "+T"),
                      ("purge", "acct/INBOX"),
                      ("import", "acct/Dest",
@@ -138,7 +139,8 @@ class Round:
 
     SERVER = {
         "INBOX": [(mid(1), "\\Flagged \\Seen"), (mid(2), "work"),
-                  (mid(4), ""), (mid(6), ""), (mid(51), "")],
+                  (mid(4), "\\Flagged"), (mid(6), "\\Flagged"),
+                  (mid(51), "")],
         "Dest": [(mid(20), ""), (mid(3), ""), (mid(4), ""), (mid(40), ""),
                  (mid(41), ""), (mid(50), "")],
         "Older": [(mid(30), "")],
@@ -146,8 +148,8 @@ class Round:
     }
     STORE = {
         "acct/INBOX": [("Message 1", "FS"), ("Message 2", "-"),
-                       ("Message 4", "-"), ("Message 51", "-"),
-                       ("Message 6", "-")],
+                       ("Message 4", "F"), ("Message 51", "-"),
+                       ("Message 6", "F")],
         "acct/Dest": [("Message 20", "-"), ("Message 3", "-"),
                       ("Message 4", "-"), ("Message 40", "-"),
                       ("Message 41", "-"), ("Message 50", "-")],
@@ -210,6 +212,9 @@ class Replay(Base):
         self.assertEqual(res.returncode, 0, res.stderr)
         cmds = list(self.proxy.commands)
         self.assertEqual(r.problems(), "", "clean replay")
+        # The run of one flag change goes as one command.
+        self.assertTrue(any(" UID STORE 4,6 +FLAGS.SILENT (\\Flagged)" in c
+                            for c in cmds), cmds)
         return cmds
 
     def cut_round(self, k, at, how):

@@ -38,7 +38,11 @@ struct fbox {
 static struct server {
 	struct fbox box[MAXBOX];
 	size_t nbox;
-	int can_move;
+	int can_move, uidplus;
+	/* The batches: calls of set_flags_set and expunge_set, and the
+	 * UIDs the last one named. */
+	unsigned flag_sets, expunge_sets;
+	size_t last_set;
 	/* Faults: the call numbered cut_at loses the connection, before
 	 * (cut_after 0) or after (1) it took effect. */
 	unsigned calls, cut_at;
@@ -188,7 +192,8 @@ f_reconnect(struct drv *d, char **err)
 static unsigned
 f_caps(struct drv *d)
 {
-	return srv.can_move ? DRV_CAN_MOVE : 0;
+	return (srv.can_move ? DRV_CAN_MOVE : 0) |
+	    (srv.uidplus ? DRV_CAN_UIDPLUS : 0);
 }
 
 static enum drv_err
@@ -272,6 +277,42 @@ f_set_flags(struct drv *d, uint32_t uid, const struct core_flag_change *c,
 			snprintf(m->kw + strlen(m->kw),
 			    sizeof m->kw - strlen(m->kw), " %s", c->kw_add[i]);
 	}
+	return leave(d, DRV_OK, err);
+}
+
+static enum drv_err
+f_set_flags_set(struct drv *d, const uint32_t *uids, size_t n,
+    const struct core_flag_change *c, char **err)
+{
+	struct fmsg *m;
+	enum drv_err e;
+	size_t i;
+
+	if (!enter(d, "set_flags_set", &e, err))
+		return e;
+	srv.flag_sets++;
+	srv.last_set = n;
+	for (i = 0; i < n; i++) {
+		CHECK(i == 0 || uids[i - 1] < uids[i]); /* sorted, once */
+		/* A UID that is gone is passed over, as UID STORE does. */
+		if ((m = msg_uid(d->sel, uids[i])) != NULL)
+			m->flags = (m->flags | c->add) & ~c->del;
+	}
+	return leave(d, DRV_OK, err);
+}
+
+static enum drv_err
+f_expunge_set(struct drv *d, const uint32_t *uids, size_t n, char **err)
+{
+	enum drv_err e;
+	size_t i;
+
+	if (!enter(d, "expunge_set", &e, err))
+		return e;
+	srv.expunge_sets++;
+	srv.last_set = n;
+	for (i = 0; i < n; i++)
+		msg_del(d->sel, uids[i]);
 	return leave(d, DRV_OK, err);
 }
 
@@ -415,8 +456,10 @@ static const struct drv_ops fake = {
 	.has = f_has,
 	.find = f_find,
 	.set_flags = f_set_flags,
+	.set_flags_set = f_set_flags_set,
 	.move = f_move,
 	.expunge = f_expunge,
+	.expunge_set = f_expunge_set,
 	.append = f_append,
 	.uidnext = f_uidnext,
 	.folder_create = f_create,
@@ -756,6 +799,129 @@ test_uidvalidity(void)
 	CHECK(nnotes == 1);
 }
 
+/*
+ * Runs of one flag change, or of expunges, in one folder go as one
+ * command each (at most REPLAY_BATCH_MAX ops); a change with keywords,
+ * another change, and an expunge without UID EXPUNGE go alone. A cut
+ * before or after any call ends, after a clean replay, in the same state.
+ */
+static void
+setup_batch(void)
+{
+	struct fbox *in = box_add("INBOX", 7);
+	uint32_t u;
+	int i;
+
+	for (i = 1; i <= 10; i++) {
+		char id[8];
+
+		snprintf(id, sizeof id, "<%d>", i);
+		msg_add(in, id, 100, 0);
+	}
+	for (u = 1; u <= 6; u++)
+		queue(STORE_OP_FLAGS, "INBOX", 7, u, "+S", NULL);
+	queue(STORE_OP_FLAGS, "INBOX", 7, 42, "+S", NULL); /* gone */
+	queue(STORE_OP_FLAGS, "INBOX", 7, 2, "+F", NULL);
+	queue(STORE_OP_FLAGS, "INBOX", 7, 3, "+F +kw:x", NULL);
+	queue(STORE_OP_FLAGS, "INBOX", 7, 4, "+F", NULL);
+	queue(STORE_OP_FLAGS, "INBOX", 7, 9, "+T", NULL);
+	queue(STORE_OP_FLAGS, "INBOX", 7, 10, "+T", NULL);
+	queue(STORE_OP_EXPUNGE, "INBOX", 7, 9, NULL, NULL);
+	queue(STORE_OP_EXPUNGE, "INBOX", 7, 10, NULL, NULL);
+}
+
+static int
+expect_batch(void)
+{
+	struct fbox *in = box("INBOX");
+	uint32_t u;
+
+	for (u = 1; u <= 6; u++) {
+		if (!(msg_uid(in, u)->flags & STORE_F_SEEN))
+			return 0;
+	}
+	return (msg_uid(in, 2)->flags & STORE_F_FLAGGED) &&
+	    (msg_uid(in, 4)->flags & STORE_F_FLAGGED) &&
+	    strstr(msg_uid(in, 3)->kw, "x") != NULL &&
+	    !(msg_uid(in, 5)->flags & STORE_F_FLAGGED) &&
+	    msg_uid(in, 8) != NULL && msg_uid(in, 9) == NULL &&
+	    msg_uid(in, 10) == NULL && queued() == 0;
+}
+
+static void
+test_batches(void)
+{
+	struct drv_replay_stats st;
+	unsigned calls, k;
+	int after, bad = 0;
+	uint32_t u;
+
+	fresh();
+	srv.uidplus = 1;
+	setup_batch();
+	CHECK(replay(&st) == DRV_OK && expect_batch());
+	/* +S on 1-6 and 42: one command; +F 2, +F +kw:x 3, +F 4: alone
+	 * (the keyword breaks the run); +T 9 10: one; expunge 9 10: one. */
+	CHECK(srv.flag_sets == 2 && srv.expunge_sets == 1);
+	CHECK(st.done == 14 && st.kept == 0 && st.dropped == 0);
+	calls = srv.calls;
+
+	/* No UID EXPUNGE: the expunges go one at a time. */
+	fresh();
+	setup_batch();
+	CHECK(replay(&st) == DRV_OK && expect_batch());
+	CHECK(srv.flag_sets == 2 && srv.expunge_sets == 0);
+
+	/* A long run is cut into batches of REPLAY_BATCH_MAX ops. */
+	fresh();
+	srv.uidplus = 1;
+	msg_add(box_add("INBOX", 7), "<1>", 100, 0);
+	for (u = 0; u < 1200; u++)
+		queue(STORE_OP_FLAGS, "INBOX", 7, 1 + u % 2, "+F", NULL);
+	CHECK(replay(&st) == DRV_OK && st.done == 1200 && queued() == 0);
+	CHECK(srv.flag_sets == 3 && srv.last_set == 2);
+	CHECK(msg_uid(box("INBOX"), 1)->flags & STORE_F_FLAGGED);
+
+	/* A refused batch stays queued, all of it, with two notes. */
+	fresh();
+	srv.uidplus = 1;
+	setup_batch();
+	srv.fail_op = "set_flags_set";
+	srv.fail_with = DRV_REFUSED;
+	CHECK(replay(&st) == DRV_OK && st.kept == 9 && queued() == 9);
+	srv.fail_op = NULL;
+	CHECK(replay(&st) == DRV_OK && expect_batch());
+
+	/* A UIDVALIDITY change: one at a time, re-mapped by Message-ID. */
+	fresh();
+	srv.uidplus = 1;
+	box_add("INBOX", 9);
+	msg_add(box("INBOX"), "<1>", 100, 0);
+	queue(STORE_OP_FLAGS, "INBOX", 7, 5, "+S", "<1>");
+	queue(STORE_OP_FLAGS, "INBOX", 7, 6, "+S", "<1>");
+	CHECK(replay(&st) == DRV_OK && st.remapped == 2 && queued() == 0);
+	CHECK(srv.flag_sets == 0 &&
+	    (msg_uid(box("INBOX"), 1)->flags & STORE_F_SEEN));
+
+	for (k = 1; k <= calls; k++) {
+		for (after = 0; after < 2; after++) {
+			fresh();
+			srv.uidplus = 1;
+			setup_batch();
+			srv.cut_at = k;
+			srv.cut_after = after;
+			(void)replay(&st);
+			srv.cut_at = 0;
+			if (replay(&st) != DRV_OK || !expect_batch()) {
+				printf("# batch cut at call %u (%s)\n", k,
+				    after ? "after" : "before");
+				bad++;
+			}
+		}
+	}
+	CHECK(calls > 5 && bad == 0);
+}
+
 /* An unknown kind is refused when queued. */
 static void
 test_typed(void)
@@ -782,6 +948,7 @@ main(void)
 	test_classes();
 	test_uidvalidity();
 	test_dead_network();
+	test_batches();
 	test_cuts();
 	store_close(&t.store);
 	{
