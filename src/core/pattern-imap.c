@@ -111,28 +111,16 @@ emit_or(struct emit *e, const char *key1, const char *key2, const char *text)
 	text_key(e, key2, text);
 }
 
+/*
+ * The key of an operator on text: a word, an address field, the
+ * subject, the body, a header or the references.
+ */
 static void
-emit_key(struct emit *e, const struct pattern *n)
+emit_text(struct emit *e, const struct pattern *n)
 {
 	struct buf *b = &e->out->keys;
-	int any = 0;
 
 	switch (n->op) {
-	case PATTERN_AND:
-		emit(e, n->a, 0);
-		buf_addc(b, ' ');
-		emit(e, n->b, 0);
-		break;
-	case PATTERN_OR:
-		buf_adds(b, "OR ");
-		emit(e, n->a, 1);
-		buf_addc(b, ' ');
-		emit(e, n->b, 1);
-		break;
-	case PATTERN_NOT:
-		buf_adds(b, "NOT ");
-		emit(e, n->a, 1);
-		break;
 	case PATTERN_WORD:
 		buf_adds(b, "OR ");
 		emit_or(e, "FROM", "SUBJECT", n->text);
@@ -179,6 +167,46 @@ emit_key(struct emit *e, const struct pattern *n)
 		astring(e, n->text);
 		buf_adds(b, " HEADER In-Reply-To ");
 		astring(e, n->text);
+		break;
+	default:
+		break; /* not text: emit_key's */
+	}
+}
+
+/* n's keys, without the parentheses emit() may put around them. */
+static void
+emit_key(struct emit *e, const struct pattern *n)
+{
+	struct buf *b = &e->out->keys;
+	int any = 0;
+
+	switch (n->op) {
+	case PATTERN_AND:
+		emit(e, n->a, 0);
+		buf_addc(b, ' ');
+		emit(e, n->b, 0);
+		break;
+	case PATTERN_OR:
+		buf_adds(b, "OR ");
+		emit(e, n->a, 1);
+		buf_addc(b, ' ');
+		emit(e, n->b, 1);
+		break;
+	case PATTERN_NOT:
+		buf_adds(b, "NOT ");
+		emit(e, n->a, 1);
+		break;
+	case PATTERN_WORD:
+	case PATTERN_FROM:
+	case PATTERN_TO:
+	case PATTERN_CC:
+	case PATTERN_TOCC:
+	case PATTERN_SUBJECT:
+	case PATTERN_BODY:
+	case PATTERN_WHOLE:
+	case PATTERN_HEADER:
+	case PATTERN_REFS:
+		emit_text(e, n);
 		break;
 	case PATTERN_DATE:
 		if (n->min != PATTERN_NONE) {

@@ -210,6 +210,193 @@ shown_as_text(
 	return !has_name || inline_ || strcmp(subtype, "plain") == 0;
 }
 
+static int parse_body(struct bs_parse *p, size_t i, int depth, const char *part,
+    const char *hdr, int msgtop);
+
+/* A leaf whose fields do not parse; the one error for all of them. */
+static int
+malformed(struct bs_parse *p)
+{
+	return bad(p, "a part's fields are not what RFC 3501 says");
+}
+
+/*
+ * A multipart at item i (end: the item after it): its children, then
+ * its subtype and parameters.
+ */
+static int
+parse_multi(struct bs_parse *p, size_t i, size_t end, int depth,
+    const char *part, const char *hdr)
+{
+	const struct imap_resp *r = p->r;
+	size_t k;
+	int ni, prev = -1;
+	unsigned nchild = 0;
+	char *sub;
+
+	/* multipart: 1*body SP subtype [SP params ...] */
+	ni = new_node(p, BS_MULTI);
+	p->v->nodes[ni].part = xstrdup(part);
+	p->v->nodes[ni].hdr = xstrdup(hdr);
+	p->v->nodes[ni].type = xstrdup("multipart");
+	for (k = i + 1; k < end && r->items[k].type == IMAP_LIST;
+	     k = imap_next(r, k)) {
+		char *cp = child_part(part, ++nchild);
+		char *ch = xasprintf("%s.MIME", cp);
+		int ci = (int)p->v->n, ok;
+
+		ok = parse_body(p, k, depth + 1, cp, ch, 0);
+		free(cp);
+		free(ch);
+		if (ok != 0)
+			return -1;
+		if (prev < 0)
+			p->v->nodes[ni].first = ci;
+		else
+			p->v->nodes[prev].next = ci;
+		prev = ci;
+	}
+	if ((sub = token(r, k, end)) == NULL)
+		return bad(p, "a multipart has no subtype");
+	p->v->nodes[ni].subtype = sub;
+	k = imap_next(r, k);
+	if (k < end && !params_ok(r, k))
+		return bad(p, "bad multipart parameters");
+	return 0;
+}
+
+/*
+ * A leaf's basic fields after item i: type, subtype, params, id,
+ * description, encoding and size. *next is the item after them.
+ */
+static int
+basic_fields(const struct imap_resp *r, size_t i, size_t end, char **type,
+    char **sub, uint64_t *size, size_t *next)
+{
+	size_t k, f;
+
+	/* type subtype params id desc enc size ... */
+	for (k = i + 1, f = 0; k < end && f < 7; k = imap_next(r, k), f++) {
+		size_t at = k;
+
+		switch (f) {
+		case 0:
+			*type = token(r, at, end);
+			break;
+		case 1:
+			*sub = token(r, at, end);
+			break;
+		case 2:
+			if (!params_ok(r, at))
+				return -1;
+			break;
+		case 3:
+		case 4:
+			if (r->items[at].type != IMAP_NIL &&
+			    imap_astr(r, at, NULL) == NULL)
+				return -1;
+			break;
+		case 5:
+			if (r->items[at].type != IMAP_NIL &&
+			    imap_astr(r, at, NULL) == NULL)
+				return -1;
+			break;
+		case 6:
+			if (imap_num(r, at, IMAP_VIEW_MAX_SIZE, size) != 0)
+				return -1;
+			break;
+		}
+	}
+	*next = k;
+	if (f < 7 || *type == NULL || *sub == NULL)
+		return -1;
+	return 0;
+}
+
+/* message/rfc822 or message/global: a message inside the part. */
+static int
+is_message(const char *type, const char *sub)
+{
+	return strcmp(type, "message") == 0 &&
+	    (strcmp(sub, "rfc822") == 0 || strcmp(sub, "global") == 0);
+}
+
+/*
+ * A message/rfc822 part whose envelope is at item k: its node, then the
+ * body of the message inside. Takes type and sub.
+ */
+static int
+parse_message(struct bs_parse *p, size_t k, int depth, const char *mypart,
+    const char *hdr, char *type, char *sub, uint64_t size)
+{
+	char *h;
+	int ni, ok;
+
+	ni = new_node(p, BS_MESSAGE);
+	p->v->nodes[ni].part = xstrdup(mypart);
+	p->v->nodes[ni].hdr = xstrdup(hdr);
+	p->v->nodes[ni].type = type;
+	p->v->nodes[ni].subtype = sub;
+	p->v->nodes[ni].size = size;
+	p->v->nodes[ni].first = (int)p->v->n;
+	h = xasprintf("%s.HEADER", mypart);
+	ok = parse_body(p, imap_next(p->r, k), depth + 1, mypart, h, 1);
+	free(h);
+	return ok != 0 ? -1 : 0;
+}
+
+/*
+ * A leaf (body at item i) whose extension data starts at item k: checks
+ * its disposition, then adds its node, marked text if it is shown as
+ * text within the budget. Takes type and sub.
+ */
+static int
+parse_leaf(struct bs_parse *p, size_t i, size_t k, size_t end,
+    const char *mypart, const char *hdr, char *type, char *sub, uint64_t size)
+{
+	const struct imap_resp *r = p->r;
+	size_t skip = strcmp(type, "text") == 0 ? 1 : 0, d;
+	char *disp = NULL;
+	int ni;
+
+	/* Extension data: md5, then the disposition. */
+	if (is_message(type, sub))
+		skip = 3; /* envelope, body, lines we did not use */
+	for (d = k; d < end && skip > 0; d = imap_next(r, d))
+		skip--;
+	if (d < end)
+		d = imap_next(r, d); /* md5 */
+	if (d < end && r->items[d].type == IMAP_LIST) {
+		size_t dt = d + 1;
+
+		if (dt >= imap_next(r, d) ||
+		    (disp = token(r, dt, imap_next(r, d))) == NULL ||
+		    imap_next(r, dt) >= imap_next(r, d) ||
+		    !params_ok(r, imap_next(r, dt))) {
+			free(type);
+			free(sub);
+			free(disp);
+			return malformed(p);
+		}
+	}
+	ni = new_node(p, BS_LEAF);
+	p->v->nodes[ni].part = xstrdup(mypart);
+	p->v->nodes[ni].hdr = xstrdup(hdr);
+	p->v->nodes[ni].size = size;
+	if (shown_as_text(type, sub, disp,
+	        params_have(r, i + 3, "name") ||
+	            (d < end && r->items[d].type == IMAP_LIST &&
+	                params_have(r, imap_next(r, d + 1), "filename"))) &&
+	    p->text_bytes + size <= IMAP_VIEW_MAX_TEXT) {
+		p->v->nodes[ni].text = 1;
+		p->text_bytes += size;
+	}
+	p->v->nodes[ni].type = type;
+	p->v->nodes[ni].subtype = sub;
+	free(disp);
+	return 0;
+}
+
 /*
  * The body at item i: its part number is part (for the top of a message,
  * the message's: "" or "2"), its header section hdr.
@@ -219,9 +406,9 @@ parse_body(struct bs_parse *p, size_t i, int depth, const char *part,
     const char *hdr, int msgtop)
 {
 	const struct imap_resp *r = p->r;
-	size_t end, k, f;
-	int ni, prev = -1, rc = -1;
-	char *type = NULL, *sub = NULL, *disp = NULL, *mypart = NULL;
+	size_t end, k = 0;
+	int rc;
+	char *type = NULL, *sub = NULL, *mypart;
 	uint64_t size = 0;
 
 	if (i >= r->nitems || r->items[i].type != IMAP_LIST)
@@ -231,145 +418,26 @@ parse_body(struct bs_parse *p, size_t i, int depth, const char *part,
 	if (p->v->n >= IMAP_VIEW_MAX_PARTS)
 		return bad(p, "it has more parts than the limit");
 	end = imap_next(r, i);
-	if (i + 1 < end && r->items[i + 1].type == IMAP_LIST) {
-		unsigned nchild = 0;
-
-		/* multipart: 1*body SP subtype [SP params ...] */
-		ni = new_node(p, BS_MULTI);
-		p->v->nodes[ni].part = xstrdup(part);
-		p->v->nodes[ni].hdr = xstrdup(hdr);
-		p->v->nodes[ni].type = xstrdup("multipart");
-		for (k = i + 1; k < end && r->items[k].type == IMAP_LIST;
-		     k = imap_next(r, k)) {
-			char *cp = child_part(part, ++nchild);
-			char *ch = xasprintf("%s.MIME", cp);
-			int ci = (int)p->v->n, ok;
-
-			ok = parse_body(p, k, depth + 1, cp, ch, 0);
-			free(cp);
-			free(ch);
-			if (ok != 0)
-				return -1;
-			if (prev < 0)
-				p->v->nodes[ni].first = ci;
-			else
-				p->v->nodes[prev].next = ci;
-			prev = ci;
-		}
-		if ((sub = token(r, k, end)) == NULL)
-			return bad(p, "a multipart has no subtype");
-		p->v->nodes[ni].subtype = sub;
-		k = imap_next(r, k);
-		if (k < end && !params_ok(r, k))
-			return bad(p, "bad multipart parameters");
-		return 0;
+	if (i + 1 < end && r->items[i + 1].type == IMAP_LIST)
+		return parse_multi(p, i, end, depth, part, hdr);
+	if (basic_fields(r, i, end, &type, &sub, &size, &k) != 0) {
+		free(type);
+		free(sub);
+		return malformed(p);
 	}
-	/* type subtype params id desc enc size ... */
-	for (k = i + 1, f = 0; k < end && f < 7; k = imap_next(r, k), f++) {
-		size_t at = k;
-
-		switch (f) {
-		case 0:
-			type = token(r, at, end);
-			break;
-		case 1:
-			sub = token(r, at, end);
-			break;
-		case 2:
-			if (!params_ok(r, at))
-				goto malformed;
-			break;
-		case 3:
-		case 4:
-			if (r->items[at].type != IMAP_NIL &&
-			    imap_astr(r, at, NULL) == NULL)
-				goto malformed;
-			break;
-		case 5:
-			if (r->items[at].type != IMAP_NIL &&
-			    imap_astr(r, at, NULL) == NULL)
-				goto malformed;
-			break;
-		case 6:
-			if (imap_num(r, at, IMAP_VIEW_MAX_SIZE, &size) != 0)
-				goto malformed;
-			break;
-		}
-	}
-	if (f < 7 || type == NULL || sub == NULL)
-		goto malformed;
 	mypart = msgtop ? child_part(part, 1) : xstrdup(part);
-	if (strcmp(type, "message") == 0 &&
-	    (strcmp(sub, "rfc822") == 0 || strcmp(sub, "global") == 0) &&
-	    k < end && imap_next(r, k) < end &&
+	if (is_message(type, sub) && k < end && imap_next(r, k) < end &&
 	    r->items[imap_next(r, k)].type == IMAP_LIST) {
 		/* envelope SP body SP lines: recurse into the message. */
-		char *h;
-		int ok;
-
-		if (r->items[k].type != IMAP_LIST)
-			goto malformed;
-		ni = new_node(p, BS_MESSAGE);
-		p->v->nodes[ni].part = xstrdup(mypart);
-		p->v->nodes[ni].hdr = xstrdup(hdr);
-		p->v->nodes[ni].type = type;
-		p->v->nodes[ni].subtype = sub;
-		p->v->nodes[ni].size = size;
-		type = sub = NULL;
-		p->v->nodes[ni].first = (int)p->v->n;
-		h = xasprintf("%s.HEADER", mypart);
-		ok = parse_body(p, imap_next(r, k), depth + 1, mypart, h, 1);
-		free(h);
-		if (ok != 0)
-			goto out;
-		rc = 0;
-		goto out;
-	}
-	/* Extension data: md5, then the disposition. */
-	{
-		size_t skip = strcmp(type, "text") == 0 ? 1 : 0, d;
-
-		if (strcmp(type, "message") == 0 &&
-		    (strcmp(sub, "rfc822") == 0 || strcmp(sub, "global") == 0))
-			skip = 3; /* envelope, body, lines we did not use */
-		for (d = k; d < end && skip > 0; d = imap_next(r, d))
-			skip--;
-		if (d < end)
-			d = imap_next(r, d); /* md5 */
-		if (d < end && r->items[d].type == IMAP_LIST) {
-			size_t dt = d + 1;
-
-			if (dt >= imap_next(r, d) ||
-			    (disp = token(r, dt, imap_next(r, d))) == NULL ||
-			    imap_next(r, dt) >= imap_next(r, d) ||
-			    !params_ok(r, imap_next(r, dt)))
-				goto malformed;
-		}
-		ni = new_node(p, BS_LEAF);
-		p->v->nodes[ni].part = xstrdup(mypart);
-		p->v->nodes[ni].hdr = xstrdup(hdr);
-		p->v->nodes[ni].size = size;
-		if (shown_as_text(type, sub, disp,
-		        params_have(r, i + 3, "name") ||
-		            (d < end && r->items[d].type == IMAP_LIST &&
-		                params_have(
-		                    r, imap_next(r, d + 1), "filename"))) &&
-		    p->text_bytes + size <= IMAP_VIEW_MAX_TEXT) {
-			p->v->nodes[ni].text = 1;
-			p->text_bytes += size;
-		}
-		p->v->nodes[ni].type = type;
-		p->v->nodes[ni].subtype = sub;
-		type = sub = NULL;
-	}
-	rc = 0;
-	goto out;
-malformed:
-	rc = bad(p, "a part's fields are not what RFC 3501 says");
-out:
-	free(type);
-	free(sub);
-	free(disp);
+		if (r->items[k].type != IMAP_LIST) {
+			free(type);
+			free(sub);
+			rc = malformed(p);
+		} else
+			rc = parse_message(
+			    p, k, depth, mypart, hdr, type, sub, size);
+	} else
+		rc = parse_leaf(p, i, k, end, mypart, hdr, type, sub, size);
 	free(mypart);
 	return rc;
 }

@@ -530,21 +530,87 @@ bulk_next_run(const struct bulk *b, size_t done, int newest, int64_t max_bytes,
 	}
 }
 
+/*
+ * Send the UID FETCH commands for b's UIDs into cmds (*ncmds of them),
+ * in runs; when the caller may ask to stop, few in flight, and none
+ * more once it does.
+ */
+static int
+bodies_send(struct bulk *b, int newest, struct imap_cmd **cmds, size_t *ncmds,
+    char **cause)
+{
+	struct isync *is = b->is;
+	struct buf set;
+	size_t waited = 0, done, cmd_msgs;
+	int64_t cmd_bytes;
+	int ret = -1;
+
+	buf_init(&set, 0);
+	cmd_bytes =
+	    is->bodies_yield != NULL ? BULK_YIELD_CMD_BYTES : BULK_CMD_BYTES;
+	cmd_msgs =
+	    is->bodies_yield != NULL ? BULK_YIELD_CMD_MSGS : BULK_CMD_MSGS;
+	for (done = 0; done < b->n;) {
+		size_t lo, hi;
+
+		if (is->bodies_yield != NULL) {
+			/* The oldest done before the next goes out. */
+			while (*ncmds - waited >= BULK_YIELD_INFLIGHT) {
+				if (imap_wait(is->c, cmds[waited++], cause) !=
+				    0)
+					goto out;
+			}
+			if (*ncmds > 0 && is->bodies_yield(is)) {
+				is->bodies_yielded = 1;
+				break;
+			}
+		}
+
+		bulk_next_run(b, done, newest, cmd_bytes, cmd_msgs, &lo, &hi);
+		buf_reset(&set);
+		imap_uidset_format(&set, b->uids + lo, hi - lo);
+		cmds[*ncmds] = imap_send_fetch(is->c, bulk_fetch, b, cause,
+		    "UID FETCH %s (UID BODY.PEEK[])", set.data);
+		if (cmds[*ncmds] == NULL)
+			goto out;
+		(*ncmds)++;
+		done += hi - lo;
+	}
+	ret = 0;
+out:
+	buf_free(&set);
+	return ret;
+}
+
+/* Wait for every command sent; -1 unless each ended OK. */
+static int
+bodies_wait(
+    struct isync *is, struct imap_cmd **cmds, size_t ncmds, char **cause)
+{
+	size_t i;
+
+	if (imap_wait_all(is->c, cause) != 0)
+		return -1;
+	for (i = 0; i < ncmds; i++) {
+		if (cmds[i]->status != IMAP_OK)
+			return set_cause(cause, "%s: UID FETCH failed: %s",
+			    is->c->peer, cmds[i]->text);
+	}
+	return 0;
+}
+
 int
 isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 {
 	struct imap_cmd **cmds = NULL;
 	struct imap_sink sink;
 	struct bulk b;
-	struct buf set;
-	size_t ncmds = 0, waited = 0, done, i, cmd_msgs;
-	int64_t cmd_bytes;
+	size_t ncmds = 0, i;
 	int ret = -1, sent, newest;
 
 	memset(&b, 0, sizeof b);
 	b.is = is;
 	b.tmpfd = -1;
-	buf_init(&set, 0);
 	/* Whatever the index left open is the store's before the writer
 	 * takes it. */
 	if (isync_txn_commit(is, cause) != 0 ||
@@ -574,46 +640,9 @@ isync_bodies(struct isync *is, const uint32_t *uids, size_t n, char **cause)
 	 * (an export, which writes them in that order as they come).
 	 */
 	newest = n > 1 && uids[0] > uids[n - 1];
-	cmd_bytes =
-	    is->bodies_yield != NULL ? BULK_YIELD_CMD_BYTES : BULK_CMD_BYTES;
-	cmd_msgs =
-	    is->bodies_yield != NULL ? BULK_YIELD_CMD_MSGS : BULK_CMD_MSGS;
-	for (done = 0; done < b.n;) {
-		size_t lo, hi;
-
-		if (is->bodies_yield != NULL) {
-			/* The oldest done before the next goes out. */
-			while (ncmds - waited >= BULK_YIELD_INFLIGHT) {
-				if (imap_wait(is->c, cmds[waited++], cause) !=
-				    0)
-					goto fail;
-			}
-			if (ncmds > 0 && is->bodies_yield(is)) {
-				is->bodies_yielded = 1;
-				break;
-			}
-		}
-
-		bulk_next_run(&b, done, newest, cmd_bytes, cmd_msgs, &lo, &hi);
-		buf_reset(&set);
-		imap_uidset_format(&set, b.uids + lo, hi - lo);
-		cmds[ncmds] = imap_send_fetch(is->c, bulk_fetch, &b, cause,
-		    "UID FETCH %s (UID BODY.PEEK[])", set.data);
-		if (cmds[ncmds] == NULL)
-			goto fail;
-		ncmds++;
-		done += hi - lo;
-	}
-	if (imap_wait_all(is->c, cause) != 0)
-		goto fail;
-	for (i = 0; i < ncmds; i++) {
-		if (cmds[i]->status != IMAP_OK) {
-			set_cause(cause, "%s: UID FETCH failed: %s",
-			    is->c->peer, cmds[i]->text);
-			goto fail;
-		}
-	}
-	if (bulk_hand(&b, 1, cause) != 0)
+	if (bodies_send(&b, newest, cmds, &ncmds, cause) != 0 ||
+	    bodies_wait(is, cmds, ncmds, cause) != 0 ||
+	    bulk_hand(&b, 1, cause) != 0)
 		goto fail;
 	ret = bulk_writer_stop(&b, 0, cause);
 	isync_progress(is, "bodies");
@@ -633,7 +662,6 @@ out:
 	for (i = 0; i < ncmds; i++)
 		imap_cmd_free(&cmds[i]);
 	free(cmds);
-	buf_free(&set);
 	bulk_clear(&b);
 	return ret;
 }

@@ -716,6 +716,93 @@ mime_params_value(const char *s, size_t len, size_t *end)
 	return out;
 }
 
+/* Past the comment at s[i], nested ones in it; len if it is not closed. */
+static size_t
+skip_comment(const char *s, size_t len, size_t i)
+{
+	int depth = 0;
+
+	for (; i < len; i++) {
+		if (s[i] == '(')
+			depth++;
+		else if (s[i] == ')' && --depth == 0)
+			return i + 1;
+	}
+	return i;
+}
+
+/*
+ * The value at s[*ip] into v: quoted, or a token up to ';'. *ip is left
+ * at the ';' that ends it, or at len.
+ */
+static void
+param_value(const char *s, size_t len, size_t *ip, struct buf *v)
+{
+	size_t i = *ip, a, e;
+
+	if (i < len && s[i] == '"') {
+		for (i++; i < len && s[i] != '"'; i++) {
+			if (s[i] == '\\' && i + 1 < len)
+				i++;
+			(void)buf_addc(v, s[i]);
+		}
+		if (i < len)
+			i++;
+		/* Junk after the closing quote, up to ';'. */
+		while (i < len && s[i] != ';')
+			i++;
+	} else {
+		/* A token; tolerate spaces in unquoted values. */
+		a = i;
+		while (i < len && s[i] != ';')
+			i++;
+		e = i;
+		while (e > a && is_space(s[e - 1]))
+			e--;
+		(void)buf_add(v, s + a, e - a);
+	}
+	*ip = i;
+}
+
+/*
+ * r from the name at s (up to '=' or a space) and the value v, taken:
+ * "name*N*" is split into the name, its section and whether it is
+ * extended.
+ */
+static void
+rawparam_set(struct rawparam *r, const char *s, size_t len, struct buf *v)
+{
+	size_t nl = 0;
+	char *st;
+
+	/* name, name*, name*N, name*N* */
+	while (nl < len && s[nl] != '=' && !is_space(s[nl]))
+		nl++;
+	r->name = lower_dup(s, nl);
+	r->section = -1;
+	r->ext = 0;
+	if ((st = strchr(r->name, '*')) != NULL) {
+		size_t sl = strlen(st);
+
+		if (sl > 1 && st[sl - 1] == '*') {
+			r->ext = 1;
+			st[--sl] = '\0';
+		} else if (sl == 1)
+			r->ext = 1;
+		if (sl > 1) {
+			uint64_t sec;
+
+			if (parse_uint64(st + 1, sl - 1, 999, &sec) == 0)
+				r->section = (int)sec;
+			else
+				r->section = 1000;
+		}
+		*st = '\0';
+	}
+	r->len = v->len;
+	r->value = buf_steal(v, NULL);
+}
+
 void
 mime_params_parse(const char *s, size_t len, struct mime_params *p)
 {
@@ -728,22 +815,12 @@ mime_params_parse(const char *s, size_t len, struct mime_params *p)
 	while (i < len && nrp < MIME_MAX_PARAMS * 2) {
 		size_t ns, ne;
 		struct buf v;
-		const char *star;
 
 		/* Skip ';', whitespace and comments. */
 		while (i < len && (s[i] == ';' || is_space(s[i])))
 			i++;
 		if (i < len && s[i] == '(') {
-			int depth = 0;
-
-			for (; i < len; i++) {
-				if (s[i] == '(')
-					depth++;
-				else if (s[i] == ')' && --depth == 0) {
-					i++;
-					break;
-				}
-			}
+			i = skip_comment(s, len, i);
 			continue;
 		}
 		ns = i;
@@ -764,64 +841,9 @@ mime_params_parse(const char *s, size_t len, struct mime_params *p)
 		while (i < len && is_space(s[i]))
 			i++;
 		buf_init(&v, 0);
-		if (i < len && s[i] == '"') {
-			for (i++; i < len && s[i] != '"'; i++) {
-				if (s[i] == '\\' && i + 1 < len)
-					i++;
-				(void)buf_addc(&v, s[i]);
-			}
-			if (i < len)
-				i++;
-			/* Junk after the closing quote, up to ';'. */
-			while (i < len && s[i] != ';')
-				i++;
-		} else {
-			/* A token; tolerate spaces in unquoted values. */
-			a = i;
-			while (i < len && s[i] != ';')
-				i++;
-			ne = i;
-			while (ne > a && is_space(s[ne - 1]))
-				ne--;
-			(void)buf_add(&v, s + a, ne - a);
-			ne = i; /* unused below */
-		}
+		param_value(s, len, &i, &v);
 		rp = xreallocarray(rp, nrp + 1, sizeof *rp);
-		{
-			struct rawparam *r = &rp[nrp++];
-			size_t nl = 0;
-
-			/* name, name*, name*N, name*N* */
-			while (ns + nl < len && s[ns + nl] != '=' &&
-			    !is_space(s[ns + nl]))
-				nl++;
-			r->name = lower_dup(s + ns, nl);
-			r->section = -1;
-			r->ext = 0;
-			star = strchr(r->name, '*');
-			if (star != NULL) {
-				char *st = (char *)star;
-				size_t sl = strlen(st);
-
-				if (sl > 1 && st[sl - 1] == '*') {
-					r->ext = 1;
-					st[--sl] = '\0';
-				} else if (sl == 1)
-					r->ext = 1;
-				if (sl > 1) {
-					uint64_t sec;
-
-					if (parse_uint64(
-					        st + 1, sl - 1, 999, &sec) == 0)
-						r->section = (int)sec;
-					else
-						r->section = 1000;
-				}
-				*st = '\0';
-			}
-			r->len = v.len;
-			r->value = buf_steal(&v, NULL);
-		}
+		rawparam_set(&rp[nrp++], s + ns, len - ns, &v);
 	}
 	if (nrp > 0)
 		params_assemble(rp, nrp, p);
