@@ -461,30 +461,39 @@ attach_part(struct buf *out, const char *path, char **cause)
 	return 0;
 }
 
-int
-compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
-    char ***rcpts, char **cause)
+/*
+ * Check that c has a From address and gather the addr-spec of each of its
+ * recipients into *v; a draft may have none yet.
+ */
+static int
+gather_rcpts(
+    const struct compose *c, int flags, char ***v, size_t *n, char **cause)
 {
-	char **v = NULL, date[64], *msgid = NULL, *boundary = NULL, *spec;
-	size_t n = 0, i;
-	int multipart, ret = -1;
+	char *spec;
 
-	buf_reset(out);
-	v = xcalloc(1, sizeof *v);
 	if ((spec = c->from != NULL ? compose_addr_spec(c->from) : NULL) ==
 	    NULL) {
 		set_cause(cause, "no From address: set 'from' for the account");
-		goto out;
+		return -1;
 	}
 	free(spec);
-	if (add_rcpts(&v, &n, c->to, cause) != 0 ||
-	    add_rcpts(&v, &n, c->cc, cause) != 0 ||
-	    add_rcpts(&v, &n, c->bcc, cause) != 0)
-		goto out;
-	if (n == 0 && !(flags & COMPOSE_DRAFT)) {
+	if (add_rcpts(v, n, c->to, cause) != 0 ||
+	    add_rcpts(v, n, c->cc, cause) != 0 ||
+	    add_rcpts(v, n, c->bcc, cause) != 0)
+		return -1;
+	if (*n == 0 && !(flags & COMPOSE_DRAFT)) {
 		set_cause(cause, "no recipients: fill in To, Cc or Bcc");
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/* The message's header fields, from Date to MIME-Version. */
+static void
+header_fields(struct buf *out, const struct compose *c, int64_t now, int flags)
+{
+	char date[64], *msgid;
+	size_t i;
 
 	compose_date(now ? now : (int64_t)time(NULL), date, sizeof date);
 	buf_printf(out, "Date: %s\r\n", date);
@@ -499,6 +508,7 @@ compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
 	compose_header_add(out, "Subject", c->subject ? c->subject : "", 0);
 	msgid = compose_message_id(c->from);
 	buf_printf(out, "Message-ID: %s\r\n", msgid);
+	free(msgid);
 	if (c->in_reply_to != NULL)
 		compose_header_add(out, "In-Reply-To", c->in_reply_to, 0);
 	if (c->references != NULL)
@@ -517,13 +527,33 @@ compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
 		}
 	}
 	buf_adds(out, "MIME-Version: 1.0\r\n");
+}
 
-	multipart = c->nattach > 0 || c->fwd_raw != NULL;
-	if (!multipart) {
-		text_part(out, c->body ? c->body : "");
-		ret = 0;
-		goto out;
-	}
+/* A forwarded message fr[0..fl) as a message/rfc822 part. */
+static void
+forward_part(struct buf *out, const char *fr, size_t fl)
+{
+	buf_printf(out,
+	    "Content-Type: message/rfc822\r\n"
+	    "Content-Disposition: inline\r\n"
+	    "Content-Transfer-Encoding: %s\r\n\r\n",
+	    compose_has_8bit(fr, fl) ? "8bit" : "7bit");
+	compose_add_crlf(out, fr, fl);
+	if (fl > 0 && fr[fl - 1] != '\n')
+		buf_adds(out, "\r\n");
+}
+
+/*
+ * The body as multipart/mixed: the text, if any, then each attachment,
+ * then each forwarded message.
+ */
+static int
+multipart_body(struct buf *out, const struct compose *c, char **cause)
+{
+	char *boundary = NULL;
+	size_t i;
+	int ret = -1;
+
 	do {
 		char *r = random_hex(12);
 
@@ -545,21 +575,37 @@ compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
 			goto out;
 	}
 	for (i = 0; c->fwd_raw != NULL && i <= c->nfwd_more; i++) {
-		const char *fr = i == 0 ? c->fwd_raw : c->fwd_more[i - 1];
-		size_t fl = i == 0 ? c->fwd_len : c->fwd_more_len[i - 1];
-
 		buf_printf(out, "\r\n--%s\r\n", boundary);
-		buf_printf(out,
-		    "Content-Type: message/rfc822\r\n"
-		    "Content-Disposition: inline\r\n"
-		    "Content-Transfer-Encoding: %s\r\n\r\n",
-		    compose_has_8bit(fr, fl) ? "8bit" : "7bit");
-		compose_add_crlf(out, fr, fl);
-		if (fl > 0 && fr[fl - 1] != '\n')
-			buf_adds(out, "\r\n");
+		forward_part(out, i == 0 ? c->fwd_raw : c->fwd_more[i - 1],
+		    i == 0 ? c->fwd_len : c->fwd_more_len[i - 1]);
 	}
 	buf_printf(out, "\r\n--%s--\r\n", boundary);
 	ret = 0;
+out:
+	free(boundary);
+	return ret;
+}
+
+int
+compose_build(const struct compose *c, int64_t now, int flags, struct buf *out,
+    char ***rcpts, char **cause)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int multipart, ret = -1;
+
+	buf_reset(out);
+	v = xcalloc(1, sizeof *v);
+	if (gather_rcpts(c, flags, &v, &n, cause) != 0)
+		goto out;
+	header_fields(out, c, now, flags);
+	multipart = c->nattach > 0 || c->fwd_raw != NULL;
+	if (multipart)
+		ret = multipart_body(out, c, cause);
+	else {
+		text_part(out, c->body ? c->body : "");
+		ret = 0;
+	}
 out:
 	if (ret == 0 && out->len > COMPOSE_MESSAGE_MAX)
 		ret = set_cause(cause,
@@ -570,8 +616,6 @@ out:
 		v = NULL;
 	}
 	compose_strv_free(v);
-	free(msgid);
-	free(boundary);
 	return ret;
 }
 

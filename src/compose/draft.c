@@ -261,27 +261,20 @@ display_name(const char *rawfrom)
 	return s;
 }
 
-void
-compose_reply(
-    struct compose *c, const char *raw, size_t len, const char *from, int all)
+/*
+ * The To of a reply, and with all its Cc: the original's Reply-To or
+ * From, and with all its To and Cc; never ours, no address twice.
+ */
+static void
+reply_recipients(struct compose *c, const char *raw, size_t len,
+    const char *ofrom, const char *ours, int all)
 {
-	char *ofrom = compose_header_get(raw, len, "From");
 	char *oreplyto = compose_header_get(raw, len, "Reply-To");
 	char *oto = compose_header_get(raw, len, "To");
 	char *occ = compose_header_get(raw, len, "Cc");
-	char *subject = orig_header(raw, len, "Subject");
-	char *date = orig_header(raw, len, "Date");
-	char *omsgid = compose_header_get(raw, len, "Message-ID");
-	char *msgid = msgid_token(omsgid);
-	char *refs = compose_header_get(raw, len, "References");
-	char *ours = from != NULL ? compose_addr_spec(from) : NULL;
 	char *fromspec = ofrom != NULL ? compose_addr_spec(ofrom) : NULL;
-	char *who, *text, *line, *p;
 	struct addr_acc to, cc;
-	struct buf b;
-	size_t nids = 0, i;
 
-	compose_new(c, from);
 	/* Our own message: the reply goes to where it went. */
 	acc_init(&to, ours);
 	if (ours != NULL && fromspec != NULL &&
@@ -301,10 +294,56 @@ compose_reply(
 		c->cc = acc_done(&cc);
 	}
 	c->to = acc_done(&to);
-	c->subject =
-	    xasprintf("Re: %s", strip_prefixes(subject ? subject : "", 0));
+	free(oreplyto);
+	free(oto);
+	free(occ);
+	free(fromspec);
+}
 
-	/* References: the original's (or its In-Reply-To), then its id. */
+/*
+ * Add to b the message ids of refs that a reply keeps: the first (the
+ * thread's root) and the most recent.
+ */
+static void
+thread_ids(struct buf *b, const char *refs)
+{
+	const char *p;
+	char **ids = NULL;
+	size_t nids = 0, i;
+
+	for (p = refs; (p = strchr(p, '<')) != NULL; p++) {
+		char *id = msgid_token(p);
+
+		if (id == NULL)
+			continue;
+		ids = xreallocarray(ids, nids + 1, sizeof *ids);
+		ids[nids++] = id;
+		if (nids > 1000)
+			break;
+	}
+	for (i = 0; i < nids; i++) {
+		if (i == 0 || i + REFS_MAX > nids) {
+			if (b->len > 0)
+				buf_addc(b, ' ');
+			buf_adds(b, ids[i]);
+		}
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+/*
+ * In-Reply-To and References of a reply: the original's References (or
+ * its In-Reply-To), then its id.
+ */
+static void
+reply_references(struct compose *c, const char *raw, size_t len)
+{
+	char *omsgid = compose_header_get(raw, len, "Message-ID");
+	char *msgid = msgid_token(omsgid);
+	char *refs = compose_header_get(raw, len, "References");
+	struct buf b;
+
 	if (refs == NULL) {
 		char *irt = compose_header_get(raw, len, "In-Reply-To");
 
@@ -312,30 +351,8 @@ compose_reply(
 		free(irt);
 	}
 	buf_init(&b, 0);
-	if (refs != NULL) {
-		char **ids = NULL;
-
-		for (p = refs; (p = strchr(p, '<')) != NULL; p++) {
-			char *id = msgid_token(p);
-
-			if (id == NULL)
-				continue;
-			ids = xreallocarray(ids, nids + 1, sizeof *ids);
-			ids[nids++] = id;
-			if (nids > 1000)
-				break;
-		}
-		/* The first (the thread's root) and the most recent. */
-		for (i = 0; i < nids; i++) {
-			if (i == 0 || i + REFS_MAX > nids) {
-				if (b.len > 0)
-					buf_addc(&b, ' ');
-				buf_adds(&b, ids[i]);
-			}
-			free(ids[i]);
-		}
-		free(ids);
-	}
+	if (refs != NULL)
+		thread_ids(&b, refs);
 	if (msgid != NULL) {
 		if (b.len > 0)
 			buf_addc(&b, ' ');
@@ -344,10 +361,21 @@ compose_reply(
 	}
 	c->references = b.len > 0 ? buf_steal(&b, NULL) : NULL;
 	buf_free(&b);
+	free(msgid);
+	free(omsgid);
+	free(refs);
+}
 
-	/* The attribution line and the quoted text. */
-	who = display_name(ofrom);
-	text = original_text(raw, len);
+/* The body of a reply: the attribution line and the quoted text. */
+static void
+reply_quote(struct compose *c, const char *raw, size_t len, const char *ofrom)
+{
+	char *date = orig_header(raw, len, "Date");
+	char *who = display_name(ofrom);
+	char *text = original_text(raw, len);
+	char *line;
+	struct buf b;
+
 	buf_init(&b, 0);
 	if (date != NULL)
 		buf_printf(&b, "\nOn %s, %s wrote:\n", date, who);
@@ -368,20 +396,28 @@ compose_reply(
 	}
 	free(c->body);
 	c->body = buf_steal(&b, NULL);
-
 	free(who);
 	free(text);
-	free(ofrom);
-	free(oreplyto);
-	free(oto);
-	free(occ);
-	free(subject);
 	free(date);
-	free(msgid);
-	free(omsgid);
-	free(refs);
+}
+
+void
+compose_reply(
+    struct compose *c, const char *raw, size_t len, const char *from, int all)
+{
+	char *ofrom = compose_header_get(raw, len, "From");
+	char *subject = orig_header(raw, len, "Subject");
+	char *ours = from != NULL ? compose_addr_spec(from) : NULL;
+
+	compose_new(c, from);
+	reply_recipients(c, raw, len, ofrom, ours, all);
+	c->subject =
+	    xasprintf("Re: %s", strip_prefixes(subject ? subject : "", 0));
+	reply_references(c, raw, len);
+	reply_quote(c, raw, len, ofrom);
+	free(ofrom);
+	free(subject);
 	free(ours);
-	free(fromspec);
 }
 
 /* A malloc'd copy of s[0..n) with control characters made visible. */

@@ -441,6 +441,31 @@ decrypt_failed(gpgme_ctx_t ctx, gpgme_error_t err, struct buf *st)
 	(void)buf_adds(st, n ? ")\n" : "\n");
 }
 
+/*
+ * Start a decryption or an opaque verification: the context for proto,
+ * in holding data, out empty. On failure, -1 and "what: why" in st.
+ */
+static int
+op_begin(struct crypto *c, enum mime_crypto_proto proto, const char *what,
+    const char *data, size_t len, gpgme_ctx_t *ctx, gpgme_data_t *in,
+    gpgme_data_t *out, struct buf *st)
+{
+	gpgme_error_t err;
+	char *cause = NULL;
+
+	if ((*ctx = crypto_ctx(c, proto, &cause)) == NULL) {
+		(void)buf_printf(st, "%s: %s\n", what, cause);
+		free(cause);
+		return -1;
+	}
+	if ((err = gpgme_data_new_from_mem(in, data, len, 0)) != 0 ||
+	    (err = gpgme_data_new(out)) != 0) {
+		(void)buf_printf(st, "%s: %s\n", what, gpgme_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 op_decrypt(void *arg, enum mime_crypto_proto proto, const char *data,
     size_t len, const char *from, struct buf *plain, struct buf *st)
@@ -449,20 +474,11 @@ op_decrypt(void *arg, enum mime_crypto_proto proto, const char *data,
 	gpgme_data_t din = NULL, dout = NULL;
 	gpgme_ctx_t ctx;
 	gpgme_error_t err;
-	char *cause = NULL;
 	int rc = -1;
 
-	if ((ctx = crypto_ctx(c, proto, &cause)) == NULL) {
-		(void)buf_printf(st, "Cannot decrypt: %s\n", cause);
-		free(cause);
-		return -1;
-	}
-	if ((err = gpgme_data_new_from_mem(&din, data, len, 0)) != 0 ||
-	    (err = gpgme_data_new(&dout)) != 0) {
-		(void)buf_printf(
-		    st, "Cannot decrypt: %s\n", gpgme_strerror(err));
+	if (op_begin(c, proto, "Cannot decrypt", data, len, &ctx, &din, &dout,
+	        st) != 0)
 		goto out;
-	}
 	crypto_interact_begin(c);
 	/* S/MIME enveloped data holds no signature: decrypt only. */
 	err = proto == MIME_CRYPTO_CMS
@@ -502,17 +518,12 @@ op_verify_opaque(void *arg, enum mime_crypto_proto proto, const char *data,
 	gpgme_data_t dsig = NULL, dout = NULL;
 	gpgme_ctx_t ctx;
 	gpgme_error_t err;
-	char *cause = NULL;
 	int rc = -1;
 
-	if ((ctx = crypto_ctx(c, proto, &cause)) == NULL) {
-		(void)buf_printf(st, "Signature not verified: %s\n", cause);
-		free(cause);
-		return -1;
-	}
-	if ((err = gpgme_data_new_from_mem(&dsig, data, len, 0)) != 0 ||
-	    (err = gpgme_data_new(&dout)) != 0 ||
-	    (err = gpgme_op_verify(ctx, dsig, NULL, dout)) != 0) {
+	if (op_begin(c, proto, "Signature not verified", data, len, &ctx, &dsig,
+	        &dout, st) != 0)
+		goto out;
+	if ((err = gpgme_op_verify(ctx, dsig, NULL, dout)) != 0) {
 		(void)buf_printf(
 		    st, "Signature not verified: %s\n", gpgme_strerror(err));
 		goto out;

@@ -545,6 +545,218 @@ add_addrs(const char *msg, const struct field *f, size_t nf, const char *name,
 	}
 }
 
+/* Who a message is encrypted to, and their keys. */
+struct rcpt_keys {
+	char **rcpts; /* To and Cc, then Bcc */
+	size_t nr, nbcc; /* the first Bcc is rcpts[nbcc] */
+	gpgme_key_t *keys;
+	size_t nk;
+	int has_bcc;
+};
+
+/*
+ * Copy msg's header fields to out, all but Sign and Encrypt. With wrap,
+ * the Content-* fields go to ent instead and MIME-Version is left out.
+ * Returns whether ent got a Content-Type.
+ */
+static int
+outer_header(const char *msg, const struct field *f, size_t nf, int wrap,
+    struct buf *out, struct buf *ent)
+{
+	size_t i;
+	int has_ct = 0;
+
+	for (i = 0; i < nf; i++) {
+		const struct field *fi = &f[i];
+
+		if (field_is(msg, fi, "Sign") || field_is(msg, fi, "Encrypt"))
+			continue;
+		if (wrap) {
+			if (field_is(msg, fi, "MIME-Version"))
+				continue;
+			if (f[i].end - f[i].start > 8 &&
+			    ascii_strncasecmp(msg + fi->start, "Content-", 8) ==
+			        0) {
+				has_ct |= field_is(msg, fi, "Content-Type");
+				(void)buf_add(
+				    ent, msg + fi->start, fi->end - fi->start);
+				continue;
+			}
+		}
+		(void)buf_add(out, msg + fi->start, fi->end - fi->start);
+	}
+	return has_ct;
+}
+
+/* Finish entity ent with the body of msg: a Content-Type if it has none. */
+static void
+entity_body(struct buf *ent, const struct buf *msg, size_t body, int has_ct)
+{
+	size_t i;
+
+	if (!has_ct) {
+		int ascii = 1;
+
+		for (i = body; i < msg->len && ascii; i++)
+			ascii = (unsigned char)msg->data[i] < 0x80;
+		(void)buf_printf(ent,
+		    "Content-Type: text/plain; charset=%s\r\n",
+		    ascii ? "us-ascii" : "utf-8");
+	}
+	(void)buf_adds(ent, "\r\n");
+	(void)buf_add(ent, msg->data + body, msg->len - body);
+	if (ent->len < 2 || ent->data[ent->len - 1] != '\n')
+		(void)buf_adds(ent, "\r\n");
+}
+
+/*
+ * What finds the sender's own key: the account's pgp_key, else the From
+ * address of the message or of the account. NULL, cause set, if neither.
+ */
+static char *
+own_key_pattern(const struct rc_account *a, const char *msg,
+    const struct field *f, size_t nf, char **cause)
+{
+	char *from = NULL, *self, *fromv;
+	size_t i;
+
+	for (i = 0; i < nf && from == NULL; i++) {
+		if (field_is(msg, &f[i], "From")) {
+			fromv = field_value(msg, &f[i]);
+			from = compose_addr_spec(fromv);
+			free(fromv);
+		}
+	}
+	if (from == NULL && a != NULL && a->from != NULL)
+		from = compose_addr_spec(a->from);
+	self = xstrdup(a != NULL && a->pgp_key != NULL ? a->pgp_key
+	        : from != NULL                         ? from
+	                                               : "");
+	free(from);
+	if (*self == '\0') {
+		set_cause(cause,
+		    "cannot sign or encrypt: the message has no "
+		    "From and the account no pgp_key");
+		free(self);
+		return NULL;
+	}
+	return self;
+}
+
+/*
+ * Look up the key of every recipient, then self's, into r->keys; missing
+ * gets each address without one. Returns how many have none.
+ */
+static size_t
+lookup_keys(gpgme_ctx_t ctx, enum mime_crypto_proto proto, const char *self,
+    struct rcpt_keys *r, struct buf *missing)
+{
+	gpgme_key_t k;
+	size_t i, nmiss = 0;
+
+	if (proto == MIME_CRYPTO_CMS)
+		gpgme_set_keylist_mode(ctx,
+		    gpgme_get_keylist_mode(ctx) | GPGME_KEYLIST_MODE_VALIDATE);
+	for (i = 0; i < r->nr; i++) {
+		k = find_key(ctx, r->rcpts[i], 0, 0, proto == MIME_CRYPTO_PGP);
+		if (k != NULL)
+			r->keys[r->nk++] = k;
+		else {
+			(void)buf_printf(
+			    missing, "%s%s", nmiss++ ? ", " : "", r->rcpts[i]);
+		}
+	}
+	if ((k = find_key(ctx, self, 0, 0, 0)) != NULL)
+		r->keys[r->nk++] = k;
+	else
+		(void)buf_printf(
+		    missing, "%s%s (you)", nmiss++ ? ", " : "", self);
+	return nmiss;
+}
+
+/*
+ * Every recipient's key, and the sender's own, into r. *want_enc becomes
+ * 1, or 0 if it was CRYPTO_DEFAULT and a key is missing; -1 if the
+ * message cannot go.
+ */
+static int
+encryption_keys(gpgme_ctx_t ctx, enum mime_crypto_proto proto, const char *msg,
+    const struct field *f, size_t nf, const char *self, struct rcpt_keys *r,
+    int *want_enc, char **cause)
+{
+	struct buf missing;
+	size_t nmiss, i;
+	int rc = -1;
+
+	add_addrs(msg, f, nf, "To", &r->rcpts, &r->nr);
+	add_addrs(msg, f, nf, "Cc", &r->rcpts, &r->nr);
+	r->nbcc = r->nr;
+	add_addrs(msg, f, nf, "Bcc", &r->rcpts, &r->nr);
+	r->has_bcc = r->nr > r->nbcc;
+	r->keys = xcalloc(r->nr + 2, sizeof *r->keys);
+	buf_init(&missing, 0);
+	nmiss = lookup_keys(ctx, proto, self, r, &missing);
+	if (r->has_bcc && proto == MIME_CRYPTO_CMS) {
+		/* Every S/MIME recipient is named in the body: a Bcc
+		 * would be shown to the others. */
+		struct buf bl;
+
+		buf_init(&bl, 0);
+		for (i = r->nbcc; i < r->nr; i++)
+			(void)buf_printf(
+			    &bl, "%s%s", i > r->nbcc ? ", " : "", r->rcpts[i]);
+		set_cause(cause,
+		    "not sent: S/MIME cannot hide a Bcc recipient from "
+		    "the others; send to %s in a message of its own",
+		    bl.data);
+		buf_free(&bl);
+		goto out;
+	}
+	if (nmiss > 0 && *want_enc == CRYPTO_DEFAULT)
+		*want_enc = 0; /* auto: not every recipient has a key */
+	else if (nmiss == 0 && r->nr > 0)
+		*want_enc = 1;
+	else if (nmiss > 0) {
+		set_cause(cause,
+		    "not encrypted, so not sent: no usable %s key for "
+		    "%s",
+		    proto == MIME_CRYPTO_PGP ? "OpenPGP" : "S/MIME",
+		    missing.data);
+		goto out;
+	} else if (r->nr == 0) {
+		set_cause(cause,
+		    "cannot encrypt: the message has no "
+		    "recipient");
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&missing);
+	return rc;
+}
+
+/*
+ * Sign entity ent with self's secret key, which *signer gets: safe gets
+ * the entity made fit for signing, signd the multipart/signed one.
+ */
+static int
+sign_step(struct crypto *c, gpgme_ctx_t ctx, enum mime_crypto_proto proto,
+    const char *self, const struct buf *ent, gpgme_key_t *signer,
+    struct buf *safe, struct buf *signd, char **cause)
+{
+	if ((*signer = find_key(ctx, self, 1, 1, 0)) == NULL) {
+		set_cause(cause,
+		    "cannot sign: no usable secret %s key for %s (set "
+		    "pgp_key in the account)",
+		    proto == MIME_CRYPTO_PGP ? "OpenPGP" : "S/MIME", self);
+		return -1;
+	}
+	gpgme_signers_clear(ctx);
+	gpgme_signers_add(ctx, *signer);
+	signable(ent->data, ent->len, safe);
+	return sign_entity(c, ctx, proto, safe->data, safe->len, signd, cause);
+}
+
 int
 crypto_message(struct crypto *c, const struct rc_account *a, int sign,
     int encrypt, const char *raw, size_t len, struct buf *out, char **cause)
@@ -552,20 +764,21 @@ crypto_message(struct crypto *c, const struct rc_account *a, int sign,
 	enum mime_crypto_proto proto =
 	    a != NULL && a->smime ? MIME_CRYPTO_CMS : MIME_CRYPTO_PGP;
 	struct buf msg, ent, safe, signd, enc;
+	struct rcpt_keys r;
 	struct field *f = NULL;
-	gpgme_key_t signer = NULL, *keys = NULL;
+	gpgme_key_t signer = NULL;
 	gpgme_ctx_t ctx = NULL;
-	char **rcpts = NULL, *from = NULL, *self = NULL, *fromv;
-	size_t nf, body, i, nr = 0, nk = 0, nbcc = 0;
-	int want_sign, want_enc, has_bcc = 0, has_ct = 0, rc = -1;
-	const char *plain;
-	size_t plainlen;
+	char *self = NULL;
+	size_t nf, body;
+	const struct buf *plain = &ent;
+	int want_sign, want_enc, has_ct, rc = -1;
 
 	buf_init(&msg, 0);
 	buf_init(&ent, 0);
 	buf_init(&safe, 0);
 	buf_init(&signd, 0);
 	buf_init(&enc, 0);
+	memset(&r, 0, sizeof r);
 	(void)buf_add_crlf(&msg, raw, len);
 	nf = split_fields(msg.data ? msg.data : "", msg.len, &f, &body);
 	crypto_wanted(a, msg.data ? msg.data : "", body, &want_sign, &want_enc);
@@ -576,168 +789,38 @@ crypto_message(struct crypto *c, const struct rc_account *a, int sign,
 
 	/* The outer header: everything but the entity's own fields. */
 	buf_reset(out);
-	for (i = 0; i < nf; i++) {
-		const struct field *fi = &f[i];
-
-		if (field_is(msg.data, fi, "Sign") ||
-		    field_is(msg.data, fi, "Encrypt"))
-			continue;
-		if (want_sign || want_enc) {
-			if (field_is(msg.data, fi, "MIME-Version"))
-				continue;
-			if (f[i].end - f[i].start > 8 &&
-			    ascii_strncasecmp(
-			        msg.data + fi->start, "Content-", 8) == 0) {
-				has_ct |=
-				    field_is(msg.data, fi, "Content-Type");
-				(void)buf_add(&ent, msg.data + fi->start,
-				    fi->end - fi->start);
-				continue;
-			}
-		}
-		(void)buf_add(out, msg.data + fi->start, fi->end - fi->start);
-	}
+	has_ct =
+	    outer_header(msg.data, f, nf, want_sign || want_enc, out, &ent);
 	if (!want_sign && !want_enc) {
 		(void)buf_adds(out, "\r\n");
 		(void)buf_add(out, msg.data + body, msg.len - body);
 		rc = 0;
 		goto done;
 	}
-	if (!has_ct) {
-		int ascii = 1;
+	entity_body(&ent, &msg, body, has_ct);
 
-		for (i = body; i < msg.len && ascii; i++)
-			ascii = (unsigned char)msg.data[i] < 0x80;
-		(void)buf_printf(&ent,
-		    "Content-Type: text/plain; charset=%s\r\n",
-		    ascii ? "us-ascii" : "utf-8");
-	}
-	(void)buf_adds(&ent, "\r\n");
-	(void)buf_add(&ent, msg.data + body, msg.len - body);
-	if (ent.len < 2 || ent.data[ent.len - 1] != '\n')
-		(void)buf_adds(&ent, "\r\n");
-
-	if ((ctx = crypto_ctx(c, proto, cause)) == NULL)
+	if ((ctx = crypto_ctx(c, proto, cause)) == NULL ||
+	    (self = own_key_pattern(a, msg.data, f, nf, cause)) == NULL)
 		goto out;
-	for (i = 0; i < nf && from == NULL; i++) {
-		if (field_is(msg.data, &f[i], "From")) {
-			fromv = field_value(msg.data, &f[i]);
-			from = compose_addr_spec(fromv);
-			free(fromv);
-		}
-	}
-	if (from == NULL && a != NULL && a->from != NULL)
-		from = compose_addr_spec(a->from);
-	self = xstrdup(a != NULL && a->pgp_key != NULL ? a->pgp_key
-	        : from != NULL                         ? from
-	                                               : "");
-	if (*self == '\0') {
-		set_cause(cause,
-		    "cannot sign or encrypt: the message has no "
-		    "From and the account no pgp_key");
+	if (want_enc &&
+	    encryption_keys(
+	        ctx, proto, msg.data, f, nf, self, &r, &want_enc, cause) != 0)
 		goto out;
-	}
-
-	if (want_enc) {
-		/* Every recipient's key, and the sender's own. */
-		struct buf missing;
-		size_t nmiss = 0;
-		gpgme_key_t k;
-
-		add_addrs(msg.data, f, nf, "To", &rcpts, &nr);
-		add_addrs(msg.data, f, nf, "Cc", &rcpts, &nr);
-		nbcc = nr;
-		add_addrs(msg.data, f, nf, "Bcc", &rcpts, &nr);
-		has_bcc = nr > nbcc;
-		keys = xcalloc(nr + 2, sizeof *keys);
-		buf_init(&missing, 0);
-		if (proto == MIME_CRYPTO_CMS)
-			gpgme_set_keylist_mode(ctx,
-			    gpgme_get_keylist_mode(ctx) |
-			        GPGME_KEYLIST_MODE_VALIDATE);
-		for (i = 0; i < nr; i++) {
-			k = find_key(
-			    ctx, rcpts[i], 0, 0, proto == MIME_CRYPTO_PGP);
-			if (k != NULL)
-				keys[nk++] = k;
-			else {
-				(void)buf_printf(&missing, "%s%s",
-				    nmiss++ ? ", " : "", rcpts[i]);
-			}
-		}
-		if ((k = find_key(ctx, self, 0, 0, 0)) != NULL)
-			keys[nk++] = k;
-		else
-			(void)buf_printf(
-			    &missing, "%s%s (you)", nmiss++ ? ", " : "", self);
-		if (has_bcc && proto == MIME_CRYPTO_CMS) {
-			/* Every S/MIME recipient is named in the body: a Bcc
-			 * would be shown to the others. */
-			struct buf bl;
-
-			buf_init(&bl, 0);
-			for (i = nbcc; i < nr; i++)
-				(void)buf_printf(&bl, "%s%s",
-				    i > nbcc ? ", " : "", rcpts[i]);
-			set_cause(cause,
-			    "not sent: S/MIME cannot hide a Bcc recipient from "
-			    "the others; send to %s in a message of its own",
-			    bl.data);
-			buf_free(&bl);
-			buf_free(&missing);
-			goto out;
-		}
-		if (nmiss > 0 && want_enc == CRYPTO_DEFAULT)
-			want_enc = 0; /* auto: not every recipient has a key */
-		else if (nmiss == 0 && nr > 0)
-			want_enc = 1;
-		else if (nmiss > 0) {
-			set_cause(cause,
-			    "not encrypted, so not sent: no usable %s key for "
-			    "%s",
-			    proto == MIME_CRYPTO_PGP ? "OpenPGP" : "S/MIME",
-			    missing.data);
-			buf_free(&missing);
-			goto out;
-		} else if (nr == 0) {
-			set_cause(cause,
-			    "cannot encrypt: the message has no "
-			    "recipient");
-			buf_free(&missing);
-			goto out;
-		}
-		buf_free(&missing);
-	}
-	plain = ent.data;
-	plainlen = ent.len;
 	if (want_sign) {
-		if ((signer = find_key(ctx, self, 1, 1, 0)) == NULL) {
-			set_cause(cause,
-			    "cannot sign: no usable secret %s key for %s (set "
-			    "pgp_key in the account)",
-			    proto == MIME_CRYPTO_PGP ? "OpenPGP" : "S/MIME",
-			    self);
+		if (sign_step(c, ctx, proto, self, &ent, &signer, &safe, &signd,
+		        cause) != 0)
 			goto out;
-		}
-		gpgme_signers_clear(ctx);
-		gpgme_signers_add(ctx, signer);
-		signable(ent.data, ent.len, &safe);
-		if (sign_entity(
-		        c, ctx, proto, safe.data, safe.len, &signd, cause) != 0)
-			goto out;
-		plain = signd.data;
-		plainlen = signd.len;
+		plain = &signd;
 	}
 	if (want_enc == 1) {
-		keys[nk] = NULL;
-		if (encrypt_entity(ctx, proto, keys, has_bcc, plain, plainlen,
-		        &enc, cause) != 0)
+		r.keys[r.nk] = NULL;
+		if (encrypt_entity(ctx, proto, r.keys, r.has_bcc, plain->data,
+		        plain->len, &enc, cause) != 0)
 			goto out;
-		plain = enc.data;
-		plainlen = enc.len;
+		plain = &enc;
 	}
 	(void)buf_adds(out, "MIME-Version: 1.0\r\n");
-	(void)buf_add(out, plain, plainlen);
+	(void)buf_add(out, plain->data, plain->len);
 	rc = 0;
 	goto done;
 out:
@@ -747,9 +830,8 @@ done:
 		gpgme_signers_clear(ctx);
 	if (signer != NULL)
 		gpgme_key_unref(signer);
-	keys_free(keys, nk);
-	compose_strv_free(rcpts);
-	free(from);
+	keys_free(r.keys, r.nk);
+	compose_strv_free(r.rcpts);
 	free(self);
 	free(f);
 	wipe(&msg);
