@@ -135,20 +135,6 @@ indexfmt_name(const char *from)
 	return xstrndup(from + a, b - a);
 }
 
-char *
-indexfmt_address(const char *from)
-{
-	const char *lt, *gt;
-
-	if (from == NULL)
-		return xstrdup("");
-	if ((lt = strrchr(from, '<')) != NULL && (gt = strchr(lt, '>')) != NULL)
-		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
-	while (*from == ' ')
-		from++;
-	return xstrndup(from, strcspn(from, " ,"));
-}
-
 /* %F of one's own mail: "To" and the first recipient's name. */
 static char *
 to_name(const char *to)
