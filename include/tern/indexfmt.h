@@ -46,7 +46,5 @@ void indexfmt_short_date(int64_t d, time_t now, char *out, size_t len);
 void indexfmt_size(int64_t n, char *out, size_t len);
 /* The display name of an address ("Name <a@b>" -> Name), malloc'd. */
 char *indexfmt_name(const char *from);
-/* The address of "Name <a@b>" (or of a bare a@b): a@b, malloc'd. */
-char *indexfmt_address(const char *from);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <wchar.h>
 
 #if defined(__GNUC__)
 #define TERN_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -115,6 +116,21 @@ int utf8_valid(const char *s, size_t len, int nul_ok);
 void text_visible(struct buf *out, const char *s, size_t len, int keep_newline);
 /* Convenience: a malloc'd visible copy of a NUL-terminated string. */
 char *text_visible_dup(const char *s);
+
+/*
+ * The character at the start of s[0..len) (len > 0) as a terminal shows
+ * it, in the current locale: its length in bytes, the character in *wc
+ * and its columns in *cols. A byte that starts no character stands alone
+ * as '?'; one wcwidth gives no width (a control, a tab) takes a column.
+ */
+size_t text_char(
+    const char *s, size_t len, mbstate_t *mbs, wchar_t *wc, int *cols);
+/*
+ * How many bytes of s[0..len) fit in width columns (all of it when width
+ * < 0), counted as text_char does, with their columns in *cols (if not
+ * NULL). A character that does not fit is left out whole.
+ */
+size_t text_fit(const char *s, size_t len, int width, int *cols);
 
 /* Write all of buf to fd (retrying on EINTR/short writes); -1 on error. */
 int write_all(int fd, const void *buf, size_t len);

@@ -206,129 +206,166 @@ attachment_label(const char *s)
 	return 1;
 }
 
-int
-cmd_cat(struct tern *t, int argc, char **argv)
-{
-	struct folder_ref r;
-	struct store_msg m;
-	struct buf raw;
-	struct mime_msg *mm = NULL;
-	const char *spec = NULL, *uidarg = NULL, *savearg = NULL;
-	char *cause = NULL;
+/* What the command line asks for. */
+struct cat_args {
+	const char *spec; /* ACCOUNT/FOLDER */
 	uint64_t uid;
-	int i, rawmode = 0, headers = 0, status, found, opts = 1;
+	const char *save; /* --save N, or NULL */
+	int raw, headers;
+};
 
+/* Read the command line into a: TERN_EXIT_OK, or the usage error's. */
+static int
+cat_parse(int argc, char **argv, struct cat_args *a)
+{
+	const char *uidarg = NULL;
+	int i, opts = 1;
+
+	memset(a, 0, sizeof *a);
 	for (i = 1; i < argc; i++) {
 		if (opts && strcmp(argv[i], "--") == 0)
 			opts = 0;
 		else if (opts && strcmp(argv[i], "--raw") == 0)
-			rawmode = 1;
+			a->raw = 1;
 		else if (opts &&
 		    (strcmp(argv[i], "--headers") == 0 ||
 		        strcmp(argv[i], "-H") == 0))
-			headers = 1;
+			a->headers = 1;
 		else if (opts && strcmp(argv[i], "--save") == 0 && i + 1 < argc)
-			savearg = argv[++i];
+			a->save = argv[++i];
 		else if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
 			tern_warnx("cat: unknown option '%s'", argv[i]);
 			return cli_usage(cli_find("cat"));
-		} else if (spec == NULL)
-			spec = argv[i];
+		} else if (a->spec == NULL)
+			a->spec = argv[i];
 		else if (uidarg == NULL)
 			uidarg = argv[i];
 		else
 			return cli_usage(cli_find("cat"));
 	}
-	if (spec == NULL || uidarg == NULL || (savearg != NULL && rawmode))
+	if (a->spec == NULL || uidarg == NULL || (a->save != NULL && a->raw))
 		return cli_usage(cli_find("cat"));
-	if (parse_uint64(uidarg, strlen(uidarg), UINT32_MAX, &uid) != 0 ||
-	    uid == 0) {
+	if (parse_uint64(uidarg, strlen(uidarg), UINT32_MAX, &a->uid) != 0 ||
+	    a->uid == 0) {
 		tern_warnx("'%s' is not a UID", uidarg);
 		return TERN_EXIT_USAGE;
 	}
-	if (savearg != NULL && !attachment_label(savearg)) {
-		tern_warnx("'%s' is not an attachment number", savearg);
+	if (a->save != NULL && !attachment_label(a->save)) {
+		tern_warnx("'%s' is not an attachment number", a->save);
 		return TERN_EXIT_USAGE;
 	}
-	if ((status = folder_ref_parse(t, spec, &r, &cause)) != 0)
-		return cli_fail(status, cause);
-	memset(&m, 0, sizeof m);
-	buf_init(&raw, 0);
-	if (r.folder == NULL) {
+	return TERN_EXIT_OK;
+}
+
+/* Message uid of the folder r names into m, or why there is none. */
+static int
+cat_find(struct tern *t, const struct folder_ref *r, const char *spec,
+    uint64_t uid, struct store_msg *m)
+{
+	char *cause = NULL;
+	int found;
+
+	if (r->folder == NULL) {
 		tern_warnx("'%s': name a folder as ACCOUNT/FOLDER", spec);
-		status = TERN_EXIT_USAGE;
-		goto out;
+		return TERN_EXIT_USAGE;
 	}
-	if (r.folder_id == 0) {
+	if (r->folder_id == 0) {
 		tern_warnx(
-		    "no folder '%s' in account %s", r.folder, r.account_name);
-		status = TERN_EXIT_USAGE;
-		goto out;
+		    "no folder '%s' in account %s", r->folder, r->account_name);
+		return TERN_EXIT_USAGE;
 	}
-	found = store_msg_get(t->store, r.folder_id, (uint32_t)uid, &m, &cause);
-	if (found < 0) {
-		status = cli_fail(TERN_EXIT_FAIL, cause);
-		goto out;
-	}
+	found = store_msg_get(t->store, r->folder_id, (uint32_t)uid, m, &cause);
+	if (found < 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
 	if (found == 0) {
 		tern_warnx(
 		    "no message %llu in %s", (unsigned long long)uid, spec);
-		status = TERN_EXIT_USAGE;
-		goto out;
+		return TERN_EXIT_USAGE;
 	}
-	if (rawmode) {
-		struct store_body b;
+	return TERN_EXIT_OK;
+}
 
-		/* Stored: written from where it is, not copied. */
-		if ((found = store_msg_body(t->store, m.id, &b, &cause)) < 0) {
-			status = cli_fail(TERN_EXIT_FAIL, cause);
-			goto out;
-		}
-		if (found) {
-			if (write_all(STDOUT_FILENO, b.data, b.len) != 0) {
-				tern_warnx(
-				    "cannot write the message to stdout");
-				status = TERN_EXIT_FAIL;
-			}
-			store_body_release(&b);
-			goto out;
-		}
-		if ((status = cat_raw(t, &r, spec, &m, &raw)) != TERN_EXIT_OK)
-			goto out;
-		if (write_all(STDOUT_FILENO, raw.data ? raw.data : "",
-		        raw.len) != 0) {
+/* --raw: the message's exact bytes to stdout, downloaded if need be. */
+static int
+cat_write_raw(struct tern *t, struct folder_ref *r, const char *spec,
+    const struct store_msg *m)
+{
+	struct store_body b;
+	struct buf raw;
+	char *cause = NULL;
+	int found, status;
+
+	/* Stored: written from where it is, not copied. */
+	if ((found = store_msg_body(t->store, m->id, &b, &cause)) < 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	if (found) {
+		status = TERN_EXIT_OK;
+		if (write_all(STDOUT_FILENO, b.data, b.len) != 0) {
 			tern_warnx("cannot write the message to stdout");
 			status = TERN_EXIT_FAIL;
 		}
-		goto out;
+		store_body_release(&b);
+		return status;
 	}
-	if ((status = cat_view(t, &r, spec, &m, &mm)) != TERN_EXIT_OK)
-		goto out;
-	if (savearg != NULL)
-		status = cat_save(t, &r, &m, mm, savearg);
-	else {
-		struct mime_render_opts o;
+	buf_init(&raw, 0);
+	if ((status = cat_raw(t, r, spec, m, &raw)) == TERN_EXIT_OK &&
+	    write_all(STDOUT_FILENO, raw.data ? raw.data : "", raw.len) != 0) {
+		tern_warnx("cannot write the message to stdout");
+		status = TERN_EXIT_FAIL;
+	}
+	buf_free(&raw);
+	return status;
+}
 
-		memset(&o, 0, sizeof o);
-		o.full_headers = headers;
-		o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
-		o.width = out_width();
-		o.keywords = m.keywords;
-		o.crypto = crypto_mime_ops(tern_crypto(t));
-		if (t->rc != NULL) {
-			o.headers = t->rc->headers;
-			o.nheaders = t->rc->nheaders;
-		}
-		/* Written as it is made visible: a big text is not held
-		 * twice. */
-		if (mime_render_to(mm, &o, write_out, NULL) != 0) {
-			tern_warnx("cannot write the message to stdout");
-			status = TERN_EXIT_FAIL;
-		}
+/* The message as the pager shows it (--headers: all of its header). */
+static int
+cat_write_shown(
+    struct tern *t, const struct store_msg *m, struct mime_msg *mm, int headers)
+{
+	struct mime_render_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.full_headers = headers;
+	o.html_filter = t->rc != NULL ? t->rc->mailcap : NULL;
+	o.width = out_width();
+	o.keywords = m->keywords;
+	o.crypto = crypto_mime_ops(tern_crypto(t));
+	if (t->rc != NULL) {
+		o.headers = t->rc->headers;
+		o.nheaders = t->rc->nheaders;
 	}
+	/* Written as it is made visible: a big text is not held twice. */
+	if (mime_render_to(mm, &o, write_out, NULL) != 0) {
+		tern_warnx("cannot write the message to stdout");
+		return TERN_EXIT_FAIL;
+	}
+	return TERN_EXIT_OK;
+}
+
+int
+cmd_cat(struct tern *t, int argc, char **argv)
+{
+	struct cat_args a;
+	struct folder_ref r;
+	struct store_msg m;
+	struct mime_msg *mm = NULL;
+	char *cause = NULL;
+	int status;
+
+	if ((status = cat_parse(argc, argv, &a)) != TERN_EXIT_OK)
+		return status;
+	if ((status = folder_ref_parse(t, a.spec, &r, &cause)) != 0)
+		return cli_fail(status, cause);
+	memset(&m, 0, sizeof m);
+	if ((status = cat_find(t, &r, a.spec, a.uid, &m)) != TERN_EXIT_OK)
+		goto out;
+	if (a.raw)
+		status = cat_write_raw(t, &r, a.spec, &m);
+	else if ((status = cat_view(t, &r, a.spec, &m, &mm)) == TERN_EXIT_OK)
+		status = a.save != NULL ? cat_save(t, &r, &m, mm, a.save)
+		                        : cat_write_shown(t, &m, mm, a.headers);
 out:
 	mime_free(&mm);
-	buf_free(&raw);
 	store_msg_clear(&m);
 	folder_ref_clear(&r);
 	return status;

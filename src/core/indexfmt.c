@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include "tern/indexfmt.h"
 
@@ -136,20 +135,6 @@ indexfmt_name(const char *from)
 	return xstrndup(from + a, b - a);
 }
 
-char *
-indexfmt_address(const char *from)
-{
-	const char *lt, *gt;
-
-	if (from == NULL)
-		return xstrdup("");
-	if ((lt = strrchr(from, '<')) != NULL && (gt = strchr(lt, '>')) != NULL)
-		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
-	while (*from == ' ')
-		from++;
-	return xstrndup(from, strcspn(from, " ,"));
-}
-
 /* %F of one's own mail: "To" and the first recipient's name. */
 static char *
 to_name(const char *to)
@@ -176,28 +161,9 @@ to_name(const char *to)
 static void
 put_field(struct buf *out, const struct spec *sp, const char *s)
 {
-	size_t len = strlen(s), i = 0, end = 0;
-	mbstate_t mbs;
-	int col = 0, pad;
+	int col, pad;
+	size_t end = text_fit(s, strlen(s), sp->max, &col);
 
-	memset(&mbs, 0, sizeof mbs);
-	while (i < len) {
-		wchar_t wc;
-		size_t r = mbrtowc(&wc, s + i, len - i, &mbs);
-		int cw;
-
-		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
-			memset(&mbs, 0, sizeof mbs);
-			r = 1;
-			cw = 1;
-		} else if ((cw = wcwidth(wc)) < 0)
-			cw = 1;
-		if (sp->max >= 0 && col + cw > sp->max)
-			break;
-		col += cw;
-		i += r;
-		end = i;
-	}
 	pad = sp->min > col ? sp->min - col : 0;
 	if (!sp->left)
 		for (int k = 0; k < pad; k++)

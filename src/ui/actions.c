@@ -417,58 +417,6 @@ open_message(struct ui *u, size_t pos)
 	mark_seen(u);
 }
 
-static void
-save_message(struct ui *u, int keep)
-{
-	struct store_index_row r;
-	struct folder_ref ref;
-	char *to = NULL, *cause = NULL, *note = NULL;
-	int64_t id = current_id(u);
-
-	if (id == 0 || store_index_row(u->s, id, &r, NULL) != 1) {
-		ui_message(u, 0, "No message here");
-		return;
-	}
-	if (ui_prompt(u,
-	        keep ? "Copy to folder (Tab completes): "
-	             : "Move to folder (Tab completes): ",
-	        NULL, UI_COMPLETE_FOLDER, &to) != 0 ||
-	    *to == '\0') {
-		free(to);
-		store_index_row_clear(&r);
-		return;
-	}
-	if (current_ref(u, &ref) == 0) {
-		if (strcmp(to, ref.folder) == 0)
-			ui_message(u, 1, "The message is already in %s", to);
-		else if (core_move_to(u->t, &ref, &r.uid, 1, to, keep, &note,
-		             &cause) != 0) {
-			ui_message(u, 1, "%s", cause);
-			free(cause);
-		} else {
-			/* A queued transfer says so; else it is done. */
-			if (note != NULL)
-				ui_message(u, 0, "%s", note);
-			else
-				ui_message(u, 0, "%s to %s",
-				    keep ? "Copied" : "Moved", to);
-			free(note);
-			ui_worker_sync_now(u, u->folders[u->fcur].account);
-		}
-		folder_ref_clear(&ref);
-	}
-	store_index_row_clear(&r);
-	changed(u);
-	ui_index_load(u, 1);
-	if (u->mode == UI_PAGER) {
-		if (u->cur < u->nids)
-			open_message(u, u->cur);
-		else
-			u->mode = UI_INDEX;
-	}
-	free(to);
-}
-
 /* What tern login has to say, on the terminal handed over. */
 static void
 login_show(void *arg, const char *text)
@@ -855,7 +803,11 @@ many_toggle(struct ui *u, const int64_t *ids, size_t n, unsigned f)
 	               : many_flag(u, ids, n, f, 0);
 }
 
-/* Move (keep 0) or copy ids to a folder asked for; 1 moved, 0, -1. */
+/*
+ * Move (keep 0) or copy ids to a folder asked for: 1 moved, 0 asked, -1
+ * not asked or given up. what (NULL: the message under the cursor) is
+ * what the prompt and the messages call them.
+ */
 static int
 many_move(
     struct ui *u, const int64_t *ids, size_t n, int keep, const char *what)
@@ -865,15 +817,19 @@ many_move(
 	size_t nu;
 	unsigned all, any;
 	char *to = NULL, *cause = NULL, *note = NULL, *q;
-	int r = -1;
+	int r = 0;
 
-	q = xasprintf(
-	    "%s %s to folder (Tab completes): ", keep ? "Copy" : "Move", what);
+	if (what != NULL)
+		q = xasprintf("%s %s to folder (Tab completes): ",
+		    keep ? "Copy" : "Move", what);
+	else
+		q = xasprintf(
+		    "%s to folder (Tab completes): ", keep ? "Copy" : "Move");
 	if (ui_prompt(u, q, NULL, UI_COMPLETE_FOLDER, &to) != 0 ||
 	    *to == '\0') {
 		free(q);
 		free(to);
-		return 0;
+		return -1;
 	}
 	free(q);
 	if (current_ref(u, &ref) != 0) {
@@ -884,14 +840,21 @@ many_move(
 	if (nu == 0)
 		ui_message(u, 0, "No message here");
 	else if (strcmp(to, ref.folder) == 0)
-		ui_message(u, 1, "The messages are already in %s", to);
+		ui_message(u, 1,
+		    what != NULL ? "The messages are already in %s"
+		                 : "The message is already in %s",
+		    to);
 	else if (core_move_to(u->t, &ref, uids, nu, to, keep, &note, &cause) !=
 	    0) {
 		ui_message(u, 1, "%s", cause);
 		free(cause);
 	} else {
+		/* A queued transfer says so; else it is done. */
 		if (note != NULL)
 			ui_message(u, 0, "%s", note);
+		else if (what == NULL)
+			ui_message(
+			    u, 0, "%s to %s", keep ? "Copied" : "Moved", to);
 		else
 			ui_message(u, 0, "%s %zu message%s to %s",
 			    keep ? "Copied" : "Moved", nu, nu == 1 ? "" : "s",
@@ -906,6 +869,29 @@ many_move(
 	changed(u);
 	ui_index_load(u, 1);
 	return r;
+}
+
+/* Move (keep 0) or copy the message under the cursor. */
+static void
+save_message(struct ui *u, int keep)
+{
+	struct store_index_row r;
+	int64_t id = current_id(u);
+
+	if (id == 0 || store_index_row(u->s, id, &r, NULL) != 1) {
+		ui_message(u, 0, "No message here");
+		return;
+	}
+	store_index_row_clear(&r);
+	if (many_move(u, &id, 1, keep, NULL) < 0)
+		return;
+	/* The pager goes on to what the cursor is on now. */
+	if (u->mode == UI_PAGER) {
+		if (u->cur < u->nids)
+			open_message(u, u->cur);
+		else
+			u->mode = UI_INDEX;
+	}
 }
 
 /* What ';' then a key does: the key's action on every tagged message. */

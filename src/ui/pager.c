@@ -135,17 +135,12 @@ pager_wrap(struct ui_pager *p, int w)
 	memset(&mbs, 0, sizeof mbs);
 	while (i < len) {
 		wchar_t wc;
-		size_t r = mbrtowc(&wc, s + i, len - i, &mbs);
 		int cw;
+		size_t r = text_char(s + i, len - i, &mbs, &wc, &cw);
 
-		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
-			memset(&mbs, 0, sizeof mbs);
-			r = 1;
-			wc = L'?';
-		}
-		cw = wc == L'\t' ? 8 - col % 8 : wcwidth(wc);
-		if (cw < 0)
-			cw = 1;
+		/* To the next multiple of 8, as expand_tabs draws it. */
+		if (wc == L'\t')
+			cw = 8 - col % 8;
 		if (wc != L'\n' && col + cw > lim && col > 0) {
 			if (wc == L' ') {
 				/* The line ends where the words do: the

@@ -256,39 +256,19 @@ ui_put(int y, int x, int width, const char *s, int attr)
 void
 ui_put_cut(int y, int x, int width, const char *s, int attr)
 {
-	mbstate_t mbs;
-	size_t i = 0, len = s != NULL ? strlen(s) : 0, fit = 0, word = 0;
-	int col = 0;
+	size_t len = s != NULL ? strlen(s) : 0, fit, word = 0;
 	char *t;
 
-	memset(&mbs, 0, sizeof mbs);
-	while (i < len) {
-		wchar_t wc;
-		size_t r = mbrtowc(&wc, s + i, len - i, &mbs);
-		int cw;
-
-		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
-			memset(&mbs, 0, sizeof mbs);
-			r = 1;
-			cw = 1;
-		} else if ((cw = wcwidth(wc)) < 0)
-			cw = 1;
-		if (col + cw > width)
-			break;
-		/* Room for the ellipsis after what is kept. */
-		if (col + cw <= width - 1) {
-			fit = i + r;
-			if (wc == L' ' && i > 0 && s[i - 1] != ' ')
-				word = i;
-		}
-		col += cw;
-		i += r;
-	}
-	if (i >= len || width < 2) {
+	if (width < 2 || text_fit(s, len, width, NULL) == len) {
 		ui_put(y, x, width, s, attr);
 		return;
 	}
+	/* Room for the ellipsis after what is kept. */
+	fit = text_fit(s, len, width - 1, NULL);
 	/* At the end of a word, unless that leaves too little. */
+	for (size_t i = 1; i < fit; i++)
+		if (s[i] == ' ' && s[i - 1] != ' ')
+			word = i;
 	if (word > 0 && word * 3 >= fit * 2)
 		fit = word;
 	while (fit > 0 && s[fit - 1] == ' ')

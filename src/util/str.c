@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "tern/util.h"
 
@@ -191,6 +192,46 @@ text_visible_dup(const char *s)
 	buf_init(&b, 0);
 	text_visible(&b, s, strlen(s), 0);
 	return buf_steal(&b, NULL);
+}
+
+size_t
+text_char(const char *s, size_t len, mbstate_t *mbs, wchar_t *wc, int *cols)
+{
+	size_t r = mbrtowc(wc, s, len, mbs);
+
+	if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+		/* Decoding starts again at the next byte. */
+		memset(mbs, 0, sizeof *mbs);
+		*wc = L'?';
+		*cols = 1;
+		return 1;
+	}
+	if ((*cols = wcwidth(*wc)) < 0)
+		*cols = 1;
+	return r;
+}
+
+size_t
+text_fit(const char *s, size_t len, int width, int *cols)
+{
+	mbstate_t mbs;
+	size_t i = 0;
+	int col = 0;
+
+	memset(&mbs, 0, sizeof mbs);
+	while (i < len) {
+		wchar_t wc;
+		int cw;
+		size_t r = text_char(s + i, len - i, &mbs, &wc, &cw);
+
+		if (width >= 0 && col + cw > width)
+			break;
+		col += cw;
+		i += r;
+	}
+	if (cols != NULL)
+		*cols = col;
+	return i;
 }
 
 int

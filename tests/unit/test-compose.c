@@ -150,6 +150,13 @@ test_addresses(void)
 	s = compose_addr_spec("\"Alice Example\" <alice@example.com>");
 	CHECK_STR(s, "alice@example.com");
 	free(s);
+	/* As the index compares a From with the accounts' own. */
+	s = compose_addr_spec("Ann <Ann@Example.org>");
+	CHECK_STR(s, "Ann@Example.org");
+	free(s);
+	s = compose_addr_spec(" bo@example.org");
+	CHECK_STR(s, "bo@example.org");
+	free(s);
 }
 
 static void

@@ -79,19 +79,6 @@ test_wide(void)
 }
 
 static void
-test_address(void)
-{
-	char *a;
-
-	a = indexfmt_address("Ann <Ann@Example.org>");
-	CHECK_STR(a, "Ann@Example.org");
-	free(a);
-	a = indexfmt_address(" bo@example.org");
-	CHECK_STR(a, "bo@example.org");
-	free(a);
-}
-
-static void
 test_check(void)
 {
 	const char *why = NULL;
@@ -113,7 +100,6 @@ main(void)
 		printf("# no C.UTF-8 locale\n");
 	test_codes();
 	test_wide();
-	test_address();
 	test_check();
 	return test_done();
 }
