@@ -60,6 +60,8 @@ struct replay {
 	uint32_t uidvalidity;
 	enum drv_err fail;
 	struct buf lost; /* ops lost to UIDVALIDITY changes, for one note */
+	struct store_pending *v; /* the queue being replayed */
+	size_t n;
 };
 
 static const char *const err_names[DRV_NERR] = {
@@ -329,6 +331,30 @@ already_there(struct replay *rp, const struct store_pending *p,
  * the server's UID when it said (COPYUID, APPENDUID), else the row goes
  * and the next sync indexes the message.
  */
+/*
+ * Ops queued after a move or copy that name its placeholder in folder (a
+ * flag changed on the message where it was moved to) name the server's
+ * UID now, in the queue and in the list being replayed.
+ */
+static int
+remap_later(struct replay *rp, const char *folder, uint32_t placeholder,
+    uint32_t uid, char **err)
+{
+	struct store_pending *q;
+	size_t k;
+
+	for (k = 0; k < rp->n; k++) {
+		q = &rp->v[k];
+		if (q->uid != placeholder || q->uidvalidity != 0 ||
+		    q->folder == NULL || strcmp(q->folder, folder) != 0)
+			continue;
+		if (store_pending_set_uid(rp->s, q->id, 0, uid, err) != 0)
+			return -1;
+		q->uid = uid;
+	}
+	return 0;
+}
+
 static enum outcome
 settle_placeholder(struct replay *rp, const struct store_pending *p,
     const char *folder, enum outcome out, uint32_t newuid, char **err)
@@ -338,6 +364,9 @@ settle_placeholder(struct replay *rp, const struct store_pending *p,
 	if ((out != R_DONE && out != R_DROP) || p->placeholder == 0 ||
 	    folder == NULL)
 		return out;
+	if (out == R_DONE && newuid != 0 &&
+	    remap_later(rp, folder, p->placeholder, newuid, err) != 0)
+		return stop(rp, DRV_STORE);
 	if ((fid = store_folder(rp->s, rp->account_id, folder, 0, err)) < 0)
 		return stop(rp, DRV_STORE);
 	if (fid == 0)
@@ -845,6 +874,8 @@ drv_replay(struct tern *t, struct rc_account *a, const struct drv_ops *ops,
 	         rp.s, a->name, rc_protocol_name(a->protocol), err)) < 0 ||
 	    store_pending_list(rp.s, rp.account_id, &v, &n, err) != 0)
 		goto out;
+	rp.v = v;
+	rp.n = n;
 	if (*dp == NULL && (ret = ops->open(t, a, o, dp, err)) != DRV_OK)
 		goto out;
 	for (i = 0; i < n; i += run) {

@@ -554,6 +554,13 @@ isync_copy_or_move(struct isync *is, uint32_t uid, const char *q,
 		    imap_wait(is->c, cmd, cause) != 0)
 			goto out;
 		if (cmd->status == IMAP_OK) {
+			/* COPY says COPYUID in its tagged OK, MOVE in an
+			 * untagged one (on_code). */
+			if (cmd->code != NULL &&
+			    ascii_strncasecmp(cmd->code, "COPYUID ", 8) == 0) {
+				free(is->copyuid);
+				is->copyuid = xstrdup(cmd->code + 8);
+			}
 			ret = 0;
 			goto out;
 		}

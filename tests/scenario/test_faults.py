@@ -593,6 +593,11 @@ class Queue(Base):
         return t, user, rc
 
     @staticmethod
+    def uid_of(t, folder, subject):
+        return [x.split("\t")[0] for x in t.out("ls", folder).splitlines()
+                if x.endswith("\t" + subject)][0]
+
+    @staticmethod
     def subjects(t, folder):
         return sorted(x.split("\t")[4] for x in
                       t.out("ls", folder).splitlines())
@@ -604,14 +609,16 @@ class Queue(Base):
         self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
         # Readable offline: the body was stored, and so is the copy's.
-        copy = [x.split("\t")[0] for x in t.out("ls", "a/Dest").splitlines()
-                if x.endswith("\tMessage 1")][0]
+        copy = self.uid_of(t, "a/Dest", "Message 1")
         self.assertIn("Subject: Message 1", t.out("cat", "a/Dest", copy))
+        # Flagged where it was copied to: the flag follows it to the
+        # server's UID.
+        t.out("flag", "a/Dest", copy, "+F")
         t.write_rc(rc)
         t.out("sync", "a")
         self.assertEqual(self.dovecot.state(user),
                          {"INBOX": [(mid(1), "\\Seen")],
-                          "Dest": sorted([(mid(1), "\\Seen"),
+                          "Dest": sorted([(mid(1), "\\Flagged \\Seen"),
                                           (mid(2), "")])})
         self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
@@ -622,10 +629,11 @@ class Queue(Base):
         self.assertEqual(t.out("ls", "a/INBOX"), "")
         self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
+        t.out("flag", "a/Dest", self.uid_of(t, "a/Dest", "Message 1"), "+S")
         t.write_rc(rc)
         t.out("sync", "a")
         self.assertEqual(self.dovecot.state(user)["Dest"],
-                         sorted([(mid(1), ""), (mid(2), "")]))
+                         sorted([(mid(1), "\\Seen"), (mid(2), "")]))
         self.assertEqual(self.subjects(t, "a/Dest"),
                          ["Message 1", "Message 2"])
 

@@ -924,6 +924,52 @@ test_batches(void)
 	CHECK(calls > 5 && bad == 0);
 }
 
+/*
+ * A flag changed offline on a message moved or copied offline names its
+ * placeholder UID; once the move is done it names the server's.
+ */
+static void
+test_placeholder_follows(void)
+{
+	struct drv_replay_stats st;
+	struct store_pending p;
+	struct fbox *in, *dest;
+	char *cause = NULL;
+	const char *ids[] = { "<1>", "<2>" };
+	int i;
+
+	fresh();
+	in = box_add("INBOX", 7);
+	msg_add(in, "<1>", 100, 0);
+	msg_add(in, "<2>", 100, 0);
+	dest = box_add("Dest", 8);
+	msg_add(dest, "<0>", 100, 0);
+	for (i = 0; i < 2; i++) {
+		memset(&p, 0, sizeof p);
+		p.account_id = acct_id;
+		p.op = i == 0 ? STORE_OP_MOVE : STORE_OP_COPY;
+		p.folder = (char *)"INBOX";
+		p.uidvalidity = 7;
+		p.uid = (uint32_t)i + 1;
+		p.arg = (char *)"Dest";
+		p.msgid = (char *)ids[i];
+		p.placeholder = STORE_UID_PLACEHOLDER_MAX - (uint32_t)i;
+		CHECK(store_pending_add(t.store, &p, &cause) == 0);
+	}
+	queue(STORE_OP_FLAGS, "Dest", 0, STORE_UID_PLACEHOLDER_MAX, "+F", NULL);
+	queue(STORE_OP_FLAGS, "Dest", 0, STORE_UID_PLACEHOLDER_MAX - 1, "+S",
+	    NULL);
+	CHECK(replay(&st) == DRV_OK && queued() == 0);
+	CHECK(st.done == 4 && st.dropped == 0 && nnotes == 0);
+	CHECK(msg_uid(dest, 2) != NULL &&
+	    strcmp(msg_uid(dest, 2)->msgid, "<1>") == 0 &&
+	    (msg_uid(dest, 2)->flags & STORE_F_FLAGGED));
+	CHECK(msg_uid(dest, 3) != NULL &&
+	    strcmp(msg_uid(dest, 3)->msgid, "<2>") == 0 &&
+	    (msg_uid(dest, 3)->flags & STORE_F_SEEN));
+	CHECK(count("INBOX", "<1>") == 0 && count("INBOX", "<2>") == 1);
+}
+
 /* An unknown kind is refused when queued. */
 static void
 test_typed(void)
@@ -951,6 +997,7 @@ main(void)
 	test_uidvalidity();
 	test_dead_network();
 	test_batches();
+	test_placeholder_follows();
 	test_cuts();
 	store_close(&t.store);
 	{
