@@ -835,18 +835,23 @@ static int
 expect_batch(void)
 {
 	struct fbox *in = box("INBOX");
+	struct fmsg *m[11];
 	uint32_t u;
 
-	for (u = 1; u <= 6; u++) {
-		if (!(msg_uid(in, u)->flags & STORE_F_SEEN))
+	for (u = 1; u <= 10; u++)
+		m[u] = msg_uid(in, u);
+	for (u = 1; u <= 8; u++) {
+		if (m[u] == NULL)
 			return 0;
 	}
-	return (msg_uid(in, 2)->flags & STORE_F_FLAGGED) &&
-	    (msg_uid(in, 4)->flags & STORE_F_FLAGGED) &&
-	    strstr(msg_uid(in, 3)->kw, "x") != NULL &&
-	    !(msg_uid(in, 5)->flags & STORE_F_FLAGGED) &&
-	    msg_uid(in, 8) != NULL && msg_uid(in, 9) == NULL &&
-	    msg_uid(in, 10) == NULL && queued() == 0;
+	for (u = 1; u <= 6; u++) {
+		if (!(m[u]->flags & STORE_F_SEEN))
+			return 0;
+	}
+	return (m[2]->flags & STORE_F_FLAGGED) &&
+	    (m[4]->flags & STORE_F_FLAGGED) && strstr(m[3]->kw, "x") != NULL &&
+	    !(m[5]->flags & STORE_F_FLAGGED) && m[9] == NULL && m[10] == NULL &&
+	    queued() == 0;
 }
 
 static void
