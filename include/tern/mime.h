@@ -339,11 +339,12 @@ struct mime_thread_msg {
 	const char *refs; /* space separated, as in struct mime_envelope */
 	const char *subject;
 	int64_t date;
-	/* out */
-	long parent;
-	int depth;
-	size_t order;
-	size_t thread; /* the thread's number, threads in display order */
+	/* out: 32 bits each, as a big folder threads in one array of these
+	 * (a folder of more than 500 million is left unthreaded) */
+	int32_t parent;
+	int32_t depth;
+	uint32_t order;
+	uint32_t thread; /* the thread's number, threads in display order */
 };
 
 void mime_thread(struct mime_thread_msg *v, size_t n);
