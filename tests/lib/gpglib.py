@@ -128,6 +128,11 @@ class Keys:
                         os.path.join(d, "ca.key"), "-CAcreateserial",
                         "-out", pem, "-days", "10", "-extfile", ext],
                        check=True, capture_output=True)
+        self.p12_export(key, pem, p12)
+        return p12, pem
+
+    @staticmethod
+    def p12_export(key, pem, p12):
         # gpgsm reads the older PKCS#12 ciphers only; an empty password
         # leaves the key unprotected in gpg-agent.
         subprocess.run(["openssl", "pkcs12", "-export", "-inkey", key,
@@ -135,7 +140,6 @@ class Keys:
                         "-keypbe", "PBE-SHA1-3DES", "-certpbe",
                         "PBE-SHA1-3DES", "-macalg", "sha1"],
                        check=True, capture_output=True)
-        return p12, pem
 
     def smime_trust(self, home):
         """Import the CA into home's gpgsm and trust it."""
@@ -148,12 +152,23 @@ class Keys:
             f.write("%s S relax\n" % fpr)
 
     def smime_import(self, home, path, secret=False):
-        if secret:
-            self.gpgsm(home, "--pinentry-mode", "loopback",
-                       "--passphrase-fd", "0", "--import", path,
-                       input=b"\n")
-        else:
+        if not secret:
             self.gpgsm(home, "--import", path)
+            return
+        # gpgsm fails to decrypt about one empty-password PKCS#12 file in
+        # forty ("decryption failed", whatever the salt gives): the same
+        # key and certificate exported again, with a new salt, go in.
+        for attempt in range(5):
+            r = self.run("gpgsm", home, "--pinentry-mode", "loopback",
+                         "--passphrase-fd", "0", "--import", path,
+                         input=b"\n", check=False)
+            if r.returncode == 0 or b"decryption failed" not in r.stderr:
+                break
+            base = path[:-len(".p12")]
+            self.p12_export(base + ".key", base + ".pem", path)
+        if r.returncode != 0:
+            raise AssertionError("gpgsm --import %s: %s" % (
+                path, r.stderr.decode()))
 
 
 # -- messages ----------------------------------------------------------
