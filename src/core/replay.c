@@ -6,9 +6,9 @@
  *   confirmed it (a lost answer leaves it queued, and it is sent again).
  * - Kinds that are not idempotent (an APPEND, a COPY, a move done as
  *   COPY) are committed as STORE_PENDING_SENDING, with the target's
- *   UIDNEXT, before they go out. A row found in that state is first looked for on the
- *   server (drv find: Message-ID, else size and date, from that UIDNEXT
- *   on); if it is there, it is not sent again.
+ *   UIDNEXT, before they go out. A row found in that state is first
+ *   looked for on the server (drv find: Message-ID, else size and date,
+ *   from that UIDNEXT on); if it is there, it is not sent again.
  * - A lost connection reopens the driver and tries the same op again, a
  *   bounded number of times in a row. A refusal keeps the op queued with
  *   a note and the queue goes on. An op that can never apply (its message

@@ -575,123 +575,117 @@ recalled_drop(struct ui *u, const struct ui_recalled *rec)
 	ui_index_load(u, 1);
 }
 
-static void
-compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
-    const struct ui_recalled *rec)
+/*
+ * The raw original the action works on into raw: 0, or -1 with the
+ * reason on the message line (a download asked for counts as one).
+ */
+static int
+original_raw(struct ui *u, const int64_t *ids, size_t nids, struct buf *raw)
 {
-	enum send_end end;
-	struct rc_account *a;
-	struct compose c;
-	struct buf raw, out;
-	char *cause = NULL, *tmpdir = NULL;
-	int64_t id = 0;
-	ssize_t acct;
-	int r;
+	char *cause = NULL;
+	int64_t id = nids > 0     ? ids[0]
+	    : u->mode == UI_PAGER ? u->pager.id
+	    : u->cur < u->nids    ? u->ids[u->cur]
+	                          : 0;
+	int r = id ? store_msg_raw(u->s, id, raw, &cause) : 0;
 
-	buf_init(&raw, COMPOSE_MESSAGE_MAX);
-	buf_init(&out, 0);
-	compose_init(&c);
-	if (nids > 1 && forward_all_here(u, ids, nids) != 0)
-		goto out;
-	if (fn != UI_FN_COMPOSE) {
-		id = nids > 0             ? ids[0]
-		    : u->mode == UI_PAGER ? u->pager.id
-		    : u->cur < u->nids    ? u->ids[u->cur]
-		                          : 0;
-		r = id ? store_msg_raw(u->s, id, &raw, &cause) : 0;
-		if (r == 0 && id != 0 && u->nfolders > 0 &&
-		    ui_worker_fetch(u, u->folders[u->fcur].account, id) == 0) {
-			ui_message(u, 0,
-			    "Downloading the message; press the key again when"
-			    " it is here");
-			goto out;
-		}
-		if (r != 1) {
-			if (r < 0)
-				ui_message(u, 1, "%s", cause);
-			else
-				ui_message(u, 1, "%s",
-				    id ? "The message is not downloaded"
-				         " (offline)"
-				       : "No message here");
-			free(cause);
-			goto out;
-		}
+	if (r == 0 && id != 0 && u->nfolders > 0 &&
+	    ui_worker_fetch(u, u->folders[u->fcur].account, id) == 0) {
+		ui_message(u, 0,
+		    "Downloading the message; press the key again when"
+		    " it is here");
+		return -1;
 	}
-	a = rec != NULL ? rec->account : send_account(u, raw.data, raw.len);
-	/* The demo's account sends nowhere: its outbox is its Sent. */
-	if (a == NULL || (a->smtp == NULL && !u->demo)) {
-		ui_message(u, 1,
-		    "No account can send: add 'smtp smtps://HOST' and 'from' to"
-		    " an account in %s",
-		    u->t->rc_path);
-		goto out;
-	}
+	if (r == 1)
+		return 0;
+	if (r < 0)
+		ui_message(u, 1, "%s", cause);
+	else
+		ui_message(u, 1, "%s",
+		    id ? "The message is not downloaded (offline)"
+		       : "No message here");
+	free(cause);
+	return -1;
+}
+
+/*
+ * The draft fn starts from raw (the original), from a's address; a
+ * recalled draft's attachments go into a new *tmpdir. 0, or -1 with the
+ * reason on the message line.
+ */
+static int
+compose_start(struct ui *u, enum ui_fn fn, struct compose *c,
+    const struct buf *raw, const struct rc_account *a, const int64_t *ids,
+    size_t nids, char **tmpdir)
+{
+	char *cause = NULL;
+
 	switch (fn) {
 	case UI_FN_REPLY:
 	case UI_FN_GROUP_REPLY:
 		compose_reply(
-		    &c, raw.data, raw.len, a->from, fn == UI_FN_GROUP_REPLY);
+		    c, raw->data, raw->len, a->from, fn == UI_FN_GROUP_REPLY);
 		break;
 	case UI_FN_LIST_REPLY:
-		if (compose_reply_list(&c, raw.data, raw.len, a->from,
+		if (compose_reply_list(c, raw->data, raw->len, a->from,
 		        known_list, u->t->rc) != 0) {
 			ui_message(u, 1,
 			    "No mailing list: the message has no List-Post and"
 			    " no address of 'lists' or 'subscribe'");
-			goto out;
+			return -1;
 		}
 		break;
 	case UI_FN_FORWARD:
 	case UI_FN_FORWARD_ATTACH:
-		compose_forward(
-		    &c, raw.data, raw.len, a->from, fn == UI_FN_FORWARD_ATTACH);
-		if (nids > 1 && forward_more(u, &c, ids, nids) != 0)
-			goto out;
+		compose_forward(c, raw->data, raw->len, a->from,
+		    fn == UI_FN_FORWARD_ATTACH);
+		if (nids > 1 && forward_more(u, c, ids, nids) != 0)
+			return -1;
 		break;
 	case UI_FN_RECALL:
-		compose_recall(&c, raw.data, raw.len);
+		compose_recall(c, raw->data, raw->len);
 		/* Its attachments come back as files of a private directory,
 		 * removed once the message is queued or given up. */
-		if ((tmpdir = ui_tmp_subdir(u, "recall")) == NULL ||
+		if ((*tmpdir = ui_tmp_subdir(u, "recall")) == NULL ||
 		    compose_recall_attachments(
-		        &c, raw.data, raw.len, tmpdir, &cause) < 0) {
+		        c, raw->data, raw->len, *tmpdir, &cause) < 0) {
 			ui_message(u, 1, "The draft's attachments: %s",
 			    cause ? cause : "no directory for them");
-			goto out;
+			free(cause);
+			return -1;
 		}
 		break;
 	default:
-		compose_new(&c, a->from);
+		compose_new(c, a->from);
 		break;
 	}
 	/* A recalled draft has its signature already. */
 	if (fn != UI_FN_RECALL &&
-	    compose_signature_file(&c, a->signature, &cause) != 0) {
+	    compose_signature_file(c, a->signature, &cause) != 0) {
 		ui_message(u, 1, "Signature not added: %s", cause);
 		free(cause);
-		cause = NULL;
 	}
-	ui_shell_begin(u);
-	r = compose_edit(&c, compose_editor(u->t->rc->editor), &cause);
-	ui_shell_end(u);
-	if (r != 0) {
-		ui_message(u, 0, "Not sent: %s", cause);
-		free(cause);
-		goto out;
-	}
-	if ((end = send_screen(u, a, &c)) == SEND_POSTPONE && rec != NULL)
-		recalled_drop(u, rec);
-	if (end != SEND_QUEUE)
-		goto out;
+	return 0;
+}
+
+/* Queue c, sent from a (the demo keeps it in its Sent), and say so. */
+static void
+compose_queue(struct ui *u, enum ui_fn fn, struct rc_account *a,
+    struct compose *c, const struct ui_recalled *rec)
+{
+	struct buf out;
+	char *cause = NULL;
+	ssize_t acct;
+
+	buf_init(&out, 0);
 	/* Bcc stays in the queued copy; it is removed when sent. Signing
 	 * may ask for a passphrase on the terminal. */
 	ui_crypto_setup(u);
 	if (u->demo) {
 		/* The demo's outbox never leaves the machine. */
-		if (compose_build(&c, 0, 0, &out, NULL, &cause) != 0 ||
+		if (compose_build(c, 0, 0, &out, NULL, &cause) != 0 ||
 		    ui_demo_keep(u, "Sent", out.data, out.len, &cause) != 0) {
-			keep(u, &c, cause);
+			keep(u, c, cause);
 			goto out;
 		}
 		if (fn == UI_FN_REPLY || fn == UI_FN_GROUP_REPLY)
@@ -702,9 +696,9 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 		ui_log(u, "demo sent %zu bytes", out.len);
 		goto out;
 	}
-	if (compose_build(&c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0 ||
+	if (compose_build(c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause) != 0 ||
 	    smtp_outbox_queue(u->t, a, out.data, out.len, &cause) < 0) {
-		keep(u, &c, cause);
+		keep(u, c, cause);
 		goto out;
 	}
 	ui_log(u, "queued %zu bytes for %s", out.len, a->name);
@@ -720,10 +714,53 @@ compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
 		ui_message(u, 0,
 		    "Queued in the outbox of %s (tern sync sends it)", a->name);
 out:
+	buf_free(&out);
+}
+
+static void
+compose_run(struct ui *u, enum ui_fn fn, const int64_t *ids, size_t nids,
+    const struct ui_recalled *rec)
+{
+	enum send_end end;
+	struct rc_account *a;
+	struct compose c;
+	struct buf raw;
+	char *cause = NULL, *tmpdir = NULL;
+	int r;
+
+	buf_init(&raw, COMPOSE_MESSAGE_MAX);
+	compose_init(&c);
+	if (nids > 1 && forward_all_here(u, ids, nids) != 0)
+		goto out;
+	if (fn != UI_FN_COMPOSE && original_raw(u, ids, nids, &raw) != 0)
+		goto out;
+	a = rec != NULL ? rec->account : send_account(u, raw.data, raw.len);
+	/* The demo's account sends nowhere: its outbox is its Sent. */
+	if (a == NULL || (a->smtp == NULL && !u->demo)) {
+		ui_message(u, 1,
+		    "No account can send: add 'smtp smtps://HOST' and 'from' to"
+		    " an account in %s",
+		    u->t->rc_path);
+		goto out;
+	}
+	if (compose_start(u, fn, &c, &raw, a, ids, nids, &tmpdir) != 0)
+		goto out;
+	ui_shell_begin(u);
+	r = compose_edit(&c, compose_editor(u->t->rc->editor), &cause);
+	ui_shell_end(u);
+	if (r != 0) {
+		ui_message(u, 0, "Not sent: %s", cause);
+		free(cause);
+		goto out;
+	}
+	if ((end = send_screen(u, a, &c)) == SEND_POSTPONE && rec != NULL)
+		recalled_drop(u, rec);
+	if (end == SEND_QUEUE)
+		compose_queue(u, fn, a, &c, rec);
+out:
 	compose_clear(&c);
 	ui_tmp_remove(tmpdir);
 	buf_free(&raw);
-	buf_free(&out);
 }
 
 void
