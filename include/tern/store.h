@@ -437,7 +437,7 @@ int store_pop3_uidl_delete(
  * UIDs) until the new index is in, then re-attaches their bodies by
  * Message-ID where that is unambiguous and drops them.
  */
-/* The UIDs of a folder, ascending (malloc'd). */
+/* The server UIDs of a folder (no placeholders), ascending (malloc'd). */
 int store_imap_uids(
     struct store *s, int64_t folder_id, uint32_t **v, size_t *n, char **cause);
 /* Insert a header-index row, or update flags/modseq if the UID exists. */

@@ -13,8 +13,10 @@ int
 store_imap_uids(
     struct store *s, int64_t folder_id, uint32_t **v, size_t *n, char **cause)
 {
+	/* Not the placeholders: the replay settles those, and a sync that
+	 * took them for expunged would hide a copy or move still queued. */
 	static const char q[] = "SELECT uid FROM message WHERE folder_id = ?"
-	                        " AND uid > 0 ORDER BY uid";
+	                        " AND uid > 0 AND uid < ? ORDER BY uid";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 	size_t cap = 0;
 	int rc;
@@ -24,6 +26,7 @@ store_imap_uids(
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, STORE_UID_PLACEHOLDER_MIN);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 1024;

@@ -23,16 +23,18 @@ def msg(n, **kw):
     return ternlib.make_message(n, **kw)
 
 
-class Base:
-    """Tests every server variant runs; subclasses choose the server."""
+class Account:
+    """A Dovecot for the class and an account of its own for each test;
+    subclasses choose the server's capabilities and quota."""
     capability = None
+    quota = "1G"
     users_taken = 0
 
     @classmethod
     def setUpClass(cls):
         cls.dovecot = ternlib.Dovecot(users=USERS,
                                       imap_capability=cls.capability,
-                                      quota="1G")
+                                      quota=cls.quota)
         cls.dovecot.start()
         cls.next_user = 0
 
@@ -106,7 +108,10 @@ class Base:
             out[uid] = s.split("FLAGS (")[1].split(")")[0]
         return out
 
-    # tests
+
+class Base(Account):
+    """Tests every server variant runs; subclasses choose the server."""
+
     def test_index_folders_and_no_bodies(self):
         for i in range(1, 31):
             self.deliver(i, flags="S" if i % 3 == 0 else "")
@@ -707,6 +712,54 @@ class HiddenExtensions(Base, unittest.TestCase):
 class CondstoreOnly(Base, unittest.TestCase):
     """CONDSTORE without QRESYNC: CHANGEDSINCE and a search for vanished."""
     capability = HIDDEN + " CONDSTORE UIDPLUS ESEARCH"
+
+
+class FullMailbox(Account, unittest.TestCase):
+    """A server that refuses for now (over quota), and without QRESYNC,
+    so that every sync compares the whole folder with the store."""
+    capability = HIDDEN + " UIDPLUS"
+    quota = "4k"
+
+    def test_refused_copy_and_move_stay_shown_while_they_wait(self):
+        # A copy and a move the server refuses (over quota) stay queued,
+        # and shown in their target, through the sync of that folder:
+        # they are not the server's to take back. Once there is room
+        # they are sent, once, and take the server's UIDs.
+        self.dovecot.maildir(self.user, "Archive")
+        for i in range(1, 8):
+            self.deliver(i, body="x" * 600 + "\n")
+        self.sync()
+        self.t.out("cp", "acct/INBOX", "1", "Archive")
+        self.t.out("mv", "acct/INBOX", "2", "Archive")
+        err = self.sync_notes()
+        self.assertEqual(err.count("kept queued"), 2, err)
+        self.assertIn("Quota exceeded", err)
+        rows = self.ls("Archive")
+        self.assertEqual(sorted(r[4] for r in rows),
+                         ["Message 1", "Message 2"])
+        for r in rows:
+            self.assertGreaterEqual(int(r[0]), 0xF0000000)
+        db = self.db()
+        self.assertEqual(db.execute("SELECT op FROM pending ORDER BY id")
+                         .fetchall(), [("copy",), ("move",)])
+        db.close()
+        # Room again: both go, and the rows take the server's UIDs.
+        c = self.client()
+        c.select("INBOX")
+        c.uid("STORE", "3:7", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        self.sync()
+        self.assertEqual(sorted(self.server_flags(c)), [1])
+        arch = self.server_flags(c, "Archive")
+        self.assertEqual(len(arch), 2)
+        rows = self.ls("Archive")
+        self.assertEqual(sorted((int(r[0]), r[4]) for r in rows),
+                         list(zip(sorted(arch), ["Message 1", "Message 2"])))
+        self.assertEqual([r[4] for r in self.ls()], ["Message 1"])
+        db = self.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM pending")
+                         .fetchone()[0], 0)
+        db.close()
 
 
 class HostileServer(unittest.TestCase):
