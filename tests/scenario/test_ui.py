@@ -118,6 +118,30 @@ class Screen:
                                       "to go" if absent else "", t))
             time.sleep(0.05)
 
+    def wait_re(self, pattern, timeout=10):
+        """Wait until the regular expression matches the screen (a line
+        read whole, not off a capture taken while it was drawn)."""
+        end = time.time() + timeout
+        while True:
+            t = self.text()
+            if re.search(pattern, t, re.M):
+                return t
+            if time.time() > end:
+                raise AssertionError("waited %ss for /%s/; screen:\n%s" %
+                                     (timeout, pattern, t))
+            time.sleep(0.05)
+
+    def settled(self, quiet=0.3, timeout=10):
+        """The screen once it has stayed the same for quiet seconds."""
+        end = time.time() + timeout
+        t = self.text()
+        while True:
+            time.sleep(quiet)
+            u = self.text()
+            if u == t or time.time() > end:
+                return u
+            t = u
+
     def cursor_line(self):
         lines = [x for x in self.text().splitlines() if "│>" in x]
         return lines[0] if lines else ""
@@ -860,8 +884,8 @@ class Bindings(UiCase):
         s.keys("x")
         s.wait(">D")
         s.keys("?")
-        t = s.wait("index keys")
-        self.assertRegex(t, r"x d\s+delete-message")
+        s.wait("index keys")
+        s.wait_re(r"x d\s+delete-message")
 
     def test_bind_tag_and_thread_functions(self):
         self.t.write_rc("bind index x tag-entry\n"
@@ -884,7 +908,7 @@ class Bindings(UiCase):
         # L replies to the list as in mutt; sign-in moved to Y.
         found = {}
         for _ in range(20):
-            t = s.text()
+            t = s.settled()
             for name, key in (("list-reply", "L"), ("pipe-message", "|"),
                               ("recall-message", "P"),
                               ("oauth-login", "Y")):
@@ -1677,6 +1701,16 @@ class Imap(UiCase):
             time.sleep(0.1)
         self.fail("condition not met in %ss" % timeout)
 
+    def until_equal(self, fn, want, timeout=20):
+        """Wait until fn() returns want; say what it returned last."""
+        end = time.time() + timeout
+        while True:
+            got = fn()
+            if got == want or time.time() > end:
+                break
+            time.sleep(0.1)
+        self.assertEqual(got, want, "still not so after %ss" % timeout)
+
     def test_read_flag_delete_move_idle(self):
         for i in range(1, 4):
             self.deliver(i, body="Body of message %d.\n" % i)
@@ -2184,9 +2218,9 @@ class Imap(UiCase):
                          ["Message 1", "Message 2", "Message 3"])
         s.wait("acct/INBOX  [3 msgs")
         # The store holds each copy once, under the server's UID.
-        self.until(lambda: sorted(
+        self.until_equal(lambda: sorted(
             line.split("\t")[4] for line in
-            self.t.out("ls", "acct/Archive").splitlines()) ==
+            self.t.out("ls", "acct/Archive").splitlines()),
             ["Message 1", "Message 10", "Message 2", "Message 3"])
         s.keys("q")
         s.wait("EXIT=0")
@@ -2473,9 +2507,8 @@ class Truth(UiCase):
         s.keys("Enter", "n", "p")
         self.assertNotIn("Not found", s.text())
         s.keys("?")
-        t = s.wait("search-opposite")
-        self.assertRegex(t, r"\bp +search-opposite +previous match \(N "
-                         r"toggles new")
+        s.wait("search-opposite")
+        s.wait_re(r"\bp +search-opposite +previous match \(N toggles new")
         s.keys("q", "q", "q")
         s.wait("EXIT=0")
 
