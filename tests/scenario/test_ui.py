@@ -1701,6 +1701,21 @@ class Imap(UiCase):
             time.sleep(0.1)
         self.fail("condition not met in %ss" % timeout)
 
+    def queued(self):
+        """How many changes wait in the store's queue."""
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            return db.execute("SELECT count(*) FROM pending").fetchone()[0]
+        finally:
+            db.close()
+
+    def quit_when_sent(self, s):
+        """q once the queue is empty: a change the server has made may
+        still be on its way off the queue, and then q asks first."""
+        self.until(lambda: self.queued() == 0)
+        s.keys("q")
+        s.wait("EXIT=0")
+
     def until_equal(self, fn, want, timeout=20):
         """Wait until fn() returns want; say what it returned last."""
         end = time.time() + timeout
@@ -2107,8 +2122,7 @@ class Imap(UiCase):
         raw = self.t.out("cat", "--raw", "local/Kept",
                          self.t.out("ls", "local/Kept").split("\t")[0])
         self.assertIn("Keep me 2.", raw)
-        s.keys("q")
-        s.wait("EXIT=0")
+        self.quit_when_sent(s)
 
     def test_limit_finds_server_only_body_match(self):
         # The limit shows the store's matches at once; a message whose
@@ -2185,8 +2199,7 @@ class Imap(UiCase):
         s.wait("acct/INBOX  [2 msgs")
         self.until(lambda: sorted(self.server_flags()) ==
                    ["Message 2", "Message 4"])
-        s.keys("q")
-        s.wait("EXIT=0")
+        self.quit_when_sent(s)
 
     def test_copy_within_the_account_reaches_the_server(self):
         # C copies the message under the cursor and ;C the tagged ones to
@@ -2222,8 +2235,7 @@ class Imap(UiCase):
             line.split("\t")[4] for line in
             self.t.out("ls", "acct/Archive").splitlines()),
             ["Message 1", "Message 10", "Message 2", "Message 3"])
-        s.keys("q")
-        s.wait("EXIT=0")
+        self.quit_when_sent(s)
 
     def test_pop3_download_read_delete(self):
         self.t.write_rc(self.t.account(self.dovecot, name="home",
