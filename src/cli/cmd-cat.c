@@ -38,19 +38,19 @@ out_width(void)
 	return CAT_WIDTH;
 }
 
-/* Get the raw bytes, fetching them if they are not in the store. */
+/*
+ * Download message m, not in the store: whole, or its view (the text
+ * parts of a big IMAP message). TERN_EXIT_OK, or the exit status after
+ * saying why not.
+ */
 static int
-cat_raw(struct tern *t, struct folder_ref *r, const char *spec,
-    const struct store_msg *m, struct buf *raw)
+cat_fetch(struct tern *t, struct folder_ref *r, const char *spec,
+    const struct store_msg *m, int view)
 {
 	const struct driver_ops *d;
 	char *cause = NULL;
-	int found;
+	int rc;
 
-	if ((found = store_msg_raw(t->store, m->id, raw, &cause)) < 0)
-		return cli_fail(TERN_EXIT_FAIL, cause);
-	if (found)
-		return TERN_EXIT_OK;
 	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
 	if (d == NULL || d->fetch == NULL) {
 		tern_warnx("message %u of %s is not downloaded; run tern sync "
@@ -58,22 +58,45 @@ cat_raw(struct tern *t, struct folder_ref *r, const char *spec,
 		    m->uid, spec, r->account_name);
 		return TERN_EXIT_FAIL;
 	}
-	if (d->fetch(t, r->account, m->id, 1, &cause) != 0) {
+	rc = view ? core_view_fetch(t, r->account, m->id, &cause)
+	          : d->fetch(t, r->account, m->id, 1, &cause);
+	if (rc != 0) {
 		tern_warnx("message %u of %s is not downloaded and cannot be "
 		           "fetched now: %s",
 		    m->uid, spec, cause ? cause : "failed");
 		free(cause);
 		return TERN_EXIT_FAIL;
 	}
+	return TERN_EXIT_OK;
+}
+
+/* Downloaded, and still not in the store. */
+static int
+cat_lost(
+    const struct folder_ref *r, const char *spec, const struct store_msg *m)
+{
+	tern_warnx("message %u of %s could not be downloaded; run tern sync %s",
+	    m->uid, spec, r->account_name);
+	return TERN_EXIT_FAIL;
+}
+
+/* Get the raw bytes, fetching them if they are not in the store. */
+static int
+cat_raw(struct tern *t, struct folder_ref *r, const char *spec,
+    const struct store_msg *m, struct buf *raw)
+{
+	char *cause = NULL;
+	int found, status;
+
 	if ((found = store_msg_raw(t->store, m->id, raw, &cause)) < 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
-	if (!found) {
-		tern_warnx("message %u of %s could not be downloaded; run tern "
-		           "sync %s",
-		    m->uid, spec, r->account_name);
-		return TERN_EXIT_FAIL;
-	}
-	return TERN_EXIT_OK;
+	if (found)
+		return TERN_EXIT_OK;
+	if ((status = cat_fetch(t, r, spec, m, 0)) != TERN_EXIT_OK)
+		return status;
+	if ((found = store_msg_raw(t->store, m->id, raw, &cause)) < 0)
+		return cli_fail(TERN_EXIT_FAIL, cause);
+	return found ? TERN_EXIT_OK : cat_lost(r, spec, m);
 }
 
 /*
@@ -84,37 +107,18 @@ static int
 cat_view(struct tern *t, struct folder_ref *r, const char *spec,
     const struct store_msg *m, struct mime_msg **mm)
 {
-	const struct driver_ops *d;
 	char *cause = NULL;
-	int found;
+	int found, status;
 
 	if ((found = core_view_load(t->store, m->id, 0, mm, &cause)) < 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
 	if (found)
 		return TERN_EXIT_OK;
-	d = r->account != NULL ? core_driver(r->account->protocol) : NULL;
-	if (d == NULL || d->fetch == NULL) {
-		tern_warnx("message %u of %s is not downloaded; run tern sync "
-		           "%s when online",
-		    m->uid, spec, r->account_name);
-		return TERN_EXIT_FAIL;
-	}
-	if (core_view_fetch(t, r->account, m->id, &cause) != 0) {
-		tern_warnx("message %u of %s is not downloaded and cannot be "
-		           "fetched now: %s",
-		    m->uid, spec, cause ? cause : "failed");
-		free(cause);
-		return TERN_EXIT_FAIL;
-	}
+	if ((status = cat_fetch(t, r, spec, m, 1)) != TERN_EXIT_OK)
+		return status;
 	if ((found = core_view_load(t->store, m->id, 0, mm, &cause)) < 0)
 		return cli_fail(TERN_EXIT_FAIL, cause);
-	if (!found) {
-		tern_warnx("message %u of %s could not be downloaded; run tern "
-		           "sync %s",
-		    m->uid, spec, r->account_name);
-		return TERN_EXIT_FAIL;
-	}
-	return TERN_EXIT_OK;
+	return found ? TERN_EXIT_OK : cat_lost(r, spec, m);
 }
 
 /* Save the attachment labelled n (its part number) into the current
