@@ -46,5 +46,8 @@ void indexfmt_short_date(int64_t d, time_t now, char *out, size_t len);
 void indexfmt_size(int64_t n, char *out, size_t len);
 /* The display name of an address ("Name <a@b>" -> Name), malloc'd. */
 char *indexfmt_name(const char *from);
+/* One's own mail: "To" and the first recipient's name (malloc'd), or
+ * NULL when to names nobody. */
+char *indexfmt_to_name(const char *to);
 
 #endif

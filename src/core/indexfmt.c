@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/compose.h"
 #include "tern/indexfmt.h"
 
 /* Widths beyond a screen's are a mistake, not a layout. */
@@ -135,24 +136,14 @@ indexfmt_name(const char *from)
 	return xstrndup(from + a, b - a);
 }
 
-/* %F of one's own mail: "To" and the first recipient's name. */
-static char *
-to_name(const char *to)
+char *
+indexfmt_to_name(const char *to)
 {
-	char *first, *name, *out;
-	size_t n = 0;
-	int quoted = 0;
+	char *first, *out;
 
-	/* The first address: up to a comma outside quotes. */
-	while (to[n] != '\0' && (quoted || to[n] != ',')) {
-		if (to[n] == '"')
-			quoted = !quoted;
-		n++;
-	}
-	first = xstrndup(to, n);
-	name = indexfmt_name(first + strspn(first, " "));
-	out = xasprintf("To %s", name);
-	free(name);
+	if (to == NULL || (first = compose_addr_first_name(to)) == NULL)
+		return NULL;
+	out = xasprintf("To %s", first);
 	free(first);
 	return out;
 }
@@ -216,10 +207,10 @@ indexfmt_line(const char *fmt, const char *date_format,
 			break;
 		case 'F':
 		case 'n':
-			if (sp.code == 'F' && row->from_me && row->to != NULL &&
-			    *row->to != '\0')
-				name = to_name(row->to);
-			else
+			name = sp.code == 'F' && row->from_me
+			    ? indexfmt_to_name(row->to)
+			    : NULL;
+			if (name == NULL)
 				name = indexfmt_name(row->from);
 			put_field(out, &sp, name);
 			free(name);

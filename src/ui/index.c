@@ -961,14 +961,8 @@ who(struct ui *u, const struct store_index_row *r)
 
 	if ((name = list_name(u, r)) != NULL)
 		return name;
-	if (from_me(u, r->from) && r->to != NULL) {
-		char *to = compose_addr_first_name(r->to);
-
-		if (to != NULL) {
-			name = xasprintf("To %s", to);
-			free(to);
-		}
-	}
+	if (from_me(u, r->from))
+		name = indexfmt_to_name(r->to);
 	return name != NULL ? name : indexfmt_name(r->from);
 }
 

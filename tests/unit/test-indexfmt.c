@@ -50,6 +50,12 @@ test_codes(void)
 	check("%F|%n", NULL, &r, "To Doe, Jo|Ann Example");
 	r.to = "bo@example.org";
 	check("%F", NULL, &r, "To bo@example.org");
+	/* Read as the address parser reads it (the built-in line too): a
+	 * group's first member; nobody named, the sender. */
+	r.to = "Team: \"Lee, Al\" <al@example.org>, bo@example.org;";
+	check("%F", NULL, &r, "To Lee, Al");
+	r.to = "undisclosed-recipients:;";
+	check("%F", NULL, &r, "Ann Example");
 	r.from_me = 0;
 	check("[%15F]", NULL, &r, "[    Ann Example]");
 	check("[%-15F]", NULL, &r, "[Ann Example    ]");
