@@ -67,10 +67,13 @@ hash(const char *s, size_t n)
 }
 
 struct tctx {
+	struct mime_thread_msg *v;
+	size_t n;
 	struct cont *c;
 	size_t nc, capc;
 	struct ht ids;
 	size_t nids; /* containers in ids */
+	cidx *stack; /* for the walks, one per container */
 };
 
 static cidx
@@ -221,53 +224,36 @@ sortent_cmp(const void *a, const void *b)
 	return x->c < y->c ? -1 : x->c > y->c;
 }
 
-void
-mime_thread(struct mime_thread_msg *v, size_t n)
+/* 1. A container per message: by its id, or of its own when it has none
+ * or the id was taken by an earlier message. own[i]: message i's. */
+static void
+thread_messages(struct tctx *t, cidx *own)
 {
-	struct tctx t;
-	size_t i, tokens = 0, hsize = 16, nroots = 0;
-	cidx *stack = NULL, *post = NULL, *first = NULL, *count = NULL, *own;
-	size_t sp, np, order = 0;
-	struct sortent *se = NULL;
+	size_t i;
 
-	memset(&t, 0, sizeof t);
-	for (i = 0; i < n; i++) {
-		v[i].parent = -1;
-		v[i].depth = 0;
-		v[i].order = (uint32_t)i;
-		v[i].thread = (uint32_t)i;
-	}
-	/* Past what 32-bit indices hold (with the ids only referenced):
-	 * every message a thread of its own, in the input's order. */
-	if (n > INT32_MAX / 4)
-		return;
-	/* Most ids are the messages' own; the table grows if need be. */
-	tokens = 2 * n;
-	while (hsize < tokens * 2)
-		hsize *= 2;
-	t.ids.slot = xcalloc(hsize, sizeof *t.ids.slot);
-	t.ids.mask = hsize - 1;
-	t.capc = n + n / 16 + 64;
-	t.c = xreallocarray(NULL, t.capc, sizeof *t.c);
-
-	/* 1. Containers for messages. */
-	own = xcalloc(n ? n : 1, sizeof *own);
-	for (i = 0; i < n; i++) {
-		const char *id = v[i].message_id;
+	for (i = 0; i < t->n; i++) {
+		const char *id = t->v[i].message_id;
 		size_t il = id ? strlen(id) : 0;
 		cidx c;
 
 		trim(&id, &il);
-		c = il > 0 ? cont_get(&t, id, il) : -1;
-		if (c < 0 || t.c[c].msg >= 0)
-			c = cont_new(&t, NULL, 0); /* none, or a duplicate */
-		t.c[c].msg = (cidx)i;
-		t.c[c].date = v[i].date;
+		c = il > 0 ? cont_get(t, id, il) : -1;
+		if (c < 0 || t->c[c].msg >= 0)
+			c = cont_new(t, NULL, 0); /* none, or a duplicate */
+		t->c[c].msg = (cidx)i;
+		t->c[c].date = t->v[i].date;
 		own[i] = c;
 	}
-	/* 2. Links from References and In-Reply-To. */
-	for (i = 0; i < n; i++) {
-		const char *r = v[i].refs, *irt = v[i].in_reply_to;
+}
+
+/* 2. Links from References and In-Reply-To. */
+static void
+thread_links(struct tctx *t, const cidx *own)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		const char *r = t->v[i].refs, *irt = t->v[i].in_reply_to;
 		size_t il = irt ? strlen(irt) : 0;
 		cidx prev = -1, c;
 
@@ -281,173 +267,204 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 				r++;
 			if (r == s)
 				break;
-			c = cont_get(&t, s, (size_t)(r - s));
-			if (prev >= 0 && prev != c && t.c[c].parent < 0)
-				t.c[c].parent = prev;
+			c = cont_get(t, s, (size_t)(r - s));
+			if (prev >= 0 && prev != c && t->c[c].parent < 0)
+				t->c[c].parent = prev;
 			prev = c;
 		}
 		trim(&irt, &il);
 		if (il > 0) {
-			c = cont_get(&t, irt, il);
-			if (c != prev && prev >= 0 && t.c[c].parent < 0)
-				t.c[c].parent = prev;
+			c = cont_get(t, irt, il);
+			if (c != prev && prev >= 0 && t->c[c].parent < 0)
+				t->c[c].parent = prev;
 			prev = c;
 		}
 		/* The last reference is the parent, whatever was guessed. */
 		if (prev >= 0 && prev != own[i])
-			t.c[own[i]].parent = prev;
+			t->c[own[i]].parent = prev;
 	}
-	free(own);
+}
 
-	/* 3. Cut cycles: walk up from each container once. */
-	stack = xreallocarray(NULL, t.nc + 1, sizeof *stack);
-	for (i = 0; i < t.nc; i++) {
+/* 3. Cut cycles: walk up from each container once. Then the child
+ * lists. */
+static void
+thread_cut_cycles(struct tctx *t)
+{
+	size_t i, sp;
+
+	for (i = 0; i < t->nc; i++) {
 		cidx c = (cidx)i;
 
 		sp = 0;
-		while (c >= 0 && t.c[c].state == 0) {
-			t.c[c].state = 1;
-			stack[sp++] = c;
-			c = t.c[c].parent;
+		while (c >= 0 && t->c[c].state == 0) {
+			t->c[c].state = 1;
+			t->stack[sp++] = c;
+			c = t->c[c].parent;
 		}
-		if (c >= 0 && t.c[c].state == 1) {
+		if (c >= 0 && t->c[c].state == 1) {
 			/* The path came back to itself: cut the last link. */
-			t.c[stack[sp - 1]].parent = -1;
+			t->c[t->stack[sp - 1]].parent = -1;
 		}
 		while (sp > 0)
-			t.c[stack[--sp]].state = 2;
+			t->c[t->stack[--sp]].state = 2;
 	}
-
-	/* Child lists. */
-	for (i = t.nc; i-- > 0;) {
-		cidx p = t.c[i].parent;
+	for (i = t->nc; i-- > 0;) {
+		cidx p = t->c[i].parent;
 
 		if (p >= 0) {
-			t.c[i].next = t.c[p].child;
-			t.c[p].child = (cidx)i;
+			t->c[i].next = t->c[p].child;
+			t->c[p].child = (cidx)i;
 		}
 	}
+}
 
-	/* 4. Post-order: which empty containers go. */
-	post = xreallocarray(NULL, t.nc + 1, sizeof *post);
-	np = 0;
-	for (i = 0; i < t.nc; i++) {
+/* Every container in post-order, into post; how many. */
+static size_t
+thread_post_order(struct tctx *t, cidx *post)
+{
+	size_t i, sp, np = 0;
+
+	for (i = 0; i < t->nc; i++) {
 		cidx c;
 
-		if (t.c[i].parent >= 0)
+		if (t->c[i].parent >= 0)
 			continue;
 		sp = 0;
-		stack[sp++] = (cidx)i;
+		t->stack[sp++] = (cidx)i;
 		/* Reverse pre-order (node, then children) gives post-order. */
 		while (sp > 0) {
-			cidx x = stack[--sp];
+			cidx x = t->stack[--sp];
 
 			post[np++] = x;
-			for (c = t.c[x].child; c >= 0; c = t.c[c].next)
-				stack[sp++] = c;
+			for (c = t->c[x].child; c >= 0; c = t->c[c].next)
+				t->stack[sp++] = c;
 		}
 	}
+	return np;
+}
+
+/* 4. Which empty containers go, a dummy's date, and the parents once
+ * they are gone. */
+static void
+thread_prune(struct tctx *t)
+{
+	cidx *post = xreallocarray(NULL, t->nc + 1, sizeof *post);
+	size_t i, np = thread_post_order(t, post);
+
 	for (i = np; i-- > 0;) {
 		cidx x = post[i], c;
 
-		t.c[x].eff = 0;
-		for (c = t.c[x].child; c >= 0; c = t.c[c].next)
-			t.c[x].eff += t.c[c].deleted ? t.c[c].eff : 1;
-		if (t.c[x].msg < 0 && (t.c[x].parent >= 0 || t.c[x].eff <= 1))
-			t.c[x].deleted = 1;
+		t->c[x].eff = 0;
+		for (c = t->c[x].child; c >= 0; c = t->c[c].next)
+			t->c[x].eff += t->c[c].deleted ? t->c[c].eff : 1;
+		if (t->c[x].msg < 0 &&
+		    (t->c[x].parent >= 0 || t->c[x].eff <= 1))
+			t->c[x].deleted = 1;
 		/* A dummy's date: its earliest child's. */
-		if (t.c[x].msg < 0) {
+		if (t->c[x].msg < 0) {
 			int64_t d = INT64_MAX;
 
-			for (c = t.c[x].child; c >= 0; c = t.c[c].next)
-				if (t.c[c].date < d)
-					d = t.c[c].date;
-			t.c[x].date = d == INT64_MAX ? 0 : d;
+			for (c = t->c[x].child; c >= 0; c = t->c[c].next)
+				if (t->c[c].date < d)
+					d = t->c[c].date;
+			t->c[x].date = d == INT64_MAX ? 0 : d;
 		}
 	}
 	/* Effective parents, top down (post[] reversed is pre-order). */
 	for (i = 0; i < np; i++) {
-		cidx x = post[i], p = t.c[x].parent;
+		cidx x = post[i], p = t->c[x].parent;
 
-		t.c[x].eparent = p < 0 ? -1
-		    : t.c[p].deleted   ? t.c[p].eparent
-		                       : p;
+		t->c[x].eparent = p < 0 ? -1
+		    : t->c[p].deleted   ? t->c[p].eparent
+		                        : p;
 	}
+	free(post);
+}
 
-	/* 5. Replies that lost their references join by subject. */
-	{
-		struct ht subj;
-		struct bsubj *bs;
-		size_t ss = 16;
+/* The root subjects without their prefixes (a dummy: its first live
+ * child's); how many roots. */
+static size_t
+thread_root_subjects(struct tctx *t, struct bsubj *bs)
+{
+	size_t i, nroots = 0;
 
-		/* Each root's subject without its prefixes, once. */
-		bs = xcalloc(t.nc + 1, sizeof *bs);
-		for (i = 0; i < t.nc; i++) {
-			cidx m = t.c[i].msg, c;
+	for (i = 0; i < t->nc; i++) {
+		cidx m = t->c[i].msg, c;
 
-			if (t.c[i].deleted || t.c[i].eparent >= 0)
+		if (t->c[i].deleted || t->c[i].eparent >= 0)
+			continue;
+		nroots++;
+		for (c = t->c[i].child; c >= 0 && m < 0; c = t->c[c].next)
+			m = t->c[c].msg;
+		if (m >= 0)
+			bs[i].s = base_subject(
+			    t->v[m].subject, &bs[i].len, &bs[i].reply);
+	}
+	return nroots;
+}
+
+/* 5. Replies that lost their references join by subject. */
+static void
+thread_subjects(struct tctx *t)
+{
+	struct bsubj *bs = xcalloc(t->nc + 1, sizeof *bs);
+	struct ht subj;
+	size_t i, ss = 16, nroots = thread_root_subjects(t, bs);
+
+	while (ss < nroots * 2 + 2)
+		ss *= 2;
+	subj.slot = xcalloc(ss, sizeof *subj.slot);
+	subj.mask = ss - 1;
+	/* Originals first, so replies find them whatever the order. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < t->nc; i++) {
+			const struct bsubj *x = &bs[i];
+			size_t h;
+
+			if (x->s == NULL || x->len == 0 || x->reply != pass)
 				continue;
-			nroots++;
-			/* A dummy: its first live child's subject. */
-			for (c = t.c[i].child; c >= 0 && m < 0; c = t.c[c].next)
-				m = t.c[c].msg;
-			if (m >= 0)
-				bs[i].s = base_subject(
-				    v[m].subject, &bs[i].len, &bs[i].reply);
-		}
-		while (ss < nroots * 2 + 2)
-			ss *= 2;
-		subj.slot = xcalloc(ss, sizeof *subj.slot);
-		subj.mask = ss - 1;
-		/* Originals first, so replies find them whatever the order. */
-		for (int pass = 0; pass < 2; pass++) {
-			for (i = 0; i < t.nc; i++) {
-				const struct bsubj *x = &bs[i];
-				size_t h;
+			h = (size_t)hash(x->s, x->len) & subj.mask;
+			for (;;) {
+				cidx e = subj.slot[h];
 
-				if (x->s == NULL || x->len == 0 ||
-				    x->reply != pass)
-					continue;
-				h = (size_t)hash(x->s, x->len) & subj.mask;
-				for (;;) {
-					cidx e = subj.slot[h];
-
-					if (e == 0) {
-						if (!pass)
-							subj.slot[h] =
-							    (cidx)i + 1;
-						break;
-					}
-					if (bs[e - 1].len == x->len &&
-					    memcmp(bs[e - 1].s, x->s, x->len) ==
-					        0) {
-						if (pass && e - 1 != (cidx)i)
-							t.c[i].eparent = e - 1;
-						break;
-					}
-					h = (h + 1) & subj.mask;
+				if (e == 0) {
+					if (!pass)
+						subj.slot[h] = (cidx)i + 1;
+					break;
 				}
+				if (bs[e - 1].len == x->len &&
+				    memcmp(bs[e - 1].s, x->s, x->len) == 0) {
+					if (pass && e - 1 != (cidx)i)
+						t->c[i].eparent = e - 1;
+					break;
+				}
+				h = (h + 1) & subj.mask;
 			}
 		}
-		free(bs);
-		free(subj.slot);
 	}
+	free(bs);
+	free(subj.slot);
+}
 
-	/* 6. Order: one sort by (parent, date). */
-	se = xreallocarray(NULL, t.nc + 1, sizeof *se);
-	np = 0;
-	for (i = 0; i < t.nc; i++) {
-		if (t.c[i].deleted)
+/*
+ * 6. Order: one sort by (parent, date) of the containers left, into se;
+ * how many. first[p] and count[p]: where p's children are in se.
+ */
+static size_t
+thread_sort(struct tctx *t, struct sortent *se, cidx *first, cidx *count)
+{
+	size_t i, np = 0;
+
+	for (i = 0; i < t->nc; i++) {
+		if (t->c[i].deleted)
 			continue;
-		se[np].parent = t.c[i].eparent;
-		se[np].date = t.c[i].date;
+		se[np].parent = t->c[i].eparent;
+		se[np].date = t->c[i].date;
 		se[np].c = (cidx)i;
 		np++;
 	}
 	qsort(se, np, sizeof *se, sortent_cmp);
-	first = xreallocarray(NULL, t.nc + 1, sizeof *first);
-	count = xcalloc(t.nc + 1, sizeof *count);
-	for (i = 0; i < t.nc; i++)
+	for (i = 0; i < t->nc; i++)
 		first[i] = -1;
 	for (i = 0; i < np; i++) {
 		cidx p = se[i].parent;
@@ -458,46 +475,96 @@ mime_thread(struct mime_thread_msg *v, size_t n)
 			count[p]++;
 		}
 	}
-	/* Walk: roots are the entries with parent -1, at the start. */
-	{
-		cidx *depth = xcalloc(t.nc + 1, sizeof *depth);
-		cidx *mparent = xreallocarray(NULL, t.nc + 1, sizeof *mparent);
-		size_t r;
+	return np;
+}
 
-		for (r = 0; r < np && se[r].parent < 0; r++) {
-			sp = 0;
-			stack[sp++] = se[r].c;
-			depth[se[r].c] = 0;
-			mparent[se[r].c] = -1;
-			while (sp > 0) {
-				cidx x = stack[--sp], k;
-				cidx m = t.c[x].msg;
+/* The messages' order, depth, parent and thread, walking each thread
+ * from its root (the entries with parent -1, at the start of se). */
+static void
+thread_walk(struct tctx *t, const struct sortent *se, size_t np,
+    const cidx *first, const cidx *count)
+{
+	cidx *depth = xcalloc(t->nc + 1, sizeof *depth);
+	cidx *mparent = xreallocarray(NULL, t->nc + 1, sizeof *mparent);
+	size_t r, sp, order = 0;
 
-				if (m >= 0) {
-					v[m].order = (uint32_t)order++;
-					v[m].depth = depth[x];
-					v[m].parent = mparent[x];
-					v[m].thread = (uint32_t)r;
-				}
-				if (first[x] < 0)
-					continue;
-				for (k = count[x]; k-- > 0;) {
-					cidx y = se[first[x] + k].c;
+	for (r = 0; r < np && se[r].parent < 0; r++) {
+		sp = 0;
+		t->stack[sp++] = se[r].c;
+		depth[se[r].c] = 0;
+		mparent[se[r].c] = -1;
+		while (sp > 0) {
+			cidx x = t->stack[--sp], k;
+			cidx m = t->c[x].msg;
 
-					depth[y] = depth[x] + 1;
-					mparent[y] = m >= 0 ? m : mparent[x];
-					stack[sp++] = y;
-				}
+			if (m >= 0) {
+				t->v[m].order = (uint32_t)order++;
+				t->v[m].depth = depth[x];
+				t->v[m].parent = mparent[x];
+				t->v[m].thread = (uint32_t)r;
+			}
+			if (first[x] < 0)
+				continue;
+			for (k = count[x]; k-- > 0;) {
+				cidx y = se[first[x] + k].c;
+
+				depth[y] = depth[x] + 1;
+				mparent[y] = m >= 0 ? m : mparent[x];
+				t->stack[sp++] = y;
 			}
 		}
-		free(depth);
-		free(mparent);
 	}
+	free(depth);
+	free(mparent);
+}
+
+void
+mime_thread(struct mime_thread_msg *v, size_t n)
+{
+	struct tctx t;
+	size_t i, hsize = 16, np;
+	cidx *own, *first, *count;
+	struct sortent *se;
+
+	for (i = 0; i < n; i++) {
+		v[i].parent = -1;
+		v[i].depth = 0;
+		v[i].order = (uint32_t)i;
+		v[i].thread = (uint32_t)i;
+	}
+	/* Past what 32-bit indices hold (with the ids only referenced):
+	 * every message a thread of its own, in the input's order. */
+	if (n > INT32_MAX / 4)
+		return;
+	memset(&t, 0, sizeof t);
+	t.v = v;
+	t.n = n;
+	/* Most ids are the messages' own; the table grows if need be. */
+	while (hsize < 4 * n)
+		hsize *= 2;
+	t.ids.slot = xcalloc(hsize, sizeof *t.ids.slot);
+	t.ids.mask = hsize - 1;
+	t.capc = n + n / 16 + 64;
+	t.c = xreallocarray(NULL, t.capc, sizeof *t.c);
+
+	own = xcalloc(n ? n : 1, sizeof *own);
+	thread_messages(&t, own);
+	thread_links(&t, own);
+	free(own);
+	t.stack = xreallocarray(NULL, t.nc + 1, sizeof *t.stack);
+	thread_cut_cycles(&t);
+	thread_prune(&t);
+	thread_subjects(&t);
+
+	se = xreallocarray(NULL, t.nc + 1, sizeof *se);
+	first = xreallocarray(NULL, t.nc + 1, sizeof *first);
+	count = xcalloc(t.nc + 1, sizeof *count);
+	np = thread_sort(&t, se, first, count);
+	thread_walk(&t, se, np, first, count);
 	free(se);
 	free(first);
 	free(count);
-	free(post);
-	free(stack);
+	free(t.stack);
 	free(t.ids.slot);
 	free(t.c);
 }
