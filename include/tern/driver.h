@@ -97,13 +97,15 @@ struct drv_ops {
 	    const struct core_flag_change *c, struct core_flag_change *dropped,
 	    char **err);
 	/*
-	 * The flag bits of c (it has no keywords) on every UID of
-	 * uids[0..n) (sorted, each once) of the selected folder in one
-	 * command; a UID that is gone is passed over, as IMAP's UID STORE
-	 * does. NULL: the replay sends them one at a time.
+	 * set_flags on every UID of uids[0..n) (sorted, each once) of the
+	 * selected folder at once, a command for each kind of change, not
+	 * for each message; a UID that is gone is passed over, as IMAP's
+	 * UID STORE does. dropped: as set_flags says, for all of them.
+	 * NULL: the replay sends them one at a time.
 	 */
 	enum drv_err (*set_flags_set)(struct drv *d, const uint32_t *uids,
-	    size_t n, const struct core_flag_change *c, char **err);
+	    size_t n, const struct core_flag_change *c,
+	    struct core_flag_change *dropped, char **err);
 	/*
 	 * Move (copy != 0: copy) uid of the selected folder to folder;
 	 * *newuid (may be NULL) gets its UID there when the server says

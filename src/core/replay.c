@@ -671,16 +671,15 @@ out:
 
 /* A flag change without keywords: 1, else 0. */
 static int
-plain_flags(const char *arg)
+readable_flags(const char *arg)
 {
 	struct core_flag_change fc;
-	int plain;
+	int ok;
 
 	memset(&fc, 0, sizeof fc);
-	plain = arg != NULL && core_flag_change_parse(arg, &fc, NULL) == 0 &&
-	    fc.nkw_add == 0 && fc.nkw_del == 0;
+	ok = arg != NULL && core_flag_change_parse(arg, &fc, NULL) == 0;
 	core_flag_change_clear(&fc);
-	return plain;
+	return ok;
 }
 
 static int
@@ -701,7 +700,7 @@ batch_len(
 	    p->state != STORE_PENDING_QUEUED)
 		return 1;
 	if (p->op == STORE_OP_FLAGS) {
-		if (rp->ops->set_flags_set == NULL || !plain_flags(p->arg))
+		if (rp->ops->set_flags_set == NULL || !readable_flags(p->arg))
 			return 1;
 	} else if (p->op == STORE_OP_EXPUNGE) {
 		if (rp->ops->expunge_set == NULL ||
@@ -738,7 +737,7 @@ replay_batch(
     struct replay *rp, const struct store_pending *v, size_t n, char **err)
 {
 	const struct store_pending *p = &v[0];
-	struct core_flag_change fc;
+	struct core_flag_change fc, dropped;
 	enum outcome out;
 	enum drv_err e;
 	uint32_t *uids;
@@ -757,16 +756,24 @@ replay_batch(
 			uids[k++] = uids[i];
 	}
 	memset(&fc, 0, sizeof fc);
+	memset(&dropped, 0, sizeof dropped);
 	if (p->op == STORE_OP_FLAGS) {
 		(void)core_flag_change_parse(p->arg, &fc, NULL);
-		e = rp->ops->set_flags_set(*rp->dp, uids, k, &fc, err);
+		e = rp->ops->set_flags_set(
+		    *rp->dp, uids, k, &fc, &dropped, err);
 	} else
 		e = rp->ops->expunge_set(*rp->dp, uids, k, err);
 	out = after(rp, p, e, err);
 	if (out == R_DROP || out == R_KEEP)
 		rnote(rp, "the same for %zu more queued change%s", n - 1,
 		    n - 1 == 1 ? "" : "s");
+	/* Keywords the folder cannot keep, taken back from each. */
+	for (i = 0; out == R_DONE && dropped.nkw_del > 0 && i < n; i++) {
+		if (keywords_undo(rp, &v[i], &dropped, err) != 0)
+			out = stop(rp, DRV_STORE);
+	}
 	core_flag_change_clear(&fc);
+	core_flag_change_clear(&dropped);
 	free(uids);
 	return out;
 }

@@ -262,12 +262,13 @@ store_bits(struct isync *is, uint32_t uid, char sign, unsigned bits, char **err)
 }
 
 /*
- * The keywords of c (sign 0: added, 1: removed) on uid. A keyword the
- * folder's PERMANENTFLAGS cannot keep, or a STORE the server refuses, is
- * noted and goes into dropped: retrying would never succeed.
+ * The keywords of c (sign 0: added, 1: removed) on the UIDs of set, which
+ * the notes call what. A keyword the folder's PERMANENTFLAGS cannot keep,
+ * or a STORE the server refuses, is noted and goes into dropped:
+ * retrying would never succeed.
  */
 static int
-store_keywords(struct isync *is, uint32_t uid, int sign,
+store_keywords(struct isync *is, const char *set, const char *what, int sign,
     const struct core_flag_change *c, struct core_flag_change *dropped,
     char **err)
 {
@@ -284,9 +285,9 @@ store_keywords(struct isync *is, uint32_t uid, int sign,
 			continue;
 		if (sign == 0 && !isync_perm_keyword(is, v[i])) {
 			isync_note(is,
-			    "keyword %s dropped: %s/%u cannot keep it "
+			    "keyword %s dropped: %s cannot keep it "
 			    "(PERMANENTFLAGS)",
-			    v[i], is->selected, uid);
+			    v[i], what);
 			if (dropped != NULL)
 				(void)core_flag_change_keyword(
 				    dropped, 0, v[i], NULL);
@@ -298,13 +299,13 @@ store_keywords(struct isync *is, uint32_t uid, int sign,
 		ret = 0;
 		goto out;
 	}
-	if ((cmd = imap_send(is->c, err, "UID STORE %u %cFLAGS.SILENT (%s)",
-	         uid, sign == 0 ? '+' : '-', kw.data)) == NULL ||
+	if ((cmd = imap_send(is->c, err, "UID STORE %s %cFLAGS.SILENT (%s)",
+	         set, sign == 0 ? '+' : '-', kw.data)) == NULL ||
 	    imap_wait(is->c, cmd, err) != 0)
 		goto out;
 	if (cmd->status != IMAP_OK) {
-		isync_note(is, "keywords %s on %s/%u dropped: %s", kw.data,
-		    is->selected, uid, cmd->text ? cmd->text : "refused");
+		isync_note(is, "keywords %s on %s dropped: %s", kw.data, what,
+		    cmd->text ? cmd->text : "refused");
 		for (i = 0; sign == 0 && dropped != NULL && i < n; i++)
 			(void)core_flag_change_keyword(dropped, 0, v[i], NULL);
 	}
@@ -315,34 +316,50 @@ out:
 	return ret;
 }
 
+/* The flags and keywords of c on the UIDs of set (what, in notes). */
 static enum drv_err
-op_set_flags(struct drv *d, uint32_t uid, const struct core_flag_change *c,
-    struct core_flag_change *dropped, char **err)
+set_flags_on(struct isync *is, const char *set, const char *what,
+    const struct core_flag_change *c, struct core_flag_change *dropped,
+    char **err)
 {
-	struct isync *is = &d->is;
-
-	if (store_bits(is, uid, '+', c->add, err) != 0 ||
-	    store_bits(is, uid, '-', c->del, err) != 0 ||
-	    store_keywords(is, uid, 0, c, dropped, err) != 0 ||
-	    store_keywords(is, uid, 1, c, dropped, err) != 0)
+	if (store_bits_set(is, set, '+', c->add, err) != 0 ||
+	    store_bits_set(is, set, '-', c->del, err) != 0 ||
+	    store_keywords(is, set, what, 0, c, dropped, err) != 0 ||
+	    store_keywords(is, set, what, 1, c, dropped, err) != 0)
 		return fail_class(is);
 	return settle(is, DRV_OK, err);
 }
 
 static enum drv_err
+op_set_flags(struct drv *d, uint32_t uid, const struct core_flag_change *c,
+    struct core_flag_change *dropped, char **err)
+{
+	struct isync *is = &d->is;
+	char set[16], *what = xasprintf("%s/%u", is->selected, uid);
+	enum drv_err e;
+
+	snprintf(set, sizeof set, "%u", uid);
+	e = set_flags_on(is, set, what, c, dropped, err);
+	free(what);
+	return e;
+}
+
+static enum drv_err
 op_set_flags_set(struct drv *d, const uint32_t *uids, size_t n,
-    const struct core_flag_change *c, char **err)
+    const struct core_flag_change *c, struct core_flag_change *dropped,
+    char **err)
 {
 	struct isync *is = &d->is;
 	struct buf set;
-	int rc;
+	char *what = xasprintf("%zu messages of %s", n, is->selected);
+	enum drv_err e;
 
 	buf_init(&set, 0);
 	imap_uidset_format(&set, uids, n);
-	rc = store_bits_set(is, set.data, '+', c->add, err) != 0 ||
-	    store_bits_set(is, set.data, '-', c->del, err) != 0;
+	e = set_flags_on(is, set.data, what, c, dropped, err);
 	buf_free(&set);
-	return rc ? fail_class(is) : settle(is, DRV_OK, err);
+	free(what);
+	return e;
 }
 
 static enum drv_err

@@ -136,26 +136,48 @@ class Keywords(UiCase):
         self.assertEqual(self.keywords(), set())
 
     def test_folder_that_cannot_keep_keywords(self):
-        self.dovecot.deliver(ternlib.make_message(2), user=self.user,
-                             folder="Locked")
+        for n in (2, 3):
+            self.dovecot.deliver(ternlib.make_message(n), user=self.user,
+                                 folder="Locked")
         acl = os.path.join(self.dovecot.maildir(user=self.user,
                                                 folder="Locked"),
                            "dovecot-acl")
         with open(acl, "w") as f:
             f.write("owner lrsiptekxa\n")  # no w: no flags but \Seen, T
         self.t.out("sync", "acct")
-        uid = self.uid("Locked")
-        self.t.out("cat", "acct/Locked", uid)
-        self.t.out("flag", "acct/Locked", uid, "+kw:keepme", "+T")
+        uids = [line.split("\t")[0] for line in
+                self.t.out("ls", "acct/Locked").splitlines()]
+        self.assertEqual(len(uids), 2)
+        self.t.out("cat", "acct/Locked", uids[0])
+        self.t.out("flag", "acct/Locked", *uids, "+kw:keepme", "+T")
         self.assertEqual(self.keywords("Locked"), {"keepme"})
         r = self.t.run("sync", "acct")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(b"tern: acct: keyword keepme dropped", r.stderr)
+        # The two changes went as one, and are said once.
+        self.assertEqual(r.stderr.count(b"keepme"), 1, r.stderr)
+        self.assertIn(b"tern: acct: keyword keepme dropped: 2 messages of"
+                      b" Locked cannot keep it", r.stderr)
         # Dropped, not retried at every sync; the store agrees with the
-        # server again; the flag the server keeps went through.
+        # server again, for each; the flag the server keeps went through.
         self.assertEqual(self.queued(), 0)
-        self.assertEqual(self.keywords("Locked"), set())
-        self.assertIn(b"\\Deleted", self.server_flags("Locked"))
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            kws = db.execute("SELECT m.keywords FROM message m JOIN folder"
+                             " f ON f.id = m.folder_id WHERE f.name ="
+                             " 'Locked'").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(len(kws), 2)
+        for (kw,) in kws:
+            self.assertNotIn("keepme", kw or "")
+        c = self.imap("Locked")
+        try:
+            typ, data = c.fetch("1:*", "(FLAGS)")
+        finally:
+            c.logout()
+        self.assertEqual(len(data), 2)
+        for item in data:
+            self.assertIn(b"\\Deleted", item)
         r = self.t.run("sync", "acct")
         self.assertNotIn(b"keepme", r.stdout + r.stderr)
 

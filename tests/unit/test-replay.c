@@ -255,36 +255,47 @@ f_find(struct drv *d, const char *folder, const struct drv_msgkey *k,
 	return leave(d, DRV_OK, err);
 }
 
+/* The change c on m; a keyword this server does not keep into dropped. */
+static void
+apply_flags(struct fmsg *m, const struct core_flag_change *c,
+    struct core_flag_change *dropped)
+{
+	size_t i;
+
+	m->flags = (m->flags | c->add) & ~c->del;
+	for (i = 0; i < c->nkw_add; i++) {
+		/* This server keeps no keyword "$Junk". */
+		if (strcmp(c->kw_add[i], "$Junk") == 0) {
+			if (dropped != NULL)
+				(void)core_flag_change_keyword(
+				    dropped, 0, c->kw_add[i], NULL);
+		} else if (strstr(m->kw, c->kw_add[i]) == NULL)
+			snprintf(m->kw + strlen(m->kw),
+			    sizeof m->kw - strlen(m->kw), " %s", c->kw_add[i]);
+	}
+}
+
 static enum drv_err
 f_set_flags(struct drv *d, uint32_t uid, const struct core_flag_change *c,
     struct core_flag_change *dropped, char **err)
 {
 	struct fmsg *m;
 	enum drv_err e;
-	size_t i;
 
 	if (!enter(d, "set_flags", &e, err))
 		return e;
 	if ((m = msg_uid(d->sel, uid)) == NULL)
 		return leave(d, DRV_MSG_BAD, err);
-	m->flags = (m->flags | c->add) & ~c->del;
-	for (i = 0; i < c->nkw_add; i++) {
-		/* This server keeps no keyword "$Junk". */
-		if (strcmp(c->kw_add[i], "$Junk") == 0 && dropped != NULL)
-			(void)core_flag_change_keyword(
-			    dropped, 0, c->kw_add[i], NULL);
-		else if (strstr(m->kw, c->kw_add[i]) == NULL)
-			snprintf(m->kw + strlen(m->kw),
-			    sizeof m->kw - strlen(m->kw), " %s", c->kw_add[i]);
-	}
+	apply_flags(m, c, dropped);
 	return leave(d, DRV_OK, err);
 }
 
 static enum drv_err
 f_set_flags_set(struct drv *d, const uint32_t *uids, size_t n,
-    const struct core_flag_change *c, char **err)
+    const struct core_flag_change *c, struct core_flag_change *dropped,
+    char **err)
 {
-	struct fmsg *m;
+	struct fmsg *m, gone;
 	enum drv_err e;
 	size_t i;
 
@@ -295,9 +306,13 @@ f_set_flags_set(struct drv *d, const uint32_t *uids, size_t n,
 	for (i = 0; i < n; i++) {
 		if (i > 0 && uids[i - 1] >= uids[i])
 			srv.unsorted++; /* each once, in order */
-		/* A UID that is gone is passed over, as UID STORE does. */
-		if ((m = msg_uid(d->sel, uids[i])) != NULL)
-			m->flags = (m->flags | c->add) & ~c->del;
+		/* A UID that is gone is passed over, as UID STORE does;
+		 * what the folder cannot keep is said once. */
+		if ((m = msg_uid(d->sel, uids[i])) == NULL) {
+			memset(&gone, 0, sizeof gone);
+			m = &gone;
+		}
+		apply_flags(m, c, i == 0 ? dropped : NULL);
 	}
 	return leave(d, DRV_OK, err);
 }
@@ -801,9 +816,9 @@ test_uidvalidity(void)
 }
 
 /*
- * Runs of one flag change, or of expunges, in one folder go as one
- * command each (at most REPLAY_BATCH_MAX ops); a change with keywords,
- * another change, and an expunge without UID EXPUNGE go alone. A cut
+ * Runs of one flag change (keywords too), or of expunges, in one folder
+ * go as one command each (at most REPLAY_BATCH_MAX ops); another change
+ * and an expunge without UID EXPUNGE go alone. A cut
  * before or after any call ends, after a clean replay, in the same state.
  */
 static void
@@ -867,7 +882,7 @@ test_batches(void)
 	setup_batch();
 	CHECK(replay(&st) == DRV_OK && expect_batch());
 	/* +S on 1-6 and 42: one command; +F 2, +F +kw:x 3, +F 4: alone
-	 * (the keyword breaks the run); +T 9 10: one; expunge 9 10: one. */
+	 * (each change is another); +T 9 10: one; expunge 9 10: one. */
 	CHECK(srv.flag_sets == 2 && srv.expunge_sets == 1);
 	CHECK(srv.unsorted == 0);
 	CHECK(st.done == 14 && st.kept == 0 && st.dropped == 0);
@@ -888,6 +903,29 @@ test_batches(void)
 	CHECK(replay(&st) == DRV_OK && st.done == 1200 && queued() == 0);
 	CHECK(srv.flag_sets == 3 && srv.last_set == 2 && srv.unsorted == 0);
 	CHECK(msg_uid(box("INBOX"), 1)->flags & STORE_F_FLAGGED);
+
+	/* A run with keywords is one command too; a keyword the folder
+	 * cannot keep leaves the rest done on each. */
+	fresh();
+	box_add("INBOX", 7);
+	for (u = 1; u <= 3; u++) {
+		char id[16];
+
+		snprintf(id, sizeof id, "<%u>", u);
+		msg_add(box("INBOX"), id, 100, 0);
+	}
+	for (u = 1; u <= 3; u++)
+		queue(
+		    STORE_OP_FLAGS, "INBOX", 7, u, "+F +kw:x +kw:$Junk", NULL);
+	CHECK(replay(&st) == DRV_OK && st.done == 3 && queued() == 0);
+	CHECK(srv.flag_sets == 1 && srv.last_set == 3);
+	for (u = 1; u <= 3; u++) {
+		struct fmsg *m = msg_uid(box("INBOX"), u);
+
+		CHECK(m != NULL && (m->flags & STORE_F_FLAGGED) &&
+		    strstr(m->kw, "x") != NULL &&
+		    strstr(m->kw, "$Junk") == NULL);
+	}
 
 	/* A refused batch stays queued, all of it, with two notes. */
 	fresh();
