@@ -267,13 +267,16 @@ store_imap_set_uid(struct store *s, int64_t folder_id, uint32_t old_uid,
 int
 store_imap_detach(struct store *s, int64_t folder_id, char **cause)
 {
+	/* A placeholder names no UID of the old folder: a copy or move
+	 * still queued, which the replay settles. */
 	static const char q[] = "UPDATE message SET uid = -id"
-	                        " WHERE folder_id = ? AND uid > 0";
+	                        " WHERE folder_id = ? AND uid > 0 AND uid < ?";
 	sqlite3_stmt *st = store_stmt(s, q, cause);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, STORE_UID_PLACEHOLDER_MIN);
 	return store_step_done(s, st, "detaching a folder's UIDs", cause);
 }
 

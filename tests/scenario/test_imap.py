@@ -761,6 +761,31 @@ class FullMailbox(Account, unittest.TestCase):
                          .fetchone()[0], 0)
         db.close()
 
+    def test_refused_copy_survives_its_target_recreated(self):
+        # The target is deleted and made again (a new UIDVALIDITY) while
+        # a copy to it waits: the sync rebuilds the folder's index, and
+        # the copy still waiting stays shown, then lands once.
+        self.dovecot.maildir(self.user, "Archive")
+        for i in range(1, 8):
+            self.deliver(i, body="x" * 600 + "\n")
+        self.sync()
+        self.t.out("cp", "acct/INBOX", "1", "Archive")
+        c = self.client()
+        self.assertEqual(c.delete("Archive")[0], "OK")
+        self.assertEqual(c.create("Archive")[0], "OK")
+        err = self.sync_notes()
+        self.assertIn("kept queued", err)
+        self.assertIn("UIDVALIDITY changed", err)
+        self.assertEqual([r[4] for r in self.ls("Archive")], ["Message 1"])
+        c.select("INBOX")
+        c.uid("STORE", "3:7", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        self.sync()
+        arch = self.server_flags(c, "Archive")
+        self.assertEqual(len(arch), 1)
+        self.assertEqual([(int(r[0]), r[4]) for r in self.ls("Archive")],
+                         [(min(arch), "Message 1")])
+
 
 class HostileServer(unittest.TestCase):
     """A scripted server sends what no real one would: tern stops with a
