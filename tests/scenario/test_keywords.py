@@ -73,13 +73,6 @@ class Keywords(UiCase):
                 break
         return set()
 
-    def queued(self):
-        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
-        try:
-            return db.execute("SELECT count(*) FROM pending").fetchone()[0]
-        finally:
-            db.close()
-
     def test_set_offline_then_sync(self):
         self.t.out("sync", "acct")
         uid = self.uid()

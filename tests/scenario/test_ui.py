@@ -200,6 +200,18 @@ class UiCase(unittest.TestCase):
                                      (timeout, what, ev))
             time.sleep(0.05)
 
+    def rows(self, table):
+        """How many rows a table of the store holds."""
+        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
+        try:
+            return db.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
+        finally:
+            db.close()
+
+    def queued(self):
+        """How many changes wait in the store's queue."""
+        return self.rows("pending")
+
 
 class Demo(UiCase):
     def test_demo_screens(self):
@@ -1701,14 +1713,6 @@ class Imap(UiCase):
             time.sleep(0.1)
         self.fail("condition not met in %ss" % timeout)
 
-    def queued(self):
-        """How many changes wait in the store's queue."""
-        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
-        try:
-            return db.execute("SELECT count(*) FROM pending").fetchone()[0]
-        finally:
-            db.close()
-
     def quit_when_sent(self, s):
         """q once the queue is empty: a change the server has made may
         still be on its way off the queue, and then q asks first."""
@@ -2098,11 +2102,7 @@ class Imap(UiCase):
         self.assertEqual(names, ["third.txt"])
 
     def body_stored(self):
-        db = sqlite3.connect(os.path.join(self.t.data, "tern", "tern.db"))
-        try:
-            return db.execute("SELECT count(*) FROM body").fetchone()[0]
-        finally:
-            db.close()
+        return self.rows("body")
 
     def test_save_to_local_folder(self):
         # s with ACCOUNT/FOLDER moves to another account: an IMAP message
