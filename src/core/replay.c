@@ -669,7 +669,7 @@ out:
 	return out;
 }
 
-/* A flag change without keywords: 1, else 0. */
+/* A flag change the replay can read: 1, else 0. */
 static int
 readable_flags(const char *arg)
 {

@@ -351,7 +351,8 @@ op_set_flags_set(struct drv *d, const uint32_t *uids, size_t n,
 {
 	struct isync *is = &d->is;
 	struct buf set;
-	char *what = xasprintf("%zu messages of %s", n, is->selected);
+	char *what = n == 1 ? xasprintf("%s/%u", is->selected, uids[0])
+	                    : xasprintf("%zu messages of %s", n, is->selected);
 	enum drv_err e;
 
 	buf_init(&set, 0);
