@@ -720,15 +720,26 @@ class FullMailbox(Account, unittest.TestCase):
     capability = HIDDEN + " UIDPLUS"
     quota = "4k"
 
+    def fill(self):
+        """Seven messages of 700 bytes in INBOX, past the quota, and an
+        empty Archive; synced."""
+        self.dovecot.maildir(self.user, "Archive")
+        for i in range(1, 8):
+            self.deliver(i, body="x" * 600 + "\n")
+        self.sync()
+
+    def make_room(self, c):
+        """Messages 3 to 7 expunged on the server: under the quota."""
+        c.select("INBOX")
+        c.uid("STORE", "3:7", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+
     def test_refused_copy_and_move_stay_shown_while_they_wait(self):
         # A copy and a move the server refuses (over quota) stay queued,
         # and shown in their target, through the sync of that folder:
         # they are not the server's to take back. Once there is room
         # they are sent, once, and take the server's UIDs.
-        self.dovecot.maildir(self.user, "Archive")
-        for i in range(1, 8):
-            self.deliver(i, body="x" * 600 + "\n")
-        self.sync()
+        self.fill()
         self.t.out("cp", "acct/INBOX", "1", "Archive")
         self.t.out("mv", "acct/INBOX", "2", "Archive")
         err = self.sync_notes()
@@ -745,9 +756,7 @@ class FullMailbox(Account, unittest.TestCase):
         db.close()
         # Room again: both go, and the rows take the server's UIDs.
         c = self.client()
-        c.select("INBOX")
-        c.uid("STORE", "3:7", "+FLAGS", "(\\Deleted)")
-        c.expunge()
+        self.make_room(c)
         self.sync()
         self.assertEqual(sorted(self.server_flags(c)), [1])
         arch = self.server_flags(c, "Archive")
@@ -765,10 +774,7 @@ class FullMailbox(Account, unittest.TestCase):
         # The target is deleted and made again (a new UIDVALIDITY) while
         # a copy to it waits: the sync rebuilds the folder's index, and
         # the copy still waiting stays shown, then lands once.
-        self.dovecot.maildir(self.user, "Archive")
-        for i in range(1, 8):
-            self.deliver(i, body="x" * 600 + "\n")
-        self.sync()
+        self.fill()
         self.t.out("cp", "acct/INBOX", "1", "Archive")
         c = self.client()
         self.assertEqual(c.delete("Archive")[0], "OK")
@@ -777,9 +783,7 @@ class FullMailbox(Account, unittest.TestCase):
         self.assertIn("kept queued", err)
         self.assertIn("UIDVALIDITY changed", err)
         self.assertEqual([r[4] for r in self.ls("Archive")], ["Message 1"])
-        c.select("INBOX")
-        c.uid("STORE", "3:7", "+FLAGS", "(\\Deleted)")
-        c.expunge()
+        self.make_room(c)
         self.sync()
         arch = self.server_flags(c, "Archive")
         self.assertEqual(len(arch), 1)
