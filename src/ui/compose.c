@@ -350,6 +350,74 @@ postponed(struct ui *u, struct rc_account *a, int queued, const char *where)
 	ui_log(u, "postponed for %s (%s)", where, queued ? "queued" : "stored");
 }
 
+/* The body in the editor again. */
+static void
+send_edit_body(struct ui *u, struct compose *c)
+{
+	char *cause = NULL;
+
+	ui_shell_begin(u);
+	if (compose_edit(c, compose_editor(u->t->rc->editor), &cause) != 0) {
+		ui_message(u, 1, "Not changed: %s", cause);
+		free(cause);
+	}
+	ui_shell_end(u);
+}
+
+/* Only a message that builds leaves the screen to be sent: 0, or -1 with
+ * why on the message line. */
+static int
+send_builds(struct ui *u, struct compose *c)
+{
+	struct buf out;
+	char *cause = NULL;
+	int rc;
+
+	buf_init(&out, 0);
+	if ((rc = compose_build(c, 0, COMPOSE_KEEP_BCC, &out, NULL, &cause)) !=
+	    0) {
+		ui_message(u, 1, "Not sent: %s", cause);
+		free(cause);
+	}
+	buf_free(&out);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Postpone c: kept in the store now, and the worker uploads it (the
+ * demo's stays in local/Drafts). 0, or -1 with why on the message line.
+ */
+static int
+send_postpone(struct ui *u, struct rc_account *a, struct compose *c)
+{
+	struct buf out;
+	char *cause = NULL, *where = NULL;
+	int queued, ret = -1;
+
+	buf_init(&out, 0);
+	if (compose_build(c, 0, COMPOSE_DRAFT, &out, NULL, &cause) != 0)
+		goto out;
+	if (u->demo) {
+		if (ui_demo_keep(u, "Drafts", out.data, out.len, &cause) != 0)
+			goto out;
+		ui_message(u, 0, "Postponed to local/Drafts");
+	} else {
+		if (smtp_draft_postpone(u->t, a, out.data, out.len, &queued,
+		        &where, &cause) != 0)
+			goto out;
+		postponed(u, a, queued, where);
+	}
+	ret = 0;
+out:
+	if (ret != 0) {
+		ui_message(u, 1, "Not postponed: %s", cause);
+		free(cause);
+	}
+	free(where);
+	buf_free(&out);
+	return ret;
+}
+
 /*
  * The send screen: the draft's fields and attachments, changed here until
  * the user sends (the message built from c is then what is sent),
@@ -360,11 +428,7 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 {
 	enum send_end end = SEND_CANCEL;
 	size_t sel = 0;
-	struct buf out;
-	char *cause = NULL, *where = NULL;
-	int queued;
 
-	buf_init(&out, 0);
 	nodelay(stdscr, FALSE);
 	for (;;) {
 		int key;
@@ -404,54 +468,22 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 				ui_message(u, 1, "No attachment to remove");
 			break;
 		case UI_FN_EDIT_MESSAGE:
-			ui_shell_begin(u);
-			if (compose_edit(c, compose_editor(u->t->rc->editor),
-			        &cause) != 0) {
-				ui_message(u, 1, "Not changed: %s", cause);
-				free(cause);
-				cause = NULL;
-			}
-			ui_shell_end(u);
+			send_edit_body(u, c);
 			break;
 		case UI_FN_SEND_MESSAGE:
-			/* Only a message that builds leaves the screen. */
-			buf_reset(&out);
-			if (compose_build(c, 0, COMPOSE_KEEP_BCC, &out, NULL,
-			        &cause) == 0) {
+			if (send_builds(u, c) == 0) {
 				end = SEND_QUEUE;
 				goto out;
 			}
-			ui_message(u, 1, "Not sent: %s", cause);
-			free(cause);
-			cause = NULL;
 			break;
 		case UI_FN_SECURITY:
 			security_toggle(a, c);
 			break;
 		case UI_FN_POSTPONE_MESSAGE:
-			/* Kept in the store now; the worker uploads it. */
-			buf_reset(&out);
-			if (u->demo &&
-			    compose_build(
-			        c, 0, COMPOSE_DRAFT, &out, NULL, &cause) == 0 &&
-			    ui_demo_keep(
-			        u, "Drafts", out.data, out.len, &cause) == 0) {
-				ui_message(u, 0, "Postponed to local/Drafts");
+			if (send_postpone(u, a, c) == 0) {
 				end = SEND_POSTPONE;
 				goto out;
 			}
-			if (!u->demo &&
-			    compose_build(
-			        c, 0, COMPOSE_DRAFT, &out, NULL, &cause) == 0 &&
-			    smtp_draft_postpone(u->t, a, out.data, out.len,
-			        &queued, &where, &cause) == 0) {
-				postponed(u, a, queued, where);
-				end = SEND_POSTPONE;
-				goto out;
-			}
-			ui_message(u, 1, "Not postponed: %s", cause);
-			free(cause);
-			cause = NULL;
 			break;
 		case UI_FN_QUIT:
 			if (ui_confirm(u, "Cancel this message?")) {
@@ -474,8 +506,6 @@ send_screen(struct ui *u, struct rc_account *a, struct compose *c)
 out:
 	nodelay(stdscr, TRUE);
 	u->dirty = 1;
-	free(where);
-	buf_free(&out);
 	return end;
 }
 
