@@ -483,24 +483,21 @@ cmp_thread_ent(const void *a, const void *b)
 	return x->thread < y->thread ? -1 : x->thread > y->thread;
 }
 
-int
-ui_thread_order(struct store *s, int64_t folder_id, enum store_sort sort,
-    int reverse, const int64_t *keep, size_t nkeep, int64_t **idsp,
-    uint8_t **depthp, size_t *np, char **cause)
+/*
+ * The rows of the folder (those in keep, when given) as mime_thread's
+ * input, into *vp (n of them); their strings are in *pool.
+ */
+static int
+thread_input(struct store *s, int64_t folder_id, const int64_t *keep,
+    size_t nkeep, struct mime_thread_msg **vp, size_t *np, char **pool,
+    char **cause)
 {
 	struct store_thread_row *rows = NULL;
-	struct mime_thread_msg *v = NULL;
-	struct thread_ent *te = NULL;
-	struct id_rank *ranks = NULL;
-	int64_t *sids = NULL, *ids = NULL;
-	uint8_t *depths = NULL;
-	char *pool = NULL;
-	size_t nrows = 0, n = 0, ns = 0, i, k, out = 0, nte = 0;
-	size_t *rank = NULL, *disp = NULL;
-	int ret = -1;
+	struct mime_thread_msg *v;
+	size_t nrows = 0, n = 0, i;
 
-	if (store_index_thread_rows(
-	        s, folder_id, &rows, &pool, &nrows, cause) != 0)
+	if (store_index_thread_rows(s, folder_id, &rows, pool, &nrows, cause) !=
+	    0)
 		return -1;
 	v = xcalloc(nrows ? nrows : 1, sizeof *v);
 	for (i = 0; i < nrows; i++) {
@@ -517,57 +514,101 @@ ui_thread_order(struct store *s, int64_t folder_id, enum store_sort sort,
 		n++;
 	}
 	free(rows); /* the strings stay, in pool */
-	rows = NULL;
-	mime_thread(v, n);
+	*vp = v;
+	*np = n;
+	return 0;
+}
 
-	/* Each message's place in the sort order: the input's for date,
-	 * else the store's order looked up by id. */
-	rank = xcalloc(n ? n : 1, sizeof *rank);
+/* Each message's place in the sort order, into rank: the input's for
+ * date, else the store's order looked up by id. */
+static int
+sort_ranks(struct store *s, int64_t folder_id, enum store_sort sort,
+    const struct mime_thread_msg *v, size_t n, size_t *rank, char **cause)
+{
+	struct id_rank *ranks;
+	int64_t *sids = NULL;
+	size_t ns = 0, i;
+
 	if (sort == STORE_SORT_DATE) {
 		for (i = 0; i < n; i++)
 			rank[i] = i;
-	} else {
-		if (store_index_ids(
-		        s, folder_id, sort, NULL, &sids, &ns, cause) != 0)
-			goto out;
-		ranks = xcalloc(ns ? ns : 1, sizeof *ranks);
-		for (i = 0; i < ns; i++) {
-			ranks[i].id = sids[i];
-			ranks[i].rank = i;
-		}
-		qsort(ranks, ns, sizeof *ranks, cmp_id_rank);
-		for (i = 0; i < n; i++) {
-			struct id_rank key = { v[i].id, 0 }, *r;
-
-			r = bsearch(
-			    &key, ranks, ns, sizeof *ranks, cmp_id_rank);
-			rank[i] = r != NULL ? r->rank : i;
-		}
+		return 0;
 	}
+	if (store_index_ids(s, folder_id, sort, NULL, &sids, &ns, cause) != 0)
+		return -1;
+	ranks = xcalloc(ns ? ns : 1, sizeof *ranks);
+	for (i = 0; i < ns; i++) {
+		ranks[i].id = sids[i];
+		ranks[i].rank = i;
+	}
+	free(sids);
+	qsort(ranks, ns, sizeof *ranks, cmp_id_rank);
+	for (i = 0; i < n; i++) {
+		struct id_rank key = { v[i].id, 0 }, *r;
 
-	/* The display order mime_thread gave, then its threads as units. */
-	disp = xcalloc(n ? n : 1, sizeof *disp);
+		r = bsearch(&key, ranks, ns, sizeof *ranks, cmp_id_rank);
+		rank[i] = r != NULL ? r->rank : i;
+	}
+	free(ranks);
+	return 0;
+}
+
+/*
+ * The display order mime_thread gave (disp: the messages by it), then
+ * its threads as units (te), sorted by rank: from and subject by the
+ * thread's first message, date and size by its newest or largest. How
+ * many threads.
+ */
+static size_t
+thread_units(const struct mime_thread_msg *v, size_t n, const size_t *rank,
+    enum store_sort sort, size_t *disp, struct thread_ent *te)
+{
+	size_t i, nte = 0;
+
 	for (i = 0; i < n; i++)
 		disp[v[i].order < n ? v[i].order : i] = i;
-	te = xcalloc(n ? n : 1, sizeof *te);
 	for (i = 0; i < n; i++) {
-		struct mime_thread_msg *m = &v[disp[i]];
+		const struct mime_thread_msg *m = &v[disp[i]];
 
 		if (nte == 0 ||
 		    v[disp[te[nte - 1].first]].thread != m->thread) {
 			te[nte].thread = m->thread;
 			te[nte].first = i;
-			/* From and subject: the thread's first message. */
 			te[nte].key = rank[disp[i]];
 			nte++;
 		}
 		te[nte - 1].n++;
-		/* Date and size: its newest, its largest message. */
 		if ((sort == STORE_SORT_DATE || sort == STORE_SORT_SIZE) &&
 		    rank[disp[i]] > te[nte - 1].key)
 			te[nte - 1].key = rank[disp[i]];
 	}
 	qsort(te, nte, sizeof *te, cmp_thread_ent);
+	return nte;
+}
+
+int
+ui_thread_order(struct store *s, int64_t folder_id, enum store_sort sort,
+    int reverse, const int64_t *keep, size_t nkeep, int64_t **idsp,
+    uint8_t **depthp, size_t *np, char **cause)
+{
+	struct mime_thread_msg *v = NULL;
+	struct thread_ent *te = NULL;
+	int64_t *ids;
+	uint8_t *depths;
+	char *pool = NULL;
+	size_t n = 0, i, k, out = 0, nte;
+	size_t *rank = NULL, *disp = NULL;
+	int ret = -1;
+
+	if (thread_input(s, folder_id, keep, nkeep, &v, &n, &pool, cause) != 0)
+		goto out;
+	mime_thread(v, n);
+	rank = xcalloc(n ? n : 1, sizeof *rank);
+	if (sort_ranks(s, folder_id, sort, v, n, rank, cause) != 0)
+		goto out;
+	disp = xcalloc(n ? n : 1, sizeof *disp);
+	te = xcalloc(n ? n : 1, sizeof *te);
+	nte = thread_units(v, n, rank, sort, disp, te);
 
 	ids = xcalloc(n ? n : 1, sizeof *ids);
 	depths = xcalloc(n ? n : 1, 1);
@@ -588,20 +629,13 @@ ui_thread_order(struct store *s, int64_t folder_id, enum store_sort sort,
 	*idsp = ids;
 	*depthp = depths;
 	*np = out;
-	ids = NULL;
-	depths = NULL;
 	ret = 0;
 out:
-	free(rows);
 	free(pool);
 	free(v);
 	free(rank);
-	free(ranks);
-	free(sids);
 	free(disp);
 	free(te);
-	free(ids);
-	free(depths);
 	return ret;
 }
 
@@ -744,12 +778,85 @@ ui_index_install(struct ui *u, int64_t *ids, uint8_t *depth, size_t n,
 	u->dirty = 1;
 }
 
+/* The loader has the folder to order: said, and timed from t. */
+static void
+loader_queued(struct ui *u, uint64_t t, const char *what)
+{
+	u->loading_index = 1;
+	u->load_t0 = t;
+	ui_message(u, 0, "%s…", what);
+	ui_log(
+	    u, "index-load queued gen=%llu", (unsigned long long)u->load_gen);
+}
+
+/*
+ * The date order, walked a page at a time from the newest rows, with the
+ * cursor kept on keep_id (at screen row row) when it is loaded; a window
+ * away from the newest rows (windowed) stays where it is. 1 when that is
+ * all (the window kept, an error said, or the loader asked), else 0.
+ */
+static int
+load_by_date(struct ui *u, int64_t keep_id, int windowed, size_t row,
+    size_t oldcur, uint64_t t)
+{
+	int64_t folder = u->folders[u->fcur].id;
+	int chunks = 0; /* past the first screenful or so */
+	size_t i;
+
+	if (windowed) {
+		struct store_index_row r;
+
+		if (store_index_row(u->s, keep_id, &r, NULL) == 1 &&
+		    index_window(u, r.date, keep_id) == 0 && u->cur < u->nids &&
+		    u->ids[u->cur] == keep_id) {
+			store_index_row_clear(&r);
+			u->top = u->cur >= row ? u->cur - row : 0;
+			return 1;
+		}
+		store_index_row_clear(&r);
+	}
+	if (index_load_partial(u) != 0)
+		return 1;
+	if (keep_id == 0) {
+		u->cur = u->nids ? u->nids - 1 : 0;
+		return 0;
+	}
+	/* Load from the end until the cursor's message is in; it is usually
+	 * near the end. When it is not, a big folder goes to the loader
+	 * instead. */
+	u->cur = u->top = 0;
+	for (;;) {
+		for (i = u->nids; i > 0; i--) {
+			if (u->ids[i - 1] == keep_id)
+				break;
+		}
+		if (i > 0 || !u->partial)
+			break;
+		if (++chunks > 0 && u->folders[u->fcur].total >= UI_ASYNC_MIN &&
+		    ui_loader_request(u, folder) == 0) {
+			u->cur = u->nids ? u->nids - 1 : 0;
+			u->partial = u->partial_hi = 0;
+			u->load_keep = keep_id;
+			u->load_cur_id = u->nids ? u->ids[u->cur] : 0;
+			loader_queued(u, t, "Sorting");
+			return 1;
+		}
+		ui_index_more(u);
+	}
+	u->cur = i > 0         ? i - 1
+	    : oldcur < u->nids ? oldcur
+	    : u->nids          ? u->nids - 1
+	                       : 0;
+	u->top = u->cur >= row ? u->cur - row : 0;
+	return 0;
+}
+
 void
 ui_index_load(struct ui *u, int keep)
 {
 	int64_t keep_id = 0, *ids = NULL, folder;
 	uint8_t *depth = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	char *cause = NULL;
 	uint64_t t = ui_now_us();
 	size_t row = u->cur >= u->top ? u->cur - u->top : 0, oldcur = u->cur;
@@ -778,58 +885,8 @@ ui_index_load(struct ui *u, int keep)
 	 */
 	if (!u->threaded && u->limit == NULL && !u->reverse &&
 	    u->sort == STORE_SORT_DATE) {
-		if (windowed) {
-			struct store_index_row r;
-
-			if (store_index_row(u->s, keep_id, &r, NULL) == 1 &&
-			    index_window(u, r.date, keep_id) == 0 &&
-			    u->cur < u->nids && u->ids[u->cur] == keep_id) {
-				store_index_row_clear(&r);
-				u->top = u->cur >= row ? u->cur - row : 0;
-				return;
-			}
-			store_index_row_clear(&r);
-		}
-		if (index_load_partial(u) != 0)
+		if (load_by_date(u, keep_id, windowed, row, oldcur, t))
 			return;
-		if (keep_id != 0) {
-			int chunks = 0; /* past the first screenful or so */
-
-			/* Load from the end until the cursor's message is
-			 * in; it is usually near the end. When it is not,
-			 * a big folder goes to the loader instead. */
-			u->cur = u->top = 0;
-			for (;;) {
-				for (i = u->nids; i > 0; i--) {
-					if (u->ids[i - 1] == keep_id)
-						break;
-				}
-				if (i > 0 || !u->partial)
-					break;
-				if (++chunks > 0 &&
-				    u->folders[u->fcur].total >= UI_ASYNC_MIN &&
-				    ui_loader_request(u, folder) == 0) {
-					u->cur = u->nids ? u->nids - 1 : 0;
-					u->partial = u->partial_hi = 0;
-					u->load_keep = keep_id;
-					u->load_cur_id =
-					    u->nids ? u->ids[u->cur] : 0;
-					u->loading_index = 1;
-					u->load_t0 = t;
-					ui_message(u, 0, "Sorting…");
-					ui_log(u, "index-load queued gen=%llu",
-					    (unsigned long long)u->load_gen);
-					return;
-				}
-				ui_index_more(u);
-			}
-			u->cur = i > 0         ? i - 1
-			    : oldcur < u->nids ? oldcur
-			    : u->nids          ? u->nids - 1
-			                       : 0;
-			u->top = u->cur >= row ? u->cur - row : 0;
-		} else
-			u->cur = u->nids ? u->nids - 1 : 0;
 	} else if ((u->folders[u->fcur].total >= UI_ASYNC_MIN ||
 	               u->folders[u->fcur].total < 0) &&
 	    ui_loader_request(u, folder) == 0) {
@@ -837,15 +894,11 @@ ui_index_load(struct ui *u, int keep)
 		 * yet) takes longer than a key may: the loader does it while
 		 * the old order stays usable, and ui_index_loaded() puts the
 		 * result in. */
-		u->loading_index = 1;
-		u->load_t0 = t;
 		u->load_keep = u->load_cur_id = keep_id;
-		ui_message(u, 0, "%s…",
+		loader_queued(u, t,
 		    u->threaded    ? "Threading"
 		        : u->limit ? "Searching"
 		                   : "Sorting");
-		ui_log(u, "index-load queued gen=%llu",
-		    (unsigned long long)u->load_gen);
 		return;
 	} else {
 		if (ui_order_ids(u->s, folder, u->sort, u->reverse, u->threaded,
@@ -966,6 +1019,101 @@ who(struct ui *u, const struct store_index_row *r)
 	return name != NULL ? name : indexfmt_name(r->from);
 }
 
+/* A row's flag column: new or deleted, tagged or flagged, replied, has
+ * attachments. */
+static void
+row_flags(struct ui *u, const struct store_index_row *r, char flags[5])
+{
+	flags[0] = r->flags & STORE_F_DELETED ? 'D'
+	    : !(r->flags & STORE_F_SEEN)      ? 'N'
+	                                      : ' ';
+	/* A tag shows where the flag does, as in mutt. */
+	flags[1] = ui_tagged(u, r->id)   ? '*'
+	    : r->flags & STORE_F_FLAGGED ? '!'
+	                                 : ' ';
+	flags[2] = r->flags & STORE_F_REPLIED ? 'r' : ' ';
+	flags[3] = r->has_attach ? '@' : ' ';
+	flags[4] = '\0';
+}
+
+static int
+row_attr(struct ui *u, const struct store_index_row *r, size_t pos)
+{
+	if (pos == u->cur)
+		return u->attr[UI_C_CURSOR];
+	if (r->flags & STORE_F_DELETED)
+		return u->attr[UI_C_INDEX_DEL];
+	if (r->flags & STORE_F_FLAGGED)
+		return u->attr[UI_C_INDEX_FLAG];
+	if (!(r->flags & STORE_F_SEEN))
+		return u->attr[UI_C_INDEX_NEW];
+	return u->attr[UI_C_INDEX];
+}
+
+/* The subject as the row shows it: the thread's tree in front, and how
+ * many messages a collapsed thread hides (malloc'd). */
+static char *
+row_subject(struct ui *u, const struct store_index_row *r, size_t pos)
+{
+	unsigned hidden = u->hidden != NULL ? u->hidden[pos] : 0;
+	struct buf b;
+	int d;
+
+	if (u->depth == NULL || (u->depth[pos] & UI_DEPTH_MASK) == 0) {
+		const char *subj = r->subject ? r->subject : "(no subject)";
+
+		return hidden > 0 ? xasprintf("(+%u) %s", hidden, subj)
+		                  : xstrdup(subj);
+	}
+	d = u->depth[pos] & UI_DEPTH_MASK;
+	if (d > 10)
+		d = 10;
+	buf_init(&b, 0);
+	for (int i = 1; i < d; i++)
+		buf_adds(&b, " ");
+	buf_adds(&b, "└─>");
+	if (hidden > 0)
+		buf_printf(&b, "(+%u) ", hidden);
+	buf_adds(&b, r->subject ? r->subject : "");
+	return buf_steal(&b, NULL);
+}
+
+/* The row as the rc's index_format says. */
+static void
+draw_row_format(struct ui *u, const struct store_index_row *r, size_t pos,
+    const char *flags, const char *subj, int y, int x, int w, int attr)
+{
+	struct indexfmt_row ir = { flags, r->date, r->size, r->from, subj,
+		pos + 1, r->to, from_me(u, r->from) };
+	struct buf b;
+
+	ui_put(y, x, 1, pos == u->cur ? ">" : " ", attr);
+	if (w <= 1)
+		return;
+	buf_init(&b, 0);
+	indexfmt_line(
+	    u->t->rc->index_format, u->t->rc->date_format, &ir, time(NULL), &b);
+	ui_put(y, x + 1, w - 1, b.data ? b.data : "", attr);
+	buf_free(&b);
+}
+
+/* The date column: the rc's date_format, else the short date. */
+static void
+row_date(struct ui *u, int64_t date, char *out, size_t len)
+{
+	struct indexfmt_row ir = { NULL, date, 0, NULL, NULL, 0, NULL, 0 };
+	struct buf b;
+
+	if (u->t->rc->date_format == NULL) {
+		indexfmt_short_date(date, time(NULL), out, len);
+		return;
+	}
+	buf_init(&b, 0);
+	indexfmt_line("%d", u->t->rc->date_format, &ir, time(NULL), &b);
+	snprintf(out, len, "%s", b.data ? b.data : "");
+	buf_free(&b);
+}
+
 static void
 draw_row(struct ui *u, size_t pos, int y, int x, int w)
 {
@@ -977,83 +1125,24 @@ draw_row(struct ui *u, size_t pos, int y, int x, int w)
 		ui_put(y, x, w, "  (gone)", u->attr[UI_C_INDEX]);
 		return;
 	}
-	flags[0] = r->flags & STORE_F_DELETED ? 'D'
-	    : !(r->flags & STORE_F_SEEN)      ? 'N'
-	                                      : ' ';
-	/* A tag shows where the flag does, as in mutt. */
-	flags[1] = ui_tagged(u, r->id)   ? '*'
-	    : r->flags & STORE_F_FLAGGED ? '!'
-	                                 : ' ';
-	flags[2] = r->flags & STORE_F_REPLIED ? 'r' : ' ';
-	flags[3] = r->has_attach ? '@' : ' ';
-	flags[4] = '\0';
-	if (pos == u->cur)
-		attr = u->attr[UI_C_CURSOR];
-	else if (r->flags & STORE_F_DELETED)
-		attr = u->attr[UI_C_INDEX_DEL];
-	else if (r->flags & STORE_F_FLAGGED)
-		attr = u->attr[UI_C_INDEX_FLAG];
-	else if (!(r->flags & STORE_F_SEEN))
-		attr = u->attr[UI_C_INDEX_NEW];
-	else
-		attr = u->attr[UI_C_INDEX];
+	row_flags(u, r, flags);
+	attr = row_attr(u, r, pos);
+	subj = row_subject(u, r, pos);
+	if (u->t->rc->index_format != NULL) {
+		draw_row_format(u, r, pos, flags, subj, y, x, w, attr);
+		free(subj);
+		return;
+	}
+	row_date(u, r->date, date, sizeof date);
+	indexfmt_size(r->size, size, sizeof size);
+	name = who(u, r);
 	fw = w / 4;
 	if (fw < 12)
 		fw = 12;
 	if (fw > 28)
 		fw = 28;
-	if (u->depth != NULL && (u->depth[pos] & UI_DEPTH_MASK) > 0) {
-		struct buf b;
-		int d = u->depth[pos] & UI_DEPTH_MASK;
-
-		if (d > 10)
-			d = 10;
-		buf_init(&b, 0);
-		for (int i = 1; i < d; i++)
-			buf_adds(&b, " ");
-		buf_adds(&b, "└─>");
-		if (u->hidden != NULL && u->hidden[pos] > 0)
-			buf_printf(&b, "(+%u) ", (unsigned)u->hidden[pos]);
-		buf_adds(&b, r->subject ? r->subject : "");
-		subj = buf_steal(&b, NULL);
-	} else if (u->hidden != NULL && u->hidden[pos] > 0)
-		subj = xasprintf("(+%u) %s", (unsigned)u->hidden[pos],
-		    r->subject ? r->subject : "(no subject)");
-	else
-		subj = xstrdup(r->subject ? r->subject : "(no subject)");
-	if (u->t->rc->index_format != NULL) {
-		ui_put(y, x, 1, pos == u->cur ? ">" : " ", attr);
-		if (w > 1) {
-			struct indexfmt_row ir = { flags, r->date, r->size,
-				r->from, subj, pos + 1, r->to,
-				from_me(u, r->from) };
-			struct buf b;
-
-			buf_init(&b, 0);
-			indexfmt_line(u->t->rc->index_format,
-			    u->t->rc->date_format, &ir, time(NULL), &b);
-			ui_put(y, x + 1, w - 1, b.data ? b.data : "", attr);
-			buf_free(&b);
-		}
-		free(subj);
-		return;
-	}
-	if (u->t->rc->date_format != NULL) {
-		struct indexfmt_row ir = { NULL, r->date, 0, NULL, NULL, 0,
-			NULL, 0 };
-		struct buf b;
-
-		buf_init(&b, 0);
-		indexfmt_line("%d", u->t->rc->date_format, &ir, time(NULL), &b);
-		snprintf(date, sizeof date, "%s", b.data ? b.data : "");
-		buf_free(&b);
-	} else
-		indexfmt_short_date(r->date, time(NULL), date, sizeof date);
-	indexfmt_size(r->size, size, sizeof size);
-	name = who(u, r);
 
 	/* " NF!@ date       sender         size subject" */
-	col = 0;
 	ui_put(y, x, 1, pos == u->cur ? ">" : " ", attr);
 	col = 1;
 	ui_put(y, x + col, 5, flags, attr);
